@@ -1,0 +1,234 @@
+"""BaseManager wiring: the scheduler serves two queues and a bulletin; nodes connect with the authkey.
+
+This is the only module that imports multiprocessing.managers. What crosses the socket is
+pickled, so an authenticated peer could run code on the scheduler: keys are random, never
+defaulted, and only plain builtin values are put on the queues.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import secrets
+import socket
+import stat
+import threading
+from dataclasses import dataclass
+from multiprocessing import connection, managers
+from multiprocessing.context import AuthenticationError
+from pathlib import Path
+from traceback import format_exc
+from typing import Any
+
+from crawler.errors import BadAuthkey, ConfigError, SchedulerUnreachable
+
+log = logging.getLogger(__name__)
+
+AUTHKEY_ENV = "CRAWLER_AUTHKEY"
+AUTHKEY_BYTES = 32  # online guessing runs at ~1,700 keys/s: 256 random bits are out of reach
+MIN_PUBLIC_AUTHKEY_BYTES = 16  # shorter keys are refused on anything but loopback
+HANDSHAKE_SECONDS = 10.0  # a peer that does not finish authenticating by then is dropped
+_QUEUE_METHODS = ("get", "put")
+
+
+class Bulletin:
+    """A dict the scheduler publishes (crawl settings, state) and nodes read; lives in the scheduler."""
+
+    def __init__(self, content: dict[str, Any]) -> None:
+        self._content = dict(content)
+        self._lock = threading.Lock()
+
+    def read(self) -> dict[str, Any]:
+        with self._lock:
+            return dict(self._content)
+
+    def update(self, **changes: Any) -> None:
+        with self._lock:
+            self._content.update(changes)
+
+
+def generate_authkey() -> bytes:
+    """Return a fresh random key (hex text, so it can live in a file or an environment variable)."""
+    return secrets.token_hex(AUTHKEY_BYTES).encode("ascii")
+
+
+def write_authkey_file(path: Path) -> bytes:
+    """Create `path` readable by its owner only, holding a new key; refuse to overwrite one."""
+    key = generate_authkey()
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError as exc:
+        raise ConfigError(f"{path} exists; remove it first or use it as it is") from exc
+    except OSError as exc:
+        raise ConfigError(f"cannot create {path}: {exc.strerror}") from exc
+    with os.fdopen(descriptor, "wb") as out:
+        out.write(key + b"\n")
+    return key
+
+
+def read_authkey_file(path: Path) -> bytes:
+    """Return the key in `path`; refuse a file that other users can read or that holds no key."""
+    try:
+        mode = path.stat().st_mode
+        data = path.read_bytes().strip()
+    except OSError as exc:
+        raise BadAuthkey(f"cannot read authkey file {path}: {exc.strerror}") from exc
+    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise BadAuthkey(f"authkey file {path} is readable by other users; run: chmod 600 {path}")
+    if not data:
+        raise BadAuthkey(f"authkey file {path} is empty; create one with: crawler keygen {path}")
+    return data
+
+
+def authkey_from_env() -> bytes | None:
+    """Return the key in $CRAWLER_AUTHKEY, or None when it is not set."""
+    value = os.environ.get(AUTHKEY_ENV, "").strip()
+    return value.encode() if value else None
+
+
+def check_listen(host: str, authkey: bytes) -> None:
+    """Refuse to expose the manager beyond loopback with a short key."""
+    if _is_loopback(host):
+        return
+    if len(authkey) < MIN_PUBLIC_AUTHKEY_BYTES:
+        raise BadAuthkey(f"refusing to listen on {host} with a {len(authkey)}-byte authkey; "
+                         f"use at least {MIN_PUBLIC_AUTHKEY_BYTES} bytes (crawler keygen writes {AUTHKEY_BYTES * 2})")
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        import ipaddress
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _peer_of(conn: connection.Connection) -> str:
+    try:
+        with socket.socket(fileno=os.dup(conn.fileno())) as sock:
+            host, port = sock.getpeername()[:2]
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # no Nagle stalls on replies
+            return f"{host}:{port}"
+    except OSError:
+        return "unknown peer"
+
+
+def _shutdown(conn: connection.Connection) -> None:
+    try:
+        with socket.socket(fileno=os.dup(conn.fileno())) as sock:
+            sock.shutdown(socket.SHUT_RDWR)  # wakes a thread blocked reading this socket
+    except OSError:
+        pass
+
+
+class _GuardedServer(managers.Server):
+    """The stock server plus a handshake deadline and a log line for every refused peer."""
+
+    def _handle_request(self, c: connection.Connection) -> None:
+        peer = _peer_of(c)
+        watchdog = threading.Timer(HANDSHAKE_SECONDS, _shutdown, args=(c,))
+        watchdog.daemon = True
+        watchdog.start()
+        try:
+            connection.deliver_challenge(c, self.authkey)
+            connection.answer_challenge(c, self.authkey)
+        except AuthenticationError:
+            log.warning("scheduler: refused %s: wrong authkey", peer)
+            return
+        except (OSError, EOFError, ValueError) as exc:
+            log.warning("scheduler: dropped %s before it authenticated: %s", peer, exc or type(exc).__name__)
+            return
+        finally:
+            watchdog.cancel()
+        # From here on as the stock Server._handle_request: the peer is authenticated.
+        request = None
+        try:
+            request = c.recv()
+            _ignore, funcname, args, kwds = request
+            if funcname not in self.public:
+                raise ValueError(f"{funcname!r} unrecognized")
+            func = getattr(self, funcname)
+            msg = ("#RETURN", func(c, *args, **kwds))
+        except Exception:
+            msg = ("#TRACEBACK", format_exc())
+        try:
+            c.send(msg)
+        except Exception:
+            log.debug("scheduler: could not answer %s", peer)
+
+
+@dataclass
+class Served:
+    """A running manager server inside the scheduler's process."""
+
+    address: tuple[str, int]
+    server: managers.Server
+    thread: threading.Thread
+
+    def stop(self) -> None:
+        self.server.stop_event.set()
+        try:
+            self.server.listener.close()
+        except OSError:
+            pass
+
+
+def serve(host: str, port: int, authkey: bytes, tasks: queue.Queue, results: queue.Queue,
+          bulletin: Bulletin) -> Served:
+    """Start serving the queues on host:port (0: any free port) in a background thread."""
+    check_listen(host, authkey)
+
+    # register() is class-wide: a fresh subclass per server keeps two servers in one process apart.
+    class _SchedulerManager(managers.BaseManager):
+        _Server = _GuardedServer
+
+    _SchedulerManager.register("get_tasks", callable=lambda: tasks, exposed=_QUEUE_METHODS)
+    _SchedulerManager.register("get_results", callable=lambda: results, exposed=_QUEUE_METHODS)
+    _SchedulerManager.register("get_bulletin", callable=lambda: bulletin, exposed=("read",))
+    manager = _SchedulerManager(address=(host, port), authkey=authkey)
+    try:
+        server = manager.get_server()
+    except OSError as exc:
+        raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
+    thread = threading.Thread(target=server.serve_forever, name="manager-server", daemon=True)
+    thread.start()
+    address = server.address
+    return Served((str(address[0]), int(address[1])), server, thread)
+
+
+class _NodeManager(managers.BaseManager):
+    pass
+
+
+_NodeManager.register("get_tasks")
+_NodeManager.register("get_results")
+_NodeManager.register("get_bulletin")
+
+
+@dataclass
+class Link:
+    """A node's connection to the scheduler: proxies are per process and never reconnect."""
+
+    tasks: Any
+    results: Any
+    bulletin: Any
+
+
+def connect(host: str, port: int, authkey: bytes) -> Link:
+    """Connect to the scheduler at host:port, or raise one readable error."""
+    manager = _NodeManager(address=(host, port), authkey=authkey)
+    try:
+        manager.connect()
+        return Link(manager.get_tasks(), manager.get_results(), manager.get_bulletin())
+    except AuthenticationError as exc:  # multiprocessing's: "digest sent was rejected"
+        raise BadAuthkey(f"scheduler at {host}:{port} rejected our authkey; check --authkey-file") from exc
+    except (ConnectionError, EOFError, OSError) as exc:
+        reason = getattr(exc, "strerror", None) or type(exc).__name__
+        raise SchedulerUnreachable(
+            f"no scheduler at {host}:{port} ({reason}); is `crawler scheduler` running there?") from exc
+
+
+CONNECTION_ERRORS = (ConnectionError, EOFError, OSError, BrokenPipeError)

@@ -1,0 +1,335 @@
+"""Command line: `crawler scheduler | worker | run | demo | keygen | inspect`. The only place that prints."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from crawler import broker
+from crawler.config import (ALL_TYPES, RASTER_TYPES, FetchLimits, ImageFilter, Limits, Politeness,
+                            SchedulerConfig, Scope, WorkerConfig)
+from crawler.errors import ConfigError, CrawlerError, SeedError
+from crawler.scheduler import Scheduler, Summary
+from crawler.seeds import read_seeds
+from crawler.urls import host_of
+
+log = logging.getLogger("crawler")
+
+EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+DEFAULT_PORT = 50000
+DEMO_SITE = Path("seeds/demo-site")
+
+
+# -- argument helpers ---------------------------------------------------------------------------
+
+def _address(text: str) -> tuple[str, int]:
+    host, _, port = text.rpartition(":")
+    if not host or not port.isdigit() or not 0 <= int(port) < 65536:
+        raise argparse.ArgumentTypeError(f"expected HOST:PORT, got {text!r}")
+    return host.strip("[]"), int(port)
+
+
+def _positive(kind: type) -> object:
+    def parse(text: str) -> object:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+        if value < 0:
+            raise argparse.ArgumentTypeError(f"must not be negative: {text!r}")
+        return value
+    return parse
+
+
+def _types(text: str) -> tuple[str, ...]:
+    names = tuple(t.strip().lower().replace("jpg", "jpeg") for t in text.split(",") if t.strip())
+    unknown = [n for n in names if n not in ALL_TYPES]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(f"unknown image types {unknown}; choose from {','.join(ALL_TYPES)}")
+    return names
+
+
+def _add_logging(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors")
+    group.add_argument("-v", "--verbose", action="store_true", help="debug detail")
+
+
+def _add_key(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--authkey-file", type=Path, metavar="FILE",
+                        help=f"file holding the shared key (chmod 600; `crawler keygen` makes one); "
+                             f"or set ${broker.AUTHKEY_ENV}")
+
+
+def _add_crawl_options(parser: argparse.ArgumentParser, output_default: str | None) -> None:
+    parser.add_argument("seeds", nargs="*", metavar="SEED",
+                        help="seed files (one URL per line, # comments) and/or URLs")
+    parser.add_argument("-o", "--output", type=Path, default=output_default, required=output_default is None,
+                        help="output directory on the shared disk" + (
+                            f" (default: {output_default})" if output_default else ""))
+    scope = parser.add_argument_group("scope and limits")
+    scope.add_argument("--allow-domain", action="append", default=[], metavar="DOMAIN",
+                       help="also crawl this domain and its subdomains (repeatable); default: the seeds' hosts")
+    scope.add_argument("--deny", action="append", default=[], metavar="REGEX",
+                       help="skip URLs matching this regular expression (repeatable)")
+    scope.add_argument("--max-depth", type=_positive(int), metavar="N", help="link hops from a seed")
+    scope.add_argument("--max-pages", type=_positive(int), metavar="N", help="pages admitted, seeds included")
+    scope.add_argument("--max-images", type=_positive(int), metavar="N", help="stop after N images saved")
+    scope.add_argument("--max-time", type=_positive(float), metavar="SECONDS", help="stop after this long")
+    polite = parser.add_argument_group("politeness")
+    polite.add_argument("--delay", type=_positive(float), default=Politeness.delay_seconds, metavar="SECONDS",
+                        help="gap between requests to one host (default: %(default)s; 0 for sites you own)")
+    polite.add_argument("--per-host", type=_positive(int), default=Politeness.per_host, metavar="N",
+                        help="requests in flight to one host (default: %(default)s)")
+    polite.add_argument("--ignore-robots", action="store_true",
+                        help="do not read robots.txt (only for sites you own)")
+    polite.add_argument("--user-agent", default=FetchLimits.user_agent, metavar="TEXT",
+                        help="User-Agent header (default: %(default)s)")
+    fetching = parser.add_argument_group("fetching and images")
+    fetching.add_argument("--timeout", type=_positive(float), default=FetchLimits.total_seconds,
+                          metavar="SECONDS", help="whole-download limit (default: %(default)s)")
+    fetching.add_argument("--max-page-bytes", type=_positive(int), default=FetchLimits.max_page_bytes,
+                          metavar="N", help="pages are cut here (default: %(default)s)")
+    fetching.add_argument("--max-image-bytes", type=_positive(int), default=FetchLimits.max_image_bytes,
+                          metavar="N", help="larger images are refused (default: %(default)s)")
+    fetching.add_argument("--min-bytes", type=_positive(int), default=0, metavar="N",
+                          help="skip smaller images")
+    fetching.add_argument("--min-width", type=_positive(int), default=0, metavar="PX")
+    fetching.add_argument("--min-height", type=_positive(int), default=0, metavar="PX")
+    fetching.add_argument("--types", type=_types, default=RASTER_TYPES, metavar="LIST",
+                          help=f"image types to keep (default: {','.join(RASTER_TYPES)}; svg is opt-in)")
+    state = parser.add_argument_group("state")
+    resume = state.add_mutually_exclusive_group()
+    resume.add_argument("--resume", action="store_true", help="carry on the crawl saved in the output directory")
+    resume.add_argument("--fresh", action="store_true", help="discard a saved crawl state and start over")
+    state.add_argument("--max-attempts", type=_positive(int), default=SchedulerConfig.max_attempts, metavar="N",
+                       help="tries per URL (default: %(default)s)")
+    state.add_argument("--lease-seconds", type=_positive(float), metavar="SECONDS",
+                       help="time a node has for one task before it is given to another "
+                            "(default: 2 x --timeout + 30)")
+    _add_logging(parser)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="crawler", description="A distributed image crawler.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    scheduler = commands.add_parser("scheduler", help="coordinate a crawl and serve tasks to crawler nodes")
+    _add_crawl_options(scheduler, output_default=None)
+    scheduler.add_argument("--listen", type=_address, default=("127.0.0.1", DEFAULT_PORT), metavar="HOST:PORT",
+                           help=f"address to serve nodes on (default: 127.0.0.1:{DEFAULT_PORT}; "
+                                "0.0.0.0:PORT for other machines)")
+    _add_key(scheduler)
+
+    worker = commands.add_parser("worker", help="a crawler node: fetch tasks from a scheduler")
+    worker.add_argument("--connect", type=_address, required=True, metavar="HOST:PORT")
+    _add_key(worker)
+    _add_worker_options(worker)
+    worker.add_argument("--output", type=Path, metavar="DIR",
+                        help="where the shared output is mounted on this machine (default: the scheduler's path)")
+    worker.add_argument("--node-id", default="", help="name in logs and the manifest (default: HOST-PID)")
+    worker.add_argument("--reconnect-seconds", type=_positive(float), default=60.0, metavar="SECONDS",
+                        help="keep trying an unreachable scheduler this long (default: %(default)s)")
+    _add_logging(worker)
+
+    run = commands.add_parser("run", help="scheduler and worker processes on this machine, in one command")
+    _add_crawl_options(run, output_default="output")
+    run.add_argument("--workers", type=_positive(int), default=2, metavar="N",
+                     help="worker processes (default: %(default)s)")
+    _add_worker_options(run)
+
+    demo = commands.add_parser("demo", help="serve the demo site in seeds/demo-site and crawl it")
+    demo.add_argument("-o", "--output", type=Path, default=Path("output"), help="default: %(default)s")
+    demo.add_argument("--site", type=Path, default=DEMO_SITE, help="default: %(default)s")
+    demo.add_argument("--workers", type=_positive(int), default=2, metavar="N")
+    _add_worker_options(demo)
+    _add_logging(demo)
+
+    keygen = commands.add_parser("keygen", help="write a new random authkey to a file readable only by you")
+    keygen.add_argument("file", type=Path)
+
+    inspect = commands.add_parser("inspect", help="summarise a crawl's output directory")
+    inspect.add_argument("output", type=Path)
+    return parser
+
+
+def _add_worker_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--threads", type=_positive(int), default=WorkerConfig.threads, metavar="N",
+                        help="fetcher threads per worker (default: %(default)s)")
+
+
+# -- config from arguments ---------------------------------------------------------------------
+
+def _authkey(args: argparse.Namespace) -> bytes:
+    if args.authkey_file is not None:
+        return broker.read_authkey_file(args.authkey_file.expanduser())
+    key = broker.authkey_from_env()
+    if key is None:
+        raise ConfigError(f"no authkey: pass --authkey-file FILE (make one with `crawler keygen FILE`) "
+                          f"or set ${broker.AUTHKEY_ENV}")
+    return key
+
+
+def scheduler_config(args: argparse.Namespace, authkey: bytes, listen: tuple[str, int]) -> SchedulerConfig:
+    seeds = read_seeds(args.seeds)
+    for problem in seeds.problems:
+        log.warning("seeds: %s (skipped)", problem)
+    if not seeds.urls and not args.resume:
+        raise SeedError("no seed URLs to start from; give seed files or URLs" +
+                        (f" ({len(seeds.problems)} bad lines above)" if seeds.problems else ""))
+    for pattern in args.deny:
+        try:
+            import re
+            re.compile(pattern)
+        except re.error as exc:
+            raise ConfigError(f"--deny {pattern!r} is not a regular expression: {exc}") from exc
+    return SchedulerConfig(
+        output_dir=args.output, authkey=authkey, listen_host=listen[0], listen_port=listen[1],
+        seeds=tuple(seeds.urls),
+        scope=Scope(frozenset(host_of(u) for u in seeds.urls), tuple(args.allow_domain), tuple(args.deny)),
+        limits=Limits(args.max_depth, args.max_pages, args.max_images, args.max_time),
+        politeness=Politeness(delay_seconds=args.delay, per_host=max(1, args.per_host),
+                              obey_robots=not args.ignore_robots),
+        fetch=FetchLimits(total_seconds=args.timeout, read_seconds=min(FetchLimits.read_seconds, args.timeout),
+                          connect_seconds=min(FetchLimits.connect_seconds, args.timeout),
+                          max_page_bytes=args.max_page_bytes, max_image_bytes=args.max_image_bytes,
+                          user_agent=args.user_agent),
+        image_filter=ImageFilter(args.min_bytes, args.min_width, args.min_height, args.types),
+        max_attempts=max(1, args.max_attempts), lease_seconds=args.lease_seconds,
+        resume=args.resume, fresh=args.fresh)
+
+
+# -- commands -----------------------------------------------------------------------------------
+
+def _run_scheduler(config: SchedulerConfig, on_listening=None) -> Summary:  # type: ignore[no-untyped-def]
+    scheduler = Scheduler(config)
+    if not config.politeness.obey_robots:
+        log.warning("scheduler: --ignore-robots: robots.txt is NOT read; crawl only sites you own")
+    host, port = scheduler.listen()
+    print(f"scheduler: listening on {host}:{port}, saving to {config.output_dir}", flush=True)
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: scheduler.request_stop())
+    if on_listening is not None:
+        on_listening(host, port)
+    return scheduler.run()
+
+
+def _print_summary(summary: Summary) -> int:
+    c = summary.counts
+    failed = sum(n for k, n in c.items() if k.endswith("/failed"))
+    skipped = sum(n for k, n in c.items() if k.endswith("/skipped"))
+    megabytes = c.get("bytes/saved", 0) / 1e6
+    status = "Crawl finished" if summary.finished else "Crawl stopped"
+    print(f"{status} ({summary.stop_reason}) in {summary.seconds:.1f}s: {c.get('pages/fetched', 0)} pages "
+          f"fetched, {c.get('images/saved', 0)} images saved ({megabytes:.1f} MB), "
+          f"{c.get('images/duplicate', 0)} duplicates avoided, {failed} failed, {skipped} skipped"
+          + (f", {summary.pending} left for --resume" if summary.pending else "") +
+          f". Images: {summary.output_dir / 'images'}; manifest: {summary.output_dir / 'manifest.jsonl'}; "
+          f"failures: {summary.output_dir / 'failures.jsonl'}.", flush=True)
+    return EXIT_OK if summary.finished else EXIT_INTERRUPTED
+
+
+def cmd_scheduler(args: argparse.Namespace) -> int:
+    authkey = _authkey(args)
+    return _print_summary(_run_scheduler(scheduler_config(args, authkey, args.listen)))
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    from crawler.worker import Worker
+    config = WorkerConfig(host=args.connect[0], port=args.connect[1], authkey=_authkey(args),
+                          threads=max(1, args.threads), output_dir=args.output, node_id=args.node_id,
+                          reconnect_seconds=args.reconnect_seconds)
+    worker = Worker(config)
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: worker.request_stop())
+    return worker.run()
+
+
+def _local_crawl(args: argparse.Namespace, config: SchedulerConfig) -> int:
+    """Run the scheduler here and `args.workers` worker processes on 127.0.0.1 with the generated key."""
+    children: list[subprocess.Popen[bytes]] = []
+    env = dict(os.environ, **{broker.AUTHKEY_ENV: config.authkey.decode()})  # not argv: ps shows argv
+
+    def start_workers(host: str, port: int) -> None:
+        verbosity = ["--quiet"] if args.quiet else ["--verbose"] if args.verbose else []
+        for number in range(max(1, args.workers)):
+            children.append(subprocess.Popen(
+                [sys.executable, "-m", "crawler", "worker", "--connect", f"{host}:{port}",
+                 "--threads", str(max(1, args.threads)), "--node-id", f"local-{number + 1}",
+                 "--reconnect-seconds", "10", *verbosity], env=env))
+
+    try:
+        summary = _run_scheduler(config, on_listening=start_workers)
+    finally:
+        deadline = time.monotonic() + 10
+        for child in children:
+            try:
+                child.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()
+    return _print_summary(summary)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    config = scheduler_config(args, broker.generate_authkey(), ("127.0.0.1", 0))
+    return _local_crawl(args, config)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from crawler.demo import serve_folder
+    server, url = serve_folder(args.site)
+    print(f"demo: serving {args.site} at {url}", flush=True)
+    parser = build_parser()
+    run_args = parser.parse_args(["run", url, "--output", str(args.output), "--fresh", "--delay", "0",
+                                  "--per-host", "8", "--workers", str(args.workers), "--threads",
+                                  str(args.threads)] + (["--quiet"] if args.quiet else [])
+                                 + (["--verbose"] if args.verbose else []))
+    try:
+        return cmd_run(run_args)
+    finally:
+        server.shutdown()
+
+
+def cmd_keygen(args: argparse.Namespace) -> int:
+    broker.write_authkey_file(args.file.expanduser())
+    print(f"wrote a new authkey to {args.file} (mode 600); copy it to every crawler node the same way")
+    return EXIT_OK
+
+
+def cmd_inspect(args: argparse.Namespace) -> int:
+    from crawler.report import render_text, summarize
+    print(render_text(summarize(args.output)))
+    return EXIT_OK
+
+
+_COMMANDS = {"scheduler": cmd_scheduler, "worker": cmd_worker, "run": cmd_run, "demo": cmd_demo,
+             "keygen": cmd_keygen, "inspect": cmd_inspect}
+
+
+def _setup_logging(args: argparse.Namespace) -> None:
+    level = logging.WARNING if getattr(args, "quiet", False) else (
+        logging.DEBUG if getattr(args, "verbose", False) else logging.INFO)
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)-7s %(message)s", datefmt="%H:%M:%S",
+                        stream=sys.stderr)
+    if level > logging.DEBUG:
+        logging.getLogger("urllib3").setLevel(logging.WARNING)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    _setup_logging(args)
+    try:
+        return _COMMANDS[args.command](args)
+    except CrawlerError as exc:
+        print(f"crawler {args.command}: error: {exc}", file=sys.stderr, flush=True)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print(f"crawler {args.command}: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED

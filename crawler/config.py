@@ -1,0 +1,143 @@
+"""Every setting of a crawl, each default once with its unit and the reason for it."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from crawler import __version__
+from crawler.errors import ConfigError
+
+DEFAULT_USER_AGENT = f"queue-crawler/{__version__} (+https://github.com/queue-crawler/queue-crawler)"
+
+# Image types we save. SVG is off by default: it is XML that can carry scripts and external
+# references, Pillow cannot check it, and most users want raster pictures.
+RASTER_TYPES = ("jpeg", "png", "gif", "webp", "bmp", "tiff", "ico", "avif")
+ALL_TYPES = RASTER_TYPES + ("svg",)
+
+
+@dataclass(frozen=True)
+class FetchLimits:
+    """Bounds on one download, applied by every crawler node (sent to nodes by the scheduler)."""
+
+    connect_seconds: float = 10.0  # TCP connect; a host that takes longer is as good as down
+    read_seconds: float = 20.0  # silence between two reads of the body
+    total_seconds: float = 60.0  # whole download, so a server that drips bytes cannot hold a thread
+    max_page_bytes: int = 5 * 1024 * 1024  # pages beyond this are cut and parsed as far as they go
+    max_image_bytes: int = 20 * 1024 * 1024  # images beyond this are refused as too-large
+    max_redirects: int = 5  # hops in one redirect chain; each hop is a new task the scheduler vets
+    max_image_pixels: int = 100_000_000  # declared width*height beyond this is a decompression bomb
+    user_agent: str = DEFAULT_USER_AGENT
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> FetchLimits:
+        """Rebuild from `to_dict()` output received over the wire; unknown keys are an error."""
+        names = {f.name: f.type for f in dataclasses.fields(cls)}
+        unknown = set(data) - set(names)
+        if unknown:
+            raise ConfigError(f"unknown fetch limits {sorted(unknown)}")
+        return cls(**data)
+
+
+@dataclass(frozen=True)
+class ImageFilter:
+    """Which verified images are worth saving; the rest are recorded as skipped."""
+
+    min_bytes: int = 0
+    min_width: int = 0
+    min_height: int = 0
+    types: tuple[str, ...] = RASTER_TYPES
+
+    def to_dict(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        data["types"] = list(self.types)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ImageFilter:
+        return cls(
+            min_bytes=int(data["min_bytes"]),
+            min_width=int(data["min_width"]),
+            min_height=int(data["min_height"]),
+            types=tuple(str(t) for t in data["types"]),
+        )
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Which URLs belong to the crawl: the seeds' hosts, allowed domains, minus deny patterns."""
+
+    seed_hosts: frozenset[str] = frozenset()
+    allow_domains: tuple[str, ...] = ()  # a domain admits itself and its subdomains
+    deny_patterns: tuple[str, ...] = ()  # regular expressions searched in the canonical URL
+
+
+@dataclass(frozen=True)
+class Limits:
+    """When a crawl stops early; None means no limit."""
+
+    max_depth: int | None = None  # link hops from a seed; images of a page at the limit still count
+    max_pages: int | None = None  # pages admitted to the crawl, seeds included
+    max_images: int | None = None  # images saved
+    max_seconds: float | None = None  # wall time of this scheduler run
+
+
+@dataclass(frozen=True)
+class Politeness:
+    """How hard one host is pressed; enforced by the scheduler, so it holds for any number of nodes."""
+
+    delay_seconds: float = 0.5  # gap between two dispatches to one host; robots Crawl-delay raises it
+    per_host: int = 2  # tasks in flight to one host at once
+    obey_robots: bool = True
+    max_crawl_delay_seconds: float = 60.0  # a larger robots Crawl-delay is capped here, with a warning
+    max_retry_after_seconds: float = 300.0  # a larger Retry-After is capped here
+
+
+@dataclass(frozen=True)
+class SchedulerConfig:
+    """Everything `crawler scheduler` needs."""
+
+    output_dir: Path
+    authkey: bytes
+    listen_host: str = "127.0.0.1"
+    listen_port: int = 0  # 0 asks the OS for a free port; the chosen one is printed
+    seeds: tuple[str, ...] = ()
+    scope: Scope = field(default_factory=Scope)
+    limits: Limits = field(default_factory=Limits)
+    politeness: Politeness = field(default_factory=Politeness)
+    fetch: FetchLimits = field(default_factory=FetchLimits)
+    image_filter: ImageFilter = field(default_factory=ImageFilter)
+    max_attempts: int = 3  # tries of one URL before it is recorded as failed
+    backoff_seconds: float = 2.0  # first retry delay; doubles with each attempt
+    lease_seconds: float | None = None  # None: derived from the fetch limits (see lease_for)
+    resume: bool = False
+    fresh: bool = False
+    node_timeout_seconds: float = 15.0  # a node silent this long is taken as dead; its tasks go back
+    progress_seconds: float = 5.0  # how often a progress line is logged
+
+    def lease_for(self) -> float:
+        """Seconds a dispatched task may take before it is handed to another node."""
+        if self.lease_seconds is not None:
+            return self.lease_seconds
+        # A slow but honest download takes at most total_seconds; add time for queueing,
+        # parsing or verifying, and saving to a slow shared disk.
+        return self.fetch.total_seconds * 2 + 30.0
+
+
+@dataclass(frozen=True)
+class WorkerConfig:
+    """Everything `crawler worker` needs; the crawl's own settings come from the scheduler."""
+
+    host: str
+    port: int
+    authkey: bytes
+    threads: int = 8
+    output_dir: Path | None = None  # None: the path the scheduler announces
+    node_id: str = ""
+    reconnect_seconds: float = 60.0  # how long to keep retrying a lost scheduler before giving up
+    heartbeat_seconds: float = 2.0

@@ -1,0 +1,51 @@
+"""The exception tree: one class per decision a caller makes."""
+
+
+class CrawlerError(Exception):
+    """Root of every error this package raises on purpose; its text is one readable line."""
+
+
+class ConfigError(CrawlerError):
+    """A flag, file or combination of options that cannot work; fix the command line."""
+
+
+class SeedError(CrawlerError):
+    """No usable seed URL at all (single bad lines are reported and skipped, not raised)."""
+
+
+class BadMessage(CrawlerError, ValueError):
+    """A queue message that is not a valid message of our protocol; drop it and carry on."""
+
+
+class SchedulerUnreachable(CrawlerError):
+    """Nothing answers at the scheduler's address, or the connection broke."""
+
+
+class BadAuthkey(CrawlerError):
+    """The scheduler rejected our authkey, or a key is missing, weak or badly protected."""
+
+
+class StateError(CrawlerError):
+    """The crawl state under the output directory cannot be used as asked (exists, corrupt, locked)."""
+
+
+class StorageError(CrawlerError):
+    """The output path cannot be written (missing, read-only, full)."""
+
+
+class FetchError(CrawlerError):
+    """A download that failed for good; `reason` is a short token such as `http-404` or `too-large`."""
+
+    retryable = False
+
+    def __init__(self, url: str, reason: str, retry_after: float | None = None) -> None:
+        super().__init__(f"{url}: {reason}")
+        self.url = url
+        self.reason = reason
+        self.retry_after = retry_after
+
+
+class TransientFetchError(FetchError):
+    """A download that failed in a way a later attempt may fix (timeouts, 5xx, 429)."""
+
+    retryable = True

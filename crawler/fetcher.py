@@ -1,0 +1,159 @@
+"""Bounded HTTP GETs with requests: every third-party error becomes a FetchError with a short reason."""
+
+from __future__ import annotations
+
+import email.utils
+import re
+import time
+from dataclasses import dataclass
+from urllib.parse import urljoin, urlsplit
+
+import requests
+import urllib3.exceptions
+
+from crawler.config import FetchLimits
+from crawler.errors import FetchError, TransientFetchError
+
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+# Statuses a later attempt may fix. 404, 410 and other 4xx are final.
+RETRY_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504, 507, 509, 520, 521, 522, 523, 524})
+_CHUNK_BYTES = 64 * 1024
+_CHARSET = re.compile(r"charset\s*=\s*[\"']?([\w.:-]+)", re.I)
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """A finished download: the body (cut at the cap when `truncated`), or a redirect target."""
+
+    url: str
+    status: int
+    body: bytes = b""
+    content_type: str = ""
+    charset: str | None = None
+    location: str | None = None  # absolute URL of a redirect target
+    truncated: bool = False
+    elapsed: float = 0.0
+
+
+def new_session(limits: FetchLimits) -> requests.Session:
+    """Return a Session for one fetcher thread: our User-Agent, no automatic retries, pooled connections."""
+    session = requests.Session()
+    session.headers["User-Agent"] = limits.user_agent
+    session.max_redirects = limits.max_redirects
+    adapter = requests.adapters.HTTPAdapter(max_retries=0, pool_connections=16, pool_maxsize=4)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session
+
+
+def retry_after_seconds(value: str | None, now: float | None = None) -> float | None:
+    """Return the delay a Retry-After header asks for (seconds or an HTTP date), or None."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when is None:
+        return None
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+
+
+def fetch(session: requests.Session, url: str, limits: FetchLimits, max_bytes: int, *,
+          cut_at_cap: bool = False, follow_redirects: bool = False) -> Fetched:
+    """GET `url` within the limits and return the body, or a redirect target unless `follow_redirects`.
+
+    Over `max_bytes` the body is cut there when `cut_at_cap`, else the download fails as too-large.
+    Raises FetchError (final) or TransientFetchError (worth another attempt).
+    """
+    started = time.monotonic()
+    deadline = started + limits.total_seconds
+    for _hop in range(limits.max_redirects + 1):
+        fetched = _fetch_once(session, url, limits, max_bytes, cut_at_cap, deadline)
+        if fetched.location is None or not follow_redirects:
+            return _with_elapsed(fetched, started)
+        url = fetched.location
+    raise FetchError(url, "too-many-redirects")
+
+
+def _with_elapsed(fetched: Fetched, started: float) -> Fetched:
+    return Fetched(fetched.url, fetched.status, fetched.body, fetched.content_type, fetched.charset,
+                   fetched.location, fetched.truncated, time.monotonic() - started)
+
+
+def _fetch_once(session: requests.Session, url: str, limits: FetchLimits, max_bytes: int,
+                cut_at_cap: bool, deadline: float) -> Fetched:
+    try:
+        with session.get(url, stream=True, allow_redirects=False,
+                         timeout=(limits.connect_seconds, limits.read_seconds)) as response:
+            status = response.status_code
+            if status in REDIRECT_STATUSES:
+                return Fetched(url, status, location=_redirect_target(url, response))
+            if status != 200:
+                if status in RETRY_STATUSES:
+                    raise TransientFetchError(url, f"http-{status}",
+                                              retry_after_seconds(response.headers.get("Retry-After")))
+                raise FetchError(url, f"http-{status}")
+            content_type = response.headers.get("Content-Type", "")
+            declared = response.headers.get("Content-Length", "")
+            if not cut_at_cap and declared.isdigit() and int(declared) > max_bytes:
+                raise FetchError(url, "too-large")
+            body, truncated = _read_body(response, url, max_bytes, cut_at_cap, deadline)
+            charset = _CHARSET.search(content_type)
+            return Fetched(url, status, body, content_type.split(";")[0].strip().lower(),
+                           charset.group(1) if charset else None, truncated=truncated)
+    except FetchError:
+        raise
+    except requests.exceptions.ConnectTimeout as exc:
+        raise TransientFetchError(url, "ConnectTimeout") from exc
+    except requests.exceptions.ReadTimeout as exc:
+        raise TransientFetchError(url, "ReadTimeout") from exc
+    except (requests.exceptions.SSLError, urllib3.exceptions.SSLError) as exc:
+        raise FetchError(url, "ssl-error") from exc
+    except (requests.exceptions.InvalidURL, requests.exceptions.InvalidSchema,
+            requests.exceptions.MissingSchema, requests.exceptions.InvalidHeader) as exc:
+        raise FetchError(url, "bad-url") from exc
+    except (requests.exceptions.ContentDecodingError, urllib3.exceptions.DecodeError) as exc:
+        raise FetchError(url, "bad-encoding") from exc
+    except (requests.exceptions.ChunkedEncodingError, urllib3.exceptions.ProtocolError) as exc:
+        raise TransientFetchError(url, "incomplete-body") from exc
+    except requests.exceptions.ConnectionError as exc:
+        raise TransientFetchError(url, "ConnectionError") from exc
+    except (requests.exceptions.RequestException, urllib3.exceptions.HTTPError) as exc:
+        raise TransientFetchError(url, type(exc).__name__) from exc
+    except (UnicodeError, ValueError) as exc:  # e.g. a Location header that is not a URL
+        raise FetchError(url, "bad-url") from exc
+
+
+def _redirect_target(url: str, response: requests.Response) -> str:
+    location = response.headers.get("Location", "").strip()
+    if not location:
+        raise FetchError(url, f"http-{response.status_code}-without-location")
+    target = urljoin(url, location)
+    if urlsplit(target).scheme.lower() not in ("http", "https"):
+        raise FetchError(url, "redirect-to-unsupported-scheme")
+    return target
+
+
+def _read_body(response: requests.Response, url: str, max_bytes: int, cut_at_cap: bool,
+               deadline: float) -> tuple[bytes, bool]:
+    # read1 returns as soon as any bytes arrive, so a body dripping one byte a second still
+    # reaches the deadline check (iter_content(n) would wait for n bytes). Decoded size is
+    # what is capped, so a gzip bomb stops at the cap too.
+    body = bytearray()
+    raw = response.raw
+    while True:
+        chunk = raw.read1(_CHUNK_BYTES, decode_content=True)
+        if not chunk:  # read1 returns b"" only at the end of the body
+            break
+        body += chunk
+        if len(body) > max_bytes:
+            if cut_at_cap:
+                return bytes(body[:max_bytes]), True
+            raise FetchError(url, "too-large")
+        if time.monotonic() > deadline:
+            raise TransientFetchError(url, "too-slow")
+    return bytes(body), False

@@ -1,0 +1,319 @@
+"""What to fetch next, and when: pending URLs per origin, the seen-set, leases, politeness, robots.
+
+The frontier decides; `CrawlState` remembers. The clock is passed in, so tests need no sleeps.
+"""
+
+from __future__ import annotations
+
+import heapq
+import logging
+from collections import OrderedDict, deque
+from dataclasses import dataclass, field
+
+from crawler.config import Politeness
+from crawler.messages import Task, TaskKind, make_task
+from crawler.robots import ALLOW_ALL, RobotsRules
+from crawler.state import CrawlState, UrlRow
+from crawler.urls import origin_of
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Lease:
+    """A dispatched task that has not been answered yet."""
+
+    task_id: str
+    url_id: int
+    origin: str
+    kind: str
+    expires: float
+    node: str | None = None  # set when a node's heartbeat names the task
+
+
+@dataclass
+class _Host:
+    """One origin's queue and politeness state."""
+
+    origin: str
+    pending: deque[int] = field(default_factory=deque)  # URL ids; a robots.txt task goes first
+    in_flight: int = 0
+    next_time: float = 0.0  # no dispatch to this origin before this moment
+    delay: float = 0.0
+    rules: RobotsRules | None = None  # None until robots.txt is known
+    robots_failed: bool = False  # robots.txt could not be fetched: nothing else is requested
+
+
+@dataclass(frozen=True)
+class Dropped:
+    """A URL that left the frontier without a fetch: disallowed by robots, or out of attempts."""
+
+    row: UrlRow
+    outcome: str  # skipped or failed
+    reason: str
+    attempts: int
+
+
+def robots_key(origin: str) -> str:
+    """The seen-set key of an origin's robots.txt task (no page can collide with it)."""
+    return f"robots:{origin}"
+
+
+class Frontier:
+    """Pending URLs per origin, leases of dispatched tasks, and the rules for what may go out next."""
+
+    def __init__(self, state: CrawlState, politeness: Politeness, *, lease_seconds: float,
+                 max_attempts: int, backoff_seconds: float) -> None:
+        self._state = state
+        self._politeness = politeness
+        self._lease_seconds = lease_seconds
+        self._max_attempts = max_attempts
+        self._backoff_seconds = backoff_seconds
+        # The seen-set holds 64-bit hashes, not strings: a tenth of the memory. A collision (about
+        # 1 in 10^7 at a million URLs) would skip one URL; SQLite's UNIQUE column stays exact.
+        self._seen: set[int] = set()
+        self._hosts: dict[str, _Host] = {}
+        self._active: OrderedDict[str, None] = OrderedDict()  # origins with pending URLs, round robin
+        self._delayed: list[tuple[float, int, str]] = []  # (due, url id, origin) retries waiting
+        self._leases: dict[str, Lease] = {}
+        self._lease_of_url: dict[int, str] = {}
+        self.dropped: list[Dropped] = []  # drained by the scheduler, which records them
+        self.pending_count = 0
+
+    # -- adding -------------------------------------------------------------------------------
+
+    def seen(self, canonical: str) -> bool:
+        return hash(canonical) in self._seen
+
+    def add(self, url: str, canonical: str, kind: TaskKind, depth: int, page_url: str | None,
+            hops: int = 0) -> bool:
+        """Queue a URL unless it was seen before; return True if it is new."""
+        key = hash(canonical)
+        if key in self._seen:
+            return False
+        self._seen.add(key)
+        url_id = self._state.add_url(canonical, url, kind, depth, page_url, hops)
+        if url_id is None:  # known to SQLite under a colliding hash: nothing to do
+            return False
+        self._enqueue(origin_of(canonical), url_id)
+        return True
+
+    def _host(self, origin: str) -> _Host:
+        host = self._hosts.get(origin)
+        if host is None:
+            host = self._hosts[origin] = _Host(origin, delay=self._politeness.delay_seconds)
+            if not self._politeness.obey_robots:
+                host.rules = ALLOW_ALL
+            else:
+                known, text = self._state.robots_text(origin)
+                if known:
+                    self._apply_robots(host, text)
+                else:
+                    robots_id = self._state.add_url(robots_key(origin), f"{origin}/robots.txt", "robots",
+                                                    0, None, 0)
+                    self._seen.add(hash(robots_key(origin)))
+                    if robots_id is not None:
+                        host.pending.appendleft(robots_id)
+                        self.pending_count += 1
+                    elif self._state.status_of(robots_key(origin)) in ("failed", "skipped", "done"):
+                        host.robots_failed = True  # an earlier run gave up on this robots.txt
+        return host
+
+    def _enqueue(self, origin: str, url_id: int, front: bool = False) -> None:
+        host = self._host(origin)
+        if front:
+            host.pending.appendleft(url_id)
+        else:
+            host.pending.append(url_id)
+        self.pending_count += 1
+        self._active[origin] = None
+
+    def restore(self) -> int:
+        """Reload an earlier run's seen-set and unfinished URLs (leased ones are pending again)."""
+        self._seen.update(hash(canonical) for canonical in self._state.canonicals())
+        restored = 0
+        for row in self._state.unfinished():
+            if row.status == "leased":
+                self._state.set_status(row.id, "pending", attempts=row.attempts)
+            origin = row.canonical[len("robots:"):] if row.kind == "robots" else origin_of(row.canonical)
+            self._enqueue(origin, row.id, front=row.kind == "robots")
+            restored += 1
+        return restored
+
+    # -- robots ---------------------------------------------------------------------------------
+
+    def _apply_robots(self, host: _Host, text: str | None) -> None:
+        host.rules = RobotsRules(text)
+        crawl_delay = host.rules.crawl_delay()
+        if crawl_delay is not None and crawl_delay > host.delay:
+            capped = min(crawl_delay, self._politeness.max_crawl_delay_seconds)
+            if capped < crawl_delay:
+                log.warning("scheduler: %s asks for Crawl-delay %.0fs; using %.0fs", host.origin,
+                            crawl_delay, capped)
+            host.delay = capped
+
+    def set_robots(self, origin: str, text: str | None) -> None:
+        """Record an origin's robots.txt (None: allow everything) and apply it."""
+        self._state.set_robots(origin, text)
+        self._apply_robots(self._host(origin), text)
+
+    def robots_unavailable(self, origin: str) -> None:
+        """robots.txt kept failing: request nothing else from this origin in this run."""
+        self._host(origin).robots_failed = True
+
+    # -- dispatching ----------------------------------------------------------------------------
+
+    def next_task(self, now: float, allow_images: bool = True) -> Task | None:
+        """Return the next task that politeness allows now, leasing it; None if none is ready."""
+        for _ in range(len(self._active)):
+            origin, _unused = self._active.popitem(last=False)
+            host = self._hosts[origin]
+            task = self._take(host, now, allow_images)
+            if host.pending:
+                self._active[origin] = None  # to the back: round robin between origins
+            if task is not None:
+                return task
+        return None
+
+    def _take(self, host: _Host, now: float, allow_images: bool) -> Task | None:
+        while host.pending:
+            if host.in_flight >= self._politeness.per_host or host.next_time > now:
+                return None
+            row = self._state.get_url(host.pending[0])
+            robots_task = row.kind == "robots"
+            if not robots_task and host.rules is None:
+                return None  # robots.txt first
+            if row.kind == "image" and not allow_images:
+                return None
+            host.pending.popleft()
+            self.pending_count -= 1
+            if row.status != "pending":  # finished meanwhile by a late answer to an earlier lease
+                continue
+            if not robots_task and host.robots_failed:
+                self._drop(row, "failed", "robots-unavailable", row.attempts)
+                continue
+            if not robots_task and host.rules is not None and not host.rules.allows(row.url):
+                self._drop(row, "skipped", "robots", row.attempts)
+                continue
+            return self._lease(host, row, now)
+        return None
+
+    def _lease(self, host: _Host, row: UrlRow, now: float) -> Task:
+        attempt = row.attempts + 1
+        task_id = f"{row.id}.{attempt}"
+        self._state.set_status(row.id, "leased", attempts=attempt)
+        self._leases[task_id] = Lease(task_id, row.id, host.origin, row.kind, now + self._lease_seconds)
+        self._lease_of_url[row.id] = task_id
+        host.in_flight += 1
+        host.next_time = now + host.delay
+        return make_task(task_id, row.kind, row.url, row.depth, row.page_url, row.hops)  # type: ignore[arg-type]
+
+    def fail(self, row: UrlRow, reason: str, outcome: str = "failed") -> None:
+        """Record a URL as failed (or skipped) for good."""
+        self._drop(row, outcome, reason, max(row.attempts, 1))
+
+    def in_flight_of(self, kind: str) -> int:
+        return sum(1 for lease in self._leases.values() if lease.kind == kind)
+
+    def _drop(self, row: UrlRow, outcome: str, reason: str, attempts: int) -> None:
+        self._state.set_status(row.id, outcome, reason, attempts=attempts)
+        self.dropped.append(Dropped(row, outcome, reason, attempts))
+
+    # -- answers --------------------------------------------------------------------------------
+
+    def complete(self, task_id: str) -> UrlRow | None:
+        """End the lease of `task_id`; return its URL's row, or None if the URL is finished already."""
+        try:
+            url_id = int(task_id.split(".", 1)[0])
+        except ValueError:
+            return None
+        lease_id = self._lease_of_url.pop(url_id, None)
+        if lease_id is not None:
+            self._end_lease(self._leases.pop(lease_id))
+        try:
+            row = self._state.get_url(url_id)
+        except TypeError:  # no such row: a forged or stale id
+            return None
+        # A late answer to an expired lease still counts if nobody else finished the URL.
+        return row if row.status in ("pending", "leased") else None
+
+    def _end_lease(self, lease: Lease) -> None:
+        host = self._hosts.get(lease.origin)
+        if host is not None:
+            host.in_flight -= 1
+
+    def finish(self, row: UrlRow, status: str = "done", reason: str | None = None) -> None:
+        self._state.set_status(row.id, status, reason)
+
+    def retry_or_fail(self, row: UrlRow, reason: str, now: float, retry_after: float | None = None) -> bool:
+        """Schedule another attempt with exponential backoff; False (and recorded as failed) when out of tries."""
+        attempts = max(row.attempts, 1)
+        if attempts >= self._max_attempts:
+            self._drop(row, "failed", reason, attempts)
+            return False
+        delay = self._backoff_seconds * 2 ** (attempts - 1)
+        origin = self._origin_of_row(row)
+        if retry_after is not None:
+            capped = min(retry_after, self._politeness.max_retry_after_seconds)
+            delay = max(delay, capped)
+            host = self._host(origin)
+            host.next_time = max(host.next_time, now + capped)  # the whole origin slows down
+        self._state.set_status(row.id, "pending", reason, attempts=attempts)
+        heapq.heappush(self._delayed, (now + delay, row.id, origin))
+        return True
+
+    def _origin_of_row(self, row: UrlRow) -> str:
+        return row.canonical[len("robots:"):] if row.kind == "robots" else origin_of(row.canonical)
+
+    def attribute(self, task_ids: list[str], node: str) -> None:
+        """Note which node holds these tasks (from its heartbeat)."""
+        for task_id in task_ids:
+            lease = self._leases.get(task_id)
+            if lease is not None:
+                lease.node = node
+
+    def tick(self, now: float) -> list[UrlRow]:
+        """Requeue retries that are due and expire overdue leases; return the rows whose lease expired."""
+        while self._delayed and self._delayed[0][0] <= now:
+            _due, url_id, origin = heapq.heappop(self._delayed)
+            self._enqueue(origin, url_id, front=True)
+        overdue = [lease for lease in self._leases.values() if lease.expires <= now]
+        return self._expire(overdue)
+
+    def expire_node(self, node: str) -> list[UrlRow]:
+        """Take back every lease held by a node that stopped sending heartbeats."""
+        return self._expire([lease for lease in self._leases.values() if lease.node == node])
+
+    def _expire(self, leases: list[Lease]) -> list[UrlRow]:
+        expired = []
+        for lease in leases:
+            del self._leases[lease.task_id]
+            self._lease_of_url.pop(lease.url_id, None)
+            self._end_lease(lease)
+            expired.append(self._state.get_url(lease.url_id))
+        return expired
+
+    def release(self, task_id: str) -> None:
+        """Put a dispatched task that was never taken by a node back at the front, uncounted."""
+        lease = self._leases.pop(task_id, None)
+        if lease is None:
+            return
+        self._lease_of_url.pop(lease.url_id, None)
+        self._end_lease(lease)
+        row = self._state.get_url(lease.url_id)
+        self._state.set_status(row.id, "pending", attempts=max(row.attempts - 1, 0))
+        self._enqueue(lease.origin, row.id, front=True)
+
+    # -- counts ---------------------------------------------------------------------------------
+
+    @property
+    def in_flight(self) -> int:
+        return len(self._leases)
+
+    @property
+    def delayed(self) -> int:
+        return len(self._delayed)
+
+    def is_empty(self) -> bool:
+        """True when nothing is pending, waiting for a retry, or in flight: the crawl is over."""
+        return self.pending_count == 0 and not self._delayed and not self._leases

@@ -1,0 +1,210 @@
+"""Wire protocol between scheduler and crawler nodes: plain dicts of builtin types, checked on arrival.
+
+Only str, int, float, bool, None, list and dict travel through the queues. Every message carries
+`v` (the protocol version); a task has an `id`, and a result names the task id it answers.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal, TypedDict
+
+from crawler.errors import BadMessage
+
+PROTOCOL_VERSION = 1
+TASK_KINDS = ("page", "image", "robots")
+OUTCOMES = ("fetched", "redirect", "saved", "duplicate", "skipped", "failed")
+NODE_EVENTS = ("hello", "heartbeat", "bye")
+
+MAX_URL_CHARS = 4096  # longer URLs are dropped by the extractor; browsers give up near here too
+MAX_REFS_PER_PAGE = 20_000  # links plus images from one page
+MAX_ROBOTS_CHARS = 512 * 1024  # Google reads the first 500 KiB of a robots.txt
+MAX_TEXT_CHARS = 300  # reasons, node ids, content types
+
+TaskKind = Literal["page", "image", "robots"]
+
+
+class Task(TypedDict):
+    v: int
+    id: str
+    kind: TaskKind
+    url: str
+    depth: int
+    page_url: str | None  # the page the URL was found on (None for seeds and robots.txt)
+    hops: int  # redirects followed to get here
+
+
+class SavedImage(TypedDict):
+    path: str  # relative to the output directory, with forward slashes
+    sha256: str
+    bytes: int
+    content_type: str  # the sniffed type, e.g. image/png
+    width: int | None
+    height: int | None
+
+
+class Result(TypedDict):
+    v: int
+    type: Literal["result"]
+    task_id: str
+    node: str
+    outcome: str
+    reason: str | None
+    retryable: bool
+    retry_after: float | None
+    links: list[list[str]]  # [url, canonical] pairs
+    images: list[list[str]]
+    location: list[str] | None  # [url, canonical] of a redirect target
+    image: SavedImage | None
+    robots_text: str | None
+    status: int | None  # HTTP status, where there was one
+    elapsed: float
+    bytes: int
+
+
+class NodeEvent(TypedDict):
+    v: int
+    type: str  # hello, heartbeat or bye
+    node: str
+    threads: int
+    tasks: list[str]  # ids of the tasks the node holds right now
+    done: int  # tasks the node has finished so far
+
+
+def make_task(task_id: str, kind: TaskKind, url: str, depth: int, page_url: str | None, hops: int) -> Task:
+    return {"v": PROTOCOL_VERSION, "id": task_id, "kind": kind, "url": url, "depth": depth,
+            "page_url": page_url, "hops": hops}
+
+
+def make_result(task: Task, node: str, outcome: str, **fields: Any) -> Result:
+    """Return a result answering `task`; fields not given take their empty value."""
+    result: Result = {
+        "v": PROTOCOL_VERSION, "type": "result", "task_id": task["id"], "node": node, "outcome": outcome,
+        "reason": None, "retryable": False, "retry_after": None, "links": [], "images": [],
+        "location": None, "image": None, "robots_text": None, "status": None, "elapsed": 0.0, "bytes": 0,
+    }
+    for key, value in fields.items():
+        if key not in result:
+            raise TypeError(f"make_result: unknown field {key!r}")
+        result[key] = value  # type: ignore[literal-required]
+    return result
+
+
+def make_node_event(event: str, node: str, threads: int, tasks: list[str], done: int) -> NodeEvent:
+    return {"v": PROTOCOL_VERSION, "type": event, "node": node, "threads": threads, "tasks": tasks,
+            "done": done}
+
+
+def _require(message: dict[str, Any], key: str, types: type | tuple[type, ...], what: str) -> Any:
+    value = message.get(key)
+    # bool is an int subclass: never accept it where a number is meant
+    if not isinstance(value, types) or (isinstance(value, bool) and bool not in _as_tuple(types)):
+        raise BadMessage(f"{what}: field {key!r} is {type(value).__name__}, not {_type_names(types)}")
+    return value
+
+
+def _as_tuple(types: type | tuple[type, ...]) -> tuple[type, ...]:
+    return types if isinstance(types, tuple) else (types,)
+
+
+def _type_names(types: type | tuple[type, ...]) -> str:
+    return " or ".join(t.__name__ for t in _as_tuple(types))
+
+
+def _require_text(message: dict[str, Any], key: str, what: str, limit: int, optional: bool = False) -> None:
+    value = _require(message, key, (str, type(None)) if optional else str, what)
+    if value is not None and len(value) > limit:
+        raise BadMessage(f"{what}: field {key!r} is longer than {limit} characters")
+
+
+def _check_envelope(message: object, expected_type: str | None) -> dict[str, Any]:
+    if not isinstance(message, dict) or message.get("v") != PROTOCOL_VERSION:
+        raise BadMessage(f"not a v{PROTOCOL_VERSION} message: {message!r:.80}")
+    if expected_type is not None and message.get("type") != expected_type:
+        raise BadMessage(f"expected a {expected_type} message, got type {message.get('type')!r:.40}")
+    return message
+
+
+def _check_pairs(message: dict[str, Any], key: str, what: str, limit: int) -> None:
+    pairs = _require(message, key, list, what)
+    if len(pairs) > limit:
+        raise BadMessage(f"{what}: {len(pairs)} {key}, more than {limit}")
+    for pair in pairs:
+        if (not isinstance(pair, list) or len(pair) != 2
+                or not all(isinstance(part, str) and len(part) <= MAX_URL_CHARS for part in pair)):
+            raise BadMessage(f"{what}: {key} entry {pair!r:.80} is not a [url, canonical] pair")
+
+
+def read_task(message: object) -> Task:
+    """Return `message` as a Task, or raise BadMessage saying what is wrong with it."""
+    task = _check_envelope(message, None)
+    what = f"task {task.get('id')!r:.40}"
+    _require_text(task, "id", what, MAX_TEXT_CHARS)
+    if task.get("kind") not in TASK_KINDS:
+        raise BadMessage(f"{what}: unknown kind {task.get('kind')!r:.40}")
+    _require_text(task, "url", what, MAX_URL_CHARS)
+    _require_text(task, "page_url", what, MAX_URL_CHARS, optional=True)
+    _require(task, "depth", int, what)
+    _require(task, "hops", int, what)
+    return task  # type: ignore[return-value]
+
+
+def read_result(message: dict[str, Any]) -> Result:
+    """Return `message` as a Result, or raise BadMessage saying what is wrong with it."""
+    result = _check_envelope(message, "result")
+    what = f"result for task {result.get('task_id')!r:.40}"
+    _require_text(result, "task_id", what, MAX_TEXT_CHARS)
+    _require_text(result, "node", what, MAX_TEXT_CHARS)
+    if result.get("outcome") not in OUTCOMES:
+        raise BadMessage(f"{what}: unknown outcome {result.get('outcome')!r:.40}")
+    _require_text(result, "reason", what, MAX_TEXT_CHARS, optional=True)
+    _require(result, "retryable", bool, what)
+    _require(result, "retry_after", (int, float, type(None)), what)
+    _check_pairs(result, "links", what, MAX_REFS_PER_PAGE)
+    _check_pairs(result, "images", what, MAX_REFS_PER_PAGE)
+    location = _require(result, "location", (list, type(None)), what)
+    if location is not None:
+        _check_pairs({"location": [location]}, "location", what, 1)
+    _require_text(result, "robots_text", what, MAX_ROBOTS_CHARS, optional=True)
+    _require(result, "status", (int, type(None)), what)
+    _require(result, "elapsed", (int, float), what)
+    _require(result, "bytes", int, what)
+    image = _require(result, "image", (dict, type(None)), what)
+    if image is not None:
+        _read_saved_image(image, what)
+    return result  # type: ignore[return-value]
+
+
+def _read_saved_image(image: dict[str, Any], what: str) -> None:
+    _require_text(image, "path", what, 1024)
+    _require_text(image, "sha256", what, 64)
+    _require_text(image, "content_type", what, MAX_TEXT_CHARS)
+    _require(image, "bytes", int, what)
+    _require(image, "width", (int, type(None)), what)
+    _require(image, "height", (int, type(None)), what)
+    path = image["path"]
+    # The scheduler deletes duplicate files by this path: it must stay inside the output directory.
+    if path.startswith("/") or "\\" in path or any(part in ("", ".", "..") for part in path.split("/")):
+        raise BadMessage(f"{what}: image path {path!r:.80} is not a plain relative path")
+
+
+def read_node_event(message: dict[str, Any]) -> NodeEvent:
+    """Return `message` as a NodeEvent, or raise BadMessage."""
+    event = _check_envelope(message, None)
+    if event.get("type") not in NODE_EVENTS:
+        raise BadMessage(f"unknown message type {event.get('type')!r:.40}")
+    what = f"{event.get('type')} from node {event.get('node')!r:.40}"
+    _require_text(event, "node", what, MAX_TEXT_CHARS)
+    _require(event, "threads", int, what)
+    _require(event, "done", int, what)
+    tasks = _require(event, "tasks", list, what)
+    if len(tasks) > 10_000 or not all(isinstance(t, str) and len(t) <= MAX_TEXT_CHARS for t in tasks):
+        raise BadMessage(f"{what}: tasks is not a list of task ids")
+    return event  # type: ignore[return-value]
+
+
+def read_message(message: object) -> Result | NodeEvent:
+    """Return a result-queue message as a Result or a NodeEvent, or raise BadMessage."""
+    envelope = _check_envelope(message, None)
+    if envelope.get("type") == "result":
+        return read_result(envelope)
+    return read_node_event(envelope)

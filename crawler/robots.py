@@ -1,0 +1,27 @@
+"""robots.txt rules for one origin, parsed by Protego (the parser Scrapy uses)."""
+
+from __future__ import annotations
+
+from protego import Protego
+
+ROBOTS_AGENT = "queue-crawler"  # the product token robots.txt groups are matched against
+
+
+class RobotsRules:
+    """What one origin's robots.txt allows us; no text (a 4xx, or robots ignored) allows everything."""
+
+    def __init__(self, text: str | None) -> None:
+        self._parser = Protego.parse(text) if text else None
+
+    def allows(self, url: str) -> bool:
+        return self._parser is None or bool(self._parser.can_fetch(url, ROBOTS_AGENT))
+
+    def crawl_delay(self) -> float | None:
+        """Seconds between requests the site asks of us, or None."""
+        if self._parser is None:
+            return None
+        delay = self._parser.crawl_delay(ROBOTS_AGENT)
+        return float(delay) if delay is not None else None
+
+
+ALLOW_ALL = RobotsRules(None)

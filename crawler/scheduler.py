@@ -1,0 +1,386 @@
+"""The scheduler's loop: seed, dispatch, drain results, feed the frontier, decide the end, keep records.
+
+It is the only writer of crawl state and of the manifest. It never fetches anything itself.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from crawler import broker
+from crawler.config import SchedulerConfig
+from crawler.errors import BadMessage
+from crawler.frontier import Frontier
+from crawler.messages import PROTOCOL_VERSION, NodeEvent, Result, read_message
+from crawler.state import CrawlState, UrlRow
+from crawler.storage import FAILURES_NAME, MANIFEST_NAME, JsonLines, check_writable, remove_temporaries, rewrite_jsonl
+from crawler.urls import ScopeRules, canonical, origin_of
+
+log = logging.getLogger(__name__)
+
+_IDLE_WAIT_SECONDS = 0.05  # how long the loop blocks on the result queue when there is nothing to do
+_MAX_RESULTS_PER_ROUND = 500  # then dispatch again, so a flood of results cannot starve the nodes
+_BYE_WAIT_SECONDS = 5.0  # after the end, how long to wait for nodes to notice and say goodbye
+_PLURAL = {"page": "pages", "image": "images", "robots": "robots"}  # counter names: pages/fetched
+
+
+def _now_iso() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+@dataclass
+class _Node:
+    node_id: str
+    threads: int
+    last_seen: float
+    done: int = 0
+
+
+@dataclass
+class Summary:
+    """How a scheduler run ended, for the closing paragraph and the exit code."""
+
+    finished: bool  # the crawl ran out of work (or hit a limit); False when interrupted
+    stop_reason: str
+    seconds: float
+    counts: dict[str, int] = field(default_factory=dict)
+    pending: int = 0
+    output_dir: Path = Path()
+
+
+class Scheduler:
+    """One crawl's coordinator: serves the queues and runs the loop until the crawl is over."""
+
+    def __init__(self, config: SchedulerConfig, clock: Callable[[], float] = time.monotonic) -> None:
+        self.config = config
+        self._clock = clock
+        self._stop_requested = threading.Event()
+        self._stop_now = threading.Event()
+        self._tasks: queue.Queue[dict[str, Any]] = queue.Queue()
+        self._results: queue.Queue[object] = queue.Queue()
+        self._scope = ScopeRules(config.scope)
+        self._nodes: dict[str, _Node] = {}
+        self.counts: Counter[str] = Counter()
+        self._pages_admitted = 0
+        self._pending_records: list[tuple[str, dict[str, Any]]] = []
+        output = config.output_dir
+        check_writable(output)
+        self._state = CrawlState(output, resume=config.resume, fresh=config.fresh)
+        self._frontier = Frontier(self._state, config.politeness, lease_seconds=config.lease_for(),
+                                  max_attempts=config.max_attempts, backoff_seconds=config.backoff_seconds)
+        self._prepare_records()
+        self.bulletin = broker.Bulletin({
+            "protocol": PROTOCOL_VERSION, "state": "running", "output_dir": str(output.resolve()),
+            "fetch": config.fetch.to_dict(), "image_filter": config.image_filter.to_dict(),
+        })
+        self._served: broker.Served | None = None
+
+    # -- set-up ---------------------------------------------------------------------------------
+
+    def _prepare_records(self) -> None:
+        output = self.config.output_dir
+        removed = remove_temporaries(output)
+        if removed:
+            log.info("scheduler: removed %d temporary files left by an earlier run", removed)
+        if self._state.resumed:
+            restored = self._frontier.restore()
+            # The records are rebuilt from the state, which is what was committed: no line twice.
+            rewrite_jsonl(output / MANIFEST_NAME, self._state.records("manifest"))
+            rewrite_jsonl(output / FAILURES_NAME, self._state.records("failures"))
+            counts = self._state.count_by()
+            self._pages_admitted = sum(n for (kind, _status), n in counts.items() if kind == "page")
+            self.counts["images/saved"] = sum(1 for _ in self._state.records("manifest"))
+            self.counts["bytes/saved"] = self._state.saved_bytes()
+            log.info("scheduler: resuming: %d URLs to finish, %d images saved before",
+                     restored, self.counts["images/saved"])
+        else:
+            for stale in (output / MANIFEST_NAME, output / FAILURES_NAME):
+                stale.unlink(missing_ok=True)
+        self._manifest = JsonLines(output / MANIFEST_NAME)
+        self._failures = JsonLines(output / FAILURES_NAME)
+
+    def listen(self) -> tuple[str, int]:
+        """Start serving the queues; return the address nodes connect to."""
+        self._served = broker.serve(self.config.listen_host, self.config.listen_port, self.config.authkey,
+                                    self._tasks, self._results, self.bulletin)
+        return self._served.address
+
+    def request_stop(self) -> None:
+        """Ask for a graceful stop (first call) or an immediate one (second call); signal-safe."""
+        if self._stop_requested.is_set():
+            self._stop_now.set()
+        self._stop_requested.set()
+
+    # -- the loop -------------------------------------------------------------------------------
+
+    def run(self) -> Summary:
+        """Crawl until nothing is pending or in flight, a limit is reached or a stop is asked for."""
+        started = self._clock()
+        for url in self.config.seeds:
+            key = canonical(url)
+            if key is not None and self._frontier.add(url, key, "page", 0, None):
+                self._pages_admitted += 1
+        self._state.commit()
+        stop_reason = ""
+        next_progress = started + self.config.progress_seconds
+        while not self._stop_now.is_set():
+            now = self._clock()
+            self._drain_results(now)
+            self._watch_nodes(now)
+            for row in self._frontier.tick(now):
+                self.counts["tasks/expired"] += 1
+                self._frontier.retry_or_fail(row, "lease-expired", now)
+            if not stop_reason:
+                stop_reason = self._limit_reached(now, started)
+                if stop_reason:
+                    log.info("scheduler: stopping: %s", stop_reason)
+                    self._take_back_queued()
+            if not stop_reason:
+                self._dispatch(now)
+            self._record_dropped()
+            self._state.commit()
+            self._write_records()
+            if self._frontier.is_empty() and self._tasks.empty():
+                stop_reason = stop_reason or "finished"
+                break
+            if stop_reason and self._frontier.in_flight == 0:
+                break
+            if now >= next_progress:
+                self._log_progress(now - started)
+                next_progress = now + self.config.progress_seconds
+            self._wait_for_result()
+        if self._stop_now.is_set():
+            stop_reason = "interrupted twice; stopped at once"
+            self._take_back_queued()
+        return self._wind_up(stop_reason, self._clock() - started)
+
+    def _limit_reached(self, now: float, started: float) -> str:
+        limits = self.config.limits
+        if self._stop_requested.is_set():
+            return "interrupted; finishing the tasks in flight (interrupt again to stop at once)"
+        if limits.max_seconds is not None and now - started >= limits.max_seconds:
+            return f"--max-time {limits.max_seconds:g}s reached"
+        if limits.max_images is not None and self.counts["images/saved"] >= limits.max_images:
+            return f"--max-images {limits.max_images} reached"
+        return ""
+
+    def _wait_for_result(self) -> None:
+        try:
+            message = self._results.get(timeout=_IDLE_WAIT_SECONDS)
+        except queue.Empty:
+            return
+        self._handle(message, self._clock())
+
+    def _drain_results(self, now: float) -> None:
+        for _ in range(_MAX_RESULTS_PER_ROUND):
+            try:
+                message = self._results.get_nowait()
+            except queue.Empty:
+                return
+            self._handle(message, now)
+
+    def _queue_target(self) -> int:
+        # Keep the queue about as long as the fetcher threads online, so order and politeness
+        # stay with the frontier and tasks of a lost node are few.
+        return max(2, sum(node.threads for node in self._nodes.values()))
+
+    def _dispatch(self, now: float) -> None:
+        limit = self.config.limits.max_images
+        target = self._queue_target()
+        while self._tasks.qsize() < target:
+            allow_images = limit is None or (
+                self.counts["images/saved"] + self._frontier.in_flight_of("image") < limit)
+            task = self._frontier.next_task(now, allow_images)
+            if task is None:
+                return
+            self._tasks.put(dict(task))  # type: ignore[arg-type]
+            self.counts["tasks/dispatched"] += 1
+
+    def _take_back_queued(self) -> None:
+        """Return tasks no node has taken yet to the frontier (they stay pending for a resume)."""
+        while True:
+            try:
+                task = self._tasks.get_nowait()
+            except queue.Empty:
+                return
+            self._frontier.release(str(task["id"]))
+
+    # -- results --------------------------------------------------------------------------------
+
+    def _handle(self, message: object, now: float) -> None:
+        try:
+            checked = read_message(message)
+        except BadMessage as exc:
+            self.counts["messages/malformed"] += 1
+            log.warning("scheduler: dropped a malformed message: %s", exc)
+            return
+        if checked["type"] != "result":
+            self._node_event(checked, now)  # type: ignore[arg-type]
+            return
+        result: Result = checked  # type: ignore[assignment]
+        node = self._nodes.get(result["node"])
+        if node is not None:
+            node.last_seen = now
+            node.done += 1
+        row = self._frontier.complete(result["task_id"])
+        if row is None:
+            self.counts["results/ignored"] += 1  # a second answer to a task that is already finished
+            return
+        outcome = result["outcome"]
+        if outcome == "failed":
+            self._failed(row, result, now)
+        elif outcome == "redirect":
+            self._redirected(row, result)
+        elif outcome in ("saved", "duplicate"):  # an image task, or a "page" link that was an image
+            self._image_saved(row, result)
+        elif outcome == "skipped":  # filtered out, or not a kind of page we read
+            self._frontier.fail(row, result["reason"] or "filtered", outcome="skipped")
+        elif row.kind == "robots":
+            self._frontier.set_robots(row.canonical[len("robots:"):], result["robots_text"])
+            self._frontier.finish(row)
+        else:
+            self._page_fetched(row, result)
+
+    def _failed(self, row: UrlRow, result: Result, now: float) -> None:
+        reason = result["reason"] or "unknown"
+        if result["retryable"]:
+            if self._frontier.retry_or_fail(row, reason, now, result["retry_after"]):
+                self.counts["tasks/retried"] += 1
+        else:
+            self._frontier.fail(row, reason)
+
+    def _redirected(self, row: UrlRow, result: Result) -> None:
+        url, key = result["location"] or ["", ""]
+        self._frontier.finish(row, "done", "redirect")
+        self.counts[f"{_PLURAL[row.kind]}/redirected"] += 1
+        if row.kind == "robots":  # a redirected robots.txt is fetched by the node itself; not here
+            return
+        if row.hops + 1 > self.config.fetch.max_redirects:
+            self._record_failure(row, "failed", "too-many-redirects", row.attempts)
+        elif not self._scope.allows(key):
+            self._record_failure(row, "skipped", "redirect-out-of-scope", row.attempts)
+        else:
+            self._frontier.add(url, key, row.kind, row.depth, row.page_url, row.hops + 1)  # type: ignore[arg-type]
+
+    def _page_fetched(self, row: UrlRow, result: Result) -> None:
+        self._frontier.finish(row)
+        self.counts["pages/fetched"] += 1
+        limits = self.config.limits
+        if limits.max_depth is None or row.depth + 1 <= limits.max_depth:
+            for url, key in result["links"]:
+                if limits.max_pages is not None and self._pages_admitted >= limits.max_pages:
+                    break
+                if self._scope.allows(key) and self._frontier.add(url, key, "page", row.depth + 1, row.url):
+                    self._pages_admitted += 1
+        for url, key in result["images"]:
+            if self._scope.allows(key):
+                self._frontier.add(url, key, "image", row.depth + 1, row.url)
+
+    def _image_saved(self, row: UrlRow, result: Result) -> None:
+        image = result["image"]
+        if image is None:
+            self._frontier.fail(row, "no-image-in-result")
+            return
+        existing = self._state.image_path_for(image["sha256"])
+        self._frontier.finish(row, "done", None if existing is None else "duplicate")
+        if existing is not None:
+            self.counts["images/duplicate"] += 1
+            if existing != image["path"]:  # the same bytes were saved first under another host's folder
+                try:
+                    os.unlink(self.config.output_dir / image["path"])
+                except OSError:
+                    pass
+            return
+        record = {"url": row.url, "page_url": row.page_url, "path": image["path"], "sha256": image["sha256"],
+                  "bytes": image["bytes"], "content_type": image["content_type"], "width": image["width"],
+                  "height": image["height"], "node": result["node"], "time": _now_iso()}
+        self._state.add_image(image["sha256"], image["path"], record)
+        self._pending_records.append((MANIFEST_NAME, record))
+        self.counts["images/saved"] += 1
+        self.counts["bytes/saved"] += image["bytes"]
+
+    def _record_dropped(self) -> None:
+        for dropped in self._frontier.dropped:
+            if dropped.row.kind == "robots":
+                origin = dropped.row.canonical[len("robots:"):]
+                log.warning("scheduler: robots.txt of %s failed (%s); skipping that site", origin, dropped.reason)
+                self._frontier.robots_unavailable(origin)
+            self._record_failure(dropped.row, dropped.outcome, dropped.reason, dropped.attempts)
+        self._frontier.dropped.clear()
+
+    def _record_failure(self, row: UrlRow, outcome: str, reason: str, attempts: int) -> None:
+        record = {"url": row.url, "kind": row.kind, "page_url": row.page_url, "outcome": outcome,
+                  "reason": reason, "attempts": attempts, "time": _now_iso()}
+        self._state.add_failure(record)
+        self._pending_records.append((FAILURES_NAME, record))
+        self.counts[f"{_PLURAL[row.kind]}/{outcome}"] += 1
+
+    def _write_records(self) -> None:
+        """Append the records of what was just committed (after the commit: never a line twice)."""
+        if not self._pending_records:
+            return
+        self._manifest.append(r for name, r in self._pending_records if name == MANIFEST_NAME)
+        self._failures.append(r for name, r in self._pending_records if name == FAILURES_NAME)
+        self._pending_records.clear()
+
+    # -- nodes ----------------------------------------------------------------------------------
+
+    def _node_event(self, event: NodeEvent, now: float) -> None:
+        node_id = event["node"]
+        if event["type"] == "bye":
+            if self._nodes.pop(node_id, None) is not None:
+                log.info("scheduler: node %s left after %d tasks", node_id, event["done"])
+            return
+        node = self._nodes.get(node_id)
+        if node is None:
+            node = self._nodes[node_id] = _Node(node_id, event["threads"], now)
+            log.info("scheduler: node %s joined with %d threads", node_id, event["threads"])
+        node.threads, node.last_seen, node.done = event["threads"], now, event["done"]
+        self._frontier.attribute(event["tasks"], node_id)
+
+    def _watch_nodes(self, now: float) -> None:
+        for node in list(self._nodes.values()):
+            if now - node.last_seen > self.config.node_timeout_seconds:
+                del self._nodes[node.node_id]
+                rows = self._frontier.expire_node(node.node_id)
+                log.warning("scheduler: node %s silent for %.0fs; taking back its %d tasks",
+                            node.node_id, now - node.last_seen, len(rows))
+                for row in rows:
+                    self._frontier.retry_or_fail(row, "node-lost", now)
+
+    # -- the end --------------------------------------------------------------------------------
+
+    def _log_progress(self, elapsed: float) -> None:
+        c = self.counts
+        log.info("scheduler: %ds: %d pages, %d images saved (%d duplicate), %d failed, %d pending, "
+                 "%d in flight, %d nodes", elapsed, c["pages/fetched"], c["images/saved"], c["images/duplicate"],
+                 c["pages/failed"] + c["images/failed"], self._frontier.pending_count + self._frontier.delayed,
+                 self._frontier.in_flight, len(self._nodes))
+
+    def _wind_up(self, stop_reason: str, seconds: float) -> Summary:
+        finished = stop_reason == "finished" or "reached" in stop_reason
+        self.bulletin.update(state="finished")
+        deadline = self._clock() + (_BYE_WAIT_SECONDS if not self._stop_now.is_set() else 0.5)
+        while self._nodes and self._clock() < deadline:
+            self._wait_for_result()
+        self._record_dropped()
+        self._state.set_meta("last_stop", stop_reason)
+        self._state.commit()
+        self._write_records()
+        if self._served is not None:
+            self._served.stop()
+        pending = self._frontier.pending_count + self._frontier.delayed + self._frontier.in_flight
+        self._state.close()
+        self._manifest.close()
+        self._failures.close()
+        return Summary(finished, stop_reason, seconds, dict(self.counts), pending, self.config.output_dir)

@@ -1,0 +1,44 @@
+"""Seed lists: one URL per line, blank lines and `#` comments allowed; bad lines reported, not fatal."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from crawler.errors import ConfigError
+from crawler.urls import absolute, canonical
+
+
+@dataclass
+class Seeds:
+    urls: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)  # "file:line: what is wrong", one per bad line
+
+
+def _check(text: str, where: str, seeds: Seeds) -> None:
+    url = absolute(text, text) if "://" in text else None
+    if url is None or canonical(url) is None:
+        hint = f"; did you mean https://{text}?" if "://" not in text and "." in text and " " not in text else ""
+        seeds.problems.append(f"{where}: not an http(s) URL: {text!r:.100}{hint}")
+        return
+    seeds.urls.append(url)
+
+
+def read_seeds(sources: Iterable[str]) -> Seeds:
+    """Return the seed URLs from files and URLs given on the command line, with the bad lines listed."""
+    seeds = Seeds()
+    for source in sources:
+        if "://" in source:
+            _check(source.strip(), "command line", seeds)
+            continue
+        path = Path(source)
+        try:
+            lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+        except OSError as exc:
+            raise ConfigError(f"cannot read seed file {source}: {exc.strerror}") from exc
+        for number, line in enumerate(lines, start=1):
+            text = line.strip()
+            if text and not text.startswith("#"):
+                _check(text, f"{source}:{number}", seeds)
+    return seeds

@@ -1,0 +1,165 @@
+"""The shared output directory: content-addressed, atomic image files and JSON Lines records.
+
+Layout under the output directory:
+    images/<host>/<sha256>.<ext>   each distinct image once, named by its content
+    manifest.jsonl                 one record per saved image (written by the scheduler only)
+    failures.jsonl                 one record per URL that failed or was skipped
+    .crawler/                      the scheduler's state (SQLite) for resume
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import re
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from crawler.errors import StorageError
+
+IMAGES_DIR = "images"
+MANIFEST_NAME = "manifest.jsonl"
+FAILURES_NAME = "failures.jsonl"
+STATE_DIR = ".crawler"
+_TEMP_PREFIX = ".tmp-"
+_UNSAFE_HOST_CHARS = re.compile(r"[^a-z0-9._-]")
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def host_folder(url: str) -> str:
+    """Return a safe folder name for the host of `url`: `example.com`, or `127.0.0.1_8080` with a port."""
+    try:
+        parts = urlsplit(url)
+        host = (parts.hostname or "").lower()
+        port = parts.port
+    except ValueError:
+        host, port = "", None
+    if port is not None and port != _DEFAULT_PORTS.get(parts.scheme):
+        host = f"{host}_{port}"
+    name = _UNSAFE_HOST_CHARS.sub("_", host).strip(".")[:120]
+    return name if name and name not in (".", "..") else "unknown-host"
+
+
+def image_path(url: str, sha256: str, extension: str) -> str:
+    """Return the relative path an image with this content, found at `url`, is saved under."""
+    if not re.fullmatch(r"[0-9a-f]{64}", sha256) or not re.fullmatch(r"[a-z0-9]{1,5}", extension):
+        raise ValueError(f"bad sha256 or extension: {sha256!r}, {extension!r}")
+    return f"{IMAGES_DIR}/{host_folder(url)}/{sha256}.{extension}"
+
+
+def _storage_error(exc: OSError, where: Path) -> StorageError:
+    reason = {errno.ENOSPC: "disk full", errno.EDQUOT: "quota exceeded", errno.EROFS: "read-only file system",
+              errno.EACCES: "permission denied", errno.EPERM: "permission denied"}.get(exc.errno or 0)
+    return StorageError(f"cannot write {where}: {reason or exc.strerror or exc}")
+
+
+def save_atomic(root: Path, relative_path: str, data: bytes) -> bool:
+    """Write `data` to root/relative_path via a temporary file and a rename; False if it was already there.
+
+    A reader never sees half a file under its final name, and two nodes saving the same content
+    at once both succeed with one intact file (the name is the content's hash).
+    """
+    final = root / relative_path
+    if final.is_file() and final.stat().st_size == len(data):
+        return False
+    temp_name = None
+    try:
+        final.parent.mkdir(parents=True, exist_ok=True)
+        descriptor, temp_name = tempfile.mkstemp(prefix=_TEMP_PREFIX, dir=final.parent)
+        with os.fdopen(descriptor, "wb") as temp:
+            temp.write(data)
+            temp.flush()
+            os.fsync(temp.fileno())
+        os.chmod(temp_name, 0o644)
+        os.replace(temp_name, final)
+        temp_name = None
+        return True
+    except OSError as exc:
+        raise _storage_error(exc, final) from exc
+    finally:
+        if temp_name is not None:
+            try:
+                os.unlink(temp_name)
+            except OSError:
+                pass
+
+
+def check_writable(root: Path) -> None:
+    """Raise StorageError unless files can be created under `root` (created if missing)."""
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        descriptor, probe = tempfile.mkstemp(prefix=_TEMP_PREFIX, dir=root)
+        os.close(descriptor)
+        os.unlink(probe)
+    except OSError as exc:
+        raise _storage_error(exc, root) from exc
+
+
+def remove_temporaries(root: Path) -> int:
+    """Delete temporary files left by killed writers under root/images; return how many."""
+    removed = 0
+    images = root / IMAGES_DIR
+    if images.is_dir():
+        for temp in images.glob(f"*/{_TEMP_PREFIX}*"):
+            try:
+                temp.unlink()
+                removed += 1
+            except OSError:
+                pass
+    return removed
+
+
+class JsonLines:
+    """An append-only JSON Lines file, flushed after every batch so a crash loses no finished line."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            self._file = open(path, "a", encoding="utf-8")
+        except OSError as exc:
+            raise _storage_error(exc, path) from exc
+
+    def append(self, records: Iterable[dict[str, Any]]) -> None:
+        lines = "".join(json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n" for record in records)
+        if not lines:
+            return
+        try:
+            self._file.write(lines)
+            self._file.flush()
+        except OSError as exc:
+            raise _storage_error(exc, self.path) from exc
+
+    def close(self) -> None:
+        self._file.close()
+
+
+def rewrite_jsonl(path: Path, records: Iterable[dict[str, Any]]) -> None:
+    """Replace `path` atomically with `records` (used to rebuild records from the state on resume)."""
+    temp = path.with_name(path.name + ".rebuild")
+    try:
+        with open(temp, "w", encoding="utf-8") as out:
+            for record in records:
+                out.write(json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n")
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temp, path)
+    except OSError as exc:
+        raise _storage_error(exc, path) from exc
+
+
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
+    """Return the records of a JSON Lines file; a torn last line (a crash mid-write) is skipped."""
+    records = []
+    if not path.exists():
+        return records
+    with open(path, encoding="utf-8") as source:
+        for line in source:
+            try:
+                records.append(json.loads(line))
+            except json.JSONDecodeError:
+                continue
+    return records

@@ -1,0 +1,93 @@
+"""Canonical URLs (the dedup key) and scope rules.
+
+Canonical form, built on w3lib's `canonicalize_url` (the rules Scrapy uses): scheme and host
+lower-cased, IDN hosts in punycode, the default port (80/443) and the fragment dropped, dot
+segments resolved, percent-encoding normalised, query arguments sorted, an empty path made `/`.
+Only http and https URLs have a canonical form; anything else is not crawlable.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urljoin, urlsplit, urlunsplit
+
+from w3lib.url import canonicalize_url
+
+from crawler.config import Scope
+from crawler.messages import MAX_URL_CHARS
+
+CRAWLABLE_SCHEMES = ("http", "https")
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+# HTML attribute values may carry spaces, tabs and newlines around (and, wrongly, inside) a URL.
+_STRIP_CHARS = " \t\n\r\f\v"
+_INNER_WHITESPACE = re.compile(r"[\t\n\r]")
+
+
+def absolute(base: str, ref: str) -> str | None:
+    """Return `ref` resolved against `base` if it is an http(s) URL, else None."""
+    ref = _INNER_WHITESPACE.sub("", ref.strip(_STRIP_CHARS))
+    if not ref:
+        return None
+    try:
+        url = urljoin(base, ref)
+        parts = urlsplit(url)
+    except ValueError:  # e.g. an invalid IPv6 literal in the host
+        return None
+    if parts.scheme.lower() not in CRAWLABLE_SCHEMES or not parts.hostname or len(url) > MAX_URL_CHARS:
+        return None
+    return urlunsplit(parts._replace(fragment=""))
+
+
+def canonical(url: str) -> str | None:
+    """Return the dedup key of an absolute http(s) URL, or None if it is not crawlable."""
+    try:
+        parts = urlsplit(url.strip(_STRIP_CHARS))
+        if parts.scheme.lower() not in CRAWLABLE_SCHEMES or not parts.hostname:
+            return None
+        port = parts.port  # raises ValueError on a port out of range
+        key = canonicalize_url(urlunsplit(parts), keep_fragments=False)
+    except (ValueError, UnicodeError):
+        return None
+    parts = urlsplit(key)
+    if port is not None and port == _DEFAULT_PORTS[parts.scheme]:
+        host = parts.hostname or ""
+        netloc = f"[{host}]" if ":" in host else host
+        if parts.username is not None:
+            userinfo = parts.username + (f":{parts.password}" if parts.password is not None else "")
+            netloc = f"{userinfo}@{netloc}"
+        parts = parts._replace(netloc=netloc)
+    if not parts.path:
+        parts = parts._replace(path="/")
+    key = urlunsplit(parts)
+    return key if len(key) <= MAX_URL_CHARS else None
+
+
+def host_of(url: str) -> str:
+    """Return the lower-case host name of `url` (no port), or '' if it has none."""
+    try:
+        return (urlsplit(url).hostname or "").lower()
+    except ValueError:
+        return ""
+
+
+def origin_of(url: str) -> str:
+    """Return scheme://host[:port] of `url`: the unit of politeness and of robots.txt."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc.rsplit('@', 1)[-1]}"
+
+
+class ScopeRules:
+    """Decides whether a canonical URL belongs to the crawl."""
+
+    def __init__(self, scope: Scope) -> None:
+        self._hosts = frozenset(h.lower() for h in scope.seed_hosts)
+        self._domains = tuple(d.lower().lstrip(".") for d in scope.allow_domains)
+        self._deny = [re.compile(p) for p in scope.deny_patterns]
+
+    def allows(self, canonical_url: str) -> bool:
+        """True if the URL's host is a seed host or inside an allowed domain, and no deny rule matches."""
+        host = host_of(canonical_url)
+        if not host:
+            return False
+        in_scope = host in self._hosts or any(host == d or host.endswith("." + d) for d in self._domains)
+        return in_scope and not any(p.search(canonical_url) for p in self._deny)
