@@ -160,6 +160,13 @@ class _GuardedServer(managers.Server):
             log.debug("scheduler: could not answer %s", peer)
 
 
+def _serve_forever(server: managers.Server) -> None:
+    try:
+        server.serve_forever()
+    except SystemExit:  # the stock loop ends with sys.exit(0), meant for a process of its own
+        pass
+
+
 @dataclass
 class Served:
     """A running manager server inside the scheduler's process."""
@@ -183,17 +190,17 @@ def serve(host: str, port: int, authkey: bytes, tasks: queue.Queue, results: que
 
     # register() is class-wide: a fresh subclass per server keeps two servers in one process apart.
     class _SchedulerManager(managers.BaseManager):
-        _Server = _GuardedServer
+        pass
 
     _SchedulerManager.register("get_tasks", callable=lambda: tasks, exposed=_QUEUE_METHODS)
     _SchedulerManager.register("get_results", callable=lambda: results, exposed=_QUEUE_METHODS)
     _SchedulerManager.register("get_bulletin", callable=lambda: bulletin, exposed=("read",))
-    manager = _SchedulerManager(address=(host, port), authkey=authkey)
     try:
-        server = manager.get_server()
+        # What BaseManager.get_server() does, with our server class (get_server hard-codes Server).
+        server = _GuardedServer(_SchedulerManager._registry, (host, port), authkey, "pickle")  # type: ignore[attr-defined]
     except OSError as exc:
         raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
-    thread = threading.Thread(target=server.serve_forever, name="manager-server", daemon=True)
+    thread = threading.Thread(target=_serve_forever, args=(server,), name="manager-server", daemon=True)
     thread.start()
     address = server.address
     return Served((str(address[0]), int(address[1])), server, thread)

@@ -1,0 +1,138 @@
+"""Real processes for integration tests: a counting HTTP server on 127.0.0.1 and `crawler` commands."""
+
+from __future__ import annotations
+
+import functools
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+from crawler import broker
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+class SiteServer:
+    """Serves a folder on 127.0.0.1 and counts every request by path; `redirects` maps path → target."""
+
+    def __init__(self, root: Path, redirects: dict[str, str] | None = None) -> None:
+        self.root = root
+        self.redirects = redirects or {}
+        self.hits: Counter[str] = Counter()
+        self.log: list[tuple[float, str]] = []  # (time, path) of every request, server side
+        self._lock = threading.Lock()
+        handler = functools.partial(_CountingHandler, self, directory=str(root))
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.httpd.daemon_threads = True
+        self.port = self.httpd.server_address[1]
+        self.url = f"http://127.0.0.1:{self.port}/"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def record(self, path: str) -> None:
+        with self._lock:
+            self.hits[path] += 1
+            self.log.append((time.monotonic(), path))
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+class _CountingHandler(SimpleHTTPRequestHandler):
+    def __init__(self, site: SiteServer, *args, **kwargs) -> None:
+        self.site = site
+        super().__init__(*args, **kwargs)
+
+    def do_GET(self) -> None:
+        path = urlsplit(self.path).path.lstrip("/")
+        self.site.record(path)
+        if path in self.site.redirects:
+            self.send_response(302)
+            self.send_header("Location", "/" + self.site.redirects[path])
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        super().do_GET()
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        pass
+
+
+@pytest.fixture
+def serve_site():
+    servers: list[SiteServer] = []
+
+    def start(root: Path, redirects: dict[str, str] | None = None) -> SiteServer:
+        server = SiteServer(root, redirects)
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.close()
+
+
+class Processes:
+    """`crawler` commands run as real processes; all are killed at the end of the test."""
+
+    def __init__(self, tmp_path: Path) -> None:
+        self.tmp_path = tmp_path
+        self.key = broker.generate_authkey()
+        self.children: list[subprocess.Popen[str]] = []
+
+    def env(self, key: bytes | None = None) -> dict[str, str]:
+        env = dict(os.environ, PYTHONUNBUFFERED="1")
+        env[broker.AUTHKEY_ENV] = (key or self.key).decode()
+        return env
+
+    def start(self, *args: str, key: bytes | None = None) -> subprocess.Popen[str]:
+        child = subprocess.Popen([sys.executable, "-m", "crawler", *args], cwd=REPO, env=self.env(key),
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.children.append(child)
+        return child
+
+    def run(self, *args: str, key: bytes | None = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "crawler", *args], cwd=REPO, env=self.env(key),
+                              capture_output=True, text=True, timeout=timeout)
+
+    def start_scheduler(self, *args: str) -> tuple[subprocess.Popen[str], int]:
+        """Start `crawler scheduler` and return it with its port, read from its 'listening on' line."""
+        child = self.start("scheduler", "--listen", "127.0.0.1:0", *args)
+        assert child.stdout is not None
+        line = child.stdout.readline()
+        if "listening on" not in line:
+            child.kill()
+            raise AssertionError(f"scheduler did not start: {line!r} {child.stderr.read() if child.stderr else ''}")
+        return child, int(line.split("listening on ")[1].split(",")[0].rsplit(":", 1)[1])
+
+    def start_worker(self, port: int, *args: str) -> subprocess.Popen[str]:
+        return self.start("worker", "--connect", f"127.0.0.1:{port}", *args)
+
+    def kill_all(self) -> None:
+        for child in self.children:
+            if child.poll() is None:
+                child.kill()
+            child.communicate()
+
+
+@pytest.fixture
+def processes(tmp_path: Path):
+    running = Processes(tmp_path)
+    try:
+        yield running
+    finally:
+        running.kill_all()
+
+
+def finish(child: subprocess.Popen[str], timeout: float = 120) -> tuple[int, str, str]:
+    """Wait for a process; return its exit code, stdout and stderr."""
+    stdout, stderr = child.communicate(timeout=timeout)
+    return child.returncode, stdout, stderr

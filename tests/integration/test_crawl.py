@@ -1,0 +1,81 @@
+"""A real distributed crawl: HTTP server, `crawler scheduler` and two `crawler worker` processes."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+
+from crawler.sitegen import generate_site
+from tests.integration.conftest import finish
+
+pytestmark = pytest.mark.slow
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def test_crawl_saves_every_reachable_image_once_with_two_workers(tmp_path: Path, serve_site, processes) -> None:
+    elsewhere = serve_site(tmp_path)  # a second host that must never be asked for anything
+    out_of_scope = f"http://localhost:{elsewhere.port}/"
+    truth = generate_site(tmp_path / "site", pages=200, images=500, external_base=out_of_scope)
+    site = serve_site(tmp_path / "site", redirects=truth.redirects)
+    output = tmp_path / "output"
+
+    scheduler, port = processes.start_scheduler(site.url, "--output", str(output), "--delay", "0",
+                                                "--per-host", "8")
+    workers = [processes.start_worker(port, "--threads", "4", "--node-id", f"node-{n}") for n in (1, 2)]
+    code, stdout, stderr = finish(scheduler)
+    assert code == 0, stderr
+    assert "Crawl finished" in stdout
+    for worker in workers:
+        worker_code, _, worker_err = finish(worker, timeout=30)
+        assert worker_code == 0, worker_err
+
+    # Every page and every image URL was requested exactly once; nothing out of scope at all.
+    assert sum(elsewhere.hits.values()) == 0
+    for page in truth.pages:
+        assert site.hits[page] == 1, page
+    for image in truth.images:
+        assert site.hits[image] == 1, image
+    assert site.hits["robots.txt"] == 1
+    assert site.hits["moved.html"] == 1 and site.hits["img/moved.png"] == 1  # redirects, then deduped
+    for broken in truth.broken:
+        assert site.hits[broken] == 1, broken  # a 404 is final: no retries
+
+    # Each distinct image is stored once, named by its content, and the manifest matches the files.
+    manifest = read_jsonl(output / "manifest.jsonl")
+    files = sorted(p.relative_to(output).as_posix() for p in (output / "images").rglob("*") if p.is_file())
+    assert len(files) == truth.distinct_images() == len(manifest)
+    assert sorted(r["path"] for r in manifest) == files
+    for record in manifest:
+        data = (output / record["path"]).read_bytes()
+        assert hashlib.sha256(data).hexdigest() == record["sha256"] and len(data) == record["bytes"]
+        assert record["path"].endswith({"image/png": ".png", "image/jpeg": ".jpg", "image/gif": ".gif",
+                                        "image/webp": ".webp"}[record["content_type"]])
+        assert record["node"] in ("node-1", "node-2") and record["page_url"].startswith(site.url)
+        assert (record["width"], record["height"]) == (24, 16)
+    assert {r["sha256"] for r in manifest} == set(truth.images.values())
+    assert {r["node"] for r in manifest} == {"node-1", "node-2"}  # both nodes did real work
+
+    failures = {r["url"].removeprefix(site.url): r for r in read_jsonl(output / "failures.jsonl")}
+    assert set(failures) == set(truth.broken)
+    assert all(r["reason"] == "http-404" and r["attempts"] == 1 for r in failures.values())
+    # Nothing but images, the records and the state under the output path.
+    assert {p.name for p in output.iterdir()} == {"images", "manifest.jsonl", "failures.jsonl", ".crawler"}
+
+
+def test_crawl_demo_command_crawls_the_shipped_site(tmp_path: Path, processes) -> None:
+    result = processes.run("demo", "--output", str(tmp_path / "out"), "--quiet")
+    assert result.returncode == 0, result.stderr
+    assert "Crawl finished" in result.stdout
+    manifest = read_jsonl(tmp_path / "out" / "manifest.jsonl")
+    urls = {r["url"].rsplit("/", 1)[1] for r in manifest}
+    # sea-copy.jpg has the same bytes as sea.jpg: stored once. secret.png is only on a page robots.txt forbids.
+    assert urls == {"sun.png", "sea.jpg", "robin.jpg", "finch.png", "owl.webp", "sail.gif", "ferry.jpg", "logo.png"}
+    failures = read_jsonl(tmp_path / "out" / "failures.jsonl")
+    assert {(r["url"].rsplit("/", 1)[1], r["reason"]) for r in failures} == {
+        ("notes.html", "robots"), ("nowhere.html", "http-404")}

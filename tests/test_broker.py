@@ -1,0 +1,93 @@
+import os
+import queue
+import socket
+import time
+from pathlib import Path
+
+import pytest
+
+from crawler import broker
+from crawler.errors import BadAuthkey, ConfigError, SchedulerUnreachable
+
+
+@pytest.fixture
+def served():
+    tasks, results = queue.Queue(), queue.Queue()
+    bulletin = broker.Bulletin({"state": "running"})
+    key = broker.generate_authkey()
+    running = broker.serve("127.0.0.1", 0, key, tasks, results, bulletin)
+    yield running, key, tasks, results, bulletin
+    running.stop()
+
+
+def test_broker_node_takes_tasks_and_returns_results(served) -> None:
+    running, key, tasks, results, bulletin = served
+    tasks.put({"v": 1, "id": "1.1"})
+    link = broker.connect(*running.address, key)
+    assert link.tasks.get(timeout=2) == {"v": 1, "id": "1.1"}
+    link.results.put({"v": 1, "type": "bye"})
+    assert results.get(timeout=2) == {"v": 1, "type": "bye"}
+    bulletin.update(state="finished")
+    assert link.bulletin.read()["state"] == "finished"
+    with pytest.raises(queue.Empty):
+        link.tasks.get(timeout=0.1)
+
+
+def test_broker_exposes_only_queue_methods(served) -> None:
+    running, key, *_ = served
+    link = broker.connect(*running.address, key)
+    with pytest.raises(AttributeError):
+        link.tasks.qsize()
+
+
+def test_broker_wrong_key_is_refused_and_logged(served, caplog) -> None:
+    running, *_ = served
+    with pytest.raises(BadAuthkey, match="rejected our authkey"):
+        broker.connect(*running.address, b"not-the-key")
+    deadline = time.monotonic() + 2
+    while "wrong authkey" not in caplog.text and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert "refused 127.0.0.1" in caplog.text and "wrong authkey" in caplog.text
+
+
+def test_broker_garbage_from_an_unauthenticated_peer_is_never_unpickled(served, tmp_path: Path) -> None:
+    running, key, *_ = served
+    marker = tmp_path / "pwned"
+    payload = b"cos\nsystem\n(S'touch " + str(marker).encode() + b"'\ntR."  # a pickle that runs a command
+    with socket.create_connection(running.address) as raw:
+        raw.recv(1024)  # the server's challenge
+        raw.sendall(len(payload).to_bytes(4, "big") + payload)
+        raw.settimeout(2)
+        try:
+            raw.recv(1024)
+        except OSError:
+            pass
+    time.sleep(0.2)
+    assert not marker.exists()
+    assert broker.connect(*running.address, key).bulletin.read()["state"] == "running"  # still serving
+
+
+def test_broker_unreachable_scheduler_is_one_readable_error() -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with pytest.raises(SchedulerUnreachable, match=f"no scheduler at 127.0.0.1:{port}"):
+        broker.connect("127.0.0.1", port, b"k" * 32)
+
+
+def test_broker_refuses_public_bind_with_a_short_key() -> None:
+    with pytest.raises(BadAuthkey, match="refusing to listen on 0.0.0.0"):
+        broker.check_listen("0.0.0.0", b"short")
+    broker.check_listen("0.0.0.0", broker.generate_authkey())
+    broker.check_listen("127.0.0.1", b"short")
+
+
+def test_broker_authkey_file_must_be_private(tmp_path: Path) -> None:
+    path = tmp_path / "key"
+    key = broker.write_authkey_file(path)
+    assert len(key) == 64 and broker.read_authkey_file(path) == key
+    with pytest.raises(ConfigError, match="exists"):
+        broker.write_authkey_file(path)
+    os.chmod(path, 0o644)
+    with pytest.raises(BadAuthkey, match="readable by other users"):
+        broker.read_authkey_file(path)

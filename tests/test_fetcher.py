@@ -1,0 +1,101 @@
+import gzip
+
+import pytest
+import responses
+
+from crawler.config import FetchLimits
+from crawler.errors import FetchError, TransientFetchError
+from crawler.fetcher import fetch, new_session, retry_after_seconds
+
+LIMITS = FetchLimits(total_seconds=5, max_redirects=3)
+URL = "http://site.test/a"
+
+
+@responses.activate
+def test_fetcher_returns_body_type_and_charset() -> None:
+    responses.get(URL, body=b"<html></html>", content_type="text/html; charset=ISO-8859-1")
+    fetched = fetch(new_session(LIMITS), URL, LIMITS, 1000)
+    assert (fetched.status, fetched.body, fetched.content_type, fetched.charset) == (
+        200, b"<html></html>", "text/html", "ISO-8859-1")
+    assert responses.calls[0].request.headers["User-Agent"].startswith("queue-crawler/")
+
+
+@responses.activate
+@pytest.mark.parametrize("status", [404, 410, 403, 400])
+def test_fetcher_client_errors_are_final(status: int) -> None:
+    responses.get(URL, status=status)
+    with pytest.raises(FetchError) as caught:
+        fetch(new_session(LIMITS), URL, LIMITS, 1000)
+    assert caught.value.reason == f"http-{status}" and not caught.value.retryable
+
+
+@responses.activate
+def test_fetcher_429_is_transient_with_retry_after() -> None:
+    responses.get(URL, status=429, headers={"Retry-After": "7"})
+    with pytest.raises(TransientFetchError) as caught:
+        fetch(new_session(LIMITS), URL, LIMITS, 1000)
+    assert caught.value.reason == "http-429" and caught.value.retry_after == 7.0
+
+
+@responses.activate
+def test_fetcher_does_not_follow_redirects_but_reports_them() -> None:
+    responses.get(URL, status=302, headers={"Location": "/b?x=1"})
+    fetched = fetch(new_session(LIMITS), URL, LIMITS, 1000)
+    assert (fetched.status, fetched.location) == (302, "http://site.test/b?x=1")
+    assert len(responses.calls) == 1
+
+
+@responses.activate
+@pytest.mark.parametrize("target", ["file:///etc/passwd", "ftp://site.test/x", "gopher://x/"])
+def test_fetcher_refuses_redirects_to_other_schemes(target: str) -> None:
+    responses.get(URL, status=301, headers={"Location": target})
+    with pytest.raises(FetchError) as caught:
+        fetch(new_session(LIMITS), URL, LIMITS, 1000)
+    assert caught.value.reason == "redirect-to-unsupported-scheme"
+
+
+@responses.activate
+def test_fetcher_follows_a_bounded_chain_when_asked() -> None:
+    for hop in range(5):
+        responses.get(f"http://site.test/{hop}", status=302, headers={"Location": f"/{hop + 1}"})
+    with pytest.raises(FetchError) as caught:
+        fetch(new_session(LIMITS), "http://site.test/0", LIMITS, 1000, follow_redirects=True)
+    assert caught.value.reason == "too-many-redirects"
+    assert len(responses.calls) == LIMITS.max_redirects + 1
+
+
+@responses.activate
+def test_fetcher_refuses_declared_oversize_without_reading() -> None:
+    responses.get(URL, body=b"x" * 5000, content_type="image/png")
+    with pytest.raises(FetchError) as caught:
+        fetch(new_session(LIMITS), URL, LIMITS, 1000)
+    assert caught.value.reason == "too-large"
+
+
+@responses.activate
+def test_fetcher_cuts_pages_at_the_cap() -> None:
+    responses.get(URL, body=b"y" * 5000, content_type="text/html")
+    fetched = fetch(new_session(LIMITS), URL, LIMITS, 1000, cut_at_cap=True)
+    assert fetched.truncated and fetched.body == b"y" * 1000
+
+
+@responses.activate
+def test_fetcher_gzip_bomb_stops_at_the_decoded_cap() -> None:
+    bomb = gzip.compress(b"\0" * 50_000_000)
+    responses.get(URL, body=bomb, headers={"Content-Encoding": "gzip"}, content_type="image/png")
+    with pytest.raises(FetchError) as caught:
+        fetch(new_session(LIMITS), URL, LIMITS, 100_000)
+    assert caught.value.reason == "too-large"
+
+
+@responses.activate
+def test_fetcher_connection_errors_are_transient() -> None:
+    with pytest.raises(TransientFetchError) as caught:  # responses refuses unregistered URLs
+        fetch(new_session(LIMITS), "http://unregistered.test/", LIMITS, 1000)
+    assert caught.value.reason == "ConnectionError"
+
+
+def test_fetcher_retry_after_accepts_seconds_and_dates() -> None:
+    assert retry_after_seconds("120") == 120.0
+    assert retry_after_seconds("Wed, 21 Oct 2015 07:28:00 GMT", now=1445412470.0) == 10.0
+    assert retry_after_seconds("soon") is None and retry_after_seconds(None) is None

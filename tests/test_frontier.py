@@ -1,0 +1,130 @@
+from pathlib import Path
+
+import pytest
+
+from crawler.config import Politeness
+from crawler.errors import StateError
+from crawler.frontier import Frontier
+from crawler.state import CrawlState
+from crawler.urls import canonical
+
+
+def make(tmp_path: Path, *, delay: float = 0.0, per_host: int = 2, robots: bool = True,
+         resume: bool = False) -> tuple[Frontier, CrawlState]:
+    state = CrawlState(tmp_path, resume=resume, fresh=False)
+    frontier = Frontier(state, Politeness(delay_seconds=delay, per_host=per_host, obey_robots=robots),
+                        lease_seconds=30, max_attempts=3, backoff_seconds=1)
+    return frontier, state
+
+
+def add(frontier: Frontier, url: str, kind: str = "page") -> bool:
+    return frontier.add(url, canonical(url), kind, 0, None)  # type: ignore[arg-type]
+
+
+def test_frontier_dedups_equivalent_urls(tmp_path: Path) -> None:
+    frontier, _ = make(tmp_path, robots=False)
+    assert add(frontier, "http://a.test/x")
+    assert not add(frontier, "HTTP://A.TEST:80/x#frag")
+    assert frontier.pending_count == 1
+
+
+def test_frontier_fetches_robots_first_then_obeys_it(tmp_path: Path) -> None:
+    frontier, _ = make(tmp_path)
+    add(frontier, "http://a.test/private/x")
+    add(frontier, "http://a.test/public")
+    robots = frontier.next_task(0.0)
+    assert robots is not None and robots["kind"] == "robots" and robots["url"] == "http://a.test/robots.txt"
+    assert frontier.next_task(0.0) is None  # nothing else before robots.txt is known
+    frontier.complete(robots["id"])
+    frontier.set_robots("http://a.test", "User-agent: *\nDisallow: /private/\n")
+    task = frontier.next_task(0.0)
+    assert task is not None and task["url"] == "http://a.test/public"
+    assert [(d.row.url, d.outcome, d.reason) for d in frontier.dropped] == [
+        ("http://a.test/private/x", "skipped", "robots")]
+
+
+def test_frontier_politeness_delay_and_per_host_cap(tmp_path: Path) -> None:
+    frontier, _ = make(tmp_path, delay=2.0, per_host=2, robots=False)
+    for n in range(5):
+        add(frontier, f"http://a.test/{n}")
+    add(frontier, "http://b.test/0")
+    first = frontier.next_task(10.0)
+    second = frontier.next_task(10.0)
+    assert {first["url"], second["url"]} == {"http://a.test/0", "http://b.test/0"}  # type: ignore[index]
+    assert frontier.next_task(11.9) is None  # a.test waits for its delay
+    third = frontier.next_task(12.0)
+    assert third is not None and third["url"] == "http://a.test/1"
+    assert frontier.next_task(100.0) is None  # two in flight to a.test: its cap
+    frontier.complete(first["id"])  # type: ignore[index]
+    assert frontier.next_task(100.0) is not None
+
+
+def test_frontier_crawl_delay_from_robots_raises_the_gap(tmp_path: Path) -> None:
+    frontier, _ = make(tmp_path, delay=0.5)
+    add(frontier, "http://a.test/1")
+    add(frontier, "http://a.test/2")
+    robots = frontier.next_task(0.0)
+    frontier.complete(robots["id"])  # type: ignore[index]
+    frontier.set_robots("http://a.test", "User-agent: *\nCrawl-delay: 5\n")
+    assert frontier.next_task(1.0) is not None
+    assert frontier.next_task(5.9) is None
+    assert frontier.next_task(6.0) is not None
+
+
+def test_frontier_expired_lease_is_retried_then_failed(tmp_path: Path) -> None:
+    frontier, _ = make(tmp_path, robots=False)
+    add(frontier, "http://a.test/x")
+    now = 0.0
+    for attempt in range(1, 4):
+        task = frontier.next_task(now)
+        assert task is not None and task["id"].endswith(f".{attempt}")
+        now += 31
+        expired = frontier.tick(now)
+        assert len(expired) == 1
+        frontier.retry_or_fail(expired[0], "lease-expired", now)
+        now += 10  # past any backoff
+        frontier.tick(now)
+    assert frontier.is_empty()
+    assert [(d.outcome, d.reason, d.attempts) for d in frontier.dropped] == [("failed", "lease-expired", 3)]
+
+
+def test_frontier_first_answer_wins_and_late_duplicates_are_ignored(tmp_path: Path) -> None:
+    frontier, _ = make(tmp_path, robots=False)
+    add(frontier, "http://a.test/x")
+    first = frontier.next_task(0.0)
+    expired = frontier.tick(100.0)
+    frontier.retry_or_fail(expired[0], "lease-expired", 100.0)
+    frontier.tick(200.0)
+    second = frontier.next_task(200.0)
+    assert second is not None and second["id"] != first["id"]  # type: ignore[index]
+    row = frontier.complete(first["id"])  # type: ignore[index] # the slow node answers after all
+    assert row is not None
+    frontier.finish(row)
+    assert frontier.complete(second["id"]) is None  # the second answer finds the URL finished
+    assert frontier.is_empty()
+
+
+def test_frontier_resume_restores_seen_and_unfinished(tmp_path: Path) -> None:
+    frontier, state = make(tmp_path, robots=False)
+    for n in range(3):
+        add(frontier, f"http://a.test/{n}")
+    done = frontier.next_task(0.0)
+    frontier.finish(frontier.complete(done["id"]))  # type: ignore[arg-type,index]
+    frontier.next_task(0.0)  # leased when the scheduler "dies"
+    state.commit()
+    state.close()
+    with pytest.raises(StateError, match="--resume"):
+        CrawlState(tmp_path, resume=False, fresh=False)
+    again, _ = make(tmp_path, robots=False, resume=True)
+    assert again.restore() == 2
+    assert not add(again, "http://a.test/0")
+    urls = {again.next_task(0.0)["url"], again.next_task(0.0)["url"]}  # type: ignore[index]
+    assert urls == {"http://a.test/1", "http://a.test/2"}
+
+
+def test_frontier_state_refuses_a_second_scheduler(tmp_path: Path) -> None:
+    _frontier, running = make(tmp_path)
+    with pytest.raises(StateError, match="another scheduler"):
+        CrawlState(tmp_path, resume=True, fresh=False)
+    running.close()
+    CrawlState(tmp_path, resume=True, fresh=False).close()  # free again once the first one is gone

@@ -1,0 +1,66 @@
+import io
+import struct
+import zlib
+
+import pytest
+from PIL import Image
+
+from crawler.config import ImageFilter
+from crawler.images import NotAnImage, filter_reason, identify
+from crawler.sitegen import make_image
+
+MAX_PIXELS = 100_000_000
+
+
+@pytest.mark.parametrize("extension, kind, content_type", [
+    ("png", "png", "image/png"), ("jpg", "jpeg", "image/jpeg"), ("gif", "gif", "image/gif"),
+    ("webp", "webp", "image/webp"),
+])
+def test_images_identify_sniffs_type_and_size(extension: str, kind: str, content_type: str) -> None:
+    info = identify(make_image(3, extension), MAX_PIXELS)
+    assert (info.type, info.content_type, info.width, info.height) == (kind, content_type, 24, 16)
+
+
+def test_images_html_served_as_an_image_is_rejected() -> None:
+    with pytest.raises(NotAnImage) as caught:
+        identify(b"<!doctype html><html><body>Not found</body></html>", MAX_PIXELS)
+    assert caught.value.reason == "not-an-image"
+
+
+def _png_header_claiming(width: int, height: int) -> bytes:
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 64))
+
+
+def test_images_decompression_bomb_is_rejected_without_decoding() -> None:
+    with pytest.raises(NotAnImage) as caught:
+        identify(_png_header_claiming(100_000, 100_000), MAX_PIXELS)
+    assert caught.value.reason == "decompression-bomb"
+
+
+def test_images_truncated_png_is_corrupt() -> None:
+    data = make_image(5, "png")
+    with pytest.raises(NotAnImage) as caught:
+        identify(data[: len(data) // 2], MAX_PIXELS)
+    assert caught.value.reason in ("corrupt-image", "not-an-image")
+
+
+def test_images_svg_is_recognised_and_filtered_out_by_default() -> None:
+    info = identify(b'<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg"></svg>', MAX_PIXELS)
+    assert info.type == "svg"
+    assert filter_reason(info, 100, ImageFilter()) == "type-svg"
+    assert filter_reason(info, 100, ImageFilter(types=("svg",))) is None
+
+
+def test_images_filters_by_bytes_and_dimensions() -> None:
+    picture = Image.new("RGB", (50, 10))
+    out = io.BytesIO()
+    picture.save(out, "PNG")
+    info = identify(out.getvalue(), MAX_PIXELS)
+    assert filter_reason(info, 1000, ImageFilter(min_bytes=2000)) == "too-small-bytes"
+    assert filter_reason(info, 1000, ImageFilter(min_width=60)) == "too-narrow"
+    assert filter_reason(info, 1000, ImageFilter(min_height=11)) == "too-short"
+    assert filter_reason(info, 1000, ImageFilter(min_width=50, min_height=10)) is None
+    assert filter_reason(info, 1000, ImageFilter(types=("jpeg",))) == "type-png"

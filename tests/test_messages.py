@@ -1,0 +1,56 @@
+import pickle
+
+import pytest
+
+from crawler.errors import BadMessage
+from crawler.messages import make_node_event, make_result, make_task, read_message, read_result, read_task
+
+
+def task() -> dict:
+    return dict(make_task("7.1", "image", "http://a.test/x.png", 2, "http://a.test/", 0))
+
+
+def test_messages_round_trip_through_pickle_as_plain_data() -> None:
+    result = make_result(task(), "node-1", "saved", image={
+        "path": "images/a.test/" + "0" * 64 + ".png", "sha256": "0" * 64, "bytes": 10,
+        "content_type": "image/png", "width": 1, "height": 2}, links=[["http://a.test/b", "http://a.test/b"]])
+    assert read_result(pickle.loads(pickle.dumps(result))) == result
+    assert read_task(pickle.loads(pickle.dumps(task()))) == task()
+
+
+@pytest.mark.parametrize("change", [
+    {"v": 99}, {"kind": "shell"}, {"url": 5}, {"depth": "1"}, {"depth": True}, {"id": "x" * 1000},
+])
+def test_messages_read_task_rejects_bad_fields(change: dict) -> None:
+    with pytest.raises(BadMessage):
+        read_task({**task(), **change})
+
+
+@pytest.mark.parametrize("bad", [None, "text", b"bytes", ["v", 1], {"v": 1, "type": "result"}])
+def test_messages_read_message_rejects_what_is_not_a_message(bad: object) -> None:
+    with pytest.raises(BadMessage):
+        read_message(bad)
+
+
+@pytest.mark.parametrize("path", ["../../etc/passwd", "/etc/passwd", "images/../../x", "images//x", "a\\b"])
+def test_messages_image_path_must_stay_inside_the_output(path: str) -> None:
+    result = make_result(task(), "n", "saved", image={"path": path, "sha256": "0" * 64, "bytes": 1,
+                                                      "content_type": "image/png", "width": 1, "height": 1})
+    with pytest.raises(BadMessage, match="plain relative path"):
+        read_result(dict(result))
+
+
+def test_messages_links_must_be_url_pairs() -> None:
+    with pytest.raises(BadMessage):
+        read_result(dict(make_result(task(), "n", "fetched", links=[["only-one"]])))
+    with pytest.raises(BadMessage):
+        read_result(dict(make_result(task(), "n", "fetched", links=[[1, 2]])))
+
+
+def test_messages_node_events_are_checked() -> None:
+    event = dict(make_node_event("heartbeat", "n1", 4, ["1.1"], 3))
+    assert read_message(event) == event
+    with pytest.raises(BadMessage):
+        read_message({**event, "tasks": [1, 2]})
+    with pytest.raises(BadMessage):
+        read_message({**event, "type": "exec"})

@@ -1,0 +1,38 @@
+from pathlib import Path
+
+import pytest
+
+from crawler.errors import ConfigError
+from crawler.seeds import read_seeds
+
+
+def test_seeds_read_urls_skipping_blanks_and_comments(tmp_path: Path) -> None:
+    seed_file = tmp_path / "seeds.txt"
+    seed_file.write_text("# my sites\n\nhttps://example.com/\n   http://Example.org/a  \n# end\n")
+    seeds = read_seeds([str(seed_file)])
+    assert seeds.urls == ["https://example.com/", "http://Example.org/a"]
+    assert seeds.problems == []
+
+
+def test_seeds_report_bad_lines_with_file_and_line_and_keep_going(tmp_path: Path) -> None:
+    seed_file = tmp_path / "seeds.txt"
+    seed_file.write_text("ftp://files.example.com/\nexample.com\nhttps://good.example/\nhttp://\n")
+    seeds = read_seeds([str(seed_file)])
+    assert seeds.urls == ["https://good.example/"]
+    assert len(seeds.problems) == 3
+    assert seeds.problems[0].startswith(f"{seed_file}:1: not an http(s) URL")
+    assert seeds.problems[1].startswith(f"{seed_file}:2:") and "did you mean https://example.com" in seeds.problems[1]
+    assert seeds.problems[2].startswith(f"{seed_file}:4:")
+
+
+def test_seeds_accept_several_files_and_command_line_urls(tmp_path: Path) -> None:
+    first, second = tmp_path / "a.txt", tmp_path / "b.txt"
+    first.write_text("https://a.example/\n")
+    second.write_text("https://b.example/\n")
+    seeds = read_seeds([str(first), "https://c.example/x", str(second)])
+    assert seeds.urls == ["https://a.example/", "https://c.example/x", "https://b.example/"]
+
+
+def test_seeds_missing_file_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="cannot read seed file"):
+        read_seeds([str(tmp_path / "nope.txt")])

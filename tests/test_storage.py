@@ -1,0 +1,84 @@
+import hashlib
+import threading
+from pathlib import Path
+
+import pytest
+
+from crawler.storage import (JsonLines, host_folder, image_path, read_jsonl, remove_temporaries, rewrite_jsonl,
+                             save_atomic)
+
+SHA = hashlib.sha256(b"x").hexdigest()
+
+
+@pytest.mark.parametrize("url, folder", [
+    ("http://Example.com/a.png", "example.com"),
+    ("https://example.com:443/a.png", "example.com"),
+    ("http://127.0.0.1:8080/a.png", "127.0.0.1_8080"),
+    ("http://[::1]:81/a.png", "__1_81"),
+    ("http://../etc/passwd", "unknown-host"),
+    ("http://%2e%2e/x", "_2e_2e"),
+])
+def test_storage_host_folder_is_a_safe_name(url: str, folder: str) -> None:
+    assert host_folder(url) == folder
+
+
+def test_storage_image_path_never_comes_from_the_url_path() -> None:
+    hostile = "http://example.com/../../etc/" + "A" * 5000 + ".png?x=/../../y"
+    path = image_path(hostile, SHA, "png")
+    assert path == f"images/example.com/{SHA}.png"
+    with pytest.raises(ValueError):
+        image_path("http://example.com/", "../" + SHA[3:], "png")
+    with pytest.raises(ValueError):
+        image_path("http://example.com/", SHA, "p/ng")
+
+
+def test_storage_save_atomic_writes_once_and_leaves_no_temporaries(tmp_path: Path) -> None:
+    relative = f"images/example.com/{SHA}.png"
+    assert save_atomic(tmp_path, relative, b"data") is True
+    assert save_atomic(tmp_path, relative, b"data") is False
+    assert (tmp_path / relative).read_bytes() == b"data"
+    assert [p.name for p in (tmp_path / "images/example.com").iterdir()] == [f"{SHA}.png"]
+
+
+def test_storage_two_writers_of_the_same_image_leave_one_intact_file(tmp_path: Path) -> None:
+    data = bytes(range(256)) * 4096  # 1 MiB, so the writes really overlap
+    relative = f"images/example.com/{hashlib.sha256(data).hexdigest()}.png"
+    barrier = threading.Barrier(8)
+    errors = []
+
+    def write() -> None:
+        barrier.wait()
+        try:
+            save_atomic(tmp_path, relative, data)
+        except Exception as exc:  # pragma: no cover - the assertion below reports it
+            errors.append(exc)
+
+    threads = [threading.Thread(target=write) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert (tmp_path / relative).read_bytes() == data
+    assert len(list((tmp_path / "images/example.com").iterdir())) == 1
+
+
+def test_storage_remove_temporaries_cleans_what_killed_writers_left(tmp_path: Path) -> None:
+    folder = tmp_path / "images" / "h"
+    folder.mkdir(parents=True)
+    (folder / ".tmp-abc").write_bytes(b"half")
+    (folder / f"{SHA}.png").write_bytes(b"whole")
+    assert remove_temporaries(tmp_path) == 1
+    assert [p.name for p in folder.iterdir()] == [f"{SHA}.png"]
+
+
+def test_storage_jsonl_append_rewrite_and_torn_last_line(tmp_path: Path) -> None:
+    path = tmp_path / "m.jsonl"
+    lines = JsonLines(path)
+    lines.append([{"a": 1}, {"b": "é"}])
+    lines.close()
+    with open(path, "a") as torn:
+        torn.write('{"c": ')  # a crash in the middle of a line
+    assert read_jsonl(path) == [{"a": 1}, {"b": "é"}]
+    rewrite_jsonl(path, [{"z": 0}])
+    assert read_jsonl(path) == [{"z": 0}]

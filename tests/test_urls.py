@@ -1,0 +1,50 @@
+import pytest
+
+from crawler.config import Scope
+from crawler.urls import ScopeRules, absolute, canonical, origin_of
+
+
+@pytest.mark.parametrize("url, expected", [
+    ("HTTP://Example.COM:80/a/../b?z=1&a=2#frag", "http://example.com/b?a=2&z=1"),
+    ("https://example.com:443", "https://example.com/"),
+    ("http://example.com:8080", "http://example.com:8080/"),
+    ("http://example.com/%7euser/a b", "http://example.com/~user/a%20b"),
+    ("http://bücher.de/x", "http://xn--bcher-kva.de/x"),
+    ("http://[::1]:80/x", "http://[::1]/x"),
+])
+def test_urls_canonical_normalises(url: str, expected: str) -> None:
+    assert canonical(url) == expected
+
+
+@pytest.mark.parametrize("url", ["ftp://example.com/", "mailto:a@b.c", "http://", "http://e.com:99999/",
+                                 "javascript:alert(1)", "http://e.com/" + "a" * 5000])
+def test_urls_canonical_refuses_what_is_not_crawlable(url: str) -> None:
+    assert canonical(url) is None
+
+
+def test_urls_equivalent_forms_share_one_key() -> None:
+    forms = ["http://example.com/img/a.png", "HTTP://EXAMPLE.COM:80/img/./a.png#x",
+             "http://example.com/img/../img/a.png", "http://example.com/img/%61.png"]
+    assert len({canonical(f) for f in forms}) == 1
+
+
+def test_urls_absolute_resolves_and_drops_non_http() -> None:
+    assert absolute("http://a.com/x/y.html", " ../img/a.png\n") == "http://a.com/img/a.png"
+    assert absolute("http://a.com/", "//b.com/x#frag") == "http://b.com/x"
+    assert absolute("http://a.com/", "javascript:void(0)") is None
+    assert absolute("http://a.com/", "data:image/png;base64,AAAA") is None
+    assert absolute("http://a.com/", "   ") is None
+
+
+def test_urls_origin_keeps_port_and_drops_userinfo() -> None:
+    assert origin_of("http://user:pw@example.com:8080/x") == "http://example.com:8080"
+
+
+def test_urls_scope_seed_hosts_allowed_domains_and_deny() -> None:
+    rules = ScopeRules(Scope(frozenset({"www.example.com"}), ("cdn.net",), (r"/private/",)))
+    assert rules.allows("http://www.example.com/a")
+    assert rules.allows("https://www.example.com:8443/a")  # scope is by host, any port
+    assert not rules.allows("http://example.com/a")  # another host
+    assert rules.allows("http://img.cdn.net/x.png") and rules.allows("http://cdn.net/x.png")
+    assert not rules.allows("http://evilcdn.net/x.png")
+    assert not rules.allows("http://www.example.com/private/a")
