@@ -226,6 +226,10 @@ class Link:
 
 def connect(host: str, port: int, authkey: bytes) -> Link:
     """Connect to the scheduler at host:port, or raise one readable error."""
+    # Proxies share one cached connection per thread *per address* (BaseProxy._address_to_local).
+    # After the scheduler restarts on the same address that cache holds dead sockets, and fresh
+    # proxies would reuse them; forget it so the new proxies open new connections.
+    managers.BaseProxy._address_to_local.pop((host, port), None)  # type: ignore[attr-defined]
     manager = _NodeManager(address=(host, port), authkey=authkey)
     try:
         manager.connect()

@@ -113,6 +113,9 @@ def _add_crawl_options(parser: argparse.ArgumentParser, output_default: str | No
     state.add_argument("--lease-seconds", type=_positive(float), metavar="SECONDS",
                        help="time a node has for one task before it is given to another "
                             "(default: 2 x --timeout + 30)")
+    state.add_argument("--node-timeout", type=_positive(float), default=SchedulerConfig.node_timeout_seconds,
+                       metavar="SECONDS", help="a node silent this long is taken as dead and its tasks "
+                                               "are handed out again (default: %(default)s)")
     _add_logging(parser)
 
 
@@ -202,6 +205,7 @@ def scheduler_config(args: argparse.Namespace, authkey: bytes, listen: tuple[str
                           user_agent=args.user_agent),
         image_filter=ImageFilter(args.min_bytes, args.min_width, args.min_height, args.types),
         max_attempts=max(1, args.max_attempts), lease_seconds=args.lease_seconds,
+        node_timeout_seconds=max(1.0, args.node_timeout),
         resume=args.resume, fresh=args.fresh)
 
 

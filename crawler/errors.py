@@ -30,7 +30,11 @@ class StateError(CrawlerError):
 
 
 class StorageError(CrawlerError):
-    """The output path cannot be written (missing, read-only, full)."""
+    """The output path cannot be written; `reason` is a token such as `disk-full` or `read-only`."""
+
+    def __init__(self, message: str, reason: str = "storage-error") -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 class FetchError(CrawlerError):

@@ -29,6 +29,7 @@ class Lease:
     kind: str
     expires: float
     node: str | None = None  # set when a node's heartbeat names the task
+    unclaimed_since: float | None = None  # first seen neither queued nor held by any node
 
 
 @dataclass
@@ -292,6 +293,28 @@ class Frontier:
             self._end_lease(lease)
             expired.append(self._state.get_url(lease.url_id))
         return expired
+
+    def expire_unclaimed(self, accounted: set[str], now: float, grace_seconds: float) -> list[UrlRow]:
+        """Take back leases that no queue and no node has accounted for during `grace_seconds`.
+
+        A node killed while blocked in `get()` leaves a server thread that takes the next task
+        and drops it; nobody will ever report that task, so its lease would otherwise run its
+        full length.
+        """
+        lost = []
+        for lease in self._leases.values():
+            if lease.task_id in accounted:
+                lease.unclaimed_since = None
+            elif lease.unclaimed_since is None:
+                lease.unclaimed_since = now
+            elif now - lease.unclaimed_since > grace_seconds:
+                lost.append(lease)
+        return self._expire(lost)
+
+    def put_back(self, row: UrlRow, now: float, delay_seconds: float) -> None:
+        """Try a URL again later without counting the attempt (the failure was ours, not the site's)."""
+        self._state.set_status(row.id, "pending", attempts=max(row.attempts - 1, 0))
+        heapq.heappush(self._delayed, (now + delay_seconds, row.id, self._origin_of_row(row)))
 
     def release(self, task_id: str) -> None:
         """Put a dispatched task that was never taken by a node back at the front, uncounted."""

@@ -23,7 +23,8 @@ from crawler.errors import BadMessage
 from crawler.frontier import Frontier
 from crawler.messages import PROTOCOL_VERSION, NodeEvent, Result, read_message
 from crawler.state import CrawlState, UrlRow
-from crawler.storage import FAILURES_NAME, MANIFEST_NAME, JsonLines, check_writable, remove_temporaries, rewrite_jsonl
+from crawler.storage import (FAILURES_NAME, MANIFEST_NAME, STORAGE_REASONS, JsonLines, check_writable,
+                             remove_temporaries, rewrite_jsonl)
 from crawler.urls import ScopeRules, canonical, origin_of
 
 log = logging.getLogger(__name__)
@@ -31,6 +32,7 @@ log = logging.getLogger(__name__)
 _IDLE_WAIT_SECONDS = 0.05  # how long the loop blocks on the result queue when there is nothing to do
 _MAX_RESULTS_PER_ROUND = 500  # then dispatch again, so a flood of results cannot starve the nodes
 _BYE_WAIT_SECONDS = 5.0  # after the end, how long to wait for nodes to notice and say goodbye
+_STORAGE_PAUSE_SECONDS = 30.0  # image tasks wait this long after a node could not write the output
 _PLURAL = {"page": "pages", "image": "images", "robots": "robots"}  # counter names: pages/fetched
 
 
@@ -44,6 +46,7 @@ class _Node:
     threads: int
     last_seen: float
     done: int = 0
+    tasks: set[str] = field(default_factory=set)  # what its last heartbeat said it holds
 
 
 @dataclass
@@ -73,6 +76,8 @@ class Scheduler:
         self.counts: Counter[str] = Counter()
         self._pages_admitted = 0
         self._pending_records: list[tuple[str, dict[str, Any]]] = []
+        self._images_paused_until = 0.0
+        self._next_claim_check = 0.0
         output = config.output_dir
         check_writable(output)
         self._state = CrawlState(output, resume=config.resume, fresh=config.fresh)
@@ -198,8 +203,8 @@ class Scheduler:
         limit = self.config.limits.max_images
         target = self._queue_target()
         while self._tasks.qsize() < target:
-            allow_images = limit is None or (
-                self.counts["images/saved"] + self._frontier.in_flight_of("image") < limit)
+            allow_images = now >= self._images_paused_until and (limit is None or (
+                self.counts["images/saved"] + self._frontier.in_flight_of("image") < limit))
             task = self._frontier.next_task(now, allow_images)
             if task is None:
                 return
@@ -253,6 +258,14 @@ class Scheduler:
 
     def _failed(self, row: UrlRow, result: Result, now: float) -> None:
         reason = result["reason"] or "unknown"
+        if reason in STORAGE_REASONS:  # the shared disk, not the site: pause images, lose nothing
+            if now >= self._images_paused_until:
+                log.warning("scheduler: node %s cannot write the output (%s); pausing image tasks for %.0fs",
+                            result["node"], reason, _STORAGE_PAUSE_SECONDS)
+            self._images_paused_until = now + _STORAGE_PAUSE_SECONDS
+            self.counts["images/storage-errors"] += 1
+            self._frontier.put_back(row, now, _STORAGE_PAUSE_SECONDS)
+            return
         if result["retryable"]:
             if self._frontier.retry_or_fail(row, reason, now, result["retry_after"]):
                 self.counts["tasks/retried"] += 1
@@ -346,9 +359,20 @@ class Scheduler:
             node = self._nodes[node_id] = _Node(node_id, event["threads"], now)
             log.info("scheduler: node %s joined with %d threads", node_id, event["threads"])
         node.threads, node.last_seen, node.done = event["threads"], now, event["done"]
+        node.tasks = set(event["tasks"])
         self._frontier.attribute(event["tasks"], node_id)
 
     def _watch_nodes(self, now: float) -> None:
+        if now >= self._next_claim_check:
+            self._next_claim_check = now + 1.0
+            with self._tasks.mutex:  # our own queue: which dispatched tasks no node has taken yet
+                accounted = {str(task["id"]) for task in self._tasks.queue}
+            for node in self._nodes.values():
+                accounted |= node.tasks
+            for row in self._frontier.expire_unclaimed(accounted, now, self.config.node_timeout_seconds):
+                self.counts["tasks/lost"] += 1
+                log.warning("scheduler: task for %s was taken but never reported; dispatching it again", row.url)
+                self._frontier.retry_or_fail(row, "lost-in-transit", now)
         for node in list(self._nodes.values()):
             if now - node.last_seen > self.config.node_timeout_seconds:
                 del self._nodes[node.node_id]
@@ -379,6 +403,10 @@ class Scheduler:
         self._write_records()
         if self._served is not None:
             self._served.stop()
+        if self._frontier.in_flight == 0:  # nobody is writing: what a killed node left half-written goes
+            removed = remove_temporaries(self.config.output_dir)
+            if removed:
+                log.info("scheduler: removed %d half-written files left by killed nodes", removed)
         pending = self._frontier.pending_count + self._frontier.delayed + self._frontier.in_flight
         self._state.close()
         self._manifest.close()

@@ -51,10 +51,14 @@ def image_path(url: str, sha256: str, extension: str) -> str:
     return f"{IMAGES_DIR}/{host_folder(url)}/{sha256}.{extension}"
 
 
+_STORAGE_REASONS = {errno.ENOSPC: "disk-full", errno.EDQUOT: "quota-exceeded", errno.EROFS: "read-only",
+                    errno.EACCES: "permission-denied", errno.EPERM: "permission-denied"}
+STORAGE_REASONS = frozenset(_STORAGE_REASONS.values()) | {"storage-error"}
+
+
 def _storage_error(exc: OSError, where: Path) -> StorageError:
-    reason = {errno.ENOSPC: "disk full", errno.EDQUOT: "quota exceeded", errno.EROFS: "read-only file system",
-              errno.EACCES: "permission denied", errno.EPERM: "permission denied"}.get(exc.errno or 0)
-    return StorageError(f"cannot write {where}: {reason or exc.strerror or exc}")
+    reason = _STORAGE_REASONS.get(exc.errno or 0, "storage-error")
+    return StorageError(f"cannot write {where}: {exc.strerror or exc}", reason)
 
 
 def save_atomic(root: Path, relative_path: str, data: bytes) -> bool:

@@ -49,7 +49,8 @@ class Worker:
         self._lost = threading.Event()  # the scheduler is gone for good
         self._link_lock = threading.Lock()
         self._link: broker.Link | None = None
-        self._holding: dict[int, str] = {}  # thread ident → task id it works on
+        self._holding: dict[int, str] = {}  # thread ident → task id it works on (for heartbeats)
+        self._holding_lock = threading.Lock()
         self.done = 0
         self.failed = 0
 
@@ -109,9 +110,10 @@ class Worker:
         link = self._link
         if link is None:
             return
+        with self._holding_lock:
+            holding = list(self._holding.values())
         try:
-            link.results.put(dict(make_node_event(event, self.node_id, self.config.threads,
-                                                  list(self._holding.values()), self.done)))
+            link.results.put(dict(make_node_event(event, self.node_id, self.config.threads, holding, self.done)))
         except broker.CONNECTION_ERRORS:
             pass  # the next heartbeat or task call reconnects
 
@@ -182,12 +184,14 @@ class Worker:
             except BadMessage as exc:
                 log.warning("worker %s: dropped a malformed task: %s", self.node_id, exc)
                 continue
-            self._holding[me] = task["id"]
+            with self._holding_lock:
+                self._holding[me] = task["id"]
             result = self._handle(task, session, limits, image_filter, output_dir)
             self.done += 1
             self.failed += result["outcome"] == "failed"
             self._put(dict(result))  # type: ignore[arg-type]
-            self._holding.pop(me, None)
+            with self._holding_lock:
+                self._holding.pop(me, None)
         session.close()
 
     def _handle(self, task: Task, session: requests.Session, limits: FetchLimits, image_filter: ImageFilter,
@@ -208,7 +212,7 @@ class Worker:
                                  retry_after=exc.retry_after)
         except StorageError as exc:
             log.error("worker %s: %s", self.node_id, exc)
-            result = make_result(task, self.node_id, "failed", reason="storage-error", retryable=True)
+            result = make_result(task, self.node_id, "failed", reason=exc.reason, retryable=True)
         except Exception as exc:  # the loop's edge: one bad page must not kill a fetcher thread
             log.exception("worker %s: task %s (%s) crashed", self.node_id, task["id"], task["url"])
             result = make_result(task, self.node_id, "failed", reason=f"internal-error: {type(exc).__name__}")

@@ -23,9 +23,10 @@ REPO = Path(__file__).resolve().parents[2]
 class SiteServer:
     """Serves a folder on 127.0.0.1 and counts every request by path; `redirects` maps path → target."""
 
-    def __init__(self, root: Path, redirects: dict[str, str] | None = None) -> None:
+    def __init__(self, root: Path, redirects: dict[str, str] | None = None, image_delay: float = 0.0) -> None:
         self.root = root
         self.redirects = redirects or {}
+        self.image_delay = image_delay  # seconds each image response waits, to stretch a crawl
         self.hits: Counter[str] = Counter()
         self.log: list[tuple[float, str]] = []  # (time, path) of every request, server side
         self._lock = threading.Lock()
@@ -60,6 +61,8 @@ class _CountingHandler(SimpleHTTPRequestHandler):
             self.send_header("Content-Length", "0")
             self.end_headers()
             return
+        if self.site.image_delay and path.startswith("img/"):
+            time.sleep(self.site.image_delay)
         super().do_GET()
 
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002
@@ -70,8 +73,8 @@ class _CountingHandler(SimpleHTTPRequestHandler):
 def serve_site():
     servers: list[SiteServer] = []
 
-    def start(root: Path, redirects: dict[str, str] | None = None) -> SiteServer:
-        server = SiteServer(root, redirects)
+    def start(root: Path, redirects: dict[str, str] | None = None, image_delay: float = 0.0) -> SiteServer:
+        server = SiteServer(root, redirects, image_delay)
         servers.append(server)
         return server
 

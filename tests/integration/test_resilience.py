@@ -1,0 +1,149 @@
+"""Nothing lost: killed workers, a killed scheduler, a graceful stop, hostile peers on the manager port."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import signal
+import socket
+import time
+from pathlib import Path
+
+import pytest
+
+from crawler import broker
+from crawler.sitegen import generate_site
+from tests.integration.conftest import finish
+from tests.integration.test_cli_errors import free_port
+
+pytestmark = pytest.mark.slow
+
+
+def manifest_records(output: Path) -> list[dict]:
+    path = output / "manifest.jsonl"
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.endswith("}")]
+
+
+def wait_for_images(output: Path, count: int, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while len(manifest_records(output)) < count:
+        assert time.monotonic() < deadline, f"fewer than {count} images saved in {timeout}s"
+        time.sleep(0.05)
+
+
+def assert_every_image_once(output: Path, truth) -> None:
+    records = manifest_records(output)
+    files = sorted(p.relative_to(output).as_posix() for p in (output / "images").rglob("*") if p.is_file())
+    assert len(records) == len({r["sha256"] for r in records}), "a manifest record twice"
+    assert {r["sha256"] for r in records} == set(truth.images.values())
+    assert sorted(r["path"] for r in records) == files
+    for record in records:
+        assert hashlib.sha256((output / record["path"]).read_bytes()).hexdigest() == record["sha256"]
+
+
+@pytest.fixture
+def slow_site(tmp_path: Path, serve_site):
+    truth = generate_site(tmp_path / "site", pages=40, images=160)
+    return truth, serve_site(tmp_path / "site", redirects=truth.redirects, image_delay=0.03)
+
+
+CRAWL = ("--delay", "0", "--per-host", "8", "--node-timeout", "3")
+
+
+def test_resilience_killed_worker_loses_nothing(tmp_path: Path, slow_site, processes) -> None:
+    truth, site = slow_site
+    output = tmp_path / "out"
+    scheduler, port = processes.start_scheduler(site.url, "--output", str(output), *CRAWL)
+    doomed = processes.start_worker(port, "--threads", "4", "--node-id", "doomed")
+    survivor = processes.start_worker(port, "--threads", "4", "--node-id", "survivor")
+    wait_for_images(output, 30)
+    doomed.send_signal(signal.SIGKILL)
+    code, stdout, stderr = finish(scheduler)
+    assert code == 0, stderr
+    assert finish(survivor, timeout=30)[0] == 0
+    assert "node doomed silent" in stderr  # its tasks were taken back, not waited out
+    assert_every_image_once(output, truth)
+
+
+def test_resilience_killed_scheduler_resumes_without_refetching(tmp_path: Path, slow_site, processes) -> None:
+    truth, site = slow_site
+    output, port = tmp_path / "out", free_port()
+    args = (site.url, "--output", str(output), "--listen", f"127.0.0.1:{port}", *CRAWL)
+    scheduler = processes.start("scheduler", *args)
+    assert "listening on" in scheduler.stdout.readline()
+    workers = [processes.start_worker(port, "--threads", "4") for _ in range(2)]
+    wait_for_images(output, 40)
+    scheduler.send_signal(signal.SIGKILL)
+    scheduler.wait()
+    saved_before = {r["url"] for r in manifest_records(output)}
+    refused = processes.run("scheduler", *args, timeout=30)  # the same command without --resume
+    assert refused.returncode == 1 and "--resume" in refused.stderr
+    again = processes.start("scheduler", *args, "--resume")
+    code, stdout, stderr = finish(again)
+    assert code == 0, stderr
+    assert "resuming" in stderr and "Crawl finished" in stdout
+    for worker in workers:  # they reconnected by themselves and left when the crawl ended
+        assert finish(worker, timeout=30)[0] == 0
+    assert_every_image_once(output, truth)
+    for url in saved_before:
+        assert site.hits[url.removeprefix(site.url)] == 1, f"{url} was downloaded again after the resume"
+
+
+def test_resilience_sigterm_stops_gracefully_and_resume_finishes(tmp_path: Path, slow_site, processes) -> None:
+    truth, site = slow_site
+    output = tmp_path / "out"
+    scheduler, port = processes.start_scheduler(site.url, "--output", str(output), *CRAWL)
+    worker = processes.start_worker(port, "--threads", "4")
+    wait_for_images(output, 20)
+    scheduler.send_signal(signal.SIGTERM)
+    code, stdout, stderr = finish(scheduler, timeout=60)
+    assert code == 130, stderr
+    assert "Crawl stopped" in stdout and "left for --resume" in stdout
+    assert finish(worker, timeout=30)[0] == 0
+    partial = manifest_records(output)
+    assert 20 <= len(partial) < len(set(truth.images.values()))
+    scheduler, port = processes.start_scheduler(site.url, "--output", str(output), "--resume", *CRAWL)
+    processes.start_worker(port, "--threads", "4")
+    assert finish(scheduler)[0] == 0
+    assert_every_image_once(output, truth)
+    assert max(site.hits[path] for path in truth.images) == 1
+
+
+def test_resilience_hostile_peers_do_not_harm_the_crawl(tmp_path: Path, slow_site, processes) -> None:
+    truth, site = slow_site
+    output = tmp_path / "out"
+    marker = tmp_path / "pwned"
+    scheduler, port = processes.start_scheduler(site.url, "--output", str(output), *CRAWL)
+    processes.start_worker(port, "--threads", "4")
+    wait_for_images(output, 5)
+    # 1. wrong key; 2. raw garbage and a pickle that would run a command, without authenticating
+    with pytest.raises(broker.BadAuthkey):
+        broker.connect("127.0.0.1", port, b"wrong-key-wrong-key-wrong-key")
+    payload = b"cos\nsystem\n(S'touch " + str(marker).encode() + b"'\ntR."
+    for junk in (b"\x00\xff" * 100, len(payload).to_bytes(4, "big") + payload):
+        with socket.create_connection(("127.0.0.1", port)) as raw:
+            raw.sendall(junk)
+            raw.settimeout(2)
+            try:
+                raw.recv(4096)
+            except OSError:
+                pass
+    # 3. an authenticated peer sending malformed or forged messages
+    link = broker.connect("127.0.0.1", port, processes.key)
+    task_id = "1.1"
+    for message in ("text", ["v", 1], {"v": 1, "type": "result"}, {"v": 2, "type": "result"},
+                    {"v": 1, "type": "result", "task_id": "999999.1", "node": "x", "outcome": "saved"},
+                    {"v": 1, "type": "result", "task_id": task_id, "node": "evil", "outcome": "saved",
+                     "reason": None, "retryable": False, "retry_after": None, "links": [], "images": [],
+                     "location": None, "robots_text": None, "status": 200, "elapsed": 0.0, "bytes": 1,
+                     "image": {"path": "../../etc/passwd", "sha256": "0" * 64, "bytes": 1,
+                               "content_type": "image/png", "width": 1, "height": 1}}):
+        link.results.put(message)
+    code, stdout, stderr = finish(scheduler)
+    assert code == 0, stderr
+    assert not marker.exists()
+    assert "wrong authkey" in stderr
+    assert stderr.count("dropped a malformed message") >= 5
+    assert_every_image_once(output, truth)
