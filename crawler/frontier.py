@@ -222,15 +222,23 @@ class Frontier:
 
     # -- answers --------------------------------------------------------------------------------
 
-    def complete(self, task_id: str) -> UrlRow | None:
-        """End the lease of `task_id`; return its URL's row, or None if the URL is finished already."""
+    def complete(self, task_id: str, now: float) -> UrlRow | None:
+        """End the lease of `task_id`; return its URL's row, or None if the URL is finished already.
+
+        The origin's next request waits `delay` from now too, so the gap holds between one
+        response and the next request, not only between dispatches.
+        """
         try:
             url_id = int(task_id.split(".", 1)[0])
         except ValueError:
             return None
         lease_id = self._lease_of_url.pop(url_id, None)
         if lease_id is not None:
-            self._end_lease(self._leases.pop(lease_id))
+            lease = self._leases.pop(lease_id)
+            self._end_lease(lease)
+            host = self._hosts.get(lease.origin)
+            if host is not None:
+                host.next_time = max(host.next_time, now + host.delay)
         try:
             row = self._state.get_url(url_id)
         except TypeError:  # no such row: a forged or stale id

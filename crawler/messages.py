@@ -15,7 +15,7 @@ TASK_KINDS = ("page", "image", "robots")
 OUTCOMES = ("fetched", "redirect", "saved", "duplicate", "skipped", "failed")
 NODE_EVENTS = ("hello", "heartbeat", "bye")
 
-MAX_URL_CHARS = 4096  # longer URLs are dropped by the extractor; browsers give up near here too
+MAX_URL_CHARS = 8192  # longer URLs are dropped by the extractor; servers refuse them too (Apache: 8190)
 MAX_REFS_PER_PAGE = 20_000  # links plus images from one page
 MAX_ROBOTS_CHARS = 512 * 1024  # Google reads the first 500 KiB of a robots.txt
 MAX_TEXT_CHARS = 300  # reasons, node ids, content types

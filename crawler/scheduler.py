@@ -237,7 +237,7 @@ class Scheduler:
         if node is not None:
             node.last_seen = now
             node.done += 1
-        row = self._frontier.complete(result["task_id"])
+        row = self._frontier.complete(result["task_id"], now)
         if row is None:
             self.counts["results/ignored"] += 1  # a second answer to a task that is already finished
             return

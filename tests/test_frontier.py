@@ -35,7 +35,7 @@ def test_frontier_fetches_robots_first_then_obeys_it(tmp_path: Path) -> None:
     robots = frontier.next_task(0.0)
     assert robots is not None and robots["kind"] == "robots" and robots["url"] == "http://a.test/robots.txt"
     assert frontier.next_task(0.0) is None  # nothing else before robots.txt is known
-    frontier.complete(robots["id"])
+    frontier.complete(robots["id"], 0.0)
     frontier.set_robots("http://a.test", "User-agent: *\nDisallow: /private/\n")
     task = frontier.next_task(0.0)
     assert task is not None and task["url"] == "http://a.test/public"
@@ -55,8 +55,9 @@ def test_frontier_politeness_delay_and_per_host_cap(tmp_path: Path) -> None:
     third = frontier.next_task(12.0)
     assert third is not None and third["url"] == "http://a.test/1"
     assert frontier.next_task(100.0) is None  # two in flight to a.test: its cap
-    frontier.complete(first["id"])  # type: ignore[index]
-    assert frontier.next_task(100.0) is not None
+    frontier.complete(first["id"], 100.0)  # type: ignore[index]
+    assert frontier.next_task(101.9) is None  # the gap also runs from the last answer
+    assert frontier.next_task(102.0) is not None
 
 
 def test_frontier_crawl_delay_from_robots_raises_the_gap(tmp_path: Path) -> None:
@@ -64,7 +65,7 @@ def test_frontier_crawl_delay_from_robots_raises_the_gap(tmp_path: Path) -> None
     add(frontier, "http://a.test/1")
     add(frontier, "http://a.test/2")
     robots = frontier.next_task(0.0)
-    frontier.complete(robots["id"])  # type: ignore[index]
+    frontier.complete(robots["id"], 0.0)  # type: ignore[index]
     frontier.set_robots("http://a.test", "User-agent: *\nCrawl-delay: 5\n")
     assert frontier.next_task(1.0) is not None
     assert frontier.next_task(5.9) is None
@@ -97,10 +98,10 @@ def test_frontier_first_answer_wins_and_late_duplicates_are_ignored(tmp_path: Pa
     frontier.tick(200.0)
     second = frontier.next_task(200.0)
     assert second is not None and second["id"] != first["id"]  # type: ignore[index]
-    row = frontier.complete(first["id"])  # type: ignore[index] # the slow node answers after all
+    row = frontier.complete(first["id"], 200.0)  # type: ignore[index] # the slow node answers after all
     assert row is not None
     frontier.finish(row)
-    assert frontier.complete(second["id"]) is None  # the second answer finds the URL finished
+    assert frontier.complete(second["id"], 200.0) is None  # the second answer finds the URL finished
     assert frontier.is_empty()
 
 
@@ -109,7 +110,7 @@ def test_frontier_resume_restores_seen_and_unfinished(tmp_path: Path) -> None:
     for n in range(3):
         add(frontier, f"http://a.test/{n}")
     done = frontier.next_task(0.0)
-    frontier.finish(frontier.complete(done["id"]))  # type: ignore[arg-type,index]
+    frontier.finish(frontier.complete(done["id"], 0.0))  # type: ignore[arg-type,index]
     frontier.next_task(0.0)  # leased when the scheduler "dies"
     state.commit()
     state.close()

@@ -29,6 +29,8 @@ class SiteServer:
         self.image_delay = image_delay  # seconds each image response waits, to stretch a crawl
         self.hits: Counter[str] = Counter()
         self.log: list[tuple[float, str]] = []  # (time, path) of every request, server side
+        self.in_flight = 0
+        self.max_in_flight = 0  # most requests served at the same moment
         self._lock = threading.Lock()
         handler = functools.partial(_CountingHandler, self, directory=str(root))
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
@@ -41,6 +43,12 @@ class SiteServer:
         with self._lock:
             self.hits[path] += 1
             self.log.append((time.monotonic(), path))
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+
+    def done(self) -> None:
+        with self._lock:
+            self.in_flight -= 1
 
     def close(self) -> None:
         self.httpd.shutdown()
@@ -55,6 +63,12 @@ class _CountingHandler(SimpleHTTPRequestHandler):
     def do_GET(self) -> None:
         path = urlsplit(self.path).path.lstrip("/")
         self.site.record(path)
+        try:
+            self._answer(path)
+        finally:
+            self.site.done()
+
+    def _answer(self, path: str) -> None:
         if path in self.site.redirects:
             self.send_response(302)
             self.send_header("Location", "/" + self.site.redirects[path])

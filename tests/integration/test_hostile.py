@@ -1,0 +1,66 @@
+"""A crawl of a hostile server ends in bounded time, records every case, and saves every good image."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.integration.hostile import GOOD_IMAGES, LONG_NAME, TRAVERSAL, HostileServer
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def hostile():
+    server = HostileServer()
+    yield server
+    server.close()
+
+
+def test_hostile_site_is_survived_and_recorded(tmp_path: Path, hostile, processes) -> None:
+    output = tmp_path / "out"
+    started = time.monotonic()
+    result = processes.run("run", hostile.url, "--output", str(output), "--workers", "2", "--threads", "4",
+                           "--timeout", "2", "--max-attempts", "2", "--max-image-bytes", "1000000",
+                           "--max-page-bytes", "300000", "--delay", "0", "--per-host", "16", timeout=90)
+    elapsed = time.monotonic() - started
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    assert elapsed < 45, f"the crawl took {elapsed:.0f}s"
+
+    failures = {}
+    for line in (output / "failures.jsonl").read_text().splitlines():
+        record = json.loads(line)
+        failures[record["url"].removeprefix(hostile.url[:-1])] = (record["reason"], record["attempts"])
+    assert failures == {
+        "/drip.html": ("too-slow", 2), "/drip.png": ("too-slow", 2),
+        "/endless.png": ("too-large", 1), "/bomb.png": ("too-large", 1),
+        "/lie.png": ("incomplete-body", 2), "/html-as.jpg": ("not-an-image", 1),
+        "/png-bomb.png": ("decompression-bomb", 1), "/to-file": ("redirect-to-unsupported-scheme", 1),
+        "/chain-5": ("too-many-redirects", 1),
+    }
+
+    manifest = [json.loads(line) for line in (output / "manifest.jsonl").read_text().splitlines()]
+    assert {r["sha256"] for r in manifest} == {hashlib.sha256(data).hexdigest() for data in GOOD_IMAGES.values()}
+    for record in manifest:  # named by content, inside the output directory, whatever the URL said
+        path = (output / record["path"]).resolve()
+        assert path.is_relative_to(output.resolve()) and path.name == f"{record['sha256']}.png"
+    saved_urls = {r["url"].removeprefix(hostile.url[:-1]) for r in manifest}
+    assert "/img/" + LONG_NAME in saved_urls and "/img/" + TRAVERSAL in saved_urls
+    files = [p for p in output.rglob("*") if p.is_file() and ".crawler" not in p.parts]
+    assert len(files) == len(manifest) + 2  # the images, manifest.jsonl and failures.jsonl
+
+    hits = hostile.hits
+    assert hits["/img/same.png"] == 1  # five equivalent URLs, one request
+    assert hits["/flap.png"] == 2 and hits["/busy.png"] == 2  # 500 then 200; 429 then 200
+    busy_gap = hostile.times["/busy.png"][1] - hostile.times["/busy.png"][0]
+    assert busy_gap >= 1.0, f"Retry-After: 1 was not honoured ({busy_gap:.2f}s)"
+    assert hits["/loop-a"] == 1 and hits["/loop-b"] == 1  # the loop ends at the seen-set
+    assert [hits[f"/chain-{n}"] for n in range(8)] == [1, 1, 1, 1, 1, 1, 0, 0]
+    assert hits["/after-endless.html"] == 1  # the endless page was cut and still parsed
+    assert hits["/latin.png"] == 1 and hits["/malformed.png"] == 1  # odd encodings and markup parsed
+    assert hits["/robots.txt"] == 1

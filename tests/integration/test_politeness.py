@@ -1,0 +1,82 @@
+"""Politeness and robots.txt hold for the crawl as a whole, however many nodes run."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from crawler.sitegen import make_image
+from tests.integration.conftest import finish
+
+pytestmark = pytest.mark.slow
+
+ROBOTS = """# a specific group for us, and a stricter one for everybody else
+User-agent: queue-crawler
+Disallow: /private/
+Disallow: /*.gif$
+Crawl-delay: 0
+
+User-agent: *
+Disallow: /
+"""
+
+
+def write_site(root: Path, pages: int, images_per_page: int = 0, extra: str = "") -> None:
+    (root / "img").mkdir(parents=True)
+    for n in range(pages):
+        links = f'<a href="/p{(n + 1) % pages}.html">next</a>' + extra
+        images = "".join(f'<img src="/img/{n}-{k}.png">' for k in range(images_per_page))
+        for k in range(images_per_page):
+            (root / "img" / f"{n}-{k}.png").write_bytes(make_image(n * 100 + k, "png"))
+        (root / f"p{n}.html").write_text(f"<html><body>{links}{images}</body></html>")
+    (root / "index.html").write_text('<html><body><a href="/p0.html">start</a></body></html>')
+
+
+def crawl(processes, site, output: Path, *options: str) -> str:
+    scheduler, port = processes.start_scheduler(site.url, "--output", str(output), *options)
+    workers = [processes.start_worker(port, "--threads", "4") for _ in range(3)]
+    code, _stdout, stderr = finish(scheduler)
+    assert code == 0, stderr
+    for worker in workers:
+        assert finish(worker, timeout=30)[0] == 0
+    return stderr
+
+
+def test_politeness_robots_disallowed_urls_are_never_requested(tmp_path: Path, serve_site, processes) -> None:
+    root = tmp_path / "site"
+    write_site(root, pages=20, images_per_page=1,
+               extra='<a href="/private/secret.html">s</a><img src="/private/s.png"><img src="/img/anim.gif">')
+    (root / "robots.txt").write_text(ROBOTS)
+    site = serve_site(root)
+    crawl(processes, site, tmp_path / "out", "--delay", "0", "--per-host", "4")
+    requested = set(site.hits)
+    assert not any(path.startswith("private/") or path.endswith(".gif") for path in requested), requested
+    assert site.hits["robots.txt"] == 1  # once per crawl, not per node or per URL
+    assert all(site.hits[f"p{n}.html"] == 1 for n in range(20))
+    skipped = [json.loads(line) for line in (tmp_path / "out" / "failures.jsonl").read_text().splitlines()]
+    assert {(r["url"].removeprefix(site.url), r["outcome"], r["reason"]) for r in skipped} == {
+        ("private/secret.html", "skipped", "robots"), ("private/s.png", "skipped", "robots"),
+        ("img/anim.gif", "skipped", "robots")}
+
+
+def test_politeness_delay_between_requests_to_one_host(tmp_path: Path, serve_site, processes) -> None:
+    root = tmp_path / "site"
+    write_site(root, pages=12)
+    site = serve_site(root)
+    crawl(processes, site, tmp_path / "out", "--delay", "0.3", "--per-host", "1")
+    times = sorted(t for t, _path in site.log)
+    gaps = [later - earlier for earlier, later in zip(times, times[1:])]
+    assert len(times) == 14  # robots.txt, index and 12 pages
+    assert min(gaps) >= 0.3, f"requests to one host {min(gaps):.3f}s apart with --delay 0.3"
+
+
+def test_politeness_per_host_cap_holds_across_nodes(tmp_path: Path, serve_site, processes) -> None:
+    root = tmp_path / "site"
+    write_site(root, pages=4, images_per_page=10)
+    site = serve_site(root, image_delay=0.1)
+    crawl(processes, site, tmp_path / "out", "--delay", "0", "--per-host", "2")
+    assert sum(1 for path in site.hits if path.startswith("img/")) == 40
+    assert site.max_in_flight <= 2, f"{site.max_in_flight} requests at once with --per-host 2 and 12 threads"
+    assert site.max_in_flight == 2
