@@ -116,6 +116,9 @@ def _add_crawl_options(parser: argparse.ArgumentParser, output_default: str | No
     state.add_argument("--node-timeout", type=_positive(float), default=SchedulerConfig.node_timeout_seconds,
                        metavar="SECONDS", help="a node silent this long is taken as dead and its tasks "
                                                "are handed out again (default: %(default)s)")
+    state.add_argument("--storage-pause", type=_positive(float), default=SchedulerConfig.storage_pause_seconds,
+                       metavar="SECONDS", help="when a node cannot write the output (full, read-only), "
+                                               "image tasks wait this long (default: %(default)s)")
     _add_logging(parser)
 
 
@@ -205,7 +208,7 @@ def scheduler_config(args: argparse.Namespace, authkey: bytes, listen: tuple[str
                           user_agent=args.user_agent),
         image_filter=ImageFilter(args.min_bytes, args.min_width, args.min_height, args.types),
         max_attempts=max(1, args.max_attempts), lease_seconds=args.lease_seconds,
-        node_timeout_seconds=max(1.0, args.node_timeout),
+        node_timeout_seconds=max(1.0, args.node_timeout), storage_pause_seconds=args.storage_pause,
         resume=args.resume, fresh=args.fresh)
 
 

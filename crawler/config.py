@@ -119,6 +119,7 @@ class SchedulerConfig:
     fresh: bool = False
     node_timeout_seconds: float = 15.0  # a node silent this long is taken as dead; its tasks go back
     progress_seconds: float = 5.0  # how often a progress line is logged
+    storage_pause_seconds: float = 30.0  # image tasks wait this long after a node could not write
 
     def lease_for(self) -> float:
         """Seconds a dispatched task may take before it is handed to another node."""

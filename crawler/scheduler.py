@@ -32,7 +32,6 @@ log = logging.getLogger(__name__)
 _IDLE_WAIT_SECONDS = 0.05  # how long the loop blocks on the result queue when there is nothing to do
 _MAX_RESULTS_PER_ROUND = 500  # then dispatch again, so a flood of results cannot starve the nodes
 _BYE_WAIT_SECONDS = 5.0  # after the end, how long to wait for nodes to notice and say goodbye
-_STORAGE_PAUSE_SECONDS = 30.0  # image tasks wait this long after a node could not write the output
 _PLURAL = {"page": "pages", "image": "images", "robots": "robots"}  # counter names: pages/fetched
 
 
@@ -259,12 +258,13 @@ class Scheduler:
     def _failed(self, row: UrlRow, result: Result, now: float) -> None:
         reason = result["reason"] or "unknown"
         if reason in STORAGE_REASONS:  # the shared disk, not the site: pause images, lose nothing
+            pause = self.config.storage_pause_seconds
             if now >= self._images_paused_until:
                 log.warning("scheduler: node %s cannot write the output (%s); pausing image tasks for %.0fs",
-                            result["node"], reason, _STORAGE_PAUSE_SECONDS)
-            self._images_paused_until = now + _STORAGE_PAUSE_SECONDS
+                            result["node"], reason, pause)
+            self._images_paused_until = now + pause
             self.counts["images/storage-errors"] += 1
-            self._frontier.put_back(row, now, _STORAGE_PAUSE_SECONDS)
+            self._frontier.put_back(row, now, pause)
             return
         if result["retryable"]:
             if self._frontier.retry_or_fail(row, reason, now, result["retry_after"]):

@@ -147,3 +147,45 @@ def test_resilience_hostile_peers_do_not_harm_the_crawl(tmp_path: Path, slow_sit
     assert "wrong authkey" in stderr
     assert stderr.count("dropped a malformed message") >= 5
     assert_every_image_once(output, truth)
+
+
+def test_resilience_sigterm_on_a_worker_finishes_its_tasks_and_leaves(tmp_path: Path, slow_site, processes) -> None:
+    truth, site = slow_site
+    output = tmp_path / "out"
+    scheduler, port = processes.start_scheduler(site.url, "--output", str(output), *CRAWL)
+    leaving = processes.start_worker(port, "--threads", "4", "--node-id", "leaving")
+    staying = processes.start_worker(port, "--threads", "4", "--node-id", "staying")
+    wait_for_images(output, 20)
+    leaving.send_signal(signal.SIGTERM)
+    code, _out, leaving_err = finish(leaving, timeout=30)
+    assert code == 0, leaving_err
+    code, _out, stderr = finish(scheduler)
+    assert code == 0, stderr
+    assert finish(staying, timeout=30)[0] == 0
+    assert "node leaving left after" in stderr and "node leaving silent" not in stderr
+    assert_every_image_once(output, truth)
+
+
+def test_resilience_read_only_output_pauses_images_and_loses_nothing(tmp_path: Path, slow_site, processes) -> None:
+    import subprocess
+    truth, site = slow_site
+    output, view = tmp_path / "out", tmp_path / "view"
+    output.mkdir()
+    view.mkdir()
+    if subprocess.run(["mount", "--bind", str(output), str(view)], capture_output=True).returncode != 0:
+        pytest.skip("bind mounts are not permitted here")
+    try:
+        scheduler, port = processes.start_scheduler(site.url, "--output", str(output), "--storage-pause", "0.5",
+                                                    *CRAWL)
+        processes.start_worker(port, "--threads", "4", "--output", str(view))
+        wait_for_images(output, 10)
+        subprocess.run(["mount", "-o", "remount,ro,bind", str(view)], check=True)
+        time.sleep(1.5)  # the node now fails every write
+        subprocess.run(["mount", "-o", "remount,rw,bind", str(view)], check=True)
+        code, _out, stderr = finish(scheduler)
+    finally:
+        subprocess.run(["umount", str(view)], capture_output=True)
+    assert code == 0, stderr
+    assert "cannot write the output (read-only); pausing image tasks" in stderr
+    assert_every_image_once(output, truth)
+    assert not [r for r in (output / "failures.jsonl").read_text().splitlines() if "read-only" in r]
