@@ -1,8 +1,10 @@
-"""Command line: `crawler scheduler | worker | run | demo | keygen | inspect`. The only place that prints."""
+"""Command line: `crawler scheduler|worker|run|demo|keygen|status|inspect|export`. The only place that prints."""
 
 from __future__ import annotations
 
 import argparse
+import functools
+import json
 import logging
 import os
 import signal
@@ -160,8 +162,20 @@ def build_parser() -> argparse.ArgumentParser:
     keygen = commands.add_parser("keygen", help="write a new random authkey to a file readable only by you")
     keygen.add_argument("file", type=Path)
 
-    inspect = commands.add_parser("inspect", help="summarise a crawl's output directory")
+    status = commands.add_parser("status", help="show a running crawl's progress, from any machine")
+    status.add_argument("address", type=_address, metavar="HOST:PORT")
+    _add_key(status)
+    status.add_argument("--json", action="store_true", help="print the status as JSON, for scripts")
+
+    inspect = commands.add_parser("inspect", help="summarise a crawl's output and write its gallery (index.html)")
     inspect.add_argument("output", type=Path)
+    inspect.add_argument("--json", action="store_true", help="print the summary as JSON, for scripts")
+    inspect.add_argument("--no-gallery", action="store_true", help="do not write index.html and thumbnails")
+
+    export = commands.add_parser("export", help="export the manifest")
+    export.add_argument("output", type=Path)
+    export.add_argument("--csv", action="store_true", required=True, help="as CSV (the only format so far)")
+    export.add_argument("-f", "--file", type=Path, help="write here instead of standard output")
     return parser
 
 
@@ -214,8 +228,28 @@ def scheduler_config(args: argparse.Namespace, authkey: bytes, listen: tuple[str
 
 # -- commands -----------------------------------------------------------------------------------
 
-def _run_scheduler(config: SchedulerConfig, on_listening=None) -> Summary:  # type: ignore[no-untyped-def]
-    scheduler = Scheduler(config)
+@functools.lru_cache(maxsize=1)
+def _terminal():  # type: ignore[no-untyped-def]
+    """The one rich Console on stderr: log lines and the live display must share it to stay in step."""
+    from rich.console import Console
+    return Console(stderr=True)
+
+
+def _live_display(quiet: bool):  # type: ignore[no-untyped-def]
+    """A rich Live display on a terminal; None for logs, CI, files and --quiet."""
+    if quiet or not sys.stderr.isatty():
+        return None
+    from rich.live import Live
+    return Live(console=_terminal(), refresh_per_second=2, transient=False)
+
+
+def _run_scheduler(config: SchedulerConfig, quiet: bool, on_listening=None) -> Summary:  # type: ignore[no-untyped-def]
+    live = _live_display(quiet)
+    on_status = None
+    if live is not None:
+        from crawler.display import render_status
+        on_status = lambda status: live.update(render_status(status))  # noqa: E731
+    scheduler = Scheduler(config, on_status=on_status)
     if not config.politeness.obey_robots:
         log.warning("scheduler: --ignore-robots: robots.txt is NOT read; crawl only sites you own")
     host, port = scheduler.listen()
@@ -223,8 +257,11 @@ def _run_scheduler(config: SchedulerConfig, on_listening=None) -> Summary:  # ty
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: scheduler.request_stop())
     if on_listening is not None:
-        on_listening(host, port)
-    return scheduler.run()
+        on_listening(host, port, live is not None)
+    if live is None:
+        return scheduler.run()
+    with live:
+        return scheduler.run()
 
 
 def _print_summary(summary: Summary) -> int:
@@ -244,7 +281,7 @@ def _print_summary(summary: Summary) -> int:
 
 def cmd_scheduler(args: argparse.Namespace) -> int:
     authkey = _authkey(args)
-    return _print_summary(_run_scheduler(scheduler_config(args, authkey, args.listen)))
+    return _print_summary(_run_scheduler(scheduler_config(args, authkey, args.listen), args.quiet))
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
@@ -263,8 +300,9 @@ def _local_crawl(args: argparse.Namespace, config: SchedulerConfig) -> int:
     children: list[subprocess.Popen[bytes]] = []
     env = dict(os.environ, **{broker.AUTHKEY_ENV: config.authkey.decode()})  # not argv: ps shows argv
 
-    def start_workers(host: str, port: int) -> None:
-        verbosity = ["--quiet"] if args.quiet else ["--verbose"] if args.verbose else []
+    def start_workers(host: str, port: int, live_display: bool) -> None:
+        # Under a live display the workers' own lines would tear it: they report warnings only.
+        verbosity = ["--quiet"] if args.quiet or live_display else ["--verbose"] if args.verbose else []
         for number in range(max(1, args.workers)):
             children.append(subprocess.Popen(
                 [sys.executable, "-m", "crawler", "worker", "--connect", f"{host}:{port}",
@@ -272,7 +310,7 @@ def _local_crawl(args: argparse.Namespace, config: SchedulerConfig) -> int:
                  "--reconnect-seconds", "10", *verbosity], env=env))
 
     try:
-        summary = _run_scheduler(config, on_listening=start_workers)
+        summary = _run_scheduler(config, args.quiet, on_listening=start_workers)
     finally:
         deadline = time.monotonic() + 10
         for child in children:
@@ -299,9 +337,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
                                   str(args.threads)] + (["--quiet"] if args.quiet else [])
                                  + (["--verbose"] if args.verbose else []))
     try:
-        return cmd_run(run_args)
+        code = cmd_run(run_args)
     finally:
         server.shutdown()
+    if code == EXIT_OK:
+        from crawler.gallery import write_gallery
+        print(f"demo: gallery written to {write_gallery(args.output)}; open it in a browser", flush=True)
+    return code
 
 
 def cmd_keygen(args: argparse.Namespace) -> int:
@@ -310,21 +352,66 @@ def cmd_keygen(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_status(args: argparse.Namespace) -> int:
+    host, port = args.address
+    status = broker.connect(host, port, _authkey(args)).bulletin.read().get("status")
+    if status is None:
+        raise CrawlerError(f"the scheduler at {host}:{port} has no status yet; try again in a second")
+    if args.json:
+        print(json.dumps(status, indent=1, sort_keys=True))
+    else:
+        from rich.console import Console
+        from crawler.display import render_status
+        Console().print(render_status(status))
+    return EXIT_OK
+
+
+def _require_output(path: Path) -> None:
+    if not (path / "manifest.jsonl").is_file():
+        raise ConfigError(f"{path} holds no crawl output (no manifest.jsonl)")
+
+
 def cmd_inspect(args: argparse.Namespace) -> int:
     from crawler.report import render_text, summarize
-    print(render_text(summarize(args.output)))
+    _require_output(args.output)
+    summary = summarize(args.output)
+    if not args.no_gallery:
+        from crawler.gallery import write_gallery
+        summary["gallery"] = str(write_gallery(args.output))
+    if args.json:
+        print(json.dumps(summary, indent=1, sort_keys=True))
+    else:
+        print(render_text(summary))
+        if "gallery" in summary:
+            print(f"gallery: {summary['gallery']} (open it in a browser; it needs no server)")
+    return EXIT_OK
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from crawler.report import manifest_csv
+    _require_output(args.output)
+    text = manifest_csv(args.output)
+    if args.file is None:
+        sys.stdout.write(text)
+    else:
+        args.file.write_text(text, encoding="utf-8")
     return EXIT_OK
 
 
 _COMMANDS = {"scheduler": cmd_scheduler, "worker": cmd_worker, "run": cmd_run, "demo": cmd_demo,
-             "keygen": cmd_keygen, "inspect": cmd_inspect}
+             "keygen": cmd_keygen, "status": cmd_status, "inspect": cmd_inspect, "export": cmd_export}
 
 
 def _setup_logging(args: argparse.Namespace) -> None:
     level = logging.WARNING if getattr(args, "quiet", False) else (
         logging.DEBUG if getattr(args, "verbose", False) else logging.INFO)
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)-7s %(message)s", datefmt="%H:%M:%S",
-                        stream=sys.stderr)
+    if sys.stderr.isatty():  # on a terminal, rich keeps log lines above a live display
+        from rich.logging import RichHandler
+        handler: logging.Handler = RichHandler(console=_terminal(), show_path=False)
+        logging.basicConfig(level=level, format="%(message)s", datefmt="%H:%M:%S", handlers=[handler])
+    else:
+        logging.basicConfig(level=level, format="%(asctime)s %(levelname)-7s %(message)s", datefmt="%H:%M:%S",
+                            stream=sys.stderr)
     if level > logging.DEBUG:
         logging.getLogger("urllib3").setLevel(logging.WARNING)
 

@@ -337,6 +337,12 @@ class Frontier:
 
     # -- counts ---------------------------------------------------------------------------------
 
+    def busiest_hosts(self, limit: int = 5) -> list[dict[str, int | str]]:
+        """Return the origins with the most work queued or in flight."""
+        ranked = sorted(self._hosts.values(), key=lambda h: (h.in_flight, len(h.pending)), reverse=True)
+        return [{"origin": h.origin, "in_flight": h.in_flight, "pending": len(h.pending)}
+                for h in ranked[:limit] if h.in_flight or h.pending]
+
     @property
     def in_flight(self) -> int:
         return len(self._leases)

@@ -1,36 +1,92 @@
-"""Reads an output directory and summarises it: data here, rendering separate."""
+"""Reads a crawl's output directory and summarises it as plain data (rendering is separate)."""
 
 from __future__ import annotations
 
-from collections import Counter
+import csv
+import io
+from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
 
-from crawler.storage import FAILURES_NAME, MANIFEST_NAME, read_jsonl
+from crawler.storage import FAILURES_NAME, MANIFEST_NAME, STATE_DIR, read_jsonl
+
+MANIFEST_FIELDS = ("url", "page_url", "path", "sha256", "bytes", "content_type", "width", "height", "node", "time")
+_EXAMPLES = 3
+
+
+def host_of_path(path: str) -> str:
+    """The host folder of a manifest path (`images/<host>/<file>`)."""
+    parts = path.split("/")
+    return parts[1] if len(parts) > 2 else "?"
 
 
 def summarize(output_dir: Path) -> dict[str, Any]:
-    """Return counts of a crawl's output: images by host and type, bytes, failures by reason."""
+    """Return a crawl's figures: images by host and type, bytes, duplicates avoided, failures, timing."""
     manifest = read_jsonl(output_dir / MANIFEST_NAME)
     failures = read_jsonl(output_dir / FAILURES_NAME)
-    missing = [r["path"] for r in manifest if not (output_dir / r["path"]).is_file()]
+    runs = read_jsonl(output_dir / STATE_DIR / "runs.jsonl")
+    by_host: dict[str, dict[str, int]] = defaultdict(lambda: {"images": 0, "bytes": 0})
+    for record in manifest:
+        host = by_host[host_of_path(record["path"])]
+        host["images"] += 1
+        host["bytes"] += int(record.get("bytes", 0))
+    reasons: dict[str, dict[str, Any]] = {}
+    for record in failures:
+        entry = reasons.setdefault(f"{record.get('outcome')}: {record.get('reason')}", {"count": 0, "examples": []})
+        entry["count"] += 1
+        if len(entry["examples"]) < _EXAMPLES:
+            entry["examples"].append(record.get("url"))
+    counts: Counter[str] = Counter()
+    for run in runs:
+        counts.update(run.get("counts", {}))
     return {
         "output_dir": str(output_dir),
         "images": len(manifest),
         "bytes": sum(int(r.get("bytes", 0)) for r in manifest),
-        "by_host": dict(Counter(r["path"].split("/")[1] for r in manifest).most_common()),
+        "by_host": dict(sorted(by_host.items(), key=lambda item: -item[1]["images"])),
         "by_type": dict(Counter(r.get("content_type", "?") for r in manifest).most_common()),
-        "failures": dict(Counter(f"{r.get('outcome')}: {r.get('reason')}" for r in failures).most_common()),
-        "missing_files": missing,
+        "duplicates": {"images": counts.get("images/duplicate", 0), "bytes": counts.get("bytes/duplicate", 0)},
+        "pages_fetched": counts.get("pages/fetched", 0),
+        "failures": dict(sorted(reasons.items(), key=lambda item: -item[1]["count"])),
+        "slowest_hosts": runs[-1].get("slowest_hosts", []) if runs else [],
+        "runs": len(runs),
+        "duration_seconds": round(sum(float(run.get("seconds", 0)) for run in runs), 1),
+        "missing_files": [r["path"] for r in manifest if not (output_dir / r["path"]).is_file()],
     }
 
 
 def render_text(summary: dict[str, Any]) -> str:
-    lines = [f"{summary['output_dir']}: {summary['images']} images, {summary['bytes'] / 1e6:.1f} MB"]
-    for title, key in (("by host", "by_host"), ("by type", "by_type"), ("not saved", "failures")):
-        if summary[key]:
-            lines.append(f"{title}:")
-            lines.extend(f"  {count:6d}  {name}" for name, count in summary[key].items())
+    """Return the summary as the text `crawler inspect` prints."""
+    lines = [f"{summary['output_dir']}: {summary['images']} images, {summary['bytes'] / 1e6:.1f} MB, "
+             f"{summary['pages_fetched']} pages, {summary['duration_seconds']:.0f}s of crawling "
+             f"in {summary['runs']} run(s)",
+             f"duplicates avoided: {summary['duplicates']['images']} images, "
+             f"{summary['duplicates']['bytes'] / 1e6:.1f} MB"]
+    if summary["by_host"]:
+        lines.append("images by host:")
+        lines += [f"  {v['images']:7d}  {v['bytes'] / 1e6:8.1f} MB  {host}" for host, v in summary["by_host"].items()]
+    if summary["by_type"]:
+        lines.append("images by type:")
+        lines += [f"  {count:7d}  {kind}" for kind, count in summary["by_type"].items()]
+    if summary["failures"]:
+        lines.append("not saved, by reason:")
+        for reason, entry in summary["failures"].items():
+            lines.append(f"  {entry['count']:7d}  {reason}  e.g. {', '.join(entry['examples'])}")
+    if summary["slowest_hosts"]:
+        lines.append("slowest hosts (mean seconds per download):")
+        lines += [f"  {h['mean_seconds']:7.2f}  {h['origin']} ({h['downloads']} downloads)"
+                  for h in summary["slowest_hosts"]]
     if summary["missing_files"]:
-        lines.append(f"missing files: {len(summary['missing_files'])} (e.g. {summary['missing_files'][0]})")
+        lines.append(f"MISSING: {len(summary['missing_files'])} manifest files are not on disk, "
+                     f"e.g. {summary['missing_files'][0]}")
     return "\n".join(lines)
+
+
+def manifest_csv(output_dir: Path) -> str:
+    """Return the manifest as CSV text with a header row."""
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=MANIFEST_FIELDS, extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    for record in read_jsonl(output_dir / MANIFEST_NAME):
+        writer.writerow(record)
+    return out.getvalue()

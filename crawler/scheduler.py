@@ -19,11 +19,12 @@ from typing import Any
 
 from crawler import broker
 from crawler.config import SchedulerConfig
-from crawler.errors import BadMessage
+from crawler.errors import BadMessage, StorageError
 from crawler.frontier import Frontier
 from crawler.messages import PROTOCOL_VERSION, NodeEvent, Result, read_message
 from crawler.state import CrawlState, UrlRow
-from crawler.storage import (FAILURES_NAME, MANIFEST_NAME, STORAGE_REASONS, JsonLines, check_writable,
+from crawler.status import StatusTracker, status_line
+from crawler.storage import (FAILURES_NAME, MANIFEST_NAME, STATE_DIR, STORAGE_REASONS, JsonLines, check_writable,
                              remove_temporaries, rewrite_jsonl)
 from crawler.urls import ScopeRules, canonical, origin_of
 
@@ -63,9 +64,11 @@ class Summary:
 class Scheduler:
     """One crawl's coordinator: serves the queues and runs the loop until the crawl is over."""
 
-    def __init__(self, config: SchedulerConfig, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, config: SchedulerConfig, clock: Callable[[], float] = time.monotonic,
+                 on_status: Callable[[dict[str, Any]], None] | None = None) -> None:
         self.config = config
         self._clock = clock
+        self._on_status = on_status  # called with each snapshot (every second); None: log lines
         self._stop_requested = threading.Event()
         self._stop_now = threading.Event()
         self._tasks: queue.Queue[dict[str, Any]] = queue.Queue()
@@ -76,6 +79,7 @@ class Scheduler:
         self._pages_admitted = 0
         self._pending_records: list[tuple[str, dict[str, Any]]] = []
         self._images_paused_until = 0.0
+        self._tracker = StatusTracker(clock())
         self._next_claim_check = 0.0
         output = config.output_dir
         check_writable(output)
@@ -136,7 +140,8 @@ class Scheduler:
                 self._pages_admitted += 1
         self._state.commit()
         stop_reason = ""
-        next_progress = started + self.config.progress_seconds
+        self._tracker.started = started
+        next_status, next_progress = started, started + self.config.progress_seconds
         while not self._stop_now.is_set():
             now = self._clock()
             self._drain_results(now)
@@ -159,9 +164,14 @@ class Scheduler:
                 break
             if stop_reason and self._frontier.in_flight == 0:
                 break
-            if now >= next_progress:
-                self._log_progress(now - started)
-                next_progress = now + self.config.progress_seconds
+            if now >= next_status:
+                next_status = now + 1.0
+                status = self._publish_status(now, "stopping" if stop_reason else "running")
+                if self._on_status is not None:
+                    self._on_status(status)
+                elif now >= next_progress:
+                    log.info("scheduler: %s", status_line(status))
+                    next_progress = now + self.config.progress_seconds
             self._wait_for_result()
         if self._stop_now.is_set():
             stop_reason = "interrupted twice; stopped at once"
@@ -235,11 +245,11 @@ class Scheduler:
         node = self._nodes.get(result["node"])
         if node is not None:
             node.last_seen = now
-            node.done += 1
         row = self._frontier.complete(result["task_id"], now)
         if row is None:
             self.counts["results/ignored"] += 1  # a second answer to a task that is already finished
             return
+        self._tracker.record_result(result["node"], origin_of(row.url), result["elapsed"], now)
         outcome = result["outcome"]
         if outcome == "failed":
             self._failed(row, result, now)
@@ -253,7 +263,7 @@ class Scheduler:
             self._frontier.set_robots(row.canonical[len("robots:"):], result["robots_text"])
             self._frontier.finish(row)
         else:
-            self._page_fetched(row, result)
+            self._page_fetched(row, result, now)
 
     def _failed(self, row: UrlRow, result: Result, now: float) -> None:
         reason = result["reason"] or "unknown"
@@ -285,10 +295,11 @@ class Scheduler:
         else:
             self._frontier.add(url, key, row.kind, row.depth, row.page_url, row.hops + 1)  # type: ignore[arg-type]
 
-    def _page_fetched(self, row: UrlRow, result: Result) -> None:
+    def _page_fetched(self, row: UrlRow, result: Result, now: float) -> None:
         self._frontier.finish(row)
         self.counts["pages/fetched"] += 1
         limits = self.config.limits
+        before = self._frontier.pending_count
         if limits.max_depth is None or row.depth + 1 <= limits.max_depth:
             for url, key in result["links"]:
                 if limits.max_pages is not None and self._pages_admitted >= limits.max_pages:
@@ -298,6 +309,7 @@ class Scheduler:
         for url, key in result["images"]:
             if self._scope.allows(key):
                 self._frontier.add(url, key, "image", row.depth + 1, row.url)
+        self._tracker.record_discovered(self._frontier.pending_count - before, now)
 
     def _image_saved(self, row: UrlRow, result: Result) -> None:
         image = result["image"]
@@ -308,6 +320,7 @@ class Scheduler:
         self._frontier.finish(row, "done", None if existing is None else "duplicate")
         if existing is not None:
             self.counts["images/duplicate"] += 1
+            self.counts["bytes/duplicate"] += image["bytes"]
             if existing != image["path"]:  # the same bytes were saved first under another host's folder
                 try:
                     os.unlink(self.config.output_dir / image["path"])
@@ -384,21 +397,26 @@ class Scheduler:
 
     # -- the end --------------------------------------------------------------------------------
 
-    def _log_progress(self, elapsed: float) -> None:
-        c = self.counts
-        log.info("scheduler: %ds: %d pages, %d images saved (%d duplicate), %d failed, %d pending, "
-                 "%d in flight, %d nodes", elapsed, c["pages/fetched"], c["images/saved"], c["images/duplicate"],
-                 c["pages/failed"] + c["images/failed"], self._frontier.pending_count + self._frontier.delayed,
-                 self._frontier.in_flight, len(self._nodes))
+    def _publish_status(self, now: float, state: str) -> dict[str, Any]:
+        nodes = [{"node": n.node_id, "threads": n.threads, "done": n.done, "holding": len(n.tasks),
+                  "last_seen_seconds": round(now - n.last_seen, 1)} for n in self._nodes.values()]
+        status = self._tracker.snapshot(now, self.counts, self._frontier.pending_count + self._frontier.delayed,
+                                        self._frontier.in_flight, nodes, self._frontier.busiest_hosts(), state)
+        self.bulletin.update(status=status)
+        return status
 
     def _wind_up(self, stop_reason: str, seconds: float) -> Summary:
         finished = stop_reason == "finished" or "reached" in stop_reason
+        final = self._publish_status(self._clock(), "finished" if finished else "stopped")
+        if self._on_status is not None:
+            self._on_status(final)
         self.bulletin.update(state="finished")
         deadline = self._clock() + (_BYE_WAIT_SECONDS if not self._stop_now.is_set() else 0.5)
         while self._nodes and self._clock() < deadline:
             self._wait_for_result()
         self._record_dropped()
         self._state.set_meta("last_stop", stop_reason)
+        self._write_summary(stop_reason, seconds)
         self._state.commit()
         self._write_records()
         if self._served is not None:
@@ -412,3 +430,15 @@ class Scheduler:
         self._manifest.close()
         self._failures.close()
         return Summary(finished, stop_reason, seconds, dict(self.counts), pending, self.config.output_dir)
+
+    def _write_summary(self, stop_reason: str, seconds: float) -> None:
+        """Keep this run's figures beside the state, for `crawler inspect` (runs of a resumed crawl add up)."""
+        path = self.config.output_dir / STATE_DIR / "runs.jsonl"
+        record = {"stopped": _now_iso(), "stop_reason": stop_reason, "seconds": round(seconds, 1),
+                  "counts": dict(self.counts), "slowest_hosts": self._tracker.slowest_hosts()}
+        try:
+            runs = JsonLines(path)
+            runs.append([record])
+            runs.close()
+        except StorageError as exc:
+            log.warning("scheduler: could not record the run summary: %s", exc)

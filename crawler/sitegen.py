@@ -15,11 +15,13 @@ _FORMATS = [("png", "PNG"), ("jpg", "JPEG"), ("gif", "GIF"), ("webp", "WEBP")]
 
 
 def make_image(number: int, extension: str, size: tuple[int, int] = (24, 16)) -> bytes:
-    """Return small image bytes that differ for every `number`."""
-    picture = Image.new("RGB", size, ((number * 67) % 256, (number * 131) % 256, (number * 29) % 256))
+    """Return small image bytes that differ from number to number (ground truth is always the bytes' hash)."""
+    digest = hashlib.sha256(str(number).encode()).digest()
+    picture = Image.new("RGB", size, tuple(digest[:3]))
     draw = ImageDraw.Draw(picture)
-    draw.rectangle((0, 0, number % size[0], (number // size[0]) % size[1]), fill=(255, 255, 255))
-    draw.point((number % size[0], (number * 7) % size[1]), fill=(0, 0, 0))
+    draw.rectangle((0, 0, digest[3] % size[0], digest[4] % size[1]), fill=tuple(digest[5:8]))
+    for x in range(size[0]):  # a stripe that spells the number in colours
+        draw.point((x, size[1] - 1), fill=tuple(digest[(x * 3) % 30:(x * 3) % 30 + 3]))
     out = io.BytesIO()
     picture.save(out, dict(_FORMATS)[extension], **({"quality": 90} if extension == "jpg" else {}))
     return out.getvalue()
@@ -56,13 +58,14 @@ def _image_tag(form: int, path: str) -> str:
 
 
 def generate_site(root: Path, pages: int = 200, images: int = 500, *, seed: int = 7,
-                  external_base: str = "http://localhost:9/") -> SiteTruth:
+                  external_base: str = "http://localhost:9/", first_image: int = 0) -> SiteTruth:
     """Write a site of `pages` HTML pages and `images` image URLs under `root`; return its ground truth.
 
     Every page is reachable from index.html. About one image in ten has the same bytes as another
     under a different URL; some images are shown on many pages; a few links and images are broken;
     `/moved.html` and `/img/moved.png` are meant to be redirects (the server must do that part);
-    every page links out of scope to `external_base`.
+    every page links out of scope to `external_base`. Image bytes depend on their number plus
+    `first_image`, so two sites with different offsets share no image.
     """
     rng = random.Random(seed)
     truth = SiteTruth()
@@ -73,7 +76,8 @@ def generate_site(root: Path, pages: int = 200, images: int = 500, *, seed: int 
         extension = _FORMATS[number % len(_FORMATS)][0]
         path = f"img/{number}.{extension}"
         original = number - 1 if number % 10 == 9 else number  # identical bytes, another URL
-        data = make_image(original, extension if original == number else _FORMATS[original % 4][0])
+        data = make_image(original + first_image,
+                          extension if original == number else _FORMATS[original % 4][0])
         if original != number:
             path = f"img/{number}.{_FORMATS[original % 4][0]}"
         (root / path).write_bytes(data)

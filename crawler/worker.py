@@ -32,6 +32,7 @@ from crawler.urls import canonical
 log = logging.getLogger(__name__)
 
 _POLL_SECONDS = 0.5  # how long a fetcher thread blocks on the task queue before checking for the end
+_STATUS_SECONDS = 5.0  # how often a node logs its one-line status
 _HTML_TYPES = ("text/html", "application/xhtml+xml", "")
 
 
@@ -148,6 +149,8 @@ class Worker:
     def _watch(self) -> None:
         """Main thread: heartbeats, and noticing the end of the crawl."""
         next_heartbeat = 0.0
+        started = last_status = time.monotonic()
+        done_at_last_status = 0
         while not self._stop.is_set():
             link = self._link
             if link is None:
@@ -160,9 +163,17 @@ class Worker:
             except broker.CONNECTION_ERRORS:
                 self._reconnect(link)
                 continue
-            if time.monotonic() >= next_heartbeat:
+            now = time.monotonic()
+            if now >= next_heartbeat:
                 self._send_event("heartbeat")
-                next_heartbeat = time.monotonic() + self.config.heartbeat_seconds
+                next_heartbeat = now + self.config.heartbeat_seconds
+            if now - last_status >= _STATUS_SECONDS:
+                with self._holding_lock:
+                    busy = len(self._holding)
+                log.info("worker %s: %d tasks done (%d failed), %d/%d threads busy, %.1f tasks/s, up %.0fs",
+                         self.node_id, self.done, self.failed, busy, self.config.threads,
+                         (self.done - done_at_last_status) / (now - last_status), now - started)
+                last_status, done_at_last_status = now, self.done
             self._stop.wait(_POLL_SECONDS)
 
     def _fetch_loop(self, limits: FetchLimits, image_filter: ImageFilter, output_dir: Path) -> None:

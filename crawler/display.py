@@ -1,0 +1,44 @@
+"""Renders the crawl's live picture (see status.py) for a terminal, with rich."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "unknown"
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m{secs:02d}s" if hours else f"{minutes}m{secs:02d}s"
+
+
+def render_status(status: dict[str, Any]) -> Group:
+    """Return a rich renderable: totals, the nodes and the busiest hosts."""
+    pages, images = status["pages"], status["images"]
+    eta = status.get("eta_seconds")
+    headline = Text.assemble(
+        (f"{status['state']} ", "bold"), f"for {_duration(status['elapsed'])}  ",
+        (f"{pages['fetched']}", "bold"), " pages  ", (f"{images['saved']}", "bold green"), " images saved  ",
+        f"{status['bytes_saved'] / 1e6:.1f} MB  ", f"{images['duplicate']} duplicate  ",
+        (f"{pages['failed'] + images['failed']}", "red"), " failed  ",
+        f"{pages['skipped'] + images['skipped']} skipped")
+    queue_line = Text(f"{status['pending']} pending  {status['in_flight']} in flight  "
+                      f"{status['rate']:.1f} tasks/s  estimate: "
+                      + (_duration(eta) + " left" if eta is not None else "none yet (still discovering)"))
+    nodes = Table(title="nodes", title_justify="left", expand=False)
+    for column in ("node", "threads", "holding", "done", "tasks/s", "last heartbeat"):
+        nodes.add_column(column, justify="left" if column == "node" else "right")
+    for node in status["nodes"]:
+        nodes.add_row(node["node"], str(node["threads"]), str(node["holding"]), str(node["done"]),
+                      f"{node['rate']:.1f}", f"{node['last_seen_seconds']:.0f}s ago")
+    hosts = Table(title="busiest hosts", title_justify="left", expand=False)
+    for column in ("host", "in flight", "pending"):
+        hosts.add_column(column, justify="left" if column == "host" else "right")
+    for host in status["hosts"]:
+        hosts.add_row(host["origin"], str(host["in_flight"]), str(host["pending"]))
+    return Group(headline, queue_line, nodes, hosts)

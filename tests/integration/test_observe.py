@@ -1,0 +1,107 @@
+"""Seeing the crawl: `crawler status` while it runs, and the gallery in a real headless browser."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+
+from crawler.sitegen import generate_site
+from tests.integration.conftest import REPO, finish
+from tests.integration.test_resilience import wait_for_images
+
+pytestmark = pytest.mark.slow
+ARTIFACTS = REPO / "test-artifacts"
+
+
+def test_observe_status_from_another_terminal(tmp_path: Path, serve_site, processes) -> None:
+    truth = generate_site(tmp_path / "site", pages=30, images=120)
+    site = serve_site(tmp_path / "site", image_delay=0.15)
+    output = tmp_path / "out"
+    scheduler, port = processes.start_scheduler(site.url, "--output", str(output), "--delay", "0",
+                                                "--per-host", "4")
+    processes.start_worker(port, "--threads", "4", "--node-id", "watched")
+    wait_for_images(output, 10)
+    time.sleep(1.1)  # the scheduler publishes its picture once a second
+    shown = processes.run("status", f"127.0.0.1:{port}", "--json")
+    assert shown.returncode == 0, shown.stderr
+    status = json.loads(shown.stdout)
+    assert status["state"] == "running" and status["images"]["saved"] >= 10
+    assert [node["node"] for node in status["nodes"]] == ["watched"]
+    assert status["hosts"][0]["origin"] == site.url.rstrip("/")
+    text = processes.run("status", f"127.0.0.1:{port}")
+    assert text.returncode == 0 and "watched" in text.stdout and "pending" in text.stdout
+    code, _out, stderr = finish(scheduler)
+    assert code == 0, stderr
+    summary = json.loads(processes.run("inspect", str(output), "--json").stdout)
+    assert summary["images"] == truth.distinct_images() and summary["missing_files"] == []
+
+
+def _browser():
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    driver_path = shutil.which("chromedriver")
+    if not chromium or not driver_path:
+        pytest.skip("Debian's chromium and chromium-driver are not installed (.ci/run installs them)")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--window-size=1200,900"):
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    return webdriver.Chrome(service=Service(driver_path), options=options)
+
+
+def test_observe_gallery_in_a_headless_browser(tmp_path: Path, serve_site, processes) -> None:
+    # Two sites on two ports: two host folders in the gallery, no image shared between them.
+    first = generate_site(tmp_path / "site", pages=60, images=250)
+    second = generate_site(tmp_path / "other", pages=20, images=60, first_image=10_000)
+    sites = [serve_site(tmp_path / "site"), serve_site(tmp_path / "other")]
+    output = tmp_path / "out"
+    result = processes.run("run", sites[0].url, sites[1].url, "--output", str(output), "--delay", "0",
+                           "--per-host", "8", "--quiet", timeout=120)
+    assert result.returncode == 0, result.stderr
+    inspected = processes.run("inspect", str(output))
+    assert inspected.returncode == 0 and "gallery:" in inspected.stdout
+    expected = len(set(first.images.values()) | set(second.images.values()))
+
+    driver = _browser()
+    try:
+        driver.get((output / "index.html").as_uri())
+        figures = driver.execute_script("return document.querySelectorAll('figure').length")
+        assert figures == expected
+        assert driver.execute_script("return document.querySelectorAll('figure img[loading=lazy]').length") == expected
+        visible = "return [...document.querySelectorAll('figure')].filter(f => !f.hidden).length"
+        hosts = driver.execute_script("return [...document.querySelectorAll('#host option')].map(o => o.value)")
+        assert len(hosts) == 3  # "all" and the two crawled hosts
+        driver.execute_script(f"const s = document.getElementById('host'); s.value = {hosts[2]!r};"
+                              "s.dispatchEvent(new Event('change'))")
+        manifest = [json.loads(line) for line in (output / "manifest.jsonl").read_text().splitlines()]
+        assert driver.execute_script(visible) == sum(1 for r in manifest if r["path"].split("/")[1] == hosts[2])
+        assert driver.execute_script("return [...document.querySelectorAll('section')]"
+                                     ".filter(s => !s.hidden).length") == 1
+        driver.execute_script("const s = document.getElementById('host'); s.value = '';"
+                              "s.dispatchEvent(new Event('change'))")
+        driver.execute_script("const s = document.getElementById('type'); s.value = 'image/png';"
+                              "s.dispatchEvent(new Event('change'))")
+        pngs = sum(1 for record in manifest if record["content_type"] == "image/png")
+        assert 0 < pngs < expected
+        assert driver.execute_script(visible) == pngs
+        assert driver.find_element("id", "shown").text == str(pngs)
+        driver.execute_script("const s = document.getElementById('type'); s.value = '';"
+                              "s.dispatchEvent(new Event('change'))")
+        assert driver.execute_script(visible) == expected
+        loaded = driver.execute_script(
+            "return [...document.images].filter(i => i.complete && i.naturalWidth > 0).length")
+        assert loaded > 0  # the thumbnails in view really load from the file system
+        ARTIFACTS.mkdir(exist_ok=True)
+        driver.save_screenshot(str(ARTIFACTS / "gallery.png"))
+        errors = [entry for entry in driver.get_log("browser") if entry["level"] == "SEVERE"]
+        assert errors == []
+    finally:
+        driver.quit()

@@ -1,0 +1,90 @@
+import json
+from pathlib import Path
+
+from crawler.gallery import write_gallery
+from crawler.report import manifest_csv, render_text, summarize
+from crawler.sitegen import make_image
+from crawler.status import RateWindow, StatusTracker
+
+
+def prepare_output(root: Path) -> None:
+    """An output folder as a crawl leaves it: two hosts, three images, failures and one run."""
+    records = []
+    for number, (host, ext, kind) in enumerate([("a.test", "png", "image/png"), ("a.test", "jpg", "image/jpeg"),
+                                                ("b.test_8080", "png", "image/png")]):
+        data = make_image(number, ext)
+        sha = f"{number:064x}"
+        path = f"images/{host}/{sha}.{ext}"
+        (root / path).parent.mkdir(parents=True, exist_ok=True)
+        (root / path).write_bytes(data)
+        records.append({"url": f"http://{host}/{number}.{ext}\"><script>alert(1)</script>", "page_url":
+                        f"http://{host}/page", "path": path, "sha256": sha, "bytes": len(data),
+                        "content_type": kind, "width": 24, "height": 16, "node": "n1", "time": "t"})
+    (root / "manifest.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    failures = [{"url": f"http://a.test/missing{n}", "outcome": "failed", "reason": "http-404"} for n in range(5)]
+    failures.append({"url": "http://a.test/private", "outcome": "skipped", "reason": "robots"})
+    (root / "failures.jsonl").write_text("".join(json.dumps(r) + "\n" for r in failures))
+    (root / ".crawler").mkdir()
+    (root / ".crawler" / "runs.jsonl").write_text(json.dumps({
+        "seconds": 12.5, "counts": {"pages/fetched": 7, "images/duplicate": 2, "bytes/duplicate": 3000},
+        "slowest_hosts": [{"origin": "http://b.test:8080", "downloads": 3, "mean_seconds": 1.5}]}) + "\n")
+
+
+def test_report_summarize_counts_hosts_types_duplicates_and_failures(tmp_path: Path) -> None:
+    prepare_output(tmp_path)
+    summary = summarize(tmp_path)
+    assert summary["images"] == 3
+    assert {host: v["images"] for host, v in summary["by_host"].items()} == {"a.test": 2, "b.test_8080": 1}
+    assert summary["by_type"] == {"image/png": 2, "image/jpeg": 1}
+    assert summary["duplicates"] == {"images": 2, "bytes": 3000}
+    assert summary["failures"]["failed: http-404"]["count"] == 5
+    assert len(summary["failures"]["failed: http-404"]["examples"]) == 3
+    assert summary["failures"]["skipped: robots"]["count"] == 1
+    assert summary["duration_seconds"] == 12.5 and summary["pages_fetched"] == 7
+    assert summary["missing_files"] == []
+    text = render_text(summary)
+    assert "duplicates avoided: 2 images" in text and "http://b.test:8080" in text
+
+
+def test_report_notices_missing_files(tmp_path: Path) -> None:
+    prepare_output(tmp_path)
+    victim = next((tmp_path / "images" / "a.test").iterdir())
+    victim.unlink()
+    summary = summarize(tmp_path)
+    assert summary["missing_files"] == [victim.relative_to(tmp_path).as_posix()]
+    assert "MISSING: 1" in render_text(summary)
+
+
+def test_report_manifest_csv_has_a_header_and_every_record(tmp_path: Path) -> None:
+    prepare_output(tmp_path)
+    lines = manifest_csv(tmp_path).splitlines()
+    assert lines[0] == "url,page_url,path,sha256,bytes,content_type,width,height,node,time"
+    assert len(lines) == 4
+
+
+def test_report_gallery_escapes_urls_and_makes_thumbnails(tmp_path: Path) -> None:
+    prepare_output(tmp_path)
+    page = write_gallery(tmp_path).read_text()
+    assert "<script>alert(1)</script>" not in page and "&lt;script&gt;" in page
+    assert page.count("<figure") == 3 and page.count('loading="lazy"') == 3
+    thumbnails = sorted(p.relative_to(tmp_path).as_posix() for p in (tmp_path / "thumbnails").rglob("*.jpg"))
+    assert len(thumbnails) == 3 and all(f'src="{t}"' in page for t in thumbnails)
+    assert "data:image" not in page  # thumbnails are files, not inline data
+
+
+def test_status_rate_window_and_honest_estimate() -> None:
+    window = RateWindow()
+    for second in range(20):
+        window.add(float(second), 2)
+    assert window.per_second(19.0, 19.0) == 2.2  # the last 10 s window holds 11 events of 2
+    tracker = StatusTracker(0.0)
+    for second in range(10):
+        tracker.record_result("n1", "http://a.test", 0.5, float(second))
+    tracker.record_discovered(5, 9.0)
+    busy = tracker.snapshot(9.5, {}, 40, 2, [{"node": "n1"}], [], "running")
+    assert busy["eta_seconds"] is None  # still discovering: no honest estimate
+    calm = tracker.snapshot(19.5, {}, 40, 2, [{"node": "n1"}], [], "running")
+    assert calm["rate"] == 0.0 and calm["eta_seconds"] is None
+    tracker.record_result("n1", "http://a.test", 0.5, 20.0)
+    settled = tracker.snapshot(20.0, {}, 10, 1, [{"node": "n1"}], [], "running")
+    assert settled["eta_seconds"] == 100.0  # 10 pending at 0.1 tasks/s
