@@ -29,7 +29,8 @@ AUTHKEY_ENV = "CRAWLER_AUTHKEY"
 AUTHKEY_BYTES = 32  # online guessing runs at ~1,700 keys/s: 256 random bits are out of reach
 MIN_PUBLIC_AUTHKEY_BYTES = 16  # shorter keys are refused on anything but loopback
 HANDSHAKE_SECONDS = 10.0  # a peer that does not finish authenticating by then is dropped
-_QUEUE_METHODS = ("get", "put")
+_QUEUE_METHODS = ("put",)  # nodes only add to the result queue; tasks go out through the desk
+MAX_BATCH = 1000  # tasks in one take(), messages in one put()
 
 
 class Bulletin:
@@ -46,6 +47,27 @@ class Bulletin:
     def update(self, **changes: Any) -> None:
         with self._lock:
             self._content.update(changes)
+
+
+class TaskDesk:
+    """Hands out tasks in batches: one round trip for many tasks (a proxy call is a network round trip)."""
+
+    def __init__(self, tasks: queue.Queue) -> None:
+        self._tasks = tasks
+
+    def take(self, max_count: int, timeout: float) -> list[Any]:
+        """Return up to `max_count` tasks, waiting at most `timeout` seconds for the first."""
+        max_count = max(1, min(int(max_count), MAX_BATCH))
+        try:
+            batch = [self._tasks.get(timeout=max(0.0, min(float(timeout), 5.0)))]
+        except queue.Empty:
+            return []
+        while len(batch) < max_count:
+            try:
+                batch.append(self._tasks.get_nowait())
+            except queue.Empty:
+                break
+        return batch
 
 
 def generate_authkey() -> bytes:
@@ -192,7 +214,8 @@ def serve(host: str, port: int, authkey: bytes, tasks: queue.Queue, results: que
     class _SchedulerManager(managers.BaseManager):
         pass
 
-    _SchedulerManager.register("get_tasks", callable=lambda: tasks, exposed=_QUEUE_METHODS)
+    desk = TaskDesk(tasks)
+    _SchedulerManager.register("get_desk", callable=lambda: desk, exposed=("take",))
     _SchedulerManager.register("get_results", callable=lambda: results, exposed=_QUEUE_METHODS)
     _SchedulerManager.register("get_bulletin", callable=lambda: bulletin, exposed=("read",))
     try:
@@ -210,7 +233,7 @@ class _NodeManager(managers.BaseManager):
     pass
 
 
-_NodeManager.register("get_tasks")
+_NodeManager.register("get_desk")
 _NodeManager.register("get_results")
 _NodeManager.register("get_bulletin")
 
@@ -219,9 +242,9 @@ _NodeManager.register("get_bulletin")
 class Link:
     """A node's connection to the scheduler: proxies are per process and never reconnect."""
 
-    tasks: Any
-    results: Any
-    bulletin: Any
+    desk: Any  # take(max_count, timeout) -> list of tasks
+    results: Any  # put(message or list of messages)
+    bulletin: Any  # read() -> dict
 
 
 def connect(host: str, port: int, authkey: bytes) -> Link:
@@ -233,7 +256,7 @@ def connect(host: str, port: int, authkey: bytes) -> Link:
     manager = _NodeManager(address=(host, port), authkey=authkey)
     try:
         manager.connect()
-        return Link(manager.get_tasks(), manager.get_results(), manager.get_bulletin())
+        return Link(manager.get_desk(), manager.get_results(), manager.get_bulletin())
     except AuthenticationError as exc:  # multiprocessing's: "digest sent was rejected"
         raise BadAuthkey(f"scheduler at {host}:{port} rejected our authkey; check --authkey-file") from exc
     except (ConnectionError, EOFError, OSError) as exc:

@@ -181,7 +181,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _add_worker_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--threads", type=_positive(int), default=WorkerConfig.threads, metavar="N",
-                        help="fetcher threads per worker (default: %(default)s)")
+                        help="fetcher threads per worker process (default: %(default)s)")
+    parser.add_argument("--processes", type=_positive(int), default=1, metavar="N",
+                        help="worker processes per node, so parsing uses every core (default: %(default)s)")
 
 
 # -- config from arguments ---------------------------------------------------------------------
@@ -284,15 +286,52 @@ def cmd_scheduler(args: argparse.Namespace) -> int:
     return _print_summary(_run_scheduler(scheduler_config(args, authkey, args.listen), args.quiet))
 
 
+def _spawn_siblings(args: argparse.Namespace, node_id: str) -> list[subprocess.Popen[bytes]]:
+    """Start the node's other worker processes (--processes N): the same command, one process each."""
+    argv = [a for a in sys.argv[1:]]
+    siblings = []
+    for number in range(2, args.processes + 1):
+        command = [sys.executable, "-m", "crawler", *_without_option(argv, "--processes", "--node-id"),
+                   "--processes", "1", "--node-id", f"{node_id}-p{number}"]
+        siblings.append(subprocess.Popen(command))
+    return siblings
+
+
+def _without_option(argv: list[str], *names: str) -> list[str]:
+    kept, skip = [], False
+    for item in argv:
+        if skip:
+            skip = False
+        elif item in names:
+            skip = True
+        elif not any(item.startswith(name + "=") for name in names):
+            kept.append(item)
+    return kept
+
+
 def cmd_worker(args: argparse.Namespace) -> int:
-    from crawler.worker import Worker
-    config = WorkerConfig(host=args.connect[0], port=args.connect[1], authkey=_authkey(args),
-                          threads=max(1, args.threads), output_dir=args.output, node_id=args.node_id,
-                          reconnect_seconds=args.reconnect_seconds)
+    from crawler.worker import Worker, default_node_id
+    authkey = _authkey(args)
+    node_id = args.node_id or default_node_id()
+    siblings = _spawn_siblings(args, node_id) if args.processes > 1 else []
+    config = WorkerConfig(host=args.connect[0], port=args.connect[1], authkey=authkey,
+                          threads=max(1, args.threads), output_dir=args.output,
+                          node_id=f"{node_id}-p1" if siblings else node_id, reconnect_seconds=args.reconnect_seconds)
     worker = Worker(config)
+
+    def stop(signum: int, _frame: object) -> None:
+        worker.request_stop()
+        for sibling in siblings:
+            sibling.send_signal(signum)
+
     for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: worker.request_stop())
-    return worker.run()
+        signal.signal(signum, stop)
+    try:
+        code = worker.run()
+    finally:
+        for sibling in siblings:
+            sibling.wait()
+    return max([code] + [sibling.returncode for sibling in siblings])
 
 
 def _local_crawl(args: argparse.Namespace, config: SchedulerConfig) -> int:
@@ -306,7 +345,8 @@ def _local_crawl(args: argparse.Namespace, config: SchedulerConfig) -> int:
         for number in range(max(1, args.workers)):
             children.append(subprocess.Popen(
                 [sys.executable, "-m", "crawler", "worker", "--connect", f"{host}:{port}",
-                 "--threads", str(max(1, args.threads)), "--node-id", f"local-{number + 1}",
+                 "--threads", str(max(1, args.threads)), "--processes", str(max(1, args.processes)),
+                 "--node-id", f"local-{number + 1}",
                  "--reconnect-seconds", "10", *verbosity], env=env))
 
     try:

@@ -28,6 +28,7 @@ class Lease:
     origin: str
     kind: str
     expires: float
+    row: UrlRow  # the URL as leased, so an answer needs no database read
     node: str | None = None  # set when a node's heartbeat names the task
     unclaimed_since: float | None = None  # first seen neither queued nor held by any node
 
@@ -77,6 +78,7 @@ class Frontier:
         self._active: OrderedDict[str, None] = OrderedDict()  # origins with pending URLs, round robin
         self._delayed: list[tuple[float, int, str]] = []  # (due, url id, origin) retries waiting
         self._leases: dict[str, Lease] = {}
+        self._expiries: list[tuple[float, str]] = []  # (expires, task id), a heap; stale entries skipped
         self._lease_of_url: dict[int, str] = {}
         self.dropped: list[Dropped] = []  # drained by the scheduler, which records them
         self.pending_count = 0
@@ -93,10 +95,7 @@ class Frontier:
         if key in self._seen:
             return False
         self._seen.add(key)
-        url_id = self._state.add_url(canonical, url, kind, depth, page_url, hops)
-        if url_id is None:  # known to SQLite under a colliding hash: nothing to do
-            return False
-        self._enqueue(origin_of(canonical), url_id)
+        self._enqueue(origin_of(canonical), self._state.add_url(canonical, url, kind, depth, page_url, hops))
         return True
 
     def _host(self, origin: str) -> _Host:
@@ -107,17 +106,18 @@ class Frontier:
                 host.rules = ALLOW_ALL
             else:
                 known, text = self._state.robots_text(origin)
+                status = None if known else self._state.status_of(robots_key(origin))
                 if known:
                     self._apply_robots(host, text)
-                else:
+                elif status is None:
                     robots_id = self._state.add_url(robots_key(origin), f"{origin}/robots.txt", "robots",
                                                     0, None, 0)
                     self._seen.add(hash(robots_key(origin)))
-                    if robots_id is not None:
-                        host.pending.appendleft(robots_id)
-                        self.pending_count += 1
-                    elif self._state.status_of(robots_key(origin)) in ("failed", "skipped", "done"):
-                        host.robots_failed = True  # an earlier run gave up on this robots.txt
+                    host.pending.appendleft(robots_id)
+                    self.pending_count += 1
+                elif status in ("failed", "skipped", "done"):
+                    host.robots_failed = True  # an earlier run gave up on this robots.txt
+                # else: pending or leased in an earlier run; restore() queues it
         return host
 
     def _enqueue(self, origin: str, url_id: int, front: bool = False) -> None:
@@ -135,7 +135,7 @@ class Frontier:
         restored = 0
         for row in self._state.unfinished():
             if row.status == "leased":
-                self._state.set_status(row.id, "pending", attempts=row.attempts)
+                self._state.set_status(row.id, "pending", None, row.attempts)
             origin = row.canonical[len("robots:"):] if row.kind == "robots" else origin_of(row.canonical)
             self._enqueue(origin, row.id, front=row.kind == "robots")
             restored += 1
@@ -181,6 +181,10 @@ class Frontier:
             if host.in_flight >= self._politeness.per_host or host.next_time > now:
                 return None
             row = self._state.get_url(host.pending[0])
+            if row is None:  # a hash collision's twin that SQLite refused: nothing to fetch
+                host.pending.popleft()
+                self.pending_count -= 1
+                continue
             robots_task = row.kind == "robots"
             if not robots_task and host.rules is None:
                 return None  # robots.txt first
@@ -202,8 +206,11 @@ class Frontier:
     def _lease(self, host: _Host, row: UrlRow, now: float) -> Task:
         attempt = row.attempts + 1
         task_id = f"{row.id}.{attempt}"
-        self._state.set_status(row.id, "leased", attempts=attempt)
-        self._leases[task_id] = Lease(task_id, row.id, host.origin, row.kind, now + self._lease_seconds)
+        self._state.set_status(row.id, "leased", None, attempt)
+        expires = now + self._lease_seconds
+        self._leases[task_id] = Lease(task_id, row.id, host.origin, row.kind, expires,
+                                      row._replace(status="leased", attempts=attempt))
+        heapq.heappush(self._expiries, (expires, task_id))
         self._lease_of_url[row.id] = task_id
         host.in_flight += 1
         host.next_time = now + host.delay
@@ -217,7 +224,7 @@ class Frontier:
         return sum(1 for lease in self._leases.values() if lease.kind == kind)
 
     def _drop(self, row: UrlRow, outcome: str, reason: str, attempts: int) -> None:
-        self._state.set_status(row.id, outcome, reason, attempts=attempts)
+        self._state.set_status(row.id, outcome, reason, attempts)
         self.dropped.append(Dropped(row, outcome, reason, attempts))
 
     # -- answers --------------------------------------------------------------------------------
@@ -239,9 +246,9 @@ class Frontier:
             host = self._hosts.get(lease.origin)
             if host is not None:
                 host.next_time = max(host.next_time, now + host.delay)
-        try:
-            row = self._state.get_url(url_id)
-        except TypeError:  # no such row: a forged or stale id
+            return lease.row  # leased, so not finished: no need to ask the database
+        row = self._state.get_url(url_id)
+        if row is None:  # no such URL: a forged or stale id
             return None
         # A late answer to an expired lease still counts if nobody else finished the URL.
         return row if row.status in ("pending", "leased") else None
@@ -252,7 +259,7 @@ class Frontier:
             host.in_flight -= 1
 
     def finish(self, row: UrlRow, status: str = "done", reason: str | None = None) -> None:
-        self._state.set_status(row.id, status, reason)
+        self._state.set_status(row.id, status, reason, row.attempts)
 
     def retry_or_fail(self, row: UrlRow, reason: str, now: float, retry_after: float | None = None) -> bool:
         """Schedule another attempt with exponential backoff; False (and recorded as failed) when out of tries."""
@@ -261,17 +268,18 @@ class Frontier:
             self._drop(row, "failed", reason, attempts)
             return False
         delay = self._backoff_seconds * 2 ** (attempts - 1)
-        origin = self._origin_of_row(row)
+        origin = self.origin_of_row(row)
         if retry_after is not None:
             capped = min(retry_after, self._politeness.max_retry_after_seconds)
             delay = max(delay, capped)
             host = self._host(origin)
             host.next_time = max(host.next_time, now + capped)  # the whole origin slows down
-        self._state.set_status(row.id, "pending", reason, attempts=attempts)
+        self._state.set_status(row.id, "pending", reason, attempts)
         heapq.heappush(self._delayed, (now + delay, row.id, origin))
         return True
 
-    def _origin_of_row(self, row: UrlRow) -> str:
+    def origin_of_row(self, row: UrlRow) -> str:
+        """The origin a URL is fetched from (for robots.txt tasks, the origin it belongs to)."""
         return row.canonical[len("robots:"):] if row.kind == "robots" else origin_of(row.canonical)
 
     def attribute(self, task_ids: list[str], node: str) -> None:
@@ -286,7 +294,12 @@ class Frontier:
         while self._delayed and self._delayed[0][0] <= now:
             _due, url_id, origin = heapq.heappop(self._delayed)
             self._enqueue(origin, url_id, front=True)
-        overdue = [lease for lease in self._leases.values() if lease.expires <= now]
+        overdue = []
+        while self._expiries and self._expiries[0][0] <= now:
+            _expires, task_id = heapq.heappop(self._expiries)
+            lease = self._leases.get(task_id)
+            if lease is not None and lease.expires <= now:
+                overdue.append(lease)
         return self._expire(overdue)
 
     def expire_node(self, node: str) -> list[UrlRow]:
@@ -299,7 +312,7 @@ class Frontier:
             del self._leases[lease.task_id]
             self._lease_of_url.pop(lease.url_id, None)
             self._end_lease(lease)
-            expired.append(self._state.get_url(lease.url_id))
+            expired.append(lease.row)
         return expired
 
     def expire_unclaimed(self, accounted: set[str], now: float, grace_seconds: float) -> list[UrlRow]:
@@ -321,8 +334,8 @@ class Frontier:
 
     def put_back(self, row: UrlRow, now: float, delay_seconds: float) -> None:
         """Try a URL again later without counting the attempt (the failure was ours, not the site's)."""
-        self._state.set_status(row.id, "pending", attempts=max(row.attempts - 1, 0))
-        heapq.heappush(self._delayed, (now + delay_seconds, row.id, self._origin_of_row(row)))
+        self._state.set_status(row.id, "pending", None, max(row.attempts - 1, 0))
+        heapq.heappush(self._delayed, (now + delay_seconds, row.id, self.origin_of_row(row)))
 
     def release(self, task_id: str) -> None:
         """Put a dispatched task that was never taken by a node back at the front, uncounted."""
@@ -331,8 +344,8 @@ class Frontier:
             return
         self._lease_of_url.pop(lease.url_id, None)
         self._end_lease(lease)
-        row = self._state.get_url(lease.url_id)
-        self._state.set_status(row.id, "pending", attempts=max(row.attempts - 1, 0))
+        row = lease.row
+        self._state.set_status(row.id, "pending", None, max(row.attempts - 1, 0))
         self._enqueue(lease.origin, row.id, front=True)
 
     # -- counts ---------------------------------------------------------------------------------

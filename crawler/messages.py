@@ -129,8 +129,10 @@ def _check_pairs(message: dict[str, Any], key: str, what: str, limit: int) -> No
     if len(pairs) > limit:
         raise BadMessage(f"{what}: {len(pairs)} {key}, more than {limit}")
     for pair in pairs:
-        if (not isinstance(pair, list) or len(pair) != 2
-                or not all(isinstance(part, str) and len(part) <= MAX_URL_CHARS for part in pair)):
+        if type(pair) is not list or len(pair) != 2:
+            raise BadMessage(f"{what}: {key} entry {pair!r:.80} is not a [url, canonical] pair")
+        url, canonical = pair
+        if type(url) is not str or type(canonical) is not str or max(len(url), len(canonical)) > MAX_URL_CHARS:
             raise BadMessage(f"{what}: {key} entry {pair!r:.80} is not a [url, canonical] pair")
 
 

@@ -31,6 +31,7 @@ from crawler.urls import ScopeRules, canonical, origin_of
 log = logging.getLogger(__name__)
 
 _IDLE_WAIT_SECONDS = 0.05  # how long the loop blocks on the result queue when there is nothing to do
+_COMMIT_SECONDS = 0.05  # how often state is committed and records appended
 _MAX_RESULTS_PER_ROUND = 500  # then dispatch again, so a flood of results cannot starve the nodes
 _BYE_WAIT_SECONDS = 5.0  # after the end, how long to wait for nodes to notice and say goodbye
 _PLURAL = {"page": "pages", "image": "images", "robots": "robots"}  # counter names: pages/fetched
@@ -142,6 +143,7 @@ class Scheduler:
         stop_reason = ""
         self._tracker.started = started
         next_status, next_progress = started, started + self.config.progress_seconds
+        next_commit = started
         while not self._stop_now.is_set():
             now = self._clock()
             self._drain_results(now)
@@ -157,8 +159,10 @@ class Scheduler:
             if not stop_reason:
                 self._dispatch(now)
             self._record_dropped()
-            self._state.commit()
-            self._write_records()
+            if now >= next_commit:  # small transactions: a kill -9 loses at most this moment's results
+                self._state.commit()
+                self._write_records()
+                next_commit = now + _COMMIT_SECONDS
             if self._frontier.is_empty() and self._tasks.empty():
                 stop_reason = stop_reason or "finished"
                 break
@@ -232,6 +236,14 @@ class Scheduler:
     # -- results --------------------------------------------------------------------------------
 
     def _handle(self, message: object, now: float) -> None:
+        if isinstance(message, list):  # a node's batch of results
+            if len(message) > broker.MAX_BATCH:
+                self.counts["messages/malformed"] += 1
+                log.warning("scheduler: dropped a batch of %d messages (at most %d)", len(message), broker.MAX_BATCH)
+                return
+            for item in message:
+                self._handle(item, now)
+            return
         try:
             checked = read_message(message)
         except BadMessage as exc:
@@ -249,7 +261,7 @@ class Scheduler:
         if row is None:
             self.counts["results/ignored"] += 1  # a second answer to a task that is already finished
             return
-        self._tracker.record_result(result["node"], origin_of(row.url), result["elapsed"], now)
+        self._tracker.record_result(result["node"], self._frontier.origin_of_row(row), result["elapsed"], now)
         outcome = result["outcome"]
         if outcome == "failed":
             self._failed(row, result, now)
@@ -300,14 +312,15 @@ class Scheduler:
         self.counts["pages/fetched"] += 1
         limits = self.config.limits
         before = self._frontier.pending_count
+        seen, allows = self._frontier.seen, self._scope.allows  # most links were seen: test that first
         if limits.max_depth is None or row.depth + 1 <= limits.max_depth:
             for url, key in result["links"]:
                 if limits.max_pages is not None and self._pages_admitted >= limits.max_pages:
                     break
-                if self._scope.allows(key) and self._frontier.add(url, key, "page", row.depth + 1, row.url):
+                if not seen(key) and allows(key) and self._frontier.add(url, key, "page", row.depth + 1, row.url):
                     self._pages_admitted += 1
         for url, key in result["images"]:
-            if self._scope.allows(key):
+            if not seen(key) and allows(key):
                 self._frontier.add(url, key, "image", row.depth + 1, row.url)
         self._tracker.record_discovered(self._frontier.pending_count - before, now)
 
@@ -380,6 +393,11 @@ class Scheduler:
             self._next_claim_check = now + 1.0
             with self._tasks.mutex:  # our own queue: which dispatched tasks no node has taken yet
                 accounted = {str(task["id"]) for task in self._tasks.queue}
+            with self._results.mutex:  # and which are answered, the answer not read yet
+                for waiting in self._results.queue:
+                    for message in waiting if isinstance(waiting, list) else [waiting]:
+                        if isinstance(message, dict):
+                            accounted.add(str(message.get("task_id")))
             for node in self._nodes.values():
                 accounted |= node.tasks
             for row in self._frontier.expire_unclaimed(accounted, now, self.config.node_timeout_seconds):

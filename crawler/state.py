@@ -1,7 +1,8 @@
 """SQLite persistence of a crawl under OUTPUT/.crawler/, so a killed scheduler can resume.
 
-Only the scheduler opens it. Writes are batched by the caller and committed in small
-transactions (`commit()`), so `kill -9` loses at most the results of the last moment.
+Only the scheduler opens it. New URLs and status changes are buffered in memory and written with
+`executemany` at each `commit()` (the scheduler commits every 50 ms): one transaction per batch,
+so `kill -9` loses at most the results of the last moment, and the hot path makes few SQLite calls.
 """
 
 from __future__ import annotations
@@ -76,6 +77,8 @@ class CrawlState:
             raise StateError(f"{output_dir} holds an earlier crawl; add --resume to carry on "
                              "or --fresh to start over")
         self.resumed = exists
+        self._new_rows: dict[int, UrlRow] = {}  # added since the last flush
+        self._updates: dict[int, tuple[str, str | None, int]] = {}  # id → (status, reason, attempts)
         try:
             self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
             self._db.execute("PRAGMA journal_mode=WAL")
@@ -86,16 +89,31 @@ class CrawlState:
                 raise StateError(f"{path} is schema {version}, this crawler reads {SCHEMA_VERSION}; "
                                  "use --fresh or another output directory")
             self.set_meta("schema", str(SCHEMA_VERSION))
+            self._next_id = (self._db.execute("SELECT MAX(id) FROM urls").fetchone()[0] or 0) + 1
             self._db.execute("BEGIN")
         except sqlite3.DatabaseError as exc:
             raise StateError(f"cannot use crawl state {path}: {exc}") from exc
 
+    def _flush(self) -> None:
+        """Write the buffered new URLs and status changes (inside the open transaction)."""
+        if self._new_rows:
+            self._db.executemany(
+                "INSERT OR IGNORE INTO urls(id, canonical, url, kind, depth, page_url, hops, status, attempts) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", self._new_rows.values())
+            self._new_rows.clear()
+        if self._updates:
+            self._db.executemany("UPDATE urls SET status=?, reason=?, attempts=? WHERE id=?",
+                                 [(*change, url_id) for url_id, change in self._updates.items()])
+            self._updates.clear()
+
     def commit(self) -> None:
+        self._flush()
         self._db.execute("COMMIT")
         self._db.execute("BEGIN")
 
     def close(self) -> None:
         try:
+            self._flush()
             self._db.execute("COMMIT")
         except sqlite3.Error:
             pass
@@ -109,42 +127,47 @@ class CrawlState:
     def set_meta(self, key: str, value: str) -> None:
         self._db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, value))
 
-    def add_url(self, canonical: str, url: str, kind: str, depth: int, page_url: str | None,
-                hops: int) -> int | None:
-        """Record a newly discovered URL as pending; return its id, or None if it was known already."""
-        cursor = self._db.execute(
-            "INSERT OR IGNORE INTO urls(canonical, url, kind, depth, page_url, hops, status) "
-            "VALUES (?, ?, ?, ?, ?, ?, 'pending')", (canonical, url, kind, depth, page_url, hops))
-        return cursor.lastrowid if cursor.rowcount == 1 else None
+    def add_url(self, canonical: str, url: str, kind: str, depth: int, page_url: str | None, hops: int) -> int:
+        """Record a new URL as pending and return its id (the caller has checked it is new)."""
+        url_id = self._next_id
+        self._next_id += 1
+        self._new_rows[url_id] = UrlRow(url_id, canonical, url, kind, depth, page_url, hops, "pending", 0)
+        return url_id
 
-    def get_url(self, url_id: int) -> UrlRow:
-        row = self._db.execute("SELECT id, canonical, url, kind, depth, page_url, hops, status, attempts "
-                               "FROM urls WHERE id=?", (url_id,)).fetchone()
-        return UrlRow(*row)
+    def get_url(self, url_id: int) -> UrlRow | None:
+        """Return the URL with this id as it stands now (buffered changes included), or None."""
+        row = self._new_rows.get(url_id)
+        if row is None:
+            found = self._db.execute("SELECT id, canonical, url, kind, depth, page_url, hops, status, attempts "
+                                     "FROM urls WHERE id=?", (url_id,)).fetchone()
+            if found is None:
+                return None
+            row = UrlRow(*found)
+        change = self._updates.get(url_id)
+        return row if change is None else row._replace(status=change[0], attempts=change[2])
 
     def status_of(self, canonical: str) -> str | None:
+        self._flush()
         row = self._db.execute("SELECT status FROM urls WHERE canonical=?", (canonical,)).fetchone()
         return row[0] if row else None
 
-    def set_status(self, url_id: int, status: str, reason: str | None = None,
-                   attempts: int | None = None) -> None:
-        if attempts is None:
-            self._db.execute("UPDATE urls SET status=?, reason=? WHERE id=?", (status, reason, url_id))
-        else:
-            self._db.execute("UPDATE urls SET status=?, reason=?, attempts=? WHERE id=?",
-                             (status, reason, attempts, url_id))
+    def set_status(self, url_id: int, status: str, reason: str | None, attempts: int) -> None:
+        self._updates[url_id] = (status, reason, attempts)
 
     def unfinished(self) -> Iterator[UrlRow]:
         """Yield every URL that is not finished (pending or leased when the last run stopped), oldest first."""
+        self._flush()
         yield from (UrlRow(*row) for row in self._db.execute(
             "SELECT id, canonical, url, kind, depth, page_url, hops, status, attempts FROM urls "
             "WHERE status IN ('pending', 'leased') ORDER BY id"))
 
     def canonicals(self) -> Iterator[str]:
+        self._flush()
         yield from (row[0] for row in self._db.execute("SELECT canonical FROM urls"))
 
     def count_by(self) -> dict[tuple[str, str], int]:
         """Return {(kind, status): count} over all URLs."""
+        self._flush()
         return {(kind, status): count for kind, status, count in self._db.execute(
             "SELECT kind, status, COUNT(*) FROM urls GROUP BY kind, status")}
 

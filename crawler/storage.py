@@ -10,10 +10,12 @@ Layout under the output directory:
 from __future__ import annotations
 
 import errno
+import itertools
 import json
 import os
 import re
 import tempfile
+import threading
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -61,29 +63,45 @@ def _storage_error(exc: OSError, where: Path) -> StorageError:
     return StorageError(f"cannot write {where}: {exc.strerror or exc}", reason)
 
 
+_made_folders: set[str] = set()  # folders this process has created or found, so mkdir runs once each
+_temp_numbers = itertools.count()
+
+
 def save_atomic(root: Path, relative_path: str, data: bytes) -> bool:
     """Write `data` to root/relative_path via a temporary file and a rename; False if it was already there.
 
     A reader never sees half a file under its final name, and two nodes saving the same content
-    at once both succeed with one intact file (the name is the content's hash).
+    at once both succeed with one intact file (the name is the content's hash). Files are not
+    fsynced: that guards against a killed process, not a power cut (fsync per image cost more
+    than the download itself on a local disk).
     """
-    final = root / relative_path
-    if final.is_file() and final.stat().st_size == len(data):
-        return False
+    final = os.path.join(root, relative_path)
+    try:
+        if os.stat(final).st_size == len(data):
+            return False
+    except FileNotFoundError:
+        pass
+    except OSError as exc:
+        raise _storage_error(exc, Path(final)) from exc
+    folder = os.path.dirname(final)
     temp_name = None
     try:
-        final.parent.mkdir(parents=True, exist_ok=True)
-        descriptor, temp_name = tempfile.mkstemp(prefix=_TEMP_PREFIX, dir=final.parent)
+        if folder not in _made_folders:
+            os.makedirs(folder, exist_ok=True)
+            _made_folders.add(folder)
+        # pid, thread and a counter make the name unique among every writer of the shared disk
+        # that runs on this host; O_EXCL makes a clash an error, not a shared file.
+        temp_name = os.path.join(folder, f"{_TEMP_PREFIX}{os.getpid()}-{threading.get_ident()}-"
+                                         f"{next(_temp_numbers)}-{os.urandom(4).hex()}")
+        descriptor = os.open(temp_name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
         with os.fdopen(descriptor, "wb") as temp:
             temp.write(data)
-            temp.flush()
-            os.fsync(temp.fileno())
-        os.chmod(temp_name, 0o644)
         os.replace(temp_name, final)
         temp_name = None
         return True
     except OSError as exc:
-        raise _storage_error(exc, final) from exc
+        _made_folders.discard(folder)  # it may have been removed under us; look again next time
+        raise _storage_error(exc, Path(final)) from exc
     finally:
         if temp_name is not None:
             try:

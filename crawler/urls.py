@@ -71,9 +71,25 @@ def host_of(url: str) -> str:
 
 
 def origin_of(url: str) -> str:
-    """Return scheme://host[:port] of `url`: the unit of politeness and of robots.txt."""
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc.rsplit('@', 1)[-1]}"
+    """Return scheme://host[:port] of an absolute URL: the unit of politeness and of robots.txt."""
+    start = url.find("://")
+    end = url.find("/", start + 3)
+    netloc = url[start + 3:] if end < 0 else url[start + 3:end]
+    netloc = netloc.partition("?")[0].partition("#")[0]  # no path, but a query: http://host?x
+    return f"{url[:start]}://{netloc.rpartition('@')[2]}"
+
+
+def _host_of_canonical(key: str) -> str:
+    """The host of a canonical URL, by string slicing: canonical form is regular, and this is hot."""
+    start = key.find("://")
+    if start < 0:
+        return ""
+    end = key.find("/", start + 3)
+    netloc = key[start + 3:] if end < 0 else key[start + 3:end]
+    netloc = netloc.rpartition("@")[2]
+    if netloc.startswith("["):
+        return netloc[1:netloc.find("]")]
+    return netloc.partition(":")[0]
 
 
 class ScopeRules:
@@ -86,7 +102,7 @@ class ScopeRules:
 
     def allows(self, canonical_url: str) -> bool:
         """True if the URL's host is a seed host or inside an allowed domain, and no deny rule matches."""
-        host = host_of(canonical_url)
+        host = _host_of_canonical(canonical_url)
         if not host:
             return False
         in_scope = host in self._hosts or any(host == d or host.endswith("." + d) for d in self._domains)

@@ -1,12 +1,12 @@
-"""A crawler node: N fetcher threads looping take task → fetch → extract or verify and save → report.
+"""A crawler node: a feeder takes tasks in batches, N fetcher threads handle them, a reporter sends
+results in batches; the main thread sends heartbeats and notices the end of the crawl.
 
-A node keeps no crawl state: killing one loses only the time of its in-flight tasks, which the
-scheduler hands out again when their leases run out.
+A node keeps no crawl state: killing one loses only the time of the tasks it holds, which the
+scheduler hands out again when their leases run out or the node's heartbeats stop.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import queue
@@ -16,24 +16,20 @@ import time
 from pathlib import Path
 from typing import Any
 
-import requests
-
 from crawler import broker
 from crawler.config import FetchLimits, ImageFilter, WorkerConfig
-from crawler.errors import BadAuthkey, BadMessage, CrawlerError, FetchError, SchedulerUnreachable, StorageError
-from crawler.extract import extract
-from crawler.fetcher import Fetched, fetch, new_session
-from crawler.images import NotAnImage, filter_reason, identify
-from crawler.messages import (MAX_ROBOTS_CHARS, PROTOCOL_VERSION, Result, Task, make_node_event, make_result,
-                              read_task)
-from crawler.storage import check_writable, image_path, save_atomic
-from crawler.urls import canonical
+from crawler.errors import BadMessage, CrawlerError, SchedulerUnreachable
+from crawler.fetcher import new_session
+from crawler.handlers import TaskHandler
+from crawler.messages import PROTOCOL_VERSION, Task, make_node_event, read_task
+from crawler.storage import check_writable
 
 log = logging.getLogger(__name__)
 
-_POLL_SECONDS = 0.5  # how long a fetcher thread blocks on the task queue before checking for the end
+_POLL_SECONDS = 0.5  # longest wait on any queue before looking at the stop flag again
 _STATUS_SECONDS = 5.0  # how often a node logs its one-line status
-_HTML_TYPES = ("text/html", "application/xhtml+xml", "")
+_PREFETCH = 1.5  # tasks held per fetcher thread (queued here or in work): hides the round trip
+_REPORT_BATCH = 200  # results per put() at most
 
 
 def default_node_id() -> str:
@@ -41,17 +37,21 @@ def default_node_id() -> str:
 
 
 class Worker:
-    """One crawler node: connects, runs its fetcher threads, reports, and leaves when the crawl ends."""
+    """One crawler node: connects, runs its threads, reports, and leaves when the crawl ends."""
 
     def __init__(self, config: WorkerConfig) -> None:
         self.config = config
         self.node_id = config.node_id or default_node_id()
-        self._stop = threading.Event()  # finish the current task, then exit
+        self._stop = threading.Event()  # take no more tasks; finish those held, then exit
         self._lost = threading.Event()  # the scheduler is gone for good
         self._link_lock = threading.Lock()
         self._link: broker.Link | None = None
-        self._holding: dict[int, str] = {}  # thread ident → task id it works on (for heartbeats)
-        self._holding_lock = threading.Lock()
+        self._inbox: queue.Queue[Task] = queue.Queue()  # taken, not started
+        self._outbox: queue.Queue[dict[str, Any]] = queue.Queue()  # answered, not sent
+        self._held: set[str] = set()  # every task id taken and not yet reported (for heartbeats)
+        self._held_changed = threading.Condition()
+        self._feeding_done = threading.Event()  # the feeder has stopped: what the inbox holds is all
+        self._limit = max(1, int(config.threads * _PREFETCH))
         self.done = 0
         self.failed = 0
 
@@ -96,8 +96,8 @@ class Worker:
             self._send_event("hello")
             return self._link
 
-    def _put(self, message: dict[str, Any]) -> bool:
-        """Send one message to the scheduler, reconnecting if needed; False if it is gone."""
+    def _put(self, message: Any) -> bool:
+        """Send a message (or a list of them) to the scheduler, reconnecting if needed; False if it is gone."""
         link = self._link
         while link is not None:
             try:
@@ -111,10 +111,10 @@ class Worker:
         link = self._link
         if link is None:
             return
-        with self._holding_lock:
-            holding = list(self._holding.values())
+        with self._held_changed:
+            held = list(self._held)
         try:
-            link.results.put(dict(make_node_event(event, self.node_id, self.config.threads, holding, self.done)))
+            link.results.put(dict(make_node_event(event, self.node_id, self.config.threads, held, self.done)))
         except broker.CONNECTION_ERRORS:
             pass  # the next heartbeat or task call reconnects
 
@@ -128,17 +128,19 @@ class Worker:
             raise BadMessage(f"scheduler speaks protocol {settings.get('protocol')}, this node {PROTOCOL_VERSION}")
         output_dir = self.config.output_dir or Path(settings["output_dir"])
         check_writable(output_dir)
-        limits = FetchLimits.from_dict(settings["fetch"])
-        image_filter = ImageFilter.from_dict(settings["image_filter"])
+        handler = TaskHandler(self.node_id, FetchLimits.from_dict(settings["fetch"]),
+                              ImageFilter.from_dict(settings["image_filter"]), output_dir)
         log.info("worker %s: connected to %s:%d, %d threads, saving to %s", self.node_id, self.config.host,
                  self.config.port, self.config.threads, output_dir)
         self._send_event("hello")
-        threads = [threading.Thread(target=self._fetch_loop, args=(limits, image_filter, output_dir),
-                                    name=f"fetcher-{n}", daemon=True) for n in range(self.config.threads)]
-        for thread in threads:
+        fetchers = [threading.Thread(target=self._fetch_loop, args=(handler,), name=f"fetcher-{n}", daemon=True)
+                    for n in range(self.config.threads)]
+        feeder = threading.Thread(target=self._feed_loop, name="feeder", daemon=True)
+        reporter = threading.Thread(target=self._report_loop, args=(fetchers,), name="reporter", daemon=True)
+        for thread in (feeder, *fetchers, reporter):
             thread.start()
         self._watch()
-        for thread in threads:
+        for thread in (feeder, *fetchers, reporter):
             thread.join()
         if self._lost.is_set():
             return 1
@@ -147,7 +149,7 @@ class Worker:
         return 0
 
     def _watch(self) -> None:
-        """Main thread: heartbeats, and noticing the end of the crawl."""
+        """Main thread: heartbeats, the status line, and noticing the end of the crawl."""
         next_heartbeat = 0.0
         started = last_status = time.monotonic()
         done_at_last_status = 0
@@ -168,131 +170,77 @@ class Worker:
                 self._send_event("heartbeat")
                 next_heartbeat = now + self.config.heartbeat_seconds
             if now - last_status >= _STATUS_SECONDS:
-                with self._holding_lock:
-                    busy = len(self._holding)
-                log.info("worker %s: %d tasks done (%d failed), %d/%d threads busy, %.1f tasks/s, up %.0fs",
-                         self.node_id, self.done, self.failed, busy, self.config.threads,
+                log.info("worker %s: %d tasks done (%d failed), %d held, %.1f tasks/s, up %.0fs", self.node_id,
+                         self.done, self.failed, len(self._held),
                          (self.done - done_at_last_status) / (now - last_status), now - started)
                 last_status, done_at_last_status = now, self.done
             self._stop.wait(_POLL_SECONDS)
 
-    def _fetch_loop(self, limits: FetchLimits, image_filter: ImageFilter, output_dir: Path) -> None:
-        session = new_session(limits)
-        me = threading.get_ident()
+    def _feed_loop(self) -> None:
+        """Take tasks in batches while fewer than the limit are held."""
+        try:
+            self._feed()
+        finally:
+            self._feeding_done.set()
+
+    def _feed(self) -> None:
         while not self._stop.is_set():
+            with self._held_changed:
+                if len(self._held) >= self._limit:
+                    self._held_changed.wait(_POLL_SECONDS)
+                    continue
+                room = self._limit - len(self._held)
             link = self._link
             if link is None:
                 return
             try:
-                message = link.tasks.get(timeout=_POLL_SECONDS)
-            except queue.Empty:
-                continue
+                batch = link.desk.take(room, _POLL_SECONDS)
             except broker.CONNECTION_ERRORS:
                 self._reconnect(link)
                 continue
+            for message in batch:
+                try:
+                    task = read_task(message)
+                except BadMessage as exc:
+                    log.warning("worker %s: dropped a malformed task: %s", self.node_id, exc)
+                    continue
+                with self._held_changed:
+                    self._held.add(task["id"])
+                self._inbox.put(task)
+
+    def _fetch_loop(self, handler: TaskHandler) -> None:
+        """One fetcher thread: its own Session (connection reuse), tasks from the inbox until the end."""
+        session = new_session(handler.limits)
+        while True:
             try:
-                task = read_task(message)
-            except BadMessage as exc:
-                log.warning("worker %s: dropped a malformed task: %s", self.node_id, exc)
+                task = self._inbox.get(timeout=_POLL_SECONDS)
+            except queue.Empty:
+                if self._feeding_done.is_set():
+                    break  # the feeder takes no more and the inbox is empty: all held work is done
                 continue
-            with self._holding_lock:
-                self._holding[me] = task["id"]
-            result = self._handle(task, session, limits, image_filter, output_dir)
+            result = handler.handle(task, session)
             self.done += 1
             self.failed += result["outcome"] == "failed"
-            self._put(dict(result))  # type: ignore[arg-type]
-            with self._holding_lock:
-                self._holding.pop(me, None)
+            self._outbox.put(dict(result))  # type: ignore[arg-type]
         session.close()
 
-    def _handle(self, task: Task, session: requests.Session, limits: FetchLimits, image_filter: ImageFilter,
-                output_dir: Path) -> Result:
-        """Return the result of one task; never raises (a bug becomes a failed result and a log line)."""
-        started = time.monotonic()
-        try:
-            if task["kind"] == "robots":
-                result = self._robots(task, session, limits)
-            elif task["kind"] == "page":
-                result = self._page(task, session, limits, image_filter, output_dir)
-            else:
-                fetched = fetch(session, task["url"], limits, limits.max_image_bytes)
-                result = self._redirect(task, fetched) or self._save(task, fetched, limits, image_filter,
-                                                                     output_dir)
-        except FetchError as exc:
-            result = make_result(task, self.node_id, "failed", reason=exc.reason, retryable=exc.retryable,
-                                 retry_after=exc.retry_after)
-        except StorageError as exc:
-            log.error("worker %s: %s", self.node_id, exc)
-            result = make_result(task, self.node_id, "failed", reason=exc.reason, retryable=True)
-        except Exception as exc:  # the loop's edge: one bad page must not kill a fetcher thread
-            log.exception("worker %s: task %s (%s) crashed", self.node_id, task["id"], task["url"])
-            result = make_result(task, self.node_id, "failed", reason=f"internal-error: {type(exc).__name__}")
-        result["elapsed"] = round(time.monotonic() - started, 4)
-        return result
+    def _report_loop(self, fetchers: list[threading.Thread]) -> None:
+        """Send results in batches: as they come when few, many per round trip when busy."""
+        while True:
+            try:
+                batch = [self._outbox.get(timeout=_POLL_SECONDS)]
+            except queue.Empty:
+                if self._stop.is_set() and not any(f.is_alive() for f in fetchers) and self._outbox.empty():
+                    return
+                continue
+            while len(batch) < _REPORT_BATCH:
+                try:
+                    batch.append(self._outbox.get_nowait())
+                except queue.Empty:
+                    break
+            if not self._put(batch):
+                return  # the scheduler is gone for good; run() reports it
+            with self._held_changed:
+                self._held.difference_update(result["task_id"] for result in batch)
+                self._held_changed.notify()
 
-    def _robots(self, task: Task, session: requests.Session, limits: FetchLimits) -> Result:
-        try:
-            fetched = fetch(session, task["url"], limits, MAX_ROBOTS_CHARS, cut_at_cap=True,
-                            follow_redirects=True)
-        except FetchError as exc:
-            if not exc.retryable and exc.reason.startswith("http-4"):
-                # No robots.txt (or one we may not read): everything is allowed, as the major engines do.
-                return make_result(task, self.node_id, "fetched", status=int(exc.reason[5:8]))
-            raise
-        text = fetched.body.decode("utf-8", errors="replace")[:MAX_ROBOTS_CHARS]
-        return make_result(task, self.node_id, "fetched", robots_text=text, status=fetched.status,
-                           bytes=len(fetched.body))
-
-    def _redirect(self, task: Task, fetched: Fetched) -> Result | None:
-        if fetched.location is None:
-            return None
-        key = canonical(fetched.location)
-        if key is None:
-            raise FetchError(task["url"], "bad-redirect")
-        return make_result(task, self.node_id, "redirect", location=[fetched.location, key],
-                           status=fetched.status)
-
-    def _page(self, task: Task, session: requests.Session, limits: FetchLimits, image_filter: ImageFilter,
-              output_dir: Path) -> Result:
-        fetched = fetch(session, task["url"], limits, limits.max_page_bytes, cut_at_cap=True)
-        redirect = self._redirect(task, fetched)
-        if redirect is not None:
-            return redirect
-        if fetched.content_type.startswith("image/"):  # a link straight to a picture: keep it
-            if fetched.truncated:
-                raise FetchError(task["url"], "too-large")
-            return self._save(task, fetched, limits, image_filter, output_dir)
-        if fetched.content_type not in _HTML_TYPES:
-            return make_result(task, self.node_id, "skipped", reason="not-html", status=fetched.status,
-                               bytes=len(fetched.body))
-        refs = extract(fetched.body, task["url"], fetched.charset)
-        return make_result(task, self.node_id, "fetched", links=refs.links, images=refs.images,
-                           status=fetched.status, bytes=len(fetched.body),
-                           reason="truncated" if fetched.truncated else None)
-
-    def _save(self, task: Task, fetched: Fetched, limits: FetchLimits, image_filter: ImageFilter,
-              output_dir: Path) -> Result:
-        data = fetched.body
-        try:
-            info = identify(data, limits.max_image_pixels)
-        except NotAnImage as exc:
-            return make_result(task, self.node_id, "failed", reason=exc.reason, status=fetched.status,
-                               bytes=len(data))
-        unwanted = filter_reason(info, len(data), image_filter)
-        if unwanted is not None:
-            return make_result(task, self.node_id, "skipped", reason=unwanted, bytes=len(data))
-        sha256 = hashlib.sha256(data).hexdigest()
-        relative = image_path(task["url"], sha256, info.extension)
-        written = save_atomic(output_dir, relative, data)
-        image = {"path": relative, "sha256": sha256, "bytes": len(data), "content_type": info.content_type,
-                 "width": info.width, "height": info.height}
-        return make_result(task, self.node_id, "saved" if written else "duplicate", image=image,
-                           status=fetched.status, bytes=len(data))
-
-
-def run_worker(config: WorkerConfig) -> int:
-    """Run a node until the crawl ends; errors other than bugs are raised as CrawlerError."""
-    return Worker(config).run()
-
-
-__all__ = ["Worker", "run_worker", "default_node_id", "BadAuthkey"]

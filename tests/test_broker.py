@@ -22,22 +22,23 @@ def served():
 
 def test_broker_node_takes_tasks_and_returns_results(served) -> None:
     running, key, tasks, results, bulletin = served
-    tasks.put({"v": 1, "id": "1.1"})
+    for number in range(5):
+        tasks.put({"v": 1, "id": f"{number}.1"})
     link = broker.connect(*running.address, key)
-    assert link.tasks.get(timeout=2) == {"v": 1, "id": "1.1"}
-    link.results.put({"v": 1, "type": "bye"})
-    assert results.get(timeout=2) == {"v": 1, "type": "bye"}
+    assert link.desk.take(3, 2) == [{"v": 1, "id": f"{number}.1"} for number in range(3)]  # one round trip
+    assert link.desk.take(10, 2) == [{"v": 1, "id": "3.1"}, {"v": 1, "id": "4.1"}]
+    assert link.desk.take(10, 0.1) == []  # nothing left: an empty batch after the timeout
+    link.results.put([{"v": 1, "type": "bye"}])
+    assert results.get(timeout=2) == [{"v": 1, "type": "bye"}]
     bulletin.update(state="finished")
     assert link.bulletin.read()["state"] == "finished"
-    with pytest.raises(queue.Empty):
-        link.tasks.get(timeout=0.1)
 
 
 def test_broker_exposes_only_queue_methods(served) -> None:
     running, key, *_ = served
     link = broker.connect(*running.address, key)
     with pytest.raises(AttributeError):
-        link.tasks.qsize()
+        link.results.get()  # nodes may add results, never take them
 
 
 def test_broker_wrong_key_is_refused_and_logged(served, caplog) -> None:

@@ -1,0 +1,88 @@
+"""One measured crawl: a real scheduler and worker processes against a benchmark site."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from benchmarks.site import Truth
+from crawler import broker
+from crawler.storage import read_jsonl
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@dataclass
+class CrawlFigures:
+    wall_seconds: float
+    pages: int
+    images: int
+    requests: int
+    cpu_seconds: float  # all crawler processes, user + system
+    scheduler_cpu_seconds: float
+    scheduler_peak_mb: float
+    worker_peak_mb: float
+    page_coverage: float  # of reachable pages, requested
+    image_coverage: float  # of distinct reachable image contents, saved
+    duplicate_downloads: int  # requests beyond the first for one URL
+
+    @property
+    def cpu_ms_per_request(self) -> float:
+        return self.cpu_seconds * 1000 / max(1, self.requests)
+
+
+def _wait(child: subprocess.Popen[bytes]) -> tuple[float, float]:
+    """Reap a child; return its CPU seconds and peak RSS in MB (from wait4, so it is exact)."""
+    _pid, status, usage = os.wait4(child.pid, 0)
+    child.returncode = os.waitstatus_to_exitcode(status)
+    return usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
+
+
+def run_crawl(seed: str, output: Path, truth: Truth, server, *, workers: int, threads: int,  # type: ignore[no-untyped-def]
+              processes_per_worker: int = 1, extra: tuple[str, ...] = ()) -> CrawlFigures:
+    """Crawl `seed` into `output` with `workers` worker processes and measure it."""
+    env = dict(os.environ, **{broker.AUTHKEY_ENV: broker.generate_authkey().decode()})
+    server.reset()
+    started = time.monotonic()
+    scheduler = subprocess.Popen([sys.executable, "-m", "crawler", "scheduler", seed, "--output", str(output),
+                                  "--fresh", "--listen", "127.0.0.1:0", "--delay", "0", "--per-host", "256",
+                                  "--quiet", *extra], cwd=REPO, env=env, stdout=subprocess.PIPE)
+    assert scheduler.stdout is not None
+    line = scheduler.stdout.readline().decode()
+    port = line.split("listening on ")[1].split(",")[0].rsplit(":", 1)[1]
+    nodes = [subprocess.Popen([sys.executable, "-m", "crawler", "worker", "--connect", f"127.0.0.1:{port}",
+                               "--threads", str(threads), "--processes", str(processes_per_worker),
+                               "--quiet"], cwd=REPO, env=env) for _ in range(workers)]
+    scheduler_cpu, scheduler_peak = _wait(scheduler)
+    wall = time.monotonic() - started
+    scheduler.stdout.close()
+    worker_usage = [_wait(node) for node in nodes]
+    if scheduler.returncode != 0 or any(node.returncode != 0 for node in nodes):
+        raise RuntimeError(f"crawl failed: scheduler {scheduler.returncode}, workers "
+                           f"{[node.returncode for node in nodes]}")
+    hits = server.hits()
+    by_url = {_url_of(key, seed): count for key, count in hits.items()}
+    manifest = read_jsonl(output / "manifest.jsonl")
+    saved = {record["sha256"] for record in manifest}
+    expected = set(truth.images.values())
+    return CrawlFigures(
+        wall_seconds=wall, pages=sum(1 for url in by_url if url in truth.pages),
+        images=len(manifest), requests=sum(hits.values()),
+        cpu_seconds=scheduler_cpu + sum(cpu for cpu, _ in worker_usage),
+        scheduler_cpu_seconds=scheduler_cpu, scheduler_peak_mb=scheduler_peak,
+        worker_peak_mb=max(peak for _, peak in worker_usage),
+        page_coverage=len(truth.pages & set(by_url)) / len(truth.pages),
+        image_coverage=len(saved & expected) / len(expected),
+        duplicate_downloads=sum(count - 1 for count in hits.values() if count > 1))
+
+
+def _url_of(key: str, seed: str) -> str:
+    port, path = key.split(" ", 1)
+    host = seed.split("//", 1)[1].split(":", 1)[0]
+    if path in ("/", "/index.html"):
+        path = "/"
+    return f"http://{host}:{port}{path}"

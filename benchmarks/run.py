@@ -1,0 +1,132 @@
+"""Benchmarks: `python3 -m benchmarks.run [--pages N] [--runs N] [--only NAMES] [--scrapy]`.
+
+Prints figures (medians of --runs) for: a loopback crawl served by nginx, a crawl against a server
+that adds 50 ms per response, scaling over 1/2/4 worker nodes, the scheduler's own ceiling, and its
+memory per URL. The machine is shared and noisy: compare ratios within one run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+
+from benchmarks import scheduler_bench
+from benchmarks.crawl import CrawlFigures, run_crawl
+from benchmarks.servers import LatencyServer, Nginx, PythonServer, free_ports
+from benchmarks.site import Truth, generate
+
+SECTIONS = ("crawl", "latency", "scaling", "scheduler", "memory")
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+def report_crawls(title: str, runs: list[CrawlFigures]) -> None:
+    def med(attribute: str) -> float:
+        return median([getattr(r, attribute) for r in runs])
+    wall = med("wall_seconds")
+    print(f"\n## {title} (median of {len(runs)})")
+    print(f"  wall seconds          {wall:9.2f}   (runs: {', '.join(f'{r.wall_seconds:.2f}' for r in runs)})")
+    print(f"  pages/s               {med('pages') / wall:9.1f}   ({runs[0].pages} pages)")
+    print(f"  images/s              {med('images') / wall:9.1f}   ({runs[0].images} images saved)")
+    print(f"  requests              {med('requests'):9.0f}")
+    print(f"  CPU seconds, all      {med('cpu_seconds'):9.2f}   (scheduler {med('scheduler_cpu_seconds'):.2f})")
+    print(f"  CPU ms per request    {median([r.cpu_ms_per_request for r in runs]):9.3f}")
+    print(f"  peak RSS scheduler MB {med('scheduler_peak_mb'):9.1f}")
+    print(f"  peak RSS worker MB    {med('worker_peak_mb'):9.1f}")
+    print(f"  page coverage         {min(r.page_coverage for r in runs):9.1%}")
+    print(f"  image coverage        {min(r.image_coverage for r in runs):9.1%}")
+    print(f"  duplicate downloads   {max(r.duplicate_downloads for r in runs):9d}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python3 -m benchmarks.run", description=__doc__)
+    parser.add_argument("--pages", type=int, default=2000)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--only", default=",".join(SECTIONS), help=f"comma list of {','.join(SECTIONS)}")
+    parser.add_argument("--workers", type=int, default=2, help="worker processes for the loopback crawl")
+    parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument("--scrapy", action="store_true", help="also crawl with Scrapy (pip install '.[bench]')")
+    parser.add_argument("--urls", type=int, default=1_000_000, help="distinct URLs for the memory benchmark")
+    args = parser.parse_args(argv)
+    wanted = set(args.only.split(","))
+    work = Path(tempfile.mkdtemp(prefix="crawler-bench-"))
+    try:
+        if wanted & {"crawl", "latency", "scaling"}:
+            pictures: dict[int, bytes] = {}
+            if "crawl" in wanted:
+                loopback(work, args, pictures)
+            if wanted & {"latency", "scaling"}:
+                latency(work, args, pictures, "latency" in wanted, "scaling" in wanted)
+        if "scheduler" in wanted:
+            scheduler_bench.ceiling(work / "sched")
+        if "memory" in wanted:
+            scheduler_bench.memory(work / "memory", args.urls)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+def _site(work: Path, name: str, pages: int, pictures: dict[int, bytes]) -> tuple[list[Path], list[int], Truth]:
+    ports = free_ports(2)
+    root = work / name
+    truth = generate(root, (f"http://127.0.0.1:{ports[0]}/", f"http://127.0.0.1:{ports[1]}/"), pages,
+                     pictures=pictures)
+    return [root / "a", root / "b"], ports, truth
+
+
+def loopback(work: Path, args: argparse.Namespace, pictures: dict[int, bytes]) -> None:
+    roots, ports, truth = _site(work, "site", args.pages, pictures)
+    server = Nginx(roots, ports, work / "nginx") if Nginx.available() else PythonServer(roots, ports, work)
+    print(f"# loopback site: {len(truth.pages)} pages, {len(truth.images)} image URLs "
+          f"({len(set(truth.images.values()))} distinct), 2 hosts, served by {server.name}")
+    seed = f"http://127.0.0.1:{ports[0]}/"
+    try:
+        runs = [run_crawl(seed, work / f"out{n}", truth, server, workers=args.workers, threads=args.threads)
+                for n in range(args.runs)]
+        report_crawls(f"queue-crawler, {args.workers} workers x {args.threads} threads", runs)
+        if args.scrapy:
+            from benchmarks import scrapy_reference
+            reference = [scrapy_reference.run(seed, work / f"scrapy{n}", truth, server) for n in range(args.runs)]
+            report_crawls("Scrapy reference (CONCURRENT_REQUESTS=16, FilesPipeline, robots obeyed)", reference)
+            ratio = median([r.wall_seconds for r in runs]) / median([r.wall_seconds for r in reference])
+            print(f"\n  wall time ratio queue-crawler / Scrapy: {ratio:.2f} (target: at most 0.50)")
+    finally:
+        server.close()
+
+
+def latency(work: Path, args: argparse.Namespace, pictures: dict[int, bytes], plain: bool, scaling: bool) -> None:
+    pages = max(50, args.pages // 4)
+    roots, ports, truth = _site(work, "slow-site", pages, pictures)
+    server = LatencyServer(roots, ports, 0.05)
+    seed = f"http://127.0.0.1:{ports[0]}/"
+    print(f"\n# latency site: {len(truth.pages)} pages, {len(truth.images)} image URLs, served by {server.name}")
+    try:
+        if plain:
+            runs = [run_crawl(seed, work / f"lat{n}", truth, server, workers=1, threads=args.threads)
+                    for n in range(args.runs)]
+            report_crawls(f"1 worker x {args.threads} threads at 50 ms", runs)
+            rate = median([r.requests / r.wall_seconds for r in runs])
+            allowed = args.threads / 0.05
+            print(f"  requests/s {rate:.1f} of {allowed:.0f} the concurrency allows: {rate / allowed:.0%} (target 90%)")
+        if scaling:
+            rates = {}
+            for nodes in (1, 2, 4):
+                runs = [run_crawl(seed, work / f"scale{nodes}-{n}", truth, server, workers=nodes, threads=8)
+                        for n in range(args.runs)]
+                rates[nodes] = median([r.requests / r.wall_seconds for r in runs])
+                cpu = median([r.cpu_ms_per_request for r in runs])
+                print(f"  scaling: {nodes} node(s) x 8 threads: {rates[nodes]:7.1f} requests/s, "
+                      f"{rates[nodes] / rates[1]:.2f}x of 1 node, {cpu:.2f} ms CPU per request")
+            print(f"  4 nodes / 1 node: {rates[4] / rates[1]:.2f}x (target: at least 3.6x)")
+    finally:
+        server.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,205 @@
+"""Web servers for benchmarks, all on 127.0.0.1: nginx (preferred), a Python fallback, and a latency server."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import shutil
+import socket
+import subprocess
+import threading
+import time
+from collections import Counter
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+CONTENT_TYPES = {".html": "text/html", ".png": "image/png", ".jpg": "image/jpeg", ".txt": "text/plain"}
+
+
+def free_ports(count: int) -> list[int]:
+    sockets = [socket.socket() for _ in range(count)]
+    try:
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        return [sock.getsockname()[1] for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+class Nginx:
+    """nginx from Debian's package, with its own config, pid file and access log in `workdir`."""
+
+    name = "nginx"
+
+    def __init__(self, roots: list[Path], ports: list[int], workdir: Path) -> None:
+        self.ports, self.workdir = ports, workdir
+        workdir.mkdir(parents=True, exist_ok=True)
+        servers = "".join(f"server {{ listen 127.0.0.1:{port}; root {root}; }}\n" for root, port in zip(roots, ports))
+        temp = "".join(f"{kind}_temp_path {workdir}/{kind};\n" for kind in ("client_body", "proxy", "fastcgi",
+                                                                          "uwsgi", "scgi"))
+        (workdir / "nginx.conf").write_text(f"""
+user root; worker_processes 1; pid {workdir}/nginx.pid; error_log {workdir}/error.log;
+events {{ worker_connections 4096; }}
+http {{
+  log_format counts '$server_port $request_uri $status';
+  access_log {workdir}/access.log counts;
+  types {{ text/html html; image/png png; image/jpeg jpg; text/plain txt; }}
+  default_type application/octet-stream; keepalive_requests 100000; sendfile on;
+  {temp}{servers}}}
+""")
+        self.process = subprocess.Popen(["nginx", "-c", str(workdir / "nginx.conf"), "-p", str(workdir),
+                                         "-g", "daemon off;"], stderr=subprocess.PIPE)
+        _wait_listening(ports)
+
+    @staticmethod
+    def available() -> bool:
+        return shutil.which("nginx") is not None or Path("/usr/sbin/nginx").exists()
+
+    def hits(self) -> Counter[str]:
+        """Requests by 'port path' since the last reset."""
+        counts: Counter[str] = Counter()
+        log = self.workdir / "access.log"
+        if log.exists():
+            for line in log.read_text().splitlines():
+                port, uri, _status = line.split(" ", 2)
+                counts[f"{port} {unquote(urlsplit(uri).path)}"] += 1
+        return counts
+
+    def reset(self) -> None:
+        (self.workdir / "access.log").write_text("")
+
+    def close(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=10)
+
+
+class _Counting:
+    def __init__(self) -> None:
+        self.counts: Counter[str] = Counter()
+        self.lock = threading.Lock()
+
+    def add(self, key: str) -> None:
+        with self.lock:
+            self.counts[key] += 1
+
+
+class PythonServer:
+    """The fallback where nginx is missing: http.server, one thread per connection."""
+
+    name = "python http.server (nginx not found)"
+
+    def __init__(self, roots: list[Path], ports: list[int], workdir: Path) -> None:
+        self._counting = _Counting()
+        self._servers = []
+        for root, port in zip(roots, ports):
+            counting = self._counting
+
+            class Handler(SimpleHTTPRequestHandler):
+                protocol_version = "HTTP/1.1"
+
+                def log_message(self, *args: object) -> None:
+                    pass
+
+                def send_head(self):  # type: ignore[no-untyped-def]
+                    counting.add(f"{self.server.server_address[1]} {unquote(urlsplit(self.path).path)}")
+                    return super().send_head()
+
+            server = ThreadingHTTPServer(("127.0.0.1", port), functools.partial(Handler, directory=str(root)))
+            server.daemon_threads = True
+            threading.Thread(target=server.serve_forever, daemon=True).start()
+            self._servers.append(server)
+
+    def hits(self) -> Counter[str]:
+        return Counter(self._counting.counts)
+
+    def reset(self) -> None:
+        with self._counting.lock:
+            self._counting.counts.clear()
+
+    def close(self) -> None:
+        for server in self._servers:
+            server.shutdown()
+            server.server_close()
+
+
+class LatencyServer:
+    """An asyncio server that answers every request after a fixed delay, modelling a real network."""
+
+    def __init__(self, roots: list[Path], ports: list[int], latency_seconds: float = 0.05) -> None:
+        self.name = f"asyncio server, +{latency_seconds * 1000:.0f} ms per response"
+        self._roots = dict(zip(ports, roots))
+        self._latency = latency_seconds
+        self._counting = _Counting()
+        self._cache: dict[tuple[int, str], bytes | None] = {}
+        self._loop = asyncio.new_event_loop()
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=self._serve, args=(ports,), daemon=True)
+        self._thread.start()
+        self._ready.wait(10)
+
+    def _serve(self, ports: list[int]) -> None:
+        asyncio.set_event_loop(self._loop)
+
+        async def start() -> None:
+            for port in ports:
+                await asyncio.start_server(functools.partial(self._client, port), "127.0.0.1", port, backlog=1024)
+            self._ready.set()
+
+        self._loop.run_until_complete(start())
+        self._loop.run_forever()
+
+    def _file(self, port: int, path: str) -> bytes | None:
+        key = (port, path)
+        if key not in self._cache:
+            target = (self._roots[port] / path.lstrip("/")).resolve()
+            if target.is_dir():
+                target = target / "index.html"
+            inside = target.is_relative_to(self._roots[port].resolve())
+            self._cache[key] = target.read_bytes() if inside and target.is_file() else None
+        return self._cache[key]
+
+    async def _client(self, port: int, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                request_line = head.split(b"\r\n", 1)[0].decode("latin-1")
+                path = unquote(urlsplit(request_line.split(" ")[1]).path)
+                self._counting.add(f"{port} {path}")
+                await asyncio.sleep(self._latency)
+                body = self._file(port, path)
+                kind = CONTENT_TYPES.get(Path(path).suffix, "text/html")
+                status = "200 OK" if body is not None else "404 Not Found"
+                body = body if body is not None else b"not found"
+                writer.write(f"HTTP/1.1 {status}\r\nContent-Type: {kind}\r\nContent-Length: {len(body)}\r\n"
+                             f"\r\n".encode() + body)
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError, IndexError):
+            pass
+        finally:
+            writer.close()
+
+    def hits(self) -> Counter[str]:
+        return Counter(self._counting.counts)
+
+    def reset(self) -> None:
+        with self._counting.lock:
+            self._counting.counts.clear()
+
+    def close(self) -> None:
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(5)
+
+
+def _wait_listening(ports: list[int], timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    for port in ports:
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"server on port {port} did not start") from None
+                time.sleep(0.05)

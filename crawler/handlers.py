@@ -1,0 +1,117 @@
+"""What a crawler node does with one task: fetch, then extract links or verify and save an image.
+
+`TaskHandler.handle` turns any task into a result and never raises: a failure of the site, the
+disk or our own code becomes a failed result with a reason.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from pathlib import Path
+
+import requests
+
+from crawler.config import FetchLimits, ImageFilter
+from crawler.errors import FetchError, StorageError
+from crawler.extract import extract
+from crawler.fetcher import Fetched, fetch
+from crawler.images import NotAnImage, filter_reason, identify
+from crawler.messages import MAX_ROBOTS_CHARS, Result, Task, make_result
+from crawler.storage import image_path, save_atomic
+from crawler.urls import canonical
+
+log = logging.getLogger(__name__)
+
+_HTML_TYPES = ("text/html", "application/xhtml+xml", "")
+
+
+class TaskHandler:
+    """Handles tasks for one node: the crawl's limits and filters, and where images go."""
+
+    def __init__(self, node_id: str, limits: FetchLimits, image_filter: ImageFilter, output_dir: Path) -> None:
+        self.node_id = node_id
+        self.limits = limits
+        self.image_filter = image_filter
+        self.output_dir = output_dir
+
+    def handle(self, task: Task, session: requests.Session) -> Result:
+        """Return the result of one task; never raises (a bug becomes a failed result and a log line)."""
+        started = time.monotonic()
+        try:
+            if task["kind"] == "robots":
+                result = self._robots(task, session)
+            elif task["kind"] == "page":
+                result = self._page(task, session)
+            else:
+                fetched = fetch(session, task["url"], self.limits, self.limits.max_image_bytes)
+                result = self._redirect(task, fetched) or self._save(task, fetched)
+        except FetchError as exc:
+            result = make_result(task, self.node_id, "failed", reason=exc.reason, retryable=exc.retryable,
+                                 retry_after=exc.retry_after)
+        except StorageError as exc:
+            log.error("worker %s: %s", self.node_id, exc)
+            result = make_result(task, self.node_id, "failed", reason=exc.reason, retryable=True)
+        except Exception as exc:  # the loop's edge: one bad page must not kill a fetcher thread
+            log.exception("worker %s: task %s (%s) crashed", self.node_id, task["id"], task["url"])
+            result = make_result(task, self.node_id, "failed", reason=f"internal-error: {type(exc).__name__}")
+        result["elapsed"] = round(time.monotonic() - started, 4)
+        return result
+
+    def _robots(self, task: Task, session: requests.Session) -> Result:
+        try:
+            fetched = fetch(session, task["url"], self.limits, MAX_ROBOTS_CHARS, cut_at_cap=True,
+                            follow_redirects=True)
+        except FetchError as exc:
+            if not exc.retryable and exc.reason.startswith("http-4"):
+                # No robots.txt (or one we may not read): everything is allowed, as the major engines do.
+                return make_result(task, self.node_id, "fetched", status=int(exc.reason[5:8]))
+            raise
+        text = fetched.body.decode("utf-8", errors="replace")[:MAX_ROBOTS_CHARS]
+        return make_result(task, self.node_id, "fetched", robots_text=text, status=fetched.status,
+                           bytes=len(fetched.body))
+
+    def _redirect(self, task: Task, fetched: Fetched) -> Result | None:
+        if fetched.location is None:
+            return None
+        key = canonical(fetched.location)
+        if key is None:
+            raise FetchError(task["url"], "bad-redirect")
+        return make_result(task, self.node_id, "redirect", location=[fetched.location, key],
+                           status=fetched.status)
+
+    def _page(self, task: Task, session: requests.Session) -> Result:
+        fetched = fetch(session, task["url"], self.limits, self.limits.max_page_bytes, cut_at_cap=True)
+        redirect = self._redirect(task, fetched)
+        if redirect is not None:
+            return redirect
+        if fetched.content_type.startswith("image/"):  # a link straight to a picture: keep it
+            if fetched.truncated:
+                raise FetchError(task["url"], "too-large")
+            return self._save(task, fetched)
+        if fetched.content_type not in _HTML_TYPES:
+            return make_result(task, self.node_id, "skipped", reason="not-html", status=fetched.status,
+                               bytes=len(fetched.body))
+        refs = extract(fetched.body, task["url"], fetched.charset)
+        return make_result(task, self.node_id, "fetched", links=refs.links, images=refs.images,
+                           status=fetched.status, bytes=len(fetched.body),
+                           reason="truncated" if fetched.truncated else None)
+
+    def _save(self, task: Task, fetched: Fetched) -> Result:
+        data = fetched.body
+        try:
+            info = identify(data, self.limits.max_image_pixels)
+        except NotAnImage as exc:
+            return make_result(task, self.node_id, "failed", reason=exc.reason, status=fetched.status,
+                               bytes=len(data))
+        unwanted = filter_reason(info, len(data), self.image_filter)
+        if unwanted is not None:
+            return make_result(task, self.node_id, "skipped", reason=unwanted, bytes=len(data))
+        sha256 = hashlib.sha256(data).hexdigest()
+        relative = image_path(task["url"], sha256, info.extension)
+        written = save_atomic(self.output_dir, relative, data)
+        image = {"path": relative, "sha256": sha256, "bytes": len(data), "content_type": info.content_type,
+                 "width": info.width, "height": info.height}
+        return make_result(task, self.node_id, "saved" if written else "duplicate", image=image,
+                           status=fetched.status, bytes=len(data))
