@@ -288,7 +288,7 @@ def cmd_scheduler(args: argparse.Namespace) -> int:
 
 def _spawn_siblings(args: argparse.Namespace, node_id: str) -> list[subprocess.Popen[bytes]]:
     """Start the node's other worker processes (--processes N): the same command, one process each."""
-    argv = [a for a in sys.argv[1:]]
+    argv = args.argv
     siblings = []
     for number in range(2, args.processes + 1):
         command = [sys.executable, "-m", "crawler", *_without_option(argv, "--processes", "--node-id"),
@@ -457,7 +457,9 @@ def _setup_logging(args: argparse.Namespace) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
+    args.argv = argv  # a worker with --processes N starts its siblings with the same words
     _setup_logging(args)
     try:
         return _COMMANDS[args.command](args)

@@ -79,3 +79,16 @@ def test_crawl_demo_command_crawls_the_shipped_site(tmp_path: Path, processes) -
     failures = read_jsonl(tmp_path / "out" / "failures.jsonl")
     assert {(r["url"].rsplit("/", 1)[1], r["reason"]) for r in failures} == {
         ("notes.html", "robots"), ("nowhere.html", "http-404")}
+
+
+def test_crawl_run_with_several_processes_per_node(tmp_path: Path, serve_site, processes) -> None:
+    truth = generate_site(tmp_path / "site", pages=30, images=90)
+    site = serve_site(tmp_path / "site", redirects=truth.redirects, image_delay=0.02)
+    output = tmp_path / "out"
+    result = processes.run("run", site.url, "--output", str(output), "--workers", "1", "--processes", "2",
+                           "--threads", "2", "--delay", "0", "--per-host", "8", "--quiet")
+    assert result.returncode == 0, result.stderr
+    manifest = read_jsonl(output / "manifest.jsonl")
+    assert {r["sha256"] for r in manifest} == set(truth.images.values())
+    assert {r["node"] for r in manifest} == {"local-1-p1", "local-1-p2"}  # both processes of the node worked
+    assert max(site.hits[path] for path in truth.images) == 1

@@ -1,0 +1,38 @@
+"""Runs the Scrapy reference spider on a benchmark site and measures it like our own crawl."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from benchmarks.crawl import CrawlFigures, _url_of
+from benchmarks.site import Truth
+
+SPIDER = Path(__file__).with_name("scrapy_spider.py")
+
+
+def run(seed: str, output: Path, truth: Truth, server) -> CrawlFigures:  # type: ignore[no-untyped-def]
+    server.reset()
+    output.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    child = subprocess.Popen([sys.executable, "-m", "scrapy", "runspider", str(SPIDER), "-L", "WARNING", "-a", f"start={seed}",
+                              "-s", f"FILES_STORE={output}"], cwd=output)
+    _pid, status, usage = os.wait4(child.pid, 0)
+    wall = time.monotonic() - started
+    child.returncode = os.waitstatus_to_exitcode(status)
+    if child.returncode != 0:
+        raise RuntimeError(f"scrapy exited {child.returncode}")
+    hits = server.hits()
+    by_url = {_url_of(key, seed) for key in hits}
+    saved = {hashlib.sha256(path.read_bytes()).hexdigest() for path in (output / "full").glob("*") if path.is_file()}
+    expected = set(truth.images.values())
+    return CrawlFigures(
+        wall_seconds=wall, pages=len(truth.pages & by_url), images=len(saved), requests=sum(hits.values()),
+        cpu_seconds=usage.ru_utime + usage.ru_stime, scheduler_cpu_seconds=0.0,
+        scheduler_peak_mb=usage.ru_maxrss / 1024, worker_peak_mb=usage.ru_maxrss / 1024,
+        page_coverage=len(truth.pages & by_url) / len(truth.pages), image_coverage=len(saved & expected) / len(expected),
+        duplicate_downloads=sum(count - 1 for count in hits.values() if count > 1))
