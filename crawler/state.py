@@ -79,6 +79,9 @@ class CrawlState:
         self.resumed = exists
         self._new_rows: dict[int, UrlRow] = {}  # added since the last flush
         self._updates: dict[int, tuple[str, str | None, int]] = {}  # id → (status, reason, attempts)
+        self._new_images: dict[str, str] = {}  # sha256 → path, saved since the last flush
+        self._new_records: list[tuple[str, str]] = []  # (table, JSON record) in order
+        self._stored_hashes: set[int] | None = None  # hash() of every stored sha256, loaded on first use
         try:
             self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
             self._db.execute("PRAGMA journal_mode=WAL")
@@ -105,6 +108,14 @@ class CrawlState:
             self._db.executemany("UPDATE urls SET status=?, reason=?, attempts=? WHERE id=?",
                                  [(*change, url_id) for url_id, change in self._updates.items()])
             self._updates.clear()
+        if self._new_images:
+            self._db.executemany("INSERT OR IGNORE INTO images(sha256, path) VALUES (?, ?)", self._new_images.items())
+            self._new_images.clear()
+        for table in ("manifest", "failures"):
+            records = [(record,) for name, record in self._new_records if name == table]
+            if records:
+                self._db.executemany(f"INSERT INTO {table}(record) VALUES (?)", records)
+        self._new_records.clear()
 
     def commit(self) -> None:
         self._flush()
@@ -172,20 +183,32 @@ class CrawlState:
             "SELECT kind, status, COUNT(*) FROM urls GROUP BY kind, status")}
 
     def image_path_for(self, sha256: str) -> str | None:
-        row = self._db.execute("SELECT path FROM images WHERE sha256=?", (sha256,)).fetchone()
-        return row[0] if row else None
+        """Return where content with this hash was saved, or None if it never was."""
+        if self._stored_hashes is None:  # first call: learn what earlier runs stored
+            self._flush()
+            self._stored_hashes = {hash(row[0]) for row in self._db.execute("SELECT sha256 FROM images")}
+        if hash(sha256) not in self._stored_hashes:  # most images are new: answer without SQL
+            return None
+        path = self._new_images.get(sha256)
+        if path is None:
+            row = self._db.execute("SELECT path FROM images WHERE sha256=?", (sha256,)).fetchone()
+            path = row[0] if row else None
+        return path
 
     def add_image(self, sha256: str, path: str, record: dict[str, Any]) -> None:
-        self._db.execute("INSERT INTO images(sha256, path) VALUES (?, ?)", (sha256, path))
-        self._db.execute("INSERT INTO manifest(record) VALUES (?)", (json.dumps(record, sort_keys=True),))
+        self.image_path_for(sha256)  # makes sure the known hashes are loaded
+        self._new_images[sha256] = path
+        self._stored_hashes.add(hash(sha256))  # type: ignore[union-attr]
+        self._new_records.append(("manifest", json.dumps(record, sort_keys=True)))
 
     def add_failure(self, record: dict[str, Any]) -> None:
-        self._db.execute("INSERT INTO failures(record) VALUES (?)", (json.dumps(record, sort_keys=True),))
+        self._new_records.append(("failures", json.dumps(record, sort_keys=True)))
 
     def records(self, table: str) -> Iterable[dict[str, Any]]:
         """Yield the manifest or failure records in the order they were written."""
         if table not in ("manifest", "failures"):
             raise ValueError(table)
+        self._flush()
         yield from (json.loads(row[0]) for row in self._db.execute(f"SELECT record FROM {table} ORDER BY id"))
 
     def saved_bytes(self) -> int:

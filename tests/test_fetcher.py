@@ -99,3 +99,12 @@ def test_fetcher_retry_after_accepts_seconds_and_dates() -> None:
     assert retry_after_seconds("120") == 120.0
     assert retry_after_seconds("Wed, 21 Oct 2015 07:28:00 GMT", now=1445412470.0) == 10.0
     assert retry_after_seconds("soon") is None and retry_after_seconds(None) is None
+
+
+def test_fetcher_reads_the_environment_only_when_it_matters(monkeypatch) -> None:
+    for name in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "all_proxy", "ALL_PROXY",
+                 "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
+        monkeypatch.delenv(name, raising=False)
+    assert new_session(LIMITS).trust_env is False
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.internal:3128")
+    assert new_session(LIMITS).trust_env is True  # proxies (and NO_PROXY) are honoured as requests does
