@@ -8,6 +8,7 @@ Only http and https URLs have a canonical form; anything else is not crawlable.
 
 from __future__ import annotations
 
+import functools
 import re
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
@@ -38,6 +39,7 @@ def absolute(base: str, ref: str) -> str | None:
     return urlunsplit(parts._replace(fragment=""))
 
 
+@functools.lru_cache(maxsize=65_536)  # a site links the same URLs from page after page
 def canonical(url: str) -> str | None:
     """Return the dedup key of an absolute http(s) URL, or None if it is not crawlable."""
     try:

@@ -106,5 +106,8 @@ def test_fetcher_reads_the_environment_only_when_it_matters(monkeypatch) -> None
                  "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
         monkeypatch.delenv(name, raising=False)
     assert new_session(LIMITS).trust_env is False
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/certs/ca-certificates.crt")
+    session = new_session(LIMITS)
+    assert session.trust_env is False and session.verify == "/etc/ssl/certs/ca-certificates.crt"
     monkeypatch.setenv("HTTPS_PROXY", "http://proxy.internal:3128")
     assert new_session(LIMITS).trust_env is True  # proxies (and NO_PROXY) are honoured as requests does
