@@ -14,12 +14,12 @@ import sys
 import tempfile
 from pathlib import Path
 
-from benchmarks import scheduler_bench
+from benchmarks import gallery_bench, scheduler_bench
 from benchmarks.crawl import CrawlFigures, run_crawl
 from benchmarks.servers import LatencyServer, Nginx, PythonServer, free_ports
 from benchmarks.site import Truth, generate
 
-SECTIONS = ("crawl", "latency", "scaling", "scheduler", "memory")
+SECTIONS = ("crawl", "latency", "scaling", "scheduler", "memory", "gallery")
 
 
 def median(values: list[float]) -> float:
@@ -67,6 +67,8 @@ def main(argv: list[str] | None = None) -> int:
             scheduler_bench.ceiling(work / "sched")
         if "memory" in wanted:
             scheduler_bench.memory(work / "memory", args.urls)
+        if "gallery" in wanted:
+            gallery_bench.gallery(work / "gallery")
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return 0

@@ -66,7 +66,7 @@ def ceiling(work: Path, pages: int = 100_000) -> None:
     worker.join()
     done = summary.counts.get("pages/fetched", 0)
     scheduler_cpu = cpu - spent[0]
-    print(f"\n## scheduler ceiling (in-process synthetic workers, 20 links per answer, 2 new)")
+    print("\n## scheduler ceiling (in-process synthetic workers, 20 links per answer, 2 new)")
     print(f"  tasks completed       {done:9d} in {wall:.2f}s")
     print(f"  tasks/s               {done / wall:9.0f}   (target: at least 10,000)")
     print(f"  scheduler CPU per task {scheduler_cpu / done * 1e6:8.1f} us (synthetic workers' own CPU excluded)")

@@ -93,19 +93,19 @@ class PythonServer:
     def __init__(self, roots: list[Path], ports: list[int], workdir: Path) -> None:
         self._counting = _Counting()
         self._servers = []
+        counting = self._counting
+
+        class Handler(SimpleHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def send_head(self):  # type: ignore[no-untyped-def]
+                counting.add(f"{self.server.server_address[1]} {unquote(urlsplit(self.path).path)}")
+                return super().send_head()
+
         for root, port in zip(roots, ports):
-            counting = self._counting
-
-            class Handler(SimpleHTTPRequestHandler):
-                protocol_version = "HTTP/1.1"
-
-                def log_message(self, *args: object) -> None:
-                    pass
-
-                def send_head(self):  # type: ignore[no-untyped-def]
-                    counting.add(f"{self.server.server_address[1]} {unquote(urlsplit(self.path).path)}")
-                    return super().send_head()
-
             server = ThreadingHTTPServer(("127.0.0.1", port), functools.partial(Handler, directory=str(root)))
             server.daemon_threads = True
             threading.Thread(target=server.serve_forever, daemon=True).start()

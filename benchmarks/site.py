@@ -120,7 +120,7 @@ def generate(root: Path, bases: tuple[str, str], pages: int, images_per_page: in
         html = (f"<!doctype html><html><head><title>Page {page}</title></head><body><h1>Page {page}</h1>"
                 f"<nav>{body}</nav>{_filler(rng, 9000)}</body></html>")
         (homes[host] / "p" / f"{page}.html").write_text(html)
-    for host, home in enumerate(homes):
+    for home in homes:
         (home / "index.html").write_text(f'<html><body><a href="{page_url(0)}">start</a></body></html>')
     links[bases[0]] = [page_url(0)]  # the root (index.html) links to the first page
     return _reachable(bases[0], links, images_of, sha_of)

@@ -50,8 +50,10 @@ _STYLE = """
 body{font:14px system-ui,sans-serif;margin:0;background:#f4f4f4;color:#222}
 header{position:sticky;top:0;background:#fff;padding:10px 16px;border-bottom:1px solid #ddd;z-index:1}
 h1{font-size:18px;margin:0 0 6px} h2{font-size:15px;margin:18px 16px 6px}
+section{content-visibility:auto;contain-intrinsic-size:auto 1200px}
 .grid{display:flex;flex-wrap:wrap;gap:8px;padding:0 16px}
-figure{margin:0;width:180px;background:#fff;border:1px solid #ddd;padding:6px}
+figure{margin:0;width:180px;background:#fff;border:1px solid #ddd;padding:6px;
+  content-visibility:auto;contain-intrinsic-size:auto 192px auto 215px}
 figure img{width:180px;height:135px;object-fit:contain;background:#eee;display:block}
 figcaption{font-size:11px;overflow-wrap:anywhere;margin-top:4px}
 figcaption a{color:#246}

@@ -26,7 +26,7 @@ from crawler.state import CrawlState, UrlRow
 from crawler.status import StatusTracker, status_line
 from crawler.storage import (FAILURES_NAME, MANIFEST_NAME, STATE_DIR, STORAGE_REASONS, JsonLines, check_writable,
                              remove_temporaries, rewrite_jsonl)
-from crawler.urls import ScopeRules, canonical, origin_of
+from crawler.urls import ScopeRules, canonical
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,67 @@
+"""How the gallery copes with a large crawl: write time, page size and load time in headless Chromium."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import time
+from pathlib import Path
+
+from benchmarks.site import make_picture
+from crawler.gallery import write_gallery
+
+
+def fabricate_output(root: Path, images: int, hosts: int = 20) -> None:
+    """An output directory as a crawl of `images` images on `hosts` hosts would leave it."""
+    records = []
+    for number in range(images):
+        data = make_picture(number)
+        sha = hashlib.sha256(data).hexdigest()
+        host = f"host{number % hosts}.example"
+        extension = "png" if data.startswith(b"\x89PNG") else "jpg"
+        path = f"images/{host}/{sha}.{extension}"
+        (root / path).parent.mkdir(parents=True, exist_ok=True)
+        (root / path).write_bytes(data)
+        records.append({"url": f"http://{host}/img/{number}.{extension}", "page_url": f"http://{host}/p/{number}",
+                        "path": path, "sha256": sha, "bytes": len(data), "content_type": f"image/{extension}",
+                        "width": 96, "height": 64, "node": "n1", "time": "2026-01-01T00:00:00+00:00"})
+    (root / "manifest.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+
+
+def browser_load_seconds(page: Path) -> float | None:
+    """Seconds until the gallery's load event in headless Chromium, or None where it is not installed."""
+    chromium, driver_path = shutil.which("chromium"), shutil.which("chromedriver")
+    if not chromium or not driver_path:
+        return None
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--no-first-run", "--window-size=1200,900"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(driver_path), options=options)
+    try:
+        driver.get(page.as_uri())
+        timing = driver.execute_script("const t = performance.timing; return t.loadEventEnd - t.navigationStart")
+        return timing / 1000
+    finally:
+        driver.quit()
+
+
+def gallery(work: Path, images: int = 10_000, hosts: int = 20) -> None:
+    work.mkdir(parents=True, exist_ok=True)
+    fabricate_output(work, images, hosts)
+    started = time.monotonic()
+    page = write_gallery(work)
+    first = time.monotonic() - started
+    started = time.monotonic()
+    write_gallery(work)
+    again = time.monotonic() - started
+    load = browser_load_seconds(page)
+    print(f"\n## gallery of {images:,} images on {hosts} hosts")
+    print(f"  first write           {first:9.1f} s (thumbnails made)")
+    print(f"  rewrite               {again:9.1f} s (thumbnails there)")
+    print(f"  index.html            {page.stat().st_size / 1e6:9.1f} MB")
+    print(f"  load in Chromium      " + (f"{load:9.2f} s" if load is not None else "   skipped (no chromium)"))
