@@ -64,4 +64,4 @@ def gallery(work: Path, images: int = 10_000, hosts: int = 20) -> None:
     print(f"  first write           {first:9.1f} s (thumbnails made)")
     print(f"  rewrite               {again:9.1f} s (thumbnails there)")
     print(f"  index.html            {page.stat().st_size / 1e6:9.1f} MB")
-    print(f"  load in Chromium      " + (f"{load:9.2f} s" if load is not None else "   skipped (no chromium)"))
+    print("  load in Chromium      " + (f"{load:9.2f} s" if load is not None else "   skipped (no chromium)"))

@@ -85,7 +85,21 @@ class _Counting:
             self.counts[key] += 1
 
 
-class PythonServer:
+class _CountingServer:
+    """Requests by 'port path', counted in this process."""
+
+    _counting: _Counting
+
+    def hits(self) -> Counter[str]:
+        with self._counting.lock:
+            return Counter(self._counting.counts)
+
+    def reset(self) -> None:
+        with self._counting.lock:
+            self._counting.counts.clear()
+
+
+class PythonServer(_CountingServer):
     """The fallback where nginx is missing: http.server, one thread per connection."""
 
     name = "python http.server (nginx not found)"
@@ -111,20 +125,13 @@ class PythonServer:
             threading.Thread(target=server.serve_forever, daemon=True).start()
             self._servers.append(server)
 
-    def hits(self) -> Counter[str]:
-        return Counter(self._counting.counts)
-
-    def reset(self) -> None:
-        with self._counting.lock:
-            self._counting.counts.clear()
-
     def close(self) -> None:
         for server in self._servers:
             server.shutdown()
             server.server_close()
 
 
-class LatencyServer:
+class LatencyServer(_CountingServer):
     """An asyncio server that answers every request after a fixed delay, modelling a real network."""
 
     def __init__(self, roots: list[Path], ports: list[int], latency_seconds: float = 0.05) -> None:
@@ -179,13 +186,6 @@ class LatencyServer:
             pass
         finally:
             writer.close()
-
-    def hits(self) -> Counter[str]:
-        return Counter(self._counting.counts)
-
-    def reset(self) -> None:
-        with self._counting.lock:
-            self._counting.counts.clear()
 
     def close(self) -> None:
         self._loop.call_soon_threadsafe(self._loop.stop)

@@ -7,6 +7,7 @@ import functools
 import json
 import logging
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -209,7 +210,6 @@ def scheduler_config(args: argparse.Namespace, authkey: bytes, listen: tuple[str
                         (f" ({len(seeds.problems)} bad lines above)" if seeds.problems else ""))
     for pattern in args.deny:
         try:
-            import re
             re.compile(pattern)
         except re.error as exc:
             raise ConfigError(f"--deny {pattern!r} is not a regular expression: {exc}") from exc

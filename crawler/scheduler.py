@@ -13,19 +13,18 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from crawler import broker
 from crawler.config import SchedulerConfig
-from crawler.errors import BadMessage, StorageError
+from crawler.errors import BadMessage
 from crawler.frontier import Frontier
 from crawler.messages import PROTOCOL_VERSION, NodeEvent, Result, read_message
 from crawler.state import CrawlState, UrlRow
 from crawler.status import StatusTracker, status_line
-from crawler.storage import (FAILURES_NAME, MANIFEST_NAME, STATE_DIR, STORAGE_REASONS, JsonLines, check_writable,
-                             remove_temporaries, rewrite_jsonl)
+from crawler.records import CrawlRecords
+from crawler.storage import STORAGE_REASONS, check_writable, remove_temporaries
 from crawler.urls import ScopeRules, canonical
 
 log = logging.getLogger(__name__)
@@ -35,10 +34,6 @@ _COMMIT_SECONDS = 0.05  # how often state is committed and records appended
 _MAX_RESULTS_PER_ROUND = 500  # then dispatch again, so a flood of results cannot starve the nodes
 _BYE_WAIT_SECONDS = 5.0  # after the end, how long to wait for nodes to notice and say goodbye
 _PLURAL = {"page": "pages", "image": "images", "robots": "robots"}  # counter names: pages/fetched
-
-
-def _now_iso() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
 @dataclass
@@ -78,7 +73,6 @@ class Scheduler:
         self._nodes: dict[str, _Node] = {}
         self.counts: Counter[str] = Counter()
         self._pages_admitted = 0
-        self._pending_records: list[tuple[str, dict[str, Any]]] = []
         self._images_paused_until = 0.0
         self._tracker = StatusTracker(clock())
         self._next_claim_check = 0.0
@@ -101,22 +95,15 @@ class Scheduler:
         removed = remove_temporaries(output)
         if removed:
             log.info("scheduler: removed %d temporary files left by an earlier run", removed)
+        self._records = CrawlRecords(output, self._state)
         if self._state.resumed:
             restored = self._frontier.restore()
-            # The records are rebuilt from the state, which is what was committed: no line twice.
-            rewrite_jsonl(output / MANIFEST_NAME, self._state.records("manifest"))
-            rewrite_jsonl(output / FAILURES_NAME, self._state.records("failures"))
             counts = self._state.count_by()
             self._pages_admitted = sum(n for (kind, _status), n in counts.items() if kind == "page")
             self.counts["images/saved"] = sum(1 for _ in self._state.records("manifest"))
             self.counts["bytes/saved"] = self._state.saved_bytes()
             log.info("scheduler: resuming: %d URLs to finish, %d images saved before",
                      restored, self.counts["images/saved"])
-        else:
-            for stale in (output / MANIFEST_NAME, output / FAILURES_NAME):
-                stale.unlink(missing_ok=True)
-        self._manifest = JsonLines(output / MANIFEST_NAME)
-        self._failures = JsonLines(output / FAILURES_NAME)
 
     def listen(self) -> tuple[str, int]:
         """Start serving the queues; return the address nodes connect to."""
@@ -160,8 +147,7 @@ class Scheduler:
                 self._dispatch(now)
             self._record_dropped()
             if now >= next_commit:  # small transactions: a kill -9 loses at most this moment's results
-                self._state.commit()
-                self._write_records()
+                self._records.commit()
                 next_commit = now + _COMMIT_SECONDS
             if self._frontier.is_empty() and self._tasks.empty():
                 stop_reason = stop_reason or "finished"
@@ -340,11 +326,7 @@ class Scheduler:
                 except OSError:
                     pass
             return
-        record = {"url": row.url, "page_url": row.page_url, "path": image["path"], "sha256": image["sha256"],
-                  "bytes": image["bytes"], "content_type": image["content_type"], "width": image["width"],
-                  "height": image["height"], "node": result["node"], "time": _now_iso()}
-        self._state.add_image(image["sha256"], image["path"], record)
-        self._pending_records.append((MANIFEST_NAME, record))
+        self._records.image(row, dict(image), result["node"])
         self.counts["images/saved"] += 1
         self.counts["bytes/saved"] += image["bytes"]
 
@@ -358,19 +340,8 @@ class Scheduler:
         self._frontier.dropped.clear()
 
     def _record_failure(self, row: UrlRow, outcome: str, reason: str, attempts: int) -> None:
-        record = {"url": row.url, "kind": row.kind, "page_url": row.page_url, "outcome": outcome,
-                  "reason": reason, "attempts": attempts, "time": _now_iso()}
-        self._state.add_failure(record)
-        self._pending_records.append((FAILURES_NAME, record))
+        self._records.failure(row, outcome, reason, attempts)
         self.counts[f"{_PLURAL[row.kind]}/{outcome}"] += 1
-
-    def _write_records(self) -> None:
-        """Append the records of what was just committed (after the commit: never a line twice)."""
-        if not self._pending_records:
-            return
-        self._manifest.append(r for name, r in self._pending_records if name == MANIFEST_NAME)
-        self._failures.append(r for name, r in self._pending_records if name == FAILURES_NAME)
-        self._pending_records.clear()
 
     # -- nodes ----------------------------------------------------------------------------------
 
@@ -434,9 +405,8 @@ class Scheduler:
             self._wait_for_result()
         self._record_dropped()
         self._state.set_meta("last_stop", stop_reason)
-        self._write_summary(stop_reason, seconds)
-        self._state.commit()
-        self._write_records()
+        self._records.run_summary(stop_reason, seconds, dict(self.counts), self._tracker.slowest_hosts())
+        self._records.commit()
         if self._served is not None:
             self._served.stop()
         if self._frontier.in_flight == 0:  # nobody is writing: what a killed node left half-written goes
@@ -445,18 +415,5 @@ class Scheduler:
                 log.info("scheduler: removed %d half-written files left by killed nodes", removed)
         pending = self._frontier.pending_count + self._frontier.delayed + self._frontier.in_flight
         self._state.close()
-        self._manifest.close()
-        self._failures.close()
+        self._records.close()
         return Summary(finished, stop_reason, seconds, dict(self.counts), pending, self.config.output_dir)
-
-    def _write_summary(self, stop_reason: str, seconds: float) -> None:
-        """Keep this run's figures beside the state, for `crawler inspect` (runs of a resumed crawl add up)."""
-        path = self.config.output_dir / STATE_DIR / "runs.jsonl"
-        record = {"stopped": _now_iso(), "stop_reason": stop_reason, "seconds": round(seconds, 1),
-                  "counts": dict(self.counts), "slowest_hosts": self._tracker.slowest_hosts()}
-        try:
-            runs = JsonLines(path)
-            runs.append([record])
-            runs.close()
-        except StorageError as exc:
-            log.warning("scheduler: could not record the run summary: %s", exc)

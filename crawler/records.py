@@ -1,0 +1,79 @@
+"""The crawl's records on the shared disk: manifest.jsonl, failures.jsonl and the per-run summaries.
+
+The state (SQLite) is the truth; these files mirror what it has committed. Lines are appended only
+after the commit that holds them, and on resume the files are rebuilt from the state, so a line
+never appears twice and never describes something the state does not know.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from crawler.errors import StorageError
+from crawler.state import CrawlState, UrlRow
+from crawler.storage import FAILURES_NAME, MANIFEST_NAME, STATE_DIR, JsonLines, rewrite_jsonl
+
+log = logging.getLogger(__name__)
+RUNS_NAME = "runs.jsonl"
+
+
+def now_iso() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+class CrawlRecords:
+    """Writes manifest and failure records: into the state now, into the files after each commit."""
+
+    def __init__(self, output_dir: Path, state: CrawlState) -> None:
+        self._output_dir = output_dir
+        self._state = state
+        if state.resumed:
+            rewrite_jsonl(output_dir / MANIFEST_NAME, state.records("manifest"))
+            rewrite_jsonl(output_dir / FAILURES_NAME, state.records("failures"))
+        else:
+            for stale in (output_dir / MANIFEST_NAME, output_dir / FAILURES_NAME):
+                stale.unlink(missing_ok=True)
+        self._manifest = JsonLines(output_dir / MANIFEST_NAME)
+        self._failures = JsonLines(output_dir / FAILURES_NAME)
+        self._waiting: list[tuple[JsonLines, dict[str, Any]]] = []  # recorded, not yet committed
+
+    def image(self, row: UrlRow, image: dict[str, Any], node: str) -> None:
+        """Record a newly stored image."""
+        record = {"url": row.url, "page_url": row.page_url, "path": image["path"], "sha256": image["sha256"],
+                  "bytes": image["bytes"], "content_type": image["content_type"], "width": image["width"],
+                  "height": image["height"], "node": node, "time": now_iso()}
+        self._state.add_image(image["sha256"], image["path"], record)
+        self._waiting.append((self._manifest, record))
+
+    def failure(self, row: UrlRow, outcome: str, reason: str, attempts: int) -> None:
+        """Record a URL that failed for good or was skipped."""
+        record = {"url": row.url, "kind": row.kind, "page_url": row.page_url, "outcome": outcome,
+                  "reason": reason, "attempts": attempts, "time": now_iso()}
+        self._state.add_failure(record)
+        self._waiting.append((self._failures, record))
+
+    def commit(self) -> None:
+        """Commit the state, then append what it now holds to the files."""
+        self._state.commit()
+        for target in (self._manifest, self._failures):
+            target.append(record for where, record in self._waiting if where is target)
+        self._waiting.clear()
+
+    def run_summary(self, stop_reason: str, seconds: float, counts: dict[str, int],
+                    slowest_hosts: list[dict[str, Any]]) -> None:
+        """Keep this run's figures beside the state, for `crawler inspect` (runs of a resumed crawl add up)."""
+        record = {"stopped": now_iso(), "stop_reason": stop_reason, "seconds": round(seconds, 1),
+                  "counts": counts, "slowest_hosts": slowest_hosts}
+        try:
+            runs = JsonLines(self._output_dir / STATE_DIR / RUNS_NAME)
+            runs.append([record])
+            runs.close()
+        except StorageError as exc:
+            log.warning("scheduler: could not record the run summary: %s", exc)
+
+    def close(self) -> None:
+        self._manifest.close()
+        self._failures.close()
