@@ -7,7 +7,9 @@ never appears twice and never describes something the state does not know.
 
 from __future__ import annotations
 
+import json
 import logging
+import time
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -20,8 +22,16 @@ log = logging.getLogger(__name__)
 RUNS_NAME = "runs.jsonl"
 
 
+_clock_text: tuple[int, str] = (0, "")
+
+
 def now_iso() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    """The current UTC time to the second, formatted once per second (records come by the thousand)."""
+    global _clock_text
+    second = int(time.time())
+    if _clock_text[0] != second:
+        _clock_text = (second, datetime.fromtimestamp(second, timezone.utc).isoformat(timespec="seconds"))
+    return _clock_text[1]
 
 
 class CrawlRecords:
@@ -38,28 +48,30 @@ class CrawlRecords:
                 stale.unlink(missing_ok=True)
         self._manifest = JsonLines(output_dir / MANIFEST_NAME)
         self._failures = JsonLines(output_dir / FAILURES_NAME)
-        self._waiting: list[tuple[JsonLines, dict[str, Any]]] = []  # recorded, not yet committed
+        self._waiting: list[tuple[JsonLines, str]] = []  # JSON lines recorded, not yet committed
 
     def image(self, row: UrlRow, image: dict[str, Any], node: str) -> None:
         """Record a newly stored image."""
         record = {"url": row.url, "page_url": row.page_url, "path": image["path"], "sha256": image["sha256"],
                   "bytes": image["bytes"], "content_type": image["content_type"], "width": image["width"],
                   "height": image["height"], "node": node, "time": now_iso()}
-        self._state.add_image(image["sha256"], image["path"], record)
-        self._waiting.append((self._manifest, record))
+        line = json.dumps(record, ensure_ascii=False, sort_keys=True)  # encoded once: state and file
+        self._state.add_image(image["sha256"], image["path"], line)
+        self._waiting.append((self._manifest, line))
 
     def failure(self, row: UrlRow, outcome: str, reason: str, attempts: int) -> None:
         """Record a URL that failed for good or was skipped."""
         record = {"url": row.url, "kind": row.kind, "page_url": row.page_url, "outcome": outcome,
                   "reason": reason, "attempts": attempts, "time": now_iso()}
-        self._state.add_failure(record)
-        self._waiting.append((self._failures, record))
+        line = json.dumps(record, ensure_ascii=False, sort_keys=True)
+        self._state.add_failure(line)
+        self._waiting.append((self._failures, line))
 
     def commit(self) -> None:
         """Commit the state, then append what it now holds to the files."""
         self._state.commit()
         for target in (self._manifest, self._failures):
-            target.append(record for where, record in self._waiting if where is target)
+            target.append_lines(line for where, line in self._waiting if where is target)
         self._waiting.clear()
 
     def run_summary(self, stop_reason: str, seconds: float, counts: dict[str, int],

@@ -195,14 +195,16 @@ class CrawlState:
             path = row[0] if row else None
         return path
 
-    def add_image(self, sha256: str, path: str, record: dict[str, Any]) -> None:
+    def add_image(self, sha256: str, path: str, record: str) -> None:
+        """Note stored content and its manifest record (a JSON text)."""
         self.image_path_for(sha256)  # makes sure the known hashes are loaded
         self._new_images[sha256] = path
         self._stored_hashes.add(hash(sha256))  # type: ignore[union-attr]
-        self._new_records.append(("manifest", json.dumps(record, sort_keys=True)))
+        self._new_records.append(("manifest", record))
 
-    def add_failure(self, record: dict[str, Any]) -> None:
-        self._new_records.append(("failures", json.dumps(record, sort_keys=True)))
+    def add_failure(self, record: str) -> None:
+        """Note a failure record (a JSON text)."""
+        self._new_records.append(("failures", record))
 
     def records(self, table: str) -> Iterable[dict[str, Any]]:
         """Yield the manifest or failure records in the order they were written."""

@@ -146,7 +146,11 @@ class JsonLines:
             raise _storage_error(exc, path) from exc
 
     def append(self, records: Iterable[dict[str, Any]]) -> None:
-        lines = "".join(json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n" for record in records)
+        self.append_lines(json.dumps(record, ensure_ascii=False, sort_keys=True) for record in records)
+
+    def append_lines(self, encoded: Iterable[str]) -> None:
+        """Append JSON texts, one per line."""
+        lines = "".join(line + "\n" for line in encoded)
         if not lines:
             return
         try:
