@@ -79,10 +79,14 @@ class _Counting:
     def __init__(self) -> None:
         self.counts: Counter[str] = Counter()
         self.lock = threading.Lock()
+        self.first = self.last = 0.0  # monotonic time of the first and the last request
 
     def add(self, key: str) -> None:
+        now = time.monotonic()
         with self.lock:
             self.counts[key] += 1
+            self.first = self.first or now
+            self.last = now
 
 
 class _CountingServer:
@@ -97,6 +101,11 @@ class _CountingServer:
     def reset(self) -> None:
         with self._counting.lock:
             self._counting.counts.clear()
+            self._counting.first = self._counting.last = 0.0
+
+    def busy_seconds(self) -> float:
+        """Seconds from the first request to the last: the crawl without process start and wind-up."""
+        return self._counting.last - self._counting.first
 
 
 class PythonServer(_CountingServer):

@@ -26,7 +26,7 @@ from crawler.storage import check_writable
 
 log = logging.getLogger(__name__)
 
-_POLL_SECONDS = 0.5  # longest wait on any queue before looking at the stop flag again
+_POLL_SECONDS = 0.2  # longest wait on any queue before looking at the stop flag again (the end comes sooner)
 _STATUS_SECONDS = 5.0  # how often a node logs its one-line status
 _PREFETCH = 1.5  # tasks held per fetcher thread (queued here or in work): hides the round trip
 _REPORT_BATCH = 200  # results per put() at most
