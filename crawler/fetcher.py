@@ -38,6 +38,10 @@ class Fetched:
     elapsed: float = 0.0
 
 
+def _no_auth(request: requests.PreparedRequest) -> requests.PreparedRequest:
+    return request
+
+
 def new_session(limits: FetchLimits) -> requests.Session:
     """Return a Session for one fetcher thread: our User-Agent, no automatic retries, pooled connections."""
     session = requests.Session()
@@ -46,6 +50,7 @@ def new_session(limits: FetchLimits) -> requests.Session:
     # trust_env only where a proxy is configured (so NO_PROXY works as usual); ~/.netrc
     # credentials are never worth sending to the sites of a crawl.
     session.trust_env = bool(getproxies())
+    session.auth = _no_auth  # with trust_env on, requests would otherwise look up ~/.netrc per host
     bundle = next((os.environ[name] for name in _CA_BUNDLE_VARIABLES if os.environ.get(name)), None)
     if bundle:
         session.verify = bundle

@@ -111,3 +111,17 @@ def test_fetcher_reads_the_environment_only_when_it_matters(monkeypatch) -> None
     assert session.trust_env is False and session.verify == "/etc/ssl/certs/ca-certificates.crt"
     monkeypatch.setenv("HTTPS_PROXY", "http://proxy.internal:3128")
     assert new_session(LIMITS).trust_env is True  # proxies (and NO_PROXY) are honoured as requests does
+
+
+@responses.activate
+def test_fetcher_never_sends_netrc_credentials(tmp_path, monkeypatch) -> None:
+    netrc = tmp_path / ".netrc"
+    netrc.write_text("machine site.test login me password secret\n")
+    netrc.chmod(0o600)
+    monkeypatch.setenv("NETRC", str(netrc))
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.internal:3128")  # trust_env on: the netrc path
+    responses.get(URL, body=b"ok")
+    session = new_session(LIMITS)
+    assert session.trust_env
+    fetch(session, URL, LIMITS, 1000)
+    assert "Authorization" not in responses.calls[0].request.headers
