@@ -403,6 +403,7 @@ class Scheduler:
         deadline = self._clock() + (_BYE_WAIT_SECONDS if not self._stop_now.is_set() else 0.5)
         while self._nodes and self._clock() < deadline:
             self._wait_for_result()
+            self._watch_nodes(self._clock())  # a dead node will never say goodbye: stop waiting for it
         self._record_dropped()
         self._state.set_meta("last_stop", stop_reason)
         self._records.run_summary(stop_reason, seconds, dict(self.counts), self._tracker.slowest_hosts())
