@@ -111,8 +111,10 @@ def test_resilience_sigterm_stops_gracefully_and_resume_finishes(tmp_path: Path,
     assert max(site.hits[path] for path in truth.images) == 1
 
 
-def test_resilience_hostile_peers_do_not_harm_the_crawl(tmp_path: Path, slow_site, processes) -> None:
-    truth, site = slow_site
+def test_resilience_hostile_peers_do_not_harm_the_crawl(tmp_path: Path, serve_site, processes) -> None:
+    truth = generate_site(tmp_path / "site", pages=40, images=160)
+    # slow enough that the crawl is still running when every hostile message has been sent
+    site = serve_site(tmp_path / "site", redirects=truth.redirects, image_delay=0.2)
     output = tmp_path / "out"
     marker = tmp_path / "pwned"
     scheduler, port = processes.start_scheduler(site.url, "--output", str(output), *CRAWL)
