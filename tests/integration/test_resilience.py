@@ -52,12 +52,16 @@ def slow_site(tmp_path: Path, serve_site):
 CRAWL = ("--delay", "0", "--per-host", "8", "--node-timeout", "3")
 
 
+def start_crawl(processes, site, output: Path, *node_ids: str):  # type: ignore[no-untyped-def]
+    """A scheduler and one 4-thread worker per node id; returns the scheduler and the workers."""
+    scheduler, port = processes.start_scheduler(site.url, "--output", str(output), *CRAWL)
+    return scheduler, [processes.start_worker(port, "--threads", "4", "--node-id", node) for node in node_ids]
+
+
 def test_resilience_killed_worker_loses_nothing(tmp_path: Path, slow_site, processes) -> None:
     truth, site = slow_site
     output = tmp_path / "out"
-    scheduler, port = processes.start_scheduler(site.url, "--output", str(output), *CRAWL)
-    doomed = processes.start_worker(port, "--threads", "4", "--node-id", "doomed")
-    survivor = processes.start_worker(port, "--threads", "4", "--node-id", "survivor")
+    scheduler, (doomed, survivor) = start_crawl(processes, site, output, "doomed", "survivor")
     wait_for_images(output, 30)
     doomed.send_signal(signal.SIGKILL)
     code, stdout, stderr = finish(scheduler)
@@ -154,9 +158,7 @@ def test_resilience_hostile_peers_do_not_harm_the_crawl(tmp_path: Path, serve_si
 def test_resilience_sigterm_on_a_worker_finishes_its_tasks_and_leaves(tmp_path: Path, slow_site, processes) -> None:
     truth, site = slow_site
     output = tmp_path / "out"
-    scheduler, port = processes.start_scheduler(site.url, "--output", str(output), *CRAWL)
-    leaving = processes.start_worker(port, "--threads", "4", "--node-id", "leaving")
-    staying = processes.start_worker(port, "--threads", "4", "--node-id", "staying")
+    scheduler, (leaving, staying) = start_crawl(processes, site, output, "leaving", "staying")
     wait_for_images(output, 20)
     leaving.send_signal(signal.SIGTERM)
     code, _out, leaving_err = finish(leaving, timeout=30)
