@@ -272,11 +272,13 @@ def _print_summary(summary: Summary) -> int:
     c = summary.counts
     failed = sum(n for k, n in c.items() if k.endswith("/failed"))
     skipped = sum(n for k, n in c.items() if k.endswith("/skipped"))
-    megabytes = c.get("bytes/saved", 0) / 1e6
+    saved = c.get("bytes/saved", 0)
+    size = f"{saved / 1e6:.1f} MB" if saved >= 1e6 else f"{saved / 1e3:.0f} kB"
     status = "Crawl finished" if summary.finished else "Crawl stopped"
+    duplicates = c.get("images/duplicate", 0)
     print(f"{status} ({summary.stop_reason}) in {summary.seconds:.1f}s: {c.get('pages/fetched', 0)} pages "
-          f"fetched, {c.get('images/saved', 0)} images saved ({megabytes:.1f} MB), "
-          f"{c.get('images/duplicate', 0)} duplicates avoided, {failed} failed, {skipped} skipped"
+          f"fetched, {c.get('images/saved', 0)} images saved ({size}), "
+          f"{duplicates} duplicate{'' if duplicates == 1 else 's'} avoided, {failed} failed, {skipped} skipped"
           + (f", {summary.pending} left for --resume" if summary.pending else "") +
           f". Images: {summary.output_dir / 'images'}; manifest: {summary.output_dir / 'manifest.jsonl'}; "
           f"failures: {summary.output_dir / 'failures.jsonl'}.", flush=True)
