@@ -1,0 +1,73 @@
+"""Scope and limit options do what they say, against a real site and real processes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from crawler.sitegen import generate_site
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def site(tmp_path: Path, serve_site):
+    elsewhere = serve_site(tmp_path)  # served as "localhost": another host name, the same machine
+    truth = generate_site(tmp_path / "site", pages=60, images=150,
+                          external_base=f"http://localhost:{elsewhere.port}/")
+    return truth, serve_site(tmp_path / "site", redirects=truth.redirects), elsewhere
+
+
+def crawl(processes, tmp_path: Path, url: str, name: str, *options: str):  # type: ignore[no-untyped-def]
+    output = tmp_path / name
+    result = processes.run("run", url, "--output", str(output), "--delay", "0", "--per-host", "8", "--quiet",
+                           *options)
+    assert result.returncode == 0, result.stderr
+    manifest = [json.loads(line) for line in (output / "manifest.jsonl").read_text().splitlines()]
+    return result, manifest
+
+
+def pages_requested(server) -> set[str]:
+    return {path for path in server.hits if path.endswith(".html") or path == ""}
+
+
+def test_limits_max_pages_and_max_depth(tmp_path: Path, site, processes) -> None:
+    _truth, server, _elsewhere = site
+    crawl(processes, tmp_path, server.url, "pages", "--max-pages", "10")
+    assert len(pages_requested(server)) == 10  # of 61 reachable: the seed and the first 9 admitted
+    server.hits.clear()
+    crawl(processes, tmp_path, server.url, "depth", "--max-depth", "1")
+    # depth 0 is the seed (index.html, served for ""), depth 1 the pages it links to; no deeper
+    index_links = {"p/1.html", "moved.html"} | {f"p/{n}.html" for n in range(60)
+                                                if f'href="/p/{n}.html"' in (server.root / "index.html").read_text()}
+    assert pages_requested(server) - {""} == index_links
+
+
+def test_limits_max_images_stops_at_the_number(tmp_path: Path, site, processes) -> None:
+    _truth, server, _elsewhere = site
+    result, manifest = crawl(processes, tmp_path, server.url, "images", "--max-images", "20")
+    assert len(manifest) == 20
+    assert "--max-images 20 reached" in result.stdout
+
+
+def test_limits_max_time_stops_and_resume_carries_on(tmp_path: Path, serve_site, processes) -> None:
+    truth = generate_site(tmp_path / "slow", pages=40, images=160)
+    server = serve_site(tmp_path / "slow", redirects=truth.redirects, image_delay=0.1)
+    result, manifest = crawl(processes, tmp_path, server.url, "timed", "--max-time", "1.5", "--threads", "2")
+    assert "--max-time 1.5s reached" in result.stdout and "left for --resume" in result.stdout
+    assert 0 < len(manifest) < truth.distinct_images()
+    result, manifest = crawl(processes, tmp_path, server.url, "timed", "--resume")
+    assert len(manifest) == truth.distinct_images()
+
+
+def test_limits_deny_and_allow_domain(tmp_path: Path, site, processes) -> None:
+    truth, server, elsewhere = site
+    _result, manifest = crawl(processes, tmp_path, server.url, "deny", "--deny", r"\.gif$", "--deny", "/p/1[0-9]\\.")
+    assert manifest and not any(r["url"].endswith(".gif") for r in manifest)
+    assert not any(path.endswith(".gif") or path.startswith("p/1") and len(path) == 9 for path in server.hits)
+    assert sum(elsewhere.hits.values()) == 0
+    crawl(processes, tmp_path, server.url, "allow", "--allow-domain", "localhost")
+    assert sum(elsewhere.hits.values()) > 0  # the other host name is now in scope (its pages are 404s)
+    del truth
