@@ -290,8 +290,13 @@ class Scheduler:
             self._record_failure(row, "failed", "too-many-redirects", row.attempts)
         elif not self._scope.allows(key):
             self._record_failure(row, "skipped", "redirect-out-of-scope", row.attempts)
+        elif row.kind == "page":  # the target is a page of its own and counts against --max-pages
+            max_pages = self.config.limits.max_pages
+            if (max_pages is None or self._pages_admitted < max_pages) and self._frontier.add(
+                    url, key, "page", row.depth, row.page_url, row.hops + 1):
+                self._pages_admitted += 1
         else:
-            self._frontier.add(url, key, row.kind, row.depth, row.page_url, row.hops + 1)  # type: ignore[arg-type]
+            self._frontier.add(url, key, "image", row.depth, row.page_url, row.hops + 1)
 
     def _page_fetched(self, row: UrlRow, result: Result, now: float) -> None:
         self._frontier.finish(row)
