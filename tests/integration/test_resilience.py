@@ -193,3 +193,25 @@ def test_resilience_read_only_output_pauses_images_and_loses_nothing(tmp_path: P
     assert "cannot write the output (read-only); pausing image tasks" in stderr
     assert_every_image_once(output, truth)
     assert not [r for r in (output / "failures.jsonl").read_text().splitlines() if "read-only" in r]
+
+
+def test_resilience_second_interrupt_stops_at_once_and_state_stays_consistent(tmp_path: Path, serve_site,
+                                                                              processes) -> None:
+    truth = generate_site(tmp_path / "site", pages=40, images=160)
+    site = serve_site(tmp_path / "site", redirects=truth.redirects, image_delay=0.3)  # slow: tasks in flight
+    output = tmp_path / "out"
+    scheduler, (worker,) = start_crawl(processes, site, output, "interrupted")
+    wait_for_images(output, 10)
+    scheduler.send_signal(signal.SIGINT)
+    time.sleep(0.2)
+    scheduler.send_signal(signal.SIGINT)
+    started = time.monotonic()
+    code, stdout, _stderr = finish(scheduler, timeout=30)
+    assert code == 130 and "interrupted twice" in stdout
+    assert time.monotonic() - started < 8  # did not wait for the 0.3 s downloads in flight to drain
+    worker.kill()  # it may still be retrying to hand in results; the resume must not need them
+    worker.wait()
+    scheduler, port = processes.start_scheduler(site.url, "--output", str(output), "--resume", *CRAWL)
+    processes.start_worker(port, "--threads", "8")
+    assert finish(scheduler)[0] == 0
+    assert_every_image_once(output, truth)
