@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from crawler.errors import StateError
+from crawler.errors import StateError, StorageError
 from crawler.storage import STATE_DIR
 
 SCHEMA_VERSION = 1
@@ -77,6 +77,7 @@ class CrawlState:
             raise StateError(f"{output_dir} holds an earlier crawl; add --resume to carry on "
                              "or --fresh to start over")
         self.resumed = exists
+        self._path = path
         self._new_rows: dict[int, UrlRow] = {}  # added since the last flush
         self._updates: dict[int, tuple[str, str | None, int]] = {}  # id → (status, reason, attempts)
         self._new_images: dict[str, str] = {}  # sha256 → path, saved since the last flush
@@ -118,8 +119,14 @@ class CrawlState:
         self._new_records.clear()
 
     def commit(self) -> None:
-        self._flush()
-        self._db.execute("COMMIT")
+        """Make everything recorded so far durable, or raise StorageError (what was committed before stays)."""
+        try:
+            self._flush()
+            self._db.execute("COMMIT")
+        except sqlite3.OperationalError as exc:  # "database or disk is full", a read-only file system…
+            full = "full" in str(exc)
+            raise StorageError(f"cannot write the crawl state {self._path}: {exc}; free some space and run "
+                               "the same command with --resume", "disk-full" if full else "storage-error") from exc
         self._db.execute("BEGIN")
 
     def close(self) -> None:

@@ -215,3 +215,32 @@ def test_resilience_second_interrupt_stops_at_once_and_state_stays_consistent(tm
     processes.start_worker(port, "--threads", "8")
     assert finish(scheduler)[0] == 0
     assert_every_image_once(output, truth)
+
+
+def test_resilience_full_disk_is_one_line_and_resume_carries_on(tmp_path: Path, serve_site, processes) -> None:
+    import subprocess
+    truth = generate_site(tmp_path / "site", pages=60, images=500)
+    site = serve_site(tmp_path / "site", redirects=truth.redirects)
+    output = tmp_path / "small-disk"
+    output.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=300k", "tmpfs", str(output)],
+                      capture_output=True).returncode != 0:
+        pytest.skip("mounting a small tmpfs is not permitted here")
+    try:
+        result = processes.run("run", site.url, "--output", str(output), "--delay", "0", "--per-host", "8",
+                               "--storage-pause", "0.2", "--quiet", timeout=120)
+        assert result.returncode == 1, result.stderr
+        assert "Traceback" not in result.stderr
+        errors = [line for line in result.stderr.splitlines() if line.startswith("crawler run: error:")]
+        assert len(errors) == 1 and ("No space left" in errors[0] or "full" in errors[0]), result.stderr
+        saved = manifest_records(output)
+        for record in saved:  # what the manifest lists is whole
+            assert hashlib.sha256((output / record["path"]).read_bytes()).hexdigest() == record["sha256"]
+        # more room, the same command with --resume: the crawl completes
+        subprocess.run(["mount", "-o", "remount,size=20m", str(output)], check=True)
+        again = processes.run("run", site.url, "--output", str(output), "--delay", "0", "--per-host", "8",
+                              "--resume", "--quiet", timeout=120)
+        assert again.returncode == 0, again.stderr
+        assert_every_image_once(output, truth)
+    finally:
+        subprocess.run(["umount", "-l", str(output)], capture_output=True)
