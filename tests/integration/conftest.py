@@ -9,18 +9,19 @@ import sys
 import threading
 import time
 from collections import Counter
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from http.server import SimpleHTTPRequestHandler
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 
 from crawler import broker
+from tests.integration.loopback import LoopbackServer
 
 REPO = Path(__file__).resolve().parents[2]
 
 
-class SiteServer:
+class SiteServer(LoopbackServer):
     """Serves a folder on 127.0.0.1 and counts every request by path; `redirects` maps path → target."""
 
     def __init__(self, root: Path, redirects: dict[str, str] | None = None, image_delay: float = 0.0) -> None:
@@ -33,11 +34,7 @@ class SiteServer:
         self.max_in_flight = 0  # most requests served at the same moment
         self._lock = threading.Lock()
         handler = functools.partial(_CountingHandler, self, directory=str(root))
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self.httpd.daemon_threads = True
-        self.port = self.httpd.server_address[1]
-        self.url = f"http://127.0.0.1:{self.port}/"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        self._serve(handler)
 
     def record(self, path: str) -> None:
         with self._lock:
@@ -49,10 +46,6 @@ class SiteServer:
     def done(self) -> None:
         with self._lock:
             self.in_flight -= 1
-
-    def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
 
 
 class _CountingHandler(SimpleHTTPRequestHandler):

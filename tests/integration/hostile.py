@@ -10,10 +10,12 @@ import threading
 import time
 import zlib
 from collections import Counter, defaultdict
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import unquote, urlsplit
 
 from PIL import Image
+
+from tests.integration.loopback import LoopbackServer
 
 LONG_NAME = "a" * 5000 + ".png"
 TRAVERSAL = "..%2f..%2f..%2fetc%2fpasswd.png"
@@ -48,7 +50,7 @@ def index_page() -> bytes:
     return f"<html><body>{body}</body></html>".encode()
 
 
-class HostileServer:
+class HostileServer(LoopbackServer):
     def __init__(self) -> None:
         self.hits: Counter[str] = Counter()
         self.times: dict[str, list[float]] = defaultdict(list)
@@ -58,21 +60,13 @@ class HostileServer:
         class Handler(_HostileHandler):
             site = server
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.port = self.httpd.server_address[1]
-        self.url = f"http://127.0.0.1:{self.port}/"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        self._serve(Handler)
 
     def record(self, path: str) -> int:
         with self._lock:
             self.hits[path] += 1
             self.times[path].append(time.monotonic())
             return self.hits[path]
-
-    def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
 
 
 class _HostileHandler(BaseHTTPRequestHandler):

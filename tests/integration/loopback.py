@@ -1,0 +1,21 @@
+"""The part every test HTTP server shares: a free port on 127.0.0.1, served from a daemon thread."""
+
+from __future__ import annotations
+
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+class LoopbackServer:
+    """Serves `handler` on 127.0.0.1 at a port the kernel picks, until `close()`."""
+
+    def _serve(self, handler: type[BaseHTTPRequestHandler] | object) -> None:
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)  # type: ignore[arg-type]
+        self.httpd.daemon_threads = True
+        self.port = self.httpd.server_address[1]
+        self.url = f"http://127.0.0.1:{self.port}/"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
