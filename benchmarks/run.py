@@ -65,6 +65,7 @@ def main(argv: list[str] | None = None) -> int:
                 latency(work, args, pictures, "latency" in wanted, "scaling" in wanted)
         if "scheduler" in wanted:
             scheduler_bench.ceiling(work / "sched")
+            scheduler_bench.ceiling_over_socket(work / "sched-socket")
         if "memory" in wanted:
             scheduler_bench.memory(work / "memory", args.urls)
         if "gallery" in wanted:

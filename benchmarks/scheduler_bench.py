@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import gc
+import itertools
+import multiprocessing
 import os
-import queue
 import random
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+from crawler import broker
+from crawler.broker import TaskDesk
 from crawler.config import Limits, Politeness, SchedulerConfig, Scope
 from crawler.frontier import Frontier
 from crawler.messages import make_node_event, make_result, make_task
@@ -17,67 +22,124 @@ from crawler.scheduler import Scheduler
 from crawler.state import CrawlState
 
 HOSTS = 50
-ready = threading.Event()  # the synthetic worker has built its answers
+_AUTHKEY = b"k" * 32  # loopback only, for the benchmark's own scheduler
+_THREADS = 256  # what the synthetic node says it runs: the scheduler keeps that many tasks queued
 
 
 def _url(number: int) -> str:
     return f"http://h{number % HOSTS}.test/p/{number}.html"
 
 
-def _synthetic_worker(scheduler: Scheduler, pages: int, stop: threading.Event, spent: list[float]) -> None:
-    """Answer every task at once with 20 links: 2 new, 18 seen before (as on a real site).
+class _SyntheticNode:
+    """Answers every task at once with 20 links: 2 new, 18 seen before (as on a real site).
 
-    Everything an answer is made of is built before the clock starts, so this thread costs the
-    scheduler's core as little as possible: the figure is the scheduler's, not the fake node's.
+    It talks to the scheduler as a real node does: tasks taken in batches, answers sent in
+    batches, heartbeats, and a goodbye once the bulletin says the crawl is over (without it the
+    scheduler waits out its goodbye grace, and the figure would measure that wait). Everything an
+    answer is made of is built before the clock starts, so the figure is the scheduler's.
     """
-    tasks, results = scheduler._tasks, scheduler._results  # the scheduler's own in-process queues
-    rng = random.Random(1)
-    pairs = [[_url(number), _url(number)] for number in range(2 * pages + 3)]
-    seen = [[rng.randrange(1 + 2 * answer) for _ in range(18)] for answer in range(min(pages, 5000))]
-    template = dict(make_result(make_task("0.0", "page", "", 0, None, 0), "synthetic", "fetched", status=200))
-    building = time.thread_time()  # what the answers cost to build is not the scheduler's
-    ready.set()
-    results.put(dict(make_node_event("hello", "synthetic", 256, [], 0)))
-    answered, beat = 0, time.monotonic()
-    while not stop.is_set():
-        try:
-            task = tasks.get(timeout=0.05)
-        except queue.Empty:
-            continue
-        new = 1 + 2 * answered
-        links = [pairs[new], pairs[new + 1]] + [pairs[i] for i in seen[answered % len(seen)]]
-        results.put({**template, "task_id": task["id"], "links": links})
-        answered += 1
-        if answered % 1000 == 0 and time.monotonic() - beat > 1:
-            results.put(dict(make_node_event("heartbeat", "synthetic", 256, [], 0)))
-            beat = time.monotonic()
-    spent.append(time.thread_time() - building)
+
+    def __init__(self, pages: int) -> None:
+        rng = random.Random(1)
+        self._pairs = [[_url(number), _url(number)] for number in range(2 * pages + 3)]
+        self._seen = [[rng.randrange(1 + 2 * answer) for _ in range(18)] for answer in range(min(pages, 5000))]
+        self._template = dict(make_result(make_task("0.0", "page", "", 0, None, 0), "synthetic", "fetched",
+                                          status=200))
+        self._answers = itertools.count()  # shared by the node's threads: each answer's new links differ
+
+    def serve(self, node_id: str, take: Callable[[int, float], list], put: Callable[[object], None],
+              bulletin: Callable[[], dict]) -> None:
+        pairs, seen, template, answers_so_far = self._pairs, self._seen, self._template, self._answers
+        put(dict(make_node_event("hello", node_id, _THREADS, [], 0)))
+        done, beat = 0, time.monotonic()
+        while True:
+            batch = take(_THREADS, 0.05)
+            if not batch:
+                if bulletin().get("state") == "finished":
+                    put(dict(make_node_event("bye", node_id, _THREADS, [], done)))
+                    return
+                continue
+            answers = []
+            for task in batch:
+                answer = next(answers_so_far)
+                new = 1 + 2 * answer
+                links = [pairs[new], pairs[new + 1]] + [pairs[i] for i in seen[answer % len(seen)]]
+                answers.append({**template, "node": node_id, "task_id": task["id"], "links": links})
+            put(answers)
+            done += len(batch)
+            if time.monotonic() - beat > 1:
+                put(dict(make_node_event("heartbeat", node_id, _THREADS, [], done)))
+                beat = time.monotonic()
 
 
-def ceiling(work: Path, pages: int = 100_000) -> None:
-    """Print the scheduler's completed tasks per second and its CPU per task."""
-    seeds = tuple(_url(0) for _ in range(1))
-    config = SchedulerConfig(output_dir=work, authkey=b"k" * 32, seeds=seeds,
+def _scheduler(work: Path, pages: int) -> Scheduler:
+    config = SchedulerConfig(output_dir=work, authkey=_AUTHKEY, seeds=(_url(0),),
                              scope=Scope(frozenset(f"h{n}.test" for n in range(HOSTS))),
                              limits=Limits(max_pages=pages),
                              politeness=Politeness(delay_seconds=0, per_host=10_000, obey_robots=False))
-    scheduler = Scheduler(config, on_status=lambda status: None)
-    stop, spent = threading.Event(), []
-    worker = threading.Thread(target=_synthetic_worker, args=(scheduler, pages, stop, spent), daemon=True)
-    ready.clear()
+    return Scheduler(config, on_status=lambda status: None)
+
+
+
+def _print_ceiling(title: str, done: int, wall: float, cpu: float, what_cpu: str) -> None:
+    print(f"\n## scheduler ceiling ({title}, 20 links per answer, 2 new)")
+    print(f"  tasks completed       {done:9d} in {wall:.2f}s")
+    print(f"  tasks/s               {done / wall:9.0f}   (target: at least 10,000)")
+    print(f"  scheduler CPU per task {cpu / done * 1e6:8.1f} us ({what_cpu})")
+
+
+def ceiling(work: Path, pages: int = 100_000) -> None:
+    """Print the scheduler's completed tasks per second and its CPU per task, node in-process."""
+    scheduler = _scheduler(work, pages)
+    node = _SyntheticNode(pages)
+    spent: list[float] = []
+
+    def run_node() -> None:
+        before = time.thread_time()
+        node.serve("synthetic", TaskDesk(scheduler._tasks).take, scheduler._results.put, scheduler.bulletin.read)
+        spent.append(time.thread_time() - before)
+
+    worker = threading.Thread(target=run_node, daemon=True)
+    cpu_before, started = time.process_time(), time.monotonic()
     worker.start()
-    ready.wait()
+    summary = scheduler.run()
+    wall, cpu = time.monotonic() - started, time.process_time() - cpu_before
+    worker.join()
+    _print_ceiling("in-process synthetic node", summary.counts.get("pages/fetched", 0), wall, cpu - spent[0],
+                   "the synthetic node's own CPU excluded")
+
+
+def _remote_node(port: int, pages: int, ready: Any) -> None:
+    """Two synthetic nodes in one process, as a real node overlaps taking tasks with answering them:
+    while one waits on the socket for its next batch, the other builds and sends answers."""
+    node = _SyntheticNode(pages)
+    links = [broker.connect("127.0.0.1", port, _AUTHKEY) for _ in range(2)]
+    ready.set()
+    threads = [threading.Thread(target=node.serve, args=(f"synthetic-{n}", link.desk.take, link.results.put,
+                                                         link.bulletin.read)) for n, link in enumerate(links)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+
+def ceiling_over_socket(work: Path, pages: int = 100_000) -> None:
+    """The same with the node in another process, over the real manager socket (pickling included)."""
+    scheduler = _scheduler(work, pages)
+    _host, port = scheduler.listen()
+    spawn = multiprocessing.get_context("spawn")
+    ready = spawn.Event()
+    node = spawn.Process(target=_remote_node, args=(port, pages, ready), daemon=True)
+    node.start()
+    if not ready.wait(60):
+        raise RuntimeError("the synthetic node did not connect")
     cpu_before, started = time.process_time(), time.monotonic()
     summary = scheduler.run()
     wall, cpu = time.monotonic() - started, time.process_time() - cpu_before
-    stop.set()
-    worker.join()
-    done = summary.counts.get("pages/fetched", 0)
-    scheduler_cpu = cpu - spent[0]
-    print("\n## scheduler ceiling (in-process synthetic workers, 20 links per answer, 2 new)")
-    print(f"  tasks completed       {done:9d} in {wall:.2f}s")
-    print(f"  tasks/s               {done / wall:9.0f}   (target: at least 10,000)")
-    print(f"  scheduler CPU per task {scheduler_cpu / done * 1e6:8.1f} us (synthetic workers' own CPU excluded)")
+    node.join(10)
+    _print_ceiling("synthetic node in another process, over the manager socket",
+                   summary.counts.get("pages/fetched", 0), wall, cpu,
+                   "the whole scheduler process: loop and manager server threads")
 
 
 def _rss_bytes() -> int:
