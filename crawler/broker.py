@@ -14,6 +14,7 @@ import secrets
 import socket
 import stat
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing import connection, managers
 from multiprocessing.context import AuthenticationError
@@ -50,10 +51,15 @@ class Bulletin:
 
 
 class TaskDesk:
-    """Hands out tasks in batches: one round trip for many tasks (a proxy call is a network round trip)."""
+    """Hands out tasks in batches: one round trip for many tasks (a proxy call is a network round trip).
 
-    def __init__(self, tasks: queue.Queue) -> None:
+    `on_empty` is called when a take leaves the queue empty, so the scheduler refills it at once
+    instead of at its next result or idle timeout.
+    """
+
+    def __init__(self, tasks: queue.Queue, on_empty: Callable[[], None] | None = None) -> None:
         self._tasks = tasks
+        self._on_empty = on_empty
 
     def take(self, max_count: int, timeout: float) -> list[Any]:
         """Return up to `max_count` tasks, waiting at most `timeout` seconds for the first."""
@@ -67,6 +73,8 @@ class TaskDesk:
                 batch.append(self._tasks.get_nowait())
             except queue.Empty:
                 break
+        if self._on_empty is not None and self._tasks.empty():
+            self._on_empty()
         return batch
 
 
@@ -206,7 +214,7 @@ class Served:
 
 
 def serve(host: str, port: int, authkey: bytes, tasks: queue.Queue, results: queue.Queue,
-          bulletin: Bulletin) -> Served:
+          bulletin: Bulletin, on_empty: Callable[[], None] | None = None) -> Served:
     """Start serving the queues on host:port (0: any free port) in a background thread."""
     check_listen(host, authkey)
 
@@ -214,7 +222,7 @@ def serve(host: str, port: int, authkey: bytes, tasks: queue.Queue, results: que
     class _SchedulerManager(managers.BaseManager):
         pass
 
-    desk = TaskDesk(tasks)
+    desk = TaskDesk(tasks, on_empty)
     _SchedulerManager.register("get_desk", callable=lambda: desk, exposed=("take",))
     _SchedulerManager.register("get_results", callable=lambda: results, exposed=_QUEUE_METHODS)
     _SchedulerManager.register("get_bulletin", callable=lambda: bulletin, exposed=("read",))

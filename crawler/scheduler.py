@@ -34,6 +34,8 @@ _COMMIT_SECONDS = 0.05  # how often state is committed and records appended
 _MAX_RESULTS_PER_ROUND = 500  # then dispatch again, so a flood of results cannot starve the nodes
 _BYE_WAIT_SECONDS = 5.0  # after the end, how long to wait for nodes to notice and say goodbye
 _PLURAL = {"page": "pages", "image": "images", "robots": "robots"}  # counter names: pages/fetched
+_QUEUED_PER_THREAD = 2  # tasks kept queued per fetcher thread online: what a node holds (worker._PREFETCH)
+_REFILL = object()  # put on the result queue when a node emptied the task queue: wakes the loop
 
 
 @dataclass
@@ -108,8 +110,12 @@ class Scheduler:
     def listen(self) -> tuple[str, int]:
         """Start serving the queues; return the address nodes connect to."""
         self._served = broker.serve(self.config.listen_host, self.config.listen_port, self.config.authkey,
-                                    self._tasks, self._results, self.bulletin)
+                                    self._tasks, self._results, self.bulletin, self.wake_to_refill)
         return self._served.address
+
+    def wake_to_refill(self) -> None:
+        """A node emptied the task queue: wake the loop to dispatch now (called by the server's threads)."""
+        self._results.put(_REFILL)
 
     def request_stop(self) -> None:
         """Ask for a graceful stop (first call) or an immediate one (second call); signal-safe."""
@@ -194,9 +200,9 @@ class Scheduler:
             self._handle(message, now)
 
     def _queue_target(self) -> int:
-        # Keep the queue about as long as the fetcher threads online, so order and politeness
+        # Keep the queue about as long as what the nodes online hold, so order and politeness
         # stay with the frontier and tasks of a lost node are few.
-        return max(2, sum(node.threads for node in self._nodes.values()))
+        return max(4, _QUEUED_PER_THREAD * sum(node.threads for node in self._nodes.values()))
 
     def _dispatch(self, now: float) -> None:
         limit = self.config.limits.max_images
@@ -222,6 +228,8 @@ class Scheduler:
     # -- results --------------------------------------------------------------------------------
 
     def _handle(self, message: object, now: float) -> None:
+        if message is _REFILL:  # the loop dispatches next
+            return
         if isinstance(message, list):  # a node's batch of results
             if len(message) > broker.MAX_BATCH:
                 self.counts["messages/malformed"] += 1

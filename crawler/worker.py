@@ -28,7 +28,13 @@ log = logging.getLogger(__name__)
 
 _POLL_SECONDS = 0.2  # longest wait on any queue before looking at the stop flag again (the end comes sooner)
 _STATUS_SECONDS = 5.0  # how often a node logs its one-line status
-_PREFETCH = 1.5  # tasks held per fetcher thread (queued here or in work): hides the round trip
+# Every take() and put() is a round trip that costs CPU on both ends (pickling, a server thread,
+# GIL hand-offs), so both go in batches: tasks are taken once a quarter of the room is free, not
+# as each task ends, and results wait a moment to leave together. Room counts tasks not yet
+# finished (queued here or in work), so results waiting to be sent never keep a thread idle.
+_PREFETCH = 2  # unfinished tasks per fetcher thread
+_REFILL_FRACTION = 4  # take more once 1/4 of the room is free
+_REPORT_GATHER_SECONDS = 0.02  # after a result, wait this long for more to send with it
 _REPORT_BATCH = 200  # results per put() at most
 
 
@@ -49,9 +55,11 @@ class Worker:
         self._inbox: queue.Queue[Task] = queue.Queue()  # taken, not started
         self._outbox: queue.Queue[dict[str, Any]] = queue.Queue()  # answered, not sent
         self._held: set[str] = set()  # every task id taken and not yet reported (for heartbeats)
-        self._held_changed = threading.Condition()
+        self._unfinished = 0  # tasks taken and not yet handled: what the feeder's room is counted on
+        self._held_changed = threading.Condition()  # guards both; notified when a task is finished
         self._feeding_done = threading.Event()  # the feeder has stopped: what the inbox holds is all
-        self._limit = max(1, int(config.threads * _PREFETCH))
+        self._limit = max(2, config.threads * _PREFETCH)
+        self._refill = max(1, self._limit // _REFILL_FRACTION)
         self.done = 0
         self.failed = 0
 
@@ -177,7 +185,7 @@ class Worker:
             self._stop.wait(_POLL_SECONDS)
 
     def _feed_loop(self) -> None:
-        """Take tasks in batches while fewer than the limit are held."""
+        """Take tasks in batches while at least a refill's worth of room is free."""
         try:
             self._feed()
         finally:
@@ -186,10 +194,10 @@ class Worker:
     def _feed(self) -> None:
         while not self._stop.is_set():
             with self._held_changed:
-                if len(self._held) >= self._limit:
+                room = self._limit - self._unfinished
+                if room < self._refill:
                     self._held_changed.wait(_POLL_SECONDS)
                     continue
-                room = self._limit - len(self._held)
             link = self._link
             if link is None:
                 return
@@ -206,6 +214,7 @@ class Worker:
                     continue
                 with self._held_changed:
                     self._held.add(task["id"])
+                    self._unfinished += 1
                 self._inbox.put(task)
 
     def _fetch_loop(self, handler: TaskHandler) -> None:
@@ -222,10 +231,14 @@ class Worker:
             self.done += 1
             self.failed += result["outcome"] == "failed"
             self._outbox.put(dict(result))  # type: ignore[arg-type]
+            with self._held_changed:
+                self._unfinished -= 1
+                if self._limit - self._unfinished >= self._refill:
+                    self._held_changed.notify()
         session.close()
 
     def _report_loop(self, fetchers: list[threading.Thread]) -> None:
-        """Send results in batches: as they come when few, many per round trip when busy."""
+        """Send results in batches: whatever arrives within a short moment of the first goes with it."""
         while True:
             try:
                 batch = [self._outbox.get(timeout=_POLL_SECONDS)]
@@ -233,6 +246,7 @@ class Worker:
                 if self._stop.is_set() and not any(f.is_alive() for f in fetchers) and self._outbox.empty():
                     return
                 continue
+            time.sleep(_REPORT_GATHER_SECONDS)
             while len(batch) < _REPORT_BATCH:
                 try:
                     batch.append(self._outbox.get_nowait())
@@ -242,5 +256,4 @@ class Worker:
                 return  # the scheduler is gone for good; run() reports it
             with self._held_changed:
                 self._held.difference_update(result["task_id"] for result in batch)
-                self._held_changed.notify()
 

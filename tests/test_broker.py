@@ -34,6 +34,17 @@ def test_broker_node_takes_tasks_and_returns_results(served) -> None:
     assert link.bulletin.read()["state"] == "finished"
 
 
+def test_broker_desk_says_when_a_take_empties_the_queue() -> None:
+    tasks: queue.Queue = queue.Queue()
+    emptied = []
+    desk = broker.TaskDesk(tasks, on_empty=lambda: emptied.append(tasks.qsize()))
+    for number in range(5):
+        tasks.put(number)
+    assert desk.take(3, 1) == [0, 1, 2] and emptied == []  # two left: no need to wake the scheduler
+    assert desk.take(10, 1) == [3, 4] and emptied == [0]
+    assert desk.take(10, 0.05) == [] and emptied == [0]  # took nothing: the scheduler knows it is empty
+
+
 def test_broker_exposes_only_queue_methods(served) -> None:
     running, key, *_ = served
     link = broker.connect(*running.address, key)
