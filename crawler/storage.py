@@ -15,7 +15,6 @@ import json
 import os
 import re
 import tempfile
-import threading
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -67,6 +66,24 @@ _made_folders: set[str] = set()  # folders this process has created or found, so
 _temp_numbers = itertools.count()
 
 
+def _new_writer_token() -> None:
+    # Random per process (and again in a forked child): with the counter it names temporary files
+    # uniquely among all writers of a shared disk, without a syscall per file.
+    global _writer_token
+    _writer_token = f"{os.getpid()}-{os.urandom(6).hex()}"
+
+
+_writer_token = ""
+_new_writer_token()
+os.register_at_fork(after_in_child=_new_writer_token)
+
+
+def _write_all(descriptor: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(descriptor, view):]
+
+
 def save_atomic(root: Path, relative_path: str, data: bytes) -> bool:
     """Write `data` to root/relative_path via a temporary file and a rename; False if it was already there.
 
@@ -89,13 +106,14 @@ def save_atomic(root: Path, relative_path: str, data: bytes) -> bool:
         if folder not in _made_folders:
             os.makedirs(folder, exist_ok=True)
             _made_folders.add(folder)
-        # pid, thread and a counter make the name unique among every writer of the shared disk
-        # that runs on this host; O_EXCL makes a clash an error, not a shared file.
-        temp_name = os.path.join(folder, f"{_TEMP_PREFIX}{os.getpid()}-{threading.get_ident()}-"
-                                         f"{next(_temp_numbers)}-{os.urandom(4).hex()}")
+        # O_EXCL makes a clash of names an error, not a shared file. Plain os.write: a Python
+        # file object would add three syscalls per image, each a GIL hand-off between fetchers.
+        temp_name = os.path.join(folder, f"{_TEMP_PREFIX}{_writer_token}-{next(_temp_numbers)}")
         descriptor = os.open(temp_name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-        with os.fdopen(descriptor, "wb") as temp:
-            temp.write(data)
+        try:
+            _write_all(descriptor, data)
+        finally:
+            os.close(descriptor)
         os.replace(temp_name, final)
         temp_name = None
         return True

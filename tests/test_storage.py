@@ -1,4 +1,5 @@
 import hashlib
+import os
 import threading
 from pathlib import Path
 
@@ -61,6 +62,21 @@ def test_storage_two_writers_of_the_same_image_leave_one_intact_file(tmp_path: P
     assert errors == []
     assert (tmp_path / relative).read_bytes() == data
     assert len(list((tmp_path / "images/example.com").iterdir())) == 1
+
+
+def test_storage_a_forked_child_names_its_temporaries_apart_from_its_parent() -> None:
+    from crawler import storage
+    reader, writer = os.pipe()
+    child = os.fork()
+    if child == 0:  # pragma: no cover - runs in the child
+        os.write(writer, storage._writer_token.encode())
+        os._exit(0)
+    os.close(writer)
+    os.waitpid(child, 0)
+    with os.fdopen(reader, "rb") as pipe:
+        child_token = pipe.read().decode()
+    assert child_token and child_token != storage._writer_token
+    assert child_token.split("-")[0] == str(child)
 
 
 def test_storage_remove_temporaries_cleans_what_killed_writers_left(tmp_path: Path) -> None:
