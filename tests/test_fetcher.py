@@ -125,3 +125,19 @@ def test_fetcher_never_sends_netrc_credentials(tmp_path, monkeypatch) -> None:
     assert session.trust_env
     fetch(session, URL, LIMITS, 1000)
     assert "Authorization" not in responses.calls[0].request.headers
+
+
+@responses.activate
+def test_fetcher_keeps_the_session_cookies_and_honours_a_configured_proxy(monkeypatch) -> None:
+    monkeypatch.setenv("HTTP_PROXY", "http://proxy.internal:3128")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    responses.get(URL, body=b"x", headers={"Set-Cookie": "sid=42; Path=/"})
+    responses.get("http://site.test/b", body=b"y")
+    session = new_session(LIMITS)
+    fetch(session, URL, LIMITS, 100)
+    fetch(session, "http://site.test/b", LIMITS, 100)
+    second = responses.calls[1].request
+    assert second.headers.get("Cookie") == "sid=42"
+    assert second.req_kwargs["proxies"].get("http") == "http://proxy.internal:3128"
+    assert second.req_kwargs["stream"] is True
