@@ -52,8 +52,10 @@ class Worker:
         self._lost = threading.Event()  # the scheduler is gone for good
         self._link_lock = threading.Lock()
         self._link: broker.Link | None = None
-        self._inbox: queue.Queue[Task] = queue.Queue()  # taken, not started
-        self._outbox: queue.Queue[dict[str, Any]] = queue.Queue()  # answered, not sent
+        # None in the inbox: no more tasks (one per fetcher, after the last task); None in the
+        # outbox: a fetcher has ended. Threads leave at once at the end instead of at a poll.
+        self._inbox: queue.Queue[Task | None] = queue.Queue()  # taken, not started
+        self._outbox: queue.Queue[dict[str, Any] | None] = queue.Queue()  # answered, not sent
         self._held: set[str] = set()  # every task id taken and not yet reported (for heartbeats)
         self._unfinished = 0  # tasks taken and not yet handled: what the feeder's room is counted on
         self._held_changed = threading.Condition()  # guards both; notified when a task is finished
@@ -190,6 +192,8 @@ class Worker:
             self._feed()
         finally:
             self._feeding_done.set()
+            for _ in range(self.config.threads):
+                self._inbox.put(None)
 
     def _feed(self) -> None:
         while not self._stop.is_set():
@@ -220,40 +224,52 @@ class Worker:
     def _fetch_loop(self, handler: TaskHandler) -> None:
         """One fetcher thread: its own Session (connection reuse), tasks from the inbox until the end."""
         session = new_session(handler.limits)
-        while True:
-            try:
-                task = self._inbox.get(timeout=_POLL_SECONDS)
-            except queue.Empty:
-                if self._feeding_done.is_set():
-                    break  # the feeder takes no more and the inbox is empty: all held work is done
-                continue
-            result = handler.handle(task, session)
-            self.done += 1
-            self.failed += result["outcome"] == "failed"
-            self._outbox.put(dict(result))  # type: ignore[arg-type]
-            with self._held_changed:
-                self._unfinished -= 1
-                if self._limit - self._unfinished >= self._refill:
-                    self._held_changed.notify()
-        session.close()
+        try:
+            while True:
+                try:
+                    task = self._inbox.get(timeout=_POLL_SECONDS)
+                except queue.Empty:
+                    if self._feeding_done.is_set():
+                        break  # the feeder takes no more and the inbox is empty: all held work is done
+                    continue
+                if task is None:
+                    break
+                result = handler.handle(task, session)
+                self.done += 1
+                self.failed += result["outcome"] == "failed"
+                self._outbox.put(dict(result))  # type: ignore[arg-type]
+                with self._held_changed:
+                    self._unfinished -= 1
+                    if self._limit - self._unfinished >= self._refill:
+                        self._held_changed.notify()
+        finally:
+            session.close()
+            self._outbox.put(None)
 
     def _report_loop(self, fetchers: list[threading.Thread]) -> None:
         """Send results in batches: whatever arrives within a short moment of the first goes with it."""
+        ended = 0  # fetchers that have said they are done
         while True:
             try:
-                batch = [self._outbox.get(timeout=_POLL_SECONDS)]
+                first = self._outbox.get(timeout=_POLL_SECONDS)
             except queue.Empty:
                 if self._stop.is_set() and not any(f.is_alive() for f in fetchers) and self._outbox.empty():
                     return
                 continue
-            time.sleep(_REPORT_GATHER_SECONDS)
-            while len(batch) < _REPORT_BATCH:
+            if first is not None:
+                time.sleep(_REPORT_GATHER_SECONDS)
+            gathered = [first]
+            while len(gathered) < _REPORT_BATCH:
                 try:
-                    batch.append(self._outbox.get_nowait())
+                    gathered.append(self._outbox.get_nowait())
                 except queue.Empty:
                     break
-            if not self._put(batch):
+            batch = [result for result in gathered if result is not None]
+            ended += len(gathered) - len(batch)
+            if batch and not self._put(batch):
                 return  # the scheduler is gone for good; run() reports it
             with self._held_changed:
                 self._held.difference_update(result["task_id"] for result in batch)
+            if ended == len(fetchers) and self._outbox.empty():
+                return
 
