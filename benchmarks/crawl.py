@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,11 +36,42 @@ class CrawlFigures:
         return self.cpu_seconds * 1000 / max(1, self.requests)
 
 
-def _wait(child: subprocess.Popen[bytes]) -> tuple[float, float]:
-    """Reap a child; return its CPU seconds and peak RSS in MB (from wait4, so it is exact)."""
+class PeakRss:
+    """Follows a child's VmHWM (its high-water mark since exec) until it exits.
+
+    wait4's ru_maxrss cannot be used: Linux carries the parent's high-water mark into a forked
+    child across exec, so every child reported at least this benchmark process's own size.
+    """
+
+    def __init__(self, pid: int) -> None:
+        self._path = f"/proc/{pid}/status"
+        self.kib = 0
+        self._thread = threading.Thread(target=self._follow, daemon=True)
+        self._thread.start()
+
+    def _follow(self) -> None:
+        while True:
+            try:
+                with open(self._path) as status:
+                    lines = [line for line in status if line.startswith("VmHWM:")]
+            except OSError:
+                return  # reaped
+            if not lines:
+                return  # exited: a zombie has no memory left to measure
+            self.kib = max(self.kib, int(lines[0].split()[1]))
+            time.sleep(0.05)
+
+    @property
+    def mb(self) -> float:
+        self._thread.join(timeout=1)
+        return self.kib / 1024
+
+
+def _wait(child: subprocess.Popen[bytes], peak: PeakRss) -> tuple[float, float]:
+    """Reap a child; return its CPU seconds (exact, from wait4) and peak RSS in MB."""
     _pid, status, usage = os.wait4(child.pid, 0)
     child.returncode = os.waitstatus_to_exitcode(status)
-    return usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
+    return usage.ru_utime + usage.ru_stime, peak.mb
 
 
 def run_crawl(seed: str, output: Path, truth: Truth, server, *, workers: int, threads: int,  # type: ignore[no-untyped-def]
@@ -52,15 +84,17 @@ def run_crawl(seed: str, output: Path, truth: Truth, server, *, workers: int, th
                                   "--fresh", "--listen", "127.0.0.1:0", "--delay", "0", "--per-host", "256",
                                   "--quiet", *extra], cwd=REPO, env=env, stdout=subprocess.PIPE)
     assert scheduler.stdout is not None
+    scheduler_peak = PeakRss(scheduler.pid)
     line = scheduler.stdout.readline().decode()
     port = line.split("listening on ")[1].split(",")[0].rsplit(":", 1)[1]
     nodes = [subprocess.Popen([sys.executable, "-m", "crawler", "worker", "--connect", f"127.0.0.1:{port}",
                                "--threads", str(threads), "--processes", str(processes_per_worker),
                                "--quiet"], cwd=REPO, env=env) for _ in range(workers)]
-    scheduler_cpu, scheduler_peak = _wait(scheduler)
+    node_peaks = [PeakRss(node.pid) for node in nodes]
+    scheduler_cpu, scheduler_peak_mb = _wait(scheduler, scheduler_peak)
     wall = time.monotonic() - started
     scheduler.stdout.close()
-    worker_usage = [_wait(node) for node in nodes]
+    worker_usage = [_wait(node, peak) for node, peak in zip(nodes, node_peaks)]
     if scheduler.returncode != 0 or any(node.returncode != 0 for node in nodes):
         raise RuntimeError(f"crawl failed: scheduler {scheduler.returncode}, workers "
                            f"{[node.returncode for node in nodes]}")
@@ -73,7 +107,7 @@ def run_crawl(seed: str, output: Path, truth: Truth, server, *, workers: int, th
         wall_seconds=wall, pages=sum(1 for url in by_url if url in truth.pages),
         images=len(manifest), requests=sum(hits.values()),
         cpu_seconds=scheduler_cpu + sum(cpu for cpu, _ in worker_usage),
-        scheduler_cpu_seconds=scheduler_cpu, scheduler_peak_mb=scheduler_peak,
+        scheduler_cpu_seconds=scheduler_cpu, scheduler_peak_mb=scheduler_peak_mb,
         worker_peak_mb=max(peak for _, peak in worker_usage),
         page_coverage=len(truth.pages & set(by_url)) / len(truth.pages),
         image_coverage=len(saved & expected) / len(expected),

@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from benchmarks.crawl import CrawlFigures, _url_of
+from benchmarks.crawl import CrawlFigures, PeakRss, _url_of
 from benchmarks.site import Truth
 
 SPIDER = Path(__file__).with_name("scrapy_spider.py")
@@ -21,6 +21,7 @@ def run(seed: str, output: Path, truth: Truth, server) -> CrawlFigures:  # type:
     started = time.monotonic()
     child = subprocess.Popen([sys.executable, "-m", "scrapy", "runspider", str(SPIDER), "-L", "WARNING", "-a", f"start={seed}",
                               "-s", f"FILES_STORE={output}"], cwd=output)
+    peak = PeakRss(child.pid)
     _pid, status, usage = os.wait4(child.pid, 0)
     wall = time.monotonic() - started
     child.returncode = os.waitstatus_to_exitcode(status)
@@ -33,6 +34,6 @@ def run(seed: str, output: Path, truth: Truth, server) -> CrawlFigures:  # type:
     return CrawlFigures(
         wall_seconds=wall, pages=len(truth.pages & by_url), images=len(saved), requests=sum(hits.values()),
         cpu_seconds=usage.ru_utime + usage.ru_stime, scheduler_cpu_seconds=0.0,
-        scheduler_peak_mb=usage.ru_maxrss / 1024, worker_peak_mb=usage.ru_maxrss / 1024,
+        scheduler_peak_mb=peak.mb, worker_peak_mb=peak.mb,
         page_coverage=len(truth.pages & by_url) / len(truth.pages), image_coverage=len(saved & expected) / len(expected),
         duplicate_downloads=sum(count - 1 for count in hits.values() if count > 1))
