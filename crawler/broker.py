@@ -14,6 +14,7 @@ import secrets
 import socket
 import stat
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing import connection, managers
@@ -155,7 +156,21 @@ def _shutdown(conn: connection.Connection) -> None:
 
 
 class _GuardedServer(managers.Server):
-    """The stock server plus a handshake deadline and a log line for every refused peer."""
+    """The stock server plus a handshake deadline, a log line for every refused peer, and a stop."""
+
+    def accepter(self) -> None:
+        # The stock loop retries accept() forever on any OSError: once stop() closes the
+        # listener, that is a thread spinning at full CPU for the rest of the process's life.
+        threading.current_thread().name = "manager-accepter"
+        while not self.stop_event.is_set():
+            try:
+                c = self.listener.accept()
+            except OSError:
+                if self.stop_event.is_set():
+                    return
+                time.sleep(0.05)  # e.g. out of file descriptors: try again, without spinning
+                continue
+            threading.Thread(target=self.handle_request, args=(c,), daemon=True).start()
 
     def _handle_request(self, c: connection.Connection) -> None:
         peer = _peer_of(c)
@@ -207,6 +222,14 @@ class Served:
 
     def stop(self) -> None:
         self.server.stop_event.set()
+        # close() alone does not wake a thread blocked in accept(); shutdown() does (it then fails
+        # with EINVAL and the accept loop sees the stop). Listener keeps its socket private.
+        listening = getattr(getattr(self.server.listener, "_listener", None), "_socket", None)
+        try:
+            if listening is not None:
+                listening.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
         try:
             self.server.listener.close()
         except OSError:

@@ -1,6 +1,7 @@
 import os
 import queue
 import socket
+import threading
 import time
 from pathlib import Path
 
@@ -43,6 +44,18 @@ def test_broker_desk_says_when_a_take_empties_the_queue() -> None:
     assert desk.take(3, 1) == [0, 1, 2] and emptied == []  # two left: no need to wake the scheduler
     assert desk.take(10, 1) == [3, 4] and emptied == [0]
     assert desk.take(10, 0.05) == [] and emptied == [0]  # took nothing: the scheduler knows it is empty
+
+
+def test_broker_stopped_server_leaves_no_thread_behind() -> None:
+    running = broker.serve("127.0.0.1", 0, broker.generate_authkey(), queue.Queue(), queue.Queue(),
+                           broker.Bulletin({}))
+    time.sleep(0.1)
+    assert any(thread.name == "manager-accepter" for thread in threading.enumerate())
+    running.stop()
+    deadline = time.monotonic() + 3
+    while any(thread.name == "manager-accepter" for thread in threading.enumerate()):
+        assert time.monotonic() < deadline, "the accept loop outlived stop() (it used to spin at full CPU)"
+        time.sleep(0.05)
 
 
 def test_broker_exposes_only_queue_methods(served) -> None:
