@@ -6,6 +6,7 @@ The frontier decides; `CrawlState` remembers. The clock is passed in, so tests n
 from __future__ import annotations
 
 import heapq
+import itertools
 import logging
 from collections import OrderedDict, deque
 from dataclasses import dataclass, field
@@ -181,7 +182,7 @@ class Frontier:
         while host.pending:
             if host.in_flight >= self._politeness.per_host or host.next_time > now:
                 return None
-            row = self._state.get_url(host.pending[0])
+            row = self._state.get_url(host.pending[0], itertools.islice(host.pending, 1, None))
             if row is None:  # a hash collision's twin that SQLite refused: nothing to fetch
                 host.pending.popleft()
                 self.pending_count -= 1

@@ -19,6 +19,8 @@ from crawler.errors import StateError, StorageError
 from crawler.storage import STATE_DIR
 
 SCHEMA_VERSION = 1
+_READ_AHEAD_ROWS = 64  # rows one dispatch query reads: the one asked for and the next in its host's queue
+_READ_AHEAD_LIMIT = 8192  # rows held read ahead at most (with many hosts, the cache starts over)
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS urls (
     id INTEGER PRIMARY KEY,
@@ -83,6 +85,9 @@ class CrawlState:
         self._new_images: dict[str, str] = {}  # sha256 → path, saved since the last flush
         self._new_records: list[tuple[str, str]] = []  # (table, JSON record) in order
         self._stored_hashes: set[int] | None = None  # hash() of every stored sha256, loaded on first use
+        # Rows read ahead for dispatch, one SELECT for many (each query is a GIL hand-off with the
+        # manager's threads); a row leaves when its status changes, so what is here is never stale.
+        self._read_ahead: dict[int, UrlRow] = {}
         try:
             self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
             self._db.execute("PRAGMA journal_mode=WAL")
@@ -152,17 +157,40 @@ class CrawlState:
         self._new_rows[url_id] = UrlRow(url_id, canonical, url, kind, depth, page_url, hops, "pending", 0)
         return url_id
 
-    def get_url(self, url_id: int) -> UrlRow | None:
-        """Return the URL with this id as it stands now (buffered changes included), or None."""
-        row = self._new_rows.get(url_id)
+    def get_url(self, url_id: int, upcoming: Iterable[int] = ()) -> UrlRow | None:
+        """Return the URL with this id as it stands now (buffered changes included), or None.
+
+        `upcoming`: ids likely to be asked for next, read in the same query.
+        """
+        row = self._new_rows.get(url_id) or self._read_ahead.pop(url_id, None)
         if row is None:
-            found = self._db.execute("SELECT id, canonical, url, kind, depth, page_url, hops, status, attempts "
-                                     "FROM urls WHERE id=?", (url_id,)).fetchone()
-            if found is None:
+            row = self._read_rows(url_id, upcoming)
+            if row is None:
                 return None
-            row = UrlRow(*found)
         change = self._updates.get(url_id)
         return row if change is None else row._replace(status=change[0], attempts=change[2])
+
+    def _read_rows(self, url_id: int, upcoming: Iterable[int]) -> UrlRow | None:
+        if len(self._read_ahead) > _READ_AHEAD_LIMIT:
+            self._read_ahead.clear()
+        ids = [url_id]
+        for other in upcoming:
+            if len(ids) >= _READ_AHEAD_ROWS:
+                break
+            if other != url_id and other not in self._new_rows and other not in self._read_ahead:
+                ids.append(other)
+        found = None
+        for values in self._db.execute("SELECT id, canonical, url, kind, depth, page_url, hops, status, attempts "
+                                       f"FROM urls WHERE id IN ({','.join('?' * len(ids))})", ids):
+            row = UrlRow(*values)
+            change = self._updates.get(row.id)  # a flush empties _updates: keep the change in the row
+            if change is not None:
+                row = row._replace(status=change[0], attempts=change[2])
+            if row.id == url_id:
+                found = row
+            else:
+                self._read_ahead[row.id] = row
+        return found
 
     def status_of(self, canonical: str) -> str | None:
         self._flush()
@@ -171,6 +199,7 @@ class CrawlState:
 
     def set_status(self, url_id: int, status: str, reason: str | None, attempts: int) -> None:
         self._updates[url_id] = (status, reason, attempts)
+        self._read_ahead.pop(url_id, None)
 
     def unfinished(self) -> Iterator[UrlRow]:
         """Yield every URL that is not finished (pending or leased when the last run stopped), oldest first."""

@@ -1,0 +1,34 @@
+from pathlib import Path
+
+from crawler.state import CrawlState
+
+
+def _state_with_urls(tmp_path: Path, count: int) -> tuple[CrawlState, list[int]]:
+    state = CrawlState(tmp_path, resume=False, fresh=True)
+    ids = [state.add_url(f"http://a.test/{n}", f"http://a.test/{n}", "page", 0, None, 0) for n in range(count)]
+    state.commit()  # the rows leave the write-behind buffer: reads now go to SQLite
+    return state, ids
+
+
+def test_state_reads_the_next_rows_of_a_queue_in_one_query(tmp_path: Path) -> None:
+    state, ids = _state_with_urls(tmp_path, 10)
+    queries = []
+    state._db.set_trace_callback(queries.append)
+    rows = [state.get_url(url_id, ids[position + 1:]) for position, url_id in enumerate(ids)]
+    assert [row.url for row in rows if row] == [f"http://a.test/{n}" for n in range(10)]
+    assert len([query for query in queries if query.startswith("SELECT")]) == 1
+    state.close()
+
+
+def test_state_a_row_read_ahead_never_hides_a_later_change(tmp_path: Path) -> None:
+    state, ids = _state_with_urls(tmp_path, 4)
+    state.set_status(ids[2], "leased", None, 1)  # changed before the read-ahead, not yet written
+    assert state.get_url(ids[0], ids[1:]).status == "pending"
+    state.commit()  # the change is written and the buffer of changes emptied
+    assert state.get_url(ids[2]).status == "leased"
+    state.set_status(ids[1], "done", None, 1)  # changed after the read-ahead
+    state.commit()
+    assert state.get_url(ids[1]).status == "done"
+    assert state.get_url(ids[3]).status == "pending"
+    assert state.get_url(10_000) is None
+    state.close()
