@@ -113,7 +113,9 @@ def _get(session: requests.Session, url: str, limits: FetchLimits) -> requests.R
     if session.trust_env:
         settings = session.merge_environment_settings(request.url, {}, True, session.verify, session.cert)
     else:
-        settings = {"proxies": session.proxies, "stream": True, "verify": session.verify, "cert": session.cert}
+        # A CA bundle path costs a stat() per request (a GIL hand-off); plain http never uses it.
+        verify = session.verify if url[:6].lower() == "https:" else True
+        settings = {"proxies": session.proxies, "stream": True, "verify": verify, "cert": session.cert}
     return session.send(request, allow_redirects=False, timeout=(limits.connect_seconds, limits.read_seconds),
                         **settings)
 

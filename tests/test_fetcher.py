@@ -141,3 +141,17 @@ def test_fetcher_keeps_the_session_cookies_and_honours_a_configured_proxy(monkey
     assert second.headers.get("Cookie") == "sid=42"
     assert second.req_kwargs["proxies"].get("http") == "http://proxy.internal:3128"
     assert second.req_kwargs["stream"] is True
+
+
+@responses.activate
+def test_fetcher_uses_the_ca_bundle_for_https_only(monkeypatch) -> None:
+    for name in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/certs/ca-certificates.crt")
+    responses.get("https://site.test/a", body=b"x")
+    responses.get(URL, body=b"y")
+    session = new_session(LIMITS)
+    fetch(session, "https://site.test/a", LIMITS, 100)
+    fetch(session, URL, LIMITS, 100)
+    assert responses.calls[0].request.req_kwargs["verify"] == "/etc/ssl/certs/ca-certificates.crt"
+    assert responses.calls[1].request.req_kwargs["verify"] is True
