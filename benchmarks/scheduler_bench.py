@@ -80,7 +80,6 @@ def _scheduler(work: Path, pages: int) -> Scheduler:
     return Scheduler(config, on_status=lambda status: None)
 
 
-
 def _print_ceiling(title: str, done: int, wall: float, cpu: float, what_cpu: str) -> None:
     print(f"\n## scheduler ceiling ({title}, 20 links per answer, 2 new)")
     print(f"  tasks completed       {done:9d} in {wall:.2f}s")

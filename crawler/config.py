@@ -16,6 +16,9 @@ DEFAULT_USER_AGENT = f"queue-crawler/{__version__} (+https://github.com/queue-cr
 # references, Pillow cannot check it, and most users want raster pictures.
 RASTER_TYPES = ("jpeg", "png", "gif", "webp", "bmp", "tiff", "ico", "avif")
 ALL_TYPES = RASTER_TYPES + ("svg",)
+# Unfinished tasks a node holds per fetcher thread, and what the scheduler keeps queued for it:
+# enough that every thread stays busy while the next batch of tasks is on its way.
+TASKS_HELD_PER_THREAD = 2
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from crawler import broker
-from crawler.config import SchedulerConfig
+from crawler.config import TASKS_HELD_PER_THREAD, SchedulerConfig
 from crawler.errors import BadMessage
 from crawler.frontier import Frontier
 from crawler.messages import PROTOCOL_VERSION, NodeEvent, Result, read_message
@@ -34,7 +34,6 @@ _COMMIT_SECONDS = 0.05  # how often state is committed and records appended
 _MAX_RESULTS_PER_ROUND = 500  # then dispatch again, so a flood of results cannot starve the nodes
 _BYE_WAIT_SECONDS = 5.0  # after the end, how long to wait for nodes to notice and say goodbye
 _PLURAL = {"page": "pages", "image": "images", "robots": "robots"}  # counter names: pages/fetched
-_QUEUED_PER_THREAD = 2  # tasks kept queued per fetcher thread online: what a node holds (worker._PREFETCH)
 _REFILL = object()  # put on the result queue when a node emptied the task queue: wakes the loop
 
 
@@ -202,7 +201,7 @@ class Scheduler:
     def _queue_target(self) -> int:
         # Keep the queue about as long as what the nodes online hold, so order and politeness
         # stay with the frontier and tasks of a lost node are few.
-        return max(4, _QUEUED_PER_THREAD * sum(node.threads for node in self._nodes.values()))
+        return max(4, TASKS_HELD_PER_THREAD * sum(node.threads for node in self._nodes.values()))
 
     def _dispatch(self, now: float) -> None:
         limit = self.config.limits.max_images

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from crawler import broker
-from crawler.config import FetchLimits, ImageFilter, WorkerConfig
+from crawler.config import TASKS_HELD_PER_THREAD, FetchLimits, ImageFilter, WorkerConfig
 from crawler.errors import BadMessage, CrawlerError, SchedulerUnreachable
 from crawler.fetcher import new_session
 from crawler.handlers import TaskHandler
@@ -26,13 +26,12 @@ from crawler.storage import check_writable
 
 log = logging.getLogger(__name__)
 
-_POLL_SECONDS = 0.2  # longest wait on any queue before looking at the stop flag again (the end comes sooner)
+_POLL_SECONDS = 0.2  # longest wait on the scheduler before looking at the stop flag again
 _STATUS_SECONDS = 5.0  # how often a node logs its one-line status
 # Every take() and put() is a round trip that costs CPU on both ends (pickling, a server thread,
 # GIL hand-offs), so both go in batches: tasks are taken once a quarter of the room is free, not
 # as each task ends, and results wait a moment to leave together. Room counts tasks not yet
 # finished (queued here or in work), so results waiting to be sent never keep a thread idle.
-_PREFETCH = 2  # unfinished tasks per fetcher thread
 _REFILL_FRACTION = 4  # take more once 1/4 of the room is free
 _REPORT_GATHER_SECONDS = 0.02  # after a result, wait this long for more to send with it
 _REPORT_BATCH = 200  # results per put() at most
@@ -53,14 +52,13 @@ class Worker:
         self._link_lock = threading.Lock()
         self._link: broker.Link | None = None
         # None in the inbox: no more tasks (one per fetcher, after the last task); None in the
-        # outbox: a fetcher has ended. Threads leave at once at the end instead of at a poll.
+        # outbox: a fetcher has ended (its last message). Threads leave at once at the end.
         self._inbox: queue.Queue[Task | None] = queue.Queue()  # taken, not started
         self._outbox: queue.Queue[dict[str, Any] | None] = queue.Queue()  # answered, not sent
         self._held: set[str] = set()  # every task id taken and not yet reported (for heartbeats)
         self._unfinished = 0  # tasks taken and not yet handled: what the feeder's room is counted on
         self._held_changed = threading.Condition()  # guards both; notified when a task is finished
-        self._feeding_done = threading.Event()  # the feeder has stopped: what the inbox holds is all
-        self._limit = max(2, config.threads * _PREFETCH)
+        self._limit = max(2, config.threads * TASKS_HELD_PER_THREAD)
         self._refill = max(1, self._limit // _REFILL_FRACTION)
         self.done = 0
         self.failed = 0
@@ -191,7 +189,6 @@ class Worker:
         try:
             self._feed()
         finally:
-            self._feeding_done.set()
             for _ in range(self.config.threads):
                 self._inbox.put(None)
 
@@ -223,17 +220,10 @@ class Worker:
 
     def _fetch_loop(self, handler: TaskHandler) -> None:
         """One fetcher thread: its own Session (connection reuse), tasks from the inbox until the end."""
-        session = new_session(handler.limits)
+        session = None
         try:
-            while True:
-                try:
-                    task = self._inbox.get(timeout=_POLL_SECONDS)
-                except queue.Empty:
-                    if self._feeding_done.is_set():
-                        break  # the feeder takes no more and the inbox is empty: all held work is done
-                    continue
-                if task is None:
-                    break
+            session = new_session(handler.limits)
+            while (task := self._inbox.get()) is not None:
                 result = handler.handle(task, session)
                 self.done += 1
                 self.failed += result["outcome"] == "failed"
@@ -243,19 +233,15 @@ class Worker:
                     if self._limit - self._unfinished >= self._refill:
                         self._held_changed.notify()
         finally:
-            session.close()
+            if session is not None:
+                session.close()
             self._outbox.put(None)
 
     def _report_loop(self, fetchers: list[threading.Thread]) -> None:
         """Send results in batches: whatever arrives within a short moment of the first goes with it."""
         ended = 0  # fetchers that have said they are done
-        while True:
-            try:
-                first = self._outbox.get(timeout=_POLL_SECONDS)
-            except queue.Empty:
-                if self._stop.is_set() and not any(f.is_alive() for f in fetchers) and self._outbox.empty():
-                    return
-                continue
+        while ended < len(fetchers):
+            first = self._outbox.get()
             if first is not None:
                 time.sleep(_REPORT_GATHER_SECONDS)
             gathered = [first]
@@ -270,6 +256,4 @@ class Worker:
                 return  # the scheduler is gone for good; run() reports it
             with self._held_changed:
                 self._held.difference_update(result["task_id"] for result in batch)
-            if ended == len(fetchers) and self._outbox.empty():
-                return
 
