@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from crawler import broker
-from crawler.config import (ALL_TYPES, RASTER_TYPES, FetchLimits, ImageFilter, Limits, Politeness,
+from crawler.config import (ALL_TYPES, FetchLimits, ImageFilter, Limits, Politeness,
                             SchedulerConfig, Scope, WorkerConfig)
 from crawler.errors import ConfigError, CrawlerError, SeedError
 from crawler.scheduler import Scheduler, Summary
@@ -107,8 +107,8 @@ def _add_crawl_options(parser: argparse.ArgumentParser, output_default: str | No
                           help="skip smaller images")
     fetching.add_argument("--min-width", type=_positive(int), default=0, metavar="PX")
     fetching.add_argument("--min-height", type=_positive(int), default=0, metavar="PX")
-    fetching.add_argument("--types", type=_types, default=RASTER_TYPES, metavar="LIST",
-                          help=f"image types to keep (default: {','.join(RASTER_TYPES)}; svg is opt-in)")
+    fetching.add_argument("--types", type=_types, default=ALL_TYPES, metavar="LIST",
+                          help=f"image types to keep (default: all of {','.join(ALL_TYPES)})")
     state = parser.add_argument_group("state")
     resume = state.add_mutually_exclusive_group()
     resume.add_argument("--resume", action="store_true", help="carry on the crawl saved in the output directory")

@@ -12,8 +12,9 @@ from crawler.errors import ConfigError
 
 DEFAULT_USER_AGENT = f"queue-crawler/{__version__} (+https://github.com/queue-crawler/queue-crawler)"
 
-# Image types we save. SVG is off by default: it is XML that can carry scripts and external
-# references, Pillow cannot check it, and most users want raster pictures.
+# Image types we save. SVG is one: browsers show it everywhere (icons, logos, flags). It is XML
+# that may carry scripts, so it is checked with an entity-safe parse, stored as-is, never
+# rendered by the crawler, and shown in the gallery only through <img>, where scripts do not run.
 RASTER_TYPES = ("jpeg", "png", "gif", "webp", "bmp", "tiff", "ico", "avif")
 ALL_TYPES = RASTER_TYPES + ("svg",)
 # Unfinished tasks a node holds per fetcher thread, and what the scheduler keeps queued for it:
@@ -54,7 +55,7 @@ class ImageFilter:
     min_bytes: int = 0
     min_width: int = 0
     min_height: int = 0
-    types: tuple[str, ...] = RASTER_TYPES
+    types: tuple[str, ...] = ALL_TYPES
 
     def to_dict(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)

@@ -1,62 +1,70 @@
-"""HTML bytes → the links and image URLs on the page. Pure: no network, no disk."""
+"""HTML bytes → the pages, stylesheets and images a page refers to, each image with how it was found. Pure.
+
+"Every image a browser would show": `<img>` and its lazy-loading variants, `srcset` and
+`<picture>`, `<noscript>` fallbacks, CSS in `style=""` attributes and `<style>` blocks (their
+`@import`s become stylesheet tasks; linked stylesheets too), icons (and the implicit
+`/favicon.ico` a browser asks for when a page declares none), `<video poster>`, SVG `<image>` and
+`<use>`, `<object>`/`<embed>` of image type, the old `background` attribute, and the image
+metadata of Open Graph, Twitter, microdata and JSON-LD. Frames are pages, like links.
+"""
 
 from __future__ import annotations
 
+import json
 import re
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from bs4 import BeautifulSoup, SoupStrainer
+from bs4 import BeautifulSoup
 from bs4.builder import XMLParsedAsHTMLWarning
 
-from crawler.messages import MAX_REFS_PER_PAGE
-from crawler.urls import absolute, canonical
+from crawler import css
+from crawler.messages import MAX_REFS_PER_PAGE, Found
+from crawler.srcset import srcset_urls
+from crawler.urls import absolute, canonical, origin_of
 
-# Parse only the tags extraction reads: parsing is the crawler's main CPU cost. A SoupStrainer
-# alone still sends every element and every text run through bs4's Python callbacks, so the
-# tags we read are first cut out of the bytes (after dropping comments and script-like bodies,
-# where a browser would not see tags either), and bs4 parses just those.
-_TAGS = ["a", "area", "img", "source", "input", "meta", "base", "link"]
-_STRAINER = SoupStrainer(_TAGS)
-_HIDDEN = re.compile(rb"<!--.*?-->|<(script|style|template|textarea|noscript)\b.*?</\1\s*>", re.S | re.I)
-_WANTED = re.compile(rb"<(?:" + "|".join(_TAGS).encode() + rb")\b(?:[^>\"']|\"[^\"]*\"|'[^']*')*>", re.I)
+# Parsing is the crawler's main CPU cost. bs4 sends every element and text run through Python
+# callbacks, so only the start tags extraction reads are cut out of the bytes (after dropping
+# comments and the bodies of script-like elements, where a browser sees no tags either) and bs4
+# parses just those. Each cut tag is renamed `q-NAME` and closed at once: an HTML tree builder
+# would otherwise re-nest or drop them (a second <body>, a <td> outside a table, the raw-text
+# content of an unclosed <iframe>), and unclosed custom elements would nest thousands deep.
+_TAGS = ("a", "area", "img", "source", "input", "meta", "base", "link", "iframe", "frame", "video", "image",
+         "use", "object", "embed", "body", "table", "td", "th")
+_HIDDEN = re.compile(rb"<!--.*?-->|<(script|style|template|textarea|noscript|title|xmp)\b"
+                     rb"((?:[^>\"']|\"[^\"]*\"|'[^']*')*)>(.*?)</\1\s*>", re.S | re.I)
+_ATTRIBUTES = rb"(?:[^>\"']|\"[^\"]*\"|'[^']*')*>"
+_WANTED = re.compile(rb"<(" + "|".join(_TAGS).encode() + rb")\b" + _ATTRIBUTES, re.I)
+_ANY_TAG = re.compile(rb"<([a-zA-Z][a-zA-Z0-9:-]*)\b" + _ATTRIBUTES)  # for style="" on any element
+_CUT_NAME = re.compile("^q-")
+_CSS_FUNCTIONS = (b"url(", b"image-set(")
+_JSON_LD = re.compile(rb"type\s*=\s*[\"']?application/ld\+json", re.I)
 _LAZY_SRC = ("data-src", "data-original", "data-lazy-src", "data-url")
 _LAZY_SRCSET = ("data-srcset", "data-lazy-srcset")
 _META_IMAGE = ("og:image", "og:image:url", "og:image:secure_url", "twitter:image", "twitter:image:src")
+_ICON_RELS = frozenset({"icon", "apple-touch-icon", "apple-touch-icon-precomposed", "mask-icon",
+                        "apple-touch-startup-image", "fluid-icon"})
+_BACKGROUND_TAGS = frozenset({"body", "table", "td", "th"})
+_IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".webp", ".svg", ".bmp", ".ico", ".avif", ".tif", ".tiff")
 _WHITESPACE = re.compile(r"\s+")
 _META_CHARSET = re.compile(rb"<meta[^>]+charset\s*=\s*[\"']?([A-Za-z0-9_.:-]+)", re.I)
+_MAX_JSON_LD_CHARS = 1024 * 1024  # one JSON-LD block read at most; larger ones are skipped
+_MAX_JSON_LD_NODES = 10_000  # values visited in one block
 
 warnings.filterwarnings("ignore", category=XMLParsedAsHTMLWarning)
 
 
 @dataclass
 class PageRefs:
-    """What a page points at: [url, canonical] pairs, each canonical URL once, in page order."""
+    """What a page points at, each canonical URL once, in page order.
+
+    links and stylesheets: [url, canonical] pairs; images: [url, canonical, found_as] triples.
+    """
 
     links: list[list[str]] = field(default_factory=list)
     images: list[list[str]] = field(default_factory=list)
-
-
-def srcset_urls(value: str) -> list[str]:
-    """Return the URLs of an HTML `srcset` value ("a.jpg 1x, b.jpg 2x"), following the spec's split."""
-    urls, position, length = [], 0, len(value)
-    while position < length:
-        while position < length and (value[position].isspace() or value[position] == ","):
-            position += 1
-        start = position
-        while position < length and not value[position].isspace():
-            position += 1
-        url = value[start:position]
-        if url.endswith(","):
-            url = url.rstrip(",")
-        else:  # skip the descriptors ("2x", "640w") up to the next comma, outside parentheses
-            depth = 0
-            while position < length and (value[position] != "," or depth):
-                depth += {"(": 1, ")": -1}.get(value[position], 0)
-                position += 1
-        if url:
-            urls.append(url)
-    return urls
+    stylesheets: list[list[str]] = field(default_factory=list)
 
 
 def decode(html: bytes, encoding: str | None) -> str:
@@ -84,64 +92,277 @@ def _declared_charset(html: bytes) -> str | None:
     return match.group(1).decode("ascii") if match else None
 
 
-class _Collector:
+class Collector:
+    """Resolves references against a base URL and keeps each canonical URL once per list, in order."""
+
     def __init__(self, base: str) -> None:
         self.base = base
         self.refs = PageRefs()
-        self._seen: set[str] = set()
+        self._seen: set[tuple[int, str]] = set()
         self._count = 0
 
-    def add(self, ref: object, is_image: bool) -> None:
+    def _resolve(self, ref: object, which: int) -> list[str] | None:
         if not isinstance(ref, str) or self._count >= MAX_REFS_PER_PAGE:
-            return
+            return None
         url = absolute(self.base, ref)
         key = canonical(url) if url else None
-        if key is None or (is_image, key) in self._seen:
-            return
-        self._seen.add((is_image, key))  # type: ignore[arg-type]
+        if url is None or key is None or (which, key) in self._seen:
+            return None
+        self._seen.add((which, key))
         self._count += 1
-        (self.refs.images if is_image else self.refs.links).append([url, key])  # type: ignore[list-item]
+        return [url, key]
 
-    def add_srcset(self, value: object) -> None:
+    def link(self, ref: object) -> None:
+        pair = self._resolve(ref, 0)
+        if pair is not None:
+            self.refs.links.append(pair)
+
+    def stylesheet(self, ref: object) -> None:
+        pair = self._resolve(ref, 1)
+        if pair is not None:
+            self.refs.stylesheets.append(pair)
+
+    def image(self, ref: object, found_as: Found) -> None:
+        pair = self._resolve(ref, 2)
+        if pair is not None:
+            pair.append(found_as.value)
+            self.refs.images.append(pair)
+
+    def srcset(self, value: object, found_as: Found) -> None:
         if isinstance(value, str):
             for url in srcset_urls(value):
-                self.add(url, is_image=True)
+                self.image(url, found_as)
+
+    def css_images(self, urls: list[str], found_as: Found) -> None:
+        for url in urls:
+            self.image(url, found_as)
+
+
+@dataclass
+class _Hidden:
+    """What the comment-and-script pass set aside: <noscript> markup, <style> CSS and JSON-LD texts."""
+
+    noscript: list[bytes] = field(default_factory=list)
+    styles: list[bytes] = field(default_factory=list)
+    json_ld: list[bytes] = field(default_factory=list)
+
+    def keep(self, match: re.Match[bytes]) -> bytes:
+        name = (match.group(1) or b"").lower()
+        if name == b"noscript":
+            self.noscript.append(match.group(3))
+        elif name == b"style":
+            self.styles.append(match.group(3))
+        elif name == b"script" and _JSON_LD.search(match.group(2)):
+            self.json_ld.append(match.group(3))
+        return b""
+
+
+def _cut_tags(markup: bytes) -> bytes:
+    """The start tags extraction reads, each renamed q-NAME and closed, in page order."""
+    cut = {match.start(): (match.group(1), match.group(0)) for match in _WANTED.finditer(markup)}
+    lowered = markup.lower()
+    if b"style" in lowered and any(function in lowered for function in _CSS_FUNCTIONS):
+        for match in _ANY_TAG.finditer(markup):
+            if match.start() not in cut:
+                tag = match.group(0).lower()
+                if b"style" in tag and any(function in tag for function in _CSS_FUNCTIONS):
+                    cut[match.start()] = (match.group(1), match.group(0))
+    parts = []
+    for start in sorted(cut):
+        name, tag = cut[start]
+        name = name.lower()
+        parts.append(b"<q-" + name + tag[1 + len(name):] + b"</q-" + name + b">")
+    return b"\n".join(parts)
 
 
 def extract(html: bytes, page_url: str, encoding: str | None = None) -> PageRefs:
-    """Return the links and image URLs of `html`, resolved against `page_url` or its <base href>."""
-    wanted = b"\n".join(match.group(0) for match in _WANTED.finditer(_HIDDEN.sub(b"", html)))
-    soup = BeautifulSoup(decode(wanted, encoding), "lxml", parse_only=_STRAINER)
+    """Return the pages, stylesheets and images `html` refers to, resolved against `page_url` or <base href>."""
+    hidden = _Hidden()
+    visible = _HIDDEN.sub(hidden.keep, html)
+    charset = encoding or _declared_charset(html)
+    soup = _parse(_cut_tags(visible), charset)
     base = page_url
-    base_tag = soup.find("base", href=True)
+    base_tag = soup.find("q-base", href=True)
     if base_tag is not None:
         base = absolute(page_url, str(base_tag["href"])) or page_url
-    found = _Collector(base)
-    for tag in soup.find_all(_TAGS):
-        name = tag.name
-        if name in ("a", "area"):
-            found.add(tag.get("href"), is_image=False)
-        elif name == "img":
-            found.add(tag.get("src"), is_image=True)
-            found.add_srcset(tag.get("srcset"))
-            for attribute in _LAZY_SRC:
-                found.add(tag.get(attribute), is_image=True)
-            for attribute in _LAZY_SRCSET:
-                found.add_srcset(tag.get(attribute))
-        elif name == "source":  # srcset is valid only in <picture>; <video><source src> has none
-            found.add_srcset(tag.get("srcset"))
-            for attribute in _LAZY_SRCSET:
-                found.add_srcset(tag.get(attribute))
-        elif name == "input":
-            if str(tag.get("type", "")).strip().lower() == "image":
-                found.add(tag.get("src"), is_image=True)
-        elif name == "meta":
-            key = tag.get("property") or tag.get("name")
-            if isinstance(key, str) and key.strip().lower() in _META_IMAGE:
-                found.add(tag.get("content"), is_image=True)
-        elif name == "link":
-            rel = tag.get("rel")
-            rels = rel if isinstance(rel, list) else _WHITESPACE.split(str(rel or ""))
-            if "image_src" in (r.lower() for r in rels):
-                found.add(tag.get("href"), is_image=True)
+    found = Collector(base)
+    declared_icon = _read_tags(soup, found, None)
+    for markup in hidden.noscript:  # lazy-loading galleries put the real <img> here
+        _read_tags(_parse(_cut_tags(markup), charset), found, Found.NOSCRIPT)
+    for block in hidden.styles:
+        text = decode(block, charset)
+        if css.might_refer(text):
+            refs = css.stylesheet_refs(text)
+            found.css_images(refs.images, Found.CSS_STYLE)
+            for imported in refs.imports:
+                found.stylesheet(imported)
+    for block in hidden.json_ld:
+        _read_json_ld(decode(block, charset), found)
+    if not declared_icon:  # what every browser asks for when a page names no icon
+        found.image(origin_of(page_url) + "/favicon.ico", Found.FAVICON)
     return found.refs
+
+
+def _parse(markup: bytes, charset: str | None) -> BeautifulSoup:
+    return BeautifulSoup(decode(markup, charset), "lxml")
+
+
+def _read_tags(soup: BeautifulSoup, found: Collector, only_as: Found | None) -> bool:
+    """Collect from the cut tags; `only_as` overrides how images were found (noscript). True if an icon was declared."""
+    def image(ref: object, found_as: Found) -> None:
+        found.image(ref, only_as or found_as)
+
+    def srcset(value: object, found_as: Found) -> None:
+        found.srcset(value, only_as or found_as)
+
+    declared_icon = False
+    for tag in soup.find_all(_CUT_NAME):
+        name = tag.name[2:]
+        get = tag.get
+        reader = _READERS.get(name)
+        if reader is not None and reader(get, found, image, srcset):
+            declared_icon = True
+        style = get("style")
+        if isinstance(style, str) and css.might_refer(style):
+            found.css_images(css.inline_style_images(style), only_as or Found.CSS_INLINE)
+    return declared_icon
+
+
+_Get = Callable[[str], object]
+_Image = Callable[[object, Found], None]
+
+
+def _anchor(get: _Get, found: Collector, image: _Image, srcset: _Image) -> bool:
+    found.link(get("href"))  # a link straight to a picture is saved as one when fetched
+    return False
+
+
+def _frame(get: _Get, found: Collector, image: _Image, srcset: _Image) -> bool:
+    found.link(get("src"))
+    return False
+
+
+def _img(get: _Get, found: Collector, image: _Image, srcset: _Image) -> bool:
+    image(get("src"), Found.IMG)
+    srcset(get("srcset"), Found.SRCSET)
+    for attribute in _LAZY_SRC:
+        image(get(attribute), Found.LAZY)
+    for attribute in _LAZY_SRCSET:
+        srcset(get(attribute), Found.LAZY)
+    return False
+
+
+def _source(get: _Get, found: Collector, image: _Image, srcset: _Image) -> bool:
+    srcset(get("srcset"), Found.PICTURE)  # srcset is valid only in <picture>; <video><source src> has none
+    for attribute in _LAZY_SRCSET:
+        srcset(get(attribute), Found.LAZY)
+    return False
+
+
+def _input(get: _Get, found: Collector, image: _Image, srcset: _Image) -> bool:
+    if str(get("type") or "").strip().lower() == "image":
+        image(get("src"), Found.IMG)
+    return False
+
+
+def _meta(get: _Get, found: Collector, image: _Image, srcset: _Image) -> bool:
+    key = get("property") or get("name")
+    if (isinstance(key, str) and key.strip().lower() in _META_IMAGE) or _is_token(get("itemprop"), "image"):
+        image(get("content"), Found.META)
+    return False
+
+
+def _link(get: _Get, found: Collector, image: _Image, srcset: _Image) -> bool:
+    rels = _tokens(get("rel"))
+    declared_icon = "icon" in rels
+    if "stylesheet" in rels or ("preload" in rels and _is_token(get("as"), "style")):
+        found.stylesheet(get("href"))
+    if rels & _ICON_RELS:
+        image(get("href"), Found.ICON)
+    if "preload" in rels and _is_token(get("as"), "image"):
+        image(get("href"), Found.PRELOAD)
+        srcset(get("imagesrcset"), Found.PRELOAD)
+    if "image_src" in rels:
+        image(get("href"), Found.LINK)
+    if _is_token(get("itemprop"), "image"):
+        image(get("href"), Found.META)
+    return declared_icon
+
+
+def _video(get: _Get, found: Collector, image: _Image, srcset: _Image) -> bool:
+    image(get("poster"), Found.POSTER)
+    return False
+
+
+def _svg_image(get: _Get, found: Collector, image: _Image, srcset: _Image) -> bool:
+    for attribute in ("href", "xlink:href"):
+        ref = get(attribute)
+        if isinstance(ref, str) and not ref.strip().startswith("#"):  # #id points into this page
+            image(ref, Found.SVG_IMAGE)
+    return False
+
+
+def _object(get: _Get, found: Collector, image: _Image, srcset: _Image) -> bool:
+    ref = get("data") if get("data") is not None else get("src")
+    declared = str(get("type") or "").strip().lower()
+    if declared.startswith("image/") or (not declared and isinstance(ref, str) and _looks_like_image(ref)):
+        image(ref, Found.OBJECT)
+    return False
+
+
+def _background(get: _Get, found: Collector, image: _Image, srcset: _Image) -> bool:
+    image(get("background"), Found.BACKGROUND)
+    return False
+
+
+_READERS: dict[str, Callable[[_Get, Collector, _Image, _Image], bool]] = {
+    "a": _anchor, "area": _anchor, "iframe": _frame, "frame": _frame, "img": _img, "source": _source,
+    "input": _input, "meta": _meta, "link": _link, "video": _video, "image": _svg_image, "use": _svg_image,
+    "object": _object, "embed": _object, **{name: _background for name in _BACKGROUND_TAGS},
+}
+
+
+def _tokens(value: object) -> set[str]:
+    """An attribute's space-separated tokens, lower-cased (bs4 gives `rel` as a list already)."""
+    if isinstance(value, list):
+        return {str(token).lower() for token in value}
+    return set(_WHITESPACE.split(str(value or "").strip().lower())) - {""}
+
+
+def _is_token(value: object, wanted: str) -> bool:
+    return wanted in _tokens(value)
+
+
+def _looks_like_image(ref: str) -> bool:
+    return ref.split("?", 1)[0].split("#", 1)[0].strip().lower().endswith(_IMAGE_SUFFIXES)
+
+
+def _read_json_ld(text: str, found: Collector) -> None:
+    """Collect `image` values of JSON-LD: a URL, a list, or an ImageObject's url / contentUrl."""
+    if len(text) > _MAX_JSON_LD_CHARS:
+        return
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError):
+        return
+    budget = _MAX_JSON_LD_NODES
+    stack: list[tuple[object, bool]] = [(data, False)]
+    while stack and budget > 0:
+        value, is_image = stack.pop()
+        budget -= 1
+        if isinstance(value, str):
+            if is_image:
+                found.image(value, Found.JSON_LD)
+        elif isinstance(value, list):
+            stack.extend((item, is_image) for item in reversed(value))
+        elif isinstance(value, dict):
+            kind = value.get("@type")
+            if is_image or kind == "ImageObject" or (isinstance(kind, list) and "ImageObject" in kind):
+                for key in ("contentUrl", "url"):
+                    if isinstance(value.get(key), str):
+                        found.image(value[key], Found.JSON_LD)
+            for key, item in value.items():
+                if key in ("image", "thumbnailUrl", "logo"):
+                    stack.append((item, True))
+                elif isinstance(item, (dict, list)):
+                    stack.append((item, False))

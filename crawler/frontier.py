@@ -91,13 +91,14 @@ class Frontier:
         return hash(canonical) in self._seen
 
     def add(self, url: str, canonical: str, kind: TaskKind, depth: int, page_url: str | None,
-            hops: int = 0) -> bool:
+            hops: int = 0, found_as: str | None = None) -> bool:
         """Queue a URL unless it was seen before; return True if it is new."""
         key = hash(canonical)
         if key in self._seen:
             return False
         self._seen.add(key)
-        self._enqueue(origin_of(canonical), self._state.add_url(canonical, url, kind, depth, page_url, hops))
+        url_id = self._state.add_url(canonical, url, kind, depth, page_url, hops, found_as)
+        self._enqueue(origin_of(canonical), url_id)
         return True
 
     def _host(self, origin: str) -> _Host:

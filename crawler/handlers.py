@@ -15,16 +15,19 @@ import requests
 
 from crawler.config import FetchLimits, ImageFilter
 from crawler.errors import FetchError, StorageError
-from crawler.extract import extract
+from crawler import css
+from crawler.extract import Collector, extract
 from crawler.fetcher import Fetched, fetch
 from crawler.images import NotAnImage, filter_reason, identify
-from crawler.messages import MAX_ROBOTS_CHARS, Result, Task, make_result
+from crawler.messages import MAX_ROBOTS_CHARS, Found, Result, Task, make_result
 from crawler.storage import image_path, save_atomic
 from crawler.urls import canonical
 
 log = logging.getLogger(__name__)
 
 _HTML_TYPES = ("text/html", "application/xhtml+xml", "")
+_NOT_CSS_TYPES = ("text/html", "application/xhtml+xml", "application/json", "text/javascript",
+                  "application/javascript")  # an error page or a script where a stylesheet was expected
 
 
 class TaskHandler:
@@ -44,6 +47,8 @@ class TaskHandler:
                 result = self._robots(task, session)
             elif task["kind"] == "page":
                 result = self._page(task, session)
+            elif task["kind"] == "stylesheet":
+                result = self._stylesheet(task, session)
             else:
                 fetched = fetch(session, task["url"], self.limits, self.limits.max_image_bytes)
                 result = self._redirect(task, fetched) or self._save(task, fetched)
@@ -95,7 +100,25 @@ class TaskHandler:
                                bytes=len(fetched.body))
         refs = extract(fetched.body, task["url"], fetched.charset)
         return make_result(task, self.node_id, "fetched", links=refs.links, images=refs.images,
-                           status=fetched.status, bytes=len(fetched.body),
+                           stylesheets=refs.stylesheets, status=fetched.status, bytes=len(fetched.body),
+                           reason="truncated" if fetched.truncated else None)
+
+    def _stylesheet(self, task: Task, session: requests.Session) -> Result:
+        """Fetch a stylesheet (cut at the page cap, like a page) and report its images and @imports."""
+        fetched = fetch(session, task["url"], self.limits, self.limits.max_page_bytes, cut_at_cap=True)
+        redirect = self._redirect(task, fetched)
+        if redirect is not None:
+            return redirect
+        if fetched.content_type in _NOT_CSS_TYPES or fetched.content_type.startswith("image/"):
+            return make_result(task, self.node_id, "skipped", reason="not-css", status=fetched.status,
+                               bytes=len(fetched.body))
+        refs = css.stylesheet_refs(fetched.body, fetched.charset)
+        found = Collector(task["url"])  # relative URLs in CSS are relative to the stylesheet
+        found.css_images(refs.images, Found.CSS_LINKED)
+        for imported in refs.imports:
+            found.stylesheet(imported)
+        return make_result(task, self.node_id, "fetched", images=found.refs.images,
+                           stylesheets=found.refs.stylesheets, status=fetched.status, bytes=len(fetched.body),
                            reason="truncated" if fetched.truncated else None)
 
     def _save(self, task: Task, fetched: Fetched) -> Result:

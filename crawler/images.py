@@ -1,4 +1,5 @@
-"""Is this really an image? Sniff and check bytes with Pillow, without decoding the pixels."""
+"""Is this really an image? Sniff and check bytes without decoding pixels: Pillow for raster types,
+an entity-safe streaming XML parse (defusedxml) for SVG, which is stored as-is and never rendered."""
 
 from __future__ import annotations
 
@@ -6,7 +7,10 @@ import io
 import re
 import warnings
 from dataclasses import dataclass
+from xml.etree.ElementTree import ParseError
 
+from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import DefusedXMLParser
 from PIL import Image, UnidentifiedImageError
 
 from crawler.config import ImageFilter
@@ -26,7 +30,10 @@ _FORMATS = {
 # Only these parsers ever see downloaded bytes (Pillow knows dozens of rarer, less hardened formats).
 Image.init()
 _PILLOW_FORMATS = [name for name in _FORMATS if name in Image.OPEN]  # MPO opens through the JPEG parser
-_SVG_START = re.compile(rb"^\s*(<\?xml[^>]*>\s*)?(<!--.*?-->\s*)*(<!DOCTYPE svg[^>]*>\s*)?<svg[\s>]", re.S | re.I)
+_XML_START = re.compile(rb"^(?:\xef\xbb\xbf)?\s*<")  # no raster format starts with "<"
+_SVG_NAMES = ("svg", "{http://www.w3.org/2000/svg}svg")
+_SVG_LENGTH = re.compile(r"\s*([0-9]*\.?[0-9]+)\s*(?:px)?\s*")
+_SVG_FEED_BYTES = 256 * 1024  # the parser is fed in pieces, so a huge file is never held twice
 
 
 class NotAnImage(Exception):
@@ -48,8 +55,8 @@ class ImageInfo:
 
 def identify(data: bytes, max_pixels: int) -> ImageInfo:
     """Return what image `data` is, or raise NotAnImage; never decodes more than the header."""
-    if _SVG_START.match(data[:4096]):
-        return ImageInfo("svg", "svg", "image/svg+xml", None, None)
+    if _XML_START.match(data[:1024]):
+        return _identify_svg(data)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -71,6 +78,64 @@ def identify(data: bytes, max_pixels: int) -> ImageInfo:
         raise NotAnImage("not-an-image")
     kind, extension, content_type = _FORMATS[pillow_format]
     return ImageInfo(kind, extension, content_type, width, height)
+
+
+class _SvgRoot:
+    """An XML parser target that keeps only the root element (nothing else is built in memory)."""
+
+    def __init__(self) -> None:
+        self.tag: str | None = None
+        self.attributes: dict[str, str] = {}
+
+    def start(self, tag: str, attributes: dict[str, str]) -> None:
+        if self.tag is None:
+            self.tag, self.attributes = tag, dict(attributes)
+
+    def end(self, tag: str) -> None:
+        pass
+
+    def data(self, text: str) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def _identify_svg(data: bytes) -> ImageInfo:
+    """Check that `data` is well-formed XML whose root is <svg>, refusing any entity declaration.
+
+    Entities are where XML's dangers live (billion laughs, external files); a DOCTYPE without
+    them is common in real SVG and harmless. Scripts inside are kept as they are: the crawler
+    never renders an SVG, and the gallery shows it only through <img>, where scripts do not run.
+    """
+    root = _SvgRoot()
+    parser = DefusedXMLParser(target=root, forbid_dtd=False, forbid_entities=True, forbid_external=True)
+    try:
+        for start in range(0, len(data), _SVG_FEED_BYTES):
+            parser.feed(data[start:start + _SVG_FEED_BYTES])
+        parser.close()
+    except DefusedXmlException as exc:
+        raise NotAnImage("unsafe-svg") from exc
+    except ParseError as exc:
+        raise NotAnImage("corrupt-image" if root.tag in _SVG_NAMES else "not-an-image") from exc
+    if root.tag not in _SVG_NAMES:
+        raise NotAnImage("not-an-image")
+    width, height = _svg_size(root.attributes)
+    return ImageInfo("svg", "svg", "image/svg+xml", width, height)
+
+
+def _svg_size(attributes: dict[str, str]) -> tuple[int | None, int | None]:
+    """Pixel width and height from the root's width/height (plain or px), else its viewBox; None if unknown."""
+    sizes = [_SVG_LENGTH.fullmatch(attributes.get(name, "")) for name in ("width", "height")]
+    if sizes[0] and sizes[1]:
+        return round(float(sizes[0].group(1))), round(float(sizes[1].group(1)))
+    box = attributes.get("viewBox", "").replace(",", " ").split()
+    try:
+        if len(box) == 4:
+            return round(float(box[2])), round(float(box[3]))
+    except ValueError:
+        pass
+    return None, None
 
 
 def filter_reason(info: ImageInfo, size: int, rules: ImageFilter) -> str | None:

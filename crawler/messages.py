@@ -6,12 +6,13 @@ Only str, int, float, bool, None, list and dict travel through the queues. Every
 
 from __future__ import annotations
 
+from enum import Enum
 from typing import Any, Literal, TypedDict
 
 from crawler.errors import BadMessage
 
-PROTOCOL_VERSION = 1
-TASK_KINDS = ("page", "image", "robots")
+PROTOCOL_VERSION = 2  # 2: stylesheet tasks; images carry how they were found
+TASK_KINDS = ("page", "image", "robots", "stylesheet")
 OUTCOMES = ("fetched", "redirect", "saved", "duplicate", "skipped", "failed")
 NODE_EVENTS = ("hello", "heartbeat", "bye")
 
@@ -20,7 +21,34 @@ MAX_REFS_PER_PAGE = 20_000  # links plus images from one page
 MAX_ROBOTS_CHARS = 512 * 1024  # Google reads the first 500 KiB of a robots.txt
 MAX_TEXT_CHARS = 300  # reasons, node ids, content types
 
-TaskKind = Literal["page", "image", "robots"]
+TaskKind = Literal["page", "image", "robots", "stylesheet"]
+
+
+class Found(str, Enum):
+    """How a page (or stylesheet) referred to an image: the manifest's `found_as`."""
+
+    IMG = "img"  # <img src>, <input type=image src>
+    SRCSET = "srcset"  # <img srcset>
+    PICTURE = "picture"  # <picture><source srcset>
+    LAZY = "lazy"  # data-src, data-srcset and the like, for lazy-loading scripts
+    NOSCRIPT = "noscript"  # any form inside <noscript>
+    CSS_INLINE = "css-inline"  # a style="" attribute
+    CSS_STYLE = "css-style"  # a <style> block
+    CSS_LINKED = "css-linked"  # a stylesheet the page links or imports
+    ICON = "icon"  # <link rel=icon> and friends
+    FAVICON = "favicon"  # the implicit /favicon.ico a browser asks for when a page declares no icon
+    PRELOAD = "preload"  # <link rel=preload as=image href|imagesrcset>
+    POSTER = "poster"  # <video poster>
+    SVG_IMAGE = "svg-image"  # SVG <image href> or <use href> in the page
+    OBJECT = "object"  # <object data> or <embed src> of an image type
+    BACKGROUND = "background"  # the background attribute of body, table, td, th
+    META = "meta"  # og:image, twitter:image, itemprop=image
+    JSON_LD = "json-ld"  # a JSON-LD image, ImageObject, thumbnailUrl or logo
+    LINK = "link"  # <a href> or <link rel=image_src> straight to an image
+    SEED = "seed"  # a seed URL that turned out to be an image
+
+
+FOUND_AS = frozenset(found.value for found in Found)
 
 
 class Task(TypedDict):
@@ -28,8 +56,8 @@ class Task(TypedDict):
     id: str
     kind: TaskKind
     url: str
-    depth: int
-    page_url: str | None  # the page the URL was found on (None for seeds and robots.txt)
+    depth: int  # link hops from a seed; for a stylesheet, how deep in an @import chain it is
+    page_url: str | None  # the page (or stylesheet) the URL was found on (None for seeds and robots.txt)
     hops: int  # redirects followed to get here
 
 
@@ -51,8 +79,9 @@ class Result(TypedDict):
     reason: str | None
     retryable: bool
     retry_after: float | None
-    links: list[list[str]]  # [url, canonical] pairs
-    images: list[list[str]]
+    links: list[list[str]]  # [url, canonical] pairs of pages
+    images: list[list[str]]  # [url, canonical, found_as] triples
+    stylesheets: list[list[str]]  # [url, canonical] pairs
     location: list[str] | None  # [url, canonical] of a redirect target
     image: SavedImage | None
     robots_text: str | None
@@ -79,7 +108,7 @@ def make_result(task: Task, node: str, outcome: str, **fields: Any) -> Result:
     """Return a result answering `task`; fields not given take their empty value."""
     result: Result = {
         "v": PROTOCOL_VERSION, "type": "result", "task_id": task["id"], "node": node, "outcome": outcome,
-        "reason": None, "retryable": False, "retry_after": None, "links": [], "images": [],
+        "reason": None, "retryable": False, "retry_after": None, "links": [], "images": [], "stylesheets": [],
         "location": None, "image": None, "robots_text": None, "status": None, "elapsed": 0.0, "bytes": 0,
     }
     for key, value in fields.items():
@@ -140,6 +169,21 @@ def _check_pairs(message: dict[str, Any], key: str, what: str, limit: int) -> No
         raise BadMessage(f"{what}: {key} entry {bad!r:.80} is not a [url, canonical] pair") from None
 
 
+def _check_images(message: dict[str, Any], what: str) -> None:
+    triples = _require(message, "images", list, what)
+    if len(triples) > MAX_REFS_PER_PAGE:
+        raise BadMessage(f"{what}: {len(triples)} images, more than {MAX_REFS_PER_PAGE}")
+    try:  # hot, like _check_pairs: one unpacking per entry
+        for url, canonical, found_as in triples:
+            if (type(url) is not str or type(canonical) is not str or found_as not in FOUND_AS
+                    or len(url) > MAX_URL_CHARS or len(canonical) > MAX_URL_CHARS):
+                raise TypeError
+    except (TypeError, ValueError):
+        bad = next((t for t in triples if type(t) is not list or len(t) != 3 or not all(
+            type(part) is str and len(part) <= MAX_URL_CHARS for part in t) or t[2] not in FOUND_AS), triples)
+        raise BadMessage(f"{what}: images entry {bad!r:.80} is not a [url, canonical, found_as] triple") from None
+
+
 def read_task(message: object) -> Task:
     """Return `message` as a Task, or raise BadMessage saying what is wrong with it."""
     task = _check_envelope(message, None)
@@ -166,7 +210,8 @@ def read_result(message: dict[str, Any]) -> Result:
     _require(result, "retryable", bool, what)
     _require(result, "retry_after", (int, float, type(None)), what)
     _check_pairs(result, "links", what, MAX_REFS_PER_PAGE)
-    _check_pairs(result, "images", what, MAX_REFS_PER_PAGE)
+    _check_images(result, what)
+    _check_pairs(result, "stylesheets", what, MAX_REFS_PER_PAGE)
     location = _require(result, "location", (list, type(None)), what)
     if location is not None:
         _check_pairs({"location": [location]}, "location", what, 1)

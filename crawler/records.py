@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from crawler.errors import StorageError
+from crawler.messages import Found
 from crawler.state import CrawlState, UrlRow
 from crawler.storage import FAILURES_NAME, MANIFEST_NAME, STATE_DIR, JsonLines, rewrite_jsonl
 
@@ -32,6 +33,13 @@ def now_iso() -> str:
     if _clock_text[0] != second:
         _clock_text = (second, datetime.fromtimestamp(second, timezone.utc).isoformat(timespec="seconds"))
     return _clock_text[1]
+
+
+def found_as_of(row: UrlRow) -> str:
+    """How the first reference showed this image; a "page" that served a picture was a link (or a seed)."""
+    if row.found_as:
+        return row.found_as
+    return Found.LINK.value if row.page_url else Found.SEED.value
 
 
 class CrawlRecords:
@@ -54,7 +62,7 @@ class CrawlRecords:
         """Record a newly stored image."""
         record = {"url": row.url, "page_url": row.page_url, "path": image["path"], "sha256": image["sha256"],
                   "bytes": image["bytes"], "content_type": image["content_type"], "width": image["width"],
-                  "height": image["height"], "node": node, "time": now_iso()}
+                  "height": image["height"], "node": node, "time": now_iso(), "found_as": found_as_of(row)}
         line = json.dumps(record, ensure_ascii=False, sort_keys=True)  # encoded once: state and file
         self._state.add_image(image["sha256"], image["path"], line)
         self._waiting.append((self._manifest, line))

@@ -20,7 +20,7 @@ from crawler import broker
 from crawler.config import TASKS_HELD_PER_THREAD, SchedulerConfig
 from crawler.errors import BadMessage
 from crawler.frontier import Frontier
-from crawler.messages import PROTOCOL_VERSION, NodeEvent, Result, read_message
+from crawler.messages import PROTOCOL_VERSION, Found, NodeEvent, Result, read_message
 from crawler.state import CrawlState, UrlRow
 from crawler.status import StatusTracker, status_line
 from crawler.records import CrawlRecords
@@ -33,7 +33,10 @@ _IDLE_WAIT_SECONDS = 0.05  # how long the loop blocks on the result queue when t
 _COMMIT_SECONDS = 0.05  # how often state is committed and records appended
 _MAX_RESULTS_PER_ROUND = 500  # then dispatch again, so a flood of results cannot starve the nodes
 _BYE_WAIT_SECONDS = 5.0  # after the end, how long to wait for nodes to notice and say goodbye
-_PLURAL = {"page": "pages", "image": "images", "robots": "robots"}  # counter names: pages/fetched
+_PLURAL = {"page": "pages", "image": "images", "robots": "robots", "stylesheet": "stylesheets"}  # pages/fetched
+# @import chains deeper than this are not followed (real sites nest one or two; a server that
+# generates a new stylesheet on every import must not hold the crawl).
+MAX_IMPORT_DEPTH = 8
 _REFILL = object()  # put on the result queue when a node emptied the task queue: wakes the loop
 
 
@@ -267,6 +270,8 @@ class Scheduler:
         elif row.kind == "robots":
             self._frontier.set_robots(row.canonical[len("robots:"):], result["robots_text"])
             self._frontier.finish(row)
+        elif row.kind == "stylesheet":
+            self._stylesheet_fetched(row, result)
         else:
             self._page_fetched(row, result, now)
 
@@ -281,7 +286,10 @@ class Scheduler:
             self.counts["images/storage-errors"] += 1
             self._frontier.put_back(row, now, pause)
             return
-        if result["retryable"]:
+        if row.found_as == Found.FAVICON.value and reason.startswith("http-4"):
+            # Only a browser's guess, not a reference on the page: its absence is no failure of the site.
+            self._frontier.fail(row, "no-favicon", outcome="skipped")
+        elif result["retryable"]:
             if self._frontier.retry_or_fail(row, reason, now, result["retry_after"]):
                 self.counts["tasks/retried"] += 1
         else:
@@ -302,8 +310,9 @@ class Scheduler:
             if (max_pages is None or self._pages_admitted < max_pages) and self._frontier.add(
                     url, key, "page", row.depth, row.page_url, row.hops + 1):
                 self._pages_admitted += 1
-        else:
-            self._frontier.add(url, key, "image", row.depth, row.page_url, row.hops + 1)
+        else:  # an image or a stylesheet: the target keeps the depth and the way it was found
+            self._frontier.add(url, key, row.kind, row.depth, row.page_url, row.hops + 1,  # type: ignore[arg-type]
+                               row.found_as)
 
     def _page_fetched(self, row: UrlRow, result: Result, now: float) -> None:
         self._frontier.finish(row)
@@ -317,10 +326,24 @@ class Scheduler:
                     break
                 if not seen(key) and allows(key) and self._frontier.add(url, key, "page", row.depth + 1, row.url):
                     self._pages_admitted += 1
-        for url, key in result["images"]:
-            if not seen(key) and allows(key):
-                self._frontier.add(url, key, "image", row.depth + 1, row.url)
+        self._add_resources(row, result, row.depth + 1, 0)
         self._tracker.record_discovered(self._frontier.pending_count - before, now)
+
+    def _stylesheet_fetched(self, row: UrlRow, result: Result) -> None:
+        self._frontier.finish(row)
+        self.counts["stylesheets/fetched"] += 1
+        self._add_resources(row, result, row.depth, row.depth + 1)
+
+    def _add_resources(self, row: UrlRow, result: Result, image_depth: int, import_depth: int) -> None:
+        """Queue the images and stylesheets a page or stylesheet refers to (depth limits do not apply)."""
+        seen, allows = self._frontier.seen, self._scope.allows
+        for url, key, found_as in result["images"]:
+            if not seen(key) and allows(key):
+                self._frontier.add(url, key, "image", image_depth, row.url, 0, found_as)
+        if import_depth <= MAX_IMPORT_DEPTH:
+            for url, key in result["stylesheets"]:
+                if not seen(key) and allows(key):
+                    self._frontier.add(url, key, "stylesheet", import_depth, row.url)
 
     def _image_saved(self, row: UrlRow, result: Result) -> None:
         image = result["image"]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import json
 import random
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,36 +35,87 @@ class SiteTruth:
     broken: list[str] = field(default_factory=list)  # referenced paths that do not exist
     redirects: dict[str, str] = field(default_factory=dict)  # path → target path (served by the test server)
     external: list[str] = field(default_factory=list)  # out-of-scope URLs the pages link to
+    stylesheets: list[str] = field(default_factory=list)  # stylesheet paths a complete crawl fetches
+    forms: dict[str, set[str]] = field(default_factory=dict)  # image path → every found_as it is shown with
+    browser_images: set[str] = field(default_factory=set)  # image paths a browser loads (no JavaScript run)
 
     def distinct_images(self) -> int:
         return len(set(self.images.values()))
 
-    def save(self, path: Path) -> None:
-        path.write_text(json.dumps(self.__dict__, indent=1, sort_keys=True))
+
+@dataclass(frozen=True)
+class Markup:
+    """How one page shows one image: HTML for its head and body, and stylesheet files it needs."""
+
+    found_as: str  # the manifest's found_as for it
+    head: str = ""
+    body: str = ""
+    stylesheets: dict[str, str] = field(default_factory=dict)  # path from the site root → CSS text
+    browser_loads: bool = True  # False: only a crawler reads it (lazy attributes, metadata, noscript)
 
 
-def _image_tag(form: int, path: str) -> str:
-    """One of the ways a page can show an image, in rotation."""
-    return [
-        f'<img src="/{path}" alt="">',
-        f'<img srcset="/{path} 2x" alt="">',
-        f'<img class="lazy" data-src="/{path}" alt="">',
-        f'<picture><source srcset="/{path}" type="image/x"><img alt=""></picture>',
-        f'<input type="image" src="/{path}" alt="go">',
-        f'<img data-original="/{path}" alt="">',
-        f'<img data-srcset="/{path} 1x" alt="">',
-    ][form % 7]
+_MIME = {"png": "image/png", "jpg": "image/jpeg", "gif": "image/gif", "webp": "image/webp", "svg": "image/svg+xml"}
+
+
+def image_markup(form: int, url: str, key: str) -> Markup:
+    """Return form number `form` (cycling through FORMS) of showing image `url`; `key` names its stylesheets."""
+    mime = _MIME.get(url.rsplit(".", 1)[-1], "image/png")
+    box = 'style="width:24px;height:16px"'
+    forms = [
+        lambda: Markup("img", body=f'<img src="{url}" alt="">'),
+        lambda: Markup("srcset", body=f'<img srcset="{url} 2x" alt="">'),
+        lambda: Markup("lazy", body=f'<img class="lazy" data-src="{url}" alt="">', browser_loads=False),
+        lambda: Markup("picture", body=f'<picture><source srcset="{url}" type="{mime}"><img alt=""></picture>'),
+        lambda: Markup("img", body=f'<input type="image" src="{url}" alt="go">'),
+        lambda: Markup("lazy", body=f'<img data-original="{url}" alt="">', browser_loads=False),
+        lambda: Markup("lazy", body=f'<img data-srcset="{url} 1x" alt="">', browser_loads=False),
+        lambda: Markup("noscript", body=f'<img class="lazy" alt=""><noscript><img src="{url}" alt=""></noscript>',
+                       browser_loads=False),
+        lambda: Markup("css-inline", body=f'<div style="background-image: url(&quot;{url}&quot;);{box[7:-1]}"></div>'),
+        lambda: Markup("css-style", head=f"<style>.s-{key} {{ background: #eee url('{url}') no-repeat }}</style>",
+                       body=f'<div class="s-{key}" {box}></div>'),
+        lambda: Markup("css-linked", head=f'<link rel="stylesheet" href="/css/{key}.css">',
+                       body=f'<div class="l-{key}" {box}></div>', stylesheets={f"css/{key}.css": (
+                           "@font-face { font-family: Brand; src: url(/fonts/brand.woff2) format('woff2') }\n"
+                           f'.l-{key} {{ background-image: url("{url}") }}\n')}),
+        lambda: Markup("css-linked", head=f"<style>@import url(/css/{key}-a.css);</style>",
+                       body=f'<div class="i-{key}" {box}></div>', stylesheets={
+                           f"css/{key}-a.css": f'@import "{key}-b.css";\n',
+                           f"css/{key}-b.css": f'.i-{key} {{ background-image: image-set("{url}" 1x) }}\n'}),
+        lambda: Markup("poster", body=f'<video poster="{url}" width="24" height="16"></video>'),
+        lambda: Markup("svg-image", body=f'<svg width="24" height="16"><image href="{url}" width="24" height="16"/></svg>'),
+        lambda: Markup("object", body=f'<object data="{url}" type="{mime}" width="24" height="16"></object>'),
+        lambda: Markup("object", body=f'<embed src="{url}" type="{mime}" width="24" height="16">'),
+        lambda: Markup("background", body=f'<table background="{url}"><tr><td>cell</td></tr></table>'),
+        lambda: Markup("meta", head=f'<meta itemprop="image" content="{url}">', browser_loads=False),
+        lambda: Markup("json-ld", head='<script type="application/ld+json">'
+                       f'{{"@type": "ImageObject", "contentUrl": "{url}"}}</script>', browser_loads=False),
+        lambda: Markup("preload", head=f'<link rel="preload" as="image" href="{url}">'),
+        lambda: Markup("link", body=f'<a href="{url}">full size</a>', browser_loads=False),
+    ]
+    return forms[form % len(forms)]()
+
+
+FORMS = 21  # how many forms image_markup knows
+CLASSIC_FORMS = 7  # the first ones: what the extractor read before stylesheets and friends
+
+
+def page_html(title: str, markups: list[Markup], body: str, head: str = "") -> str:
+    """A whole page showing `markups` after `body`."""
+    return (f"<!doctype html><html><head><title>{title}</title>{head}{''.join(m.head for m in markups)}</head>"
+            f"<body><h1>{title}</h1>{body}{''.join(m.body for m in markups)}</body></html>")
 
 
 def generate_site(root: Path, pages: int = 200, images: int = 500, *, seed: int = 7,
-                  external_base: str = "http://localhost:9/", first_image: int = 0) -> SiteTruth:
+                  external_base: str = "http://localhost:9/", first_image: int = 0, forms: int = FORMS) -> SiteTruth:
     """Write a site of `pages` HTML pages and `images` image URLs under `root`; return its ground truth.
 
     Every page is reachable from index.html. About one image in ten has the same bytes as another
     under a different URL; some images are shown on many pages; a few links and images are broken;
     `/moved.html` and `/img/moved.png` are meant to be redirects (the server must do that part);
-    every page links out of scope to `external_base`. Image bytes depend on their number plus
-    `first_image`, so two sites with different offsets share no image.
+    every page links out of scope to `external_base`. Images are shown in the first `forms` of
+    `image_markup`'s forms, in rotation. Image bytes depend on their number plus `first_image`,
+    so two sites with different offsets share no image.
     """
     rng = random.Random(seed)
     truth = SiteTruth()
@@ -106,13 +156,26 @@ def generate_site(root: Path, pages: int = 200, images: int = 500, *, seed: int 
         external = f"{external_base}page-{number}.html"
         body.append(f'<a href="{external}">elsewhere</a><img src="{external_base}img-{number}.png">')
         truth.external += [external, f"{external_base}img-{number}.png"]
-        body += [_image_tag(form, path) for form, path in enumerate(shown[number], start=number)]
         body.append('<a href="mailto:someone@example.com">mail</a><a href="javascript:void(0)">js</a>')
+        markups = []
+        for form, path in enumerate(shown[number], start=number):
+            markup = image_markup(form % forms, f"/{path}", f"p{number}-{len(markups)}")
+            markups.append(markup)
+            truth.forms.setdefault(path, set()).add(markup.found_as)
+            if markup.browser_loads:
+                truth.browser_images.add(path)
+            for css_path, text in markup.stylesheets.items():
+                (root / css_path).parent.mkdir(parents=True, exist_ok=True)
+                (root / css_path).write_text(text, encoding="utf-8")
+                truth.stylesheets.append(css_path)
         head = '<meta property="og:image" content="/img/0.png">' if number == 0 else ""
-        html = (f"<!doctype html><html><head><title>Page {number}</title>{head}</head><body>"
-                f"<h1>Page {number}</h1>{''.join(body)}</body></html>")
-        (root / page_path).write_text(html, encoding="utf-8")
+        (root / page_path).write_text(page_html(f"Page {number}", markups, "".join(body), head), encoding="utf-8")
         truth.pages.append(page_path)
+    # No page declares an icon, so a browser (and the crawler) asks for /favicon.ico; PNG bytes, as many sites serve.
+    (root / "favicon.ico").write_bytes(make_image(-1 - first_image, "png"))
+    image_paths.append("favicon.ico")
+    truth.forms["favicon.ico"] = {"favicon"}
+    truth.browser_images.add("favicon.ico")
     truth.images = {path: hashlib.sha256((root / path).read_bytes()).hexdigest() for path in image_paths}
     return truth
 
@@ -142,24 +205,49 @@ def _demo_picture(seed: int, size: tuple[int, int]) -> Image.Image:
     return picture
 
 
+_DEMO_EXTRAS = {  # page → markup showing the forms a modern site uses beside <img src>
+    "index.html": ('<link rel="stylesheet" href="css/site.css">', '<div class="masthead">Demo</div>'),
+    "birds.html": ("", '<img class="lazy" data-sizes="auto" alt="heron">'
+                       '<noscript><img src="img/heron.jpg" alt="heron"></noscript>'),
+    "boats.html": ("", "<div style=\"height:120px; background-image: url('img/wave.png')\"></div>"),
+    "about.html": ('<link rel="stylesheet" href="css/site.css">',
+                   '<img src="img/logo.svg" alt="logo" width="64"><span class="badge">demo</span>'),
+}
+_DEMO_CSS = {
+    "css/site.css": '@import "theme.css";\n.masthead { height: 120px; background: url(../img/masthead.jpg) }\n',
+    "css/theme.css": ("@font-face { font-family: Demo; src: url(../fonts/demo.woff2) format('woff2') }\n"
+                      ".badge { padding-left: 20px; background-image: url(../img/badge.svg) }\n"),
+}
+_DEMO_SVG = ('<?xml version="1.0" encoding="UTF-8"?>\n<svg xmlns="http://www.w3.org/2000/svg" width="{size}" '
+             'height="{size}" viewBox="0 0 10 10"><circle cx="5" cy="5" r="4" fill="{colour}"/></svg>\n')
+
+
 def generate_demo(root: Path) -> None:
     """Write the small demo site that `crawler demo` crawls (committed in seeds/demo-site)."""
     images = {"sun.png": "PNG", "sea.jpg": "JPEG", "robin.jpg": "JPEG", "finch.png": "PNG", "owl.webp": "WEBP",
               "sail.gif": "GIF", "ferry.jpg": "JPEG", "logo.png": "PNG", "secret.png": "PNG"}
+    later = {"heron.jpg": "JPEG", "wave.png": "PNG", "masthead.jpg": "JPEG"}  # numbered after, so the first stay as they were
     (root / "img").mkdir(parents=True, exist_ok=True)
-    for number, (name, kind) in enumerate(sorted(images.items())):
+    for number, (name, kind) in enumerate(sorted(images.items()) + sorted(later.items())):
         picture = _demo_picture(number, (64, 64) if name == "logo.png" else (320, 200))
         picture.save(root / "img" / name, kind, **({"quality": 80} if kind == "JPEG" else {}))
     (root / "img" / "sea-copy.jpg").write_bytes((root / "img" / "sea.jpg").read_bytes())
+    (root / "img" / "logo.svg").write_text(_DEMO_SVG.format(size=64, colour="#2a6"), encoding="utf-8")
+    (root / "img" / "badge.svg").write_text(_DEMO_SVG.format(size=16, colour="#c33"), encoding="utf-8")
+    _demo_picture(99, (32, 32)).save(root / "favicon.ico", "ICO", sizes=[(32, 32)])  # asked for by every page
+    for css_path, text in _DEMO_CSS.items():
+        (root / css_path).parent.mkdir(parents=True, exist_ok=True)
+        (root / css_path).write_text(text, encoding="utf-8")
     for path, (title, links, pictures) in _DEMO_PAGES.items():
         prefix = "../" * path.count("/")
         refs = "".join(f'<li><a href="{link}">{link}</a></li>' for link in links)
         tags = "".join(f'<img src="{prefix}img/{p.removeprefix("../")}" alt="{p}" width="320">' for p in pictures)
         if path == "boats.html":
             tags += '<img srcset="img/sea-copy.jpg 1x" alt="the same sea, another URL">'
+        head, body = _DEMO_EXTRAS.get(path, ("", ""))
         (root / path).parent.mkdir(parents=True, exist_ok=True)
         (root / path).write_text(
             f"<!doctype html><html><head><meta charset='utf-8'><title>{title}</title>"
-            f"<meta property='og:image' content='{prefix}img/sun.png'></head>"
-            f"<body><h1>{title}</h1><ul>{refs}</ul>{tags}</body></html>\n", encoding="utf-8")
+            f"<meta property='og:image' content='{prefix}img/sun.png'>{head}</head>"
+            f"<body><h1>{title}</h1>{body}<ul>{refs}</ul>{tags}</body></html>\n", encoding="utf-8")
     (root / "robots.txt").write_text("User-agent: *\nDisallow: /private/\n", encoding="utf-8")

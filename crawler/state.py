@@ -21,18 +21,20 @@ from crawler.storage import STATE_DIR
 SCHEMA_VERSION = 1
 _READ_AHEAD_ROWS = 64  # rows one dispatch query reads: the one asked for and the next in its host's queue
 _READ_AHEAD_LIMIT = 8192  # rows held read ahead at most (with many hosts, the cache starts over)
+_ROW_COLUMNS = "id, canonical, url, kind, depth, page_url, hops, status, attempts, found_as"  # UrlRow's fields
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS urls (
     id INTEGER PRIMARY KEY,
     canonical TEXT NOT NULL UNIQUE,
     url TEXT NOT NULL,
-    kind TEXT NOT NULL,           -- page, image or robots
+    kind TEXT NOT NULL,           -- page, image, stylesheet or robots
     depth INTEGER NOT NULL,
     page_url TEXT,
     hops INTEGER NOT NULL,
     status TEXT NOT NULL,         -- pending, leased, done, failed, skipped
     attempts INTEGER NOT NULL DEFAULT 0,
-    reason TEXT
+    reason TEXT,
+    found_as TEXT                 -- how the first reference showed an image (img, css-linked, …)
 );
 CREATE TABLE IF NOT EXISTS images (sha256 TEXT PRIMARY KEY, path TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS manifest (id INTEGER PRIMARY KEY, record TEXT NOT NULL);
@@ -52,6 +54,7 @@ class UrlRow(NamedTuple):
     hops: int
     status: str
     attempts: int
+    found_as: str | None = None
 
 
 def state_path(output_dir: Path) -> Path:
@@ -93,6 +96,9 @@ class CrawlState:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: durable across a process kill
             self._db.executescript(_SCHEMA)
+            columns = {row[1] for row in self._db.execute("PRAGMA table_info(urls)")}
+            if "found_as" not in columns:  # a crawl saved before images said how they were found
+                self._db.execute("ALTER TABLE urls ADD COLUMN found_as TEXT")
             version = self.get_meta("schema")
             if version is not None and int(version) != SCHEMA_VERSION:
                 raise StateError(f"{path} is schema {version}, this crawler reads {SCHEMA_VERSION}; "
@@ -107,8 +113,8 @@ class CrawlState:
         """Write the buffered new URLs and status changes (inside the open transaction)."""
         if self._new_rows:
             self._db.executemany(
-                "INSERT OR IGNORE INTO urls(id, canonical, url, kind, depth, page_url, hops, status, attempts) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", self._new_rows.values())
+                "INSERT OR IGNORE INTO urls(id, canonical, url, kind, depth, page_url, hops, status, attempts, "
+                "found_as) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", self._new_rows.values())
             self._new_rows.clear()
         if self._updates:
             self._db.executemany("UPDATE urls SET status=?, reason=?, attempts=? WHERE id=?",
@@ -150,11 +156,12 @@ class CrawlState:
     def set_meta(self, key: str, value: str) -> None:
         self._db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, value))
 
-    def add_url(self, canonical: str, url: str, kind: str, depth: int, page_url: str | None, hops: int) -> int:
+    def add_url(self, canonical: str, url: str, kind: str, depth: int, page_url: str | None, hops: int,
+                found_as: str | None = None) -> int:
         """Record a new URL as pending and return its id (the caller has checked it is new)."""
         url_id = self._next_id
         self._next_id += 1
-        self._new_rows[url_id] = UrlRow(url_id, canonical, url, kind, depth, page_url, hops, "pending", 0)
+        self._new_rows[url_id] = UrlRow(url_id, canonical, url, kind, depth, page_url, hops, "pending", 0, found_as)
         return url_id
 
     def get_url(self, url_id: int, upcoming: Iterable[int] = ()) -> UrlRow | None:
@@ -180,8 +187,8 @@ class CrawlState:
             if other != url_id and other not in self._new_rows and other not in self._read_ahead:
                 ids.append(other)
         found = None
-        for values in self._db.execute("SELECT id, canonical, url, kind, depth, page_url, hops, status, attempts "
-                                       f"FROM urls WHERE id IN ({','.join('?' * len(ids))})", ids):
+        placeholders = ",".join("?" * len(ids))
+        for values in self._db.execute(f"SELECT {_ROW_COLUMNS} FROM urls WHERE id IN ({placeholders})", ids):
             row = UrlRow(*values)
             change = self._updates.get(row.id)  # a flush empties _updates: keep the change in the row
             if change is not None:
@@ -205,8 +212,7 @@ class CrawlState:
         """Yield every URL that is not finished (pending or leased when the last run stopped), oldest first."""
         self._flush()
         yield from (UrlRow(*row) for row in self._db.execute(
-            "SELECT id, canonical, url, kind, depth, page_url, hops, status, attempts FROM urls "
-            "WHERE status IN ('pending', 'leased') ORDER BY id"))
+            f"SELECT {_ROW_COLUMNS} FROM urls WHERE status IN ('pending', 'leased') ORDER BY id"))
 
     def canonicals(self) -> Iterator[str]:
         self._flush()

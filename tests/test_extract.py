@@ -1,26 +1,132 @@
-from crawler.extract import extract, srcset_urls
+import json
+
+from crawler.extract import extract
+from crawler.messages import MAX_REFS_PER_PAGE
 
 PAGE = "http://site.test/dir/page.html"
+FAVICON = "http://site.test/favicon.ico"
 
 
 def images(html: str, url: str = PAGE) -> list[str]:
-    return [pair[0] for pair in extract(html.encode(), url).images]
+    return [triple[0] for triple in extract(html.encode(), url).images]
 
 
-def test_extract_every_image_form() -> None:
+def found(html: str, url: str = PAGE) -> dict[str, str]:
+    """{url: found_as} of the page's images."""
+    return {triple[0]: triple[2] for triple in extract(html.encode(), url).images}
+
+
+def test_extract_img_srcset_picture_lazy_input_and_meta_forms() -> None:
     html = """<html><head><meta property="og:image" content="/og.png">
-    <meta name="twitter:image" content="tw.png"></head><body>
+    <meta name="twitter:image" content="tw.png"><meta itemprop="image" content="micro.jpg"></head><body>
     <img src="a.png" srcset="b.png 2x, c.png 640w">
     <img data-src="lazy.png" data-srcset="lazy2.png 1x"> <img data-original="orig.png">
     <picture><source srcset="pic.webp 1x, pic2.webp 2x" type="image/webp"><img src="pic.jpg"></picture>
     <input type="image" src="button.gif"> <input type="text" src="notanimage.png">
     <link rel="image_src" href="linked.png"></body></html>"""
-    found = images(html)
-    expected = ["og.png", "tw.png", "a.png", "b.png", "c.png", "lazy.png", "lazy2.png", "orig.png",
-                "pic.webp", "pic2.webp", "pic.jpg", "button.gif", "linked.png"]
-    assert sorted(found) == sorted(
-        "http://site.test/" + e if e == "og.png" else "http://site.test/dir/" + e for e in expected)
-    assert "http://site.test/dir/notanimage.png" not in found
+    forms = found(html)
+    expected = {"og.png": "meta", "tw.png": "meta", "micro.jpg": "meta", "a.png": "img", "b.png": "srcset",
+                "c.png": "srcset", "lazy.png": "lazy", "lazy2.png": "lazy", "orig.png": "lazy",
+                "pic.webp": "picture", "pic2.webp": "picture", "pic.jpg": "img", "button.gif": "img",
+                "linked.png": "link"}
+    assert forms == {**{("http://site.test/" if name == "og.png" else "http://site.test/dir/") + name: form
+                        for name, form in expected.items()}, FAVICON: "favicon"}
+
+
+def test_extract_lazy_gallery_reads_the_noscript_fallback() -> None:
+    html = """<div class="gallery">
+      <img class="lazyload" src="data:image/gif;base64,R0lGODlhAQABAAAAACw=" data-sizes="auto">
+      <noscript><img src="/photos/harbour-1600.jpg" alt="Harbour at dusk"></noscript>
+      <noscript><picture><source srcset="/photos/bridge.avif 1x"><img src="/photos/bridge.jpg"></picture></noscript>
+    </div>"""
+    forms = found(html)
+    assert forms["http://site.test/photos/harbour-1600.jpg"] == "noscript"
+    assert forms["http://site.test/photos/bridge.avif"] == "noscript"
+    assert forms["http://site.test/photos/bridge.jpg"] == "noscript"
+
+
+def test_extract_inline_styles_on_any_element_and_style_blocks() -> None:
+    html = """<head><style>
+      @import url("/css/print.css") print;
+      .masthead { background: #000 url('../img/masthead.jpg') no-repeat; }
+      @font-face { font-family: Brand; src: url(/fonts/brand.woff2) format("woff2"); }
+    </style></head><body>
+    <header class="hero" style="background-image: url(&quot;/img/hero@2x.jpg&quot;)">Hi</header>
+    <section STYLE="background: image-set('sky.png' 1x, url(sky-2x.png) 2x)"></section>
+    <span style="color: red">no image here</span>
+    <p>a text that mentions style="background:url(not-a-tag.png)" is not markup</p></body>"""
+    refs = extract(html.encode(), PAGE)
+    forms = {url: form for url, _key, form in refs.images}
+    assert forms == {"http://site.test/img/hero@2x.jpg": "css-inline", "http://site.test/dir/sky.png": "css-inline",
+                     "http://site.test/dir/sky-2x.png": "css-inline", "http://site.test/img/masthead.jpg": "css-style",
+                     FAVICON: "favicon"}
+    assert refs.stylesheets == [["http://site.test/css/print.css", "http://site.test/css/print.css"]]
+
+
+def test_extract_linked_stylesheets_and_preloaded_ones() -> None:
+    html = """<link rel="stylesheet" href="/static/site.css"><link rel="alternate stylesheet" href="dark.css">
+    <link rel="preload" as="style" href="/static/async.css" onload="this.rel='stylesheet'">
+    <link rel="preload" as="font" href="/fonts/x.woff2">"""
+    refs = extract(html.encode(), PAGE)
+    assert [url for url, _key in refs.stylesheets] == [
+        "http://site.test/static/site.css", "http://site.test/dir/dark.css", "http://site.test/static/async.css"]
+    assert [url for url, _key, _form in refs.images] == [FAVICON]  # a font is not an image
+
+
+def test_extract_icons_and_the_implicit_favicon() -> None:
+    declared = """<link rel="icon" type="image/svg+xml" href="/icon.svg"><link rel="shortcut icon" href="/fav.ico">
+    <link rel="apple-touch-icon" sizes="180x180" href="/apple.png"><link rel="mask-icon" href="/mask.svg" color="#000">
+    <link rel="apple-touch-icon-precomposed" href="/pre.png">
+    <link rel="preload" as="image" href="/hero.webp" imagesrcset="/hero-800.webp 800w, /hero-1600.webp 1600w">"""
+    forms = found(declared)
+    assert forms == {"http://site.test/icon.svg": "icon", "http://site.test/fav.ico": "icon",
+                     "http://site.test/apple.png": "icon", "http://site.test/mask.svg": "icon",
+                     "http://site.test/pre.png": "icon", "http://site.test/hero.webp": "preload",
+                     "http://site.test/hero-800.webp": "preload", "http://site.test/hero-1600.webp": "preload"}
+    # Without a declared icon a browser asks for /favicon.ico of the page's own origin (not <base>'s).
+    assert found('<base href="http://cdn.test/"><img src="x.png">', "http://site.test:8080/a/b.html") == {
+        "http://cdn.test/x.png": "img", "http://site.test:8080/favicon.ico": "favicon"}
+    # apple-touch-icon alone is not what a browser shows in the tab: it still asks for /favicon.ico.
+    assert FAVICON in found('<link rel="apple-touch-icon" href="/apple.png">')
+
+
+def test_extract_poster_svg_object_embed_background_and_frames() -> None:
+    html = """<body background="paper.gif"><video poster="/media/poster.jpg" src="/media/clip.mp4"></video>
+    <svg width="10" height="10"><image href="/svg/inner.png"/><image xlink:href="/svg/legacy.png"/>
+      <use href="#local-symbol"/><use xlink:href="/sprites/icons.svg#cart"/></svg>
+    <object data="/chart.svg" type="image/svg+xml"></object><object data="/doc.pdf"></object>
+    <object data="/movie.swf" type="application/x-shockwave-flash"></object><embed src="/diagram.png">
+    <table background="/tiles/t.png"><tr><td background="/tiles/td.png">x</td><th background="/tiles/th.png">y</th>
+    </tr></table><iframe src="/embedded.html"></iframe><frameset><frame src="frame.html"></frameset>
+    <a href="/photos/full.jpg">full size</a></body>"""
+    refs = extract(html.encode(), PAGE)
+    forms = {url: form for url, _key, form in refs.images}
+    assert forms == {
+        "http://site.test/dir/paper.gif": "background", "http://site.test/media/poster.jpg": "poster",
+        "http://site.test/svg/inner.png": "svg-image", "http://site.test/svg/legacy.png": "svg-image",
+        "http://site.test/sprites/icons.svg": "svg-image", "http://site.test/chart.svg": "object",
+        "http://site.test/diagram.png": "object", "http://site.test/tiles/t.png": "background",
+        "http://site.test/tiles/td.png": "background", "http://site.test/tiles/th.png": "background",
+        FAVICON: "favicon"}
+    # Frames are pages; a link straight to a picture stays a link (the node saves it as an image).
+    assert [url for url, _key in refs.links] == [
+        "http://site.test/embedded.html", "http://site.test/dir/frame.html", "http://site.test/photos/full.jpg"]
+
+
+def test_extract_json_ld_images_in_every_shape() -> None:
+    data = {"@context": "https://schema.org", "@graph": [
+        {"@type": "Article", "image": "/ld/article.jpg", "author": {"@type": "Person", "image": ["/ld/a1.jpg", {
+            "@type": "ImageObject", "url": "/ld/a2.jpg"}]}},
+        {"@type": "Organization", "logo": {"@type": "ImageObject", "contentUrl": "/ld/logo.png"}},
+        {"@type": "VideoObject", "thumbnailUrl": ["/ld/thumb.jpg"], "name": "not an image.jpg"},
+        {"@type": ["ImageObject"], "contentUrl": "/ld/standalone.jpg", "url": "/ld/standalone-page.jpg"}]}
+    html = f'<script type="application/ld+json">{json.dumps(data)}</script><script type="application/ld+json">{{bad'
+    html += "</script><script>var img = '<img src=\"/in-script.png\">';</script>"
+    assert set(found(html)) == {"http://site.test/ld/article.jpg", "http://site.test/ld/a1.jpg",
+                                "http://site.test/ld/a2.jpg", "http://site.test/ld/logo.png",
+                                "http://site.test/ld/thumb.jpg", "http://site.test/ld/standalone.jpg",
+                                "http://site.test/ld/standalone-page.jpg", FAVICON}
+    assert set(found(html).values()) == {"json-ld", "favicon"}
 
 
 def test_extract_links_skip_non_http_and_fragments_only_duplicate() -> None:
@@ -35,16 +141,19 @@ def test_extract_honours_base_href() -> None:
     html = '<head><base href="http://cdn.test/base/"></head><body><a href="p.html"></a><img src="i.png"></body>'
     refs = extract(html.encode(), PAGE)
     assert refs.links == [["http://cdn.test/base/p.html", "http://cdn.test/base/p.html"]]
-    assert refs.images == [["http://cdn.test/base/i.png", "http://cdn.test/base/i.png"]]
+    assert refs.images[0] == ["http://cdn.test/base/i.png", "http://cdn.test/base/i.png", "img"]
 
 
 def test_extract_data_urls_and_empty_values_are_ignored() -> None:
-    assert images('<img src="data:image/png;base64,AAAA"><img src=""><img src="  ">') == []
+    assert images('<img src="data:image/png;base64,AAAA"><img src=""><img src="  "><div style="x:url()">') == [
+        FAVICON]
 
 
 def test_extract_gives_canonical_keys_and_dedups_within_a_page() -> None:
-    refs = extract(b'<img src="/A.png"><img src="HTTP://SITE.TEST:80/A.png#x">', PAGE)
-    assert refs.images == [["http://site.test/A.png", "http://site.test/A.png"]]
+    refs = extract(b'<img src="/A.png"><img src="HTTP://SITE.TEST:80/A.png#x"><div style="background:url(/A.png)">',
+                   PAGE)
+    assert refs.images[0] == ["http://site.test/A.png", "http://site.test/A.png", "img"]  # the first form wins
+    assert len(refs.images) == 2  # and the implicit favicon
 
 
 def test_extract_survives_malformed_and_non_utf8_html() -> None:
@@ -54,7 +163,17 @@ def test_extract_survives_malformed_and_non_utf8_html() -> None:
     assert refs.links[0][0] == "http://site.test/dir/x.html"
 
 
-def test_extract_srcset_split_follows_the_spec() -> None:
-    assert srcset_urls("a.jpg 1x, b.jpg 2x,c.jpg, d,e.jpg 640w") == ["a.jpg", "b.jpg", "c.jpg", "d,e.jpg"]
-    assert srcset_urls("  x.png  ") == ["x.png"]
-    assert srcset_urls("") == []
+def test_extract_unclosed_and_oddly_placed_tags_lose_nothing() -> None:
+    # An HTML tree builder drops a second <body>, re-parents table cells and swallows what follows
+    # an unclosed <iframe>; the extractor sees every tag.
+    html = ('<iframe src="a.html"><td background="td.png"><body background="b.png"><video poster="p.png">'
+            + "".join(f'<div style="background:url(d{n}.png)">' for n in range(400)))
+    refs = extract(html.encode(), PAGE)
+    assert [url.rsplit("/", 1)[1] for url, _key, _form in refs.images[:3]] == ["td.png", "b.png", "p.png"]
+    assert len(refs.images) == 3 + 400 + 1
+
+
+def test_extract_a_page_of_ten_thousand_inline_styles_is_bounded() -> None:
+    html = "".join(f'<div style="background:url(/bg/{n}.png)"></div>' for n in range(MAX_REFS_PER_PAGE + 5000))
+    refs = extract(html.encode(), PAGE)
+    assert len(refs.images) == MAX_REFS_PER_PAGE

@@ -47,11 +47,47 @@ def test_images_truncated_png_is_corrupt() -> None:
     assert caught.value.reason in ("corrupt-image", "not-an-image")
 
 
-def test_images_svg_is_recognised_and_filtered_out_by_default() -> None:
-    info = identify(b'<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg"></svg>', MAX_PIXELS)
-    assert info.type == "svg"
-    assert filter_reason(info, 100, ImageFilter()) == "type-svg"
-    assert filter_reason(info, 100, ImageFilter(types=("svg",))) is None
+@pytest.mark.parametrize("data, size", [
+    (b'<?xml version="1.0" encoding="UTF-8"?>\n<svg xmlns="http://www.w3.org/2000/svg" width="48" height="32px">'
+     b'<rect width="4" height="4"/></svg>', (48, 32)),
+    (b'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 24 16"><path d="M0 0h4v4z"/></svg>', (24, 16)),
+    (b'\xef\xbb\xbf<!-- logo -->\n<!DOCTYPE svg PUBLIC "-//W3C//DTD SVG 1.1//EN" '
+     b'"http://www.w3.org/Graphics/SVG/1.1/DTD/svg11.dtd">\n<svg width="100%"><script>alert(1)</script></svg>',
+     (None, None)),
+])
+def test_images_svg_with_or_without_declaration_is_an_image_kept_by_default(data: bytes, size: tuple) -> None:
+    info = identify(data, MAX_PIXELS)
+    assert (info.type, info.extension, info.content_type) == ("svg", "svg", "image/svg+xml")
+    assert (info.width, info.height) == size
+    assert filter_reason(info, 100, ImageFilter()) is None  # SVG is on by default
+    assert filter_reason(info, 100, ImageFilter(types=("png",))) == "type-svg"  # --types can leave it out
+
+
+BILLION_LAUGHS = (b'<?xml version="1.0"?><!DOCTYPE svg [<!ENTITY lol "lol">'
+                  + b"".join(b'<!ENTITY lol%d "%s">' % (n, (b"&lol%d;" % (n - 1) if n > 1 else b"&lol;") * 10)
+                             for n in range(1, 10))
+                  + b']><svg xmlns="http://www.w3.org/2000/svg"><text>&lol9;</text></svg>')
+
+
+@pytest.mark.parametrize("data", [
+    BILLION_LAUGHS,
+    b'<!DOCTYPE svg [<!ENTITY secret SYSTEM "file:///etc/passwd">]><svg><text>&secret;</text></svg>',
+])
+def test_images_svg_with_entities_is_refused_without_expanding_them(data: bytes) -> None:
+    with pytest.raises(NotAnImage) as caught:
+        identify(data, MAX_PIXELS)
+    assert caught.value.reason == "unsafe-svg"
+
+
+@pytest.mark.parametrize("data, reason", [
+    (b"<svg><rect></svg>", "corrupt-image"),  # an SVG, but not well-formed
+    (b'<?xml version="1.0"?><html xmlns="http://www.w3.org/1999/xhtml"/>', "not-an-image"),
+    (b"<feed><entry/></feed>", "not-an-image"),
+])
+def test_images_xml_that_is_not_a_well_formed_svg_is_refused(data: bytes, reason: str) -> None:
+    with pytest.raises(NotAnImage) as caught:
+        identify(data, MAX_PIXELS)
+    assert caught.value.reason == reason
 
 
 def test_images_filters_by_bytes_and_dimensions() -> None:

@@ -54,3 +54,25 @@ def test_messages_node_events_are_checked() -> None:
         read_message({**event, "tasks": [1, 2]})
     with pytest.raises(BadMessage):
         read_message({**event, "type": "exec"})
+
+
+def test_messages_images_say_how_they_were_found_and_stylesheets_travel_apart() -> None:
+    result = make_result(task(), "n", "fetched", images=[["http://a.test/x.svg", "http://a.test/x.svg", "css-linked"]],
+                         stylesheets=[["http://a.test/s.css", "http://a.test/s.css"]])
+    assert read_result(dict(result)) == result
+
+
+@pytest.mark.parametrize("images", [
+    [["http://a.test/x.png", "http://a.test/x.png"]],  # a protocol-1 pair
+    [["http://a.test/x.png", "http://a.test/x.png", "telepathy"]],  # not in the vocabulary
+    [["http://a.test/x.png", "http://a.test/x.png", ["img"]]],
+    [["http://a.test/x.png", "http://a.test/x.png", "img", "extra"]],
+])
+def test_messages_images_entries_must_be_triples_with_a_known_form(images: list) -> None:
+    with pytest.raises(BadMessage, match="triple"):
+        read_result(dict(make_result(task(), "n", "fetched", images=images)))
+
+
+def test_messages_stylesheet_is_a_task_kind() -> None:
+    stylesheet = dict(make_task("9.1", "stylesheet", "http://a.test/s.css", 0, "http://a.test/", 0))
+    assert read_task(stylesheet)["kind"] == "stylesheet"

@@ -41,6 +41,10 @@ def test_crawl_saves_every_reachable_image_once_with_two_workers(tmp_path: Path,
         assert site.hits[page] == 1, page
     for image in truth.images:
         assert site.hits[image] == 1, image
+    for stylesheet in truth.stylesheets:  # linked, and @imported from a <style> block and from a stylesheet
+        assert site.hits[stylesheet] == 1, stylesheet
+    assert site.hits["fonts/brand.woff2"] == 0  # a font in a stylesheet is not an image
+    assert site.hits["favicon.ico"] == 1  # no page declares an icon: the implicit one, once per crawl
     assert site.hits["robots.txt"] == 1
     assert site.hits["moved.html"] == 1 and site.hits["img/moved.png"] == 1  # redirects, then deduped
     for broken in truth.broken:
@@ -60,6 +64,11 @@ def test_crawl_saves_every_reachable_image_once_with_two_workers(tmp_path: Path,
         assert (record["width"], record["height"]) == (24, 16)
     assert {r["sha256"] for r in manifest} == set(truth.images.values())
     assert {r["node"] for r in manifest} == {"node-1", "node-2"}  # both nodes did real work
+    # Each record says how the first page that showed it referred to it; every form is found.
+    for record in manifest:
+        path = record["url"].removeprefix(site.url)
+        assert record["found_as"] in truth.forms.get(path, set()) | {"img"}, record  # img: the moved.png redirect
+    assert {r["found_as"] for r in manifest} == {form for forms in truth.forms.values() for form in forms}
 
     failures = {r["url"].removeprefix(site.url): r for r in read_jsonl(output / "failures.jsonl")}
     assert set(failures) == set(truth.broken)
@@ -73,9 +82,12 @@ def test_crawl_demo_command_crawls_the_shipped_site(tmp_path: Path, processes) -
     assert result.returncode == 0, result.stderr
     assert "Crawl finished" in result.stdout
     manifest = read_jsonl(tmp_path / "out" / "manifest.jsonl")
-    urls = {r["url"].rsplit("/", 1)[1] for r in manifest}
+    found = {r["url"].rsplit("/", 1)[1]: r["found_as"] for r in manifest}
     # sea-copy.jpg has the same bytes as sea.jpg: stored once. secret.png is only on a page robots.txt forbids.
-    assert urls == {"sun.png", "sea.jpg", "robin.jpg", "finch.png", "owl.webp", "sail.gif", "ferry.jpg", "logo.png"}
+    assert found == {"sun.png": "meta", "sea.jpg": "img", "robin.jpg": "img", "finch.png": "img", "owl.webp": "img",
+                     "sail.gif": "img", "ferry.jpg": "img", "logo.png": "img", "logo.svg": "img",
+                     "heron.jpg": "noscript", "wave.png": "css-inline", "masthead.jpg": "css-linked",
+                     "badge.svg": "css-linked", "favicon.ico": "favicon"}
     failures = read_jsonl(tmp_path / "out" / "failures.jsonl")
     assert {(r["url"].rsplit("/", 1)[1], r["reason"]) for r in failures} == {
         ("notes.html", "robots"), ("nowhere.html", "http-404")}
