@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 import time
 from pathlib import Path
 
+from benchmarks import browser
 from benchmarks.site import make_picture
 from crawler.gallery import write_gallery
 
@@ -31,17 +31,9 @@ def fabricate_output(root: Path, images: int, hosts: int = 20) -> None:
 
 def browser_load_seconds(page: Path) -> float | None:
     """Seconds until the gallery's load event in headless Chromium, or None where it is not installed."""
-    chromium, driver_path = shutil.which("chromium"), shutil.which("chromedriver")
-    if not chromium or not driver_path:
+    if not browser.available():
         return None
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-    options = webdriver.ChromeOptions()
-    options.binary_location = chromium
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--no-first-run", "--window-size=1200,900"):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(driver_path), options=options)
+    driver = browser.start()
     try:
         driver.get(page.as_uri())
         timing = driver.execute_script("const t = performance.timing; return t.loadEventEnd - t.navigationStart")

@@ -2,7 +2,9 @@
 
 Prints figures (medians of --runs) for: a loopback crawl served by nginx, a crawl against a server
 that adds 50 ms per response, scaling over 1/2/4 worker nodes, the scheduler's own ceiling, and its
-memory per URL. The machine is shared and noisy: compare ratios within one run.
+memory per URL, the gallery at 10,000 images, and coverage of every form of image reference against
+headless Chromium and wget (with extraction CPU per page). The machine is shared and noisy: compare
+ratios within one run.
 """
 
 from __future__ import annotations
@@ -14,12 +16,12 @@ import sys
 import tempfile
 from pathlib import Path
 
-from benchmarks import gallery_bench, scheduler_bench
+from benchmarks import forms_bench, gallery_bench, scheduler_bench
 from benchmarks.crawl import CrawlFigures, run_crawl
 from benchmarks.servers import LatencyServer, Nginx, PythonServer, free_ports
 from benchmarks.site import Truth, generate
 
-SECTIONS = ("crawl", "latency", "scaling", "scheduler", "memory", "gallery")
+SECTIONS = ("crawl", "latency", "scaling", "scheduler", "memory", "gallery", "forms")
 
 
 def median(values: list[float]) -> float:
@@ -70,6 +72,8 @@ def main(argv: list[str] | None = None) -> int:
             scheduler_bench.memory(work / "memory", args.urls)
         if "gallery" in wanted:
             gallery_bench.gallery(work / "gallery")
+        if "forms" in wanted:
+            forms_bench.forms(work / "forms")
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return 0

@@ -33,13 +33,13 @@ from crawler.urls import absolute, canonical, origin_of
 _TAGS = ("a", "area", "img", "source", "input", "meta", "base", "link", "iframe", "frame", "video", "image",
          "use", "object", "embed", "body", "table", "td", "th")
 _HIDDEN = re.compile(rb"<!--.*?-->|<(script|style|template|textarea|noscript|title|xmp)\b"
-                     rb"((?:[^>\"']|\"[^\"]*\"|'[^']*')*)>(.*?)</\1\s*>", re.S | re.I)
+                     rb"((?:[^>\"']|\"[^\"]*\"|'[^']*')*)>(.*?)</\1\s*>", re.DOTALL | re.IGNORECASE)
 _ATTRIBUTES = rb"(?:[^>\"']|\"[^\"]*\"|'[^']*')*>"
-_WANTED = re.compile(rb"<(" + "|".join(_TAGS).encode() + rb")\b" + _ATTRIBUTES, re.I)
+_WANTED = re.compile(rb"<(" + "|".join(_TAGS).encode() + rb")\b" + _ATTRIBUTES, re.IGNORECASE)
 _ANY_TAG = re.compile(rb"<([a-zA-Z][a-zA-Z0-9:-]*)\b" + _ATTRIBUTES)  # for style="" on any element
 _CUT_NAME = re.compile("^q-")
 _CSS_FUNCTIONS = (b"url(", b"image-set(")
-_JSON_LD = re.compile(rb"type\s*=\s*[\"']?application/ld\+json", re.I)
+_JSON_LD = re.compile(rb"type\s*=\s*[\"']?application/ld\+json", re.IGNORECASE)
 _LAZY_SRC = ("data-src", "data-original", "data-lazy-src", "data-url")
 _LAZY_SRCSET = ("data-srcset", "data-lazy-srcset")
 _META_IMAGE = ("og:image", "og:image:url", "og:image:secure_url", "twitter:image", "twitter:image:src")
@@ -48,7 +48,7 @@ _ICON_RELS = frozenset({"icon", "apple-touch-icon", "apple-touch-icon-precompose
 _BACKGROUND_TAGS = frozenset({"body", "table", "td", "th"})
 _IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".webp", ".svg", ".bmp", ".ico", ".avif", ".tif", ".tiff")
 _WHITESPACE = re.compile(r"\s+")
-_META_CHARSET = re.compile(rb"<meta[^>]+charset\s*=\s*[\"']?([A-Za-z0-9_.:-]+)", re.I)
+_META_CHARSET = re.compile(rb"<meta[^>]+charset\s*=\s*[\"']?([A-Za-z0-9_.:-]+)", re.IGNORECASE)
 _MAX_JSON_LD_CHARS = 1024 * 1024  # one JSON-LD block read at most; larger ones are skipped
 _MAX_JSON_LD_NODES = 10_000  # values visited in one block
 

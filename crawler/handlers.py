@@ -13,9 +13,9 @@ from pathlib import Path
 
 import requests
 
+from crawler import css
 from crawler.config import FetchLimits, ImageFilter
 from crawler.errors import FetchError, StorageError
-from crawler import css
 from crawler.extract import Collector, extract
 from crawler.fetcher import Fetched, fetch
 from crawler.images import NotAnImage, filter_reason, identify

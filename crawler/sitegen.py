@@ -207,8 +207,8 @@ def _demo_picture(seed: int, size: tuple[int, int]) -> Image.Image:
 
 _DEMO_EXTRAS = {  # page → markup showing the forms a modern site uses beside <img src>
     "index.html": ('<link rel="stylesheet" href="css/site.css">', '<div class="masthead">Demo</div>'),
-    "birds.html": ("", '<img class="lazy" data-sizes="auto" alt="heron">'
-                       '<noscript><img src="img/heron.jpg" alt="heron"></noscript>'),
+    "birds.html": ("", ('<img class="lazy" data-sizes="auto" alt="heron">'
+                       '<noscript><img src="img/heron.jpg" alt="heron"></noscript>')),
     "boats.html": ("", "<div style=\"height:120px; background-image: url('img/wave.png')\"></div>"),
     "about.html": ('<link rel="stylesheet" href="css/site.css">',
                    '<img src="img/logo.svg" alt="logo" width="64"><span class="badge">demo</span>'),

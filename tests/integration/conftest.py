@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from benchmarks import browser
 from crawler import broker
 from tests.integration.loopback import LoopbackServer
 
@@ -146,3 +147,10 @@ def finish(child: subprocess.Popen[str], timeout: float = 120) -> tuple[int, str
     """Wait for a process; return its exit code, stdout and stderr."""
     stdout, stderr = child.communicate(timeout=timeout)
     return child.returncode, stdout, stderr
+
+
+def headless_browser():  # type: ignore[no-untyped-def]
+    """A headless Chromium driver (benchmarks.browser); skips the test where it is not installed."""
+    if not browser.available():
+        pytest.skip("Debian's chromium and chromium-driver are not installed (.ci/run installs them)")
+    return browser.start()

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import shutil
 import time
 from pathlib import Path
 
 import pytest
 
 from crawler.sitegen import generate_site
-from tests.integration.conftest import REPO, finish
+from tests.integration.conftest import REPO, finish, headless_browser
 from tests.integration.test_resilience import wait_for_images
 
 pytestmark = pytest.mark.slow
@@ -40,23 +39,6 @@ def test_observe_status_from_another_terminal(tmp_path: Path, serve_site, proces
     assert summary["images"] == truth.distinct_images() and summary["missing_files"] == []
 
 
-def _browser():
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    driver_path = shutil.which("chromedriver")
-    if not chromium or not driver_path:
-        pytest.skip("Debian's chromium and chromium-driver are not installed (.ci/run installs them)")
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-    options = webdriver.ChromeOptions()
-    options.binary_location = chromium
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--window-size=1200,900"):
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    return webdriver.Chrome(service=Service(driver_path), options=options)
-
-
 def test_observe_gallery_in_a_headless_browser(tmp_path: Path, serve_site, processes) -> None:
     # Two sites on two ports: two host folders in the gallery, no image shared between them.
     first = generate_site(tmp_path / "site", pages=60, images=250)
@@ -70,7 +52,7 @@ def test_observe_gallery_in_a_headless_browser(tmp_path: Path, serve_site, proce
     assert inspected.returncode == 0 and "gallery:" in inspected.stdout
     expected = len(set(first.images.values()) | set(second.images.values()))
 
-    driver = _browser()
+    driver = headless_browser()
     try:
         driver.get((output / "index.html").as_uri())
         figures = driver.execute_script("return document.querySelectorAll('figure').length")

@@ -1,0 +1,131 @@
+"""Every image a browser would show: coverage by form against headless Chromium and wget, and parsing cost.
+
+The site is `crawler.sitegen.generate_site` with every form of `image_markup` in rotation (CSS in
+all its places, noscript, SVG, icons, metadata…). Truth is the generator's own list; "browser" is
+what headless Chromium requested while each page was loaded and scrolled (JavaScript-only images
+aside, as the generator has none). wget -r -p is the reference crawler where installed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+from benchmarks import browser
+from benchmarks.crawl import REPO
+from benchmarks.servers import PythonServer, free_ports
+from benchmarks.site import generate as generate_classic
+from crawler import broker
+from crawler.extract import extract
+from crawler.sitegen import SiteTruth, generate_site
+from crawler.storage import read_jsonl
+
+
+def crawl(base: str, output: Path, repo: Path = REPO) -> set[str]:
+    """Crawl with `crawler run` (defaults, no delay) from the source tree `repo`; return the saved sha256s."""
+    env = dict(os.environ, **{broker.AUTHKEY_ENV: broker.generate_authkey().decode()})
+    subprocess.run([sys.executable, "-m", "crawler", "run", base, "--output", str(output), "--fresh",
+                    "--delay", "0", "--quiet"], cwd=repo, env=env, check=True, stdout=subprocess.DEVNULL)
+    return {record["sha256"] for record in read_jsonl(output / "manifest.jsonl")}
+
+
+def wget(base: str, folder: Path) -> set[str] | None:
+    """Mirror with `wget -r -l inf -p -np` (robots obeyed); return the sha256s of every file, or None without wget."""
+    if shutil.which("wget") is None:
+        return None
+    subprocess.run(["wget", "-q", "-r", "-l", "inf", "-p", "-np", "-P", str(folder), base], check=False)
+    return {hashlib.sha256(path.read_bytes()).hexdigest() for path in folder.rglob("*") if path.is_file()}
+
+
+def coverage_by_form(truth: SiteTruth, saved: set[str], among: set[str]) -> dict[str, float]:
+    """Share of images saved, by form, over images shown in exactly one form (and in `among`)."""
+    shown: Counter[str] = Counter()
+    found: Counter[str] = Counter()
+    for path, forms in truth.forms.items():
+        if len(forms) == 1 and path in among:
+            form = next(iter(forms))
+            shown[form] += 1
+            found[form] += truth.images[path] in saved
+    return {form: found[form] / shown[form] for form in sorted(shown)}
+
+
+def extraction_ms_per_page(pages: list[tuple[bytes, str]], rounds: int = 5) -> float:
+    """CPU milliseconds extract() takes per page (median of `rounds` passes over all pages)."""
+    times = []
+    for _ in range(rounds):
+        started = time.process_time()
+        for body, url in pages:
+            extract(body, url)
+        times.append((time.process_time() - started) * 1000 / len(pages))
+    return statistics.median(times)
+
+
+def _share(part: set[str], whole: set[str]) -> str:
+    return f"{len(part & whole) / len(whole):7.1%}" if whole else "    n/a"
+
+
+def forms(work: Path, pages: int = 200, images: int = 600) -> None:
+    root = work / "forms-site"
+    truth = generate_site(root, pages=pages, images=images)
+    (port,) = free_ports(1)
+    server = PythonServer([root], [port], work / "forms-server")
+    base = f"http://127.0.0.1:{port}/"
+    by_path = {path: sha for path, sha in truth.images.items()}
+    every = set(by_path)
+    print(f"\n## every image a browser would show: {len(truth.pages)} pages, {len(every)} image URLs, "
+          f"{len(truth.stylesheets)} stylesheets, {len(form_names(truth))} forms")
+    try:
+        loaded: set[str] | None = None
+        if browser.available():
+            server.reset()
+            browser.visit_all([base + page for page in truth.pages])
+            loaded = {key.split(" ", 1)[1].lstrip("/") for key in server.hits()} & every
+        server.reset()
+        started = time.monotonic()
+        ours = crawl(base, work / "forms-out")
+        wall = time.monotonic() - started
+        hits = server.hits()
+        duplicates = sum(count - 1 for count in hits.values() if count > 1)
+        reference = wget(base, work / "forms-wget")
+    finally:
+        server.close()
+    rows = [("queue-crawler", ours)] + ([("wget -r -p", reference)] if reference is not None else [])
+    shas = {path: by_path[path] for path in every}
+    print(f"  {'':14} {'of truth':>8} {'of browser':>10}")
+    for name, saved in rows:
+        of_truth = {p for p in every if shas[p] in saved}
+        of_browser = _share(of_truth, loaded) if loaded is not None else "    n/a"
+        print(f"  {name:14} {_share(of_truth, every):>8} {of_browser:>10}")
+    if loaded is None:
+        print("  (no headless Chromium: install Debian's chromium and chromium-driver for the browser column)")
+    else:
+        print(f"  headless Chromium loaded {len(loaded)} of the {len(every)} image URLs")
+    print(f"  queue-crawler: {wall:.2f} s, {sum(hits.values())} requests, {duplicates} duplicate fetches")
+    print("  coverage by form (images shown in that form only):")
+    ours_by_form = coverage_by_form(truth, ours, every)
+    wget_by_form = coverage_by_form(truth, reference, every) if reference is not None else {}
+    for form, share in ours_by_form.items():
+        other = f"   wget {wget_by_form[form]:6.1%}" if form in wget_by_form else ""
+        print(f"    {form:12} {share:6.1%}{other}")
+    classic_root = work / "classic-site"
+    generate_classic(classic_root, ("http://127.0.0.1:1/", "http://127.0.0.1:2/"), 200)
+    classic = [(p.read_bytes(), "http://127.0.0.1:1/p/x.html") for p in sorted((classic_root / "a" / "p").glob("*.html"))]
+    modern = [((root / page).read_bytes(), base + page) for page in truth.pages]
+    print(f"  extraction CPU: {extraction_ms_per_page(classic):.3f} ms per benchmark page "
+          f"(~10 KiB, classic forms); {extraction_ms_per_page(modern):.3f} ms per page of this site")
+
+
+def form_names(truth: SiteTruth) -> set[str]:
+    return {form for forms in truth.forms.values() for form in forms}
+
+
+if __name__ == "__main__":
+    forms(Path(tempfile.mkdtemp(prefix="crawler-forms-")))

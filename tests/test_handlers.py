@@ -1,0 +1,53 @@
+"""What a node does with a task, against HTTP mocks (responses): stylesheets and SVG images."""
+
+from pathlib import Path
+
+import responses
+
+from crawler.config import FetchLimits, ImageFilter
+from crawler.fetcher import new_session
+from crawler.handlers import TaskHandler
+from crawler.messages import make_task, read_result
+
+LIMITS = FetchLimits()
+CSS_URL = "http://site.test/static/css/site.css"
+
+
+def handler(tmp_path: Path) -> TaskHandler:
+    return TaskHandler("node-1", LIMITS, ImageFilter(), tmp_path)
+
+
+@responses.activate
+def test_handlers_stylesheet_reports_images_against_its_own_url_and_its_imports(tmp_path: Path) -> None:
+    responses.get(CSS_URL, content_type="text/css", body=(
+        b'@import "theme.css"; @font-face { src: url(../fonts/a.woff2) }\n'
+        b".hero { background: url(../img/hero.jpg) } .flag { background: url('/flags/fr.svg') }"))
+    task = make_task("3.1", "stylesheet", CSS_URL, 0, "http://site.test/", 0)
+    result = read_result(dict(handler(tmp_path).handle(task, new_session(LIMITS))))
+    assert result["outcome"] == "fetched"
+    assert result["images"] == [
+        ["http://site.test/static/img/hero.jpg", "http://site.test/static/img/hero.jpg", "css-linked"],
+        ["http://site.test/flags/fr.svg", "http://site.test/flags/fr.svg", "css-linked"]]
+    assert result["stylesheets"] == [["http://site.test/static/css/theme.css", "http://site.test/static/css/theme.css"]]
+
+
+@responses.activate
+def test_handlers_an_error_page_where_a_stylesheet_was_expected_is_skipped(tmp_path: Path) -> None:
+    responses.get(CSS_URL, content_type="text/html", body=b"<html><body><img src=/x.png></body></html>")
+    result = handler(tmp_path).handle(make_task("3.1", "stylesheet", CSS_URL, 0, None, 0), new_session(LIMITS))
+    assert (result["outcome"], result["reason"], result["images"]) == ("skipped", "not-css", [])
+
+
+@responses.activate
+def test_handlers_svg_is_saved_as_is_and_an_entity_bomb_is_refused(tmp_path: Path) -> None:
+    svg = b'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 8 8"><script>alert(1)</script></svg>'
+    responses.get("http://site.test/logo.svg", content_type="image/svg+xml", body=svg)
+    responses.get("http://site.test/bomb.svg", content_type="image/svg+xml",
+                  body=b'<!DOCTYPE svg [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;">]><svg>&b;</svg>')
+    session = new_session(LIMITS)
+    saved = handler(tmp_path).handle(make_task("4.1", "image", "http://site.test/logo.svg", 1, None, 0), session)
+    assert saved["outcome"] == "saved" and saved["image"] is not None
+    assert (saved["image"]["content_type"], saved["image"]["width"], saved["image"]["height"]) == ("image/svg+xml", 8, 8)
+    assert (tmp_path / saved["image"]["path"]).read_bytes() == svg  # stored byte for byte, never rewritten
+    refused = handler(tmp_path).handle(make_task("5.1", "image", "http://site.test/bomb.svg", 1, None, 0), session)
+    assert (refused["outcome"], refused["reason"]) == ("failed", "unsafe-svg")
