@@ -10,7 +10,8 @@ from typing import Any
 
 from crawler.storage import FAILURES_NAME, MANIFEST_NAME, STATE_DIR, read_jsonl
 
-MANIFEST_FIELDS = ("url", "page_url", "path", "sha256", "bytes", "content_type", "width", "height", "node", "time")
+MANIFEST_FIELDS = ("url", "page_url", "found_as", "path", "sha256", "bytes", "content_type", "width", "height", "node",
+                   "time")
 _EXAMPLES = 3
 
 
@@ -45,6 +46,7 @@ def summarize(output_dir: Path) -> dict[str, Any]:
         "bytes": sum(int(r.get("bytes", 0)) for r in manifest),
         "by_host": dict(sorted(by_host.items(), key=lambda item: -item[1]["images"])),
         "by_type": dict(Counter(r.get("content_type", "?") for r in manifest).most_common()),
+        "by_found_as": dict(Counter(r.get("found_as", "?") for r in manifest).most_common()),
         "duplicates": {"images": counts.get("images/duplicate", 0), "bytes": counts.get("bytes/duplicate", 0)},
         "pages_fetched": counts.get("pages/fetched", 0),
         "failures": dict(sorted(reasons.items(), key=lambda item: -item[1]["count"])),
@@ -68,6 +70,8 @@ def render_text(summary: dict[str, Any]) -> str:
     if summary["by_type"]:
         lines.append("images by type:")
         lines += [f"  {count:7d}  {kind}" for kind, count in summary["by_type"].items()]
+        lines.append("images by how the page showed them:")
+        lines += [f"  {count:7d}  {form}" for form, count in summary["by_found_as"].items()]
     if summary["failures"]:
         lines.append("not saved, by reason:")
         for reason, entry in summary["failures"].items():

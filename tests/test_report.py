@@ -19,7 +19,8 @@ def prepare_output(root: Path) -> None:
         (root / path).write_bytes(data)
         records.append({"url": f"http://{host}/{number}.{ext}\"><script>alert(1)</script>", "page_url":
                         f"http://{host}/page", "path": path, "sha256": sha, "bytes": len(data),
-                        "content_type": kind, "width": 24, "height": 16, "node": "n1", "time": "t"})
+                        "content_type": kind, "width": 24, "height": 16, "node": "n1", "time": "t",
+                        "found_as": "css-linked" if number else "img"})
     (root / "manifest.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
     failures = [{"url": f"http://a.test/missing{n}", "outcome": "failed", "reason": "http-404"} for n in range(5)]
     failures.append({"url": "http://a.test/private", "outcome": "skipped", "reason": "robots"})
@@ -36,6 +37,8 @@ def test_report_summarize_counts_hosts_types_duplicates_and_failures(tmp_path: P
     assert summary["images"] == 3
     assert {host: v["images"] for host, v in summary["by_host"].items()} == {"a.test": 2, "b.test_8080": 1}
     assert summary["by_type"] == {"image/png": 2, "image/jpeg": 1}
+    assert summary["by_found_as"] == {"css-linked": 2, "img": 1}
+    assert "images by how the page showed them:\n        2  css-linked\n        1  img" in render_text(summary)
     assert summary["duplicates"] == {"images": 2, "bytes": 3000}
     assert summary["failures"]["failed: http-404"]["count"] == 5
     assert len(summary["failures"]["failed: http-404"]["examples"]) == 3
@@ -58,7 +61,7 @@ def test_report_notices_missing_files(tmp_path: Path) -> None:
 def test_report_manifest_csv_has_a_header_and_every_record(tmp_path: Path) -> None:
     prepare_output(tmp_path)
     lines = manifest_csv(tmp_path).splitlines()
-    assert lines[0] == "url,page_url,path,sha256,bytes,content_type,width,height,node,time"
+    assert lines[0] == "url,page_url,found_as,path,sha256,bytes,content_type,width,height,node,time"
     assert len(lines) == 4
 
 
