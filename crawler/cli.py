@@ -26,6 +26,16 @@ from crawler.urls import host_of
 log = logging.getLogger("crawler")
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_PAGES_UNREACHABLE = 3  # finished, but some pages or sites failed on the network or with 5xx/429 after every attempt
+EXIT_NOTHING_FETCHED = 4  # finished without fetching a single page or image: every seed failed
+EXIT_CODES_HELP = """exit status (like wget's, for scripts):
+  0    the crawl finished and saved what it found (broken links and skipped URLs included)
+  1    an error before or outside the crawl (options, key, output directory, state)
+  2    the command line could not be parsed
+  3    the crawl finished, but pages or whole sites failed on the network or with server
+       errors (5xx, 429) after every attempt: see failures.jsonl (a new crawl tries them again)
+  4    nothing could be fetched at all: every seed failed (see the warnings and failures.jsonl)
+  130  interrupted (Ctrl-C or SIGTERM); the same command with --resume carries on"""
 DEFAULT_PORT = 50000
 DEMO_SITE = Path("seeds/demo-site")
 
@@ -131,7 +141,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="crawler", description="A distributed image crawler.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    scheduler = commands.add_parser("scheduler", help="coordinate a crawl and serve tasks to crawler nodes")
+    scheduler = commands.add_parser("scheduler", help="coordinate a crawl and serve tasks to crawler nodes",
+                                    epilog=EXIT_CODES_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     _add_crawl_options(scheduler, output_default=None)
     scheduler.add_argument("--listen", type=_address, default=("127.0.0.1", DEFAULT_PORT), metavar="HOST:PORT",
                            help=f"address to serve nodes on (default: 127.0.0.1:{DEFAULT_PORT}; "
@@ -149,7 +160,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="keep trying an unreachable scheduler this long (default: %(default)s)")
     _add_logging(worker)
 
-    run = commands.add_parser("run", help="scheduler and worker processes on this machine, in one command")
+    run = commands.add_parser("run", help="scheduler and worker processes on this machine, in one command",
+                              epilog=EXIT_CODES_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     _add_crawl_options(run, output_default="output")
     run.add_argument("--workers", type=_positive(int), default=2, metavar="N",
                      help="worker processes (default: %(default)s)")
@@ -282,7 +294,20 @@ def _print_summary(summary: Summary) -> int:
           + (f", {summary.pending} left for --resume" if summary.pending else "") +
           f". Images: {summary.output_dir / 'images'}; manifest: {summary.output_dir / 'manifest.jsonl'}; "
           f"failures: {summary.output_dir / 'failures.jsonl'}.", flush=True)
-    return EXIT_OK if summary.finished else EXIT_INTERRUPTED
+    return exit_code(summary)
+
+
+def exit_code(summary: Summary) -> int:
+    """The exit status a script can trust (EXIT_CODES_HELP)."""
+    counts = summary.counts
+    if not summary.finished:
+        return EXIT_INTERRUPTED
+    nothing = counts.get("pages/fetched", 0) == 0 and counts.get("images/saved", 0) == 0
+    if nothing and any(n for key, n in counts.items() if key.endswith(("/failed", "/skipped"))):
+        return EXIT_NOTHING_FETCHED
+    if counts.get("pages/unreachable", 0):
+        return EXIT_PAGES_UNREACHABLE
+    return EXIT_OK
 
 
 def cmd_scheduler(args: argparse.Namespace) -> int:

@@ -15,6 +15,7 @@ import urllib3.exceptions
 
 from crawler.config import FetchLimits
 from crawler.errors import FetchError, TransientFetchError
+from crawler.reasons import CONNECTION_REFUSED, CONNECTION_RESET, COULD_NOT_RESOLVE
 
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 # Statuses a later attempt may fix. 404, 410 and other 4xx are final.
@@ -156,11 +157,26 @@ def _fetch_once(session: requests.Session, url: str, limits: FetchLimits, max_by
     except (requests.exceptions.ChunkedEncodingError, urllib3.exceptions.ProtocolError) as exc:
         raise TransientFetchError(url, "incomplete-body") from exc
     except requests.exceptions.ConnectionError as exc:
-        raise TransientFetchError(url, "ConnectionError") from exc
+        raise TransientFetchError(url, _connection_reason(exc)) from exc
     except (requests.exceptions.RequestException, urllib3.exceptions.HTTPError) as exc:
         raise TransientFetchError(url, type(exc).__name__) from exc
     except (UnicodeError, ValueError) as exc:  # e.g. a Location header that is not a URL
         raise FetchError(url, "bad-url") from exc
+
+
+def _connection_reason(exc: requests.exceptions.ConnectionError) -> str:
+    """The cause inside requests' ConnectionError (urllib3 wraps it twice): a name, a refusal, a reset."""
+    cause: BaseException | None = exc.args[0] if exc.args and isinstance(exc.args[0], BaseException) else exc
+    cause = getattr(cause, "reason", None) or cause  # MaxRetryError.reason
+    if isinstance(cause, urllib3.exceptions.NameResolutionError):
+        return COULD_NOT_RESOLVE
+    while cause is not None:
+        if isinstance(cause, ConnectionRefusedError):
+            return CONNECTION_REFUSED
+        if isinstance(cause, ConnectionResetError):
+            return CONNECTION_RESET
+        cause = cause.__cause__ or cause.__context__
+    return "ConnectionError"
 
 
 def _redirect_target(url: str, response: requests.Response) -> str:

@@ -55,6 +55,7 @@ class Dropped:
     outcome: str  # skipped or failed
     reason: str
     attempts: int
+    gave_up: bool = False  # a failure that might have passed another time (out of attempts, not final)
 
 
 def robots_key(origin: str) -> str:
@@ -161,10 +162,6 @@ class Frontier:
         self._state.set_robots(origin, text)
         self._apply_robots(self._host(origin), text)
 
-    def robots_unavailable(self, origin: str) -> None:
-        """robots.txt kept failing: request nothing else from this origin in this run."""
-        self._host(origin).robots_failed = True
-
     # -- dispatching ----------------------------------------------------------------------------
 
     def next_task(self, now: float, allow_images: bool = True) -> Task | None:
@@ -189,6 +186,14 @@ class Frontier:
                 self.pending_count -= 1
                 continue
             robots_task = row.kind == "robots"
+            # A site whose robots.txt could not be had is skipped: its URLs leave the queue now
+            # (this test comes before the wait for robots.txt, which would otherwise never end).
+            if not robots_task and host.robots_failed:
+                host.pending.popleft()
+                self.pending_count -= 1
+                if row.status == "pending":
+                    self._drop(row, "skipped", "robots-unavailable", row.attempts)
+                continue
             if not robots_task and host.rules is None:
                 return None  # robots.txt first
             if row.kind == "image" and not allow_images:
@@ -196,9 +201,6 @@ class Frontier:
             host.pending.popleft()
             self.pending_count -= 1
             if row.status != "pending":  # finished meanwhile by a late answer to an earlier lease
-                continue
-            if not robots_task and host.robots_failed:
-                self._drop(row, "failed", "robots-unavailable", row.attempts)
                 continue
             if not robots_task and host.rules is not None and not host.rules.allows(row.url):
                 self._drop(row, "skipped", "robots", row.attempts)
@@ -226,9 +228,11 @@ class Frontier:
     def in_flight_of(self, kind: str) -> int:
         return sum(1 for lease in self._leases.values() if lease.kind == kind)
 
-    def _drop(self, row: UrlRow, outcome: str, reason: str, attempts: int) -> None:
+    def _drop(self, row: UrlRow, outcome: str, reason: str, attempts: int, gave_up: bool = False) -> None:
         self._state.set_status(row.id, outcome, reason, attempts)
-        self.dropped.append(Dropped(row, outcome, reason, attempts))
+        self.dropped.append(Dropped(row, outcome, reason, attempts, gave_up))
+        if row.kind == "robots":  # robots.txt failed for good: request nothing else from that origin
+            self._host(self.origin_of_row(row)).robots_failed = True
 
     # -- answers --------------------------------------------------------------------------------
 
@@ -268,7 +272,7 @@ class Frontier:
         """Schedule another attempt with exponential backoff; False (and recorded as failed) when out of tries."""
         attempts = max(row.attempts, 1)
         if attempts >= self._max_attempts:
-            self._drop(row, "failed", reason, attempts)
+            self._drop(row, "failed", reason, attempts, gave_up=True)
             return False
         delay = self._backoff_seconds * 2 ** (attempts - 1)
         origin = self.origin_of_row(row)

@@ -23,6 +23,7 @@ from crawler.frontier import Frontier
 from crawler.messages import PROTOCOL_VERSION, Found, NodeEvent, Result, read_message
 from crawler.state import CrawlState, UrlRow
 from crawler.status import StatusTracker, status_line
+from crawler.reasons import describe_reason
 from crawler.records import CrawlRecords
 from crawler.storage import STORAGE_REASONS, check_writable, remove_temporaries
 from crawler.urls import ScopeRules, canonical
@@ -368,9 +369,10 @@ class Scheduler:
     def _record_dropped(self) -> None:
         for dropped in self._frontier.dropped:
             if dropped.row.kind == "robots":
-                origin = dropped.row.canonical[len("robots:"):]
-                log.warning("scheduler: robots.txt of %s failed (%s); skipping that site", origin, dropped.reason)
-                self._frontier.robots_unavailable(origin)
+                log.warning("scheduler: could not read %s: %s; skipping that site", dropped.row.url,
+                            describe_reason(dropped.reason, dropped.row.url))
+            if dropped.gave_up and dropped.row.kind in ("page", "robots"):
+                self.counts["pages/unreachable"] += 1  # network failures and server errors: exit status 3
             self._record_failure(dropped.row, dropped.outcome, dropped.reason, dropped.attempts)
         self._frontier.dropped.clear()
 

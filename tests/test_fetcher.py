@@ -155,3 +155,22 @@ def test_fetcher_uses_the_ca_bundle_for_https_only(monkeypatch) -> None:
     fetch(session, URL, LIMITS, 100)
     assert responses.calls[0].request.req_kwargs["verify"] == "/etc/ssl/certs/ca-certificates.crt"
     assert responses.calls[1].request.req_kwargs["verify"] is True
+
+
+def _closed_port() -> int:
+    import socket
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.mark.parametrize("url, reason, words", [
+    (f"http://127.0.0.1:{_closed_port()}/robots.txt", "connection-refused", "connection refused by 127.0.0.1:"),
+    ("http://no-such-host.invalid/robots.txt", "could-not-resolve", "could not resolve no-such-host.invalid"),
+])
+def test_fetcher_connection_failures_name_their_cause(url: str, reason: str, words: str) -> None:
+    from crawler.reasons import describe_reason
+    with pytest.raises(TransientFetchError) as caught:
+        fetch(new_session(LIMITS), url, LIMITS, 1000)
+    assert caught.value.reason == reason
+    assert describe_reason(reason, url).startswith(words)

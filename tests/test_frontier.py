@@ -129,3 +129,25 @@ def test_frontier_state_refuses_a_second_scheduler(tmp_path: Path) -> None:
         CrawlState(tmp_path, resume=True, fresh=False)
     running.close()
     CrawlState(tmp_path, resume=True, fresh=False).close()  # free again once the first one is gone
+
+
+def test_frontier_a_site_whose_robots_txt_cannot_be_read_is_skipped_and_the_crawl_ends(tmp_path: Path) -> None:
+    frontier, _ = make(tmp_path)
+    add(frontier, "http://a.test/")
+    add(frontier, "http://a.test/page")
+    now = 0.0
+    for _attempt in range(3):  # a.test never answers; each attempt of its robots.txt fails
+        task = frontier.next_task(now)
+        assert task is not None and task["url"] == "http://a.test/robots.txt"
+        row = frontier.complete(task["id"], now)
+        assert row is not None
+        frontier.retry_or_fail(row, "connection-refused", now)
+        now += 10.0
+        frontier.tick(now)
+    assert [(d.row.kind, d.outcome, d.reason, d.gave_up) for d in frontier.dropped] == [
+        ("robots", "failed", "connection-refused", True)]
+    assert frontier.next_task(now) is None  # before the fix: None for ever, with the URLs still pending
+    skipped = {(d.row.url, d.outcome, d.reason) for d in frontier.dropped[1:]}
+    assert skipped == {("http://a.test/", "skipped", "robots-unavailable"),
+                       ("http://a.test/page", "skipped", "robots-unavailable")}
+    assert frontier.is_empty()

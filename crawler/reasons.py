@@ -1,0 +1,36 @@
+"""Failure reasons: short tokens in records and on the wire, and the sentence a person reads for each."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+COULD_NOT_RESOLVE = "could-not-resolve"
+CONNECTION_REFUSED = "connection-refused"
+CONNECTION_RESET = "connection-reset"
+
+
+def _host_port(url: str) -> tuple[str, str]:
+    try:
+        parts = urlsplit(url)
+        port = parts.port or {"http": 80, "https": 443}.get(parts.scheme, 0)
+        return parts.hostname or url, f"{parts.hostname}:{port}"
+    except ValueError:
+        return url, url
+
+
+def describe_reason(reason: str, url: str) -> str:
+    """Return what `reason` means for `url` in words a person can act on."""
+    host, address = _host_port(url)
+    if reason == COULD_NOT_RESOLVE:
+        return f"could not resolve {host}"
+    if reason == CONNECTION_REFUSED:
+        return f"connection refused by {address}"
+    if reason == CONNECTION_RESET:
+        return f"connection reset by {address}"
+    if reason == "ConnectTimeout":
+        return f"no connection to {address} within the connect timeout"
+    if reason in ("ReadTimeout", "too-slow"):
+        return f"{address} sent too slowly ({reason})"
+    if reason.startswith("http-") and reason[5:8].isdigit():
+        return f"{address} answered HTTP {reason[5:]}"
+    return reason
