@@ -49,6 +49,17 @@ def _address(text: str) -> tuple[str, int]:
     return host.strip("[]"), int(port)
 
 
+def _domain(text: str) -> str:
+    """An argparse type: a domain name, or the host of a URL (`https://cdn.example.com/` → cdn.example.com)."""
+    value = text.strip()
+    if "://" in value:
+        value = host_of(value)
+    value = value.rstrip(".").lower()
+    if not value or not all(part and all(c.isalnum() or c == "-" for c in part) for part in value.split(".")):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a domain name (like cdn.example.com) or a URL")
+    return value
+
+
 def _positive(kind: Callable[[str], float]) -> Callable[[str], float]:
     """An argparse type: `kind` (int or float) that must not be negative."""
     def parse(text: str) -> float:
@@ -89,8 +100,12 @@ def _add_crawl_options(parser: argparse.ArgumentParser, output_default: str | No
                         help="output directory on the shared disk" + (
                             f" (default: {output_default})" if output_default else ""))
     scope = parser.add_argument_group("scope and limits")
-    scope.add_argument("--allow-domain", action="append", default=[], metavar="DOMAIN",
-                       help="also crawl this domain and its subdomains (repeatable); default: the seeds' hosts")
+    scope.add_argument("--allow-domain", action="append", default=[], metavar="DOMAIN", type=_domain,
+                       help="also crawl pages of this domain and its subdomains (repeatable; a URL gives its "
+                            "host); default: the seeds' hosts")
+    scope.add_argument("--same-host-images", action="store_true",
+                       help="fetch images and stylesheets only from the pages' scope, not from any host "
+                            "an in-scope page points at (a CDN)")
     scope.add_argument("--deny", action="append", default=[], metavar="REGEX",
                        help="skip URLs matching this regular expression (repeatable)")
     scope.add_argument("--max-depth", type=_positive(int), metavar="N", help="link hops from a seed")
@@ -228,7 +243,8 @@ def scheduler_config(args: argparse.Namespace, authkey: bytes, listen: tuple[str
     return SchedulerConfig(
         output_dir=args.output, authkey=authkey, listen_host=listen[0], listen_port=listen[1],
         seeds=tuple(seeds.urls),
-        scope=Scope(frozenset(host_of(u) for u in seeds.urls), tuple(args.allow_domain), tuple(args.deny)),
+        scope=Scope(frozenset(host_of(u) for u in seeds.urls), tuple(args.allow_domain), tuple(args.deny),
+                    args.same_host_images),
         limits=Limits(args.max_depth, args.max_pages, args.max_images, args.max_time),
         politeness=Politeness(delay_seconds=args.delay, per_host=max(1, args.per_host),
                               obey_robots=not args.ignore_robots),
@@ -294,6 +310,11 @@ def _print_summary(summary: Summary) -> int:
           + (f", {summary.pending} left for --resume" if summary.pending else "") +
           f". Images: {summary.output_dir / 'images'}; manifest: {summary.output_dir / 'manifest.jsonl'}; "
           f"failures: {summary.output_dir / 'failures.jsonl'}.", flush=True)
+    kept_out = c.get("images/out-of-scope", 0)
+    if kept_out and summary.out_of_scope_hosts:
+        hosts = " ".join(f"--allow-domain {host}" for host in summary.out_of_scope_hosts)
+        print(f"{kept_out} off-site image{'' if kept_out == 1 else 's'} skipped: add {hosts}"
+              " (or leave out --same-host-images)", flush=True)
     return exit_code(summary)
 
 

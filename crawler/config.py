@@ -79,6 +79,9 @@ class Scope:
     seed_hosts: frozenset[str] = frozenset()
     allow_domains: tuple[str, ...] = ()  # a domain admits itself and its subdomains
     deny_patterns: tuple[str, ...] = ()  # regular expressions searched in the canonical URL
+    # Images and stylesheets are fetched from any host an in-scope page points at (sites keep
+    # them on CDNs); True restricts them to the pages' scope, as before.
+    same_host_images: bool = False
 
 
 @dataclass(frozen=True)

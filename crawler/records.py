@@ -83,10 +83,10 @@ class CrawlRecords:
         self._waiting.clear()
 
     def run_summary(self, stop_reason: str, seconds: float, counts: dict[str, int],
-                    slowest_hosts: list[dict[str, Any]]) -> None:
+                    slowest_hosts: list[dict[str, Any]], out_of_scope_hosts: list[str]) -> None:
         """Keep this run's figures beside the state, for `crawler inspect` (runs of a resumed crawl add up)."""
         record = {"stopped": now_iso(), "stop_reason": stop_reason, "seconds": round(seconds, 1),
-                  "counts": counts, "slowest_hosts": slowest_hosts}
+                  "counts": counts, "slowest_hosts": slowest_hosts, "out_of_scope_hosts": out_of_scope_hosts}
         try:
             runs = JsonLines(self._output_dir / STATE_DIR / RUNS_NAME)
             runs.append([record])

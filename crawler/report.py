@@ -49,6 +49,8 @@ def summarize(output_dir: Path) -> dict[str, Any]:
         "by_found_as": dict(Counter(r.get("found_as", "?") for r in manifest).most_common()),
         "duplicates": {"images": counts.get("images/duplicate", 0), "bytes": counts.get("bytes/duplicate", 0)},
         "pages_fetched": counts.get("pages/fetched", 0),
+        "images_out_of_scope": {"images": counts.get("images/out-of-scope", 0),
+                                "hosts": runs[-1].get("out_of_scope_hosts", []) if runs else []},
         "failures": dict(sorted(reasons.items(), key=lambda item: -item[1]["count"])),
         "slowest_hosts": runs[-1].get("slowest_hosts", []) if runs else [],
         "runs": len(runs),
@@ -76,6 +78,10 @@ def render_text(summary: dict[str, Any]) -> str:
         lines.append("not saved, by reason:")
         for reason, entry in summary["failures"].items():
             lines.append(f"  {entry['count']:7d}  {reason}  e.g. {', '.join(entry['examples'])}")
+    kept_out = summary["images_out_of_scope"]
+    if kept_out["images"]:
+        lines.append(f"{kept_out['images']} off-site image{'' if kept_out['images'] == 1 else 's'} skipped "
+                     f"(--same-host-images): add " + " ".join(f"--allow-domain {h}" for h in kept_out["hosts"]))
     if summary["slowest_hosts"]:
         lines.append("slowest hosts (mean seconds per download):")
         lines += [f"  {h['mean_seconds']:7.2f}  {h['origin']} ({h['downloads']} downloads)"

@@ -26,7 +26,7 @@ from crawler.status import StatusTracker, status_line
 from crawler.reasons import describe_reason
 from crawler.records import CrawlRecords
 from crawler.storage import STORAGE_REASONS, check_writable, remove_temporaries
-from crawler.urls import ScopeRules, canonical
+from crawler.urls import ScopeRules, canonical, host_of
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +60,7 @@ class Summary:
     counts: dict[str, int] = field(default_factory=dict)
     pending: int = 0
     output_dir: Path = Path()
+    out_of_scope_hosts: list[str] = field(default_factory=list)  # hosts of images the scope kept out, most first
 
 
 class Scheduler:
@@ -75,6 +76,8 @@ class Scheduler:
         self._tasks: queue.Queue[dict[str, Any]] = queue.Queue()
         self._results: queue.Queue[object] = queue.Queue()
         self._scope = ScopeRules(config.scope)
+        self._out_of_scope: set[int] = set()  # hashes of image URLs the scope kept out
+        self.out_of_scope_hosts: Counter[str] = Counter()
         self._nodes: dict[str, _Node] = {}
         self.counts: Counter[str] = Counter()
         self._pages_admitted = 0
@@ -304,7 +307,7 @@ class Scheduler:
             return
         if row.hops + 1 > self.config.fetch.max_redirects:
             self._record_failure(row, "failed", "too-many-redirects", row.attempts)
-        elif not self._scope.allows(key):
+        elif not (self._scope.allows(key) if row.kind == "page" else self._scope.allows_resource(key)):
             self._record_failure(row, "skipped", "redirect-out-of-scope", row.attempts)
         elif row.kind == "page":  # the target is a page of its own and counts against --max-pages
             max_pages = self.config.limits.max_pages
@@ -337,14 +340,25 @@ class Scheduler:
 
     def _add_resources(self, row: UrlRow, result: Result, image_depth: int, import_depth: int) -> None:
         """Queue the images and stylesheets a page or stylesheet refers to (depth limits do not apply)."""
-        seen, allows = self._frontier.seen, self._scope.allows
+        seen, allows = self._frontier.seen, self._scope.allows_resource
         for url, key, found_as in result["images"]:
-            if not seen(key) and allows(key):
-                self._frontier.add(url, key, "image", image_depth, row.url, 0, found_as)
+            if not seen(key):
+                if allows(key):
+                    self._frontier.add(url, key, "image", image_depth, row.url, 0, found_as)
+                else:
+                    self._count_out_of_scope(key)
         if import_depth <= MAX_IMPORT_DEPTH:
             for url, key in result["stylesheets"]:
                 if not seen(key) and allows(key):
                     self._frontier.add(url, key, "stylesheet", import_depth, row.url)
+
+    def _count_out_of_scope(self, key: str) -> None:
+        """Count each image URL the scope keeps out once, by host, for the summary's hint."""
+        marker = hash(key)
+        if marker not in self._out_of_scope:
+            self._out_of_scope.add(marker)
+            self.counts["images/out-of-scope"] += 1
+            self.out_of_scope_hosts[host_of(key)] += 1
 
     def _image_saved(self, row: UrlRow, result: Result) -> None:
         image = result["image"]
@@ -371,7 +385,7 @@ class Scheduler:
             if dropped.row.kind == "robots":
                 log.warning("scheduler: could not read %s: %s; skipping that site", dropped.row.url,
                             describe_reason(dropped.reason, dropped.row.url))
-            if dropped.gave_up and dropped.row.kind in ("page", "robots"):
+            if dropped.row.kind == "page" and (dropped.gave_up or dropped.reason == "robots-unavailable"):
                 self.counts["pages/unreachable"] += 1  # network failures and server errors: exit status 3
             self._record_failure(dropped.row, dropped.outcome, dropped.reason, dropped.attempts)
         self._frontier.dropped.clear()
@@ -443,7 +457,9 @@ class Scheduler:
             self._watch_nodes(self._clock())  # a dead node will never say goodbye: stop waiting for it
         self._record_dropped()
         self._state.set_meta("last_stop", stop_reason)
-        self._records.run_summary(stop_reason, seconds, dict(self.counts), self._tracker.slowest_hosts())
+        out_of_scope_hosts = [host for host, _count in self.out_of_scope_hosts.most_common(3)]
+        self._records.run_summary(stop_reason, seconds, dict(self.counts), self._tracker.slowest_hosts(),
+                                  out_of_scope_hosts)
         self._records.commit()
         if self._served is not None:
             self._served.stop()
@@ -454,4 +470,5 @@ class Scheduler:
         pending = self._frontier.pending_count + self._frontier.delayed + self._frontier.in_flight
         self._state.close()
         self._records.close()
-        return Summary(finished, stop_reason, seconds, dict(self.counts), pending, self.config.output_dir)
+        return Summary(finished, stop_reason, seconds, dict(self.counts), pending, self.config.output_dir,
+                       out_of_scope_hosts)

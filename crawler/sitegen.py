@@ -34,7 +34,8 @@ class SiteTruth:
     images: dict[str, str] = field(default_factory=dict)  # reachable image path → sha256
     broken: list[str] = field(default_factory=list)  # referenced paths that do not exist
     redirects: dict[str, str] = field(default_factory=dict)  # path → target path (served by the test server)
-    external: list[str] = field(default_factory=list)  # out-of-scope URLs the pages link to
+    external: list[str] = field(default_factory=list)  # out-of-scope pages the pages link to
+    cdn_images: dict[str, str] = field(default_factory=dict)  # image URL on the other host → sha256
     stylesheets: list[str] = field(default_factory=list)  # stylesheet paths a complete crawl fetches
     forms: dict[str, set[str]] = field(default_factory=dict)  # image path → every found_as it is shown with
     browser_images: set[str] = field(default_factory=set)  # image paths a browser loads (no JavaScript run)
@@ -107,13 +108,16 @@ def page_html(title: str, markups: list[Markup], body: str, head: str = "") -> s
 
 
 def generate_site(root: Path, pages: int = 200, images: int = 500, *, seed: int = 7,
-                  external_base: str = "http://localhost:9/", first_image: int = 0, forms: int = FORMS) -> SiteTruth:
+                  external_base: str | None = None, external_root: Path | None = None, first_image: int = 0,
+                  forms: int = FORMS) -> SiteTruth:
     """Write a site of `pages` HTML pages and `images` image URLs under `root`; return its ground truth.
 
     Every page is reachable from index.html. About one image in ten has the same bytes as another
     under a different URL; some images are shown on many pages; a few links and images are broken;
     `/moved.html` and `/img/moved.png` are meant to be redirects (the server must do that part);
-    every page links out of scope to `external_base`. Images are shown in the first `forms` of
+    with `external_base`, every page links to a page there (out of scope) and shows an image from
+    there, as sites show images from a CDN; those images are written under `external_root` if given
+    (`truth.cdn_images`), else they are missing. Images are shown in the first `forms` of
     `image_markup`'s forms, in rotation. Image bytes depend on their number plus `first_image`,
     so two sites with different offsets share no image.
     """
@@ -153,9 +157,15 @@ def generate_site(root: Path, pages: int = 200, images: int = 500, *, seed: int 
             truth.broken.append(broken)
         if number == 0:
             body.append('<a href="/moved.html">moved</a><img src="/img/moved.png">')
-        external = f"{external_base}page-{number}.html"
-        body.append(f'<a href="{external}">elsewhere</a><img src="{external_base}img-{number}.png">')
-        truth.external += [external, f"{external_base}img-{number}.png"]
+        if external_base is not None:
+            external, cdn_image = f"{external_base}page-{number}.html", f"{external_base}img-{number}.png"
+            body.append(f'<a href="{external}">elsewhere</a><img src="{cdn_image}">')
+            truth.external.append(external)
+            if external_root is not None:
+                data = make_image(1_000_000 + number + first_image, "png")
+                external_root.mkdir(parents=True, exist_ok=True)
+                (external_root / f"img-{number}.png").write_bytes(data)
+                truth.cdn_images[cdn_image] = hashlib.sha256(data).hexdigest()
         body.append('<a href="mailto:someone@example.com">mail</a><a href="javascript:void(0)">js</a>')
         markups = []
         for form, path in enumerate(shown[number], start=number):

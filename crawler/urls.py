@@ -95,12 +95,19 @@ def _host_of_canonical(key: str) -> str:
 
 
 class ScopeRules:
-    """Decides whether a canonical URL belongs to the crawl."""
+    """Decides whether a canonical URL belongs to the crawl: pages by host, images and stylesheets anywhere."""
 
     def __init__(self, scope: Scope) -> None:
         self._hosts = frozenset(h.lower() for h in scope.seed_hosts)
         self._domains = tuple(d.lower().lstrip(".") for d in scope.allow_domains)
         self._deny = [re.compile(p) for p in scope.deny_patterns]
+        self._same_host_resources = scope.same_host_images
+
+    def allows_resource(self, canonical_url: str) -> bool:
+        """True if an image or stylesheet an in-scope page refers to may be fetched."""
+        if self._same_host_resources:
+            return self.allows(canonical_url)
+        return bool(_host_of_canonical(canonical_url)) and not any(p.search(canonical_url) for p in self._deny)
 
     def allows(self, canonical_url: str) -> bool:
         """True if the URL's host is a seed host or inside an allowed domain, and no deny rule matches."""

@@ -27,7 +27,8 @@ def prepare_output(root: Path) -> None:
     (root / "failures.jsonl").write_text("".join(json.dumps(r) + "\n" for r in failures))
     (root / ".crawler").mkdir()
     (root / ".crawler" / "runs.jsonl").write_text(json.dumps({
-        "seconds": 12.5, "counts": {"pages/fetched": 7, "images/duplicate": 2, "bytes/duplicate": 3000},
+        "seconds": 12.5, "counts": {"pages/fetched": 7, "images/duplicate": 2, "bytes/duplicate": 3000,
+                                    "images/out-of-scope": 12}, "out_of_scope_hosts": ["cdn.example.com"],
         "slowest_hosts": [{"origin": "http://b.test:8080", "downloads": 3, "mean_seconds": 1.5}]}) + "\n")
 
 
@@ -38,6 +39,8 @@ def test_report_summarize_counts_hosts_types_duplicates_and_failures(tmp_path: P
     assert {host: v["images"] for host, v in summary["by_host"].items()} == {"a.test": 2, "b.test_8080": 1}
     assert summary["by_type"] == {"image/png": 2, "image/jpeg": 1}
     assert summary["by_found_as"] == {"css-linked": 2, "img": 1}
+    assert "12 off-site images skipped (--same-host-images): add --allow-domain cdn.example.com" in render_text(
+        summary)
     assert "images by how the page showed them:\n        2  css-linked\n        1  img" in render_text(summary)
     assert summary["duplicates"] == {"images": 2, "bytes": 3000}
     assert summary["failures"]["failed: http-404"]["count"] == 5

@@ -48,3 +48,13 @@ def test_urls_scope_seed_hosts_allowed_domains_and_deny() -> None:
     assert rules.allows("http://img.cdn.net/x.png") and rules.allows("http://cdn.net/x.png")
     assert not rules.allows("http://evilcdn.net/x.png")
     assert not rules.allows("http://www.example.com/private/a")
+
+
+def test_urls_scope_pages_by_host_images_from_anywhere_unless_same_host() -> None:
+    rules = ScopeRules(Scope(frozenset({"site.test"}), deny_patterns=(r"\.gif$",)))
+    assert not rules.allows("http://cdn.example.net/a.png")  # not a page of the crawl
+    assert rules.allows_resource("http://cdn.example.net/a.png")  # but an image a page shows
+    assert not rules.allows_resource("http://cdn.example.net/a.gif")  # deny rules hold for images too
+    strict = ScopeRules(Scope(frozenset({"site.test"}), same_host_images=True))
+    assert not strict.allows_resource("http://cdn.example.net/a.png")
+    assert strict.allows_resource("http://site.test/a.png")

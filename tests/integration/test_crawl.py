@@ -19,9 +19,9 @@ def read_jsonl(path: Path) -> list[dict]:
 
 
 def test_crawl_saves_every_reachable_image_once_with_two_workers(tmp_path: Path, serve_site, processes) -> None:
-    elsewhere = serve_site(tmp_path)  # a second host that must never be asked for anything
-    out_of_scope = f"http://localhost:{elsewhere.port}/"
-    truth = generate_site(tmp_path / "site", pages=200, images=500, external_base=out_of_scope)
+    elsewhere = serve_site(tmp_path / "cdn")  # another host name: its pages are out of scope, its images not
+    truth = generate_site(tmp_path / "site", pages=200, images=500, external_base=f"http://localhost:{elsewhere.port}/",
+                          external_root=tmp_path / "cdn")
     site = serve_site(tmp_path / "site", redirects=truth.redirects)
     output = tmp_path / "output"
 
@@ -35,8 +35,10 @@ def test_crawl_saves_every_reachable_image_once_with_two_workers(tmp_path: Path,
         worker_code, _, worker_err = finish(worker, timeout=30)
         assert worker_code == 0, worker_err
 
-    # Every page and every image URL was requested exactly once; nothing out of scope at all.
-    assert sum(elsewhere.hits.values()) == 0
+    # Every page and every image URL was requested exactly once; the other host's pages never,
+    # its images (a CDN's) once each, after its robots.txt.
+    assert set(elsewhere.hits) == {"robots.txt"} | {url.rsplit("/", 1)[1] for url in truth.cdn_images}
+    assert max(elsewhere.hits.values()) == 1
     for page in truth.pages:
         assert site.hits[page] == 1, page
     for image in truth.images:
@@ -52,8 +54,9 @@ def test_crawl_saves_every_reachable_image_once_with_two_workers(tmp_path: Path,
 
     # Each distinct image is stored once, named by its content, and the manifest matches the files.
     manifest = read_jsonl(output / "manifest.jsonl")
+    site_records = [r for r in manifest if r["url"].startswith(site.url)]
     files = sorted(p.relative_to(output).as_posix() for p in (output / "images").rglob("*") if p.is_file())
-    assert len(files) == truth.distinct_images() == len(manifest)
+    assert len(files) == truth.distinct_images() + len(truth.cdn_images) == len(manifest)
     assert sorted(r["path"] for r in manifest) == files
     for record in manifest:
         data = (output / record["path"]).read_bytes()
@@ -62,13 +65,14 @@ def test_crawl_saves_every_reachable_image_once_with_two_workers(tmp_path: Path,
                                         "image/webp": ".webp"}[record["content_type"]])
         assert record["node"] in ("node-1", "node-2") and record["page_url"].startswith(site.url)
         assert (record["width"], record["height"]) == (24, 16)
-    assert {r["sha256"] for r in manifest} == set(truth.images.values())
+    assert {r["sha256"] for r in site_records} == set(truth.images.values())
+    assert {r["sha256"] for r in manifest} - set(truth.images.values()) == set(truth.cdn_images.values())
     assert {r["node"] for r in manifest} == {"node-1", "node-2"}  # both nodes did real work
     # Each record says how the first page that showed it referred to it; every form is found.
-    for record in manifest:
+    for record in site_records:
         path = record["url"].removeprefix(site.url)
         assert record["found_as"] in truth.forms.get(path, set()) | {"img"}, record  # img: the moved.png redirect
-    assert {r["found_as"] for r in manifest} == {form for forms in truth.forms.values() for form in forms}
+    assert {r["found_as"] for r in site_records} == {form for forms in truth.forms.values() for form in forms}
 
     failures = {r["url"].removeprefix(site.url): r for r in read_jsonl(output / "failures.jsonl")}
     assert set(failures) == set(truth.broken)

@@ -14,9 +14,9 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture
 def site(tmp_path: Path, serve_site):
-    elsewhere = serve_site(tmp_path)  # served as "localhost": another host name, the same machine
+    elsewhere = serve_site(tmp_path / "cdn")  # served as "localhost": another host name, the same machine
     truth = generate_site(tmp_path / "site", pages=60, images=150,
-                          external_base=f"http://localhost:{elsewhere.port}/")
+                          external_base=f"http://localhost:{elsewhere.port}/", external_root=tmp_path / "cdn")
     return truth, serve_site(tmp_path / "site", redirects=truth.redirects), elsewhere
 
 
@@ -67,7 +67,14 @@ def test_limits_deny_and_allow_domain(tmp_path: Path, site, processes) -> None:
     _result, manifest = crawl(processes, tmp_path, server.url, "deny", "--deny", r"\.gif$", "--deny", "/p/1[0-9]\\.")
     assert manifest and not any(r["url"].endswith(".gif") for r in manifest)
     assert not any(path.endswith(".gif") or path.startswith("p/1") and len(path) == 9 for path in server.hits)
+    # The other host's images are fetched (a CDN), its pages are not, and a deny rule holds there too.
+    assert {path for path in elsewhere.hits if path.endswith(".html")} == set()
+    denied_pages = 10  # p/10.html … p/19.html, each showing one of them
+    assert sum(1 for path in elsewhere.hits if path.endswith(".png")) == len(truth.cdn_images) - denied_pages
+    elsewhere.hits.clear()
+    result, manifest = crawl(processes, tmp_path, server.url, "same-host", "--same-host-images")
     assert sum(elsewhere.hits.values()) == 0
-    crawl(processes, tmp_path, server.url, "allow", "--allow-domain", "localhost")
-    assert sum(elsewhere.hits.values()) > 0  # the other host name is now in scope (its pages are 404s)
-    del truth
+    assert not any(r["url"].startswith("http://localhost") for r in manifest)
+    assert f"{len(truth.cdn_images)} off-site images skipped: add --allow-domain localhost" in result.stdout
+    crawl(processes, tmp_path, server.url, "allow", "--allow-domain", f"http://localhost:{elsewhere.port}/")
+    assert any(path.endswith(".html") for path in elsewhere.hits)  # its pages are in scope now (404s)
