@@ -30,10 +30,11 @@ _POLL_SECONDS = 0.2  # longest wait on the scheduler before looking at the stop 
 _STATUS_SECONDS = 5.0  # how often a node logs its one-line status
 # Every take() and put() is a round trip that costs CPU on both ends (pickling, a server thread,
 # GIL hand-offs), so both go in batches: tasks are taken once a quarter of the room is free, not
-# as each task ends, and results wait a moment to leave together. Room counts tasks not yet
+# as each task ends, and results leave together (waiting for company only while the node is
+# saturated: see _report_loop). Room counts tasks not yet
 # finished (queued here or in work), so results waiting to be sent never keep a thread idle.
 _REFILL_FRACTION = 4  # take more once 1/4 of the room is free
-_REPORT_GATHER_SECONDS = 0.02  # after a result, wait this long for more to send with it
+_REPORT_GATHER_SECONDS = 0.02  # how long a result waits for company while the node is saturated
 _REPORT_BATCH = 200  # results per put() at most
 
 
@@ -238,11 +239,15 @@ class Worker:
             self._outbox.put(None)
 
     def _report_loop(self, fetchers: list[threading.Thread]) -> None:
-        """Send results in batches: whatever arrives within a short moment of the first goes with it."""
+        """Send results as they come, each batch holding whatever finished while the last was sent."""
         ended = 0  # fetchers that have said they are done
         while ended < len(fetchers):
+            # The scheduler frees a host's politeness slot only when the result arrives, so a result
+            # waits for company only while every fetcher has a task in hand: then waiting starves
+            # nobody and saves round trips (each costs both ends CPU). Otherwise it leaves at once,
+            # with whatever piled up while the last put() was on the wire (group commit).
             first = self._outbox.get()
-            if first is not None:
+            if first is not None and self._unfinished >= self.config.threads:  # an int read: no lock needed
                 time.sleep(_REPORT_GATHER_SECONDS)
             gathered = [first]
             while len(gathered) < _REPORT_BATCH:
