@@ -21,7 +21,7 @@ from pathlib import Path
 
 from benchmarks import browser
 from benchmarks.crawl import REPO
-from benchmarks.servers import PythonServer, free_ports
+from benchmarks.servers import Nginx, PythonServer, free_ports
 from benchmarks.site import generate as generate_classic
 from crawler import broker
 from crawler.extract import extract
@@ -83,7 +83,7 @@ def forms(work: Path, pages: int = 200, images: int = 600) -> None:
     print(f"\n## every image a browser would show: {len(truth.pages)} pages, {len(every)} image URLs, "
           f"{len(truth.stylesheets)} stylesheets, {len(form_names(truth))} forms")
     try:
-        loaded: set[str] | None = None
+        loaded: dict[str, str] | None = None
         if browser.available():
             server.reset()
             browser.visit_all([base + page for page in truth.pages])
@@ -123,9 +123,65 @@ def forms(work: Path, pages: int = 200, images: int = 600) -> None:
           f"(~10 KiB, classic forms); {extraction_ms_per_page(modern):.3f} ms per page of this site")
 
 
+DOC_SITE = Path("/usr/share/doc/python3.11/html")  # Debian's python3.11-doc: a real Sphinx site, 530 pages
+
+
+def _image_digests(root: Path, paths: set[str]) -> dict[str, str]:
+    """{sha256: path} of each requested file under `root` that is an image (sniffed as the crawler does)."""
+    from crawler.images import NotAnImage, identify
+    found = {}
+    for path in paths:
+        file = root / path.split("?", 1)[0].lstrip("/")
+        if file.is_file():
+            data = file.read_bytes()
+            try:
+                identify(data, 100_000_000)
+            except NotAnImage:
+                continue
+            found[hashlib.sha256(data).hexdigest()] = path
+    return found
+
+
+def real_site(work: Path, root: Path = DOC_SITE) -> None:
+    """The same comparison on a real documentation site, where Debian's package is installed."""
+    if not (root / "index.html").is_file():
+        print(f"\n## real site: skipped ({root} missing; `apt-get install python3.11-doc` adds it)")
+        return
+    (port,) = free_ports(1)
+    server = Nginx([root], [port], work / "doc-nginx") if Nginx.available() else PythonServer([root], [port], work)
+    base = f"http://127.0.0.1:{port}/"
+    try:
+        pages = sorted(str(p.relative_to(root)) for p in root.rglob("*.html") if "_sources" not in p.parts)
+        loaded: dict[str, str] | None = None
+        if browser.available():
+            server.reset()
+            browser.visit_all([base + page for page in pages], settle_seconds=2.0)
+            loaded = _image_digests(root, {key.split(" ", 1)[1] for key in server.hits()})
+        server.reset()
+        started = time.monotonic()
+        ours = crawl(base, work / "doc-out")
+        wall = time.monotonic() - started
+        requests = sum(server.hits().values())
+        reference = wget(base, work / "doc-wget")
+    finally:
+        server.close()
+    print(f"\n## real site: {root} ({len(pages)} pages), served by {server.name}")
+    if loaded is not None:
+        print(f"  headless Chromium loaded {len(loaded)} distinct images")
+        rows = [("queue-crawler", ours)] + ([("wget -r -p", reference)] if reference is not None else [])
+        for name, saved in rows:
+            missed = sorted(path for sha, path in loaded.items() if sha not in saved)
+            print(f"  {name} found {len(loaded) - len(missed)} of them ({1 - len(missed) / max(1, len(loaded)):.0%})"
+                  + (f"; missed {', '.join(missed)} (check whether only a script refers to them)" if missed else ""))
+        print(f"  queue-crawler: {len(ours)} distinct images in all, {wall:.1f} s, {requests} requests")
+    else:
+        print(f"  queue-crawler: {len(ours)} distinct images in {wall:.1f} s (no Chromium for the browser column)")
+
+
 def form_names(truth: SiteTruth) -> set[str]:
     return {form for forms in truth.forms.values() for form in forms}
 
 
 if __name__ == "__main__":
     forms(Path(tempfile.mkdtemp(prefix="crawler-forms-")))
+    real_site(Path(tempfile.mkdtemp(prefix="crawler-doc-")))

@@ -74,6 +74,7 @@ def main(argv: list[str] | None = None) -> int:
             gallery_bench.gallery(work / "gallery")
         if "forms" in wanted:
             forms_bench.forms(work / "forms")
+            forms_bench.real_site(work / "doc-site")
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return 0
