@@ -8,16 +8,18 @@ from __future__ import annotations
 import heapq
 import itertools
 import logging
+import secrets
 from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 
 from crawler.config import Politeness
-from crawler.messages import Task, TaskKind, make_task
+from crawler.messages import Task, TaskKind, make_task, make_task_id, parse_task_id
 from crawler.robots import ALLOW_ALL, RobotsRules
 from crawler.state import CrawlState, UrlRow
 from crawler.urls import origin_of
 
 log = logging.getLogger(__name__)
+_RESOURCE_KINDS = ("image", "stylesheet")  # queued apart from pages, and taken first
 
 
 @dataclass
@@ -39,7 +41,10 @@ class _Host:
     """One origin's queue and politeness state."""
 
     origin: str
-    pending: deque[int] = field(default_factory=deque)  # URL ids; a robots.txt task goes first
+    pending: deque[int] = field(default_factory=deque)  # page URL ids; a robots.txt task goes first
+    # Images and stylesheets go before more pages: a crawl cut short (--max-time, --max-pages,
+    # Ctrl-C) then has the images of the pages it did fetch.
+    resources: deque[int] = field(default_factory=deque)
     in_flight: int = 0
     next_time: float = 0.0  # no dispatch to this origin before this moment
     delay: float = 0.0
@@ -79,11 +84,12 @@ class Frontier:
         self._seen: set[int] = set()
         self._hosts: dict[str, _Host] = {}
         self._active: OrderedDict[str, None] = OrderedDict()  # origins with pending URLs, round robin
-        self._delayed: list[tuple[float, int, str]] = []  # (due, url id, origin) retries waiting
+        self._delayed: list[tuple[float, int, str, str]] = []  # (due, url id, origin, kind) retries waiting
         self._leases: dict[str, Lease] = {}
         self._expiries: list[tuple[float, str]] = []  # (expires, task id), a heap; stale entries skipped
         self._lease_of_url: dict[int, str] = {}
         self.dropped: list[Dropped] = []  # drained by the scheduler, which records them
+        self.run_id = secrets.token_hex(4)  # in every task id: answers to an earlier run's tasks are told apart
         self.pending_count = 0
 
     # -- adding -------------------------------------------------------------------------------
@@ -99,7 +105,7 @@ class Frontier:
             return False
         self._seen.add(key)
         url_id = self._state.add_url(canonical, url, kind, depth, page_url, hops, found_as)
-        self._enqueue(origin_of(canonical), url_id)
+        self._enqueue(origin_of(canonical), url_id, kind)
         return True
 
     def _host(self, origin: str) -> _Host:
@@ -124,12 +130,13 @@ class Frontier:
                 # else: pending or leased in an earlier run; restore() queues it
         return host
 
-    def _enqueue(self, origin: str, url_id: int, front: bool = False) -> None:
+    def _enqueue(self, origin: str, url_id: int, kind: str, front: bool = False) -> None:
         host = self._host(origin)
+        queue = host.resources if kind in _RESOURCE_KINDS else host.pending
         if front:
-            host.pending.appendleft(url_id)
+            queue.appendleft(url_id)
         else:
-            host.pending.append(url_id)
+            queue.append(url_id)
         self.pending_count += 1
         self._active[origin] = None
 
@@ -141,7 +148,7 @@ class Frontier:
             if row.status == "leased":
                 self._state.set_status(row.id, "pending", None, row.attempts)
             origin = row.canonical[len("robots:"):] if row.kind == "robots" else origin_of(row.canonical)
-            self._enqueue(origin, row.id, front=row.kind == "robots")
+            self._enqueue(origin, row.id, row.kind, front=row.kind == "robots")
             restored += 1
         return restored
 
@@ -170,26 +177,32 @@ class Frontier:
             origin, _unused = self._active.popitem(last=False)
             host = self._hosts[origin]
             task = self._take(host, now, allow_images)
-            if host.pending:
+            if host.pending or host.resources:
                 self._active[origin] = None  # to the back: round robin between origins
             if task is not None:
                 return task
         return None
 
+    def _queue_to_take(self, host: _Host, allow_images: bool) -> deque[int] | None:
+        """Images and stylesheets first once robots.txt is settled (and images are not paused), then pages."""
+        if host.resources and (host.rules is not None or host.robots_failed) and allow_images:
+            return host.resources
+        return host.pending or host.resources or None
+
     def _take(self, host: _Host, now: float, allow_images: bool) -> Task | None:
-        while host.pending:
+        while (queue := self._queue_to_take(host, allow_images)) is not None:
             if host.in_flight >= self._politeness.per_host or host.next_time > now:
                 return None
-            row = self._state.get_url(host.pending[0], itertools.islice(host.pending, 1, None))
+            row = self._state.get_url(queue[0], itertools.islice(queue, 1, None))
             if row is None:  # a hash collision's twin that SQLite refused: nothing to fetch
-                host.pending.popleft()
+                queue.popleft()
                 self.pending_count -= 1
                 continue
             robots_task = row.kind == "robots"
             # A site whose robots.txt could not be had is skipped: its URLs leave the queue now
             # (this test comes before the wait for robots.txt, which would otherwise never end).
             if not robots_task and host.robots_failed:
-                host.pending.popleft()
+                queue.popleft()
                 self.pending_count -= 1
                 if row.status == "pending":
                     self._drop(row, "skipped", "robots-unavailable", row.attempts)
@@ -198,7 +211,7 @@ class Frontier:
                 return None  # robots.txt first
             if row.kind == "image" and not allow_images:
                 return None
-            host.pending.popleft()
+            queue.popleft()
             self.pending_count -= 1
             if row.status != "pending":  # finished meanwhile by a late answer to an earlier lease
                 continue
@@ -210,7 +223,7 @@ class Frontier:
 
     def _lease(self, host: _Host, row: UrlRow, now: float) -> Task:
         attempt = row.attempts + 1
-        task_id = f"{row.id}.{attempt}"
+        task_id = make_task_id(row.id, attempt, self.run_id)
         self._state.set_status(row.id, "leased", None, attempt)
         expires = now + self._lease_seconds
         self._leases[task_id] = Lease(task_id, row.id, host.origin, row.kind, expires,
@@ -242,10 +255,10 @@ class Frontier:
         The origin's next request waits `delay` from now too, so the gap holds between one
         response and the next request, not only between dispatches.
         """
-        try:
-            url_id = int(task_id.split(".", 1)[0])
-        except ValueError:
-            return None
+        parsed = parse_task_id(task_id)
+        if parsed is None or parsed[2] != self.run_id:
+            return None  # forged, or sent by an earlier run (whose URL ids may name other URLs now)
+        url_id = parsed[0]
         lease_id = self._lease_of_url.pop(url_id, None)
         if lease_id is not None:
             lease = self._leases.pop(lease_id)
@@ -282,7 +295,7 @@ class Frontier:
             host = self._host(origin)
             host.next_time = max(host.next_time, now + capped)  # the whole origin slows down
         self._state.set_status(row.id, "pending", reason, attempts)
-        heapq.heappush(self._delayed, (now + delay, row.id, origin))
+        heapq.heappush(self._delayed, (now + delay, row.id, origin, row.kind))
         return True
 
     def origin_of_row(self, row: UrlRow) -> str:
@@ -299,8 +312,8 @@ class Frontier:
     def tick(self, now: float) -> list[UrlRow]:
         """Requeue retries that are due and expire overdue leases; return the rows whose lease expired."""
         while self._delayed and self._delayed[0][0] <= now:
-            _due, url_id, origin = heapq.heappop(self._delayed)
-            self._enqueue(origin, url_id, front=True)
+            _due, url_id, origin, kind = heapq.heappop(self._delayed)
+            self._enqueue(origin, url_id, kind, front=True)
         overdue = []
         while self._expiries and self._expiries[0][0] <= now:
             _expires, task_id = heapq.heappop(self._expiries)
@@ -342,7 +355,7 @@ class Frontier:
     def put_back(self, row: UrlRow, now: float, delay_seconds: float) -> None:
         """Try a URL again later without counting the attempt (the failure was ours, not the site's)."""
         self._state.set_status(row.id, "pending", None, max(row.attempts - 1, 0))
-        heapq.heappush(self._delayed, (now + delay_seconds, row.id, self.origin_of_row(row)))
+        heapq.heappush(self._delayed, (now + delay_seconds, row.id, self.origin_of_row(row), row.kind))
 
     def release(self, task_id: str) -> None:
         """Put a dispatched task that was never taken by a node back at the front, uncounted."""
@@ -353,15 +366,16 @@ class Frontier:
         self._end_lease(lease)
         row = lease.row
         self._state.set_status(row.id, "pending", None, max(row.attempts - 1, 0))
-        self._enqueue(lease.origin, row.id, front=True)
+        self._enqueue(lease.origin, row.id, lease.kind, front=True)
 
     # -- counts ---------------------------------------------------------------------------------
 
     def busiest_hosts(self, limit: int = 5) -> list[dict[str, int | str]]:
         """Return the origins with the most work queued or in flight."""
-        ranked = sorted(self._hosts.values(), key=lambda h: (h.in_flight, len(h.pending)), reverse=True)
-        return [{"origin": h.origin, "in_flight": h.in_flight, "pending": len(h.pending)}
-                for h in ranked[:limit] if h.in_flight or h.pending]
+        ranked = sorted(self._hosts.values(), key=lambda h: (h.in_flight, len(h.pending) + len(h.resources)),
+                        reverse=True)
+        return [{"origin": h.origin, "in_flight": h.in_flight, "pending": len(h.pending) + len(h.resources)}
+                for h in ranked[:limit] if h.in_flight or h.pending or h.resources]
 
     @property
     def in_flight(self) -> int:

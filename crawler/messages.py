@@ -99,6 +99,23 @@ class NodeEvent(TypedDict):
     done: int  # tasks the node has finished so far
 
 
+def make_task_id(url_id: int, attempt: int, run: str) -> str:
+    """A task's id: its URL's id in the crawl state, the attempt, and the scheduler run that sent it.
+
+    The run matters: a scheduler killed before it committed a new URL hands the same URL id to
+    another URL after --resume, so an answer to an earlier run's task must not be taken for it.
+    """
+    return f"{url_id}.{attempt}.{run}"
+
+
+def parse_task_id(task_id: str) -> tuple[int, int, str] | None:
+    """(url id, attempt, run) of a task id made by make_task_id, or None for anything else."""
+    parts = task_id.split(".")
+    if len(parts) != 3 or not parts[0].isdigit() or not parts[1].isdigit() or not parts[2]:
+        return None
+    return int(parts[0]), int(parts[1]), parts[2]
+
+
 def make_task(task_id: str, kind: TaskKind, url: str, depth: int, page_url: str | None, hops: int) -> Task:
     return {"v": PROTOCOL_VERSION, "id": task_id, "kind": kind, "url": url, "depth": depth,
             "page_url": page_url, "hops": hops}

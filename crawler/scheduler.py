@@ -34,6 +34,7 @@ _IDLE_WAIT_SECONDS = 0.05  # how long the loop blocks on the result queue when t
 _COMMIT_SECONDS = 0.05  # how often state is committed and records appended
 _MAX_RESULTS_PER_ROUND = 500  # then dispatch again, so a flood of results cannot starve the nodes
 _BYE_WAIT_SECONDS = 5.0  # after the end, how long to wait for nodes to notice and say goodbye
+_PAUSE_NOTICE_SECONDS = 0.5  # after an interrupt, time for nodes (polling every 0.2 s) to read "paused"
 _PLURAL = {"page": "pages", "image": "images", "robots": "robots", "stylesheet": "stylesheets"}  # pages/fetched
 # @import chains deeper than this are not followed (real sites nest one or two; a server that
 # generates a new stylesheet on every import must not hold the crawl).
@@ -450,8 +451,9 @@ class Scheduler:
         final = self._publish_status(self._clock(), "finished" if finished else "stopped")
         if self._on_status is not None:
             self._on_status(final)
-        self.bulletin.update(state="finished")
-        deadline = self._clock() + (_BYE_WAIT_SECONDS if not self._stop_now.is_set() else 0.5)
+        # An interrupted crawl is paused, not over: nodes stay and reconnect to a --resume.
+        self.bulletin.update(state="finished" if finished else "paused")
+        deadline = self._clock() + (_BYE_WAIT_SECONDS if finished else _PAUSE_NOTICE_SECONDS)
         while self._nodes and self._clock() < deadline:
             self._wait_for_result()
             self._watch_nodes(self._clock())  # a dead node will never say goodbye: stop waiting for it

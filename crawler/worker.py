@@ -50,6 +50,7 @@ class Worker:
         self.node_id = config.node_id or default_node_id()
         self._stop = threading.Event()  # take no more tasks; finish those held, then exit
         self._lost = threading.Event()  # the scheduler is gone for good
+        self._paused = False  # the scheduler stopped on an interrupt; a --resume may come back
         self._link_lock = threading.Lock()
         self._link: broker.Link | None = None
         # None in the inbox: no more tasks (one per fetcher, after the last task); None in the
@@ -97,11 +98,16 @@ class Worker:
             try:
                 self._link = self._connect_with_retries()
             except CrawlerError as exc:
-                log.error("worker %s: %s", self.node_id, exc)
+                if self._paused:
+                    log.info("worker %s: the paused crawl did not resume within %.0fs; leaving", self.node_id,
+                             self.config.reconnect_seconds)
+                else:
+                    log.error("worker %s: %s", self.node_id, exc)
                 self._lost.set()
                 self._stop.set()
                 return None
             log.info("worker %s: reconnected", self.node_id)
+            self._paused = False
             self._send_event("hello")
             return self._link
 
@@ -152,7 +158,7 @@ class Worker:
         for thread in (feeder, *fetchers, reporter):
             thread.join()
         if self._lost.is_set():
-            return 1
+            return 0 if self._paused else 1  # told the crawl was paused: leaving is no failure
         self._send_event("bye")
         log.info("worker %s: done: %d tasks, %d failed", self.node_id, self.done, self.failed)
         return 0
@@ -167,10 +173,15 @@ class Worker:
             if link is None:
                 return
             try:
-                if link.bulletin.read().get("state") == "finished":
+                state = link.bulletin.read().get("state")
+                if state == "finished":
                     log.info("worker %s: the scheduler says the crawl is over", self.node_id)
                     self._stop.set()
                     return
+                if state == "paused" and not self._paused:
+                    self._paused = True
+                    log.info("worker %s: the crawl is paused; waiting up to %.0fs for the scheduler to resume",
+                             self.node_id, self.config.reconnect_seconds)
             except broker.CONNECTION_ERRORS:
                 self._reconnect(link)
                 continue

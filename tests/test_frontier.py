@@ -78,7 +78,7 @@ def test_frontier_expired_lease_is_retried_then_failed(tmp_path: Path) -> None:
     now = 0.0
     for attempt in range(1, 4):
         task = frontier.next_task(now)
-        assert task is not None and task["id"].endswith(f".{attempt}")
+        assert task is not None and task["id"] == f"1.{attempt}.{frontier.run_id}"
         now += 31
         expired = frontier.tick(now)
         assert len(expired) == 1
@@ -151,3 +151,38 @@ def test_frontier_a_site_whose_robots_txt_cannot_be_read_is_skipped_and_the_craw
     assert skipped == {("http://a.test/", "skipped", "robots-unavailable"),
                        ("http://a.test/page", "skipped", "robots-unavailable")}
     assert frontier.is_empty()
+
+
+def test_frontier_images_go_before_more_pages(tmp_path: Path) -> None:
+    frontier, _ = make(tmp_path, robots=False, per_host=100)
+    for n in range(3):
+        add(frontier, f"http://a.test/page-{n}.html")  # links of a fetched page, found first
+    add(frontier, "http://a.test/photo.jpg", "image")  # its images, found after them
+    frontier.add("http://a.test/site.css", canonical("http://a.test/site.css"), "stylesheet", 0, None)
+    order = [task["url"].rsplit("/", 1)[1] for task in iter(lambda: frontier.next_task(0.0), None)]
+    assert order == ["photo.jpg", "site.css", "page-0.html", "page-1.html", "page-2.html"]
+
+
+def test_frontier_pages_go_on_while_images_are_paused(tmp_path: Path) -> None:
+    frontier, _ = make(tmp_path, robots=False, per_host=100)
+    add(frontier, "http://a.test/photo.jpg", "image")
+    add(frontier, "http://a.test/page.html")
+    task = frontier.next_task(0.0, allow_images=False)
+    assert task is not None and task["url"] == "http://a.test/page.html"
+    assert frontier.next_task(0.0, allow_images=False) is None
+    assert frontier.next_task(0.0) is not None  # the image once images may go again
+
+
+def test_frontier_an_answer_from_an_earlier_run_is_not_taken_for_another_url(tmp_path: Path) -> None:
+    # A scheduler killed within 50 ms of adding a URL never committed it; after --resume the same
+    # URL id names another URL, and a late answer to the killed run's task must not finish that one.
+    killed, _ = make(tmp_path / "killed", robots=False)
+    add(killed, "http://a.test/old.png", "image")
+    old_task = killed.next_task(0.0)
+    resumed, _ = make(tmp_path / "resumed", robots=False)
+    add(resumed, "http://a.test/new.png", "image")  # the same URL id, another URL
+    assert old_task is not None
+    assert resumed.complete(old_task["id"], 1.0) is None
+    task = resumed.next_task(1.0)
+    assert task is not None and task["url"] == "http://a.test/new.png"  # still to fetch
+    assert resumed.complete("1.1", 1.0) is None and resumed.complete("x.1.y", 1.0) is None  # forged ids

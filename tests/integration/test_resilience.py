@@ -95,22 +95,28 @@ def test_resilience_killed_scheduler_resumes_without_refetching(tmp_path: Path, 
         assert site.hits[url.removeprefix(site.url)] == 1, f"{url} was downloaded again after the resume"
 
 
-def test_resilience_sigterm_stops_gracefully_and_resume_finishes(tmp_path: Path, slow_site, processes) -> None:
+def test_resilience_sigterm_pauses_and_the_same_nodes_carry_on_after_resume(tmp_path: Path, slow_site,
+                                                                           processes) -> None:
     truth, site = slow_site
-    output = tmp_path / "out"
-    scheduler, port = processes.start_scheduler(site.url, "--output", str(output), *CRAWL)
-    worker = processes.start_worker(port, "--threads", "4")
+    output, port = tmp_path / "out", free_port()
+    args = (site.url, "--output", str(output), "--listen", f"127.0.0.1:{port}", *CRAWL)
+    scheduler = processes.start("scheduler", *args)
+    assert "listening on" in scheduler.stdout.readline()
+    worker = processes.start_worker(port, "--threads", "4", "--reconnect-seconds", "30")
     wait_for_images(output, 20)
     scheduler.send_signal(signal.SIGTERM)
     code, stdout, stderr = finish(scheduler, timeout=60)
     assert code == 130, stderr
     assert "Crawl stopped" in stdout and "left for --resume" in stdout
-    assert finish(worker, timeout=30)[0] == 0
     partial = manifest_records(output)
     assert 20 <= len(partial) < len(set(truth.images.values()))
-    scheduler, port = processes.start_scheduler(site.url, "--output", str(output), "--resume", *CRAWL)
-    processes.start_worker(port, "--threads", "4")
-    assert finish(scheduler)[0] == 0
+    time.sleep(1.0)
+    assert worker.poll() is None  # paused, not sent home: it waits for the scheduler to come back
+    again = processes.start("scheduler", *args, "--resume")
+    code, stdout, stderr = finish(again)
+    assert code == 0, stderr
+    worker_code, _out, worker_err = finish(worker, timeout=30)
+    assert worker_code == 0 and "the crawl is paused" in worker_err and "reconnected" in worker_err
     assert_every_image_once(output, truth)
     assert max(site.hits[path] for path in truth.images) == 1
 
