@@ -7,6 +7,7 @@ defaulted, and only plain builtin values are put on the queues.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import queue
@@ -84,18 +85,46 @@ def generate_authkey() -> bytes:
     return secrets.token_hex(AUTHKEY_BYTES).encode("ascii")
 
 
-def write_authkey_file(path: Path) -> bytes:
-    """Create `path` readable by its owner only, holding a new key; refuse to overwrite one."""
-    key = generate_authkey()
+def write_authkey_file(path: Path, key: bytes | None = None, replace: bool = False) -> bytes:
+    """Create `path` readable by its owner only, holding `key` (default: a new one); refuse to overwrite
+    a file unless `replace`, which swaps it in atomically."""
+    key = key or generate_authkey()
+    target = path.with_name(path.name + ".new") if replace else path
     try:
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        if replace:
+            target.unlink(missing_ok=True)
+        descriptor = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError as exc:
         raise ConfigError(f"{path} exists; remove it first or use it as it is") from exc
     except OSError as exc:
         raise ConfigError(f"cannot create {path}: {exc.strerror}") from exc
     with os.fdopen(descriptor, "wb") as out:
         out.write(key + b"\n")
+    if replace:
+        os.replace(target, path)
     return key
+
+
+CONTACT_NAME = "contact.json"  # under OUTPUT/.crawler/: where the running scheduler listens
+KEY_NAME = "authkey"  # under OUTPUT/.crawler/: the key `crawler run` generated (mode 600)
+
+
+def write_contact(state_dir: Path, host: str, port: int) -> None:
+    """Note where the scheduler listens, so `crawler status OUTPUT` finds it."""
+    temp = state_dir / (CONTACT_NAME + ".new")
+    temp.write_text(json.dumps({"address": f"{host}:{port}"}) + "\n", encoding="utf-8")
+    os.replace(temp, state_dir / CONTACT_NAME)
+
+
+def read_contact(state_dir: Path) -> tuple[str, int]:
+    """The address a crawl's scheduler noted, or ConfigError saying there is none."""
+    try:
+        address = json.loads((state_dir / CONTACT_NAME).read_text(encoding="utf-8"))["address"]
+        host, _, port = str(address).rpartition(":")
+        return host, int(port)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ConfigError(f"no running crawl noted in {state_dir.parent} (no {CONTACT_NAME}); "
+                          "give HOST:PORT instead") from exc
 
 
 def read_authkey_file(path: Path) -> bytes:

@@ -21,6 +21,7 @@ from crawler.config import (ALL_TYPES, FetchLimits, ImageFilter, Limits, Politen
 from crawler.errors import ConfigError, CrawlerError, SeedError
 from crawler.scheduler import Scheduler, Summary
 from crawler.seeds import read_seeds
+from crawler.storage import STATE_DIR
 from crawler.urls import host_of
 
 log = logging.getLogger("crawler")
@@ -180,6 +181,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_crawl_options(run, output_default="output")
     run.add_argument("--workers", type=_positive(int), default=2, metavar="N",
                      help="worker processes (default: %(default)s)")
+    run.add_argument("--listen", type=_address, default=("127.0.0.1", 0), metavar="HOST:PORT",
+                     help="address to serve nodes on, so nodes on other machines can join (default: "
+                          "127.0.0.1 and a free port)")
+    _add_key(run)
     _add_worker_options(run)
 
     demo = commands.add_parser("demo", help="serve the demo site in seeds/demo-site and crawl it")
@@ -193,7 +198,8 @@ def build_parser() -> argparse.ArgumentParser:
     keygen.add_argument("file", type=Path)
 
     status = commands.add_parser("status", help="show a running crawl's progress, from any machine")
-    status.add_argument("address", type=_address, metavar="HOST:PORT")
+    status.add_argument("address", metavar="HOST:PORT|OUTPUT",
+                        help="the scheduler's address, or the output directory of a crawl on this machine")
     _add_key(status)
     status.add_argument("--json", action="store_true", help="print the status as JSON, for scripts")
 
@@ -275,7 +281,8 @@ def _live_display(quiet: bool):  # type: ignore[no-untyped-def]
     return Live(console=_terminal(), refresh_per_second=2, transient=False)
 
 
-def _run_scheduler(config: SchedulerConfig, quiet: bool, on_listening=None) -> Summary:  # type: ignore[no-untyped-def]
+def _run_scheduler(config: SchedulerConfig, quiet: bool, on_listening=None,  # type: ignore[no-untyped-def]
+                   key_file: Path | None = None, generated_key: bool = False) -> Summary:
     live = _live_display(quiet)
     on_status = None
     if live is not None:
@@ -286,14 +293,33 @@ def _run_scheduler(config: SchedulerConfig, quiet: bool, on_listening=None) -> S
         log.warning("scheduler: --ignore-robots: robots.txt is NOT read; crawl only sites you own")
     host, port = scheduler.listen()
     print(f"scheduler: listening on {host}:{port}, saving to {config.output_dir}", flush=True)
+    _note_contact(config, host, port, key_file, generated_key)
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: scheduler.request_stop())
     if on_listening is not None:
         on_listening(host, port, live is not None)
-    if live is None:
-        return scheduler.run()
-    with live:
-        return scheduler.run()
+    try:
+        if live is None:
+            return scheduler.run()
+        with live:
+            return scheduler.run()
+    finally:
+        (config.output_dir / STATE_DIR / broker.CONTACT_NAME).unlink(missing_ok=True)
+
+
+def _note_contact(config: SchedulerConfig, host: str, port: int, key_file: Path | None, generated_key: bool) -> None:
+    """Leave the address (and a generated key, mode 600) under OUTPUT/.crawler/ and say how to watch the crawl."""
+    state_dir = config.output_dir / STATE_DIR
+    broker.write_contact(state_dir, host, port)
+    if generated_key:
+        broker.write_authkey_file(state_dir / broker.KEY_NAME, config.authkey, replace=True)
+        print(f"scheduler: watch it from another terminal: crawler status {config.output_dir}", flush=True)
+    elif key_file is not None:
+        print(f"scheduler: watch it from another terminal: crawler status {host}:{port} --authkey-file {key_file}",
+              flush=True)
+    else:
+        print(f"scheduler: watch it from another terminal: crawler status {host}:{port} "
+              f"(with ${broker.AUTHKEY_ENV} set)", flush=True)
 
 
 def _print_summary(summary: Summary) -> int:
@@ -333,7 +359,8 @@ def exit_code(summary: Summary) -> int:
 
 def cmd_scheduler(args: argparse.Namespace) -> int:
     authkey = _authkey(args)
-    return _print_summary(_run_scheduler(scheduler_config(args, authkey, args.listen), args.quiet))
+    return _print_summary(_run_scheduler(scheduler_config(args, authkey, args.listen), args.quiet,
+                                         key_file=args.authkey_file))
 
 
 def _spawn_siblings(args: argparse.Namespace, node_id: str) -> list[subprocess.Popen[bytes]]:
@@ -384,7 +411,8 @@ def cmd_worker(args: argparse.Namespace) -> int:
     return max([code] + [sibling.returncode for sibling in siblings])
 
 
-def _local_crawl(args: argparse.Namespace, config: SchedulerConfig) -> int:
+def _local_crawl(args: argparse.Namespace, config: SchedulerConfig, key_file: Path | None = None,
+                 generated: bool = True) -> int:
     """Run the scheduler here and `args.workers` worker processes on 127.0.0.1 with the generated key."""
     children: list[subprocess.Popen[bytes]] = []
     env = dict(os.environ, **{broker.AUTHKEY_ENV: config.authkey.decode()})  # not argv: ps shows argv
@@ -400,7 +428,8 @@ def _local_crawl(args: argparse.Namespace, config: SchedulerConfig) -> int:
                  "--reconnect-seconds", "10", *verbosity], env=env))
 
     try:
-        summary = _run_scheduler(config, args.quiet, on_listening=start_workers)
+        summary = _run_scheduler(config, args.quiet, on_listening=start_workers, key_file=key_file,
+                                 generated_key=generated)
     finally:
         deadline = time.monotonic() + 10
         for child in children:
@@ -413,8 +442,9 @@ def _local_crawl(args: argparse.Namespace, config: SchedulerConfig) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    config = scheduler_config(args, broker.generate_authkey(), ("127.0.0.1", 0))
-    return _local_crawl(args, config)
+    given = args.authkey_file is not None or broker.authkey_from_env() is not None
+    config = scheduler_config(args, _authkey(args) if given else broker.generate_authkey(), args.listen)
+    return _local_crawl(args, config, key_file=args.authkey_file if given else None, generated=not given)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -443,7 +473,17 @@ def cmd_keygen(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    host, port = args.address
+    output = Path(args.address)
+    if output.is_dir():  # a crawl on this machine: its address and (for `crawler run`) its key are noted there
+        host, port = broker.read_contact(output / STATE_DIR)
+        key_path = output / STATE_DIR / broker.KEY_NAME
+        if args.authkey_file is None and broker.authkey_from_env() is None and key_path.is_file():
+            args.authkey_file = key_path
+    else:
+        try:
+            host, port = _address(args.address)
+        except argparse.ArgumentTypeError as exc:
+            raise ConfigError(f"{args.address!r} is neither HOST:PORT nor an output directory") from exc
     status = broker.connect(host, port, _authkey(args)).bulletin.read().get("status")
     if status is None:
         raise CrawlerError(f"the scheduler at {host}:{port} has no status yet; try again in a second")

@@ -100,8 +100,12 @@ class Processes:
         self.children: list[subprocess.Popen[str]] = []
 
     def env(self, key: bytes | None = None) -> dict[str, str]:
+        """A child's environment, with this test's key in $CRAWLER_AUTHKEY (key=b"": none at all)."""
         env = dict(os.environ, PYTHONUNBUFFERED="1")
-        env[broker.AUTHKEY_ENV] = (key or self.key).decode()
+        env.pop(broker.AUTHKEY_ENV, None)
+        key = self.key if key is None else key
+        if key:
+            env[broker.AUTHKEY_ENV] = key.decode()
         return env
 
     def start(self, *args: str, key: bytes | None = None) -> subprocess.Popen[str]:

@@ -39,6 +39,37 @@ def test_observe_status_from_another_terminal(tmp_path: Path, serve_site, proces
     assert summary["images"] == truth.distinct_images() and summary["missing_files"] == []
 
 
+def test_observe_a_local_run_from_another_terminal_and_a_node_from_elsewhere(tmp_path: Path, serve_site,
+                                                                            processes) -> None:
+    truth = generate_site(tmp_path / "site", pages=30, images=120)
+    site = serve_site(tmp_path / "site", image_delay=0.1)
+    output = tmp_path / "out"
+    run = processes.start("run", site.url, "--output", str(output), "--workers", "1", "--threads", "2",
+                          "--delay", "0", "--per-host", "4", "--quiet", key=b"")
+    assert run.stdout is not None
+    lines = [run.stdout.readline() for _ in range(2)]
+    port = int(lines[0].split("listening on ")[1].split(",")[0].rsplit(":", 1)[1])
+    assert lines[1].strip() == f"scheduler: watch it from another terminal: crawler status {output}"
+    key_file = output / ".crawler" / "authkey"
+    assert oct(key_file.stat().st_mode & 0o777) == "0o600"
+    # A node on "another machine" joins the local run with the key it wrote.
+    processes.start("worker", "--connect", f"127.0.0.1:{port}", "--authkey-file", str(key_file),
+                    "--node-id", "joined", key=b"")
+    wait_for_images(output, 10)
+    time.sleep(1.1)  # the scheduler publishes its picture once a second
+    shown = processes.run("status", str(output), "--json", key=b"")
+    assert shown.returncode == 0, shown.stderr
+    status = json.loads(shown.stdout)
+    assert status["state"] == "running" and {"local-1", "joined"} <= {node["node"] for node in status["nodes"]}
+    code, _out, stderr = finish(run)
+    assert code == 0, stderr
+    manifest = [json.loads(line) for line in (output / "manifest.jsonl").read_text().splitlines()]
+    assert {r["sha256"] for r in manifest} == set(truth.images.values())
+    assert "joined" in {r["node"] for r in manifest}
+    gone = processes.run("status", str(output), key=b"")  # the crawl is over: a line, not a traceback
+    assert gone.returncode == 1 and "no running crawl noted" in gone.stderr
+
+
 def test_observe_gallery_in_a_headless_browser(tmp_path: Path, serve_site, processes) -> None:
     # Two sites on two ports: two host folders in the gallery, no image shared between them.
     first = generate_site(tmp_path / "site", pages=60, images=250)
