@@ -19,9 +19,10 @@ from crawler import broker
 from crawler.config import (ALL_TYPES, FetchLimits, ImageFilter, Limits, Politeness,
                             SchedulerConfig, Scope, WorkerConfig)
 from crawler.errors import ConfigError, CrawlerError, SeedError
-from crawler.scheduler import Scheduler, Summary
+from crawler.scheduler import Scheduler, StopReason, Summary
 from crawler.seeds import read_seeds
 from crawler.storage import STATE_DIR
+from crawler.units import plural, size_text
 from crawler.urls import host_of
 
 log = logging.getLogger("crawler")
@@ -293,7 +294,7 @@ def _run_scheduler(config: SchedulerConfig, quiet: bool, on_listening=None,  # t
         log.warning("scheduler: --ignore-robots: robots.txt is NOT read; crawl only sites you own")
     host, port = scheduler.listen()
     print(f"scheduler: listening on {host}:{port}, saving to {config.output_dir}", flush=True)
-    _note_contact(config, host, port, key_file, generated_key)
+    _note_contact(scheduler, config, host, port, key_file, generated_key)
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: scheduler.request_stop())
     if on_listening is not None:
@@ -307,10 +308,14 @@ def _run_scheduler(config: SchedulerConfig, quiet: bool, on_listening=None,  # t
         (config.output_dir / STATE_DIR / broker.CONTACT_NAME).unlink(missing_ok=True)
 
 
-def _note_contact(config: SchedulerConfig, host: str, port: int, key_file: Path | None, generated_key: bool) -> None:
+def _note_contact(scheduler: Scheduler, config: SchedulerConfig, host: str, port: int, key_file: Path | None,
+                  generated_key: bool) -> None:
     """Leave the address (and a generated key, mode 600) under OUTPUT/.crawler/ and say how to watch the crawl."""
     state_dir = config.output_dir / STATE_DIR
     broker.write_contact(state_dir, host, port)
+    key_option = (f" --authkey-file {state_dir / broker.KEY_NAME}" if generated_key
+                  else f" --authkey-file {key_file}" if key_file is not None else f" (with ${broker.AUTHKEY_ENV} set)")
+    scheduler.join_command = f"crawler worker --connect {host}:{port}{key_option}"
     if generated_key:
         broker.write_authkey_file(state_dir / broker.KEY_NAME, config.authkey, replace=True)
         print(f"scheduler: watch it from another terminal: crawler status {config.output_dir}", flush=True)
@@ -324,24 +329,35 @@ def _note_contact(config: SchedulerConfig, host: str, port: int, key_file: Path 
 
 def _print_summary(summary: Summary) -> int:
     c = summary.counts
-    failed = sum(n for k, n in c.items() if k.endswith("/failed"))
-    skipped = sum(n for k, n in c.items() if k.endswith("/skipped"))
-    saved = c.get("bytes/saved", 0)
-    size = f"{saved / 1e6:.1f} MB" if saved >= 1e6 else f"{saved / 1e3:.0f} kB"
-    status = "Crawl finished" if summary.finished else "Crawl stopped"
-    duplicates = c.get("images/duplicate", 0)
-    print(f"{status} ({summary.stop_reason}) in {summary.seconds:.1f}s: {c.get('pages/fetched', 0)} pages "
-          f"fetched, {c.get('images/saved', 0)} images saved ({size}), "
-          f"{duplicates} duplicate{'' if duplicates == 1 else 's'} avoided, {failed} failed, {skipped} skipped"
-          + (f", {summary.pending} left for --resume" if summary.pending else "") +
-          f". Images: {summary.output_dir / 'images'}; manifest: {summary.output_dir / 'manifest.jsonl'}; "
-          f"failures: {summary.output_dir / 'failures.jsonl'}.", flush=True)
+    headline = {StopReason.FINISHED: "Crawl finished", StopReason.LIMIT: f"Crawl finished ({summary.detail})",
+                StopReason.INTERRUPTED: "Crawl stopped (interrupted)",
+                StopReason.INTERRUPTED_TWICE: "Crawl stopped at once (interrupted twice)"}[summary.reason]
+    pages = plural(c.get("pages/fetched", 0), "page") + " fetched" + _failed_and_skipped(c, "pages")
+    images = (f"{plural(c.get('images/saved', 0), 'image')} saved ({size_text(c.get('bytes/saved', 0))}, "
+              f"{plural(c.get('images/duplicate', 0), 'duplicate')} avoided)" + _failed_and_skipped(c, "images"))
+    whole = ""
+    if summary.earlier_images:  # a resumed crawl: this run's figures, then the whole crawl's
+        total = summary.earlier_images + c.get("images/saved", 0)
+        whole = (f" The whole crawl: {plural(total, 'image')} saved "
+                 f"({size_text(summary.earlier_bytes + c.get('bytes/saved', 0))}).")
+    print(f"{headline} in {summary.seconds:.1f} s: {pages}; {images}"
+          + (f"; {summary.pending} left for --resume" if summary.pending else "") + f".{whole}"
+          f" Images: {summary.output_dir / 'images'}; manifest: {summary.output_dir / 'manifest.jsonl'}; "
+          f"failures: {summary.output_dir / 'failures.jsonl'}. Gallery and summary: "
+          f"crawler inspect {summary.output_dir}", flush=True)
     kept_out = c.get("images/out-of-scope", 0)
     if kept_out and summary.out_of_scope_hosts:
         hosts = " ".join(f"--allow-domain {host}" for host in summary.out_of_scope_hosts)
         print(f"{kept_out} off-site image{'' if kept_out == 1 else 's'} skipped: add {hosts}"
               " (or leave out --same-host-images)", flush=True)
     return exit_code(summary)
+
+
+def _failed_and_skipped(counts: dict[str, int], kind: str) -> str:
+    """ ", 2 failed, 1 skipped" for pages or images, or nothing when there were none."""
+    parts = [f"{counts[f'{kind}/{outcome}']} {outcome}" for outcome in ("failed", "skipped")
+             if counts.get(f"{kind}/{outcome}")]
+    return f" ({', '.join(parts)})" if parts else ""
 
 
 def exit_code(summary: Summary) -> int:

@@ -8,6 +8,8 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
+from crawler.units import plural, size_text
+
 
 def _duration(seconds: float | None) -> str:
     if seconds is None:
@@ -23,8 +25,9 @@ def render_status(status: dict[str, Any]) -> Group:
     eta = status.get("eta_seconds")
     headline = Text.assemble(
         (f"{status['state']} ", "bold"), f"for {_duration(status['elapsed'])}  ",
-        (f"{pages['fetched']}", "bold"), " pages  ", (f"{images['saved']}", "bold green"), " images saved  ",
-        f"{status['bytes_saved'] / 1e6:.1f} MB  ", f"{images['duplicate']} duplicate  ",
+        (f"{pages['fetched']}", "bold"), f" {'page' if pages['fetched'] == 1 else 'pages'}  ",
+        (f"{images['saved']}", "bold green"), f" {'image' if images['saved'] == 1 else 'images'} saved  ",
+        f"{size_text(status['bytes_saved'])}  ", f"{plural(images['duplicate'], 'duplicate')}  ",
         (f"{pages['failed'] + images['failed']}", "red"), " failed  ",
         f"{pages['skipped'] + images['skipped']} skipped")
     queue_line = Text(f"{status['pending']} pending  {status['in_flight']} in flight  "

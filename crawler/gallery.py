@@ -14,6 +14,7 @@ from PIL import Image
 
 from crawler.report import host_of_path
 from crawler.storage import MANIFEST_NAME, read_jsonl, save_atomic
+from crawler.units import size_text
 
 log = logging.getLogger(__name__)
 
@@ -82,11 +83,6 @@ typeSelect.addEventListener('change', applyFilters);
 """
 
 
-def _size(count: int) -> str:
-    return f"{count} B" if count < 1024 else f"{count / 1024:.0f} KiB" if count < 1024 ** 2 else \
-        f"{count / 1024 ** 2:.1f} MiB"
-
-
 def _figure(record: dict[str, Any], thumbnail: str, host: str) -> str:
     e = html.escape
     size = f"{record['width']}×{record['height']}, " if record.get("width") else ""
@@ -94,7 +90,7 @@ def _figure(record: dict[str, Any], thumbnail: str, host: str) -> str:
     page_link = f'<a href="{e(page)}" rel="noreferrer noopener">source page</a>' if page else "seed"
     return (f'<figure data-host="{e(host)}" data-type="{e(record.get("content_type", ""))}">'
             f'<a href="{e(record["path"])}"><img loading="lazy" src="{e(thumbnail)}" width="180" height="135" '
-            f'alt="{e(record["url"][-80:])}"></a><figcaption>{size}{_size(int(record.get("bytes", 0)))}, '
+            f'alt="{e(record["url"][-80:])}"></a><figcaption>{size}{size_text(int(record.get("bytes", 0)))}, '
             f'{e(record.get("content_type", ""))}<br>{page_link}: <span title="{e(page)}">'
             f'{e(page[:90])}</span></figcaption></figure>')
 

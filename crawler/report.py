@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from crawler.storage import FAILURES_NAME, MANIFEST_NAME, STATE_DIR, read_jsonl
+from crawler.units import plural, size_text
 
 MANIFEST_FIELDS = ("url", "page_url", "found_as", "path", "sha256", "bytes", "content_type", "width", "height", "node",
                    "time")
@@ -61,14 +62,14 @@ def summarize(output_dir: Path) -> dict[str, Any]:
 
 def render_text(summary: dict[str, Any]) -> str:
     """Return the summary as the text `crawler inspect` prints."""
-    lines = [f"{summary['output_dir']}: {summary['images']} images, {summary['bytes'] / 1e6:.1f} MB, "
-             f"{summary['pages_fetched']} pages, {summary['duration_seconds']:.0f}s of crawling "
-             f"in {summary['runs']} run(s)",
-             f"duplicates avoided: {summary['duplicates']['images']} images, "
-             f"{summary['duplicates']['bytes'] / 1e6:.1f} MB"]
+    lines = [f"{summary['output_dir']}: {plural(summary['images'], 'image')}, {size_text(summary['bytes'])}, "
+             f"{plural(summary['pages_fetched'], 'page')}, {summary['duration_seconds']:.0f}s of crawling "
+             f"in {plural(summary['runs'], 'run')}",
+             f"duplicates avoided: {plural(summary['duplicates']['images'], 'image')}, "
+             f"{size_text(summary['duplicates']['bytes'])}"]
     if summary["by_host"]:
         lines.append("images by host:")
-        lines += [f"  {v['images']:7d}  {v['bytes'] / 1e6:8.1f} MB  {host}" for host, v in summary["by_host"].items()]
+        lines += [f"  {v['images']:7d}  {size_text(v['bytes']):>9}  {host}" for host, v in summary["by_host"].items()]
     if summary["by_type"]:
         lines.append("images by type:")
         lines += [f"  {count:7d}  {kind}" for kind, count in summary["by_type"].items()]

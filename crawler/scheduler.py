@@ -13,6 +13,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from enum import Enum
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,7 @@ _IDLE_WAIT_SECONDS = 0.05  # how long the loop blocks on the result queue when t
 _COMMIT_SECONDS = 0.05  # how often state is committed and records appended
 _MAX_RESULTS_PER_ROUND = 500  # then dispatch again, so a flood of results cannot starve the nodes
 _BYE_WAIT_SECONDS = 5.0  # after the end, how long to wait for nodes to notice and say goodbye
+_NO_NODE_HINT_SECONDS = 5.0  # a crawl with no node this long says how to start one
 _PAUSE_NOTICE_SECONDS = 0.5  # after an interrupt, time for nodes (polling every 0.2 s) to read "paused"
 _PLURAL = {"page": "pages", "image": "images", "robots": "robots", "stylesheet": "stylesheets"}  # pages/fetched
 # @import chains deeper than this are not followed (real sites nest one or two; a server that
@@ -51,17 +53,33 @@ class _Node:
     tasks: set[str] = field(default_factory=set)  # what its last heartbeat said it holds
 
 
+class StopReason(str, Enum):
+    """Why a scheduler run ended."""
+
+    FINISHED = "finished"  # nothing pending, nothing in flight
+    LIMIT = "limit"  # --max-time or --max-images reached; what is pending stays for --resume
+    INTERRUPTED = "interrupted"  # Ctrl-C or SIGTERM: the tasks in flight were finished
+    INTERRUPTED_TWICE = "interrupted twice"  # stopped at once; tasks in flight go out again on --resume
+
+
 @dataclass
 class Summary:
     """How a scheduler run ended, for the closing paragraph and the exit code."""
 
-    finished: bool  # the crawl ran out of work (or hit a limit); False when interrupted
-    stop_reason: str
+    reason: StopReason
+    detail: str  # the limit reached, for LIMIT ("--max-images 20 reached")
     seconds: float
-    counts: dict[str, int] = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=dict)  # this run's
     pending: int = 0
     output_dir: Path = Path()
     out_of_scope_hosts: list[str] = field(default_factory=list)  # hosts of images the scope kept out, most first
+    earlier_images: int = 0  # saved by earlier runs of a resumed crawl
+    earlier_bytes: int = 0
+
+    @property
+    def finished(self) -> bool:
+        """The crawl ran out of work or reached a limit (not interrupted)."""
+        return self.reason in (StopReason.FINISHED, StopReason.LIMIT)
 
 
 class Scheduler:
@@ -82,6 +100,7 @@ class Scheduler:
         self._nodes: dict[str, _Node] = {}
         self.counts: Counter[str] = Counter()
         self._pages_admitted = 0
+        self._earlier_images = self._earlier_bytes = 0  # saved by earlier runs (on --resume)
         self._images_paused_until = 0.0
         self._tracker = StatusTracker(clock())
         self._next_claim_check = 0.0
@@ -96,6 +115,10 @@ class Scheduler:
             "fetch": config.fetch.to_dict(), "image_filter": config.image_filter.to_dict(),
         })
         self._served: broker.Served | None = None
+        # The command that starts a node for this crawl (set by the CLI, which knows the key file);
+        # said once when no node has joined after _NO_NODE_HINT_SECONDS.
+        self.join_command = ""
+        self._hinted_join = False
 
     # -- set-up ---------------------------------------------------------------------------------
 
@@ -109,10 +132,10 @@ class Scheduler:
             restored = self._frontier.restore()
             counts = self._state.count_by()
             self._pages_admitted = sum(n for (kind, _status), n in counts.items() if kind == "page")
-            self.counts["images/saved"] = sum(1 for _ in self._state.records("manifest"))
-            self.counts["bytes/saved"] = self._state.saved_bytes()
+            self._earlier_images = sum(1 for _ in self._state.records("manifest"))
+            self._earlier_bytes = self._state.saved_bytes()
             log.info("scheduler: resuming: %d URLs to finish, %d images saved before",
-                     restored, self.counts["images/saved"])
+                     restored, self._earlier_images)
 
     def listen(self) -> tuple[str, int]:
         """Start serving the queues; return the address nodes connect to."""
@@ -140,7 +163,7 @@ class Scheduler:
             if key is not None and self._frontier.add(url, key, "page", 0, None):
                 self._pages_admitted += 1
         self._state.commit()
-        stop_reason = ""
+        stop: tuple[StopReason, str] | None = None
         self._tracker.started = started
         next_status, next_progress = started, started + self.config.progress_seconds
         next_commit = started
@@ -148,28 +171,32 @@ class Scheduler:
             now = self._clock()
             self._drain_results(now)
             self._watch_nodes(now)
+            if not self._nodes and not self._hinted_join and now - started >= _NO_NODE_HINT_SECONDS:
+                self._hinted_join = True
+                log.warning("scheduler: no crawler node has joined yet; start one with: %s",
+                            self.join_command or "crawler worker --connect HOST:PORT --authkey-file FILE")
             for row in self._frontier.tick(now):
                 self.counts["tasks/expired"] += 1
                 self._frontier.retry_or_fail(row, "lease-expired", now)
-            if not stop_reason:
-                stop_reason = self._limit_reached(now, started)
-                if stop_reason:
-                    log.info("scheduler: stopping: %s", stop_reason)
+            if stop is None:
+                stop = self._stop_reason(now, started)
+                if stop is not None:
+                    log.info("scheduler: stopping: %s", stop[1])
                     self._take_back_queued()
-            if not stop_reason:
+            if stop is None:
                 self._dispatch(now)
             self._record_dropped()
             if now >= next_commit:  # small transactions: a kill -9 loses at most this moment's results
                 self._records.commit()
                 next_commit = now + _COMMIT_SECONDS
             if self._frontier.is_empty() and self._tasks.empty():
-                stop_reason = stop_reason or "finished"
+                stop = stop or (StopReason.FINISHED, "nothing pending, nothing in flight")
                 break
-            if stop_reason and self._frontier.in_flight == 0:
+            if stop is not None and self._frontier.in_flight == 0:
                 break
             if now >= next_status:
                 next_status = now + 1.0
-                status = self._publish_status(now, "stopping" if stop_reason else "running")
+                status = self._publish_status(now, "stopping" if stop else "running")
                 if self._on_status is not None:
                     self._on_status(status)
                 elif now >= next_progress:
@@ -177,19 +204,26 @@ class Scheduler:
                     next_progress = now + self.config.progress_seconds
             self._wait_for_result()
         if self._stop_now.is_set():
-            stop_reason = "interrupted twice; stopped at once"
+            stop = (StopReason.INTERRUPTED_TWICE, "interrupted twice; stopped at once")
             self._take_back_queued()
-        return self._wind_up(stop_reason, self._clock() - started)
+        assert stop is not None  # the loop leaves only with a reason or on the second interrupt
+        log.info("scheduler: %s: %s", stop[0].value, stop[1])
+        return self._wind_up(stop[0], stop[1] if stop[0] == StopReason.LIMIT else "", self._clock() - started)
 
-    def _limit_reached(self, now: float, started: float) -> str:
+    def _images_saved(self) -> int:
+        """Images of the whole crawl, earlier runs included (what --max-images counts)."""
+        return self._earlier_images + self.counts["images/saved"]
+
+    def _stop_reason(self, now: float, started: float) -> tuple[StopReason, str] | None:
+        """Why to stop dispatching now, with the words for the log, or None to go on."""
         limits = self.config.limits
         if self._stop_requested.is_set():
-            return "interrupted; finishing the tasks in flight (interrupt again to stop at once)"
+            return StopReason.INTERRUPTED, "interrupted; finishing the tasks in flight (interrupt again to stop at once)"
         if limits.max_seconds is not None and now - started >= limits.max_seconds:
-            return f"--max-time {limits.max_seconds:g}s reached"
-        if limits.max_images is not None and self.counts["images/saved"] >= limits.max_images:
-            return f"--max-images {limits.max_images} reached"
-        return ""
+            return StopReason.LIMIT, f"--max-time {limits.max_seconds:g}s reached"
+        if limits.max_images is not None and self._images_saved() >= limits.max_images:
+            return StopReason.LIMIT, f"--max-images {limits.max_images} reached"
+        return None
 
     def _wait_for_result(self) -> None:
         try:
@@ -216,7 +250,7 @@ class Scheduler:
         target = self._queue_target()
         while self._tasks.qsize() < target:
             allow_images = now >= self._images_paused_until and (limit is None or (
-                self.counts["images/saved"] + self._frontier.in_flight_of("image") < limit))
+                self._images_saved() + self._frontier.in_flight_of("image") < limit))
             task = self._frontier.next_task(now, allow_images)
             if task is None:
                 return
@@ -446,8 +480,8 @@ class Scheduler:
         self.bulletin.update(status=status)
         return status
 
-    def _wind_up(self, stop_reason: str, seconds: float) -> Summary:
-        finished = stop_reason == "finished" or "reached" in stop_reason
+    def _wind_up(self, reason: StopReason, detail: str, seconds: float) -> Summary:
+        finished = reason in (StopReason.FINISHED, StopReason.LIMIT)
         final = self._publish_status(self._clock(), "finished" if finished else "stopped")
         if self._on_status is not None:
             self._on_status(final)
@@ -458,9 +492,8 @@ class Scheduler:
             self._wait_for_result()
             self._watch_nodes(self._clock())  # a dead node will never say goodbye: stop waiting for it
         self._record_dropped()
-        self._state.set_meta("last_stop", stop_reason)
         out_of_scope_hosts = [host for host, _count in self.out_of_scope_hosts.most_common(3)]
-        self._records.run_summary(stop_reason, seconds, dict(self.counts), self._tracker.slowest_hosts(),
+        self._records.run_summary(detail or reason.value, seconds, dict(self.counts), self._tracker.slowest_hosts(),
                                   out_of_scope_hosts)
         self._records.commit()
         if self._served is not None:
@@ -472,5 +505,5 @@ class Scheduler:
         pending = self._frontier.pending_count + self._frontier.delayed + self._frontier.in_flight
         self._state.close()
         self._records.close()
-        return Summary(finished, stop_reason, seconds, dict(self.counts), pending, self.config.output_dir,
-                       out_of_scope_hosts)
+        return Summary(reason, detail, seconds, dict(self.counts), pending, self.config.output_dir,
+                       out_of_scope_hosts, self._earlier_images, self._earlier_bytes)

@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections import deque
 from typing import Any
 
+from crawler.units import plural, size_text
+
 RATE_WINDOW_SECONDS = 10.0
 
 
@@ -80,16 +82,12 @@ class StatusTracker:
         }
 
 
-def _megabytes(count: int) -> str:
-    return f"{count / 1e6:.1f} MB"
-
-
 def status_line(status: dict[str, Any]) -> str:
     """Return the picture as one log line (for logs, CI and `nohup`)."""
     pages, images = status["pages"], status["images"]
     failed = pages["failed"] + images["failed"]
     eta = f", about {status['eta_seconds']:.0f}s left" if status.get("eta_seconds") else ""
-    return (f"{status['elapsed']:.0f}s: {pages['fetched']} pages, {images['saved']} images saved "
-            f"({_megabytes(status['bytes_saved'])}, {images['duplicate']} duplicate), {failed} failed, "
-            f"{status['pending']} pending, {status['in_flight']} in flight, {status['rate']:.1f} tasks/s, "
-            f"{len(status['nodes'])} nodes{eta}")
+    return (f"{status['elapsed']:.0f}s: {plural(pages['fetched'], 'page')}, {plural(images['saved'], 'image')} "
+            f"saved ({size_text(status['bytes_saved'])}, {plural(images['duplicate'], 'duplicate')}), "
+            f"{failed} failed, {status['pending']} pending, {status['in_flight']} in flight, "
+            f"{status['rate']:.1f} tasks/s, {plural(len(status['nodes']), 'node')}{eta}")

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import signal
 import socket
 from pathlib import Path
+
+import pytest
 
 from crawler import broker
 from tests.integration.conftest import finish
@@ -75,3 +78,21 @@ def test_cli_existing_state_needs_resume_or_fresh(tmp_path: Path, processes) -> 
     again = processes.run("run", "http://127.0.0.1:9/", "--output", str(tmp_path / "out"))
     assert again.returncode == 1
     assert_one_error_line(again.stderr, "run", "add --resume to carry on or --fresh to start over")
+
+
+@pytest.mark.slow
+def test_cli_scheduler_without_nodes_says_how_to_start_one(tmp_path: Path, processes) -> None:
+    key_file = tmp_path / "key"
+    broker.write_authkey_file(key_file)
+    scheduler, port = processes.start_scheduler("http://127.0.0.1:9/", "--output", str(tmp_path / "out"),
+                                                "--authkey-file", str(key_file))
+    assert scheduler.stderr is not None
+    hint = ""
+    for line in scheduler.stderr:  # the hint comes about 5 s after the start
+        if "no crawler node has joined yet" in line:
+            hint = line
+            break
+    scheduler.send_signal(signal.SIGINT)
+    code, stdout, _stderr = finish(scheduler)
+    assert f"start one with: crawler worker --connect 127.0.0.1:{port} --authkey-file {key_file}" in hint
+    assert code == 130 and "Crawl stopped (interrupted)" in stdout
