@@ -21,8 +21,8 @@ from crawler.config import (ALL_TYPES, FetchLimits, ImageFilter, Limits, Politen
 from crawler.errors import ConfigError, CrawlerError, SeedError
 from crawler.scheduler import Scheduler, StopReason, Summary
 from crawler.seeds import read_seeds
-from crawler.storage import STATE_DIR
-from crawler.units import plural, size_text
+from crawler.storage import STATE_DIR, read_jsonl
+from crawler.units import parse_seconds, parse_size, plural, seconds_option, size_option, size_text
 from crawler.urls import host_of
 
 log = logging.getLogger("crawler")
@@ -49,6 +49,22 @@ def _address(text: str) -> tuple[str, int]:
     if not host or not port.isdigit() or not 0 <= int(port) < 65536:
         raise argparse.ArgumentTypeError(f"expected HOST:PORT, got {text!r}")
     return host.strip("[]"), int(port)
+
+
+def _seconds(text: str) -> float:
+    """An argparse type: a time with an optional unit (1.5s, 500ms, 2m, 1h)."""
+    try:
+        return parse_seconds(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
+
+
+def _size(text: str) -> int:
+    """An argparse type: a size with an optional unit (5M, 20MiB, 512k)."""
+    try:
+        return parse_size(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
 
 
 def _domain(text: str) -> str:
@@ -113,10 +129,11 @@ def _add_crawl_options(parser: argparse.ArgumentParser, output_default: str | No
     scope.add_argument("--max-depth", type=_positive(int), metavar="N", help="link hops from a seed")
     scope.add_argument("--max-pages", type=_positive(int), metavar="N", help="pages admitted, seeds included")
     scope.add_argument("--max-images", type=_positive(int), metavar="N", help="stop after N images saved")
-    scope.add_argument("--max-time", type=_positive(float), metavar="SECONDS", help="stop after this long")
+    scope.add_argument("--max-time", type=_seconds, metavar="TIME", help="stop after this long (1.5s, 2m, 1h)")
     polite = parser.add_argument_group("politeness")
-    polite.add_argument("--delay", type=_positive(float), default=Politeness.delay_seconds, metavar="SECONDS",
-                        help="gap between requests to one host (default: %(default)s; 0 for sites you own)")
+    polite.add_argument("--delay", type=_seconds, default=Politeness.delay_seconds, metavar="TIME",
+                        help=f"gap between requests to one host (default: {seconds_option(Politeness.delay_seconds)}; "
+                             "0 for sites you own)")
     polite.add_argument("--per-host", type=_positive(int), default=Politeness.per_host, metavar="N",
                         help="requests in flight to one host (default: %(default)s)")
     polite.add_argument("--ignore-robots", action="store_true",
@@ -124,16 +141,16 @@ def _add_crawl_options(parser: argparse.ArgumentParser, output_default: str | No
     polite.add_argument("--user-agent", default=FetchLimits.user_agent, metavar="TEXT",
                         help="User-Agent header (default: %(default)s)")
     fetching = parser.add_argument_group("fetching and images")
-    fetching.add_argument("--timeout", type=_positive(float), default=FetchLimits.total_seconds,
-                          metavar="SECONDS", help="whole-download limit (default: %(default)s)")
-    fetching.add_argument("--max-page-bytes", type=_positive(int), default=FetchLimits.max_page_bytes,
-                          metavar="N", help="pages are cut here (default: %(default)s)")
-    fetching.add_argument("--max-image-bytes", type=_positive(int), default=FetchLimits.max_image_bytes,
-                          metavar="N", help="larger images are refused (default: %(default)s)")
-    fetching.add_argument("--min-bytes", type=_positive(int), default=0, metavar="N",
-                          help="skip smaller images")
-    fetching.add_argument("--min-width", type=_positive(int), default=0, metavar="PX")
-    fetching.add_argument("--min-height", type=_positive(int), default=0, metavar="PX")
+    fetching.add_argument("--timeout", type=_seconds, default=FetchLimits.total_seconds, metavar="TIME",
+                          help=f"whole-download limit (default: {seconds_option(FetchLimits.total_seconds)})")
+    fetching.add_argument("--max-page-bytes", type=_size, default=FetchLimits.max_page_bytes, metavar="SIZE",
+                          help=f"pages and stylesheets are cut here (default: {size_option(FetchLimits.max_page_bytes)})")
+    fetching.add_argument("--max-image-bytes", type=_size, default=FetchLimits.max_image_bytes, metavar="SIZE",
+                          help=f"larger images are refused (default: {size_option(FetchLimits.max_image_bytes)})")
+    fetching.add_argument("--min-bytes", type=_size, default=0, metavar="SIZE",
+                          help="skip smaller images (like 2k)")
+    fetching.add_argument("--min-width", type=_positive(int), default=0, metavar="PX", help="skip narrower images")
+    fetching.add_argument("--min-height", type=_positive(int), default=0, metavar="PX", help="skip shorter images")
     fetching.add_argument("--types", type=_types, default=ALL_TYPES, metavar="LIST",
                           help=f"image types to keep (default: all of {','.join(ALL_TYPES)})")
     state = parser.add_argument_group("state")
@@ -142,15 +159,15 @@ def _add_crawl_options(parser: argparse.ArgumentParser, output_default: str | No
     resume.add_argument("--fresh", action="store_true", help="discard a saved crawl state and start over")
     state.add_argument("--max-attempts", type=_positive(int), default=SchedulerConfig.max_attempts, metavar="N",
                        help="tries per URL (default: %(default)s)")
-    state.add_argument("--lease-seconds", type=_positive(float), metavar="SECONDS",
+    state.add_argument("--lease-seconds", type=_seconds, metavar="TIME",
                        help="time a node has for one task before it is given to another "
                             "(default: 2 x --timeout + 30)")
-    state.add_argument("--node-timeout", type=_positive(float), default=SchedulerConfig.node_timeout_seconds,
-                       metavar="SECONDS", help="a node silent this long is taken as dead and its tasks "
-                                               "are handed out again (default: %(default)s)")
-    state.add_argument("--storage-pause", type=_positive(float), default=SchedulerConfig.storage_pause_seconds,
-                       metavar="SECONDS", help="when a node cannot write the output (full, read-only), "
-                                               "image tasks wait this long (default: %(default)s)")
+    state.add_argument("--node-timeout", type=_seconds, default=SchedulerConfig.node_timeout_seconds,
+                       metavar="TIME", help="a node silent this long is taken as dead and its tasks are handed "
+                                            f"out again (default: {seconds_option(SchedulerConfig.node_timeout_seconds)})")
+    state.add_argument("--storage-pause", type=_seconds, default=SchedulerConfig.storage_pause_seconds,
+                       metavar="TIME", help="when a node cannot write the output (full, read-only), image tasks "
+                                            f"wait this long (default: {seconds_option(SchedulerConfig.storage_pause_seconds)})")
     _add_logging(parser)
 
 
@@ -173,8 +190,9 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument("--output", type=Path, metavar="DIR",
                         help="where the shared output is mounted on this machine (default: the scheduler's path)")
     worker.add_argument("--node-id", default="", help="name in logs and the manifest (default: HOST-PID)")
-    worker.add_argument("--reconnect-seconds", type=_positive(float), default=60.0, metavar="SECONDS",
-                        help="keep trying an unreachable scheduler this long (default: %(default)s)")
+    worker.add_argument("--reconnect-seconds", type=_seconds, default=WorkerConfig.reconnect_seconds, metavar="TIME",
+                        help="keep trying an unreachable scheduler this long "
+                             f"(default: {seconds_option(WorkerConfig.reconnect_seconds)})")
     _add_logging(worker)
 
     run = commands.add_parser("run", help="scheduler and worker processes on this machine, in one command",
@@ -209,9 +227,10 @@ def build_parser() -> argparse.ArgumentParser:
     inspect.add_argument("--json", action="store_true", help="print the summary as JSON, for scripts")
     inspect.add_argument("--no-gallery", action="store_true", help="do not write index.html and thumbnails")
 
-    export = commands.add_parser("export", help="export the manifest")
-    export.add_argument("output", type=Path)
-    export.add_argument("--csv", action="store_true", required=True, help="as CSV (the only format so far)")
+    export = commands.add_parser("export", help="export the manifest (one row per saved image)")
+    export.add_argument("output", type=Path, help="a crawl's output directory")
+    export.add_argument("--format", choices=("csv", "jsonl"), default="csv", help="default: %(default)s")
+    export.add_argument("--csv", action="store_const", const="csv", dest="format", help=argparse.SUPPRESS)
     export.add_argument("-f", "--file", type=Path, help="write here instead of standard output")
     return parser
 
@@ -253,15 +272,15 @@ def scheduler_config(args: argparse.Namespace, authkey: bytes, listen: tuple[str
         scope=Scope(frozenset(host_of(u) for u in seeds.urls), tuple(args.allow_domain), tuple(args.deny),
                     args.same_host_images),
         limits=Limits(args.max_depth, args.max_pages, args.max_images, args.max_time),
-        politeness=Politeness(delay_seconds=args.delay, per_host=max(1, args.per_host),
+        politeness=Politeness(delay_seconds=args.delay, per_host=args.per_host,
                               obey_robots=not args.ignore_robots),
         fetch=FetchLimits(total_seconds=args.timeout, read_seconds=min(FetchLimits.read_seconds, args.timeout),
                           connect_seconds=min(FetchLimits.connect_seconds, args.timeout),
                           max_page_bytes=args.max_page_bytes, max_image_bytes=args.max_image_bytes,
                           user_agent=args.user_agent),
         image_filter=ImageFilter(args.min_bytes, args.min_width, args.min_height, args.types),
-        max_attempts=max(1, args.max_attempts), lease_seconds=args.lease_seconds,
-        node_timeout_seconds=max(1.0, args.node_timeout), storage_pause_seconds=args.storage_pause,
+        max_attempts=args.max_attempts, lease_seconds=args.lease_seconds,
+        node_timeout_seconds=args.node_timeout, storage_pause_seconds=args.storage_pause,
         resume=args.resume, fresh=args.fresh)
 
 
@@ -408,7 +427,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     node_id = args.node_id or default_node_id()
     siblings = _spawn_siblings(args, node_id) if args.processes > 1 else []
     config = WorkerConfig(host=args.connect[0], port=args.connect[1], authkey=authkey,
-                          threads=max(1, args.threads), output_dir=args.output,
+                          threads=args.threads, processes=args.processes, output_dir=args.output,
                           node_id=f"{node_id}-p1" if siblings else node_id, reconnect_seconds=args.reconnect_seconds)
     worker = Worker(config)
 
@@ -436,10 +455,10 @@ def _local_crawl(args: argparse.Namespace, config: SchedulerConfig, key_file: Pa
     def start_workers(host: str, port: int, live_display: bool) -> None:
         # Under a live display the workers' own lines would tear it: they report warnings only.
         verbosity = ["--quiet"] if args.quiet or live_display else ["--verbose"] if args.verbose else []
-        for number in range(max(1, args.workers)):
+        for number in range(args.workers):
             children.append(subprocess.Popen(
                 [sys.executable, "-m", "crawler", "worker", "--connect", f"{host}:{port}",
-                 "--threads", str(max(1, args.threads)), "--processes", str(max(1, args.processes)),
+                 "--threads", str(args.threads), "--processes", str(args.processes),
                  "--node-id", f"local-{number + 1}",
                  "--reconnect-seconds", "10", *verbosity], env=env))
 
@@ -458,6 +477,9 @@ def _local_crawl(args: argparse.Namespace, config: SchedulerConfig, key_file: Pa
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    if args.workers < 1:
+        raise ConfigError(f"--workers must be at least 1 (worker processes), got {args.workers}")
+    WorkerConfig("127.0.0.1", 0, b"", threads=args.threads, processes=args.processes)  # refuses 0 threads
     given = args.authkey_file is not None or broker.authkey_from_env() is not None
     config = scheduler_config(args, _authkey(args) if given else broker.generate_authkey(), args.listen)
     return _local_crawl(args, config, key_file=args.authkey_file if given else None, generated=not given)
@@ -536,7 +558,11 @@ def cmd_inspect(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     from crawler.report import manifest_csv
     _require_output(args.output)
-    text = manifest_csv(args.output)
+    if args.format == "csv":
+        text = manifest_csv(args.output)
+    else:  # the records as the crawl wrote them, torn lines (a crash mid-write) left out
+        text = "".join(json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n"
+                       for record in read_jsonl(args.output / "manifest.jsonl"))
     if args.file is None:
         sys.stdout.write(text)
     else:

@@ -22,6 +22,12 @@ ALL_TYPES = RASTER_TYPES + ("svg",)
 TASKS_HELD_PER_THREAD = 2
 
 
+def _require(condition: bool, message: str) -> None:
+    """Refuse a setting that cannot work, with a sentence naming the option (never silently changed)."""
+    if not condition:
+        raise ConfigError(message)
+
+
 @dataclass(frozen=True)
 class FetchLimits:
     """Bounds on one download, applied by every crawler node (sent to nodes by the scheduler)."""
@@ -34,6 +40,13 @@ class FetchLimits:
     max_redirects: int = 5  # hops in one redirect chain; each hop is a new task the scheduler vets
     max_image_pixels: int = 100_000_000  # declared width*height beyond this is a decompression bomb
     user_agent: str = DEFAULT_USER_AGENT
+
+    def __post_init__(self) -> None:
+        _require(self.total_seconds > 0, f"--timeout must be more than 0 seconds, got {self.total_seconds:g}")
+        _require(self.connect_seconds > 0 and self.read_seconds > 0, "connect and read timeouts must be more than 0")
+        _require(self.max_page_bytes > 0, f"--max-page-bytes must be more than 0, got {self.max_page_bytes}")
+        _require(self.max_image_bytes > 0, f"--max-image-bytes must be more than 0, got {self.max_image_bytes}")
+        _require(self.max_redirects >= 0, "max_redirects cannot be negative")
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -93,6 +106,12 @@ class Limits:
     max_images: int | None = None  # images saved
     max_seconds: float | None = None  # wall time of this scheduler run
 
+    def __post_init__(self) -> None:
+        _require(self.max_depth is None or self.max_depth >= 0, "--max-depth cannot be negative")
+        for option, value in (("--max-pages", self.max_pages), ("--max-images", self.max_images),
+                              ("--max-time", self.max_seconds)):
+            _require(value is None or value > 0, f"{option} must be more than 0 (leave it out for no limit), got 0")
+
 
 @dataclass(frozen=True)
 class Politeness:
@@ -103,6 +122,11 @@ class Politeness:
     obey_robots: bool = True
     max_crawl_delay_seconds: float = 60.0  # a larger robots Crawl-delay is capped here, with a warning
     max_retry_after_seconds: float = 300.0  # a larger Retry-After is capped here
+
+    def __post_init__(self) -> None:
+        _require(self.per_host >= 1, f"--per-host must be at least 1 (requests in flight to one host), "
+                                     f"got {self.per_host}")
+        _require(self.delay_seconds >= 0, f"--delay cannot be negative, got {self.delay_seconds:g}")
 
 
 @dataclass(frozen=True)
@@ -128,6 +152,13 @@ class SchedulerConfig:
     progress_seconds: float = 5.0  # how often a progress line is logged
     storage_pause_seconds: float = 30.0  # image tasks wait this long after a node could not write
 
+    def __post_init__(self) -> None:
+        _require(self.max_attempts >= 1, f"--max-attempts must be at least 1, got {self.max_attempts}")
+        _require(self.lease_seconds is None or self.lease_seconds > 0,
+                 f"--lease-seconds must be more than 0, got {self.lease_seconds}")
+        _require(self.node_timeout_seconds > 0, f"--node-timeout must be more than 0, got {self.node_timeout_seconds:g}")
+        _require(self.storage_pause_seconds >= 0, "--storage-pause cannot be negative")
+
     def lease_for(self) -> float:
         """Seconds a dispatched task may take before it is handed to another node."""
         if self.lease_seconds is not None:
@@ -149,3 +180,9 @@ class WorkerConfig:
     node_id: str = ""
     reconnect_seconds: float = 60.0  # how long to keep retrying a lost scheduler before giving up
     heartbeat_seconds: float = 2.0
+    processes: int = 1  # worker processes of this node (one per core, so parsing uses them all)
+
+    def __post_init__(self) -> None:
+        _require(self.threads >= 1, f"--threads must be at least 1, got {self.threads}")
+        _require(self.processes >= 1, f"--processes must be at least 1, got {self.processes}")
+        _require(self.reconnect_seconds >= 0, "--reconnect-seconds cannot be negative")

@@ -25,6 +25,12 @@ def _check(text: str, where: str, seeds: Seeds) -> None:
     seeds.urls.append(url)
 
 
+def _looks_like_a_host(text: str) -> bool:
+    """`example.com` or `example.com/gallery`: a name with a dot, no spaces, not a file name we know."""
+    host = text.split("/", 1)[0]
+    return "." in host and " " not in text and not host.endswith((".txt", ".csv", ".list", ".lst"))
+
+
 def read_seeds(sources: Iterable[str]) -> Seeds:
     """Return the seed URLs from files and URLs given on the command line, with the bad lines listed."""
     seeds = Seeds()
@@ -33,8 +39,11 @@ def read_seeds(sources: Iterable[str]) -> Seeds:
             _check(source.strip(), "command line", seeds)
             continue
         path = Path(source)
-        try:
-            lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+        if not path.exists() and _looks_like_a_host(source):
+            raise ConfigError(f"{source!r} is neither a seed file nor a URL; did you mean https://{source}/ "
+                              f"(or http://{source}/)?")
+        try:  # utf-8-sig: a byte order mark (Windows editors write one) is not part of line 1
+            lines = path.read_text(encoding="utf-8-sig", errors="replace").splitlines()
         except OSError as exc:
             raise ConfigError(f"cannot read seed file {source}: {exc.strerror}") from exc
         for number, line in enumerate(lines, start=1):

@@ -74,6 +74,9 @@ class CrawlState:
             self._lock_file.close()
             raise StateError(f"another scheduler is using {output_dir}; stop it first") from exc
         exists = path.exists()
+        if resume and not exists:
+            self._lock_file.close()
+            raise StateError(f"{output_dir} holds no saved crawl to resume; leave out --resume to start one")
         if exists and fresh:
             remove_state(output_dir)
             exists = False

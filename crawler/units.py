@@ -1,6 +1,8 @@
-"""Numbers as a person reads them: sizes in the unit that suits them, counts with their nouns."""
+"""Numbers as a person reads and types them: sizes and times with units, counts with their nouns."""
 
 from __future__ import annotations
+
+import re
 
 
 def size_text(count: int | float) -> str:
@@ -16,3 +18,44 @@ def size_text(count: int | float) -> str:
 def plural(count: int, noun: str, many: str | None = None) -> str:
     """`count` with its noun in the right number: 1 image, 2 images, 1 duplicate, 3 hosts."""
     return f"{count} {noun if count == 1 else many or noun + 's'}"
+
+
+_SIZE_UNITS = {"": 1, "b": 1, "k": 10**3, "kb": 10**3, "kib": 2**10, "m": 10**6, "mb": 10**6, "mib": 2**20,
+               "g": 10**9, "gb": 10**9, "gib": 2**30}
+_TIME_UNITS = {"": 1.0, "s": 1.0, "ms": 0.001, "m": 60.0, "min": 60.0, "h": 3600.0, "d": 86400.0}
+_NUMBER_AND_UNIT = re.compile(r"\s*([0-9]*\.?[0-9]+)\s*([a-zA-Z]*)\s*")
+
+
+def parse_size(text: str) -> int:
+    """Bytes from `5M`, `20MiB`, `512k`, `1.5GB` or a plain number; ValueError with a sentence otherwise."""
+    match = _NUMBER_AND_UNIT.fullmatch(text)
+    unit = match.group(2).lower() if match else ""
+    if match is None or unit not in _SIZE_UNITS:
+        raise ValueError(f"{text!r} is not a size (like 5M, 20MiB, 512k or a number of bytes)")
+    return int(float(match.group(1)) * _SIZE_UNITS[unit])
+
+
+def parse_seconds(text: str) -> float:
+    """Seconds from `1.5s`, `500ms`, `2m`, `1h` or a plain number; ValueError with a sentence otherwise."""
+    match = _NUMBER_AND_UNIT.fullmatch(text)
+    unit = match.group(2).lower() if match else ""
+    if match is None or unit not in _TIME_UNITS:
+        raise ValueError(f"{text!r} is not a time (like 1.5s, 500ms, 2m, 1h or a number of seconds)")
+    return float(match.group(1)) * _TIME_UNITS[unit]
+
+
+def size_option(count: int) -> str:
+    """A size as it may be typed back: 5MiB, 20MiB, 512k, 0."""
+    for unit, scale in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10), ("G", 10**9), ("M", 10**6), ("k", 10**3)):
+        if count and count % scale == 0:
+            return f"{count // scale}{unit}"
+    return str(count)
+
+
+def seconds_option(seconds: float) -> str:
+    """A time as it may be typed back: 1m, 90s, 0.5s."""
+    if seconds and seconds % 3600 == 0:
+        return f"{seconds / 3600:g}h"
+    if seconds and seconds % 60 == 0:
+        return f"{seconds / 60:g}m"
+    return f"{seconds:g}s"

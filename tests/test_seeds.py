@@ -36,3 +36,16 @@ def test_seeds_accept_several_files_and_command_line_urls(tmp_path: Path) -> Non
 def test_seeds_missing_file_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="cannot read seed file"):
         read_seeds([str(tmp_path / "nope.txt")])
+
+
+def test_seeds_a_file_with_a_byte_order_mark_reads_line_one(tmp_path: Path) -> None:
+    seed_file = tmp_path / "seeds.txt"
+    seed_file.write_bytes("\ufeffhttps://example.com/\r\nhttps://example.org/\r\n".encode("utf-8"))
+    seeds = read_seeds([str(seed_file)])
+    assert seeds.urls == ["https://example.com/", "https://example.org/"] and seeds.problems == []
+
+
+@pytest.mark.parametrize("typed", ["example.com", "www.example.com/gallery"])
+def test_seeds_a_bare_host_on_the_command_line_gets_a_suggestion(typed: str) -> None:
+    with pytest.raises(ConfigError, match=f"did you mean https://{typed}/"):
+        read_seeds([typed])

@@ -32,3 +32,28 @@ def test_state_a_row_read_ahead_never_hides_a_later_change(tmp_path: Path) -> No
     assert state.get_url(ids[3]).status == "pending"
     assert state.get_url(10_000) is None
     state.close()
+
+
+def test_state_resume_of_a_directory_with_no_saved_crawl_is_refused(tmp_path: Path) -> None:
+    import pytest
+
+    from crawler.errors import StateError
+    with pytest.raises(StateError, match="no saved crawl to resume"):
+        CrawlState(tmp_path / "empty", resume=True, fresh=False)
+
+
+def test_state_a_crawl_saved_before_found_as_existed_resumes(tmp_path: Path) -> None:
+    import sqlite3
+    state = CrawlState(tmp_path, resume=False, fresh=False)
+    state.close()
+    db = sqlite3.connect(tmp_path / ".crawler" / "state.sqlite")  # as an earlier version left it
+    db.executescript("DROP TABLE urls; CREATE TABLE urls (id INTEGER PRIMARY KEY, canonical TEXT NOT NULL UNIQUE,"
+                     " url TEXT NOT NULL, kind TEXT NOT NULL, depth INTEGER NOT NULL, page_url TEXT, hops INTEGER"
+                     " NOT NULL, status TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, reason TEXT);"
+                     "INSERT INTO urls VALUES (1, 'http://a.test/x.png', 'http://a.test/x.png', 'image', 1, NULL, 0,"
+                     " 'pending', 0, NULL);")
+    db.commit()
+    db.close()
+    resumed = CrawlState(tmp_path, resume=True, fresh=False)
+    assert [(row.url, row.found_as) for row in resumed.unfinished()] == [("http://a.test/x.png", None)]
+    resumed.close()

@@ -96,3 +96,17 @@ def test_cli_scheduler_without_nodes_says_how_to_start_one(tmp_path: Path, proce
     code, stdout, _stderr = finish(scheduler)
     assert f"start one with: crawler worker --connect 127.0.0.1:{port} --authkey-file {key_file}" in hint
     assert code == 130 and "Crawl stopped (interrupted)" in stdout
+
+
+def test_cli_nonsense_values_are_one_line_and_nothing_starts(tmp_path: Path, processes) -> None:
+    for option, value, words in [("--threads", "0", "--threads must be at least 1"),
+                                 ("--per-host", "0", "--per-host must be at least 1"),
+                                 ("--max-pages", "0", "--max-pages must be more than 0"),
+                                 ("--workers", "0", "--workers must be at least 1")]:
+        result = processes.run("run", "http://127.0.0.1:9/", "--output", str(tmp_path / "out"), option, value)
+        assert result.returncode == 1
+        assert_one_error_line(result.stderr, "run", words)
+    assert not (tmp_path / "out").exists()
+    resumed = processes.run("run", "http://127.0.0.1:9/", "--output", str(tmp_path / "none"), "--resume")
+    assert resumed.returncode == 1
+    assert_one_error_line(resumed.stderr, "run", "holds no saved crawl to resume")

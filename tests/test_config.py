@@ -1,0 +1,55 @@
+"""Settings that cannot work are refused with a sentence naming the option, never silently changed."""
+
+import pytest
+
+from crawler.config import FetchLimits, Limits, Politeness, SchedulerConfig, WorkerConfig
+from crawler.errors import ConfigError
+from crawler.units import parse_seconds, parse_size, plural, seconds_option, size_option, size_text
+
+
+@pytest.mark.parametrize("make, option", [
+    (lambda: Politeness(per_host=0), "--per-host"),
+    (lambda: Politeness(delay_seconds=-1), "--delay"),
+    (lambda: FetchLimits(total_seconds=0), "--timeout"),
+    (lambda: FetchLimits(max_image_bytes=0), "--max-image-bytes"),
+    (lambda: Limits(max_pages=0), "--max-pages"),
+    (lambda: Limits(max_seconds=0), "--max-time"),
+    (lambda: SchedulerConfig(output_dir=".", authkey=b"k", max_attempts=0), "--max-attempts"),  # type: ignore[arg-type]
+    (lambda: SchedulerConfig(output_dir=".", authkey=b"k", lease_seconds=0), "--lease-seconds"),  # type: ignore[arg-type]
+    (lambda: WorkerConfig("h", 1, b"k", threads=0), "--threads"),
+    (lambda: WorkerConfig("h", 1, b"k", processes=0), "--processes"),
+])
+def test_config_nonsense_values_are_refused_with_the_option_named(make, option: str) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(ConfigError, match=option):
+        make()
+
+
+def test_config_zero_depth_and_zero_delay_are_meaningful() -> None:
+    assert Limits(max_depth=0).max_depth == 0  # the seeds only
+    assert Politeness(delay_seconds=0).delay_seconds == 0  # a site you own
+
+
+@pytest.mark.parametrize("text, count", [("5M", 5_000_000), ("20MiB", 20 * 2**20), ("512k", 512_000),
+                                         ("1.5GB", 1_500_000_000), ("1000", 1000), (" 2 KiB ", 2048)])
+def test_units_sizes_take_units(text: str, count: int) -> None:
+    assert parse_size(text) == count
+
+
+@pytest.mark.parametrize("text, seconds", [("1.5s", 1.5), ("500ms", 0.5), ("2m", 120), ("1h", 3600), ("30", 30)])
+def test_units_times_take_units(text: str, seconds: float) -> None:
+    assert parse_seconds(text) == seconds
+
+
+@pytest.mark.parametrize("bad", ["5X", "", "-1", "1.2.3", "M"])
+def test_units_nonsense_is_a_sentence(bad: str) -> None:
+    with pytest.raises(ValueError, match="is not a"):
+        parse_size(bad)
+    with pytest.raises(ValueError, match="is not a"):
+        parse_seconds(bad)
+
+
+def test_units_words_for_people() -> None:
+    assert [size_text(n) for n in (512, 3_300, 33_000, 4_200_000, 1_250_000_000)] == [
+        "512 B", "3.3 kB", "33 kB", "4.2 MB", "1.25 GB"]
+    assert [plural(1, "image"), plural(2, "image"), plural(0, "node")] == ["1 image", "2 images", "0 nodes"]
+    assert (size_option(5 * 2**20), seconds_option(60.0), seconds_option(0.5)) == ("5MiB", "1m", "0.5s")
