@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from crawler import broker
+from crawler import broker, urllog
 from crawler.config import (ALL_TYPES, FetchLimits, ImageFilter, Limits, Politeness,
                             SchedulerConfig, Scope, WorkerConfig)
 from crawler.errors import ConfigError, CrawlerError, SeedError
@@ -102,7 +102,8 @@ def _types(text: str) -> tuple[str, ...]:
 def _add_logging(parser: argparse.ArgumentParser) -> None:
     group = parser.add_mutually_exclusive_group()
     group.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors")
-    group.add_argument("-v", "--verbose", action="store_true", help="debug detail")
+    group.add_argument("-v", "--verbose", action="store_true",
+                       help="one line per URL (saved, failed, skipped, with the reason) and debug detail")
 
 
 def _add_key(parser: argparse.ArgumentParser) -> None:
@@ -112,6 +113,8 @@ def _add_key(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_crawl_options(parser: argparse.ArgumentParser, output_default: str | None) -> None:
+    parser.add_argument("--log-file", type=Path, metavar="FILE",
+                        help="write what became of every URL to FILE as JSON Lines, whatever the terminal shows")
     parser.add_argument("seeds", nargs="*", metavar="SEED",
                         help="seed files (one URL per line, # comments) and/or URLs")
     parser.add_argument("-o", "--output", type=Path, default=output_default, required=output_default is None,
@@ -580,12 +583,17 @@ def _setup_logging(args: argparse.Namespace) -> None:
     if sys.stderr.isatty():  # on a terminal, rich keeps log lines above a live display
         from rich.logging import RichHandler
         handler: logging.Handler = RichHandler(console=_terminal(), show_path=False)
-        logging.basicConfig(level=level, format="%(message)s", datefmt="%H:%M:%S", handlers=[handler])
+        handler.setFormatter(logging.Formatter("%(message)s", datefmt="%H:%M:%S"))
     else:
-        logging.basicConfig(level=level, format="%(asctime)s %(levelname)-7s %(message)s", datefmt="%H:%M:%S",
-                            stream=sys.stderr)
-    if level > logging.DEBUG:
-        logging.getLogger("urllib3").setLevel(logging.WARNING)
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(message)s", datefmt="%H:%M:%S"))
+    logging.basicConfig(level=level, handlers=[handler])
+    for noisy in ("urllib3", "PIL", "charset_normalizer"):  # -v means our lines, not theirs
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    if level == logging.DEBUG:
+        urllog.show_on(handler)
+    if getattr(args, "log_file", None) is not None:
+        urllog.write_to(args.log_file)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -25,8 +25,9 @@ from crawler.messages import PROTOCOL_VERSION, Found, NodeEvent, Result, read_me
 from crawler.state import CrawlState, UrlRow
 from crawler.status import StatusTracker, status_line
 from crawler.reasons import describe_reason
-from crawler.records import CrawlRecords
+from crawler.records import CrawlRecords, found_as_of
 from crawler.storage import STORAGE_REASONS, check_writable, remove_temporaries
+from crawler.urllog import url_event
 from crawler.urls import ScopeRules, canonical, host_of
 
 log = logging.getLogger(__name__)
@@ -338,6 +339,7 @@ class Scheduler:
         url, key = result["location"] or ["", ""]
         self._frontier.finish(row, "done", "redirect")
         self.counts[f"{_PLURAL[row.kind]}/redirected"] += 1
+        url_event("redirect", row.url, kind=row.kind, location=url)
         if row.kind == "robots":  # a redirected robots.txt is fetched by the node itself; not here
             return
         if row.hops + 1 > self.config.fetch.max_redirects:
@@ -356,6 +358,7 @@ class Scheduler:
     def _page_fetched(self, row: UrlRow, result: Result, now: float) -> None:
         self._frontier.finish(row)
         self.counts["pages/fetched"] += 1
+        url_event("fetched", row.url, kind="page", links=len(result["links"]), images=len(result["images"]))
         limits = self.config.limits
         before = self._frontier.pending_count
         seen, allows = self._frontier.seen, self._scope.allows  # most links were seen: test that first
@@ -371,6 +374,7 @@ class Scheduler:
     def _stylesheet_fetched(self, row: UrlRow, result: Result) -> None:
         self._frontier.finish(row)
         self.counts["stylesheets/fetched"] += 1
+        url_event("fetched", row.url, kind="stylesheet", images=len(result["images"]))
         self._add_resources(row, result, row.depth, row.depth + 1)
 
     def _add_resources(self, row: UrlRow, result: Result, image_depth: int, import_depth: int) -> None:
@@ -402,6 +406,9 @@ class Scheduler:
             return
         existing = self._state.image_path_for(image["sha256"])
         self._frontier.finish(row, "done", None if existing is None else "duplicate")
+        url_event("saved" if existing is None else "duplicate", row.url, path=existing or image["path"],
+                  bytes=image["bytes"], width=image["width"], height=image["height"], found_as=found_as_of(row),
+                  page_url=row.page_url, node=result["node"])
         if existing is not None:
             self.counts["images/duplicate"] += 1
             self.counts["bytes/duplicate"] += image["bytes"]
@@ -427,6 +434,7 @@ class Scheduler:
 
     def _record_failure(self, row: UrlRow, outcome: str, reason: str, attempts: int) -> None:
         self._records.failure(row, outcome, reason, attempts)
+        url_event(outcome, row.url, kind=row.kind, reason=reason, attempts=attempts, page_url=row.page_url)
         self.counts[f"{_PLURAL[row.kind]}/{outcome}"] += 1
 
     # -- nodes ----------------------------------------------------------------------------------

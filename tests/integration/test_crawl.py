@@ -108,3 +108,27 @@ def test_crawl_run_with_several_processes_per_node(tmp_path: Path, serve_site, p
     assert {r["sha256"] for r in manifest} == set(truth.images.values())
     assert {r["node"] for r in manifest} == {"local-1-p1", "local-1-p2"}  # both processes of the node worked
     assert max(site.hits[path] for path in truth.images) == 1
+
+
+def test_crawl_verbose_says_what_became_of_each_url_and_log_file_keeps_it(tmp_path: Path, serve_site,
+                                                                         processes) -> None:
+    from tests.integration.conftest import REPO
+    site = serve_site(REPO / "seeds" / "demo-site")
+    log_file = tmp_path / "urls.jsonl"
+    result = processes.run("run", site.url, "--output", str(tmp_path / "out"), "--delay", "0", "-v",
+                           "--log-file", str(log_file))
+    assert result.returncode == 0, result.stderr
+    assert f"404 {site.url}nowhere.html" in result.stderr
+    assert f"skipped {site.url}private/notes.html (robots)" in result.stderr
+    assert f"saved {site.url}img/heron.jpg → images/" in result.stderr and "(4.2 kB, 320×200)" in result.stderr
+    assert "Starting new HTTP connection" not in result.stderr  # urllib3's debug lines stay quiet
+    events = [json.loads(line) for line in log_file.read_text().splitlines()]
+    by_url = {event["url"].removeprefix(site.url): event for event in events}
+    assert by_url["img/heron.jpg"]["outcome"] == "saved" and by_url["img/heron.jpg"]["found_as"] == "noscript"
+    assert by_url["img/sea-copy.jpg"]["outcome"] == "duplicate"
+    assert (by_url["nowhere.html"]["outcome"], by_url["nowhere.html"]["reason"]) == ("failed", "http-404")
+    assert by_url["css/theme.css"]["outcome"] == "fetched" and all("time" in event for event in events)
+    quiet = processes.run("run", site.url, "--output", str(tmp_path / "quiet"), "--delay", "0", "--quiet",
+                          "--log-file", str(tmp_path / "quiet.jsonl"))
+    assert "saved" not in quiet.stderr  # the terminal asked for less; the file still has every URL
+    assert len((tmp_path / "quiet.jsonl").read_text().splitlines()) == len(events)
