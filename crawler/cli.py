@@ -175,19 +175,39 @@ def _add_crawl_options(parser: argparse.ArgumentParser, output_default: str | No
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="crawler", description="A distributed image crawler.")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    parser = argparse.ArgumentParser(
+        prog="crawler", formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="A distributed image crawler: a scheduler hands out pages and images, crawler nodes on\n"
+                    "any number of machines fetch them and save every image a browser would show.",
+        epilog="start with:  crawler demo      (crawls the demo site in seeds/demo-site, offline)\n"
+               "             crawler run https://example.com/ --output output\n"
+               "`crawler COMMAND --help` tells more about each command.")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
 
-    scheduler = commands.add_parser("scheduler", help="coordinate a crawl and serve tasks to crawler nodes",
-                                    epilog=EXIT_CODES_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    scheduler = commands.add_parser(
+        "scheduler", help="coordinate a crawl and serve tasks to crawler nodes",
+        description="Coordinate a crawl: read the seeds, hand out tasks to crawler nodes over an authkey-\n"
+                    "protected socket, obey robots.txt and politeness for all of them, keep the state for\n"
+                    "--resume, and write the manifest.",
+        epilog="example (machine A; nodes then run `crawler worker --connect A:50000 --authkey-file ~/.crawler.key`):\n"
+               "  crawler keygen ~/.crawler.key\n"
+               "  crawler scheduler seeds/example.txt --output /mnt/shared/output \\\n"
+               "      --listen 0.0.0.0:50000 --authkey-file ~/.crawler.key\n\n" + EXIT_CODES_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
     _add_crawl_options(scheduler, output_default=None)
     scheduler.add_argument("--listen", type=_address, default=("127.0.0.1", DEFAULT_PORT), metavar="HOST:PORT",
                            help=f"address to serve nodes on (default: 127.0.0.1:{DEFAULT_PORT}; "
                                 "0.0.0.0:PORT for other machines)")
     _add_key(scheduler)
 
-    worker = commands.add_parser("worker", help="a crawler node: fetch tasks from a scheduler")
-    worker.add_argument("--connect", type=_address, required=True, metavar="HOST:PORT")
+    worker = commands.add_parser(
+        "worker", help="a crawler node: fetch tasks from a scheduler",
+        description="A crawler node: take tasks from a scheduler, fetch pages, stylesheets and images, save\n"
+                    "verified images to the shared output, report back. Keeps no crawl state.",
+        epilog="example:  crawler worker --connect A:50000 --authkey-file ~/.crawler.key --threads 16 --processes 2",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    worker.add_argument("--connect", type=_address, required=True, metavar="HOST:PORT",
+                        help="the scheduler's address (what it printed after 'listening on')")
     _add_key(worker)
     _add_worker_options(worker)
     worker.add_argument("--output", type=Path, metavar="DIR",
@@ -198,8 +218,14 @@ def build_parser() -> argparse.ArgumentParser:
                              f"(default: {seconds_option(WorkerConfig.reconnect_seconds)})")
     _add_logging(worker)
 
-    run = commands.add_parser("run", help="scheduler and worker processes on this machine, in one command",
-                              epilog=EXIT_CODES_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    run = commands.add_parser(
+        "run", help="scheduler and worker processes on this machine, in one command",
+        description="Crawl on this machine: a scheduler plus --workers local crawler nodes, one command.",
+        epilog="examples:\n"
+               "  crawler run https://example.com/ --output output\n"
+               "  crawler run seeds/example.txt --max-pages 200 --delay 1s --workers 4 --threads 8\n"
+               "  crawler run https://example.com/ --config crawl.toml --resume\n\n" + EXIT_CODES_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
     _add_crawl_options(run, output_default="output")
     run.add_argument("--workers", type=_positive(int), default=2, metavar="N",
                      help="worker processes (default: %(default)s)")
@@ -209,28 +235,37 @@ def build_parser() -> argparse.ArgumentParser:
     _add_key(run)
     _add_worker_options(run)
 
-    demo = commands.add_parser("demo", help="serve the demo site in seeds/demo-site and crawl it")
+    demo = commands.add_parser("demo", help="serve the demo site in seeds/demo-site and crawl it",
+                               description="Serve seeds/demo-site on 127.0.0.1, crawl it into --output and write "
+                                           "the gallery. Offline; a few seconds.")
     demo.add_argument("-o", "--output", type=Path, default=Path("output"), help="default: %(default)s")
     demo.add_argument("--site", type=Path, default=DEMO_SITE, help="default: %(default)s")
-    demo.add_argument("--workers", type=_positive(int), default=2, metavar="N")
+    demo.add_argument("--workers", type=_positive(int), default=2, metavar="N",
+                      help="worker processes (default: %(default)s)")
     _add_worker_options(demo)
     _add_logging(demo)
 
-    keygen = commands.add_parser("keygen", help="write a new random authkey to a file readable only by you")
-    keygen.add_argument("file", type=Path)
+    keygen = commands.add_parser("keygen", help="write a new random authkey to a file readable only by you",
+                                 description="Write 32 random bytes (as hex) to FILE, mode 600; copy it to every "
+                                             "machine of the crawl.")
+    keygen.add_argument("file", type=Path, help="where to write the key (refuses an existing file)")
 
-    status = commands.add_parser("status", help="show a running crawl's progress, from any machine")
+    status = commands.add_parser("status", help="show a running crawl's progress, from any machine",
+                                 description="Show a running crawl's live picture without disturbing it.")
     status.add_argument("address", metavar="HOST:PORT|OUTPUT",
                         help="the scheduler's address, or the output directory of a crawl on this machine")
     _add_key(status)
     status.add_argument("--json", action="store_true", help="print the status as JSON, for scripts")
 
-    inspect = commands.add_parser("inspect", help="summarise a crawl's output and write its gallery (index.html)")
-    inspect.add_argument("output", type=Path)
+    inspect = commands.add_parser("inspect", help="summarise a crawl's output and write its gallery (index.html)",
+                                  description="Summarise an output directory (images by host, type and form, "
+                                              "failures by reason, slowest hosts) and write its gallery.")
+    inspect.add_argument("output", type=Path, help="a crawl's output directory")
     inspect.add_argument("--json", action="store_true", help="print the summary as JSON, for scripts")
     inspect.add_argument("--no-gallery", action="store_true", help="do not write index.html and thumbnails")
 
-    export = commands.add_parser("export", help="export the manifest (one row per saved image)")
+    export = commands.add_parser("export", help="export the manifest (one row per saved image)",
+                                 description="Write the manifest as CSV or JSON Lines, one row per saved image.")
     export.add_argument("output", type=Path, help="a crawl's output directory")
     export.add_argument("--format", choices=("csv", "jsonl"), default="csv", help="default: %(default)s")
     export.add_argument("--csv", action="store_const", const="csv", dest="format", help=argparse.SUPPRESS)
@@ -598,7 +633,11 @@ def _setup_logging(args: argparse.Namespace) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:  # a bare `crawler`: what it can do
+        parser.print_help()
+        return EXIT_USAGE
     args.argv = argv  # a worker with --processes N starts its siblings with the same words
     _setup_logging(args)
     try:
