@@ -13,7 +13,6 @@ import os
 import queue
 import secrets
 import socket
-import stat
 import threading
 import time
 from collections.abc import Callable
@@ -24,6 +23,7 @@ from pathlib import Path
 from traceback import format_exc
 from typing import Any
 
+from crawler.credentials import read_private_text
 from crawler.errors import BadAuthkey, ConfigError, SchedulerUnreachable
 
 log = logging.getLogger(__name__)
@@ -129,13 +129,7 @@ def read_contact(state_dir: Path) -> tuple[str, int]:
 
 def read_authkey_file(path: Path) -> bytes:
     """Return the key in `path`; refuse a file that other users can read or that holds no key."""
-    try:
-        mode = path.stat().st_mode
-        data = path.read_bytes().strip()
-    except OSError as exc:
-        raise BadAuthkey(f"cannot read authkey file {path}: {exc.strerror}") from exc
-    if mode & (stat.S_IRWXG | stat.S_IRWXO):
-        raise BadAuthkey(f"authkey file {path} is readable by other users; run: chmod 600 {path}")
+    data = read_private_text(path, "authkey file").strip().encode()
     if not data:
         raise BadAuthkey(f"authkey file {path} is empty; create one with: crawler keygen {path}")
     return data

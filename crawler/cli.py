@@ -16,14 +16,15 @@ from collections.abc import Callable
 from pathlib import Path
 
 from crawler import broker, urllog
-from crawler.config import (ALL_TYPES, FetchLimits, ImageFilter, Limits, Politeness,
+from crawler.config import (ALL_TYPES, FetchLimits, ImageFilter, Limits, Politeness, RequestOptions,
                             SchedulerConfig, Scope, WorkerConfig)
+from crawler.credentials import parse_header, read_basic_auth, read_cookies
 from crawler.errors import ConfigError, CrawlerError, SeedError
 from crawler.scheduler import Scheduler, StopReason, Summary
 from crawler.seeds import read_seeds
 from crawler.storage import STATE_DIR, read_jsonl
 from crawler.units import parse_seconds, parse_size, plural, seconds_option, size_option, size_text
-from crawler.urls import host_of
+from crawler.urls import canonical, host_of
 
 log = logging.getLogger("crawler")
 
@@ -129,6 +130,11 @@ def _add_crawl_options(parser: argparse.ArgumentParser, output_default: str | No
                             "an in-scope page points at (a CDN)")
     scope.add_argument("--deny", action="append", default=[], metavar="REGEX",
                        help="skip URLs matching this regular expression (repeatable)")
+    scope.add_argument("--accept", action="append", default=[], metavar="REGEX",
+                       help="crawl only pages whose URL matches (repeatable); their images come whatever "
+                            "their URL (drop those with --deny)")
+    scope.add_argument("--no-parent", action="store_true",
+                       help="never go above a seed's folder on its site (pages; images come from anywhere)")
     scope.add_argument("--max-depth", type=_positive(int), metavar="N", help="link hops from a seed")
     scope.add_argument("--max-pages", type=_positive(int), metavar="N", help="pages admitted, seeds included")
     scope.add_argument("--max-images", type=_positive(int), metavar="N", help="stop after N images saved")
@@ -143,6 +149,14 @@ def _add_crawl_options(parser: argparse.ArgumentParser, output_default: str | No
                         help="do not read robots.txt (only for sites you own)")
     polite.add_argument("--user-agent", default=FetchLimits.user_agent, metavar="TEXT",
                         help="User-Agent header (default: %(default)s)")
+    requests_group = parser.add_argument_group("requests")
+    requests_group.add_argument("--header", action="append", default=[], metavar="'NAME: VALUE'",
+                                help="send this header with every request (repeatable)")
+    requests_group.add_argument("--cookies", type=Path, metavar="FILE",
+                                help="send the cookies of this Netscape cookies.txt (as browser add-ons export it)")
+    requests_group.add_argument("--auth-file", type=Path, metavar="FILE",
+                                help="HTTP basic auth: lines 'HOST USER:PASSWORD' in a file only you can read "
+                                     "(sent to that host only; never on the command line)")
     fetching = parser.add_argument_group("fetching and images")
     fetching.add_argument("--timeout", type=_seconds, default=FetchLimits.total_seconds, metavar="TIME",
                           help=f"whole-download limit (default: {seconds_option(FetchLimits.total_seconds)})")
@@ -292,6 +306,12 @@ def _authkey(args: argparse.Namespace) -> bytes:
     return key
 
 
+def _folder_of(url: str) -> str:
+    """A seed's folder as a canonical URL prefix: http://host/a/b.html → http://host/a/ (for --no-parent)."""
+    key = canonical(url) or url
+    return key.split("?", 1)[0].rsplit("/", 1)[0] + "/"
+
+
 def scheduler_config(args: argparse.Namespace, authkey: bytes, listen: tuple[str, int]) -> SchedulerConfig:
     seeds = read_seeds(args.seeds)
     for problem in seeds.problems:
@@ -299,16 +319,22 @@ def scheduler_config(args: argparse.Namespace, authkey: bytes, listen: tuple[str
     if not seeds.urls and not args.resume:
         raise SeedError("no seed URLs to start from; give seed files or URLs" +
                         (f" ({len(seeds.problems)} bad lines above)" if seeds.problems else ""))
-    for pattern in args.deny:
-        try:
-            re.compile(pattern)
-        except re.error as exc:
-            raise ConfigError(f"--deny {pattern!r} is not a regular expression: {exc}") from exc
+    for option, patterns in (("--deny", args.deny), ("--accept", args.accept)):
+        for pattern in patterns:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ConfigError(f"{option} {pattern!r} is not a regular expression: {exc}") from exc
+    request = RequestOptions(headers=tuple(parse_header(text) for text in args.header),
+                             cookies=read_cookies(args.cookies) if args.cookies else (),
+                             basic_auth=read_basic_auth(args.auth_file) if args.auth_file else ())
     return SchedulerConfig(
         output_dir=args.output, authkey=authkey, listen_host=listen[0], listen_port=listen[1],
         seeds=tuple(seeds.urls),
         scope=Scope(frozenset(host_of(u) for u in seeds.urls), tuple(args.allow_domain), tuple(args.deny),
-                    args.same_host_images),
+                    args.same_host_images, tuple(args.accept),
+                    tuple(_folder_of(u) for u in seeds.urls) if args.no_parent else ()),
+        request=request,
         limits=Limits(args.max_depth, args.max_pages, args.max_images, args.max_time),
         politeness=Politeness(delay_seconds=args.delay, per_host=args.per_host,
                               obey_robots=not args.ignore_robots),

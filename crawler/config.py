@@ -62,6 +62,28 @@ class FetchLimits:
 
 
 @dataclass(frozen=True)
+class RequestOptions:
+    """What every request carries besides our User-Agent: extra headers, cookies, basic auth per host.
+
+    Sent to the nodes on the bulletin, over the manager socket (authenticated, not encrypted).
+    """
+
+    headers: tuple[tuple[str, str], ...] = ()
+    cookies: tuple[tuple[str, str, str, str], ...] = ()  # (domain, path, name, value), from a cookies.txt
+    basic_auth: tuple[tuple[str, str, str], ...] = ()  # (host, user, password), from --auth-file
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"headers": [list(h) for h in self.headers], "cookies": [list(c) for c in self.cookies],
+                "basic_auth": [list(a) for a in self.basic_auth]}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RequestOptions:
+        return cls(headers=tuple((str(n), str(v)) for n, v in data.get("headers", [])),
+                   cookies=tuple((str(d), str(p), str(n), str(v)) for d, p, n, v in data.get("cookies", [])),
+                   basic_auth=tuple((str(h), str(u), str(p)) for h, u, p in data.get("basic_auth", [])))
+
+
+@dataclass(frozen=True)
 class ImageFilter:
     """Which verified images are worth saving; the rest are recorded as skipped."""
 
@@ -95,6 +117,8 @@ class Scope:
     # Images and stylesheets are fetched from any host an in-scope page points at (sites keep
     # them on CDNs); True restricts them to the pages' scope, as before.
     same_host_images: bool = False
+    accept_patterns: tuple[str, ...] = ()  # pages must match one of these (when any are given)
+    parent_prefixes: tuple[str, ...] = ()  # --no-parent: a page on a seed's origin stays under a seed's folder
 
 
 @dataclass(frozen=True)
@@ -143,6 +167,7 @@ class SchedulerConfig:
     politeness: Politeness = field(default_factory=Politeness)
     fetch: FetchLimits = field(default_factory=FetchLimits)
     image_filter: ImageFilter = field(default_factory=ImageFilter)
+    request: RequestOptions = field(default_factory=RequestOptions)
     max_attempts: int = 3  # tries of one URL before it is recorded as failed
     backoff_seconds: float = 2.0  # first retry delay; doubles with each attempt
     lease_seconds: float | None = None  # None: derived from the fetch limits (see lease_for)

@@ -14,7 +14,7 @@ from pathlib import Path
 import requests
 
 from crawler import css
-from crawler.config import FetchLimits, ImageFilter
+from crawler.config import FetchLimits, ImageFilter, RequestOptions
 from crawler.errors import FetchError, StorageError
 from crawler.extract import Collector, extract
 from crawler.fetcher import Fetched, fetch
@@ -33,9 +33,11 @@ _NOT_CSS_TYPES = ("text/html", "application/xhtml+xml", "application/json", "tex
 class TaskHandler:
     """Handles tasks for one node: the crawl's limits and filters, and where images go."""
 
-    def __init__(self, node_id: str, limits: FetchLimits, image_filter: ImageFilter, output_dir: Path) -> None:
+    def __init__(self, node_id: str, limits: FetchLimits, image_filter: ImageFilter, output_dir: Path,
+                 request_options: RequestOptions = RequestOptions()) -> None:  # noqa: B008
         self.node_id = node_id
         self.limits = limits
+        self.request_options = request_options  # headers, cookies, auth: each fetcher's session gets them
         self.image_filter = image_filter
         self.output_dir = output_dir
 

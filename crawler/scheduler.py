@@ -114,6 +114,7 @@ class Scheduler:
         self.bulletin = broker.Bulletin({
             "protocol": PROTOCOL_VERSION, "state": "running", "output_dir": str(output.resolve()),
             "fetch": config.fetch.to_dict(), "image_filter": config.image_filter.to_dict(),
+            "request": config.request.to_dict(),
         })
         self._served: broker.Served | None = None
         # The command that starts a node for this crawl (set by the CLI, which knows the key file);

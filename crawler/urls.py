@@ -102,17 +102,26 @@ class ScopeRules:
         self._domains = tuple(d.lower().lstrip(".") for d in scope.allow_domains)
         self._deny = [re.compile(p) for p in scope.deny_patterns]
         self._same_host_resources = scope.same_host_images
+        self._accept = [re.compile(p) for p in scope.accept_patterns]
+        self._parents = scope.parent_prefixes
+        self._parent_origins = {origin_of(prefix) for prefix in scope.parent_prefixes}
 
-    def allows_resource(self, canonical_url: str) -> bool:
+    def allows_resource(self, canonical_url: str) -> bool:  # --accept and --no-parent are for pages only
         """True if an image or stylesheet an in-scope page refers to may be fetched."""
         if self._same_host_resources:
             return self.allows(canonical_url)
         return bool(_host_of_canonical(canonical_url)) and not any(p.search(canonical_url) for p in self._deny)
 
     def allows(self, canonical_url: str) -> bool:
-        """True if the URL's host is a seed host or inside an allowed domain, and no deny rule matches."""
+        """True if a page belongs to the crawl: a seed host or allowed domain, no deny rule, --accept and --no-parent."""
         host = _host_of_canonical(canonical_url)
         if not host:
             return False
         in_scope = host in self._hosts or any(host == d or host.endswith("." + d) for d in self._domains)
-        return in_scope and not any(p.search(canonical_url) for p in self._deny)
+        if not in_scope or any(p.search(canonical_url) for p in self._deny):
+            return False
+        if self._accept and not any(p.search(canonical_url) for p in self._accept):
+            return False
+        if self._parents and origin_of(canonical_url) in self._parent_origins:
+            return canonical_url.startswith(self._parents)  # --no-parent: never above a seed's folder
+        return True

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from crawler import broker
-from crawler.config import TASKS_HELD_PER_THREAD, FetchLimits, ImageFilter, WorkerConfig
+from crawler.config import TASKS_HELD_PER_THREAD, FetchLimits, ImageFilter, RequestOptions, WorkerConfig
 from crawler.errors import BadMessage, CrawlerError, SchedulerUnreachable
 from crawler.fetcher import new_session
 from crawler.handlers import TaskHandler
@@ -144,7 +144,8 @@ class Worker:
         output_dir = self.config.output_dir or Path(settings["output_dir"])
         check_writable(output_dir)
         handler = TaskHandler(self.node_id, FetchLimits.from_dict(settings["fetch"]),
-                              ImageFilter.from_dict(settings["image_filter"]), output_dir)
+                              ImageFilter.from_dict(settings["image_filter"]), output_dir,
+                              RequestOptions.from_dict(settings.get("request", {})))
         log.info("worker %s: connected to %s:%d, %d threads, saving to %s", self.node_id, self.config.host,
                  self.config.port, self.config.threads, output_dir)
         self._send_event("hello")
@@ -234,7 +235,7 @@ class Worker:
         """One fetcher thread: its own Session (connection reuse), tasks from the inbox until the end."""
         session = None
         try:
-            session = new_session(handler.limits)
+            session = new_session(handler.limits, handler.request_options)
             while (task := self._inbox.get()) is not None:
                 result = handler.handle(task, session)
                 self.done += 1

@@ -174,3 +174,19 @@ def test_fetcher_connection_failures_name_their_cause(url: str, reason: str, wor
         fetch(new_session(LIMITS), url, LIMITS, 1000)
     assert caught.value.reason == reason
     assert describe_reason(reason, url).startswith(words)
+
+
+@responses.activate
+def test_fetcher_sends_the_crawls_headers_cookies_and_auth_only_to_its_host() -> None:
+    from crawler.config import RequestOptions
+    options = RequestOptions(headers=(("Accept-Language", "en"),), cookies=(("site.test", "/", "session", "abc"),),
+                             basic_auth=(("site.test", "alice", "secret"),))
+    responses.get("http://site.test/a", body=b"x")
+    responses.get("http://elsewhere.test/b", body=b"x")
+    session = new_session(LIMITS, options)
+    fetch(session, "http://site.test/a", LIMITS, 1000)
+    fetch(session, "http://elsewhere.test/b", LIMITS, 1000)
+    ours, theirs = (call.request.headers for call in responses.calls)
+    assert ours["Accept-Language"] == "en" and ours["Cookie"] == "session=abc"
+    assert ours["Authorization"] == "Basic YWxpY2U6c2VjcmV0"  # alice:secret
+    assert "Authorization" not in theirs and "Cookie" not in theirs and theirs["Accept-Language"] == "en"

@@ -58,3 +58,13 @@ def test_urls_scope_pages_by_host_images_from_anywhere_unless_same_host() -> Non
     strict = ScopeRules(Scope(frozenset({"site.test"}), same_host_images=True))
     assert not strict.allows_resource("http://cdn.example.net/a.png")
     assert strict.allows_resource("http://site.test/a.png")
+
+
+def test_urls_scope_accept_and_no_parent_are_for_pages() -> None:
+    rules = ScopeRules(Scope(frozenset({"site.test", "other.test"}), accept_patterns=(r"/gallery/",),
+                             parent_prefixes=("http://site.test/gallery/2024/",)))
+    assert rules.allows("http://site.test/gallery/2024/june.html")
+    assert not rules.allows("http://site.test/gallery/2023/may.html")  # above the seed's folder
+    assert not rules.allows("http://site.test/blog/")  # not accepted
+    assert rules.allows("http://other.test/gallery/x.html")  # --no-parent is per site, like wget's
+    assert rules.allows_resource("http://site.test/img/a.png")  # images come whatever their URL

@@ -30,6 +30,7 @@ class SiteServer(LoopbackServer):
         self.redirects = redirects or {}
         self.image_delay = image_delay  # seconds each image response waits, to stretch a crawl
         self.hits: Counter[str] = Counter()
+        self.headers: dict[str, dict[str, str]] = {}  # path → the headers of its last request
         self.log: list[tuple[float, str]] = []  # (time, path) of every request, server side
         self.in_flight = 0
         self.max_in_flight = 0  # most requests served at the same moment
@@ -56,6 +57,7 @@ class _CountingHandler(SimpleHTTPRequestHandler):
 
     def do_GET(self) -> None:
         path = urlsplit(self.path).path.lstrip("/")
+        self.site.headers[path] = dict(self.headers)
         self.site.record(path)
         try:
             self._answer(path)

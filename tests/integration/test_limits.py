@@ -78,3 +78,25 @@ def test_limits_deny_and_allow_domain(tmp_path: Path, site, processes) -> None:
     assert f"{len(truth.cdn_images)} off-site images skipped: add --allow-domain localhost" in result.stdout
     crawl(processes, tmp_path, server.url, "allow", "--allow-domain", f"http://localhost:{elsewhere.port}/")
     assert any(path.endswith(".html") for path in elsewhere.hits)  # its pages are in scope now (404s)
+
+
+def test_limits_request_options_reach_every_request_and_no_parent_stays_below(tmp_path: Path, serve_site,
+                                                                             processes) -> None:
+    truth = generate_site(tmp_path / "site", pages=30, images=60)
+    server = serve_site(tmp_path / "site", redirects=truth.redirects)
+    auth = tmp_path / "auth"
+    auth.write_text("127.0.0.1 alice:secret\n")
+    auth.chmod(0o600)
+    cookies = tmp_path / "cookies.txt"
+    cookies.write_text("# Netscape HTTP Cookie File\n127.0.0.1\tFALSE\t/\tFALSE\t0\tsession\tabc\n")
+    seed = server.url + "p/1.html"
+    result, manifest = crawl(processes, tmp_path, seed, "options", "--no-parent", "--header", "X-Crawl: yes",
+                             "--cookies", str(cookies), "--auth-file", str(auth))
+    assert manifest
+    for path, headers in server.headers.items():
+        assert headers.get("X-Crawl") == "yes" and headers.get("Cookie") == "session=abc", path
+        assert headers.get("Authorization") == "Basic YWxpY2U6c2VjcmV0", path
+    pages = pages_requested(server)
+    assert pages and all(path.startswith("p/") for path in pages)  # never above the seed's folder
+    assert any(path.startswith("img/") for path in server.hits)  # its images come from anywhere
+    assert "secret" not in result.stderr

@@ -1,0 +1,69 @@
+"""What requests carry from files and flags: headers, Netscape cookies.txt, basic-auth credentials.
+
+Secrets never come from the command line (ps shows it to every user): an auth file, like a key
+file, must be readable by its owner only.
+"""
+
+from __future__ import annotations
+
+import http.cookiejar
+import re
+import stat
+from pathlib import Path
+
+from crawler.errors import BadAuthkey, ConfigError
+
+_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # an HTTP header name (RFC 9110 token)
+_NOT_OURS = frozenset({"host", "content-length", "transfer-encoding", "connection"})  # the HTTP stack's own
+
+
+def read_private_text(path: Path, what: str) -> str:
+    """The text of a file only its owner may read; BadAuthkey (a line saying how to fix it) otherwise."""
+    try:
+        mode = path.stat().st_mode
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise BadAuthkey(f"cannot read {what} {path}: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        raise BadAuthkey(f"{what} {path} is not UTF-8 text") from exc
+    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise BadAuthkey(f"{what} {path} is readable by other users; run: chmod 600 {path}")
+    return text
+
+
+def parse_header(text: str) -> tuple[str, str]:
+    """("Name", "value") from `Name: value`, or ConfigError saying what is wrong."""
+    name, colon, value = text.partition(":")
+    name = name.strip()
+    if not colon or not _TOKEN.fullmatch(name):
+        raise ConfigError(f"--header {text!r} is not 'Name: value'")
+    if name.lower() in _NOT_OURS:
+        raise ConfigError(f"--header {name} is set by the HTTP client itself and cannot be given")
+    if "\r" in value or "\n" in value:
+        raise ConfigError(f"--header {name}: a value cannot hold a line break")
+    return name, value.strip()
+
+
+def read_cookies(path: Path) -> tuple[tuple[str, str, str, str], ...]:
+    """(domain, path, name, value) of every cookie in a Netscape cookies.txt (what browsers' add-ons export)."""
+    jar = http.cookiejar.MozillaCookieJar()
+    try:
+        jar.load(str(path), ignore_discard=True, ignore_expires=True)
+    except (OSError, http.cookiejar.LoadError) as exc:
+        raise ConfigError(f"cannot read cookies file {path}: {exc}") from exc
+    return tuple((cookie.domain, cookie.path, cookie.name, cookie.value or "") for cookie in jar)
+
+
+def read_basic_auth(path: Path) -> tuple[tuple[str, str, str], ...]:
+    """(host, user, password) per line `HOST USER:PASSWORD` of an auth file (mode 600; # comments)."""
+    credentials = []
+    for number, line in enumerate(read_private_text(path, "auth file").splitlines(), start=1):
+        text = line.strip()
+        if not text or text.startswith("#"):
+            continue
+        host, _space, secret = text.partition(" ")
+        user, colon, password = secret.strip().partition(":")
+        if not host or not colon or not user or "/" in host:
+            raise ConfigError(f"{path}:{number}: expected 'HOST USER:PASSWORD'")
+        credentials.append((host.lower(), user, password))
+    return tuple(credentials)
