@@ -14,6 +14,12 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib  # type: ignore[no-redef]
 
 from crawler import broker, urllog
 from crawler.config import (ALL_TYPES, FetchLimits, ImageFilter, Limits, Politeness, RequestOptions,
@@ -114,6 +120,9 @@ def _add_key(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_crawl_options(parser: argparse.ArgumentParser, output_default: str | None) -> None:
+    parser.add_argument("--config", type=Path, metavar="FILE",
+                        help="read options from a TOML file (keys are the long option names: max-pages = 200, "
+                             "delay = \"1s\", seeds = [...]); the command line overrides it")
     parser.add_argument("--log-file", type=Path, metavar="FILE",
                         help="write what became of every URL to FILE as JSON Lines, whatever the terminal shows")
     parser.add_argument("seeds", nargs="*", metavar="SEED",
@@ -657,10 +666,70 @@ def _setup_logging(args: argparse.Namespace) -> None:
         urllog.write_to(args.log_file)
 
 
+def parse_command_line(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.Namespace:
+    """Parse `argv`; with --config FILE, the file's options first and the command line's over them."""
+    args = parser.parse_args(argv)
+    if getattr(args, "config", None) is None:
+        return args
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    command = commands.choices[args.command]
+    command.set_defaults(**_config_file_defaults(command, args.config))
+    return parser.parse_args(argv)
+
+
+def _config_file_defaults(command: argparse.ArgumentParser, path: Path) -> dict[str, Any]:
+    """The options in a TOML crawl file, converted as the command line converts them."""
+    try:
+        with open(path, "rb") as source:
+            data = tomllib.load(source)
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path} is not TOML: {exc}") from exc
+    actions = {action.dest: action for action in command._actions if action.dest not in ("help", "config")}
+    defaults: dict[str, Any] = {}
+    for key, value in data.items():
+        action = actions.get(key.replace("-", "_"))
+        if action is None:
+            known = ", ".join(sorted(name.replace("_", "-") for name in actions))
+            raise ConfigError(f"{path}: unknown option {key!r}; options are the long command-line names: {known}")
+        try:
+            defaults[action.dest] = _convert(action, value)
+        except (argparse.ArgumentTypeError, TypeError, ValueError) as exc:
+            raise ConfigError(f"{path}: {key} = {value!r}: {exc}") from exc
+    return defaults
+
+
+def _convert(action: argparse.Action, value: Any) -> Any:
+    """A TOML value as the option would hold it after parsing its command-line text."""
+    if action.nargs == 0:  # a flag
+        if not isinstance(value, bool):
+            raise TypeError("expected true or false")
+        return value
+    many = isinstance(action, argparse._AppendAction) or action.nargs in ("*", "+")
+    values = value if isinstance(value, list) else [value]
+    if not many and isinstance(value, list):
+        raise TypeError("expected one value, not a list")
+    converted = []
+    for item in values:
+        if isinstance(item, (dict, list)):
+            raise TypeError("expected a string or a number")
+        if action.type is not None and not (isinstance(item, (int, float)) and action.type in (_seconds, _size)):
+            item = action.type(str(item))  # type: ignore[misc, operator]
+        if action.choices is not None and item not in action.choices:
+            raise ValueError(f"choose from {', '.join(map(str, action.choices))}")
+        converted.append(item)
+    return converted if many else converted[0]
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parse_command_line(parser, argv)
+    except ConfigError as exc:
+        print(f"crawler: error: {exc}", file=sys.stderr, flush=True)
+        return EXIT_USAGE
     if args.command is None:  # a bare `crawler`: what it can do
         parser.print_help()
         return EXIT_USAGE

@@ -23,3 +23,32 @@ def test_cli_bare_crawler_lists_the_commands(capsys: pytest.CaptureFixture[str])
     shown = capsys.readouterr().out
     for name in ("scheduler", "worker", "run", "demo", "keygen", "status", "inspect", "export"):
         assert f"    {name}" in shown
+
+
+def test_cli_config_file_holds_options_and_the_command_line_overrides(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from crawler.cli import parse_command_line
+    config = tmp_path / "crawl.toml"
+    config.write_text('seeds = ["https://example.com/"]\noutput = "out"\ndelay = "1.5s"\nmax-pages = 20\n'
+                      'max_image_bytes = "2M"\ntimeout = 30\nheader = ["Accept-Language: en"]\n'
+                      "same-host-images = true\nallow-domain = [\"https://cdn.example.com/\"]\n")
+    args = parse_command_line(build_parser(), ["run", "--config", str(config), "--max-pages", "5"])
+    assert args.seeds == ["https://example.com/"] and str(args.output) == "out"
+    assert (args.delay, args.max_pages, args.max_image_bytes, args.timeout) == (1.5, 5, 2_000_000, 30)
+    assert args.header == ["Accept-Language: en"] and args.same_host_images is True
+    assert args.allow_domain == ["cdn.example.com"]  # converted as on the command line
+
+
+@pytest.mark.parametrize("text, words", [
+    ("bogus = 1", "unknown option 'bogus'"),
+    ('delay = "fast"', "is not a time"),
+    ("same-host-images = 1", "expected true or false"),
+    ('max-pages = [1, 2]', "expected one value"),
+    ("max-pages = ", "is not TOML"),
+])
+def test_cli_config_file_mistakes_are_one_line(tmp_path, capsys: pytest.CaptureFixture[str], text: str,  # type: ignore[no-untyped-def]
+                                               words: str) -> None:
+    config = tmp_path / "crawl.toml"
+    config.write_text(text + "\n")
+    assert main(["run", "--config", str(config)]) == 2
+    error = capsys.readouterr().err
+    assert words in error and error.count("\n") == 1
