@@ -1,20 +1,22 @@
-"""OUTPUT/index.html: a self-contained gallery with thumbnails, grouped by host, filterable, file:// safe."""
+"""OUTPUT/index.html: one self-contained gallery page (search, filters, sort, grouping, a lightbox), file:// safe."""
 
 from __future__ import annotations
 
 import html
 import io
+import json
 import logging
 import os
-from collections import defaultdict
+from collections import Counter
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from PIL import Image
 
 from crawler.report import host_of_path
 from crawler.storage import MANIFEST_NAME, read_jsonl, save_atomic
-from crawler.units import size_text
+from crawler.units import plural
 
 log = logging.getLogger(__name__)
 
@@ -49,71 +51,177 @@ def make_thumbnail(output_dir: Path, record: dict[str, Any]) -> str:
 
 _STYLE = """
 body{font:14px system-ui,sans-serif;margin:0;background:#f4f4f4;color:#222}
-header{position:sticky;top:0;background:#fff;padding:10px 16px;border-bottom:1px solid #ddd;z-index:1}
-h1{font-size:18px;margin:0 0 6px} h2{font-size:15px;margin:18px 16px 6px}
+header{position:sticky;top:0;background:#fff;padding:10px 16px;border-bottom:1px solid #ddd;z-index:1;
+  display:flex;flex-wrap:wrap;gap:8px 14px;align-items:center}
+h1{font-size:18px;margin:0;width:100%} h2{font-size:15px;margin:18px 16px 6px;overflow-wrap:anywhere}
+input[type=search]{width:18em}
 section{content-visibility:auto;contain-intrinsic-size:auto 1200px}
-.grid{display:flex;flex-wrap:wrap;gap:8px;padding:0 16px}
-figure{margin:0;width:180px;background:#fff;border:1px solid #ddd;padding:6px;
-  content-visibility:auto;contain-intrinsic-size:auto 192px auto 215px}
-figure img{width:180px;height:135px;object-fit:contain;background:#eee;display:block}
-figcaption{font-size:11px;overflow-wrap:anywhere;margin-top:4px}
-figcaption a{color:#246}
+.grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(190px,1fr));gap:8px;padding:0 16px}
+figure{margin:0;background:#fff;border:1px solid #ddd;padding:6px;cursor:zoom-in;
+  content-visibility:auto;contain-intrinsic-size:auto 240px}
+figure img{width:100%;height:150px;object-fit:scale-down;background:#eee;display:block}
+figcaption{font-size:11px;margin-top:4px;color:#444}
+.lightbox{position:fixed;inset:0;background:rgba(20,20,20,.97);display:flex;flex-direction:column;z-index:2;color:#eee}
+.lightbox[hidden]{display:none}
+.lightbox .stage{flex:1;display:flex;align-items:center;justify-content:center;min-height:0}
+.lightbox .stage img{max-width:92vw;max-height:72vh;object-fit:scale-down;background:#fff}
+.lightbox dl{margin:8px 16px;display:grid;grid-template-columns:max-content 1fr;gap:2px 12px;font-size:13px}
+.lightbox dd{margin:0;overflow-wrap:anywhere} .lightbox a{color:#9cf}
+.lightbox nav{display:flex;gap:8px;padding:8px 16px}
+.lightbox button{font:inherit;padding:4px 12px}
 """
 
-_SCRIPT = """
-const hostSelect = document.getElementById('host'), typeSelect = document.getElementById('type');
-const counter = document.getElementById('shown');
-function applyFilters() {
-  const host = hostSelect.value, type = typeSelect.value;
-  let shown = 0;
-  for (const section of document.querySelectorAll('section')) {
-    let visible = 0;
-    for (const figure of section.querySelectorAll('figure')) {
-      const match = (!host || figure.dataset.host === host) && (!type || figure.dataset.type === type);
-      figure.hidden = !match;
-      if (match) visible++;
-    }
-    section.hidden = visible === 0;
-    shown += visible;
-  }
-  counter.textContent = shown;
+# Rendered from the embedded records, never from HTML strings: every value goes in as text or as an
+# attribute, so a hostile URL stays a URL. Links are made only for http(s) URLs.
+_SCRIPT = r"""
+const items = JSON.parse(document.getElementById('records').textContent);
+const $ = id => document.getElementById(id);
+const controls = ['search', 'host', 'type', 'sort', 'group'].map($);
+let shown = [], current = -1;
+function size(n) {
+  for (const [unit, scale] of [['GB', 1e9], ['MB', 1e6], ['kB', 1e3]])
+    if (n >= scale) { const v = n / scale; return v.toFixed(unit === 'GB' ? 2 : unit === 'kB' && v >= 10 ? 0 : 1) + ' ' + unit; }
+  return n + ' B';
 }
-hostSelect.addEventListener('change', applyFilters);
-typeSelect.addEventListener('change', applyFilters);
+function safeLink(url, content) {
+  const a = document.createElement('a');
+  if (/^https?:\/\//i.test(url || '')) { a.href = url; a.rel = 'noreferrer noopener'; }
+  a.append(content);
+  return a;
+}
+function breakable(text) {  // URLs break after / ? & = rather than anywhere
+  const span = document.createElement('span');
+  for (const part of (text || '').split(/(?<=[\/?&=])/)) {
+    span.append(part);
+    span.append(document.createElement('wbr'));
+  }
+  return span;
+}
+const orders = {
+  page: (a, b) => a.order - b.order,
+  bytes: (a, b) => b.bytes - a.bytes,
+  pixels: (a, b) => (b.width * b.height || 0) - (a.width * a.height || 0),
+  time: (a, b) => (a.time < b.time ? 1 : a.time > b.time ? -1 : 0),
+};
+function render() {
+  const [search, host, type, sort, group] = controls.map(c => c.value);
+  const words = search.toLowerCase().split(/\s+/).filter(Boolean);
+  shown = items.filter(r => (!host || r.host === host) && (!type || r.type === type) &&
+    words.every(w => r.text.includes(w))).sort(orders[sort]);
+  const groups = new Map();
+  for (const r of shown) {
+    const key = group === 'page' ? (r.page || 'seeds') : group === 'host' ? r.host : 'all images';
+    if (!groups.has(key)) groups.set(key, []);
+    groups.get(key).push(r);
+  }
+  const main = $('groups');
+  main.replaceChildren();
+  for (const [key, records] of groups) {
+    const section = document.createElement('section');
+    const title = document.createElement('h2');
+    title.append(breakable(key), ' (' + records.length + ')');
+    const grid = document.createElement('div');
+    grid.className = 'grid';
+    for (const r of records) grid.append(figure(r));
+    section.append(title, grid);
+    main.append(section);
+  }
+  $('shown').textContent = shown.length;
+}
+function figure(r) {
+  const f = document.createElement('figure');
+  f.dataset.host = r.host; f.dataset.type = r.type; f.dataset.index = shown.indexOf(r);
+  const img = document.createElement('img');
+  img.loading = 'lazy'; img.src = r.thumb; img.alt = r.alt || r.url.slice(-80); img.width = 180; img.height = 150;
+  const caption = document.createElement('figcaption');
+  caption.textContent = (r.width ? r.width + '×' + r.height + ', ' : '') + size(r.bytes) + ', ' + r.type;
+  f.append(img, caption);
+  f.addEventListener('click', () => open(Number(f.dataset.index)));
+  return f;
+}
+function open(index) {
+  current = (index + shown.length) % shown.length;
+  const r = shown[current];
+  $('full').src = r.path; $('full').alt = r.alt || '';
+  const file = document.createElement('a');
+  file.href = r.path; file.textContent = r.path;  // a checked relative path inside the output
+  const rows = [['image', safeLink(r.url, breakable(r.url))],
+    ['page', r.page ? safeLink(r.page, breakable(r.page)) : 'a seed'],
+    ['alt text', r.alt || '—'], ['found as', r.found || '—'], ['size', size(r.bytes)],
+    ['dimensions', r.width ? r.width + ' × ' + r.height : '—'], ['type', r.type], ['saved', r.time],
+    ['file', file]];
+  const details = $('details');
+  details.replaceChildren();
+  for (const [name, value] of rows) {
+    const dt = document.createElement('dt'), dd = document.createElement('dd');
+    dt.textContent = name; dd.append(value);
+    details.append(dt, dd);
+  }
+  $('position').textContent = (current + 1) + ' of ' + shown.length;
+  $('lightbox').hidden = false;
+}
+function close() { $('lightbox').hidden = true; current = -1; }
+$('next').addEventListener('click', () => open(current + 1));
+$('previous').addEventListener('click', () => open(current - 1));
+$('close').addEventListener('click', close);
+document.addEventListener('keydown', event => {
+  if ($('lightbox').hidden) return;
+  if (event.key === 'ArrowRight') open(current + 1);
+  else if (event.key === 'ArrowLeft') open(current - 1);
+  else if (event.key === 'Escape') close();
+});
+for (const control of controls) control.addEventListener(control.id === 'search' ? 'input' : 'change', render);
+render();
 """
 
 
-def _figure(record: dict[str, Any], thumbnail: str, host: str) -> str:
-    e = html.escape
-    size = f"{record['width']}×{record['height']}, " if record.get("width") else ""
-    page = record.get("page_url") or ""
-    page_link = f'<a href="{e(page)}" rel="noreferrer noopener">source page</a>' if page else "seed"
-    return (f'<figure data-host="{e(host)}" data-type="{e(record.get("content_type", ""))}">'
-            f'<a href="{e(record["path"])}"><img loading="lazy" src="{e(thumbnail)}" width="180" height="135" '
-            f'alt="{e(record["url"][-80:])}"></a><figcaption>{size}{size_text(int(record.get("bytes", 0)))}, '
-            f'{e(record.get("content_type", ""))}<br>{page_link}: <span title="{e(page)}">'
-            f'{e(page[:90])}</span></figcaption></figure>')
+def _host_name(record: dict[str, Any]) -> str:
+    """The host as people write it (`127.0.0.1:8737`, `example.com`), from the image's URL."""
+    try:
+        parts = urlsplit(record.get("url", ""))
+        return parts.netloc.rpartition("@")[2] or host_of_path(record["path"])
+    except ValueError:
+        return host_of_path(record["path"])
+
+
+def _item(order: int, record: dict[str, Any], thumbnail: str) -> dict[str, Any]:
+    """What the page's script needs of one record (and the text searched: URL, page, alt, form)."""
+    url, page, alt = record.get("url", ""), record.get("page_url") or "", record.get("alt") or ""
+    return {"order": order, "url": url, "page": page, "alt": alt, "path": record["path"], "thumb": thumbnail,
+            "host": _host_name(record), "type": record.get("content_type", ""), "bytes": int(record.get("bytes", 0)),
+            "width": record.get("width"), "height": record.get("height"), "time": record.get("time", ""),
+            "found": record.get("found_as", ""), "text": " ".join((url, page, alt, record.get("found_as", ""))).lower()}
+
+
+def _option(value: str, label: str) -> str:
+    return f'<option value="{html.escape(value)}">{html.escape(label)}</option>'
 
 
 def write_gallery(output_dir: Path) -> Path:
     """Write OUTPUT/index.html (and missing thumbnails); return its path."""
     records = read_jsonl(output_dir / MANIFEST_NAME)
-    by_host: dict[str, list[str]] = defaultdict(list)
-    types = sorted({r.get("content_type", "") for r in records})
-    for record in records:
-        host = host_of_path(record["path"])
-        by_host[host].append(_figure(record, make_thumbnail(output_dir, record), host))
-    e = html.escape
-    host_options = "".join(f'<option value="{e(h)}">{e(h)} ({len(f)})</option>' for h, f in sorted(by_host.items()))
-    type_options = "".join(f'<option value="{e(t)}">{e(t)}</option>' for t in types)
-    sections = "".join(f'<section><h2>{e(host)} ({len(figures)})</h2><div class="grid">{"".join(figures)}</div>'
-                       f'</section>' for host, figures in sorted(by_host.items()))
+    items = [_item(n, record, make_thumbnail(output_dir, record)) for n, record in enumerate(records)]
+    hosts = Counter(item["host"] for item in items)
+    types = sorted({item["type"] for item in items})
+    host_options = "".join(_option(h, f"{h} ({n})") for h, n in sorted(hosts.items()))
+    type_options = "".join(_option(t, t) for t in types)
+    # JSON inside <script>: "<" escaped so no value can end the element or open a comment
+    data = json.dumps(items, ensure_ascii=False, separators=(",", ":")).replace("<", "\\u003c")
     page = (f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Crawl gallery</title>'
             f'<meta name="viewport" content="width=device-width"><style>{_STYLE}</style></head><body>'
-            f'<header><h1>{len(records)} images from {len(by_host)} hosts</h1>'
-            f'<label>host <select id="host"><option value="">all</option>{host_options}</select></label> '
-            f'<label>type <select id="type"><option value="">all</option>{type_options}</select></label> '
-            f'<span><span id="shown">{len(records)}</span> shown</span></header>{sections}'
+            f'<header><h1>{plural(len(items), "image")} from {plural(len(hosts), "host")}</h1>'
+            f'<label>search <input type="search" id="search" placeholder="URL, page, alt text"></label>'
+            f'<label>host <select id="host"><option value="">all</option>{host_options}</select></label>'
+            f'<label>type <select id="type"><option value="">all</option>{type_options}</select></label>'
+            f'<label>sort <select id="sort"><option value="page">as found</option><option value="bytes">size'
+            f'</option><option value="pixels">dimensions</option><option value="time">newest</option></select>'
+            f'</label><label>group by <select id="group"><option value="host">host</option>'
+            f'<option value="page">page</option><option value="none">nothing</option></select></label>'
+            f'<span><span id="shown">{len(items)}</span> shown</span></header><main id="groups"></main>'
+            f'<div class="lightbox" id="lightbox" hidden><nav><button id="previous">← previous</button>'
+            f'<button id="next">next →</button><span id="position"></span><button id="close">close ✕</button>'
+            f'</nav><div class="stage"><img id="full" alt=""></div><dl id="details"></dl></div>'
+            f'<script type="application/json" id="records">{data}</script>'
             f'<script>{_SCRIPT}</script></body></html>\n')
     path = output_dir / GALLERY_NAME
     temp = path.with_name(GALLERY_NAME + ".tmp")

@@ -17,8 +17,9 @@ def prepare_output(root: Path) -> None:
         path = f"images/{host}/{sha}.{ext}"
         (root / path).parent.mkdir(parents=True, exist_ok=True)
         (root / path).write_bytes(data)
-        records.append({"url": f"http://{host}/{number}.{ext}\"><script>alert(1)</script>", "page_url":
-                        f"http://{host}/page", "path": path, "sha256": sha, "bytes": len(data),
+        url_host = host.replace("_", ":")  # the folder b.test_8080 holds images of b.test:8080
+        records.append({"url": f"http://{url_host}/{number}.{ext}\"><script>alert(1)</script>", "page_url":
+                        f"http://{url_host}/page", "path": path, "sha256": sha, "bytes": len(data),
                         "content_type": kind, "width": 24, "height": 16, "node": "n1", "time": "t",
                         "found_as": "css-linked" if number else "img"})
     (root / "manifest.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
@@ -71,11 +72,15 @@ def test_report_manifest_csv_has_a_header_and_every_record(tmp_path: Path) -> No
 def test_report_gallery_escapes_urls_and_makes_thumbnails(tmp_path: Path) -> None:
     prepare_output(tmp_path)
     page = write_gallery(tmp_path).read_text()
-    assert "<script>alert(1)</script>" not in page and "&lt;script&gt;" in page
-    assert page.count("<figure") == 3 and page.count('loading="lazy"') == 3
+    # The records travel as JSON in a script element: no value can end it, open a tag or a comment.
+    data = page.split('<script type="application/json" id="records">', 1)[1].split("</script>", 1)[0]
+    assert "<" not in data and "\\u003cscript>alert(1)\\u003c/script>" in data
+    records = json.loads(data)
+    assert len(records) == 3 and {r["host"] for r in records} == {"a.test", "b.test:8080"}  # as people write hosts
     thumbnails = sorted(p.relative_to(tmp_path).as_posix() for p in (tmp_path / "thumbnails").rglob("*.jpg"))
-    assert len(thumbnails) == 3 and all(f'src="{t}"' in page for t in thumbnails)
+    assert len(thumbnails) == 3 and sorted(r["thumb"] for r in records) == thumbnails
     assert "data:image" not in page  # thumbnails are files, not inline data
+    assert ".innerHTML" not in page  # the script builds elements; values go in as text
 
 
 def test_status_rate_window_and_honest_estimate() -> None:

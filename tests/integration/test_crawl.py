@@ -84,7 +84,10 @@ def test_crawl_saves_every_reachable_image_once_with_two_workers(tmp_path: Path,
 def test_crawl_demo_command_crawls_the_shipped_site(tmp_path: Path, processes) -> None:
     result = processes.run("demo", "--output", str(tmp_path / "out"), "--quiet")
     assert result.returncode == 0, result.stderr
-    assert "Crawl finished" in result.stdout
+    summary = next(line for line in result.stdout.splitlines() if line.startswith("Crawl "))
+    assert summary.startswith("Crawl finished in ") and "(finished)" not in summary
+    # pages and images counted apart, in words that fit the numbers
+    assert "6 pages fetched (1 failed, 1 skipped); 14 images saved (39 kB, 1 duplicate avoided)" in summary
     manifest = read_jsonl(tmp_path / "out" / "manifest.jsonl")
     found = {r["url"].rsplit("/", 1)[1]: r["found_as"] for r in manifest}
     # sea-copy.jpg has the same bytes as sea.jpg: stored once. secret.png is only on a page robots.txt forbids.

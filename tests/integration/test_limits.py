@@ -60,6 +60,9 @@ def test_limits_max_time_stops_and_resume_carries_on(tmp_path: Path, serve_site,
     assert 0 < len(manifest) < truth.distinct_images()
     result, manifest = crawl(processes, tmp_path, server.url, "timed", "--resume")
     assert len(manifest) == truth.distinct_images()
+    this_run = int(result.stdout.split(" images saved (")[0].rsplit(" ", 1)[1])
+    assert 0 < this_run < len(manifest)  # this run's images, then the whole crawl's
+    assert f"The whole crawl: {len(manifest)} images saved" in result.stdout
 
 
 def test_limits_deny_and_allow_domain(tmp_path: Path, site, processes) -> None:

@@ -95,7 +95,7 @@ def test_observe_gallery_in_a_headless_browser(tmp_path: Path, serve_site, proce
         driver.execute_script(f"const s = document.getElementById('host'); s.value = {hosts[2]!r};"
                               "s.dispatchEvent(new Event('change'))")
         manifest = [json.loads(line) for line in (output / "manifest.jsonl").read_text().splitlines()]
-        assert driver.execute_script(visible) == sum(1 for r in manifest if r["path"].split("/")[1] == hosts[2])
+        assert driver.execute_script(visible) == sum(1 for r in manifest if r["url"].split("/")[2] == hosts[2])
         assert driver.execute_script("return [...document.querySelectorAll('section')]"
                                      ".filter(s => !s.hidden).length") == 1
         driver.execute_script("const s = document.getElementById('host'); s.value = '';"
@@ -109,6 +109,44 @@ def test_observe_gallery_in_a_headless_browser(tmp_path: Path, serve_site, proce
         driver.execute_script("const s = document.getElementById('type'); s.value = '';"
                               "s.dispatchEvent(new Event('change'))")
         assert driver.execute_script(visible) == expected
+        # Search: words of the URL or the page, as typed.
+        driver.execute_script("const s = document.getElementById('search'); s.value = 'IMG/1.';"
+                              "s.dispatchEvent(new Event('input'))")
+        matching = sum(1 for r in manifest if "img/1." in r["url"].lower() or "img/1." in (r["page_url"] or "").lower())
+        assert 0 < matching < expected and driver.execute_script(visible) == matching
+        driver.execute_script("const s = document.getElementById('search'); s.value = '';"
+                              "s.dispatchEvent(new Event('input'))")
+        # Sort by size, largest first; group by page instead of host.
+        driver.execute_script("const s = document.getElementById('sort'); s.value = 'bytes';"
+                              "s.dispatchEvent(new Event('change'))")
+        first_caption = driver.execute_script("return document.querySelector('figure figcaption').textContent")
+        largest = max(manifest, key=lambda r: r["bytes"])
+        assert first_caption.startswith(f"{largest['width']}×{largest['height']}")
+        driver.execute_script("const s = document.getElementById('group'); s.value = 'page';"
+                              "s.dispatchEvent(new Event('change'))")
+        pages = {r["page_url"] for r in manifest}
+        assert driver.execute_script("return document.querySelectorAll('section').length") == len(pages)
+        # The lightbox: the image, its details, next and previous, Escape.
+        driver.execute_script("document.querySelector('figure').click()")
+        assert driver.execute_script("return document.getElementById('lightbox').hidden") is False
+        details = driver.find_element("id", "details").text
+        shown_first = driver.execute_script("return document.getElementById('full').getAttribute('src')")
+        record = next(r for r in manifest if r["path"] == shown_first)
+        assert record["url"] in details and (record["page_url"] or "a seed") in details
+        assert f"{record['width']} × {record['height']}" in details
+        assert driver.find_element("id", "position").text == f"1 of {expected}"
+        driver.find_element("id", "next").click()
+        assert driver.find_element("id", "position").text == f"2 of {expected}"
+        driver.find_element("id", "previous").click()
+        driver.find_element("id", "previous").click()  # wraps around
+        assert driver.find_element("id", "position").text == f"{expected} of {expected}"
+        ARTIFACTS.mkdir(exist_ok=True)
+        driver.save_screenshot(str(ARTIFACTS / "gallery-lightbox.png"))
+        driver.find_element("tag name", "body").send_keys("\ue00c")  # Escape
+        assert driver.execute_script("return document.getElementById('lightbox').hidden") is True
+        hosts_shown = driver.execute_script("return JSON.parse(document.getElementById('records').textContent)"
+                                            ".map(r => r.host)")
+        assert set(hosts_shown) == {site.url.split("/")[2] for site in sites}  # 127.0.0.1:PORT, not a folder name
         loaded = driver.execute_script(
             "return [...document.images].filter(i => i.complete && i.naturalWidth > 0).length")
         assert loaded > 0  # the thumbnails in view really load from the file system
