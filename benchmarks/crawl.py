@@ -74,7 +74,7 @@ def _wait(child: subprocess.Popen[bytes], peak: PeakRss) -> tuple[float, float]:
     return usage.ru_utime + usage.ru_stime, peak.mb
 
 
-def run_crawl(seed: str, output: Path, truth: Truth, server, *, workers: int, threads: int,  # type: ignore[no-untyped-def]
+def run_crawl(seed: str, output: Path, truth: Truth, server, *, workers: int, threads: int,
               processes_per_worker: int = 1, extra: tuple[str, ...] = ()) -> CrawlFigures:
     """Crawl `seed` into `output` with `workers` worker processes and measure it."""
     env = dict(os.environ, **{broker.AUTHKEY_ENV: broker.generate_authkey().decode()})

@@ -83,7 +83,7 @@ def forms(work: Path, pages: int = 200, images: int = 600) -> None:
     print(f"\n## every image a browser would show: {len(truth.pages)} pages, {len(every)} image URLs, "
           f"{len(truth.stylesheets)} stylesheets, {len(form_names(truth))} forms")
     try:
-        loaded: dict[str, str] | None = None
+        loaded: set[str] | None = None
         if browser.available():
             server.reset()
             browser.visit_all([base + page for page in truth.pages])
@@ -117,7 +117,8 @@ def forms(work: Path, pages: int = 200, images: int = 600) -> None:
         print(f"    {form:12} {share:6.1%}{other}")
     classic_root = work / "classic-site"
     generate_classic(classic_root, ("http://127.0.0.1:1/", "http://127.0.0.1:2/"), 200)
-    classic = [(p.read_bytes(), "http://127.0.0.1:1/p/x.html") for p in sorted((classic_root / "a" / "p").glob("*.html"))]
+    classic_pages = sorted((classic_root / "a" / "p").glob("*.html"))
+    classic = [(page.read_bytes(), "http://127.0.0.1:1/p/x.html") for page in classic_pages]
     modern = [((root / page).read_bytes(), base + page) for page in truth.pages]
     print(f"  extraction CPU: {extraction_ms_per_page(classic):.3f} ms per benchmark page "
           f"(~10 KiB, classic forms); {extraction_ms_per_page(modern):.3f} ms per page of this site")

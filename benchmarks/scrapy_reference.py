@@ -15,11 +15,12 @@ from benchmarks.site import Truth
 SPIDER = Path(__file__).with_name("scrapy_spider.py")
 
 
-def run(seed: str, output: Path, truth: Truth, server) -> CrawlFigures:  # type: ignore[no-untyped-def]
+def run(seed: str, output: Path, truth: Truth, server) -> CrawlFigures:
     server.reset()
     output.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
-    child = subprocess.Popen([sys.executable, "-m", "scrapy", "runspider", str(SPIDER), "-L", "WARNING", "-a", f"start={seed}",
+    child = subprocess.Popen([sys.executable, "-m", "scrapy", "runspider", str(SPIDER), "-L", "WARNING",
+                              "-a", f"start={seed}",
                               "-s", f"FILES_STORE={output}"], cwd=output)
     peak = PeakRss(child.pid)
     _pid, status, usage = os.wait4(child.pid, 0)
@@ -35,5 +36,6 @@ def run(seed: str, output: Path, truth: Truth, server) -> CrawlFigures:  # type:
         wall_seconds=wall, pages=len(truth.pages & by_url), images=len(saved), requests=sum(hits.values()),
         cpu_seconds=usage.ru_utime + usage.ru_stime, scheduler_cpu_seconds=0.0,
         scheduler_peak_mb=peak.mb, worker_peak_mb=peak.mb,
-        page_coverage=len(truth.pages & by_url) / len(truth.pages), image_coverage=len(saved & expected) / len(expected),
+        page_coverage=len(truth.pages & by_url) / len(truth.pages),
+        image_coverage=len(saved & expected) / len(expected),
         duplicate_downloads=sum(count - 1 for count in hits.values() if count > 1))

@@ -34,7 +34,7 @@ class ReferenceSpider(scrapy.Spider):
         self.start_urls = [start]
         self.allowed_domains = [urlsplit(start).hostname]
 
-    def parse(self, response):  # type: ignore[no-untyped-def]
+    def parse(self, response):
         if not hasattr(response, "css"):
             return
         for href in response.css("a::attr(href), area::attr(href)").getall():

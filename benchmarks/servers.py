@@ -124,8 +124,9 @@ class PythonServer(_CountingServer):
             def log_message(self, *args: object) -> None:
                 pass
 
-            def send_head(self):  # type: ignore[no-untyped-def]
-                counting.add(f"{self.server.server_address[1]} {unquote(urlsplit(self.path).path)}")
+            def send_head(self):  # noqa: ANN202 - typeshed's return type is private
+                port = self.server.server_address[1]  # type: ignore[index]  # an AF_INET server: (host, port)
+                counting.add(f"{port} {unquote(urlsplit(self.path).path)}")
                 return super().send_head()
 
         for root, port in zip(roots, ports):

@@ -181,6 +181,11 @@ def _shutdown(conn: connection.Connection) -> None:
 class _GuardedServer(managers.Server):
     """The stock server plus a handshake deadline, a log line for every refused peer, and a stop."""
 
+    # Set by managers.Server.__init__; typeshed does not declare them.
+    listener: connection.Listener
+    stop_event: threading.Event
+    authkey: bytes
+
     def accepter(self) -> None:
         # The stock loop retries accept() forever on any OSError: once stop() closes the
         # listener, that is a thread spinning at full CPU for the rest of the process's life.
@@ -240,7 +245,7 @@ class Served:
     """A running manager server inside the scheduler's process."""
 
     address: tuple[str, int]
-    server: managers.Server
+    server: _GuardedServer
     thread: threading.Thread
 
     def stop(self) -> None:
@@ -279,7 +284,7 @@ def serve(host: str, port: int, authkey: bytes, tasks: queue.Queue, results: que
         raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
     thread = threading.Thread(target=_serve_forever, args=(server,), name="manager-server", daemon=True)
     thread.start()
-    address = server.address
+    address = server.listener.address  # a TCP listener: (host, port)
     return Served((str(address[0]), int(address[1])), server, thread)
 
 
@@ -306,11 +311,12 @@ def connect(host: str, port: int, authkey: bytes) -> Link:
     # Proxies share one cached connection per thread *per address* (BaseProxy._address_to_local).
     # After the scheduler restarts on the same address that cache holds dead sockets, and fresh
     # proxies would reuse them; forget it so the new proxies open new connections.
-    managers.BaseProxy._address_to_local.pop((host, port), None)  # type: ignore[attr-defined]
+    managers.BaseProxy._address_to_local.pop((host, port), None)
     manager = _NodeManager(address=(host, port), authkey=authkey)
     try:
         manager.connect()
-        return Link(manager.get_desk(), manager.get_results(), manager.get_bulletin())
+        # register() added these methods at run time; typeshed cannot know them
+        return Link(manager.get_desk(), manager.get_results(), manager.get_bulletin())  # type: ignore[attr-defined]
     except AuthenticationError as exc:  # multiprocessing's: "digest sent was rejected"
         raise BadAuthkey(f"scheduler at {host}:{port} rejected our authkey; check --authkey-file") from exc
     except (ConnectionError, EOFError, OSError) as exc:

@@ -19,11 +19,20 @@ from typing import Any
 try:
     import tomllib
 except ModuleNotFoundError:  # Python 3.10
-    import tomli as tomllib  # type: ignore[no-redef]
+    import tomli as tomllib  # type: ignore[no-redef, import-not-found]  # only on 3.10
 
 from crawler import broker, urllog
-from crawler.config import (ALL_TYPES, FetchLimits, ImageFilter, Limits, Politeness, RequestOptions,
-                            SchedulerConfig, Scope, WorkerConfig)
+from crawler.config import (
+    ALL_TYPES,
+    FetchLimits,
+    ImageFilter,
+    Limits,
+    Politeness,
+    RequestOptions,
+    SchedulerConfig,
+    Scope,
+    WorkerConfig,
+)
 from crawler.credentials import parse_header, read_basic_auth, read_cookies
 from crawler.errors import ConfigError, CrawlerError, SeedError
 from crawler.scheduler import Scheduler, StopReason, Summary
@@ -35,7 +44,7 @@ from crawler.urls import canonical, host_of
 log = logging.getLogger("crawler")
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
-EXIT_PAGES_UNREACHABLE = 3  # finished, but some pages or sites failed on the network or with 5xx/429 after every attempt
+EXIT_PAGES_UNREACHABLE = 3  # finished, but pages or sites failed (network, 5xx, 429) after every attempt
 EXIT_NOTHING_FETCHED = 4  # finished without fetching a single page or image: every seed failed
 EXIT_CODES_HELP = """exit status (like wget's, for scripts):
   0    the crawl finished and saved what it found (broken links and skipped URLs included)
@@ -170,7 +179,8 @@ def _add_crawl_options(parser: argparse.ArgumentParser, output_default: str | No
     fetching.add_argument("--timeout", type=_seconds, default=FetchLimits.total_seconds, metavar="TIME",
                           help=f"whole-download limit (default: {seconds_option(FetchLimits.total_seconds)})")
     fetching.add_argument("--max-page-bytes", type=_size, default=FetchLimits.max_page_bytes, metavar="SIZE",
-                          help=f"pages and stylesheets are cut here (default: {size_option(FetchLimits.max_page_bytes)})")
+                          help="pages and stylesheets are cut here "
+                               f"(default: {size_option(FetchLimits.max_page_bytes)})")
     fetching.add_argument("--max-image-bytes", type=_size, default=FetchLimits.max_image_bytes, metavar="SIZE",
                           help=f"larger images are refused (default: {size_option(FetchLimits.max_image_bytes)})")
     fetching.add_argument("--min-bytes", type=_size, default=0, metavar="SIZE",
@@ -190,10 +200,12 @@ def _add_crawl_options(parser: argparse.ArgumentParser, output_default: str | No
                             "(default: 2 x --timeout + 30)")
     state.add_argument("--node-timeout", type=_seconds, default=SchedulerConfig.node_timeout_seconds,
                        metavar="TIME", help="a node silent this long is taken as dead and its tasks are handed "
-                                            f"out again (default: {seconds_option(SchedulerConfig.node_timeout_seconds)})")
+                                            "out again (default: "
+                                            f"{seconds_option(SchedulerConfig.node_timeout_seconds)})")
     state.add_argument("--storage-pause", type=_seconds, default=SchedulerConfig.storage_pause_seconds,
                        metavar="TIME", help="when a node cannot write the output (full, read-only), image tasks "
-                                            f"wait this long (default: {seconds_option(SchedulerConfig.storage_pause_seconds)})")
+                                            "wait this long (default: "
+                                            f"{seconds_option(SchedulerConfig.storage_pause_seconds)})")
     _add_logging(parser)
 
 
@@ -360,13 +372,13 @@ def scheduler_config(args: argparse.Namespace, authkey: bytes, listen: tuple[str
 # -- commands -----------------------------------------------------------------------------------
 
 @functools.lru_cache(maxsize=1)
-def _terminal():  # type: ignore[no-untyped-def]
+def _terminal():
     """The one rich Console on stderr: log lines and the live display must share it to stay in step."""
     from rich.console import Console
     return Console(stderr=True)
 
 
-def _live_display(quiet: bool):  # type: ignore[no-untyped-def]
+def _live_display(quiet: bool):
     """A rich Live display on a terminal; None for logs, CI, files and --quiet."""
     if quiet or not sys.stderr.isatty():
         return None
@@ -374,7 +386,7 @@ def _live_display(quiet: bool):  # type: ignore[no-untyped-def]
     return Live(console=_terminal(), refresh_per_second=2, transient=False)
 
 
-def _run_scheduler(config: SchedulerConfig, quiet: bool, on_listening=None,  # type: ignore[no-untyped-def]
+def _run_scheduler(config: SchedulerConfig, quiet: bool, on_listening=None,
                    key_file: Path | None = None, generated_key: bool = False) -> Summary:
     live = _live_display(quiet)
     on_status = None
@@ -602,6 +614,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(json.dumps(status, indent=1, sort_keys=True))
     else:
         from rich.console import Console
+
         from crawler.display import render_status
         Console().print(render_status(status))
     return EXIT_OK
@@ -715,7 +728,7 @@ def _convert(action: argparse.Action, value: Any) -> Any:
         if isinstance(item, (dict, list)):
             raise TypeError("expected a string or a number")
         if action.type is not None and not (isinstance(item, (int, float)) and action.type in (_seconds, _size)):
-            item = action.type(str(item))  # type: ignore[misc, operator]
+            item = action.type(str(item))  # type: ignore[operator]  # typeshed: a str names a registered type
         if action.choices is not None and item not in action.choices:
             raise ValueError(f"choose from {', '.join(map(str, action.choices))}")
         converted.append(item)

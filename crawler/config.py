@@ -181,7 +181,8 @@ class SchedulerConfig:
         _require(self.max_attempts >= 1, f"--max-attempts must be at least 1, got {self.max_attempts}")
         _require(self.lease_seconds is None or self.lease_seconds > 0,
                  f"--lease-seconds must be more than 0, got {self.lease_seconds}")
-        _require(self.node_timeout_seconds > 0, f"--node-timeout must be more than 0, got {self.node_timeout_seconds:g}")
+        _require(self.node_timeout_seconds > 0,
+                 f"--node-timeout must be more than 0, got {self.node_timeout_seconds:g}")
         _require(self.storage_pause_seconds >= 0, "--storage-pause cannot be negative")
 
     def lease_for(self) -> float:

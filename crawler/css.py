@@ -70,7 +70,7 @@ class _Walker:
             if self._budget < 0:
                 return
             if token.type == "url":
-                self._image(token.value)  # type: ignore[attr-defined]
+                self._image(token.value)
             elif isinstance(token, FunctionBlock):
                 if token.lower_name == "url":
                     self._image(_url_of(token))
@@ -78,13 +78,13 @@ class _Walker:
                 if token.lower_name in _IMAGE_SET:  # a bare string inside image-set() is a URL too
                     for argument in token.arguments:
                         if argument.type == "string":
-                            self._image(argument.value)  # type: ignore[attr-defined]
+                            self._image(argument.value)
                         else:
                             self.values([argument])
                 else:
                     self.values(token.arguments)
             elif token.type in ("() block", "[] block", "{} block"):
-                self.values(token.content)  # type: ignore[attr-defined]
+                self.values(token.content)
 
     def _image(self, url: str | None) -> None:
         if not url or url.startswith("#"):
@@ -97,10 +97,10 @@ class _Walker:
 def _url_of(token: Node) -> str | None:
     """The URL of a `url(x)`, `url("x")` or string token, or None."""
     if token.type in ("url", "string"):
-        return str(token.value).strip()  # type: ignore[attr-defined]
+        return str(token.value).strip()
     if isinstance(token, FunctionBlock) and token.lower_name == "url":
         argument = next((a for a in token.arguments if a.type == "string"), None)
-        return str(argument.value).strip() if argument is not None else None  # type: ignore[attr-defined]
+        return str(argument.value).strip() if argument is not None else None
     return None
 
 

@@ -9,7 +9,6 @@ from pathlib import Path
 
 from crawler.errors import ConfigError
 
-
 DEMO_PORT = 8737
 
 
@@ -29,5 +28,4 @@ def serve_folder(root: Path) -> tuple[ThreadingHTTPServer, str]:
         server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, name="demo-site", daemon=True).start()
-    host, port = server.server_address[:2]
-    return server, f"http://{host}:{port}/"
+    return server, f"http://127.0.0.1:{server.server_address[1]}/"

@@ -48,7 +48,8 @@ class _HostAuth(requests.auth.AuthBase):
     """HTTP basic auth for the hosts it names only: credentials never go to another host."""
 
     def __init__(self, credentials: tuple[tuple[str, str, str], ...]) -> None:
-        self._by_host = {host.lower(): requests.auth.HTTPBasicAuth(user, password) for host, user, password in credentials}
+        self._by_host = {host.lower(): requests.auth.HTTPBasicAuth(user, password)
+                         for host, user, password in credentials}
 
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
         auth = self._by_host.get((urlsplit(request.url or "").hostname or "").lower())
@@ -131,7 +132,7 @@ def _get(session: requests.Session, url: str, limits: FetchLimits) -> requests.R
     request.prepare(method="GET", url=url, headers=session.headers, cookies=session.cookies, hooks=session.hooks,
                     auth=session.auth)
     if session.trust_env:
-        settings = session.merge_environment_settings(request.url, {}, True, session.verify, session.cert)
+        settings = session.merge_environment_settings(request.url or url, {}, True, session.verify, session.cert)
     else:
         # A CA bundle path costs a stat() per request (a GIL hand-off); plain http never uses it.
         verify = session.verify if url[:6].lower() == "https:" else True

@@ -33,8 +33,9 @@ def make_thumbnail(output_dir: Path, record: dict[str, Any]) -> str:
     if record.get("content_type") == "image/svg+xml":
         return record["path"]  # a vector image is its own thumbnail
     try:
-        with Image.open(output_dir / record["path"]) as picture:
-            picture.thumbnail((THUMBNAIL_PIXELS, THUMBNAIL_PIXELS))
+        with Image.open(output_dir / record["path"]) as opened:
+            opened.thumbnail((THUMBNAIL_PIXELS, THUMBNAIL_PIXELS))
+            picture: Image.Image = opened
             if picture.mode not in ("RGB", "L"):
                 picture = picture.convert("RGBA")
                 background = Image.new("RGB", picture.size, (255, 255, 255))
@@ -80,7 +81,10 @@ const controls = ['search', 'host', 'type', 'sort', 'group'].map($);
 let shown = [], current = -1;
 function size(n) {
   for (const [unit, scale] of [['GB', 1e9], ['MB', 1e6], ['kB', 1e3]])
-    if (n >= scale) { const v = n / scale; return v.toFixed(unit === 'GB' ? 2 : unit === 'kB' && v >= 10 ? 0 : 1) + ' ' + unit; }
+    if (n >= scale) {
+      const v = n / scale;
+      return v.toFixed(unit === 'GB' ? 2 : unit === 'kB' && v >= 10 ? 0 : 1) + ' ' + unit;
+    }
   return n + ' B';
 }
 function safeLink(url, content) {

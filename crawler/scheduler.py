@@ -22,10 +22,10 @@ from crawler.config import TASKS_HELD_PER_THREAD, SchedulerConfig
 from crawler.errors import BadMessage
 from crawler.frontier import Frontier
 from crawler.messages import PROTOCOL_VERSION, Found, NodeEvent, Result, read_message
-from crawler.state import CrawlState, UrlRow
-from crawler.status import StatusTracker, status_line
 from crawler.reasons import describe_reason
 from crawler.records import CrawlRecords, found_as_of
+from crawler.state import CrawlState, UrlRow
+from crawler.status import StatusTracker, status_line
 from crawler.storage import STORAGE_REASONS, check_writable, remove_temporaries
 from crawler.urllog import url_event
 from crawler.urls import ScopeRules, canonical, host_of
@@ -220,7 +220,8 @@ class Scheduler:
         """Why to stop dispatching now, with the words for the log, or None to go on."""
         limits = self.config.limits
         if self._stop_requested.is_set():
-            return StopReason.INTERRUPTED, "interrupted; finishing the tasks in flight (interrupt again to stop at once)"
+            return (StopReason.INTERRUPTED,
+                    "interrupted; finishing the tasks in flight (interrupt again to stop at once)")
         if limits.max_seconds is not None and now - started >= limits.max_seconds:
             return StopReason.LIMIT, f"--max-time {limits.max_seconds:g}s reached"
         if limits.max_images is not None and self._images_saved() >= limits.max_images:
@@ -256,7 +257,7 @@ class Scheduler:
             task = self._frontier.next_task(now, allow_images)
             if task is None:
                 return
-            self._tasks.put(dict(task))  # type: ignore[arg-type]
+            self._tasks.put(dict(task))
             self.counts["tasks/dispatched"] += 1
 
     def _take_back_queued(self) -> None:

@@ -84,7 +84,8 @@ def image_markup(form: int, url: str, key: str) -> Markup:
                            f"css/{key}-a.css": f'@import "{key}-b.css";\n',
                            f"css/{key}-b.css": f'.i-{key} {{ background-image: image-set("{url}" 1x) }}\n'}),
         lambda: Markup("poster", body=f'<video poster="{url}" width="24" height="16"></video>'),
-        lambda: Markup("svg-image", body=f'<svg width="24" height="16"><image href="{url}" width="24" height="16"/></svg>'),
+        lambda: Markup("svg-image",
+                       body=f'<svg width="24" height="16"><image href="{url}" width="24" height="16"/></svg>'),
         lambda: Markup("object", body=f'<object data="{url}" type="{mime}" width="24" height="16"></object>'),
         lambda: Markup("object", body=f'<embed src="{url}" type="{mime}" width="24" height="16">'),
         lambda: Markup("background", body=f'<table background="{url}"><tr><td>cell</td></tr></table>'),
@@ -167,7 +168,7 @@ def generate_site(root: Path, pages: int = 200, images: int = 500, *, seed: int 
                 (external_root / f"img-{number}.png").write_bytes(data)
                 truth.cdn_images[cdn_image] = hashlib.sha256(data).hexdigest()
         body.append('<a href="mailto:someone@example.com">mail</a><a href="javascript:void(0)">js</a>')
-        markups = []
+        markups: list[Markup] = []
         for form, path in enumerate(shown[number], start=number):
             markup = image_markup(form % forms, f"/{path}", f"p{number}-{len(markups)}")
             markups.append(markup)
@@ -236,7 +237,8 @@ def generate_demo(root: Path) -> None:
     """Write the small demo site that `crawler demo` crawls (committed in seeds/demo-site)."""
     images = {"sun.png": "PNG", "sea.jpg": "JPEG", "robin.jpg": "JPEG", "finch.png": "PNG", "owl.webp": "WEBP",
               "sail.gif": "GIF", "ferry.jpg": "JPEG", "logo.png": "PNG", "secret.png": "PNG"}
-    later = {"heron.jpg": "JPEG", "wave.png": "PNG", "masthead.jpg": "JPEG"}  # numbered after, so the first stay as they were
+    # numbered after the first ones, so those stay byte for byte as they were
+    later = {"heron.jpg": "JPEG", "wave.png": "PNG", "masthead.jpg": "JPEG"}
     (root / "img").mkdir(parents=True, exist_ok=True)
     for number, (name, kind) in enumerate(sorted(images.items()) + sorted(later.items())):
         picture = _demo_picture(number, (64, 64) if name == "logo.png" else (320, 200))

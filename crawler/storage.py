@@ -197,7 +197,7 @@ def rewrite_jsonl(path: Path, records: Iterable[dict[str, Any]]) -> None:
 
 def read_jsonl(path: Path) -> list[dict[str, Any]]:
     """Return the records of a JSON Lines file; a torn last line (a crash mid-write) is skipped."""
-    records = []
+    records: list[dict[str, Any]] = []
     if not path.exists():
         return records
     with open(path, encoding="utf-8") as source:

@@ -113,7 +113,7 @@ class ScopeRules:
         return bool(_host_of_canonical(canonical_url)) and not any(p.search(canonical_url) for p in self._deny)
 
     def allows(self, canonical_url: str) -> bool:
-        """True if a page belongs to the crawl: a seed host or allowed domain, no deny rule, --accept and --no-parent."""
+        """True if a page belongs to the crawl: a seed host or allowed domain, no --deny, --accept, --no-parent."""
         host = _host_of_canonical(canonical_url)
         if not host:
             return False

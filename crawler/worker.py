@@ -240,7 +240,7 @@ class Worker:
                 result = handler.handle(task, session)
                 self.done += 1
                 self.failed += result["outcome"] == "failed"
-                self._outbox.put(dict(result))  # type: ignore[arg-type]
+                self._outbox.put(dict(result))
                 with self._held_changed:
                     self._unfinished -= 1
                     if self._limit - self._unfinished >= self._refill:

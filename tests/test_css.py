@@ -27,7 +27,8 @@ def test_css_stylesheet_images_and_imports_in_source_order() -> None:
     refs = stylesheet_refs(SITE_CSS)
     assert refs.imports == ["base.css", "theme/colours.css", "print.css"]
     assert refs.images == ["../img/masthead.jpg", "flags/fr.svg", "hero.png", "hero@2x.png", "hero.avif",
-                           "hero.png", "layer.png", "bullet.gif", "border.png", "wide.jpg", "deep.png", "icons/mask.svg",
+                           "hero.png", "layer.png", "bullet.gif", "border.png", "wide.jpg", "deep.png",
+                           "icons/mask.svg",
                            "page.png", "pulse-1.png", "pulse-2.png"]
 
 

@@ -47,7 +47,8 @@ def test_handlers_svg_is_saved_as_is_and_an_entity_bomb_is_refused(tmp_path: Pat
     session = new_session(LIMITS)
     saved = handler(tmp_path).handle(make_task("4.1", "image", "http://site.test/logo.svg", 1, None, 0), session)
     assert saved["outcome"] == "saved" and saved["image"] is not None
-    assert (saved["image"]["content_type"], saved["image"]["width"], saved["image"]["height"]) == ("image/svg+xml", 8, 8)
+    image = saved["image"]
+    assert (image["content_type"], image["width"], image["height"]) == ("image/svg+xml", 8, 8)
     assert (tmp_path / saved["image"]["path"]).read_bytes() == svg  # stored byte for byte, never rewritten
     refused = handler(tmp_path).handle(make_task("5.1", "image", "http://site.test/bomb.svg", 1, None, 0), session)
     assert (refused["outcome"], refused["reason"]) == ("failed", "unsafe-svg")

@@ -5,8 +5,15 @@ from pathlib import Path
 
 import pytest
 
-from crawler.storage import (JsonLines, host_folder, image_path, read_jsonl, remove_temporaries, rewrite_jsonl,
-                             save_atomic)
+from crawler.storage import (
+    JsonLines,
+    host_folder,
+    image_path,
+    read_jsonl,
+    remove_temporaries,
+    rewrite_jsonl,
+    save_atomic,
+)
 
 SHA = hashlib.sha256(b"x").hexdigest()
 
