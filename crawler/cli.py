@@ -178,6 +178,12 @@ def _add_crawl_options(parser: argparse.ArgumentParser, output_default: str | No
     fetching = parser.add_argument_group("fetching and images")
     fetching.add_argument("--timeout", type=_seconds, default=FetchLimits.total_seconds, metavar="TIME",
                           help=f"whole-download limit (default: {seconds_option(FetchLimits.total_seconds)})")
+    fetching.add_argument("--min-speed", type=_size, default=FetchLimits.min_bytes_per_second, metavar="SIZE",
+                          help="bytes per second below which a transfer is cut as too-slow, on average over "
+                               f"--min-speed-time (default: {size_option(FetchLimits.min_bytes_per_second)}; 0: none)")
+    fetching.add_argument("--min-speed-time", type=_seconds, default=FetchLimits.min_speed_seconds, metavar="TIME",
+                          help="the window --min-speed is averaged over "
+                               f"(default: {seconds_option(FetchLimits.min_speed_seconds)})")
     fetching.add_argument("--max-page-bytes", type=_size, default=FetchLimits.max_page_bytes, metavar="SIZE",
                           help="pages and stylesheets are cut here "
                                f"(default: {size_option(FetchLimits.max_page_bytes)})")
@@ -362,7 +368,8 @@ def scheduler_config(args: argparse.Namespace, authkey: bytes, listen: tuple[str
         fetch=FetchLimits(total_seconds=args.timeout, read_seconds=min(FetchLimits.read_seconds, args.timeout),
                           connect_seconds=min(FetchLimits.connect_seconds, args.timeout),
                           max_page_bytes=args.max_page_bytes, max_image_bytes=args.max_image_bytes,
-                          user_agent=args.user_agent),
+                          user_agent=args.user_agent, min_bytes_per_second=args.min_speed,
+                          min_speed_seconds=args.min_speed_time),
         image_filter=ImageFilter(args.min_bytes, args.min_width, args.min_height, args.types),
         max_attempts=args.max_attempts, lease_seconds=args.lease_seconds,
         node_timeout_seconds=args.node_timeout, storage_pause_seconds=args.storage_pause,

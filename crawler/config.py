@@ -40,6 +40,10 @@ class FetchLimits:
     max_redirects: int = 5  # hops in one redirect chain; each hop is a new task the scheduler vets
     max_image_pixels: int = 100_000_000  # declared width*height beyond this is a decompression bomb
     user_agent: str = DEFAULT_USER_AGENT
+    # A transfer slower than this on average over min_speed_seconds is cut as too-slow (curl's
+    # --speed-limit/--speed-time): a server that drips bytes holds a host slot 10 s, not --timeout.
+    min_bytes_per_second: int = 1024  # 0: no minimum
+    min_speed_seconds: float = 10.0
 
     def __post_init__(self) -> None:
         _require(self.total_seconds > 0, f"--timeout must be more than 0 seconds, got {self.total_seconds:g}")
@@ -47,6 +51,8 @@ class FetchLimits:
         _require(self.max_page_bytes > 0, f"--max-page-bytes must be more than 0, got {self.max_page_bytes}")
         _require(self.max_image_bytes > 0, f"--max-image-bytes must be more than 0, got {self.max_image_bytes}")
         _require(self.max_redirects >= 0, "max_redirects cannot be negative")
+        _require(self.min_bytes_per_second >= 0, "--min-speed cannot be negative")
+        _require(self.min_speed_seconds > 0, f"--min-speed-time must be more than 0, got {self.min_speed_seconds:g}")
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

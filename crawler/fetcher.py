@@ -143,6 +143,7 @@ def _get(session: requests.Session, url: str, limits: FetchLimits) -> requests.R
 
 def _fetch_once(session: requests.Session, url: str, limits: FetchLimits, max_bytes: int,
                 cut_at_cap: bool, deadline: float) -> Fetched:
+    started = time.monotonic()
     try:
         with _get(session, url, limits) as response:
             status = response.status_code
@@ -157,7 +158,7 @@ def _fetch_once(session: requests.Session, url: str, limits: FetchLimits, max_by
             declared = response.headers.get("Content-Length", "")
             if not cut_at_cap and declared.isdigit() and int(declared) > max_bytes:
                 raise FetchError(url, "too-large")
-            body, truncated = _read_body(response, url, max_bytes, cut_at_cap, deadline)
+            body, truncated = _read_body(response, url, limits, max_bytes, cut_at_cap, deadline, started)
             charset = _CHARSET.search(content_type)
             return Fetched(url, status, body, content_type.split(";")[0].strip().lower(),
                            charset.group(1) if charset else None, truncated=truncated)
@@ -209,13 +210,16 @@ def _redirect_target(url: str, response: requests.Response) -> str:
     return target
 
 
-def _read_body(response: requests.Response, url: str, max_bytes: int, cut_at_cap: bool,
-               deadline: float) -> tuple[bytes, bool]:
+def _read_body(response: requests.Response, url: str, limits: FetchLimits, max_bytes: int, cut_at_cap: bool,
+               deadline: float, started: float) -> tuple[bytes, bool]:
     # read1 returns as soon as any bytes arrive, so a body dripping one byte a second still
-    # reaches the deadline check (iter_content(n) would wait for n bytes). Decoded size is
-    # what is capped, so a gzip bomb stops at the cap too.
+    # reaches the checks (iter_content(n) would wait for n bytes). Decoded size is what is
+    # capped, so a gzip bomb stops at the cap too.
     body = bytearray()
     raw = response.raw
+    # curl's --speed-limit/--speed-time: below min_bytes_per_second on average over a window of
+    # min_speed_seconds (the first window counts from the request, headers included) is too slow.
+    window_start, window_bytes = started, 0
     while True:
         chunk = raw.read1(_CHUNK_BYTES, decode_content=True)
         if not chunk:  # read1 returns b"" only at the end of the body
@@ -225,6 +229,12 @@ def _read_body(response: requests.Response, url: str, max_bytes: int, cut_at_cap
             if cut_at_cap:
                 return bytes(body[:max_bytes]), True
             raise FetchError(url, "too-large")
-        if time.monotonic() > deadline:
+        now = time.monotonic()
+        if now > deadline:
             raise TransientFetchError(url, "too-slow")
+        window_bytes += len(chunk)
+        if limits.min_bytes_per_second and now - window_start >= limits.min_speed_seconds:
+            if window_bytes < limits.min_bytes_per_second * (now - window_start):
+                raise TransientFetchError(url, "too-slow")
+            window_start, window_bytes = now, 0
     return bytes(body), False

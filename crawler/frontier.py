@@ -281,10 +281,12 @@ class Frontier:
     def finish(self, row: UrlRow, status: str = "done", reason: str | None = None) -> None:
         self._state.set_status(row.id, status, reason, row.attempts)
 
-    def retry_or_fail(self, row: UrlRow, reason: str, now: float, retry_after: float | None = None) -> bool:
-        """Schedule another attempt with exponential backoff; False (and recorded as failed) when out of tries."""
+    def retry_or_fail(self, row: UrlRow, reason: str, now: float, retry_after: float | None = None,
+                      max_attempts: int | None = None) -> bool:
+        """Schedule another attempt with exponential backoff; False (and recorded as failed) when out of tries
+        (`max_attempts`, when given and lower, bounds this URL's tries below the crawl's)."""
         attempts = max(row.attempts, 1)
-        if attempts >= self._max_attempts:
+        if attempts >= min(self._max_attempts, max_attempts or self._max_attempts):
             self._drop(row, "failed", reason, attempts, gave_up=True)
             return False
         delay = self._backoff_seconds * 2 ** (attempts - 1)

@@ -7,6 +7,10 @@ from urllib.parse import urlsplit
 COULD_NOT_RESOLVE = "could-not-resolve"
 CONNECTION_REFUSED = "connection-refused"
 CONNECTION_RESET = "connection-reset"
+# A URL that was this slow twice will very likely be slow a third time, and every attempt holds
+# one of its host's slots for up to --timeout: two attempts survive a one-off stall.
+SLOW_REASONS = frozenset({"ReadTimeout", "ConnectTimeout", "too-slow"})
+MAX_SLOW_ATTEMPTS = 2
 
 
 def _host_port(url: str) -> tuple[str, str]:

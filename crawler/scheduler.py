@@ -22,7 +22,7 @@ from crawler.config import TASKS_HELD_PER_THREAD, SchedulerConfig
 from crawler.errors import BadMessage
 from crawler.frontier import Frontier
 from crawler.messages import PROTOCOL_VERSION, Found, NodeEvent, Result, read_message
-from crawler.reasons import describe_reason
+from crawler.reasons import MAX_SLOW_ATTEMPTS, SLOW_REASONS, describe_reason
 from crawler.records import CrawlRecords, found_as_of
 from crawler.state import CrawlState, UrlRow
 from crawler.status import StatusTracker, status_line
@@ -332,7 +332,8 @@ class Scheduler:
             # Only a browser's guess, not a reference on the page: its absence is no failure of the site.
             self._frontier.fail(row, "no-favicon", outcome="skipped")
         elif result["retryable"]:
-            if self._frontier.retry_or_fail(row, reason, now, result["retry_after"]):
+            bound = MAX_SLOW_ATTEMPTS if reason in SLOW_REASONS else None
+            if self._frontier.retry_or_fail(row, reason, now, result["retry_after"], bound):
                 self.counts["tasks/retried"] += 1
         else:
             self._frontier.fail(row, reason)

@@ -190,3 +190,38 @@ def test_fetcher_sends_the_crawls_headers_cookies_and_auth_only_to_its_host() ->
     assert ours["Accept-Language"] == "en" and ours["Cookie"] == "session=abc"
     assert ours["Authorization"] == "Basic YWxpY2U6c2VjcmV0"  # alice:secret
     assert "Authorization" not in theirs and "Cookie" not in theirs and theirs["Accept-Language"] == "en"
+
+
+def test_fetcher_a_body_slower_than_min_speed_is_cut_long_before_the_timeout() -> None:
+    import threading
+    import time
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Drip(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "image/png")
+            self.end_headers()
+            for _ in range(100):  # 5 bytes a second, for at most 20 s
+                try:
+                    self.wfile.write(b"x")
+                    self.wfile.flush()
+                except OSError:
+                    return
+                time.sleep(0.2)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Drip)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    limits = FetchLimits(total_seconds=20, min_bytes_per_second=100, min_speed_seconds=1.0)
+    started = time.monotonic()
+    try:
+        with pytest.raises(TransientFetchError) as caught:
+            fetch(new_session(limits), f"http://127.0.0.1:{server.server_port}/drip.png", limits, 10_000)
+    finally:
+        server.shutdown()
+    assert caught.value.reason == "too-slow"
+    assert time.monotonic() - started < 2.5  # the 1 s window, not the 20 s timeout
