@@ -45,7 +45,8 @@ events {{ worker_connections 4096; }}
 http {{
   log_format counts '$server_port $request_uri $status';
   access_log {workdir}/access.log counts;
-  types {{ text/html html; image/png png; image/jpeg jpg; text/plain txt; }}
+  types {{ text/html html; text/css css; application/javascript js; image/png png; image/jpeg jpg;
+           image/gif gif; image/webp webp; image/svg+xml svg; image/x-icon ico; text/plain txt; }}
   default_type application/octet-stream; keepalive_requests 100000; sendfile on;
   {temp}{servers}}}
 """)

@@ -100,12 +100,19 @@ class Collector:
         self.refs = PageRefs()
         self._seen: set[tuple[int, str]] = set()
         self._count = 0
+        # An index page links the same few pages thousands of times (page.html#one, page.html#two):
+        # each reference, fragment dropped, is resolved once per page.
+        self._resolved: dict[str, tuple[str | None, str | None]] = {}
 
     def _resolve(self, ref: object, which: int) -> list[str] | None:
         if not isinstance(ref, str) or self._count >= MAX_REFS_PER_PAGE:
             return None
-        url = absolute(self.base, ref)
-        key = canonical(url) if url else None
+        ref = ref.partition("#")[0]
+        known = self._resolved.get(ref)
+        if known is None:
+            url = absolute(self.base, ref) if ref.strip() else None  # "#top" is this page itself
+            known = self._resolved[ref] = (url, canonical(url) if url else None)
+        url, key = known
         if url is None or key is None or (which, key) in self._seen:
             return None
         self._seen.add((which, key))
@@ -172,7 +179,7 @@ def _cut_tags(markup: bytes) -> bytes:
         name, tag = cut[start]
         name = name.lower()
         parts.append(b"<q-" + name + tag[1 + len(name):] + b"</q-" + name + b">")
-    return b"\n".join(parts)
+    return b"".join(parts)  # no text between the tags: no text nodes for bs4 to build
 
 
 def extract(html: bytes, page_url: str, encoding: str | None = None) -> PageRefs:
