@@ -325,4 +325,7 @@ def connect(host: str, port: int, authkey: bytes) -> Link:
             f"no scheduler at {host}:{port} ({reason}); is `crawler scheduler` running there?") from exc
 
 
-CONNECTION_ERRORS = (ConnectionError, EOFError, OSError, BrokenPipeError)
+# What a proxy call raises when the link is broken or out of step: a socket error (ConnectionError
+# and BrokenPipeError are OSErrors), the peer gone (EOFError), or an exception the server sent
+# back (RemoteError), after which the connection cannot be trusted: build a new link.
+CONNECTION_ERRORS = (OSError, EOFError, managers.RemoteError)

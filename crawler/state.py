@@ -95,6 +95,15 @@ class CrawlState:
         # manager's threads); a row leaves when its status changes, so what is here is never stale.
         self._read_ahead: dict[int, UrlRow] = {}
         try:
+            self._open(path)
+        except BaseException:  # the lock goes with the failed attempt, or a retry in this process is refused
+            if getattr(self, "_db", None) is not None:
+                self._db.close()
+            self._lock_file.close()
+            raise
+
+    def _open(self, path: Path) -> None:
+        try:
             self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: durable across a process kill

@@ -51,6 +51,7 @@ class Worker:
         self._stop = threading.Event()  # take no more tasks; finish those held, then exit
         self._lost = threading.Event()  # the scheduler is gone for good
         self._paused = False  # the scheduler stopped on an interrupt; a --resume may come back
+        self._broken = threading.Event()  # a thread of ours failed: leave, and say so in the exit code
         self._link_lock = threading.Lock()
         self._link: broker.Link | None = None
         # None in the inbox: no more tasks (one per fetcher, after the last task); None in the
@@ -158,8 +159,8 @@ class Worker:
         self._watch()
         for thread in (feeder, *fetchers, reporter):
             thread.join()
-        if self._lost.is_set():
-            return 0 if self._paused else 1  # told the crawl was paused: leaving is no failure
+        if self._lost.is_set() or self._broken.is_set():
+            return 0 if self._paused and not self._broken.is_set() else 1  # paused: leaving is no failure
         self._send_event("bye")
         log.info("worker %s: done: %d tasks, %d failed", self.node_id, self.done, self.failed)
         return 0
@@ -201,6 +202,10 @@ class Worker:
         """Take tasks in batches while at least a refill's worth of room is free."""
         try:
             self._feed()
+        except Exception:  # the loop's edge: a node that takes no tasks must not look alive
+            log.exception("worker %s: the task feeder failed; leaving", self.node_id)
+            self._broken.set()
+            self._stop.set()
         finally:
             for _ in range(self.config.threads):
                 self._inbox.put(None)
@@ -238,10 +243,10 @@ class Worker:
             session = new_session(handler.limits, handler.request_options)
             while (task := self._inbox.get()) is not None:
                 result = handler.handle(task, session)
-                self.done += 1
-                self.failed += result["outcome"] == "failed"
                 self._outbox.put(dict(result))
-                with self._held_changed:
+                with self._held_changed:  # N fetchers count: += is no atomic step
+                    self.done += 1
+                    self.failed += result["outcome"] == "failed"
                     self._unfinished -= 1
                     if self._limit - self._unfinished >= self._refill:
                         self._held_changed.notify()

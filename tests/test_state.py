@@ -57,3 +57,31 @@ def test_state_a_crawl_saved_before_found_as_existed_resumes(tmp_path: Path) -> 
     resumed = CrawlState(tmp_path, resume=True, fresh=False)
     assert [(row.url, row.found_as) for row in resumed.unfinished()] == [("http://a.test/x.png", None)]
     resumed.close()
+
+
+def test_state_a_corrupt_state_releases_its_lock_so_fresh_can_start_over(tmp_path: Path) -> None:
+    import pytest
+
+    from crawler.errors import StateError
+    (tmp_path / ".crawler").mkdir()
+    (tmp_path / ".crawler" / "state.sqlite").write_bytes(b"this is not a database, it is a disk error" * 100)
+    with pytest.raises(StateError, match="cannot use crawl state") as caught:
+        CrawlState(tmp_path, resume=True, fresh=False)
+    kept = caught.value.__traceback__  # a caller that keeps the error keeps the failed object's frame
+    state = CrawlState(tmp_path, resume=False, fresh=True)  # before: "another scheduler is using" it
+    assert kept is not None
+    state.close()
+
+
+def test_state_a_newer_schema_is_refused_and_the_lock_released(tmp_path: Path) -> None:
+    import pytest
+
+    from crawler.errors import StateError
+    state = CrawlState(tmp_path, resume=False, fresh=False)
+    state.set_meta("schema", "99")
+    state.close()
+    with pytest.raises(StateError, match="is schema 99") as caught:
+        CrawlState(tmp_path, resume=True, fresh=False)
+    kept = caught.value.__traceback__
+    CrawlState(tmp_path, resume=False, fresh=True).close()
+    assert kept is not None
