@@ -99,16 +99,18 @@ def retry_after_seconds(value: str | None, now: float | None = None) -> float | 
 
 
 def fetch(session: requests.Session, url: str, limits: FetchLimits, max_bytes: int, *,
-          cut_at_cap: bool = False, follow_redirects: bool = False) -> Fetched:
+          cut_at_cap: bool = False, follow_redirects: bool = False, images_as_images: bool = False) -> Fetched:
     """GET `url` within the limits and return the body, or a redirect target unless `follow_redirects`.
 
     Over `max_bytes` the body is cut there when `cut_at_cap`, else the download fails as too-large.
+    With `images_as_images`, a response that says it is an image gets the image cap instead (a
+    page link straight to a picture is held to --max-image-bytes, as the same picture in <img>).
     Raises FetchError (final) or TransientFetchError (worth another attempt).
     """
     started = time.monotonic()
     deadline = started + limits.total_seconds
     for _hop in range(limits.max_redirects + 1):
-        fetched = _fetch_once(session, url, limits, max_bytes, cut_at_cap, deadline)
+        fetched = _fetch_once(session, url, limits, max_bytes, cut_at_cap, deadline, images_as_images)
         if fetched.location is None or not follow_redirects:
             return _with_elapsed(fetched, started)
         url = fetched.location
@@ -142,7 +144,7 @@ def _get(session: requests.Session, url: str, limits: FetchLimits) -> requests.R
 
 
 def _fetch_once(session: requests.Session, url: str, limits: FetchLimits, max_bytes: int,
-                cut_at_cap: bool, deadline: float) -> Fetched:
+                cut_at_cap: bool, deadline: float, images_as_images: bool = False) -> Fetched:
     started = time.monotonic()
     try:
         with _get(session, url, limits) as response:
@@ -155,6 +157,8 @@ def _fetch_once(session: requests.Session, url: str, limits: FetchLimits, max_by
                                               retry_after_seconds(response.headers.get("Retry-After")))
                 raise FetchError(url, f"http-{status}")
             content_type = response.headers.get("Content-Type", "")
+            if images_as_images and content_type.strip().lower().startswith("image/"):
+                max_bytes, cut_at_cap = limits.max_image_bytes, False
             declared = response.headers.get("Content-Length", "")
             if not cut_at_cap and declared.isdigit() and int(declared) > max_bytes:
                 raise FetchError(url, "too-large")

@@ -89,13 +89,12 @@ class TaskHandler:
                            status=fetched.status)
 
     def _page(self, task: Task, session: requests.Session) -> Result:
-        fetched = fetch(session, task["url"], self.limits, self.limits.max_page_bytes, cut_at_cap=True)
+        fetched = fetch(session, task["url"], self.limits, self.limits.max_page_bytes, cut_at_cap=True,
+                        images_as_images=True)
         redirect = self._redirect(task, fetched)
         if redirect is not None:
             return redirect
         if fetched.content_type.startswith("image/"):  # a link straight to a picture: keep it
-            if fetched.truncated:
-                raise FetchError(task["url"], "too-large")
             return self._save(task, fetched)
         if fetched.content_type not in _HTML_TYPES:
             return make_result(task, self.node_id, "skipped", reason="not-html", status=fetched.status,

@@ -340,16 +340,21 @@ class Scheduler:
 
     def _redirected(self, row: UrlRow, result: Result) -> None:
         url, key = result["location"] or ["", ""]
-        self._frontier.finish(row, "done", "redirect")
         self.counts[f"{_PLURAL[row.kind]}/redirected"] += 1
+        # The state and failures.jsonl say the same: a redirect that goes nowhere is the URL's
+        # failure (or skip), one that leads on is done and its target a URL of its own.
+        if row.kind != "robots" and row.hops + 1 > self.config.fetch.max_redirects:
+            self._frontier.fail(row, "too-many-redirects")
+            return
+        if row.kind != "robots" and not (
+                self._scope.allows(key) if row.kind == "page" else self._scope.allows_resource(key)):
+            self._frontier.fail(row, "redirect-out-of-scope", outcome="skipped")
+            return
+        self._frontier.finish(row, "done", "redirect")
         url_event("redirect", row.url, kind=row.kind, location=url)
         if row.kind == "robots":  # a redirected robots.txt is fetched by the node itself; not here
             return
-        if row.hops + 1 > self.config.fetch.max_redirects:
-            self._record_failure(row, "failed", "too-many-redirects", row.attempts)
-        elif not (self._scope.allows(key) if row.kind == "page" else self._scope.allows_resource(key)):
-            self._record_failure(row, "skipped", "redirect-out-of-scope", row.attempts)
-        elif row.kind == "page":  # the target is a page of its own and counts against --max-pages
+        if row.kind == "page":  # the target is a page of its own and counts against --max-pages
             max_pages = self.config.limits.max_pages
             if (max_pages is None or self._pages_admitted < max_pages) and self._frontier.add(
                     url, key, "page", row.depth, row.page_url, row.hops + 1):

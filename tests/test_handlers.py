@@ -52,3 +52,17 @@ def test_handlers_svg_is_saved_as_is_and_an_entity_bomb_is_refused(tmp_path: Pat
     assert (tmp_path / saved["image"]["path"]).read_bytes() == svg  # stored byte for byte, never rewritten
     refused = handler(tmp_path).handle(make_task("5.1", "image", "http://site.test/bomb.svg", 1, None, 0), session)
     assert (refused["outcome"], refused["reason"]) == ("failed", "unsafe-svg")
+
+
+@responses.activate
+def test_handlers_a_link_to_a_picture_is_held_to_the_image_cap_not_the_page_cap(tmp_path: Path) -> None:
+    from crawler.sitegen import make_image
+    picture = make_image(7, "png") + b"\0" * 3000  # a real PNG, with trailing bytes to make it large
+    limits = FetchLimits(max_page_bytes=1000, max_image_bytes=10_000)
+    node = TaskHandler("node-1", limits, ImageFilter(), tmp_path)
+    responses.get("http://site.test/full.png", content_type="image/png", body=picture)
+    responses.get("http://site.test/huge.png", content_type="image/png", body=picture * 4)
+    saved = node.handle(make_task("6.1", "page", "http://site.test/full.png", 1, None, 0), new_session(limits))
+    assert saved["outcome"] == "saved"  # before: too-large, at the 1000-byte page cap
+    refused = node.handle(make_task("7.1", "page", "http://site.test/huge.png", 1, None, 0), new_session(limits))
+    assert (refused["outcome"], refused["reason"]) == ("failed", "too-large")  # over the image cap

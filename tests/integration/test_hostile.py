@@ -45,6 +45,14 @@ def test_hostile_site_is_survived_and_recorded(tmp_path: Path, hostile, processe
         "/chain-5": ("too-many-redirects", 1), "/favicon.ico": ("no-favicon", 1),
     }
 
+    # The crawl state says what failures.jsonl says (it used to mark a redirect chain "done").
+    import sqlite3
+    state = sqlite3.connect(output / ".crawler" / "state.sqlite")
+    statuses = dict(state.execute("SELECT url, status || ' ' || reason FROM urls WHERE reason IS NOT NULL"))
+    state.close()
+    assert statuses[hostile.url + "chain-5"] == "failed too-many-redirects"
+    assert statuses[hostile.url + "chain-4"] == "done redirect"
+
     manifest = [json.loads(line) for line in (output / "manifest.jsonl").read_text().splitlines()]
     assert {r["sha256"] for r in manifest} == {hashlib.sha256(data).hexdigest() for data in GOOD_IMAGES.values()}
     for record in manifest:  # named by content, inside the output directory, whatever the URL said
