@@ -37,7 +37,7 @@ from crawler.credentials import parse_header, read_basic_auth, read_cookies
 from crawler.errors import ConfigError, CrawlerError, SeedError
 from crawler.scheduler import Scheduler, StopReason, Summary
 from crawler.seeds import read_seeds
-from crawler.storage import STATE_DIR, read_jsonl
+from crawler.storage import MANIFEST_NAME, STATE_DIR, read_jsonl
 from crawler.units import parse_seconds, parse_size, plural, seconds_option, size_option, size_text
 from crawler.urls import canonical, host_of
 
@@ -628,7 +628,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def _require_output(path: Path) -> None:
-    if not (path / "manifest.jsonl").is_file():
+    if not (path / MANIFEST_NAME).is_file():
         raise ConfigError(f"{path} holds no crawl output (no manifest.jsonl)")
 
 
@@ -655,7 +655,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         text = manifest_csv(args.output)
     else:  # the records as the crawl wrote them, torn lines (a crash mid-write) left out
         text = "".join(json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n"
-                       for record in read_jsonl(args.output / "manifest.jsonl"))
+                       for record in read_jsonl(args.output / MANIFEST_NAME))
     if args.file is None:
         sys.stdout.write(text)
     else:

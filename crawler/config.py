@@ -60,8 +60,7 @@ class FetchLimits:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> FetchLimits:
         """Rebuild from `to_dict()` output received over the wire; unknown keys are an error."""
-        names = {f.name: f.type for f in dataclasses.fields(cls)}
-        unknown = set(data) - set(names)
+        unknown = set(data) - {f.name for f in dataclasses.fields(cls)}
         if unknown:
             raise ConfigError(f"unknown fetch limits {sorted(unknown)}")
         return cls(**data)

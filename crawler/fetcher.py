@@ -65,7 +65,7 @@ def new_session(limits: FetchLimits, options: RequestOptions = RequestOptions())
     # trust_env only where a proxy is configured (so NO_PROXY works as usual); ~/.netrc
     # credentials are never worth sending to the sites of a crawl.
     session.trust_env = bool(getproxies())
-    session.auth = _no_auth  # with trust_env on, requests would otherwise look up ~/.netrc per host
+    session.auth = _no_auth  # _get passes it on: with trust_env on, requests would look up ~/.netrc per host
     bundle = next((os.environ[name] for name in _CA_BUNDLE_VARIABLES if os.environ.get(name)), None)
     if bundle:
         session.verify = bundle
@@ -75,7 +75,6 @@ def new_session(limits: FetchLimits, options: RequestOptions = RequestOptions())
         session.cookies.set(name, value, domain=domain, path=path)
     if options.basic_auth:
         session.auth = _HostAuth(options.basic_auth)
-    session.max_redirects = limits.max_redirects
     adapter = requests.adapters.HTTPAdapter(max_retries=0, pool_connections=16, pool_maxsize=4)
     session.mount("http://", adapter)
     session.mount("https://", adapter)

@@ -14,8 +14,7 @@ from urllib.parse import urlsplit
 
 from PIL import Image
 
-from crawler.report import host_of_path
-from crawler.storage import MANIFEST_NAME, read_jsonl, save_atomic
+from crawler.storage import MANIFEST_NAME, host_folder_of_path, read_jsonl, save_atomic
 from crawler.units import plural
 
 log = logging.getLogger(__name__)
@@ -27,7 +26,7 @@ GALLERY_NAME = "index.html"
 
 def make_thumbnail(output_dir: Path, record: dict[str, Any]) -> str:
     """Return the relative path of the record's thumbnail, making it if needed (the image itself if none can be)."""
-    relative = f"{THUMBNAILS_DIR}/{host_of_path(record['path'])}/{record['sha256']}.jpg"
+    relative = f"{THUMBNAILS_DIR}/{host_folder_of_path(record['path'])}/{record['sha256']}.jpg"
     if (output_dir / relative).is_file():
         return relative
     if record.get("content_type") == "image/svg+xml":
@@ -183,9 +182,9 @@ def _host_name(record: dict[str, Any]) -> str:
     """The host as people write it (`127.0.0.1:8737`, `example.com`), from the image's URL."""
     try:
         parts = urlsplit(record.get("url", ""))
-        return parts.netloc.rpartition("@")[2] or host_of_path(record["path"])
+        return parts.netloc.rpartition("@")[2] or host_folder_of_path(record["path"])
     except ValueError:
-        return host_of_path(record["path"])
+        return host_folder_of_path(record["path"])
 
 
 def _item(order: int, record: dict[str, Any], thumbnail: str) -> dict[str, Any]:

@@ -17,10 +17,9 @@ from typing import Any
 from crawler.errors import StorageError
 from crawler.messages import Found
 from crawler.state import CrawlState, UrlRow
-from crawler.storage import FAILURES_NAME, MANIFEST_NAME, STATE_DIR, JsonLines, rewrite_jsonl
+from crawler.storage import FAILURES_NAME, MANIFEST_NAME, RUNS_NAME, STATE_DIR, JsonLines, rewrite_jsonl
 
 log = logging.getLogger(__name__)
-RUNS_NAME = "runs.jsonl"
 
 
 _clock_text: tuple[int, str] = (0, "")

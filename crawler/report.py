@@ -8,7 +8,7 @@ from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
 
-from crawler.storage import FAILURES_NAME, MANIFEST_NAME, STATE_DIR, read_jsonl
+from crawler.storage import FAILURES_NAME, MANIFEST_NAME, RUNS_NAME, STATE_DIR, host_folder_of_path, read_jsonl
 from crawler.units import plural, size_text
 
 MANIFEST_FIELDS = ("url", "page_url", "found_as", "path", "sha256", "bytes", "content_type", "width", "height", "node",
@@ -16,20 +16,14 @@ MANIFEST_FIELDS = ("url", "page_url", "found_as", "path", "sha256", "bytes", "co
 _EXAMPLES = 3
 
 
-def host_of_path(path: str) -> str:
-    """The host folder of a manifest path (`images/<host>/<file>`)."""
-    parts = path.split("/")
-    return parts[1] if len(parts) > 2 else "?"
-
-
 def summarize(output_dir: Path) -> dict[str, Any]:
     """Return a crawl's figures: images by host and type, bytes, duplicates avoided, failures, timing."""
     manifest = read_jsonl(output_dir / MANIFEST_NAME)
     failures = read_jsonl(output_dir / FAILURES_NAME)
-    runs = read_jsonl(output_dir / STATE_DIR / "runs.jsonl")
+    runs = read_jsonl(output_dir / STATE_DIR / RUNS_NAME)
     by_host: dict[str, dict[str, int]] = defaultdict(lambda: {"images": 0, "bytes": 0})
     for record in manifest:
-        host = by_host[host_of_path(record["path"])]
+        host = by_host[host_folder_of_path(record["path"])]
         host["images"] += 1
         host["bytes"] += int(record.get("bytes", 0))
     reasons: dict[str, dict[str, Any]] = {}

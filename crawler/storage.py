@@ -21,14 +21,15 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from crawler.errors import StorageError
+from crawler.urls import DEFAULT_PORTS
 
 IMAGES_DIR = "images"
 MANIFEST_NAME = "manifest.jsonl"
 FAILURES_NAME = "failures.jsonl"
 STATE_DIR = ".crawler"
+RUNS_NAME = "runs.jsonl"  # under STATE_DIR: one summary per scheduler run
 _TEMP_PREFIX = ".tmp-"
 _UNSAFE_HOST_CHARS = re.compile(r"[^a-z0-9._-]")
-_DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 def host_folder(url: str) -> str:
@@ -39,10 +40,16 @@ def host_folder(url: str) -> str:
         port = parts.port
     except ValueError:
         host, port = "", None
-    if port is not None and port != _DEFAULT_PORTS.get(parts.scheme):
+    if port is not None and port != DEFAULT_PORTS.get(parts.scheme):
         host = f"{host}_{port}"
     name = _UNSAFE_HOST_CHARS.sub("_", host).strip(".")[:120]
     return name if name and name not in (".", "..") else "unknown-host"
+
+
+def host_folder_of_path(path: str) -> str:
+    """The host folder of a manifest path (`images/<host>/<file>`), or "?" for another shape."""
+    parts = path.split("/")
+    return parts[1] if len(parts) > 2 else "?"
 
 
 def image_path(url: str, sha256: str, extension: str) -> str:

@@ -18,7 +18,7 @@ from crawler.config import Scope
 from crawler.messages import MAX_URL_CHARS
 
 CRAWLABLE_SCHEMES = ("http", "https")
-_DEFAULT_PORTS = {"http": 80, "https": 443}
+DEFAULT_PORTS = {"http": 80, "https": 443}
 # HTML attribute values may carry spaces, tabs and newlines around (and, wrongly, inside) a URL.
 _STRIP_CHARS = " \t\n\r\f\v"
 _INNER_WHITESPACE = re.compile(r"[\t\n\r]")
@@ -51,7 +51,7 @@ def canonical(url: str) -> str | None:
     except (ValueError, UnicodeError):
         return None
     parts = urlsplit(key)
-    if port is not None and port == _DEFAULT_PORTS[parts.scheme]:
+    if port is not None and port == DEFAULT_PORTS[parts.scheme]:
         host = parts.hostname or ""
         netloc = f"[{host}]" if ":" in host else host
         if parts.username is not None:
