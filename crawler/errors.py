@@ -42,11 +42,12 @@ class FetchError(CrawlerError):
 
     retryable = False
 
-    def __init__(self, url: str, reason: str, retry_after: float | None = None) -> None:
+    def __init__(self, url: str, reason: str, retry_after: float | None = None, status: int | None = None) -> None:
         super().__init__(f"{url}: {reason}")
         self.url = url
         self.reason = reason
         self.retry_after = retry_after
+        self.status = status  # the HTTP status, when the server answered with one
 
 
 class TransientFetchError(FetchError):

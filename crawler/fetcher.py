@@ -152,9 +152,9 @@ def _fetch_once(session: requests.Session, url: str, limits: FetchLimits, max_by
                 return Fetched(url, status, location=_redirect_target(url, response))
             if status != 200:
                 if status in RETRY_STATUSES:
-                    raise TransientFetchError(url, f"http-{status}",
-                                              retry_after_seconds(response.headers.get("Retry-After")))
-                raise FetchError(url, f"http-{status}")
+                    raise TransientFetchError(url, f"http-{status}", status=status,
+                                              retry_after=retry_after_seconds(response.headers.get("Retry-After")))
+                raise FetchError(url, f"http-{status}", status=status)
             content_type = response.headers.get("Content-Type", "")
             if images_as_images and content_type.strip().lower().startswith("image/"):
                 max_bytes, cut_at_cap = limits.max_image_bytes, False

@@ -56,7 +56,7 @@ class TaskHandler:
                 result = self._redirect(task, fetched) or self._save(task, fetched)
         except FetchError as exc:
             result = make_result(task, self.node_id, "failed", reason=exc.reason, retryable=exc.retryable,
-                                 retry_after=exc.retry_after)
+                                 retry_after=exc.retry_after, status=exc.status)
         except StorageError as exc:
             log.error("worker %s: %s", self.node_id, exc)
             result = make_result(task, self.node_id, "failed", reason=exc.reason, retryable=True)
@@ -71,9 +71,9 @@ class TaskHandler:
             fetched = fetch(session, task["url"], self.limits, MAX_ROBOTS_CHARS, cut_at_cap=True,
                             follow_redirects=True)
         except FetchError as exc:
-            if not exc.retryable and exc.reason.startswith("http-4"):
+            if not exc.retryable and exc.status is not None and 400 <= exc.status < 500:
                 # No robots.txt (or one we may not read): everything is allowed, as the major engines do.
-                return make_result(task, self.node_id, "fetched", status=int(exc.reason[5:8]))
+                return make_result(task, self.node_id, "fetched", status=exc.status)
             raise
         text = fetched.body.decode("utf-8", errors="replace")[:MAX_ROBOTS_CHARS]
         return make_result(task, self.node_id, "fetched", robots_text=text, status=fetched.status,

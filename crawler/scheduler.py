@@ -328,7 +328,8 @@ class Scheduler:
             self.counts["images/storage-errors"] += 1
             self._frontier.put_back(row, now, pause)
             return
-        if row.found_as == Found.FAVICON.value and reason.startswith("http-4"):
+        status = result["status"]
+        if row.found_as == Found.FAVICON.value and status is not None and 400 <= status < 500:
             # Only a browser's guess, not a reference on the page: its absence is no failure of the site.
             self._frontier.fail(row, "no-favicon", outcome="skipped")
         elif result["retryable"]:

@@ -27,6 +27,7 @@ def test_fetcher_client_errors_are_final(status: int) -> None:
     with pytest.raises(FetchError) as caught:
         fetch(new_session(LIMITS), URL, LIMITS, 1000)
     assert caught.value.reason == f"http-{status}" and not caught.value.retryable
+    assert caught.value.status == status  # a field, not something to slice out of the reason
 
 
 @responses.activate
@@ -34,7 +35,7 @@ def test_fetcher_429_is_transient_with_retry_after() -> None:
     responses.get(URL, status=429, headers={"Retry-After": "7"})
     with pytest.raises(TransientFetchError) as caught:
         fetch(new_session(LIMITS), URL, LIMITS, 1000)
-    assert caught.value.reason == "http-429" and caught.value.retry_after == 7.0
+    assert caught.value.reason == "http-429" and caught.value.retry_after == 7.0 and caught.value.status == 429
 
 
 @responses.activate
