@@ -1,0 +1,111 @@
+"""The scheduler's loop with in-memory queues and a clock of our own: no sockets, no processes.
+
+A stand-in node thread takes tasks from the scheduler's task queue and answers on its result
+queue as a real node would, so the tests see what the loop dispatches, in which order, and what
+it records.
+"""
+
+from __future__ import annotations
+
+import json
+import queue
+import threading
+from pathlib import Path
+
+from crawler.config import Politeness, SchedulerConfig, Scope
+from crawler.messages import make_node_event, make_result
+from crawler.scheduler import Scheduler, StopReason
+from crawler.urls import canonical
+
+SITE = "http://site.test"
+PNG_SHA = "a" * 64
+
+
+def pair(url: str) -> list[str]:
+    return [url, canonical(url) or url]
+
+
+def answer(task: dict) -> dict:
+    """What a node would report for `task` on a tiny site: / links to /a.html and shows /x.png."""
+    url = task["url"]
+    if task["kind"] == "robots":
+        return dict(make_result(task, "n1", "fetched", status=404))
+    if url == f"{SITE}/":
+        return dict(make_result(task, "n1", "fetched", links=[pair(f"{SITE}/a.html")],
+                                images=[[*pair(f"{SITE}/x.png"), "img"], [*pair(f"{SITE}/favicon.ico"), "favicon"]],
+                                status=200))
+    if url == f"{SITE}/a.html":
+        return dict(make_result(task, "n1", "fetched", links=[pair(f"{SITE}/gone.html")], status=200))
+    if url == f"{SITE}/gone.html":
+        return dict(make_result(task, "n1", "failed", reason="http-404", status=404))
+    if url == f"{SITE}/favicon.ico":
+        return dict(make_result(task, "n1", "failed", reason="http-404", status=404))
+    image = {"path": f"images/site.test/{PNG_SHA}.png", "sha256": PNG_SHA, "bytes": 10,
+             "content_type": "image/png", "width": 1, "height": 1}
+    return dict(make_result(task, "n1", "saved", image=image, status=200))
+
+
+class FakeNode(threading.Thread):
+    """Takes tasks one by one (as a node with one thread would) and records the order."""
+
+    def __init__(self, scheduler: Scheduler) -> None:
+        super().__init__(daemon=True)
+        self.scheduler, self.order = scheduler, []
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        results = self.scheduler._results
+        results.put(dict(make_node_event("hello", "n1", 1, [], 0)))
+        while not self.done.is_set():
+            if self.scheduler.bulletin.read().get("state") == "finished":  # as a node leaves: it says bye
+                results.put(dict(make_node_event("bye", "n1", 1, [], len(self.order))))
+                return
+            try:
+                task = self.scheduler._tasks.get(timeout=0.05)
+            except queue.Empty:
+                continue
+            self.order.append(task["url"].removeprefix(SITE))
+            result = answer(task)
+            results.put([result])
+
+
+def crawl(tmp_path: Path, **options: object) -> tuple[Scheduler, FakeNode, object]:
+    ticks = iter(range(1_000_000))
+    config = SchedulerConfig(output_dir=tmp_path, authkey=b"k" * 32, seeds=(f"{SITE}/",),
+                             scope=Scope(frozenset({"site.test"})),
+                             politeness=Politeness(delay_seconds=0, per_host=1), **options)  # type: ignore[arg-type]
+    scheduler = Scheduler(config, clock=lambda: next(ticks) * 0.001)  # 1 ms a look at the clock
+    node = FakeNode(scheduler)
+    node.start()
+    try:
+        summary = scheduler.run()
+    finally:
+        node.done.set()
+        node.join()
+    return scheduler, node, summary
+
+
+def test_scheduler_crawls_to_the_end_and_records_what_happened(tmp_path: Path) -> None:
+    scheduler, node, summary = crawl(tmp_path)
+    assert summary.reason == StopReason.FINISHED  # type: ignore[attr-defined]
+    # robots.txt first, then the page's image before the page it links to, then the rest
+    assert node.order[:3] == ["/robots.txt", "/", "/x.png"]
+    assert set(node.order) == {"/robots.txt", "/", "/x.png", "/favicon.ico", "/a.html", "/gone.html"}
+    counts = summary.counts  # type: ignore[attr-defined]
+    assert (counts["pages/fetched"], counts["images/saved"], counts["pages/failed"]) == (2, 1, 1)
+    manifest = [json.loads(line) for line in (tmp_path / "manifest.jsonl").read_text().splitlines()]
+    assert [(r["url"], r["found_as"], r["page_url"]) for r in manifest] == [(f"{SITE}/x.png", "img", f"{SITE}/")]
+    failures = {json.loads(line)["url"]: json.loads(line) for line in (tmp_path / "failures.jsonl").read_text()
+                .splitlines()}
+    assert failures[f"{SITE}/gone.html"]["reason"] == "http-404"
+    assert (failures[f"{SITE}/favicon.ico"]["outcome"], failures[f"{SITE}/favicon.ico"]["reason"]) == (
+        "skipped", "no-favicon")
+
+
+def test_scheduler_ignores_answers_it_did_not_ask_for(tmp_path: Path) -> None:
+    scheduler, _node, summary = crawl(tmp_path)
+    forged = dict(make_result({"v": 2, "id": "1.1.not-this-run", "kind": "page", "url": f"{SITE}/", "depth": 0,
+                               "page_url": None, "hops": 0}, "n1", "fetched"))
+    scheduler._handle(forged, 0.0)  # after the crawl: a late or forged answer changes nothing
+    assert scheduler.counts["results/ignored"] == 1
+    assert summary.counts["pages/fetched"] == 2  # type: ignore[attr-defined]
