@@ -175,7 +175,10 @@ class Worker:
             if link is None:
                 return
             try:
-                state = link.bulletin.read().get("state")
+                bulletin = link.bulletin.read()
+                if not isinstance(bulletin, dict):  # an answer out of step: the link cannot be trusted
+                    raise EOFError(f"the bulletin read gave {type(bulletin).__name__}")
+                state = bulletin.get("state")
                 if state == "finished":
                     log.info("worker %s: the scheduler says the crawl is over", self.node_id)
                     self._stop.set()
@@ -222,6 +225,8 @@ class Worker:
                 return
             try:
                 batch = link.desk.take(room, _POLL_SECONDS)
+                if not isinstance(batch, list):  # an answer out of step: the link cannot be trusted
+                    raise EOFError(f"take gave {type(batch).__name__}")
             except broker.CONNECTION_ERRORS:
                 self._reconnect(link)
                 continue

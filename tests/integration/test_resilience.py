@@ -111,7 +111,8 @@ def test_resilience_sigterm_pauses_and_the_same_nodes_carry_on_after_resume(tmp_
     partial = manifest_records(output)
     assert 20 <= len(partial) < len(set(truth.images.values()))
     time.sleep(1.0)
-    assert worker.poll() is None  # paused, not sent home: it waits for the scheduler to come back
+    # paused, not sent home: it waits for the scheduler to come back
+    assert worker.poll() is None, worker.communicate()[1][-3000:]
     again = processes.start("scheduler", *args, "--resume")
     code, stdout, stderr = finish(again)
     assert code == 0, stderr
