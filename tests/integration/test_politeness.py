@@ -80,3 +80,19 @@ def test_politeness_per_host_cap_holds_across_nodes(tmp_path: Path, serve_site, 
     assert sum(1 for path in site.hits if path.startswith("img/")) == 40
     assert site.max_in_flight <= 2, f"{site.max_in_flight} requests at once with --per-host 2 and 12 threads"
     assert site.max_in_flight == 2
+
+
+def test_politeness_four_nodes_on_one_host_keep_its_limits(tmp_path: Path, serve_site, processes) -> None:
+    root = tmp_path / "site"
+    write_site(root, pages=6, images_per_page=8)
+    site = serve_site(root, image_delay=0.05)
+    scheduler, port = processes.start_scheduler(site.url, "--output", str(tmp_path / "out"), "--delay", "0",
+                                                "--per-host", "3")
+    workers = [processes.start_worker(port, "--threads", "4", "--node-id", f"node-{n}") for n in range(4)]
+    code, _stdout, stderr = finish(scheduler)
+    assert code == 0, stderr
+    for worker in workers:
+        assert finish(worker, timeout=30)[0] == 0
+    assert sum(1 for path in site.hits if path.startswith("img/")) == 48
+    assert max(site.hits.values()) == 1  # no duplicate fetch across the nodes
+    assert site.max_in_flight == 3, f"{site.max_in_flight} requests at once with --per-host 3 and 16 threads"
