@@ -1,6 +1,7 @@
 """Benchmarks: `python3 -m benchmarks.run [--pages N] [--runs N] [--only NAMES] [--scrapy]`.
 
-Prints figures (medians of --runs) for: a loopback crawl served by nginx, a crawl against a server
+Prints figures (medians of --runs) for: one site with default options beside wget and Scrapy, a
+loopback crawl of two hosts served by nginx, a crawl against a server
 that adds 50 ms per response, scaling over 1/2/4 worker nodes, the scheduler's own ceiling, and its
 memory per URL, the gallery at 10,000 images, and coverage of every form of image reference against
 headless Chromium and wget (with extraction CPU per page). The machine is shared and noisy: compare
@@ -16,12 +17,12 @@ import sys
 import tempfile
 from pathlib import Path
 
-from benchmarks import forms_bench, gallery_bench, scheduler_bench
+from benchmarks import forms_bench, gallery_bench, onehost_bench, scheduler_bench
 from benchmarks.crawl import CrawlFigures, run_crawl
 from benchmarks.servers import LatencyServer, Nginx, PythonServer, free_ports
 from benchmarks.site import Truth, generate
 
-SECTIONS = ("crawl", "latency", "scaling", "scheduler", "memory", "gallery", "forms")
+SECTIONS = ("onehost", "crawl", "latency", "scaling", "scheduler", "memory", "gallery", "forms")
 
 
 def median(values: list[float]) -> float:
@@ -59,6 +60,8 @@ def main(argv: list[str] | None = None) -> int:
     wanted = set(args.only.split(","))
     work = Path(tempfile.mkdtemp(prefix="crawler-bench-"))
     try:
+        if "onehost" in wanted:
+            onehost_bench.one_host(work / "onehost", args.runs)
         if wanted & {"crawl", "latency", "scaling"}:
             pictures: dict[int, bytes] = {}
             if "crawl" in wanted:

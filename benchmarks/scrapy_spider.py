@@ -6,6 +6,7 @@ Run by scrapy_reference.py as `scrapy runspider`; made fair on purpose: robots.t
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import urlsplit
 
 import scrapy
@@ -29,7 +30,7 @@ class ReferenceSpider(scrapy.Spider):
         "MEDIA_ALLOW_REDIRECTS": True,
     }
 
-    def __init__(self, start: str, **kwargs: object) -> None:
+    def __init__(self, start: str, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.start_urls = [start]
         self.allowed_domains = [urlsplit(start).hostname]

@@ -1,0 +1,90 @@
+"""One site with default options, the job most users start with: queue-crawler beside wget and Scrapy.
+
+Two sites, each served by nginx (a Python server where nginx is missing, and said): a generated one
+(300 pages, 600 image URLs, one host) and, where Debian's python3.11-doc is installed, a real
+documentation site (530 pages, 50 MB of HTML). queue-crawler runs `crawler run URL --delay 0`
+(everything else default); wget runs `-r -l inf -p -np` (one connection); Scrapy the reference
+spider with 16 concurrent requests, 8 per domain. Runs are interleaved; medians are printed.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from benchmarks.crawl import REPO
+from benchmarks.forms_bench import DOC_SITE
+from benchmarks.scrapy_reference import SPIDER
+from benchmarks.servers import Nginx, PythonServer, free_ports
+from crawler import broker
+from crawler.sitegen import CLASSIC_FORMS, generate_site
+
+
+def _seconds(command: list[str], cwd: Path, env: dict[str, str] | None = None) -> float:
+    started = time.monotonic()
+    subprocess.run(command, cwd=cwd, env=env, check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return time.monotonic() - started
+
+
+def _scrapy_available() -> bool:
+    try:
+        import scrapy  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _measure(name: str, root: Path, work: Path, runs: int) -> None:
+    (port,) = free_ports(1)
+    server = Nginx([root], [port], work / "nginx") if Nginx.available() else PythonServer([root], [port], work)
+    base = f"http://127.0.0.1:{port}/"
+    env = dict(os.environ, **{broker.AUTHKEY_ENV: broker.generate_authkey().decode()})
+    walls: dict[str, list[float]] = {"queue-crawler": [], "wget": [], "Scrapy": []}
+    requests: dict[str, int] = {}
+    try:
+        for n in range(runs):
+            server.reset()
+            walls["queue-crawler"].append(_seconds(
+                [sys.executable, "-m", "crawler", "run", base, "--output", str(work / f"ours{n}"), "--fresh",
+                 "--delay", "0", "--quiet"], REPO, env))
+            requests["queue-crawler"] = sum(server.hits().values())
+            if shutil.which("wget"):
+                server.reset()
+                walls["wget"].append(_seconds(["wget", "-q", "-r", "-l", "inf", "-p", "-np", "-P",
+                                               str(work / f"wget{n}"), base], work))
+                requests["wget"] = sum(server.hits().values())
+            if _scrapy_available():
+                server.reset()
+                folder = work / f"scrapy{n}"
+                folder.mkdir(parents=True, exist_ok=True)
+                walls["Scrapy"].append(_seconds(
+                    [sys.executable, "-m", "scrapy", "runspider", str(SPIDER), "-L", "WARNING", "-a", f"start={base}",
+                     "-s", f"FILES_STORE={folder}", "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=8"], folder))
+                requests["Scrapy"] = sum(server.hits().values())
+    finally:
+        server.close()
+    print(f"\n## one host: {name}, served by {server.name} (median of {runs})")
+    ours = statistics.median(walls["queue-crawler"])
+    for crawler, values in walls.items():
+        if not values:
+            print(f"  {crawler:14} not installed")
+            continue
+        wall = statistics.median(values)
+        ratio = "" if crawler == "queue-crawler" else f"   queue-crawler / {crawler}: {ours / wall:.2f}"
+        print(f"  {crawler:14} {wall:7.2f} s  {requests[crawler]:6d} requests{ratio}")
+    print("  targets: queue-crawler within 2x wget's wall time and at most 0.5x Scrapy's")
+
+
+def one_host(work: Path, runs: int = 3) -> None:
+    site = work / "onehost-site"
+    generate_site(site, pages=300, images=600, forms=CLASSIC_FORMS)
+    _measure("generated, 300 pages, 600 image URLs", site, work / "generated", runs)
+    if (DOC_SITE / "index.html").is_file():
+        _measure(f"Debian's python3.11-doc ({DOC_SITE})", DOC_SITE, work / "doc", runs)
+    else:
+        print(f"\n## one host: {DOC_SITE} missing (`apt-get install python3.11-doc`); skipped")
