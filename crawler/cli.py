@@ -67,20 +67,18 @@ def _address(text: str) -> tuple[str, int]:
     return host.strip("[]"), int(port)
 
 
-def _seconds(text: str) -> float:
-    """An argparse type: a time with an optional unit (1.5s, 500ms, 2m, 1h)."""
-    try:
-        return parse_seconds(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from exc
+def _argument_type(parse: Callable[[str], Any]) -> Callable[[str], Any]:
+    """An argparse type from a parser whose ValueError is already a sentence."""
+    def convert(text: str) -> Any:
+        try:
+            return parse(text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from exc
+    return convert
 
 
-def _size(text: str) -> int:
-    """An argparse type: a size with an optional unit (5M, 20MiB, 512k)."""
-    try:
-        return parse_size(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from exc
+_seconds = _argument_type(parse_seconds)  # a time with an optional unit (1.5s, 500ms, 2m, 1h)
+_size = _argument_type(parse_size)  # a size with an optional unit (5M, 20MiB, 512k)
 
 
 def _domain(text: str) -> str:

@@ -144,6 +144,12 @@ class Collector:
         for url in urls:
             self.image(url, found_as)
 
+    def stylesheet_contents(self, refs: css.CssRefs, found_as: Found) -> None:
+        """A stylesheet's images (shown as `found_as`) and the stylesheets it @imports."""
+        self.css_images(refs.images, found_as)
+        for imported in refs.imports:
+            self.stylesheet(imported)
+
 
 @dataclass
 class _Hidden:
@@ -200,9 +206,7 @@ def extract(html: bytes, page_url: str, encoding: str | None = None) -> PageRefs
         text = decode(block, charset)
         if css.might_refer(text):
             refs = css.stylesheet_refs(text)
-            found.css_images(refs.images, Found.CSS_STYLE)
-            for imported in refs.imports:
-                found.stylesheet(imported)
+            found.stylesheet_contents(refs, Found.CSS_STYLE)
     for block in hidden.json_ld:
         _read_json_ld(decode(block, charset), found)
     if not declared_icon:  # what every browser asks for when a page names no icon

@@ -117,23 +117,25 @@ function render() {
     if (!groups.has(key)) groups.set(key, []);
     groups.get(key).push(r);
   }
+  shown = [...groups.values()].flat();  // the order on screen: the lightbox's next and previous follow it
   const main = $('groups');
   main.replaceChildren();
+  let index = 0;
   for (const [key, records] of groups) {
     const section = document.createElement('section');
     const title = document.createElement('h2');
     title.append(breakable(key), ' (' + records.length + ')');
     const grid = document.createElement('div');
     grid.className = 'grid';
-    for (const r of records) grid.append(figure(r));
+    for (const r of records) grid.append(figure(r, index++));
     section.append(title, grid);
     main.append(section);
   }
   $('shown').textContent = shown.length;
 }
-function figure(r) {
+function figure(r, index) {
   const f = document.createElement('figure');
-  f.dataset.host = r.host; f.dataset.type = r.type; f.dataset.index = shown.indexOf(r);
+  f.dataset.host = r.host; f.dataset.type = r.type; f.dataset.index = index;
   const img = document.createElement('img');
   img.loading = 'lazy'; img.src = r.thumb; img.alt = r.alt || r.url.slice(-80); img.width = 180; img.height = 150;
   const caption = document.createElement('figcaption');

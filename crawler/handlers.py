@@ -115,9 +115,7 @@ class TaskHandler:
                                bytes=len(fetched.body))
         refs = css.stylesheet_refs(fetched.body, fetched.charset)
         found = Collector(task["url"])  # relative URLs in CSS are relative to the stylesheet
-        found.css_images(refs.images, Found.CSS_LINKED)
-        for imported in refs.imports:
-            found.stylesheet(imported)
+        found.stylesheet_contents(refs, Found.CSS_LINKED)
         return make_result(task, self.node_id, "fetched", images=found.refs.images,
                            stylesheets=found.refs.stylesheets, status=fetched.status, bytes=len(fetched.body),
                            reason="truncated" if fetched.truncated else None)
