@@ -24,7 +24,7 @@ from benchmarks.crawl import REPO
 from benchmarks.servers import Nginx, PythonServer, free_ports
 from benchmarks.site import generate as generate_classic
 from crawler import broker
-from crawler.extract import extract
+from crawler.node.extract import extract
 from crawler.sitegen import SiteTruth, generate_site
 from crawler.storage import read_jsonl
 
@@ -129,7 +129,7 @@ DOC_SITE = Path("/usr/share/doc/python3.11/html")  # Debian's python3.11-doc: a 
 
 def _image_digests(root: Path, paths: set[str]) -> dict[str, str]:
     """{sha256: path} of each requested file under `root` that is an image (sniffed as the crawler does)."""
-    from crawler.images import NotAnImage, identify
+    from crawler.node.images import NotAnImage, identify
     found = {}
     for path in paths:
         file = root / path.split("?", 1)[0].lstrip("/")

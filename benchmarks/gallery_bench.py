@@ -9,7 +9,7 @@ from pathlib import Path
 
 from benchmarks import browser
 from benchmarks.site import make_picture
-from crawler.gallery import write_gallery
+from crawler.output.gallery import write_gallery
 
 
 def fabricate_output(root: Path, images: int, hosts: int = 20) -> None:

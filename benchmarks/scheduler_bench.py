@@ -16,10 +16,10 @@ from typing import Any
 from crawler import broker
 from crawler.broker import TaskDesk
 from crawler.config import Limits, Politeness, SchedulerConfig, Scope
-from crawler.frontier import Frontier
 from crawler.messages import make_node_event, make_result, make_task
-from crawler.scheduler import Scheduler
-from crawler.state import CrawlState
+from crawler.scheduler.frontier import Frontier
+from crawler.scheduler.loop import Scheduler
+from crawler.scheduler.store import CrawlState
 
 HOSTS = 50
 _AUTHKEY = b"k" * 32  # loopback only, for the benchmark's own scheduler

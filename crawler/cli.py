@@ -35,7 +35,7 @@ from crawler.config import (
 )
 from crawler.credentials import parse_header, read_basic_auth, read_cookies
 from crawler.errors import ConfigError, CrawlerError, SeedError
-from crawler.scheduler import Scheduler, StopReason, Summary
+from crawler.scheduler.loop import Scheduler, StopReason, Summary
 from crawler.seeds import read_seeds
 from crawler.storage import MANIFEST_NAME, STATE_DIR, read_jsonl
 from crawler.units import parse_seconds, parse_size, plural, seconds_option, size_option, size_text
@@ -396,7 +396,7 @@ def _run_scheduler(config: SchedulerConfig, quiet: bool, on_listening=None,
     live = _live_display(quiet)
     on_status = None
     if live is not None:
-        from crawler.display import render_status
+        from crawler.output.display import render_status
         on_status = lambda status: live.update(render_status(status))  # noqa: E731
     scheduler = Scheduler(config, on_status=on_status)
     if not config.politeness.obey_robots:
@@ -512,7 +512,7 @@ def _without_option(argv: list[str], *names: str) -> list[str]:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
-    from crawler.worker import Worker, default_node_id
+    from crawler.node.worker import Worker, default_node_id
     authkey = _authkey(args)
     node_id = args.node_id or default_node_id()
     siblings = _spawn_siblings(args, node_id) if args.processes > 1 else []
@@ -589,7 +589,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     finally:
         server.shutdown()
     if code == EXIT_OK:
-        from crawler.gallery import write_gallery
+        from crawler.output.gallery import write_gallery
         print(f"demo: gallery written to {write_gallery(args.output)}; open it in a browser", flush=True)
     return code
 
@@ -620,7 +620,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     else:
         from rich.console import Console
 
-        from crawler.display import render_status
+        from crawler.output.display import render_status
         Console().print(render_status(status))
     return EXIT_OK
 
@@ -631,11 +631,11 @@ def _require_output(path: Path) -> None:
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:
-    from crawler.report import render_text, summarize
+    from crawler.output.report import render_text, summarize
     _require_output(args.output)
     summary = summarize(args.output)
     if not args.no_gallery:
-        from crawler.gallery import write_gallery
+        from crawler.output.gallery import write_gallery
         summary["gallery"] = str(write_gallery(args.output))
     if args.json:
         print(json.dumps(summary, indent=1, sort_keys=True))
@@ -647,7 +647,7 @@ def cmd_inspect(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from crawler.report import manifest_csv
+    from crawler.output.report import manifest_csv
     _require_output(args.output)
     if args.format == "csv":
         text = manifest_csv(args.output)

@@ -1,8 +1,10 @@
-"""Numbers as a person reads and types them: sizes and times with units, counts with their nouns."""
+"""Numbers as a person reads and types them: sizes and times with units, counts with their nouns, clock times."""
 
 from __future__ import annotations
 
 import re
+import time
+from datetime import datetime, timezone
 
 
 def size_text(count: int | float) -> str:
@@ -59,3 +61,15 @@ def seconds_option(seconds: float) -> str:
     if seconds and seconds % 60 == 0:
         return f"{seconds / 60:g}m"
     return f"{seconds:g}s"
+
+
+_clock_text: tuple[int, str] = (0, "")
+
+
+def now_iso() -> str:
+    """The current UTC time to the second, formatted once per second (records come by the thousand)."""
+    global _clock_text
+    second = int(time.time())
+    if _clock_text[0] != second:
+        _clock_text = (second, datetime.fromtimestamp(second, timezone.utc).isoformat(timespec="seconds"))
+    return _clock_text[1]

@@ -12,8 +12,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from crawler.records import now_iso
-from crawler.units import size_text
+from crawler.units import now_iso, size_text
 
 log = logging.getLogger("crawler.urllog")
 log.propagate = False

@@ -1,4 +1,4 @@
-from crawler.css import inline_style_images, might_refer, stylesheet_refs
+from crawler.node.css import inline_style_images, might_refer, stylesheet_refs
 
 SITE_CSS = """@charset "utf-8";
 @import url("base.css");

@@ -1,7 +1,7 @@
 import json
 
-from crawler.extract import extract
 from crawler.messages import MAX_REFS_PER_PAGE
+from crawler.node.extract import extract
 
 PAGE = "http://site.test/dir/page.html"
 FAVICON = "http://site.test/favicon.ico"

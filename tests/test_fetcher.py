@@ -5,7 +5,7 @@ import responses
 
 from crawler.config import FetchLimits
 from crawler.errors import FetchError, TransientFetchError
-from crawler.fetcher import fetch, new_session, retry_after_seconds
+from crawler.node.fetcher import fetch, new_session, retry_after_seconds
 
 LIMITS = FetchLimits(total_seconds=5, max_redirects=3)
 URL = "http://site.test/a"

@@ -4,8 +4,8 @@ import pytest
 
 from crawler.config import Politeness
 from crawler.errors import StateError
-from crawler.frontier import Frontier
-from crawler.state import CrawlState
+from crawler.scheduler.frontier import Frontier
+from crawler.scheduler.store import CrawlState
 from crawler.urls import canonical
 
 

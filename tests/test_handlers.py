@@ -5,9 +5,9 @@ from pathlib import Path
 import responses
 
 from crawler.config import FetchLimits, ImageFilter
-from crawler.fetcher import new_session
-from crawler.handlers import TaskHandler
 from crawler.messages import make_task, read_result
+from crawler.node.fetcher import new_session
+from crawler.node.handlers import TaskHandler
 
 LIMITS = FetchLimits()
 CSS_URL = "http://site.test/static/css/site.css"

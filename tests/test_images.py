@@ -6,7 +6,7 @@ import pytest
 from PIL import Image
 
 from crawler.config import ImageFilter
-from crawler.images import NotAnImage, filter_reason, identify
+from crawler.node.images import NotAnImage, filter_reason, identify
 from crawler.sitegen import make_image
 
 MAX_PIXELS = 100_000_000

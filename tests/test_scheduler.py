@@ -14,7 +14,7 @@ from pathlib import Path
 
 from crawler.config import Politeness, SchedulerConfig, Scope
 from crawler.messages import make_node_event, make_result
-from crawler.scheduler import Scheduler, StopReason
+from crawler.scheduler.loop import Scheduler, StopReason
 from crawler.urls import canonical
 
 SITE = "http://site.test"

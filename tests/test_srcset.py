@@ -2,7 +2,7 @@
 
 import pytest
 
-from crawler.srcset import srcset_urls
+from crawler.node.srcset import srcset_urls
 
 
 @pytest.mark.parametrize("value, urls", [

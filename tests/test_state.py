@@ -1,6 +1,6 @@
 from pathlib import Path
 
-from crawler.state import CrawlState
+from crawler.scheduler.store import CrawlState
 
 
 def _state_with_urls(tmp_path: Path, count: int) -> tuple[CrawlState, list[int]]:

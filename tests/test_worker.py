@@ -6,7 +6,7 @@ from types import SimpleNamespace
 
 from crawler.config import FetchLimits, RequestOptions, WorkerConfig
 from crawler.messages import make_task
-from crawler.worker import Worker
+from crawler.node.worker import Worker
 
 TASKS = 20_000
 

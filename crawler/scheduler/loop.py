@@ -20,12 +20,12 @@ from typing import Any
 from crawler import broker
 from crawler.config import TASKS_HELD_PER_THREAD, SchedulerConfig
 from crawler.errors import BadMessage
-from crawler.frontier import Frontier
 from crawler.messages import PROTOCOL_VERSION, Found, NodeEvent, Result, read_message
 from crawler.reasons import MAX_SLOW_ATTEMPTS, SLOW_REASONS, describe_reason
-from crawler.records import CrawlRecords, found_as_of
-from crawler.state import CrawlState, UrlRow
-from crawler.status import StatusTracker, status_line
+from crawler.scheduler.frontier import Frontier
+from crawler.scheduler.records import CrawlRecords, found_as_of
+from crawler.scheduler.status import StatusTracker, status_line
+from crawler.scheduler.store import CrawlState, UrlRow
 from crawler.storage import STORAGE_REASONS, check_writable, remove_temporaries
 from crawler.urllog import url_event
 from crawler.urls import ScopeRules, canonical, host_of

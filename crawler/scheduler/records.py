@@ -9,29 +9,16 @@ from __future__ import annotations
 
 import json
 import logging
-import time
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from crawler.errors import StorageError
 from crawler.messages import Found
-from crawler.state import CrawlState, UrlRow
+from crawler.scheduler.store import CrawlState, UrlRow
 from crawler.storage import FAILURES_NAME, MANIFEST_NAME, RUNS_NAME, STATE_DIR, JsonLines, rewrite_jsonl
+from crawler.units import now_iso
 
 log = logging.getLogger(__name__)
-
-
-_clock_text: tuple[int, str] = (0, "")
-
-
-def now_iso() -> str:
-    """The current UTC time to the second, formatted once per second (records come by the thousand)."""
-    global _clock_text
-    second = int(time.time())
-    if _clock_text[0] != second:
-        _clock_text = (second, datetime.fromtimestamp(second, timezone.utc).isoformat(timespec="seconds"))
-    return _clock_text[1]
 
 
 def found_as_of(row: UrlRow) -> str:

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 
 from crawler.config import Politeness
 from crawler.messages import Task, TaskKind, make_task, make_task_id, parse_task_id
-from crawler.robots import ALLOW_ALL, RobotsRules
-from crawler.state import CrawlState, UrlRow
+from crawler.scheduler.robots import ALLOW_ALL, RobotsRules
+from crawler.scheduler.store import CrawlState, UrlRow
 from crawler.urls import origin_of
 
 log = logging.getLogger(__name__)

@@ -13,13 +13,13 @@ from pathlib import Path
 
 import requests
 
-from crawler import css
 from crawler.config import FetchLimits, ImageFilter, RequestOptions
 from crawler.errors import FetchError, StorageError
-from crawler.extract import Collector, extract
-from crawler.fetcher import Fetched, fetch
-from crawler.images import NotAnImage, filter_reason, identify
 from crawler.messages import MAX_ROBOTS_CHARS, Found, Result, Task, make_result
+from crawler.node import css
+from crawler.node.extract import Collector, extract
+from crawler.node.fetcher import Fetched, fetch
+from crawler.node.images import NotAnImage, filter_reason, identify
 from crawler.storage import image_path, save_atomic
 from crawler.urls import canonical
 

@@ -19,9 +19,9 @@ from typing import Any
 from crawler import broker
 from crawler.config import TASKS_HELD_PER_THREAD, FetchLimits, ImageFilter, RequestOptions, WorkerConfig
 from crawler.errors import BadMessage, CrawlerError, SchedulerUnreachable
-from crawler.fetcher import new_session
-from crawler.handlers import TaskHandler
 from crawler.messages import PROTOCOL_VERSION, Task, make_node_event, read_task
+from crawler.node.fetcher import new_session
+from crawler.node.handlers import TaskHandler
 from crawler.storage import check_writable
 
 log = logging.getLogger(__name__)

@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 from bs4 import BeautifulSoup
 from bs4.builder import XMLParsedAsHTMLWarning
 
-from crawler import css
 from crawler.messages import MAX_REFS_PER_PAGE, Found
-from crawler.srcset import srcset_urls
+from crawler.node import css
+from crawler.node.srcset import srcset_urls
 from crawler.urls import absolute, canonical, origin_of
 
 # Parsing is the crawler's main CPU cost. bs4 sends every element and text run through Python
