@@ -16,10 +16,10 @@ from typing import Any
 from crawler import broker
 from crawler.broker import TaskDesk
 from crawler.config import Limits, Politeness, SchedulerConfig, Scope
-from crawler.messages import make_node_event, make_result, make_task
+from crawler.messages import Kind, Outcome, make_node_event, make_result, make_task
 from crawler.scheduler.frontier import Frontier
 from crawler.scheduler.loop import Scheduler
-from crawler.scheduler.store import CrawlState
+from crawler.scheduler.sqlite_store import SqliteStore
 
 HOSTS = 50
 _AUTHKEY = b"k" * 32  # loopback only, for the benchmark's own scheduler
@@ -43,7 +43,7 @@ class _SyntheticNode:
         rng = random.Random(1)
         self._pairs = [[_url(number), _url(number)] for number in range(2 * pages + 3)]
         self._seen = [[rng.randrange(1 + 2 * answer) for _ in range(18)] for answer in range(min(pages, 5000))]
-        self._template = dict(make_result(make_task("0.0", "page", "", 0, None, 0), "synthetic", "fetched",
+        self._template = dict(make_result(make_task("0.0", Kind.PAGE, "", 0, None, 0), "synthetic", Outcome.FETCHED,
                                           status=200))
         self._answers = itertools.count()  # shared by the node's threads: each answer's new links differ
 
@@ -148,14 +148,14 @@ def _rss_bytes() -> int:
 
 def memory(work: Path, urls: int) -> None:
     """Print the scheduler's resident memory per distinct URL it has seen (and queued)."""
-    state = CrawlState(work, resume=False, fresh=True)
+    state = SqliteStore(work, resume=False, fresh=True)
     frontier = Frontier(state, Politeness(obey_robots=False), lease_seconds=60, max_attempts=3, backoff_seconds=1)
     gc.collect()
     before = _rss_bytes()
     started = time.monotonic()
     for number in range(urls):
         url = _url(number)
-        frontier.add(url, url, "page", 1, None)
+        frontier.add(url, url, Kind.PAGE, 1, None)
         if number % 10_000 == 0:
             state.commit()
     state.commit()

@@ -12,8 +12,6 @@ from typing import Any, Literal, TypedDict
 from crawler.errors import BadMessage
 
 PROTOCOL_VERSION = 2  # 2: stylesheet tasks; images carry how they were found
-TASK_KINDS = ("page", "image", "robots", "stylesheet")
-OUTCOMES = ("fetched", "redirect", "saved", "duplicate", "skipped", "failed")
 NODE_EVENTS = ("hello", "heartbeat", "bye")
 
 MAX_URL_CHARS = 8192  # longer URLs are dropped by the extractor; servers refuse them too (Apache: 8190)
@@ -21,10 +19,42 @@ MAX_REFS_PER_PAGE = 20_000  # links plus images from one page
 MAX_ROBOTS_CHARS = 512 * 1024  # Google reads the first 500 KiB of a robots.txt
 MAX_TEXT_CHARS = 300  # reasons, node ids, content types
 
-TaskKind = Literal["page", "image", "robots", "stylesheet"]
+class Word(str, Enum):
+    """A word of the vocabulary: compares equal to its plain string and prints as it (on 3.10+).
+
+    The wire carries plain strings only (`make_task` and `make_result` convert), so a peer
+    never unpickles one of these.
+    """
+
+    def __str__(self) -> str:
+        return str(self.value)
 
 
-class Found(str, Enum):
+class Kind(Word):
+    """What a task fetches."""
+
+    PAGE = "page"
+    IMAGE = "image"
+    ROBOTS = "robots"  # an origin's robots.txt, fetched before anything else there
+    STYLESHEET = "stylesheet"  # read for the images it names
+
+
+class Outcome(Word):
+    """What became of a task, as its result says."""
+
+    FETCHED = "fetched"  # a page, stylesheet or robots.txt read
+    REDIRECT = "redirect"  # the answer was a redirect: its target is a URL of its own
+    SAVED = "saved"  # an image stored
+    DUPLICATE = "duplicate"  # an image whose bytes were stored before
+    SKIPPED = "skipped"  # fetched and not wanted (filtered, not HTML), or not fetched by rule
+    FAILED = "failed"
+
+
+TASK_KINDS = frozenset(kind.value for kind in Kind)
+OUTCOMES = frozenset(outcome.value for outcome in Outcome)
+
+
+class Found(Word):
     """How a page (or stylesheet) referred to an image: the manifest's `found_as`."""
 
     IMG = "img"  # <img src>, <input type=image src>
@@ -54,7 +84,7 @@ FOUND_AS = frozenset(found.value for found in Found)
 class Task(TypedDict):
     v: int
     id: str
-    kind: TaskKind
+    kind: str  # a Kind's value
     url: str
     depth: int  # link hops from a seed; for a stylesheet, how deep in an @import chain it is
     page_url: str | None  # the page (or stylesheet) the URL was found on (None for seeds and robots.txt)
@@ -75,7 +105,7 @@ class Result(TypedDict):
     type: Literal["result"]
     task_id: str
     node: str
-    outcome: str
+    outcome: str  # an Outcome's value
     reason: str | None
     retryable: bool
     retry_after: float | None
@@ -116,15 +146,15 @@ def parse_task_id(task_id: str) -> tuple[int, int, str] | None:
     return int(parts[0]), int(parts[1]), parts[2]
 
 
-def make_task(task_id: str, kind: TaskKind, url: str, depth: int, page_url: str | None, hops: int) -> Task:
-    return {"v": PROTOCOL_VERSION, "id": task_id, "kind": kind, "url": url, "depth": depth,
+def make_task(task_id: str, kind: Kind, url: str, depth: int, page_url: str | None, hops: int) -> Task:
+    return {"v": PROTOCOL_VERSION, "id": task_id, "kind": str(kind), "url": url, "depth": depth,
             "page_url": page_url, "hops": hops}
 
 
-def make_result(task: Task, node: str, outcome: str, **fields: Any) -> Result:
+def make_result(task: Task, node: str, outcome: Outcome, **fields: Any) -> Result:
     """Return a result answering `task`; fields not given take their empty value."""
     result: Result = {
-        "v": PROTOCOL_VERSION, "type": "result", "task_id": task["id"], "node": node, "outcome": outcome,
+        "v": PROTOCOL_VERSION, "type": "result", "task_id": task["id"], "node": node, "outcome": str(outcome),
         "reason": None, "retryable": False, "retry_after": None, "links": [], "images": [], "stylesheets": [],
         "location": None, "image": None, "robots_text": None, "status": None, "elapsed": 0.0, "bytes": 0,
     }

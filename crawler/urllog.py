@@ -12,6 +12,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from crawler.messages import Outcome
 from crawler.units import now_iso, size_text
 
 log = logging.getLogger("crawler.urllog")
@@ -19,22 +20,23 @@ log.propagate = False
 log.setLevel(logging.DEBUG)
 
 
-def url_event(outcome: str, url: str, **fields: Any) -> None:
+def url_event(outcome: Outcome, url: str, **fields: Any) -> None:
     """Log what became of `url`: saved, duplicate, fetched, redirect, failed or skipped (fields: reason, path…)."""
     if log.handlers:
-        log.debug("%s", _words(outcome, url, fields), extra={"url_event": {"outcome": outcome, "url": url, **fields}})
+        event = {"outcome": str(outcome), "url": url, **fields}
+        log.debug("%s", _words(outcome, url, fields), extra={"url_event": event})
 
 
-def _words(outcome: str, url: str, fields: dict[str, Any]) -> str:
+def _words(outcome: Outcome, url: str, fields: dict[str, Any]) -> str:
     reason = fields.get("reason")
-    if outcome in ("saved", "duplicate"):
+    if outcome in (Outcome.SAVED, Outcome.DUPLICATE):
         size = size_text(fields.get("bytes") or 0)
         if fields.get("width"):
             size += f", {fields['width']}×{fields['height']}"
         return f"{outcome} {url} → {fields.get('path')} ({size})"
-    if outcome == "failed" and isinstance(reason, str) and reason.startswith("http-"):
+    if outcome == Outcome.FAILED and isinstance(reason, str) and reason.startswith("http-"):
         return f"{reason[5:]} {url}"
-    if outcome == "redirect":
+    if outcome == Outcome.REDIRECT:
         return f"redirect {url} → {fields.get('location')}"
     return f"{outcome} {url}" + (f" ({reason})" if reason else "")
 

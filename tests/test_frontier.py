@@ -4,21 +4,22 @@ import pytest
 
 from crawler.config import Politeness
 from crawler.errors import StateError
+from crawler.messages import Kind
 from crawler.scheduler.frontier import Frontier
-from crawler.scheduler.store import CrawlState
+from crawler.scheduler.sqlite_store import SqliteStore
 from crawler.urls import canonical
 
 
 def make(tmp_path: Path, *, delay: float = 0.0, per_host: int = 2, robots: bool = True,
-         resume: bool = False) -> tuple[Frontier, CrawlState]:
-    state = CrawlState(tmp_path, resume=resume, fresh=False)
+         resume: bool = False) -> tuple[Frontier, SqliteStore]:
+    state = SqliteStore(tmp_path, resume=resume, fresh=False)
     frontier = Frontier(state, Politeness(delay_seconds=delay, per_host=per_host, obey_robots=robots),
                         lease_seconds=30, max_attempts=3, backoff_seconds=1)
     return frontier, state
 
 
-def add(frontier: Frontier, url: str, kind: str = "page") -> bool:
-    return frontier.add(url, canonical(url), kind, 0, None)  # type: ignore[arg-type]
+def add(frontier: Frontier, url: str, kind: Kind = Kind.PAGE) -> bool:
+    return frontier.add(url, canonical(url), kind, 0, None)
 
 
 def test_frontier_dedups_equivalent_urls(tmp_path: Path) -> None:
@@ -115,7 +116,7 @@ def test_frontier_resume_restores_seen_and_unfinished(tmp_path: Path) -> None:
     state.commit()
     state.close()
     with pytest.raises(StateError, match="--resume"):
-        CrawlState(tmp_path, resume=False, fresh=False)
+        SqliteStore(tmp_path, resume=False, fresh=False)
     again, _ = make(tmp_path, robots=False, resume=True)
     assert again.restore() == 2
     assert not add(again, "http://a.test/0")
@@ -126,9 +127,9 @@ def test_frontier_resume_restores_seen_and_unfinished(tmp_path: Path) -> None:
 def test_frontier_state_refuses_a_second_scheduler(tmp_path: Path) -> None:
     _frontier, running = make(tmp_path)
     with pytest.raises(StateError, match="another scheduler"):
-        CrawlState(tmp_path, resume=True, fresh=False)
+        SqliteStore(tmp_path, resume=True, fresh=False)
     running.close()
-    CrawlState(tmp_path, resume=True, fresh=False).close()  # free again once the first one is gone
+    SqliteStore(tmp_path, resume=True, fresh=False).close()  # free again once the first one is gone
 
 
 def test_frontier_a_site_whose_robots_txt_cannot_be_read_is_skipped_and_the_crawl_ends(tmp_path: Path) -> None:
@@ -157,15 +158,15 @@ def test_frontier_images_go_before_more_pages(tmp_path: Path) -> None:
     frontier, _ = make(tmp_path, robots=False, per_host=100)
     for n in range(3):
         add(frontier, f"http://a.test/page-{n}.html")  # links of a fetched page, found first
-    add(frontier, "http://a.test/photo.jpg", "image")  # its images, found after them
-    frontier.add("http://a.test/site.css", canonical("http://a.test/site.css"), "stylesheet", 0, None)
+    add(frontier, "http://a.test/photo.jpg", Kind.IMAGE)  # its images, found after them
+    frontier.add("http://a.test/site.css", canonical("http://a.test/site.css"), Kind.STYLESHEET, 0, None)
     order = [task["url"].rsplit("/", 1)[1] for task in iter(lambda: frontier.next_task(0.0), None)]
     assert order == ["photo.jpg", "site.css", "page-0.html", "page-1.html", "page-2.html"]
 
 
 def test_frontier_pages_go_on_while_images_are_paused(tmp_path: Path) -> None:
     frontier, _ = make(tmp_path, robots=False, per_host=100)
-    add(frontier, "http://a.test/photo.jpg", "image")
+    add(frontier, "http://a.test/photo.jpg", Kind.IMAGE)
     add(frontier, "http://a.test/page.html")
     task = frontier.next_task(0.0, allow_images=False)
     assert task is not None and task["url"] == "http://a.test/page.html"
@@ -177,10 +178,10 @@ def test_frontier_an_answer_from_an_earlier_run_is_not_taken_for_another_url(tmp
     # A scheduler killed within 50 ms of adding a URL never committed it; after --resume the same
     # URL id names another URL, and a late answer to the killed run's task must not finish that one.
     killed, _ = make(tmp_path / "killed", robots=False)
-    add(killed, "http://a.test/old.png", "image")
+    add(killed, "http://a.test/old.png", Kind.IMAGE)
     old_task = killed.next_task(0.0)
     resumed, _ = make(tmp_path / "resumed", robots=False)
-    add(resumed, "http://a.test/new.png", "image")  # the same URL id, another URL
+    add(resumed, "http://a.test/new.png", Kind.IMAGE)  # the same URL id, another URL
     assert old_task is not None
     assert resumed.complete(old_task["id"], 1.0) is None
     task = resumed.next_task(1.0)

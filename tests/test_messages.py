@@ -76,3 +76,14 @@ def test_messages_images_entries_must_be_triples_with_a_known_form(images: list)
 def test_messages_stylesheet_is_a_task_kind() -> None:
     stylesheet = dict(make_task("9.1", "stylesheet", "http://a.test/s.css", 0, "http://a.test/", 0))
     assert read_task(stylesheet)["kind"] == "stylesheet"
+
+
+def test_the_vocabulary_travels_as_plain_strings() -> None:
+    import pickle
+
+    from crawler.messages import Kind, Outcome, make_result, make_task
+    task = make_task("1.1.r", Kind.STYLESHEET, "http://a.test/s.css", 0, None, 0)
+    result = make_result(task, "n1", Outcome.SAVED)
+    assert type(task["kind"]) is str and type(result["outcome"]) is str  # a peer never unpickles our enums
+    assert b"crawler" not in pickle.dumps((task, result))
+    assert (f"{Kind.PAGE}/{Outcome.FETCHED}", Kind.IMAGE == "image") == ("page/fetched", True)

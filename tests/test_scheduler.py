@@ -12,9 +12,13 @@ import queue
 import threading
 from pathlib import Path
 
+import pytest
+
 from crawler.config import Politeness, SchedulerConfig, Scope
 from crawler.messages import make_node_event, make_result
 from crawler.scheduler.loop import Scheduler, StopReason
+from crawler.scheduler.sqlite_store import SqliteStore
+from crawler.scheduler.store import CrawlStore, MemoryStore
 from crawler.urls import canonical
 
 SITE = "http://site.test"
@@ -69,12 +73,13 @@ class FakeNode(threading.Thread):
             results.put([result])
 
 
-def crawl(tmp_path: Path, **options: object) -> tuple[Scheduler, FakeNode, object]:
+def crawl(tmp_path: Path, store: CrawlStore | None = None, **options: object) -> tuple[Scheduler, FakeNode, object]:
     ticks = iter(range(1_000_000))
     config = SchedulerConfig(output_dir=tmp_path, authkey=b"k" * 32, seeds=(f"{SITE}/",),
                              scope=Scope(frozenset({"site.test"})),
                              politeness=Politeness(delay_seconds=0, per_host=1), **options)  # type: ignore[arg-type]
-    scheduler = Scheduler(config, clock=lambda: next(ticks) * 0.001)  # 1 ms a look at the clock
+    scheduler = Scheduler(config, clock=lambda: next(ticks) * 0.001,  # 1 ms a look at the clock
+                          store=store or MemoryStore())
     node = FakeNode(scheduler)
     node.start()
     try:
@@ -85,8 +90,10 @@ def crawl(tmp_path: Path, **options: object) -> tuple[Scheduler, FakeNode, objec
     return scheduler, node, summary
 
 
-def test_scheduler_crawls_to_the_end_and_records_what_happened(tmp_path: Path) -> None:
-    scheduler, node, summary = crawl(tmp_path)
+@pytest.mark.parametrize("backend", ["memory", "sqlite"])
+def test_scheduler_crawls_to_the_end_and_records_what_happened(tmp_path: Path, backend: str) -> None:
+    store = MemoryStore() if backend == "memory" else SqliteStore(tmp_path, resume=False, fresh=False)
+    scheduler, node, summary = crawl(tmp_path, store)
     assert summary.reason == StopReason.FINISHED  # type: ignore[attr-defined]
     # robots.txt first, then the page's image before the page it links to, then the rest
     assert node.order[:3] == ["/robots.txt", "/", "/x.png"]

@@ -15,7 +15,7 @@ import requests
 
 from crawler.config import FetchLimits, ImageFilter, RequestOptions
 from crawler.errors import FetchError, StorageError
-from crawler.messages import MAX_ROBOTS_CHARS, Found, Result, Task, make_result
+from crawler.messages import MAX_ROBOTS_CHARS, Found, Kind, Outcome, Result, Task, make_result
 from crawler.node import css
 from crawler.node.extract import Collector, extract
 from crawler.node.fetcher import Fetched, fetch
@@ -45,24 +45,24 @@ class TaskHandler:
         """Return the result of one task; never raises (a bug becomes a failed result and a log line)."""
         started = time.monotonic()
         try:
-            if task["kind"] == "robots":
+            if task["kind"] == Kind.ROBOTS:
                 result = self._robots(task, session)
-            elif task["kind"] == "page":
+            elif task["kind"] == Kind.PAGE:
                 result = self._page(task, session)
-            elif task["kind"] == "stylesheet":
+            elif task["kind"] == Kind.STYLESHEET:
                 result = self._stylesheet(task, session)
             else:
                 fetched = fetch(session, task["url"], self.limits, self.limits.max_image_bytes)
                 result = self._redirect(task, fetched) or self._save(task, fetched)
         except FetchError as exc:
-            result = make_result(task, self.node_id, "failed", reason=exc.reason, retryable=exc.retryable,
+            result = make_result(task, self.node_id, Outcome.FAILED, reason=exc.reason, retryable=exc.retryable,
                                  retry_after=exc.retry_after, status=exc.status)
         except StorageError as exc:
             log.error("worker %s: %s", self.node_id, exc)
-            result = make_result(task, self.node_id, "failed", reason=exc.reason, retryable=True)
+            result = make_result(task, self.node_id, Outcome.FAILED, reason=exc.reason, retryable=True)
         except Exception as exc:  # the loop's edge: one bad page must not kill a fetcher thread
             log.exception("worker %s: task %s (%s) crashed", self.node_id, task["id"], task["url"])
-            result = make_result(task, self.node_id, "failed", reason=f"internal-error: {type(exc).__name__}")
+            result = make_result(task, self.node_id, Outcome.FAILED, reason=f"internal-error: {type(exc).__name__}")
         result["elapsed"] = round(time.monotonic() - started, 4)
         return result
 
@@ -73,10 +73,10 @@ class TaskHandler:
         except FetchError as exc:
             if not exc.retryable and exc.status is not None and 400 <= exc.status < 500:
                 # No robots.txt (or one we may not read): everything is allowed, as the major engines do.
-                return make_result(task, self.node_id, "fetched", status=exc.status)
+                return make_result(task, self.node_id, Outcome.FETCHED, status=exc.status)
             raise
         text = fetched.body.decode("utf-8", errors="replace")[:MAX_ROBOTS_CHARS]
-        return make_result(task, self.node_id, "fetched", robots_text=text, status=fetched.status,
+        return make_result(task, self.node_id, Outcome.FETCHED, robots_text=text, status=fetched.status,
                            bytes=len(fetched.body))
 
     def _redirect(self, task: Task, fetched: Fetched) -> Result | None:
@@ -85,7 +85,7 @@ class TaskHandler:
         key = canonical(fetched.location)
         if key is None:
             raise FetchError(task["url"], "bad-redirect")
-        return make_result(task, self.node_id, "redirect", location=[fetched.location, key],
+        return make_result(task, self.node_id, Outcome.REDIRECT, location=[fetched.location, key],
                            status=fetched.status)
 
     def _page(self, task: Task, session: requests.Session) -> Result:
@@ -97,10 +97,10 @@ class TaskHandler:
         if fetched.content_type.startswith("image/"):  # a link straight to a picture: keep it
             return self._save(task, fetched)
         if fetched.content_type not in _HTML_TYPES:
-            return make_result(task, self.node_id, "skipped", reason="not-html", status=fetched.status,
+            return make_result(task, self.node_id, Outcome.SKIPPED, reason="not-html", status=fetched.status,
                                bytes=len(fetched.body))
         refs = extract(fetched.body, task["url"], fetched.charset)
-        return make_result(task, self.node_id, "fetched", links=refs.links, images=refs.images,
+        return make_result(task, self.node_id, Outcome.FETCHED, links=refs.links, images=refs.images,
                            stylesheets=refs.stylesheets, status=fetched.status, bytes=len(fetched.body),
                            reason="truncated" if fetched.truncated else None)
 
@@ -111,12 +111,12 @@ class TaskHandler:
         if redirect is not None:
             return redirect
         if fetched.content_type in _NOT_CSS_TYPES or fetched.content_type.startswith("image/"):
-            return make_result(task, self.node_id, "skipped", reason="not-css", status=fetched.status,
+            return make_result(task, self.node_id, Outcome.SKIPPED, reason="not-css", status=fetched.status,
                                bytes=len(fetched.body))
         refs = css.stylesheet_refs(fetched.body, fetched.charset)
         found = Collector(task["url"])  # relative URLs in CSS are relative to the stylesheet
         found.stylesheet_contents(refs, Found.CSS_LINKED)
-        return make_result(task, self.node_id, "fetched", images=found.refs.images,
+        return make_result(task, self.node_id, Outcome.FETCHED, images=found.refs.images,
                            stylesheets=found.refs.stylesheets, status=fetched.status, bytes=len(fetched.body),
                            reason="truncated" if fetched.truncated else None)
 
@@ -125,15 +125,15 @@ class TaskHandler:
         try:
             info = identify(data, self.limits.max_image_pixels)
         except NotAnImage as exc:
-            return make_result(task, self.node_id, "failed", reason=exc.reason, status=fetched.status,
+            return make_result(task, self.node_id, Outcome.FAILED, reason=exc.reason, status=fetched.status,
                                bytes=len(data))
         unwanted = filter_reason(info, len(data), self.image_filter)
         if unwanted is not None:
-            return make_result(task, self.node_id, "skipped", reason=unwanted, bytes=len(data))
+            return make_result(task, self.node_id, Outcome.SKIPPED, reason=unwanted, bytes=len(data))
         sha256 = hashlib.sha256(data).hexdigest()
         relative = image_path(task["url"], sha256, info.extension)
         written = save_atomic(self.output_dir, relative, data)
         image = {"path": relative, "sha256": sha256, "bytes": len(data), "content_type": info.content_type,
                  "width": info.width, "height": info.height}
-        return make_result(task, self.node_id, "saved" if written else "duplicate", image=image,
+        return make_result(task, self.node_id, Outcome.SAVED if written else Outcome.DUPLICATE, image=image,
                            status=fetched.status, bytes=len(data))

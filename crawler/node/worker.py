@@ -19,7 +19,7 @@ from typing import Any
 from crawler import broker
 from crawler.config import TASKS_HELD_PER_THREAD, FetchLimits, ImageFilter, RequestOptions, WorkerConfig
 from crawler.errors import BadMessage, CrawlerError, SchedulerUnreachable
-from crawler.messages import PROTOCOL_VERSION, Task, make_node_event, read_task
+from crawler.messages import PROTOCOL_VERSION, Outcome, Task, make_node_event, read_task
 from crawler.node.fetcher import new_session
 from crawler.node.handlers import TaskHandler
 from crawler.storage import check_writable
@@ -251,7 +251,7 @@ class Worker:
                 self._outbox.put(dict(result))
                 with self._held_changed:  # N fetchers count: += is no atomic step
                     self.done += 1
-                    self.failed += result["outcome"] == "failed"
+                    self.failed += result["outcome"] == Outcome.FAILED
                     self._unfinished -= 1
                     if self._limit - self._unfinished >= self._refill:
                         self._held_changed.notify()

@@ -1,6 +1,6 @@
 """What to fetch next, and when: pending URLs per origin, the seen-set, leases, politeness, robots.
 
-The frontier decides; `CrawlState` remembers. The clock is passed in, so tests need no sleeps.
+The frontier decides; the `CrawlStore` remembers. The clock is passed in, so tests need no sleeps.
 """
 
 from __future__ import annotations
@@ -13,13 +13,13 @@ from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 
 from crawler.config import Politeness
-from crawler.messages import Task, TaskKind, make_task, make_task_id, parse_task_id
+from crawler.messages import Kind, Outcome, Task, make_task, make_task_id, parse_task_id
 from crawler.scheduler.robots import ALLOW_ALL, RobotsRules
-from crawler.scheduler.store import CrawlState, UrlRow
+from crawler.scheduler.store import UNFINISHED, CrawlStore, UrlRow, UrlStatus, robots_key
 from crawler.urls import origin_of
 
 log = logging.getLogger(__name__)
-_RESOURCE_KINDS = ("image", "stylesheet")  # queued apart from pages, and taken first
+_RESOURCE_KINDS = (Kind.IMAGE, Kind.STYLESHEET)  # queued apart from pages, and taken first
 
 
 @dataclass
@@ -57,23 +57,19 @@ class Dropped:
     """A URL that left the frontier without a fetch: disallowed by robots, or out of attempts."""
 
     row: UrlRow
-    outcome: str  # skipped or failed
+    outcome: Outcome  # skipped or failed
     reason: str
     attempts: int
     gave_up: bool = False  # a failure that might have passed another time (out of attempts, not final)
 
 
-def robots_key(origin: str) -> str:
-    """The seen-set key of an origin's robots.txt task (no page can collide with it)."""
-    return f"robots:{origin}"
-
-
 class Frontier:
     """Pending URLs per origin, leases of dispatched tasks, and the rules for what may go out next."""
 
-    def __init__(self, state: CrawlState, politeness: Politeness, *, lease_seconds: float,
+    def __init__(self, store: CrawlStore, politeness: Politeness, *, lease_seconds: float,
                  max_attempts: int, backoff_seconds: float) -> None:
-        self._state = state
+        self._store = store
+        self._robots_given_up: set[str] = set()  # origins an earlier run gave up on (filled by restore)
         self._politeness = politeness
         self._lease_seconds = lease_seconds
         self._max_attempts = max_attempts
@@ -97,14 +93,14 @@ class Frontier:
     def seen(self, canonical: str) -> bool:
         return hash(canonical) in self._seen
 
-    def add(self, url: str, canonical: str, kind: TaskKind, depth: int, page_url: str | None,
+    def add(self, url: str, canonical: str, kind: Kind, depth: int, page_url: str | None,
             hops: int = 0, found_as: str | None = None) -> bool:
         """Queue a URL unless it was seen before; return True if it is new."""
         key = hash(canonical)
         if key in self._seen:
             return False
         self._seen.add(key)
-        url_id = self._state.add_url(canonical, url, kind, depth, page_url, hops, found_as)
+        url_id = self._store.add_url(canonical, url, kind, depth, page_url, hops, found_as)
         self._enqueue(origin_of(canonical), url_id, kind)
         return True
 
@@ -115,19 +111,18 @@ class Frontier:
             if not self._politeness.obey_robots:
                 host.rules = ALLOW_ALL
             else:
-                known, text = self._state.robots_text(origin)
-                status = None if known else self._state.status_of(robots_key(origin))
+                known, text = self._store.robots_text(origin)
                 if known:
                     self._apply_robots(host, text)
-                elif status is None:
-                    robots_id = self._state.add_url(robots_key(origin), f"{origin}/robots.txt", "robots",
+                elif origin in self._robots_given_up:
+                    host.robots_failed = True
+                elif not self.seen(robots_key(origin)):
+                    robots_id = self._store.add_url(robots_key(origin), f"{origin}/robots.txt", Kind.ROBOTS,
                                                     0, None, 0)
                     self._seen.add(hash(robots_key(origin)))
                     host.pending.appendleft(robots_id)
                     self.pending_count += 1
-                elif status in ("failed", "skipped", "done"):
-                    host.robots_failed = True  # an earlier run gave up on this robots.txt
-                # else: pending or leased in an earlier run; restore() queues it
+                # else: unfinished when an earlier run stopped; restore() queues it
         return host
 
     def _enqueue(self, origin: str, url_id: int, kind: str, front: bool = False) -> None:
@@ -141,14 +136,12 @@ class Frontier:
         self._active[origin] = None
 
     def restore(self) -> int:
-        """Reload an earlier run's seen-set and unfinished URLs (leased ones are pending again)."""
-        self._seen.update(hash(canonical) for canonical in self._state.canonicals())
+        """Reload an earlier run's seen-set, robots.txt given up on, and unfinished URLs (all pending again)."""
+        self._seen.update(hash(canonical) for canonical in self._store.canonicals())
+        self._robots_given_up.update(self._store.finished_robots())
         restored = 0
-        for row in self._state.unfinished():
-            if row.status == "leased":
-                self._state.set_status(row.id, "pending", None, row.attempts)
-            origin = row.canonical[len("robots:"):] if row.kind == "robots" else origin_of(row.canonical)
-            self._enqueue(origin, row.id, row.kind, front=row.kind == "robots")
+        for row in self._store.restore():
+            self._enqueue(self.origin_of_row(row), row.id, row.kind, front=row.kind == Kind.ROBOTS)
             restored += 1
         return restored
 
@@ -166,7 +159,7 @@ class Frontier:
 
     def set_robots(self, origin: str, text: str | None) -> None:
         """Record an origin's robots.txt (None: allow everything) and apply it."""
-        self._state.set_robots(origin, text)
+        self._store.set_robots(origin, text)
         self._apply_robots(self._host(origin), text)
 
     # -- dispatching ----------------------------------------------------------------------------
@@ -193,58 +186,56 @@ class Frontier:
         while (queue := self._queue_to_take(host, allow_images)) is not None:
             if host.in_flight >= self._politeness.per_host or host.next_time > now:
                 return None
-            row = self._state.get_url(queue[0], itertools.islice(queue, 1, None))
+            row = self._store.get_url(queue[0], itertools.islice(queue, 1, None))
             if row is None:  # a hash collision's twin that SQLite refused: nothing to fetch
                 queue.popleft()
                 self.pending_count -= 1
                 continue
-            robots_task = row.kind == "robots"
+            robots_task = row.kind == Kind.ROBOTS
             # A site whose robots.txt could not be had is skipped: its URLs leave the queue now
             # (this test comes before the wait for robots.txt, which would otherwise never end).
             if not robots_task and host.robots_failed:
                 queue.popleft()
                 self.pending_count -= 1
-                if row.status == "pending":
-                    self._drop(row, "skipped", "robots-unavailable", row.attempts)
+                if row.status == UrlStatus.PENDING:
+                    self._drop(row, Outcome.SKIPPED, "robots-unavailable", row.attempts)
                 continue
             if not robots_task and host.rules is None:
                 return None  # robots.txt first
-            if row.kind == "image" and not allow_images:
+            if row.kind == Kind.IMAGE and not allow_images:
                 return None
             queue.popleft()
             self.pending_count -= 1
-            if row.status != "pending":  # finished meanwhile by a late answer to an earlier lease
+            if row.status != UrlStatus.PENDING:  # finished meanwhile by a late answer to an earlier lease
                 continue
             if not robots_task and host.rules is not None and not host.rules.allows(row.url):
-                self._drop(row, "skipped", "robots", row.attempts)
+                self._drop(row, Outcome.SKIPPED, "robots", row.attempts)
                 continue
             return self._lease(host, row, now)
         return None
 
     def _lease(self, host: _Host, row: UrlRow, now: float) -> Task:
-        attempt = row.attempts + 1
-        task_id = make_task_id(row.id, attempt, self.run_id)
-        self._state.set_status(row.id, "leased", None, attempt)
+        leased = self._store.lease(row)
+        task_id = make_task_id(row.id, leased.attempts, self.run_id)
         expires = now + self._lease_seconds
-        self._leases[task_id] = Lease(task_id, row.id, host.origin, row.kind, expires,
-                                      row._replace(status="leased", attempts=attempt))
+        self._leases[task_id] = Lease(task_id, row.id, host.origin, row.kind, expires, leased)
         heapq.heappush(self._expiries, (expires, task_id))
         self._lease_of_url[row.id] = task_id
         host.in_flight += 1
         host.next_time = now + host.delay
-        return make_task(task_id, row.kind, row.url, row.depth, row.page_url, row.hops)  # type: ignore[arg-type]
+        return make_task(task_id, Kind(row.kind), row.url, row.depth, row.page_url, row.hops)
 
-    def fail(self, row: UrlRow, reason: str, outcome: str = "failed") -> None:
+    def fail(self, row: UrlRow, reason: str, outcome: Outcome = Outcome.FAILED) -> None:
         """Record a URL as failed (or skipped) for good."""
         self._drop(row, outcome, reason, max(row.attempts, 1))
 
-    def in_flight_of(self, kind: str) -> int:
+    def in_flight_of(self, kind: Kind) -> int:
         return sum(1 for lease in self._leases.values() if lease.kind == kind)
 
-    def _drop(self, row: UrlRow, outcome: str, reason: str, attempts: int, gave_up: bool = False) -> None:
-        self._state.set_status(row.id, outcome, reason, attempts)
+    def _drop(self, row: UrlRow, outcome: Outcome, reason: str, attempts: int, gave_up: bool = False) -> None:
+        self._store.finish(row.id, UrlStatus(outcome.value), reason, attempts)
         self.dropped.append(Dropped(row, outcome, reason, attempts, gave_up))
-        if row.kind == "robots":  # robots.txt failed for good: request nothing else from that origin
+        if row.kind == Kind.ROBOTS:  # robots.txt failed for good: request nothing else from that origin
             self._host(self.origin_of_row(row)).robots_failed = True
 
     # -- answers --------------------------------------------------------------------------------
@@ -267,19 +258,20 @@ class Frontier:
             if host is not None:
                 host.next_time = max(host.next_time, now + host.delay)
             return lease.row  # leased, so not finished: no need to ask the database
-        row = self._state.get_url(url_id)
+        row = self._store.get_url(url_id)
         if row is None:  # no such URL: a forged or stale id
             return None
         # A late answer to an expired lease still counts if nobody else finished the URL.
-        return row if row.status in ("pending", "leased") else None
+        return row if row.status in UNFINISHED else None
 
     def _end_lease(self, lease: Lease) -> None:
         host = self._hosts.get(lease.origin)
         if host is not None:
             host.in_flight -= 1
 
-    def finish(self, row: UrlRow, status: str = "done", reason: str | None = None) -> None:
-        self._state.set_status(row.id, status, reason, row.attempts)
+    def finish(self, row: UrlRow, reason: str | None = None) -> None:
+        """Record a URL as done (`reason`: how, when it was not a plain fetch: redirect, duplicate)."""
+        self._store.finish(row.id, UrlStatus.DONE, reason, row.attempts)
 
     def retry_or_fail(self, row: UrlRow, reason: str, now: float, retry_after: float | None = None,
                       max_attempts: int | None = None) -> bool:
@@ -287,7 +279,7 @@ class Frontier:
         (`max_attempts`, when given and lower, bounds this URL's tries below the crawl's)."""
         attempts = max(row.attempts, 1)
         if attempts >= min(self._max_attempts, max_attempts or self._max_attempts):
-            self._drop(row, "failed", reason, attempts, gave_up=True)
+            self._drop(row, Outcome.FAILED, reason, attempts, gave_up=True)
             return False
         delay = self._backoff_seconds * 2 ** (attempts - 1)
         origin = self.origin_of_row(row)
@@ -296,13 +288,13 @@ class Frontier:
             delay = max(delay, capped)
             host = self._host(origin)
             host.next_time = max(host.next_time, now + capped)  # the whole origin slows down
-        self._state.set_status(row.id, "pending", reason, attempts)
+        self._store.requeue(row.id, reason, attempts)
         heapq.heappush(self._delayed, (now + delay, row.id, origin, row.kind))
         return True
 
     def origin_of_row(self, row: UrlRow) -> str:
         """The origin a URL is fetched from (for robots.txt tasks, the origin it belongs to)."""
-        return row.canonical[len("robots:"):] if row.kind == "robots" else origin_of(row.canonical)
+        return origin_of(row.url if row.kind == Kind.ROBOTS else row.canonical)
 
     def attribute(self, task_ids: list[str], node: str) -> None:
         """Note which node holds these tasks (from its heartbeat)."""
@@ -356,7 +348,7 @@ class Frontier:
 
     def put_back(self, row: UrlRow, now: float, delay_seconds: float) -> None:
         """Try a URL again later without counting the attempt (the failure was ours, not the site's)."""
-        self._state.set_status(row.id, "pending", None, max(row.attempts - 1, 0))
+        self._store.requeue(row.id, None, max(row.attempts - 1, 0))
         heapq.heappush(self._delayed, (now + delay_seconds, row.id, self.origin_of_row(row), row.kind))
 
     def release(self, task_id: str) -> None:
@@ -367,7 +359,7 @@ class Frontier:
         self._lease_of_url.pop(lease.url_id, None)
         self._end_lease(lease)
         row = lease.row
-        self._state.set_status(row.id, "pending", None, max(row.attempts - 1, 0))
+        self._store.requeue(row.id, None, max(row.attempts - 1, 0))
         self._enqueue(lease.origin, row.id, lease.kind, front=True)
 
     # -- counts ---------------------------------------------------------------------------------

@@ -20,12 +20,13 @@ from typing import Any
 from crawler import broker
 from crawler.config import TASKS_HELD_PER_THREAD, SchedulerConfig
 from crawler.errors import BadMessage
-from crawler.messages import PROTOCOL_VERSION, Found, NodeEvent, Result, read_message
+from crawler.messages import PROTOCOL_VERSION, Found, Kind, NodeEvent, Outcome, Result, read_message
 from crawler.reasons import MAX_SLOW_ATTEMPTS, SLOW_REASONS, describe_reason
 from crawler.scheduler.frontier import Frontier
 from crawler.scheduler.records import CrawlRecords, found_as_of
+from crawler.scheduler.sqlite_store import SqliteStore
 from crawler.scheduler.status import StatusTracker, status_line
-from crawler.scheduler.store import CrawlState, UrlRow
+from crawler.scheduler.store import CrawlStore, UrlRow
 from crawler.storage import STORAGE_REASONS, check_writable, remove_temporaries
 from crawler.urllog import url_event
 from crawler.urls import ScopeRules, canonical, host_of
@@ -38,7 +39,8 @@ _MAX_RESULTS_PER_ROUND = 500  # then dispatch again, so a flood of results canno
 _BYE_WAIT_SECONDS = 5.0  # after the end, how long to wait for nodes to notice and say goodbye
 _NO_NODE_HINT_SECONDS = 5.0  # a crawl with no node this long says how to start one
 _PAUSE_NOTICE_SECONDS = 0.5  # after an interrupt, time for nodes (polling every 0.2 s) to read "paused"
-_PLURAL = {"page": "pages", "image": "images", "robots": "robots", "stylesheet": "stylesheets"}  # pages/fetched
+_PLURAL: dict[str, str] = {Kind.PAGE: "pages", Kind.IMAGE: "images", Kind.ROBOTS: "robots",
+                           Kind.STYLESHEET: "stylesheets"}  # the counts' words: pages/fetched
 # @import chains deeper than this are not followed (real sites nest one or two; a server that
 # generates a new stylesheet on every import must not hold the crawl).
 MAX_IMPORT_DEPTH = 8
@@ -87,7 +89,8 @@ class Scheduler:
     """One crawl's coordinator: serves the queues and runs the loop until the crawl is over."""
 
     def __init__(self, config: SchedulerConfig, clock: Callable[[], float] = time.monotonic,
-                 on_status: Callable[[dict[str, Any]], None] | None = None) -> None:
+                 on_status: Callable[[dict[str, Any]], None] | None = None, store: CrawlStore | None = None) -> None:
+        """`store`: where the crawl is kept (default: SQLite under the output directory)."""
         self.config = config
         self._clock = clock
         self._on_status = on_status  # called with each snapshot (every second); None: log lines
@@ -101,16 +104,15 @@ class Scheduler:
         self._nodes: dict[str, _Node] = {}
         self.counts: Counter[str] = Counter()
         self._pages_admitted = 0
-        self._earlier_images = self._earlier_bytes = 0  # saved by earlier runs (on --resume)
         self._images_paused_until = 0.0
         self._tracker = StatusTracker(clock())
         self._next_claim_check = 0.0
         output = config.output_dir
         check_writable(output)
-        self._state = CrawlState(output, resume=config.resume, fresh=config.fresh)
-        self._frontier = Frontier(self._state, config.politeness, lease_seconds=config.lease_for(),
+        self._store = store or SqliteStore(output, resume=config.resume, fresh=config.fresh)
+        self._frontier = Frontier(self._store, config.politeness, lease_seconds=config.lease_for(),
                                   max_attempts=config.max_attempts, backoff_seconds=config.backoff_seconds)
-        self._prepare_records()
+        self._open_crawl()
         self.bulletin = broker.Bulletin({
             "protocol": PROTOCOL_VERSION, "state": "running", "output_dir": str(output.resolve()),
             "fetch": config.fetch.to_dict(), "image_filter": config.image_filter.to_dict(),
@@ -124,20 +126,19 @@ class Scheduler:
 
     # -- set-up ---------------------------------------------------------------------------------
 
-    def _prepare_records(self) -> None:
+    def _open_crawl(self) -> None:
+        """Start the records, and on --resume everything an earlier run left (all of resume is here)."""
         output = self.config.output_dir
         removed = remove_temporaries(output)
         if removed:
             log.info("scheduler: removed %d temporary files left by an earlier run", removed)
-        self._records = CrawlRecords(output, self._state)
-        if self._state.resumed:
+        self._records = CrawlRecords(output, self._store)
+        if self._store.resumed:
             restored = self._frontier.restore()
-            counts = self._state.count_by()
-            self._pages_admitted = sum(n for (kind, _status), n in counts.items() if kind == "page")
-            self._earlier_images = sum(1 for _ in self._state.records("manifest"))
-            self._earlier_bytes = self._state.saved_bytes()
+            counts = self._store.counts()
+            self._pages_admitted = sum(n for (kind, _status), n in counts.items() if kind == Kind.PAGE)
             log.info("scheduler: resuming: %d URLs to finish, %d images saved before",
-                     restored, self._earlier_images)
+                     restored, self._records.earlier_images)
 
     def listen(self) -> tuple[str, int]:
         """Start serving the queues; return the address nodes connect to."""
@@ -162,9 +163,9 @@ class Scheduler:
         started = self._clock()
         for url in self.config.seeds:
             key = canonical(url)
-            if key is not None and self._frontier.add(url, key, "page", 0, None):
+            if key is not None and self._frontier.add(url, key, Kind.PAGE, 0, None):
                 self._pages_admitted += 1
-        self._state.commit()
+        self._store.commit()
         stop: tuple[StopReason, str] | None = None
         self._tracker.started = started
         next_status, next_progress = started, started + self.config.progress_seconds
@@ -214,7 +215,7 @@ class Scheduler:
 
     def _images_saved(self) -> int:
         """Images of the whole crawl, earlier runs included (what --max-images counts)."""
-        return self._earlier_images + self.counts["images/saved"]
+        return self._records.earlier_images + self.counts["images/saved"]
 
     def _stop_reason(self, now: float, started: float) -> tuple[StopReason, str] | None:
         """Why to stop dispatching now, with the words for the log, or None to go on."""
@@ -253,7 +254,7 @@ class Scheduler:
         target = self._queue_target()
         while self._tasks.qsize() < target:
             allow_images = now >= self._images_paused_until and (limit is None or (
-                self._images_saved() + self._frontier.in_flight_of("image") < limit))
+                self._images_saved() + self._frontier.in_flight_of(Kind.IMAGE) < limit))
             task = self._frontier.next_task(now, allow_images)
             if task is None:
                 return
@@ -289,9 +290,9 @@ class Scheduler:
             log.warning("scheduler: dropped a malformed message: %s", exc)
             return
         if checked["type"] != "result":
-            self._node_event(checked, now)  # type: ignore[arg-type]
+            self._node_event(checked, now)  # type: ignore[arg-type]  # read_message checked it is a NodeEvent
             return
-        result: Result = checked  # type: ignore[assignment]
+        result: Result = checked  # type: ignore[assignment]  # read_message checked it is a Result
         node = self._nodes.get(result["node"])
         if node is not None:
             node.last_seen = now
@@ -301,18 +302,18 @@ class Scheduler:
             return
         self._tracker.record_result(result["node"], self._frontier.origin_of_row(row), result["elapsed"], now)
         outcome = result["outcome"]
-        if outcome == "failed":
+        if outcome == Outcome.FAILED:
             self._failed(row, result, now)
-        elif outcome == "redirect":
+        elif outcome == Outcome.REDIRECT:
             self._redirected(row, result)
-        elif outcome in ("saved", "duplicate"):  # an image task, or a "page" link that was an image
+        elif outcome in (Outcome.SAVED, Outcome.DUPLICATE):  # an image task, or a "page" link that was an image
             self._image_saved(row, result)
-        elif outcome == "skipped":  # filtered out, or not a kind of page we read
-            self._frontier.fail(row, result["reason"] or "filtered", outcome="skipped")
-        elif row.kind == "robots":
-            self._frontier.set_robots(row.canonical[len("robots:"):], result["robots_text"])
+        elif outcome == Outcome.SKIPPED:  # filtered out, or not a kind of page we read
+            self._frontier.fail(row, result["reason"] or "filtered", Outcome.SKIPPED)
+        elif row.kind == Kind.ROBOTS:
+            self._frontier.set_robots(self._frontier.origin_of_row(row), result["robots_text"])
             self._frontier.finish(row)
-        elif row.kind == "stylesheet":
+        elif row.kind == Kind.STYLESHEET:
             self._stylesheet_fetched(row, result)
         else:
             self._page_fetched(row, result, now)
@@ -331,7 +332,7 @@ class Scheduler:
         status = result["status"]
         if row.found_as == Found.FAVICON.value and status is not None and 400 <= status < 500:
             # Only a browser's guess, not a reference on the page: its absence is no failure of the site.
-            self._frontier.fail(row, "no-favicon", outcome="skipped")
+            self._frontier.fail(row, "no-favicon", Outcome.SKIPPED)
         elif result["retryable"]:
             bound = MAX_SLOW_ATTEMPTS if reason in SLOW_REASONS else None
             if self._frontier.retry_or_fail(row, reason, now, result["retry_after"], bound):
@@ -344,30 +345,30 @@ class Scheduler:
         self.counts[f"{_PLURAL[row.kind]}/redirected"] += 1
         # The state and failures.jsonl say the same: a redirect that goes nowhere is the URL's
         # failure (or skip), one that leads on is done and its target a URL of its own.
-        if row.kind != "robots" and row.hops + 1 > self.config.fetch.max_redirects:
+        kind = Kind(row.kind)
+        if kind != Kind.ROBOTS and row.hops + 1 > self.config.fetch.max_redirects:
             self._frontier.fail(row, "too-many-redirects")
             return
-        if row.kind != "robots" and not (
-                self._scope.allows(key) if row.kind == "page" else self._scope.allows_resource(key)):
-            self._frontier.fail(row, "redirect-out-of-scope", outcome="skipped")
+        if kind != Kind.ROBOTS and not (
+                self._scope.allows(key) if kind == Kind.PAGE else self._scope.allows_resource(key)):
+            self._frontier.fail(row, "redirect-out-of-scope", Outcome.SKIPPED)
             return
-        self._frontier.finish(row, "done", "redirect")
-        url_event("redirect", row.url, kind=row.kind, location=url)
-        if row.kind == "robots":  # a redirected robots.txt is fetched by the node itself; not here
+        self._frontier.finish(row, "redirect")
+        url_event(Outcome.REDIRECT, row.url, kind=row.kind, location=url)
+        if kind == Kind.ROBOTS:  # a redirected robots.txt is fetched by the node itself; not here
             return
-        if row.kind == "page":  # the target is a page of its own and counts against --max-pages
+        if kind == Kind.PAGE:  # the target is a page of its own and counts against --max-pages
             max_pages = self.config.limits.max_pages
             if (max_pages is None or self._pages_admitted < max_pages) and self._frontier.add(
-                    url, key, "page", row.depth, row.page_url, row.hops + 1):
+                    url, key, Kind.PAGE, row.depth, row.page_url, row.hops + 1):
                 self._pages_admitted += 1
         else:  # an image or a stylesheet: the target keeps the depth and the way it was found
-            self._frontier.add(url, key, row.kind, row.depth, row.page_url, row.hops + 1,  # type: ignore[arg-type]
-                               row.found_as)
+            self._frontier.add(url, key, kind, row.depth, row.page_url, row.hops + 1, row.found_as)
 
     def _page_fetched(self, row: UrlRow, result: Result, now: float) -> None:
         self._frontier.finish(row)
         self.counts["pages/fetched"] += 1
-        url_event("fetched", row.url, kind="page", links=len(result["links"]), images=len(result["images"]))
+        url_event(Outcome.FETCHED, row.url, kind=row.kind, links=len(result["links"]), images=len(result["images"]))
         limits = self.config.limits
         before = self._frontier.pending_count
         seen, allows = self._frontier.seen, self._scope.allows  # most links were seen: test that first
@@ -375,7 +376,7 @@ class Scheduler:
             for url, key in result["links"]:
                 if limits.max_pages is not None and self._pages_admitted >= limits.max_pages:
                     break
-                if not seen(key) and allows(key) and self._frontier.add(url, key, "page", row.depth + 1, row.url):
+                if not seen(key) and allows(key) and self._frontier.add(url, key, Kind.PAGE, row.depth + 1, row.url):
                     self._pages_admitted += 1
         self._add_resources(row, result, row.depth + 1, 0)
         self._tracker.record_discovered(self._frontier.pending_count - before, now)
@@ -383,7 +384,7 @@ class Scheduler:
     def _stylesheet_fetched(self, row: UrlRow, result: Result) -> None:
         self._frontier.finish(row)
         self.counts["stylesheets/fetched"] += 1
-        url_event("fetched", row.url, kind="stylesheet", images=len(result["images"]))
+        url_event(Outcome.FETCHED, row.url, kind=row.kind, images=len(result["images"]))
         self._add_resources(row, result, row.depth, row.depth + 1)
 
     def _add_resources(self, row: UrlRow, result: Result, image_depth: int, import_depth: int) -> None:
@@ -392,13 +393,13 @@ class Scheduler:
         for url, key, found_as in result["images"]:
             if not seen(key):
                 if allows(key):
-                    self._frontier.add(url, key, "image", image_depth, row.url, 0, found_as)
+                    self._frontier.add(url, key, Kind.IMAGE, image_depth, row.url, 0, found_as)
                 else:
                     self._count_out_of_scope(key)
         if import_depth <= MAX_IMPORT_DEPTH:
             for url, key in result["stylesheets"]:
                 if not seen(key) and allows(key):
-                    self._frontier.add(url, key, "stylesheet", import_depth, row.url)
+                    self._frontier.add(url, key, Kind.STYLESHEET, import_depth, row.url)
 
     def _count_out_of_scope(self, key: str) -> None:
         """Count each image URL the scope keeps out once, by host, for the summary's hint."""
@@ -413,9 +414,9 @@ class Scheduler:
         if image is None:
             self._frontier.fail(row, "no-image-in-result")
             return
-        existing = self._state.image_path_for(image["sha256"])
-        self._frontier.finish(row, "done", None if existing is None else "duplicate")
-        url_event("saved" if existing is None else "duplicate", row.url, path=existing or image["path"],
+        existing = self._store.image_path_for(image["sha256"])
+        self._frontier.finish(row, None if existing is None else "duplicate")
+        url_event(Outcome.SAVED if existing is None else Outcome.DUPLICATE, row.url, path=existing or image["path"],
                   bytes=image["bytes"], width=image["width"], height=image["height"], found_as=found_as_of(row),
                   page_url=row.page_url, node=result["node"])
         if existing is not None:
@@ -433,15 +434,15 @@ class Scheduler:
 
     def _record_dropped(self) -> None:
         for dropped in self._frontier.dropped:
-            if dropped.row.kind == "robots":
+            if dropped.row.kind == Kind.ROBOTS:
                 log.warning("scheduler: could not read %s: %s; skipping that site", dropped.row.url,
                             describe_reason(dropped.reason, dropped.row.url))
-            if dropped.row.kind == "page" and (dropped.gave_up or dropped.reason == "robots-unavailable"):
+            if dropped.row.kind == Kind.PAGE and (dropped.gave_up or dropped.reason == "robots-unavailable"):
                 self.counts["pages/unreachable"] += 1  # network failures and server errors: exit status 3
             self._record_failure(dropped.row, dropped.outcome, dropped.reason, dropped.attempts)
         self._frontier.dropped.clear()
 
-    def _record_failure(self, row: UrlRow, outcome: str, reason: str, attempts: int) -> None:
+    def _record_failure(self, row: UrlRow, outcome: Outcome, reason: str, attempts: int) -> None:
         self._records.failure(row, outcome, reason, attempts)
         url_event(outcome, row.url, kind=row.kind, reason=reason, attempts=attempts, page_url=row.page_url)
         self.counts[f"{_PLURAL[row.kind]}/{outcome}"] += 1
@@ -520,7 +521,7 @@ class Scheduler:
             if removed:
                 log.info("scheduler: removed %d half-written files left by killed nodes", removed)
         pending = self._frontier.pending_count + self._frontier.delayed + self._frontier.in_flight
-        self._state.close()
+        self._store.close()
         self._records.close()
         return Summary(reason, detail, seconds, dict(self.counts), pending, self.config.output_dir,
-                       out_of_scope_hosts, self._earlier_images, self._earlier_bytes)
+                       out_of_scope_hosts, self._records.earlier_images, self._records.earlier_bytes)

@@ -1,20 +1,21 @@
 """The crawl's records on the shared disk: manifest.jsonl, failures.jsonl and the per-run summaries.
 
-The state (SQLite) is the truth; these files mirror what it has committed. Lines are appended only
-after the commit that holds them, and on resume the files are rebuilt from the state, so a line
-never appears twice and never describes something the state does not know.
+The crawl store is the truth; these files mirror what it has committed. Lines are appended only
+after the commit that holds them, and on resume the files are rebuilt from the store, so a line
+never appears twice and never describes something the store does not know.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 from crawler.errors import StorageError
-from crawler.messages import Found
-from crawler.scheduler.store import CrawlState, UrlRow
+from crawler.messages import Found, Outcome
+from crawler.scheduler.store import CrawlStore, UrlRow
 from crawler.storage import FAILURES_NAME, MANIFEST_NAME, RUNS_NAME, STATE_DIR, JsonLines, rewrite_jsonl
 from crawler.units import now_iso
 
@@ -31,12 +32,13 @@ def found_as_of(row: UrlRow) -> str:
 class CrawlRecords:
     """Writes manifest and failure records: into the state now, into the files after each commit."""
 
-    def __init__(self, output_dir: Path, state: CrawlState) -> None:
+    def __init__(self, output_dir: Path, store: CrawlStore) -> None:
         self._output_dir = output_dir
-        self._state = state
-        if state.resumed:
-            rewrite_jsonl(output_dir / MANIFEST_NAME, state.records("manifest"))
-            rewrite_jsonl(output_dir / FAILURES_NAME, state.records("failures"))
+        self._store = store
+        self.earlier_images = self.earlier_bytes = 0  # what earlier runs of a resumed crawl saved
+        if store.resumed:
+            rewrite_jsonl(output_dir / MANIFEST_NAME, self._counted(store.records("manifest")))
+            rewrite_jsonl(output_dir / FAILURES_NAME, store.records("failures"))
         else:
             for stale in (output_dir / MANIFEST_NAME, output_dir / FAILURES_NAME):
                 stale.unlink(missing_ok=True)
@@ -44,26 +46,33 @@ class CrawlRecords:
         self._failures = JsonLines(output_dir / FAILURES_NAME)
         self._waiting: list[tuple[JsonLines, str]] = []  # JSON lines recorded, not yet committed
 
+    def _counted(self, manifest: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+        """Pass the manifest through, adding up what it holds (so resume reads it once)."""
+        for record in manifest:
+            self.earlier_images += 1
+            self.earlier_bytes += int(record.get("bytes", 0))
+            yield record
+
     def image(self, row: UrlRow, image: dict[str, Any], node: str) -> None:
         """Record a newly stored image."""
         record = {"url": row.url, "page_url": row.page_url, "path": image["path"], "sha256": image["sha256"],
                   "bytes": image["bytes"], "content_type": image["content_type"], "width": image["width"],
                   "height": image["height"], "node": node, "time": now_iso(), "found_as": found_as_of(row)}
         line = json.dumps(record, ensure_ascii=False, sort_keys=True)  # encoded once: state and file
-        self._state.add_image(image["sha256"], image["path"], line)
+        self._store.record_image(image["sha256"], image["path"], line)
         self._waiting.append((self._manifest, line))
 
-    def failure(self, row: UrlRow, outcome: str, reason: str, attempts: int) -> None:
+    def failure(self, row: UrlRow, outcome: Outcome, reason: str, attempts: int) -> None:
         """Record a URL that failed for good or was skipped."""
-        record = {"url": row.url, "kind": row.kind, "page_url": row.page_url, "outcome": outcome,
+        record = {"url": row.url, "kind": row.kind, "page_url": row.page_url, "outcome": str(outcome),
                   "reason": reason, "attempts": attempts, "time": now_iso()}
         line = json.dumps(record, ensure_ascii=False, sort_keys=True)
-        self._state.add_failure(line)
+        self._store.record_failure(line)
         self._waiting.append((self._failures, line))
 
     def commit(self) -> None:
-        """Commit the state, then append what it now holds to the files."""
-        self._state.commit()
+        """Commit the store, then append what it now holds to the files."""
+        self._store.commit()
         for target in (self._manifest, self._failures):
             target.append_lines(line for where, line in self._waiting if where is target)
         self._waiting.clear()

@@ -1,290 +1,233 @@
-"""SQLite persistence of a crawl under OUTPUT/.crawler/, so a killed scheduler can resume.
+"""The crawl's durable store: the one interface the scheduler talks to for everything that must last.
 
-Only the scheduler opens it. New URLs and status changes are buffered in memory and written with
-`executemany` at each `commit()` (the scheduler commits every 50 ms): one transaction per batch,
-so `kill -9` loses at most the results of the last moment, and the hot path makes few SQLite calls.
+What a backend keeps: each URL once (by canonical form) with its kind, depth, where it was found,
+status and attempts; the content hashes of stored images and where they went; the manifest and
+failure records, in order; each origin's robots.txt. What it does not keep: timers. Leases, backoff
+and politeness are the frontier's, in memory; a restart makes every leased URL pending again.
+
+`SqliteStore` (sqlite_store.py) is the embedded default; `MemoryStore` here holds the same in
+dictionaries, for unit tests and throwaway crawls. tests/test_store_contract.py says what every
+backend must do, and runs against each.
 """
 
 from __future__ import annotations
 
-import fcntl
 import json
-import os
-import sqlite3
+from abc import ABC, abstractmethod
+from collections import Counter
 from collections.abc import Iterable, Iterator
-from pathlib import Path
 from typing import Any, NamedTuple
 
-from crawler.errors import StateError, StorageError
-from crawler.storage import STATE_DIR
+from crawler.messages import Kind, Word
+from crawler.urls import origin_of
 
-SCHEMA_VERSION = 1
-_READ_AHEAD_ROWS = 64  # rows one dispatch query reads: the one asked for and the next in its host's queue
-_READ_AHEAD_LIMIT = 8192  # rows held read ahead at most (with many hosts, the cache starts over)
-_ROW_COLUMNS = "id, canonical, url, kind, depth, page_url, hops, status, attempts, found_as"  # UrlRow's fields
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS urls (
-    id INTEGER PRIMARY KEY,
-    canonical TEXT NOT NULL UNIQUE,
-    url TEXT NOT NULL,
-    kind TEXT NOT NULL,           -- page, image, stylesheet or robots
-    depth INTEGER NOT NULL,
-    page_url TEXT,
-    hops INTEGER NOT NULL,
-    status TEXT NOT NULL,         -- pending, leased, done, failed, skipped
-    attempts INTEGER NOT NULL DEFAULT 0,
-    reason TEXT,
-    found_as TEXT                 -- how the first reference showed an image (img, css-linked, …)
-);
-CREATE TABLE IF NOT EXISTS images (sha256 TEXT PRIMARY KEY, path TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS manifest (id INTEGER PRIMARY KEY, record TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS failures (id INTEGER PRIMARY KEY, record TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS robots (origin TEXT PRIMARY KEY, text TEXT);
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-"""
+
+class UrlStatus(Word):
+    """Where a URL stands in the crawl."""
+
+    PENDING = "pending"  # waiting to go out (or for a retry)
+    LEASED = "leased"  # out as a task, not answered yet
+    DONE = "done"  # fetched (a redirect is done too: its target is a URL of its own)
+    FAILED = "failed"  # for good, recorded in failures.jsonl
+    SKIPPED = "skipped"  # not fetched by rule, or fetched and not wanted; recorded too
+
+
+UNFINISHED = (UrlStatus.PENDING, UrlStatus.LEASED)
+RECORD_TABLES = ("manifest", "failures")
 
 
 class UrlRow(NamedTuple):
     id: int
-    canonical: str
-    url: str
-    kind: str
+    canonical: str  # the seen-set key
+    url: str  # as it is requested
+    kind: str  # a Kind's value
     depth: int
     page_url: str | None
-    hops: int
-    status: str
+    hops: int  # redirects followed to reach it
+    status: str  # a UrlStatus's value
     attempts: int
-    found_as: str | None = None
+    found_as: str | None = None  # how the first reference showed an image (a Found's value)
 
 
-def state_path(output_dir: Path) -> Path:
-    return output_dir / STATE_DIR / "state.sqlite"
+def robots_key(origin: str) -> str:
+    """The seen-set key of an origin's robots.txt row (no page's canonical URL can look like it)."""
+    return f"robots:{origin}"
 
 
-class CrawlState:
-    """The crawl's durable record: URLs and their status, stored images, manifest and failure records."""
+class CrawlStore(ABC):
+    """What the scheduler needs remembered. Changes may be buffered until `commit()`, but every read
+    sees them at once; after `commit()` returns they survive a kill of the scheduler process."""
 
-    def __init__(self, output_dir: Path, *, resume: bool, fresh: bool) -> None:
-        path = state_path(output_dir)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock_file = open(path.parent / "lock", "w")
-        try:
-            fcntl.flock(self._lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError as exc:
-            self._lock_file.close()
-            raise StateError(f"another scheduler is using {output_dir}; stop it first") from exc
-        exists = path.exists()
-        if resume and not exists:
-            self._lock_file.close()
-            raise StateError(f"{output_dir} holds no saved crawl to resume; leave out --resume to start one")
-        if exists and fresh:
-            remove_state(output_dir)
-            exists = False
-        elif exists and not resume:
-            self._lock_file.close()
-            raise StateError(f"{output_dir} holds an earlier crawl; add --resume to carry on "
-                             "or --fresh to start over")
-        self.resumed = exists
-        self._path = path
-        self._new_rows: dict[int, UrlRow] = {}  # added since the last flush
-        self._updates: dict[int, tuple[str, str | None, int]] = {}  # id → (status, reason, attempts)
-        self._new_images: dict[str, str] = {}  # sha256 → path, saved since the last flush
-        self._new_records: list[tuple[str, str]] = []  # (table, JSON record) in order
-        self._stored_hashes: set[int] | None = None  # hash() of every stored sha256, loaded on first use
-        # Rows read ahead for dispatch, one SELECT for many (each query is a GIL hand-off with the
-        # manager's threads); a row leaves when its status changes, so what is here is never stale.
-        self._read_ahead: dict[int, UrlRow] = {}
-        try:
-            self._open(path)
-        except BaseException:  # the lock goes with the failed attempt, or a retry in this process is refused
-            if getattr(self, "_db", None) is not None:
-                self._db.close()
-            self._lock_file.close()
-            raise
+    resumed: bool  # True when the store held an earlier run's crawl
 
-    def _open(self, path: Path) -> None:
-        try:
-            self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: durable across a process kill
-            self._db.executescript(_SCHEMA)
-            columns = {row[1] for row in self._db.execute("PRAGMA table_info(urls)")}
-            if "found_as" not in columns:  # a crawl saved before images said how they were found
-                self._db.execute("ALTER TABLE urls ADD COLUMN found_as TEXT")
-            version = self.get_meta("schema")
-            if version is not None and int(version) != SCHEMA_VERSION:
-                raise StateError(f"{path} is schema {version}, this crawler reads {SCHEMA_VERSION}; "
-                                 "use --fresh or another output directory")
-            self.set_meta("schema", str(SCHEMA_VERSION))
-            self._next_id = (self._db.execute("SELECT MAX(id) FROM urls").fetchone()[0] or 0) + 1
-            self._db.execute("BEGIN")
-        except sqlite3.DatabaseError as exc:
-            raise StateError(f"cannot use crawl state {path}: {exc}") from exc
+    # -- URLs -----------------------------------------------------------------------------------
 
-    def _flush(self) -> None:
-        """Write the buffered new URLs and status changes (inside the open transaction)."""
-        if self._new_rows:
-            self._db.executemany(
-                "INSERT OR IGNORE INTO urls(id, canonical, url, kind, depth, page_url, hops, status, attempts, "
-                "found_as) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", self._new_rows.values())
-            self._new_rows.clear()
-        if self._updates:
-            self._db.executemany("UPDATE urls SET status=?, reason=?, attempts=? WHERE id=?",
-                                 [(*change, url_id) for url_id, change in self._updates.items()])
-            self._updates.clear()
-        if self._new_images:
-            self._db.executemany("INSERT OR IGNORE INTO images(sha256, path) VALUES (?, ?)", self._new_images.items())
-            self._new_images.clear()
-        for table in ("manifest", "failures"):
-            records = [(record,) for name, record in self._new_records if name == table]
-            if records:
-                self._db.executemany(f"INSERT INTO {table}(record) VALUES (?)", records)
-        self._new_records.clear()
-
-    def commit(self) -> None:
-        """Make everything recorded so far durable, or raise StorageError (what was committed before stays)."""
-        try:
-            self._flush()
-            self._db.execute("COMMIT")
-        except sqlite3.OperationalError as exc:  # "database or disk is full", a read-only file system…
-            full = "full" in str(exc)
-            raise StorageError(f"cannot write the crawl state {self._path}: {exc}; free some space and run "
-                               "the same command with --resume", "disk-full" if full else "storage-error") from exc
-        self._db.execute("BEGIN")
-
-    def close(self) -> None:
-        try:
-            self._flush()
-            self._db.execute("COMMIT")
-        except sqlite3.Error:
-            pass
-        self._db.close()
-        self._lock_file.close()
-
-    def get_meta(self, key: str) -> str | None:
-        row = self._db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
-        return row[0] if row else None
-
-    def set_meta(self, key: str, value: str) -> None:
-        self._db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, value))
-
-    def add_url(self, canonical: str, url: str, kind: str, depth: int, page_url: str | None, hops: int,
+    @abstractmethod
+    def add_url(self, canonical: str, url: str, kind: Kind, depth: int, page_url: str | None, hops: int,
                 found_as: str | None = None) -> int:
         """Record a new URL as pending and return its id (the caller has checked it is new)."""
+
+    @abstractmethod
+    def get_url(self, url_id: int, upcoming: Iterable[int] = ()) -> UrlRow | None:
+        """The URL with this id as it stands now, or None. `upcoming`: ids likely asked for next
+        (a backend may read them in the same round trip)."""
+
+    @abstractmethod
+    def _set_status(self, url_id: int, status: UrlStatus, reason: str | None, attempts: int) -> None:
+        """Change a URL's status (the verbs below are the public way)."""
+
+    def lease(self, row: UrlRow) -> UrlRow:
+        """Mark a pending URL as out for its next attempt; return it as leased."""
+        leased = row._replace(status=UrlStatus.LEASED.value, attempts=row.attempts + 1)
+        self._set_status(row.id, UrlStatus.LEASED, None, leased.attempts)
+        return leased
+
+    def requeue(self, url_id: int, reason: str | None, attempts: int) -> None:
+        """Make a URL pending again (a retry, a task taken back), with the attempts that count."""
+        self._set_status(url_id, UrlStatus.PENDING, reason, attempts)
+
+    def finish(self, url_id: int, status: UrlStatus, reason: str | None, attempts: int) -> None:
+        """End a URL for good: done, failed or skipped."""
+        if status in UNFINISHED:
+            raise ValueError(f"finish: {status} is not an end")
+        self._set_status(url_id, status, reason, attempts)
+
+    @abstractmethod
+    def restore(self) -> Iterator[UrlRow]:
+        """After a restart: every unfinished URL, oldest first, the leased ones made pending again."""
+
+    @abstractmethod
+    def canonicals(self) -> Iterator[str]:
+        """Every URL's canonical form (the seen-set to rebuild on resume)."""
+
+    @abstractmethod
+    def finished_robots(self) -> Iterator[str]:
+        """Origins whose robots.txt row ended without rules being recorded (the crawl gave up on them)."""
+
+    @abstractmethod
+    def counts(self) -> dict[tuple[str, str], int]:
+        """{(kind, status): number of URLs}."""
+
+    # -- images and records ---------------------------------------------------------------------
+
+    @abstractmethod
+    def image_path_for(self, sha256: str) -> str | None:
+        """Where content with this hash was stored, or None if it never was."""
+
+    @abstractmethod
+    def record_image(self, sha256: str, path: str, record: str) -> None:
+        """Note stored content and its manifest record (a JSON text); content stored before is ignored."""
+
+    @abstractmethod
+    def record_failure(self, record: str) -> None:
+        """Note a failure record (a JSON text)."""
+
+    @abstractmethod
+    def records(self, table: str) -> Iterator[dict[str, Any]]:
+        """The "manifest" or "failures" records in the order they were written."""
+
+    # -- robots.txt -----------------------------------------------------------------------------
+
+    @abstractmethod
+    def robots_text(self, origin: str) -> tuple[bool, str | None]:
+        """(known, text) of an origin's robots.txt; text None means allow everything."""
+
+    @abstractmethod
+    def set_robots(self, origin: str, text: str | None) -> None:
+        """Record an origin's robots.txt (None: there is none, allow everything)."""
+
+    # -- durability -----------------------------------------------------------------------------
+
+    @abstractmethod
+    def commit(self) -> None:
+        """Make everything recorded so far durable, or raise StorageError (earlier commits stay)."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Commit what can be committed and let go of the store."""
+
+
+def check_table(table: str) -> None:
+    if table not in RECORD_TABLES:
+        raise ValueError(f"no record table {table!r}; there are {', '.join(RECORD_TABLES)}")
+
+
+class MemoryStore(CrawlStore):
+    """The store in dictionaries: everything the interface promises except surviving the process."""
+
+    def __init__(self) -> None:
+        self.resumed = False
+        self._rows: dict[int, UrlRow] = {}
+        self._next_id = 1
+        self._reasons: dict[int, str | None] = {}
+        self._canonicals: set[str] = set()
+        self._images: dict[str, str] = {}
+        self._records: dict[str, list[str]] = {table: [] for table in RECORD_TABLES}
+        self._robots: dict[str, str | None] = {}
+
+    def add_url(self, canonical: str, url: str, kind: Kind, depth: int, page_url: str | None, hops: int,
+                found_as: str | None = None) -> int:
         url_id = self._next_id
         self._next_id += 1
-        self._new_rows[url_id] = UrlRow(url_id, canonical, url, kind, depth, page_url, hops, "pending", 0, found_as)
+        if canonical in self._canonicals:  # as SQLite's UNIQUE: the id of a refused twin names nothing
+            return url_id
+        self._canonicals.add(canonical)
+        self._rows[url_id] = UrlRow(url_id, canonical, url, str(kind), depth, page_url, hops,
+                                    UrlStatus.PENDING.value, 0, found_as)
         return url_id
 
     def get_url(self, url_id: int, upcoming: Iterable[int] = ()) -> UrlRow | None:
-        """Return the URL with this id as it stands now (buffered changes included), or None.
+        return self._rows.get(url_id)
 
-        `upcoming`: ids likely to be asked for next, read in the same query.
-        """
-        row = self._new_rows.get(url_id) or self._read_ahead.pop(url_id, None)
-        if row is None:
-            row = self._read_rows(url_id, upcoming)
-            if row is None:
-                return None
-        change = self._updates.get(url_id)
-        return row if change is None else row._replace(status=change[0], attempts=change[2])
+    def _set_status(self, url_id: int, status: UrlStatus, reason: str | None, attempts: int) -> None:
+        row = self._rows.get(url_id)
+        if row is not None:
+            self._rows[url_id] = row._replace(status=str(status), attempts=attempts)
+            self._reasons[url_id] = reason
 
-    def _read_rows(self, url_id: int, upcoming: Iterable[int]) -> UrlRow | None:
-        if len(self._read_ahead) > _READ_AHEAD_LIMIT:
-            self._read_ahead.clear()
-        ids = [url_id]
-        for other in upcoming:
-            if len(ids) >= _READ_AHEAD_ROWS:
-                break
-            if other != url_id and other not in self._new_rows and other not in self._read_ahead:
-                ids.append(other)
-        found = None
-        placeholders = ",".join("?" * len(ids))
-        for values in self._db.execute(f"SELECT {_ROW_COLUMNS} FROM urls WHERE id IN ({placeholders})", ids):
-            row = UrlRow(*values)
-            change = self._updates.get(row.id)  # a flush empties _updates: keep the change in the row
-            if change is not None:
-                row = row._replace(status=change[0], attempts=change[2])
-            if row.id == url_id:
-                found = row
-            else:
-                self._read_ahead[row.id] = row
-        return found
-
-    def status_of(self, canonical: str) -> str | None:
-        self._flush()
-        row = self._db.execute("SELECT status FROM urls WHERE canonical=?", (canonical,)).fetchone()
-        return row[0] if row else None
-
-    def set_status(self, url_id: int, status: str, reason: str | None, attempts: int) -> None:
-        self._updates[url_id] = (status, reason, attempts)
-        self._read_ahead.pop(url_id, None)
-
-    def unfinished(self) -> Iterator[UrlRow]:
-        """Yield every URL that is not finished (pending or leased when the last run stopped), oldest first."""
-        self._flush()
-        yield from (UrlRow(*row) for row in self._db.execute(
-            f"SELECT {_ROW_COLUMNS} FROM urls WHERE status IN ('pending', 'leased') ORDER BY id"))
+    def restore(self) -> Iterator[UrlRow]:
+        for row in list(self._rows.values()):
+            if row.status in UNFINISHED:
+                if row.status == UrlStatus.LEASED:
+                    self.requeue(row.id, None, row.attempts)
+                yield self._rows[row.id]
 
     def canonicals(self) -> Iterator[str]:
-        self._flush()
-        yield from (row[0] for row in self._db.execute("SELECT canonical FROM urls"))
+        yield from self._canonicals
 
-    def count_by(self) -> dict[tuple[str, str], int]:
-        """Return {(kind, status): count} over all URLs."""
-        self._flush()
-        return {(kind, status): count for kind, status, count in self._db.execute(
-            "SELECT kind, status, COUNT(*) FROM urls GROUP BY kind, status")}
+    def finished_robots(self) -> Iterator[str]:
+        for row in self._rows.values():
+            if row.kind == Kind.ROBOTS and row.status not in UNFINISHED:
+                origin = origin_of(row.url)
+                if origin not in self._robots:
+                    yield origin
+
+    def counts(self) -> dict[tuple[str, str], int]:
+        return dict(Counter((row.kind, row.status) for row in self._rows.values()))
 
     def image_path_for(self, sha256: str) -> str | None:
-        """Return where content with this hash was saved, or None if it never was."""
-        if self._stored_hashes is None:  # first call: learn what earlier runs stored
-            self._flush()
-            self._stored_hashes = {hash(row[0]) for row in self._db.execute("SELECT sha256 FROM images")}
-        if hash(sha256) not in self._stored_hashes:  # most images are new: answer without SQL
-            return None
-        path = self._new_images.get(sha256)
-        if path is None:
-            row = self._db.execute("SELECT path FROM images WHERE sha256=?", (sha256,)).fetchone()
-            path = row[0] if row else None
-        return path
+        return self._images.get(sha256)
 
-    def add_image(self, sha256: str, path: str, record: str) -> None:
-        """Note stored content and its manifest record (a JSON text)."""
-        self.image_path_for(sha256)  # makes sure the known hashes are loaded
-        self._new_images[sha256] = path
-        self._stored_hashes.add(hash(sha256))  # type: ignore[union-attr]
-        self._new_records.append(("manifest", record))
+    def record_image(self, sha256: str, path: str, record: str) -> None:
+        if sha256 not in self._images:  # stored before: the first path and record stay
+            self._images[sha256] = path
+            self._records["manifest"].append(record)
 
-    def add_failure(self, record: str) -> None:
-        """Note a failure record (a JSON text)."""
-        self._new_records.append(("failures", record))
+    def record_failure(self, record: str) -> None:
+        self._records["failures"].append(record)
 
-    def records(self, table: str) -> Iterable[dict[str, Any]]:
-        """Yield the manifest or failure records in the order they were written."""
-        if table not in ("manifest", "failures"):
-            raise ValueError(table)
-        self._flush()
-        yield from (json.loads(row[0]) for row in self._db.execute(f"SELECT record FROM {table} ORDER BY id"))
-
-    def saved_bytes(self) -> int:
-        total = 0
-        for record in self.records("manifest"):
-            total += int(record.get("bytes", 0))
-        return total
+    def records(self, table: str) -> Iterator[dict[str, Any]]:
+        check_table(table)
+        yield from (json.loads(record) for record in self._records[table])
 
     def robots_text(self, origin: str) -> tuple[bool, str | None]:
-        """Return (known, text) for an origin's robots.txt; text None means allow everything."""
-        row = self._db.execute("SELECT text FROM robots WHERE origin=?", (origin,)).fetchone()
-        return (row is not None, row[0] if row else None)
+        return (origin in self._robots, self._robots.get(origin))
 
     def set_robots(self, origin: str, text: str | None) -> None:
-        self._db.execute("INSERT OR REPLACE INTO robots(origin, text) VALUES (?, ?)", (origin, text))
+        self._robots[origin] = text
 
+    def commit(self) -> None:
+        pass  # nothing outlives the process
 
-def remove_state(output_dir: Path) -> None:
-    """Delete the crawl state (for --fresh), leaving images in place."""
-    path = state_path(output_dir)
-    for stale in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
-        if stale.exists():
-            os.unlink(stale)
+    def close(self) -> None:
+        pass

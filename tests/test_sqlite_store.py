@@ -1,10 +1,11 @@
 from pathlib import Path
 
-from crawler.scheduler.store import CrawlState
+from crawler.scheduler.sqlite_store import SqliteStore
+from crawler.scheduler.store import UrlStatus
 
 
-def _state_with_urls(tmp_path: Path, count: int) -> tuple[CrawlState, list[int]]:
-    state = CrawlState(tmp_path, resume=False, fresh=True)
+def _state_with_urls(tmp_path: Path, count: int) -> tuple[SqliteStore, list[int]]:
+    state = SqliteStore(tmp_path, resume=False, fresh=True)
     ids = [state.add_url(f"http://a.test/{n}", f"http://a.test/{n}", "page", 0, None, 0) for n in range(count)]
     state.commit()  # the rows leave the write-behind buffer: reads now go to SQLite
     return state, ids
@@ -22,11 +23,11 @@ def test_state_reads_the_next_rows_of_a_queue_in_one_query(tmp_path: Path) -> No
 
 def test_state_a_row_read_ahead_never_hides_a_later_change(tmp_path: Path) -> None:
     state, ids = _state_with_urls(tmp_path, 4)
-    state.set_status(ids[2], "leased", None, 1)  # changed before the read-ahead, not yet written
+    state.lease(state.get_url(ids[2]))  # changed before the read-ahead, not yet written
     assert state.get_url(ids[0], ids[1:]).status == "pending"
     state.commit()  # the change is written and the buffer of changes emptied
     assert state.get_url(ids[2]).status == "leased"
-    state.set_status(ids[1], "done", None, 1)  # changed after the read-ahead
+    state.finish(ids[1], UrlStatus.DONE, None, 1)  # changed after the read-ahead
     state.commit()
     assert state.get_url(ids[1]).status == "done"
     assert state.get_url(ids[3]).status == "pending"
@@ -39,12 +40,12 @@ def test_state_resume_of_a_directory_with_no_saved_crawl_is_refused(tmp_path: Pa
 
     from crawler.errors import StateError
     with pytest.raises(StateError, match="no saved crawl to resume"):
-        CrawlState(tmp_path / "empty", resume=True, fresh=False)
+        SqliteStore(tmp_path / "empty", resume=True, fresh=False)
 
 
 def test_state_a_crawl_saved_before_found_as_existed_resumes(tmp_path: Path) -> None:
     import sqlite3
-    state = CrawlState(tmp_path, resume=False, fresh=False)
+    state = SqliteStore(tmp_path, resume=False, fresh=False)
     state.close()
     db = sqlite3.connect(tmp_path / ".crawler" / "state.sqlite")  # as an earlier version left it
     db.executescript("DROP TABLE urls; CREATE TABLE urls (id INTEGER PRIMARY KEY, canonical TEXT NOT NULL UNIQUE,"
@@ -54,8 +55,8 @@ def test_state_a_crawl_saved_before_found_as_existed_resumes(tmp_path: Path) -> 
                      " 'pending', 0, NULL);")
     db.commit()
     db.close()
-    resumed = CrawlState(tmp_path, resume=True, fresh=False)
-    assert [(row.url, row.found_as) for row in resumed.unfinished()] == [("http://a.test/x.png", None)]
+    resumed = SqliteStore(tmp_path, resume=True, fresh=False)
+    assert [(row.url, row.found_as) for row in resumed.restore()] == [("http://a.test/x.png", None)]
     resumed.close()
 
 
@@ -66,9 +67,9 @@ def test_state_a_corrupt_state_releases_its_lock_so_fresh_can_start_over(tmp_pat
     (tmp_path / ".crawler").mkdir()
     (tmp_path / ".crawler" / "state.sqlite").write_bytes(b"this is not a database, it is a disk error" * 100)
     with pytest.raises(StateError, match="cannot use crawl state") as caught:
-        CrawlState(tmp_path, resume=True, fresh=False)
+        SqliteStore(tmp_path, resume=True, fresh=False)
     kept = caught.value.__traceback__  # a caller that keeps the error keeps the failed object's frame
-    state = CrawlState(tmp_path, resume=False, fresh=True)  # before: "another scheduler is using" it
+    state = SqliteStore(tmp_path, resume=False, fresh=True)  # before: "another scheduler is using" it
     assert kept is not None
     state.close()
 
@@ -77,11 +78,11 @@ def test_state_a_newer_schema_is_refused_and_the_lock_released(tmp_path: Path) -
     import pytest
 
     from crawler.errors import StateError
-    state = CrawlState(tmp_path, resume=False, fresh=False)
+    state = SqliteStore(tmp_path, resume=False, fresh=False)
     state.set_meta("schema", "99")
     state.close()
     with pytest.raises(StateError, match="is schema 99") as caught:
-        CrawlState(tmp_path, resume=True, fresh=False)
+        SqliteStore(tmp_path, resume=True, fresh=False)
     kept = caught.value.__traceback__
-    CrawlState(tmp_path, resume=False, fresh=True).close()
+    SqliteStore(tmp_path, resume=False, fresh=True).close()
     assert kept is not None

@@ -1,0 +1,157 @@
+"""What every crawl store must do (crawler/scheduler/store.py), run against each backend.
+
+`reopen` stands for a scheduler restart: the SQLite store is closed and opened again with
+--resume; the in-memory one cannot outlive its process, so it is the same object (its restore
+must still turn leased URLs pending). A new backend adds itself to BACKENDS.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from crawler.messages import Kind
+from crawler.scheduler.sqlite_store import SqliteStore
+from crawler.scheduler.store import CrawlStore, MemoryStore, UrlStatus, robots_key
+
+Reopen = Callable[[CrawlStore], CrawlStore]
+
+
+def _sqlite(tmp_path: Path) -> tuple[CrawlStore, Reopen]:
+    def reopen(store: CrawlStore) -> CrawlStore:
+        store.close()
+        return SqliteStore(tmp_path, resume=True, fresh=False)
+    return SqliteStore(tmp_path, resume=False, fresh=False), reopen
+
+
+def _memory(tmp_path: Path) -> tuple[CrawlStore, Reopen]:
+    return MemoryStore(), lambda store: store
+
+
+BACKENDS = {"sqlite": _sqlite, "memory": _memory}
+
+
+@pytest.fixture(params=sorted(BACKENDS))
+def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[CrawlStore, Reopen]]:
+    store, reopen = BACKENDS[request.param](tmp_path)
+    opened = [store]
+
+    def tracked_reopen(old: CrawlStore) -> CrawlStore:
+        opened.append(reopen(old))
+        return opened[-1]
+    yield store, tracked_reopen
+    opened[-1].close()
+
+
+def _add(store: CrawlStore, path: str, kind: Kind = Kind.PAGE, **extra: object) -> int:
+    url = f"http://a.test{path}"
+    return store.add_url(url, url, kind, extra.get("depth", 0), extra.get("page_url"), 0,  # type: ignore[arg-type]
+                         extra.get("found_as"))  # type: ignore[arg-type]
+
+
+def test_a_new_url_is_pending_with_what_was_said_of_it(backend: tuple[CrawlStore, Reopen]) -> None:
+    store, _ = backend
+    first = _add(store, "/")
+    image = _add(store, "/x.png", Kind.IMAGE, depth=1, page_url="http://a.test/", found_as="srcset")
+    assert first != image
+    row = store.get_url(image)
+    assert row is not None
+    assert (row.url, row.kind, row.depth, row.page_url, row.status, row.attempts, row.found_as) == (
+        "http://a.test/x.png", "image", 1, "http://a.test/", "pending", 0, "srcset")
+    assert store.get_url(10_000) is None
+
+
+def test_lease_requeue_and_finish_change_status_and_attempts(backend: tuple[CrawlStore, Reopen]) -> None:
+    store, _ = backend
+    url_id = _add(store, "/")
+    leased = store.lease(store.get_url(url_id))  # type: ignore[arg-type]
+    assert (leased.status, leased.attempts) == ("leased", 1)
+    assert store.get_url(url_id) == leased
+    store.requeue(url_id, "http-503", 1)
+    assert (store.get_url(url_id).status, store.get_url(url_id).attempts) == ("pending", 1)  # type: ignore[union-attr]
+    store.lease(store.get_url(url_id))  # type: ignore[arg-type]
+    store.finish(url_id, UrlStatus.FAILED, "http-503", 2)
+    assert (store.get_url(url_id).status, store.get_url(url_id).attempts) == ("failed", 2)  # type: ignore[union-attr]
+    with pytest.raises(ValueError):
+        store.finish(url_id, UrlStatus.PENDING, None, 2)
+
+
+def test_counts_are_by_kind_and_status(backend: tuple[CrawlStore, Reopen]) -> None:
+    store, _ = backend
+    page, _other, image = _add(store, "/"), _add(store, "/a"), _add(store, "/x.png", Kind.IMAGE)
+    store.finish(page, UrlStatus.DONE, None, 1)
+    store.finish(image, UrlStatus.SKIPPED, "too-small", 1)
+    assert store.counts() == {("page", "done"): 1, ("page", "pending"): 1, ("image", "skipped"): 1}
+
+
+def test_a_restart_restores_the_unfinished_oldest_first_and_leased_ones_pending(
+        backend: tuple[CrawlStore, Reopen]) -> None:
+    store, reopen = backend
+    ids = [_add(store, f"/{n}") for n in range(4)]
+    store.finish(ids[0], UrlStatus.DONE, None, 1)
+    store.lease(store.get_url(ids[2]))  # type: ignore[arg-type]  # out when the scheduler died
+    store.commit()
+    store = reopen(store)
+    restored = list(store.restore())
+    assert [(row.id, row.status, row.attempts) for row in restored] == [
+        (ids[1], "pending", 0), (ids[2], "pending", 1), (ids[3], "pending", 0)]
+    assert store.get_url(ids[2]).status == "pending"  # type: ignore[union-attr]
+    assert sorted(store.canonicals()) == [f"http://a.test/{n}" for n in range(4)]
+
+
+def test_a_canonical_form_is_stored_once(backend: tuple[CrawlStore, Reopen]) -> None:
+    store, _ = backend
+    kept = _add(store, "/same")
+    twin = _add(store, "/same")  # two keys with one hash: the frontier asked, the store refuses the second
+    store.commit()
+    assert store.get_url(kept) is not None and store.get_url(twin) is None
+    assert list(store.canonicals()) == ["http://a.test/same"]
+
+
+def test_stored_images_and_records_survive_a_restart_in_order(backend: tuple[CrawlStore, Reopen]) -> None:
+    store, reopen = backend
+    sha = "ab" * 32
+    assert store.image_path_for(sha) is None
+    store.record_image(sha, f"images/a.test/{sha}.png", json.dumps({"url": "u1", "bytes": 3}))
+    store.record_image(sha, "images/b.test/other.png", json.dumps({"url": "u2", "bytes": 3}))  # the same bytes again
+    store.record_failure(json.dumps({"url": "u3", "reason": "http-404"}))
+    store.record_failure(json.dumps({"url": "u4", "reason": "http-410"}))
+    assert store.image_path_for(sha) == f"images/a.test/{sha}.png"
+    store.commit()
+    store = reopen(store)
+    assert store.image_path_for(sha) == f"images/a.test/{sha}.png"
+    assert [record["url"] for record in store.records("manifest")] == ["u1"]
+    assert [record["url"] for record in store.records("failures")] == ["u3", "u4"]
+    with pytest.raises(ValueError):
+        list(store.records("state"))
+
+
+def test_robots_rules_and_the_origins_given_up_on(backend: tuple[CrawlStore, Reopen]) -> None:
+    store, reopen = backend
+    assert store.robots_text("http://a.test") == (False, None)
+    store.set_robots("http://a.test", "User-agent: *\nDisallow: /private/\n")
+    store.set_robots("http://b.test", None)  # no robots.txt there: everything allowed
+    a_id, c_id, _d_id = (store.add_url(robots_key(origin), f"{origin}/robots.txt", Kind.ROBOTS, 0, None, 0)
+                         for origin in ("http://a.test", "http://c.test", "http://d.test"))
+    store.finish(a_id, UrlStatus.DONE, None, 1)  # a's was read (its rules recorded above)
+    store.finish(c_id, UrlStatus.FAILED, "http-500", 3)  # c's failed for good; d's is still pending
+    store.commit()
+    store = reopen(store)
+    assert store.robots_text("http://a.test") == (True, "User-agent: *\nDisallow: /private/\n")
+    assert store.robots_text("http://b.test") == (True, None)
+    assert list(store.finished_robots()) == ["http://c.test"]
+
+
+def test_changes_before_and_after_a_commit_read_the_same(backend: tuple[CrawlStore, Reopen]) -> None:
+    store, _ = backend
+    ids = [_add(store, f"/{n}") for n in range(5)]
+    store.commit()
+    store.lease(store.get_url(ids[3]))  # type: ignore[arg-type]
+    before = [store.get_url(url_id, ids[position + 1:]) for position, url_id in enumerate(ids)]
+    store.commit()
+    after = [store.get_url(url_id) for url_id in ids]
+    assert before == after
+    assert [row.status for row in after] == ["pending", "pending", "pending", "leased", "pending"]  # type: ignore[union-attr]
