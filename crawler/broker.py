@@ -279,7 +279,7 @@ def serve(host: str, port: int, authkey: bytes, tasks: queue.Queue, results: que
     _SchedulerManager.register("get_bulletin", callable=lambda: bulletin, exposed=("read",))
     try:
         # What BaseManager.get_server() does, with our server class (get_server hard-codes Server).
-        server = _GuardedServer(_SchedulerManager._registry, (host, port), authkey, "pickle")  # type: ignore[attr-defined]
+        server = _GuardedServer(_SchedulerManager._registry, (host, port), authkey, "pickle")  # type: ignore[attr-defined]  # register() makes _registry
     except OSError as exc:
         raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
     thread = threading.Thread(target=_serve_forever, args=(server,), name="manager-server", daemon=True)
@@ -316,7 +316,7 @@ def connect(host: str, port: int, authkey: bytes) -> Link:
     try:
         manager.connect()
         # register() added these methods at run time; typeshed cannot know them
-        return Link(manager.get_desk(), manager.get_results(), manager.get_bulletin())  # type: ignore[attr-defined]
+        return Link(manager.get_desk(), manager.get_results(), manager.get_bulletin())  # type: ignore[attr-defined]  # made by register()
     except AuthenticationError as exc:  # multiprocessing's: "digest sent was rejected"
         raise BadAuthkey(f"scheduler at {host}:{port} rejected our authkey; check --authkey-file") from exc
     except (ConnectionError, EOFError, OSError) as exc:

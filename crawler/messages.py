@@ -7,17 +7,17 @@ Only str, int, float, bool, None, list and dict travel through the queues. Every
 from __future__ import annotations
 
 from enum import Enum
-from typing import Any, Literal, TypedDict
+from typing import Any, Literal, TypedDict, get_args
 
 from crawler.errors import BadMessage
 
 PROTOCOL_VERSION = 2  # 2: stylesheet tasks; images carry how they were found
-NODE_EVENTS = ("hello", "heartbeat", "bye")
 
 MAX_URL_CHARS = 8192  # longer URLs are dropped by the extractor; servers refuse them too (Apache: 8190)
 MAX_REFS_PER_PAGE = 20_000  # links plus images from one page
 MAX_ROBOTS_CHARS = 512 * 1024  # Google reads the first 500 KiB of a robots.txt
 MAX_TEXT_CHARS = 300  # reasons, node ids, content types
+
 
 class Word(str, Enum):
     """A word of the vocabulary: compares equal to its plain string and prints as it (on 3.10+).
@@ -52,6 +52,10 @@ class Outcome(Word):
 
 TASK_KINDS = frozenset(kind.value for kind in Kind)
 OUTCOMES = frozenset(outcome.value for outcome in Outcome)
+
+
+NodeEventType = Literal["hello", "heartbeat", "bye"]  # what a node says of itself
+NODE_EVENTS = get_args(NodeEventType)
 
 
 class Found(Word):
@@ -122,7 +126,7 @@ class Result(TypedDict):
 
 class NodeEvent(TypedDict):
     v: int
-    type: str  # hello, heartbeat or bye
+    type: NodeEventType
     node: str
     threads: int
     tasks: list[str]  # ids of the tasks the node holds right now
@@ -161,11 +165,11 @@ def make_result(task: Task, node: str, outcome: Outcome, **fields: Any) -> Resul
     for key, value in fields.items():
         if key not in result:
             raise TypeError(f"make_result: unknown field {key!r}")
-        result[key] = value  # type: ignore[literal-required]
+        result[key] = value  # type: ignore[literal-required]  # a TypedDict takes only literal keys; checked above
     return result
 
 
-def make_node_event(event: str, node: str, threads: int, tasks: list[str], done: int) -> NodeEvent:
+def make_node_event(event: NodeEventType, node: str, threads: int, tasks: list[str], done: int) -> NodeEvent:
     return {"v": PROTOCOL_VERSION, "type": event, "node": node, "threads": threads, "tasks": tasks,
             "done": done}
 
@@ -242,7 +246,7 @@ def read_task(message: object) -> Task:
     _require_text(task, "page_url", what, MAX_URL_CHARS, optional=True)
     _require(task, "depth", int, what)
     _require(task, "hops", int, what)
-    return task  # type: ignore[return-value]
+    return task  # type: ignore[return-value]  # every field was checked above
 
 
 def read_result(message: dict[str, Any]) -> Result:
@@ -269,7 +273,7 @@ def read_result(message: dict[str, Any]) -> Result:
     image = _require(result, "image", (dict, type(None)), what)
     if image is not None:
         _read_saved_image(image, what)
-    return result  # type: ignore[return-value]
+    return result  # type: ignore[return-value]  # every field was checked above
 
 
 def _read_saved_image(image: dict[str, Any], what: str) -> None:
@@ -297,7 +301,7 @@ def read_node_event(message: dict[str, Any]) -> NodeEvent:
     tasks = _require(event, "tasks", list, what)
     if len(tasks) > 10_000 or not all(isinstance(t, str) and len(t) <= MAX_TEXT_CHARS for t in tasks):
         raise BadMessage(f"{what}: tasks is not a list of task ids")
-    return event  # type: ignore[return-value]
+    return event  # type: ignore[return-value]  # every field was checked above
 
 
 def read_message(message: object) -> Result | NodeEvent:

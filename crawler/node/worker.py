@@ -19,7 +19,7 @@ from typing import Any
 from crawler import broker
 from crawler.config import TASKS_HELD_PER_THREAD, FetchLimits, ImageFilter, RequestOptions, WorkerConfig
 from crawler.errors import BadMessage, CrawlerError, SchedulerUnreachable
-from crawler.messages import PROTOCOL_VERSION, Outcome, Task, make_node_event, read_task
+from crawler.messages import PROTOCOL_VERSION, NodeEventType, Outcome, Task, make_node_event, read_task
 from crawler.node.fetcher import new_session
 from crawler.node.handlers import TaskHandler
 from crawler.storage import check_writable
@@ -123,7 +123,7 @@ class Worker:
                 link = self._reconnect(link)
         return False
 
-    def _send_event(self, event: str) -> None:
+    def _send_event(self, event: NodeEventType) -> None:
         link = self._link
         if link is None:
             return

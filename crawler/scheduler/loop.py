@@ -290,9 +290,9 @@ class Scheduler:
             log.warning("scheduler: dropped a malformed message: %s", exc)
             return
         if checked["type"] != "result":
-            self._node_event(checked, now)  # type: ignore[arg-type]  # read_message checked it is a NodeEvent
+            self._node_event(checked, now)
             return
-        result: Result = checked  # type: ignore[assignment]  # read_message checked it is a Result
+        result = checked
         node = self._nodes.get(result["node"])
         if node is not None:
             node.last_seen = now
