@@ -1,17 +1,16 @@
-"""Command line: `crawler scheduler|worker|run|demo|keygen|status|inspect|export`. The only place that prints."""
+"""Command line: `crawler scheduler|worker|run|demo|keygen|status|inspect|export`.
+
+It parses words into the config dataclasses (which refuse what cannot work), runs the command
+through supervise.py, and says how it ended.
+"""
 
 from __future__ import annotations
 
 import argparse
-import functools
 import json
 import logging
-import os
 import re
-import signal
-import subprocess
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -35,9 +34,10 @@ from crawler.config import (
 )
 from crawler.credentials import parse_header, read_basic_auth, read_cookies
 from crawler.errors import ConfigError, CrawlerError, SeedError
-from crawler.scheduler.loop import Scheduler, StopReason, Summary
+from crawler.scheduler.loop import StopReason, Summary
 from crawler.seeds import read_seeds
 from crawler.storage import MANIFEST_NAME, STATE_DIR, read_jsonl
+from crawler.supervise import LocalNodes, run_local_crawl, run_node, run_scheduler, terminal
 from crawler.units import parse_seconds, parse_size, plural, seconds_option, size_option, size_text
 from crawler.urls import canonical, host_of
 
@@ -376,66 +376,6 @@ def scheduler_config(args: argparse.Namespace, authkey: bytes, listen: tuple[str
 
 # -- commands -----------------------------------------------------------------------------------
 
-@functools.lru_cache(maxsize=1)
-def _terminal():
-    """The one rich Console on stderr: log lines and the live display must share it to stay in step."""
-    from rich.console import Console
-    return Console(stderr=True)
-
-
-def _live_display(quiet: bool):
-    """A rich Live display on a terminal; None for logs, CI, files and --quiet."""
-    if quiet or not sys.stderr.isatty():
-        return None
-    from rich.live import Live
-    return Live(console=_terminal(), refresh_per_second=2, transient=False)
-
-
-def _run_scheduler(config: SchedulerConfig, quiet: bool, on_listening=None,
-                   key_file: Path | None = None, generated_key: bool = False) -> Summary:
-    live = _live_display(quiet)
-    on_status = None
-    if live is not None:
-        from crawler.output.display import render_status
-        on_status = lambda status: live.update(render_status(status))  # noqa: E731
-    scheduler = Scheduler(config, on_status=on_status)
-    if not config.politeness.obey_robots:
-        log.warning("scheduler: --ignore-robots: robots.txt is NOT read; crawl only sites you own")
-    host, port = scheduler.listen()
-    print(f"scheduler: listening on {host}:{port}, saving to {config.output_dir}", flush=True)
-    _note_contact(scheduler, config, host, port, key_file, generated_key)
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: scheduler.request_stop())
-    if on_listening is not None:
-        on_listening(host, port, live is not None)
-    try:
-        if live is None:
-            return scheduler.run()
-        with live:
-            return scheduler.run()
-    finally:
-        (config.output_dir / STATE_DIR / broker.CONTACT_NAME).unlink(missing_ok=True)
-
-
-def _note_contact(scheduler: Scheduler, config: SchedulerConfig, host: str, port: int, key_file: Path | None,
-                  generated_key: bool) -> None:
-    """Leave the address (and a generated key, mode 600) under OUTPUT/.crawler/ and say how to watch the crawl."""
-    state_dir = config.output_dir / STATE_DIR
-    broker.write_contact(state_dir, host, port)
-    key_option = (f" --authkey-file {state_dir / broker.KEY_NAME}" if generated_key
-                  else f" --authkey-file {key_file}" if key_file is not None else f" (with ${broker.AUTHKEY_ENV} set)")
-    scheduler.join_command = f"crawler worker --connect {host}:{port}{key_option}"
-    if generated_key:
-        broker.write_authkey_file(state_dir / broker.KEY_NAME, config.authkey, replace=True)
-        print(f"scheduler: watch it from another terminal: crawler status {config.output_dir}", flush=True)
-    elif key_file is not None:
-        print(f"scheduler: watch it from another terminal: crawler status {host}:{port} --authkey-file {key_file}",
-              flush=True)
-    else:
-        print(f"scheduler: watch it from another terminal: crawler status {host}:{port} "
-              f"(with ${broker.AUTHKEY_ENV} set)", flush=True)
-
-
 def _print_summary(summary: Summary) -> int:
     c = summary.counts
     headline = {StopReason.FINISHED: "Crawl finished", StopReason.LIMIT: f"Crawl finished ({summary.detail})",
@@ -484,108 +424,37 @@ def exit_code(summary: Summary) -> int:
 
 def cmd_scheduler(args: argparse.Namespace) -> int:
     authkey = _authkey(args)
-    return _print_summary(_run_scheduler(scheduler_config(args, authkey, args.listen), args.quiet,
-                                         key_file=args.authkey_file))
-
-
-def _spawn_siblings(args: argparse.Namespace, node_id: str) -> list[subprocess.Popen[bytes]]:
-    """Start the node's other worker processes (--processes N): the same command, one process each."""
-    argv = args.argv
-    siblings = []
-    for number in range(2, args.processes + 1):
-        command = [sys.executable, "-m", "crawler", *_without_option(argv, "--processes", "--node-id"),
-                   "--processes", "1", "--node-id", f"{node_id}-p{number}"]
-        siblings.append(subprocess.Popen(command))
-    return siblings
-
-
-def _without_option(argv: list[str], *names: str) -> list[str]:
-    kept, skip = [], False
-    for item in argv:
-        if skip:
-            skip = False
-        elif item in names:
-            skip = True
-        elif not any(item.startswith(name + "=") for name in names):
-            kept.append(item)
-    return kept
+    return _print_summary(run_scheduler(scheduler_config(args, authkey, args.listen), args.quiet,
+                                        key_file=args.authkey_file))
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
-    from crawler.node.worker import Worker, default_node_id
-    authkey = _authkey(args)
-    node_id = args.node_id or default_node_id()
-    siblings = _spawn_siblings(args, node_id) if args.processes > 1 else []
-    config = WorkerConfig(host=args.connect[0], port=args.connect[1], authkey=authkey,
+    from crawler.node.worker import default_node_id
+    config = WorkerConfig(host=args.connect[0], port=args.connect[1], authkey=_authkey(args),
                           threads=args.threads, processes=args.processes, output_dir=args.output,
-                          node_id=f"{node_id}-p1" if siblings else node_id, reconnect_seconds=args.reconnect_seconds)
-    worker = Worker(config)
-
-    def stop(signum: int, _frame: object) -> None:
-        worker.request_stop()
-        for sibling in siblings:
-            sibling.send_signal(signum)
-
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, stop)
-    try:
-        code = worker.run()
-    finally:
-        for sibling in siblings:
-            sibling.wait()
-    return max([code] + [sibling.returncode for sibling in siblings])
-
-
-def _local_crawl(args: argparse.Namespace, config: SchedulerConfig, key_file: Path | None = None,
-                 generated: bool = True) -> int:
-    """Run the scheduler here and `args.workers` worker processes on 127.0.0.1 with the generated key."""
-    children: list[subprocess.Popen[bytes]] = []
-    env = dict(os.environ, **{broker.AUTHKEY_ENV: config.authkey.decode()})  # not argv: ps shows argv
-
-    def start_workers(host: str, port: int, live_display: bool) -> None:
-        # Under a live display the workers' own lines would tear it: they report warnings only.
-        verbosity = ["--quiet"] if args.quiet or live_display else ["--verbose"] if args.verbose else []
-        for number in range(args.workers):
-            children.append(subprocess.Popen(
-                [sys.executable, "-m", "crawler", "worker", "--connect", f"{host}:{port}",
-                 "--threads", str(args.threads), "--processes", str(args.processes),
-                 "--node-id", f"local-{number + 1}",
-                 "--reconnect-seconds", "10", *verbosity], env=env))
-
-    try:
-        summary = _run_scheduler(config, args.quiet, on_listening=start_workers, key_file=key_file,
-                                 generated_key=generated)
-    finally:
-        deadline = time.monotonic() + 10
-        for child in children:
-            try:
-                child.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                child.kill()
-                child.wait()
-    return _print_summary(summary)
+                          node_id=args.node_id or default_node_id(), reconnect_seconds=args.reconnect_seconds)
+    return run_node(config, args.argv)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    if args.workers < 1:
-        raise ConfigError(f"--workers must be at least 1 (worker processes), got {args.workers}")
-    WorkerConfig("127.0.0.1", 0, b"", threads=args.threads, processes=args.processes)  # refuses 0 threads
+    nodes = LocalNodes(args.workers, args.threads, args.processes)  # refuses 0 threads before anything starts
     given = args.authkey_file is not None or broker.authkey_from_env() is not None
     config = scheduler_config(args, _authkey(args) if given else broker.generate_authkey(), args.listen)
-    return _local_crawl(args, config, key_file=args.authkey_file if given else None, generated=not given)
+    return _print_summary(run_local_crawl(config, nodes, quiet=args.quiet, verbose=args.verbose,
+                                          key_file=args.authkey_file if given else None, generated_key=not given))
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    """Serve the demo site and crawl it as `crawler run URL --fresh --delay 0 --per-host 8` would."""
     from crawler.demo import serve_folder
+    nodes = LocalNodes(args.workers, args.threads, args.processes)
     server, url = serve_folder(args.site)
     print(f"demo: serving {args.site} at {url}", flush=True)
-    parser = build_parser()
-    run_args = parser.parse_args(["run", url, "--output", str(args.output), "--fresh", "--delay", "0",
-                                  "--per-host", "8", "--workers", str(args.workers), "--threads",
-                                  str(args.threads)] + (["--quiet"] if args.quiet else [])
-                                 + (["--verbose"] if args.verbose else []))
+    config = SchedulerConfig(output_dir=args.output, authkey=broker.generate_authkey(), seeds=(url,),
+                             scope=Scope(frozenset({host_of(url)})),
+                             politeness=Politeness(delay_seconds=0, per_host=8), fresh=True)
     try:
-        code = cmd_run(run_args)
+        code = _print_summary(run_local_crawl(config, nodes, quiet=args.quiet, verbose=args.verbose))
     finally:
         server.shutdown()
     if code == EXIT_OK:
@@ -670,7 +539,7 @@ def _setup_logging(args: argparse.Namespace) -> None:
         logging.DEBUG if getattr(args, "verbose", False) else logging.INFO)
     if sys.stderr.isatty():  # on a terminal, rich keeps log lines above a live display
         from rich.logging import RichHandler
-        handler: logging.Handler = RichHandler(console=_terminal(), show_path=False)
+        handler: logging.Handler = RichHandler(console=terminal(), show_path=False)
         handler.setFormatter(logging.Formatter("%(message)s", datefmt="%H:%M:%S"))
     else:
         handler = logging.StreamHandler(sys.stderr)

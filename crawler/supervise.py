@@ -1,0 +1,187 @@
+"""Running the crawl's processes: the scheduler with its signals and live display, a node with its
+sibling processes, and a whole crawl on this machine (a scheduler plus local worker processes).
+
+cli.py turns words into configs and calls these; nothing here parses a command line.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from crawler import broker
+from crawler.config import SchedulerConfig, WorkerConfig
+from crawler.errors import ConfigError
+from crawler.scheduler.loop import Scheduler, Summary
+from crawler.storage import STATE_DIR
+
+log = logging.getLogger("crawler")
+_CHILD_EXIT_SECONDS = 10.0  # after the scheduler ends, how long local workers have to say goodbye
+
+
+@functools.lru_cache(maxsize=1)
+def terminal() -> Any:
+    """The one rich Console on stderr: log lines and the live display must share it to stay in step."""
+    from rich.console import Console
+    return Console(stderr=True)
+
+
+def _live_display(quiet: bool) -> Any:
+    """A rich Live display on a terminal; None for logs, CI, files and --quiet."""
+    if quiet or not sys.stderr.isatty():
+        return None
+    from rich.live import Live
+    return Live(console=terminal(), refresh_per_second=2, transient=False)
+
+
+def run_scheduler(config: SchedulerConfig, quiet: bool,
+                  on_listening: Callable[[str, int, bool], None] | None = None,
+                  key_file: Path | None = None, generated_key: bool = False) -> Summary:
+    """Serve and run one crawl's scheduler here until it ends; SIGINT/SIGTERM ask it to stop.
+
+    `on_listening(host, port, live)` runs once nodes can connect (`live`: a live display is on).
+    """
+    live = _live_display(quiet)
+    on_status = None
+    if live is not None:
+        from crawler.output.display import render_status
+        on_status = lambda status: live.update(render_status(status))  # noqa: E731
+    scheduler = Scheduler(config, on_status=on_status)
+    if not config.politeness.obey_robots:
+        log.warning("scheduler: --ignore-robots: robots.txt is NOT read; crawl only sites you own")
+    host, port = scheduler.listen()
+    print(f"scheduler: listening on {host}:{port}, saving to {config.output_dir}", flush=True)
+    _note_contact(scheduler, config, host, port, key_file, generated_key)
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: scheduler.request_stop())
+    if on_listening is not None:
+        on_listening(host, port, live is not None)
+    try:
+        if live is None:
+            return scheduler.run()
+        with live:
+            return scheduler.run()
+    finally:
+        (config.output_dir / STATE_DIR / broker.CONTACT_NAME).unlink(missing_ok=True)
+
+
+def _note_contact(scheduler: Scheduler, config: SchedulerConfig, host: str, port: int, key_file: Path | None,
+                  generated_key: bool) -> None:
+    """Leave the address (and a generated key, mode 600) under OUTPUT/.crawler/ and say how to watch the crawl."""
+    state_dir = config.output_dir / STATE_DIR
+    broker.write_contact(state_dir, host, port)
+    key_option = (f" --authkey-file {state_dir / broker.KEY_NAME}" if generated_key
+                  else f" --authkey-file {key_file}" if key_file is not None else f" (with ${broker.AUTHKEY_ENV} set)")
+    scheduler.join_command = f"crawler worker --connect {host}:{port}{key_option}"
+    if generated_key:
+        broker.write_authkey_file(state_dir / broker.KEY_NAME, config.authkey, replace=True)
+        print(f"scheduler: watch it from another terminal: crawler status {config.output_dir}", flush=True)
+    elif key_file is not None:
+        print(f"scheduler: watch it from another terminal: crawler status {host}:{port} --authkey-file {key_file}",
+              flush=True)
+    else:
+        print(f"scheduler: watch it from another terminal: crawler status {host}:{port} "
+              f"(with ${broker.AUTHKEY_ENV} set)", flush=True)
+
+
+# -- a node -------------------------------------------------------------------------------------
+
+def run_node(config: WorkerConfig, argv: list[str]) -> int:
+    """Run a crawler node here: this process, and with `config.processes` > 1 that many minus one
+    siblings started with the same command line (`argv`); signals reach them all. Returns the worst
+    exit status."""
+    from crawler.node.worker import Worker
+    siblings = _start_siblings(argv, config.processes, config.node_id) if config.processes > 1 else []
+    if siblings:
+        config = dataclasses.replace(config, node_id=f"{config.node_id}-p1")
+    worker = Worker(config)
+
+    def stop(signum: int, _frame: object) -> None:
+        worker.request_stop()
+        for sibling in siblings:
+            sibling.send_signal(signum)
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, stop)
+    try:
+        code = worker.run()
+    finally:
+        for sibling in siblings:
+            sibling.wait()
+    return max([code] + [sibling.returncode for sibling in siblings])
+
+
+def _start_siblings(argv: list[str], processes: int, node_id: str) -> list[subprocess.Popen[bytes]]:
+    """Start a node's other worker processes: the same command, one process each, numbered -p2, -p3…"""
+    siblings = []
+    for number in range(2, processes + 1):
+        command = [sys.executable, "-m", "crawler", *_without_option(argv, "--processes", "--node-id"),
+                   "--processes", "1", "--node-id", f"{node_id}-p{number}"]
+        siblings.append(subprocess.Popen(command))
+    return siblings
+
+
+def _without_option(argv: list[str], *names: str) -> list[str]:
+    kept, skip = [], False
+    for item in argv:
+        if skip:
+            skip = False
+        elif item in names:
+            skip = True
+        elif not any(item.startswith(name + "=") for name in names):
+            kept.append(item)
+    return kept
+
+
+# -- a crawl on this machine --------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class LocalNodes:
+    """The worker processes `crawler run` and `crawler demo` start beside the scheduler."""
+
+    workers: int = 2
+    threads: int = WorkerConfig.threads
+    processes: int = 1
+
+    def __post_init__(self) -> None:
+        if self.workers < 1:
+            raise ConfigError(f"--workers must be at least 1 (worker processes), got {self.workers}")
+        WorkerConfig("127.0.0.1", 0, b"", threads=self.threads, processes=self.processes)  # its sentences
+
+
+def run_local_crawl(config: SchedulerConfig, nodes: LocalNodes, *, quiet: bool = False, verbose: bool = False,
+                    key_file: Path | None = None, generated_key: bool = True) -> Summary:
+    """Run the scheduler here and `nodes.workers` worker processes on its address; wait for them all."""
+    children: list[subprocess.Popen[bytes]] = []
+    env = dict(os.environ, **{broker.AUTHKEY_ENV: config.authkey.decode()})  # not argv: ps shows argv
+
+    def start_workers(host: str, port: int, live_display: bool) -> None:
+        # Under a live display the workers' own lines would tear it: they report warnings only.
+        verbosity = ["--quiet"] if quiet or live_display else ["--verbose"] if verbose else []
+        for number in range(nodes.workers):
+            children.append(subprocess.Popen(
+                [sys.executable, "-m", "crawler", "worker", "--connect", f"{host}:{port}",
+                 "--threads", str(nodes.threads), "--processes", str(nodes.processes),
+                 "--node-id", f"local-{number + 1}", "--reconnect-seconds", "10", *verbosity], env=env))
+
+    try:
+        return run_scheduler(config, quiet, on_listening=start_workers, key_file=key_file,
+                             generated_key=generated_key)
+    finally:
+        deadline = time.monotonic() + _CHILD_EXIT_SECONDS
+        for child in children:
+            try:
+                child.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()
