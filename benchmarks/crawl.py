@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchmarks.site import Truth
+from benchmarks.site import SiteTruth
 from crawler import broker
 from crawler.storage import read_jsonl
 
@@ -74,7 +74,7 @@ def _wait(child: subprocess.Popen[bytes], peak: PeakRss) -> tuple[float, float]:
     return usage.ru_utime + usage.ru_stime, peak.mb
 
 
-def run_crawl(seed: str, output: Path, truth: Truth, server, *, workers: int, threads: int,
+def run_crawl(seed: str, output: Path, truth: SiteTruth, server, *, workers: int, threads: int,
               processes_per_worker: int = 1, extra: tuple[str, ...] = ()) -> CrawlFigures:
     """Crawl `seed` into `output` with `workers` worker processes and measure it."""
     env = dict(os.environ, **{broker.AUTHKEY_ENV: broker.generate_authkey().decode()})
@@ -102,14 +102,14 @@ def run_crawl(seed: str, output: Path, truth: Truth, server, *, workers: int, th
     by_url = {_url_of(key, seed): count for key, count in hits.items()}
     manifest = read_jsonl(output / "manifest.jsonl")
     saved = {record["sha256"] for record in manifest}
-    expected = set(truth.images.values())
+    expected, pages = set(truth.images.values()), set(truth.pages)
     return CrawlFigures(
-        wall_seconds=wall, pages=sum(1 for url in by_url if url in truth.pages),
+        wall_seconds=wall, pages=sum(1 for url in by_url if url in pages),
         images=len(manifest), requests=sum(hits.values()),
         cpu_seconds=scheduler_cpu + sum(cpu for cpu, _ in worker_usage),
         scheduler_cpu_seconds=scheduler_cpu, scheduler_peak_mb=scheduler_peak_mb,
         worker_peak_mb=max(peak for _, peak in worker_usage),
-        page_coverage=len(truth.pages & set(by_url)) / len(truth.pages),
+        page_coverage=len(pages & set(by_url)) / len(pages),
         image_coverage=len(saved & expected) / len(expected),
         duplicate_downloads=sum(count - 1 for count in hits.values() if count > 1))
 

@@ -22,10 +22,10 @@ from pathlib import Path
 from benchmarks import browser
 from benchmarks.crawl import REPO
 from benchmarks.servers import Nginx, PythonServer, free_ports
+from benchmarks.site import SiteTruth, generate_site
 from benchmarks.site import generate as generate_classic
 from crawler import broker
 from crawler.node.extract import extract
-from crawler.sitegen import SiteTruth, generate_site
 from crawler.storage import read_jsonl
 
 

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 from benchmarks import browser
-from benchmarks.site import make_picture
+from benchmarks.site import make_photo
 from crawler.output.gallery import write_gallery
 
 
@@ -16,7 +16,7 @@ def fabricate_output(root: Path, images: int, hosts: int = 20) -> None:
     """An output directory as a crawl of `images` images on `hosts` hosts would leave it."""
     records = []
     for number in range(images):
-        data = make_picture(number)
+        data = make_photo(number)
         sha = hashlib.sha256(data).hexdigest()
         host = f"host{number % hosts}.example"
         extension = "png" if data.startswith(b"\x89PNG") else "jpg"

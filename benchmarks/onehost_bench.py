@@ -21,8 +21,8 @@ from benchmarks.crawl import REPO
 from benchmarks.forms_bench import DOC_SITE
 from benchmarks.scrapy_reference import SPIDER
 from benchmarks.servers import Nginx, PythonServer, free_ports
+from benchmarks.site import CLASSIC_FORMS, generate_site
 from crawler import broker
-from crawler.sitegen import CLASSIC_FORMS, generate_site
 
 
 def _seconds(command: list[str], cwd: Path, env: dict[str, str] | None = None) -> float:

@@ -20,7 +20,7 @@ from pathlib import Path
 from benchmarks import forms_bench, gallery_bench, onehost_bench, scheduler_bench
 from benchmarks.crawl import CrawlFigures, run_crawl
 from benchmarks.servers import LatencyServer, Nginx, PythonServer, free_ports
-from benchmarks.site import Truth, generate
+from benchmarks.site import SiteTruth, generate
 
 SECTIONS = ("onehost", "crawl", "latency", "scaling", "scheduler", "memory", "gallery", "forms")
 
@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _site(work: Path, name: str, pages: int, pictures: dict[int, bytes]) -> tuple[list[Path], list[int], Truth]:
+def _site(work: Path, name: str, pages: int, pictures: dict[int, bytes]) -> tuple[list[Path], list[int], SiteTruth]:
     ports = free_ports(2)
     root = work / name
     truth = generate(root, (f"http://127.0.0.1:{ports[0]}/", f"http://127.0.0.1:{ports[1]}/"), pages,

@@ -10,12 +10,12 @@ import time
 from pathlib import Path
 
 from benchmarks.crawl import CrawlFigures, PeakRss, _url_of
-from benchmarks.site import Truth
+from benchmarks.site import SiteTruth
 
 SPIDER = Path(__file__).with_name("scrapy_spider.py")
 
 
-def run(seed: str, output: Path, truth: Truth, server) -> CrawlFigures:
+def run(seed: str, output: Path, truth: SiteTruth, server) -> CrawlFigures:
     server.reset()
     output.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
@@ -33,9 +33,9 @@ def run(seed: str, output: Path, truth: Truth, server) -> CrawlFigures:
     saved = {hashlib.sha256(path.read_bytes()).hexdigest() for path in (output / "full").glob("*") if path.is_file()}
     expected = set(truth.images.values())
     return CrawlFigures(
-        wall_seconds=wall, pages=len(truth.pages & by_url), images=len(saved), requests=sum(hits.values()),
+        wall_seconds=wall, pages=len(set(truth.pages) & by_url), images=len(saved), requests=sum(hits.values()),
         cpu_seconds=usage.ru_utime + usage.ru_stime, scheduler_cpu_seconds=0.0,
         scheduler_peak_mb=peak.mb, worker_peak_mb=peak.mb,
-        page_coverage=len(truth.pages & by_url) / len(truth.pages),
+        page_coverage=len(set(truth.pages) & by_url) / len(truth.pages),
         image_coverage=len(saved & expected) / len(expected),
         duplicate_downloads=sum(count - 1 for count in hits.values() if count > 1))

@@ -56,7 +56,7 @@ def test_handlers_svg_is_saved_as_is_and_an_entity_bomb_is_refused(tmp_path: Pat
 
 @responses.activate
 def test_handlers_a_link_to_a_picture_is_held_to_the_image_cap_not_the_page_cap(tmp_path: Path) -> None:
-    from crawler.sitegen import make_image
+    from benchmarks.site import make_image
     picture = make_image(7, "png") + b"\0" * 3000  # a real PNG, with trailing bytes to make it large
     limits = FetchLimits(max_page_bytes=1000, max_image_bytes=10_000)
     node = TaskHandler("node-1", limits, ImageFilter(), tmp_path)

@@ -5,9 +5,9 @@ import zlib
 import pytest
 from PIL import Image
 
+from benchmarks.site import make_image
 from crawler.config import ImageFilter
 from crawler.node.images import NotAnImage, filter_reason, identify
-from crawler.sitegen import make_image
 
 MAX_PIXELS = 100_000_000
 

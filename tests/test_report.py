@@ -1,10 +1,10 @@
 import json
 from pathlib import Path
 
+from benchmarks.site import make_image
 from crawler.output.gallery import write_gallery
 from crawler.output.report import manifest_csv, render_text, summarize
 from crawler.scheduler.status import RateWindow, StatusTracker
-from crawler.sitegen import make_image
 
 
 def prepare_output(root: Path) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from benchmarks import browser
-from crawler.sitegen import generate_site
+from benchmarks.site import generate_site
 
 pytestmark = pytest.mark.slow
 

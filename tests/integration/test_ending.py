@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from crawler.sitegen import generate_site
+from benchmarks.site import generate_site
 from tests.integration.test_cli_errors import free_port
 
 pytestmark = pytest.mark.slow

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from crawler.sitegen import generate_site
+from benchmarks.site import generate_site
 
 pytestmark = pytest.mark.slow
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from crawler.sitegen import generate_site
+from benchmarks.site import generate_site
 from tests.integration.conftest import REPO, finish
 
 pytestmark = pytest.mark.slow

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from crawler.sitegen import generate_site
+from benchmarks.site import generate_site
 from tests.integration.conftest import REPO, finish, headless_browser
 from tests.integration.test_resilience import wait_for_images
 

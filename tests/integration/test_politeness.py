@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from crawler.sitegen import make_image
+from benchmarks.site import make_image
 from tests.integration.conftest import finish
 
 pytestmark = pytest.mark.slow

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks.site import generate_site
 from crawler import broker
-from crawler.sitegen import generate_site
 from tests.integration.conftest import finish
 from tests.integration.test_cli_errors import free_port
 
