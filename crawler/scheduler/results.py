@@ -1,0 +1,209 @@
+"""What an answer changes: the URL's status, the URLs it brings, the records and the counts.
+
+The loop (loop.py) decides when things happen and talks to the nodes; `ResultApplier` decides what
+a checked result means for the crawl. It never touches the task queue or the nodes.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections import Counter
+from collections.abc import Iterable
+
+from crawler.config import SchedulerConfig
+from crawler.messages import Found, Kind, Outcome, Result
+from crawler.reasons import MAX_SLOW_ATTEMPTS, SLOW_REASONS, describe_reason
+from crawler.scheduler.frontier import Frontier
+from crawler.scheduler.records import CrawlRecords, found_as_of
+from crawler.scheduler.status import StatusTracker
+from crawler.scheduler.store import CrawlStore, UrlRow
+from crawler.storage import STORAGE_REASONS
+from crawler.urllog import url_event
+from crawler.urls import ScopeRules, canonical, host_of
+
+log = logging.getLogger(__name__)
+
+_PLURAL: dict[str, str] = {Kind.PAGE: "pages", Kind.IMAGE: "images", Kind.ROBOTS: "robots",
+                           Kind.STYLESHEET: "stylesheets"}  # the counts' words: pages/fetched
+# @import chains deeper than this are not followed (real sites nest one or two; a server that
+# generates a new stylesheet on every import must not hold the crawl).
+MAX_IMPORT_DEPTH = 8
+
+
+class ResultApplier:
+    """Applies checked results to the frontier, the records and the counts of one scheduler run."""
+
+    def __init__(self, config: SchedulerConfig, frontier: Frontier, store: CrawlStore, records: CrawlRecords,
+                 counts: Counter[str], tracker: StatusTracker) -> None:
+        self._config = config
+        self._frontier = frontier
+        self._store = store
+        self._records = records
+        self._counts = counts  # the run's counters, shared with the loop
+        self._tracker = tracker
+        self._scope = ScopeRules(config.scope)
+        self._out_of_scope: set[int] = set()  # hashes of image URLs the scope kept out
+        self.out_of_scope_hosts: Counter[str] = Counter()
+        self.pages_admitted = 0  # pages queued so far, seeds included (what --max-pages counts)
+        self.images_paused_until = 0.0  # no image task before this moment (the shared disk failed)
+
+    def add_seeds(self, seeds: Iterable[str]) -> None:
+        for url in seeds:
+            key = canonical(url)
+            if key is not None and self._frontier.add(url, key, Kind.PAGE, 0, None):
+                self.pages_admitted += 1
+
+    def apply(self, result: Result, now: float) -> None:
+        """Apply one checked result (a late or forged answer is counted and changes nothing)."""
+        row = self._frontier.complete(result["task_id"], now)
+        if row is None:
+            self._counts["results/ignored"] += 1  # a second answer to a task that is already finished
+            return
+        self._tracker.record_result(result["node"], self._frontier.origin_of_row(row), result["elapsed"], now)
+        outcome = result["outcome"]
+        if outcome == Outcome.FAILED:
+            self._failed(row, result, now)
+        elif outcome == Outcome.REDIRECT:
+            self._redirected(row, result)
+        elif outcome in (Outcome.SAVED, Outcome.DUPLICATE):  # an image task, or a "page" link that was an image
+            self._image_saved(row, result)
+        elif outcome == Outcome.SKIPPED:  # filtered out, or not a kind of page we read
+            self._frontier.fail(row, result["reason"] or "filtered", Outcome.SKIPPED)
+        elif row.kind == Kind.ROBOTS:
+            self._frontier.set_robots(self._frontier.origin_of_row(row), result["robots_text"])
+            self._frontier.finish(row)
+        elif row.kind == Kind.STYLESHEET:
+            self._stylesheet_fetched(row, result)
+        else:
+            self._page_fetched(row, result, now)
+
+    def _failed(self, row: UrlRow, result: Result, now: float) -> None:
+        reason = result["reason"] or "unknown"
+        if reason in STORAGE_REASONS:  # the shared disk, not the site: pause images, lose nothing
+            pause = self._config.storage_pause_seconds
+            if now >= self.images_paused_until:
+                log.warning("scheduler: node %s cannot write the output (%s); pausing image tasks for %.0fs",
+                            result["node"], reason, pause)
+            self.images_paused_until = now + pause
+            self._counts["images/storage-errors"] += 1
+            self._frontier.put_back(row, now, pause)
+            return
+        status = result["status"]
+        if row.found_as == Found.FAVICON.value and status is not None and 400 <= status < 500:
+            # Only a browser's guess, not a reference on the page: its absence is no failure of the site.
+            self._frontier.fail(row, "no-favicon", Outcome.SKIPPED)
+        elif result["retryable"]:
+            bound = MAX_SLOW_ATTEMPTS if reason in SLOW_REASONS else None
+            if self._frontier.retry_or_fail(row, reason, now, result["retry_after"], bound):
+                self._counts["tasks/retried"] += 1
+        else:
+            self._frontier.fail(row, reason)
+
+    def _redirected(self, row: UrlRow, result: Result) -> None:
+        url, key = result["location"] or ["", ""]
+        self._counts[f"{_PLURAL[row.kind]}/redirected"] += 1
+        # The state and failures.jsonl say the same: a redirect that goes nowhere is the URL's
+        # failure (or skip), one that leads on is done and its target a URL of its own.
+        kind = Kind(row.kind)
+        if kind != Kind.ROBOTS and row.hops + 1 > self._config.fetch.max_redirects:
+            self._frontier.fail(row, "too-many-redirects")
+            return
+        if kind != Kind.ROBOTS and not (
+                self._scope.allows(key) if kind == Kind.PAGE else self._scope.allows_resource(key)):
+            self._frontier.fail(row, "redirect-out-of-scope", Outcome.SKIPPED)
+            return
+        self._frontier.finish(row, "redirect")
+        url_event(Outcome.REDIRECT, row.url, kind=row.kind, location=url)
+        if kind == Kind.ROBOTS:  # a redirected robots.txt is fetched by the node itself; not here
+            return
+        if kind == Kind.PAGE:  # the target is a page of its own and counts against --max-pages
+            max_pages = self._config.limits.max_pages
+            if (max_pages is None or self.pages_admitted < max_pages) and self._frontier.add(
+                    url, key, Kind.PAGE, row.depth, row.page_url, row.hops + 1):
+                self.pages_admitted += 1
+        else:  # an image or a stylesheet: the target keeps the depth and the way it was found
+            self._frontier.add(url, key, kind, row.depth, row.page_url, row.hops + 1, row.found_as)
+
+    def _page_fetched(self, row: UrlRow, result: Result, now: float) -> None:
+        self._frontier.finish(row)
+        self._counts["pages/fetched"] += 1
+        url_event(Outcome.FETCHED, row.url, kind=row.kind, links=len(result["links"]), images=len(result["images"]))
+        limits = self._config.limits
+        before = self._frontier.pending_count
+        seen, allows = self._frontier.seen, self._scope.allows  # most links were seen: test that first
+        if limits.max_depth is None or row.depth + 1 <= limits.max_depth:
+            for url, key in result["links"]:
+                if limits.max_pages is not None and self.pages_admitted >= limits.max_pages:
+                    break
+                if not seen(key) and allows(key) and self._frontier.add(url, key, Kind.PAGE, row.depth + 1, row.url):
+                    self.pages_admitted += 1
+        self._add_resources(row, result, row.depth + 1, 0)
+        self._tracker.record_discovered(self._frontier.pending_count - before, now)
+
+    def _stylesheet_fetched(self, row: UrlRow, result: Result) -> None:
+        self._frontier.finish(row)
+        self._counts["stylesheets/fetched"] += 1
+        url_event(Outcome.FETCHED, row.url, kind=row.kind, images=len(result["images"]))
+        self._add_resources(row, result, row.depth, row.depth + 1)
+
+    def _add_resources(self, row: UrlRow, result: Result, image_depth: int, import_depth: int) -> None:
+        """Queue the images and stylesheets a page or stylesheet refers to (depth limits do not apply)."""
+        seen, allows = self._frontier.seen, self._scope.allows_resource
+        for url, key, found_as in result["images"]:
+            if not seen(key):
+                if allows(key):
+                    self._frontier.add(url, key, Kind.IMAGE, image_depth, row.url, 0, found_as)
+                else:
+                    self._count_out_of_scope(key)
+        if import_depth <= MAX_IMPORT_DEPTH:
+            for url, key in result["stylesheets"]:
+                if not seen(key) and allows(key):
+                    self._frontier.add(url, key, Kind.STYLESHEET, import_depth, row.url)
+
+    def _count_out_of_scope(self, key: str) -> None:
+        """Count each image URL the scope keeps out once, by host, for the summary's hint."""
+        marker = hash(key)
+        if marker not in self._out_of_scope:
+            self._out_of_scope.add(marker)
+            self._counts["images/out-of-scope"] += 1
+            self.out_of_scope_hosts[host_of(key)] += 1
+
+    def _image_saved(self, row: UrlRow, result: Result) -> None:
+        image = result["image"]
+        if image is None:
+            self._frontier.fail(row, "no-image-in-result")
+            return
+        existing = self._store.image_path_for(image["sha256"])
+        self._frontier.finish(row, None if existing is None else "duplicate")
+        url_event(Outcome.SAVED if existing is None else Outcome.DUPLICATE, row.url, path=existing or image["path"],
+                  bytes=image["bytes"], width=image["width"], height=image["height"], found_as=found_as_of(row),
+                  page_url=row.page_url, node=result["node"])
+        if existing is not None:
+            self._counts["images/duplicate"] += 1
+            self._counts["bytes/duplicate"] += image["bytes"]
+            if existing != image["path"]:  # the same bytes were saved first under another host's folder
+                try:
+                    os.unlink(self._config.output_dir / image["path"])
+                except OSError:
+                    pass
+            return
+        self._records.image(row, dict(image), result["node"])
+        self._counts["images/saved"] += 1
+        self._counts["bytes/saved"] += image["bytes"]
+
+    def record_dropped(self) -> None:
+        """Record what left the frontier without a fetch (robots, out of attempts) since the last call."""
+        for dropped in self._frontier.dropped:
+            if dropped.row.kind == Kind.ROBOTS:
+                log.warning("scheduler: could not read %s: %s; skipping that site", dropped.row.url,
+                            describe_reason(dropped.reason, dropped.row.url))
+            if dropped.row.kind == Kind.PAGE and (dropped.gave_up or dropped.reason == "robots-unavailable"):
+                self._counts["pages/unreachable"] += 1  # network failures and server errors: exit status 3
+            self._record_failure(dropped.row, dropped.outcome, dropped.reason, dropped.attempts)
+        self._frontier.dropped.clear()
+
+    def _record_failure(self, row: UrlRow, outcome: Outcome, reason: str, attempts: int) -> None:
+        self._records.failure(row, outcome, reason, attempts)
+        url_event(outcome, row.url, kind=row.kind, reason=reason, attempts=attempts, page_url=row.page_url)
+        self._counts[f"{_PLURAL[row.kind]}/{outcome}"] += 1
