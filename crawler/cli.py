@@ -187,11 +187,13 @@ def _add_crawl_options(parser: argparse.ArgumentParser, output_default: str | No
                                f"(default: {size_option(FetchLimits.max_page_bytes)})")
     fetching.add_argument("--max-image-bytes", type=_size, default=FetchLimits.max_image_bytes, metavar="SIZE",
                           help=f"larger images are refused (default: {size_option(FetchLimits.max_image_bytes)})")
-    fetching.add_argument("--min-bytes", type=_size, default=0, metavar="SIZE",
+    fetching.add_argument("--min-bytes", type=_size, default=ImageFilter.min_bytes, metavar="SIZE",
                           help="skip smaller images (like 2k)")
-    fetching.add_argument("--min-width", type=_positive(int), default=0, metavar="PX", help="skip narrower images")
-    fetching.add_argument("--min-height", type=_positive(int), default=0, metavar="PX", help="skip shorter images")
-    fetching.add_argument("--types", type=_types, default=ALL_TYPES, metavar="LIST",
+    fetching.add_argument("--min-width", type=_positive(int), default=ImageFilter.min_width, metavar="PX",
+                          help="skip narrower images")
+    fetching.add_argument("--min-height", type=_positive(int), default=ImageFilter.min_height, metavar="PX",
+                          help="skip shorter images")
+    fetching.add_argument("--types", type=_types, default=ImageFilter.types, metavar="LIST",
                           help=f"image types to keep (default: all of {','.join(ALL_TYPES)})")
     state = parser.add_argument_group("state")
     resume = state.add_mutually_exclusive_group()
@@ -266,7 +268,7 @@ def build_parser() -> argparse.ArgumentParser:
                "  crawler run https://example.com/ --config crawl.toml --resume\n\n" + EXIT_CODES_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter)
     _add_crawl_options(run, output_default="output")
-    run.add_argument("--workers", type=_positive(int), default=2, metavar="N",
+    run.add_argument("--workers", type=_positive(int), default=LocalNodes.workers, metavar="N",
                      help="worker processes (default: %(default)s)")
     run.add_argument("--listen", type=_address, default=("127.0.0.1", 0), metavar="HOST:PORT",
                      help="address to serve nodes on, so nodes on other machines can join (default: "
@@ -279,7 +281,7 @@ def build_parser() -> argparse.ArgumentParser:
                                            "the gallery. Offline; a few seconds.")
     demo.add_argument("-o", "--output", type=Path, default=Path("output"), help="default: %(default)s")
     demo.add_argument("--site", type=Path, default=DEMO_SITE, help="default: %(default)s")
-    demo.add_argument("--workers", type=_positive(int), default=2, metavar="N",
+    demo.add_argument("--workers", type=_positive(int), default=LocalNodes.workers, metavar="N",
                       help="worker processes (default: %(default)s)")
     _add_worker_options(demo)
     _add_logging(demo)
@@ -315,7 +317,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _add_worker_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--threads", type=_positive(int), default=WorkerConfig.threads, metavar="N",
                         help="fetcher threads per worker process (default: %(default)s)")
-    parser.add_argument("--processes", type=_positive(int), default=1, metavar="N",
+    parser.add_argument("--processes", type=_positive(int), default=WorkerConfig.processes, metavar="N",
                         help="worker processes per node, so parsing uses every core (default: %(default)s)")
 
 
