@@ -6,6 +6,7 @@ Only str, int, float, bool, None, list and dict travel through the queues. Every
 
 from __future__ import annotations
 
+import reprlib
 from enum import Enum
 from typing import Any, Literal, TypedDict, get_args
 
@@ -17,6 +18,17 @@ MAX_URL_CHARS = 8192  # longer URLs are dropped by the extractor; servers refuse
 MAX_REFS_PER_PAGE = 20_000  # links plus images from one page
 MAX_ROBOTS_CHARS = 512 * 1024  # Google reads the first 500 KiB of a robots.txt
 MAX_TEXT_CHARS = 300  # reasons, node ids, content types
+MAX_TASK_IDS = 10_000  # in one heartbeat: what a node holds
+
+# How a bad value is shown in an error: short, and safe for any shape a peer can send (repr() of
+# a list nested 5,000 deep would raise RecursionError; reprlib stops at a few levels).
+_SHOW = reprlib.Repr()
+_SHOW.maxlevel, _SHOW.maxstring, _SHOW.maxother, _SHOW.maxlist, _SHOW.maxdict = 3, 60, 60, 4, 4
+
+
+def shown(value: object) -> str:
+    """`value` as an error message may show it: a bounded repr, whatever a peer sent."""
+    return _SHOW.repr(value)[:100]
 
 
 class Word(str, Enum):
@@ -50,8 +62,9 @@ class Outcome(Word):
     FAILED = "failed"
 
 
-TASK_KINDS = frozenset(kind.value for kind in Kind)
-OUTCOMES = frozenset(outcome.value for outcome in Outcome)
+# Tuples, not sets: `x in` a set hashes x, and a peer may send an unhashable list there.
+TASK_KINDS = tuple(kind.value for kind in Kind)
+OUTCOMES = tuple(outcome.value for outcome in Outcome)
 
 
 NodeEventType = Literal["hello", "heartbeat", "bye"]  # what a node says of itself
@@ -198,9 +211,9 @@ def _require_text(message: dict[str, Any], key: str, what: str, limit: int, opti
 
 def _check_envelope(message: object, expected_type: str | None) -> dict[str, Any]:
     if not isinstance(message, dict) or message.get("v") != PROTOCOL_VERSION:
-        raise BadMessage(f"not a v{PROTOCOL_VERSION} message: {message!r:.80}")
+        raise BadMessage(f"not a v{PROTOCOL_VERSION} message: {shown(message)}")
     if expected_type is not None and message.get("type") != expected_type:
-        raise BadMessage(f"expected a {expected_type} message, got type {message.get('type')!r:.40}")
+        raise BadMessage(f"expected a {expected_type} message, got type {shown(message.get('type'))}")
     return message
 
 
@@ -217,7 +230,7 @@ def _check_pairs(message: dict[str, Any], key: str, what: str, limit: int) -> No
     except (TypeError, ValueError):
         bad = next((p for p in pairs if type(p) is not list or len(p) != 2 or not all(
             type(part) is str and len(part) <= MAX_URL_CHARS for part in p)), pairs)
-        raise BadMessage(f"{what}: {key} entry {bad!r:.80} is not a [url, canonical] pair") from None
+        raise BadMessage(f"{what}: {key} entry {shown(bad)} is not a [url, canonical] pair") from None
 
 
 def _check_images(message: dict[str, Any], what: str) -> None:
@@ -232,16 +245,16 @@ def _check_images(message: dict[str, Any], what: str) -> None:
     except (TypeError, ValueError):
         bad = next((t for t in triples if type(t) is not list or len(t) != 3 or not all(
             type(part) is str and len(part) <= MAX_URL_CHARS for part in t) or t[2] not in FOUND_AS), triples)
-        raise BadMessage(f"{what}: images entry {bad!r:.80} is not a [url, canonical, found_as] triple") from None
+        raise BadMessage(f"{what}: images entry {shown(bad)} is not a [url, canonical, found_as] triple") from None
 
 
 def read_task(message: object) -> Task:
     """Return `message` as a Task, or raise BadMessage saying what is wrong with it."""
     task = _check_envelope(message, None)
-    what = f"task {task.get('id')!r:.40}"
+    what = f"task {shown(task.get('id'))}"
     _require_text(task, "id", what, MAX_TEXT_CHARS)
     if task.get("kind") not in TASK_KINDS:
-        raise BadMessage(f"{what}: unknown kind {task.get('kind')!r:.40}")
+        raise BadMessage(f"{what}: unknown kind {shown(task.get('kind'))}")
     _require_text(task, "url", what, MAX_URL_CHARS)
     _require_text(task, "page_url", what, MAX_URL_CHARS, optional=True)
     _require(task, "depth", int, what)
@@ -252,11 +265,11 @@ def read_task(message: object) -> Task:
 def read_result(message: dict[str, Any]) -> Result:
     """Return `message` as a Result, or raise BadMessage saying what is wrong with it."""
     result = _check_envelope(message, "result")
-    what = f"result for task {result.get('task_id')!r:.40}"
+    what = f"result for task {shown(result.get('task_id'))}"
     _require_text(result, "task_id", what, MAX_TEXT_CHARS)
     _require_text(result, "node", what, MAX_TEXT_CHARS)
     if result.get("outcome") not in OUTCOMES:
-        raise BadMessage(f"{what}: unknown outcome {result.get('outcome')!r:.40}")
+        raise BadMessage(f"{what}: unknown outcome {shown(result.get('outcome'))}")
     _require_text(result, "reason", what, MAX_TEXT_CHARS, optional=True)
     _require(result, "retryable", bool, what)
     _require(result, "retry_after", (int, float, type(None)), what)
@@ -284,22 +297,22 @@ def _read_saved_image(image: dict[str, Any], what: str) -> None:
     _require(image, "width", (int, type(None)), what)
     _require(image, "height", (int, type(None)), what)
     path = image["path"]
-    # The scheduler deletes duplicate files by this path: it must stay inside the output directory.
+    # Plain and relative; the scheduler accepts only the exact path it assigns (results.py).
     if path.startswith("/") or "\\" in path or any(part in ("", ".", "..") for part in path.split("/")):
-        raise BadMessage(f"{what}: image path {path!r:.80} is not a plain relative path")
+        raise BadMessage(f"{what}: image path {shown(path)} is not a plain relative path")
 
 
 def read_node_event(message: dict[str, Any]) -> NodeEvent:
     """Return `message` as a NodeEvent, or raise BadMessage."""
     event = _check_envelope(message, None)
     if event.get("type") not in NODE_EVENTS:
-        raise BadMessage(f"unknown message type {event.get('type')!r:.40}")
-    what = f"{event.get('type')} from node {event.get('node')!r:.40}"
+        raise BadMessage(f"unknown message type {shown(event.get('type'))}")
+    what = f"{event['type']} from node {shown(event.get('node'))}"
     _require_text(event, "node", what, MAX_TEXT_CHARS)
     _require(event, "threads", int, what)
     _require(event, "done", int, what)
     tasks = _require(event, "tasks", list, what)
-    if len(tasks) > 10_000 or not all(isinstance(t, str) and len(t) <= MAX_TEXT_CHARS for t in tasks):
+    if len(tasks) > MAX_TASK_IDS or not all(isinstance(t, str) and len(t) <= MAX_TEXT_CHARS for t in tasks):
         raise BadMessage(f"{what}: tasks is not a list of task ids")
     return event  # type: ignore[return-value]  # every field was checked above
 

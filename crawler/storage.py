@@ -52,6 +52,16 @@ def host_folder_of_path(path: str) -> str:
     return parts[1] if len(parts) > 2 else "?"
 
 
+def assigned_image_path(url: str, path: str, sha256: str) -> bool:
+    """True if `path` is the very path image_path() gives content `sha256` found at `url` (the
+    extension is the path's own): a node's claim about where it saved an image is checked by this."""
+    extension = path.rpartition(".")[2]
+    try:
+        return path == image_path(url, sha256, extension)
+    except ValueError:
+        return False
+
+
 def image_path(url: str, sha256: str, extension: str) -> str:
     """Return the relative path an image with this content, found at `url`, is saved under."""
     if not re.fullmatch(r"[0-9a-f]{64}", sha256) or not re.fullmatch(r"[a-z0-9]{1,5}", extension):

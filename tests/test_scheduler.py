@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from crawler.config import Politeness, SchedulerConfig, Scope
-from crawler.messages import make_node_event, make_result
+from crawler.messages import Kind, Outcome, make_node_event, make_result
 from crawler.scheduler.loop import Scheduler, StopReason
 from crawler.scheduler.sqlite_store import SqliteStore
 from crawler.scheduler.store import CrawlStore, MemoryStore
@@ -116,3 +116,73 @@ def test_scheduler_ignores_answers_it_did_not_ask_for(tmp_path: Path) -> None:
     scheduler._handle(forged, 0.0)  # after the crawl: a late or forged answer changes nothing
     assert scheduler.counts["results/ignored"] == 1
     assert summary.counts["pages/fetched"] == 2  # type: ignore[attr-defined]
+
+
+# -- what an authenticated peer can send (issue: every message bounded) ----------------------------
+
+def idle_scheduler(tmp_path: Path) -> Scheduler:
+    config = SchedulerConfig(output_dir=tmp_path, authkey=b"k" * 32, seeds=(f"{SITE}/",),
+                             scope=Scope(frozenset({"site.test"})),
+                             politeness=Politeness(delay_seconds=0, obey_robots=False))
+    return Scheduler(config, clock=lambda: 0.0, store=MemoryStore())
+
+
+def image_task(scheduler: Scheduler, path: str) -> dict:
+    url = f"{SITE}{path}"
+    scheduler._frontier.add(url, canonical(url), Kind.IMAGE, 1, f"{SITE}/")
+    task = scheduler._frontier.next_task(0.0)
+    assert task is not None and task["url"] == url
+    return dict(task)
+
+
+def saved(task: dict, path: str, outcome: Outcome = Outcome.SAVED) -> dict:
+    image = {"path": path, "sha256": PNG_SHA, "bytes": 10, "content_type": "image/png", "width": 1, "height": 1}
+    return dict(make_result(task, "n1", outcome, image=image, status=200))
+
+
+def test_a_batch_nested_thousands_deep_is_dropped_not_a_crash(tmp_path: Path) -> None:
+    scheduler = idle_scheduler(tmp_path)
+    nested: list = []
+    for _ in range(5000):
+        nested = [nested]
+    scheduler._handle(nested, 0.0)  # before: RecursionError, and the scheduler exited 1
+    scheduler._handle([{"v": 2, "type": "result", "task_id": nested}], 0.0)
+    scheduler._watch_nodes(0.0)
+    assert scheduler.counts["messages/malformed"] == 2
+
+
+def test_a_batch_of_batches_costs_one_log_line(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    scheduler = idle_scheduler(tmp_path)
+    with caplog.at_level("WARNING", logger="crawler.scheduler.loop"):
+        scheduler._handle([[{"v": 2}] * 100] * 1000, 0.0)  # before: 100,000 warning lines
+    assert len(caplog.records) == 1
+    assert "dropped 1000 of the 1000 messages" in caplog.text
+    assert scheduler.counts["messages/malformed"] == 1000
+
+
+@pytest.mark.parametrize("claimed", ["manifest.jsonl", ".crawler/state.sqlite", f"images/other.test/{PNG_SHA}.png"])
+def test_a_duplicate_never_deletes_a_file_the_scheduler_did_not_assign(tmp_path: Path, claimed: str) -> None:
+    scheduler = idle_scheduler(tmp_path)
+    first = image_task(scheduler, "/x.png")
+    scheduler._handle(saved(first, f"images/site.test/{PNG_SHA}.png"), 0.0)
+    (tmp_path / claimed).parent.mkdir(parents=True, exist_ok=True)
+    (tmp_path / claimed).write_text("keep me")
+    second = image_task(scheduler, "/y.png")
+    scheduler._handle(saved(second, claimed, Outcome.DUPLICATE), 0.0)
+    assert (tmp_path / claimed).read_text() == "keep me"  # before: unlinked, and the crawl ended 0
+    assert scheduler.counts["messages/malformed"] == 1
+    assert scheduler._frontier.delayed == 1  # the URL goes out again, nothing recorded on that word
+    assert scheduler.counts["images/saved"] == 1
+
+
+def test_a_message_of_any_shape_is_refused_with_a_short_reason() -> None:
+    from crawler.errors import BadMessage
+    from crawler.messages import read_message
+    nested: list = []
+    for _ in range(5000):
+        nested = [nested]
+    for bad in ({"v": 2, "type": "result", "task_id": "1.1.r", "outcome": [1]},  # unhashable: before, TypeError
+                {"v": 2, "type": nested}, {"v": 2, "type": "heartbeat", "node": nested}):
+        with pytest.raises(BadMessage) as caught:
+            read_message(bad)
+        assert len(str(caught.value)) < 200

@@ -279,30 +279,47 @@ class Scheduler:
     # -- results --------------------------------------------------------------------------------
 
     def _handle(self, message: object, now: float) -> None:
+        """Apply one message from the result queue: a node's batch (a flat list of messages) or one message.
+
+        Nothing here recurses into what a peer sent, and a bad batch costs one log line.
+        """
         if message is _REFILL:  # the loop dispatches next
             return
-        if isinstance(message, list):  # a node's batch of results
-            if len(message) > broker.MAX_BATCH:
-                self.counts["messages/malformed"] += 1
-                log.warning("scheduler: dropped a batch of %d messages (at most %d)", len(message), broker.MAX_BATCH)
-                return
-            for item in message:
-                self._handle(item, now)
+        if not isinstance(message, list):
+            problem = self._handle_one(message, now)
+            if problem is not None:
+                log.warning("scheduler: dropped a malformed message: %s", problem)
             return
+        if len(message) > broker.MAX_BATCH:
+            self.counts["messages/malformed"] += 1
+            log.warning("scheduler: dropped a batch of %d messages (at most %d)", len(message), broker.MAX_BATCH)
+            return
+        dropped, first_problem = 0, None
+        for item in message:
+            problem = self._handle_one(item, now)
+            if problem is not None:
+                dropped += 1
+                first_problem = first_problem or problem
+        if dropped:
+            log.warning("scheduler: dropped %d of the %d messages in a batch as malformed (the first: %s)",
+                        dropped, len(message), first_problem)
+
+    def _handle_one(self, message: object, now: float) -> str | None:
+        """Apply one message; return what is wrong with it instead, if anything (counted here)."""
         try:
-            checked = read_message(message)
+            checked = read_message(message)  # a list here (a batch in a batch) is refused as not a dict
         except BadMessage as exc:
             self.counts["messages/malformed"] += 1
-            log.warning("scheduler: dropped a malformed message: %s", exc)
-            return
+            return str(exc)
         if checked["type"] != "result":
             self._node_event(checked, now)
-            return
+            return None
         result = checked
         node = self._nodes.get(result["node"])
         if node is not None:
             node.last_seen = now
         self._applier.apply(result, now)
+        return None
 
     # -- nodes ----------------------------------------------------------------------------------
 
@@ -328,8 +345,9 @@ class Scheduler:
             with self._results.mutex:  # and which are answered, the answer not read yet
                 for waiting in self._results.queue:
                     for message in waiting if isinstance(waiting, list) else [waiting]:
-                        if isinstance(message, dict):
-                            accounted.add(str(message.get("task_id")))
+                        task_id = message.get("task_id") if isinstance(message, dict) else None
+                        if type(task_id) is str:  # what a peer sent: not str() of any shape
+                            accounted.add(task_id)
             for node in self._nodes.values():
                 accounted |= node.tasks
             for row in self._frontier.expire_unclaimed(accounted, now, self.config.node_timeout_seconds):

@@ -12,13 +12,13 @@ from collections import Counter
 from collections.abc import Iterable
 
 from crawler.config import SchedulerConfig
-from crawler.messages import Found, Kind, Outcome, Result
+from crawler.messages import Found, Kind, Outcome, Result, shown
 from crawler.reasons import MAX_SLOW_ATTEMPTS, SLOW_REASONS, describe_reason
 from crawler.scheduler.frontier import Frontier
 from crawler.scheduler.records import CrawlRecords, found_as_of
 from crawler.scheduler.status import StatusTracker
 from crawler.scheduler.store import CrawlStore, UrlRow
-from crawler.storage import STORAGE_REASONS
+from crawler.storage import STORAGE_REASONS, assigned_image_path
 from crawler.urllog import url_event
 from crawler.urls import ScopeRules, canonical, host_of
 
@@ -67,7 +67,7 @@ class ResultApplier:
         elif outcome == Outcome.REDIRECT:
             self._redirected(row, result)
         elif outcome in (Outcome.SAVED, Outcome.DUPLICATE):  # an image task, or a "page" link that was an image
-            self._image_saved(row, result)
+            self._image_saved(row, result, now)
         elif outcome == Outcome.SKIPPED:  # filtered out, or not a kind of page we read
             self._frontier.fail(row, result["reason"] or "filtered", Outcome.SKIPPED)
         elif row.kind == Kind.ROBOTS:
@@ -169,10 +169,18 @@ class ResultApplier:
             self._counts["images/out-of-scope"] += 1
             self.out_of_scope_hosts[host_of(key)] += 1
 
-    def _image_saved(self, row: UrlRow, result: Result) -> None:
+    def _image_saved(self, row: UrlRow, result: Result, now: float) -> None:
         image = result["image"]
         if image is None:
             self._frontier.fail(row, "no-image-in-result")
+            return
+        if not assigned_image_path(row.url, image["path"], image["sha256"]):
+            # Not where this scheduler would have put it: a confused or forged node. Nothing is
+            # recorded or deleted on its word; the URL goes out again.
+            self._counts["messages/malformed"] += 1
+            log.warning("scheduler: node %s says it saved %s as %s, not the path assigned to it; fetching it again",
+                        shown(result["node"]), row.url, shown(image["path"]))
+            self._frontier.retry_or_fail(row, "bad-image-path", now)
             return
         existing = self._store.image_path_for(image["sha256"])
         self._frontier.finish(row, None if existing is None else "duplicate")
