@@ -17,7 +17,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from multiprocessing import connection, managers
+from multiprocessing import connection, managers, reduction
 from multiprocessing.context import AuthenticationError
 from pathlib import Path
 from traceback import format_exc
@@ -34,6 +34,12 @@ MIN_PUBLIC_AUTHKEY_BYTES = 16  # shorter keys are refused on anything but loopba
 HANDSHAKE_SECONDS = 10.0  # a peer that does not finish authenticating by then is dropped
 _QUEUE_METHODS = ("put",)  # nodes only add to the result queue; tasks go out through the desk
 MAX_BATCH = 1000  # tasks in one take(), messages in one put()
+# A message (one pickle) bigger than this closes its connection before it is unpickled. Nodes keep
+# results far below it (messages.MAX_REF_CHARS_PER_PAGE, worker's batch bound).
+MAX_MESSAGE_BYTES = 64 * 1024 * 1024
+# Connections still authenticating, at most: each holds a thread, and a flood of idle sockets
+# must not hold thousands. Past it a new connection is closed at once (honest peers retry).
+MAX_HANDSHAKES = 32
 
 
 class Bulletin:
@@ -186,6 +192,12 @@ class _GuardedServer(managers.Server):
     stop_event: threading.Event
     authkey: bytes
 
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self.handshakes = threading.BoundedSemaphore(MAX_HANDSHAKES)
+        self.refused_busy = 0
+        self._last_busy_warning = -10.0
+
     def accepter(self) -> None:
         # The stock loop retries accept() forever on any OSError: once stop() closes the
         # listener, that is a thread spinning at full CPU for the rest of the process's life.
@@ -198,7 +210,19 @@ class _GuardedServer(managers.Server):
                     return
                 time.sleep(0.05)  # e.g. out of file descriptors: try again, without spinning
                 continue
+            if not self.handshakes.acquire(blocking=False):
+                self._refuse_busy(c)
+                continue
             threading.Thread(target=self.handle_request, args=(c,), daemon=True).start()
+
+    def _refuse_busy(self, c: connection.Connection) -> None:
+        c.close()
+        self.refused_busy += 1
+        now = time.monotonic()
+        if now - self._last_busy_warning >= 10.0:  # a flood is one line every 10 s, with its count
+            self._last_busy_warning = now
+            log.warning("scheduler: %d connections closed unauthenticated: %d handshakes already in progress "
+                        "(a flood of idle connections?)", self.refused_busy, MAX_HANDSHAKES)
 
     def _handle_request(self, c: connection.Connection) -> None:
         peer = _peer_of(c)
@@ -216,6 +240,8 @@ class _GuardedServer(managers.Server):
             return
         finally:
             watchdog.cancel()
+            self.handshakes.release()
+        c.recv = _bounded_receiver(c, peer)  # type: ignore[method-assign]  # serve_client reads through it
         # From here on as the stock Server._handle_request: the peer is authenticated.
         request = None
         try:
@@ -231,6 +257,20 @@ class _GuardedServer(managers.Server):
             c.send(msg)
         except Exception:
             log.debug("scheduler: could not answer %s", peer)
+
+
+def _bounded_receiver(conn: connection.Connection, peer: str) -> Callable[[], Any]:
+    """conn.recv, refusing a message over MAX_MESSAGE_BYTES before it is read in or unpickled."""
+    def recv() -> Any:
+        try:
+            data = conn.recv_bytes(MAX_MESSAGE_BYTES)
+        except OSError as exc:  # "bad message length" (only its header was read), or the socket failed
+            if str(exc) == "bad message length":
+                log.warning("scheduler: dropped %s: it sent a message over %d MiB", peer, MAX_MESSAGE_BYTES >> 20)
+            conn.close()  # the stream is out of step: nothing more can be read from it
+            raise EOFError(str(exc)) from exc  # the server thread ends quietly on EOF
+        return reduction.ForkingPickler.loads(data)
+    return recv
 
 
 def _serve_forever(server: managers.Server) -> None:

@@ -7,6 +7,7 @@ Only str, int, float, bool, None, list and dict travel through the queues. Every
 from __future__ import annotations
 
 import reprlib
+from collections.abc import Mapping
 from enum import Enum
 from typing import Any, Literal, TypedDict, get_args
 
@@ -16,6 +17,9 @@ PROTOCOL_VERSION = 2  # 2: stylesheet tasks; images carry how they were found
 
 MAX_URL_CHARS = 8192  # longer URLs are dropped by the extractor; servers refuse them too (Apache: 8190)
 MAX_REFS_PER_PAGE = 20_000  # links plus images from one page
+# Characters of URLs one result carries at most (about 60 bytes a reference on real pages): a
+# result stays a few MB, far under the size of message the scheduler accepts (broker.MAX_MESSAGE_BYTES).
+MAX_REF_CHARS_PER_PAGE = 4_000_000
 MAX_ROBOTS_CHARS = 512 * 1024  # Google reads the first 500 KiB of a robots.txt
 MAX_TEXT_CHARS = 300  # reasons, node ids, content types
 MAX_TASK_IDS = 10_000  # in one heartbeat: what a node holds
@@ -38,8 +42,9 @@ class Word(str, Enum):
     never unpickles one of these.
     """
 
-    def __str__(self) -> str:
-        return str(self.value)
+    # str's own: the member's characters, which are its value (a C call: `.value` is a Python
+    # property, and the scheduler's hot path turns words into plain strings per task).
+    __str__ = str.__str__
 
 
 class Kind(Word):
@@ -163,7 +168,7 @@ def parse_task_id(task_id: str) -> tuple[int, int, str] | None:
     return int(parts[0]), int(parts[1]), parts[2]
 
 
-def make_task(task_id: str, kind: Kind, url: str, depth: int, page_url: str | None, hops: int) -> Task:
+def make_task(task_id: str, kind: str, url: str, depth: int, page_url: str | None, hops: int) -> Task:
     return {"v": PROTOCOL_VERSION, "id": task_id, "kind": str(kind), "url": url, "depth": depth,
             "page_url": page_url, "hops": hops}
 
@@ -180,6 +185,12 @@ def make_result(task: Task, node: str, outcome: Outcome, **fields: Any) -> Resul
             raise TypeError(f"make_result: unknown field {key!r}")
         result[key] = value  # type: ignore[literal-required]  # a TypedDict takes only literal keys; checked above
     return result
+
+
+def result_chars(result: Mapping[str, Any]) -> int:
+    """About how many characters `result` puts on the wire (what a node's batches are bounded by)."""
+    refs = result["links"], result["images"], result["stylesheets"]
+    return 200 + len(result["robots_text"] or "") + sum(len(part) for group in refs for ref in group for part in ref)
 
 
 def make_node_event(event: NodeEventType, node: str, threads: int, tasks: list[str], done: int) -> NodeEvent:
@@ -251,8 +262,8 @@ def _check_images(message: dict[str, Any], what: str) -> None:
 def read_task(message: object) -> Task:
     """Return `message` as a Task, or raise BadMessage saying what is wrong with it."""
     task = _check_envelope(message, None)
-    what = f"task {shown(task.get('id'))}"
-    _require_text(task, "id", what, MAX_TEXT_CHARS)
+    _require_text(task, "id", "task", MAX_TEXT_CHARS)
+    what = f"task {task['id'][:40]!r}"  # a str now: cheap to show (this runs for every message)
     if task.get("kind") not in TASK_KINDS:
         raise BadMessage(f"{what}: unknown kind {shown(task.get('kind'))}")
     _require_text(task, "url", what, MAX_URL_CHARS)
@@ -265,8 +276,8 @@ def read_task(message: object) -> Task:
 def read_result(message: dict[str, Any]) -> Result:
     """Return `message` as a Result, or raise BadMessage saying what is wrong with it."""
     result = _check_envelope(message, "result")
-    what = f"result for task {shown(result.get('task_id'))}"
-    _require_text(result, "task_id", what, MAX_TEXT_CHARS)
+    _require_text(result, "task_id", "result", MAX_TEXT_CHARS)
+    what = f"result for task {result['task_id'][:40]!r}"  # a str now: cheap to show
     _require_text(result, "node", what, MAX_TEXT_CHARS)
     if result.get("outcome") not in OUTCOMES:
         raise BadMessage(f"{what}: unknown outcome {shown(result.get('outcome'))}")
@@ -307,8 +318,8 @@ def read_node_event(message: dict[str, Any]) -> NodeEvent:
     event = _check_envelope(message, None)
     if event.get("type") not in NODE_EVENTS:
         raise BadMessage(f"unknown message type {shown(event.get('type'))}")
-    what = f"{event['type']} from node {shown(event.get('node'))}"
-    _require_text(event, "node", what, MAX_TEXT_CHARS)
+    _require_text(event, "node", str(event["type"]), MAX_TEXT_CHARS)
+    what = f"{event['type']} from node {event['node'][:40]!r}"
     _require(event, "threads", int, what)
     _require(event, "done", int, what)
     tasks = _require(event, "tasks", list, what)

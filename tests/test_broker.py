@@ -116,3 +116,42 @@ def test_broker_authkey_file_must_be_private(tmp_path: Path) -> None:
     os.chmod(path, 0o644)
     with pytest.raises(BadAuthkey, match="readable by other users"):
         broker.read_authkey_file(path)
+
+
+def test_broker_an_oversized_message_closes_its_connection_unread(served, caplog, monkeypatch) -> None:
+    running, key, _tasks, results, _bulletin = served
+    monkeypatch.setattr(broker, "MAX_MESSAGE_BYTES", 100_000)  # read when each message arrives
+    link = broker.connect(*running.address, key)
+    with pytest.raises(broker.CONNECTION_ERRORS):
+        link.results.put(["x" * 200_000])  # before: read in and unpickled whatever its size
+    assert results.empty()
+    deadline = time.monotonic() + 2  # the server thread says it after the connection is closed
+    while "sent a message over" not in caplog.text:
+        assert time.monotonic() < deadline, caplog.text
+        time.sleep(0.05)
+    fresh = broker.connect(*running.address, key)  # the server carries on for everyone else
+    fresh.results.put([{"v": 2}])
+    assert results.get(timeout=2) == [{"v": 2}]
+
+
+def test_broker_idle_connections_hold_at_most_the_handshake_cap_of_threads(served, caplog) -> None:
+    running, key, _tasks, results, _bulletin = served
+    before = threading.active_count()
+    idle = []
+    for _ in range(broker.MAX_HANDSHAKES * 4):  # connect and say nothing: each used to hold a thread
+        idle.append(socket.create_connection(running.address))
+    time.sleep(0.5)
+    # each handshake in progress: its thread and its deadline timer
+    assert threading.active_count() - before <= 2 * broker.MAX_HANDSHAKES + 2
+    assert "handshakes already in progress" in caplog.text
+    for sock in idle:
+        sock.close()
+    deadline = time.monotonic() + 5
+    while True:  # once the idle ones are gone, a real node gets in
+        try:
+            broker.connect(*running.address, key).results.put([{"v": 2}])
+            break
+        except (SchedulerUnreachable, *broker.CONNECTION_ERRORS):
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+    assert results.get(timeout=2) == [{"v": 2}]

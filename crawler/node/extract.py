@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from bs4 import BeautifulSoup
 from bs4.builder import XMLParsedAsHTMLWarning
 
-from crawler.messages import MAX_REFS_PER_PAGE, Found
+from crawler.messages import MAX_REF_CHARS_PER_PAGE, MAX_REFS_PER_PAGE, Found
 from crawler.node import css
 from crawler.node.srcset import srcset_urls
 from crawler.urls import absolute, canonical, origin_of
@@ -100,12 +100,13 @@ class Collector:
         self.refs = PageRefs()
         self._seen: set[tuple[int, str]] = set()
         self._count = 0
+        self._chars = 0  # of the URLs kept: bounded by MAX_REF_CHARS_PER_PAGE
         # An index page links the same few pages thousands of times (page.html#one, page.html#two):
         # each reference, fragment dropped, is resolved once per page.
         self._resolved: dict[str, tuple[str | None, str | None]] = {}
 
     def _resolve(self, ref: object, which: int) -> list[str] | None:
-        if not isinstance(ref, str) or self._count >= MAX_REFS_PER_PAGE:
+        if not isinstance(ref, str) or self._count >= MAX_REFS_PER_PAGE or self._chars >= MAX_REF_CHARS_PER_PAGE:
             return None
         ref = ref.partition("#")[0]
         known = self._resolved.get(ref)
@@ -117,6 +118,7 @@ class Collector:
             return None
         self._seen.add((which, key))
         self._count += 1
+        self._chars += len(url) + len(key)
         return [url, key]
 
     def link(self, ref: object) -> None:

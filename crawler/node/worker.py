@@ -19,7 +19,15 @@ from typing import Any
 from crawler import broker
 from crawler.config import TASKS_HELD_PER_THREAD, FetchLimits, ImageFilter, RequestOptions, WorkerConfig
 from crawler.errors import BadMessage, CrawlerError, SchedulerUnreachable
-from crawler.messages import PROTOCOL_VERSION, NodeEventType, Outcome, Task, make_node_event, read_task
+from crawler.messages import (
+    PROTOCOL_VERSION,
+    NodeEventType,
+    Outcome,
+    Task,
+    make_node_event,
+    read_task,
+    result_chars,
+)
 from crawler.node.fetcher import new_session
 from crawler.node.handlers import TaskHandler
 from crawler.storage import check_writable
@@ -36,6 +44,7 @@ _STATUS_SECONDS = 5.0  # how often a node logs its one-line status
 _REFILL_FRACTION = 4  # take more once 1/4 of the room is free
 _REPORT_GATHER_SECONDS = 0.02  # how long a result waits for company while the node is saturated
 _REPORT_BATCH = 200  # results per put() at most
+_REPORT_BATCH_CHARS = 8_000_000  # a batch closes past this (one result adds MAX_REF_CHARS_PER_PAGE at most)
 
 
 def default_node_id() -> str:
@@ -272,11 +281,15 @@ class Worker:
             if first is not None and self._unfinished >= self.config.threads:  # an int read: no lock needed
                 time.sleep(_REPORT_GATHER_SECONDS)
             gathered = [first]
-            while len(gathered) < _REPORT_BATCH:
+            chars = 0 if first is None else result_chars(first)
+            # Bounded in count and size: the scheduler drops a connection whose message is too big.
+            while len(gathered) < _REPORT_BATCH and chars < _REPORT_BATCH_CHARS:
                 try:
-                    gathered.append(self._outbox.get_nowait())
+                    result = self._outbox.get_nowait()
                 except queue.Empty:
                     break
+                gathered.append(result)
+                chars += 0 if result is None else result_chars(result)
             batch = [result for result in gathered if result is not None]
             ended += len(gathered) - len(batch)
             if batch and not self._put(batch):

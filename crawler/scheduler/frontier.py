@@ -223,7 +223,7 @@ class Frontier:
         self._lease_of_url[row.id] = task_id
         host.in_flight += 1
         host.next_time = now + host.delay
-        return make_task(task_id, Kind(row.kind), row.url, row.depth, row.page_url, row.hops)
+        return make_task(task_id, row.kind, row.url, row.depth, row.page_url, row.hops)
 
     def fail(self, row: UrlRow, reason: str, outcome: Outcome = Outcome.FAILED) -> None:
         """Record a URL as failed (or skipped) for good."""

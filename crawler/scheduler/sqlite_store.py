@@ -18,7 +18,7 @@ from typing import Any
 
 from crawler.errors import StateError, StorageError
 from crawler.messages import Kind
-from crawler.scheduler.store import UNFINISHED, CrawlStore, UrlRow, UrlStatus, check_table
+from crawler.scheduler.store import LEASED_TEXT, UNFINISHED, CrawlStore, UrlRow, UrlStatus, check_table
 from crawler.storage import STATE_DIR
 from crawler.urls import origin_of
 
@@ -164,7 +164,7 @@ class SqliteStore(CrawlStore):
         url_id = self._next_id
         self._next_id += 1
         self._new_rows[url_id] = UrlRow(url_id, canonical, url, str(kind), depth, page_url, hops,
-                                        UrlStatus.PENDING.value, 0, found_as)
+                                        str(UrlStatus.PENDING), 0, found_as)
         return url_id
 
     def get_url(self, url_id: int, upcoming: Iterable[int] = ()) -> UrlRow | None:
@@ -199,8 +199,14 @@ class SqliteStore(CrawlStore):
         return found
 
     def _set_status(self, url_id: int, status: UrlStatus, reason: str | None, attempts: int) -> None:
-        self._updates[url_id] = (status.value, reason, attempts)
+        self._updates[url_id] = (str(status), reason, attempts)
         self._read_ahead.pop(url_id, None)
+
+    def lease(self, row: UrlRow) -> UrlRow:  # once per task: the interface's version, one call fewer
+        leased = row._replace(status=LEASED_TEXT, attempts=row.attempts + 1)
+        self._updates[row.id] = (LEASED_TEXT, None, leased.attempts)
+        self._read_ahead.pop(row.id, None)
+        return leased
 
     def restore(self) -> Iterator[UrlRow]:
         self._flush()
@@ -209,7 +215,7 @@ class SqliteStore(CrawlStore):
         for row in rows:
             if row.status == UrlStatus.LEASED:
                 self.requeue(row.id, None, row.attempts)
-                row = row._replace(status=UrlStatus.PENDING.value)
+                row = row._replace(status=str(UrlStatus.PENDING))
             yield row
 
     def canonicals(self) -> Iterator[str]:

@@ -33,6 +33,7 @@ class UrlStatus(Word):
 
 
 UNFINISHED = (UrlStatus.PENDING, UrlStatus.LEASED)
+LEASED_TEXT = str(UrlStatus.LEASED)  # the plain string, once: lease() runs for every task
 RECORD_TABLES = ("manifest", "failures")
 
 
@@ -78,7 +79,7 @@ class CrawlStore(ABC):
 
     def lease(self, row: UrlRow) -> UrlRow:
         """Mark a pending URL as out for its next attempt; return it as leased."""
-        leased = row._replace(status=UrlStatus.LEASED.value, attempts=row.attempts + 1)
+        leased = row._replace(status=LEASED_TEXT, attempts=row.attempts + 1)
         self._set_status(row.id, UrlStatus.LEASED, None, leased.attempts)
         return leased
 
@@ -173,7 +174,7 @@ class MemoryStore(CrawlStore):
             return url_id
         self._canonicals.add(canonical)
         self._rows[url_id] = UrlRow(url_id, canonical, url, str(kind), depth, page_url, hops,
-                                    UrlStatus.PENDING.value, 0, found_as)
+                                    str(UrlStatus.PENDING), 0, found_as)
         return url_id
 
     def get_url(self, url_id: int, upcoming: Iterable[int] = ()) -> UrlRow | None:
