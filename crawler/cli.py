@@ -405,8 +405,8 @@ def _print_summary(summary: Summary) -> int:
 
 
 def _failed_and_skipped(counts: dict[str, int], kind: str) -> str:
-    """ ", 2 failed, 1 skipped" for pages or images, or nothing when there were none."""
-    parts = [f"{counts[f'{kind}/{outcome}']} {outcome}" for outcome in ("failed", "skipped")
+    """ " (2 failed, 1 skipped, 1 partial)" for pages or images, or nothing when there were none."""
+    parts = [f"{counts[f'{kind}/{outcome}']} {outcome}" for outcome in ("failed", "skipped", "partial")
              if counts.get(f"{kind}/{outcome}")]
     return f" ({', '.join(parts)})" if parts else ""
 

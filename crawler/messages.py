@@ -65,11 +65,12 @@ class Outcome(Word):
     DUPLICATE = "duplicate"  # an image whose bytes were stored before
     SKIPPED = "skipped"  # fetched and not wanted (filtered, not HTML), or not fetched by rule
     FAILED = "failed"
+    PARTIAL = "partial"  # only in failures.jsonl: a page or stylesheet cut at --max-page-bytes (read as far as it went)
 
 
 # Tuples, not sets: `x in` a set hashes x, and a peer may send an unhashable list there.
 TASK_KINDS = tuple(kind.value for kind in Kind)
-OUTCOMES = tuple(outcome.value for outcome in Outcome)
+OUTCOMES = tuple(outcome.value for outcome in Outcome if outcome is not Outcome.PARTIAL)  # what a node reports
 
 
 NodeEventType = Literal["hello", "heartbeat", "bye"]  # what a node says of itself

@@ -1,3 +1,4 @@
+import codecs
 import json
 
 from crawler.messages import MAX_REFS_PER_PAGE
@@ -177,3 +178,22 @@ def test_extract_a_page_of_ten_thousand_inline_styles_is_bounded() -> None:
     html = "".join(f'<div style="background:url(/bg/{n}.png)"></div>' for n in range(MAX_REFS_PER_PAGE + 5000))
     refs = extract(html.encode(), PAGE)
     assert len(refs.images) == MAX_REFS_PER_PAGE
+
+
+def test_extract_reads_utf16_pages_by_their_bom_or_charset() -> None:
+    html = '<html><body><img src="/café.png" alt="x"><a href="/next.html">next</a></body></html>'
+    for encoded, charset in ((html.encode("utf-16"), None),  # a BOM and no charset (before: nothing found)
+                             (codecs.BOM_UTF16_BE + html.encode("utf-16-be"), "iso-8859-1"),  # the BOM wins
+                             (html.encode("utf-16-le"), "UTF-16LE")):  # no BOM: the HTTP charset says it
+        refs = extract(encoded, PAGE, charset)
+        assert [triple[0] for triple in refs.images] == ["http://site.test/café.png", FAVICON]
+        assert [pair[0] for pair in refs.links] == ["http://site.test/next.html"]
+
+
+def test_extract_keeps_a_result_small_whatever_the_page() -> None:
+    from crawler.messages import MAX_REF_CHARS_PER_PAGE
+    long_path = "x" * 7000  # near the URL length limit: 20,000 of them would be a 280 MB result
+    html = "".join(f'<a href="/{n}{long_path}">' for n in range(MAX_REFS_PER_PAGE))
+    refs = extract(html.encode(), PAGE)
+    chars = sum(len(part) for pair in refs.links for part in pair)
+    assert MAX_REF_CHARS_PER_PAGE <= chars < MAX_REF_CHARS_PER_PAGE + 20_000

@@ -186,3 +186,50 @@ def test_a_message_of_any_shape_is_refused_with_a_short_reason() -> None:
         with pytest.raises(BadMessage) as caught:
             read_message(bad)
         assert len(str(caught.value)) < 200
+
+
+def page_task(scheduler: Scheduler, path: str) -> dict:
+    url = f"{SITE}{path}"
+    scheduler._frontier.add(url, canonical(url), Kind.PAGE, 0, None)
+    task = scheduler._frontier.next_task(0.0)
+    assert task is not None and task["url"] == url
+    return dict(task)
+
+
+def failures_of(scheduler: Scheduler, tmp_path: Path) -> list[dict]:
+    scheduler._applier.record_dropped()
+    scheduler._records.commit()
+    return [json.loads(line) for line in (tmp_path / "failures.jsonl").read_text().splitlines()]
+
+
+def test_a_page_cut_at_the_size_cap_is_read_and_recorded_as_partial(tmp_path: Path) -> None:
+    scheduler = idle_scheduler(tmp_path)
+    task = page_task(scheduler, "/endless.html")
+    scheduler._handle(dict(make_result(task, "n1", Outcome.FETCHED, links=[pair(f"{SITE}/next.html")],
+                                       reason="truncated", status=200)), 0.0)
+    assert [(r["url"], r["outcome"], r["reason"]) for r in failures_of(scheduler, tmp_path)] == [
+        (f"{SITE}/endless.html", "partial", "truncated")]  # before: nothing said it was cut
+    assert scheduler.counts["pages/partial"] == 1 and scheduler._frontier.seen(f"{SITE}/next.html")
+
+
+def test_a_redirect_loop_ends_with_a_record(tmp_path: Path) -> None:
+    scheduler = idle_scheduler(tmp_path)
+    first = page_task(scheduler, "/a.html")
+    scheduler._handle(dict(make_result(first, "n1", Outcome.REDIRECT, location=pair(f"{SITE}/b.html"))), 0.0)
+    second = scheduler._frontier.next_task(0.0)
+    assert second is not None and second["url"] == f"{SITE}/b.html"
+    scheduler._handle(dict(make_result(second, "n1", Outcome.REDIRECT, location=pair(f"{SITE}/a.html"))), 0.0)
+    assert [(r["url"], r["reason"]) for r in failures_of(scheduler, tmp_path)] == [
+        (f"{SITE}/b.html", "redirect-loop")]  # before: the chain just stopped, said nowhere
+    assert scheduler._frontier.is_empty()
+
+
+def test_a_redirect_to_a_page_already_crawled_is_no_loop(tmp_path: Path) -> None:
+    scheduler = idle_scheduler(tmp_path)
+    home = page_task(scheduler, "/")
+    scheduler._handle(dict(make_result(home, "n1", Outcome.FETCHED, status=200)), 0.0)
+    old = page_task(scheduler, "/old.html")
+    scheduler._handle(dict(make_result(old, "n1", Outcome.REDIRECT, location=pair(f"{SITE}/"))), 0.0)
+    scheduler._applier.record_dropped()
+    scheduler._records.commit()
+    assert not (tmp_path / "failures.jsonl").read_text()

@@ -10,6 +10,7 @@ metadata of Open Graph, Twitter, microdata and JSON-LD. Frames are pages, like l
 
 from __future__ import annotations
 
+import codecs
 import json
 import re
 import warnings
@@ -190,8 +191,19 @@ def _cut_tags(markup: bytes) -> bytes:
     return b"".join(parts)  # no text between the tags: no text nodes for bs4 to build
 
 
+def _ascii_compatible(html: bytes, encoding: str | None) -> tuple[bytes, str | None]:
+    """UTF-16 is the one encoding pages come in whose tags are not ASCII bytes, and the cuts below
+    work on bytes: such a page is re-encoded as UTF-8 first. A BOM decides, as in browsers."""
+    if html.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return html.decode("utf-16", errors="replace").encode("utf-8"), "utf-8"
+    if encoding and encoding.strip().lower().replace("_", "-") in ("utf-16", "utf-16le", "utf-16be"):
+        return html.decode(encoding.strip(), errors="replace").encode("utf-8"), "utf-8"
+    return html, encoding
+
+
 def extract(html: bytes, page_url: str, encoding: str | None = None) -> PageRefs:
     """Return the pages, stylesheets and images `html` refers to, resolved against `page_url` or <base href>."""
+    html, encoding = _ascii_compatible(html, encoding)
     hidden = _Hidden()
     visible = _HIDDEN.sub(hidden.keep, html)
     charset = encoding or _declared_charset(html)

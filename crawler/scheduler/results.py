@@ -47,6 +47,7 @@ class ResultApplier:
         self.out_of_scope_hosts: Counter[str] = Counter()
         self.pages_admitted = 0  # pages queued so far, seeds included (what --max-pages counts)
         self.images_paused_until = 0.0  # no image task before this moment (the shared disk failed)
+        self._redirect_targets: dict[int, int] = {}  # hash of a redirected URL → hash of its target
 
     def add_seeds(self, seeds: Iterable[str]) -> None:
         for url in seeds:
@@ -62,21 +63,22 @@ class ResultApplier:
             return
         self._tracker.record_result(result["node"], self._frontier.origin_of_row(row), result["elapsed"], now)
         outcome = result["outcome"]
-        if outcome == Outcome.FAILED:
+        if outcome == Outcome.FETCHED:  # the common answers first: this runs for every task
+            if row.kind == Kind.PAGE:
+                self._page_fetched(row, result, now)
+            elif row.kind == Kind.STYLESHEET:
+                self._stylesheet_fetched(row, result)
+            else:  # robots.txt
+                self._frontier.set_robots(self._frontier.origin_of_row(row), result["robots_text"])
+                self._frontier.finish(row)
+        elif outcome in (Outcome.SAVED, Outcome.DUPLICATE):  # an image task, or a "page" link that was an image
+            self._image_saved(row, result, now)
+        elif outcome == Outcome.FAILED:
             self._failed(row, result, now)
         elif outcome == Outcome.REDIRECT:
             self._redirected(row, result)
-        elif outcome in (Outcome.SAVED, Outcome.DUPLICATE):  # an image task, or a "page" link that was an image
-            self._image_saved(row, result, now)
-        elif outcome == Outcome.SKIPPED:  # filtered out, or not a kind of page we read
+        else:  # skipped: filtered out, or not a kind of page we read
             self._frontier.fail(row, result["reason"] or "filtered", Outcome.SKIPPED)
-        elif row.kind == Kind.ROBOTS:
-            self._frontier.set_robots(self._frontier.origin_of_row(row), result["robots_text"])
-            self._frontier.finish(row)
-        elif row.kind == Kind.STYLESHEET:
-            self._stylesheet_fetched(row, result)
-        else:
-            self._page_fetched(row, result, now)
 
     def _failed(self, row: UrlRow, result: Result, now: float) -> None:
         reason = result["reason"] or "unknown"
@@ -113,6 +115,9 @@ class ResultApplier:
                 self._scope.allows(key) if kind == Kind.PAGE else self._scope.allows_resource(key)):
             self._frontier.fail(row, "redirect-out-of-scope", Outcome.SKIPPED)
             return
+        if kind != Kind.ROBOTS and self._closes_a_loop(row.canonical, key):
+            self._frontier.fail(row, "redirect-loop")
+            return
         self._frontier.finish(row, "redirect")
         url_event(Outcome.REDIRECT, row.url, kind=row.kind, location=url)
         if kind == Kind.ROBOTS:  # a redirected robots.txt is fetched by the node itself; not here
@@ -125,9 +130,31 @@ class ResultApplier:
         else:  # an image or a stylesheet: the target keeps the depth and the way it was found
             self._frontier.add(url, key, kind, row.depth, row.page_url, row.hops + 1, row.found_as)
 
+    def _closes_a_loop(self, source: str, target: str) -> bool:
+        """Note that `source` redirects to `target`; True if following the redirects noted from
+        `target` leads back to `source` (A → B → A: nothing will ever be fetched there)."""
+        start, step = hash(source), hash(target)
+        self._redirect_targets[start] = step
+        for _ in range(self._config.fetch.max_redirects + 1):
+            if step == start:
+                return True
+            following = self._redirect_targets.get(step)
+            if following is None:
+                return False
+            step = following
+        return False
+
+    def _cut_short(self, row: UrlRow, result: Result, plural: str) -> None:
+        """A page or stylesheet cut at --max-page-bytes: read as far as it went, and said in failures.jsonl."""
+        if result["reason"] == "truncated":
+            self._counts[f"{plural}/partial"] += 1
+            self._records.failure(row, Outcome.PARTIAL, "truncated", row.attempts)
+            url_event(Outcome.PARTIAL, row.url, kind=row.kind, reason="truncated")
+
     def _page_fetched(self, row: UrlRow, result: Result, now: float) -> None:
         self._frontier.finish(row)
         self._counts["pages/fetched"] += 1
+        self._cut_short(row, result, "pages")
         url_event(Outcome.FETCHED, row.url, kind=row.kind, links=len(result["links"]), images=len(result["images"]))
         limits = self._config.limits
         before = self._frontier.pending_count
@@ -144,6 +171,7 @@ class ResultApplier:
     def _stylesheet_fetched(self, row: UrlRow, result: Result) -> None:
         self._frontier.finish(row)
         self._counts["stylesheets/fetched"] += 1
+        self._cut_short(row, result, "stylesheets")
         url_event(Outcome.FETCHED, row.url, kind=row.kind, images=len(result["images"]))
         self._add_resources(row, result, row.depth, row.depth + 1)
 
