@@ -6,6 +6,7 @@ Only str, int, float, bool, None, list and dict travel through the queues. Every
 
 from __future__ import annotations
 
+import platform
 import reprlib
 from collections.abc import Mapping
 from enum import Enum
@@ -150,6 +151,7 @@ class NodeEvent(TypedDict):
     threads: int
     tasks: list[str]  # ids of the tasks the node holds right now
     done: int  # tasks the node has finished so far
+    python: str  # the node's Python version (a mixed cluster shows in the scheduler's log)
 
 
 def make_task_id(url_id: int, attempt: int, run: str) -> str:
@@ -196,7 +198,7 @@ def result_chars(result: Mapping[str, Any]) -> int:
 
 def make_node_event(event: NodeEventType, node: str, threads: int, tasks: list[str], done: int) -> NodeEvent:
     return {"v": PROTOCOL_VERSION, "type": event, "node": node, "threads": threads, "tasks": tasks,
-            "done": done}
+            "done": done, "python": platform.python_version()}
 
 
 def _require(message: dict[str, Any], key: str, types: type | tuple[type, ...], what: str) -> Any:
@@ -323,6 +325,7 @@ def read_node_event(message: dict[str, Any]) -> NodeEvent:
     what = f"{event['type']} from node {event['node'][:40]!r}"
     _require(event, "threads", int, what)
     _require(event, "done", int, what)
+    _require_text(event, "python", what, 40, optional=True)
     tasks = _require(event, "tasks", list, what)
     if len(tasks) > MAX_TASK_IDS or not all(isinstance(t, str) and len(t) <= MAX_TEXT_CHARS for t in tasks):
         raise BadMessage(f"{what}: tasks is not a list of task ids")

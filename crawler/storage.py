@@ -14,6 +14,7 @@ import itertools
 import json
 import os
 import re
+import secrets
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
@@ -28,6 +29,7 @@ MANIFEST_NAME = "manifest.jsonl"
 FAILURES_NAME = "failures.jsonl"
 STATE_DIR = ".crawler"
 RUNS_NAME = "runs.jsonl"  # under STATE_DIR: one summary per scheduler run
+CRAWL_ID_NAME = "crawl-id"  # under STATE_DIR: which crawl this output holds (a node checks it is there)
 _TEMP_PREFIX = ".tmp-"
 _UNSAFE_HOST_CHARS = re.compile(r"[^a-z0-9._-]")
 
@@ -145,15 +147,58 @@ def save_atomic(root: Path, relative_path: str, data: bytes) -> bool:
                 pass
 
 
-def check_writable(root: Path) -> None:
-    """Raise StorageError unless files can be created under `root` (created if missing)."""
+def check_writable(root: Path, create: bool = True) -> None:
+    """Raise StorageError unless files can be created under `root` (made if missing and `create`)."""
     try:
-        root.mkdir(parents=True, exist_ok=True)
+        if create:
+            root.mkdir(parents=True, exist_ok=True)
         descriptor, probe = tempfile.mkstemp(prefix=_TEMP_PREFIX, dir=root)
         os.close(descriptor)
         os.unlink(probe)
     except OSError as exc:
         raise _storage_error(exc, root) from exc
+
+
+def crawl_id_of(root: Path) -> str | None:
+    """The id of the crawl whose output `root` holds, or None if it holds none (or cannot be read)."""
+    try:
+        return (root / STATE_DIR / CRAWL_ID_NAME).read_text(encoding="ascii").strip() or None
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def mark_crawl(root: Path, keep: bool) -> str:
+    """Write the crawl's id under `root` (a new random one, or with `keep` the one there if any);
+    return it. Nodes compare it with the scheduler's to know they write to the crawl's output."""
+    crawl_id = crawl_id_of(root) if keep else None
+    if crawl_id is None:
+        crawl_id = secrets.token_hex(8)
+        path = root / STATE_DIR / CRAWL_ID_NAME
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.with_name(CRAWL_ID_NAME + ".new").write_text(crawl_id + "\n", encoding="ascii")
+            os.replace(path.with_name(CRAWL_ID_NAME + ".new"), path)
+        except OSError as exc:
+            raise _storage_error(exc, path) from exc
+    return crawl_id
+
+
+def check_crawl_output(root: Path, crawl_id: str, scheduler_path: str) -> None:
+    """Raise StorageError unless `root` exists and holds crawl `crawl_id` (a node's check before work).
+
+    A typo in --output, or a shared disk that did not mount (the path is then a local folder),
+    would otherwise take images that never reach the crawl's output.
+    """
+    mounted_hint = ("mount the shared output here or give --output where it is "
+                    f"(the scheduler saves to {scheduler_path})")
+    if not root.is_dir():
+        raise StorageError(f"{root} does not exist on this machine: {mounted_hint}", "wrong-output")
+    found = crawl_id_of(root)
+    if found != crawl_id:
+        held = "another crawl's output" if found else "no crawl's output"
+        raise StorageError(f"{root} holds {held} (its {STATE_DIR}/{CRAWL_ID_NAME} does not match the scheduler's): "
+                           f"{mounted_hint}", "wrong-output")
+    check_writable(root, create=False)
 
 
 def remove_temporaries(root: Path) -> int:

@@ -29,8 +29,9 @@ def pair(url: str) -> list[str]:
     return [url, canonical(url) or url]
 
 
-def answer(task: dict) -> dict:
-    """What a node would report for `task` on a tiny site: / links to /a.html and shows /x.png."""
+def answer(task: dict, output: Path) -> dict:
+    """What a node would report for `task` on a tiny site: / links to /a.html and shows /x.png
+    (which it saves under `output`, as a node does)."""
     url = task["url"]
     if task["kind"] == "robots":
         return dict(make_result(task, "n1", "fetched", status=404))
@@ -46,6 +47,8 @@ def answer(task: dict) -> dict:
         return dict(make_result(task, "n1", "failed", reason="http-404", status=404))
     image = {"path": f"images/site.test/{PNG_SHA}.png", "sha256": PNG_SHA, "bytes": 10,
              "content_type": "image/png", "width": 1, "height": 1}
+    (output / image["path"]).parent.mkdir(parents=True, exist_ok=True)
+    (output / image["path"]).write_bytes(b"0123456789")
     return dict(make_result(task, "n1", "saved", image=image, status=200))
 
 
@@ -69,7 +72,7 @@ class FakeNode(threading.Thread):
             except queue.Empty:
                 continue
             self.order.append(task["url"].removeprefix(SITE))
-            result = answer(task)
+            result = answer(task, self.scheduler.config.output_dir)
             results.put([result])
 
 
@@ -135,6 +138,12 @@ def image_task(scheduler: Scheduler, path: str) -> dict:
     return dict(task)
 
 
+def write_image(output: Path, path: str, size: int = 10) -> None:
+    """What a node does before it says `saved`."""
+    (output / path).parent.mkdir(parents=True, exist_ok=True)
+    (output / path).write_bytes(b"x" * size)
+
+
 def saved(task: dict, path: str, outcome: Outcome = Outcome.SAVED) -> dict:
     image = {"path": path, "sha256": PNG_SHA, "bytes": 10, "content_type": "image/png", "width": 1, "height": 1}
     return dict(make_result(task, "n1", outcome, image=image, status=200))
@@ -164,7 +173,9 @@ def test_a_batch_of_batches_costs_one_log_line(tmp_path: Path, caplog: pytest.Lo
 def test_a_duplicate_never_deletes_a_file_the_scheduler_did_not_assign(tmp_path: Path, claimed: str) -> None:
     scheduler = idle_scheduler(tmp_path)
     first = image_task(scheduler, "/x.png")
+    write_image(tmp_path, f"images/site.test/{PNG_SHA}.png")
     scheduler._handle(saved(first, f"images/site.test/{PNG_SHA}.png"), 0.0)
+    scheduler._applier.collect_checked(0.0, wait_seconds=2)
     (tmp_path / claimed).parent.mkdir(parents=True, exist_ok=True)
     (tmp_path / claimed).write_text("keep me")
     second = image_task(scheduler, "/y.png")
@@ -233,3 +244,29 @@ def test_a_redirect_to_a_page_already_crawled_is_no_loop(tmp_path: Path) -> None
     scheduler._applier.record_dropped()
     scheduler._records.commit()
     assert not (tmp_path / "failures.jsonl").read_text()
+
+
+def test_a_saved_image_counts_only_once_the_shared_disk_shows_it(tmp_path: Path,
+                                                               caplog: pytest.LogCaptureFixture) -> None:
+    scheduler = idle_scheduler(tmp_path)
+    path = f"images/site.test/{PNG_SHA}.png"
+    lost = image_task(scheduler, "/lost.png")
+    scheduler._handle(saved(lost, path), 0.0)  # a node on another disk: nothing here
+    scheduler._applier.collect_checked(0.0, wait_seconds=2)
+    assert scheduler.counts["images/saved"] == 0  # before: counted, recorded, and the crawl ended 0
+    assert scheduler.counts["images/not-on-disk"] == 1 and scheduler._frontier.delayed == 1
+    assert "node 'n1' saved http://site.test/lost.png" in caplog.text and "not on the shared disk" in caplog.text
+    shown_late = image_task(scheduler, "/later.png")
+    write_image(tmp_path, path, size=9)  # not the size the node reported
+    scheduler._handle(saved(shown_late, path), 0.0)
+    scheduler._applier.collect_checked(0.0, wait_seconds=2)
+    assert scheduler.counts["images/not-on-disk"] == 2 and "has 9 bytes, not the 10" in caplog.text
+    whole = image_task(scheduler, "/whole.png")
+    write_image(tmp_path, path)
+    scheduler._handle(saved(whole, path), 0.0)
+    assert scheduler._applier.checks_pending == 1 and scheduler.counts["images/saved"] == 0
+    scheduler._applier.collect_checked(0.0, wait_seconds=2)
+    assert scheduler.counts["images/saved"] == 1 and scheduler._applier.checks_pending == 0
+    scheduler._records.commit()
+    assert [json.loads(line)["url"] for line in (tmp_path / "manifest.jsonl").read_text().splitlines()] == [
+        f"{SITE}/whole.png"]

@@ -155,3 +155,30 @@ def test_changes_before_and_after_a_commit_read_the_same(backend: tuple[CrawlSto
     after = [store.get_url(url_id) for url_id in ids]
     assert before == after
     assert [row.status for row in after] == ["pending", "pending", "pending", "leased", "pending"]  # type: ignore[union-attr]
+
+
+def test_a_url_is_found_by_its_canonical_form(backend: tuple[CrawlStore, Reopen]) -> None:
+    store, reopen = backend
+    url_id = _add(store, "/x.png", Kind.IMAGE)
+    store.finish(url_id, UrlStatus.DONE, None, 1)
+    store.commit()
+    store = reopen(store)
+    found = store.find_url("http://a.test/x.png")
+    assert found is not None and (found.id, found.status) == (url_id, "done")
+    assert store.find_url("http://a.test/nothing") is None
+
+
+def test_forgotten_images_leave_the_manifest_and_may_be_stored_again(backend: tuple[CrawlStore, Reopen]) -> None:
+    store, reopen = backend
+    kept, gone = "ab" * 32, "cd" * 32
+    store.record_image(kept, "images/a.test/kept.png", json.dumps({"url": "u1", "sha256": kept}))
+    store.record_image(gone, "images/a.test/gone.png", json.dumps({"url": "u2", "sha256": gone}))
+    store.commit()
+    store = reopen(store)
+    store.forget_images({gone})
+    assert store.image_path_for(gone) is None and store.image_path_for(kept) == "images/a.test/kept.png"
+    assert [record["url"] for record in store.records("manifest")] == ["u1"]
+    store.record_image(gone, "images/a.test/gone.png", json.dumps({"url": "u2", "sha256": gone}))
+    store.commit()
+    store = reopen(store)
+    assert [record["url"] for record in store.records("manifest")] == ["u1", "u2"]

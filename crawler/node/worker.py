@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import platform
 import queue
 import socket
 import threading
@@ -30,7 +31,7 @@ from crawler.messages import (
 )
 from crawler.node.fetcher import new_session
 from crawler.node.handlers import TaskHandler
-from crawler.storage import check_writable
+from crawler.storage import check_crawl_output
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +64,7 @@ class Worker:
         self._broken = threading.Event()  # a thread of ours failed: leave, and say so in the exit code
         self._link_lock = threading.Lock()
         self._link: broker.Link | None = None
+        self._output_dir = config.output_dir or Path()  # the scheduler's path unless given; set by run()
         # None in the inbox: no more tasks (one per fetcher, after the last task); None in the
         # outbox: a fetcher has ended (its last message). Threads leave at once at the end.
         self._inbox: queue.Queue[Task | None] = queue.Queue()  # taken, not started
@@ -116,10 +118,24 @@ class Worker:
                 self._lost.set()
                 self._stop.set()
                 return None
+            try:  # a scheduler back on this address may run another crawl (or a --fresh one)
+                self._check_output(self._link.bulletin.read())
+            except (CrawlerError, *broker.CONNECTION_ERRORS) as exc:
+                log.error("worker %s: %s", self.node_id, exc)
+                self._broken.set()
+                self._stop.set()
+                return None
             log.info("worker %s: reconnected", self.node_id)
             self._paused = False
             self._send_event("hello")
             return self._link
+
+    def _check_output(self, settings: dict[str, Any]) -> None:
+        """Refuse to work unless our output path holds the scheduler's crawl (never create it here)."""
+        crawl_id = settings.get("crawl_id")
+        if not isinstance(crawl_id, str):
+            raise BadMessage("the scheduler names no crawl id; is it an older version?")
+        check_crawl_output(self._output_dir, crawl_id, str(settings.get("output_dir")))
 
     def _put(self, message: Any) -> bool:
         """Send a message (or a list of them) to the scheduler, reconnecting if needed; False if it is gone."""
@@ -151,13 +167,14 @@ class Worker:
         settings = self._link.bulletin.read()
         if settings.get("protocol") != PROTOCOL_VERSION:
             raise BadMessage(f"scheduler speaks protocol {settings.get('protocol')}, this node {PROTOCOL_VERSION}")
-        output_dir = self.config.output_dir or Path(settings["output_dir"])
-        check_writable(output_dir)
+        self._output_dir = self.config.output_dir or Path(settings["output_dir"])
+        self._check_output(settings)
         handler = TaskHandler(self.node_id, FetchLimits.from_dict(settings["fetch"]),
-                              ImageFilter.from_dict(settings["image_filter"]), output_dir,
+                              ImageFilter.from_dict(settings["image_filter"]), self._output_dir,
                               RequestOptions.from_dict(settings.get("request", {})))
-        log.info("worker %s: connected to %s:%d, %d threads, saving to %s", self.node_id, self.config.host,
-                 self.config.port, self.config.threads, output_dir)
+        log.info("worker %s: connected to %s:%d (protocol %d, scheduler on Python %s, this node on %s), "
+                 "%d threads, saving to %s", self.node_id, self.config.host, self.config.port, PROTOCOL_VERSION,
+                 settings.get("python", "?"), platform.python_version(), self.config.threads, self._output_dir)
         self._send_event("hello")
         fetchers = [threading.Thread(target=self._fetch_loop, args=(handler,), name=f"fetcher-{n}", daemon=True)
                     for n in range(self.config.threads)]

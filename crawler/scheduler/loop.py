@@ -8,6 +8,7 @@ It is the only writer of crawl state and of the manifest. It never fetches anyth
 from __future__ import annotations
 
 import logging
+import platform
 import queue
 import threading
 import time
@@ -28,7 +29,8 @@ from crawler.scheduler.results import ResultApplier
 from crawler.scheduler.sqlite_store import SqliteStore
 from crawler.scheduler.status import StatusTracker, status_line
 from crawler.scheduler.store import CrawlStore
-from crawler.storage import check_writable, remove_temporaries
+from crawler.storage import check_writable, mark_crawl, remove_temporaries
+from crawler.urls import canonical
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +39,7 @@ _COMMIT_SECONDS = 0.05  # how often state is committed and records appended
 _MAX_RESULTS_PER_ROUND = 500  # then dispatch again, so a flood of results cannot starve the nodes
 _BYE_WAIT_SECONDS = 5.0  # after the end, how long to wait for nodes to notice and say goodbye
 _NO_NODE_HINT_SECONDS = 5.0  # a crawl with no node this long says how to start one
+_CHECK_WAIT_SECONDS = 10.0  # at the end, how long saved files may take to show (a slow network disk)
 _PAUSE_NOTICE_SECONDS = 0.5  # after an interrupt, time for nodes (polling every 0.2 s) to read "paused"
 _REFILL = object()  # put on the result queue when a node emptied the task queue: wakes the loop
 
@@ -104,8 +107,10 @@ class Scheduler:
         self._frontier = Frontier(self._store, config.politeness, lease_seconds=config.lease_for(),
                                   max_attempts=config.max_attempts, backoff_seconds=config.backoff_seconds)
         self._open_crawl()
+        crawl_id = mark_crawl(output, keep=self._store.resumed)  # a --resume keeps it: nodes carry on
         self.bulletin = broker.Bulletin({
-            "protocol": PROTOCOL_VERSION, "state": "running", "output_dir": str(output.resolve()),
+            "protocol": PROTOCOL_VERSION, "python": platform.python_version(), "crawl_id": crawl_id,
+            "state": "running", "output_dir": str(output.resolve()),
             "fetch": config.fetch.to_dict(), "image_filter": config.image_filter.to_dict(),
             "request": config.request.to_dict(),
         })
@@ -127,11 +132,24 @@ class Scheduler:
         self._applier = ResultApplier(self.config, self._frontier, self._store, self._records, self.counts,
                                     self._tracker)
         if self._store.resumed:
+            self._fetch_again(self._records.gone)
             restored = self._frontier.restore()
             counts = self._store.counts()
             self._applier.pages_admitted = sum(n for (kind, _status), n in counts.items() if kind == Kind.PAGE)
             log.info("scheduler: resuming: %d URLs to finish, %d images saved before",
                      restored, self._records.earlier_images)
+
+    def _fetch_again(self, gone: list[dict[str, Any]]) -> None:
+        """On --resume: saved images whose files are gone from the output become pending again."""
+        if not gone:
+            return
+        log.warning("scheduler: resuming: %d saved images are no longer in %s (first: %s); fetching them again",
+                    len(gone), self.config.output_dir, gone[0].get("path"))
+        for record in gone:
+            key = canonical(str(record.get("url")))
+            row = self._store.find_url(key) if key else None
+            if row is not None:
+                self._store.requeue(row.id, "saved-file-missing", 0)
 
     def listen(self) -> tuple[str, int]:
         """Start serving the queues; return the address nodes connect to."""
@@ -180,6 +198,7 @@ class Scheduler:
         Returns why the run is over once it is (nothing left, or stopping with nothing in flight).
         """
         self._drain_results(now)
+        self._applier.collect_checked(now)
         self._watch_nodes(now)
         self._hint_join(now)
         for row in self._frontier.tick(now):
@@ -196,9 +215,10 @@ class Scheduler:
         if now >= self._next_commit:  # small transactions: a kill -9 loses at most this moment's results
             self._records.commit()
             self._next_commit = now + _COMMIT_SECONDS
-        if self._frontier.is_empty() and self._tasks.empty():
+        checking = self._applier.checks_pending  # saved images whose files are being looked at
+        if self._frontier.is_empty() and self._tasks.empty() and not checking:
             return self._stopping or (StopReason.FINISHED, "nothing pending, nothing in flight")
-        if self._stopping is not None and self._frontier.in_flight == 0:
+        if self._stopping is not None and self._frontier.in_flight == 0 and not checking:
             return self._stopping
         if now >= self._next_status:
             self._next_status = now + 1.0
@@ -260,7 +280,7 @@ class Scheduler:
         target = self._queue_target()
         while self._tasks.qsize() < target:
             allow_images = now >= self._applier.images_paused_until and (limit is None or (
-                self._images_saved() + self._frontier.in_flight_of(Kind.IMAGE) < limit))
+                self._images_saved() + self._frontier.in_flight_of(Kind.IMAGE) + self._applier.checks_pending < limit))
             task = self._frontier.next_task(now, allow_images)
             if task is None:
                 return
@@ -332,7 +352,9 @@ class Scheduler:
         node = self._nodes.get(node_id)
         if node is None:
             node = self._nodes[node_id] = _Node(node_id, event["threads"], now)
-            log.info("scheduler: node %s joined with %d threads", node_id, event["threads"])
+            log.info("scheduler: node %s joined with %d threads (Python %s; this scheduler: Python %s, protocol %d)",
+                     node_id, event["threads"], event.get("python") or "?", platform.python_version(),
+                     PROTOCOL_VERSION)
         node.threads, node.last_seen, node.done = event["threads"], now, event["done"]
         node.tasks = set(event["tasks"])
         self._frontier.attribute(event["tasks"], node_id)
@@ -384,6 +406,10 @@ class Scheduler:
         while self._nodes and self._clock() < deadline:
             self._wait_for_result()
             self._watch_nodes(self._clock())  # a dead node will never say goodbye: stop waiting for it
+        deadline = self._clock() + _CHECK_WAIT_SECONDS  # after a second interrupt, checks still end
+        while self._applier.checks_pending and self._clock() < deadline:
+            self._applier.collect_checked(self._clock(), wait_seconds=0.1)
+        self._applier.close()
         self._applier.record_dropped()
         out_of_scope_hosts = [host for host, _count in self._applier.out_of_scope_hosts.most_common(3)]
         self._records.run_summary(detail or reason.value, seconds, dict(self.counts), self._tracker.slowest_hosts(),
@@ -395,7 +421,8 @@ class Scheduler:
             removed = remove_temporaries(self.config.output_dir)
             if removed:
                 log.info("scheduler: removed %d half-written files left by killed nodes", removed)
-        pending = self._frontier.pending_count + self._frontier.delayed + self._frontier.in_flight
+        pending = (self._frontier.pending_count + self._frontier.delayed + self._frontier.in_flight
+                   + self._applier.checks_pending)  # still leased in the store: fetched again on --resume
         self._store.close()
         self._records.close()
         return Summary(reason, detail, seconds, dict(self.counts), pending, self.config.output_dir,

@@ -15,6 +15,7 @@ from typing import Any
 
 from crawler.errors import StorageError
 from crawler.messages import Found, Outcome
+from crawler.scheduler.filecheck import file_problem
 from crawler.scheduler.store import CrawlStore, UrlRow
 from crawler.storage import FAILURES_NAME, MANIFEST_NAME, RUNS_NAME, STATE_DIR, JsonLines, rewrite_jsonl
 from crawler.units import now_iso
@@ -36,15 +37,26 @@ class CrawlRecords:
         self._output_dir = output_dir
         self._store = store
         self.earlier_images = self.earlier_bytes = 0  # what earlier runs of a resumed crawl saved
+        self.gone: list[dict[str, Any]] = []  # on resume: manifest records whose files are no longer there
         if store.resumed:
-            rewrite_jsonl(output_dir / MANIFEST_NAME, self._counted(store.records("manifest")))
+            rewrite_jsonl(output_dir / MANIFEST_NAME, self._counted(self._on_disk(store.records("manifest"))))
             rewrite_jsonl(output_dir / FAILURES_NAME, store.records("failures"))
+            if self.gone:
+                store.forget_images({record["sha256"] for record in self.gone})
         else:
             for stale in (output_dir / MANIFEST_NAME, output_dir / FAILURES_NAME):
                 stale.unlink(missing_ok=True)
         self._manifest = JsonLines(output_dir / MANIFEST_NAME)
         self._failures = JsonLines(output_dir / FAILURES_NAME)
         self._waiting: list[tuple[JsonLines, str]] = []  # JSON lines recorded, not yet committed
+
+    def _on_disk(self, manifest: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+        """Pass on the records whose files are there, whole; keep the others in `gone`."""
+        for record in manifest:
+            if file_problem(self._output_dir / str(record.get("path")), int(record.get("bytes", -1))) is None:
+                yield record
+            else:
+                self.gone.append(record)
 
     def _counted(self, manifest: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
         """Pass the manifest through, adding up what it holds (so resume reads it once)."""

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from crawler.config import SchedulerConfig
 from crawler.messages import Found, Kind, Outcome, Result, shown
 from crawler.reasons import MAX_SLOW_ATTEMPTS, SLOW_REASONS, describe_reason
+from crawler.scheduler.filecheck import SavedFileCheck
 from crawler.scheduler.frontier import Frontier
 from crawler.scheduler.records import CrawlRecords, found_as_of
 from crawler.scheduler.status import StatusTracker
@@ -48,6 +49,8 @@ class ResultApplier:
         self.pages_admitted = 0  # pages queued so far, seeds included (what --max-pages counts)
         self.images_paused_until = 0.0  # no image task before this moment (the shared disk failed)
         self._redirect_targets: dict[int, int] = {}  # hash of a redirected URL → hash of its target
+        self._file_check = SavedFileCheck(config.output_dir)
+        self._checking: dict[str, str] = {}  # sha256 → path of new content whose file is being checked
 
     def add_seeds(self, seeds: Iterable[str]) -> None:
         for url in seeds:
@@ -210,23 +213,49 @@ class ResultApplier:
                         shown(result["node"]), row.url, shown(image["path"]))
             self._frontier.retry_or_fail(row, "bad-image-path", now)
             return
-        existing = self._store.image_path_for(image["sha256"])
-        self._frontier.finish(row, None if existing is None else "duplicate")
-        url_event(Outcome.SAVED if existing is None else Outcome.DUPLICATE, row.url, path=existing or image["path"],
-                  bytes=image["bytes"], width=image["width"], height=image["height"], found_as=found_as_of(row),
-                  page_url=row.page_url, node=result["node"])
-        if existing is not None:
-            self._counts["images/duplicate"] += 1
-            self._counts["bytes/duplicate"] += image["bytes"]
-            if existing != image["path"]:  # the same bytes were saved first under another host's folder
-                try:
-                    os.unlink(self._config.output_dir / image["path"])
-                except OSError:
-                    pass
-            return
-        self._records.image(row, dict(image), result["node"])
-        self._counts["images/saved"] += 1
-        self._counts["bytes/saved"] += image["bytes"]
+        sha256 = image["sha256"]
+        existing = self._store.image_path_for(sha256) or self._checking.get(sha256)
+        if existing is None:  # new content: counted once the disk shows it (see collect_checked)
+            self._checking[sha256] = image["path"]
+            self._file_check.submit((row, dict(image), result["node"]), image["path"], image["bytes"])
+            return  # the URL stays leased in the store meanwhile: a scheduler killed now fetches it again
+        self._frontier.finish(row, "duplicate")
+        url_event(Outcome.DUPLICATE, row.url, path=existing, bytes=image["bytes"], width=image["width"],
+                  height=image["height"], found_as=found_as_of(row), page_url=row.page_url, node=result["node"])
+        self._counts["images/duplicate"] += 1
+        self._counts["bytes/duplicate"] += image["bytes"]
+        if existing != image["path"]:  # the same bytes were saved first under another host's folder
+            try:
+                os.unlink(self._config.output_dir / image["path"])  # the assigned path: checked above
+            except OSError:
+                pass
+
+    @property
+    def checks_pending(self) -> int:
+        """New images whose files are being checked: in flight, as far as the end of the crawl goes."""
+        return self._file_check.pending
+
+    def collect_checked(self, now: float, wait_seconds: float = 0.0) -> None:
+        """Count the new images the disk has shown, and send again those it has not."""
+        for verdict in self._file_check.verdicts(wait_seconds):
+            row, image, node = verdict.claim
+            self._checking.pop(image["sha256"], None)
+            if verdict.problem is not None:
+                self._counts["images/not-on-disk"] += 1
+                log.warning("scheduler: node %s saved %s as %s, but that file %s; fetching it again "
+                            "(is that node's --output the crawl's shared disk?)", shown(node), row.url,
+                            image["path"], verdict.problem)
+                self._frontier.retry_or_fail(row, "saved-file-missing", now)
+                continue
+            self._frontier.finish(row)
+            url_event(Outcome.SAVED, row.url, path=image["path"], bytes=image["bytes"], width=image["width"],
+                      height=image["height"], found_as=found_as_of(row), page_url=row.page_url, node=node)
+            self._records.image(row, image, node)
+            self._counts["images/saved"] += 1
+            self._counts["bytes/saved"] += image["bytes"]
+
+    def close(self) -> None:
+        self._file_check.close()
 
     def record_dropped(self) -> None:
         """Record what left the frontier without a fetch (robots, out of attempts) since the last call."""

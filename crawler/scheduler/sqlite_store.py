@@ -218,6 +218,11 @@ class SqliteStore(CrawlStore):
                 row = row._replace(status=str(UrlStatus.PENDING))
             yield row
 
+    def find_url(self, canonical: str) -> UrlRow | None:
+        self._flush()
+        values = self._db.execute(f"SELECT {_ROW_COLUMNS} FROM urls WHERE canonical=?", (canonical,)).fetchone()
+        return None if values is None else UrlRow(*values)
+
     def canonicals(self) -> Iterator[str]:
         self._flush()
         yield from (row[0] for row in self._db.execute("SELECT canonical FROM urls"))
@@ -249,6 +254,15 @@ class SqliteStore(CrawlStore):
         self._new_images[sha256] = path
         self._stored_hashes_loaded().add(hash(sha256))
         self._new_records.append(("manifest", record))
+
+    def forget_images(self, sha256s: set[str]) -> None:
+        self._flush()
+        self._db.executemany("DELETE FROM images WHERE sha256=?", [(sha256,) for sha256 in sha256s])
+        gone = [(row_id,) for row_id, record in self._db.execute("SELECT id, record FROM manifest")
+                if json.loads(record).get("sha256") in sha256s]
+        self._db.executemany("DELETE FROM manifest WHERE id=?", gone)
+        if self._stored_hashes is not None:
+            self._stored_hashes.difference_update(hash(sha256) for sha256 in sha256s)
 
     def record_failure(self, record: str) -> None:
         self._new_records.append(("failures", record))

@@ -98,6 +98,10 @@ class CrawlStore(ABC):
         """After a restart: every unfinished URL, oldest first, the leased ones made pending again."""
 
     @abstractmethod
+    def find_url(self, canonical: str) -> UrlRow | None:
+        """The URL with this canonical form, or None (not for the hot path)."""
+
+    @abstractmethod
     def canonicals(self) -> Iterator[str]:
         """Every URL's canonical form (the seen-set to rebuild on resume)."""
 
@@ -118,6 +122,10 @@ class CrawlStore(ABC):
     @abstractmethod
     def record_image(self, sha256: str, path: str, record: str) -> None:
         """Note stored content and its manifest record (a JSON text); content stored before is ignored."""
+
+    @abstractmethod
+    def forget_images(self, sha256s: set[str]) -> None:
+        """Forget stored content and its manifest records (its files are gone from the output)."""
 
     @abstractmethod
     def record_failure(self, record: str) -> None:
@@ -193,6 +201,9 @@ class MemoryStore(CrawlStore):
                     self.requeue(row.id, None, row.attempts)
                 yield self._rows[row.id]
 
+    def find_url(self, canonical: str) -> UrlRow | None:
+        return next((row for row in self._rows.values() if row.canonical == canonical), None)
+
     def canonicals(self) -> Iterator[str]:
         yield from self._canonicals
 
@@ -213,6 +224,12 @@ class MemoryStore(CrawlStore):
         if sha256 not in self._images:  # stored before: the first path and record stay
             self._images[sha256] = path
             self._records["manifest"].append(record)
+
+    def forget_images(self, sha256s: set[str]) -> None:
+        for sha256 in sha256s:
+            self._images.pop(sha256, None)
+        self._records["manifest"] = [record for record in self._records["manifest"]
+                                     if json.loads(record).get("sha256") not in sha256s]
 
     def record_failure(self, record: str) -> None:
         self._records["failures"].append(record)

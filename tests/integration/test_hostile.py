@@ -43,6 +43,8 @@ def test_hostile_site_is_survived_and_recorded(tmp_path: Path, hostile, processe
         "/lie.png": ("incomplete-body", 3), "/html-as.jpg": ("not-an-image", 1),
         "/png-bomb.png": ("decompression-bomb", 1), "/to-file": ("redirect-to-unsupported-scheme", 1),
         "/chain-5": ("too-many-redirects", 1), "/favicon.ico": ("no-favicon", 1),
+        "/endless.html": ("truncated", 1),  # read up to --max-page-bytes, and said (outcome partial)
+        "/loop-b": ("redirect-loop", 1),  # /loop-a -> /loop-b -> /loop-a
     }
 
     # The crawl state says what failures.jsonl says (it used to mark a redirect chain "done").
@@ -68,7 +70,7 @@ def test_hostile_site_is_survived_and_recorded(tmp_path: Path, hostile, processe
     assert hits["/flap.png"] == 2 and hits["/busy.png"] == 2  # 500 then 200; 429 then 200
     busy_gap = hostile.times["/busy.png"][1] - hostile.times["/busy.png"][0]
     assert busy_gap >= 1.0, f"Retry-After: 1 was not honoured ({busy_gap:.2f}s)"
-    assert hits["/loop-a"] == 1 and hits["/loop-b"] == 1  # the loop ends at the seen-set
+    assert hits["/loop-a"] == 1 and hits["/loop-b"] == 1  # the loop ends at the seen-set, and is recorded
     assert [hits[f"/chain-{n}"] for n in range(8)] == [1, 1, 1, 1, 1, 1, 0, 0]
     assert hits["/after-endless.html"] == 1  # the endless page was cut and still parsed
     assert hits["/latin.png"] == 1 and hits["/malformed.png"] == 1  # odd encodings and markup parsed

@@ -251,3 +251,47 @@ def test_resilience_full_disk_is_one_line_and_resume_carries_on(tmp_path: Path, 
         assert_every_image_once(output, truth)
     finally:
         subprocess.run(["umount", "-l", str(output)], capture_output=True)
+
+
+def test_resilience_a_worker_on_the_wrong_output_is_refused_and_nothing_is_lost(tmp_path: Path, slow_site,
+                                                                               processes) -> None:
+    """A typo in --output, or a share that did not mount: the node would have saved images where
+    the crawl never sees them, and the crawl reported them saved."""
+    truth, site = slow_site
+    output, elsewhere, missing = tmp_path / "out", tmp_path / "local-disk", tmp_path / "not-mounted"
+    elsewhere.mkdir()
+    scheduler, port = processes.start_scheduler(site.url, "--output", str(output), *CRAWL)
+    wrong = processes.start_worker(port, "--threads", "4", "--output", str(elsewhere))
+    code, _out, stderr = finish(wrong, timeout=30)
+    assert code == 1 and "holds no crawl's output" in stderr and "mount the shared output" in stderr
+    absent = processes.start_worker(port, "--threads", "4", "--output", str(missing))
+    code, _out, stderr = finish(absent, timeout=30)
+    assert code == 1 and "does not exist on this machine" in stderr
+    assert not missing.exists()  # a node never creates the output folder itself
+    right = processes.start_worker(port, "--threads", "4")
+    code, stdout, stderr = finish(scheduler)
+    assert code == 0 and "Crawl finished" in stdout, stderr
+    assert finish(right, timeout=30)[0] == 0
+    assert not any(elsewhere.iterdir())
+    assert_every_image_once(output, truth)
+
+
+def test_resilience_resume_fetches_again_the_images_gone_from_the_output(tmp_path: Path, slow_site,
+                                                                         processes) -> None:
+    truth, site = slow_site
+    output = tmp_path / "out"
+    crawl = (site.url, "--output", str(output), "--delay", "0", "--per-host", "8", "--workers", "1")
+    first = processes.run("run", *crawl, timeout=120)
+    assert first.returncode == 0, first.stderr
+    records = manifest_records(output)
+    gone = records[:3]
+    for record in gone:
+        (output / record["path"]).unlink()
+    hits_before = {record["url"]: site.hits[record["url"].removeprefix(site.url)] for record in records}
+    again = processes.run("run", *crawl, "--resume", timeout=120)
+    assert again.returncode == 0, again.stderr
+    assert "3 saved images are no longer in" in again.stderr  # before: resume believed the manifest
+    assert_every_image_once(output, truth)
+    for record in records:  # the three gone are fetched again, nothing else
+        expected = hits_before[record["url"]] + (1 if record in gone else 0)
+        assert site.hits[record["url"].removeprefix(site.url)] == expected, record["url"]
