@@ -13,6 +13,7 @@ import os
 import queue
 import secrets
 import socket
+import struct
 import threading
 import time
 from collections.abc import Callable
@@ -171,6 +172,7 @@ def _peer_of(conn: connection.Connection) -> str:
         with socket.socket(fileno=os.dup(conn.fileno())) as sock:
             host, port = sock.getpeername()[:2]
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # no Nagle stalls on replies
+            _tune(sock, None)  # a node gone silent frees its server thread (no read bound: proxies idle)
             return f"{host}:{port}"
     except OSError:
         return "unknown peer"
@@ -328,6 +330,48 @@ def serve(host: str, port: int, authkey: bytes, tasks: queue.Queue, results: que
     return Served((str(address[0]), int(address[1])), server, thread)
 
 
+# A node's connections are bounded in time: a partition or a dead scheduler must not leave a
+# thread blocked in recv() of a half-open connection for ever (the stock client sets no timeout
+# and no keepalive). A failed call makes the node build a fresh link, never wait on the old one.
+CONNECT_SECONDS = 3.0  # a scheduler that does not accept by then is unreachable for this attempt
+# No reply this long means the link is dead: a node's take() waits 0.2 s on the server and the
+# manager's threads answer without the scheduler's loop, so a healthy reply takes milliseconds.
+REPLY_SECONDS = 5.0
+_KEEPALIVE = (5, 2, 3)  # idle seconds, probe interval, probes: a silent peer is noticed in about 11 s
+_BOUNDED = "pickle-bounded"  # the "pickle" wire format, on connections made by _bounded_client
+
+
+def _tune(sock: socket.socket, reply_seconds: float | None) -> None:
+    """TCP keepalive with short intervals, unacknowledged data bounded, and (optionally) a read timeout."""
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+    idle, interval, probes = _KEEPALIVE
+    for option, value in (("TCP_KEEPIDLE", idle), ("TCP_KEEPINTVL", interval), ("TCP_KEEPCNT", probes),
+                          ("TCP_USER_TIMEOUT", int(REPLY_SECONDS * 1000))):
+        if hasattr(socket, option):  # Linux has them all; elsewhere keepalive keeps its defaults
+            sock.setsockopt(socket.IPPROTO_TCP, getattr(socket, option), value)
+    if reply_seconds is not None:  # the fd stays blocking: a read that waits longer fails with EAGAIN
+        seconds = int(reply_seconds)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO,
+                        struct.pack("ll", seconds, int((reply_seconds - seconds) * 1e6)))
+
+
+def _bounded_client(address: tuple[str, int], family: str | None = None,
+                    authkey: bytes | None = None) -> connection.Connection:
+    """connection.Client for TCP, with a connect timeout, keepalive and a bound on every reply."""
+    sock = socket.create_connection(address, timeout=CONNECT_SECONDS)
+    sock.settimeout(None)
+    _tune(sock, REPLY_SECONDS)
+    conn = connection.Connection(sock.detach())
+    if authkey is not None:
+        connection.answer_challenge(conn, authkey)
+        connection.deliver_challenge(conn, authkey)
+    return conn
+
+
+# An addition beside "pickle" (which stays as it is); typeshed does not declare the table.
+managers.listener_client[_BOUNDED] = (connection.Listener, _bounded_client)  # type: ignore[attr-defined]
+
+
 class _NodeManager(managers.BaseManager):
     pass
 
@@ -352,7 +396,7 @@ def connect(host: str, port: int, authkey: bytes) -> Link:
     # After the scheduler restarts on the same address that cache holds dead sockets, and fresh
     # proxies would reuse them; forget it so the new proxies open new connections.
     managers.BaseProxy._address_to_local.pop((host, port), None)
-    manager = _NodeManager(address=(host, port), authkey=authkey)
+    manager = _NodeManager(address=(host, port), authkey=authkey, serializer=_BOUNDED)
     try:
         manager.connect()
         # register() added these methods at run time; typeshed cannot know them

@@ -96,7 +96,7 @@ class Worker:
                 log.info("worker %s: scheduler at %s:%d not reachable; retrying in %.1fs", self.node_id,
                          self.config.host, self.config.port, delay)
                 time.sleep(delay)
-                delay = min(delay * 2, 5.0)
+                delay = min(delay * 2, 1.0)  # each try is a fresh connection: back soon after a partition
 
     def _reconnect(self, broken: broker.Link) -> broker.Link | None:
         """Replace a broken link (proxies never reconnect by themselves); None if the scheduler is gone."""
