@@ -226,3 +226,38 @@ def test_fetcher_a_body_slower_than_min_speed_is_cut_long_before_the_timeout() -
         server.shutdown()
     assert caught.value.reason == "too-slow"
     assert time.monotonic() - started < 2.5  # the 1 s window, not the 20 s timeout
+
+
+def test_fetcher_a_head_dripped_a_byte_at_a_time_ends_at_the_total_deadline() -> None:
+    """Each byte comes within the read timeout, so only a deadline over the whole fetch ends it."""
+    import socket
+    import threading
+    import time
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+
+    def drip_head() -> None:
+        conn, _ = listener.accept()
+        conn.recv(65536)
+        for byte in b"HTTP/1.1 200 OK\r\nContent-Type: image/png\r\n" + b"X-Slow: " + b"y" * 200:
+            if stop.is_set():
+                break
+            try:
+                conn.sendall(bytes([byte]))
+            except OSError:
+                break
+            time.sleep(0.1)  # 10 bytes a second: 25 s for this head; each read waits 0.1 s
+        conn.close()
+
+    threading.Thread(target=drip_head, daemon=True).start()
+    limits = FetchLimits(total_seconds=1.5, read_seconds=1.0, connect_seconds=1.0, min_bytes_per_second=0)
+    started = time.monotonic()
+    try:
+        with pytest.raises(TransientFetchError) as caught:
+            fetch(new_session(limits), f"http://127.0.0.1:{listener.getsockname()[1]}/slow.png", limits, 10_000)
+    finally:
+        stop.set()
+        listener.close()
+    assert caught.value.reason == "too-slow"
+    assert time.monotonic() - started < 3  # before: the whole 25 s head

@@ -16,6 +16,7 @@ import urllib3.exceptions
 
 from crawler.config import FetchLimits, RequestOptions
 from crawler.errors import FetchError, TransientFetchError
+from crawler.node.deadline import fetch_deadline, watched_adapter
 from crawler.reasons import CONNECTION_REFUSED, CONNECTION_RESET, COULD_NOT_RESOLVE
 
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
@@ -75,7 +76,7 @@ def new_session(limits: FetchLimits, options: RequestOptions = RequestOptions())
         session.cookies.set(name, value, domain=domain, path=path)
     if options.basic_auth:
         session.auth = _HostAuth(options.basic_auth)
-    adapter = requests.adapters.HTTPAdapter(max_retries=0, pool_connections=16, pool_maxsize=4)
+    adapter = watched_adapter(max_retries=0, pool_connections=16, pool_maxsize=4)  # fetch() deadlines hold
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     return session
@@ -108,11 +109,19 @@ def fetch(session: requests.Session, url: str, limits: FetchLimits, max_bytes: i
     """
     started = time.monotonic()
     deadline = started + limits.total_seconds
-    for _hop in range(limits.max_redirects + 1):
-        fetched = _fetch_once(session, url, limits, max_bytes, cut_at_cap, deadline, images_as_images)
-        if fetched.location is None or not follow_redirects:
-            return _with_elapsed(fetched, started)
-        url = fetched.location
+    with fetch_deadline(deadline) as watch:
+        for _hop in range(limits.max_redirects + 1):
+            try:
+                fetched = _fetch_once(session, url, limits, max_bytes, cut_at_cap, deadline, images_as_images)
+            except TransientFetchError as exc:
+                if watch.cut():  # the deadline shut the socket: what failed was a head or body too slow
+                    raise TransientFetchError(url, "too-slow") from exc
+                raise
+            if watch.cut():  # cut short, yet it may have looked complete to http.client
+                raise TransientFetchError(url, "too-slow")
+            if fetched.location is None or not follow_redirects:
+                return _with_elapsed(fetched, started)
+            url = fetched.location
     raise FetchError(url, "too-many-redirects")
 
 

@@ -1,0 +1,137 @@
+"""A whole-fetch deadline that holds while the response head is read, too.
+
+Socket timeouts bound each read, not the sum: a server that drips its status line and headers a
+byte at a time, each byte just inside the read timeout, could hold a fetcher thread for hours
+(the body is checked between chunks, the head is read inside http.client). Connections made
+through `watched_adapter` register their socket with one watchdog thread per process when the
+head is read; when the fetch's deadline passes first, the watchdog shuts the socket down, the
+blocked read returns, and the fetcher reports `too-slow`.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import socket
+import threading
+import time
+from typing import Any
+
+import requests.adapters
+import urllib3
+import urllib3.connection
+
+_current = threading.local()  # .deadline (monotonic) and .tickets of the fetch this thread runs
+
+
+class _Watchdog:
+    """Shuts down sockets whose deadline has passed; registering and cancelling are O(log n)."""
+
+    def __init__(self) -> None:
+        self._heap: list[tuple[float, int, socket.socket]] = []
+        self._live: set[int] = set()  # tickets not yet cancelled
+        self._fired: set[int] = set()  # tickets whose socket was shut down, until their fetch asks
+        self._tickets = itertools.count()
+        self._changed = threading.Condition()
+        self._thread: threading.Thread | None = None
+
+    def watch(self, sock: socket.socket, deadline: float) -> int:
+        ticket = next(self._tickets)
+        with self._changed:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="fetch-deadlines", daemon=True)
+                self._thread.start()
+            heapq.heappush(self._heap, (deadline, ticket, sock))
+            self._live.add(ticket)
+            if self._heap[0][1] == ticket:
+                self._changed.notify()  # a new earliest deadline
+        return ticket
+
+    def cancel(self, ticket: int) -> bool:
+        """Stop watching; True if the deadline had passed and the socket was shut down."""
+        with self._changed:
+            self._live.discard(ticket)
+            if ticket in self._fired:
+                self._fired.discard(ticket)
+                return True
+            return False
+
+    def _run(self) -> None:
+        with self._changed:
+            while True:
+                while self._heap and self._heap[0][1] not in self._live:
+                    heapq.heappop(self._heap)  # cancelled: the fetch ended in time
+                wait = self._heap[0][0] - time.monotonic() if self._heap else None
+                if wait is not None and wait <= 0:
+                    _deadline, ticket, sock = heapq.heappop(self._heap)
+                    self._live.discard(ticket)
+                    self._fired.add(ticket)
+                    try:
+                        sock.shutdown(socket.SHUT_RDWR)  # wakes the read; urllib3 then drops the connection
+                    except OSError:
+                        pass
+                    continue
+                self._changed.wait(wait)
+
+
+_WATCHDOG = _Watchdog()
+
+
+class fetch_deadline:  # noqa: N801 - used as a context manager, like a function
+    """Within `with fetch_deadline(deadline) as watch:`, responses read by this thread end by
+    `deadline`; `watch.cut()` says whether one was cut (a shut-down head can look like a short
+    but complete one to http.client, so the caller must ask)."""
+
+    def __init__(self, deadline: float) -> None:
+        self._deadline = deadline
+        self._cut = False
+
+    def __enter__(self) -> fetch_deadline:
+        _current.deadline, _current.tickets = self._deadline, []
+        return self
+
+    def cut(self) -> bool:
+        """True if the deadline cut a response of this fetch (watches end here; call once, at the end)."""
+        for ticket in _current.tickets:
+            self._cut |= _WATCHDOG.cancel(ticket)
+        _current.tickets = []
+        return self._cut
+
+    def __exit__(self, *_exc: object) -> None:
+        self.cut()
+        _current.deadline = None
+
+
+def _watched(sock: Any) -> None:
+    deadline = getattr(_current, "deadline", None)
+    if deadline is not None and isinstance(sock, socket.socket):
+        _current.tickets.append(_WATCHDOG.watch(sock, deadline))
+
+
+class _WatchedHTTPConnection(urllib3.connection.HTTPConnection):
+    def getresponse(self) -> urllib3.HTTPResponse:  # type: ignore[override]  # same call, typeshed's stub differs
+        _watched(self.sock)  # the body is read after this returns: the watch stays until the fetch ends
+        return super().getresponse()
+
+
+class _WatchedHTTPSConnection(urllib3.connection.HTTPSConnection):
+    def getresponse(self) -> urllib3.HTTPResponse:  # type: ignore[override]  # as above
+        sock = self.sock
+        _watched(getattr(sock, "socket", sock))  # an SSLTransport wraps the socket in some set-ups
+        return super().getresponse()
+
+
+class _WatchedHTTPPool(urllib3.HTTPConnectionPool):
+    ConnectionCls = _WatchedHTTPConnection
+
+
+class _WatchedHTTPSPool(urllib3.HTTPSConnectionPool):
+    ConnectionCls = _WatchedHTTPSConnection
+
+
+def watched_adapter(**options: Any) -> requests.adapters.HTTPAdapter:
+    """An HTTPAdapter whose direct connections obey fetch_deadline (through a proxy, only the
+    per-read timeouts apply)."""
+    adapter = requests.adapters.HTTPAdapter(**options)
+    adapter.poolmanager.pool_classes_by_scheme = {"http": _WatchedHTTPPool, "https": _WatchedHTTPSPool}
+    return adapter
