@@ -80,7 +80,45 @@ def _measure(name: str, root: Path, work: Path, runs: int) -> None:
     print("  targets: queue-crawler within 2x wget's wall time and at most 0.5x Scrapy's")
 
 
+def _gaps(site: Path, work: Path, env: dict[str, str], *options: str) -> list[float]:
+    """Seconds between the end of each response and the start of the next, for one crawl of `site`
+    with `--per-host 1` (so requests never overlap), measured in nginx's log."""
+    (port,) = free_ports(1)
+    server = Nginx([site], [port], work / "nginx")
+    try:
+        subprocess.run([sys.executable, "-m", "crawler", "run", f"http://127.0.0.1:{port}/", "--output",
+                        str(work / "out"), "--fresh", "--per-host", "1", "--workers", "1", "--quiet", *options],
+                       cwd=REPO, env=env, check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        spans = server.spans()
+    finally:
+        server.close()
+    return [max(0.0, spans[n + 1][0] - spans[n][1]) for n in range(len(spans) - 1)]
+
+
+def politeness_cycle(work: Path) -> None:
+    """From one response of a host to the next request to it: the node reports, the scheduler frees
+    the host's slot and dispatches, a node takes the task and sends the request. With --delay D the
+    gap must be D (plus the cycle, which runs inside the delay)."""
+    if not Nginx.available():
+        print("\n## politeness cycle: needs nginx (its log has the request times); skipped")
+        return
+    site = work / "cycle-site"
+    generate_site(site, pages=100, images=100, forms=CLASSIC_FORMS)
+    env = dict(os.environ, **{broker.AUTHKEY_ENV: broker.generate_authkey().decode()})
+    print("\n## politeness cycle: one host, --per-host 1, 1 worker (nginx log, 1 ms steps)")
+    for label, options, target in (("--delay 0", ("--delay", "0"), "target: median under 2 ms"),
+                                   ("--delay 0.05", ("--delay", "0.05"), "target: 50 ms +- 10 %")):
+        gaps = sorted(_gaps(site, work / label.replace(" ", ""), env, *options))
+        if not gaps:
+            print(f"  {label:13} no requests logged")
+            continue
+        median, p90 = statistics.median(gaps), gaps[int(len(gaps) * 0.9)]
+        print(f"  {label:13} gap between requests: median {median * 1000:5.1f} ms, 90th percentile "
+              f"{p90 * 1000:5.1f} ms over {len(gaps)} gaps   ({target})")
+
+
 def one_host(work: Path, runs: int = 3) -> None:
+    politeness_cycle(work)
     site = work / "onehost-site"
     generate_site(site, pages=300, images=600, forms=CLASSIC_FORMS)
     _measure("generated, 300 pages, 600 image URLs", site, work / "generated", runs)

@@ -43,7 +43,7 @@ class Nginx:
 user root; worker_processes 1; pid {workdir}/nginx.pid; error_log {workdir}/error.log;
 events {{ worker_connections 4096; }}
 http {{
-  log_format counts '$server_port $request_uri $status';
+  log_format counts '$server_port $request_uri $status $msec $request_time';
   access_log {workdir}/access.log counts;
   types {{ text/html html; text/css css; application/javascript js; image/png png; image/jpeg jpg;
            image/gif gif; image/webp webp; image/svg+xml svg; image/x-icon ico; text/plain txt; }}
@@ -64,9 +64,19 @@ http {{
         log = self.workdir / "access.log"
         if log.exists():
             for line in log.read_text().splitlines():
-                port, uri, _status = line.split(" ", 2)
+                port, uri, _status = line.split(" ")[:3]
                 counts[f"{port} {unquote(urlsplit(uri).path)}"] += 1
         return counts
+
+    def spans(self) -> list[tuple[float, float]]:
+        """(start, end) of every request since the last reset, in epoch seconds (millisecond steps)."""
+        log = self.workdir / "access.log"
+        spans = []
+        for line in log.read_text().splitlines() if log.exists() else []:
+            fields = line.split(" ")
+            end, took = float(fields[3]), float(fields[4])
+            spans.append((end - took, end))
+        return sorted(spans)
 
     def reset(self) -> None:
         (self.workdir / "access.log").write_text("")
