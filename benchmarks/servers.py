@@ -7,6 +7,7 @@ import functools
 import shutil
 import socket
 import subprocess
+import sys
 import threading
 import time
 from collections import Counter
@@ -119,6 +120,12 @@ class _CountingServer:
         return self._counting.last - self._counting.first
 
 
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request: object, client_address: object) -> None:
+        if not isinstance(sys.exc_info()[1], ConnectionError):  # a browser closing its sockets early
+            super().handle_error(request, client_address)  # type: ignore[arg-type]  # typeshed: socket, tuple
+
+
 class PythonServer(_CountingServer):
     """The fallback where nginx is missing: http.server, one thread per connection."""
 
@@ -141,7 +148,7 @@ class PythonServer(_CountingServer):
                 return super().send_head()
 
         for root, port in zip(roots, ports):
-            server = ThreadingHTTPServer(("127.0.0.1", port), functools.partial(Handler, directory=str(root)))
+            server = _QuietServer(("127.0.0.1", port), functools.partial(Handler, directory=str(root)))
             server.daemon_threads = True
             threading.Thread(target=server.serve_forever, daemon=True).start()
             self._servers.append(server)

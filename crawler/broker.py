@@ -368,8 +368,8 @@ def _bounded_client(address: tuple[str, int], family: str | None = None,
     return conn
 
 
-# An addition beside "pickle" (which stays as it is); typeshed does not declare the table.
-managers.listener_client[_BOUNDED] = (connection.Listener, _bounded_client)  # type: ignore[attr-defined]
+# An addition beside "pickle" (which stays as it is).
+managers.listener_client[_BOUNDED] = (connection.Listener, _bounded_client)  # type: ignore[attr-defined]  # no stub
 
 
 class _NodeManager(managers.BaseManager):

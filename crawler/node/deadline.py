@@ -41,6 +41,8 @@ class _Watchdog:
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="fetch-deadlines", daemon=True)
                 self._thread.start()
+            while self._heap and self._heap[0][1] not in self._live:  # fetches end in about the order
+                heapq.heappop(self._heap)  # they began: dropping the ended ones here keeps the heap short
             heapq.heappush(self._heap, (deadline, ticket, sock))
             self._live.add(ticket)
             if self._heap[0][1] == ticket:

@@ -205,7 +205,9 @@ def test_resilience_read_only_output_pauses_images_and_loses_nothing(tmp_path: P
 def test_resilience_second_interrupt_stops_at_once_and_state_stays_consistent(tmp_path: Path, serve_site,
                                                                               processes) -> None:
     truth = generate_site(tmp_path / "site", pages=40, images=160)
-    site = serve_site(tmp_path / "site", redirects=truth.redirects, image_delay=0.3)  # slow: tasks in flight
+    # slow: the tasks in flight take a second, so the second interrupt comes before they could end
+    # even on a loaded machine (with 0.3 s the graceful stop sometimes finished first)
+    site = serve_site(tmp_path / "site", redirects=truth.redirects, image_delay=1.0)
     output = tmp_path / "out"
     scheduler, (worker,) = start_crawl(processes, site, output, "interrupted")
     wait_for_images(output, 10)
@@ -215,9 +217,10 @@ def test_resilience_second_interrupt_stops_at_once_and_state_stays_consistent(tm
     started = time.monotonic()
     code, stdout, _stderr = finish(scheduler, timeout=30)
     assert code == 130 and "interrupted twice" in stdout
-    assert time.monotonic() - started < 8  # did not wait for the 0.3 s downloads in flight to drain
+    assert time.monotonic() - started < 8  # did not wait for the 1 s downloads in flight to drain
     worker.kill()  # it may still be retrying to hand in results; the resume must not need them
     worker.wait()
+    site.image_delay = 0.05  # the rest at the usual pace
     scheduler, port = processes.start_scheduler(site.url, "--output", str(output), "--resume", *CRAWL)
     processes.start_worker(port, "--threads", "8")
     assert finish(scheduler)[0] == 0
