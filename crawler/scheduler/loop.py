@@ -366,6 +366,8 @@ class Scheduler:
                 accounted = {str(task["id"]) for task in self._tasks.queue}
             with self._results.mutex:  # and which are answered, the answer not read yet
                 for waiting in self._results.queue:
+                    if isinstance(waiting, list) and len(waiting) > broker.MAX_BATCH:
+                        continue  # dropped when it is read: not worth a scan every second
                     for message in waiting if isinstance(waiting, list) else [waiting]:
                         task_id = message.get("task_id") if isinstance(message, dict) else None
                         if type(task_id) is str:  # what a peer sent: not str() of any shape
@@ -385,7 +387,7 @@ class Scheduler:
                 for row in rows:
                     self._frontier.retry_or_fail(row, "node-lost", now)
 
-    # -- shutting down --------------------------------------------------------------------------------
+    # -- status and the end ---------------------------------------------------------------------
 
     def _publish_status(self, now: float, state: str) -> dict[str, Any]:
         nodes = [{"node": n.node_id, "threads": n.threads, "done": n.done, "holding": len(n.tasks),
