@@ -35,7 +35,7 @@ from crawler.storage import check_crawl_output
 
 log = logging.getLogger(__name__)
 
-_POLL_SECONDS = 0.2  # longest wait on the scheduler before looking at the stop flag again
+_POLL_SECONDS = 0.1  # longest wait on the scheduler before looking at the stop flag again
 _STATUS_SECONDS = 5.0  # how often a node logs its one-line status
 # Every take() and put() is a round trip that costs CPU on both ends (pickling, a server thread,
 # GIL hand-offs), so both go in batches: tasks are taken once a quarter of the room is free, not
