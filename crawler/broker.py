@@ -334,7 +334,7 @@ def serve(host: str, port: int, authkey: bytes, tasks: queue.Queue, results: que
 # thread blocked in recv() of a half-open connection for ever (the stock client sets no timeout
 # and no keepalive). A failed call makes the node build a fresh link, never wait on the old one.
 CONNECT_SECONDS = 3.0  # a scheduler that does not accept by then is unreachable for this attempt
-# No reply this long means the link is dead: a node's take() waits 0.2 s on the server and the
+# No reply this long means the link is dead: a node's take() waits 0.1 s on the server and the
 # manager's threads answer without the scheduler's loop, so a healthy reply takes milliseconds.
 REPLY_SECONDS = 5.0
 _KEEPALIVE = (5, 2, 3)  # idle seconds, probe interval, probes: a silent peer is noticed in about 11 s

@@ -40,7 +40,7 @@ _MAX_RESULTS_PER_ROUND = 500  # then dispatch again, so a flood of results canno
 _BYE_WAIT_SECONDS = 5.0  # after the end, how long to wait for nodes to notice and say goodbye
 _NO_NODE_HINT_SECONDS = 5.0  # a crawl with no node this long says how to start one
 _CHECK_WAIT_SECONDS = 10.0  # at the end, how long saved files may take to show (a slow network disk)
-_PAUSE_NOTICE_SECONDS = 0.5  # after an interrupt, time for nodes (polling every 0.2 s) to read "paused"
+_PAUSE_NOTICE_SECONDS = 0.5  # after an interrupt, time for nodes (polling every 0.1 s) to read "paused"
 _REFILL = object()  # put on the result queue when a node emptied the task queue: wakes the loop
 
 
