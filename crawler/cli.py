@@ -162,7 +162,8 @@ def _add_crawl_options(parser: argparse.ArgumentParser, output_default: str | No
     polite.add_argument("--per-host", type=_positive(int), default=Politeness.per_host, metavar="N",
                         help="requests in flight to one host (default: %(default)s)")
     polite.add_argument("--ignore-robots", action="store_true",
-                        help="do not read robots.txt (only for sites you own)")
+                        help="do not read robots.txt, nor obey X-Robots-Tag, <meta name=robots> and "
+                             "rel=nofollow (only for sites you own)")
     polite.add_argument("--user-agent", default=FetchLimits.user_agent, metavar="TEXT",
                         help="User-Agent header (default: %(default)s)")
     requests_group = parser.add_argument_group("requests")
@@ -369,7 +370,7 @@ def scheduler_config(args: argparse.Namespace, authkey: bytes, listen: tuple[str
                           connect_seconds=min(FetchLimits.connect_seconds, args.timeout),
                           max_page_bytes=args.max_page_bytes, max_image_bytes=args.max_image_bytes,
                           user_agent=args.user_agent, min_bytes_per_second=args.min_speed,
-                          min_speed_seconds=args.min_speed_time),
+                          min_speed_seconds=args.min_speed_time, honour_opt_outs=not args.ignore_robots),
         image_filter=ImageFilter(args.min_bytes, args.min_width, args.min_height, args.types),
         max_attempts=args.max_attempts, lease_seconds=args.lease_seconds,
         node_timeout_seconds=args.node_timeout, storage_pause_seconds=args.storage_pause,
@@ -396,6 +397,11 @@ def _print_summary(summary: Summary) -> int:
           f" Images: {summary.output_dir / 'images'}; manifest: {summary.output_dir / 'manifest.jsonl'}; "
           f"failures: {summary.output_dir / 'failures.jsonl'}. Gallery and summary: "
           f"crawler inspect {summary.output_dir}", flush=True)
+    withheld, tagged = c.get("images/opted-out", 0), c.get("images/x-robots-tag", 0)
+    if withheld or tagged:
+        print(f"Left out at the sites' request: {plural(withheld, 'image reference')} on pages that opt out "
+              f"(<meta name=robots> or X-Robots-Tag noimageindex/noai), {plural(tagged, 'image')} sent with "
+              "X-Robots-Tag noai/noimageindex (--ignore-robots, on sites you own, keeps them).", flush=True)
     kept_out = c.get("images/out-of-scope", 0)
     if kept_out and summary.out_of_scope_hosts:
         hosts = " ".join(f"--allow-domain {host}" for host in summary.out_of_scope_hosts)

@@ -44,6 +44,9 @@ class FetchLimits:
     # --speed-limit/--speed-time): a server that drips bytes holds a host slot 10 s, not --timeout.
     min_bytes_per_second: int = 1024  # 0: no minimum
     min_speed_seconds: float = 10.0
+    # A site's opt-outs (X-Robots-Tag noimageindex/noai, <meta name=robots>, rel=nofollow); off
+    # only with --ignore-robots, with robots.txt.
+    honour_opt_outs: bool = True
 
     def __post_init__(self) -> None:
         _require(self.total_seconds > 0, f"--timeout must be more than 0 seconds, got {self.total_seconds:g}")

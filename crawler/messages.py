@@ -14,7 +14,7 @@ from typing import Any, Literal, TypedDict, get_args
 
 from crawler.errors import BadMessage
 
-PROTOCOL_VERSION = 2  # 2: stylesheet tasks; images carry how they were found
+PROTOCOL_VERSION = 3  # 2: stylesheet tasks; images carry how they were found. 3: withheld images
 
 MAX_URL_CHARS = 8192  # longer URLs are dropped by the extractor; servers refuse them too (Apache: 8190)
 MAX_REFS_PER_PAGE = 20_000  # links plus images from one page
@@ -140,6 +140,7 @@ class Result(TypedDict):
     image: SavedImage | None
     robots_text: str | None
     status: int | None  # HTTP status, where there was one
+    withheld: int  # images on the page left out because the site opted out (X-Robots-Tag, meta robots)
     elapsed: float
     bytes: int
 
@@ -182,6 +183,7 @@ def make_result(task: Task, node: str, outcome: Outcome, **fields: Any) -> Resul
         "v": PROTOCOL_VERSION, "type": "result", "task_id": task["id"], "node": node, "outcome": str(outcome),
         "reason": None, "retryable": False, "retry_after": None, "links": [], "images": [], "stylesheets": [],
         "location": None, "image": None, "robots_text": None, "status": None, "elapsed": 0.0, "bytes": 0,
+        "withheld": 0,
     }
     for key, value in fields.items():
         if key not in result:
@@ -297,6 +299,7 @@ def read_result(message: dict[str, Any]) -> Result:
     _require(result, "status", (int, type(None)), what)
     _require(result, "elapsed", (int, float), what)
     _require(result, "bytes", int, what)
+    _require(result, "withheld", int, what)
     image = _require(result, "image", (dict, type(None)), what)
     if image is not None:
         _read_saved_image(image, what)

@@ -58,7 +58,8 @@ def run_scheduler(config: SchedulerConfig, quiet: bool,
         on_status = lambda status: live.update(render_status(status))  # noqa: E731
     scheduler = Scheduler(config, on_status=on_status)
     if not config.politeness.obey_robots:
-        log.warning("scheduler: --ignore-robots: robots.txt is NOT read; crawl only sites you own")
+        log.warning("scheduler: --ignore-robots: robots.txt, X-Robots-Tag, <meta name=robots> and rel=nofollow "
+                    "are NOT obeyed; crawl only sites you own")
     host, port = scheduler.listen()
     print(f"scheduler: listening on {host}:{port}, saving to {config.output_dir}", flush=True)
     _note_contact(scheduler, config, host, port, key_file, generated_key)

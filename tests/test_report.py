@@ -29,7 +29,8 @@ def prepare_output(root: Path) -> None:
     (root / ".crawler").mkdir()
     (root / ".crawler" / "runs.jsonl").write_text(json.dumps({
         "seconds": 12.5, "counts": {"pages/fetched": 7, "images/duplicate": 2, "bytes/duplicate": 3000,
-                                    "images/out-of-scope": 12}, "out_of_scope_hosts": ["cdn.example.com"],
+                                    "images/out-of-scope": 12, "images/opted-out": 4, "images/x-robots-tag": 1},
+        "out_of_scope_hosts": ["cdn.example.com"],
         "slowest_hosts": [{"origin": "http://b.test:8080", "downloads": 3, "mean_seconds": 1.5}]}) + "\n")
 
 
@@ -51,6 +52,8 @@ def test_report_summarize_counts_hosts_types_duplicates_and_failures(tmp_path: P
     assert summary["missing_files"] == []
     text = render_text(summary)
     assert "duplicates avoided: 2 images" in text and "http://b.test:8080" in text
+    assert ("left out at the sites' request: 4 image references on pages that opt out, 1 image sent with "
+            "X-Robots-Tag") in text
 
 
 def test_report_notices_missing_files(tmp_path: Path) -> None:

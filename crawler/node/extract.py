@@ -22,6 +22,7 @@ from bs4.builder import XMLParsedAsHTMLWarning
 
 from crawler.messages import MAX_REF_CHARS_PER_PAGE, MAX_REFS_PER_PAGE, Found
 from crawler.node import css
+from crawler.node.optout import meta_directives
 from crawler.node.srcset import srcset_urls
 from crawler.urls import absolute, canonical, origin_of
 
@@ -66,6 +67,7 @@ class PageRefs:
     links: list[list[str]] = field(default_factory=list)
     images: list[list[str]] = field(default_factory=list)
     stylesheets: list[list[str]] = field(default_factory=list)
+    robots: set[str] = field(default_factory=set)  # <meta name=robots> directives for us (when read)
 
 
 def decode(html: bytes, encoding: str | None) -> str:
@@ -96,8 +98,9 @@ def _declared_charset(html: bytes) -> str | None:
 class Collector:
     """Resolves references against a base URL and keeps each canonical URL once per list, in order."""
 
-    def __init__(self, base: str) -> None:
+    def __init__(self, base: str, agent: str | None = None) -> None:
         self.base = base
+        self.agent = agent  # our name for robots directives; None: the site's opt-outs are not read
         self.refs = PageRefs()
         self._seen: set[tuple[int, str]] = set()
         self._count = 0
@@ -201,8 +204,12 @@ def _ascii_compatible(html: bytes, encoding: str | None) -> tuple[bytes, str | N
     return html, encoding
 
 
-def extract(html: bytes, page_url: str, encoding: str | None = None) -> PageRefs:
-    """Return the pages, stylesheets and images `html` refers to, resolved against `page_url` or <base href>."""
+def extract(html: bytes, page_url: str, encoding: str | None = None, agent: str | None = None) -> PageRefs:
+    """Return the pages, stylesheets and images `html` refers to, resolved against `page_url` or <base href>.
+
+    With `agent` (our name for robots directives), links marked rel=nofollow are left out and the
+    page's <meta name=robots> (or name=`agent`) directives are kept in `robots`.
+    """
     html, encoding = _ascii_compatible(html, encoding)
     hidden = _Hidden()
     visible = _HIDDEN.sub(hidden.keep, html)
@@ -212,7 +219,7 @@ def extract(html: bytes, page_url: str, encoding: str | None = None) -> PageRefs
     base_tag = soup.find("q-base", href=True)
     if base_tag is not None:
         base = absolute(page_url, str(base_tag["href"])) or page_url
-    found = Collector(base)
+    found = Collector(base, agent)
     declared_icon = _read_tags(soup, found, None)
     for markup in hidden.noscript:  # lazy-loading galleries put the real <img> here
         _read_tags(_parse(_cut_tags(markup), charset), found, Found.NOSCRIPT)
@@ -258,6 +265,8 @@ _Image = Callable[[object, Found], None]
 
 
 def _anchor(get: _Get, found: Collector, image: _Image, srcset: _Image) -> bool:
+    if found.agent is not None and "nofollow" in _tokens(get("rel")):
+        return False  # the site asks crawlers not to follow it (wget does the same)
     found.link(get("href"))  # a link straight to a picture is saved as one when fetched
     return False
 
@@ -292,6 +301,8 @@ def _input(get: _Get, found: Collector, image: _Image, srcset: _Image) -> bool:
 
 def _meta(get: _Get, found: Collector, image: _Image, srcset: _Image) -> bool:
     key = get("property") or get("name")
+    if found.agent is not None and isinstance(key, str) and key.strip().lower() in ("robots", found.agent):
+        found.refs.robots |= meta_directives(get("content"))
     if (isinstance(key, str) and key.strip().lower() in _META_IMAGE) or _is_token(get("itemprop"), "image"):
         image(get("content"), Found.META)
     return False

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import email.utils
 import os
 import re
@@ -17,6 +18,7 @@ import urllib3.exceptions
 from crawler.config import FetchLimits, RequestOptions
 from crawler.errors import FetchError, TransientFetchError
 from crawler.node.deadline import fetch_deadline, watched_adapter
+from crawler.node.optout import agent_token, header_directives
 from crawler.reasons import CONNECTION_REFUSED, CONNECTION_RESET, COULD_NOT_RESOLVE
 
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
@@ -39,6 +41,7 @@ class Fetched:
     location: str | None = None  # absolute URL of a redirect target
     truncated: bool = False
     elapsed: float = 0.0
+    robots: frozenset[str] = frozenset()  # X-Robots-Tag directives for us (or for everyone)
 
 
 def _no_auth(request: requests.PreparedRequest) -> requests.PreparedRequest:
@@ -126,8 +129,7 @@ def fetch(session: requests.Session, url: str, limits: FetchLimits, max_bytes: i
 
 
 def _with_elapsed(fetched: Fetched, started: float) -> Fetched:
-    return Fetched(fetched.url, fetched.status, fetched.body, fetched.content_type, fetched.charset,
-                   fetched.location, fetched.truncated, time.monotonic() - started)
+    return dataclasses.replace(fetched, elapsed=time.monotonic() - started)
 
 
 def _get(session: requests.Session, url: str, limits: FetchLimits) -> requests.Response:
@@ -173,7 +175,8 @@ def _fetch_once(session: requests.Session, url: str, limits: FetchLimits, max_by
             body, truncated = _read_body(response, url, limits, max_bytes, cut_at_cap, deadline, started)
             charset = _CHARSET.search(content_type)
             return Fetched(url, status, body, content_type.split(";")[0].strip().lower(),
-                           charset.group(1) if charset else None, truncated=truncated)
+                           charset.group(1) if charset else None, truncated=truncated,
+                           robots=_robots_tags(response, limits.user_agent))
     except FetchError:
         raise
     except requests.exceptions.ConnectTimeout as exc:
@@ -195,6 +198,15 @@ def _fetch_once(session: requests.Session, url: str, limits: FetchLimits, max_by
         raise TransientFetchError(url, type(exc).__name__) from exc
     except (UnicodeError, ValueError) as exc:  # e.g. a Location header that is not a URL
         raise FetchError(url, "bad-url") from exc
+
+
+def _robots_tags(response: requests.Response, user_agent: str) -> frozenset[str]:
+    if "X-Robots-Tag" not in response.headers:  # most responses: no parsing at all
+        return frozenset()
+    raw_headers = response.raw.headers  # urllib3 keeps repeated headers apart
+    values = raw_headers.getlist("X-Robots-Tag") if hasattr(raw_headers, "getlist") else [
+        response.headers["X-Robots-Tag"]]
+    return header_directives(values, agent_token(user_agent))
 
 
 def _connection_reason(exc: requests.exceptions.ConnectionError) -> str:

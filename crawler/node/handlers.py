@@ -20,6 +20,7 @@ from crawler.node import css
 from crawler.node.extract import Collector, extract
 from crawler.node.fetcher import Fetched, fetch
 from crawler.node.images import NotAnImage, filter_reason, identify
+from crawler.node.optout import NO_FOLLOW, NO_IMAGES, agent_token
 from crawler.storage import image_path, save_atomic
 from crawler.urls import canonical
 
@@ -40,6 +41,8 @@ class TaskHandler:
         self.request_options = request_options  # headers, cookies, auth: each fetcher's session gets them
         self.image_filter = image_filter
         self.output_dir = output_dir
+        # Our name for robots directives, or None when the site's opt-outs are not read (--ignore-robots)
+        self._agent = agent_token(limits.user_agent) if limits.honour_opt_outs else None
 
     def handle(self, task: Task, session: requests.Session) -> Result:
         """Return the result of one task; never raises (a bug becomes a failed result and a log line)."""
@@ -99,9 +102,16 @@ class TaskHandler:
         if fetched.content_type not in _HTML_TYPES:
             return make_result(task, self.node_id, Outcome.SKIPPED, reason="not-html", status=fetched.status,
                                bytes=len(fetched.body))
-        refs = extract(fetched.body, task["url"], fetched.charset)
-        return make_result(task, self.node_id, Outcome.FETCHED, links=refs.links, images=refs.images,
-                           stylesheets=refs.stylesheets, status=fetched.status, bytes=len(fetched.body),
+        refs = extract(fetched.body, task["url"], fetched.charset, self._agent)
+        links, images, stylesheets, withheld = refs.links, refs.images, refs.stylesheets, 0
+        if self._agent is not None:
+            asked = refs.robots | fetched.robots  # <meta name=robots> and the X-Robots-Tag header
+            if asked & NO_FOLLOW:
+                links = []
+            if asked & NO_IMAGES:  # the images on this page are not ours to take (another page may still show them)
+                images, stylesheets, withheld = [], [], len(refs.images)
+        return make_result(task, self.node_id, Outcome.FETCHED, links=links, images=images, stylesheets=stylesheets,
+                           status=fetched.status, bytes=len(fetched.body), withheld=withheld,
                            reason="truncated" if fetched.truncated else None)
 
     def _stylesheet(self, task: Task, session: requests.Session) -> Result:
@@ -122,6 +132,9 @@ class TaskHandler:
 
     def _save(self, task: Task, fetched: Fetched) -> Result:
         data = fetched.body
+        if self._agent is not None and fetched.robots & NO_IMAGES:  # X-Robots-Tag: noai, noimageindex…
+            return make_result(task, self.node_id, Outcome.SKIPPED, reason="x-robots-tag", status=fetched.status,
+                               bytes=len(data))
         try:
             info = identify(data, self.limits.max_image_pixels)
         except NotAnImage as exc:

@@ -46,6 +46,8 @@ def summarize(output_dir: Path) -> dict[str, Any]:
         "pages_fetched": counts.get("pages/fetched", 0),
         "images_out_of_scope": {"images": counts.get("images/out-of-scope", 0),
                                 "hosts": runs[-1].get("out_of_scope_hosts", []) if runs else []},
+        "opted_out": {"image_references": counts.get("images/opted-out", 0),  # on pages that opt out
+                      "images": counts.get("images/x-robots-tag", 0)},  # sent with X-Robots-Tag
         "failures": dict(sorted(reasons.items(), key=lambda item: -item[1]["count"])),
         "slowest_hosts": runs[-1].get("slowest_hosts", []) if runs else [],
         "runs": len(runs),
@@ -77,6 +79,10 @@ def render_text(summary: dict[str, Any]) -> str:
     if kept_out["images"]:
         lines.append(f"{kept_out['images']} off-site image{'' if kept_out['images'] == 1 else 's'} skipped "
                      f"(--same-host-images): add " + " ".join(f"--allow-domain {h}" for h in kept_out["hosts"]))
+    opted_out = summary["opted_out"]
+    if opted_out["image_references"] or opted_out["images"]:
+        lines.append(f"left out at the sites' request: {plural(opted_out['image_references'], 'image reference')} "
+                     f"on pages that opt out, {plural(opted_out['images'], 'image')} sent with X-Robots-Tag")
     if summary["slowest_hosts"]:
         lines.append("slowest hosts (mean seconds per download):")
         lines += [f"  {h['mean_seconds']:7.2f}  {h['origin']} ({h['downloads']} downloads)"

@@ -31,6 +31,7 @@ class SiteServer(LoopbackServer):
         self.image_delay = image_delay  # seconds each image response waits, to stretch a crawl
         self.hits: Counter[str] = Counter()
         self.headers: dict[str, dict[str, str]] = {}  # path → the headers of its last request
+        self.response_headers: dict[str, dict[str, str]] = {}  # path → extra headers its response carries
         self.log: list[tuple[float, str]] = []  # (time, path) of every request, server side
         self.in_flight = 0
         self.max_in_flight = 0  # most requests served at the same moment
@@ -74,6 +75,11 @@ class _CountingHandler(SimpleHTTPRequestHandler):
         if self.site.image_delay and path.startswith("img/"):
             time.sleep(self.site.image_delay)
         super().do_GET()
+
+    def end_headers(self) -> None:
+        for name, value in self.site.response_headers.get(urlsplit(self.path).path.lstrip("/"), {}).items():
+            self.send_header(name, value)
+        super().end_headers()
 
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002
         pass

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.site import generate_site
+from benchmarks.site import generate_site, make_image
 from tests.integration.conftest import finish
 
 pytestmark = pytest.mark.slow
@@ -135,3 +135,36 @@ def test_crawl_verbose_says_what_became_of_each_url_and_log_file_keeps_it(tmp_pa
                           "--log-file", str(tmp_path / "quiet.jsonl"))
     assert "saved" not in quiet.stderr  # the terminal asked for less; the file still has every URL
     assert len((tmp_path / "quiet.jsonl").read_text().splitlines()) == len(events)
+
+
+def test_crawl_honours_the_sites_opt_outs_unless_told_to_ignore_robots(tmp_path: Path, serve_site,
+                                                                       processes) -> None:
+    site_root = tmp_path / "site"
+    (site_root / "img").mkdir(parents=True)
+    for number, name in enumerate(("ok", "art", "shared", "private")):
+        (site_root / "img" / f"{name}.png").write_bytes(make_image(100 + number, "png"))
+    (site_root / "index.html").write_text(
+        '<a href="/a.html">a</a> <a rel="nofollow" href="/hidden.html">hidden</a>'
+        '<img src="/img/ok.png"><img src="/img/art.png"><img src="/img/shared.png">')
+    (site_root / "a.html").write_text('<meta name="robots" content="noimageindex">'
+                                      '<img src="/img/shared.png"><img src="/img/private.png">')
+    (site_root / "hidden.html").write_text("<p>not for crawlers</p>")
+    site = serve_site(site_root)
+    site.response_headers["img/art.png"] = {"X-Robots-Tag": "queue-crawler: noai"}
+
+    def crawl(output: Path, *options: str) -> tuple[set[str], dict[str, str], str]:
+        result = processes.run("run", site.url, "--output", str(output), "--delay", "0", *options, timeout=60)
+        assert result.returncode == 0, result.stderr
+        saved = {json.loads(line)["url"].rsplit("/", 1)[1] for line in (output / "manifest.jsonl").open()}
+        failures = {json.loads(line)["url"].rsplit("/", 1)[1]: json.loads(line)["reason"]
+                    for line in (output / "failures.jsonl").open()}
+        return saved, failures, result.stdout
+
+    saved, failures, stdout = crawl(tmp_path / "obeyed")
+    assert saved == {"ok.png", "shared.png"}  # shared.png is also on a page that does not opt out
+    assert failures["art.png"] == "x-robots-tag"
+    assert site.hits["img/private.png"] == 0 and site.hits["hidden.html"] == 0
+    assert "Left out at the sites' request: 3 image references" in stdout and "1 image sent with" in stdout
+    saved, failures, _stdout = crawl(tmp_path / "ignored", "--ignore-robots")
+    assert saved == {"ok.png", "art.png", "shared.png", "private.png"}
+    assert site.hits["hidden.html"] == 1
