@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from crawler.config import Politeness, SchedulerConfig, Scope
+from crawler.config import Limits, Politeness, SchedulerConfig, Scope
 from crawler.messages import Kind, Outcome, make_node_event, make_result
 from crawler.scheduler.loop import Scheduler, StopReason
 from crawler.scheduler.sqlite_store import SqliteStore
@@ -270,3 +270,26 @@ def test_a_saved_image_counts_only_once_the_shared_disk_shows_it(tmp_path: Path,
     scheduler._records.commit()
     assert [json.loads(line)["url"] for line in (tmp_path / "manifest.jsonl").read_text().splitlines()] == [
         f"{SITE}/whole.png"]
+
+
+def test_max_images_holds_when_more_images_are_answered_than_asked_for(tmp_path: Path) -> None:
+    """Links that turn out to be pictures are not held back at dispatch: the count holds at the end."""
+    config = SchedulerConfig(output_dir=tmp_path, authkey=b"k" * 32, seeds=(f"{SITE}/",),
+                             scope=Scope(frozenset({"site.test"})), limits=Limits(max_images=1),
+                             politeness=Politeness(delay_seconds=0, per_host=4, obey_robots=False))
+    scheduler = Scheduler(config, clock=lambda: 0.0, store=MemoryStore())
+    answers = []
+    for number, path in enumerate(("/one.png", "/two.png")):
+        task = page_task(scheduler, path)  # a link to a picture: a page task
+        sha = f"{number}" * 64
+        image = {"path": f"images/site.test/{sha}.png", "sha256": sha, "bytes": 10, "content_type": "image/png",
+                 "width": 1, "height": 1}
+        write_image(tmp_path, image["path"])
+        answers.append(dict(make_result(task, "n1", Outcome.SAVED, image=image, status=200)))
+    scheduler._handle(answers, 0.0)
+    scheduler._applier.collect_checked(0.0, wait_seconds=2)
+    while scheduler._applier.checks_pending:
+        scheduler._applier.collect_checked(0.0, wait_seconds=2)
+    assert scheduler.counts["images/saved"] == 1 and scheduler.counts["images/over-limit"] == 1
+    assert scheduler._frontier.delayed == 1  # pending again, for a --resume
+    assert len(list((tmp_path / "images" / "site.test").iterdir())) == 1  # its file is not left behind

@@ -80,7 +80,9 @@ class ResultApplier:
             self._failed(row, result, now)
         elif outcome == Outcome.REDIRECT:
             self._redirected(row, result)
-        else:  # skipped: filtered out, or not a kind of page we read
+        else:  # skipped: filtered out, not a kind of page we read, or kept out by the site (x-robots-tag)
+            if result["reason"] == "x-robots-tag":
+                self._counts["images/x-robots-tag"] += 1
             self._frontier.fail(row, result["reason"] or "filtered", Outcome.SKIPPED)
 
     def _failed(self, row: UrlRow, result: Result, now: float) -> None:
@@ -158,6 +160,8 @@ class ResultApplier:
         self._frontier.finish(row)
         self._counts["pages/fetched"] += 1
         self._cut_short(row, result, "pages")
+        if result["withheld"]:  # the site opted out of its images there (X-Robots-Tag, meta robots)
+            self._counts["images/opted-out"] += result["withheld"]
         url_event(Outcome.FETCHED, row.url, kind=row.kind, links=len(result["links"]), images=len(result["images"]))
         limits = self._config.limits
         before = self._frontier.pending_count
@@ -247,12 +251,23 @@ class ResultApplier:
                             image["path"], verdict.problem)
                 self._frontier.retry_or_fail(row, "saved-file-missing", now)
                 continue
+            if self._over_the_image_limit():
+                # A link that turned out to be a picture is not held back by --max-images at dispatch:
+                # the crawl has its N images already, so this one waits, pending, for a --resume.
+                self._counts["images/over-limit"] += 1
+                (self._config.output_dir / image["path"]).unlink(missing_ok=True)  # new content: recorded nowhere
+                self._frontier.put_back(row, now, 0.0)
+                continue
             self._frontier.finish(row)
             url_event(Outcome.SAVED, row.url, path=image["path"], bytes=image["bytes"], width=image["width"],
                       height=image["height"], found_as=found_as_of(row), page_url=row.page_url, node=node)
             self._records.image(row, image, node)
             self._counts["images/saved"] += 1
             self._counts["bytes/saved"] += image["bytes"]
+
+    def _over_the_image_limit(self) -> bool:
+        limit = self._config.limits.max_images
+        return limit is not None and self._records.earlier_images + self._counts["images/saved"] >= limit
 
     def close(self) -> None:
         self._file_check.close()
