@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from crawler.config import Limits, Politeness, SchedulerConfig, Scope
-from crawler.messages import Kind, Outcome, make_node_event, make_result
+from crawler.messages import PROTOCOL_VERSION, Kind, Outcome, make_node_event, make_result
 from crawler.scheduler.loop import Scheduler, StopReason
 from crawler.scheduler.sqlite_store import SqliteStore
 from crawler.scheduler.store import CrawlStore, MemoryStore
@@ -114,8 +114,8 @@ def test_scheduler_crawls_to_the_end_and_records_what_happened(tmp_path: Path, b
 
 def test_scheduler_ignores_answers_it_did_not_ask_for(tmp_path: Path) -> None:
     scheduler, _node, summary = crawl(tmp_path)
-    forged = dict(make_result({"v": 2, "id": "1.1.not-this-run", "kind": "page", "url": f"{SITE}/", "depth": 0,
-                               "page_url": None, "hops": 0}, "n1", "fetched"))
+    forged = dict(make_result({"v": PROTOCOL_VERSION, "id": "1.1.not-this-run", "kind": "page", "url": f"{SITE}/",
+                               "depth": 0, "page_url": None, "hops": 0}, "n1", "fetched"))
     scheduler._handle(forged, 0.0)  # after the crawl: a late or forged answer changes nothing
     assert scheduler.counts["results/ignored"] == 1
     assert summary.counts["pages/fetched"] == 2  # type: ignore[attr-defined]
@@ -155,7 +155,7 @@ def test_a_batch_nested_thousands_deep_is_dropped_not_a_crash(tmp_path: Path) ->
     for _ in range(5000):
         nested = [nested]
     scheduler._handle(nested, 0.0)  # before: RecursionError, and the scheduler exited 1
-    scheduler._handle([{"v": 2, "type": "result", "task_id": nested}], 0.0)
+    scheduler._handle([{"v": PROTOCOL_VERSION, "type": "result", "task_id": nested}], 0.0)
     scheduler._watch_nodes(0.0)
     assert scheduler.counts["messages/malformed"] == 2
 
@@ -163,7 +163,7 @@ def test_a_batch_nested_thousands_deep_is_dropped_not_a_crash(tmp_path: Path) ->
 def test_a_batch_of_batches_costs_one_log_line(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     scheduler = idle_scheduler(tmp_path)
     with caplog.at_level("WARNING", logger="crawler.scheduler.loop"):
-        scheduler._handle([[{"v": 2}] * 100] * 1000, 0.0)  # before: 100,000 warning lines
+        scheduler._handle([[{"v": PROTOCOL_VERSION}] * 100] * 1000, 0.0)  # before: 100,000 warning lines
     assert len(caplog.records) == 1
     assert "dropped 1000 of the 1000 messages" in caplog.text
     assert scheduler.counts["messages/malformed"] == 1000
@@ -192,8 +192,9 @@ def test_a_message_of_any_shape_is_refused_with_a_short_reason() -> None:
     nested: list = []
     for _ in range(5000):
         nested = [nested]
-    for bad in ({"v": 2, "type": "result", "task_id": "1.1.r", "outcome": [1]},  # unhashable: before, TypeError
-                {"v": 2, "type": nested}, {"v": 2, "type": "heartbeat", "node": nested}):
+    v = PROTOCOL_VERSION
+    for bad in ({"v": v, "type": "result", "task_id": "1.1.r", "outcome": [1]},  # unhashable: before, TypeError
+                {"v": v, "type": nested}, {"v": v, "type": "heartbeat", "node": nested}):
         with pytest.raises(BadMessage) as caught:
             read_message(bad)
         assert len(str(caught.value)) < 200
