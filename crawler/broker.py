@@ -26,6 +26,7 @@ from typing import Any
 
 from crawler.credentials import read_private_text
 from crawler.errors import BadAuthkey, ConfigError, SchedulerUnreachable
+from crawler.storage import replace_text
 
 log = logging.getLogger(__name__)
 
@@ -118,9 +119,7 @@ KEY_NAME = "authkey"  # under OUTPUT/.crawler/: the key `crawler run` generated 
 
 def write_contact(state_dir: Path, host: str, port: int) -> None:
     """Note where the scheduler listens, so `crawler status OUTPUT` finds it."""
-    temp = state_dir / (CONTACT_NAME + ".new")
-    temp.write_text(json.dumps({"address": f"{host}:{port}"}) + "\n", encoding="utf-8")
-    os.replace(temp, state_dir / CONTACT_NAME)
+    replace_text(state_dir / CONTACT_NAME, json.dumps({"address": f"{host}:{port}"}) + "\n")
 
 
 def read_contact(state_dir: Path) -> tuple[str, int]:

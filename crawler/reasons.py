@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+from crawler.urls import DEFAULT_PORTS
+
 COULD_NOT_RESOLVE = "could-not-resolve"
 CONNECTION_REFUSED = "connection-refused"
 CONNECTION_RESET = "connection-reset"
@@ -16,7 +18,7 @@ MAX_SLOW_ATTEMPTS = 2
 def _host_port(url: str) -> tuple[str, str]:
     try:
         parts = urlsplit(url)
-        port = parts.port or {"http": 80, "https": 443}.get(parts.scheme, 0)
+        port = parts.port or DEFAULT_PORTS.get(parts.scheme, 0)
         return parts.hostname or url, f"{parts.hostname}:{port}"
     except ValueError:
         return url, url

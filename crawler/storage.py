@@ -176,11 +176,17 @@ def mark_crawl(root: Path, keep: bool) -> str:
         path = root / STATE_DIR / CRAWL_ID_NAME
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.with_name(CRAWL_ID_NAME + ".new").write_text(crawl_id + "\n", encoding="ascii")
-            os.replace(path.with_name(CRAWL_ID_NAME + ".new"), path)
+            replace_text(path, crawl_id + "\n")
         except OSError as exc:
             raise _storage_error(exc, path) from exc
     return crawl_id
+
+
+def replace_text(path: Path, text: str) -> None:
+    """Write a small file whole or not at all: a reader sees the old text or the new, never half."""
+    temp = path.with_name(path.name + ".new")
+    temp.write_text(text, encoding="utf-8")
+    os.replace(temp, path)
 
 
 def check_crawl_output(root: Path, crawl_id: str, scheduler_path: str) -> None:
