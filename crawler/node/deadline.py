@@ -34,6 +34,7 @@ class _Watchdog:
         self._tickets = itertools.count()
         self._changed = threading.Condition()
         self._thread: threading.Thread | None = None
+        self._wake_at = float("inf")  # when the watchdog thread will look next (monotonic)
 
     def watch(self, sock: socket.socket, deadline: float) -> int:
         ticket = next(self._tickets)
@@ -45,8 +46,8 @@ class _Watchdog:
                 heapq.heappop(self._heap)  # they began: dropping the ended ones here keeps the heap short
             heapq.heappush(self._heap, (deadline, ticket, sock))
             self._live.add(ticket)
-            if self._heap[0][1] == ticket:
-                self._changed.notify()  # a new earliest deadline
+            if deadline < self._wake_at:  # earlier than it will look: wake it (rare: deadlines only grow)
+                self._changed.notify()
         return ticket
 
     def cancel(self, ticket: int) -> bool:
@@ -73,7 +74,8 @@ class _Watchdog:
                     except OSError:
                         pass
                     continue
-                self._changed.wait(wait)
+                self._wake_at = self._heap[0][0] if self._heap else float("inf")
+                self._changed.wait(wait)  # watch() holds the lock, so it sees _wake_at only while we wait
 
 
 _WATCHDOG = _Watchdog()
