@@ -299,7 +299,8 @@ def read_result(message: dict[str, Any]) -> Result:
     _require(result, "status", (int, type(None)), what)
     _require(result, "elapsed", (int, float), what)
     _require(result, "bytes", int, what)
-    _require(result, "withheld", int, what)
+    if _require(result, "withheld", int, what) < 0:
+        raise BadMessage(f"{what}: withheld is negative")
     image = _require(result, "image", (dict, type(None)), what)
     if image is not None:
         _read_saved_image(image, what)

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from crawler.config import Limits, Politeness, SchedulerConfig, Scope
-from crawler.messages import PROTOCOL_VERSION, Kind, Outcome, make_node_event, make_result
+from crawler.messages import PROTOCOL_VERSION, Kind, Outcome, make_node_event, make_result, make_task
 from crawler.scheduler.loop import Scheduler, StopReason
 from crawler.scheduler.sqlite_store import SqliteStore
 from crawler.scheduler.store import CrawlStore, MemoryStore
@@ -193,7 +193,9 @@ def test_a_message_of_any_shape_is_refused_with_a_short_reason() -> None:
     for _ in range(5000):
         nested = [nested]
     v = PROTOCOL_VERSION
-    for bad in ({"v": v, "type": "result", "task_id": "1.1.r", "outcome": [1]},  # unhashable: before, TypeError
+    good = dict(make_result(make_task("1.1.r", Kind.PAGE, f"{SITE}/", 0, None, 0), "n1", Outcome.FETCHED))
+    for bad in ({**good, "withheld": -5},  # would lower the summary's count
+                {"v": v, "type": "result", "task_id": "1.1.r", "outcome": [1]},  # unhashable: before, TypeError
                 {"v": v, "type": nested}, {"v": v, "type": "heartbeat", "node": nested}):
         with pytest.raises(BadMessage) as caught:
             read_message(bad)
