@@ -305,13 +305,21 @@ def build_parser() -> argparse.ArgumentParser:
     inspect.add_argument("output", type=Path, help="a crawl's output directory")
     inspect.add_argument("--json", action="store_true", help="print the summary as JSON, for scripts")
     inspect.add_argument("--no-gallery", action="store_true", help="do not write index.html and thumbnails")
+    inspect.add_argument("--search", metavar="WORDS",
+                         help="list the images whose alt text, title, caption, file name or URL hold all these words")
 
-    export = commands.add_parser("export", help="export the manifest (one row per saved image)",
-                                 description="Write the manifest as CSV or JSON Lines, one row per saved image.")
+    export = commands.add_parser("export", help="export the manifest, or the images under their own names",
+                                 description="Write the manifest as CSV or JSON Lines, one row per saved image; "
+                                             "or, with --layout names, the images as HOST/PATH/NAME (hard links to "
+                                             "the stored files where possible, else copies).")
     export.add_argument("output", type=Path, help="a crawl's output directory")
     export.add_argument("--format", choices=("csv", "jsonl"), default="csv", help="default: %(default)s")
     export.add_argument("--csv", action="store_const", const="csv", dest="format", help=argparse.SUPPRESS)
     export.add_argument("-f", "--file", type=Path, help="write here instead of standard output")
+    export.add_argument("--layout", choices=("manifest", "names"), default="manifest",
+                        help="manifest: the records (default); names: the image files under their sites' names")
+    export.add_argument("--into", type=Path, metavar="DIR",
+                        help="with --layout names: the folder to fill (default: OUTPUT/by-name)")
     return parser
 
 
@@ -508,8 +516,12 @@ def _require_output(path: Path) -> None:
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:
-    from crawler.output.report import render_text, summarize
+    from crawler.output.report import render_matches, render_text, search, summarize
     _require_output(args.output)
+    if args.search is not None:
+        matches = search(args.output, args.search)
+        print(json.dumps(matches, ensure_ascii=False, indent=1) if args.json else render_matches(matches))
+        return EXIT_OK
     summary = summarize(args.output)
     if not args.no_gallery:
         from crawler.output.gallery import write_gallery
@@ -526,6 +538,14 @@ def cmd_inspect(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     from crawler.output.report import manifest_csv
     _require_output(args.output)
+    if args.layout == "names":
+        from crawler.output.export import export_by_name
+        into = args.into or args.output / "by-name"
+        done = export_by_name(args.output, into)
+        print(f"exported {plural(done.linked + done.copied, 'image')} into {into} ({done.linked} hard links, "
+              f"{done.copied} copies, {done.renamed} renamed for a name taken, {done.present} there already"
+              + (f"; {done.missing} missing from the output" if done.missing else "") + ")")
+        return EXIT_OK
     if args.format == "csv":
         text = manifest_csv(args.output)
     else:  # the records as the crawl wrote them, torn lines (a crash mid-write) left out

@@ -14,15 +14,18 @@ from typing import Any, Literal, TypedDict, get_args
 
 from crawler.errors import BadMessage
 
-PROTOCOL_VERSION = 3  # 2: stylesheet tasks; images carry how they were found. 3: withheld images
+PROTOCOL_VERSION = 4  # 2: stylesheet tasks; images carry how they were found. 3: withheld images.
+# 4: images carry their words (alt, title, caption); sitemap tasks
 
 MAX_URL_CHARS = 8192  # longer URLs are dropped by the extractor; servers refuse them too (Apache: 8190)
-MAX_REFS_PER_PAGE = 20_000  # links plus images from one page
-# Characters of URLs one result carries at most (about 60 bytes a reference on real pages): a
-# result stays a few MB, far under the size of message the scheduler accepts (broker.MAX_MESSAGE_BYTES).
-MAX_REF_CHARS_PER_PAGE = 4_000_000
+MAX_REFS_PER_PAGE = 50_000  # links plus images from one page; a sitemap lists 50,000 URLs at most
+# Characters of URLs and words one result carries at most (about 60 bytes a reference on real pages,
+# 150 in a full sitemap): a result stays a few MB, far under the size of message the scheduler
+# accepts (broker.MAX_MESSAGE_BYTES).
+MAX_REF_CHARS_PER_PAGE = 6_000_000
 MAX_ROBOTS_CHARS = 512 * 1024  # Google reads the first 500 KiB of a robots.txt
 MAX_TEXT_CHARS = 300  # reasons, node ids, content types
+MAX_WORDS_CHARS = 1000  # an image's alt, title or caption, whitespace collapsed, is cut to this
 MAX_TASK_IDS = 10_000  # in one heartbeat: what a node holds
 
 # How a bad value is shown in an error: short, and safe for any shape a peer can send (repr() of
@@ -55,6 +58,7 @@ class Kind(Word):
     IMAGE = "image"
     ROBOTS = "robots"  # an origin's robots.txt, fetched before anything else there
     STYLESHEET = "stylesheet"  # read for the images it names
+    SITEMAP = "sitemap"  # a sitemap (or sitemap index) a site lists: pages, images and more sitemaps
 
 
 class Outcome(Word):
@@ -100,6 +104,7 @@ class Found(Word):
     JSON_LD = "json-ld"  # a JSON-LD image, ImageObject, thumbnailUrl or logo
     LINK = "link"  # <a href> or <link rel=image_src> straight to an image
     SEED = "seed"  # a seed URL that turned out to be an image
+    SITEMAP = "sitemap"  # <image:image> in a sitemap (Google's image extension)
 
 
 FOUND_AS = frozenset(found.value for found in Found)
@@ -110,7 +115,7 @@ class Task(TypedDict):
     id: str
     kind: str  # a Kind's value
     url: str
-    depth: int  # link hops from a seed; for a stylesheet, how deep in an @import chain it is
+    depth: int  # link hops from a seed; for a stylesheet or sitemap, how deep in its chain it is
     page_url: str | None  # the page (or stylesheet) the URL was found on (None for seeds and robots.txt)
     hops: int  # redirects followed to get here
 
@@ -134,8 +139,9 @@ class Result(TypedDict):
     retryable: bool
     retry_after: float | None
     links: list[list[str]]  # [url, canonical] pairs of pages
-    images: list[list[str]]  # [url, canonical, found_as] triples
+    images: list[list[str]]  # [url, canonical, found_as, alt, title, caption]; words "" when there are none
     stylesheets: list[list[str]]  # [url, canonical] pairs
+    sitemaps: list[list[str]]  # [url, canonical] pairs: the sitemaps a sitemap index lists
     location: list[str] | None  # [url, canonical] of a redirect target
     image: SavedImage | None
     robots_text: str | None
@@ -182,8 +188,8 @@ def make_result(task: Task, node: str, outcome: Outcome, **fields: Any) -> Resul
     result: Result = {
         "v": PROTOCOL_VERSION, "type": "result", "task_id": task["id"], "node": node, "outcome": str(outcome),
         "reason": None, "retryable": False, "retry_after": None, "links": [], "images": [], "stylesheets": [],
-        "location": None, "image": None, "robots_text": None, "status": None, "elapsed": 0.0, "bytes": 0,
-        "withheld": 0,
+        "sitemaps": [], "location": None, "image": None, "robots_text": None, "status": None, "elapsed": 0.0,
+        "bytes": 0, "withheld": 0,
     }
     for key, value in fields.items():
         if key not in result:
@@ -194,7 +200,7 @@ def make_result(task: Task, node: str, outcome: Outcome, **fields: Any) -> Resul
 
 def result_chars(result: Mapping[str, Any]) -> int:
     """About how many characters `result` puts on the wire (what a node's batches are bounded by)."""
-    refs = result["links"], result["images"], result["stylesheets"]
+    refs = result["links"], result["images"], result["stylesheets"], result["sitemaps"]
     return 200 + len(result["robots_text"] or "") + sum(len(part) for group in refs for ref in group for part in ref)
 
 
@@ -250,18 +256,26 @@ def _check_pairs(message: dict[str, Any], key: str, what: str, limit: int) -> No
 
 
 def _check_images(message: dict[str, Any], what: str) -> None:
-    triples = _require(message, "images", list, what)
-    if len(triples) > MAX_REFS_PER_PAGE:
-        raise BadMessage(f"{what}: {len(triples)} images, more than {MAX_REFS_PER_PAGE}")
+    entries = _require(message, "images", list, what)
+    if len(entries) > MAX_REFS_PER_PAGE:
+        raise BadMessage(f"{what}: {len(entries)} images, more than {MAX_REFS_PER_PAGE}")
     try:  # hot, like _check_pairs: one unpacking per entry
-        for url, canonical, found_as in triples:
+        for url, canonical, found_as, alt, title, caption in entries:
             if (type(url) is not str or type(canonical) is not str or found_as not in FOUND_AS
-                    or len(url) > MAX_URL_CHARS or len(canonical) > MAX_URL_CHARS):
+                    or len(url) > MAX_URL_CHARS or len(canonical) > MAX_URL_CHARS
+                    or type(alt) is not str or type(title) is not str or type(caption) is not str
+                    or len(alt) > MAX_WORDS_CHARS or len(title) > MAX_WORDS_CHARS or len(caption) > MAX_WORDS_CHARS):
                 raise TypeError
     except (TypeError, ValueError):
-        bad = next((t for t in triples if type(t) is not list or len(t) != 3 or not all(
-            type(part) is str and len(part) <= MAX_URL_CHARS for part in t) or t[2] not in FOUND_AS), triples)
-        raise BadMessage(f"{what}: images entry {shown(bad)} is not a [url, canonical, found_as] triple") from None
+        bad = next((e for e in entries if not _is_image_entry(e)), entries)
+        raise BadMessage(f"{what}: images entry {shown(bad)} is not [url, canonical, found_as, alt, title, "
+                         "caption]") from None
+
+
+def _is_image_entry(entry: object) -> bool:
+    return (type(entry) is list and len(entry) == 6 and all(type(part) is str for part in entry)
+            and all(len(part) <= MAX_URL_CHARS for part in entry[:2]) and entry[2] in FOUND_AS
+            and all(len(part) <= MAX_WORDS_CHARS for part in entry[3:]))
 
 
 def read_task(message: object) -> Task:
@@ -292,6 +306,7 @@ def read_result(message: dict[str, Any]) -> Result:
     _check_pairs(result, "links", what, MAX_REFS_PER_PAGE)
     _check_images(result, what)
     _check_pairs(result, "stylesheets", what, MAX_REFS_PER_PAGE)
+    _check_pairs(result, "sitemaps", what, MAX_REFS_PER_PAGE)
     location = _require(result, "location", (list, type(None)), what)
     if location is not None:
         _check_pairs({"location": [location]}, "location", what, 1)

@@ -19,7 +19,7 @@ import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from crawler.errors import StorageError
 from crawler.urls import DEFAULT_PORTS
@@ -46,6 +46,35 @@ def host_folder(url: str) -> str:
         host = f"{host}_{port}"
     name = _UNSAFE_HOST_CHARS.sub("_", host).strip(".")[:120]
     return name if name and name not in (".", "..") else "unknown-host"
+
+
+# The one rule for a file or folder name taken from a URL: percent-decoded, then no separators, no
+# control characters and none of the characters Windows refuses, no leading dots (no "..", no
+# hidden files), at most _MAX_NAME_BYTES of UTF-8 (file systems take 255), the extension kept.
+_UNSAFE_NAME_CHARS = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]')
+_MAX_NAME_BYTES = 200
+
+
+def safe_name(segment: str) -> str:
+    """`segment` (one path segment of a URL, still percent-encoded) as a safe file name, or "" if nothing is left."""
+    name = _UNSAFE_NAME_CHARS.sub("_", unquote(segment, errors="replace")).strip().lstrip(".").rstrip(" .")
+    if len(name.encode("utf-8")) > _MAX_NAME_BYTES:
+        stem, dot, extension = name.rpartition(".")
+        if not dot or len(extension) > 10:
+            stem, extension = name, ""
+        keep = _MAX_NAME_BYTES - len(extension.encode("utf-8")) - 1
+        stem = stem.encode("utf-8")[:keep].decode("utf-8", errors="ignore")
+        name = f"{stem}.{extension}" if extension else stem
+    return name
+
+
+def original_name(url: str) -> str | None:
+    """The image's own file name: the last segment of its URL's path, made safe; None if it has none."""
+    try:
+        path = urlsplit(url).path
+    except ValueError:
+        return None
+    return safe_name(path.rpartition("/")[2]) or None
 
 
 def host_folder_of_path(path: str) -> str:

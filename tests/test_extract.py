@@ -57,7 +57,7 @@ def test_extract_inline_styles_on_any_element_and_style_blocks() -> None:
     <span style="color: red">no image here</span>
     <p>a text that mentions style="background:url(not-a-tag.png)" is not markup</p></body>"""
     refs = extract(html.encode(), PAGE)
-    forms = {url: form for url, _key, form in refs.images}
+    forms = {url: form for url, _key, form, *_words in refs.images}
     assert forms == {"http://site.test/img/hero@2x.jpg": "css-inline", "http://site.test/dir/sky.png": "css-inline",
                      "http://site.test/dir/sky-2x.png": "css-inline", "http://site.test/img/masthead.jpg": "css-style",
                      FAVICON: "favicon"}
@@ -71,7 +71,7 @@ def test_extract_linked_stylesheets_and_preloaded_ones() -> None:
     refs = extract(html.encode(), PAGE)
     assert [url for url, _key in refs.stylesheets] == [
         "http://site.test/static/site.css", "http://site.test/dir/dark.css", "http://site.test/static/async.css"]
-    assert [url for url, _key, _form in refs.images] == [FAVICON]  # a font is not an image
+    assert [url for url, *_rest in refs.images] == [FAVICON]  # a font is not an image
 
 
 def test_extract_icons_and_the_implicit_favicon() -> None:
@@ -101,7 +101,7 @@ def test_extract_poster_svg_object_embed_background_and_frames() -> None:
     </tr></table><iframe src="/embedded.html"></iframe><frameset><frame src="frame.html"></frameset>
     <a href="/photos/full.jpg">full size</a></body>"""
     refs = extract(html.encode(), PAGE)
-    forms = {url: form for url, _key, form in refs.images}
+    forms = {url: form for url, _key, form, *_words in refs.images}
     assert forms == {
         "http://site.test/dir/paper.gif": "background", "http://site.test/media/poster.jpg": "poster",
         "http://site.test/svg/inner.png": "svg-image", "http://site.test/svg/legacy.png": "svg-image",
@@ -142,7 +142,7 @@ def test_extract_honours_base_href() -> None:
     html = '<head><base href="http://cdn.test/base/"></head><body><a href="p.html"></a><img src="i.png"></body>'
     refs = extract(html.encode(), PAGE)
     assert refs.links == [["http://cdn.test/base/p.html", "http://cdn.test/base/p.html"]]
-    assert refs.images[0] == ["http://cdn.test/base/i.png", "http://cdn.test/base/i.png", "img"]
+    assert refs.images[0] == ["http://cdn.test/base/i.png", "http://cdn.test/base/i.png", "img", "", "", ""]
 
 
 def test_extract_data_urls_and_empty_values_are_ignored() -> None:
@@ -153,7 +153,8 @@ def test_extract_data_urls_and_empty_values_are_ignored() -> None:
 def test_extract_gives_canonical_keys_and_dedups_within_a_page() -> None:
     refs = extract(b'<img src="/A.png"><img src="HTTP://SITE.TEST:80/A.png#x"><div style="background:url(/A.png)">',
                    PAGE)
-    assert refs.images[0] == ["http://site.test/A.png", "http://site.test/A.png", "img"]  # the first form wins
+    # the first form wins
+    assert refs.images[0] == ["http://site.test/A.png", "http://site.test/A.png", "img", "", "", ""]
     assert len(refs.images) == 2  # and the implicit favicon
 
 
@@ -170,13 +171,13 @@ def test_extract_unclosed_and_oddly_placed_tags_lose_nothing() -> None:
     html = ('<iframe src="a.html"><td background="td.png"><body background="b.png"><video poster="p.png">'
             + "".join(f'<div style="background:url(d{n}.png)">' for n in range(400)))
     refs = extract(html.encode(), PAGE)
-    assert [url.rsplit("/", 1)[1] for url, _key, _form in refs.images[:3]] == ["td.png", "b.png", "p.png"]
+    assert [url.rsplit("/", 1)[1] for url, *_rest in refs.images[:3]] == ["td.png", "b.png", "p.png"]
     assert len(refs.images) == 3 + 400 + 1
 
 
-def test_extract_a_page_of_ten_thousand_inline_styles_is_bounded() -> None:
-    html = "".join(f'<div style="background:url(/bg/{n}.png)"></div>' for n in range(MAX_REFS_PER_PAGE + 5000))
-    refs = extract(html.encode(), PAGE)
+def test_extract_a_page_of_more_references_than_a_result_holds_is_bounded() -> None:
+    candidates = ", ".join(f"/bg/{n}.png {n + 1}w" for n in range(MAX_REFS_PER_PAGE + 5000))
+    refs = extract(f'<img srcset="{candidates}"><div style="background:url(/bg/last.png)"></div>'.encode(), PAGE)
     assert len(refs.images) == MAX_REFS_PER_PAGE
 
 
@@ -192,8 +193,57 @@ def test_extract_reads_utf16_pages_by_their_bom_or_charset() -> None:
 
 def test_extract_keeps_a_result_small_whatever_the_page() -> None:
     from crawler.messages import MAX_REF_CHARS_PER_PAGE
-    long_path = "x" * 7000  # near the URL length limit: 20,000 of them would be a 280 MB result
-    html = "".join(f'<a href="/{n}{long_path}">' for n in range(MAX_REFS_PER_PAGE))
+    long_path = "x" * 7000  # near the URL length limit: 50,000 of them would be a 700 MB result
+    html = "".join(f'<a href="/{n}{long_path}">' for n in range(MAX_REF_CHARS_PER_PAGE // 7000 + 200))
     refs = extract(html.encode(), PAGE)
     chars = sum(len(part) for pair in refs.links for part in pair)
     assert MAX_REF_CHARS_PER_PAGE <= chars < MAX_REF_CHARS_PER_PAGE + 20_000
+
+
+def words_of(html: str) -> dict[str, tuple[str, str, str]]:
+    """{image file name: (alt, title, caption)} of a page's images."""
+    return {entry[0].rsplit("/", 1)[1]: tuple(entry[3:]) for entry in extract(html.encode(), PAGE).images}
+
+
+def test_extract_words_alt_title_and_the_figures_caption_as_wordpress_writes_them() -> None:
+    html = """<figure class="wp-block-image size-large"><img decoding="async" width="1024" height="683"
+      src="/wp-content/uploads/2024/06/sunset-1024x683.jpg" alt="Sunset over
+      the   harbour" class="wp-image-42" srcset="/wp-content/uploads/2024/06/sunset-300x200.jpg 300w"
+      title="Harbour &amp; boats"/><figcaption class="wp-element-caption">The <em>harbour</em> at dusk,
+      <a href="/about">photo by Ana</a></figcaption></figure>
+    <p><img src="/logo.png" alt=""></p>"""
+    assert words_of(html) == {
+        "sunset-1024x683.jpg": ("Sunset over the harbour", "Harbour & boats", "The harbour at dusk, photo by Ana"),
+        "sunset-300x200.jpg": ("Sunset over the harbour", "Harbour & boats", "The harbour at dusk, photo by Ana"),
+        "logo.png": ("", "", ""), "favicon.ico": ("", "", "")}
+
+
+def test_extract_words_of_a_picture_come_from_its_img_and_nested_figures_from_the_nearest_caption() -> None:
+    html = """<figure><picture><source type="image/avif" srcset="/p/cat.avif">
+      <source type="image/webp" srcset="/p/cat.webp"><img src="/p/cat.jpg" alt="A cat asleep"></picture>
+      <figcaption>Our cat</figcaption></figure>
+    <figure><figure><img src="/p/inner.png" alt="inner"></figure><figcaption>Outer words</figcaption></figure>
+    <figure><figcaption>Caption first</figcaption><img src="/p/after.png"></figure>
+    <img src="/p/plain.png" title="  a   title ">"""
+    found = words_of(html)
+    assert found["cat.avif"] == found["cat.webp"] == found["cat.jpg"] == ("A cat asleep", "", "Our cat")
+    assert found["inner.png"] == ("inner", "", "Outer words")  # its own figure had no caption
+    assert found["after.png"] == ("", "", "Caption first")
+    assert found["plain.png"] == ("", "a title", "")
+
+
+def test_extract_words_from_a_later_reference_fill_what_the_first_lacked() -> None:
+    html = '<a href="/"><img src="/p/x.png"></a><img src="/p/x.png" alt="Second says" title="t">'
+    assert words_of(html)["x.png"] == ("Second says", "t", "")
+    assert words_of('<img src="/p/x.png" alt="first"><img src="/p/x.png" alt="second">')["x.png"] == ("first", "", "")
+
+
+def test_extract_words_are_bounded_and_captions_of_hostile_markup_end() -> None:
+    from crawler.messages import MAX_WORDS_CHARS
+    long_alt = "word " * 1000
+    html = (f'<figure><img src="/p/a.png" alt="{long_alt}"><figcaption>' + "x" * 40_000 + "</figure>"
+            + '<figcaption>"quoted" <b>& <i>tags</figcaption><img src="/p/b.png">' + "<figure>" * 5000)
+    found = words_of(html)
+    assert len(found["a.png"][0]) == MAX_WORDS_CHARS and found["a.png"][0].startswith("word word")
+    assert 0 < len(found["a.png"][2]) <= MAX_WORDS_CHARS  # an unclosed caption is read so far, no further
+    assert found["b.png"] == ("", "", "")  # a caption outside any figure belongs to nothing

@@ -26,8 +26,8 @@ def test_handlers_stylesheet_reports_images_against_its_own_url_and_its_imports(
     result = read_result(dict(handler(tmp_path).handle(task, new_session(LIMITS))))
     assert result["outcome"] == "fetched"
     assert result["images"] == [
-        ["http://site.test/static/img/hero.jpg", "http://site.test/static/img/hero.jpg", "css-linked"],
-        ["http://site.test/flags/fr.svg", "http://site.test/flags/fr.svg", "css-linked"]]
+        ["http://site.test/static/img/hero.jpg", "http://site.test/static/img/hero.jpg", "css-linked", "", "", ""],
+        ["http://site.test/flags/fr.svg", "http://site.test/flags/fr.svg", "css-linked", "", "", ""]]
     assert result["stylesheets"] == [["http://site.test/static/css/theme.css", "http://site.test/static/css/theme.css"]]
 
 

@@ -57,19 +57,23 @@ def test_messages_node_events_are_checked() -> None:
 
 
 def test_messages_images_say_how_they_were_found_and_stylesheets_travel_apart() -> None:
-    result = make_result(task(), "n", "fetched", images=[["http://a.test/x.svg", "http://a.test/x.svg", "css-linked"]],
+    result = make_result(task(), "n", "fetched", images=[["http://a.test/x.svg", "http://a.test/x.svg", "css-linked",
+                                                                       "Flag of France", "", "A flag"]],
                          stylesheets=[["http://a.test/s.css", "http://a.test/s.css"]])
     assert read_result(dict(result)) == result
 
 
 @pytest.mark.parametrize("images", [
     [["http://a.test/x.png", "http://a.test/x.png"]],  # a protocol-1 pair
-    [["http://a.test/x.png", "http://a.test/x.png", "telepathy"]],  # not in the vocabulary
-    [["http://a.test/x.png", "http://a.test/x.png", ["img"]]],
-    [["http://a.test/x.png", "http://a.test/x.png", "img", "extra"]],
+    [["http://a.test/x.png", "http://a.test/x.png", "img"]],  # a protocol-3 triple
+    [["http://a.test/x.png", "http://a.test/x.png", "telepathy", "", "", ""]],  # not in the vocabulary
+    [["http://a.test/x.png", "http://a.test/x.png", ["img"], "", "", ""]],
+    [["http://a.test/x.png", "http://a.test/x.png", "img", "", "", "", "extra"]],
+    [["http://a.test/x.png", "http://a.test/x.png", "img", None, "", ""]],
+    [["http://a.test/x.png", "http://a.test/x.png", "img", "", "x" * 1001, ""]],  # words beyond the bound
 ])
-def test_messages_images_entries_must_be_triples_with_a_known_form(images: list) -> None:
-    with pytest.raises(BadMessage, match="triple"):
+def test_messages_images_entries_must_have_a_known_form_and_bounded_words(images: list) -> None:
+    with pytest.raises(BadMessage, match="not \\[url, canonical, found_as, alt, title, caption\\]"):
         read_result(dict(make_result(task(), "n", "fetched", images=images)))
 
 

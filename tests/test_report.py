@@ -21,7 +21,9 @@ def prepare_output(root: Path) -> None:
         records.append({"url": f"http://{url_host}/{number}.{ext}\"><script>alert(1)</script>", "page_url":
                         f"http://{url_host}/page", "path": path, "sha256": sha, "bytes": len(data),
                         "content_type": kind, "width": 24, "height": 16, "node": "n1", "time": "t",
-                        "found_as": "css-linked" if number else "img"})
+                        "found_as": "css-linked" if number else "img", "name": f"{number}.{ext}",
+                        "alt": ["Harbour at dusk", None, None][number], "title": None,
+                        "caption": [None, "The old lighthouse", None][number], "pages": 1})
     (root / "manifest.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
     failures = [{"url": f"http://a.test/missing{n}", "outcome": "failed", "reason": "http-404"} for n in range(5)]
     failures.append({"url": "http://a.test/private", "outcome": "skipped", "reason": "robots"})
@@ -68,7 +70,8 @@ def test_report_notices_missing_files(tmp_path: Path) -> None:
 def test_report_manifest_csv_has_a_header_and_every_record(tmp_path: Path) -> None:
     prepare_output(tmp_path)
     lines = manifest_csv(tmp_path).splitlines()
-    assert lines[0] == "url,page_url,found_as,path,sha256,bytes,content_type,width,height,node,time"
+    assert lines[0] == ("url,page_url,found_as,name,alt,title,caption,pages,path,sha256,bytes,content_type,width,"
+                        "height,node,time")
     assert len(lines) == 4
 
 
@@ -102,3 +105,22 @@ def test_status_rate_window_and_honest_estimate() -> None:
     tracker.record_result("n1", "http://a.test", 0.5, 20.0)
     settled = tracker.snapshot(20.0, {}, 10, 1, [{"node": "n1"}], [], "running")
     assert settled["eta_seconds"] == 100.0  # 10 pending at 0.1 tasks/s
+
+
+def test_report_search_finds_images_by_their_words_and_names(tmp_path: Path) -> None:
+    from crawler.output.report import render_matches, search
+    prepare_output(tmp_path)
+    assert [r["name"] for r in search(tmp_path, "harbour DUSK")] == ["0.png"]  # every word, any case
+    assert [r["name"] for r in search(tmp_path, "lighthouse")] == ["1.jpg"]  # a caption
+    assert [r["name"] for r in search(tmp_path, "2.png")] == ["2.png"]  # a file name
+    assert search(tmp_path, "harbour lighthouse") == []
+    text = render_matches(search(tmp_path, "lighthouse"))
+    assert text.splitlines()[0] == "1 image found" and "caption: The old lighthouse" in text
+
+
+def test_report_gallery_shows_and_searches_the_words(tmp_path: Path) -> None:
+    prepare_output(tmp_path)
+    page = write_gallery(tmp_path).read_text()
+    data = json.loads(page.split('<script type="application/json" id="records">', 1)[1].split("</script>", 1)[0])
+    assert data[1]["caption"] == "The old lighthouse" and "the old lighthouse" in data[1]["text"]
+    assert data[0]["alt"] == "Harbour at dusk" and data[0]["name"] == "0.png" and data[0]["pages"] == 1

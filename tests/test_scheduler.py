@@ -31,16 +31,18 @@ def pair(url: str) -> list[str]:
 
 def answer(task: dict, output: Path) -> dict:
     """What a node would report for `task` on a tiny site: / links to /a.html and shows /x.png
-    (which it saves under `output`, as a node does)."""
+    (which it saves under `output`, as a node does); /a.html shows /x.png again."""
     url = task["url"]
     if task["kind"] == "robots":
         return dict(make_result(task, "n1", "fetched", status=404))
     if url == f"{SITE}/":
         return dict(make_result(task, "n1", "fetched", links=[pair(f"{SITE}/a.html")],
-                                images=[[*pair(f"{SITE}/x.png"), "img"], [*pair(f"{SITE}/favicon.ico"), "favicon"]],
+                                images=[[*pair(f"{SITE}/x.png"), "img", "A sunset", "", "Dusk at sea"],
+                                        [*pair(f"{SITE}/favicon.ico"), "favicon", "", "", ""]],
                                 status=200))
-    if url == f"{SITE}/a.html":
-        return dict(make_result(task, "n1", "fetched", links=[pair(f"{SITE}/gone.html")], status=200))
+    if url == f"{SITE}/a.html":  # fetched after /x.png was saved
+        return dict(make_result(task, "n1", "fetched", links=[pair(f"{SITE}/gone.html")], status=200,
+                                images=[[*pair(f"{SITE}/x.png"), "img", "Other words", "", ""]]))
     if url == f"{SITE}/gone.html":
         return dict(make_result(task, "n1", "failed", reason="http-404", status=404))
     if url == f"{SITE}/favicon.ico":
@@ -105,6 +107,9 @@ def test_scheduler_crawls_to_the_end_and_records_what_happened(tmp_path: Path, b
     assert (counts["pages/fetched"], counts["images/saved"], counts["pages/failed"]) == (2, 1, 1)
     manifest = [json.loads(line) for line in (tmp_path / "manifest.jsonl").read_text().splitlines()]
     assert [(r["url"], r["found_as"], r["page_url"]) for r in manifest] == [(f"{SITE}/x.png", "img", f"{SITE}/")]
+    # The words of the first page that showed it; both pages counted, though the second came after the save.
+    assert {field: manifest[0][field] for field in ("name", "alt", "title", "caption", "pages")} == {
+        "name": "x.png", "alt": "A sunset", "title": None, "caption": "Dusk at sea", "pages": 2}
     failures = {json.loads(line)["url"]: json.loads(line) for line in (tmp_path / "failures.jsonl").read_text()
                 .splitlines()}
     assert failures[f"{SITE}/gone.html"]["reason"] == "http-404"

@@ -43,7 +43,7 @@ def test_state_resume_of_a_directory_with_no_saved_crawl_is_refused(tmp_path: Pa
         SqliteStore(tmp_path / "empty", resume=True, fresh=False)
 
 
-def test_state_a_crawl_saved_before_found_as_existed_resumes(tmp_path: Path) -> None:
+def test_state_a_crawl_saved_before_found_as_and_words_existed_resumes(tmp_path: Path) -> None:
     import sqlite3
     state = SqliteStore(tmp_path, resume=False, fresh=False)
     state.close()
@@ -56,7 +56,9 @@ def test_state_a_crawl_saved_before_found_as_existed_resumes(tmp_path: Path) -> 
     db.commit()
     db.close()
     resumed = SqliteStore(tmp_path, resume=True, fresh=False)
-    assert [(row.url, row.found_as) for row in resumed.restore()] == [("http://a.test/x.png", None)]
+    assert [(row.url, row.found_as, row.words) for row in resumed.restore()] == [("http://a.test/x.png", None, None)]
+    resumed.note_references(["http://a.test/x.png"])
+    assert resumed.reference_counts() == {"http://a.test/x.png": 1}
     resumed.close()
 
 

@@ -49,7 +49,7 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Cr
 def _add(store: CrawlStore, path: str, kind: Kind = Kind.PAGE, **extra: object) -> int:
     url = f"http://a.test{path}"
     return store.add_url(url, url, kind, extra.get("depth", 0), extra.get("page_url"), 0,  # type: ignore[arg-type]
-                         extra.get("found_as"))  # type: ignore[arg-type]
+                         extra.get("found_as"), extra.get("words"))  # type: ignore[arg-type]
 
 
 def test_a_new_url_is_pending_with_what_was_said_of_it(backend: tuple[CrawlStore, Reopen]) -> None:
@@ -182,3 +182,22 @@ def test_forgotten_images_leave_the_manifest_and_may_be_stored_again(backend: tu
     store.commit()
     store = reopen(store)
     assert [record["url"] for record in store.records("manifest")] == ["u1", "u2"]
+
+
+def test_an_images_words_and_the_pages_that_referred_to_it_last(backend: tuple[CrawlStore, Reopen]) -> None:
+    store, reopen = backend
+    words = json.dumps({"alt": "A cat", "title": "", "caption": "Our cat"})
+    image = _add(store, "/cat.png", Kind.IMAGE, page_url="http://a.test/", found_as="img", words=words)
+    plain = _add(store, "/plain.png", Kind.IMAGE, page_url="http://a.test/")
+    store.note_references(["http://a.test/cat.png", "http://a.test/plain.png"])
+    store.note_references(["http://a.test/cat.png", "http://a.test/never-added.png"])  # not a URL of the crawl
+    assert store.references_to("http://a.test/cat.png") == 2
+    store.commit()
+    store.note_references(["http://a.test/cat.png"])  # after a commit: counted on top of what is stored
+    assert store.references_to("http://a.test/cat.png") == 3
+    store.commit()
+    store = reopen(store)
+    assert store.get_url(image).words == words  # type: ignore[union-attr]
+    assert store.get_url(plain).words is None  # type: ignore[union-attr]
+    assert store.references_to("http://a.test/cat.png") == 3
+    assert store.reference_counts() == {"http://a.test/cat.png": 3, "http://a.test/plain.png": 1}

@@ -16,11 +16,12 @@ import re
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from bs4 import BeautifulSoup
 from bs4.builder import XMLParsedAsHTMLWarning
 
-from crawler.messages import MAX_REF_CHARS_PER_PAGE, MAX_REFS_PER_PAGE, Found
+from crawler.messages import MAX_REF_CHARS_PER_PAGE, MAX_REFS_PER_PAGE, MAX_WORDS_CHARS, Found
 from crawler.node import css
 from crawler.node.optout import meta_directives
 from crawler.node.srcset import srcset_urls
@@ -39,6 +40,10 @@ _HIDDEN = re.compile(rb"<!--.*?-->|<(script|style|template|textarea|noscript|tit
 _ATTRIBUTES = rb"(?:[^>\"']|\"[^\"]*\"|'[^']*')*>"
 _WANTED = re.compile(rb"<(" + "|".join(_TAGS).encode() + rb")\b" + _ATTRIBUTES, re.IGNORECASE)
 _ANY_TAG = re.compile(rb"<([a-zA-Z][a-zA-Z0-9:-]*)\b" + _ATTRIBUTES)  # for style="" on any element
+# <figure> and <picture> (start and end) and <figcaption>: the words of the images inside them
+_GROUPING = re.compile(rb"<(/?)(figure|picture|figcaption)\b" + _ATTRIBUTES, re.IGNORECASE)
+_MAX_CAPTION_MARKUP = 16 * 1024  # bytes of a <figcaption> read for its text (an unclosed one ends here)
+_MARKUP_TAG = re.compile(rb"<[^>]*>?")
 _CUT_NAME = re.compile("^q-")
 _CSS_FUNCTIONS = (b"url(", b"image-set(")
 _JSON_LD = re.compile(rb"type\s*=\s*[\"']?application/ld\+json", re.IGNORECASE)
@@ -61,7 +66,8 @@ warnings.filterwarnings("ignore", category=XMLParsedAsHTMLWarning)
 class PageRefs:
     """What a page points at, each canonical URL once, in page order.
 
-    links and stylesheets: [url, canonical] pairs; images: [url, canonical, found_as] triples.
+    links and stylesheets: [url, canonical] pairs; images: [url, canonical, found_as, alt, title,
+    caption], the words from the first reference that had them ("" where none did).
     """
 
     links: list[list[str]] = field(default_factory=list)
@@ -95,8 +101,23 @@ def _declared_charset(html: bytes) -> str | None:
     return match.group(1).decode("ascii") if match else None
 
 
+def words(value: object) -> str:
+    """An alt, title or caption as the manifest keeps it: whitespace collapsed, at most MAX_WORDS_CHARS."""
+    return " ".join(value.split())[:MAX_WORDS_CHARS] if isinstance(value, str) else ""
+
+
+@dataclass
+class _Figure:
+    images: list[list[str]] = field(default_factory=list)  # entries of the images inside it
+    caption: str = ""  # its <figcaption>'s text
+
+
 class Collector:
-    """Resolves references against a base URL and keeps each canonical URL once per list, in order."""
+    """Resolves references against a base URL and keeps each canonical URL once per list, in order.
+
+    Images keep their words: alt and title from their own tag (or the <img> of their <picture>),
+    the caption from the <figcaption> of the innermost <figure> around them that has one.
+    """
 
     def __init__(self, base: str, agent: str | None = None) -> None:
         self.base = base
@@ -108,6 +129,9 @@ class Collector:
         # An index page links the same few pages thousands of times (page.html#one, page.html#two):
         # each reference, fragment dropped, is resolved once per page.
         self._resolved: dict[str, tuple[str | None, str | None]] = {}
+        self._image_entries: dict[str, list[str]] = {}  # canonical → its entry in refs.images
+        self._figures: list[_Figure] = []  # the <figure>s open where the parse is
+        self._pictures: list[list[list[str]]] = []  # open <picture>s: their image entries
 
     def _resolve(self, ref: object, which: int) -> list[str] | None:
         if not isinstance(ref, str) or self._count >= MAX_REFS_PER_PAGE or self._chars >= MAX_REF_CHARS_PER_PAGE:
@@ -135,16 +159,73 @@ class Collector:
         if pair is not None:
             self.refs.stylesheets.append(pair)
 
-    def image(self, ref: object, found_as: Found) -> None:
-        pair = self._resolve(ref, 2)
-        if pair is not None:
-            pair.append(found_as.value)
-            self.refs.images.append(pair)
+    def image(self, ref: object, found_as: Found, alt: object = None, title: object = None) -> None:
+        entry = self._resolve(ref, 2)
+        if entry is not None:
+            entry += (found_as.value, "", "", "")
+            self.refs.images.append(entry)
+            self._image_entries[entry[1]] = entry
+        elif isinstance(ref, str) and (alt or title or self._figures or self._pictures):
+            key = self._resolved.get(ref.partition("#")[0], (None, None))[1]  # an image seen before on this page
+            entry = self._image_entries.get(key) if key else None
+        if entry is None:
+            return
+        if alt or title:
+            self._add_words(entry, words(alt), words(title))
+        if self._figures:
+            self._figures[-1].images.append(entry)
+        if self._pictures:
+            self._pictures[-1].append(entry)
 
-    def srcset(self, value: object, found_as: Found) -> None:
-        if isinstance(value, str):
-            for url in srcset_urls(value):
-                self.image(url, found_as)
+    def _add_words(self, entry: list[str], alt: str, title: str) -> None:
+        """Fill the entry's words that are still empty (the first reference with words gives them)."""
+        for index, text in ((3, alt), (4, title)):
+            if text and not entry[index] and self._chars < MAX_REF_CHARS_PER_PAGE:
+                entry[index] = text
+                self._chars += len(text)
+
+    def open_group(self, name: str) -> None:
+        """A <figure> or <picture> starts."""
+        if name == "figure":
+            self._figures.append(_Figure())
+        else:
+            self._pictures.append([])
+
+    def close_group(self, name: str) -> None:
+        """A <figure> ends: its caption goes to its images (without one, they belong to the figure
+        around it); a <picture> ends."""
+        if name == "picture":
+            if self._pictures:
+                self._pictures.pop()
+            return
+        if not self._figures:
+            return
+        figure = self._figures.pop()
+        if not figure.caption:
+            if self._figures:
+                self._figures[-1].images.extend(figure.images)
+            return
+        for entry in figure.images:
+            if not entry[5] and self._chars < MAX_REF_CHARS_PER_PAGE:
+                entry[5] = figure.caption
+                self._chars += len(figure.caption)
+
+    def caption(self, text: object) -> None:
+        """A <figcaption>'s text: the caption of the figure it is in (the first one counts)."""
+        if self._figures and not self._figures[-1].caption:
+            self._figures[-1].caption = words(text)
+
+    def picture_words(self, alt: object, title: object) -> None:
+        """The <img> of a <picture>: its alt and title are the words of every source in it."""
+        if self._pictures:
+            for entry in self._pictures[-1]:
+                self._add_words(entry, words(alt), words(title))
+
+    def close_groups(self) -> None:
+        """The end of a document: figures and pictures left open end here."""
+        while self._figures:
+            self.close_group("figure")
+        self._pictures.clear()
 
     def css_images(self, urls: list[str], found_as: Found) -> None:
         for url in urls:
@@ -177,7 +258,11 @@ class _Hidden:
 
 
 def _cut_tags(markup: bytes) -> bytes:
-    """The start tags extraction reads, each renamed q-NAME and closed, in page order."""
+    """The start tags extraction reads, each renamed q-NAME and closed, in page order.
+
+    <figure>, <picture> and their ends become q-figure, q-figure-end and so on, and a <figcaption>
+    a q-figcaption whose `text` attribute holds its text: what gives images their captions.
+    """
     cut = {match.start(): (match.group(1), match.group(0)) for match in _WANTED.finditer(markup)}
     lowered = markup.lower()
     if b"style" in lowered and any(function in lowered for function in _CSS_FUNCTIONS):
@@ -191,7 +276,26 @@ def _cut_tags(markup: bytes) -> bytes:
         name, tag = cut[start]
         name = name.lower()
         parts.append(b"<q-" + name + tag[1 + len(name):] + b"</q-" + name + b">")
+    if b"<fig" in lowered or b"<picture" in lowered:
+        return _with_groups(markup, lowered, cut, parts)
     return b"".join(parts)  # no text between the tags: no text nodes for bs4 to build
+
+
+def _with_groups(markup: bytes, lowered: bytes, cut: dict[int, tuple[bytes, bytes]], parts: list[bytes]) -> bytes:
+    """`parts` (the cut tags, in the order of `cut`'s starts) with the grouping markers put in place."""
+    markers: list[tuple[int, bytes]] = []
+    for match in _GROUPING.finditer(markup):
+        closing, name = match.group(1), match.group(2).lower()
+        if name != b"figcaption":
+            marker = b"q-" + name + (b"-end" if closing else b"")
+            markers.append((match.start(), b"<" + marker + b"></" + marker + b">"))
+        elif not closing:
+            end = lowered.find(b"</figcaption", match.end(), match.end() + _MAX_CAPTION_MARKUP)
+            inner = markup[match.end():end if end >= 0 else match.end() + _MAX_CAPTION_MARKUP]
+            text = _MARKUP_TAG.sub(b" ", inner).replace(b'"', b"&quot;").replace(b"<", b"&lt;")
+            markers.append((match.start(), b'<q-figcaption text="' + text + b'"></q-figcaption>'))
+    merged = sorted([*zip(sorted(cut), parts), *markers])
+    return b"".join(part for _start, part in merged)
 
 
 def _ascii_compatible(html: bytes, encoding: str | None) -> tuple[bytes, str | None]:
@@ -241,11 +345,13 @@ def _parse(markup: bytes, charset: str | None) -> BeautifulSoup:
 
 def _read_tags(soup: BeautifulSoup, found: Collector, only_as: Found | None) -> bool:
     """Collect from the cut tags; `only_as` overrides how images were found (noscript). True if an icon was declared."""
-    def image(ref: object, found_as: Found) -> None:
-        found.image(ref, only_as or found_as)
+    def image(ref: object, found_as: Found, alt: object = None, title: object = None) -> None:
+        found.image(ref, only_as or found_as, alt, title)
 
-    def srcset(value: object, found_as: Found) -> None:
-        found.srcset(value, only_as or found_as)
+    def srcset(ref: object, found_as: Found, alt: object = None, title: object = None) -> None:
+        if isinstance(ref, str):
+            for url in srcset_urls(ref):
+                found.image(url, only_as or found_as, alt, title)
 
     declared_icon = False
     for tag in soup.find_all(_CUT_NAME):
@@ -257,11 +363,17 @@ def _read_tags(soup: BeautifulSoup, found: Collector, only_as: Found | None) -> 
         style = get("style")
         if isinstance(style, str) and css.might_refer(style):
             found.css_images(css.inline_style_images(style), only_as or Found.CSS_INLINE)
+    found.close_groups()
     return declared_icon
 
 
 _Get = Callable[[str], object]
-_Image = Callable[[object, Found], None]
+
+
+class _Image(Protocol):
+    """Collects an image (or each image of a srcset) with the words its tag gives."""
+
+    def __call__(self, ref: object, found_as: Found, alt: object = None, title: object = None) -> None: ...
 
 
 def _anchor(get: _Get, found: Collector, image: _Image, srcset: _Image) -> bool:
@@ -277,12 +389,14 @@ def _frame(get: _Get, found: Collector, image: _Image, srcset: _Image) -> bool:
 
 
 def _img(get: _Get, found: Collector, image: _Image, srcset: _Image) -> bool:
-    image(get("src"), Found.IMG)
-    srcset(get("srcset"), Found.SRCSET)
+    alt, title = get("alt"), get("title")
+    image(get("src"), Found.IMG, alt, title)
+    srcset(get("srcset"), Found.SRCSET, alt, title)
     for attribute in _LAZY_SRC:
-        image(get(attribute), Found.LAZY)
+        image(get(attribute), Found.LAZY, alt, title)
     for attribute in _LAZY_SRCSET:
-        srcset(get(attribute), Found.LAZY)
+        srcset(get(attribute), Found.LAZY, alt, title)
+    found.picture_words(alt, title)  # the sources of its <picture> say what it says
     return False
 
 
@@ -295,7 +409,32 @@ def _source(get: _Get, found: Collector, image: _Image, srcset: _Image) -> bool:
 
 def _input(get: _Get, found: Collector, image: _Image, srcset: _Image) -> bool:
     if str(get("type") or "").strip().lower() == "image":
-        image(get("src"), Found.IMG)
+        image(get("src"), Found.IMG, get("alt"), get("title"))
+    return False
+
+
+def _figure(get: _Get, found: Collector, image: _Image, srcset: _Image) -> bool:
+    found.open_group("figure")
+    return False
+
+
+def _figure_end(get: _Get, found: Collector, image: _Image, srcset: _Image) -> bool:
+    found.close_group("figure")
+    return False
+
+
+def _picture(get: _Get, found: Collector, image: _Image, srcset: _Image) -> bool:
+    found.open_group("picture")
+    return False
+
+
+def _picture_end(get: _Get, found: Collector, image: _Image, srcset: _Image) -> bool:
+    found.close_group("picture")
+    return False
+
+
+def _figcaption(get: _Get, found: Collector, image: _Image, srcset: _Image) -> bool:
+    found.caption(get("text"))
     return False
 
 
@@ -355,6 +494,8 @@ _READERS: dict[str, Callable[[_Get, Collector, _Image, _Image], bool]] = {
     "a": _anchor, "area": _anchor, "iframe": _frame, "frame": _frame, "img": _img, "source": _source,
     "input": _input, "meta": _meta, "link": _link, "video": _video, "image": _svg_image, "use": _svg_image,
     "object": _object, "embed": _object, **{name: _background for name in _BACKGROUND_TAGS},
+    "figure": _figure, "figure-end": _figure_end, "picture": _picture, "picture-end": _picture_end,
+    "figcaption": _figcaption,
 }
 
 

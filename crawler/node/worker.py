@@ -45,7 +45,8 @@ _STATUS_SECONDS = 5.0  # how often a node logs its one-line status
 _REFILL_FRACTION = 4  # take more once 1/4 of the room is free
 _REPORT_GATHER_SECONDS = 0.02  # how long a result waits for company while the node is saturated
 _REPORT_BATCH = 200  # results per put() at most
-_REPORT_BATCH_CHARS = 8_000_000  # a batch closes past this (one result adds MAX_REF_CHARS_PER_PAGE at most)
+_REPORT_BATCH_CHARS = 4_000_000  # a batch closes past this; one result adds MAX_REF_CHARS_PER_PAGE at most,
+# so a batch stays under 10M characters: 40 MB of UTF-8 at worst, under broker.MAX_MESSAGE_BYTES
 
 
 def default_node_id() -> str:

@@ -137,9 +137,12 @@ function figure(r, index) {
   const f = document.createElement('figure');
   f.dataset.host = r.host; f.dataset.type = r.type; f.dataset.index = index;
   const img = document.createElement('img');
-  img.loading = 'lazy'; img.src = r.thumb; img.alt = r.alt || r.url.slice(-80); img.width = 180; img.height = 150;
+  img.loading = 'lazy'; img.src = r.thumb; img.alt = r.alt || r.name || r.url.slice(-80);
+  img.width = 180; img.height = 150;
   const caption = document.createElement('figcaption');
-  caption.textContent = (r.width ? r.width + '×' + r.height + ', ' : '') + size(r.bytes) + ', ' + r.type;
+  const words = r.caption || r.alt || r.title || r.name;
+  caption.textContent = (words ? words.slice(0, 80) + ' · ' : '') + (r.width ? r.width + '×' + r.height + ', ' : '')
+    + size(r.bytes) + ', ' + r.type;
   f.append(img, caption);
   f.addEventListener('click', () => open(Number(f.dataset.index)));
   return f;
@@ -152,7 +155,8 @@ function open(index) {
   file.href = r.path; file.textContent = r.path;  // a checked relative path inside the output
   const rows = [['image', safeLink(r.url, breakable(r.url))],
     ['page', r.page ? safeLink(r.page, breakable(r.page)) : 'a seed'],
-    ['alt text', r.alt || '—'], ['found as', r.found || '—'], ['size', size(r.bytes)],
+    ['name', r.name || '—'], ['alt text', r.alt || '—'], ['title', r.title || '—'], ['caption', r.caption || '—'],
+    ['on pages', r.pages == null ? '—' : r.pages], ['found as', r.found || '—'], ['size', size(r.bytes)],
     ['dimensions', r.width ? r.width + ' × ' + r.height : '—'], ['type', r.type], ['saved', r.time],
     ['file', file]];
   const details = $('details');
@@ -190,12 +194,14 @@ def _host_name(record: dict[str, Any]) -> str:
 
 
 def _item(order: int, record: dict[str, Any], thumbnail: str) -> dict[str, Any]:
-    """What the page's script needs of one record (and the text searched: URL, page, alt, form)."""
-    url, page, alt = record.get("url", ""), record.get("page_url") or "", record.get("alt") or ""
-    return {"order": order, "url": url, "page": page, "alt": alt, "path": record["path"], "thumb": thumbnail,
-            "host": _host_name(record), "type": record.get("content_type", ""), "bytes": int(record.get("bytes", 0)),
-            "width": record.get("width"), "height": record.get("height"), "time": record.get("time", ""),
-            "found": record.get("found_as", ""), "text": " ".join((url, page, alt, record.get("found_as", ""))).lower()}
+    """What the page's script needs of one record (and the text searched: the words, name, URLs, form)."""
+    url, page = record.get("url", ""), record.get("page_url") or ""
+    said = {field: record.get(field) or "" for field in ("alt", "title", "caption", "name")}
+    return {"order": order, "url": url, "page": page, **said, "pages": record.get("pages"), "path": record["path"],
+            "thumb": thumbnail, "host": _host_name(record), "type": record.get("content_type", ""),
+            "bytes": int(record.get("bytes", 0)), "width": record.get("width"), "height": record.get("height"),
+            "time": record.get("time", ""), "found": record.get("found_as", ""),
+            "text": " ".join((url, page, *said.values(), record.get("found_as", ""))).lower()}
 
 
 def _option(value: str, label: str) -> str:
@@ -215,7 +221,7 @@ def write_gallery(output_dir: Path) -> Path:
     page = (f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Crawl gallery</title>'
             f'<meta name="viewport" content="width=device-width"><style>{_STYLE}</style></head><body>'
             f'<header><h1>{plural(len(items), "image")} from {plural(len(hosts), "host")}</h1>'
-            f'<label>search <input type="search" id="search" placeholder="URL, page, alt text"></label>'
+            f'<label>search <input type="search" id="search" placeholder="words, file name, URL"></label>'
             f'<label>host <select id="host"><option value="">all</option>{host_options}</select></label>'
             f'<label>type <select id="type"><option value="">all</option>{type_options}</select></label>'
             f'<label>sort <select id="sort"><option value="page">as found</option><option value="bytes">size'

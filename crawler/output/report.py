@@ -11,8 +11,9 @@ from typing import Any
 from crawler.storage import FAILURES_NAME, MANIFEST_NAME, RUNS_NAME, STATE_DIR, host_folder_of_path, read_jsonl
 from crawler.units import plural, size_text
 
-MANIFEST_FIELDS = ("url", "page_url", "found_as", "path", "sha256", "bytes", "content_type", "width", "height", "node",
-                   "time")
+MANIFEST_FIELDS = ("url", "page_url", "found_as", "name", "alt", "title", "caption", "pages", "path", "sha256",
+                   "bytes", "content_type", "width", "height", "node", "time")
+SEARCHED_FIELDS = ("name", "alt", "title", "caption", "url", "page_url")  # what `inspect --search` reads
 _EXAMPLES = 3
 
 
@@ -90,6 +91,26 @@ def render_text(summary: dict[str, Any]) -> str:
     if summary["missing_files"]:
         lines.append(f"MISSING: {len(summary['missing_files'])} manifest files are not on disk, "
                      f"e.g. {summary['missing_files'][0]}")
+    return "\n".join(lines)
+
+
+def search(output_dir: Path, query: str) -> list[dict[str, Any]]:
+    """The manifest records whose words, name or URLs hold every word of `query` (any case)."""
+    wanted = query.lower().split()
+    found = []
+    for record in read_jsonl(output_dir / MANIFEST_NAME):
+        text = " ".join(str(record.get(field) or "") for field in SEARCHED_FIELDS).lower()
+        if all(word in text for word in wanted):
+            found.append(record)
+    return found
+
+
+def render_matches(matches: list[dict[str, Any]]) -> str:
+    """`inspect --search`'s lines: the file, then what the pages said of it, then its URL."""
+    lines = [f"{plural(len(matches), 'image')} found"]
+    for record in matches:
+        said = " | ".join(f"{field}: {record[field]}" for field in ("alt", "title", "caption") if record.get(field))
+        lines.append(f"  {record.get('path')}  {record.get('name') or ''}  {said}  <{record.get('url')}>")
     return "\n".join(lines)
 
 

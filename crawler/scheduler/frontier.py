@@ -94,13 +94,13 @@ class Frontier:
         return hash(canonical) in self._seen
 
     def add(self, url: str, canonical: str, kind: Kind, depth: int, page_url: str | None,
-            hops: int = 0, found_as: str | None = None) -> bool:
+            hops: int = 0, found_as: str | None = None, words: str | None = None) -> bool:
         """Queue a URL unless it was seen before; return True if it is new."""
         key = hash(canonical)
         if key in self._seen:
             return False
         self._seen.add(key)
-        url_id = self._store.add_url(canonical, url, kind, depth, page_url, hops, found_as)
+        url_id = self._store.add_url(canonical, url, kind, depth, page_url, hops, found_as, words)
         self._enqueue(origin_of(canonical), url_id, kind)
         return True
 

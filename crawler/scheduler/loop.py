@@ -21,7 +21,7 @@ from typing import Any
 
 from crawler import broker
 from crawler.config import TASKS_HELD_PER_THREAD, SchedulerConfig
-from crawler.errors import BadMessage
+from crawler.errors import BadMessage, StorageError
 from crawler.messages import PROTOCOL_VERSION, Kind, NodeEvent, read_message
 from crawler.scheduler.frontier import Frontier
 from crawler.scheduler.records import CrawlRecords
@@ -425,7 +425,11 @@ class Scheduler:
                 log.info("scheduler: removed %d half-written files left by killed nodes", removed)
         pending = (self._frontier.pending_count + self._frontier.delayed + self._frontier.in_flight
                    + self._applier.checks_pending)  # still leased in the store: fetched again on --resume
-        self._store.close()
         self._records.close()
+        try:  # images saved early were referred to by pages fetched later: the manifest says how many
+            self._records.settle_pages()
+        except StorageError as exc:
+            log.warning("scheduler: could not write the final page counts into the manifest: %s", exc)
+        self._store.close()
         return Summary(reason, detail, seconds, dict(self.counts), pending, self.config.output_dir,
                        out_of_scope_hosts, self._records.earlier_images, self._records.earlier_bytes)

@@ -17,10 +17,26 @@ from crawler.errors import StorageError
 from crawler.messages import Found, Outcome
 from crawler.scheduler.filecheck import file_problem
 from crawler.scheduler.store import CrawlStore, UrlRow
-from crawler.storage import FAILURES_NAME, MANIFEST_NAME, RUNS_NAME, STATE_DIR, JsonLines, rewrite_jsonl
+from crawler.storage import FAILURES_NAME, MANIFEST_NAME, RUNS_NAME, STATE_DIR, JsonLines, original_name, rewrite_jsonl
 from crawler.units import now_iso
+from crawler.urls import canonical
 
 log = logging.getLogger(__name__)
+
+
+WORD_FIELDS = ("alt", "title", "caption")
+
+
+def image_words(alt: str, title: str, caption: str) -> str | None:
+    """The words a page gave an image, as the store keeps them (a JSON object), or None if it gave none."""
+    if not (alt or title or caption):
+        return None
+    return json.dumps({"alt": alt, "title": title, "caption": caption}, ensure_ascii=False)
+
+
+def pages_count(references: int, page_url: str | None) -> int:
+    """The manifest's `pages`: pages that showed the image; a picture only linked to counts its linking page."""
+    return max(references, 1 if page_url else 0)
 
 
 def found_as_of(row: UrlRow) -> str:
@@ -39,7 +55,8 @@ class CrawlRecords:
         self.earlier_images = self.earlier_bytes = 0  # what earlier runs of a resumed crawl saved
         self.gone: list[dict[str, Any]] = []  # on resume: manifest records whose files are no longer there
         if store.resumed:
-            rewrite_jsonl(output_dir / MANIFEST_NAME, self._counted(self._on_disk(store.records("manifest"))))
+            rewrite_jsonl(output_dir / MANIFEST_NAME,
+                          self._counted(self._on_disk(self._settled(store.records("manifest")))))
             rewrite_jsonl(output_dir / FAILURES_NAME, store.records("failures"))
             if self.gone:
                 store.forget_images({record["sha256"] for record in self.gone})
@@ -58,6 +75,19 @@ class CrawlRecords:
             else:
                 self.gone.append(record)
 
+    def _settled(self, manifest: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+        """Pass the manifest through with each image's `pages` as the store counts them now."""
+        counts = self._store.reference_counts()
+        for record in manifest:
+            key = canonical(str(record.get("url")))
+            record["pages"] = pages_count(counts.get(key, 0) if key else 0, record.get("page_url"))
+            yield record
+
+    def settle_pages(self) -> None:
+        """At the end of a run: rewrite the manifest with every image's final `pages` (later pages
+        referred to images saved earlier). Call after the last commit."""
+        rewrite_jsonl(self._output_dir / MANIFEST_NAME, self._settled(self._store.records("manifest")))
+
     def _counted(self, manifest: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
         """Pass the manifest through, adding up what it holds (so resume reads it once)."""
         for record in manifest:
@@ -69,7 +99,11 @@ class CrawlRecords:
         """Record a newly stored image."""
         record = {"url": row.url, "page_url": row.page_url, "path": image["path"], "sha256": image["sha256"],
                   "bytes": image["bytes"], "content_type": image["content_type"], "width": image["width"],
-                  "height": image["height"], "node": node, "time": now_iso(), "found_as": found_as_of(row)}
+                  "height": image["height"], "node": node, "time": now_iso(), "found_as": found_as_of(row),
+                  "name": original_name(row.url),
+                  "pages": pages_count(self._store.references_to(row.canonical), row.page_url)}
+        given = json.loads(row.words) if row.words else {}
+        record.update({field: given.get(field) or None for field in WORD_FIELDS})
         line = json.dumps(record, ensure_ascii=False, sort_keys=True)  # encoded once: state and file
         self._store.record_image(image["sha256"], image["path"], line)
         self._waiting.append((self._manifest, line))

@@ -16,7 +16,7 @@ from crawler.messages import Found, Kind, Outcome, Result, shown
 from crawler.reasons import MAX_SLOW_ATTEMPTS, SLOW_REASONS, describe_reason
 from crawler.scheduler.filecheck import SavedFileCheck
 from crawler.scheduler.frontier import Frontier
-from crawler.scheduler.records import CrawlRecords, found_as_of
+from crawler.scheduler.records import CrawlRecords, found_as_of, image_words
 from crawler.scheduler.status import StatusTracker
 from crawler.scheduler.store import CrawlStore, UrlRow
 from crawler.storage import STORAGE_REASONS, assigned_image_path
@@ -183,14 +183,20 @@ class ResultApplier:
         self._add_resources(row, result, row.depth, row.depth + 1)
 
     def _add_resources(self, row: UrlRow, result: Result, image_depth: int, import_depth: int) -> None:
-        """Queue the images and stylesheets a page or stylesheet refers to (depth limits do not apply)."""
+        """Queue the images and stylesheets a page or stylesheet refers to (depth limits do not apply),
+        and count the reference to each image in scope."""
         seen, allows = self._frontier.seen, self._scope.allows_resource
-        for url, key, found_as in result["images"]:
-            if not seen(key):
-                if allows(key):
-                    self._frontier.add(url, key, Kind.IMAGE, image_depth, row.url, 0, found_as)
-                else:
-                    self._count_out_of_scope(key)
+        referred = []
+        for url, key, found_as, alt, title, caption in result["images"]:
+            if seen(key):
+                referred.append(key)
+            elif allows(key):
+                referred.append(key)
+                self._frontier.add(url, key, Kind.IMAGE, image_depth, row.url, 0, found_as,
+                                   image_words(alt, title, caption))
+            else:
+                self._count_out_of_scope(key)
+        self._store.note_references(referred)
         if import_depth <= MAX_IMPORT_DEPTH:
             for url, key in result["stylesheets"]:
                 if not seen(key) and allows(key):

@@ -12,6 +12,7 @@ import fcntl
 import json
 import os
 import sqlite3
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,7 @@ from crawler.urls import origin_of
 SCHEMA_VERSION = 1
 _READ_AHEAD_ROWS = 64  # rows one dispatch query reads: the one asked for and the next in its host's queue
 _READ_AHEAD_LIMIT = 8192  # rows held read ahead at most (with many hosts, the cache starts over)
-_ROW_COLUMNS = "id, canonical, url, kind, depth, page_url, hops, status, attempts, found_as"  # UrlRow's fields
+_ROW_COLUMNS = "id, canonical, url, kind, depth, page_url, hops, status, attempts, found_as, words"  # UrlRow's fields
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS urls (
     id INTEGER PRIMARY KEY,
@@ -38,7 +39,9 @@ CREATE TABLE IF NOT EXISTS urls (
     status TEXT NOT NULL,         -- pending, leased, done, failed, skipped
     attempts INTEGER NOT NULL DEFAULT 0,
     reason TEXT,
-    found_as TEXT                 -- how the first reference showed an image (img, css-linked, …)
+    found_as TEXT,                -- how the first reference showed an image (img, css-linked, …)
+    words TEXT,                   -- an image's alt, title and caption (JSON) from its first reference
+    pages INTEGER NOT NULL DEFAULT 0  -- pages that referred to it as an image
 );
 CREATE TABLE IF NOT EXISTS images (sha256 TEXT PRIMARY KEY, path TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS manifest (id INTEGER PRIMARY KEY, record TEXT NOT NULL);
@@ -46,6 +49,10 @@ CREATE TABLE IF NOT EXISTS failures (id INTEGER PRIMARY KEY, record TEXT NOT NUL
 CREATE TABLE IF NOT EXISTS robots (origin TEXT PRIMARY KEY, text TEXT);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
+
+
+# Columns later versions added to urls, for a crawl an earlier version saved (ALTER TABLE adds them)
+_ADDED_COLUMNS = (("found_as", "TEXT"), ("words", "TEXT"), ("pages", "INTEGER NOT NULL DEFAULT 0"))
 
 
 def state_path(output_dir: Path) -> Path:
@@ -80,6 +87,7 @@ class SqliteStore(CrawlStore):
         self._new_rows: dict[int, UrlRow] = {}  # added since the last flush
         self._updates: dict[int, tuple[str, str | None, int]] = {}  # id → (status, reason, attempts)
         self._new_images: dict[str, str] = {}  # sha256 → path, saved since the last flush
+        self._new_references: Counter[str] = Counter()  # canonical → references since the last flush
         self._new_records: list[tuple[str, str]] = []  # (table, JSON record) in order
         self._stored_hashes: set[int] | None = None  # hash() of every stored sha256, loaded on first use
         # Rows read ahead for dispatch, one SELECT for many (each query is a GIL hand-off with the
@@ -100,8 +108,9 @@ class SqliteStore(CrawlStore):
             self._db.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: durable across a process kill
             self._db.executescript(_SCHEMA)
             columns = {row[1] for row in self._db.execute("PRAGMA table_info(urls)")}
-            if "found_as" not in columns:  # a crawl saved before images said how they were found
-                self._db.execute("ALTER TABLE urls ADD COLUMN found_as TEXT")
+            for column, declaration in _ADDED_COLUMNS:  # a crawl saved by an earlier version
+                if column not in columns:
+                    self._db.execute(f"ALTER TABLE urls ADD COLUMN {column} {declaration}")
             version = self.get_meta("schema")
             if version is not None and int(version) != SCHEMA_VERSION:
                 raise StateError(f"{path} is schema {version}, this crawler reads {SCHEMA_VERSION}; "
@@ -117,12 +126,16 @@ class SqliteStore(CrawlStore):
         if self._new_rows:
             self._db.executemany(
                 "INSERT OR IGNORE INTO urls(id, canonical, url, kind, depth, page_url, hops, status, attempts, "
-                "found_as) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", self._new_rows.values())
+                "found_as, words) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", self._new_rows.values())
             self._new_rows.clear()
         if self._updates:
             self._db.executemany("UPDATE urls SET status=?, reason=?, attempts=? WHERE id=?",
                                  [(*change, url_id) for url_id, change in self._updates.items()])
             self._updates.clear()
+        if self._new_references:
+            self._db.executemany("UPDATE urls SET pages = pages + ? WHERE canonical = ?",
+                                 [(count, key) for key, count in self._new_references.items()])
+            self._new_references.clear()
         if self._new_images:
             self._db.executemany("INSERT OR IGNORE INTO images(sha256, path) VALUES (?, ?)", self._new_images.items())
             self._new_images.clear()
@@ -160,12 +173,23 @@ class SqliteStore(CrawlStore):
         self._db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, value))
 
     def add_url(self, canonical: str, url: str, kind: Kind, depth: int, page_url: str | None, hops: int,
-                found_as: str | None = None) -> int:
+                found_as: str | None = None, words: str | None = None) -> int:
         url_id = self._next_id
         self._next_id += 1
         self._new_rows[url_id] = UrlRow(url_id, canonical, url, str(kind), depth, page_url, hops,
-                                        str(UrlStatus.PENDING), 0, found_as)
+                                        str(UrlStatus.PENDING), 0, found_as, words)
         return url_id
+
+    def note_references(self, canonicals: list[str]) -> None:
+        self._new_references.update(canonicals)
+
+    def references_to(self, canonical: str) -> int:
+        row = self._db.execute("SELECT pages FROM urls WHERE canonical=?", (canonical,)).fetchone()
+        return (row[0] if row else 0) + self._new_references[canonical]
+
+    def reference_counts(self) -> dict[str, int]:
+        self._flush()
+        return dict(self._db.execute("SELECT canonical, pages FROM urls WHERE pages > 0"))
 
     def get_url(self, url_id: int, upcoming: Iterable[int] = ()) -> UrlRow | None:
         row = self._new_rows.get(url_id) or self._read_ahead.pop(url_id, None)

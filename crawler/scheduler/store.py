@@ -1,8 +1,9 @@
 """The crawl's durable store: the one interface the scheduler talks to for everything that must last.
 
 What a backend keeps: each URL once (by canonical form) with its kind, depth, where it was found,
-status and attempts; the content hashes of stored images and where they went; the manifest and
-failure records, in order; each origin's robots.txt. What it does not keep: timers. Leases, backoff
+status and attempts (for images also their words and how many pages referred to them); the
+content hashes of stored images and where they went; the manifest and failure records, in order;
+each origin's robots.txt. What it does not keep: timers. Leases, backoff
 and politeness are the frontier's, in memory; a restart makes every leased URL pending again.
 
 `SqliteStore` (sqlite_store.py) is the embedded default; `MemoryStore` here holds the same in
@@ -48,6 +49,7 @@ class UrlRow(NamedTuple):
     status: str  # a UrlStatus's value
     attempts: int
     found_as: str | None = None  # how the first reference showed an image (a Found's value)
+    words: str | None = None  # an image's alt, title and caption from its first reference: a JSON object
 
 
 def robots_key(origin: str) -> str:
@@ -65,8 +67,20 @@ class CrawlStore(ABC):
 
     @abstractmethod
     def add_url(self, canonical: str, url: str, kind: Kind, depth: int, page_url: str | None, hops: int,
-                found_as: str | None = None) -> int:
+                found_as: str | None = None, words: str | None = None) -> int:
         """Record a new URL as pending and return its id (the caller has checked it is new)."""
+
+    @abstractmethod
+    def note_references(self, canonicals: list[str]) -> None:
+        """One more page (or stylesheet, or sitemap) referred to each of these URLs as an image."""
+
+    @abstractmethod
+    def references_to(self, canonical: str) -> int:
+        """How many references note_references has counted for this URL."""
+
+    @abstractmethod
+    def reference_counts(self) -> dict[str, int]:
+        """{canonical: pages that referred to it as an image}, for the URLs that have any."""
 
     @abstractmethod
     def get_url(self, url_id: int, upcoming: Iterable[int] = ()) -> UrlRow | None:
@@ -173,17 +187,27 @@ class MemoryStore(CrawlStore):
         self._images: dict[str, str] = {}
         self._records: dict[str, list[str]] = {table: [] for table in RECORD_TABLES}
         self._robots: dict[str, str | None] = {}
+        self._references: Counter[str] = Counter()
 
     def add_url(self, canonical: str, url: str, kind: Kind, depth: int, page_url: str | None, hops: int,
-                found_as: str | None = None) -> int:
+                found_as: str | None = None, words: str | None = None) -> int:
         url_id = self._next_id
         self._next_id += 1
         if canonical in self._canonicals:  # as SQLite's UNIQUE: the id of a refused twin names nothing
             return url_id
         self._canonicals.add(canonical)
         self._rows[url_id] = UrlRow(url_id, canonical, url, str(kind), depth, page_url, hops,
-                                    str(UrlStatus.PENDING), 0, found_as)
+                                    str(UrlStatus.PENDING), 0, found_as, words)
         return url_id
+
+    def note_references(self, canonicals: list[str]) -> None:
+        self._references.update(key for key in canonicals if key in self._canonicals)
+
+    def references_to(self, canonical: str) -> int:
+        return self._references[canonical]
+
+    def reference_counts(self) -> dict[str, int]:
+        return dict(self._references)
 
     def get_url(self, url_id: int, upcoming: Iterable[int] = ()) -> UrlRow | None:
         return self._rows.get(url_id)

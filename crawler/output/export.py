@@ -1,0 +1,106 @@
+"""`crawler export --layout names`: the saved images under the names their sites gave them.
+
+The store keeps each image once, named by its content (images/HOST/SHA256.EXT). People look for
+`sunset.jpg`; this writes EXPORT/HOST/PATH/NAME beside it, a hard link to the stored file where
+the file system allows (no second copy of the bytes), else a copy. Every folder and file name
+comes through storage.safe_name, and every target is checked to lie inside the export folder,
+whatever a URL says. Two images that want the same name get `name-2.ext`, `name-3.ext`, …
+"""
+
+from __future__ import annotations
+
+import filecmp
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any
+from urllib.parse import urlsplit
+
+from crawler.errors import ConfigError, StorageError
+from crawler.storage import IMAGES_DIR, MANIFEST_NAME, STATE_DIR, host_folder, read_jsonl, safe_name
+
+_MAX_FOLDERS = 16  # path segments of a URL kept as folders (deeper ones join the last)
+_MAX_TRIES = 1000  # name-2 … name-1000, then the content hash decides
+
+
+@dataclass
+class ExportCount:
+    linked: int = 0  # hard links made
+    copied: int = 0  # copies (the export folder is on another file system, or links are refused)
+    present: int = 0  # already there from an earlier export
+    renamed: int = 0  # given name-N.ext because another image had the name
+    missing: int = 0  # manifest records whose file is not in the output
+
+
+def export_by_name(output_dir: Path, into: Path) -> ExportCount:
+    """Write every saved image as INTO/HOST/PATH/NAME; return what was done."""
+    root = into.resolve()
+    kept = [(output_dir / folder).resolve() for folder in (IMAGES_DIR, STATE_DIR)]
+    if root == output_dir.resolve() or any(root == folder or folder in root.parents for folder in kept):
+        raise ConfigError(f"{into} would mix with the crawl's own files; choose another export folder")
+    count = ExportCount()
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        for record in read_jsonl(output_dir / MANIFEST_NAME):
+            source = _stored_file(output_dir, record)
+            if source is None:
+                count.missing += 1
+                continue
+            _place(source, root, _wanted_path(record), str(record.get("sha256", ""))[:16], count)
+    except OSError as exc:
+        raise StorageError(f"cannot export into {into}: {exc.strerror or exc}") from exc
+    return count
+
+
+def _stored_file(output_dir: Path, record: dict[str, Any]) -> Path | None:
+    """The record's file in the store, if its path is a plain relative one under images/ and it is there."""
+    path = PurePosixPath(str(record.get("path", "")))
+    if path.is_absolute() or not path.parts or path.parts[0] != IMAGES_DIR or any(
+            part in ("", ".", "..") for part in path.parts):
+        return None
+    source = output_dir.joinpath(*path.parts)
+    return source if source.is_file() else None
+
+
+def _wanted_path(record: dict[str, Any]) -> list[str]:
+    """[HOST, folder, …, NAME] for a record, every part a safe name."""
+    url = str(record.get("url", ""))
+    try:
+        segments = urlsplit(url).path.split("/")[1:-1]
+    except ValueError:
+        segments = []
+    folders = [name for name in (safe_name(segment) for segment in segments) if name]
+    if len(folders) > _MAX_FOLDERS:
+        folders = [*folders[:_MAX_FOLDERS - 1], safe_name("_".join(folders[_MAX_FOLDERS - 1:]))]
+    stored = PurePosixPath(str(record.get("path", "")))
+    name = safe_name(str(record.get("name") or "")) or f"{str(record.get('sha256', 'image'))[:16]}{stored.suffix}"
+    return [host_folder(url), *folders, name]
+
+
+def _place(source: Path, root: Path, parts: list[str], tag: str, count: ExportCount) -> None:
+    folder = root.joinpath(*parts[:-1])
+    stem, dot, extension = parts[-1].rpartition(".")
+    if not dot:
+        stem, extension = parts[-1], ""
+    candidates = [parts[-1], *(f"{stem}-{n}{dot}{extension}" for n in range(2, _MAX_TRIES + 1)),
+                  f"{stem}-{tag}{dot}{extension}"]
+    folder.mkdir(parents=True, exist_ok=True)
+    if root not in folder.resolve().parents and folder.resolve() != root:  # a symlink planted in the export folder
+        raise ConfigError(f"{folder} leads outside {root}; refusing to write there")
+    for attempt, name in enumerate(candidates):
+        target = folder / name
+        if target.exists() or target.is_symlink():
+            if target.is_file() and not target.is_symlink() and (
+                    os.path.samefile(target, source) or filecmp.cmp(target, source, shallow=False)):
+                count.present += 1
+                return
+            continue
+        try:
+            os.link(source, target)
+            count.linked += 1
+        except OSError:  # another file system, or hard links refused: a copy
+            shutil.copyfile(source, target)
+            count.copied += 1
+        count.renamed += attempt > 0
+        return

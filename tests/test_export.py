@@ -1,0 +1,88 @@
+"""`crawler export --layout names`: the images under their sites' names, never outside the export folder."""
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from crawler.errors import ConfigError
+from crawler.output.export import export_by_name
+from crawler.storage import original_name, safe_name
+
+
+def stored(root: Path, number: int, url: str, name: str | None, data: bytes | None = None) -> dict:
+    sha = f"{number:064x}"
+    path = f"images/site.test/{sha}.png"
+    (root / path).parent.mkdir(parents=True, exist_ok=True)
+    (root / path).write_bytes(data or f"image {number}".encode())
+    return {"url": url, "path": path, "sha256": sha, "name": name}
+
+
+def write_manifest(root: Path, records: list[dict]) -> None:
+    (root / "manifest.jsonl").write_text("".join(json.dumps(record) + "\n" for record in records))
+
+
+@pytest.mark.parametrize(("url", "name"), [
+    ("http://a.test/photos/sunset.jpg?size=large", "sunset.jpg"),
+    ("http://a.test/caf%C3%A9%20au%20lait.png", "café au lait.png"),
+    ("http://a.test/..%2F..%2Fetc%2Fpasswd", "_.._etc_passwd"),  # separators inside a segment are no separators
+    ("http://a.test/.htaccess", "htaccess"),  # no hidden files
+    ("http://a.test/a%00b%0Ac:d*e%3F.gif", "a_b_c_d_e_.gif"),
+    ("http://a.test/gallery/", None), ("http://a.test/%2e%2e", None),
+])
+def test_original_name_is_the_last_segment_made_safe(url: str, name: str | None) -> None:
+    assert original_name(url) == name
+
+
+def test_a_long_name_keeps_its_extension_within_the_bytes_a_file_system_takes() -> None:
+    name = safe_name("é" * 300 + ".jpeg")
+    assert name.endswith(".jpeg") and len(name.encode()) <= 200
+
+
+def test_export_links_each_image_under_host_path_and_name(tmp_path: Path) -> None:
+    output, into = tmp_path / "out", tmp_path / "named"
+    write_manifest(output, [
+        stored(output, 1, "http://site.test/2024/06/sunset.jpg", "sunset.jpg"),
+        stored(output, 2, "http://site.test/2024/07/sunset.jpg?v=2", "sunset.jpg"),
+        stored(output, 3, "http://site.test/img?id=1", "img"),
+        stored(output, 4, "http://site.test/img?id=2", "img"),  # another image wants the same name
+        stored(output, 5, "http://site.test/", None),  # no name of its own: its hash names it
+        stored(output, 6, "http://site.test/%2e%2e/%2e%2e/..%2F..%2Fescape.png", "..%2F..%2Fescape.png"),
+    ])
+    done = export_by_name(output, into)
+    files = sorted(p.relative_to(into).as_posix() for p in into.rglob("*") if p.is_file())
+    assert files == ["site.test/" + "0" * 16 + ".png", "site.test/2024/06/sunset.jpg", "site.test/2024/07/sunset.jpg",
+                     "site.test/_.._escape.png", "site.test/img", "site.test/img-2"]
+    assert (done.linked + done.copied, done.renamed, done.missing) == (6, 1, 0)
+    assert (into / "site.test/img-2").read_bytes() == b"image 4"
+    if done.linked:  # a hard link: the bytes are not stored twice
+        assert os.path.samefile(into / "site.test/img", output / "images/site.test" / f"{3:064x}.png")
+    again = export_by_name(output, into)  # an export run twice adds nothing
+    assert (again.present, again.linked + again.copied) == (6, 0)
+
+
+def test_export_refuses_the_stores_own_folders_and_symlinks_out(tmp_path: Path) -> None:
+    output = tmp_path / "out"
+    write_manifest(output, [stored(output, 1, "http://site.test/a/x.png", "x.png")])
+    for inside in (output, output / "images", output / "images" / "site.test", output / ".crawler"):
+        with pytest.raises(ConfigError, match="mix with the crawl's own files"):
+            export_by_name(output, inside)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    into = tmp_path / "named"
+    (into / "site.test").mkdir(parents=True)
+    (into / "site.test" / "a").symlink_to(elsewhere)  # planted: site.test/a leads out of the export folder
+    with pytest.raises(ConfigError, match="leads outside"):
+        export_by_name(output, into)
+    assert list(elsewhere.iterdir()) == []
+
+
+def test_export_counts_records_whose_file_is_gone_or_whose_path_is_not_the_stores(tmp_path: Path) -> None:
+    output = tmp_path / "out"
+    gone = stored(output, 1, "http://site.test/gone.png", "gone.png")
+    (output / gone["path"]).unlink()
+    forged = {**stored(output, 2, "http://site.test/f.png", "f.png"), "path": "../../etc/passwd"}
+    write_manifest(output, [gone, forged])
+    done = export_by_name(output, tmp_path / "named")
+    assert (done.missing, done.linked + done.copied) == (2, 0)
