@@ -151,6 +151,12 @@ def _add_crawl_options(parser: argparse.ArgumentParser, output_default: str | No
                             "their URL (drop those with --deny)")
     scope.add_argument("--no-parent", action="store_true",
                        help="never go above a seed's folder on its site (pages; images come from anywhere)")
+    sitemaps = scope.add_mutually_exclusive_group()
+    sitemaps.add_argument("--no-sitemaps", action="store_true",
+                          help="do not read the sitemaps robots.txt lists (or /sitemap.xml) for pages and images")
+    sitemaps.add_argument("--sitemaps-only", action="store_true",
+                          help="crawl the pages the sites' sitemaps list (and the seeds), with their images; "
+                               "follow no links")
     scope.add_argument("--max-depth", type=_positive(int), metavar="N", help="link hops from a seed")
     scope.add_argument("--max-pages", type=_positive(int), metavar="N", help="pages admitted, seeds included")
     scope.add_argument("--max-images", type=_positive(int), metavar="N", help="stop after N images saved")
@@ -369,7 +375,8 @@ def scheduler_config(args: argparse.Namespace, authkey: bytes, listen: tuple[str
         seeds=tuple(seeds.urls),
         scope=Scope(frozenset(host_of(u) for u in seeds.urls), tuple(args.allow_domain), tuple(args.deny),
                     args.same_host_images, tuple(args.accept),
-                    tuple(_folder_of(u) for u in seeds.urls) if args.no_parent else ()),
+                    tuple(_folder_of(u) for u in seeds.urls) if args.no_parent else (),
+                    read_sitemaps=not args.no_sitemaps, sitemaps_only=args.sitemaps_only),
         request=request,
         limits=Limits(args.max_depth, args.max_pages, args.max_images, args.max_time),
         politeness=Politeness(delay_seconds=args.delay, per_host=args.per_host,
@@ -393,6 +400,9 @@ def _print_summary(summary: Summary) -> int:
                 StopReason.INTERRUPTED: "Crawl stopped (interrupted)",
                 StopReason.INTERRUPTED_TWICE: "Crawl stopped at once (interrupted twice)"}[summary.reason]
     pages = plural(c.get("pages/fetched", 0), "page") + " fetched" + _failed_and_skipped(c, "pages")
+    if c.get("sitemaps/fetched"):
+        pages += (f" ({plural(c['sitemaps/pages'], 'page')} from {plural(c['sitemaps/fetched'], 'sitemap')}"
+                  f"{_failed_and_skipped(c, 'sitemaps').replace(' (', ', ').rstrip(')')})")
     images = (f"{plural(c.get('images/saved', 0), 'image')} saved ({size_text(c.get('bytes/saved', 0))}, "
               f"{plural(c.get('images/duplicate', 0), 'duplicate')} avoided)" + _failed_and_skipped(c, "images"))
     whole = ""

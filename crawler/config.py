@@ -127,6 +127,12 @@ class Scope:
     same_host_images: bool = False
     accept_patterns: tuple[str, ...] = ()  # pages must match one of these (when any are given)
     parent_prefixes: tuple[str, ...] = ()  # --no-parent: a page on a seed's origin stays under a seed's folder
+    read_sitemaps: bool = True  # the sitemaps robots.txt lists (else /sitemap.xml) add pages and images
+    sitemaps_only: bool = False  # pages come from sitemaps (and the seeds) only: links are not followed
+
+    def __post_init__(self) -> None:
+        _require(self.read_sitemaps or not self.sitemaps_only,
+                 "--sitemaps-only and --no-sitemaps contradict each other")
 
 
 @dataclass(frozen=True)

@@ -112,6 +112,11 @@ class ScopeRules:
             return self.allows(canonical_url)
         return bool(_host_of_canonical(canonical_url)) and not any(p.search(canonical_url) for p in self._deny)
 
+    def has_pages_on(self, origin: str) -> bool:
+        """True if the crawl follows pages on this origin's host (whose sitemaps are then worth reading)."""
+        host = _host_of_canonical(origin + "/")
+        return host in self._hosts or any(host == d or host.endswith("." + d) for d in self._domains)
+
     def allows(self, canonical_url: str) -> bool:
         """True if a page belongs to the crawl: a seed host or allowed domain, no --deny, --accept, --no-parent."""
         host = _host_of_canonical(canonical_url)

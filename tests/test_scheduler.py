@@ -35,6 +35,8 @@ def answer(task: dict, output: Path) -> dict:
     url = task["url"]
     if task["kind"] == "robots":
         return dict(make_result(task, "n1", "fetched", status=404))
+    if task["kind"] == "sitemap":  # the site has none
+        return dict(make_result(task, "n1", "failed", reason="http-404", status=404))
     if url == f"{SITE}/":
         return dict(make_result(task, "n1", "fetched", links=[pair(f"{SITE}/a.html")],
                                 images=[[*pair(f"{SITE}/x.png"), "img", "A sunset", "", "Dusk at sea"],
@@ -100,9 +102,9 @@ def test_scheduler_crawls_to_the_end_and_records_what_happened(tmp_path: Path, b
     store = MemoryStore() if backend == "memory" else SqliteStore(tmp_path, resume=False, fresh=False)
     scheduler, node, summary = crawl(tmp_path, store)
     assert summary.reason == StopReason.FINISHED  # type: ignore[attr-defined]
-    # robots.txt first, then the page's image before the page it links to, then the rest
-    assert node.order[:3] == ["/robots.txt", "/", "/x.png"]
-    assert set(node.order) == {"/robots.txt", "/", "/x.png", "/favicon.ico", "/a.html", "/gone.html"}
+    # robots.txt first, then the sitemap it could list, the page's image before the page it links to, the rest
+    assert node.order[:4] == ["/robots.txt", "/sitemap.xml", "/", "/x.png"]
+    assert set(node.order) == {"/robots.txt", "/sitemap.xml", "/", "/x.png", "/favicon.ico", "/a.html", "/gone.html"}
     counts = summary.counts  # type: ignore[attr-defined]
     assert (counts["pages/fetched"], counts["images/saved"], counts["pages/failed"]) == (2, 1, 1)
     manifest = [json.loads(line) for line in (tmp_path / "manifest.jsonl").read_text().splitlines()]
@@ -115,6 +117,9 @@ def test_scheduler_crawls_to_the_end_and_records_what_happened(tmp_path: Path, b
     assert failures[f"{SITE}/gone.html"]["reason"] == "http-404"
     assert (failures[f"{SITE}/favicon.ico"]["outcome"], failures[f"{SITE}/favicon.ico"]["reason"]) == (
         "skipped", "no-favicon")
+    # our guess at a sitemap is no failure of the site either
+    assert (failures[f"{SITE}/sitemap.xml"]["outcome"], failures[f"{SITE}/sitemap.xml"]["reason"]) == (
+        "skipped", "no-sitemap")
 
 
 def test_scheduler_ignores_answers_it_did_not_ask_for(tmp_path: Path) -> None:

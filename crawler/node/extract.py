@@ -73,6 +73,7 @@ class PageRefs:
     links: list[list[str]] = field(default_factory=list)
     images: list[list[str]] = field(default_factory=list)
     stylesheets: list[list[str]] = field(default_factory=list)
+    sitemaps: list[list[str]] = field(default_factory=list)  # [url, canonical] pairs (a sitemap index's)
     robots: set[str] = field(default_factory=set)  # <meta name=robots> directives for us (when read)
 
 
@@ -159,27 +160,33 @@ class Collector:
         if pair is not None:
             self.refs.stylesheets.append(pair)
 
-    def image(self, ref: object, found_as: Found, alt: object = None, title: object = None) -> None:
+    def sitemap(self, ref: object) -> None:
+        pair = self._resolve(ref, 3)
+        if pair is not None:
+            self.refs.sitemaps.append(pair)
+
+    def image(self, ref: object, found_as: Found, alt: object = None, title: object = None,
+              caption: object = None) -> None:
         entry = self._resolve(ref, 2)
         if entry is not None:
             entry += (found_as.value, "", "", "")
             self.refs.images.append(entry)
             self._image_entries[entry[1]] = entry
-        elif isinstance(ref, str) and (alt or title or self._figures or self._pictures):
+        elif isinstance(ref, str) and (alt or title or caption or self._figures or self._pictures):
             key = self._resolved.get(ref.partition("#")[0], (None, None))[1]  # an image seen before on this page
             entry = self._image_entries.get(key) if key else None
         if entry is None:
             return
-        if alt or title:
-            self._add_words(entry, words(alt), words(title))
+        if alt or title or caption:
+            self._add_words(entry, words(alt), words(title), words(caption))
         if self._figures:
             self._figures[-1].images.append(entry)
         if self._pictures:
             self._pictures[-1].append(entry)
 
-    def _add_words(self, entry: list[str], alt: str, title: str) -> None:
+    def _add_words(self, entry: list[str], alt: str, title: str, caption: str = "") -> None:
         """Fill the entry's words that are still empty (the first reference with words gives them)."""
-        for index, text in ((3, alt), (4, title)):
+        for index, text in ((3, alt), (4, title), (5, caption)):
             if text and not entry[index] and self._chars < MAX_REF_CHARS_PER_PAGE:
                 entry[index] = text
                 self._chars += len(text)

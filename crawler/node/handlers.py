@@ -21,6 +21,7 @@ from crawler.node.extract import Collector, extract
 from crawler.node.fetcher import Fetched, fetch
 from crawler.node.images import NotAnImage, filter_reason, identify
 from crawler.node.optout import NO_FOLLOW, NO_IMAGES, agent_token
+from crawler.node.sitemap import MAX_SITEMAP_BYTES, SitemapError, read_sitemap
 from crawler.storage import image_path, save_atomic
 from crawler.urls import canonical
 
@@ -54,6 +55,8 @@ class TaskHandler:
                 result = self._page(task, session)
             elif task["kind"] == Kind.STYLESHEET:
                 result = self._stylesheet(task, session)
+            elif task["kind"] == Kind.SITEMAP:
+                result = self._sitemap(task, session)
             else:
                 fetched = fetch(session, task["url"], self.limits, self.limits.max_image_bytes)
                 result = self._redirect(task, fetched) or self._save(task, fetched)
@@ -129,6 +132,29 @@ class TaskHandler:
         return make_result(task, self.node_id, Outcome.FETCHED, images=found.refs.images,
                            stylesheets=found.refs.stylesheets, status=fetched.status, bytes=len(fetched.body),
                            reason="truncated" if fetched.truncated else None)
+
+    def _sitemap(self, task: Task, session: requests.Session) -> Result:
+        """Fetch a sitemap (gzipped or not, XML or text) and report the pages, images and sitemaps it lists."""
+        fetched = fetch(session, task["url"], self.limits, MAX_SITEMAP_BYTES, cut_at_cap=True)
+        redirect = self._redirect(task, fetched)
+        if redirect is not None:
+            return redirect
+        try:
+            entries = read_sitemap(fetched.body)
+        except SitemapError as exc:
+            return make_result(task, self.node_id, Outcome.SKIPPED, reason=exc.reason, status=fetched.status,
+                               bytes=len(fetched.body))
+        found = Collector(task["url"])  # locations are absolute; a relative one is read as a browser would
+        for url in entries.pages:
+            found.link(url)
+        for url in entries.sitemaps:
+            found.sitemap(url)
+        for url, title, caption in entries.images:
+            found.image(url, Found.SITEMAP, None, title, caption)
+        truncated = fetched.truncated or entries.truncated
+        return make_result(task, self.node_id, Outcome.FETCHED, links=found.refs.links, images=found.refs.images,
+                           sitemaps=found.refs.sitemaps, status=fetched.status, bytes=len(fetched.body),
+                           reason="truncated" if truncated else None)
 
     def _save(self, task: Task, fetched: Fetched) -> Result:
         data = fetched.body

@@ -19,7 +19,7 @@ from crawler.scheduler.store import UNFINISHED, CrawlStore, UrlRow, UrlStatus, r
 from crawler.urls import origin_of
 
 log = logging.getLogger(__name__)
-_RESOURCE_KINDS = (Kind.IMAGE, Kind.STYLESHEET)  # queued apart from pages, and taken first
+_RESOURCE_KINDS = (Kind.IMAGE, Kind.STYLESHEET, Kind.SITEMAP)  # queued apart from pages, and taken first
 
 
 @dataclass

@@ -17,19 +17,24 @@ from crawler.reasons import MAX_SLOW_ATTEMPTS, SLOW_REASONS, describe_reason
 from crawler.scheduler.filecheck import SavedFileCheck
 from crawler.scheduler.frontier import Frontier
 from crawler.scheduler.records import CrawlRecords, found_as_of, image_words
+from crawler.scheduler.robots import listed_sitemaps
 from crawler.scheduler.status import StatusTracker
 from crawler.scheduler.store import CrawlStore, UrlRow
 from crawler.storage import STORAGE_REASONS, assigned_image_path
 from crawler.urllog import url_event
-from crawler.urls import ScopeRules, canonical, host_of
+from crawler.urls import ScopeRules, canonical, host_of, origin_of
 
 log = logging.getLogger(__name__)
 
 _PLURAL: dict[str, str] = {Kind.PAGE: "pages", Kind.IMAGE: "images", Kind.ROBOTS: "robots",
-                           Kind.STYLESHEET: "stylesheets"}  # the counts' words: pages/fetched
+                           Kind.STYLESHEET: "stylesheets", Kind.SITEMAP: "sitemaps"}  # the counts' words
 # @import chains deeper than this are not followed (real sites nest one or two; a server that
 # generates a new stylesheet on every import must not hold the crawl).
 MAX_IMPORT_DEPTH = 8
+# Sitemap indexes deeper than this are not followed: the protocol allows one level (an index of
+# sitemaps); a few sites nest indexes; a server that makes up a new index on every request must end.
+MAX_SITEMAP_DEPTH = 3
+SITEMAP_PAGE_DEPTH = 1  # a page a sitemap lists is one hop from the site's root, as if linked from it
 
 
 class ResultApplier:
@@ -57,6 +62,19 @@ class ResultApplier:
             key = canonical(url)
             if key is not None and self._frontier.add(url, key, Kind.PAGE, 0, None):
                 self.pages_admitted += 1
+                if not self._config.politeness.obey_robots:  # no robots.txt to list them: the usual place
+                    self._add_sitemaps_of(origin_of(key), None, None)
+
+    def _add_sitemaps_of(self, origin: str, robots_text: str | None, robots_url: str | None) -> None:
+        """Queue the sitemaps an origin's robots.txt lists, or its /sitemap.xml when it lists none
+        (that guess's absence is no failure: see _failed)."""
+        if not self._config.scope.read_sitemaps or not self._scope.has_pages_on(origin):
+            return
+        listed = listed_sitemaps(robots_text)
+        for url in listed or [origin + "/sitemap.xml"]:
+            key = canonical(url)
+            if key is not None and not self._frontier.seen(key) and self._scope.allows_resource(key):
+                self._frontier.add(url, key, Kind.SITEMAP, 0, robots_url if listed else None)
 
     def apply(self, result: Result, now: float) -> None:
         """Apply one checked result (a late or forged answer is counted and changes nothing)."""
@@ -71,9 +89,13 @@ class ResultApplier:
                 self._page_fetched(row, result, now)
             elif row.kind == Kind.STYLESHEET:
                 self._stylesheet_fetched(row, result)
+            elif row.kind == Kind.SITEMAP:
+                self._sitemap_fetched(row, result)
             else:  # robots.txt
-                self._frontier.set_robots(self._frontier.origin_of_row(row), result["robots_text"])
+                origin = self._frontier.origin_of_row(row)
+                self._frontier.set_robots(origin, result["robots_text"])
                 self._frontier.finish(row)
+                self._add_sitemaps_of(origin, result["robots_text"], row.url)
         elif outcome in (Outcome.SAVED, Outcome.DUPLICATE):  # an image task, or a "page" link that was an image
             self._image_saved(row, result, now)
         elif outcome == Outcome.FAILED:
@@ -100,6 +122,8 @@ class ResultApplier:
         if row.found_as == Found.FAVICON.value and status is not None and 400 <= status < 500:
             # Only a browser's guess, not a reference on the page: its absence is no failure of the site.
             self._frontier.fail(row, "no-favicon", Outcome.SKIPPED)
+        elif row.kind == Kind.SITEMAP and row.page_url is None and status is not None and 400 <= status < 500:
+            self._frontier.fail(row, "no-sitemap", Outcome.SKIPPED)  # our guess of /sitemap.xml, as above
         elif result["retryable"]:
             bound = MAX_SLOW_ATTEMPTS if reason in SLOW_REASONS else None
             if self._frontier.retry_or_fail(row, reason, now, result["retry_after"], bound):
@@ -163,17 +187,23 @@ class ResultApplier:
         if result["withheld"]:  # the site opted out of its images there (X-Robots-Tag, meta robots)
             self._counts["images/opted-out"] += result["withheld"]
         url_event(Outcome.FETCHED, row.url, kind=row.kind, links=len(result["links"]), images=len(result["images"]))
-        limits = self._config.limits
         before = self._frontier.pending_count
-        seen, allows = self._frontier.seen, self._scope.allows  # most links were seen: test that first
-        if limits.max_depth is None or row.depth + 1 <= limits.max_depth:
-            for url, key in result["links"]:
-                if limits.max_pages is not None and self.pages_admitted >= limits.max_pages:
-                    break
-                if not seen(key) and allows(key) and self._frontier.add(url, key, Kind.PAGE, row.depth + 1, row.url):
-                    self.pages_admitted += 1
+        if not self._config.scope.sitemaps_only:  # else pages come from sitemaps only
+            self._add_pages(row, result, row.depth + 1)
         self._add_resources(row, result, row.depth + 1, 0)
         self._tracker.record_discovered(self._frontier.pending_count - before, now)
+
+    def _add_pages(self, row: UrlRow, result: Result, depth: int) -> None:
+        """Queue the pages a page links to (or a sitemap lists) that belong to the crawl, within its limits."""
+        limits = self._config.limits
+        if limits.max_depth is not None and depth > limits.max_depth:
+            return
+        seen, allows = self._frontier.seen, self._scope.allows  # most links were seen: test that first
+        for url, key in result["links"]:
+            if limits.max_pages is not None and self.pages_admitted >= limits.max_pages:
+                break
+            if not seen(key) and allows(key) and self._frontier.add(url, key, Kind.PAGE, depth, row.url):
+                self.pages_admitted += 1
 
     def _stylesheet_fetched(self, row: UrlRow, result: Result) -> None:
         self._frontier.finish(row)
@@ -181,6 +211,22 @@ class ResultApplier:
         self._cut_short(row, result, "stylesheets")
         url_event(Outcome.FETCHED, row.url, kind=row.kind, images=len(result["images"]))
         self._add_resources(row, result, row.depth, row.depth + 1)
+
+    def _sitemap_fetched(self, row: UrlRow, result: Result) -> None:
+        self._frontier.finish(row)
+        self._counts["sitemaps/fetched"] += 1
+        self._cut_short(row, result, "sitemaps")
+        url_event(Outcome.FETCHED, row.url, kind=row.kind, links=len(result["links"]), images=len(result["images"]),
+                  sitemaps=len(result["sitemaps"]))
+        before = self.pages_admitted
+        self._add_pages(row, result, SITEMAP_PAGE_DEPTH)
+        self._counts["sitemaps/pages"] += self.pages_admitted - before
+        self._add_resources(row, result, SITEMAP_PAGE_DEPTH, 0)
+        if row.depth + 1 <= MAX_SITEMAP_DEPTH:
+            seen, allows = self._frontier.seen, self._scope.allows_resource
+            for url, key in result["sitemaps"]:
+                if not seen(key) and allows(key):
+                    self._frontier.add(url, key, Kind.SITEMAP, row.depth + 1, row.url)
 
     def _add_resources(self, row: UrlRow, result: Result, image_depth: int, import_depth: int) -> None:
         """Queue the images and stylesheets a page or stylesheet refers to (depth limits do not apply),

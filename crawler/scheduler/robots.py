@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
+
 from protego import Protego
 
 ROBOTS_AGENT = "queue-crawler"  # the product token robots.txt groups are matched against
+MAX_LISTED_SITEMAPS = 100  # Sitemap: lines read from one robots.txt
 
 
 class RobotsRules:
@@ -25,3 +28,10 @@ class RobotsRules:
 
 
 ALLOW_ALL = RobotsRules(None)
+
+
+def listed_sitemaps(text: str | None) -> list[str]:
+    """The URLs of a robots.txt's `Sitemap:` lines (they stand outside any group), at most MAX_LISTED_SITEMAPS."""
+    if not text:
+        return []
+    return list(itertools.islice(Protego.parse(text).sitemaps, MAX_LISTED_SITEMAPS))

@@ -137,20 +137,34 @@ def test_crawl_verbose_says_what_became_of_each_url_and_log_file_keeps_it(tmp_pa
     assert len((tmp_path / "quiet.jsonl").read_text().splitlines()) == len(events)
 
 
-def test_crawl_honours_the_sites_opt_outs_unless_told_to_ignore_robots(tmp_path: Path, serve_site,
-                                                                       processes) -> None:
+def test_crawl_reads_words_and_sitemaps_and_honours_the_sites_opt_outs_unless_told_to_ignore_robots(
+        tmp_path: Path, serve_site, processes) -> None:
+    import gzip
     site_root = tmp_path / "site"
     (site_root / "img").mkdir(parents=True)
-    for number, name in enumerate(("ok", "art", "shared", "private")):
+    (site_root / "sitemaps").mkdir()
+    for number, name in enumerate(("ok", "art", "shared", "private", "listed")):
         (site_root / "img" / f"{name}.png").write_bytes(make_image(100 + number, "png"))
     (site_root / "index.html").write_text(
         '<a href="/a.html">a</a> <a rel="nofollow" href="/hidden.html">hidden</a>'
-        '<img src="/img/ok.png"><img src="/img/art.png"><img src="/img/shared.png">')
+        '<figure><img src="/img/ok.png" alt="An  honest\n image" title="OK"><figcaption>Shown <b>gladly</b>'
+        '</figcaption></figure><img src="/img/art.png"><img src="/img/shared.png">')
     (site_root / "a.html").write_text('<meta name="robots" content="noimageindex">'
                                       '<img src="/img/shared.png"><img src="/img/private.png">')
     (site_root / "hidden.html").write_text("<p>not for crawlers</p>")
+    (site_root / "listed.html").write_text('<img src="/img/listed.png" alt="Listed, and shown">')  # no link leads here
     site = serve_site(site_root)
     site.response_headers["img/art.png"] = {"X-Robots-Tag": "queue-crawler: noai"}
+    # robots.txt → a gzipped sitemap index → a gzipped image sitemap with a caption
+    (site_root / "robots.txt").write_text(f"User-agent: *\nAllow: /\n\nSitemap: {site.url}sitemap_index.xml.gz\n")
+    (site_root / "sitemap_index.xml.gz").write_bytes(gzip.compress(
+        f'<?xml version="1.0" encoding="UTF-8"?><sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+        f"<sitemap><loc>{site.url}sitemaps/images.xml.gz</loc></sitemap></sitemapindex>".encode()))
+    (site_root / "sitemaps" / "images.xml.gz").write_bytes(gzip.compress(
+        f'<?xml version="1.0" encoding="UTF-8"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9" '
+        f'xmlns:image="http://www.google.com/schemas/sitemap-image/1.1"><url><loc>{site.url}listed.html</loc>'
+        f"<image:image><image:loc>{site.url}img/listed.png</image:loc><image:caption>A listed  image"
+        f"</image:caption><image:title>Listed</image:title></image:image></url></urlset>".encode()))
 
     def crawl(output: Path, *options: str) -> tuple[set[str], dict[str, str], str]:
         result = processes.run("run", site.url, "--output", str(output), "--delay", "0", *options, timeout=60)
@@ -161,10 +175,18 @@ def test_crawl_honours_the_sites_opt_outs_unless_told_to_ignore_robots(tmp_path:
         return saved, failures, result.stdout
 
     saved, failures, stdout = crawl(tmp_path / "obeyed")
-    assert saved == {"ok.png", "shared.png"}  # shared.png is also on a page that does not opt out
+    assert saved == {"ok.png", "shared.png", "listed.png"}  # shared.png is also on a page that does not opt out
     assert failures["art.png"] == "x-robots-tag"
     assert site.hits["img/private.png"] == 0 and site.hits["hidden.html"] == 0
     assert "Left out at the sites' request: 3 image references" in stdout and "1 image sent with" in stdout
+    assert site.hits["listed.html"] == 1 and "1 page from 2 sitemaps" in stdout
+    manifest = {json.loads(line)["name"]: json.loads(line) for line in (tmp_path / "obeyed/manifest.jsonl").open()}
+    fields = ("found_as", "page_url", "alt", "title", "caption", "pages")
+    assert {name: tuple(record[field] for field in fields) for name, record in manifest.items()} == {
+        "ok.png": ("img", site.url, "An honest image", "OK", "Shown gladly", 1),
+        "shared.png": ("img", site.url, None, None, None, 1),  # a.html opted out: its reference does not count
+        # the sitemap named it first (its words come from there); listed.html showed it too
+        "listed.png": ("sitemap", f"{site.url}sitemaps/images.xml.gz", None, "Listed", "A listed image", 2)}
     saved, failures, _stdout = crawl(tmp_path / "ignored", "--ignore-robots")
     assert saved == {"ok.png", "art.png", "shared.png", "private.png"}
     assert site.hits["hidden.html"] == 1

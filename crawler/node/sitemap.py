@@ -1,0 +1,197 @@
+"""Sitemap bytes → the pages, images and further sitemaps a site lists. Pure and bounded.
+
+Reads what sitemaps.org and Google describe: <urlset> with <url><loc> (pages) and Google's image
+extension (<image:image> with <image:loc>, <image:caption>, <image:title>) and video thumbnails;
+<sitemapindex> with <sitemap><loc>; text sitemaps (one URL a line); any of them gzipped. Elements
+are matched by local name, as search engines do (real sitemaps get their namespaces wrong).
+
+A sitemap is a stranger's file: the XML is parsed as a stream by a defusedxml parser that refuses
+entity declarations (billion laughs, external entities); nothing is built but the entries; gzip is
+inflated in steps, never past MAX_SITEMAP_BYTES, so a gzip bomb costs at most that.
+"""
+
+from __future__ import annotations
+
+import itertools
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from xml.etree.ElementTree import ParseError
+
+from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import DefusedXMLParser
+
+from crawler.messages import MAX_URL_CHARS, MAX_WORDS_CHARS
+
+MAX_SITEMAP_BYTES = 50 * 1024 * 1024  # the protocol's limit for one sitemap, uncompressed
+MAX_SITEMAP_ENTRIES = 50_000  # the protocol's limit of URLs in one sitemap (images come on top)
+_MAX_IMAGES = 100_000  # <image:image> entries read from one sitemap at most (1,000 a page is allowed)
+_MAX_NESTING = 32  # elements open at once; a sitemap has four levels
+_STEP_BYTES = 256 * 1024  # inflated and fed to the parser at a time
+_GZIP_MAGIC = b"\x1f\x8b"
+
+
+class SitemapError(Exception):
+    """Not a sitemap we can read; `reason` is the word for the records."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass
+class SitemapEntries:
+    pages: list[str] = field(default_factory=list)  # <url><loc>, and the lines of a text sitemap
+    images: list[tuple[str, str, str]] = field(default_factory=list)  # (url, title, caption)
+    sitemaps: list[str] = field(default_factory=list)  # <sitemap><loc> of an index
+    truncated: bool = False  # cut at MAX_SITEMAP_BYTES or at the entry limits
+
+
+class _Enough(Exception):
+    """Raised inside the parse when the limits are reached: what was read so far stands."""
+
+
+class _Target:
+    """A parser target that keeps the locations it passes and nothing else."""
+
+    def __init__(self, found: SitemapEntries) -> None:
+        self.found = found
+        self.path: list[str] = []  # local names of the open elements
+        self.text: list[str] | None = None  # characters of the <loc>/<caption>/<title> being read
+        self.text_chars = 0
+        self.image: dict[str, str] | None = None  # the <image:image> being read
+        self.rooted = False  # the root element was a sitemap's
+
+    def start(self, tag: str, attributes: dict[str, str]) -> None:
+        name = tag.rpartition("}")[2]
+        if not self.path and not self.rooted:
+            if name not in ("urlset", "sitemapindex"):
+                raise SitemapError("not-a-sitemap")  # an HTML page, a feed, a soft 404
+            self.rooted = True
+        if len(self.path) >= _MAX_NESTING:
+            raise SitemapError("bad-sitemap")
+        self.path.append(name)
+        if name == "image" and "url" in self.path:
+            self.image = {}
+        if name in ("loc", "caption", "title", "thumbnail_loc"):
+            self.text, self.text_chars = [], 0
+
+    def data(self, text: str) -> None:
+        if self.text is not None and self.text_chars <= MAX_URL_CHARS:
+            self.text.append(text)
+            self.text_chars += len(text)
+
+    def end(self, tag: str) -> None:
+        name = self.path.pop()
+        parent = self.path[-1] if self.path else ""
+        value = " ".join("".join(self.text).split()) if self.text is not None and name in (
+            "loc", "caption", "title", "thumbnail_loc") else ""
+        if name in ("loc", "caption", "title", "thumbnail_loc"):
+            self.text = None
+        found = self.found
+        if name == "loc" and parent == "url" and len(self.path) == 2:
+            found.pages.append(value)
+        elif name == "loc" and parent == "sitemap":
+            found.sitemaps.append(value)
+        elif self.image is not None and parent == "image" and name in ("loc", "caption", "title"):
+            self.image[name] = value
+        elif name == "thumbnail_loc" and parent == "video" and len(found.images) < _MAX_IMAGES:
+            found.images.append((value, "", ""))
+        elif name == "image" and self.image is not None:
+            if self.image.get("loc") and len(found.images) < _MAX_IMAGES:
+                found.images.append((self.image["loc"], self.image.get("title", "")[:MAX_WORDS_CHARS],
+                                     self.image.get("caption", "")[:MAX_WORDS_CHARS]))
+            self.image = None
+        if len(found.pages) + len(found.sitemaps) >= MAX_SITEMAP_ENTRIES:
+            raise _Enough
+
+    def close(self) -> None:
+        pass
+
+
+def read_sitemap(body: bytes) -> SitemapEntries:
+    """The entries of a sitemap (XML or text, gzipped or not); raises SitemapError if it is none."""
+    found = SitemapEntries()
+    chunks = _inflated(body, found) if body.startswith(_GZIP_MAGIC) else _steps(body)
+    first = b""
+    for first in chunks:
+        if first.strip():
+            break
+    if first.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<"):
+        _read_xml(first, chunks, found)
+    else:
+        _read_text(first, chunks, found)
+    return found
+
+
+def _steps(body: bytes) -> Iterator[bytes]:
+    for start in range(0, len(body), _STEP_BYTES):
+        yield body[start:start + _STEP_BYTES]
+
+
+def _inflated(body: bytes, found: SitemapEntries) -> Iterator[bytes]:
+    """The gzip stream inflated a step at a time, never past MAX_SITEMAP_BYTES (a bomb stops there)."""
+    inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+    total = 0
+    pending = body
+    try:
+        while pending and not inflater.eof:
+            chunk = inflater.decompress(pending, _STEP_BYTES)
+            pending = inflater.unconsumed_tail
+            total += len(chunk)
+            if total > MAX_SITEMAP_BYTES:
+                found.truncated = True
+                yield chunk[:len(chunk) - (total - MAX_SITEMAP_BYTES)]
+                return
+            yield chunk
+    except zlib.error as exc:
+        raise SitemapError("corrupt-sitemap") from exc
+    if not inflater.eof:  # the stream stops before its end: cut in transit, or no gzip at all
+        if total == 0:
+            raise SitemapError("corrupt-sitemap")
+        found.truncated = True
+
+
+def _read_xml(first: bytes, rest: Iterator[bytes], found: SitemapEntries) -> None:
+    target = _Target(found)
+    parser = DefusedXMLParser(target=target, forbid_dtd=False, forbid_entities=True, forbid_external=True)
+    try:
+        parser.feed(first)
+        for chunk in rest:
+            parser.feed(chunk)
+        parser.close()
+    except _Enough:
+        found.truncated = True
+    except DefusedXmlException as exc:
+        raise SitemapError("unsafe-sitemap") from exc
+    except ParseError as exc:
+        if not target.rooted:
+            raise SitemapError("not-a-sitemap") from exc  # not XML at all: an HTML page
+        if not (found.pages or found.sitemaps or found.images):
+            raise SitemapError("bad-sitemap") from exc
+        found.truncated = True  # cut short (by the size cap, or broken at the end): the entries before stand
+
+
+def _read_text(first: bytes, rest: Iterator[bytes], found: SitemapEntries) -> None:
+    """A text sitemap: one absolute http(s) URL a line; anything else on a line makes it no sitemap."""
+    carried = b""
+    for chunk in itertools.chain((first,), rest):
+        lines = (carried + chunk).split(b"\n")
+        carried = lines.pop()
+        for line in lines:
+            _text_line(line, found)
+            if len(found.pages) >= MAX_SITEMAP_ENTRIES:
+                found.truncated = True
+                return
+    _text_line(carried, found)
+
+
+def _text_line(line: bytes, found: SitemapEntries) -> None:
+    url = line.decode("utf-8", errors="replace").strip().lstrip("\ufeff")
+    if not url:
+        return
+    if not url.lower().startswith(("http://", "https://")) or " " in url:
+        if not found.pages:
+            raise SitemapError("not-a-sitemap")  # an error page, a script: not a list of URLs
+        return
+    found.pages.append(url)

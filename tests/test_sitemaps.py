@@ -1,0 +1,198 @@
+"""Sitemaps: what a node reads from one (crawler/node/sitemap.py) and what the scheduler makes of it."""
+
+from __future__ import annotations
+
+import gzip
+import zlib
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import responses
+
+from crawler.config import FetchLimits, ImageFilter, Limits, Politeness, SchedulerConfig, Scope
+from crawler.messages import make_result, make_task, read_result
+from crawler.node.fetcher import new_session
+from crawler.node.handlers import TaskHandler
+from crawler.node.sitemap import MAX_SITEMAP_BYTES, MAX_SITEMAP_ENTRIES, SitemapError, read_sitemap
+from crawler.scheduler.loop import Scheduler
+from crawler.scheduler.store import MemoryStore
+from crawler.urls import canonical
+
+SITE = "http://site.test"
+IMAGE_SITEMAP = b"""<?xml version="1.0" encoding="UTF-8"?>
+<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"
+        xmlns:image="http://www.google.com/schemas/sitemap-image/1.1"
+        xmlns:video="http://www.google.com/schemas/sitemap-video/1.1">
+  <url>
+    <loc>http://site.test/gallery/harbour.html</loc>
+    <lastmod>2024-06-01</lastmod>
+    <image:image>
+      <image:loc>http://site.test/img/harbour.jpg</image:loc>
+      <image:caption>The harbour
+        at dusk</image:caption>
+      <image:title>Harbour</image:title>
+    </image:image>
+    <image:image><image:loc>http://cdn.test/img/boats.png</image:loc></image:image>
+  </url>
+  <url><loc> http://site.test/about.html </loc>
+    <video:video><video:thumbnail_loc>http://site.test/thumbs/tour.jpg</video:thumbnail_loc></video:video>
+  </url>
+</urlset>"""
+INDEX = b"""<?xml version="1.0" encoding="UTF-8"?>
+<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">
+  <sitemap><loc>http://site.test/sitemaps/images.xml.gz</loc><lastmod>2024-06-01</lastmod></sitemap>
+  <sitemap><loc>http://site.test/sitemaps/pages.txt</loc></sitemap>
+</sitemapindex>"""
+
+
+# -- reading one --------------------------------------------------------------------------------
+
+def test_an_image_sitemap_gives_pages_and_images_with_their_words() -> None:
+    for body in (IMAGE_SITEMAP, gzip.compress(IMAGE_SITEMAP)):
+        found = read_sitemap(body)
+        assert found.pages == ["http://site.test/gallery/harbour.html", "http://site.test/about.html"]
+        assert found.images == [("http://site.test/img/harbour.jpg", "Harbour", "The harbour at dusk"),
+                                ("http://cdn.test/img/boats.png", "", ""), ("http://site.test/thumbs/tour.jpg", "", "")]
+        assert (found.sitemaps, found.truncated) == ([], False)
+
+
+def test_an_index_and_a_text_sitemap() -> None:
+    assert read_sitemap(INDEX).sitemaps == ["http://site.test/sitemaps/images.xml.gz", "http://site.test/sitemaps/pages.txt"]
+    text = b"\xef\xbb\xbfhttp://site.test/a.html\r\n\r\nhttps://site.test/b.html\n"
+    assert read_sitemap(text).pages == ["http://site.test/a.html", "https://site.test/b.html"]
+
+
+@pytest.mark.parametrize(("body", "reason"), [
+    (b"<!doctype html><html><body>Not found</body></html>", "not-a-sitemap"),  # a soft 404
+    (b"Page not found\n", "not-a-sitemap"),
+    (b'<?xml version="1.0"?><!DOCTYPE urlset [<!ENTITY a "aaaa"><!ENTITY b "&a;&a;&a;&a;">]>'
+     b"<urlset><url><loc>&b;</loc></url></urlset>", "unsafe-sitemap"),  # billion laughs
+    (b'<!DOCTYPE urlset [<!ENTITY x SYSTEM "file:///etc/passwd">]><urlset><url><loc>&x;</loc></url></urlset>',
+     "unsafe-sitemap"),
+    (b"<urlset><url><loc>http://site.test/a", "bad-sitemap"),
+    (b"\x1f\x8b\x08\x00garbage", "corrupt-sitemap"),
+])
+def test_what_is_no_sitemap_says_why(body: bytes, reason: str) -> None:
+    with pytest.raises(SitemapError) as caught:
+        read_sitemap(body)
+    assert caught.value.reason == reason
+
+
+def test_a_gzip_bomb_costs_at_most_the_cap() -> None:
+    packer = zlib.compressobj(9, zlib.DEFLATED, 31)
+    body = packer.compress(b"<urlset><url><loc>http://site.test/first.html</loc></url>")
+    body += b"".join(packer.compress(b" " * 1024 * 1024) for _ in range(MAX_SITEMAP_BYTES // (1024 * 1024) + 20))
+    body += packer.compress(b"<url><loc>http://site.test/never.html</loc></url></urlset>") + packer.flush()
+    assert len(body) < 200_000  # 70 MB inflated
+    found = read_sitemap(body)
+    assert found.pages == ["http://site.test/first.html"] and found.truncated
+
+
+def test_entries_beyond_the_protocols_limit_are_cut() -> None:
+    body = b"<urlset>" + b"".join(b"<url><loc>http://site.test/%d</loc></url>" % n
+                                  for n in range(MAX_SITEMAP_ENTRIES + 10)) + b"</urlset>"
+    found = read_sitemap(body)
+    assert len(found.pages) == MAX_SITEMAP_ENTRIES and found.truncated
+
+
+@responses.activate
+def test_a_node_reports_a_gzipped_sitemaps_entries_as_plain_references(tmp_path: Path) -> None:
+    url = f"{SITE}/sitemaps/images.xml.gz"
+    responses.get(url, body=gzip.compress(IMAGE_SITEMAP), content_type="application/x-gzip")
+    limits = FetchLimits()
+    handler = TaskHandler("n1", limits, ImageFilter(), tmp_path)
+    result = read_result(dict(handler.handle(make_task("1.1.r", "sitemap", url, 1, None, 0), new_session(limits))))
+    assert result["outcome"] == "fetched"
+    assert [link[0] for link in result["links"]] == [f"{SITE}/gallery/harbour.html", f"{SITE}/about.html"]
+    assert result["images"][0] == [f"{SITE}/img/harbour.jpg", f"{SITE}/img/harbour.jpg", "sitemap", "", "Harbour",
+                                   "The harbour at dusk"]
+
+
+# -- what the scheduler makes of them -------------------------------------------------------------
+
+Answer = Callable[[dict], dict]
+
+
+def scheduler_for(tmp_path: Path, **scope: object) -> Scheduler:
+    config = SchedulerConfig(output_dir=tmp_path, authkey=b"k" * 32, seeds=(f"{SITE}/",),
+                             scope=Scope(frozenset({"site.test"}), **scope),  # type: ignore[arg-type]
+                             politeness=Politeness(delay_seconds=0, per_host=1), limits=Limits(max_depth=1))
+    return Scheduler(config, clock=lambda: 0.0, store=MemoryStore())
+
+
+def refs(*paths: str, host: str = SITE) -> list[list[str]]:
+    return [[f"{host}{path}", canonical(f"{host}{path}") or ""] for path in paths]
+
+
+def site(task: dict) -> dict:
+    """A site whose robots.txt lists an index of two sitemaps (one an image sitemap, one nesting further)."""
+    path = task["url"].removeprefix(SITE)
+    if path == "/robots.txt":
+        return dict(make_result(task, "n", "fetched", status=200, robots_text=(
+            "User-agent: *\nDisallow: /private/\nSitemap: http://site.test/sitemap_index.xml\n")))
+    if path == "/sitemap_index.xml":
+        return dict(make_result(task, "n", "fetched", status=200,
+                                sitemaps=refs("/sitemaps/images.xml.gz", "/sitemaps/deeper.xml")))
+    if path == "/sitemaps/images.xml.gz":
+        return dict(make_result(task, "n", "fetched", status=200,
+                                links=refs("/gallery.html", "/private/x.html") + refs("/elsewhere.html",
+                                                                                       host="http://other.test"),
+                                images=[[*refs("/img/harbour.jpg")[0], "sitemap", "", "Harbour", "At dusk"]]))
+    if path.startswith("/sitemaps/deeper"):  # an index that makes up a deeper one on every request
+        return dict(make_result(task, "n", "fetched", status=200, sitemaps=refs(path.replace(".xml", "/d.xml"))))
+    if task["kind"] == "image":
+        return dict(make_result(task, "n", "failed", reason="http-404", status=404))
+    return dict(make_result(task, "n", "fetched", status=200, links=refs("/linked.html")))
+
+
+def drive(scheduler: Scheduler, answer: Answer) -> list[tuple[str, str, int]]:
+    """Hand out every task and apply its answer; return (kind, path, depth) in the order fetched."""
+    scheduler._applier.add_seeds(scheduler.config.seeds)
+    fetched = []
+    for _ in range(1000):
+        task = scheduler._frontier.next_task(0.0)
+        if task is None:
+            break
+        fetched.append((task["kind"], task["url"].removeprefix(SITE), task["depth"]))
+        scheduler._handle(answer(dict(task)), 0.0)
+    return fetched
+
+
+def test_robots_sitemaps_bring_pages_at_depth_one_and_images_with_words(tmp_path: Path) -> None:
+    scheduler = scheduler_for(tmp_path)
+    fetched = drive(scheduler, site)
+    assert fetched[:3] == [("robots", "/robots.txt", 0), ("sitemap", "/sitemap_index.xml", 0),
+                           ("sitemap", "/sitemaps/images.xml.gz", 1)]
+    assert ("page", "/gallery.html", 1) in fetched and ("image", "/img/harbour.jpg", 1) in fetched
+    assert not any(path.startswith(("/private/", "http://other.test")) for _kind, path, _depth in fetched)
+    # the index that nests forever stops at the depth bound
+    assert [path for kind, path, _ in fetched if "deeper" in path] == [
+        "/sitemaps/deeper.xml", "/sitemaps/deeper/d.xml", "/sitemaps/deeper/d/d.xml"]
+    # a page the sitemap listed sits at depth 1: with --max-depth 1 its links are not followed
+    assert ("page", "/linked.html", 1) in fetched  # linked from the seed (depth 0)
+    row = scheduler._store.find_url(f"{SITE}/img/harbour.jpg")
+    assert row is not None and row.found_as == "sitemap" and row.page_url == f"{SITE}/sitemaps/images.xml.gz"
+    assert row.words == '{"alt": "", "title": "Harbour", "caption": "At dusk"}'
+    assert scheduler.counts["sitemaps/fetched"] == 5 and scheduler.counts["sitemaps/pages"] == 2
+
+
+def test_sitemaps_only_follows_no_links_and_no_sitemaps_reads_none(tmp_path: Path) -> None:
+    only = [path for kind, path, _ in drive(scheduler_for(tmp_path / "only", sitemaps_only=True), site)
+            if kind == "page"]
+    assert only == ["/", "/gallery.html"]  # the seed and what the sitemap lists; /linked.html is not followed
+    none = drive(scheduler_for(tmp_path / "none", read_sitemaps=False), site)
+    assert [kind for kind, _path, _ in none].count("sitemap") == 0
+
+
+def test_without_a_sitemap_line_the_usual_place_is_tried_and_its_absence_is_no_failure(tmp_path: Path) -> None:
+    def bare_site(task: dict) -> dict:
+        if task["kind"] == "robots":
+            return dict(make_result(task, "n", "fetched", status=404))
+        if task["kind"] == "sitemap":
+            return dict(make_result(task, "n", "failed", reason="http-404", status=404))
+        return dict(make_result(task, "n", "fetched", status=200))
+    scheduler = scheduler_for(tmp_path)
+    assert drive(scheduler, bare_site)[:2] == [("robots", "/robots.txt", 0), ("sitemap", "/sitemap.xml", 0)]
+    scheduler._applier.record_dropped()
+    assert (scheduler.counts["sitemaps/skipped"], scheduler.counts["sitemaps/failed"]) == (1, 0)
