@@ -30,7 +30,8 @@ def prepare_output(root: Path) -> None:
     (root / "failures.jsonl").write_text("".join(json.dumps(r) + "\n" for r in failures))
     (root / ".crawler").mkdir()
     (root / ".crawler" / "runs.jsonl").write_text(json.dumps({
-        "seconds": 12.5, "counts": {"pages/fetched": 7, "images/duplicate": 2, "bytes/duplicate": 3000,
+        "seconds": 12.5, "counts": {"pages/fetched": 7, "sitemaps/fetched": 2, "sitemaps/pages": 5,
+                                    "images/duplicate": 2, "bytes/duplicate": 3000,
                                     "images/out-of-scope": 12, "images/opted-out": 4, "images/x-robots-tag": 1},
         "out_of_scope_hosts": ["cdn.example.com"],
         "slowest_hosts": [{"origin": "http://b.test:8080", "downloads": 3, "mean_seconds": 1.5}]}) + "\n")
@@ -56,6 +57,8 @@ def test_report_summarize_counts_hosts_types_duplicates_and_failures(tmp_path: P
     assert "duplicates avoided: 2 images" in text and "http://b.test:8080" in text
     assert ("left out at the sites' request: 4 image references on pages that opt out, 1 image sent with "
             "X-Robots-Tag") in text
+    assert "with words (alt, title or caption): 2 of 3 images" in text
+    assert "sitemaps read: 2, listing 5 pages the crawl took" in text
 
 
 def test_report_notices_missing_files(tmp_path: Path) -> None:

@@ -45,6 +45,8 @@ def summarize(output_dir: Path) -> dict[str, Any]:
         "by_found_as": dict(Counter(r.get("found_as", "?") for r in manifest).most_common()),
         "duplicates": {"images": counts.get("images/duplicate", 0), "bytes": counts.get("bytes/duplicate", 0)},
         "pages_fetched": counts.get("pages/fetched", 0),
+        "sitemaps": {"fetched": counts.get("sitemaps/fetched", 0), "pages": counts.get("sitemaps/pages", 0)},
+        "with_words": sum(1 for r in manifest if r.get("alt") or r.get("title") or r.get("caption")),
         "images_out_of_scope": {"images": counts.get("images/out-of-scope", 0),
                                 "hosts": runs[-1].get("out_of_scope_hosts", []) if runs else []},
         "opted_out": {"image_references": counts.get("images/opted-out", 0),  # on pages that opt out
@@ -63,7 +65,12 @@ def render_text(summary: dict[str, Any]) -> str:
              f"{plural(summary['pages_fetched'], 'page')}, {summary['duration_seconds']:.0f}s of crawling "
              f"in {plural(summary['runs'], 'run')}",
              f"duplicates avoided: {plural(summary['duplicates']['images'], 'image')}, "
-             f"{size_text(summary['duplicates']['bytes'])}"]
+             f"{size_text(summary['duplicates']['bytes'])}",
+             f"with words (alt, title or caption): {summary['with_words']} of {plural(summary['images'], 'image')}"
+             " (crawler inspect --search WORDS finds them)"]
+    if summary["sitemaps"]["fetched"]:
+        lines.append(f"sitemaps read: {summary['sitemaps']['fetched']}, listing "
+                     f"{plural(summary['sitemaps']['pages'], 'page')} the crawl took")
     if summary["by_host"]:
         lines.append("images by host:")
         lines += [f"  {v['images']:7d}  {size_text(v['bytes']):>9}  {host}" for host, v in summary["by_host"].items()]

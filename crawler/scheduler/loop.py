@@ -413,6 +413,9 @@ class Scheduler:
             self._applier.collect_checked(self._clock(), wait_seconds=0.1)
         self._applier.close()
         self._applier.record_dropped()
+        if self.config.scope.sitemaps_only and not self.counts["sitemaps/fetched"]:
+            log.warning("scheduler: --sitemaps-only, but no sitemap could be read (none listed in robots.txt, "
+                        "none at /sitemap.xml): only the seeds were crawled")
         out_of_scope_hosts = [host for host, _count in self._applier.out_of_scope_hosts.most_common(3)]
         self._records.run_summary(detail or reason.value, seconds, dict(self.counts), self._tracker.slowest_hosts(),
                                   out_of_scope_hosts)
