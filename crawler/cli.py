@@ -34,6 +34,7 @@ from crawler.config import (
 )
 from crawler.credentials import parse_header, read_basic_auth, read_cookies
 from crawler.errors import ConfigError, CrawlerError, SeedError
+from crawler.output.report import recrawl_line
 from crawler.scheduler.loop import StopReason, Summary
 from crawler.seeds import read_seeds
 from crawler.storage import MANIFEST_NAME, STATE_DIR, read_jsonl
@@ -206,6 +207,13 @@ def _add_crawl_options(parser: argparse.ArgumentParser, output_default: str | No
     resume = state.add_mutually_exclusive_group()
     resume.add_argument("--resume", action="store_true", help="carry on the crawl saved in the output directory")
     resume.add_argument("--fresh", action="store_true", help="discard a saved crawl state and start over")
+    resume.add_argument("--recrawl", action="store_true",
+                        help="crawl the saved crawl again: ask for every known page and image with its "
+                             "ETag/Last-Modified, download only what changed, record what is gone")
+    state.add_argument("--recrawl-older-than", type=_seconds, metavar="TIME",
+                       help="with --recrawl: check only what was last fetched longer ago than this (7d, 12h)")
+    state.add_argument("--prune", action="store_true",
+                       help="with --recrawl: delete the files of images that are gone from their sites (404/410)")
     state.add_argument("--max-attempts", type=_positive(int), default=SchedulerConfig.max_attempts, metavar="N",
                        help="tries per URL (default: %(default)s)")
     state.add_argument("--lease-seconds", type=_seconds, metavar="TIME",
@@ -389,7 +397,8 @@ def scheduler_config(args: argparse.Namespace, authkey: bytes, listen: tuple[str
         image_filter=ImageFilter(args.min_bytes, args.min_width, args.min_height, args.types),
         max_attempts=args.max_attempts, lease_seconds=args.lease_seconds,
         node_timeout_seconds=args.node_timeout, storage_pause_seconds=args.storage_pause,
-        resume=args.resume, fresh=args.fresh)
+        resume=args.resume or args.recrawl, fresh=args.fresh, recrawl=args.recrawl,
+        recrawl_older_than_seconds=args.recrawl_older_than, prune=args.prune)
 
 
 # -- commands -----------------------------------------------------------------------------------
@@ -415,6 +424,9 @@ def _print_summary(summary: Summary) -> int:
           f" Images: {summary.output_dir / 'images'}; manifest: {summary.output_dir / 'manifest.jsonl'}; "
           f"failures: {summary.output_dir / 'failures.jsonl'}. Gallery and summary: "
           f"crawler inspect {summary.output_dir}", flush=True)
+    recheck = recrawl_line(c)
+    if recheck:
+        print(recheck, flush=True)
     withheld, tagged = c.get("images/opted-out", 0), c.get("images/x-robots-tag", 0)
     if withheld or tagged:
         print(f"Left out at the sites' request: {plural(withheld, 'image reference')} on pages that opt out "

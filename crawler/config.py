@@ -187,6 +187,9 @@ class SchedulerConfig:
     lease_seconds: float | None = None  # None: derived from the fetch limits (see lease_for)
     resume: bool = False
     fresh: bool = False
+    recrawl: bool = False  # a new run of a crawl: everything known is asked again, conditionally
+    recrawl_older_than_seconds: float | None = None  # only what was last fetched longer ago than this
+    prune: bool = False  # a re-crawl deletes the files of images that are gone (404/410)
     node_timeout_seconds: float = 15.0  # a node silent this long is taken as dead; its tasks go back
     progress_seconds: float = 5.0  # how often a progress line is logged
     storage_pause_seconds: float = 30.0  # image tasks wait this long after a node could not write
@@ -198,6 +201,9 @@ class SchedulerConfig:
         _require(self.node_timeout_seconds > 0,
                  f"--node-timeout must be more than 0, got {self.node_timeout_seconds:g}")
         _require(self.storage_pause_seconds >= 0, "--storage-pause cannot be negative")
+        _require(self.recrawl or (self.recrawl_older_than_seconds is None and not self.prune),
+                 "--recrawl-older-than and --prune go with --recrawl")
+        _require(not (self.recrawl and self.fresh), "--recrawl checks an earlier crawl again; --fresh forgets it")
 
     def lease_for(self) -> float:
         """Seconds a dispatched task may take before it is handed to another node."""

@@ -15,7 +15,7 @@ from typing import Any, Literal, TypedDict, get_args
 from crawler.errors import BadMessage
 
 PROTOCOL_VERSION = 4  # 2: stylesheet tasks; images carry how they were found. 3: withheld images.
-# 4: images carry their words (alt, title, caption); sitemap tasks
+# 4: images carry their words (alt, title, caption); sitemap tasks; validators for re-crawls
 
 MAX_URL_CHARS = 8192  # longer URLs are dropped by the extractor; servers refuse them too (Apache: 8190)
 MAX_REFS_PER_PAGE = 50_000  # links plus images from one page; a sitemap lists 50,000 URLs at most
@@ -70,12 +70,18 @@ class Outcome(Word):
     DUPLICATE = "duplicate"  # an image whose bytes were stored before
     SKIPPED = "skipped"  # fetched and not wanted (filtered, not HTML), or not fetched by rule
     FAILED = "failed"
+    UNCHANGED = "unchanged"  # a re-crawl: the server said 304, or sent the very bytes the crawl has
     PARTIAL = "partial"  # only in failures.jsonl: a page or stylesheet cut at --max-page-bytes (read as far as it went)
+    GONE = "gone"  # only in failures.jsonl: a re-crawl found a URL fetched before answering 404 or 410
 
 
 # Tuples, not sets: `x in` a set hashes x, and a peer may send an unhashable list there.
 TASK_KINDS = tuple(kind.value for kind in Kind)
-OUTCOMES = tuple(outcome.value for outcome in Outcome if outcome is not Outcome.PARTIAL)  # what a node reports
+OUTCOMES = tuple(outcome.value for outcome in Outcome
+                 if outcome not in (Outcome.PARTIAL, Outcome.GONE))  # what a node reports
+# What identifies a URL's content as last fetched, for a conditional request: the server's ETag
+# and Last-Modified, and the body's SHA-256 (for servers that send neither).
+VALIDATOR_KEYS = ("etag", "last_modified", "sha256")
 
 
 NodeEventType = Literal["hello", "heartbeat", "bye"]  # what a node says of itself
@@ -118,6 +124,7 @@ class Task(TypedDict):
     depth: int  # link hops from a seed; for a stylesheet or sitemap, how deep in its chain it is
     page_url: str | None  # the page (or stylesheet) the URL was found on (None for seeds and robots.txt)
     hops: int  # redirects followed to get here
+    known: dict[str, str] | None  # a re-crawl: the validators of the last fetch (VALIDATOR_KEYS), else None
 
 
 class SavedImage(TypedDict):
@@ -147,6 +154,8 @@ class Result(TypedDict):
     robots_text: str | None
     status: int | None  # HTTP status, where there was one
     withheld: int  # images on the page left out because the site opted out (X-Robots-Tag, meta robots)
+    validators: dict[str, str]  # of what was fetched (VALIDATOR_KEYS): what the next re-crawl asks with
+    lastmods: list[list[Any]]  # a sitemap's [canonical, POSIX time] of the pages whose <lastmod> it gives
     elapsed: float
     bytes: int
 
@@ -178,9 +187,10 @@ def parse_task_id(task_id: str) -> tuple[int, int, str] | None:
     return int(parts[0]), int(parts[1]), parts[2]
 
 
-def make_task(task_id: str, kind: str, url: str, depth: int, page_url: str | None, hops: int) -> Task:
+def make_task(task_id: str, kind: str, url: str, depth: int, page_url: str | None, hops: int,
+              known: dict[str, str] | None = None) -> Task:
     return {"v": PROTOCOL_VERSION, "id": task_id, "kind": str(kind), "url": url, "depth": depth,
-            "page_url": page_url, "hops": hops}
+            "page_url": page_url, "hops": hops, "known": known}
 
 
 def make_result(task: Task, node: str, outcome: Outcome, **fields: Any) -> Result:
@@ -189,7 +199,7 @@ def make_result(task: Task, node: str, outcome: Outcome, **fields: Any) -> Resul
         "v": PROTOCOL_VERSION, "type": "result", "task_id": task["id"], "node": node, "outcome": str(outcome),
         "reason": None, "retryable": False, "retry_after": None, "links": [], "images": [], "stylesheets": [],
         "sitemaps": [], "location": None, "image": None, "robots_text": None, "status": None, "elapsed": 0.0,
-        "bytes": 0, "withheld": 0,
+        "bytes": 0, "withheld": 0, "validators": {}, "lastmods": [],
     }
     for key, value in fields.items():
         if key not in result:
@@ -289,6 +299,9 @@ def read_task(message: object) -> Task:
     _require_text(task, "page_url", what, MAX_URL_CHARS, optional=True)
     _require(task, "depth", int, what)
     _require(task, "hops", int, what)
+    known = _require(task, "known", (dict, type(None)), what)
+    if known is not None:
+        _check_validators(known, what)
     return task  # type: ignore[return-value]  # every field was checked above
 
 
@@ -319,7 +332,19 @@ def read_result(message: dict[str, Any]) -> Result:
     image = _require(result, "image", (dict, type(None)), what)
     if image is not None:
         _read_saved_image(image, what)
+    _check_validators(_require(result, "validators", dict, what), what)
+    lastmods = _require(result, "lastmods", list, what)
+    if len(lastmods) > MAX_REFS_PER_PAGE or not all(
+            type(entry) is list and len(entry) == 2 and type(entry[0]) is str and len(entry[0]) <= MAX_URL_CHARS
+            and type(entry[1]) in (int, float) for entry in lastmods):
+        raise BadMessage(f"{what}: lastmods is not a list of [canonical, time] pairs")
     return result  # type: ignore[return-value]  # every field was checked above
+
+
+def _check_validators(validators: dict[str, Any], what: str) -> None:
+    if not all(key in VALIDATOR_KEYS and type(value) is str and len(value) <= MAX_TEXT_CHARS
+               for key, value in validators.items()):
+        raise BadMessage(f"{what}: validators {shown(validators)} are not {'/'.join(VALIDATOR_KEYS)} texts")
 
 
 def _read_saved_image(image: dict[str, Any], what: str) -> None:

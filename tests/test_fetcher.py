@@ -265,3 +265,26 @@ def test_fetcher_a_head_dripped_a_byte_at_a_time_ends_at_the_total_deadline() ->
         stop.set()
         listener.close()
     assert took < 3  # before: the whole 25 s head, and then a 200 taken for a download
+
+
+@responses.activate
+def test_fetcher_asks_conditionally_in_a_recrawl_and_reads_a_304_as_unmodified() -> None:
+    url = "http://site.test/a.jpg"
+    responses.get(url, status=304, headers={"ETag": '"v2"'})
+    fetched = fetch(new_session(LIMITS), url, LIMITS, 1000,
+                    known={"etag": '"v1"', "last_modified": "Tue, 01 Jun 2024 10:00:00 GMT", "sha256": "ab"})
+    sent = responses.calls[0].request.headers
+    assert (sent["If-None-Match"], sent["If-Modified-Since"]) == ('"v1"', "Tue, 01 Jun 2024 10:00:00 GMT")
+    assert "sha256" not in str(sent)  # the body's hash is ours, never sent
+    assert fetched.not_modified and fetched.body == b"" and fetched.validators == {"etag": '"v2"'}
+
+
+@responses.activate
+def test_fetcher_sends_no_conditions_outside_a_recrawl_and_keeps_the_validators() -> None:
+    url = "http://site.test/a.html"
+    responses.get(url, body=b"<p>x</p>", content_type="text/html",
+                  headers={"ETag": 'W/"abc"', "Last-Modified": "Tue, 01 Jun 2024 10:00:00 GMT"})
+    fetched = fetch(new_session(LIMITS), url, LIMITS, 1000)
+    assert "If-None-Match" not in responses.calls[0].request.headers
+    assert fetched.validators == {"etag": 'W/"abc"', "last_modified": "Tue, 01 Jun 2024 10:00:00 GMT"}
+    assert not fetched.not_modified

@@ -66,3 +66,24 @@ def test_handlers_a_link_to_a_picture_is_held_to_the_image_cap_not_the_page_cap(
     assert saved["outcome"] == "saved"  # before: too-large, at the 1000-byte page cap
     refused = node.handle(make_task("7.1", "page", "http://site.test/huge.png", 1, None, 0), new_session(limits))
     assert (refused["outcome"], refused["reason"]) == ("failed", "too-large")  # over the image cap
+
+
+@responses.activate
+def test_handlers_a_recrawl_reads_nothing_again_when_the_bytes_are_the_same(tmp_path: Path) -> None:
+    import hashlib
+    page, image = "http://site.test/p.html", "http://site.test/i.svg"
+    body = b'<a href="/next.html">next</a>'
+    svg = b'<svg xmlns="http://www.w3.org/2000/svg" width="4" height="4"/>'
+    responses.get(page, body=body, content_type="text/html")  # a server that sends no validators
+    responses.get(image, status=304)
+    known = {"sha256": hashlib.sha256(body).hexdigest()}
+    result = read_result(dict(handler(tmp_path).handle(make_task("1.1.r", "page", page, 0, None, 0, known),
+                                                       new_session(LIMITS))))
+    assert (result["outcome"], result["links"], result["bytes"]) == ("unchanged", [], len(body))  # not parsed
+    result = read_result(dict(handler(tmp_path).handle(make_task("2.1.r", "image", image, 0, page, 0, {"etag": "x"}),
+                                                       new_session(LIMITS))))
+    assert (result["outcome"], result["bytes"], result["validators"]) == ("unchanged", 0, {"etag": "x"})
+    responses.replace(responses.GET, image, body=svg, content_type="image/svg+xml")  # changed: saved anew
+    result = read_result(dict(handler(tmp_path).handle(make_task("2.2.r", "image", image, 0, page, 0, {"etag": "x"}),
+                                                       new_session(LIMITS))))
+    assert result["outcome"] == "saved" and result["validators"] == {"sha256": hashlib.sha256(svg).hexdigest()}

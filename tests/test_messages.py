@@ -20,6 +20,7 @@ def test_messages_round_trip_through_pickle_as_plain_data() -> None:
 
 @pytest.mark.parametrize("change", [
     {"v": 99}, {"kind": "shell"}, {"url": 5}, {"depth": "1"}, {"depth": True}, {"id": "x" * 1000},
+    {"known": ["etag"]}, {"known": {"etag": 5}}, {"known": {"cookie": "x"}}, {"known": {"etag": "x" * 1000}},
 ])
 def test_messages_read_task_rejects_bad_fields(change: dict) -> None:
     with pytest.raises(BadMessage):
@@ -91,3 +92,21 @@ def test_the_vocabulary_travels_as_plain_strings() -> None:
     assert type(task["kind"]) is str and type(result["outcome"]) is str  # a peer never unpickles our enums
     assert b"crawler" not in pickle.dumps((task, result))
     assert (f"{Kind.PAGE}/{Outcome.FETCHED}", Kind.IMAGE == "image") == ("page/fetched", True)
+
+
+def test_messages_a_recrawl_task_and_its_answer_carry_validators() -> None:
+    recheck = make_task("7.2", "page", "http://a.test/", 0, None, 0, {"etag": '"v1"', "sha256": "ab"})
+    assert read_task(dict(recheck)) == recheck
+    answer = make_result(recheck, "n", "unchanged", status=304, validators={"etag": '"v1"'},
+                         lastmods=[["http://a.test/", 1717200000.0]])
+    assert read_result(dict(answer)) == answer
+
+
+@pytest.mark.parametrize("change", [
+    {"validators": {"etag": ["x"]}}, {"validators": {"x-secret": "1"}}, {"validators": None},
+    {"lastmods": [["http://a.test/", "yesterday"]]}, {"lastmods": [["http://a.test/"]]}, {"lastmods": {"a": 1}},
+    {"outcome": "gone"}, {"outcome": "partial"},  # words of the records, never of a node
+])
+def test_messages_a_results_validators_and_lastmods_are_checked(change: dict) -> None:
+    with pytest.raises(BadMessage):
+        read_result({**make_result(task(), "n", "fetched"), **change})

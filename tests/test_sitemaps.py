@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import zlib
 from collections.abc import Callable
@@ -51,7 +52,8 @@ INDEX = b"""<?xml version="1.0" encoding="UTF-8"?>
 def test_an_image_sitemap_gives_pages_and_images_with_their_words() -> None:
     for body in (IMAGE_SITEMAP, gzip.compress(IMAGE_SITEMAP)):
         found = read_sitemap(body)
-        assert found.pages == ["http://site.test/gallery/harbour.html", "http://site.test/about.html"]
+        assert found.pages == [("http://site.test/gallery/harbour.html", 1717200000.0),  # 2024-06-01, UTC
+                               ("http://site.test/about.html", None)]
         assert found.images == [("http://site.test/img/harbour.jpg", "Harbour", "The harbour at dusk"),
                                 ("http://cdn.test/img/boats.png", "", ""), ("http://site.test/thumbs/tour.jpg", "", "")]
         assert (found.sitemaps, found.truncated) == ([], False)
@@ -60,7 +62,7 @@ def test_an_image_sitemap_gives_pages_and_images_with_their_words() -> None:
 def test_an_index_and_a_text_sitemap() -> None:
     assert read_sitemap(INDEX).sitemaps == ["http://site.test/sitemaps/images.xml.gz", "http://site.test/sitemaps/pages.txt"]
     text = b"\xef\xbb\xbfhttp://site.test/a.html\r\n\r\nhttps://site.test/b.html\n"
-    assert read_sitemap(text).pages == ["http://site.test/a.html", "https://site.test/b.html"]
+    assert read_sitemap(text).pages == [("http://site.test/a.html", None), ("https://site.test/b.html", None)]
 
 
 @pytest.mark.parametrize(("body", "reason"), [
@@ -86,7 +88,7 @@ def test_a_gzip_bomb_costs_at_most_the_cap() -> None:
     body += packer.compress(b"<url><loc>http://site.test/never.html</loc></url></urlset>") + packer.flush()
     assert len(body) < 200_000  # 70 MB inflated
     found = read_sitemap(body)
-    assert found.pages == ["http://site.test/first.html"] and found.truncated
+    assert found.pages == [("http://site.test/first.html", None)] and found.truncated
 
 
 def test_entries_beyond_the_protocols_limit_are_cut() -> None:
@@ -196,3 +198,30 @@ def test_without_a_sitemap_line_the_usual_place_is_tried_and_its_absence_is_no_f
     assert drive(scheduler, bare_site)[:2] == [("robots", "/robots.txt", 0), ("sitemap", "/sitemap.xml", 0)]
     scheduler._applier.record_dropped()
     assert (scheduler.counts["sitemaps/skipped"], scheduler.counts["sitemaps/failed"]) == (1, 0)
+
+
+def test_a_recrawl_skips_the_pages_a_sitemap_says_are_unmodified_since_they_were_fetched(tmp_path: Path) -> None:
+    import time
+    now = time.time()
+
+    def dated_site(task: dict) -> dict:
+        path = task["url"].removeprefix(SITE)
+        if path == "/robots.txt":
+            return dict(make_result(task, "n", "fetched", status=200, robots_text="Sitemap: http://site.test/s.xml\n"))
+        if path == "/s.xml":
+            pages = refs("/old.html", "/edited.html")
+            return dict(make_result(task, "n", "fetched", status=200, links=pages, validators={"sha256": "s"},
+                                    lastmods=[[pages[0][1], now - 86400], [pages[1][1], now + 86400]]))
+        return dict(make_result(task, "n", "fetched", status=200, validators={"sha256": path}))
+
+    store = MemoryStore()
+    config = SchedulerConfig(output_dir=tmp_path, authkey=b"k" * 32, seeds=(f"{SITE}/",),
+                             scope=Scope(frozenset({"site.test"})), politeness=Politeness(delay_seconds=0))
+    first = Scheduler(config, clock=lambda: 0.0, store=store)
+    assert {path for _kind, path, _depth in drive(first, dated_site)} >= {"/old.html", "/edited.html"}
+    store.resumed = True  # as a restart with --recrawl finds it
+    again = Scheduler(dataclasses.replace(config, recrawl=True), clock=lambda: 0.0, store=store)
+    fetched = [path for _kind, path, _depth in drive(again, dated_site)]
+    assert "/edited.html" in fetched and "/old.html" not in fetched  # the sitemap dates it before our fetch
+    assert again.counts["pages/unchanged-by-lastmod"] == 1
+    assert store.find_url(f"{SITE}/old.html").status == "done"  # type: ignore[union-attr]

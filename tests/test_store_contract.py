@@ -201,3 +201,32 @@ def test_an_images_words_and_the_pages_that_referred_to_it_last(backend: tuple[C
     assert store.get_url(plain).words is None  # type: ignore[union-attr]
     assert store.references_to("http://a.test/cat.png") == 3
     assert store.reference_counts() == {"http://a.test/cat.png": 3, "http://a.test/plain.png": 1}
+
+
+def test_a_recrawl_makes_what_was_fetched_before_a_time_pending_with_its_last_fetch(
+        backend: tuple[CrawlStore, Reopen]) -> None:
+    store, reopen = backend
+    robots = store.add_url(robots_key("http://a.test"), "http://a.test/robots.txt", Kind.ROBOTS, 0, None, 0)
+    old, recent, failed, skipped, pending = (_add(store, path) for path in ("/old", "/recent", "/404", "/skip", "/p"))
+    image = _add(store, "/x.png", Kind.IMAGE)
+    store.set_robots("http://a.test", "User-agent: *\nDisallow: /private\n")
+    for url_id, status in ((robots, UrlStatus.DONE), (old, UrlStatus.DONE), (recent, UrlStatus.DONE),
+                           (failed, UrlStatus.FAILED), (skipped, UrlStatus.SKIPPED), (image, UrlStatus.DONE)):
+        store.finish(url_id, status, None, 2)
+    store.note_fetch(old, json.dumps({"etag": '"1"', "sha256": "aa", "bytes": 10, "at": 100.0}), 100.0)
+    store.note_fetch(recent, json.dumps({"sha256": "bb", "bytes": 20, "at": 900.0}), 900.0)
+    store.note_fetch(image, json.dumps({"sha256": "cc", "bytes": 30, "at": 100.0}), 100.0)
+    assert store.fetched_hashes() == {"aa", "bb", "cc"}
+    store.commit()
+    store = reopen(store)
+    # fetched before 500: /old and the image; never fetched: the failure; skipped and pending stay as they are
+    assert store.start_recrawl(500.0) == 3
+    rows = {row.url.rsplit("/", 1)[1]: row for row in store.restore()}
+    assert set(rows) == {"robots.txt", "old", "404", "p", "x.png"}
+    assert all((row.status, row.attempts) == ("pending", 0) for row in rows.values())
+    assert json.loads(rows["old"].fetch or "{}")["etag"] == '"1"' and rows["404"].fetch is None  # type: ignore[union-attr]
+    assert store.robots_text("http://a.test") == (False, None)  # asked for again
+    assert store.get_url(recent).status == "done"  # type: ignore[union-attr]
+    store.note_fetch(recent, None, 0.0)  # forgotten: the next request is not conditional
+    store.commit()
+    assert store.fetched_hashes() == set()  # nothing is done now but /recent, whose fetch is forgotten

@@ -17,6 +17,7 @@ import urllib3.exceptions
 
 from crawler.config import FetchLimits, RequestOptions
 from crawler.errors import FetchError, TransientFetchError
+from crawler.messages import MAX_TEXT_CHARS
 from crawler.node.deadline import fetch_deadline, watched_adapter
 from crawler.node.optout import agent_token, header_directives
 from crawler.reasons import CONNECTION_REFUSED, CONNECTION_RESET, COULD_NOT_RESOLVE
@@ -42,6 +43,8 @@ class Fetched:
     truncated: bool = False
     elapsed: float = 0.0
     robots: frozenset[str] = frozenset()  # X-Robots-Tag directives for us (or for everyone)
+    validators: dict[str, str] = dataclasses.field(default_factory=dict)  # the response's etag, last_modified
+    not_modified: bool = False  # a conditional request answered 304: no body, the content is what it was
 
 
 def _no_auth(request: requests.PreparedRequest) -> requests.PreparedRequest:
@@ -102,20 +105,24 @@ def retry_after_seconds(value: str | None, now: float | None = None) -> float | 
 
 
 def fetch(session: requests.Session, url: str, limits: FetchLimits, max_bytes: int, *,
-          cut_at_cap: bool = False, follow_redirects: bool = False, images_as_images: bool = False) -> Fetched:
+          cut_at_cap: bool = False, follow_redirects: bool = False, images_as_images: bool = False,
+          known: dict[str, str] | None = None) -> Fetched:
     """GET `url` within the limits and return the body, or a redirect target unless `follow_redirects`.
 
     Over `max_bytes` the body is cut there when `cut_at_cap`, else the download fails as too-large.
     With `images_as_images`, a response that says it is an image gets the image cap instead (a
     page link straight to a picture is held to --max-image-bytes, as the same picture in <img>).
-    Raises FetchError (final) or TransientFetchError (worth another attempt).
+    With `known` validators (a re-crawl), the request is conditional; a 304 comes back as
+    `not_modified`. Raises FetchError (final) or TransientFetchError (worth another attempt).
     """
+    conditions = _conditions(known)
     started = time.monotonic()
     deadline = started + limits.total_seconds
     with fetch_deadline(deadline) as watch:
         for _hop in range(limits.max_redirects + 1):
             try:
-                fetched = _fetch_once(session, url, limits, max_bytes, cut_at_cap, deadline, images_as_images)
+                fetched = _fetch_once(session, url, limits, max_bytes, cut_at_cap, deadline, images_as_images,
+                                      conditions)
             except TransientFetchError as exc:
                 if watch.cut():  # the deadline shut the socket: what failed was a head or body too slow
                     raise TransientFetchError(url, "too-slow") from exc
@@ -132,7 +139,28 @@ def _with_elapsed(fetched: Fetched, started: float) -> Fetched:
     return dataclasses.replace(fetched, elapsed=time.monotonic() - started)
 
 
-def _get(session: requests.Session, url: str, limits: FetchLimits) -> requests.Response:
+def _conditions(known: dict[str, str] | None) -> dict[str, str]:
+    """The headers of a conditional request for content with these validators (RFC 9110 13.1)."""
+    headers = {}
+    if known:
+        if known.get("etag"):
+            headers["If-None-Match"] = known["etag"]
+        if known.get("last_modified"):
+            headers["If-Modified-Since"] = known["last_modified"]
+    return headers
+
+
+def _validators(response: requests.Response) -> dict[str, str]:
+    found = {}
+    for key, header in (("etag", "ETag"), ("last_modified", "Last-Modified")):
+        value = response.headers.get(header, "").strip()
+        if value and len(value) <= MAX_TEXT_CHARS and value.isprintable():
+            found[key] = value
+    return found
+
+
+def _get(session: requests.Session, url: str, limits: FetchLimits,
+         conditions: dict[str, str] | None = None) -> requests.Response:
     """session.get(url, stream=True, allow_redirects=False), less its per-call merging of settings.
 
     Session.request merges the session's headers, cookies, hooks and environment into every call
@@ -141,7 +169,8 @@ def _get(session: requests.Session, url: str, limits: FetchLimits) -> requests.R
     (a proxy is configured), as new_session decides.
     """
     request = requests.PreparedRequest()
-    request.prepare(method="GET", url=url, headers=session.headers, cookies=session.cookies, hooks=session.hooks,
+    headers = {**session.headers, **conditions} if conditions else session.headers
+    request.prepare(method="GET", url=url, headers=headers, cookies=session.cookies, hooks=session.hooks,
                     auth=session.auth)
     if session.trust_env:
         settings = session.merge_environment_settings(request.url or url, {}, True, session.verify, session.cert)
@@ -154,11 +183,14 @@ def _get(session: requests.Session, url: str, limits: FetchLimits) -> requests.R
 
 
 def _fetch_once(session: requests.Session, url: str, limits: FetchLimits, max_bytes: int,
-                cut_at_cap: bool, deadline: float, images_as_images: bool = False) -> Fetched:
+                cut_at_cap: bool, deadline: float, images_as_images: bool = False,
+                conditions: dict[str, str] | None = None) -> Fetched:
     started = time.monotonic()
     try:
-        with _get(session, url, limits) as response:
+        with _get(session, url, limits, conditions) as response:
             status = response.status_code
+            if status == 304 and conditions:
+                return Fetched(url, status, validators=_validators(response), not_modified=True)
             if status in REDIRECT_STATUSES:
                 return Fetched(url, status, location=_redirect_target(url, response))
             if status != 200:
@@ -176,7 +208,7 @@ def _fetch_once(session: requests.Session, url: str, limits: FetchLimits, max_by
             charset = _CHARSET.search(content_type)
             return Fetched(url, status, body, content_type.split(";")[0].strip().lower(),
                            charset.group(1) if charset else None, truncated=truncated,
-                           robots=_robots_tags(response, limits.user_agent))
+                           robots=_robots_tags(response, limits.user_agent), validators=_validators(response))
     except FetchError:
         raise
     except requests.exceptions.ConnectTimeout as exc:

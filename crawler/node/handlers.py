@@ -58,8 +58,8 @@ class TaskHandler:
             elif task["kind"] == Kind.SITEMAP:
                 result = self._sitemap(task, session)
             else:
-                fetched = fetch(session, task["url"], self.limits, self.limits.max_image_bytes)
-                result = self._redirect(task, fetched) or self._save(task, fetched)
+                fetched = fetch(session, task["url"], self.limits, self.limits.max_image_bytes, known=task["known"])
+                result = self._redirect(task, fetched) or self._unchanged(task, fetched) or self._save(task, fetched)
         except FetchError as exc:
             result = make_result(task, self.node_id, Outcome.FAILED, reason=exc.reason, retryable=exc.retryable,
                                  retry_after=exc.retry_after, status=exc.status)
@@ -85,6 +85,21 @@ class TaskHandler:
         return make_result(task, self.node_id, Outcome.FETCHED, robots_text=text, status=fetched.status,
                            bytes=len(fetched.body))
 
+    def _unchanged(self, task: Task, fetched: Fetched) -> Result | None:
+        """A re-crawl's answer when the content is what the crawl has: a 304, or the very same bytes
+        (for servers that send no validators). None when it changed, or outside a re-crawl."""
+        known = task["known"]
+        if known is None:
+            return None
+        if fetched.not_modified:
+            return make_result(task, self.node_id, Outcome.UNCHANGED, status=fetched.status,
+                               validators={**known, **fetched.validators})
+        sha256 = hashlib.sha256(fetched.body).hexdigest()
+        if sha256 != known.get("sha256") or fetched.truncated:
+            return None
+        return make_result(task, self.node_id, Outcome.UNCHANGED, status=fetched.status, bytes=len(fetched.body),
+                           validators={**fetched.validators, "sha256": sha256})
+
     def _redirect(self, task: Task, fetched: Fetched) -> Result | None:
         if fetched.location is None:
             return None
@@ -96,10 +111,10 @@ class TaskHandler:
 
     def _page(self, task: Task, session: requests.Session) -> Result:
         fetched = fetch(session, task["url"], self.limits, self.limits.max_page_bytes, cut_at_cap=True,
-                        images_as_images=True)
-        redirect = self._redirect(task, fetched)
-        if redirect is not None:
-            return redirect
+                        images_as_images=True, known=task["known"])
+        answered = self._redirect(task, fetched) or self._unchanged(task, fetched)
+        if answered is not None:
+            return answered
         if fetched.content_type.startswith("image/"):  # a link straight to a picture: keep it
             return self._save(task, fetched)
         if fetched.content_type not in _HTML_TYPES:
@@ -115,14 +130,15 @@ class TaskHandler:
                 images, stylesheets, withheld = [], [], len(refs.images)
         return make_result(task, self.node_id, Outcome.FETCHED, links=links, images=images, stylesheets=stylesheets,
                            status=fetched.status, bytes=len(fetched.body), withheld=withheld,
-                           reason="truncated" if fetched.truncated else None)
+                           reason="truncated" if fetched.truncated else None, validators=_validators_of(fetched))
 
     def _stylesheet(self, task: Task, session: requests.Session) -> Result:
         """Fetch a stylesheet (cut at the page cap, like a page) and report its images and @imports."""
-        fetched = fetch(session, task["url"], self.limits, self.limits.max_page_bytes, cut_at_cap=True)
-        redirect = self._redirect(task, fetched)
-        if redirect is not None:
-            return redirect
+        fetched = fetch(session, task["url"], self.limits, self.limits.max_page_bytes, cut_at_cap=True,
+                        known=task["known"])
+        answered = self._redirect(task, fetched) or self._unchanged(task, fetched)
+        if answered is not None:
+            return answered
         if fetched.content_type in _NOT_CSS_TYPES or fetched.content_type.startswith("image/"):
             return make_result(task, self.node_id, Outcome.SKIPPED, reason="not-css", status=fetched.status,
                                bytes=len(fetched.body))
@@ -131,22 +147,25 @@ class TaskHandler:
         found.stylesheet_contents(refs, Found.CSS_LINKED)
         return make_result(task, self.node_id, Outcome.FETCHED, images=found.refs.images,
                            stylesheets=found.refs.stylesheets, status=fetched.status, bytes=len(fetched.body),
-                           reason="truncated" if fetched.truncated else None)
+                           reason="truncated" if fetched.truncated else None, validators=_validators_of(fetched))
 
     def _sitemap(self, task: Task, session: requests.Session) -> Result:
         """Fetch a sitemap (gzipped or not, XML or text) and report the pages, images and sitemaps it lists."""
-        fetched = fetch(session, task["url"], self.limits, MAX_SITEMAP_BYTES, cut_at_cap=True)
-        redirect = self._redirect(task, fetched)
-        if redirect is not None:
-            return redirect
+        fetched = fetch(session, task["url"], self.limits, MAX_SITEMAP_BYTES, cut_at_cap=True, known=task["known"])
+        answered = self._redirect(task, fetched) or self._unchanged(task, fetched)
+        if answered is not None:
+            return answered
         try:
             entries = read_sitemap(fetched.body)
         except SitemapError as exc:
             return make_result(task, self.node_id, Outcome.SKIPPED, reason=exc.reason, status=fetched.status,
                                bytes=len(fetched.body))
         found = Collector(task["url"])  # locations are absolute; a relative one is read as a browser would
-        for url in entries.pages:
+        lastmods = []
+        for url, lastmod in entries.pages:
             found.link(url)
+            if lastmod is not None and found.refs.links and found.refs.links[-1][0] == url:
+                lastmods.append([found.refs.links[-1][1], lastmod])
         for url in entries.sitemaps:
             found.sitemap(url)
         for url, title, caption in entries.images:
@@ -154,7 +173,8 @@ class TaskHandler:
         truncated = fetched.truncated or entries.truncated
         return make_result(task, self.node_id, Outcome.FETCHED, links=found.refs.links, images=found.refs.images,
                            sitemaps=found.refs.sitemaps, status=fetched.status, bytes=len(fetched.body),
-                           reason="truncated" if truncated else None)
+                           reason="truncated" if truncated else None, validators=_validators_of(fetched),
+                           lastmods=lastmods)
 
     def _save(self, task: Task, fetched: Fetched) -> Result:
         data = fetched.body
@@ -175,4 +195,9 @@ class TaskHandler:
         image = {"path": relative, "sha256": sha256, "bytes": len(data), "content_type": info.content_type,
                  "width": info.width, "height": info.height}
         return make_result(task, self.node_id, Outcome.SAVED if written else Outcome.DUPLICATE, image=image,
-                           status=fetched.status, bytes=len(data))
+                           status=fetched.status, bytes=len(data), validators={**fetched.validators, "sha256": sha256})
+
+
+def _validators_of(fetched: Fetched) -> dict[str, str]:
+    """What the next re-crawl asks with: the server's validators and the body's hash."""
+    return {**fetched.validators, "sha256": hashlib.sha256(fetched.body).hexdigest()}

@@ -16,6 +16,7 @@ import itertools
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from xml.etree.ElementTree import ParseError
 
 from defusedxml import DefusedXmlException
@@ -41,10 +42,23 @@ class SitemapError(Exception):
 
 @dataclass
 class SitemapEntries:
-    pages: list[str] = field(default_factory=list)  # <url><loc>, and the lines of a text sitemap
+    # (<url><loc>, its <lastmod> as POSIX time or None); and the lines of a text sitemap
+    pages: list[tuple[str, float | None]] = field(default_factory=list)
     images: list[tuple[str, str, str]] = field(default_factory=list)  # (url, title, caption)
     sitemaps: list[str] = field(default_factory=list)  # <sitemap><loc> of an index
     truncated: bool = False  # cut at MAX_SITEMAP_BYTES or at the entry limits
+
+
+_TEXTS = ("loc", "lastmod", "caption", "title", "thumbnail_loc")  # the elements whose text is kept
+
+
+def _posix_time(text: str) -> float | None:
+    """A W3C datetime (2024-06-01, 2024-06-01T10:00:00+02:00, …Z) as POSIX time; UTC when no zone is given."""
+    try:
+        when = datetime.fromisoformat(text.strip())
+    except ValueError:
+        return None
+    return (when if when.tzinfo else when.replace(tzinfo=timezone.utc)).timestamp()
 
 
 class _Enough(Exception):
@@ -61,6 +75,7 @@ class _Target:
         self.text_chars = 0
         self.image: dict[str, str] | None = None  # the <image:image> being read
         self.rooted = False  # the root element was a sitemap's
+        self.page: tuple[str, float | None] = ("", None)  # the <url> being read: its loc and lastmod
 
     def start(self, tag: str, attributes: dict[str, str]) -> None:
         name = tag.rpartition("}")[2]
@@ -73,7 +88,7 @@ class _Target:
         self.path.append(name)
         if name == "image" and "url" in self.path:
             self.image = {}
-        if name in ("loc", "caption", "title", "thumbnail_loc"):
+        if name in _TEXTS:
             self.text, self.text_chars = [], 0
 
     def data(self, text: str) -> None:
@@ -84,13 +99,18 @@ class _Target:
     def end(self, tag: str) -> None:
         name = self.path.pop()
         parent = self.path[-1] if self.path else ""
-        value = " ".join("".join(self.text).split()) if self.text is not None and name in (
-            "loc", "caption", "title", "thumbnail_loc") else ""
-        if name in ("loc", "caption", "title", "thumbnail_loc"):
+        value = " ".join("".join(self.text).split()) if self.text is not None and name in _TEXTS else ""
+        if name in _TEXTS:
             self.text = None
         found = self.found
         if name == "loc" and parent == "url" and len(self.path) == 2:
-            found.pages.append(value)
+            self.page = (value, self.page[1])
+        elif name == "lastmod" and parent == "url":
+            self.page = (self.page[0], _posix_time(value))
+        elif name == "url" and len(self.path) == 1:
+            if self.page[0]:
+                found.pages.append(self.page)
+            self.page = ("", None)
         elif name == "loc" and parent == "sitemap":
             found.sitemaps.append(value)
         elif self.image is not None and parent == "image" and name in ("loc", "caption", "title"):
@@ -194,4 +214,4 @@ def _text_line(line: bytes, found: SitemapEntries) -> None:
         if not found.pages:
             raise SitemapError("not-a-sitemap")  # an error page, a script: not a list of URLs
         return
-    found.pages.append(url)
+    found.pages.append((url, None))

@@ -54,9 +54,29 @@ def summarize(output_dir: Path) -> dict[str, Any]:
         "failures": dict(sorted(reasons.items(), key=lambda item: -item[1]["count"])),
         "slowest_hosts": runs[-1].get("slowest_hosts", []) if runs else [],
         "runs": len(runs),
+        "history": [{"stopped": run.get("stopped"), "stop_reason": run.get("stop_reason"),
+                     "seconds": run.get("seconds"), "pages": run.get("counts", {}).get("pages/fetched", 0),
+                     "images": run.get("counts", {}).get("images/saved", 0),
+                     "recrawl": recrawl_line(run.get("counts", {}))} for run in runs],
         "duration_seconds": round(sum(float(run.get("seconds", 0)) for run in runs), 1),
         "missing_files": [r["path"] for r in manifest if not (output_dir / r["path"]).is_file()],
     }
+
+
+def recrawl_line(counts: dict[str, int]) -> str:
+    """What a re-crawl found, in one line ("" for a run that re-checked nothing)."""
+    def total(what: str) -> int:
+        return sum(counts.get(f"{kind}/{what}", 0) for kind in ("pages", "images", "stylesheets", "sitemaps"))
+    unchanged, changed, gone, new = total("unchanged"), total("changed"), total("gone"), total("new")
+    if not (unchanged or changed or gone):
+        return ""
+    line = (f"Re-crawl: {unchanged + changed + gone} known URLs checked: {unchanged} unchanged "
+            f"({counts.get('pages/unchanged-by-lastmod', 0)} by the sitemaps' lastmod, without a request), "
+            f"{changed} changed, {gone} gone; {new} new; {size_text(counts.get('bytes/not-downloaded', 0))} "
+            "not downloaded thanks to 304s")
+    if counts.get("images/pruned"):
+        line += f"; {plural(counts['images/pruned'], 'gone image')} deleted (--prune)"
+    return line + "."
 
 
 def render_text(summary: dict[str, Any]) -> str:
@@ -91,6 +111,11 @@ def render_text(summary: dict[str, Any]) -> str:
     if opted_out["image_references"] or opted_out["images"]:
         lines.append(f"left out at the sites' request: {plural(opted_out['image_references'], 'image reference')} "
                      f"on pages that opt out, {plural(opted_out['images'], 'image')} sent with X-Robots-Tag")
+    if len(summary["history"]) > 1:
+        lines.append("runs:")
+        for run in summary["history"]:
+            lines.append(f"  {run['stopped']}  {run['seconds']}s  {run['stop_reason']}: {run['pages']} pages "
+                         f"fetched, {run['images']} images saved" + (f". {run['recrawl']}" if run["recrawl"] else ""))
     if summary["slowest_hosts"]:
         lines.append("slowest hosts (mean seconds per download):")
         lines += [f"  {h['mean_seconds']:7.2f}  {h['origin']} ({h['downloads']} downloads)"

@@ -7,19 +7,25 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import json
 import logging
 import secrets
 from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 
 from crawler.config import Politeness
-from crawler.messages import Kind, Outcome, Task, make_task, make_task_id, parse_task_id
+from crawler.messages import VALIDATOR_KEYS, Kind, Outcome, Task, make_task, make_task_id, parse_task_id
 from crawler.scheduler.robots import ALLOW_ALL, RobotsRules
 from crawler.scheduler.store import UNFINISHED, CrawlStore, UrlRow, UrlStatus, robots_key
 from crawler.urls import origin_of
 
 log = logging.getLogger(__name__)
 _RESOURCE_KINDS = (Kind.IMAGE, Kind.STYLESHEET, Kind.SITEMAP)  # queued apart from pages, and taken first
+
+
+def known_validators(fetch: str) -> dict[str, str]:
+    """The validators a re-crawl's conditional request carries, from a row's last fetch."""
+    return {key: value for key, value in json.loads(fetch).items() if key in VALIDATOR_KEYS}
 
 
 @dataclass
@@ -223,7 +229,8 @@ class Frontier:
         self._lease_of_url[row.id] = task_id
         host.in_flight += 1
         host.next_time = now + host.delay
-        return make_task(task_id, row.kind, row.url, row.depth, row.page_url, row.hops)
+        return make_task(task_id, row.kind, row.url, row.depth, row.page_url, row.hops,
+                         known_validators(row.fetch) if row.fetch else None)
 
     def fail(self, row: UrlRow, reason: str, outcome: Outcome = Outcome.FAILED) -> None:
         """Record a URL as failed (or skipped) for good."""
@@ -233,7 +240,8 @@ class Frontier:
         return sum(1 for lease in self._leases.values() if lease.kind == kind)
 
     def _drop(self, row: UrlRow, outcome: Outcome, reason: str, attempts: int, gave_up: bool = False) -> None:
-        self._store.finish(row.id, UrlStatus(outcome.value), reason, attempts)
+        self._store.finish(row.id, UrlStatus.FAILED if outcome == Outcome.GONE else UrlStatus(outcome.value),
+                           reason, attempts)
         self.dropped.append(Dropped(row, outcome, reason, attempts, gave_up))
         if row.kind == Kind.ROBOTS:  # robots.txt failed for good: request nothing else from that origin
             self._host(self.origin_of_row(row)).robots_failed = True

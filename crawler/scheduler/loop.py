@@ -133,11 +133,20 @@ class Scheduler:
                                     self._tracker)
         if self._store.resumed:
             self._fetch_again(self._records.gone)
+            if self.config.recrawl:
+                self._start_recrawl()
             restored = self._frontier.restore()
             counts = self._store.counts()
             self._applier.pages_admitted = sum(n for (kind, _status), n in counts.items() if kind == Kind.PAGE)
             log.info("scheduler: resuming: %d URLs to finish, %d images saved before",
                      restored, self._records.earlier_images)
+
+    def _start_recrawl(self) -> None:
+        """--recrawl: what the crawl knows goes out again, each request conditional on what it got last time."""
+        older = self.config.recrawl_older_than_seconds
+        again = self._store.start_recrawl(None if older is None else time.time() - older)
+        log.info("scheduler: re-crawl: %d known URLs to check%s", again,
+                 "" if older is None else f" (fetched more than {older:g} s ago)")
 
     def _fetch_again(self, gone: list[dict[str, Any]]) -> None:
         """On --resume: saved images whose files are gone from the output become pending again."""
@@ -150,6 +159,7 @@ class Scheduler:
             row = self._store.find_url(key) if key else None
             if row is not None:
                 self._store.requeue(row.id, "saved-file-missing", 0)
+                self._store.note_fetch(row.id, None, 0.0)  # no conditional request: we lack the bytes
 
     def listen(self) -> tuple[str, int]:
         """Start serving the queues; return the address nodes connect to."""
@@ -413,6 +423,8 @@ class Scheduler:
             self._applier.collect_checked(self._clock(), wait_seconds=0.1)
         self._applier.close()
         self._applier.record_dropped()
+        if self.config.prune:
+            self._applier.prune_gone()
         if self.config.scope.sitemaps_only and not self.counts["sitemaps/fetched"]:
             log.warning("scheduler: --sitemaps-only, but no sitemap could be read (none listed in robots.txt, "
                         "none at /sitemap.xml): only the seeds were crawled")

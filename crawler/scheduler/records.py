@@ -39,6 +39,12 @@ def pages_count(references: int, page_url: str | None) -> int:
     return max(references, 1 if page_url else 0)
 
 
+def _replaced(row: UrlRow, sha256: str) -> str | None:
+    """A re-crawl: the sha256 of the content this URL gave before, when it now gives other bytes."""
+    earlier = json.loads(row.fetch).get("sha256") if row.fetch else None
+    return earlier if earlier and earlier != sha256 else None
+
+
 def found_as_of(row: UrlRow) -> str:
     """How the first reference showed this image; a "page" that served a picture was a link (or a seed)."""
     if row.found_as:
@@ -101,7 +107,8 @@ class CrawlRecords:
                   "bytes": image["bytes"], "content_type": image["content_type"], "width": image["width"],
                   "height": image["height"], "node": node, "time": now_iso(), "found_as": found_as_of(row),
                   "name": original_name(row.url),
-                  "pages": pages_count(self._store.references_to(row.canonical), row.page_url)}
+                  "pages": pages_count(self._store.references_to(row.canonical), row.page_url),
+                  "replaces": _replaced(row, image["sha256"])}
         given = json.loads(row.words) if row.words else {}
         record.update({field: given.get(field) or None for field in WORD_FIELDS})
         line = json.dumps(record, ensure_ascii=False, sort_keys=True)  # encoded once: state and file

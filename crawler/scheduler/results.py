@@ -6,10 +6,13 @@ a checked result means for the crawl. It never touches the task queue or the nod
 
 from __future__ import annotations
 
+import json
 import logging
 import os
+import time
 from collections import Counter
 from collections.abc import Iterable
+from typing import Any
 
 from crawler.config import SchedulerConfig
 from crawler.messages import Found, Kind, Outcome, Result, shown
@@ -19,7 +22,7 @@ from crawler.scheduler.frontier import Frontier
 from crawler.scheduler.records import CrawlRecords, found_as_of, image_words
 from crawler.scheduler.robots import listed_sitemaps
 from crawler.scheduler.status import StatusTracker
-from crawler.scheduler.store import CrawlStore, UrlRow
+from crawler.scheduler.store import CrawlStore, UrlRow, UrlStatus
 from crawler.storage import STORAGE_REASONS, assigned_image_path
 from crawler.urllog import url_event
 from crawler.urls import ScopeRules, canonical, host_of, origin_of
@@ -56,6 +59,7 @@ class ResultApplier:
         self._redirect_targets: dict[int, int] = {}  # hash of a redirected URL → hash of its target
         self._file_check = SavedFileCheck(config.output_dir)
         self._checking: dict[str, str] = {}  # sha256 → path of new content whose file is being checked
+        self._gone_hashes: set[str] = set()  # content of URLs a re-crawl found gone
 
     def add_seeds(self, seeds: Iterable[str]) -> None:
         for url in seeds:
@@ -84,6 +88,8 @@ class ResultApplier:
             return
         self._tracker.record_result(result["node"], self._frontier.origin_of_row(row), result["elapsed"], now)
         outcome = result["outcome"]
+        if result["validators"]:  # a fetch that worked: what the next re-crawl asks with
+            self._note_fetch(row, result)
         if outcome == Outcome.FETCHED:  # the common answers first: this runs for every task
             if row.kind == Kind.PAGE:
                 self._page_fetched(row, result, now)
@@ -102,10 +108,32 @@ class ResultApplier:
             self._failed(row, result, now)
         elif outcome == Outcome.REDIRECT:
             self._redirected(row, result)
+        elif outcome == Outcome.UNCHANGED:
+            self._unchanged(row, result)
         else:  # skipped: filtered out, not a kind of page we read, or kept out by the site (x-robots-tag)
             if result["reason"] == "x-robots-tag":
                 self._counts["images/x-robots-tag"] += 1
             self._frontier.fail(row, result["reason"] or "filtered", Outcome.SKIPPED)
+
+    def _note_fetch(self, row: UrlRow, result: Result) -> None:
+        previous = json.loads(row.fetch) if row.fetch else {}
+        if result["outcome"] == Outcome.UNCHANGED:
+            size = result["bytes"] or previous.get("bytes", 0)  # a 304 has no body: the content's size stays
+        else:
+            size = result["bytes"]
+            if self._config.recrawl:
+                self._counts[f"{_PLURAL[row.kind]}/{'changed' if previous else 'new'}"] += 1
+        at = time.time()
+        self._store.note_fetch(row.id, json.dumps({**result["validators"], "bytes": size, "at": at}), at)
+
+    def _unchanged(self, row: UrlRow, result: Result) -> None:
+        """A re-crawl found the content as it was: nothing is read again; what it referred to is
+        part of the crawl already (and checked in turn)."""
+        self._frontier.finish(row, "unchanged")
+        self._counts[f"{_PLURAL[row.kind]}/unchanged"] += 1
+        if not result["bytes"]:  # a 304: the body stayed on the server
+            self._counts["bytes/not-downloaded"] += json.loads(row.fetch).get("bytes", 0) if row.fetch else 0
+        url_event(Outcome.UNCHANGED, row.url, kind=row.kind, status=result["status"])
 
     def _failed(self, row: UrlRow, result: Result, now: float) -> None:
         reason = result["reason"] or "unknown"
@@ -119,7 +147,10 @@ class ResultApplier:
             self._frontier.put_back(row, now, pause)
             return
         status = result["status"]
-        if row.found_as == Found.FAVICON.value and status is not None and 400 <= status < 500:
+        if row.fetch is not None and status in (404, 410):  # fetched in an earlier run, gone now
+            self._frontier.fail(row, reason, Outcome.GONE)
+            self._gone_hashes.add(json.loads(row.fetch).get("sha256", ""))  # --prune: its file may go
+        elif row.found_as == Found.FAVICON.value and status is not None and 400 <= status < 500:
             # Only a browser's guess, not a reference on the page: its absence is no failure of the site.
             self._frontier.fail(row, "no-favicon", Outcome.SKIPPED)
         elif row.kind == Kind.SITEMAP and row.page_url is None and status is not None and 400 <= status < 500:
@@ -218,6 +249,8 @@ class ResultApplier:
         self._cut_short(row, result, "sitemaps")
         url_event(Outcome.FETCHED, row.url, kind=row.kind, links=len(result["links"]), images=len(result["images"]),
                   sitemaps=len(result["sitemaps"]))
+        if self._config.recrawl and result["lastmods"]:
+            self._skip_unmodified(result["lastmods"])
         before = self.pages_admitted
         self._add_pages(row, result, SITEMAP_PAGE_DEPTH)
         self._counts["sitemaps/pages"] += self.pages_admitted - before
@@ -227,6 +260,17 @@ class ResultApplier:
             for url, key in result["sitemaps"]:
                 if not seen(key) and allows(key):
                     self._frontier.add(url, key, Kind.SITEMAP, row.depth + 1, row.url)
+
+    def _skip_unmodified(self, lastmods: list[list[Any]]) -> None:
+        """A re-crawl: a page the sitemap says was last modified before we fetched it is not asked again."""
+        for key, modified in lastmods:
+            row = self._store.find_url(key)
+            if row is None or row.kind != Kind.PAGE or row.status != UrlStatus.PENDING or not row.fetch:
+                continue
+            if modified <= json.loads(row.fetch).get("at", 0.0):
+                self._frontier.finish(row, "lastmod")  # leaves the queue when its turn comes
+                self._counts["pages/unchanged"] += 1
+                self._counts["pages/unchanged-by-lastmod"] += 1
 
     def _add_resources(self, row: UrlRow, result: Result, image_depth: int, import_depth: int) -> None:
         """Queue the images and stylesheets a page or stylesheet refers to (depth limits do not apply),
@@ -323,6 +367,21 @@ class ResultApplier:
 
     def close(self) -> None:
         self._file_check.close()
+
+    def prune_gone(self) -> None:
+        """--prune: delete the stored files of images that are gone from their sites, unless a URL
+        still served the same bytes; their manifest records go with them."""
+        if not self._gone_hashes:
+            return
+        served = self._store.fetched_hashes()
+        for sha256 in sorted(self._gone_hashes - served):
+            path = self._store.image_path_for(sha256)
+            if path is None:  # a page, or content never stored
+                continue
+            (self._config.output_dir / path).unlink(missing_ok=True)  # a path the scheduler assigned
+            self._store.forget_images({sha256})
+            self._counts["images/pruned"] += 1
+            log.info("scheduler: --prune: deleted %s (its URL is gone)", path)
 
     def record_dropped(self) -> None:
         """Record what left the frontier without a fetch (robots, out of attempts) since the last call."""

@@ -26,7 +26,7 @@ from crawler.urls import origin_of
 SCHEMA_VERSION = 1
 _READ_AHEAD_ROWS = 64  # rows one dispatch query reads: the one asked for and the next in its host's queue
 _READ_AHEAD_LIMIT = 8192  # rows held read ahead at most (with many hosts, the cache starts over)
-_ROW_COLUMNS = "id, canonical, url, kind, depth, page_url, hops, status, attempts, found_as, words"  # UrlRow's fields
+_ROW_COLUMNS = "id, canonical, url, kind, depth, page_url, hops, status, attempts, found_as, words, fetch"  # UrlRow's
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS urls (
     id INTEGER PRIMARY KEY,
@@ -41,7 +41,9 @@ CREATE TABLE IF NOT EXISTS urls (
     reason TEXT,
     found_as TEXT,                -- how the first reference showed an image (img, css-linked, …)
     words TEXT,                   -- an image's alt, title and caption (JSON) from its first reference
-    pages INTEGER NOT NULL DEFAULT 0  -- pages that referred to it as an image
+    pages INTEGER NOT NULL DEFAULT 0,  -- pages that referred to it as an image
+    fetch TEXT,                   -- validators and bytes of the last successful fetch (JSON), for a re-crawl
+    fetched_at REAL               -- when that was (POSIX time)
 );
 CREATE TABLE IF NOT EXISTS images (sha256 TEXT PRIMARY KEY, path TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS manifest (id INTEGER PRIMARY KEY, record TEXT NOT NULL);
@@ -52,7 +54,8 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 
 
 # Columns later versions added to urls, for a crawl an earlier version saved (ALTER TABLE adds them)
-_ADDED_COLUMNS = (("found_as", "TEXT"), ("words", "TEXT"), ("pages", "INTEGER NOT NULL DEFAULT 0"))
+_ADDED_COLUMNS = (("found_as", "TEXT"), ("words", "TEXT"), ("pages", "INTEGER NOT NULL DEFAULT 0"),
+                  ("fetch", "TEXT"), ("fetched_at", "REAL"))
 
 
 def state_path(output_dir: Path) -> Path:
@@ -88,6 +91,7 @@ class SqliteStore(CrawlStore):
         self._updates: dict[int, tuple[str, str | None, int]] = {}  # id → (status, reason, attempts)
         self._new_images: dict[str, str] = {}  # sha256 → path, saved since the last flush
         self._new_references: Counter[str] = Counter()  # canonical → references since the last flush
+        self._new_fetches: dict[int, tuple[str | None, float]] = {}  # id → (fetch, at) since the last flush
         self._new_records: list[tuple[str, str]] = []  # (table, JSON record) in order
         self._stored_hashes: set[int] | None = None  # hash() of every stored sha256, loaded on first use
         # Rows read ahead for dispatch, one SELECT for many (each query is a GIL hand-off with the
@@ -126,12 +130,16 @@ class SqliteStore(CrawlStore):
         if self._new_rows:
             self._db.executemany(
                 "INSERT OR IGNORE INTO urls(id, canonical, url, kind, depth, page_url, hops, status, attempts, "
-                "found_as, words) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", self._new_rows.values())
+                "found_as, words, fetch) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", self._new_rows.values())
             self._new_rows.clear()
         if self._updates:
             self._db.executemany("UPDATE urls SET status=?, reason=?, attempts=? WHERE id=?",
                                  [(*change, url_id) for url_id, change in self._updates.items()])
             self._updates.clear()
+        if self._new_fetches:
+            self._db.executemany("UPDATE urls SET fetch=?, fetched_at=? WHERE id=?",
+                                 [(fetch, at, url_id) for url_id, (fetch, at) in self._new_fetches.items()])
+            self._new_fetches.clear()
         if self._new_references:
             self._db.executemany("UPDATE urls SET pages = pages + ? WHERE canonical = ?",
                                  [(count, key) for key, count in self._new_references.items()])
@@ -182,6 +190,27 @@ class SqliteStore(CrawlStore):
 
     def note_references(self, canonicals: list[str]) -> None:
         self._new_references.update(canonicals)
+
+    def note_fetch(self, url_id: int, fetch: str | None, at: float) -> None:
+        self._new_fetches[url_id] = (fetch, at)
+
+    def fetched_hashes(self) -> set[str]:
+        self._flush()
+        return {json.loads(fetch).get("sha256", "") for (fetch,) in self._db.execute(
+            "SELECT fetch FROM urls WHERE status=? AND fetch IS NOT NULL", (str(UrlStatus.DONE),))}
+
+    def start_recrawl(self, fetched_before: float | None) -> int:
+        self._flush()
+        self._read_ahead.clear()
+        finished = (str(UrlStatus.DONE), str(UrlStatus.FAILED))
+        again = self._db.execute(
+            "UPDATE urls SET status=?, attempts=0, reason=NULL WHERE kind!=? AND status IN (?, ?) "
+            "AND (? IS NULL OR fetched_at IS NULL OR fetched_at < ?)",
+            (str(UrlStatus.PENDING), str(Kind.ROBOTS), *finished, fetched_before, fetched_before)).rowcount
+        self._db.execute("UPDATE urls SET status=?, attempts=0, reason=NULL WHERE kind=?",
+                         (str(UrlStatus.PENDING), str(Kind.ROBOTS)))
+        self._db.execute("DELETE FROM robots")
+        return again
 
     def references_to(self, canonical: str) -> int:
         row = self._db.execute("SELECT pages FROM urls WHERE canonical=?", (canonical,)).fetchone()

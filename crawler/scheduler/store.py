@@ -50,6 +50,7 @@ class UrlRow(NamedTuple):
     attempts: int
     found_as: str | None = None  # how the first reference showed an image (a Found's value)
     words: str | None = None  # an image's alt, title and caption from its first reference: a JSON object
+    fetch: str | None = None  # the last successful fetch, of an earlier run: validators and bytes (a JSON object)
 
 
 def robots_key(origin: str) -> str:
@@ -106,6 +107,22 @@ class CrawlStore(ABC):
         if status in UNFINISHED:
             raise ValueError(f"finish: {status} is not an end")
         self._set_status(url_id, status, reason, attempts)
+
+    @abstractmethod
+    def note_fetch(self, url_id: int, fetch: str | None, at: float) -> None:
+        """Remember what the last successful fetch of a URL gave (validators and bytes, a JSON object;
+        None forgets it) and when (POSIX time), for the next re-crawl to ask with. Rows read in the
+        same run may show it or not (the scheduler keeps each leased row as it was leased)."""
+
+    @abstractmethod
+    def fetched_hashes(self) -> set[str]:
+        """The sha256 of what every URL that is done gave at its last fetch (what the sites still serve)."""
+
+    @abstractmethod
+    def start_recrawl(self, fetched_before: float | None) -> int:
+        """Make the finished URLs (not robots.txt rows) fetched before that time (None: all) pending
+        again, with their attempts at 0; make every robots.txt row pending and forget the rules.
+        Return how many URLs were made pending."""
 
     @abstractmethod
     def restore(self) -> Iterator[UrlRow]:
@@ -188,6 +205,8 @@ class MemoryStore(CrawlStore):
         self._records: dict[str, list[str]] = {table: [] for table in RECORD_TABLES}
         self._robots: dict[str, str | None] = {}
         self._references: Counter[str] = Counter()
+        self._fetched_at: dict[int, float] = {}
+        self._pending_fetches: dict[int, str | None] = {}  # noted, not shown by rows until a restore or re-crawl
 
     def add_url(self, canonical: str, url: str, kind: Kind, depth: int, page_url: str | None, hops: int,
                 found_as: str | None = None, words: str | None = None) -> int:
@@ -202,6 +221,34 @@ class MemoryStore(CrawlStore):
 
     def note_references(self, canonicals: list[str]) -> None:
         self._references.update(key for key in canonicals if key in self._canonicals)
+
+    def note_fetch(self, url_id: int, fetch: str | None, at: float) -> None:
+        self._pending_fetches[url_id] = fetch
+        self._fetched_at[url_id] = at
+
+    def fetched_hashes(self) -> set[str]:
+        latest = {row.id: row.fetch for row in self._rows.values() if row.status == UrlStatus.DONE}
+        latest.update((url_id, fetch) for url_id, fetch in self._pending_fetches.items() if url_id in latest)
+        return {json.loads(fetch).get("sha256", "") for fetch in latest.values() if fetch}
+
+    def start_recrawl(self, fetched_before: float | None) -> int:
+        self._apply_fetches()
+        again = 0
+        for row in list(self._rows.values()):
+            if row.kind == Kind.ROBOTS:
+                self.requeue(row.id, None, 0)
+            elif row.status in (UrlStatus.DONE, UrlStatus.FAILED) and (
+                    fetched_before is None or self._fetched_at.get(row.id, 0.0) < fetched_before):
+                self.requeue(row.id, None, 0)
+                again += 1
+        self._robots.clear()
+        return again
+
+    def _apply_fetches(self) -> None:
+        """What was noted becomes part of the rows, as a restart does for the SQLite store."""
+        for url_id, fetch in self._pending_fetches.items():
+            self._rows[url_id] = self._rows[url_id]._replace(fetch=fetch)
+        self._pending_fetches.clear()
 
     def references_to(self, canonical: str) -> int:
         return self._references[canonical]
@@ -219,6 +266,7 @@ class MemoryStore(CrawlStore):
             self._reasons[url_id] = reason
 
     def restore(self) -> Iterator[UrlRow]:
+        self._apply_fetches()
         for row in list(self._rows.values()):
             if row.status in UNFINISHED:
                 if row.status == UrlStatus.LEASED:

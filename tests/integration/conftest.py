@@ -33,6 +33,7 @@ class SiteServer(LoopbackServer):
         self.headers: dict[str, dict[str, str]] = {}  # path → the headers of its last request
         self.response_headers: dict[str, dict[str, str]] = {}  # path → extra headers its response carries
         self.log: list[tuple[float, str]] = []  # (time, path) of every request, server side
+        self.answers: list[tuple[str, int, int]] = []  # (path, status, body bytes sent) of every answer
         self.in_flight = 0
         self.max_in_flight = 0  # most requests served at the same moment
         self._lock = threading.Lock()
@@ -60,10 +61,22 @@ class _CountingHandler(SimpleHTTPRequestHandler):
         path = urlsplit(self.path).path.lstrip("/")
         self.site.headers[path] = dict(self.headers)
         self.site.record(path)
+        self._status, self._sent = 0, 0
         try:
             self._answer(path)
         finally:
+            with self.site._lock:
+                self.site.answers.append((path, self._status, self._sent))
             self.site.done()
+
+    def send_response(self, code: int, message: str | None = None) -> None:
+        self._status = code
+        super().send_response(code, message)
+
+    def copyfile(self, source, outputfile) -> None:  # type: ignore[no-untyped-def]
+        data = source.read()
+        outputfile.write(data)
+        self._sent += len(data)
 
     def _answer(self, path: str) -> None:
         if path in self.site.redirects:
