@@ -44,7 +44,7 @@ class Nginx:
 user root; worker_processes 1; pid {workdir}/nginx.pid; error_log {workdir}/error.log;
 events {{ worker_connections 4096; }}
 http {{
-  log_format counts '$server_port $request_uri $status $msec $request_time';
+  log_format counts '$server_port $request_uri $status $msec $request_time $body_bytes_sent';
   access_log {workdir}/access.log counts;
   types {{ text/html html; text/css css; application/javascript js; image/png png; image/jpeg jpg;
            image/gif gif; image/webp webp; image/svg+xml svg; image/x-icon ico; text/plain txt; }}
@@ -68,6 +68,17 @@ http {{
                 port, uri, _status = line.split(" ")[:3]
                 counts[f"{port} {unquote(urlsplit(uri).path)}"] += 1
         return counts
+
+    def traffic(self) -> tuple[Counter[int], int]:
+        """(requests by status, body bytes sent) since the last reset."""
+        statuses: Counter[int] = Counter()
+        sent = 0
+        log = self.workdir / "access.log"
+        for line in log.read_text().splitlines() if log.exists() else []:
+            fields = line.split(" ")
+            statuses[int(fields[2])] += 1
+            sent += int(fields[5])
+        return statuses, sent
 
     def spans(self) -> list[tuple[float, float]]:
         """(start, end) of every request since the last reset, in epoch seconds (millisecond steps)."""

@@ -1,0 +1,83 @@
+"""A re-crawl of one site where 5 % of the pages changed, against the first crawl of it.
+
+The generated site (one host, nginx, which sends ETag and Last-Modified) is crawled with
+`crawler run URL --delay 0`; then 5 % of its pages get new content (and a newer modification
+time), and `crawler run URL --recrawl --delay 0` checks it again. Wall time and the body bytes
+nginx sent are compared in each of `runs` rounds (a fresh output each time); medians are printed.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from benchmarks.crawl import REPO
+from benchmarks.servers import Nginx, free_ports
+from benchmarks.site import generate_site
+from crawler import broker
+
+
+def _timed_run(*arguments: str, env: dict[str, str]) -> tuple[float, str]:
+    started = time.monotonic()
+    done = subprocess.run([sys.executable, "-m", "crawler", "run", *arguments, "--delay", "0"], cwd=REPO, env=env,
+                          capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"crawler run {' '.join(arguments)} failed: {done.stderr.strip()[-300:]}")
+    return time.monotonic() - started, done.stdout
+
+
+def _change(root: Path, pages: list[str], share: float, rng: random.Random, stamp: int) -> int:
+    """Give `share` of the pages new content and a later modification time; return how many."""
+    chosen = rng.sample(pages, max(1, round(len(pages) * share)))
+    for page in chosen:
+        path = root / page
+        path.write_text(path.read_text() + f"\n<!-- edited {stamp} -->\n")
+        later = time.time() + 10 * stamp  # Last-Modified counts seconds: make the change visible
+        os.utime(path, (later, later))
+    return len(chosen)
+
+
+def recrawl(work: Path, pages: int = 1000, runs: int = 3, share: float = 0.05) -> None:
+    if not Nginx.available():
+        print("\n## re-crawl: skipped (needs nginx: apt-get install nginx-light)")
+        return
+    root = work / "site"
+    truth = generate_site(root, pages=pages, images=pages)
+    (port,) = free_ports(1)
+    server = Nginx([root], [port], work / "nginx")
+    base = f"http://127.0.0.1:{port}/"
+    env = dict(os.environ, **{broker.AUTHKEY_ENV: broker.generate_authkey().decode()})
+    rng = random.Random(11)
+    first_walls, again_walls, first_bytes, again_bytes = [], [], [], []
+    statuses = None
+    changed = 0
+    try:
+        for n in range(runs):
+            output = str(work / f"out{n}")
+            server.reset()
+            wall, _ = _timed_run(base, "--output", output, "--fresh", env=env)
+            first_walls.append(wall)
+            first_bytes.append(server.traffic()[1])
+            changed = _change(root, truth.pages, share, rng, n + 1)
+            server.reset()
+            wall, summary = _timed_run(base, "--output", output, "--recrawl", env=env)
+            again_walls.append(wall)
+            statuses, sent = server.traffic()
+            again_bytes.append(sent)
+    finally:
+        server.close()
+    first, again = statistics.median(first_walls), statistics.median(again_walls)
+    bytes_first, bytes_again = statistics.median(first_bytes), statistics.median(again_bytes)
+    print(f"\n## re-crawl: {len(truth.pages)} pages, {len(truth.images)} image URLs, {changed} pages changed "
+          f"({share:.0%}), served by nginx (median of {runs})")
+    print(f"  first crawl  {first:7.2f} s  {bytes_first / 1e6:8.2f} MB of bodies")
+    print(f"  re-crawl     {again:7.2f} s  {bytes_again / 1e6:8.2f} MB of bodies   "
+          f"statuses: {dict(sorted((statuses or {}).items()))}")
+    print(f"  re-crawl / first: wall {again / first:.2f} (target at most 0.25), bytes "
+          f"{bytes_again / bytes_first:.3f} (target at most 0.10)")
+    print("  " + next((line for line in summary.splitlines() if line.startswith("Re-crawl:")), "(no re-crawl line)"))
