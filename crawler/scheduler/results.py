@@ -286,7 +286,8 @@ class ResultApplier:
                                    image_words(alt, title, caption))
             else:
                 self._count_out_of_scope(key)
-        self._store.note_references(referred)
+        if row.fetch is None:  # a page a re-crawl found changed had its references counted when first read
+            self._store.note_references(referred)
         if import_depth <= MAX_IMPORT_DEPTH:
             for url, key in result["stylesheets"]:
                 if not seen(key) and allows(key):

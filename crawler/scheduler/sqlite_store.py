@@ -77,7 +77,8 @@ class SqliteStore(CrawlStore):
         exists = path.exists()
         if resume and not exists:
             self._lock_file.close()
-            raise StateError(f"{output_dir} holds no saved crawl to resume; leave out --resume to start one")
+            raise StateError(f"{output_dir} holds no saved crawl to resume or crawl again; leave out --resume "
+                             "(or --recrawl) to start one")
         if exists and fresh:
             remove_state(output_dir)
             exists = False
