@@ -12,20 +12,18 @@ import fcntl
 import json
 import os
 import sqlite3
-from collections import Counter
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 from crawler.errors import StateError, StorageError
 from crawler.messages import Kind
-from crawler.scheduler.store import LEASED_TEXT, UNFINISHED, CrawlStore, UrlRow, UrlStatus, check_table
+from crawler.scheduler.buffered import Batch, BufferedStore
+from crawler.scheduler.store import RECORD_TABLES, UNFINISHED, UrlRow, UrlStatus, check_table
 from crawler.storage import STATE_DIR
 from crawler.urls import origin_of
 
 SCHEMA_VERSION = 1
-_READ_AHEAD_ROWS = 64  # rows one dispatch query reads: the one asked for and the next in its host's queue
-_READ_AHEAD_LIMIT = 8192  # rows held read ahead at most (with many hosts, the cache starts over)
 _ROW_COLUMNS = "id, canonical, url, kind, depth, page_url, hops, status, attempts, found_as, words, fetch"  # UrlRow's
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS urls (
@@ -62,10 +60,11 @@ def state_path(output_dir: Path) -> Path:
     return output_dir / STATE_DIR / "state.sqlite"
 
 
-class SqliteStore(CrawlStore):
+class SqliteStore(BufferedStore):
     """The crawl store in one SQLite file, written behind in batches (see the module's docstring)."""
 
     def __init__(self, output_dir: Path, *, resume: bool, fresh: bool) -> None:
+        super().__init__()
         path = state_path(output_dir)
         path.parent.mkdir(parents=True, exist_ok=True)
         self._lock_file = open(path.parent / "lock", "w")
@@ -88,16 +87,6 @@ class SqliteStore(CrawlStore):
                              "or --fresh to start over")
         self.resumed = exists
         self._path = path
-        self._new_rows: dict[int, UrlRow] = {}  # added since the last flush
-        self._updates: dict[int, tuple[str, str | None, int]] = {}  # id → (status, reason, attempts)
-        self._new_images: dict[str, str] = {}  # sha256 → path, saved since the last flush
-        self._new_references: Counter[str] = Counter()  # canonical → references since the last flush
-        self._new_fetches: dict[int, tuple[str | None, float]] = {}  # id → (fetch, at) since the last flush
-        self._new_records: list[tuple[str, str]] = []  # (table, JSON record) in order
-        self._stored_hashes: set[int] | None = None  # hash() of every stored sha256, loaded on first use
-        # Rows read ahead for dispatch, one SELECT for many (each query is a GIL hand-off with the
-        # manager's threads); a row leaves when its status changes, so what is here is never stale.
-        self._read_ahead: dict[int, UrlRow] = {}
         try:
             self._open(path)
         except BaseException:  # the lock goes with the failed attempt, or a retry in this process is refused
@@ -126,33 +115,51 @@ class SqliteStore(CrawlStore):
         except sqlite3.DatabaseError as exc:
             raise StateError(f"cannot use crawl state {path}: {exc}") from exc
 
-    def _flush(self) -> None:
-        """Write the buffered new URLs and status changes (inside the open transaction)."""
-        if self._new_rows:
+    # -- the backend's part of BufferedStore ------------------------------------------------------
+
+    def _new_id(self) -> int:
+        self._next_id += 1
+        return self._next_id - 1
+
+    def _write(self, batch: Batch) -> None:
+        """Write a batch inside the open transaction (commit() makes it durable)."""
+        if batch.rows:
             self._db.executemany(
                 "INSERT OR IGNORE INTO urls(id, canonical, url, kind, depth, page_url, hops, status, attempts, "
-                "found_as, words, fetch) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", self._new_rows.values())
-            self._new_rows.clear()
-        if self._updates:
+                "found_as, words, fetch) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", batch.rows)
+        if batch.statuses:
             self._db.executemany("UPDATE urls SET status=?, reason=?, attempts=? WHERE id=?",
-                                 [(*change, url_id) for url_id, change in self._updates.items()])
-            self._updates.clear()
-        if self._new_fetches:
+                                 [(*change, url_id) for url_id, change in batch.statuses.items()])
+        if batch.fetches:
             self._db.executemany("UPDATE urls SET fetch=?, fetched_at=? WHERE id=?",
-                                 [(fetch, at, url_id) for url_id, (fetch, at) in self._new_fetches.items()])
-            self._new_fetches.clear()
-        if self._new_references:
+                                 [(fetch, at, url_id) for url_id, (fetch, at) in batch.fetches.items()])
+        if batch.references:
             self._db.executemany("UPDATE urls SET pages = pages + ? WHERE canonical = ?",
-                                 [(count, key) for key, count in self._new_references.items()])
-            self._new_references.clear()
-        if self._new_images:
-            self._db.executemany("INSERT OR IGNORE INTO images(sha256, path) VALUES (?, ?)", self._new_images.items())
-            self._new_images.clear()
-        for table in ("manifest", "failures"):
-            records = [(record,) for name, record in self._new_records if name == table]
+                                 [(count, key) for key, count in batch.references.items()])
+        if batch.images:
+            self._db.executemany("INSERT OR IGNORE INTO images(sha256, path) VALUES (?, ?)", batch.images.items())
+        for table in RECORD_TABLES:
+            records = [(record,) for name, record in batch.records if name == table]
             if records:
                 self._db.executemany(f"INSERT INTO {table}(record) VALUES (?)", records)
-        self._new_records.clear()
+
+    def _read_stored(self, ids: list[int]) -> list[UrlRow]:
+        placeholders = ",".join("?" * len(ids))
+        return [UrlRow(*values) for values in self._db.execute(
+            f"SELECT {_ROW_COLUMNS} FROM urls WHERE id IN ({placeholders})", ids)]
+
+    def _stored_path(self, sha256: str) -> str | None:
+        row = self._db.execute("SELECT path FROM images WHERE sha256=?", (sha256,)).fetchone()
+        return row[0] if row else None
+
+    def _all_stored_hashes(self) -> Iterable[str]:
+        return (row[0] for row in self._db.execute("SELECT sha256 FROM images"))
+
+    def _stored_references(self, canonical: str) -> int:
+        row = self._db.execute("SELECT pages FROM urls WHERE canonical=?", (canonical,)).fetchone()
+        return row[0] if row else 0
+
+    # -- durability -----------------------------------------------------------------------------
 
     def commit(self) -> None:
         """Make everything recorded so far durable, or raise StorageError (what was committed before stays)."""
@@ -181,19 +188,7 @@ class SqliteStore(CrawlStore):
     def set_meta(self, key: str, value: str) -> None:
         self._db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, value))
 
-    def add_url(self, canonical: str, url: str, kind: Kind, depth: int, page_url: str | None, hops: int,
-                found_as: str | None = None, words: str | None = None) -> int:
-        url_id = self._next_id
-        self._next_id += 1
-        self._new_rows[url_id] = UrlRow(url_id, canonical, url, str(kind), depth, page_url, hops,
-                                        str(UrlStatus.PENDING), 0, found_as, words)
-        return url_id
-
-    def note_references(self, canonicals: list[str]) -> None:
-        self._new_references.update(canonicals)
-
-    def note_fetch(self, url_id: int, fetch: str | None, at: float) -> None:
-        self._new_fetches[url_id] = (fetch, at)
+    # -- reads and changes that go to the database ----------------------------------------------
 
     def fetched_hashes(self) -> set[str]:
         self._flush()
@@ -213,54 +208,9 @@ class SqliteStore(CrawlStore):
         self._db.execute("DELETE FROM robots")
         return again
 
-    def references_to(self, canonical: str) -> int:
-        row = self._db.execute("SELECT pages FROM urls WHERE canonical=?", (canonical,)).fetchone()
-        return (row[0] if row else 0) + self._new_references[canonical]
-
     def reference_counts(self) -> dict[str, int]:
         self._flush()
         return dict(self._db.execute("SELECT canonical, pages FROM urls WHERE pages > 0"))
-
-    def get_url(self, url_id: int, upcoming: Iterable[int] = ()) -> UrlRow | None:
-        row = self._new_rows.get(url_id) or self._read_ahead.pop(url_id, None)
-        if row is None:
-            row = self._read_rows(url_id, upcoming)
-            if row is None:
-                return None
-        change = self._updates.get(url_id)
-        return row if change is None else row._replace(status=change[0], attempts=change[2])
-
-    def _read_rows(self, url_id: int, upcoming: Iterable[int]) -> UrlRow | None:
-        if len(self._read_ahead) > _READ_AHEAD_LIMIT:
-            self._read_ahead.clear()
-        ids = [url_id]
-        for other in upcoming:
-            if len(ids) >= _READ_AHEAD_ROWS:
-                break
-            if other != url_id and other not in self._new_rows and other not in self._read_ahead:
-                ids.append(other)
-        found = None
-        placeholders = ",".join("?" * len(ids))
-        for values in self._db.execute(f"SELECT {_ROW_COLUMNS} FROM urls WHERE id IN ({placeholders})", ids):
-            row = UrlRow(*values)
-            change = self._updates.get(row.id)  # a flush empties _updates: keep the change in the row
-            if change is not None:
-                row = row._replace(status=change[0], attempts=change[2])
-            if row.id == url_id:
-                found = row
-            else:
-                self._read_ahead[row.id] = row
-        return found
-
-    def _set_status(self, url_id: int, status: UrlStatus, reason: str | None, attempts: int) -> None:
-        self._updates[url_id] = (str(status), reason, attempts)
-        self._read_ahead.pop(url_id, None)
-
-    def lease(self, row: UrlRow) -> UrlRow:  # once per task: the interface's version, one call fewer
-        leased = row._replace(status=LEASED_TEXT, attempts=row.attempts + 1)
-        self._updates[row.id] = (LEASED_TEXT, None, leased.attempts)
-        self._read_ahead.pop(row.id, None)
-        return leased
 
     def restore(self) -> Iterator[UrlRow]:
         self._flush()
@@ -293,33 +243,13 @@ class SqliteStore(CrawlStore):
         return {(kind, status): count for kind, status, count in self._db.execute(
             "SELECT kind, status, COUNT(*) FROM urls GROUP BY kind, status")}
 
-    def image_path_for(self, sha256: str) -> str | None:
-        if hash(sha256) not in self._stored_hashes_loaded():  # most images are new: answer without SQL
-            return None
-        path = self._new_images.get(sha256)
-        if path is None:
-            row = self._db.execute("SELECT path FROM images WHERE sha256=?", (sha256,)).fetchone()
-            path = row[0] if row else None
-        return path
-
-    def record_image(self, sha256: str, path: str, record: str) -> None:
-        if self.image_path_for(sha256) is not None:
-            return  # stored before: the first path stays
-        self._new_images[sha256] = path
-        self._stored_hashes_loaded().add(hash(sha256))
-        self._new_records.append(("manifest", record))
-
     def forget_images(self, sha256s: set[str]) -> None:
         self._flush()
         self._db.executemany("DELETE FROM images WHERE sha256=?", [(sha256,) for sha256 in sha256s])
         gone = [(row_id,) for row_id, record in self._db.execute("SELECT id, record FROM manifest")
                 if json.loads(record).get("sha256") in sha256s]
         self._db.executemany("DELETE FROM manifest WHERE id=?", gone)
-        if self._stored_hashes is not None:
-            self._stored_hashes.difference_update(hash(sha256) for sha256 in sha256s)
-
-    def record_failure(self, record: str) -> None:
-        self._new_records.append(("failures", record))
+        self._forget_hashes(sha256s)
 
     def records(self, table: str) -> Iterator[dict[str, Any]]:
         check_table(table)
@@ -329,12 +259,6 @@ class SqliteStore(CrawlStore):
     def robots_text(self, origin: str) -> tuple[bool, str | None]:
         row = self._db.execute("SELECT text FROM robots WHERE origin=?", (origin,)).fetchone()
         return (row is not None, row[0] if row else None)
-
-    def _stored_hashes_loaded(self) -> set[int]:
-        if self._stored_hashes is None:  # first call: learn what earlier runs stored
-            self._flush()
-            self._stored_hashes = {hash(row[0]) for row in self._db.execute("SELECT sha256 FROM images")}
-        return self._stored_hashes
 
     def set_robots(self, origin: str, text: str | None) -> None:
         self._db.execute("INSERT OR REPLACE INTO robots(origin, text) VALUES (?, ?)", (origin, text))
