@@ -306,3 +306,25 @@ def test_max_images_holds_when_more_images_are_answered_than_asked_for(tmp_path:
     assert scheduler.counts["images/saved"] == 1 and scheduler.counts["images/over-limit"] == 1
     assert scheduler._frontier.delayed == 1  # pending again, for a --resume
     assert len(list((tmp_path / "images" / "site.test").iterdir())) == 1  # its file is not left behind
+
+
+def test_an_images_validators_are_kept_only_once_it_is_recorded(tmp_path: Path) -> None:
+    # A scheduler killed between a node's "saved" and the disk check must fetch the image whole on
+    # --resume; had its validators been kept, the request would be conditional, a 304 would say
+    # "unchanged", and the image would never reach the manifest (it did, before this test).
+    config = SchedulerConfig(output_dir=tmp_path, authkey=b"k" * 32, seeds=(f"{SITE}/",),
+                             scope=Scope(frozenset({"site.test"})),
+                             politeness=Politeness(delay_seconds=0, obey_robots=False))
+    store = SqliteStore(tmp_path, resume=False, fresh=False)
+    scheduler = Scheduler(config, clock=lambda: 0.0, store=store)
+    path = f"images/site.test/{PNG_SHA}.png"
+    task = image_task(scheduler, "/x.png")
+    write_image(tmp_path, path)
+    scheduler._handle({**saved(task, path), "validators": {"etag": '"1"', "sha256": PNG_SHA}}, 0.0)
+    scheduler._records.commit()  # what a kill -9 now would leave
+    assert store.find_url(f"{SITE}/x.png").fetch is None  # type: ignore[union-attr]
+    scheduler._applier.collect_checked(0.0, wait_seconds=2)
+    scheduler._records.commit()
+    assert json.loads(store.find_url(f"{SITE}/x.png").fetch)["etag"] == '"1"'  # type: ignore[union-attr]
+    scheduler._applier.close()
+    store.close()

@@ -88,8 +88,8 @@ class ResultApplier:
             return
         self._tracker.record_result(result["node"], self._frontier.origin_of_row(row), result["elapsed"], now)
         outcome = result["outcome"]
-        if result["validators"]:  # a fetch that worked: what the next re-crawl asks with
-            self._note_fetch(row, result)
+        if result["validators"] and outcome not in (Outcome.SAVED, Outcome.DUPLICATE):
+            self._note_fetch(row, result)  # what the next re-crawl asks with (images: once they are recorded)
         if outcome == Outcome.FETCHED:  # the common answers first: this runs for every task
             if row.kind == Kind.PAGE:
                 self._page_fetched(row, result, now)
@@ -116,6 +116,8 @@ class ResultApplier:
             self._frontier.fail(row, result["reason"] or "filtered", Outcome.SKIPPED)
 
     def _note_fetch(self, row: UrlRow, result: Result) -> None:
+        """Remember the validators of a URL that is finished now. Never earlier: a scheduler killed
+        before an image is recorded must fetch it whole again, not ask whether it changed."""
         previous = json.loads(row.fetch) if row.fetch else {}
         if result["outcome"] == Outcome.UNCHANGED:
             size = result["bytes"] or previous.get("bytes", 0)  # a 304 has no body: the content's size stays
@@ -318,9 +320,10 @@ class ResultApplier:
         existing = self._store.image_path_for(sha256) or self._checking.get(sha256)
         if existing is None:  # new content: counted once the disk shows it (see collect_checked)
             self._checking[sha256] = image["path"]
-            self._file_check.submit((row, dict(image), result["node"]), image["path"], image["bytes"])
+            self._file_check.submit((row, dict(image), result), image["path"], image["bytes"])
             return  # the URL stays leased in the store meanwhile: a scheduler killed now fetches it again
         self._frontier.finish(row, "duplicate")
+        self._note_fetch(row, result)
         url_event(Outcome.DUPLICATE, row.url, path=existing, bytes=image["bytes"], width=image["width"],
                   height=image["height"], found_as=found_as_of(row), page_url=row.page_url, node=result["node"])
         self._counts["images/duplicate"] += 1
@@ -339,7 +342,8 @@ class ResultApplier:
     def collect_checked(self, now: float, wait_seconds: float = 0.0) -> None:
         """Count the new images the disk has shown, and send again those it has not."""
         for verdict in self._file_check.verdicts(wait_seconds):
-            row, image, node = verdict.claim
+            row, image, result = verdict.claim
+            node = result["node"]
             self._checking.pop(image["sha256"], None)
             if verdict.problem is not None:
                 self._counts["images/not-on-disk"] += 1
@@ -359,6 +363,7 @@ class ResultApplier:
             url_event(Outcome.SAVED, row.url, path=image["path"], bytes=image["bytes"], width=image["width"],
                       height=image["height"], found_as=found_as_of(row), page_url=row.page_url, node=node)
             self._records.image(row, image, node)
+            self._note_fetch(row, result)
             self._counts["images/saved"] += 1
             self._counts["bytes/saved"] += image["bytes"]
 
