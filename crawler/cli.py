@@ -210,6 +210,9 @@ def _add_crawl_options(parser: argparse.ArgumentParser, output_default: str | No
     resume.add_argument("--recrawl", action="store_true",
                         help="crawl the saved crawl again: ask for every known page and image with its "
                              "ETag/Last-Modified, download only what changed, record what is gone")
+    state.add_argument("--state", metavar="redis://HOST:PORT/DB",
+                       help="keep the crawl's state in Redis (or Valkey) instead of SQLite in the output directory")
+    state.add_argument("--crawl", metavar="NAME", help="with --state: the crawl's name in that Redis")
     state.add_argument("--recrawl-older-than", type=_seconds, metavar="TIME",
                        help="with --recrawl: check only what was last fetched longer ago than this (7d, 12h)")
     state.add_argument("--prune", action="store_true",
@@ -398,7 +401,8 @@ def scheduler_config(args: argparse.Namespace, authkey: bytes, listen: tuple[str
         max_attempts=args.max_attempts, lease_seconds=args.lease_seconds,
         node_timeout_seconds=args.node_timeout, storage_pause_seconds=args.storage_pause,
         resume=args.resume or args.recrawl, fresh=args.fresh, recrawl=args.recrawl,
-        recrawl_older_than_seconds=args.recrawl_older_than, prune=args.prune)
+        recrawl_older_than_seconds=args.recrawl_older_than, prune=args.prune, state_url=args.state,
+        crawl_name=args.crawl)
 
 
 # -- commands -----------------------------------------------------------------------------------

@@ -190,6 +190,8 @@ class SchedulerConfig:
     recrawl: bool = False  # a new run of a crawl: everything known is asked again, conditionally
     recrawl_older_than_seconds: float | None = None  # only what was last fetched longer ago than this
     prune: bool = False  # a re-crawl deletes the files of images that are gone (404/410)
+    state_url: str | None = None  # redis://HOST:PORT/DB: the crawl's state in Redis; None: SQLite in the output
+    crawl_name: str | None = None  # the crawl's name in that Redis
     node_timeout_seconds: float = 15.0  # a node silent this long is taken as dead; its tasks go back
     progress_seconds: float = 5.0  # how often a progress line is logged
     storage_pause_seconds: float = 30.0  # image tasks wait this long after a node could not write
@@ -204,6 +206,10 @@ class SchedulerConfig:
         _require(self.recrawl or (self.recrawl_older_than_seconds is None and not self.prune),
                  "--recrawl-older-than and --prune go with --recrawl")
         _require(not (self.recrawl and self.fresh), "--recrawl checks an earlier crawl again; --fresh forgets it")
+        _require(self.state_url is None or self.state_url.startswith(("redis://", "rediss://", "unix://")),
+                 f"--state {self.state_url}: give a Redis URL, redis://HOST:PORT/DB (rediss:// with TLS)")
+        _require((self.state_url is None) == (self.crawl_name is None),
+                 "--state and --crawl go together: --state redis://HOST:PORT/DB --crawl NAME")
 
     def lease_for(self) -> float:
         """Seconds a dispatched task may take before it is handed to another node."""

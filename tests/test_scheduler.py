@@ -97,9 +97,15 @@ def crawl(tmp_path: Path, store: CrawlStore | None = None, **options: object) ->
     return scheduler, node, summary
 
 
-@pytest.mark.parametrize("backend", ["memory", "sqlite"])
-def test_scheduler_crawls_to_the_end_and_records_what_happened(tmp_path: Path, backend: str) -> None:
-    store = MemoryStore() if backend == "memory" else SqliteStore(tmp_path, resume=False, fresh=False)
+@pytest.mark.parametrize("backend", ["memory", "sqlite", "redis"])
+def test_scheduler_crawls_to_the_end_and_records_what_happened(tmp_path: Path, backend: str,
+                                                               request: pytest.FixtureRequest) -> None:
+    if backend == "redis":
+        from crawler.scheduler.redis_store import RedisStore
+        store: CrawlStore = RedisStore(request.getfixturevalue("redis_server").url, "scheduler-unit", resume=False,
+                                       fresh=True)
+    else:
+        store = MemoryStore() if backend == "memory" else SqliteStore(tmp_path, resume=False, fresh=False)
     scheduler, node, summary = crawl(tmp_path, store)
     assert summary.reason == StopReason.FINISHED  # type: ignore[attr-defined]
     # robots.txt first, then the sitemap it could list, the page's image before the page it links to, the rest

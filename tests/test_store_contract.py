@@ -1,8 +1,9 @@
 """What every crawl store must do (crawler/scheduler/store.py), run against each backend.
 
-`reopen` stands for a scheduler restart: the SQLite store is closed and opened again with
---resume; the in-memory one cannot outlive its process, so it is the same object (its restore
-must still turn leased URLs pending). A new backend adds itself to BACKENDS.
+`reopen` stands for a scheduler restart: the SQLite and Redis stores are closed and opened again
+with --resume; the in-memory one cannot outlive its process, so it is the same object (its
+restore must still turn leased URLs pending). A new backend adds itself to BACKENDS. The Redis
+backend runs against a real redis-server (tests/redis_server.py), never a mock.
 """
 
 from __future__ import annotations
@@ -31,12 +32,24 @@ def _memory(tmp_path: Path) -> tuple[CrawlStore, Reopen]:
     return MemoryStore(), lambda store: store
 
 
-BACKENDS = {"sqlite": _sqlite, "memory": _memory}
+def _redis(tmp_path: Path, request: pytest.FixtureRequest) -> tuple[CrawlStore, Reopen]:
+    from crawler.scheduler.redis_store import RedisStore
+    url = request.getfixturevalue("redis_server").url
+    crawl = f"contract-{tmp_path.name}"[:64]
+
+    def reopen(store: CrawlStore) -> CrawlStore:
+        store.close()
+        return RedisStore(url, crawl, resume=True, fresh=False)
+    return RedisStore(url, crawl, resume=False, fresh=True), reopen
+
+
+BACKENDS = {"sqlite": _sqlite, "memory": _memory, "redis": _redis}
 
 
 @pytest.fixture(params=sorted(BACKENDS))
 def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[CrawlStore, Reopen]]:
-    store, reopen = BACKENDS[request.param](tmp_path)
+    opener = BACKENDS[request.param]
+    store, reopen = opener(tmp_path, request) if opener is _redis else opener(tmp_path)  # type: ignore[call-arg]
     opened = [store]
 
     def tracked_reopen(old: CrawlStore) -> CrawlStore:

@@ -82,6 +82,14 @@ class Summary:
         return self.reason in (StopReason.FINISHED, StopReason.LIMIT)
 
 
+def open_store(config: SchedulerConfig) -> CrawlStore:
+    """The crawl store the configuration names: Redis with --state, else SQLite in the output directory."""
+    if config.state_url is not None and config.crawl_name is not None:
+        from crawler.scheduler.redis_store import RedisStore  # redis-py is imported only for a Redis crawl
+        return RedisStore(config.state_url, config.crawl_name, resume=config.resume, fresh=config.fresh)
+    return SqliteStore(config.output_dir, resume=config.resume, fresh=config.fresh)
+
+
 class Scheduler:
     """One crawl's coordinator: serves the queues and runs the loop until the crawl is over."""
 
@@ -103,7 +111,7 @@ class Scheduler:
         self._stopping: tuple[StopReason, str] | None = None  # why dispatching ended; the run ends after
         output = config.output_dir
         check_writable(output)
-        self._store = store or SqliteStore(output, resume=config.resume, fresh=config.fresh)
+        self._store = store or open_store(config)
         self._frontier = Frontier(self._store, config.politeness, lease_seconds=config.lease_for(),
                                   max_attempts=config.max_attempts, backoff_seconds=config.backoff_seconds)
         self._open_crawl()

@@ -71,10 +71,13 @@ def test_resilience_killed_worker_loses_nothing(tmp_path: Path, slow_site, proce
     assert_every_image_once(output, truth)
 
 
-def test_resilience_killed_scheduler_resumes_without_refetching(tmp_path: Path, slow_site, processes) -> None:
+@pytest.mark.parametrize("state", ["sqlite", "redis"])
+def test_resilience_killed_scheduler_resumes_without_refetching(tmp_path: Path, slow_site, processes, state: str,
+                                                                request: pytest.FixtureRequest) -> None:
     truth, site = slow_site
     output, port = tmp_path / "out", free_port()
-    args = (site.url, "--output", str(output), "--listen", f"127.0.0.1:{port}", *CRAWL)
+    stored = ("--state", request.getfixturevalue("redis_server").url, "--crawl", "killed") if state == "redis" else ()
+    args = (site.url, "--output", str(output), "--listen", f"127.0.0.1:{port}", *CRAWL, *stored)
     scheduler = processes.start("scheduler", *args)
     assert "listening on" in scheduler.stdout.readline()
     workers = [processes.start_worker(port, "--threads", "4") for _ in range(2)]
@@ -93,6 +96,7 @@ def test_resilience_killed_scheduler_resumes_without_refetching(tmp_path: Path, 
     assert_every_image_once(output, truth)
     for url in saved_before:
         assert site.hits[url.removeprefix(site.url)] == 1, f"{url} was downloaded again after the resume"
+    assert (output / ".crawler" / "state.sqlite").exists() == (state == "sqlite")  # Redis kept it all
 
 
 def test_resilience_sigterm_pauses_and_the_same_nodes_carry_on_after_resume(tmp_path: Path, slow_site,

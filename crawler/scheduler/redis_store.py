@@ -1,0 +1,407 @@
+"""The crawl store in Redis (or Valkey): `--state redis://HOST:PORT/DB --crawl NAME`.
+
+The state of crawl NAME lives under the keys `qc:NAME:*`, so one server holds many crawls.
+Like the SQLite store, changes are buffered (buffered.py) and written at each commit; here the
+write is one Lua script, which Redis runs as a unit: a batch is applied whole or not at all. A
+commit that loses its connection is tried again for `OUTAGE_SECONDS` (Redis restarting); every
+batch carries a token, so one that was applied before the reply was lost is not applied twice.
+
+One scheduler holds a crawl at a time: a lock key with an expiry it renews at every commit (a
+killed scheduler's claim lapses within LOCK_SECONDS), checked inside the write script, so a
+scheduler that lost its claim can never write over another's.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import secrets
+import socket
+import time
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+import redis
+
+from crawler.errors import ConfigError, StateError, StorageError
+from crawler.messages import Kind
+from crawler.scheduler.buffered import Batch, BufferedStore
+from crawler.scheduler.store import RECORD_TABLES, UNFINISHED, UrlRow, UrlStatus, check_table
+from crawler.urls import origin_of
+
+log = logging.getLogger(__name__)
+
+SCHEMA_VERSION = "1"
+MIN_VERSION = (6, 2)  # what the scripts and commands below were tested against is 7.0; 6.2 has them all
+LOCK_SECONDS = 30.0
+OUTAGE_SECONDS = 60.0  # a commit waits this long for Redis to come back before the scheduler stops
+_ID_BLOCK = 1000  # URL ids taken from the server at a time
+_SCAN_COUNT = 2000
+_CRAWL_NAME = re.compile(r"[A-Za-z0-9._-]{1,64}")
+_KEYS = ("meta", "lock", "ids", "canon", "rows", "state", "fetch", "fetched_at", "pages", "images", "manifest",
+         "failures", "robots", "commit")
+
+# KEYS: lock canon rows state fetch fetched_at pages images manifest failures commit
+# ARGV: lock token, batch token, lock milliseconds, the batch as JSON
+_WRITE = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return redis.error_reply('LOST another scheduler holds this crawl') end
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+if redis.call('GET', KEYS[11]) == ARGV[2] then return 0 end
+local b = cjson.decode(ARGV[4])
+for _, r in ipairs(b.rows) do
+  if redis.call('HSETNX', KEYS[2], r[2], r[1]) == 1 then
+    redis.call('HSET', KEYS[3], r[1], r[3])
+    redis.call('HSET', KEYS[4], r[1], r[4])
+  end
+end
+for _, s in ipairs(b.states) do
+  if redis.call('HEXISTS', KEYS[3], s[1]) == 1 then redis.call('HSET', KEYS[4], s[1], s[2]) end
+end
+for _, f in ipairs(b.fetches) do
+  if f[2] == cjson.null then
+    redis.call('HDEL', KEYS[5], f[1])
+    redis.call('HDEL', KEYS[6], f[1])
+  else
+    redis.call('HSET', KEYS[5], f[1], f[2])
+    redis.call('HSET', KEYS[6], f[1], f[3])
+  end
+end
+for _, p in ipairs(b.references) do
+  if redis.call('HEXISTS', KEYS[2], p[1]) == 1 then redis.call('HINCRBY', KEYS[7], p[1], p[2]) end
+end
+for _, i in ipairs(b.images) do redis.call('HSETNX', KEYS[8], i[1], i[2]) end
+for _, m in ipairs(b.manifest) do redis.call('RPUSH', KEYS[9], m) end
+for _, m in ipairs(b.failures) do redis.call('RPUSH', KEYS[10], m) end
+redis.call('SET', KEYS[11], ARGV[2])
+return 1
+"""
+
+
+# KEYS: lock; ARGV: lock token, lock milliseconds
+_RENEW = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return redis.error_reply('LOST another scheduler holds this crawl') end
+return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+"""
+
+
+# KEYS: lock; ARGV: the holder seen, our token, lock milliseconds (compare and set)
+_TAKE_OVER = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3]) return 1 end
+return 0
+"""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True
+
+
+def check_crawl_name(name: str) -> str:
+    if not _CRAWL_NAME.fullmatch(name):
+        raise ConfigError(f"--crawl {name!r}: use 1 to 64 letters, digits, dots, dashes or underscores")
+    return name
+
+
+class RedisStore(BufferedStore):
+    """The crawl store under `qc:NAME:` in one Redis database (see the module's docstring)."""
+
+    def __init__(self, url: str, crawl: str, *, resume: bool, fresh: bool) -> None:
+        super().__init__()
+        self._crawl = check_crawl_name(crawl)
+        self._where = f"crawl {crawl!r} in {_shown_url(url)}"
+        try:
+            self._redis = redis.Redis.from_url(url, decode_responses=True, socket_timeout=10,
+                                               socket_connect_timeout=5, health_check_interval=30)
+            _check_server(self._redis, url)
+        except (redis.RedisError, ValueError) as exc:
+            raise StateError(f"cannot use Redis at {_shown_url(url)}: {exc}") from exc
+        self._key = {name: f"qc:{crawl}:{name}" for name in _KEYS}
+        # host:pid:random — a scheduler restarted on the machine where its predecessor was killed
+        # takes the claim over at once instead of waiting for it to lapse
+        self._lock_token = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(8)}"
+        if not self._claim():
+            raise StateError(f"another scheduler is using {self._where}; stop it first "
+                             f"(a killed one's claim lapses within {LOCK_SECONDS:.0f} s)")
+        try:
+            self._open(resume, fresh)
+        except BaseException:
+            self._release()
+            raise
+        self._write_script = self._redis.register_script(_WRITE)
+        self._renew_script = self._redis.register_script(_RENEW)
+        self._renewed = time.monotonic()
+        self._ids_left = 0
+        self._next = 0
+
+    def _claim(self) -> bool:
+        lock, milliseconds = self._key["lock"], int(LOCK_SECONDS * 1000)
+        if self._redis.set(lock, self._lock_token, nx=True, px=milliseconds):
+            return True
+        holder = str(self._redis.get(lock) or "")
+        host, _, rest = holder.partition(":")
+        pid = rest.partition(":")[0]
+        if host != socket.gethostname() or not pid.isdigit() or _alive(int(pid)):
+            return False
+        log.info("scheduler: taking over %s from a scheduler of this machine that is gone (pid %s)", self._where, pid)
+        return bool(self._redis.eval(_TAKE_OVER, 1, lock, holder, self._lock_token, milliseconds))
+
+    def _open(self, resume: bool, fresh: bool) -> None:
+        exists = bool(self._redis.exists(self._key["meta"]))
+        if resume and not exists:
+            raise StateError(f"{self._where} holds no saved crawl to resume or crawl again; leave out --resume "
+                             "(or --recrawl) to start one")
+        if exists and fresh:
+            self._redis.unlink(*(self._key[name] for name in _KEYS if name != "lock"))
+            exists = False
+        elif exists and not resume:
+            raise StateError(f"{self._where} holds an earlier crawl; add --resume to carry on or --fresh to start over")
+        schema = str(self._redis.hget(self._key["meta"], "schema") or "") or None  # decode_responses: a str
+        if schema is not None and schema != SCHEMA_VERSION:
+            raise StateError(f"{self._where} is schema {schema}, this crawler reads {SCHEMA_VERSION}; use --fresh "
+                             "or another --crawl")
+        self._redis.hset(self._key["meta"], mapping={"schema": SCHEMA_VERSION, "crawl": self._crawl})
+        self.resumed = exists
+
+    # -- the backend's part of BufferedStore ------------------------------------------------------
+
+    def _new_id(self) -> int:
+        if not self._ids_left:  # a block at a time: one round trip per thousand new URLs
+            self._next = self._call(lambda: int(self._redis.incrby(self._key["ids"], _ID_BLOCK))) - _ID_BLOCK + 1
+            self._ids_left = _ID_BLOCK
+        self._ids_left -= 1
+        self._next += 1
+        return self._next - 1
+
+    def _write(self, batch: Batch) -> None:
+        payload = json.dumps({
+            "rows": [[row.id, row.canonical, _row_text(row), _state_text(row.status, row.attempts, None)]
+                     for row in batch.rows],
+            "states": [[url_id, _state_text(status, attempts, reason)]
+                       for url_id, (status, reason, attempts) in batch.statuses.items()],
+            "fetches": [[url_id, fetch, at] for url_id, (fetch, at) in batch.fetches.items()],
+            "references": list(batch.references.items()),
+            "images": list(batch.images.items()),
+            "manifest": [record for table, record in batch.records if table == "manifest"],
+            "failures": [record for table, record in batch.records if table == "failures"],
+        }, ensure_ascii=False)
+        keys = [self._key[name] for name in ("lock", "canon", "rows", "state", "fetch", "fetched_at", "pages",
+                                             "images", "manifest", "failures", "commit")]
+        token = secrets.token_hex(8)
+        self._call(lambda: self._write_script(keys=keys, args=[self._lock_token, token, int(LOCK_SECONDS * 1000),
+                                                               payload]))
+        self._renewed = time.monotonic()
+
+    def _read_stored(self, ids: list[int]) -> list[UrlRow]:
+        def read() -> list[Any]:
+            pipe = self._redis.pipeline(transaction=False)
+            for name in ("rows", "state", "fetch"):
+                pipe.hmget(self._key[name], ids)
+            return pipe.execute()
+        rows, states, fetches = self._call(read)
+        return [_row(url_id, row, state, fetch) for url_id, row, state, fetch in zip(ids, rows, states, fetches)
+                if row is not None and state is not None]
+
+    def _stored_path(self, sha256: str) -> str | None:
+        return self._call(lambda: self._redis.hget(self._key["images"], sha256))
+
+    def _all_stored_hashes(self) -> Iterable[str]:
+        return list(self._call(lambda: self._redis.hkeys(self._key["images"])))
+
+    def _stored_references(self, canonical: str) -> int:
+        return int(self._call(lambda: self._redis.hget(self._key["pages"], canonical)) or 0)
+
+    # -- durability -----------------------------------------------------------------------------
+
+    def _call(self, operation: Any) -> Any:
+        """Run a Redis operation; through an outage (a restart, a failover) try again for OUTAGE_SECONDS."""
+        deadline = time.monotonic() + OUTAGE_SECONDS
+        wait = 0.1
+        while True:
+            try:
+                return operation()
+            except (redis.ConnectionError, redis.TimeoutError, redis.BusyLoadingError) as exc:
+                if time.monotonic() >= deadline:
+                    raise StorageError(f"Redis for {self._where} has not answered for {OUTAGE_SECONDS:.0f} s "
+                                       f"({exc}); when it is back, run the same command with --resume") from exc
+                log.warning("scheduler: Redis for %s is unreachable (%s); trying again in %.1f s", self._where,
+                            exc, wait)
+                time.sleep(wait)
+                wait = min(wait * 2, 5.0)
+            except redis.ResponseError as exc:
+                if "LOST" in str(exc):
+                    raise StateError(f"this scheduler lost its claim on {self._where} (another took it while "
+                                     "this one was stalled); stopping") from exc
+                raise StorageError(f"Redis refused a write for {self._where}: {exc}") from exc
+
+    def commit(self) -> None:
+        self._flush()  # a write renews the claim; an idle crawl renews it here, well before it lapses
+        if time.monotonic() - self._renewed > LOCK_SECONDS / 3:
+            self._call(lambda: self._renew_script(keys=[self._key["lock"]],
+                                                  args=[self._lock_token, int(LOCK_SECONDS * 1000)]))
+            self._renewed = time.monotonic()
+
+    def close(self) -> None:
+        try:
+            self._flush()
+        except (StorageError, StateError) as exc:
+            log.warning("scheduler: %s", exc)
+        self._release()
+
+    def _release(self) -> None:
+        try:
+            if self._redis.get(self._key["lock"]) == self._lock_token:
+                self._redis.delete(self._key["lock"])
+            self._redis.close()
+        except redis.RedisError:
+            pass  # the claim lapses by itself
+
+    # -- reads and changes outside the hot path -------------------------------------------------
+
+    def _scan(self, name: str) -> Iterator[tuple[str, str]]:
+        yield from self._call(lambda: list(self._redis.hscan_iter(self._key[name], count=_SCAN_COUNT)))
+
+    def _all_rows(self) -> Iterator[UrlRow]:
+        self._flush()
+        states = dict(self._scan("state"))
+        fetches = dict(self._scan("fetch"))
+        for url_id, text in self._scan("rows"):
+            if url_id in states:
+                yield _row(int(url_id), text, states[url_id], fetches.get(url_id))
+
+    def restore(self) -> Iterator[UrlRow]:
+        rows = sorted((row for row in self._all_rows() if row.status in UNFINISHED), key=lambda row: row.id)
+        for row in rows:
+            if row.status == UrlStatus.LEASED:
+                self.requeue(row.id, None, row.attempts)
+                row = row._replace(status=str(UrlStatus.PENDING))
+            yield row
+
+    def find_url(self, canonical: str) -> UrlRow | None:
+        self._flush()
+        url_id = self._call(lambda: self._redis.hget(self._key["canon"], canonical))
+        rows = self._read_stored([int(url_id)]) if url_id is not None else []
+        return rows[0] if rows else None
+
+    def canonicals(self) -> Iterator[str]:
+        self._flush()
+        yield from (canonical for canonical, _id in self._scan("canon"))
+
+    def finished_robots(self) -> Iterator[str]:
+        for row in self._all_rows():
+            if row.kind == Kind.ROBOTS and row.status not in UNFINISHED and not self.robots_text(origin_of(row.url))[0]:
+                yield origin_of(row.url)
+
+    def counts(self) -> dict[tuple[str, str], int]:
+        counts: dict[tuple[str, str], int] = {}
+        for row in self._all_rows():
+            counts[(row.kind, row.status)] = counts.get((row.kind, row.status), 0) + 1
+        return counts
+
+    def reference_counts(self) -> dict[str, int]:
+        self._flush()
+        return {canonical: int(count) for canonical, count in self._scan("pages") if int(count) > 0}
+
+    def fetched_hashes(self) -> set[str]:
+        return {json.loads(row.fetch).get("sha256", "") for row in self._all_rows()
+                if row.status == UrlStatus.DONE and row.fetch}
+
+    def start_recrawl(self, fetched_before: float | None) -> int:
+        self._flush()
+        self._read_ahead.clear()
+        fetched_at = {int(url_id): float(at) for url_id, at in self._scan("fetched_at")}
+        again = 0
+        for row in self._all_rows():
+            if row.kind == Kind.ROBOTS:
+                self.requeue(row.id, None, 0)
+            elif row.status in (UrlStatus.DONE, UrlStatus.FAILED) and (
+                    fetched_before is None or fetched_at.get(row.id, 0.0) < fetched_before):
+                self.requeue(row.id, None, 0)
+                again += 1
+        self._flush()
+        self._call(lambda: self._redis.delete(self._key["robots"]))
+        return again
+
+    def forget_images(self, sha256s: set[str]) -> None:
+        self._flush()
+        kept = [record for record in self._call(lambda: self._redis.lrange(self._key["manifest"], 0, -1))
+                if json.loads(record).get("sha256") not in sha256s]
+
+        def rewrite() -> None:
+            pipe = self._redis.pipeline(transaction=True)
+            if sha256s:
+                pipe.hdel(self._key["images"], *sha256s)
+            pipe.delete(self._key["manifest"])
+            if kept:
+                pipe.rpush(self._key["manifest"], *kept)
+            pipe.execute()
+        self._call(rewrite)
+        self._forget_hashes(sha256s)
+
+    def records(self, table: str) -> Iterator[dict[str, Any]]:
+        check_table(table)
+        self._flush()
+        key = self._key[table]
+        length = self._call(lambda: self._redis.llen(key))
+        for start in range(0, length, _SCAN_COUNT):
+            chunk = self._call(lambda start=start: self._redis.lrange(key, start, start + _SCAN_COUNT - 1))
+            yield from (json.loads(record) for record in chunk)
+
+    def robots_text(self, origin: str) -> tuple[bool, str | None]:
+        value = self._call(lambda: self._redis.hget(self._key["robots"], origin))
+        if value is None:
+            return (False, None)
+        return (True, value[1:] if value.startswith("T") else None)
+
+    def set_robots(self, origin: str, text: str | None) -> None:
+        self._call(lambda: self._redis.hset(self._key["robots"], origin, "N" if text is None else "T" + text))
+
+
+assert set(RECORD_TABLES) <= set(_KEYS)
+
+
+def _row_text(row: UrlRow) -> str:
+    return json.dumps([row.canonical, row.url, row.kind, row.depth, row.page_url, row.hops, row.found_as, row.words],
+                      ensure_ascii=False)
+
+
+def _state_text(status: str, attempts: int, reason: str | None) -> str:
+    return json.dumps([status, attempts, reason], ensure_ascii=False)
+
+
+def _row(url_id: int, row_text: str, state_text: str, fetch: str | None) -> UrlRow:
+    canonical, url, kind, depth, page_url, hops, found_as, words = json.loads(row_text)
+    status, attempts, _reason = json.loads(state_text)
+    return UrlRow(url_id, canonical, url, kind, depth, page_url, hops, status, attempts, found_as, words, fetch)
+
+
+def _shown_url(url: str) -> str:
+    """A Redis URL as an error may show it: without its password."""
+    return re.sub(r"//[^@/]*@", "//", url)
+
+
+def _check_server(client: redis.Redis, url: str) -> None:
+    """Refuse, in one line, a server that lacks what the store needs or would lose the crawl's keys."""
+    info = client.info("server")
+    version = tuple(int(part) for part in str(info.get("redis_version", "0")).split(".")[:2])
+    if version < MIN_VERSION:
+        raise StateError(f"Redis at {_shown_url(url)} is version {info.get('redis_version')}; the crawl state "
+                         f"needs {'.'.join(map(str, MIN_VERSION))} or later")
+    try:
+        client.eval("return 1", 0)
+    except redis.ResponseError as exc:
+        raise StateError(f"Redis at {_shown_url(url)} does not run Lua scripts ({exc}); the crawl state needs "
+                         "them for its atomic writes") from exc
+    try:
+        policy = client.config_get("maxmemory-policy").get("maxmemory-policy", "noeviction")
+    except redis.ResponseError:  # CONFIG may be disabled (managed services): nothing to learn there
+        policy = "noeviction"
+    if policy != "noeviction":
+        raise StateError(f"Redis at {_shown_url(url)} evicts keys under memory pressure (maxmemory-policy "
+                         f"{policy}): the crawl's state would be lost; set maxmemory-policy noeviction")
