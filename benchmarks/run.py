@@ -17,12 +17,12 @@ import sys
 import tempfile
 from pathlib import Path
 
-from benchmarks import forms_bench, gallery_bench, onehost_bench, recrawl_bench, scheduler_bench
+from benchmarks import forms_bench, gallery_bench, onehost_bench, recrawl_bench, redis_bench, scheduler_bench
 from benchmarks.crawl import CrawlFigures, run_crawl
 from benchmarks.servers import LatencyServer, Nginx, PythonServer, free_ports
 from benchmarks.site import SiteTruth, generate
 
-SECTIONS = ("onehost", "crawl", "latency", "scaling", "scheduler", "memory", "gallery", "forms", "recrawl")
+SECTIONS = ("onehost", "crawl", "latency", "scaling", "scheduler", "memory", "gallery", "forms", "recrawl", "redis")
 
 
 def median(values: list[float]) -> float:
@@ -80,6 +80,8 @@ def main(argv: list[str] | None = None) -> int:
             forms_bench.real_site(work / "doc-site")
         if "recrawl" in wanted:
             recrawl_bench.recrawl(work / "recrawl", runs=args.runs)
+        if "redis" in wanted:
+            redis_bench.redis_state(work / "redis", runs=args.runs, urls=args.urls)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return 0

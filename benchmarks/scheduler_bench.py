@@ -20,6 +20,7 @@ from crawler.messages import Kind, Outcome, make_node_event, make_result, make_t
 from crawler.scheduler.frontier import Frontier
 from crawler.scheduler.loop import Scheduler
 from crawler.scheduler.sqlite_store import SqliteStore
+from crawler.scheduler.store import CrawlStore
 
 HOSTS = 50
 _AUTHKEY = b"k" * 32  # loopback only, for the benchmark's own scheduler
@@ -72,12 +73,12 @@ class _SyntheticNode:
                 beat = time.monotonic()
 
 
-def _scheduler(work: Path, pages: int) -> Scheduler:
+def _scheduler(work: Path, pages: int, store: CrawlStore | None = None) -> Scheduler:
     config = SchedulerConfig(output_dir=work, authkey=_AUTHKEY, seeds=(_url(0),),
-                             scope=Scope(frozenset(f"h{n}.test" for n in range(HOSTS))),
+                             scope=Scope(frozenset(f"h{n}.test" for n in range(HOSTS)), read_sitemaps=False),
                              limits=Limits(max_pages=pages),
                              politeness=Politeness(delay_seconds=0, per_host=10_000, obey_robots=False))
-    return Scheduler(config, on_status=lambda status: None)
+    return Scheduler(config, on_status=lambda status: None, store=store)
 
 
 def _print_ceiling(title: str, done: int, wall: float, cpu: float, what_cpu: str) -> None:
@@ -87,9 +88,10 @@ def _print_ceiling(title: str, done: int, wall: float, cpu: float, what_cpu: str
     print(f"  scheduler CPU per task {cpu / done * 1e6:8.1f} us ({what_cpu})")
 
 
-def ceiling(work: Path, pages: int = 100_000) -> None:
-    """Print the scheduler's completed tasks per second and its CPU per task, node in-process."""
-    scheduler = _scheduler(work, pages)
+def ceiling(work: Path, pages: int = 100_000, store: CrawlStore | None = None,
+            title: str = "in-process synthetic node") -> tuple[float, float]:
+    """Print the scheduler's completed tasks per second and its CPU per task, node in-process; return both."""
+    scheduler = _scheduler(work, pages, store)
     node = _SyntheticNode(pages)
     spent: list[float] = []
 
@@ -104,8 +106,9 @@ def ceiling(work: Path, pages: int = 100_000) -> None:
     summary = scheduler.run()
     wall, cpu = time.monotonic() - started, time.process_time() - cpu_before
     worker.join()
-    _print_ceiling("in-process synthetic node", summary.counts.get("pages/fetched", 0), wall, cpu - spent[0],
-                   "the synthetic node's own CPU excluded")
+    done = summary.counts.get("pages/fetched", 0)
+    _print_ceiling(title, done, wall, cpu - spent[0], "the synthetic node's own CPU excluded")
+    return done / wall, (cpu - spent[0]) / done
 
 
 def _remote_node(port: int, pages: int, ready: Any) -> None:

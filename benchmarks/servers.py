@@ -242,3 +242,49 @@ def _wait_listening(ports: list[int], timeout: float = 10) -> None:
                 if time.monotonic() > deadline:
                     raise RuntimeError(f"server on port {port} did not start") from None
                 time.sleep(0.05)
+
+
+def redis_binary() -> str | None:
+    """Debian's redis-server, if installed."""
+    binary = shutil.which("redis-server") or "/usr/bin/redis-server"
+    return binary if Path(binary).exists() else None
+
+
+class RedisServer:
+    """One redis-server process with the append-only file on (as a crawl's state would want it)."""
+
+    def __init__(self, folder: Path) -> None:
+        binary = redis_binary()
+        if binary is None:
+            raise RuntimeError("no redis-server binary (apt-get install redis-server)")
+        self.folder = folder
+        folder.mkdir(parents=True, exist_ok=True)
+        (self.port,) = free_ports(1)
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self._command = [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(folder),
+                         "--save", "", "--appendonly", "yes", "--appendfsync", "everysec", "--daemonize", "no",
+                         "--logfile", str(folder / "redis.log")]
+        self.process: subprocess.Popen[bytes] | None = None
+        self.start()
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(self._command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as connection:
+                    connection.sendall(b"PING\r\n")
+                    if connection.recv(64).startswith(b"+PONG"):
+                        return
+            except OSError:
+                pass
+            time.sleep(0.05)
+        raise RuntimeError(f"redis-server did not start; see {self.folder / 'redis.log'}")
+
+    def stop(self, kill: bool = False) -> None:
+        if self.process is not None and self.process.poll() is None:
+            if kill:
+                self.process.kill()
+            else:
+                self.process.terminate()
+            self.process.wait(timeout=10)

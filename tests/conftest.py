@@ -5,12 +5,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.redis_server import RedisServer
+from tests.redis_server import RedisServer, started_redis
 
 
 @pytest.fixture(scope="session")
 def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
     """One real redis-server for the session (each test uses crawls of its own names)."""
-    server = RedisServer(Path(tmp_path_factory.mktemp("redis")))
+    server = started_redis(Path(tmp_path_factory.mktemp("redis")))
     yield server
     server.stop()

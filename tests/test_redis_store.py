@@ -16,7 +16,7 @@ from crawler.errors import ConfigError, StateError
 from crawler.messages import Kind
 from crawler.scheduler.redis_store import RedisStore
 from crawler.scheduler.store import UrlStatus
-from tests.redis_server import RedisServer
+from tests.redis_server import RedisServer, started_redis
 
 
 def test_one_scheduler_holds_a_crawl_and_a_dead_ones_claim_is_taken_over(redis_server: RedisServer) -> None:
@@ -65,7 +65,7 @@ def test_a_server_that_would_lose_the_crawl_is_refused_in_one_line(redis_server:
 
 
 def test_a_commit_rides_out_a_redis_restart(tmp_path: Path) -> None:
-    server = RedisServer(tmp_path / "redis")
+    server = started_redis(tmp_path / "redis")
     try:
         store = RedisStore(server.url, "outage", resume=False, fresh=True)
         url_id = store.add_url("http://a.test/", "http://a.test/", Kind.PAGE, 0, None, 0)
