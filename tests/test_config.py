@@ -2,7 +2,7 @@
 
 import pytest
 
-from crawler.config import FetchLimits, Limits, Politeness, SchedulerConfig, WorkerConfig
+from crawler.config import FetchLimits, Limits, Politeness, SchedulerConfig, Scope, WorkerConfig
 from crawler.errors import ConfigError
 from crawler.units import parse_seconds, parse_size, plural, seconds_option, size_option, size_text
 
@@ -18,6 +18,11 @@ from crawler.units import parse_seconds, parse_size, plural, seconds_option, siz
     (lambda: SchedulerConfig(output_dir=".", authkey=b"k", lease_seconds=0), "--lease-seconds"),  # type: ignore[arg-type]
     (lambda: WorkerConfig("h", 1, b"k", threads=0), "--threads"),
     (lambda: WorkerConfig("h", 1, b"k", processes=0), "--processes"),
+    (lambda: SchedulerConfig(output_dir=".", authkey=b"k", prune=True), "--prune"),  # type: ignore[arg-type]
+    (lambda: SchedulerConfig(output_dir=".", authkey=b"k", recrawl=True, fresh=True), "--recrawl"),  # type: ignore[arg-type]
+    (lambda: SchedulerConfig(output_dir=".", authkey=b"k", state_url="redis://h/0"), "--crawl"),  # type: ignore[arg-type]
+    (lambda: SchedulerConfig(output_dir=".", authkey=b"k", state_url="h:6379", crawl_name="c"), "--state"),  # type: ignore[arg-type]
+    (lambda: Scope(read_sitemaps=False, sitemaps_only=True), "--sitemaps-only"),
 ])
 def test_config_nonsense_values_are_refused_with_the_option_named(make, option: str) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(ConfigError, match=option):
