@@ -75,6 +75,8 @@ def test_crawl_saves_every_reachable_image_once_with_two_workers(tmp_path: Path,
     assert {r["found_as"] for r in site_records} == {form for forms in truth.forms.values() for form in forms}
 
     failures = {r["url"].removeprefix(site.url): r for r in read_jsonl(output / "failures.jsonl")}
+    guessed = failures.pop("sitemap.xml")  # the site lists no sitemap: the usual place was tried, once
+    assert (guessed["outcome"], guessed["reason"], site.hits["sitemap.xml"]) == ("skipped", "no-sitemap", 1)
     assert set(failures) == set(truth.broken)
     assert all(r["reason"] == "http-404" and r["attempts"] == 1 for r in failures.values())
     # Nothing but images, the records and the state under the output path.
@@ -97,7 +99,7 @@ def test_crawl_demo_command_crawls_the_shipped_site(tmp_path: Path, processes) -
                      "badge.svg": "css-linked", "favicon.ico": "favicon"}
     failures = read_jsonl(tmp_path / "out" / "failures.jsonl")
     assert {(r["url"].rsplit("/", 1)[1], r["reason"]) for r in failures} == {
-        ("notes.html", "robots"), ("nowhere.html", "http-404")}
+        ("notes.html", "robots"), ("nowhere.html", "http-404"), ("sitemap.xml", "no-sitemap")}
 
 
 def test_crawl_run_with_several_processes_per_node(tmp_path: Path, serve_site, processes) -> None:

@@ -42,7 +42,7 @@ def test_hostile_site_is_survived_and_recorded(tmp_path: Path, hostile, processe
         "/endless.png": ("too-large", 1), "/bomb.png": ("too-large", 1),
         "/lie.png": ("incomplete-body", 3), "/html-as.jpg": ("not-an-image", 1),
         "/png-bomb.png": ("decompression-bomb", 1), "/to-file": ("redirect-to-unsupported-scheme", 1),
-        "/chain-5": ("too-many-redirects", 1), "/favicon.ico": ("no-favicon", 1),
+        "/chain-5": ("too-many-redirects", 1), "/favicon.ico": ("no-favicon", 1), "/sitemap.xml": ("no-sitemap", 1),
         "/endless.html": ("truncated", 1),  # read up to --max-page-bytes, and said (outcome partial)
         "/loop-b": ("redirect-loop", 1),  # /loop-a -> /loop-b -> /loop-a
     }

@@ -58,7 +58,8 @@ def test_politeness_robots_disallowed_urls_are_never_requested(tmp_path: Path, s
     skipped = [json.loads(line) for line in (tmp_path / "out" / "failures.jsonl").read_text().splitlines()]
     assert {(r["url"].removeprefix(site.url), r["outcome"], r["reason"]) for r in skipped} == {
         ("private/secret.html", "skipped", "robots"), ("private/s.png", "skipped", "robots"),
-        ("img/anim.gif", "skipped", "robots"), ("favicon.ico", "skipped", "no-favicon")}
+        ("img/anim.gif", "skipped", "robots"), ("favicon.ico", "skipped", "no-favicon"),
+        ("sitemap.xml", "skipped", "no-sitemap")}  # robots.txt lists none: the usual place, once
 
 
 def test_politeness_delay_between_requests_to_one_host(tmp_path: Path, serve_site, processes) -> None:
@@ -68,7 +69,7 @@ def test_politeness_delay_between_requests_to_one_host(tmp_path: Path, serve_sit
     crawl(processes, site, tmp_path / "out", "--delay", "0.3", "--per-host", "1")
     times = sorted(t for t, _path in site.log)
     gaps = [later - earlier for earlier, later in zip(times, times[1:])]
-    assert len(times) == 15  # robots.txt, index, 12 pages and the implicit /favicon.ico
+    assert len(times) == 16  # robots.txt, /sitemap.xml, index, 12 pages and the implicit /favicon.ico
     assert min(gaps) >= 0.3, f"requests to one host {min(gaps):.3f}s apart with --delay 0.3"
 
 
