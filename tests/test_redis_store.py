@@ -19,35 +19,72 @@ from crawler.scheduler.store import UrlStatus
 from tests.redis_server import RedisServer, started_redis
 
 
-def test_one_scheduler_holds_a_crawl_and_a_dead_ones_claim_is_taken_over(redis_server: RedisServer) -> None:
-    first = RedisStore(redis_server.url, "claimed", resume=False, fresh=True)
-    with pytest.raises(StateError, match="another scheduler is using crawl 'claimed'"):
-        RedisStore(redis_server.url, "claimed", resume=True, fresh=False)
-    first.close()
-    # A scheduler of this machine killed -9 leaves its claim; the next one takes it over at once.
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
-    client = redis.Redis.from_url(redis_server.url, decode_responses=True)
+def dead_token() -> str:
+    """The token a scheduler of this machine that was killed would have left (its pid is gone)."""
     import socket
-    client.set("qc:claimed:lock", f"{socket.gethostname()}:{dead.stdout.strip()}:abc", px=30_000)
-    again = RedisStore(redis_server.url, "claimed", resume=True, fresh=False)
-    again.close()
-    client.set("qc:claimed:lock", "another-machine:1:abc", px=30_000)  # alive as far as we can tell
-    with pytest.raises(StateError, match="claim lapses within 30 s"):
-        RedisStore(redis_server.url, "claimed", resume=True, fresh=False)
-    client.delete("qc:claimed:lock")
+    pid = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                         text=True).stdout.strip()
+    return f"{socket.gethostname()}:{pid}:dead"
 
 
-def test_a_scheduler_that_lost_its_claim_writes_nothing(redis_server: RedisServer) -> None:
-    store = RedisStore(redis_server.url, "stolen", resume=False, fresh=True)
-    store.add_url("http://a.test/", "http://a.test/", Kind.PAGE, 0, None, 0)
-    store.commit()
+def test_a_second_scheduler_joins_a_running_crawl_and_fresh_is_refused_then(redis_server: RedisServer) -> None:
+    first = RedisStore(redis_server.url, "joined", resume=False, fresh=True)
+    assert not first.joined
+    with pytest.raises(StateError, match="being crawled by 1 other scheduler.*--fresh would wipe"):
+        RedisStore(redis_server.url, "joined", resume=False, fresh=True)
+    second = RedisStore(redis_server.url, "joined", resume=False, fresh=False)  # the same command elsewhere
+    assert second.joined and second.resumed
+    second.close()
+    first.close()  # both said goodbye: the crawl holds no live scheduler now
+    with pytest.raises(StateError, match="holds an earlier crawl; add --resume"):
+        RedisStore(redis_server.url, "joined", resume=False, fresh=False)
     client = redis.Redis.from_url(redis_server.url, decode_responses=True)
-    client.set("qc:stolen:lock", "thief:1:x")  # its claim lapsed while it stalled, and another took the crawl
-    store.add_url("http://a.test/b", "http://a.test/b", Kind.PAGE, 1, None, 0)
-    with pytest.raises(StateError, match="lost its claim"):
-        store.commit()
-    assert client.hlen("qc:stolen:rows") == 1
-    client.delete("qc:stolen:lock")
+    client.zadd("qc:joined:schedulers", {dead_token(): time.time()})  # killed -9 a moment ago, on this machine
+    again = RedisStore(redis_server.url, "joined", resume=True, fresh=False)
+    assert not again.joined  # a dead scheduler is nobody to join
+    again.close()
+
+
+def page(store: RedisStore, origin: str, path: str) -> int:
+    url = f"{origin}{path}"
+    return store.add_url(url, url, Kind.PAGE, 1, None, 0)
+
+
+def test_origins_are_shared_out_and_a_dead_owners_unfinished_urls_are_taken_over(redis_server: RedisServer) -> None:
+    a = RedisStore(redis_server.url, "shared", resume=False, fresh=True)
+    b = RedisStore(redis_server.url, "shared", resume=False, fresh=False)
+    hosts_a, hosts_b = a.shared_hosts(), b.shared_hosts()
+    one, two = "http://one.test", "http://two.test"
+    leased = page(a, one, "/leased")
+    page(a, one, "/pending")
+    page(a, two, "/x")
+    a.commit()
+    assert hosts_a.unfinished() == 3
+    assert hosts_a.fair_share(0, 1) == 1  # two origins with work, two schedulers: one each
+    claimed_a = hosts_a.claim(1, [])
+    claimed_b = hosts_b.claim(1, [])
+    assert {*claimed_a, *claimed_b} == {one, two}  # each origin has one owner
+    owner_of_one, owner_of_two = (a, b) if one in claimed_a else (b, a)
+    # A URL found by the owner of "two" on "one" reaches the owner of "one" through its inbox
+    found = page(owner_of_two, one, "/found-elsewhere")
+    owner_of_two.commit()
+    assert owner_of_one.shared_hosts().inbox() == [found]
+    assert owner_of_two.shared_hosts().inbox() == []
+    # The owner of "one" leases a URL and dies; its claim is taken over with every unfinished URL
+    owner_of_one.lease(owner_of_one.get_url(leased))  # type: ignore[arg-type]
+    owner_of_one.commit()
+    client = redis.Redis.from_url(redis_server.url, decode_responses=True)
+    dead = dead_token()
+    client.hset("qc:shared:owner", one, dead)  # as if a killed scheduler of this machine held it
+    survivor = owner_of_two.shared_hosts()
+    taken = survivor.claim(5, [dead])
+    assert set(taken) == {one} and sorted(taken[one]) == sorted([leased, leased + 1, found])
+    assert owner_of_two.get_url(leased).status == "leased"  # type: ignore[union-attr]  # the frontier requeues it
+    owner_of_two.finish(found, UrlStatus.DONE, None, 1)
+    owner_of_two.commit()
+    assert survivor.unfinished() == 3
+    a.close()
+    b.close()
 
 
 def test_a_server_that_would_lose_the_crawl_is_refused_in_one_line(redis_server: RedisServer) -> None:

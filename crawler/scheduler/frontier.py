@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from crawler.config import Politeness
 from crawler.messages import VALIDATOR_KEYS, Kind, Outcome, Task, make_task, make_task_id, parse_task_id
 from crawler.scheduler.robots import ALLOW_ALL, RobotsRules
-from crawler.scheduler.store import UNFINISHED, CrawlStore, UrlRow, UrlStatus, robots_key
+from crawler.scheduler.store import UNFINISHED, CrawlStore, UrlRow, UrlStatus, dispatch_origin, robots_key
 from crawler.urls import origin_of
 
 log = logging.getLogger(__name__)
@@ -93,6 +93,9 @@ class Frontier:
         self.dropped: list[Dropped] = []  # drained by the scheduler, which records them
         self.run_id = secrets.token_hex(4)  # in every task id: answers to an earlier run's tasks are told apart
         self.pending_count = 0
+        # With several schedulers on one crawl (hosts.py): the origins this one dispatches to. A URL
+        # of another origin is only recorded; its owner learns of it from the store. None: all.
+        self.owned: set[str] | None = None
 
     # -- adding -------------------------------------------------------------------------------
 
@@ -107,7 +110,9 @@ class Frontier:
             return False
         self._seen.add(key)
         url_id = self._store.add_url(canonical, url, kind, depth, page_url, hops, found_as, words)
-        self._enqueue(origin_of(canonical), url_id, kind)
+        origin = origin_of(canonical)
+        if self.owned is None or origin in self.owned:
+            self._enqueue(origin, url_id, kind)
         return True
 
     def _host(self, origin: str) -> _Host:
@@ -122,6 +127,8 @@ class Frontier:
                     self._apply_robots(host, text)
                 elif origin in self._robots_given_up:
                     host.robots_failed = True
+                elif self.owned is not None and self._robots_elsewhere(host):
+                    pass
                 elif not self.seen(robots_key(origin)):
                     robots_id = self._store.add_url(robots_key(origin), f"{origin}/robots.txt", Kind.ROBOTS,
                                                     0, None, 0)
@@ -130,6 +137,55 @@ class Frontier:
                     self.pending_count += 1
                 # else: unfinished when an earlier run stopped; restore() queues it
         return host
+
+    def _robots_elsewhere(self, host: _Host) -> bool:
+        """Shared crawl: True if another scheduler recorded this origin's robots.txt row (then it
+        is among the origin's unfinished URLs, or it ended without rules: the site is skipped)."""
+        row = self._store.find_url(robots_key(host.origin))
+        if row is None:
+            return False
+        self._seen.add(hash(robots_key(host.origin)))
+        if row.status not in UNFINISHED:
+            host.robots_failed = True
+        return True
+
+    def adopt(self, origin: str, rows: list[UrlRow]) -> None:
+        """Shared crawl: this scheduler now dispatches to `origin`; queue its unfinished URLs (those a
+        scheduler that is gone had leased are pending again)."""
+        assert self.owned is not None
+        self.owned.add(origin)
+        for row in sorted(rows, key=lambda row: (row.kind != Kind.ROBOTS, row.id)):
+            if row.id in self._lease_of_url:
+                continue  # ours already, in flight
+            if row.status == UrlStatus.LEASED:
+                self._store.requeue(row.id, None, row.attempts)
+            self._seen.add(hash(row.canonical))
+            self._enqueue(origin, row.id, row.kind, front=row.kind == Kind.ROBOTS)
+
+    def accept(self, rows: list[UrlRow]) -> None:
+        """Shared crawl: queue URLs other schedulers found on origins this one dispatches to."""
+        for row in rows:
+            origin = self.origin_of_row(row)
+            self._seen.add(hash(row.canonical))
+            if self.owned is not None and origin in self.owned and row.status == UrlStatus.PENDING:
+                self._enqueue(origin, row.id, row.kind, front=row.kind == Kind.ROBOTS)
+
+    def disown(self, origin: str) -> None:
+        """Shared crawl: another scheduler dispatches to `origin` now; forget its queue (tasks in
+        flight are still answered here)."""
+        if self.owned is not None:
+            self.owned.discard(origin)
+        host = self._hosts.pop(origin, None)
+        if host is not None:
+            self.pending_count -= len(host.pending) + len(host.resources)
+            self._active.pop(origin, None)
+            if host.in_flight:  # its leases end here as answers come; keep counting them
+                self._hosts[origin] = _Host(origin, in_flight=host.in_flight, rules=host.rules)
+
+    def idle_origins(self) -> list[str]:
+        """Owned origins with nothing in flight here (what can be handed to another scheduler)."""
+        return [origin for origin in (self.owned or ()) if not (self._hosts.get(origin) and
+                                                                 self._hosts[origin].in_flight)]
 
     def _enqueue(self, origin: str, url_id: int, kind: str, front: bool = False) -> None:
         host = self._host(origin)
@@ -142,9 +198,12 @@ class Frontier:
         self._active[origin] = None
 
     def restore(self) -> int:
-        """Reload an earlier run's seen-set, robots.txt given up on, and unfinished URLs (all pending again)."""
+        """Reload an earlier run's seen-set, robots.txt given up on, and unfinished URLs (all pending again;
+        a shared crawl's come with the origins this scheduler claims)."""
         self._seen.update(hash(canonical) for canonical in self._store.canonicals())
         self._robots_given_up.update(self._store.finished_robots())
+        if self.owned is not None:
+            return 0
         restored = 0
         for row in self._store.restore():
             self._enqueue(self.origin_of_row(row), row.id, row.kind, front=row.kind == Kind.ROBOTS)
@@ -302,7 +361,7 @@ class Frontier:
 
     def origin_of_row(self, row: UrlRow) -> str:
         """The origin a URL is fetched from (for robots.txt tasks, the origin it belongs to)."""
-        return origin_of(row.url if row.kind == Kind.ROBOTS else row.canonical)
+        return dispatch_origin(row)
 
     def attribute(self, task_ids: list[str], node: str) -> None:
         """Note which node holds these tasks (from its heartbeat)."""

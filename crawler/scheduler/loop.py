@@ -24,6 +24,7 @@ from crawler.config import TASKS_HELD_PER_THREAD, SchedulerConfig
 from crawler.errors import BadMessage, StorageError
 from crawler.messages import PROTOCOL_VERSION, Kind, NodeEvent, read_message
 from crawler.scheduler.frontier import Frontier
+from crawler.scheduler.hosts import HostSync
 from crawler.scheduler.records import CrawlRecords
 from crawler.scheduler.results import ResultApplier
 from crawler.scheduler.sqlite_store import SqliteStore
@@ -114,6 +115,10 @@ class Scheduler:
         self._store = store or open_store(config)
         self._frontier = Frontier(self._store, config.politeness, lease_seconds=config.lease_for(),
                                   max_attempts=config.max_attempts, backoff_seconds=config.backoff_seconds)
+        shared = self._store.shared_hosts()  # several schedulers on one crawl: each dispatches to its origins
+        self._sync = HostSync(shared, self._store, self._frontier) if shared is not None else None
+        if self._sync is not None:
+            self._frontier.owned = set()
         self._open_crawl()
         crawl_id = mark_crawl(output, keep=self._store.resumed)  # a --resume keeps it: nodes carry on
         self.bulletin = broker.Bulletin({
@@ -133,15 +138,17 @@ class Scheduler:
     def _open_crawl(self) -> None:
         """Start the records, and on --resume everything an earlier run left (all of resume is here)."""
         output = self.config.output_dir
-        removed = remove_temporaries(output)
+        joined = getattr(self._store, "joined", False)  # another scheduler started this run of the crawl
+        removed = 0 if joined else remove_temporaries(output)  # else: its nodes' files being written
         if removed:
             log.info("scheduler: removed %d temporary files left by an earlier run", removed)
-        self._records = CrawlRecords(output, self._store)
+        self._records = CrawlRecords(output, self._store, rebuild=not joined)
         self._applier = ResultApplier(self.config, self._frontier, self._store, self._records, self.counts,
                                     self._tracker)
         if self._store.resumed:
-            self._fetch_again(self._records.gone)
-            if self.config.recrawl:
+            if not joined:
+                self._fetch_again(self._records.gone)
+            if self.config.recrawl and not joined:
                 self._start_recrawl()
             restored = self._frontier.restore()
             counts = self._store.counts()
@@ -216,6 +223,8 @@ class Scheduler:
         Returns why the run is over once it is (nothing left, or stopping with nothing in flight).
         """
         self._drain_results(now)
+        if self._sync is not None and self._sync.due(now):
+            self._sync.run(now)
         self._applier.collect_checked(now)
         self._watch_nodes(now)
         self._hint_join(now)
@@ -234,7 +243,7 @@ class Scheduler:
             self._records.commit()
             self._next_commit = now + _COMMIT_SECONDS
         checking = self._applier.checks_pending  # saved images whose files are being looked at
-        if self._frontier.is_empty() and self._tasks.empty() and not checking:
+        if self._frontier.is_empty() and self._tasks.empty() and not checking and self._crawl_done():
             return self._stopping or (StopReason.FINISHED, "nothing pending, nothing in flight")
         if self._stopping is not None and self._frontier.in_flight == 0 and not checking:
             return self._stopping
@@ -242,6 +251,13 @@ class Scheduler:
             self._next_status = now + 1.0
             self._report_status(now)
         return None
+
+    def _crawl_done(self) -> bool:
+        """Nothing is left here; on a shared crawl, nothing is left for any scheduler either."""
+        if self._sync is None or self._stopping is not None:
+            return True
+        self._records.commit()  # this scheduler's last changes count first
+        return self._sync.crawl_unfinished() == 0
 
     def _hint_join(self, now: float) -> None:
         if not self._nodes and not self._hinted_join and now - self._started >= _NO_NODE_HINT_SECONDS:
@@ -442,12 +458,14 @@ class Scheduler:
         self._records.commit()
         if self._served is not None:
             self._served.stop()
-        if self._frontier.in_flight == 0:  # nobody is writing: what a killed node left half-written goes
+        if self._frontier.in_flight == 0 and self._crawl_done():  # nobody is writing: a killed node's files go
             removed = remove_temporaries(self.config.output_dir)
             if removed:
                 log.info("scheduler: removed %d half-written files left by killed nodes", removed)
         pending = (self._frontier.pending_count + self._frontier.delayed + self._frontier.in_flight
                    + self._applier.checks_pending)  # still leased in the store: fetched again on --resume
+        if self._sync is not None:
+            self._sync.release_all()  # its origins can be claimed at once (a paused crawl's too)
         self._records.close()
         try:  # images saved early were referred to by pages fetched later: the manifest says how many
             self._records.settle_pages()

@@ -55,18 +55,20 @@ def found_as_of(row: UrlRow) -> str:
 class CrawlRecords:
     """Writes manifest and failure records: into the state now, into the files after each commit."""
 
-    def __init__(self, output_dir: Path, store: CrawlStore) -> None:
+    def __init__(self, output_dir: Path, store: CrawlStore, rebuild: bool = True) -> None:
+        """`rebuild`: on resume, rewrite the files from the store (not when joining other schedulers,
+        which are appending to them)."""
         self._output_dir = output_dir
         self._store = store
         self.earlier_images = self.earlier_bytes = 0  # what earlier runs of a resumed crawl saved
         self.gone: list[dict[str, Any]] = []  # on resume: manifest records whose files are no longer there
-        if store.resumed:
+        if store.resumed and rebuild:
             rewrite_jsonl(output_dir / MANIFEST_NAME,
                           self._counted(self._on_disk(self._settled(store.records("manifest")))))
             rewrite_jsonl(output_dir / FAILURES_NAME, store.records("failures"))
             if self.gone:
                 store.forget_images({record["sha256"] for record in self.gone})
-        else:
+        elif not store.resumed:
             for stale in (output_dir / MANIFEST_NAME, output_dir / FAILURES_NAME):
                 stale.unlink(missing_ok=True)
         self._manifest = JsonLines(output_dir / MANIFEST_NAME)

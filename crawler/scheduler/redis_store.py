@@ -6,9 +6,10 @@ write is one Lua script, which Redis runs as a unit: a batch is applied whole or
 commit that loses its connection is tried again for `OUTAGE_SECONDS` (Redis restarting); every
 batch carries a token, so one that was applied before the reply was lost is not applied twice.
 
-One scheduler holds a crawl at a time: a lock key with an expiry it renews at every commit (a
-killed scheduler's claim lapses within LOCK_SECONDS), checked inside the write script, so a
-scheduler that lost its claim can never write over another's.
+Several schedulers may share a crawl (hosts.py says who dispatches to which origin). So the
+write script also keeps, per origin, the set of its unfinished URLs, the crawl's count of them,
+and each owner's inbox of URLs other schedulers found on its origins. A scheduler registers
+itself with a heartbeat; one that finds others alive joins their crawl.
 """
 
 from __future__ import annotations
@@ -28,79 +29,78 @@ import redis
 from crawler.errors import ConfigError, StateError, StorageError
 from crawler.messages import Kind
 from crawler.scheduler.buffered import Batch, BufferedStore
-from crawler.scheduler.store import RECORD_TABLES, UNFINISHED, UrlRow, UrlStatus, check_table
+from crawler.scheduler.hosts import SharedHosts, gone
+from crawler.scheduler.store import RECORD_TABLES, UNFINISHED, UrlRow, UrlStatus, check_table, dispatch_origin
 from crawler.urls import origin_of
 
 log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = "1"
 MIN_VERSION = (6, 2)  # what the scripts and commands below were tested against is 7.0; 6.2 has them all
-LOCK_SECONDS = 30.0
+ALIVE_SECONDS = 30.0  # a scheduler silent this long is gone: its origins may be claimed by others
 OUTAGE_SECONDS = 60.0  # a commit waits this long for Redis to come back before the scheduler stops
 _ID_BLOCK = 1000  # URL ids taken from the server at a time
 _SCAN_COUNT = 2000
 _CRAWL_NAME = re.compile(r"[A-Za-z0-9._-]{1,64}")
-_KEYS = ("meta", "lock", "ids", "canon", "rows", "state", "fetch", "fetched_at", "pages", "images", "manifest",
-         "failures", "robots", "commit")
+_KEYS = ("meta", "ids", "canon", "rows", "state", "fetch", "fetched_at", "pages", "images", "manifest",
+         "failures", "robots", "commit", "origin", "owner", "owner_until", "unfinished", "active", "schedulers")
 
-# KEYS: lock canon rows state fetch fetched_at pages images manifest failures commit
-# ARGV: lock token, batch token, lock milliseconds, the batch as JSON
+# KEYS: canon rows state fetch fetched_at pages images manifest failures commit origin owner unfinished active
+# ARGV: batch token, this scheduler's token, the crawl's key prefix, the batch as JSON
 _WRITE = """
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then return redis.error_reply('LOST another scheduler holds this crawl') end
-redis.call('PEXPIRE', KEYS[1], ARGV[3])
-if redis.call('GET', KEYS[11]) == ARGV[2] then return 0 end
+if redis.call('GET', KEYS[10]) == ARGV[1] then return 0 end
 local b = cjson.decode(ARGV[4])
+local prefix = ARGV[3]
+local function unfinished(status) return status == 'pending' or status == 'leased' end
+local function arrive(id, origin)  -- to be fetched: in its origin's set, counted, in its owner's inbox
+  redis.call('SADD', prefix .. 'todo:' .. origin, id)
+  redis.call('INCR', KEYS[13])
+  redis.call('SADD', KEYS[14], origin)
+  local owner = redis.call('HGET', KEYS[12], origin)
+  if owner and owner ~= ARGV[2] then redis.call('RPUSH', prefix .. 'inbox:' .. owner, id) end
+end
 for _, r in ipairs(b.rows) do
-  if redis.call('HSETNX', KEYS[2], r[2], r[1]) == 1 then
-    redis.call('HSET', KEYS[3], r[1], r[3])
-    redis.call('HSET', KEYS[4], r[1], r[4])
+  if redis.call('HSETNX', KEYS[1], r[2], r[1]) == 1 then
+    redis.call('HSET', KEYS[2], r[1], r[3])
+    redis.call('HSET', KEYS[3], r[1], r[4])
+    redis.call('HSET', KEYS[11], r[1], r[5])
+    arrive(r[1], r[5])
   end
 end
 for _, s in ipairs(b.states) do
-  if redis.call('HEXISTS', KEYS[3], s[1]) == 1 then redis.call('HSET', KEYS[4], s[1], s[2]) end
+  local old = redis.call('HGET', KEYS[3], s[1])
+  if old then
+    redis.call('HSET', KEYS[3], s[1], s[2])
+    local was, now = unfinished(cjson.decode(old)[1]), unfinished(s[3])
+    if was ~= now then
+      local origin = redis.call('HGET', KEYS[11], s[1])
+      if now then
+        arrive(s[1], origin)
+      else
+        redis.call('SREM', prefix .. 'todo:' .. origin, s[1])
+        redis.call('DECR', KEYS[13])
+      end
+    end
+  end
 end
 for _, f in ipairs(b.fetches) do
   if f[2] == cjson.null then
+    redis.call('HDEL', KEYS[4], f[1])
     redis.call('HDEL', KEYS[5], f[1])
-    redis.call('HDEL', KEYS[6], f[1])
   else
-    redis.call('HSET', KEYS[5], f[1], f[2])
-    redis.call('HSET', KEYS[6], f[1], f[3])
+    redis.call('HSET', KEYS[4], f[1], f[2])
+    redis.call('HSET', KEYS[5], f[1], f[3])
   end
 end
 for _, p in ipairs(b.references) do
-  if redis.call('HEXISTS', KEYS[2], p[1]) == 1 then redis.call('HINCRBY', KEYS[7], p[1], p[2]) end
+  if redis.call('HEXISTS', KEYS[1], p[1]) == 1 then redis.call('HINCRBY', KEYS[6], p[1], p[2]) end
 end
-for _, i in ipairs(b.images) do redis.call('HSETNX', KEYS[8], i[1], i[2]) end
-for _, m in ipairs(b.manifest) do redis.call('RPUSH', KEYS[9], m) end
-for _, m in ipairs(b.failures) do redis.call('RPUSH', KEYS[10], m) end
-redis.call('SET', KEYS[11], ARGV[2])
+for _, i in ipairs(b.images) do redis.call('HSETNX', KEYS[7], i[1], i[2]) end
+for _, m in ipairs(b.manifest) do redis.call('RPUSH', KEYS[8], m) end
+for _, m in ipairs(b.failures) do redis.call('RPUSH', KEYS[9], m) end
+redis.call('SET', KEYS[10], ARGV[1])
 return 1
 """
-
-
-# KEYS: lock; ARGV: lock token, lock milliseconds
-_RENEW = """
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then return redis.error_reply('LOST another scheduler holds this crawl') end
-return redis.call('PEXPIRE', KEYS[1], ARGV[2])
-"""
-
-
-# KEYS: lock; ARGV: the holder seen, our token, lock milliseconds (compare and set)
-_TAKE_OVER = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3]) return 1 end
-return 0
-"""
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # someone else's process: alive
-        return True
-    return True
 
 
 def check_crawl_name(name: str) -> str:
@@ -122,43 +122,29 @@ class RedisStore(BufferedStore):
             _check_server(self._redis, url)
         except (redis.RedisError, ValueError) as exc:
             raise StateError(f"cannot use Redis at {_shown_url(url)}: {exc}") from exc
-        self._key = {name: f"qc:{crawl}:{name}" for name in _KEYS}
-        # host:pid:random — a scheduler restarted on the machine where its predecessor was killed
-        # takes the claim over at once instead of waiting for it to lapse
-        self._lock_token = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(8)}"
-        if not self._claim():
-            raise StateError(f"another scheduler is using {self._where}; stop it first "
-                             f"(a killed one's claim lapses within {LOCK_SECONDS:.0f} s)")
-        try:
-            self._open(resume, fresh)
-        except BaseException:
-            self._release()
-            raise
+        self._prefix = f"qc:{crawl}:"
+        self._key = {name: self._prefix + name for name in _KEYS}
+        # host:pid:random — a scheduler of the same machine can tell that one is gone (its pid is)
+        self.token = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(8)}"
+        self._open(resume, fresh)
         self._write_script = self._redis.register_script(_WRITE)
-        self._renew_script = self._redis.register_script(_RENEW)
-        self._renewed = time.monotonic()
         self._ids_left = 0
         self._next = 0
 
-    def _claim(self) -> bool:
-        lock, milliseconds = self._key["lock"], int(LOCK_SECONDS * 1000)
-        if self._redis.set(lock, self._lock_token, nx=True, px=milliseconds):
-            return True
-        holder = str(self._redis.get(lock) or "")
-        host, _, rest = holder.partition(":")
-        pid = rest.partition(":")[0]
-        if host != socket.gethostname() or not pid.isdigit() or _alive(int(pid)):
-            return False
-        log.info("scheduler: taking over %s from a scheduler of this machine that is gone (pid %s)", self._where, pid)
-        return bool(self._redis.eval(_TAKE_OVER, 1, lock, holder, self._lock_token, milliseconds))
-
     def _open(self, resume: bool, fresh: bool) -> None:
         exists = bool(self._redis.exists(self._key["meta"]))
+        others = len(self.live_schedulers())
+        if others and fresh:
+            raise StateError(f"{self._where} is being crawled by {others} other scheduler(s); --fresh would wipe "
+                             "their work (stop them first)")
+        if others:  # joining a running crawl: the same command on another machine
+            log.info("scheduler: joining %s, with %d other scheduler(s)", self._where, others)
+            resume = True
         if resume and not exists:
             raise StateError(f"{self._where} holds no saved crawl to resume or crawl again; leave out --resume "
                              "(or --recrawl) to start one")
         if exists and fresh:
-            self._redis.unlink(*(self._key[name] for name in _KEYS if name != "lock"))
+            self._redis.unlink(*self._redis.keys(self._prefix + "*"))
             exists = False
         elif exists and not resume:
             raise StateError(f"{self._where} holds an earlier crawl; add --resume to carry on or --fresh to start over")
@@ -168,6 +154,20 @@ class RedisStore(BufferedStore):
                              "or another --crawl")
         self._redis.hset(self._key["meta"], mapping={"schema": SCHEMA_VERSION, "crawl": self._crawl})
         self.resumed = exists
+        self.joined = bool(others)
+        self.heartbeat()
+
+    def heartbeat(self) -> None:
+        """Say this scheduler is alive (hosts.py calls it on every sync)."""
+        now = time.time()
+        self._call(lambda: self._redis.zadd(self._key["schedulers"], {self.token: now}))
+
+    def live_schedulers(self) -> list[str]:
+        """The tokens of the other schedulers of this crawl that are alive."""
+        now = time.time()
+        tokens = [str(token) for token in self._redis.zrangebyscore(self._key["schedulers"], now - ALIVE_SECONDS,
+                                                                      "+inf")]
+        return [token for token in tokens if token != getattr(self, "token", None) and not gone(token)]
 
     # -- the backend's part of BufferedStore ------------------------------------------------------
 
@@ -181,9 +181,9 @@ class RedisStore(BufferedStore):
 
     def _write(self, batch: Batch) -> None:
         payload = json.dumps({
-            "rows": [[row.id, row.canonical, _row_text(row), _state_text(row.status, row.attempts, None)]
-                     for row in batch.rows],
-            "states": [[url_id, _state_text(status, attempts, reason)]
+            "rows": [[row.id, row.canonical, _row_text(row), _state_text(row.status, row.attempts, None),
+                      dispatch_origin(row)] for row in batch.rows],
+            "states": [[url_id, _state_text(status, attempts, reason), status]
                        for url_id, (status, reason, attempts) in batch.statuses.items()],
             "fetches": [[url_id, fetch, at] for url_id, (fetch, at) in batch.fetches.items()],
             "references": list(batch.references.items()),
@@ -191,12 +191,11 @@ class RedisStore(BufferedStore):
             "manifest": [record for table, record in batch.records if table == "manifest"],
             "failures": [record for table, record in batch.records if table == "failures"],
         }, ensure_ascii=False)
-        keys = [self._key[name] for name in ("lock", "canon", "rows", "state", "fetch", "fetched_at", "pages",
-                                             "images", "manifest", "failures", "commit")]
-        token = secrets.token_hex(8)
-        self._call(lambda: self._write_script(keys=keys, args=[self._lock_token, token, int(LOCK_SECONDS * 1000),
-                                                               payload]))
-        self._renewed = time.monotonic()
+        keys = [self._key[name] for name in ("canon", "rows", "state", "fetch", "fetched_at", "pages", "images",
+                                             "manifest", "failures", "commit", "origin", "owner", "unfinished",
+                                             "active")]
+        batch_token = secrets.token_hex(8)
+        self._call(lambda: self._write_script(keys=keys, args=[batch_token, self.token, self._prefix, payload]))
 
     def _read_stored(self, ids: list[int]) -> list[UrlRow]:
         def read() -> list[Any]:
@@ -235,32 +234,22 @@ class RedisStore(BufferedStore):
                 time.sleep(wait)
                 wait = min(wait * 2, 5.0)
             except redis.ResponseError as exc:
-                if "LOST" in str(exc):
-                    raise StateError(f"this scheduler lost its claim on {self._where} (another took it while "
-                                     "this one was stalled); stopping") from exc
                 raise StorageError(f"Redis refused a write for {self._where}: {exc}") from exc
 
     def commit(self) -> None:
-        self._flush()  # a write renews the claim; an idle crawl renews it here, well before it lapses
-        if time.monotonic() - self._renewed > LOCK_SECONDS / 3:
-            self._call(lambda: self._renew_script(keys=[self._key["lock"]],
-                                                  args=[self._lock_token, int(LOCK_SECONDS * 1000)]))
-            self._renewed = time.monotonic()
+        self._flush()
 
     def close(self) -> None:
         try:
             self._flush()
-        except (StorageError, StateError) as exc:
+            self._redis.zrem(self._key["schedulers"], self.token)  # gone: the others need not wait for it
+        except (StorageError, redis.RedisError) as exc:
             log.warning("scheduler: %s", exc)
-        self._release()
+        self._redis.close()
 
-    def _release(self) -> None:
-        try:
-            if self._redis.get(self._key["lock"]) == self._lock_token:
-                self._redis.delete(self._key["lock"])
-            self._redis.close()
-        except redis.RedisError:
-            pass  # the claim lapses by itself
+    def shared_hosts(self) -> SharedHosts:
+        """Who dispatches to which origin, for the schedulers sharing this crawl."""
+        return SharedHosts(self._redis, self._prefix, self.token, self._call)
 
     # -- reads and changes outside the hot path -------------------------------------------------
 

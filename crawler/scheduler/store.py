@@ -53,6 +53,11 @@ class UrlRow(NamedTuple):
     fetch: str | None = None  # the last successful fetch, of an earlier run: validators and bytes (a JSON object)
 
 
+def dispatch_origin(row: UrlRow) -> str:
+    """The origin a URL is fetched from (for robots.txt rows, the origin whose rules they are)."""
+    return origin_of(row.url if row.kind == Kind.ROBOTS else row.canonical)
+
+
 def robots_key(origin: str) -> str:
     """The seen-set key of an origin's robots.txt row (no page's canonical URL can look like it)."""
     return f"robots:{origin}"
@@ -175,6 +180,11 @@ class CrawlStore(ABC):
     @abstractmethod
     def set_robots(self, origin: str, text: str | None) -> None:
         """Record an origin's robots.txt (None: there is none, allow everything)."""
+
+    def shared_hosts(self) -> Any:
+        """For a store several schedulers may share: who dispatches to which origin (hosts.SharedHosts).
+        None: this scheduler is the crawl's only one."""
+        return None
 
     # -- durability -----------------------------------------------------------------------------
 

@@ -1,0 +1,207 @@
+"""Several schedulers, one crawl: each origin is dispatched by one scheduler at a time.
+
+Politeness is per origin (`--per-host` requests in flight, `--delay` between them). Rather than
+take a Redis round trip for every dispatch, the schedulers of a crawl share out the origins: the
+owner of an origin keeps its queue, its politeness and its leases in memory, exactly as a lone
+scheduler does, so every per-host limit holds whichever scheduler's nodes fetch it. Ownership is
+a claim with an expiry in Redis, renewed on every sync; a scheduler that dies loses its origins
+when the claim lapses (at once, if it ran on the same machine as the one that notices: its pid
+is gone), and another claims them with their unfinished URLs, the leased ones included.
+
+Everything here is one Lua script or one command: a claim and the unfinished URLs it takes over
+are read together, so no URL found meanwhile falls between two owners. URLs other schedulers find
+on an origin reach its owner through the owner's inbox (the write script in redis_store.py).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import socket
+import time
+from collections.abc import Callable
+from typing import Any
+
+import redis
+
+CLAIM_SECONDS = 30.0  # an owner silent this long loses its origins
+_INBOX_BATCH = 10_000  # URL ids taken from the inbox at a time
+
+# KEYS: owner owner_until active
+# ARGV: this scheduler's token, now (ms), claim until (ms), how many origins at most, key prefix, dead owners (JSON)
+_CLAIM = """
+local dead = {}
+for _, token in ipairs(cjson.decode(ARGV[6])) do dead[token] = true end
+local claimed = {}
+local count = 0
+for _, origin in ipairs(redis.call('SMEMBERS', KEYS[3])) do
+  if count >= tonumber(ARGV[4]) then break end
+  local todo = ARGV[5] .. 'todo:' .. origin
+  local owner = redis.call('HGET', KEYS[1], origin)
+  if redis.call('SCARD', todo) == 0 then
+    redis.call('SREM', KEYS[3], origin)
+  elseif owner ~= ARGV[1] then
+    local until_ms = tonumber(redis.call('HGET', KEYS[2], origin) or '0')
+    if (not owner) or until_ms < tonumber(ARGV[2]) or dead[owner] then
+      redis.call('HSET', KEYS[1], origin, ARGV[1])
+      redis.call('HSET', KEYS[2], origin, ARGV[3])
+      if owner then redis.call('DEL', ARGV[5] .. 'inbox:' .. owner) end
+      table.insert(claimed, origin)
+      table.insert(claimed, redis.call('SMEMBERS', todo))
+      count = count + 1
+    end
+  end
+end
+return claimed
+"""
+
+# KEYS: owner owner_until; ARGV: token, until (ms), origins (JSON). Returns the origins no longer ours.
+_RENEW = """
+local lost = {}
+for _, origin in ipairs(cjson.decode(ARGV[3])) do
+  if redis.call('HGET', KEYS[1], origin) == ARGV[1] then
+    redis.call('HSET', KEYS[2], origin, ARGV[2])
+  else
+    table.insert(lost, origin)
+  end
+end
+return lost
+"""
+
+# KEYS: owner owner_until; ARGV: token, origins (JSON)
+_RELEASE = """
+for _, origin in ipairs(cjson.decode(ARGV[2])) do
+  if redis.call('HGET', KEYS[1], origin) == ARGV[1] then
+    redis.call('HDEL', KEYS[1], origin)
+    redis.call('HDEL', KEYS[2], origin)
+  end
+end
+return 1
+"""
+
+
+def gone(token: str) -> bool:
+    """True if a scheduler's token names a process of this machine that no longer exists."""
+    host, _, rest = token.partition(":")
+    pid = rest.partition(":")[0]
+    return host == socket.gethostname() and pid.isdigit() and not _alive(int(pid))
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True
+
+
+class SharedHosts:
+    """One scheduler's side of the origins' ownership (see the module's docstring)."""
+
+    def __init__(self, client: redis.Redis, prefix: str, token: str, call: Callable[[Any], Any]) -> None:
+        self._redis, self._prefix, self.token, self._call = client, prefix, token, call
+        self._owner, self._until = prefix + "owner", prefix + "owner_until"
+        self._claim = client.register_script(_CLAIM)
+        self._renew = client.register_script(_RENEW)
+        self._release = client.register_script(_RELEASE)
+
+    def fair_share(self, owned: int, live_others: int) -> int:
+        """How many more origins this scheduler should take: an even share of those with work."""
+        active = int(self._call(lambda: self._redis.scard(self._prefix + "active")))
+        return max(0, math.ceil(active / (live_others + 1)) - owned)
+
+    def claim(self, limit: int, dead: list[str]) -> dict[str, list[int]]:
+        """Claim up to `limit` origins that have unfinished URLs and no live owner; return each
+        with the ids of its unfinished URLs (those leased by a dead owner included)."""
+        if limit <= 0:
+            return {}
+        now = time.time() * 1000
+        reply = self._call(lambda: self._claim(
+            keys=[self._owner, self._until, self._prefix + "active"],
+            args=[self.token, int(now), int(now + CLAIM_SECONDS * 1000), limit, self._prefix, json.dumps(dead)]))
+        return {reply[n]: [int(url_id) for url_id in reply[n + 1]] for n in range(0, len(reply), 2)}
+
+    def renew(self, origins: list[str]) -> list[str]:
+        """Extend the claims on these origins; return those another scheduler holds now."""
+        if not origins:
+            return []
+        until = int((time.time() + CLAIM_SECONDS) * 1000)
+        return list(self._call(lambda: self._renew(keys=[self._owner, self._until],
+                                                   args=[self.token, until, json.dumps(origins)])))
+
+    def release(self, origins: list[str]) -> None:
+        """Give these origins up, so another scheduler may claim them at once."""
+        if origins:
+            self._call(lambda: self._release(keys=[self._owner, self._until], args=[self.token, json.dumps(origins)]))
+
+    def inbox(self) -> list[int]:
+        """Ids of URLs other schedulers found on this scheduler's origins since the last call."""
+        ids = self._call(lambda: self._redis.lpop(self._prefix + "inbox:" + self.token, _INBOX_BATCH))
+        return [int(url_id) for url_id in ids or []]
+
+    def owners(self) -> set[str]:
+        """The tokens that own some origin now (to tell the dead among them)."""
+        return set(self._call(lambda: self._redis.hvals(self._owner)))
+
+    def unfinished(self) -> int:
+        """URLs of the whole crawl still pending or leased, whichever scheduler holds them."""
+        return int(self._call(lambda: self._redis.get(self._prefix + "unfinished")) or 0)
+
+
+class HostSync:
+    """What the scheduler loop does every SYNC_SECONDS on a shared crawl: say it is alive, keep its
+    origins, take an even share of those with work, and queue what other schedulers found on them."""
+
+    SYNC_SECONDS = 0.25
+
+    def __init__(self, shared: SharedHosts, store: Any, frontier: Any) -> None:
+        self._shared, self._store, self._frontier = shared, store, frontier
+        self._next = 0.0
+
+    def due(self, now: float) -> bool:
+        return now >= self._next
+
+    def run(self, now: float) -> None:
+        self._next = now + self.SYNC_SECONDS
+        self._store.heartbeat()
+        owned: set[str] = self._frontier.owned
+        for origin in self._shared.renew(sorted(owned)):
+            self._frontier.disown(origin)
+        others = self._store.live_schedulers()
+        wanted = self._shared.fair_share(len(owned), len(others))
+        if wanted:
+            dead = [token for token in self._shared.owners() if token != self._shared.token and gone(token)]
+            for origin, ids in self._shared.claim(wanted, dead).items():
+                self._frontier.adopt(origin, self._rows(ids))
+        elif others:
+            self._hand_over_excess(len(others))
+        inbox = self._shared.inbox()
+        if inbox:
+            self._frontier.accept(self._rows(inbox))
+
+    def _hand_over_excess(self, others: int) -> None:
+        """Give up idle origins beyond an even share, so schedulers that joined later get work."""
+        share = self._shared.fair_share(0, others)
+        excess = len(self._frontier.owned) - share - 1
+        if excess > 0:
+            released = self._frontier.idle_origins()[:excess]
+            for origin in released:
+                self._frontier.disown(origin)
+            self._shared.release(released)
+
+    def _rows(self, ids: list[int]) -> list[Any]:
+        self._store.commit()  # what this scheduler changed is in Redis before it reads rows back
+        rows = []
+        for start in range(0, len(ids), 1000):
+            chunk = ids[start:start + 1000]
+            rows += [row for row in (self._store.get_url(url_id, chunk) for url_id in chunk) if row is not None]
+        return rows
+
+    def crawl_unfinished(self) -> int:
+        return self._shared.unfinished()
+
+    def release_all(self) -> None:
+        self._shared.release(sorted(self._frontier.owned))

@@ -1,0 +1,90 @@
+"""Several schedulers, one crawl in a real redis-server: each origin dispatched by one of them."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import signal
+import time
+from pathlib import Path
+
+import pytest
+
+from benchmarks.site import make_image
+from tests.integration.conftest import finish
+
+pytestmark = pytest.mark.slow
+PAGES = 12  # per origin
+
+
+def two_origins(tmp_path: Path, serve_site) -> tuple[list, dict[str, str]]:  # type: ignore[no-untyped-def]
+    """Two sites on two ports, linking to each other's pages; each page shows an image of its own.
+    Returns the servers and {path on its site: sha256} of every image."""
+    roots = [tmp_path / "a", tmp_path / "b"]
+    for root in roots:
+        (root / "img").mkdir(parents=True)
+    servers = [serve_site(root, image_delay=0.02) for root in roots]
+    truth = {}
+    for side, (root, server) in enumerate(zip(roots, servers)):
+        links = "".join(f'<a href="{other.url}p{n}.html">p</a>' for other in servers for n in range(PAGES))
+        (root / "index.html").write_text(links)
+        for n in range(PAGES):
+            data = make_image(500 + side * 100 + n, "png")
+            (root / "img" / f"{n}.png").write_bytes(data)
+            (root / f"p{n}.html").write_text(f'<img src="img/{n}.png" alt="picture {n}">')
+            truth[f"{server.url}img/{n}.png"] = hashlib.sha256(data).hexdigest()
+    return servers, truth
+
+
+def crawl_args(servers: list, output: Path, redis_url: str) -> tuple[str, ...]:  # type: ignore[type-arg]
+    return (servers[0].url, "--output", str(output), "--state", redis_url, "--crawl", "shared", "--delay", "0.02",
+            "--per-host", "1", "--node-timeout", "3", "--no-sitemaps")
+
+
+def assert_saved_once(output: Path, truth: dict[str, str], servers: list) -> None:  # type: ignore[type-arg]
+    records = [json.loads(line) for line in (output / "manifest.jsonl").read_text().splitlines()]
+    assert sorted(r["sha256"] for r in records) == sorted(set(truth.values()))  # each image once
+    for server in servers:  # each URL fetched once, and never two requests at once to one origin
+        assert all(count == 1 for path, count in server.hits.items() if path != "favicon.ico"), server.hits
+        assert server.max_in_flight == 1
+
+
+def test_two_schedulers_share_one_crawl_and_finish_together(tmp_path: Path, serve_site, processes,
+                                                            redis_server) -> None:  # type: ignore[no-untyped-def]
+    servers, truth = two_origins(tmp_path, serve_site)
+    output = tmp_path / "out"
+    args = crawl_args(servers, output, redis_server.url)
+    first, first_port = processes.start_scheduler(*args, "--fresh")
+    second, second_port = processes.start_scheduler(*args)  # the same command: it joins
+    workers = [processes.start_worker(port, "--threads", "4") for port in (first_port, second_port)]
+    results = [finish(first), finish(second)]
+    for code, _stdout, stderr in results:
+        assert code == 0, stderr
+    assert "joining crawl 'shared'" in results[1][2]
+    for worker in workers:
+        assert finish(worker, timeout=30)[0] == 0
+    assert_saved_once(output, truth, servers)
+    fetched = [int(stdout.split(" pages fetched")[0].rsplit(" ", 1)[1]) for _code, stdout, _stderr in results]
+    assert all(count > 0 for count in fetched) and sum(fetched) == 2 * PAGES + 1  # both did part of it
+
+
+def test_a_scheduler_killed_mid_crawl_leaves_its_origins_to_the_other(tmp_path: Path, serve_site, processes,
+                                                                      redis_server) -> None:  # type: ignore[no-untyped-def]
+    servers, truth = two_origins(tmp_path, serve_site)
+    output = tmp_path / "out"
+    args = crawl_args(servers, output, redis_server.url)
+    doomed, doomed_port = processes.start_scheduler(*args, "--fresh")
+    survivor, survivor_port = processes.start_scheduler(*args)
+    processes.start_worker(doomed_port, "--threads", "4", "--reconnect-seconds", "1")
+    survivor_worker = processes.start_worker(survivor_port, "--threads", "4")
+    deadline = time.monotonic() + 30
+    while sum(server.hits[f"img/{n}.png"] for server in servers for n in range(PAGES)) < 4:
+        assert time.monotonic() < deadline, "the crawl did not get going"
+        time.sleep(0.05)
+    doomed.send_signal(signal.SIGKILL)
+    doomed.wait()
+    code, _stdout, stderr = finish(survivor)
+    assert code == 0, stderr
+    assert finish(survivor_worker, timeout=30)[0] == 0
+    records = [json.loads(line) for line in (output / "manifest.jsonl").read_text().splitlines()]
+    assert {r["sha256"] for r in records} == set(truth.values())  # nothing lost
