@@ -68,6 +68,10 @@ def _address(text: str) -> tuple[str, int]:
     return host.strip("[]"), int(port)
 
 
+def _addresses(text: str) -> list[tuple[str, int]]:
+    return [_address(part.strip()) for part in text.split(",") if part.strip()] or [_address(text)]
+
+
 def _argument_type(parse: Callable[[str], Any]) -> Callable[[str], Any]:
     """An argparse type from a parser whose ValueError is already a sentence."""
     def convert(text: str) -> Any:
@@ -265,8 +269,9 @@ def build_parser() -> argparse.ArgumentParser:
                     "verified images to the shared output, report back. Keeps no crawl state.",
         epilog="example:  crawler worker --connect A:50000 --authkey-file ~/.crawler.key --threads 16 --processes 2",
         formatter_class=argparse.RawDescriptionHelpFormatter)
-    worker.add_argument("--connect", type=_address, required=True, metavar="HOST:PORT",
-                        help="the scheduler's address (what it printed after 'listening on')")
+    worker.add_argument("--connect", type=_addresses, required=True, metavar="HOST:PORT[,HOST:PORT…]",
+                        help="the scheduler's address (what it printed after 'listening on'); with several "
+                             "schedulers on one crawl, theirs too: a lost one is replaced by the next")
     _add_key(worker)
     _add_worker_options(worker)
     worker.add_argument("--output", type=Path, metavar="DIR",
@@ -472,7 +477,8 @@ def cmd_scheduler(args: argparse.Namespace) -> int:
 
 def cmd_worker(args: argparse.Namespace) -> int:
     from crawler.node.worker import default_node_id
-    config = WorkerConfig(host=args.connect[0], port=args.connect[1], authkey=_authkey(args),
+    (host, port), *alternates = args.connect
+    config = WorkerConfig(host=host, port=port, alternates=tuple(alternates), authkey=_authkey(args),
                           threads=args.threads, processes=args.processes, output_dir=args.output,
                           node_id=args.node_id or default_node_id(), reconnect_seconds=args.reconnect_seconds)
     return run_node(config, args.argv)

@@ -233,6 +233,11 @@ class WorkerConfig:
     reconnect_seconds: float = 60.0  # how long to keep retrying a lost scheduler before giving up
     heartbeat_seconds: float = 2.0
     processes: int = 1  # worker processes of this node (one per core, so parsing uses them all)
+    # Other schedulers of the same crawl (--connect A:PORT,B:PORT): tried in turn when one is lost
+    alternates: tuple[tuple[str, int], ...] = ()
+
+    def addresses(self) -> list[tuple[str, int]]:
+        return [(self.host, self.port), *self.alternates]
 
     def __post_init__(self) -> None:
         _require(self.threads >= 1, f"--threads must be at least 1, got {self.threads}")

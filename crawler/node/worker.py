@@ -65,6 +65,7 @@ class Worker:
         self._broken = threading.Event()  # a thread of ours failed: leave, and say so in the exit code
         self._link_lock = threading.Lock()
         self._link: broker.Link | None = None
+        self._address = 0  # which of the crawl's schedulers (config.addresses()) the link goes to
         self._output_dir = config.output_dir or Path()  # the scheduler's path unless given; set by run()
         # None in the inbox: no more tasks (one per fetcher, after the last task); None in the
         # outbox: a fetcher has ended (its last message). Threads leave at once at the end.
@@ -85,19 +86,26 @@ class Worker:
     # -- connection -----------------------------------------------------------------------------
 
     def _connect_with_retries(self) -> broker.Link:
-        """Connect, retrying for reconnect_seconds; BadAuthkey is final at once."""
+        """Connect, retrying for reconnect_seconds (each of the crawl's schedulers in turn, from the
+        one last used); BadAuthkey is final at once."""
         give_up = time.monotonic() + self.config.reconnect_seconds
         delay = 0.2
+        addresses = self.config.addresses()
         while True:
-            try:
-                return broker.connect(self.config.host, self.config.port, self.config.authkey)
-            except SchedulerUnreachable:
-                if time.monotonic() + delay > give_up or self._stop.is_set():
-                    raise
-                log.info("worker %s: scheduler at %s:%d not reachable; retrying in %.1fs", self.node_id,
-                         self.config.host, self.config.port, delay)
-                time.sleep(delay)
-                delay = min(delay * 2, 1.0)  # each try is a fresh connection: back soon after a partition
+            for _ in range(len(addresses)):
+                host, port = addresses[self._address]
+                try:
+                    return broker.connect(host, port, self.config.authkey)
+                except SchedulerUnreachable as exc:
+                    last = exc
+                    log.info("worker %s: scheduler at %s:%d not reachable; retrying", self.node_id, host, port)
+                    self._address = (self._address + 1) % len(addresses)
+            if time.monotonic() + delay > give_up or self._stop.is_set():
+                if len(addresses) == 1:
+                    raise last
+                raise SchedulerUnreachable(f"none of the crawl's schedulers answers ({last})") from last
+            time.sleep(delay)
+            delay = min(delay * 2, 1.0)  # each try is a fresh connection: back soon after a partition
 
     def _reconnect(self, broken: broker.Link) -> broker.Link | None:
         """Replace a broken link (proxies never reconnect by themselves); None if the scheduler is gone."""

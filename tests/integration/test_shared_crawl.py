@@ -17,10 +17,10 @@ pytestmark = pytest.mark.slow
 PAGES = 12  # per origin
 
 
-def two_origins(tmp_path: Path, serve_site) -> tuple[list, dict[str, str]]:  # type: ignore[no-untyped-def]
-    """Two sites on two ports, linking to each other's pages; each page shows an image of its own.
-    Returns the servers and {path on its site: sha256} of every image."""
-    roots = [tmp_path / "a", tmp_path / "b"]
+def sites(tmp_path: Path, serve_site, count: int = 2) -> tuple[list, dict[str, str]]:  # type: ignore[no-untyped-def]
+    """`count` sites on as many ports, linking to each other's pages; each page shows an image of its
+    own. Returns the servers and {image URL: sha256} of every image."""
+    roots = [tmp_path / f"site{n}" for n in range(count)]
     for root in roots:
         (root / "img").mkdir(parents=True)
     servers = [serve_site(root, image_delay=0.02) for root in roots]
@@ -36,46 +36,54 @@ def two_origins(tmp_path: Path, serve_site) -> tuple[list, dict[str, str]]:  # t
     return servers, truth
 
 
+DELAY = 0.05
+
+
 def crawl_args(servers: list, output: Path, redis_url: str) -> tuple[str, ...]:  # type: ignore[type-arg]
-    return (servers[0].url, "--output", str(output), "--state", redis_url, "--crawl", "shared", "--delay", "0.02",
-            "--per-host", "1", "--node-timeout", "3", "--no-sitemaps")
+    return (servers[0].url, "--output", str(output), "--state", redis_url, "--crawl", "shared", "--delay",
+            str(DELAY), "--per-host", "1", "--node-timeout", "3", "--no-sitemaps")
 
 
 def assert_saved_once(output: Path, truth: dict[str, str], servers: list) -> None:  # type: ignore[type-arg]
     records = [json.loads(line) for line in (output / "manifest.jsonl").read_text().splitlines()]
     assert sorted(r["sha256"] for r in records) == sorted(set(truth.values()))  # each image once
-    for server in servers:  # each URL fetched once, and never two requests at once to one origin
+    for server in servers:  # each URL fetched once; never two requests at once to one origin, nor too close
         assert all(count == 1 for path, count in server.hits.items() if path != "favicon.ico"), server.hits
         assert server.max_in_flight == 1
+        starts = sorted(time for time, _path in server.log)
+        assert min(later - earlier for earlier, later in zip(starts, starts[1:])) >= DELAY * 0.9
 
 
-def test_two_schedulers_share_one_crawl_and_finish_together(tmp_path: Path, serve_site, processes,
-                                                            redis_server) -> None:  # type: ignore[no-untyped-def]
-    servers, truth = two_origins(tmp_path, serve_site)
+@pytest.mark.parametrize("count", [2, 3])
+def test_schedulers_share_one_crawl_and_finish_together(tmp_path: Path, serve_site, processes, redis_server,
+                                                        count: int) -> None:  # type: ignore[no-untyped-def]
+    servers, truth = sites(tmp_path, serve_site, count)
     output = tmp_path / "out"
     args = crawl_args(servers, output, redis_server.url)
-    first, first_port = processes.start_scheduler(*args, "--fresh")
-    second, second_port = processes.start_scheduler(*args)  # the same command: it joins
-    workers = [processes.start_worker(port, "--threads", "4") for port in (first_port, second_port)]
-    results = [finish(first), finish(second)]
+    schedulers = [processes.start_scheduler(*args, "--fresh")]
+    schedulers += [processes.start_scheduler(*args) for _ in range(count - 1)]  # the same command: they join
+    workers = [processes.start_worker(port, "--threads", "4") for _scheduler, port in schedulers]
+    results = [finish(scheduler) for scheduler, _port in schedulers]
     for code, _stdout, stderr in results:
         assert code == 0, stderr
-    assert "joining crawl 'shared'" in results[1][2]
+    assert all("joining crawl 'shared'" in stderr for _code, _stdout, stderr in results[1:])
     for worker in workers:
         assert finish(worker, timeout=30)[0] == 0
     assert_saved_once(output, truth, servers)
     fetched = [int(stdout.split(" pages fetched")[0].rsplit(" ", 1)[1]) for _code, stdout, _stderr in results]
-    assert all(count > 0 for count in fetched) and sum(fetched) == 2 * PAGES + 1  # both did part of it
+    assert all(pages > 0 for pages in fetched) and sum(fetched) == count * PAGES + 1  # each did its share
 
 
 def test_a_scheduler_killed_mid_crawl_leaves_its_origins_to_the_other(tmp_path: Path, serve_site, processes,
                                                                       redis_server) -> None:  # type: ignore[no-untyped-def]
-    servers, truth = two_origins(tmp_path, serve_site)
+    servers, truth = sites(tmp_path, serve_site)
     output = tmp_path / "out"
     args = crawl_args(servers, output, redis_server.url)
     doomed, doomed_port = processes.start_scheduler(*args, "--fresh")
     survivor, survivor_port = processes.start_scheduler(*args)
-    processes.start_worker(doomed_port, "--threads", "4", "--reconnect-seconds", "1")
+    # its node knows both schedulers: when its own dies, it carries on with the other
+    orphan = processes.start("worker", "--connect", f"127.0.0.1:{doomed_port},127.0.0.1:{survivor_port}",
+                             "--threads", "4", "--node-id", "orphan")
     survivor_worker = processes.start_worker(survivor_port, "--threads", "4")
     deadline = time.monotonic() + 30
     while sum(server.hits[f"img/{n}.png"] for server in servers for n in range(PAGES)) < 4:
@@ -86,5 +94,8 @@ def test_a_scheduler_killed_mid_crawl_leaves_its_origins_to_the_other(tmp_path: 
     code, _stdout, stderr = finish(survivor)
     assert code == 0, stderr
     assert finish(survivor_worker, timeout=30)[0] == 0
+    orphan_code, _out, orphan_log = finish(orphan, timeout=30)
+    assert orphan_code == 0 and "reconnected" in orphan_log, orphan_log
+    assert "node orphan" in stderr  # the survivor served it
     records = [json.loads(line) for line in (output / "manifest.jsonl").read_text().splitlines()]
     assert {r["sha256"] for r in records} == set(truth.values())  # nothing lost
