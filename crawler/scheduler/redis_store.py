@@ -126,7 +126,10 @@ class RedisStore(BufferedStore):
         self._key = {name: self._prefix + name for name in _KEYS}
         # host:pid:random — a scheduler of the same machine can tell that one is gone (its pid is)
         self.token = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(8)}"
-        self._open(resume, fresh)
+        try:
+            self._open(resume, fresh)
+        except redis.RedisError as exc:
+            raise StateError(f"cannot use Redis at {_shown_url(url)}: {exc}") from exc
         self._write_script = self._redis.register_script(_WRITE)
         self._ids_left = 0
         self._next = 0
@@ -144,7 +147,8 @@ class RedisStore(BufferedStore):
             raise StateError(f"{self._where} holds no saved crawl to resume or crawl again; leave out --resume "
                              "(or --recrawl) to start one")
         if exists and fresh:
-            self._redis.unlink(*self._redis.keys(self._prefix + "*"))
+            for key in list(self._redis.scan_iter(match=self._prefix + "*", count=_SCAN_COUNT)):
+                self._redis.unlink(key)
             exists = False
         elif exists and not resume:
             raise StateError(f"{self._where} holds an earlier crawl; add --resume to carry on or --fresh to start over")
@@ -165,8 +169,8 @@ class RedisStore(BufferedStore):
     def live_schedulers(self) -> list[str]:
         """The tokens of the other schedulers of this crawl that are alive."""
         now = time.time()
-        tokens = [str(token) for token in self._redis.zrangebyscore(self._key["schedulers"], now - ALIVE_SECONDS,
-                                                                      "+inf")]
+        tokens = [str(token) for token in self._call(
+            lambda: self._redis.zrangebyscore(self._key["schedulers"], now - ALIVE_SECONDS, "+inf"))]
         return [token for token in tokens if token != getattr(self, "token", None) and not gone(token)]
 
     # -- the backend's part of BufferedStore ------------------------------------------------------

@@ -99,3 +99,27 @@ def test_a_scheduler_killed_mid_crawl_leaves_its_origins_to_the_other(tmp_path: 
     assert "node orphan" in stderr  # the survivor served it
     records = [json.loads(line) for line in (output / "manifest.jsonl").read_text().splitlines()]
     assert {r["sha256"] for r in records} == set(truth.values())  # nothing lost
+
+
+def test_a_redis_restart_mid_crawl_pauses_the_crawl_and_loses_nothing(tmp_path: Path, serve_site, processes) -> None:
+    from tests.redis_server import started_redis
+    server = started_redis(tmp_path / "redis")  # its own: this test restarts it
+    try:
+        servers, truth = sites(tmp_path, serve_site)
+        output = tmp_path / "out"
+        scheduler, port = processes.start_scheduler(*crawl_args(servers, output, server.url), "--fresh")
+        worker = processes.start_worker(port, "--threads", "4")
+        deadline = time.monotonic() + 30
+        while sum(s.hits[f"img/{n}.png"] for s in servers for n in range(PAGES)) < 4:
+            assert time.monotonic() < deadline, "the crawl did not get going"
+            time.sleep(0.05)
+        server.stop()  # SIGTERM: Redis writes its append-only file and exits
+        time.sleep(1.5)
+        server.start()  # the same port and folder: it reloads the file
+        code, _stdout, stderr = finish(scheduler)
+        assert code == 0, stderr
+        assert "Redis for crawl 'shared'" in stderr and "unreachable" in stderr  # it waited, and said so
+        assert finish(worker, timeout=30)[0] == 0
+        assert_saved_once(output, truth, servers)
+    finally:
+        server.stop()
