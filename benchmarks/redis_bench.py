@@ -7,8 +7,13 @@ memory Redis uses per URL the crawl has seen is read from INFO after `urls` are 
 
 from __future__ import annotations
 
+import contextlib
+import io
+import logging
+import multiprocessing
 import statistics
 from pathlib import Path
+from typing import Any
 
 import redis
 
@@ -38,9 +43,39 @@ def redis_state(work: Path, runs: int = 3, urls: int = 1_000_000, pages: int = 5
         print(f"  Redis   {rate_redis:9.0f} tasks/s  {cpu_redis:6.1f} us scheduler CPU per task "
               f"(+ the server's own CPU)")
         print(f"  Redis / SQLite throughput: {rate_redis / rate_sqlite:.2f} (target: at least 0.5)")
+        pairs = [two_schedulers(server.url, work / f"pair{n}", pages, f"pair{n}") for n in range(runs)]
+        rate_pair = statistics.median(pairs)
+        print(f"  two schedulers, separate processes, one Redis: {rate_pair:9.0f} tasks/s together, "
+              f"{rate_pair / rate_redis:.2f} x one (target: at least 1.5)")
         memory_per_url(server, urls)
     finally:
         server.stop()
+
+
+def _one_of_two(url: str, crawl: str, work: str, pages: int, fresh: bool, joined: Any, results: Any) -> None:
+    """A scheduler of a shared crawl with its synthetic node, in a process of its own."""
+    logging.disable(logging.WARNING)  # the ceiling's own lines are the figures
+    store = RedisStore(url, crawl, resume=False, fresh=fresh)
+    joined.set()
+    with contextlib.redirect_stdout(io.StringIO()):
+        rate, _cpu = ceiling(Path(work), pages, store)
+    results.put(rate)
+
+
+def two_schedulers(url: str, work: Path, pages: int, crawl: str) -> float:
+    """Tasks/s of two schedulers on one crawl together (each with its node; pages limits each)."""
+    spawn = multiprocessing.get_context("spawn")
+    results = spawn.Queue()
+    first_in, second_in = spawn.Event(), spawn.Event()
+    first = spawn.Process(target=_one_of_two, args=(url, crawl, str(work / "a"), pages, True, first_in, results))
+    first.start()
+    first_in.wait(30)  # registered: the second joins its crawl
+    second = spawn.Process(target=_one_of_two, args=(url, crawl, str(work / "b"), pages, False, second_in, results))
+    second.start()
+    rates = [results.get(timeout=600), results.get(timeout=600)]
+    first.join()
+    second.join()
+    return sum(rates)
 
 
 def memory_per_url(server: RedisServer, urls: int) -> None:

@@ -119,3 +119,23 @@ def test_a_commit_rides_out_a_redis_restart(tmp_path: Path) -> None:
         store.close()
     finally:
         server.stop()
+
+
+def test_urls_found_on_an_origin_before_claiming_it_are_queued_once_it_is_claimed(redis_server: RedisServer) -> None:
+    from crawler.config import Politeness
+    from crawler.scheduler.frontier import Frontier
+    from crawler.scheduler.hosts import HostSync
+    store = RedisStore(redis_server.url, "claim-late", resume=False, fresh=True)
+    frontier = Frontier(store, Politeness(delay_seconds=0, obey_robots=False), lease_seconds=60, max_attempts=3,
+                        backoff_seconds=1)
+    frontier.owned = set()
+    sync = HostSync(store.shared_hosts(), store, frontier)
+    frontier.add("http://x.test/1", "http://x.test/1", Kind.PAGE, 1, None)
+    store.commit()  # x.test has work and no owner
+    frontier.add("http://x.test/2", "http://x.test/2", Kind.PAGE, 1, None)  # found before the claim, not written
+    sync.run(0.0)
+    taken = []
+    while (task := frontier.next_task(0.0)) is not None:
+        taken.append(task["url"])
+    assert sorted(taken) == ["http://x.test/1", "http://x.test/2"]  # before: /2 was written after the claim, lost
+    store.close()

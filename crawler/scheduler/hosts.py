@@ -166,6 +166,10 @@ class HostSync:
 
     def run(self, now: float) -> None:
         self._next = now + self.SYNC_SECONDS
+        # URLs this scheduler found on origins it did not own are written before it claims any: a
+        # claim reads the origin's unfinished URLs, and the write script sends an owner no inbox
+        # entry for what it wrote itself.
+        self._store.commit()
         self._store.heartbeat()
         owned: set[str] = self._frontier.owned
         for origin in self._shared.renew(sorted(owned)):
