@@ -176,6 +176,8 @@ class HostSync:
             self._frontier.disown(origin)
         others = self._store.live_schedulers()
         wanted = self._shared.fair_share(len(owned), len(others))
+        if not wanted and self._frontier.pending_count == 0:
+            wanted = 1  # idle: take an origin nobody dispatches to (the share counts origins whose work is done)
         if wanted:
             dead = [token for token in self._shared.owners() if token != self._shared.token and gone(token)]
             for origin, ids in self._shared.claim(wanted, dead).items():
