@@ -121,7 +121,8 @@ def test_observe_gallery_in_a_headless_browser(tmp_path: Path, serve_site, proce
                               "s.dispatchEvent(new Event('change'))")
         first_caption = driver.execute_script("return document.querySelector('figure figcaption').textContent")
         largest = max(manifest, key=lambda r: r["bytes"])
-        assert first_caption.startswith(f"{largest['width']}×{largest['height']}")
+        words = largest["caption"] or largest["alt"] or largest["title"] or largest["name"]  # what a card says first
+        assert first_caption.startswith(f"{words[:80]} · {largest['width']}×{largest['height']}")
         driver.execute_script("const s = document.getElementById('group'); s.value = 'page';"
                               "s.dispatchEvent(new Event('change'))")
         pages = {r["page_url"] for r in manifest}
