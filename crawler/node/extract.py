@@ -420,24 +420,12 @@ def _input(get: _Get, found: Collector, image: _Image, srcset: _Image) -> bool:
     return False
 
 
-def _figure(get: _Get, found: Collector, image: _Image, srcset: _Image) -> bool:
-    found.open_group("figure")
-    return False
-
-
-def _figure_end(get: _Get, found: Collector, image: _Image, srcset: _Image) -> bool:
-    found.close_group("figure")
-    return False
-
-
-def _picture(get: _Get, found: Collector, image: _Image, srcset: _Image) -> bool:
-    found.open_group("picture")
-    return False
-
-
-def _picture_end(get: _Get, found: Collector, image: _Image, srcset: _Image) -> bool:
-    found.close_group("picture")
-    return False
+def _grouping(name: str, opens: bool) -> Callable[[_Get, Collector, _Image, _Image], bool]:
+    """The reader of a <figure> or <picture> marker (its start, or with `opens` False its end)."""
+    def read(get: _Get, found: Collector, image: _Image, srcset: _Image) -> bool:
+        (found.open_group if opens else found.close_group)(name)
+        return False
+    return read
 
 
 def _figcaption(get: _Get, found: Collector, image: _Image, srcset: _Image) -> bool:
@@ -501,7 +489,7 @@ _READERS: dict[str, Callable[[_Get, Collector, _Image, _Image], bool]] = {
     "a": _anchor, "area": _anchor, "iframe": _frame, "frame": _frame, "img": _img, "source": _source,
     "input": _input, "meta": _meta, "link": _link, "video": _video, "image": _svg_image, "use": _svg_image,
     "object": _object, "embed": _object, **{name: _background for name in _BACKGROUND_TAGS},
-    "figure": _figure, "figure-end": _figure_end, "picture": _picture, "picture-end": _picture_end,
+    **{name + end: _grouping(name, not end) for name in ("figure", "picture") for end in ("", "-end")},
     "figcaption": _figcaption,
 }
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from abc import abstractmethod
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from crawler.messages import Kind
@@ -154,6 +154,14 @@ class BufferedStore(CrawlStore):
 
     def record_failure(self, record: str) -> None:
         self._pending.records.append(("failures", record))
+
+    def _pending_again(self, unfinished: Iterable[UrlRow]) -> Iterator[UrlRow]:
+        """restore()'s common part: the unfinished rows, those leased by a run that is over made pending."""
+        for row in unfinished:
+            if row.status == UrlStatus.LEASED:
+                self.requeue(row.id, None, row.attempts)
+                row = row._replace(status=str(UrlStatus.PENDING))
+            yield row
 
     def _stored_hashes_loaded(self) -> set[int]:
         if self._stored_hashes is None:  # first call: learn what earlier runs stored

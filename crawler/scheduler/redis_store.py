@@ -269,12 +269,8 @@ class RedisStore(BufferedStore):
                 yield _row(int(url_id), text, states[url_id], fetches.get(url_id))
 
     def restore(self) -> Iterator[UrlRow]:
-        rows = sorted((row for row in self._all_rows() if row.status in UNFINISHED), key=lambda row: row.id)
-        for row in rows:
-            if row.status == UrlStatus.LEASED:
-                self.requeue(row.id, None, row.attempts)
-                row = row._replace(status=str(UrlStatus.PENDING))
-            yield row
+        yield from self._pending_again(sorted((row for row in self._all_rows() if row.status in UNFINISHED),
+                                              key=lambda row: row.id))
 
     def find_url(self, canonical: str) -> UrlRow | None:
         self._flush()

@@ -214,13 +214,8 @@ class SqliteStore(BufferedStore):
 
     def restore(self) -> Iterator[UrlRow]:
         self._flush()
-        rows = [UrlRow(*row) for row in self._db.execute(
-            f"SELECT {_ROW_COLUMNS} FROM urls WHERE status IN (?, ?) ORDER BY id", UNFINISHED)]
-        for row in rows:
-            if row.status == UrlStatus.LEASED:
-                self.requeue(row.id, None, row.attempts)
-                row = row._replace(status=str(UrlStatus.PENDING))
-            yield row
+        yield from self._pending_again([UrlRow(*row) for row in self._db.execute(
+            f"SELECT {_ROW_COLUMNS} FROM urls WHERE status IN (?, ?) ORDER BY id", UNFINISHED)])
 
     def find_url(self, canonical: str) -> UrlRow | None:
         self._flush()
