@@ -458,7 +458,8 @@ class Scheduler:
         self._records.commit()
         if self._served is not None:
             self._served.stop()
-        if self._frontier.in_flight == 0 and self._crawl_done():  # nobody is writing: a killed node's files go
+        # Nobody is writing (on a shared crawl: no scheduler's nodes either): a killed node's files go
+        if self._frontier.in_flight == 0 and (self._sync is None or self._sync.crawl_unfinished() == 0):
             removed = remove_temporaries(self.config.output_dir)
             if removed:
                 log.info("scheduler: removed %d half-written files left by killed nodes", removed)
