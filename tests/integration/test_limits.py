@@ -55,8 +55,8 @@ def test_limits_max_images_stops_at_the_number(tmp_path: Path, site, processes) 
 def test_limits_max_time_stops_and_resume_carries_on(tmp_path: Path, serve_site, processes) -> None:
     truth = generate_site(tmp_path / "slow", pages=40, images=160)
     server = serve_site(tmp_path / "slow", redirects=truth.redirects, image_delay=0.1)
-    result, manifest = crawl(processes, tmp_path, server.url, "timed", "--max-time", "1.5", "--threads", "2")
-    assert "--max-time 1.5s reached" in result.stdout and "left for --resume" in result.stdout
+    result, manifest = crawl(processes, tmp_path, server.url, "timed", "--max-time", "2.5", "--threads", "2")
+    assert "--max-time 2.5s reached" in result.stdout and "left for --resume" in result.stdout
     assert 0 < len(manifest) < truth.distinct_images()
     result, manifest = crawl(processes, tmp_path, server.url, "timed", "--resume")
     assert len(manifest) == truth.distinct_images()
