@@ -139,3 +139,34 @@ def test_urls_found_on_an_origin_before_claiming_it_are_queued_once_it_is_claime
         taken.append(task["url"])
     assert sorted(taken) == ["http://x.test/1", "http://x.test/2"]  # before: /2 was written after the claim, lost
     store.close()
+
+
+def test_an_idle_scheduler_takes_an_origin_nobody_dispatches_to(redis_server: RedisServer) -> None:
+    from crawler.config import Politeness
+    from crawler.scheduler.frontier import Frontier
+    from crawler.scheduler.hosts import HostSync
+
+    def scheduler(fresh: bool) -> tuple[RedisStore, Frontier, HostSync]:
+        store = RedisStore(redis_server.url, "idle-claims", resume=not fresh, fresh=fresh)
+        frontier = Frontier(store, Politeness(delay_seconds=0, obey_robots=False), lease_seconds=60,
+                            max_attempts=3, backoff_seconds=1)
+        frontier.owned = set()
+        return store, frontier, HostSync(store.shared_hosts(), store, frontier)
+
+    a, b = scheduler(True), scheduler(False)
+    for n in range(4):
+        a[1].add(f"http://x{n}.test/", f"http://x{n}.test/", Kind.PAGE, 1, None)
+    for store, frontier, sync in (a, b):
+        sync.run(0.0)  # two origins each
+        while (task := frontier.next_task(0.0)) is not None:
+            frontier.finish(store.get_url(int(task["id"].split(".")[0])))  # type: ignore[arg-type]
+        store.commit()
+    a[2]._shared.claim(1, [])  # a claim's pass clears the origins whose work is done from the active set
+    b[1].add("http://orphan.test/", "http://orphan.test/", Kind.PAGE, 1, None)  # found by b, owned by nobody
+    for _store, _frontier, sync in (a, b):
+        sync.run(0.0)
+    # Before: each held two origins, "its share" of the one active origin, and the orphan waited forever.
+    assert [task["url"] for _store, frontier, _sync in (a, b) if (task := frontier.next_task(0.0))] == [
+        "http://orphan.test/"]
+    for store, _frontier, _sync in (a, b):
+        store.close()
