@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import email.utils
+import functools
+import hashlib
 import os
 import re
 import time
@@ -45,6 +47,11 @@ class Fetched:
     robots: frozenset[str] = frozenset()  # X-Robots-Tag directives for us (or for everyone)
     validators: dict[str, str] = dataclasses.field(default_factory=dict)  # the response's etag, last_modified
     not_modified: bool = False  # a conditional request answered 304: no body, the content is what it was
+
+    @functools.cached_property
+    def sha256(self) -> str:
+        """The body's SHA-256 (hex), once: a re-crawl compares it, results report it, images are named by it."""
+        return hashlib.sha256(self.body).hexdigest()
 
 
 def _no_auth(request: requests.PreparedRequest) -> requests.PreparedRequest:

@@ -6,7 +6,6 @@ disk or our own code becomes a failed result with a reason.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import time
 from pathlib import Path
@@ -94,11 +93,10 @@ class TaskHandler:
         if fetched.not_modified:
             return make_result(task, self.node_id, Outcome.UNCHANGED, status=fetched.status,
                                validators={**known, **fetched.validators})
-        sha256 = hashlib.sha256(fetched.body).hexdigest()
-        if sha256 != known.get("sha256") or fetched.truncated:
+        if fetched.sha256 != known.get("sha256") or fetched.truncated:
             return None
         return make_result(task, self.node_id, Outcome.UNCHANGED, status=fetched.status, bytes=len(fetched.body),
-                           validators={**fetched.validators, "sha256": sha256})
+                           validators=_validators_of(fetched))
 
     def _redirect(self, task: Task, fetched: Fetched) -> Result | None:
         if fetched.location is None:
@@ -189,15 +187,15 @@ class TaskHandler:
         unwanted = filter_reason(info, len(data), self.image_filter)
         if unwanted is not None:
             return make_result(task, self.node_id, Outcome.SKIPPED, reason=unwanted, bytes=len(data))
-        sha256 = hashlib.sha256(data).hexdigest()
+        sha256 = fetched.sha256
         relative = image_path(task["url"], sha256, info.extension)
         written = save_atomic(self.output_dir, relative, data)
         image = {"path": relative, "sha256": sha256, "bytes": len(data), "content_type": info.content_type,
                  "width": info.width, "height": info.height}
         return make_result(task, self.node_id, Outcome.SAVED if written else Outcome.DUPLICATE, image=image,
-                           status=fetched.status, bytes=len(data), validators={**fetched.validators, "sha256": sha256})
+                           status=fetched.status, bytes=len(data), validators=_validators_of(fetched))
 
 
 def _validators_of(fetched: Fetched) -> dict[str, str]:
     """What the next re-crawl asks with: the server's validators and the body's hash."""
-    return {**fetched.validators, "sha256": hashlib.sha256(fetched.body).hexdigest()}
+    return {**fetched.validators, "sha256": fetched.sha256}
