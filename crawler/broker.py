@@ -359,6 +359,9 @@ def _bounded_client(address: tuple[str, int], family: str | None = None,
     """connection.Client for TCP, with a connect timeout, keepalive and a bound on every reply."""
     sock = socket.create_connection(address, timeout=CONNECT_SECONDS)
     sock.settimeout(None)
+    # The handshake ends with two writes in a row (WELCOME, then the first request): with Nagle on,
+    # the second waits for the peer's delayed ACK, 40 ms, and a link opens several connections.
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     _tune(sock, REPLY_SECONDS)
     conn = connection.Connection(sock.detach())
     if authkey is not None:

@@ -35,6 +35,18 @@ def test_broker_node_takes_tasks_and_returns_results(served) -> None:
     assert link.bulletin.read()["state"] == "finished"
 
 
+def test_broker_node_connections_send_without_nagle_delays(served) -> None:
+    # The handshake's last write and the first request leave back to back: with Nagle's algorithm
+    # on, the second waits for the scheduler's delayed ACK (40 ms), on every connection a link opens.
+    running, key, *_ = served
+    conn = broker._bounded_client(running.address, authkey=key)
+    try:
+        with socket.socket(fileno=os.dup(conn.fileno())) as sock:
+            assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
+    finally:
+        conn.close()
+
+
 def test_broker_desk_says_when_a_take_empties_the_queue() -> None:
     tasks: queue.Queue = queue.Queue()
     emptied = []
