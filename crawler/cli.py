@@ -13,7 +13,7 @@ import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 try:
     import tomllib
@@ -35,12 +35,14 @@ from crawler.config import (
 from crawler.credentials import parse_header, read_basic_auth, read_cookies
 from crawler.errors import ConfigError, CrawlerError, SeedError
 from crawler.output.report import recrawl_line
-from crawler.scheduler.loop import StopReason, Summary
 from crawler.seeds import read_seeds
 from crawler.storage import MANIFEST_NAME, STATE_DIR, read_jsonl
 from crawler.supervise import LocalNodes, run_local_crawl, run_node, run_scheduler, terminal
 from crawler.units import parse_seconds, parse_size, plural, seconds_option, size_option, size_text
 from crawler.urls import canonical, host_of
+
+if TYPE_CHECKING:  # a node's processes never load the scheduler
+    from crawler.scheduler.loop import Summary
 
 log = logging.getLogger("crawler")
 
@@ -413,6 +415,7 @@ def scheduler_config(args: argparse.Namespace, authkey: bytes, listen: tuple[str
 # -- commands -----------------------------------------------------------------------------------
 
 def _print_summary(summary: Summary) -> int:
+    from crawler.scheduler.loop import StopReason
     c = summary.counts
     headline = {StopReason.FINISHED: "Crawl finished", StopReason.LIMIT: f"Crawl finished ({summary.detail})",
                 StopReason.INTERRUPTED: "Crawl stopped (interrupted)",

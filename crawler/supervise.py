@@ -17,13 +17,15 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from crawler import broker
 from crawler.config import SchedulerConfig, WorkerConfig
 from crawler.errors import ConfigError
-from crawler.scheduler.loop import Scheduler, Summary
 from crawler.storage import STATE_DIR
+
+if TYPE_CHECKING:  # imported where a scheduler runs: a node's processes never load it
+    from crawler.scheduler.loop import Scheduler, Summary
 
 log = logging.getLogger("crawler")
 _CHILD_EXIT_SECONDS = 10.0  # after the scheduler ends, how long local workers have to say goodbye
@@ -51,6 +53,7 @@ def run_scheduler(config: SchedulerConfig, quiet: bool,
 
     `on_listening(host, port, live)` runs once nodes can connect (`live`: a live display is on).
     """
+    from crawler.scheduler.loop import Scheduler
     live = _live_display(quiet)
     on_status = None
     if live is not None:

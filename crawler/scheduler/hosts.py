@@ -21,9 +21,10 @@ import os
 import socket
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import redis
+if TYPE_CHECKING:  # a crawl on SQLite never loads the Redis client
+    import redis
 
 CLAIM_SECONDS = 30.0  # an owner silent this long loses its origins
 _INBOX_BATCH = 10_000  # URL ids taken from the inbox at a time
