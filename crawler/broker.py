@@ -60,6 +60,9 @@ class Bulletin:
             self._content.update(changes)
 
 
+_CLOSED = object()  # put on the task queue by TaskDesk.close(): wakes the takes blocked on it
+
+
 class TaskDesk:
     """Hands out tasks in batches: one round trip for many tasks (a proxy call is a network round trip).
 
@@ -70,10 +73,19 @@ class TaskDesk:
     def __init__(self, tasks: queue.Queue, on_empty: Callable[[], None] | None = None) -> None:
         self._tasks = tasks
         self._on_empty = on_empty
+        self._closed = threading.Event()
+
+    def close(self) -> None:
+        """The crawl is over: every take returns at once, empty, so a node reads the bulletin now
+        rather than at its next poll, and leaves."""
+        self._closed.set()
+        self._tasks.put(_CLOSED)
 
     def take(self, max_count: int, timeout: float) -> list[Any]:
         """Return up to `max_count` tasks, waiting at most `timeout` seconds for the first."""
         max_count = max(1, min(int(max_count), MAX_BATCH))
+        if self._closed.is_set():
+            return []
         try:
             batch = [self._tasks.get(timeout=max(0.0, min(float(timeout), 5.0)))]
         except queue.Empty:
@@ -83,6 +95,9 @@ class TaskDesk:
                 batch.append(self._tasks.get_nowait())
             except queue.Empty:
                 break
+        if batch[-1] is _CLOSED:  # nothing is dispatched once the crawl is over: the batch holds no task
+            self._tasks.put(_CLOSED)  # for the next take blocked on the queue
+            return []
         if self._on_empty is not None and self._tasks.empty():
             self._on_empty()
         return batch
@@ -288,6 +303,7 @@ class Served:
     address: tuple[str, int]
     server: _GuardedServer
     thread: threading.Thread
+    desk: TaskDesk
 
     def stop(self) -> None:
         self.server.stop_event.set()
@@ -326,7 +342,7 @@ def serve(host: str, port: int, authkey: bytes, tasks: queue.Queue, results: que
     thread = threading.Thread(target=_serve_forever, args=(server,), name="manager-server", daemon=True)
     thread.start()
     address = server.listener.address  # a TCP listener: (host, port)
-    return Served((str(address[0]), int(address[1])), server, thread)
+    return Served((str(address[0]), int(address[1])), server, thread, desk)
 
 
 # A node's connections are bounded in time: a partition or a dead scheduler must not leave a

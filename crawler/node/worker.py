@@ -210,13 +210,8 @@ class Worker:
             if link is None:
                 return
             try:
-                bulletin = link.bulletin.read()
-                if not isinstance(bulletin, dict):  # an answer out of step: the link cannot be trusted
-                    raise EOFError(f"the bulletin read gave {type(bulletin).__name__}")
-                state = bulletin.get("state")
+                state = self._crawl_state(link)
                 if state == "finished":
-                    log.info("worker %s: the scheduler says the crawl is over", self.node_id)
-                    self._stop.set()
                     return
                 if state == "paused" and not self._paused:
                     self._paused = True
@@ -235,6 +230,17 @@ class Worker:
                          (self.done - done_at_last_status) / (now - last_status), now - started)
                 last_status, done_at_last_status = now, self.done
             self._stop.wait(_POLL_SECONDS)
+
+    def _crawl_state(self, link: broker.Link) -> str | None:
+        """The state the scheduler's bulletin gives; at "finished", stop (once, whichever thread reads it)."""
+        bulletin = link.bulletin.read()
+        if not isinstance(bulletin, dict):  # an answer out of step: the link cannot be trusted
+            raise EOFError(f"the bulletin read gave {type(bulletin).__name__}")
+        state = bulletin.get("state")
+        if state == "finished" and not self._stop.is_set():
+            log.info("worker %s: the scheduler says the crawl is over", self.node_id)
+            self._stop.set()
+        return state if isinstance(state, str) else None
 
     def _feed_loop(self) -> None:
         """Take tasks in batches while at least a refill's worth of room is free."""
@@ -262,6 +268,8 @@ class Worker:
                 batch = link.desk.take(room, _POLL_SECONDS)
                 if not isinstance(batch, list):  # an answer out of step: the link cannot be trusted
                     raise EOFError(f"take gave {type(batch).__name__}")
+                if not batch and self._crawl_state(link) == "finished":  # the desk closes at the end
+                    return
             except broker.CONNECTION_ERRORS:
                 self._reconnect(link)
                 continue

@@ -438,6 +438,8 @@ class Scheduler:
             self._on_status(final)
         # An interrupted crawl is paused, not over: nodes stay and reconnect to a --resume.
         self.bulletin.update(state="finished" if finished else "paused")
+        if finished and self._served is not None:
+            self._served.desk.close()  # nodes waiting for a task hear of the end now
         deadline = self._clock() + (_BYE_WAIT_SECONDS if finished else _PAUSE_NOTICE_SECONDS)
         while self._nodes and self._clock() < deadline:
             self._wait_for_result()
