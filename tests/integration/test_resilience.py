@@ -194,7 +194,13 @@ def test_resilience_read_only_output_pauses_images_and_loses_nothing(tmp_path: P
                                                     *CRAWL)
         processes.start_worker(port, "--threads", "4", "--output", str(view))
         wait_for_images(output, 10)
-        subprocess.run(["mount", "-o", "remount,ro,bind", str(view)], check=True)
+        # A remount to read-only fails (EBUSY) while the node has an image open for writing: try again.
+        for _ in range(100):
+            if subprocess.run(["mount", "-o", "remount,ro,bind", str(view)], capture_output=True).returncode == 0:
+                break
+            time.sleep(0.01)
+        else:
+            pytest.fail("the output never stopped being written long enough to remount it read-only")
         time.sleep(1.5)  # the node now fails every write
         subprocess.run(["mount", "-o", "remount,rw,bind", str(view)], check=True)
         code, _out, stderr = finish(scheduler)
