@@ -281,7 +281,7 @@ def _cut_tags(markup: bytes) -> bytes:
         parts.append(b"<q-" + name + tag[1 + len(name):] + b"</q-" + name + b">")
     if b"<fig" in lowered or b"<picture" in lowered:
         return _with_groups(markup, lowered, cut, parts)
-    return b"".join(parts)  # no text between the tags: no text nodes for bs4 to build
+    return b"".join(parts)  # no text between the tags: no text nodes for the parser to build
 
 
 def _with_groups(markup: bytes, lowered: bytes, cut: dict[int, tuple[bytes, bytes]], parts: list[bytes]) -> bytes:
