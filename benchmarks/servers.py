@@ -15,7 +15,9 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-CONTENT_TYPES = {".html": "text/html", ".png": "image/png", ".jpg": "image/jpeg", ".txt": "text/plain"}
+CONTENT_TYPES = {".html": "text/html", ".png": "image/png", ".jpg": "image/jpeg", ".txt": "text/plain",
+                 ".gif": "image/gif", ".webp": "image/webp", ".svg": "image/svg+xml", ".ico": "image/x-icon",
+                 ".css": "text/css", ".xml": "application/xml"}
 
 
 def free_ports(count: int) -> list[int]:
@@ -103,6 +105,7 @@ class _Counting:
         self.counts: Counter[str] = Counter()
         self.lock = threading.Lock()
         self.first = self.last = 0.0  # monotonic time of the first and the last request
+        self.spans: list[tuple[float, float]] = []  # (request read, response written), epoch seconds
 
     def add(self, key: str) -> None:
         now = time.monotonic()
@@ -124,7 +127,14 @@ class _CountingServer:
     def reset(self) -> None:
         with self._counting.lock:
             self._counting.counts.clear()
+            self._counting.spans.clear()
             self._counting.first = self._counting.last = 0.0
+
+    def spans(self) -> list[tuple[float, float]]:
+        """(start, end) of every request since the last reset, in epoch seconds, as Nginx.spans gives
+        them but to the microsecond (where the server records them: the asyncio server does)."""
+        with self._counting.lock:
+            return sorted(self._counting.spans)
 
     def busy_seconds(self) -> float:
         """Seconds from the first request to the last: the crawl without process start and wind-up."""
@@ -210,6 +220,7 @@ class LatencyServer(_CountingServer):
         try:
             while True:
                 head = await reader.readuntil(b"\r\n\r\n")
+                arrived = time.time()
                 request_line = head.split(b"\r\n", 1)[0].decode("latin-1")
                 path = unquote(urlsplit(request_line.split(" ")[1]).path)
                 self._counting.add(f"{port} {path}")
@@ -221,6 +232,8 @@ class LatencyServer(_CountingServer):
                 writer.write(f"HTTP/1.1 {status}\r\nContent-Type: {kind}\r\nContent-Length: {len(body)}\r\n"
                              f"\r\n".encode() + body)
                 await writer.drain()
+                with self._counting.lock:
+                    self._counting.spans.append((arrived, time.time()))
         except (asyncio.IncompleteReadError, ConnectionError, IndexError):
             pass
         finally:
