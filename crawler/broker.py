@@ -95,7 +95,7 @@ class TaskDesk:
                 batch.append(self._tasks.get_nowait())
             except queue.Empty:
                 break
-        if batch[-1] is _CLOSED:  # nothing is dispatched once the crawl is over: the batch holds no task
+        if batch[-1] is _CLOSED:  # close() follows the last dispatch, so it comes last and alone
             self._tasks.put(_CLOSED)  # for the next take blocked on the queue
             return []
         if self._on_empty is not None and self._tasks.empty():

@@ -232,7 +232,8 @@ class Worker:
             self._stop.wait(_POLL_SECONDS)
 
     def _crawl_state(self, link: broker.Link) -> str | None:
-        """The state the scheduler's bulletin gives; at "finished", stop (once, whichever thread reads it)."""
+        """The state the scheduler's bulletin gives; at "finished", stop (the feeder or the main thread,
+        whichever reads it first)."""
         bulletin = link.bulletin.read()
         if not isinstance(bulletin, dict):  # an answer out of step: the link cannot be trusted
             raise EOFError(f"the bulletin read gave {type(bulletin).__name__}")
