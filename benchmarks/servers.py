@@ -266,17 +266,20 @@ def redis_binary() -> str | None:
 class RedisServer:
     """One redis-server process with the append-only file on (as a crawl's state would want it)."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, bind: str = "127.0.0.1") -> None:
         binary = redis_binary()
         if binary is None:
             raise RuntimeError("no redis-server binary (apt-get install redis-server)")
         self.folder = folder
         folder.mkdir(parents=True, exist_ok=True)
         (self.port,) = free_ports(1)
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self._command = [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(folder),
+        self.bind = bind
+        self.url = f"redis://{bind}:{self.port}/0"
+        self._command = [binary, "--port", str(self.port), "--bind", bind, "--dir", str(folder),
                          "--save", "", "--appendonly", "yes", "--appendfsync", "everysec", "--daemonize", "no",
                          "--logfile", str(folder / "redis.log")]
+        if bind != "127.0.0.1":  # a test's private link (a veth pair): protected mode would refuse the other end
+            self._command += ["--protected-mode", "no"]
         self.process: subprocess.Popen[bytes] | None = None
         self.start()
 
@@ -285,7 +288,7 @@ class RedisServer:
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as connection:
+                with socket.create_connection((self.bind, self.port), timeout=0.5) as connection:
                     connection.sendall(b"PING\r\n")
                     if connection.recv(64).startswith(b"+PONG"):
                         return

@@ -15,7 +15,7 @@ from benchmarks.servers import RedisServer, redis_binary
 __all__ = ["RedisServer", "started_redis"]
 
 
-def started_redis(folder: Path) -> RedisServer:
+def started_redis(folder: Path, bind: str = "127.0.0.1") -> RedisServer:
     if redis_binary() is None:
         pytest.skip("no redis-server binary (apt-get install redis-server; .ci/run does)")
-    return RedisServer(folder)
+    return RedisServer(folder, bind)

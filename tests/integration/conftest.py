@@ -9,6 +9,7 @@ import sys
 import threading
 import time
 from collections import Counter
+from dataclasses import dataclass
 from http.server import SimpleHTTPRequestHandler
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -22,10 +23,62 @@ from tests.integration.loopback import LoopbackServer
 REPO = Path(__file__).resolve().parents[2]
 
 
-class SiteServer(LoopbackServer):
-    """Serves a folder on 127.0.0.1 and counts every request by path; `redirects` maps path → target."""
+# -- another machine: a network namespace joined to this one by a veth pair -----------------------
 
-    def __init__(self, root: Path, redirects: dict[str, str] | None = None, image_delay: float = 0.0) -> None:
+HOST_IP, NODE_IP = "10.213.77.1", "10.213.77.2"  # a link that exists only between our two namespaces
+
+
+def run(*command: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(command, capture_output=True, text=True)
+
+
+@dataclass(frozen=True)
+class Namespace:
+    name: str  # for `ip netns exec`
+    host_end: str  # our end of the link: down is a partition (no RST, no error: packets just vanish)
+
+    def partition(self) -> None:
+        assert run("ip", "link", "set", self.host_end, "down").returncode == 0
+
+    def heal(self) -> None:
+        assert run("ip", "link", "set", self.host_end, "up").returncode == 0
+
+    @property
+    def inside(self) -> tuple[str, ...]:
+        """The words that run a command on the other machine."""
+        return ("ip", "netns", "exec", self.name)
+
+
+@pytest.fixture
+def node_namespace():
+    """A network namespace joined to this one by a veth pair; skipped where that is not permitted."""
+    name, host_end, node_end = f"qc-node-{os.getpid()}", f"qch{os.getpid() % 100000}", f"qcn{os.getpid() % 100000}"
+    if run("ip", "netns", "add", name).returncode != 0:
+        pytest.skip("network namespaces are not permitted here")
+    try:
+        for command in (
+            ("ip", "link", "add", host_end, "type", "veth", "peer", "name", node_end),
+            ("ip", "link", "set", node_end, "netns", name),
+            ("ip", "addr", "add", f"{HOST_IP}/30", "dev", host_end),
+            ("ip", "link", "set", host_end, "up"),
+            ("ip", "netns", "exec", name, "ip", "addr", "add", f"{NODE_IP}/30", "dev", node_end),
+            ("ip", "netns", "exec", name, "ip", "link", "set", node_end, "up"),
+            ("ip", "netns", "exec", name, "ip", "link", "set", "lo", "up"),
+        ):
+            result = run(*command)
+            if result.returncode != 0:
+                pytest.skip(f"cannot set up the namespace: {' '.join(command)}: {result.stderr.strip()}")
+        yield Namespace(name, host_end)
+    finally:
+        run("ip", "link", "del", host_end)
+        run("ip", "netns", "del", name)
+
+
+class SiteServer(LoopbackServer):
+    """Serves a folder on 127.0.0.1 (or `host`) and counts every request by path; `redirects` maps path → target."""
+
+    def __init__(self, root: Path, redirects: dict[str, str] | None = None, image_delay: float = 0.0,
+                 host: str = "127.0.0.1") -> None:
         self.root = root
         self.redirects = redirects or {}
         self.image_delay = image_delay  # seconds each image response waits, to stretch a crawl
@@ -38,7 +91,7 @@ class SiteServer(LoopbackServer):
         self.max_in_flight = 0  # most requests served at the same moment
         self._lock = threading.Lock()
         handler = functools.partial(_CountingHandler, self, directory=str(root))
-        self._serve(handler)
+        self._serve(handler, host)
 
     def record(self, path: str) -> None:
         with self._lock:
@@ -102,8 +155,9 @@ class _CountingHandler(SimpleHTTPRequestHandler):
 def serve_site():
     servers: list[SiteServer] = []
 
-    def start(root: Path, redirects: dict[str, str] | None = None, image_delay: float = 0.0) -> SiteServer:
-        server = SiteServer(root, redirects, image_delay)
+    def start(root: Path, redirects: dict[str, str] | None = None, image_delay: float = 0.0,
+              host: str = "127.0.0.1") -> SiteServer:
+        server = SiteServer(root, redirects, image_delay, host)
         servers.append(server)
         return server
 
@@ -129,8 +183,9 @@ class Processes:
             env[broker.AUTHKEY_ENV] = key.decode()
         return env
 
-    def start(self, *args: str, key: bytes | None = None) -> subprocess.Popen[str]:
-        child = subprocess.Popen([sys.executable, "-m", "crawler", *args], cwd=REPO, env=self.env(key),
+    def start(self, *args: str, key: bytes | None = None, inside: tuple[str, ...] = ()) -> subprocess.Popen[str]:
+        """Start `crawler ARGS` (`inside`: the words that run it on another machine, Namespace.inside)."""
+        child = subprocess.Popen([*inside, sys.executable, "-m", "crawler", *args], cwd=REPO, env=self.env(key),
                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         self.children.append(child)
         return child
@@ -139,9 +194,9 @@ class Processes:
         return subprocess.run([sys.executable, "-m", "crawler", *args], cwd=REPO, env=self.env(key),
                               capture_output=True, text=True, timeout=timeout)
 
-    def start_scheduler(self, *args: str) -> tuple[subprocess.Popen[str], int]:
+    def start_scheduler(self, *args: str, inside: tuple[str, ...] = ()) -> tuple[subprocess.Popen[str], int]:
         """Start `crawler scheduler` and return it with its port, read from its 'listening on' line."""
-        child = self.start("scheduler", "--listen", "127.0.0.1:0", *args)
+        child = self.start("scheduler", "--listen", "127.0.0.1:0", *args, inside=inside)
         assert child.stdout is not None
         line = child.stdout.readline()
         if "listening on" not in line:
@@ -149,8 +204,8 @@ class Processes:
             raise AssertionError(f"scheduler did not start: {line!r} {child.stderr.read() if child.stderr else ''}")
         return child, int(line.split("listening on ")[1].split(",")[0].rsplit(":", 1)[1])
 
-    def start_worker(self, port: int, *args: str) -> subprocess.Popen[str]:
-        return self.start("worker", "--connect", f"127.0.0.1:{port}", *args)
+    def start_worker(self, port: int, *args: str, inside: tuple[str, ...] = ()) -> subprocess.Popen[str]:
+        return self.start("worker", "--connect", f"127.0.0.1:{port}", *args, inside=inside)
 
     def kill_all(self) -> None:
         for child in self.children:

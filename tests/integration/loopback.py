@@ -1,4 +1,5 @@
-"""The part every test HTTP server shares: a free port on 127.0.0.1, served from a daemon thread."""
+"""The part every test HTTP server shares: a free port on 127.0.0.1 (or another address of ours), served from a
+daemon thread."""
 
 from __future__ import annotations
 
@@ -7,13 +8,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
 class LoopbackServer:
-    """Serves `handler` on 127.0.0.1 at a port the kernel picks, until `close()`."""
+    """Serves `handler` on 127.0.0.1 (or `host`) at a port the kernel picks, until `close()`."""
 
-    def _serve(self, handler: type[BaseHTTPRequestHandler] | object) -> None:
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)  # type: ignore[arg-type]
+    def _serve(self, handler: type[BaseHTTPRequestHandler] | object, host: str = "127.0.0.1") -> None:
+        self.httpd = ThreadingHTTPServer((host, 0), handler)  # type: ignore[arg-type]
         self.httpd.daemon_threads = True
         self.port = self.httpd.server_address[1]
-        self.url = f"http://127.0.0.1:{self.port}/"
+        self.url = f"http://{host}:{self.port}/"
         threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
 
     def close(self) -> None:

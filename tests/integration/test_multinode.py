@@ -4,65 +4,19 @@ from __future__ import annotations
 
 import functools
 import json
-import os
 import subprocess
 import sys
 import threading
 import time
-from dataclasses import dataclass
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
 from benchmarks.site import generate_site
-from tests.integration.conftest import REPO, finish
+from tests.integration.conftest import HOST_IP, REPO, Namespace, finish
 
 pytestmark = pytest.mark.slow
-
-HOST_IP, NODE_IP = "10.213.77.1", "10.213.77.2"  # a link that exists only between our two namespaces
-
-
-def run(*command: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(command, capture_output=True, text=True)
-
-
-@dataclass(frozen=True)
-class Namespace:
-    name: str  # for `ip netns exec`
-    host_end: str  # our end of the link: down is a partition (no RST, no error: packets just vanish)
-
-    def partition(self) -> None:
-        assert run("ip", "link", "set", self.host_end, "down").returncode == 0
-
-    def heal(self) -> None:
-        assert run("ip", "link", "set", self.host_end, "up").returncode == 0
-
-
-@pytest.fixture
-def node_namespace():
-    """A network namespace joined to this one by a veth pair; skipped where that is not permitted."""
-    name, host_end, node_end = f"qc-node-{os.getpid()}", f"qch{os.getpid() % 100000}", f"qcn{os.getpid() % 100000}"
-    if run("ip", "netns", "add", name).returncode != 0:
-        pytest.skip("network namespaces are not permitted here")
-    try:
-        for command in (
-            ("ip", "link", "add", host_end, "type", "veth", "peer", "name", node_end),
-            ("ip", "link", "set", node_end, "netns", name),
-            ("ip", "addr", "add", f"{HOST_IP}/30", "dev", host_end),
-            ("ip", "link", "set", host_end, "up"),
-            ("ip", "netns", "exec", name, "ip", "addr", "add", f"{NODE_IP}/30", "dev", node_end),
-            ("ip", "netns", "exec", name, "ip", "link", "set", node_end, "up"),
-            ("ip", "netns", "exec", name, "ip", "link", "set", "lo", "up"),
-        ):
-            result = run(*command)
-            if result.returncode != 0:
-                pytest.skip(f"cannot set up the namespace: {' '.join(command)}: {result.stderr.strip()}")
-        yield Namespace(name, host_end)
-    finally:
-        run("ip", "link", "del", host_end)
-        run("ip", "netns", "del", name)
-
 
 def test_multinode_worker_in_another_namespace_crawls_over_the_link(tmp_path: Path, node_namespace,
                                                                   processes) -> None:

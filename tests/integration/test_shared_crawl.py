@@ -11,19 +11,21 @@ from pathlib import Path
 import pytest
 
 from benchmarks.site import make_image
-from tests.integration.conftest import finish
+from tests.integration.conftest import HOST_IP, finish
+from tests.redis_server import started_redis
 
 pytestmark = pytest.mark.slow
 PAGES = 12  # per origin
 
 
-def sites(tmp_path: Path, serve_site, count: int = 2) -> tuple[list, dict[str, str]]:  # type: ignore[no-untyped-def]
-    """`count` sites on as many ports, linking to each other's pages; each page shows an image of its
-    own. Returns the servers and {image URL: sha256} of every image."""
+def sites(tmp_path: Path, serve_site, count: int = 2,  # type: ignore[no-untyped-def]
+          host: str = "127.0.0.1") -> tuple[list, dict[str, str]]:
+    """`count` sites on as many ports of `host`, linking to each other's pages; each page shows an image
+    of its own. Returns the servers and {image URL: sha256} of every image."""
     roots = [tmp_path / f"site{n}" for n in range(count)]
     for root in roots:
         (root / "img").mkdir(parents=True)
-    servers = [serve_site(root, image_delay=0.02) for root in roots]
+    servers = [serve_site(root, image_delay=0.02, host=host) for root in roots]
     truth = {}
     for side, (root, server) in enumerate(zip(roots, servers)):
         links = "".join(f'<a href="{other.url}p{n}.html">p</a>' for other in servers for n in range(PAGES))
@@ -72,6 +74,34 @@ def test_schedulers_share_one_crawl_and_finish_together(tmp_path: Path, serve_si
     assert_saved_once(output, truth, servers)
     fetched = [int(stdout.split(" pages fetched")[0].rsplit(" ", 1)[1]) for _code, stdout, _stderr in results]
     assert all(pages > 0 for pages in fetched) and sum(fetched) == count * PAGES + 1  # each did its share
+
+
+def test_schedulers_on_two_machines_share_one_crawl_over_a_link(tmp_path: Path, serve_site, processes,
+                                                                node_namespace) -> None:  # type: ignore[no-untyped-def]
+    # This machine holds Redis, the sites and one scheduler with its node; the other (a network
+    # namespace behind a veth link) a second scheduler and its node, which reach Redis and the sites
+    # only over the link. The output folder is shared, as a network share would be.
+    servers, truth = sites(tmp_path, serve_site, host=HOST_IP)
+    redis = started_redis(tmp_path / "redis", bind=HOST_IP)
+    try:
+        output = tmp_path / "out"
+        args = crawl_args(servers, output, redis.url)
+        here, here_port = processes.start_scheduler(*args, "--fresh")
+        there, there_port = processes.start_scheduler(*args, inside=node_namespace.inside)
+        workers = [processes.start_worker(here_port, "--threads", "4", "--node-id", "here"),
+                   processes.start_worker(there_port, "--threads", "4", "--node-id", "there",
+                                          inside=node_namespace.inside)]
+        results = [finish(scheduler) for scheduler in (here, there)]
+        for code, _stdout, stderr in results:
+            assert code == 0, stderr
+        assert "joining crawl 'shared'" in results[1][2]
+        for worker in workers:
+            assert finish(worker, timeout=30)[0] == 0
+    finally:
+        redis.stop()
+    assert_saved_once(output, truth, servers)
+    records = [json.loads(line) for line in (output / "manifest.jsonl").read_text().splitlines()]
+    assert {record["node"] for record in records} == {"here", "there"}  # both machines saved images
 
 
 def test_a_scheduler_killed_mid_crawl_leaves_its_origins_to_the_other(tmp_path: Path, serve_site, processes,
