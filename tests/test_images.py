@@ -1,6 +1,7 @@
 import io
 import struct
 import zlib
+from pathlib import Path
 
 import pytest
 from PIL import Image
@@ -100,3 +101,22 @@ def test_images_filters_by_bytes_and_dimensions() -> None:
     assert filter_reason(info, 1000, ImageFilter(min_height=11)) == "too-short"
     assert filter_reason(info, 1000, ImageFilter(min_width=50, min_height=10)) is None
     assert filter_reason(info, 1000, ImageFilter(types=("jpeg",))) == "type-png"
+
+
+def test_images_load_only_the_parsers_of_the_accepted_formats() -> None:
+    # Pillow knows dozens of formats; a node loads the parsers of the ones it accepts and no other
+    # (Image.init() imported them all: 30 ms of every node's start, and code no image ever needs).
+    import ast
+    import subprocess
+    import sys
+    probe = ("import sys\n"
+             "from crawler.node.images import identify\n"
+             "from benchmarks.site import make_image\n"
+             "for extension in ('png', 'jpg', 'gif', 'webp'):\n"
+             "    identify(make_image(1, extension), 10**6)\n"
+             "print(sorted(name for name in sys.modules if name.endswith('ImagePlugin')))\n")
+    shown = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60,
+                           cwd=Path(__file__).resolve().parents[1])
+    plugins = set(ast.literal_eval(shown.stdout))
+    assert {"PIL.PngImagePlugin", "PIL.JpegImagePlugin", "PIL.WebPImagePlugin", "PIL.IcoImagePlugin"} <= plugins
+    assert not plugins & {"PIL.EpsImagePlugin", "PIL.PdfImagePlugin", "PIL.PsdImagePlugin", "PIL.XpmImagePlugin"}
