@@ -60,9 +60,6 @@ class Bulletin:
             self._content.update(changes)
 
 
-_CLOSED = object()  # put on the task queue by TaskDesk.close(): wakes the takes blocked on it
-
-
 class TaskDesk:
     """Hands out tasks in batches: one round trip for many tasks (a proxy call is a network round trip).
 
@@ -76,10 +73,11 @@ class TaskDesk:
         self._closed = threading.Event()
 
     def close(self) -> None:
-        """The crawl is over: every take returns at once, empty, so a node reads the bulletin now
-        rather than at its next poll, and leaves."""
+        """The crawl is over: every take from now on returns at once, empty, so a node reads the
+        bulletin then rather than at its next poll, and leaves. (A take already waiting ends at its
+        timeout, 0.1 s for our nodes: the queue is the scheduler's, and nothing is put on it to wake
+        the take, because the scheduler reads the queue too.)"""
         self._closed.set()
-        self._tasks.put(_CLOSED)
 
     def take(self, max_count: int, timeout: float) -> list[Any]:
         """Return up to `max_count` tasks, waiting at most `timeout` seconds for the first."""
@@ -95,9 +93,6 @@ class TaskDesk:
                 batch.append(self._tasks.get_nowait())
             except queue.Empty:
                 break
-        if batch[-1] is _CLOSED:  # close() follows the last dispatch, so it comes last and alone
-            self._tasks.put(_CLOSED)  # for the next take blocked on the queue
-            return []
         if self._on_empty is not None and self._tasks.empty():
             self._on_empty()
         return batch
