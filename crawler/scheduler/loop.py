@@ -439,7 +439,7 @@ class Scheduler:
         # An interrupted crawl is paused, not over: nodes stay and reconnect to a --resume.
         self.bulletin.update(state="finished" if finished else "paused")
         if finished and self._served is not None:
-            self._served.desk.close()  # nodes waiting for a task hear of the end now
+            self._served.desk.close()  # a node's next take returns at once, empty: it reads the end and leaves
         deadline = self._clock() + (_BYE_WAIT_SECONDS if finished else _PAUSE_NOTICE_SECONDS)
         while self._nodes and self._clock() < deadline:
             self._wait_for_result()
