@@ -170,3 +170,17 @@ def test_an_idle_scheduler_takes_an_origin_nobody_dispatches_to(redis_server: Re
         "http://orphan.test/"]
     for store, _frontier, _sync in (a, b):
         store.close()
+
+
+def test_redis_rows_hold_a_url_once_and_rows_written_before_still_read() -> None:
+    # Rows are the largest share of a crawl's Redis memory: a URL that is its own canonical form is
+    # written once. Rows an earlier version wrote (the URL twice, spaced JSON) must still read.
+    from crawler.scheduler.redis_store import _row, _row_text
+    from crawler.scheduler.store import UrlRow
+    same = UrlRow(7, "http://a.test/p", "http://a.test/p", "page", 1, None, 0, "pending", 0)
+    other = same._replace(url="http://a.test/p#top")
+    for row in (same, other):
+        assert _row(7, _row_text(row), '["pending",0,null]', None) == row
+    assert _row_text(same).count("http://a.test/p") == 1
+    earlier = '["http://a.test/p", "http://a.test/p", "page", 1, null, 0, null, null]'
+    assert _row(7, earlier, '["pending", 0, null]', None) == same

@@ -355,17 +355,24 @@ class RedisStore(BufferedStore):
 assert set(RECORD_TABLES) <= set(_KEYS)
 
 
+# Rows and states are most of a crawl's Redis memory, one of each per URL: compact JSON, and a URL
+# that is its own canonical form (most are) is written once, its second place left null.
+def _compact(value: list[Any]) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
 def _row_text(row: UrlRow) -> str:
-    return json.dumps([row.canonical, row.url, row.kind, row.depth, row.page_url, row.hops, row.found_as, row.words],
-                      ensure_ascii=False)
+    url = None if row.url == row.canonical else row.url
+    return _compact([row.canonical, url, row.kind, row.depth, row.page_url, row.hops, row.found_as, row.words])
 
 
 def _state_text(status: str, attempts: int, reason: str | None) -> str:
-    return json.dumps([status, attempts, reason], ensure_ascii=False)
+    return _compact([status, attempts, reason])
 
 
 def _row(url_id: int, row_text: str, state_text: str, fetch: str | None) -> UrlRow:
     canonical, url, kind, depth, page_url, hops, found_as, words = json.loads(row_text)
+    url = canonical if url is None else url  # rows written before 2026-12-05 hold it twice
     status, attempts, _reason = json.loads(state_text)
     return UrlRow(url_id, canonical, url, kind, depth, page_url, hops, status, attempts, found_as, words, fetch)
 
