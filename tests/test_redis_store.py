@@ -184,3 +184,25 @@ def test_redis_rows_hold_a_url_once_and_rows_written_before_still_read() -> None
     assert _row_text(same).count("http://a.test/p") == 1
     earlier = '["http://a.test/p", "http://a.test/p", "page", 1, null, 0, null, null]'
     assert _row(7, earlier, '["pending", 0, null]', None) == same
+
+
+def test_redis_a_url_whose_row_predates_its_origin_in_the_row_still_finishes(redis_server: RedisServer) -> None:
+    # Since 2026-12-05 a row carries its origin, which the write script needs when the URL's work
+    # ends; a crawl begun before keeps it in a hash of its own. Both must leave the crawl's count of
+    # unfinished URLs right, or a --resume of an older crawl would never end.
+    import json
+    store = RedisStore(redis_server.url, "older", resume=False, fresh=True)
+    client = redis.Redis.from_url(redis_server.url, decode_responses=True)
+    new, old = page(store, "http://new.test", "/p"), page(store, "http://old.test", "/p")
+    store.commit()
+    row = json.loads(client.hget("qc:older:rows", str(old)))
+    assert row[8] == "http://old.test"
+    client.hset("qc:older:rows", str(old), json.dumps(row[:8]))  # as an earlier version wrote it
+    client.hset("qc:older:origin", str(old), "http://old.test")
+    assert client.get("qc:older:unfinished") == "2"
+    for url_id in (new, old):
+        store.finish(url_id, UrlStatus.DONE, None, 1)
+    store.commit()
+    assert client.get("qc:older:unfinished") == "0"
+    assert client.scard("qc:older:todo:http://old.test") == client.scard("qc:older:todo:http://new.test") == 0
+    store.close()

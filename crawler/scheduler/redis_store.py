@@ -63,7 +63,6 @@ for _, r in ipairs(b.rows) do
   if redis.call('HSETNX', KEYS[1], r[2], r[1]) == 1 then
     redis.call('HSET', KEYS[2], r[1], r[3])
     redis.call('HSET', KEYS[3], r[1], r[4])
-    redis.call('HSET', KEYS[11], r[1], r[5])
     arrive(r[1], r[5])
   end
 end
@@ -73,7 +72,8 @@ for _, s in ipairs(b.states) do
     redis.call('HSET', KEYS[3], s[1], s[2])
     local was, now = unfinished(cjson.decode(old)[1]), unfinished(s[3])
     if was ~= now then
-      local origin = redis.call('HGET', KEYS[11], s[1])
+      -- the row's 9th place; rows written before 2026-12-05 have theirs in the origin hash
+      local origin = cjson.decode(redis.call('HGET', KEYS[2], s[1]))[9] or redis.call('HGET', KEYS[11], s[1])
       if now then
         arrive(s[1], origin)
       else
@@ -356,14 +356,17 @@ assert set(RECORD_TABLES) <= set(_KEYS)
 
 
 # Rows and states are most of a crawl's Redis memory, one of each per URL: compact JSON, and a URL
-# that is its own canonical form (most are) is written once, its second place left null.
+# that is its own canonical form (most are) is written once, its second place left null. A row ends
+# with its origin, which the write script needs when the URL's work ends (a hash of its own per URL
+# cost 70 bytes more).
 def _compact(value: list[Any]) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 def _row_text(row: UrlRow) -> str:
     url = None if row.url == row.canonical else row.url
-    return _compact([row.canonical, url, row.kind, row.depth, row.page_url, row.hops, row.found_as, row.words])
+    return _compact([row.canonical, url, row.kind, row.depth, row.page_url, row.hops, row.found_as, row.words,
+                     dispatch_origin(row)])
 
 
 def _state_text(status: str, attempts: int, reason: str | None) -> str:
@@ -371,8 +374,8 @@ def _state_text(status: str, attempts: int, reason: str | None) -> str:
 
 
 def _row(url_id: int, row_text: str, state_text: str, fetch: str | None) -> UrlRow:
-    canonical, url, kind, depth, page_url, hops, found_as, words = json.loads(row_text)
-    url = canonical if url is None else url  # rows written before 2026-12-05 hold it twice
+    canonical, url, kind, depth, page_url, hops, found_as, words = json.loads(row_text)[:8]
+    url = canonical if url is None else url  # rows written before 2026-12-05 hold it twice, and no origin
     status, attempts, _reason = json.loads(state_text)
     return UrlRow(url_id, canonical, url, kind, depth, page_url, hops, status, attempts, found_as, words, fetch)
 
