@@ -52,13 +52,13 @@ def redis_state(work: Path, runs: int = 3, urls: int = 1_000_000, pages: int = 5
         server.stop()
 
 
-def _one_of_two(url: str, crawl: str, work: str, pages: int, fresh: bool, joined: Any, results: Any) -> None:
+def _one_of_two(url: str, crawl: str, work: str, pages: int, part: int, joined: Any, results: Any) -> None:
     """A scheduler of a shared crawl with its synthetic node, in a process of its own."""
     logging.disable(logging.WARNING)  # the ceiling's own lines are the figures
-    store = RedisStore(url, crawl, resume=False, fresh=fresh)
+    store = RedisStore(url, crawl, resume=False, fresh=part == 0)
     joined.set()
     with contextlib.redirect_stdout(io.StringIO()):
-        rate, _cpu = ceiling(Path(work), pages, store)
+        rate, _cpu = ceiling(Path(work), pages, store, part=part, parts=2)
     results.put(rate)
 
 
@@ -67,10 +67,10 @@ def two_schedulers(url: str, work: Path, pages: int, crawl: str) -> float:
     spawn = multiprocessing.get_context("spawn")
     results = spawn.Queue()
     first_in, second_in = spawn.Event(), spawn.Event()
-    first = spawn.Process(target=_one_of_two, args=(url, crawl, str(work / "a"), pages, True, first_in, results))
+    first = spawn.Process(target=_one_of_two, args=(url, crawl, str(work / "a"), pages, 0, first_in, results))
     first.start()
     first_in.wait(30)  # registered: the second joins its crawl
-    second = spawn.Process(target=_one_of_two, args=(url, crawl, str(work / "b"), pages, False, second_in, results))
+    second = spawn.Process(target=_one_of_two, args=(url, crawl, str(work / "b"), pages, 1, second_in, results))
     second.start()
     rates = [results.get(timeout=600), results.get(timeout=600)]
     first.join()

@@ -38,12 +38,18 @@ class _SyntheticNode:
     batches, heartbeats, and a goodbye once the bulletin says the crawl is over (without it the
     scheduler waits out its goodbye grace, and the figure would measure that wait). Everything an
     answer is made of is built before the clock starts, so the figure is the scheduler's.
+
+    The nodes of several schedulers sharing a crawl are `part` of `parts`: each finds new URLs of
+    its own (the same ones would make half of all finds duplicates, and the crawl a chain of a few
+    URLs at a time handed between schedulers).
     """
 
-    def __init__(self, pages: int) -> None:
+    def __init__(self, pages: int, part: int = 0, parts: int = 1) -> None:
         rng = random.Random(1)
-        self._pairs = [[_url(number), _url(number)] for number in range(2 * pages + 3)]
-        self._seen = [[rng.randrange(1 + 2 * answer) for _ in range(18)] for answer in range(min(pages, 5000))]
+        self._part, self._parts = part, parts
+        self._pairs = [[_url(number), _url(number)] for number in range(2 * pages * parts + 3)]
+        self._seen = [[rng.randrange(1 + 2 * answer * parts) for _ in range(18)]
+                      for answer in range(min(pages, 5000))]
         self._template = dict(make_result(make_task("0.0", Kind.PAGE, "", 0, None, 0), "synthetic", Outcome.FETCHED,
                                           status=200))
         self._answers = itertools.count()  # shared by the node's threads: each answer's new links differ
@@ -51,6 +57,7 @@ class _SyntheticNode:
     def serve(self, node_id: str, take: Callable[[int, float], list], put: Callable[[object], None],
               bulletin: Callable[[], dict]) -> None:
         pairs, seen, template, answers_so_far = self._pairs, self._seen, self._template, self._answers
+        part, parts = self._part, self._parts
         put(dict(make_node_event("hello", node_id, _THREADS, [], 0)))
         done, beat = 0, time.monotonic()
         while True:
@@ -63,7 +70,7 @@ class _SyntheticNode:
             answers = []
             for task in batch:
                 answer = next(answers_so_far)
-                new = 1 + 2 * answer
+                new = 1 + 2 * (answer * parts + part)
                 links = [pairs[new], pairs[new + 1]] + [pairs[i] for i in seen[answer % len(seen)]]
                 answers.append({**template, "node": node_id, "task_id": task["id"], "links": links})
             put(answers)
@@ -89,10 +96,10 @@ def _print_ceiling(title: str, done: int, wall: float, cpu: float, what_cpu: str
 
 
 def ceiling(work: Path, pages: int = 100_000, store: CrawlStore | None = None,
-            title: str = "in-process synthetic node") -> tuple[float, float]:
+            title: str = "in-process synthetic node", part: int = 0, parts: int = 1) -> tuple[float, float]:
     """Print the scheduler's completed tasks per second and its CPU per task, node in-process; return both."""
     scheduler = _scheduler(work, pages, store)
-    node = _SyntheticNode(pages)
+    node = _SyntheticNode(pages, part, parts)
     spent: list[float] = []
 
     def run_node() -> None:
