@@ -186,23 +186,61 @@ def test_redis_rows_hold_a_url_once_and_rows_written_before_still_read() -> None
     assert _row(7, earlier, '["pending", 0, null]', None) == same
 
 
-def test_redis_a_url_whose_row_predates_its_origin_in_the_row_still_finishes(redis_server: RedisServer) -> None:
-    # Since 2026-12-05 a row carries its origin, which the write script needs when the URL's work
-    # ends; a crawl begun before keeps it in a hash of its own. Both must leave the crawl's count of
-    # unfinished URLs right, or a --resume of an older crawl would never end.
-    import json
-    store = RedisStore(redis_server.url, "older", resume=False, fresh=True)
+def test_redis_a_crawl_of_the_earlier_layout_is_moved_once_and_carries_on(redis_server: RedisServer) -> None:
+    # Schema 1 (before 2026-12-05) kept the seen-set keyed by whole canonical URLs, the statuses in
+    # one hash and, before rows carried it, each URL's origin in a hash of its own. A --resume of
+    # such a crawl must find every URL it had seen, and finishing them must leave the count of
+    # unfinished URLs right, or the crawl would never end.
     client = redis.Redis.from_url(redis_server.url, decode_responses=True)
-    new, old = page(store, "http://new.test", "/p"), page(store, "http://old.test", "/p")
-    store.commit()
-    row = json.loads(client.hget("qc:older:rows", str(old)))
-    assert row[8] == "http://old.test"
-    client.hset("qc:older:rows", str(old), json.dumps(row[:8]))  # as an earlier version wrote it
-    client.hset("qc:older:origin", str(old), "http://old.test")
-    assert client.get("qc:older:unfinished") == "2"
-    for url_id in (new, old):
+    client.hset("qc:older:meta", mapping={"schema": "1", "crawl": "older"})
+    client.set("qc:older:ids", "1000")
+    client.hset("qc:older:canon", mapping={"http://new.test/p": "1", "http://old.test/p": "2"})
+    client.hset("qc:older:rows", mapping={
+        "1": '["http://new.test/p",null,"page",1,null,0,null,null,"http://new.test"]',
+        "2": '["http://old.test/p", "http://old.test/p", "page", 1, null, 0, null, null]'})
+    client.hset("qc:older:state", mapping={"1": '["pending",0,null]', "2": '["pending", 0, null]'})
+    client.hset("qc:older:origin", "2", "http://old.test")
+    client.sadd("qc:older:todo:http://new.test", "1")
+    client.sadd("qc:older:todo:http://old.test", "2")
+    client.sadd("qc:older:active", "http://new.test", "http://old.test")
+    client.set("qc:older:unfinished", "2")
+
+    store = RedisStore(redis_server.url, "older", resume=True, fresh=False)
+    assert client.hget("qc:older:meta", "schema") == "2"
+    assert not client.exists("qc:older:canon", "qc:older:state", "qc:older:origin")
+    assert sorted(store.canonicals()) == ["http://new.test/p", "http://old.test/p"]
+    assert [row.id for row in store.restore()] == [1, 2]
+    found = store.find_url("http://old.test/p")
+    assert found is not None and (found.id, found.url, found.status) == (2, "http://old.test/p", "pending")
+    page(store, "http://old.test", "/p")  # seen before the move: not a new URL
+    for url_id in (1, 2):
         store.finish(url_id, UrlStatus.DONE, None, 1)
     store.commit()
     assert client.get("qc:older:unfinished") == "0"
     assert client.scard("qc:older:todo:http://old.test") == client.scard("qc:older:todo:http://new.test") == 0
+    assert client.hlen("qc:older:rows") == 2
+    store.close()
+
+
+def test_redis_the_seen_set_holds_digests_in_small_hashes_and_tells_urls_of_one_digest_apart(
+        redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The seen-set is what grows with a crawl: an entry is a 64-bit digest and an id in a listpack,
+    # not the URL. A URL that shares its digest with one seen before counts as seen (the cost of a
+    # collision), but is never taken for the other one.
+    from crawler.scheduler import redis_store
+    store = RedisStore(redis_server.url, "digests", resume=False, fresh=True)
+    client = redis.Redis.from_url(redis_server.url, decode_responses=True)
+    first = page(store, "http://a.test", "/one")
+    store.commit()
+    bucket, digest = redis_store._seen_place("http://a.test/one")
+    assert client.hget(f"qc:digests:seen:{bucket}", digest) == str(first)
+    assert client.object("encoding", f"qc:digests:seen:{bucket}") == "listpack"
+    assert client.object("encoding", "qc:digests:state:0") == "listpack"
+    assert not client.keys("qc:digests:canon*")
+
+    monkeypatch.setattr(redis_store, "_seen_place", lambda canonical: (bucket, digest))
+    page(store, "http://a.test", "/two")
+    store.commit()
+    assert store.find_url("http://a.test/two") is None
+    assert client.get("qc:digests:unfinished") == "1"
     store.close()

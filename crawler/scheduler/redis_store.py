@@ -14,6 +14,7 @@ itself with a heartbeat; one that finds others alive joins their crawl.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -35,71 +36,95 @@ from crawler.urls import origin_of
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"  # 1: one hash for the seen-set, one for statuses, one for origins (before 2026-12-05)
 MIN_VERSION = (6, 2)  # what the scripts and commands below were tested against is 7.0; 6.2 has them all
 ALIVE_SECONDS = 30.0  # a scheduler silent this long is gone: its origins may be claimed by others
 OUTAGE_SECONDS = 60.0  # a commit waits this long for Redis to come back before the scheduler stops
 _ID_BLOCK = 1000  # URL ids taken from the server at a time
 _SCAN_COUNT = 2000
 _CRAWL_NAME = re.compile(r"[A-Za-z0-9._-]{1,64}")
-_KEYS = ("meta", "ids", "canon", "rows", "state", "fetch", "fetched_at", "pages", "images", "manifest",
-         "failures", "robots", "commit", "origin", "owner", "owner_until", "unfinished", "active", "schedulers")
+_KEYS = ("meta", "ids", "rows", "fetch", "fetched_at", "pages", "images", "manifest", "failures", "robots",
+         "commit", "owner", "owner_until", "unfinished", "active", "schedulers")
+# The seen-set and the statuses are spread over many small hashes, which Redis keeps as listpacks
+# (a few bytes an entry, where one big hash costs some 60 bytes of pointers and headers per entry):
+# the seen-set maps a 64-bit digest of each canonical URL to its id, in one of SEEN_BUCKETS hashes
+# chosen by the digest (listpacks until some 6 million URLs, then a bucket at a time grows into a
+# plain hash); a URL's status is in the hash of its id's block of STATE_BUCKET ids.
+SEEN_BUCKETS = 1 << 16
+STATE_BUCKET = 64
 
-# KEYS: canon rows state fetch fetched_at pages images manifest failures commit origin owner unfinished active
+# KEYS: rows fetch fetched_at pages images manifest failures commit owner unfinished active
 # ARGV: batch token, this scheduler's token, the crawl's key prefix, the batch as JSON
+# A row is [id, seen bucket, digest, row, state, state bucket, origin] (see _seen_place, _state_bucket)
 _WRITE = """
-if redis.call('GET', KEYS[10]) == ARGV[1] then return 0 end
+if redis.call('GET', KEYS[8]) == ARGV[1] then return 0 end
 local b = cjson.decode(ARGV[4])
 local prefix = ARGV[3]
 local function unfinished(status) return status == 'pending' or status == 'leased' end
 local function arrive(id, origin)  -- to be fetched: in its origin's set, counted, in its owner's inbox
   redis.call('SADD', prefix .. 'todo:' .. origin, id)
-  redis.call('INCR', KEYS[13])
-  redis.call('SADD', KEYS[14], origin)
-  local owner = redis.call('HGET', KEYS[12], origin)
+  redis.call('INCR', KEYS[10])
+  redis.call('SADD', KEYS[11], origin)
+  local owner = redis.call('HGET', KEYS[9], origin)
   if owner and owner ~= ARGV[2] then redis.call('RPUSH', prefix .. 'inbox:' .. owner, id) end
 end
 for _, r in ipairs(b.rows) do
-  if redis.call('HSETNX', KEYS[1], r[2], r[1]) == 1 then
-    redis.call('HSET', KEYS[2], r[1], r[3])
-    redis.call('HSET', KEYS[3], r[1], r[4])
-    arrive(r[1], r[5])
+  if redis.call('HSETNX', prefix .. 'seen:' .. r[2], r[3], r[1]) == 1 then
+    redis.call('HSET', KEYS[1], r[1], r[4])
+    redis.call('HSET', prefix .. 'state:' .. r[6], r[1], r[5])
+    arrive(r[1], r[7])
   end
 end
-for _, s in ipairs(b.states) do
-  local old = redis.call('HGET', KEYS[3], s[1])
+for _, s in ipairs(b.states) do  -- [id, state, status, state bucket]
+  local bucket = prefix .. 'state:' .. s[4]
+  local old = redis.call('HGET', bucket, s[1])
   if old then
-    redis.call('HSET', KEYS[3], s[1], s[2])
+    redis.call('HSET', bucket, s[1], s[2])
     local was, now = unfinished(cjson.decode(old)[1]), unfinished(s[3])
     if was ~= now then
-      -- the row's 9th place; rows written before 2026-12-05 have theirs in the origin hash
-      local origin = cjson.decode(redis.call('HGET', KEYS[2], s[1]))[9] or redis.call('HGET', KEYS[11], s[1])
+      local origin = cjson.decode(redis.call('HGET', KEYS[1], s[1]))[9]
       if now then
         arrive(s[1], origin)
       else
         redis.call('SREM', prefix .. 'todo:' .. origin, s[1])
-        redis.call('DECR', KEYS[13])
+        redis.call('DECR', KEYS[10])
       end
     end
   end
 end
 for _, f in ipairs(b.fetches) do
   if f[2] == cjson.null then
-    redis.call('HDEL', KEYS[4], f[1])
-    redis.call('HDEL', KEYS[5], f[1])
+    redis.call('HDEL', KEYS[2], f[1])
+    redis.call('HDEL', KEYS[3], f[1])
   else
-    redis.call('HSET', KEYS[4], f[1], f[2])
-    redis.call('HSET', KEYS[5], f[1], f[3])
+    redis.call('HSET', KEYS[2], f[1], f[2])
+    redis.call('HSET', KEYS[3], f[1], f[3])
   end
 end
-for _, p in ipairs(b.references) do
-  if redis.call('HEXISTS', KEYS[1], p[1]) == 1 then redis.call('HINCRBY', KEYS[6], p[1], p[2]) end
+for _, p in ipairs(b.references) do  -- [canonical, count, seen bucket, digest]
+  if redis.call('HEXISTS', prefix .. 'seen:' .. p[3], p[4]) == 1 then redis.call('HINCRBY', KEYS[4], p[1], p[2]) end
 end
-for _, i in ipairs(b.images) do redis.call('HSETNX', KEYS[7], i[1], i[2]) end
-for _, m in ipairs(b.manifest) do redis.call('RPUSH', KEYS[8], m) end
-for _, m in ipairs(b.failures) do redis.call('RPUSH', KEYS[9], m) end
-redis.call('SET', KEYS[10], ARGV[1])
+for _, i in ipairs(b.images) do redis.call('HSETNX', KEYS[5], i[1], i[2]) end
+for _, m in ipairs(b.manifest) do redis.call('RPUSH', KEYS[6], m) end
+for _, m in ipairs(b.failures) do redis.call('RPUSH', KEYS[7], m) end
+redis.call('SET', KEYS[8], ARGV[1])
 return 1
+"""
+
+# KEYS: rows fetch; ARGV: the crawl's key prefix, then an id and its state bucket for each row wanted.
+# Returns row, state, fetch for each (nil where missing): one command, where a pipeline would need a
+# read of each state bucket (a host's queued ids are far apart: many buckets).
+_READ = """
+local ids = {}
+for i = 2, #ARGV, 2 do ids[#ids + 1] = ARGV[i] end
+local rows, fetches = redis.call('HMGET', KEYS[1], unpack(ids)), redis.call('HMGET', KEYS[2], unpack(ids))
+local found = {}
+for n, id in ipairs(ids) do
+  found[#found + 1] = rows[n]
+  found[#found + 1] = redis.call('HGET', ARGV[1] .. 'state:' .. ARGV[2 * n + 1], id)
+  found[#found + 1] = fetches[n]
+end
+return found
 """
 
 
@@ -131,6 +156,7 @@ class RedisStore(BufferedStore):
         except redis.RedisError as exc:
             raise StateError(f"cannot use Redis at {_shown_url(url)}: {exc}") from exc
         self._write_script = self._redis.register_script(_WRITE)
+        self._read_script = self._redis.register_script(_READ)
         self._ids_left = 0
         self._next = 0
 
@@ -153,7 +179,12 @@ class RedisStore(BufferedStore):
         elif exists and not resume:
             raise StateError(f"{self._where} holds an earlier crawl; add --resume to carry on or --fresh to start over")
         schema = str(self._redis.hget(self._key["meta"], "schema") or "") or None  # decode_responses: a str
-        if schema is not None and schema != SCHEMA_VERSION:
+        if schema == "1" and others:
+            raise StateError(f"{self._where} was written by an earlier version, which {others} other scheduler(s) "
+                             "still run; stop them, then resume it with this one")
+        if schema == "1":
+            self._migrate_from_schema_1()
+        elif schema is not None and schema != SCHEMA_VERSION:
             raise StateError(f"{self._where} is schema {schema}, this crawler reads {SCHEMA_VERSION}; use --fresh "
                              "or another --crawl")
         self._redis.hset(self._key["meta"], mapping={"schema": SCHEMA_VERSION, "crawl": self._crawl})
@@ -185,31 +216,36 @@ class RedisStore(BufferedStore):
 
     def _write(self, batch: Batch) -> None:
         payload = json.dumps({
-            "rows": [[row.id, row.canonical, _row_text(row), _state_text(row.status, row.attempts, None),
-                      dispatch_origin(row)] for row in batch.rows],
-            "states": [[url_id, _state_text(status, attempts, reason), status]
+            "rows": [[row.id, *_seen_place(row.canonical), _row_text(row), _state_text(row.status, row.attempts, None),
+                      _state_bucket(row.id), dispatch_origin(row)] for row in batch.rows],
+            "states": [[url_id, _state_text(status, attempts, reason), status, _state_bucket(url_id)]
                        for url_id, (status, reason, attempts) in batch.statuses.items()],
             "fetches": [[url_id, fetch, at] for url_id, (fetch, at) in batch.fetches.items()],
-            "references": list(batch.references.items()),
+            "references": [[canonical, count, *_seen_place(canonical)]
+                           for canonical, count in batch.references.items()],
             "images": list(batch.images.items()),
             "manifest": [record for table, record in batch.records if table == "manifest"],
             "failures": [record for table, record in batch.records if table == "failures"],
         }, ensure_ascii=False)
-        keys = [self._key[name] for name in ("canon", "rows", "state", "fetch", "fetched_at", "pages", "images",
-                                             "manifest", "failures", "commit", "origin", "owner", "unfinished",
-                                             "active")]
+        keys = [self._key[name] for name in ("rows", "fetch", "fetched_at", "pages", "images", "manifest",
+                                             "failures", "commit", "owner", "unfinished", "active")]
         batch_token = secrets.token_hex(8)
         self._call(lambda: self._write_script(keys=keys, args=[batch_token, self.token, self._prefix, payload]))
 
     def _read_stored(self, ids: list[int]) -> list[UrlRow]:
-        def read() -> list[Any]:
-            pipe = self._redis.pipeline(transaction=False)
-            for name in ("rows", "state", "fetch"):
-                pipe.hmget(self._key[name], ids)
-            return pipe.execute()
-        rows, states, fetches = self._call(read)
-        return [_row(url_id, row, state, fetch) for url_id, row, state, fetch in zip(ids, rows, states, fetches)
+        args: list[Any] = [self._prefix]
+        for url_id in ids:
+            args += (url_id, _state_bucket(url_id))
+        found = self._call(lambda: self._read_script(keys=[self._key["rows"], self._key["fetch"]], args=args))
+        return [_row(url_id, row, state, fetch)
+                for url_id, row, state, fetch in zip(ids, found[0::3], found[1::3], found[2::3])
                 if row is not None and state is not None]
+
+    def _state_key(self, bucket: int) -> str:
+        return f"{self._prefix}state:{bucket}"
+
+    def _seen_key(self, bucket: str) -> str:
+        return f"{self._prefix}seen:{bucket}"
 
     def _stored_path(self, sha256: str) -> str | None:
         return self._call(lambda: self._redis.hget(self._key["images"], sha256))
@@ -258,11 +294,60 @@ class RedisStore(BufferedStore):
     # -- reads and changes outside the hot path -------------------------------------------------
 
     def _scan(self, name: str) -> Iterator[tuple[str, str]]:
-        yield from self._call(lambda: list(self._redis.hscan_iter(self._key[name], count=_SCAN_COUNT)))
+        yield from self._scan_key(self._key[name])
+
+    def _scan_key(self, key: str) -> Iterator[tuple[str, str]]:
+        yield from self._call(lambda: list(self._redis.hscan_iter(key, count=_SCAN_COUNT)))
+
+    def _migrate_from_schema_1(self) -> None:
+        """Rewrite a crawl begun before 2026-12-05 (schema 1) in today's layout, once, before anything
+        else runs it: the seen-set and statuses into their buckets, each row's origin into the row.
+        The old keys go only in the last step, so a migration cut short is simply done again."""
+        log.warning("scheduler: %s was written by an earlier version; moving it to the compact layout (once)",
+                    self._where)
+        canon, state, origin = (self._prefix + name for name in ("canon", "state", "origin"))
+
+        def write(entries: list[tuple[str, str, str]]) -> None:
+            pipe = self._redis.pipeline(transaction=False)
+            for key, field_name, value in entries:
+                pipe.hset(key, field_name, value)
+            self._call(pipe.execute)
+
+        entries: list[tuple[str, str, str]] = []
+        for canonical, url_id in self._scan_key(canon):
+            bucket, digest = _seen_place(canonical)
+            entries.append((self._seen_key(bucket), digest, url_id))
+        for url_id, text in self._scan_key(state):
+            entries.append((self._state_key(_state_bucket(int(url_id))), url_id, text))
+        origins = dict(self._scan_key(origin))
+        for url_id, text in self._scan("rows"):
+            row = json.loads(text)
+            if len(row) == 8 and url_id in origins:  # written before rows carried their origin
+                entries.append((self._key["rows"], url_id, _compact([*row, origins[url_id]])))
+        for start in range(0, len(entries), _SCAN_COUNT):
+            write(entries[start:start + _SCAN_COUNT])
+        pipe = self._redis.pipeline(transaction=True)
+        pipe.hset(self._key["meta"], "schema", SCHEMA_VERSION)
+        pipe.delete(canon, state, origin)
+        self._call(pipe.execute)
+
+    def _all_states(self) -> dict[str, str]:
+        """Every URL's status by id, a pipeline of bucket reads at a time (the ids counter bounds them)."""
+        last_bucket = _state_bucket(int(self._call(lambda: self._redis.get(self._key["ids"])) or 0))
+        states: dict[str, str] = {}
+        for first in range(0, last_bucket + 1, _SCAN_COUNT // STATE_BUCKET):
+            def read(first: int = first) -> list[dict[str, str]]:
+                pipe = self._redis.pipeline(transaction=False)
+                for bucket in range(first, min(first + _SCAN_COUNT // STATE_BUCKET, last_bucket + 1)):
+                    pipe.hgetall(self._state_key(bucket))
+                return pipe.execute()
+            for found in self._call(read):
+                states.update(found)
+        return states
 
     def _all_rows(self) -> Iterator[UrlRow]:
         self._flush()
-        states = dict(self._scan("state"))
+        states = self._all_states()
         fetches = dict(self._scan("fetch"))
         for url_id, text in self._scan("rows"):
             if url_id in states:
@@ -274,13 +359,15 @@ class RedisStore(BufferedStore):
 
     def find_url(self, canonical: str) -> UrlRow | None:
         self._flush()
-        url_id = self._call(lambda: self._redis.hget(self._key["canon"], canonical))
+        bucket, digest = _seen_place(canonical)
+        url_id = self._call(lambda: self._redis.hget(self._seen_key(bucket), digest))
         rows = self._read_stored([int(url_id)]) if url_id is not None else []
-        return rows[0] if rows else None
+        # another URL of the same digest (see _seen_place) is not this one
+        return rows[0] if rows and rows[0].canonical == canonical else None
 
     def canonicals(self) -> Iterator[str]:
         self._flush()
-        yield from (canonical for canonical, _id in self._scan("canon"))
+        yield from (json.loads(text)[0] for _id, text in self._scan("rows"))
 
     def finished_robots(self) -> Iterator[str]:
         for row in self._all_rows():
@@ -359,14 +446,29 @@ assert set(RECORD_TABLES) <= set(_KEYS)
 # that is its own canonical form (most are) is written once, its second place left null. A row ends
 # with its origin, which the write script needs when the URL's work ends (a hash of its own per URL
 # cost 70 bytes more).
+_COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))  # made once: json.dumps makes one a call
+
+
 def _compact(value: list[Any]) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return _COMPACT.encode(value)
 
 
 def _row_text(row: UrlRow) -> str:
     url = None if row.url == row.canonical else row.url
     return _compact([row.canonical, url, row.kind, row.depth, row.page_url, row.hops, row.found_as, row.words,
                      dispatch_origin(row)])
+
+
+def _seen_place(canonical: str) -> tuple[str, str]:
+    """Where the seen-set keeps a canonical URL: its bucket, and its 64-bit digest as the field (an
+    integer, which a listpack stores in 9 bytes). Two URLs of one digest would count as one, and the
+    second would never be fetched: at a million URLs that happens with odds of 1 in 37 million."""
+    digest = int.from_bytes(hashlib.blake2b(canonical.encode(), digest_size=8).digest(), "big", signed=True)
+    return str(digest % SEEN_BUCKETS), str(digest)
+
+
+def _state_bucket(url_id: int) -> int:
+    return url_id // STATE_BUCKET
 
 
 def _state_text(status: str, attempts: int, reason: str | None) -> str:
