@@ -90,5 +90,21 @@ def memory_per_url(server: RedisServer, urls: int) -> None:
             store.commit()
     store.commit()
     grown = int(client.info("memory")["used_memory"]) - before
+    shares = _memory_by_kind(client, "qc:memory:")
     store.close()
-    print(f"  Redis memory per seen URL at {urls:,}: {grown / urls:.0f} bytes (target: under 120)")
+    print(f"  Redis memory per seen URL at {urls:,}: {grown / urls:.0f} bytes in all (target: under 120); of it "
+          + ", ".join(f"{kind} {size / urls:.0f}" for kind, size in sorted(shares.items(), key=lambda kv: -kv[1])))
+
+
+def _memory_by_kind(client: redis.Redis, prefix: str) -> dict[str, int]:
+    """MEMORY USAGE of a crawl's keys, summed by kind (the seen-set's 65,536 buckets are one kind)."""
+    keys = [key.decode() for key in client.scan_iter(match=prefix + "*", count=5000)]
+    pipe = client.pipeline(transaction=False)
+    for key in keys:
+        pipe.memory_usage(key, samples=0)
+    shares: dict[str, int] = {}
+    for key, size in zip(keys, pipe.execute()):
+        kind = {"seen": "seen-set", "state": "statuses", "rows": "rows", "todo": "unfinished sets"}.get(
+            key[len(prefix):].split(":")[0], "other")
+        shares[kind] = shares.get(kind, 0) + int(size or 0)
+    return shares
