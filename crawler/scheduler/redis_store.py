@@ -60,12 +60,18 @@ _WRITE = """
 if redis.call('GET', KEYS[8]) == ARGV[1] then return 0 end
 local b = cjson.decode(ARGV[4])
 local prefix = ARGV[3]
-local function unfinished(status) return status == 'pending' or status == 'leased' end
+local unfinished_delta = 0
+local owners = {}  -- origin -> owner token (false: none), read once a batch
+local function unfinished(state) return string.find(state, '^%["pending"') or string.find(state, '^%["leased"') end
 local function arrive(id, origin)  -- to be fetched: in its origin's set, counted, in its owner's inbox
   redis.call('SADD', prefix .. 'todo:' .. origin, id)
-  redis.call('INCR', KEYS[10])
-  redis.call('SADD', KEYS[11], origin)
-  local owner = redis.call('HGET', KEYS[9], origin)
+  unfinished_delta = unfinished_delta + 1
+  local owner = owners[origin]
+  if owner == nil then
+    redis.call('SADD', KEYS[11], origin)
+    owner = redis.call('HGET', KEYS[9], origin)
+    owners[origin] = owner
+  end
   if owner and owner ~= ARGV[2] then redis.call('RPUSH', prefix .. 'inbox:' .. owner, id) end
 end
 for _, r in ipairs(b.rows) do
@@ -75,23 +81,24 @@ for _, r in ipairs(b.rows) do
     arrive(r[1], r[7])
   end
 end
-for _, s in ipairs(b.states) do  -- [id, state, status, state bucket]
-  local bucket = prefix .. 'state:' .. s[4]
+for _, s in ipairs(b.states) do  -- [id, state, state bucket]
+  local bucket = prefix .. 'state:' .. s[3]
   local old = redis.call('HGET', bucket, s[1])
   if old then
     redis.call('HSET', bucket, s[1], s[2])
-    local was, now = unfinished(cjson.decode(old)[1]), unfinished(s[3])
-    if was ~= now then
+    local was, now = unfinished(old), unfinished(s[2])
+    if (not was) ~= (not now) then
       local origin = cjson.decode(redis.call('HGET', KEYS[1], s[1]))[9]
       if now then
         arrive(s[1], origin)
       else
         redis.call('SREM', prefix .. 'todo:' .. origin, s[1])
-        redis.call('DECR', KEYS[10])
+        unfinished_delta = unfinished_delta - 1
       end
     end
   end
 end
+if unfinished_delta ~= 0 then redis.call('INCRBY', KEYS[10], unfinished_delta) end
 for _, f in ipairs(b.fetches) do
   if f[2] == cjson.null then
     redis.call('HDEL', KEYS[2], f[1])
@@ -218,7 +225,7 @@ class RedisStore(BufferedStore):
         payload = json.dumps({
             "rows": [[row.id, *_seen_place(row.canonical), _row_text(row), _state_text(row.status, row.attempts, None),
                       _state_bucket(row.id), dispatch_origin(row)] for row in batch.rows],
-            "states": [[url_id, _state_text(status, attempts, reason), status, _state_bucket(url_id)]
+            "states": [[url_id, _state_text(status, attempts, reason), _state_bucket(url_id)]
                        for url_id, (status, reason, attempts) in batch.statuses.items()],
             "fetches": [[url_id, fetch, at] for url_id, (fetch, at) in batch.fetches.items()],
             "references": [[canonical, count, *_seen_place(canonical)]
