@@ -309,34 +309,42 @@ class RedisStore(BufferedStore):
     def _migrate_from_schema_1(self) -> None:
         """Rewrite a crawl begun before 2026-12-05 (schema 1) in today's layout, once, before anything
         else runs it: the seen-set and statuses into their buckets, each row's origin into the row.
-        The old keys go only in the last step, so a migration cut short is simply done again."""
+        It goes a chunk at a time (a crawl of millions of URLs need not fit in this process), and the
+        old keys go only in the last step, so a migration cut short is simply done again."""
         log.warning("scheduler: %s was written by an earlier version; moving it to the compact layout (once)",
                     self._where)
         canon, state, origin = (self._prefix + name for name in ("canon", "state", "origin"))
-
-        def write(entries: list[tuple[str, str, str]]) -> None:
-            pipe = self._redis.pipeline(transaction=False)
-            for key, field_name, value in entries:
-                pipe.hset(key, field_name, value)
-            self._call(pipe.execute)
-
-        entries: list[tuple[str, str, str]] = []
-        for canonical, url_id in self._scan_key(canon):
-            bucket, digest = _seen_place(canonical)
-            entries.append((self._seen_key(bucket), digest, url_id))
-        for url_id, text in self._scan_key(state):
-            entries.append((self._state_key(_state_bucket(int(url_id))), url_id, text))
-        origins = dict(self._scan_key(origin))
-        for url_id, text in self._scan("rows"):
-            row = json.loads(text)
-            if len(row) == 8 and url_id in origins:  # written before rows carried their origin
-                entries.append((self._key["rows"], url_id, _compact([*row, origins[url_id]])))
-        for start in range(0, len(entries), _SCAN_COUNT):
-            write(entries[start:start + _SCAN_COUNT])
+        for chunk in self._chunks(canon):
+            self._hset_all([(self._seen_key(bucket), digest, url_id)
+                            for canonical, url_id in chunk for bucket, digest in [_seen_place(canonical)]])
+        for chunk in self._chunks(state):
+            self._hset_all([(self._state_key(_state_bucket(int(url_id))), url_id, text) for url_id, text in chunk])
+        for chunk in self._chunks(origin):
+            ids = [url_id for url_id, _origin in chunk]
+            rows = self._call(lambda ids=ids: self._redis.hmget(self._key["rows"], ids))
+            self._hset_all([(self._key["rows"], url_id, _compact([*json.loads(text), url_origin]))
+                            for (url_id, url_origin), text in zip(chunk, rows)
+                            if text is not None and len(json.loads(text)) == 8])  # before rows held it
         pipe = self._redis.pipeline(transaction=True)
         pipe.hset(self._key["meta"], "schema", SCHEMA_VERSION)
         pipe.delete(canon, state, origin)
         self._call(pipe.execute)
+
+    def _chunks(self, key: str) -> Iterator[list[tuple[str, str]]]:
+        """A hash's entries, a scan step at a time."""
+        cursor = None
+        while cursor != 0:
+            cursor, found = self._call(lambda cursor=cursor: self._redis.hscan(key, cursor or 0, count=_SCAN_COUNT))
+            if found:
+                yield list(found.items())
+
+    def _hset_all(self, entries: list[tuple[str, str, str]]) -> None:
+        def write() -> None:
+            pipe = self._redis.pipeline(transaction=False)
+            for key, field_name, value in entries:
+                pipe.hset(key, field_name, value)
+            pipe.execute()
+        self._call(write)
 
     def _all_states(self) -> dict[str, str]:
         """Every URL's status by id, a pipeline of bucket reads at a time (the ids counter bounds them)."""
