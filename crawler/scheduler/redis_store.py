@@ -301,10 +301,16 @@ class RedisStore(BufferedStore):
     # -- reads and changes outside the hot path -------------------------------------------------
 
     def _scan(self, name: str) -> Iterator[tuple[str, str]]:
-        yield from self._scan_key(self._key[name])
+        for chunk in self._chunks(self._key[name]):
+            yield from chunk
 
-    def _scan_key(self, key: str) -> Iterator[tuple[str, str]]:
-        yield from self._call(lambda: list(self._redis.hscan_iter(key, count=_SCAN_COUNT)))
+    def _chunks(self, key: str) -> Iterator[list[tuple[str, str]]]:
+        """A hash's entries, a scan step at a time (through an outage, the scan goes on where it was)."""
+        cursor = None
+        while cursor != 0:
+            cursor, found = self._call(lambda cursor=cursor: self._redis.hscan(key, cursor or 0, count=_SCAN_COUNT))
+            if found:
+                yield list(found.items())
 
     def _migrate_from_schema_1(self) -> None:
         """Rewrite a crawl begun before 2026-12-05 (schema 1) in today's layout, once, before anything
@@ -315,28 +321,20 @@ class RedisStore(BufferedStore):
                     self._where)
         canon, state, origin = (self._prefix + name for name in ("canon", "state", "origin"))
         for chunk in self._chunks(canon):
-            self._hset_all([(self._seen_key(bucket), digest, url_id)
-                            for canonical, url_id in chunk for bucket, digest in [_seen_place(canonical)]])
+            places = [(_seen_place(canonical), url_id) for canonical, url_id in chunk]
+            self._hset_all([(self._seen_key(bucket), digest, url_id) for (bucket, digest), url_id in places])
         for chunk in self._chunks(state):
             self._hset_all([(self._state_key(_state_bucket(int(url_id))), url_id, text) for url_id, text in chunk])
         for chunk in self._chunks(origin):
             ids = [url_id for url_id, _origin in chunk]
-            rows = self._call(lambda ids=ids: self._redis.hmget(self._key["rows"], ids))
-            self._hset_all([(self._key["rows"], url_id, _compact([*json.loads(text), url_origin]))
-                            for (url_id, url_origin), text in zip(chunk, rows)
-                            if text is not None and len(json.loads(text)) == 8])  # before rows held it
+            texts = self._call(lambda ids=ids: self._redis.hmget(self._key["rows"], ids))
+            rows = [(url_id, json.loads(text), url_origin) for (url_id, url_origin), text in zip(chunk, texts) if text]
+            self._hset_all([(self._key["rows"], url_id, _compact([*row, url_origin]))
+                            for url_id, row, url_origin in rows if len(row) == 8])  # before rows held it
         pipe = self._redis.pipeline(transaction=True)
         pipe.hset(self._key["meta"], "schema", SCHEMA_VERSION)
         pipe.delete(canon, state, origin)
         self._call(pipe.execute)
-
-    def _chunks(self, key: str) -> Iterator[list[tuple[str, str]]]:
-        """A hash's entries, a scan step at a time."""
-        cursor = None
-        while cursor != 0:
-            cursor, found = self._call(lambda cursor=cursor: self._redis.hscan(key, cursor or 0, count=_SCAN_COUNT))
-            if found:
-                yield list(found.items())
 
     def _hset_all(self, entries: list[tuple[str, str, str]]) -> None:
         def write() -> None:
