@@ -47,7 +47,7 @@ class _SyntheticNode:
     def __init__(self, pages: int, part: int = 0, parts: int = 1) -> None:
         rng = random.Random(1)
         self._part, self._parts = part, parts
-        self._pairs = [[_url(number), _url(number)] for number in range(2 * pages * parts + 3)]
+        self._pairs = [[_url(number), _url(number)] for number in range(2 * (pages + 1) * parts + 3)]
         self._seen = [[rng.randrange(1 + 2 * answer * parts) for _ in range(18)]
                       for answer in range(min(pages, 5000))]
         self._template = dict(make_result(make_task("0.0", Kind.PAGE, "", 0, None, 0), "synthetic", Outcome.FETCHED,
