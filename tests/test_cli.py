@@ -5,6 +5,7 @@ import argparse
 import pytest
 
 from crawler.cli import build_parser, main
+from tests.loaded_modules import modules_after
 
 
 def test_cli_every_command_and_option_has_help() -> None:
@@ -57,19 +58,12 @@ def test_cli_config_file_mistakes_are_one_line(tmp_path, capsys: pytest.CaptureF
 def _modules_after_a_node(then: str, prefixes: tuple[str, ...]) -> list[str]:
     """The modules named `prefixes` that a process holds after running `crawler worker` (its scheduler
     is not there: it stops at once) and then the Python statement `then`."""
-    import ast
-    import os
-    import subprocess
-    import sys
-    probe = ("import runpy, sys\n"
-             "sys.argv = ['crawler', 'worker', '--connect', '127.0.0.1:9', '--reconnect-seconds', '0']\n"
-             "try:\n    runpy.run_module('crawler', run_name='__main__')\nexcept SystemExit:\n    pass\n"
-             f"{then}\n"
-             f"print(sorted(m for m in sys.modules if (m + '.').startswith({prefixes!r})))\n")
-    shown = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60,
-                           env=dict(os.environ, CRAWLER_AUTHKEY="k" * 32))
-    assert "no scheduler at 127.0.0.1:9" in shown.stderr, shown.stderr
-    return ast.literal_eval(shown.stdout)
+    worker = ("import runpy, sys\n"
+              "sys.argv = ['crawler', 'worker', '--connect', '127.0.0.1:9', '--reconnect-seconds', '0']\n"
+              "try:\n    runpy.run_module('crawler', run_name='__main__')\nexcept SystemExit:\n    pass\n")
+    modules, stderr = modules_after(worker + then, prefixes, env={"CRAWLER_AUTHKEY": "k" * 32})
+    assert "no scheduler at 127.0.0.1:9" in stderr, stderr
+    return modules
 
 
 def test_cli_a_node_loads_neither_the_scheduler_nor_redis() -> None:

@@ -1,7 +1,6 @@
 import io
 import struct
 import zlib
-from pathlib import Path
 
 import pytest
 from PIL import Image
@@ -9,6 +8,7 @@ from PIL import Image
 from benchmarks.site import make_image
 from crawler.config import ImageFilter
 from crawler.node.images import NotAnImage, filter_reason, identify
+from tests.loaded_modules import modules_after
 
 MAX_PIXELS = 100_000_000
 
@@ -106,17 +106,10 @@ def test_images_filters_by_bytes_and_dimensions() -> None:
 def test_images_load_only_the_parsers_of_the_accepted_formats() -> None:
     # Pillow knows dozens of formats; a node loads the parsers of the ones it accepts and no other
     # (Image.init() imported them all: 30 ms of every node's start, and code no image ever needs).
-    import ast
-    import subprocess
-    import sys
-    probe = ("import sys\n"
-             "from crawler.node.images import identify\n"
-             "from benchmarks.site import make_image\n"
-             "for extension in ('png', 'jpg', 'gif', 'webp'):\n"
-             "    identify(make_image(1, extension), 10**6)\n"
-             "print(sorted(name for name in sys.modules if name.endswith('ImagePlugin')))\n")
-    shown = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60,
-                           cwd=Path(__file__).resolve().parents[1])
-    plugins = set(ast.literal_eval(shown.stdout))
+    loaded, _stderr = modules_after("from crawler.node.images import identify\n"
+                                    "from benchmarks.site import make_image\n"
+                                    "for extension in ('png', 'jpg', 'gif', 'webp'):\n"
+                                    "    identify(make_image(1, extension), 10**6)\n", ("PIL.",))
+    plugins = {name for name in loaded if name.endswith("ImagePlugin")}
     assert {"PIL.PngImagePlugin", "PIL.JpegImagePlugin", "PIL.WebPImagePlugin", "PIL.IcoImagePlugin"} <= plugins
     assert not plugins & {"PIL.EpsImagePlugin", "PIL.PdfImagePlugin", "PIL.PsdImagePlugin", "PIL.XpmImagePlugin"}
