@@ -14,8 +14,9 @@ from typing import Any, Literal, TypedDict, get_args
 
 from crawler.errors import BadMessage
 
-PROTOCOL_VERSION = 4  # 2: stylesheet tasks; images carry how they were found. 3: withheld images.
-# 4: images carry their words (alt, title, caption); sitemap tasks; validators for re-crawls
+PROTOCOL_VERSION = 5  # 2: stylesheet tasks; images carry how they were found. 3: withheld images.
+# 4: images carry their words (alt, title, caption); sitemap tasks; validators for re-crawls.
+# 5: the desk may hand out a chain (a list of tasks of one origin, run one after another)
 
 MAX_URL_CHARS = 8192  # longer URLs are dropped by the extractor; servers refuse them too (Apache: 8190)
 MAX_REFS_PER_PAGE = 50_000  # links plus images from one page; a sitemap lists 50,000 URLs at most
@@ -27,6 +28,7 @@ MAX_ROBOTS_CHARS = 512 * 1024  # Google reads the first 500 KiB of a robots.txt
 MAX_TEXT_CHARS = 300  # reasons, node ids, content types
 MAX_WORDS_CHARS = 1000  # an image's alt, title or caption, whitespace collapsed, is cut to this
 MAX_TASK_IDS = 10_000  # in one heartbeat: what a node holds
+MAX_CHAIN_TASKS = 8  # tasks in one chain (see Frontier.next_tasks)
 
 # How a bad value is shown in an error: short, and safe for any shape a peer can send (repr() of
 # a list nested 5,000 deep would raise RecursionError; reprlib stops at a few levels).
@@ -303,6 +305,16 @@ def read_task(message: object) -> Task:
     if known is not None:
         _check_validators(known, what)
     return task  # type: ignore[return-value]  # every field was checked above
+
+
+def read_chain(message: object) -> list[Task]:
+    """Return what the desk handed out as the tasks to run one after another: a task alone, or a
+    chain (a list of 2 to MAX_CHAIN_TASKS tasks); raise BadMessage for anything else."""
+    if type(message) is not list:
+        return [read_task(message)]
+    if not 2 <= len(message) <= MAX_CHAIN_TASKS:
+        raise BadMessage(f"a chain of {len(message)} tasks (2 to {MAX_CHAIN_TASKS})")
+    return [read_task(task) for task in message]
 
 
 def read_result(message: dict[str, Any]) -> Result:

@@ -13,6 +13,10 @@ CONNECTION_RESET = "connection-reset"
 # one of its host's slots for up to --timeout: two attempts survive a one-off stall.
 SLOW_REASONS = frozenset({"ReadTimeout", "ConnectTimeout", "too-slow"})
 MAX_SLOW_ATTEMPTS = 2
+# A chained task handed back unfetched (see Frontier.next_tasks): a task before it in its chain
+# failed in a way worth another attempt (the origin or our disk is in trouble, maybe asking us to
+# slow down), so the node stops the chain there. Not an attempt: the scheduler queues it again.
+NOT_STARTED = "not-started"
 
 
 def _host_port(url: str) -> tuple[str, str]:

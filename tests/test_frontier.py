@@ -4,7 +4,7 @@ import pytest
 
 from crawler.config import Politeness
 from crawler.errors import StateError
-from crawler.messages import Kind
+from crawler.messages import MAX_CHAIN_TASKS, Kind
 from crawler.scheduler.frontier import Frontier
 from crawler.scheduler.sqlite_store import SqliteStore
 from crawler.urls import canonical
@@ -187,3 +187,62 @@ def test_frontier_an_answer_from_an_earlier_run_is_not_taken_for_another_url(tmp
     task = resumed.next_task(1.0)
     assert task is not None and task["url"] == "http://a.test/new.png"  # still to fetch
     assert resumed.complete("1.1", 1.0) is None and resumed.complete("x.1.y", 1.0) is None  # forged ids
+
+
+def _urls(tasks: list) -> list[str]:
+    return [task["url"].rsplit("/", 1)[1] for task in tasks]
+
+
+def test_frontier_with_no_delay_a_busy_origin_goes_out_in_chains_that_each_hold_one_slot(tmp_path: Path) -> None:
+    frontier, _ = make(tmp_path, robots=False, per_host=2)
+    for n in range(20):
+        add(frontier, f"http://a.test/{n}")
+    first, second = frontier.next_tasks(0.0), frontier.next_tasks(0.0)
+    assert len(first) == MAX_CHAIN_TASKS and _urls(first) == [str(n) for n in range(MAX_CHAIN_TASKS)]
+    assert _urls(second) == [str(n) for n in range(8, 16)]
+    assert frontier.next_tasks(0.0) == [] and frontier.in_flight == 16  # both slots taken: the cap holds
+    for task in first[:-1]:  # the node runs a chain in turn: its slot is taken until its last answer
+        frontier.complete(task["id"], 1.0)
+        assert frontier.next_tasks(1.0) == []
+    frontier.complete(first[-1]["id"], 1.0)
+    assert _urls(frontier.next_tasks(1.0)) == ["16", "17", "18", "19"]
+    # A chained task's lease runs from when those before it may have ended.
+    assert [frontier._leases[task["id"]].expires for task in second] == [30.0 * n for n in range(1, 9)]
+
+
+def test_frontier_shares_what_waits_between_an_origins_free_slots(tmp_path: Path) -> None:
+    frontier, _ = make(tmp_path, robots=False, per_host=3)
+    for n in range(9):
+        add(frontier, f"http://a.test/{n}")
+    assert [len(frontier.next_tasks(0.0)) for _ in range(4)] == [3, 3, 3, 0]
+
+
+def test_frontier_sends_no_chain_where_a_gap_is_kept_or_robots_txt_comes_first(tmp_path: Path) -> None:
+    delayed, _ = make(tmp_path / "delay", delay=0.5, robots=False)
+    for n in range(20):
+        add(delayed, f"http://a.test/{n}")
+    assert _urls(delayed.next_tasks(0.0)) == ["0"]
+    unchained, _ = make(tmp_path / "asked", robots=False)
+    for n in range(20):
+        add(unchained, f"http://a.test/{n}")
+    assert _urls(unchained.next_tasks(0.0, chain=False)) == ["0"]
+    robots, _ = make(tmp_path / "robots")
+    for n in range(20):
+        add(robots, f"http://a.test/{n}")
+    assert _urls(robots.next_tasks(0.0)) == ["robots.txt"]
+    assert robots.next_tasks(0.0) == []
+    robots.set_robots("http://a.test", "User-agent: *\nCrawl-delay: 1\n")  # its Crawl-delay is a gap too
+    assert _urls(robots.next_tasks(0.0)) == ["0"]
+
+
+def test_frontier_a_chain_taken_back_from_the_desk_goes_back_in_order_and_frees_its_slot(tmp_path: Path) -> None:
+    frontier, state = make(tmp_path, robots=False, per_host=1)
+    for n in range(3):
+        add(frontier, f"http://a.test/{n}")
+    chain = frontier.next_tasks(0.0)
+    assert _urls(chain) == ["0", "1", "2"]
+    for task in reversed(chain):  # as the scheduler takes back a chain no node has taken
+        frontier.release(task["id"])
+    assert frontier.in_flight == 0
+    again = frontier.next_tasks(0.0)
+    assert _urls(again) == ["0", "1", "2"] and [task["id"].split(".")[1] for task in again] == ["1", "1", "1"]

@@ -16,6 +16,7 @@ import pytest
 
 from crawler.config import Limits, Politeness, SchedulerConfig, Scope
 from crawler.messages import PROTOCOL_VERSION, Kind, Outcome, make_node_event, make_result, make_task
+from crawler.reasons import NOT_STARTED
 from crawler.scheduler.loop import Scheduler, StopReason
 from crawler.scheduler.sqlite_store import SqliteStore
 from crawler.scheduler.store import CrawlStore, MemoryStore
@@ -334,3 +335,24 @@ def test_an_images_validators_are_kept_only_once_it_is_recorded(tmp_path: Path) 
     assert json.loads(store.find_url(f"{SITE}/x.png").fetch)["etag"] == '"1"'  # type: ignore[union-attr]
     scheduler._applier.close()
     store.close()
+
+
+def test_one_origin_goes_out_in_chains_and_a_chain_handed_back_costs_no_attempt(tmp_path: Path) -> None:
+    scheduler = idle_scheduler(tmp_path)  # --delay 0, per-host 2
+    scheduler._handle(dict(make_node_event("hello", "n1", 8, [], 0)), 0.0)  # a node of 8 threads
+    for n in range(12):
+        url = f"{SITE}/{n}.png"
+        scheduler._frontier.add(url, canonical(url), Kind.IMAGE, 1, f"{SITE}/")
+    scheduler._dispatch(0.0)
+    chains = [scheduler._tasks.get_nowait() for _ in range(scheduler._tasks.qsize())]
+    assert [len(chain) for chain in chains] == [6, 6]  # two slots, the work shared between them
+    first = chains[0]
+    scheduler._handle(dict(make_result(first[0], "n1", Outcome.FAILED, reason="http-503", retryable=True,
+                                       retry_after=30.0, status=503)), 0.0)
+    for task in first[1:]:  # what the node did not start once the origin asked for a pause
+        scheduler._handle(dict(make_result(task, "n1", Outcome.FAILED, reason=NOT_STARTED, retryable=True)), 0.0)
+    assert scheduler.counts["tasks/handed-back"] == 5 and failures_of(scheduler, tmp_path) == []
+    assert scheduler._frontier.next_tasks(0.0) == []  # the slot is free, but the origin pauses as asked
+    scheduler._frontier.tick(30.0)
+    attempts = {task["url"]: task["id"].split(".")[1] for task in scheduler._frontier.next_tasks(30.0)}
+    assert attempts == {first[0]["url"]: "2", **{task["url"]: "1" for task in first[1:]}}  # no attempt lost

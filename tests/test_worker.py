@@ -7,6 +7,7 @@ from types import SimpleNamespace
 from crawler.config import FetchLimits, RequestOptions, WorkerConfig
 from crawler.messages import make_task
 from crawler.node.worker import Worker
+from crawler.reasons import NOT_STARTED
 
 TASKS = 20_000
 
@@ -18,7 +19,8 @@ class _Handler:
     request_options = RequestOptions()
 
     def handle(self, task: dict, session: object) -> dict:
-        return {"task_id": task["id"], "outcome": "failed" if int(task["id"]) % 3 == 0 else "saved"}
+        return {"task_id": task["id"], "outcome": "failed" if int(task["id"]) % 3 == 0 else "saved",
+                "retryable": False, "reason": None}
 
 
 class _LockChecked(Worker):
@@ -27,7 +29,7 @@ class _LockChecked(Worker):
     checking = False
 
     def __setattr__(self, name: str, value: object) -> None:
-        if self.checking and name in ("done", "failed"):
+        if self.checking and name in ("done", "failed", "_busy"):
             assert self._held_changed._is_owned(), f"{name} changed without the lock"  # type: ignore[attr-defined]
         super().__setattr__(name, value)
 
@@ -37,8 +39,9 @@ def test_worker_counts_every_task_of_every_fetcher_thread() -> None:
     # right everywhere, so the test checks the lock is held, and the count under contention.
     worker = _LockChecked(WorkerConfig("127.0.0.1", 1, b"k", threads=8))
     worker.checking = True
-    for number in range(TASKS):
-        worker._inbox.put({"id": str(number)})  # type: ignore[arg-type]
+    for number in range(0, TASKS, 4):  # chains of one to three tasks (of the same thread, in turn)
+        for chain in ([number], [number + 1, number + 2, number + 3]):
+            worker._inbox.put([{"id": str(n)} for n in chain])  # type: ignore[misc]
     for _ in range(8):
         worker._inbox.put(None)
     worker._unfinished = TASKS
@@ -53,6 +56,30 @@ def test_worker_counts_every_task_of_every_fetcher_thread() -> None:
     finally:
         sys.setswitchinterval(interval)
     assert worker.done == TASKS and worker.failed == len(range(0, TASKS, 3)) and worker._unfinished == 0
+    assert worker._busy == 0
+
+
+def test_worker_a_chain_stops_at_a_failure_worth_retrying_and_hands_the_rest_back_unfetched() -> None:
+    worker = Worker(WorkerConfig("127.0.0.1", 1, b"k", threads=1))
+    handled = []
+
+    class _Busy(_Handler):
+        def handle(self, task: dict, session: object) -> dict:
+            handled.append(task["id"])
+            retry = task["id"] == "2"  # e.g. a 503 or 429 with Retry-After: the origin wants a pause
+            return {"task_id": task["id"], "outcome": "failed" if retry else "saved", "retryable": retry,
+                    "reason": "http-503" if retry else None}
+
+    chain = [dict(make_task(f"{n}", "image", f"http://a.test/{n}.png", 0, None, 0)) for n in range(1, 5)]
+    worker._inbox.put(chain)  # type: ignore[arg-type]
+    worker._inbox.put(None)
+    worker._unfinished = len(chain)
+    worker._fetch_loop(_Busy())  # type: ignore[arg-type]
+    results = [worker._outbox.get_nowait() for _ in range(len(chain))]
+    assert handled == ["1", "2"]  # nothing more is requested from that origin
+    assert [(r["task_id"], r["reason"], r["retryable"]) for r in results] == [
+        ("1", None, False), ("2", "http-503", True), ("3", NOT_STARTED, True), ("4", NOT_STARTED, True)]
+    assert worker.done == 2 and worker.failed == 1 and worker._unfinished == 0 and worker._busy == 0
 
 
 def test_worker_a_feeder_that_fails_stops_the_node_instead_of_leaving_it_idle_and_alive() -> None:

@@ -24,13 +24,16 @@ from crawler.messages import (
     PROTOCOL_VERSION,
     NodeEventType,
     Outcome,
+    Result,
     Task,
     make_node_event,
-    read_task,
+    make_result,
+    read_chain,
     result_chars,
 )
 from crawler.node.fetcher import new_session
 from crawler.node.handlers import TaskHandler
+from crawler.reasons import NOT_STARTED
 from crawler.storage import check_crawl_output
 
 log = logging.getLogger(__name__)
@@ -67,13 +70,15 @@ class Worker:
         self._link: broker.Link | None = None
         self._address = 0  # which of the crawl's schedulers (config.addresses()) the link goes to
         self._output_dir = config.output_dir or Path()  # the scheduler's path unless given; set by run()
-        # None in the inbox: no more tasks (one per fetcher, after the last task); None in the
-        # outbox: a fetcher has ended (its last message). Threads leave at once at the end.
-        self._inbox: queue.Queue[Task | None] = queue.Queue()  # taken, not started
+        # The inbox holds chains: tasks one fetcher runs one after another (most chains are one
+        # task). None in the inbox: no more tasks (one per fetcher, after the last task); None in
+        # the outbox: a fetcher has ended (its last message). Threads leave at once at the end.
+        self._inbox: queue.Queue[list[Task] | None] = queue.Queue()  # taken, not started
         self._outbox: queue.Queue[dict[str, Any] | None] = queue.Queue()  # answered, not sent
         self._held: set[str] = set()  # every task id taken and not yet reported (for heartbeats)
         self._unfinished = 0  # tasks taken and not yet handled: what the feeder's room is counted on
-        self._held_changed = threading.Condition()  # guards both; notified when a task is finished
+        self._busy = 0  # fetchers with a chain in hand
+        self._held_changed = threading.Condition()  # guards the three; notified when a task is finished
         self._limit = max(2, config.threads * TASKS_HELD_PER_THREAD)
         self._refill = max(1, self._limit // _REFILL_FRACTION)
         self.done = 0
@@ -276,33 +281,51 @@ class Worker:
                 continue
             for message in batch:
                 try:
-                    task = read_task(message)
+                    chain = read_chain(message)
                 except BadMessage as exc:
                     log.warning("worker %s: dropped a malformed task: %s", self.node_id, exc)
                     continue
                 with self._held_changed:
-                    self._held.add(task["id"])
-                    self._unfinished += 1
-                self._inbox.put(task)
+                    self._held.update(task["id"] for task in chain)
+                    self._unfinished += len(chain)
+                self._inbox.put(chain)
 
     def _fetch_loop(self, handler: TaskHandler) -> None:
-        """One fetcher thread: its own Session (connection reuse), tasks from the inbox until the end."""
+        """One fetcher thread: its own Session (connection reuse), chains from the inbox until the end.
+
+        A chain's tasks run in turn. Once one fails in a way worth another attempt (the origin may be
+        down, or asking us to slow down), the rest go back unfetched, for the scheduler to pace.
+        """
         session = None
         try:
             session = new_session(handler.limits, handler.request_options)
-            while (task := self._inbox.get()) is not None:
-                result = handler.handle(task, session)
-                self._outbox.put(dict(result))
-                with self._held_changed:  # N fetchers count: += is no atomic step
-                    self.done += 1
-                    self.failed += result["outcome"] == Outcome.FAILED
-                    self._unfinished -= 1
-                    if self._limit - self._unfinished >= self._refill:
-                        self._held_changed.notify()
+            while (chain := self._inbox.get()) is not None:
+                with self._held_changed:
+                    self._busy += 1
+                trouble = False
+                for position, task in enumerate(chain, 1):
+                    if trouble:  # handed back unfetched
+                        result = make_result(task, self.node_id, Outcome.FAILED, reason=NOT_STARTED, retryable=True)
+                        self._finished(result, attempted=False, chain_done=position == len(chain))
+                        continue
+                    result = handler.handle(task, session)
+                    trouble = result["retryable"]
+                    self._finished(result, attempted=True, chain_done=position == len(chain))
         finally:
             if session is not None:
                 session.close()
             self._outbox.put(None)
+
+    def _finished(self, result: Result, attempted: bool, chain_done: bool) -> None:
+        """Hand a task's result to the reporter and free its room (`chain_done`: its fetcher is free)."""
+        self._outbox.put(dict(result))
+        with self._held_changed:  # N fetchers count: += is no atomic step
+            self.done += attempted
+            self.failed += attempted and result["outcome"] == Outcome.FAILED
+            self._unfinished -= 1
+            self._busy -= chain_done
+            if self._limit - self._unfinished >= self._refill:
+                self._held_changed.notify()
 
     def _report_loop(self, fetchers: list[threading.Thread]) -> None:
         """Send results as they come, each batch holding whatever finished while the last was sent."""
@@ -313,7 +336,7 @@ class Worker:
             # nobody and saves round trips (each costs both ends CPU). Otherwise it leaves at once,
             # with whatever piled up while the last put() was on the wire (group commit).
             first = self._outbox.get()
-            if first is not None and self._unfinished >= self.config.threads:  # an int read: no lock needed
+            if first is not None and self._busy >= self.config.threads:  # an int read: no lock needed
                 time.sleep(_REPORT_GATHER_SECONDS)
             gathered = [first]
             chars = 0 if first is None else result_chars(first)

@@ -14,7 +14,16 @@ from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 
 from crawler.config import Politeness
-from crawler.messages import VALIDATOR_KEYS, Kind, Outcome, Task, make_task, make_task_id, parse_task_id
+from crawler.messages import (
+    MAX_CHAIN_TASKS,
+    VALIDATOR_KEYS,
+    Kind,
+    Outcome,
+    Task,
+    make_task,
+    make_task_id,
+    parse_task_id,
+)
 from crawler.scheduler.robots import ALLOW_ALL, RobotsRules
 from crawler.scheduler.store import UNFINISHED, CrawlStore, UrlRow, UrlStatus, dispatch_origin, robots_key
 from crawler.urls import origin_of
@@ -39,6 +48,7 @@ class Lease:
     expires: float
     row: UrlRow  # the URL as leased, so an answer needs no database read
     node: str | None = None  # set when a node's heartbeat names the task
+    chain: str | None = None  # the first task's id, for a task sent in a chain (see next_tasks)
     unclaimed_since: float | None = None  # first seen neither queued nor held by any node
 
 
@@ -90,6 +100,7 @@ class Frontier:
         self._leases: dict[str, Lease] = {}
         self._expiries: list[tuple[float, str]] = []  # (expires, task id), a heap; stale entries skipped
         self._lease_of_url: dict[int, str] = {}
+        self._chain_open: dict[str, int] = {}  # chain -> its leases not ended: the chain holds its slot till 0
         self.dropped: list[Dropped] = []  # drained by the scheduler, which records them
         self.run_id = secrets.token_hex(4)  # in every task id: answers to an earlier run's tasks are told apart
         self.pending_count = 0
@@ -231,15 +242,53 @@ class Frontier:
 
     def next_task(self, now: float, allow_images: bool = True) -> Task | None:
         """Return the next task that politeness allows now, leasing it; None if none is ready."""
+        tasks = self.next_tasks(now, allow_images, chain=False)
+        return tasks[0] if tasks else None
+
+    def next_tasks(self, now: float, allow_images: bool = True, chain: bool = True) -> list[Task]:
+        """Return the next tasks that politeness allows now, leased; [] if none is ready.
+
+        One task, or with `chain` and an origin with no gap to keep between its requests (delay 0,
+        no Crawl-delay) and more waiting than its free slots, a chain of its next tasks: one node
+        runs them one after another, and the chain holds one of the origin's --per-host slots until
+        its last answer. The cap holds, and a slot's next request no longer waits for a round trip
+        through the scheduler.
+        """
         for _ in range(len(self._active)):
             origin, _unused = self._active.popitem(last=False)
             host = self._hosts[origin]
-            task = self._take(host, now, allow_images)
+            tasks = self._take_chain(host, now, allow_images, chain)
             if host.pending or host.resources:
                 self._active[origin] = None  # to the back: round robin between origins
-            if task is not None:
-                return task
-        return None
+            if tasks:
+                return tasks
+        return []
+
+    @property
+    def waiting_origins(self) -> int:
+        """Origins with URLs waiting to be dispatched."""
+        return len(self._active)
+
+    def _take_chain(self, host: _Host, now: float, allow_images: bool, chain: bool) -> list[Task]:
+        first = self._take(host, now, allow_images)
+        if first is None:
+            return []
+        tasks = [first]
+        if chain and host.delay == 0 and host.rules is not None:  # robots.txt known: its task goes alone
+            # What waits is shared between this slot and the others still free.
+            waiting = 1 + len(host.pending) + len(host.resources)
+            free_slots = 1 + self._politeness.per_host - host.in_flight
+            length = min(MAX_CHAIN_TASKS, -(-waiting // free_slots))
+            while len(tasks) < length:
+                task = self._take(host, now, allow_images, position=len(tasks))
+                if task is None:
+                    break
+                tasks.append(task)
+        if len(tasks) > 1:
+            self._chain_open[first["id"]] = len(tasks)
+            for task in tasks:
+                self._leases[task["id"]].chain = first["id"]
+        return tasks
 
     def _queue_to_take(self, host: _Host, allow_images: bool) -> deque[int] | None:
         """Images and stylesheets first once robots.txt is settled (and images are not paused), then pages."""
@@ -247,9 +296,11 @@ class Frontier:
             return host.resources
         return host.pending or host.resources or None
 
-    def _take(self, host: _Host, now: float, allow_images: bool) -> Task | None:
+    def _take(self, host: _Host, now: float, allow_images: bool, position: int = 0) -> Task | None:
+        """Lease the origin's next task if politeness allows; `position` > 0: the next of a chain,
+        which runs in the slot its first task took."""
         while (queue := self._queue_to_take(host, allow_images)) is not None:
-            if host.in_flight >= self._politeness.per_host or host.next_time > now:
+            if (position == 0 and host.in_flight >= self._politeness.per_host) or host.next_time > now:
                 return None
             row = self._store.get_url(queue[0], itertools.islice(queue, 1, None))
             if row is None:  # a hash collision's twin that SQLite refused: nothing to fetch
@@ -276,17 +327,18 @@ class Frontier:
             if not robots_task and host.rules is not None and not host.rules.allows(row.url):
                 self._drop(row, Outcome.SKIPPED, "robots", row.attempts)
                 continue
-            return self._lease(host, row, now)
+            return self._lease(host, row, now, position)
         return None
 
-    def _lease(self, host: _Host, row: UrlRow, now: float) -> Task:
+    def _lease(self, host: _Host, row: UrlRow, now: float, position: int) -> Task:
         leased = self._store.lease(row)
         task_id = make_task_id(row.id, leased.attempts, self.run_id)
-        expires = now + self._lease_seconds
+        expires = now + self._lease_seconds * (position + 1)  # a chained task starts when those before it end
         self._leases[task_id] = Lease(task_id, row.id, host.origin, row.kind, expires, leased)
         heapq.heappush(self._expiries, (expires, task_id))
         self._lease_of_url[row.id] = task_id
-        host.in_flight += 1
+        if position == 0:
+            host.in_flight += 1
         host.next_time = now + host.delay
         return make_task(task_id, row.kind, row.url, row.depth, row.page_url, row.hops,
                          known_validators(row.fetch) if row.fetch else None)
@@ -332,6 +384,11 @@ class Frontier:
         return row if row.status in UNFINISHED else None
 
     def _end_lease(self, lease: Lease) -> None:
+        if lease.chain is not None:  # the chain's slot stays taken until its last lease ends
+            left = self._chain_open.pop(lease.chain) - 1
+            if left:
+                self._chain_open[lease.chain] = left
+                return
         host = self._hosts.get(lease.origin)
         if host is not None:
             host.in_flight -= 1

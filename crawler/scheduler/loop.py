@@ -102,7 +102,7 @@ class Scheduler:
         self._on_status = on_status  # called with each snapshot (every second); None: log lines
         self._stop_requested = threading.Event()
         self._stop_now = threading.Event()
-        self._tasks: queue.Queue[dict[str, Any]] = queue.Queue()
+        self._tasks: queue.Queue[dict[str, Any] | list[dict[str, Any]]] = queue.Queue()  # a task, or a chain
         self._results: queue.Queue[object] = queue.Queue()
         self._nodes: dict[str, _Node] = {}
         self.counts: Counter[str] = Counter()
@@ -304,31 +304,37 @@ class Scheduler:
                 return
             self._handle(message, now)
 
-    def _queue_target(self) -> int:
-        # Keep the queue about as long as what the nodes online hold, so order and politeness
-        # stay with the frontier and tasks of a lost node are few.
-        return max(4, TASKS_HELD_PER_THREAD * sum(node.threads for node in self._nodes.values()))
-
     def _dispatch(self, now: float) -> None:
         limit = self.config.limits.max_images
-        target = self._queue_target()
-        while self._tasks.qsize() < target:
+        threads = sum(node.threads for node in self._nodes.values())
+        # Keep about as many tasks queued as the nodes online hold, so order and politeness stay
+        # with the frontier and tasks of a lost node are few.
+        target = max(4, TASKS_HELD_PER_THREAD * threads)
+        with self._tasks.mutex:  # our own queue; an item is a task or a chain of them
+            queued = sum(len(item) if isinstance(item, list) else 1 for item in self._tasks.queue)
+        while queued < target:
             allow_images = now >= self._applier.images_paused_until and (limit is None or (
                 self._images_saved() + self._frontier.in_flight_of(Kind.IMAGE) + self._applier.checks_pending < limit))
-            task = self._frontier.next_task(now, allow_images)
-            if task is None:
+            # Chains (Frontier.next_tasks) only while the waiting origins' slots are fewer than the
+            # nodes' threads: then a slot's round trips are what the crawl waits for. An image limit
+            # is counted a task at a time.
+            chain = limit is None and self._frontier.waiting_origins * self.config.politeness.per_host < threads
+            tasks = self._frontier.next_tasks(now, allow_images, chain)
+            if not tasks:
                 return
-            self._tasks.put(dict(task))
-            self.counts["tasks/dispatched"] += 1
+            self._tasks.put([dict(task) for task in tasks] if len(tasks) > 1 else dict(tasks[0]))
+            queued += len(tasks)
+            self.counts["tasks/dispatched"] += len(tasks)
 
     def _take_back_queued(self) -> None:
         """Return tasks no node has taken yet to the frontier (they stay pending for a resume)."""
         while True:
             try:
-                task = self._tasks.get_nowait()
+                item = self._tasks.get_nowait()
             except queue.Empty:
                 return
-            self._frontier.release(str(task["id"]))
+            for task in reversed(item) if isinstance(item, list) else [item]:  # each goes to the front
+                self._frontier.release(str(task["id"]))
 
     # -- results --------------------------------------------------------------------------------
 
@@ -397,7 +403,8 @@ class Scheduler:
         if now >= self._next_claim_check:
             self._next_claim_check = now + 1.0
             with self._tasks.mutex:  # our own queue: which dispatched tasks no node has taken yet
-                accounted = {str(task["id"]) for task in self._tasks.queue}
+                accounted = {str(task["id"]) for item in self._tasks.queue
+                             for task in (item if isinstance(item, list) else [item])}
             with self._results.mutex:  # and which are answered, the answer not read yet
                 for waiting in self._results.queue:
                     if isinstance(waiting, list) and len(waiting) > broker.MAX_BATCH:

@@ -16,7 +16,7 @@ from typing import Any
 
 from crawler.config import SchedulerConfig
 from crawler.messages import Found, Kind, Outcome, Result, shown
-from crawler.reasons import MAX_SLOW_ATTEMPTS, SLOW_REASONS, describe_reason
+from crawler.reasons import MAX_SLOW_ATTEMPTS, NOT_STARTED, SLOW_REASONS, describe_reason
 from crawler.scheduler.filecheck import SavedFileCheck
 from crawler.scheduler.frontier import Frontier
 from crawler.scheduler.records import CrawlRecords, found_as_of, image_words
@@ -85,6 +85,10 @@ class ResultApplier:
         row = self._frontier.complete(result["task_id"], now)
         if row is None:
             self._counts["results/ignored"] += 1  # a second answer to a task that is already finished
+            return
+        if result["reason"] == NOT_STARTED:  # handed back from a chain unfetched: no attempt, and no
+            self._frontier.put_back(row, now, 0.0)  # request to time; the frontier paces it again
+            self._counts["tasks/handed-back"] += 1
             return
         self._tracker.record_result(result["node"], self._frontier.origin_of_row(row), result["elapsed"], now)
         outcome = result["outcome"]

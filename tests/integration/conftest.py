@@ -85,6 +85,7 @@ class SiteServer(LoopbackServer):
         self.hits: Counter[str] = Counter()
         self.headers: dict[str, dict[str, str]] = {}  # path → the headers of its last request
         self.response_headers: dict[str, dict[str, str]] = {}  # path → extra headers its response carries
+        self.busy_once: dict[str, int] = {}  # path → seconds: its first request gets 429 with that Retry-After
         self.log: list[tuple[float, str]] = []  # (time, path) of every request, server side
         self.answers: list[tuple[str, int, int]] = []  # (path, status, body bytes sent) of every answer
         self.in_flight = 0
@@ -132,6 +133,12 @@ class _CountingHandler(SimpleHTTPRequestHandler):
         self._sent += len(data)
 
     def _answer(self, path: str) -> None:
+        if path in self.site.busy_once and self.site.hits[path] == 1:
+            self.send_response(429)
+            self.send_header("Retry-After", str(self.site.busy_once[path]))
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
         if path in self.site.redirects:
             self.send_response(302)
             self.send_header("Location", "/" + self.site.redirects[path])

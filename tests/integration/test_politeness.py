@@ -83,6 +83,20 @@ def test_politeness_per_host_cap_holds_across_nodes(tmp_path: Path, serve_site, 
     assert site.max_in_flight == 2
 
 
+def test_politeness_a_retry_after_pauses_the_whole_host_though_its_tasks_go_out_in_chains(
+        tmp_path: Path, serve_site, processes) -> None:
+    root = tmp_path / "site"
+    write_site(root, pages=1, images_per_page=30)
+    site = serve_site(root)
+    site.busy_once["img/0-3.png"] = 1  # "come back in a second", in the middle of the images' chains
+    crawl(processes, site, tmp_path / "out", "--delay", "0", "--per-host", "1")
+    busy_at = next(t for t, path in site.log if path == "img/0-3.png")
+    gap = min(t for t, _path in site.log if t > busy_at) - busy_at
+    assert gap >= 1.0, f"the next request to the host came {gap:.3f}s after its 429 with Retry-After: 1"
+    assert site.hits["img/0-3.png"] == 2 and all(site.hits[f"img/0-{k}.png"] == 1 for k in range(30) if k != 3)
+    assert len(list((tmp_path / "out" / "images").rglob("*.png"))) == 30
+
+
 def test_politeness_four_nodes_on_one_host_keep_its_limits(tmp_path: Path, serve_site, processes) -> None:
     root = tmp_path / "site"
     write_site(root, pages=6, images_per_page=8)
