@@ -356,3 +356,15 @@ def test_one_origin_goes_out_in_chains_and_a_chain_handed_back_costs_no_attempt(
     scheduler._frontier.tick(30.0)
     attempts = {task["url"]: task["id"].split(".")[1] for task in scheduler._frontier.next_tasks(30.0)}
     assert attempts == {first[0]["url"]: "2", **{task["url"]: "1" for task in first[1:]}}  # no attempt lost
+
+
+def test_with_nothing_in_flight_the_loop_waits_for_the_disks_word_not_for_an_answer(tmp_path: Path) -> None:
+    # The end of every crawl: the last image is saved and its file is being checked. Before, the
+    # loop waited on the result queue, where nothing could come, for its whole idle wait (50 ms).
+    scheduler = idle_scheduler(tmp_path)
+    task = image_task(scheduler, "/last.png")
+    write_image(tmp_path, f"images/site.test/{PNG_SHA}.png")
+    scheduler._handle(saved(task, f"images/site.test/{PNG_SHA}.png"), 0.0)
+    assert scheduler._frontier.in_flight == 0 and scheduler._applier.checks_pending == 1
+    scheduler._wait_for_work()
+    assert scheduler._applier.checks_pending == 0 and scheduler.counts["images/saved"] == 1

@@ -201,7 +201,7 @@ class Scheduler:
         while end is None and not self._stop_now.is_set():
             end = self._step(self._clock())
             if end is None:
-                self._wait_for_result()
+                self._wait_for_work()
         if end is None:  # the second interrupt: stop at once
             end = (StopReason.INTERRUPTED_TWICE, "interrupted twice; stopped at once")
             self._take_back_queued()
@@ -288,6 +288,15 @@ class Scheduler:
         if limits.max_images is not None and self._images_saved() >= limits.max_images:
             return StopReason.LIMIT, f"--max-images {limits.max_images} reached"
         return None
+
+    def _wait_for_work(self) -> None:
+        """Block until there may be something to do, at most _IDLE_WAIT_SECONDS."""
+        if self._frontier.in_flight == 0 and self._applier.checks_pending:
+            # No answer can come: what the loop waits for is the disk's word on the last saved
+            # files (at the end of a crawl, that is all that is left).
+            self._applier.collect_checked(self._clock(), wait_seconds=_IDLE_WAIT_SECONDS)
+        else:
+            self._wait_for_result()
 
     def _wait_for_result(self) -> None:
         try:
