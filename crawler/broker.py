@@ -73,27 +73,29 @@ class TaskDesk:
         self._closed = threading.Event()
 
     def close(self) -> None:
-        """The crawl is over: every take from now on returns at once, empty, so a node reads the
-        bulletin then rather than at its next poll, and leaves. (A take already waiting ends at its
-        timeout, 0.1 s for our nodes: the queue is the scheduler's, and nothing is put on it to wake
-        the take, because the scheduler reads the queue too.)"""
-        self._closed.set()
+        """The crawl is over: every take returns at once, empty (those waiting too), so a node
+        reads the bulletin then rather than at its next poll, and leaves."""
+        with self._tasks.not_empty:
+            self._closed.set()
+            self._tasks.not_empty.notify_all()
 
     def take(self, max_count: int, timeout: float) -> list[Any]:
         """Return up to `max_count` tasks, waiting at most `timeout` seconds for the first."""
         max_count = max(1, min(int(max_count), MAX_BATCH))
-        if self._closed.is_set():
-            return []
-        try:
-            batch = [self._tasks.get(timeout=max(0.0, min(float(timeout), 5.0)))]
-        except queue.Empty:
-            return []
-        while len(batch) < max_count:
-            try:
-                batch.append(self._tasks.get_nowait())
-            except queue.Empty:
-                break
-        if self._on_empty is not None and self._tasks.empty():
+        deadline = time.monotonic() + max(0.0, min(float(timeout), 5.0))
+        # Waits on the queue's own condition, which its put() notifies, and close() too.
+        with self._tasks.not_empty:
+            waiting = self._tasks.queue
+            while not waiting and not self._closed.is_set():
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return []
+                self._tasks.not_empty.wait(remaining)
+            if self._closed.is_set():
+                return []
+            batch = [waiting.popleft() for _ in range(min(max_count, len(waiting)))]
+            emptied = not waiting
+        if emptied and self._on_empty is not None:
             self._on_empty()
         return batch
 

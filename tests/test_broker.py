@@ -69,6 +69,33 @@ def test_broker_a_closed_desk_answers_every_take_at_once_and_empty() -> None:
     assert time.monotonic() - started < 4.0  # not one 5 s timeout
 
 
+def test_broker_closing_the_desk_ends_a_take_already_waiting() -> None:
+    tasks: queue.Queue = queue.Queue()
+    desk = broker.TaskDesk(tasks)
+    taken: list = []
+    waiting = threading.Thread(target=lambda: taken.append((desk.take(10, 5.0), time.monotonic())))
+    waiting.start()
+    time.sleep(0.2)  # the take is waiting on the empty queue
+    closed = time.monotonic()
+    desk.close()
+    waiting.join(timeout=10)
+    assert taken and taken[0][0] == []
+    assert taken[0][1] - closed < 1.0  # before: the take waited out its 5 s (0.1 s for a node's poll)
+
+
+def test_broker_a_take_waiting_gets_what_is_put_at_once() -> None:
+    tasks: queue.Queue = queue.Queue()
+    desk = broker.TaskDesk(tasks)
+    taken: list = []
+    waiting = threading.Thread(target=lambda: taken.append(desk.take(10, 5.0)))
+    waiting.start()
+    time.sleep(0.1)
+    started = time.monotonic()
+    tasks.put("a task")
+    waiting.join(timeout=10)
+    assert taken == [["a task"]] and time.monotonic() - started < 1.0
+
+
 def test_broker_stopped_server_leaves_no_thread_behind() -> None:
     running = broker.serve("127.0.0.1", 0, broker.generate_authkey(), queue.Queue(), queue.Queue(),
                            broker.Bulletin({}))
