@@ -288,3 +288,36 @@ def test_fetcher_sends_no_conditions_outside_a_recrawl_and_keeps_the_validators(
     assert "If-None-Match" not in responses.calls[0].request.headers
     assert fetched.validators == {"etag": 'W/"abc"', "last_modified": "Tue, 01 Jun 2024 10:00:00 GMT"}
     assert not fetched.not_modified
+
+
+def test_fetcher_a_kept_alive_connection_gets_each_body_without_waiting_for_a_delayed_ack(tmp_path) -> None:
+    # Python's http.server writes the head and the body apart, with Nagle's algorithm on: the body
+    # waits until the head is acknowledged, and on a connection busy request after request Linux
+    # delays that acknowledgement 40 ms. Before: 20 small files took 0.84 s here, 42 ms each.
+    import functools
+    import threading
+    import time
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    class KeepAlive(SimpleHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    for n in range(20):
+        (tmp_path / f"{n}.txt").write_text("x" * 300)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(KeepAlive, directory=str(tmp_path)))
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    limits = FetchLimits()
+    session = new_session(limits)
+    try:
+        fetch(session, f"http://127.0.0.1:{server.server_port}/0.txt", limits, 10_000)  # the connection is open
+        started = time.monotonic()
+        for n in range(20):
+            assert fetch(session, f"http://127.0.0.1:{server.server_port}/{n}.txt", limits, 10_000).body == b"x" * 300
+        took = time.monotonic() - started
+    finally:
+        server.shutdown()
+    assert took < 0.4, f"20 requests on one connection took {took:.2f}s"  # 20 delayed ACKs are 0.8 s

@@ -6,6 +6,11 @@ byte at a time, each byte just inside the read timeout, could hold a fetcher thr
 through `watched_adapter` register their socket with one watchdog thread per process when the
 head is read; when the fetch's deadline passes first, the watchdog shuts the socket down, the
 blocked read returns, and the fetcher reports `too-slow`.
+
+The same connections acknowledge a response's first segment at once (TCP_QUICKACK, on Linux):
+a server that writes the head and the body apart, with Nagle's algorithm on (Python's
+http.server, many small servers), holds the body until the head is acknowledged, and on a
+connection kept busy, request after request, the kernel delays that acknowledgement 40 ms.
 """
 
 from __future__ import annotations
@@ -106,9 +111,17 @@ class fetch_deadline:  # noqa: N801 - used as a context manager, like a function
         _current.deadline = None
 
 
+_QUICKACK = getattr(socket, "TCP_QUICKACK", None)  # Linux only; elsewhere acknowledgements keep their timing
+
+
 def _watched(sock: Any) -> None:
+    """Before a response head is read: watch the socket for the fetch's deadline, and ack at once."""
+    if not isinstance(sock, socket.socket):
+        return
+    if _QUICKACK is not None:  # not sticky: the kernel may leave quick-ack mode, so set it per response
+        sock.setsockopt(socket.IPPROTO_TCP, _QUICKACK, 1)
     deadline = getattr(_current, "deadline", None)
-    if deadline is not None and isinstance(sock, socket.socket):
+    if deadline is not None:
         _current.tickets.append(_WATCHDOG.watch(sock, deadline))
 
 
