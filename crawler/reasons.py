@@ -15,7 +15,8 @@ SLOW_REASONS = frozenset({"ReadTimeout", "ConnectTimeout", "too-slow"})
 MAX_SLOW_ATTEMPTS = 2
 # A chained task handed back unfetched (see Frontier.next_tasks): a task before it in its chain
 # failed in a way worth another attempt (the origin or our disk is in trouble, maybe asking us to
-# slow down), so the node stops the chain there. Not an attempt: the scheduler queues it again.
+# slow down), or the crawl is stopping, so the node stops the chain there. Not an attempt: the
+# scheduler queues it again (for a --resume, when stopping).
 NOT_STARTED = "not-started"
 
 

@@ -368,3 +368,17 @@ def test_with_nothing_in_flight_the_loop_waits_for_the_disks_word_not_for_an_ans
     assert scheduler._frontier.in_flight == 0 and scheduler._applier.checks_pending == 1
     scheduler._wait_for_work()
     assert scheduler._applier.checks_pending == 0 and scheduler.counts["images/saved"] == 1
+
+
+def test_a_scheduler_that_stops_dispatching_says_so_to_the_nodes(tmp_path: Path) -> None:
+    # Nodes read the bulletin and hand back what waits in their chains, so a --max-time or a Ctrl-C
+    # ends once the tasks in hand are done, not whole chains of up to 8.
+    clock = iter([0.0, 0.0, 10.0, 10.0, 10.0, 10.0])
+    config = SchedulerConfig(output_dir=tmp_path, authkey=b"k" * 32, seeds=(f"{SITE}/",),
+                             scope=Scope(frozenset({"site.test"})), limits=Limits(max_seconds=5),
+                             politeness=Politeness(delay_seconds=0, obey_robots=False))
+    scheduler = Scheduler(config, clock=lambda: next(clock, 10.0), store=MemoryStore())
+    scheduler._start()
+    assert scheduler.bulletin.read()["state"] == "running"
+    scheduler._step(10.0)
+    assert scheduler.bulletin.read()["state"] == "stopping"

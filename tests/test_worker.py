@@ -82,6 +82,26 @@ def test_worker_a_chain_stops_at_a_failure_worth_retrying_and_hands_the_rest_bac
     assert worker.done == 2 and worker.failed == 1 and worker._unfinished == 0 and worker._busy == 0
 
 
+def test_worker_a_stopping_crawl_ends_a_chain_after_the_task_in_hand() -> None:
+    worker = Worker(WorkerConfig("127.0.0.1", 1, b"k", threads=1))
+    handled = []
+
+    class _Stopping(_Handler):
+        def handle(self, task: dict, session: object) -> dict:
+            handled.append(task["id"])
+            worker._winding_down = True  # meanwhile the bulletin said "stopping" (--max-time, Ctrl-C)
+            return {"task_id": task["id"], "outcome": "saved", "retryable": False, "reason": None}
+
+    chain = [dict(make_task(f"{n}", "image", f"http://a.test/{n}.png", 0, None, 0)) for n in range(1, 4)]
+    worker._inbox.put(chain)  # type: ignore[arg-type]
+    worker._inbox.put(None)
+    worker._unfinished = len(chain)
+    worker._fetch_loop(_Stopping())  # type: ignore[arg-type]
+    results = [worker._outbox.get_nowait() for _ in range(len(chain))]
+    assert handled == ["1"] and [r["reason"] for r in results] == [None, NOT_STARTED, NOT_STARTED]
+    assert worker.done == 1 and worker._unfinished == 0 and worker._busy == 0
+
+
 def test_worker_a_feeder_that_fails_stops_the_node_instead_of_leaving_it_idle_and_alive() -> None:
     worker = Worker(WorkerConfig("127.0.0.1", 1, b"k", threads=4))
 

@@ -65,6 +65,7 @@ class Worker:
         self._stop = threading.Event()  # take no more tasks; finish those held, then exit
         self._lost = threading.Event()  # the scheduler is gone for good
         self._paused = False  # the scheduler stopped on an interrupt; a --resume may come back
+        self._winding_down = False  # the scheduler dispatches no more (a limit, an interrupt): as last read
         self._broken = threading.Event()  # a thread of ours failed: leave, and say so in the exit code
         self._link_lock = threading.Lock()
         self._link: broker.Link | None = None
@@ -243,6 +244,7 @@ class Worker:
         if not isinstance(bulletin, dict):  # an answer out of step: the link cannot be trusted
             raise EOFError(f"the bulletin read gave {type(bulletin).__name__}")
         state = bulletin.get("state")
+        self._winding_down = state in ("stopping", "paused", "finished")
         if state == "finished" and not self._stop.is_set():
             log.info("worker %s: the scheduler says the crawl is over", self.node_id)
             self._stop.set()
@@ -294,7 +296,9 @@ class Worker:
         """One fetcher thread: its own Session (connection reuse), chains from the inbox until the end.
 
         A chain's tasks run in turn. Once one fails in a way worth another attempt (the origin may be
-        down, or asking us to slow down), the rest go back unfetched, for the scheduler to pace.
+        down, or asking us to slow down), the rest go back unfetched, for the scheduler to pace; so
+        do they once the crawl or this node is stopping (a limit, an interrupt), which then ends as
+        soon as the task in hand, not the whole chain, is done.
         """
         session = None
         try:
@@ -302,14 +306,15 @@ class Worker:
             while (chain := self._inbox.get()) is not None:
                 with self._held_changed:
                     self._busy += 1
-                trouble = False
+                hand_back = False
                 for position, task in enumerate(chain, 1):
-                    if trouble:  # handed back unfetched
+                    hand_back = hand_back or (position > 1 and (self._winding_down or self._stop.is_set()))
+                    if hand_back:
                         result = make_result(task, self.node_id, Outcome.FAILED, reason=NOT_STARTED, retryable=True)
                         self._finished(result, attempted=False, chain_done=position == len(chain))
                         continue
                     result = handler.handle(task, session)
-                    trouble = result["retryable"]
+                    hand_back = result["retryable"]
                     self._finished(result, attempted=True, chain_done=position == len(chain))
         finally:
             if session is not None:

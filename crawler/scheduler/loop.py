@@ -235,6 +235,7 @@ class Scheduler:
             self._stopping = self._stop_reason(now)
             if self._stopping is not None:
                 log.info("scheduler: stopping: %s", self._stopping[1])
+                self.bulletin.update(state="stopping")  # nodes hand back what waits in their chains
                 self._take_back_queued()
         if self._stopping is None:
             self._dispatch(now)
