@@ -59,6 +59,16 @@ def test_worker_counts_every_task_of_every_fetcher_thread() -> None:
     assert worker._busy == 0
 
 
+def _run_one_chain(worker: Worker, handler: _Handler, length: int) -> list[dict]:
+    """Run a chain of image tasks 1..length through one fetcher thread of `worker`; return its results."""
+    chain = [dict(make_task(f"{n}", "image", f"http://a.test/{n}.png", 0, None, 0)) for n in range(1, length + 1)]
+    worker._inbox.put(chain)  # type: ignore[arg-type]
+    worker._inbox.put(None)
+    worker._unfinished = length
+    worker._fetch_loop(handler)  # type: ignore[arg-type]
+    return [worker._outbox.get_nowait() for _ in range(length)]
+
+
 def test_worker_a_chain_stops_at_a_failure_worth_retrying_and_hands_the_rest_back_unfetched() -> None:
     worker = Worker(WorkerConfig("127.0.0.1", 1, b"k", threads=1))
     handled = []
@@ -70,12 +80,7 @@ def test_worker_a_chain_stops_at_a_failure_worth_retrying_and_hands_the_rest_bac
             return {"task_id": task["id"], "outcome": "failed" if retry else "saved", "retryable": retry,
                     "reason": "http-503" if retry else None}
 
-    chain = [dict(make_task(f"{n}", "image", f"http://a.test/{n}.png", 0, None, 0)) for n in range(1, 5)]
-    worker._inbox.put(chain)  # type: ignore[arg-type]
-    worker._inbox.put(None)
-    worker._unfinished = len(chain)
-    worker._fetch_loop(_Busy())  # type: ignore[arg-type]
-    results = [worker._outbox.get_nowait() for _ in range(len(chain))]
+    results = _run_one_chain(worker, _Busy(), 4)
     assert handled == ["1", "2"]  # nothing more is requested from that origin
     assert [(r["task_id"], r["reason"], r["retryable"]) for r in results] == [
         ("1", None, False), ("2", "http-503", True), ("3", NOT_STARTED, True), ("4", NOT_STARTED, True)]
@@ -92,12 +97,7 @@ def test_worker_a_stopping_crawl_ends_a_chain_after_the_task_in_hand() -> None:
             worker._winding_down = True  # meanwhile the bulletin said "stopping" (--max-time, Ctrl-C)
             return {"task_id": task["id"], "outcome": "saved", "retryable": False, "reason": None}
 
-    chain = [dict(make_task(f"{n}", "image", f"http://a.test/{n}.png", 0, None, 0)) for n in range(1, 4)]
-    worker._inbox.put(chain)  # type: ignore[arg-type]
-    worker._inbox.put(None)
-    worker._unfinished = len(chain)
-    worker._fetch_loop(_Stopping())  # type: ignore[arg-type]
-    results = [worker._outbox.get_nowait() for _ in range(len(chain))]
+    results = _run_one_chain(worker, _Stopping(), 3)
     assert handled == ["1"] and [r["reason"] for r in results] == [None, NOT_STARTED, NOT_STARTED]
     assert worker.done == 1 and worker._unfinished == 0 and worker._busy == 0
 
