@@ -47,13 +47,19 @@ def _measure(name: str, root: Path, work: Path, runs: int) -> None:
     env = dict(os.environ, **{broker.AUTHKEY_ENV: broker.generate_authkey().decode()})
     walls: dict[str, list[float]] = {"queue-crawler": [], "wget": [], "Scrapy": []}
     requests: dict[str, int] = {}
+    phases: list[tuple[float, float, float]] = []  # ours: start-up, crawling, end (where the server logs spans)
     try:
         for n in range(runs):
             server.reset()
+            launched = time.time()
             walls["queue-crawler"].append(_seconds(
                 [sys.executable, "-m", "crawler", "run", base, "--output", str(work / f"ours{n}"), "--fresh",
                  "--delay", "0", "--quiet"], REPO, env))
             requests["queue-crawler"] = sum(server.hits().values())
+            spans = server.spans()
+            if spans:
+                first, last = spans[0][0], max(end for _start, end in spans)
+                phases.append((first - launched, last - first, launched + walls["queue-crawler"][-1] - last))
             if shutil.which("wget"):
                 server.reset()
                 walls["wget"].append(_seconds(["wget", "-q", "-r", "-l", "inf", "-p", "-np", "-P",
@@ -78,6 +84,10 @@ def _measure(name: str, root: Path, work: Path, runs: int) -> None:
         wall = statistics.median(values)
         ratio = "" if crawler == "queue-crawler" else f"   queue-crawler / {crawler}: {ours / wall:.2f}"
         print(f"  {crawler:14} {wall:7.2f} s  {requests[crawler]:6d} requests{ratio}")
+    if phases:
+        start_up, crawling, end = (statistics.median(phase[k] for phase in phases) for k in range(3))
+        print(f"  queue-crawler's time: {start_up:.2f} s to the first request, {crawling:.2f} s crawling, "
+              f"{end:.2f} s from the last answer to its exit (medians)")
     print("  targets: queue-crawler within 2x wget's wall time and at most 0.5x Scrapy's")
 
 
