@@ -382,3 +382,24 @@ def test_a_scheduler_that_stops_dispatching_says_so_to_the_nodes(tmp_path: Path)
     assert scheduler.bulletin.read()["state"] == "running"
     scheduler._step(10.0)
     assert scheduler.bulletin.read()["state"] == "stopping"
+
+
+@pytest.mark.parametrize(("hosts", "limits", "chained"), [
+    (1, Limits(), True),  # one host's 2 slots against 8 threads: its round trips are what the crawl waits for
+    (4, Limits(), False),  # 4 hosts' 8 slots fill the 8 threads: tasks go one at a time
+    (1, Limits(max_images=100), False),  # an image limit is counted a task at a time
+])
+def test_chains_go_out_only_where_slots_are_what_the_crawl_waits_for(tmp_path: Path, hosts: int, limits: Limits,
+                                                                    chained: bool) -> None:
+    config = SchedulerConfig(output_dir=tmp_path, authkey=b"k" * 32, seeds=(f"{SITE}/",), limits=limits,
+                             scope=Scope(frozenset({f"h{n}.test" for n in range(hosts)})),
+                             politeness=Politeness(delay_seconds=0, obey_robots=False))  # per-host 2
+    scheduler = Scheduler(config, clock=lambda: 0.0, store=MemoryStore())
+    scheduler._handle(dict(make_node_event("hello", "n1", 8, [], 0)), 0.0)
+    for host in range(hosts):
+        for n in range(12):
+            url = f"http://h{host}.test/{n}.png"
+            scheduler._frontier.add(url, canonical(url), Kind.IMAGE, 1, f"http://h{host}.test/")
+    scheduler._dispatch(0.0)
+    items = [scheduler._tasks.get_nowait() for _ in range(scheduler._tasks.qsize())]
+    assert any(isinstance(item, list) for item in items) == chained
