@@ -311,11 +311,10 @@ class Worker:
                     hand_back = hand_back or (position > 1 and (self._winding_down or self._stop.is_set()))
                     if hand_back:
                         result = make_result(task, self.node_id, Outcome.FAILED, reason=NOT_STARTED, retryable=True)
-                        self._finished(result, attempted=False, chain_done=position == len(chain))
-                        continue
-                    result = handler.handle(task, session)
-                    hand_back = result["retryable"]
-                    self._finished(result, attempted=True, chain_done=position == len(chain))
+                    else:
+                        result = handler.handle(task, session)
+                    self._finished(result, attempted=not hand_back, chain_done=position == len(chain))
+                    hand_back = hand_back or result["retryable"]
         finally:
             if session is not None:
                 session.close()
