@@ -115,12 +115,18 @@ class _CountingHandler(SimpleHTTPRequestHandler):
         path = urlsplit(self.path).path.lstrip("/")
         self.site.headers[path] = dict(self.headers)
         self.site.record(path)
-        self._status, self._sent = 0, 0
+        self._status, self._sent, self._over = 0, 0, False
         try:
             self._answer(path)
         finally:
             with self.site._lock:
                 self.site.answers.append((path, self._status, self._sent))
+            self._answered()
+
+    def _answered(self) -> None:
+        """The request stops counting as in flight (once)."""
+        if not self._over:
+            self._over = True
             self.site.done()
 
     def send_response(self, code: int, message: str | None = None) -> None:
@@ -129,6 +135,10 @@ class _CountingHandler(SimpleHTTPRequestHandler):
 
     def copyfile(self, source, outputfile) -> None:  # type: ignore[no-untyped-def]
         data = source.read()
+        # The answer is whole from here. Counted after the write instead, this thread may wait
+        # for the GIL (or a core) past the moment the crawler has the bytes and asks the next
+        # URL of its chain on a new connection: a request at once too many, seen only here.
+        self._answered()
         outputfile.write(data)
         self._sent += len(data)
 
