@@ -37,7 +37,7 @@ from crawler.errors import ConfigError, CrawlerError, SeedError
 from crawler.output.report import recrawl_line
 from crawler.seeds import read_seeds
 from crawler.storage import MANIFEST_NAME, STATE_DIR, read_jsonl
-from crawler.supervise import LocalNodes, run_local_crawl, run_node, run_scheduler, terminal
+from crawler.supervise import LocalNodes, LocalWorkers, run_local_crawl, run_node, run_scheduler, terminal
 from crawler.units import parse_seconds, parse_size, plural, seconds_option, size_option, size_text
 from crawler.urls import canonical, host_of
 
@@ -491,7 +491,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     nodes = LocalNodes(args.workers, args.threads, args.processes)  # refuses 0 threads before anything starts
     given = args.authkey_file is not None or broker.authkey_from_env() is not None
     config = scheduler_config(args, _authkey(args) if given else broker.generate_authkey(), args.listen)
-    return _print_summary(run_local_crawl(config, nodes, quiet=args.quiet, verbose=args.verbose,
+    workers = LocalWorkers(nodes, config.authkey, quiet=args.quiet, verbose=args.verbose)
+    return _print_summary(run_local_crawl(config, workers, quiet=args.quiet,
                                           key_file=args.authkey_file if given else None, generated_key=not given))
 
 
@@ -499,13 +500,19 @@ def cmd_demo(args: argparse.Namespace) -> int:
     """Serve the demo site and crawl it as `crawler run URL --fresh --delay 0 --per-host 8` would."""
     from crawler.demo import serve_folder
     nodes = LocalNodes(args.workers, args.threads, args.processes)
-    server, url = serve_folder(args.site)
+    authkey = broker.generate_authkey()
+    workers = LocalWorkers(nodes, authkey, quiet=args.quiet, verbose=args.verbose)  # before the server's thread
+    try:
+        server, url = serve_folder(args.site)
+    except BaseException:
+        workers.close()
+        raise
     print(f"demo: serving {args.site} at {url}", flush=True)
-    config = SchedulerConfig(output_dir=args.output, authkey=broker.generate_authkey(), seeds=(url,),
+    config = SchedulerConfig(output_dir=args.output, authkey=authkey, seeds=(url,),
                              scope=Scope(frozenset({host_of(url)})),
                              politeness=Politeness(delay_seconds=0, per_host=8), fresh=True)
     try:
-        code = _print_summary(run_local_crawl(config, nodes, quiet=args.quiet, verbose=args.verbose))
+        code = _print_summary(run_local_crawl(config, workers, quiet=args.quiet))
     finally:
         server.shutdown()
     if code == EXIT_OK:

@@ -13,6 +13,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ if TYPE_CHECKING:  # imported where a scheduler runs: a node's processes never l
 
 log = logging.getLogger("crawler")
 _CHILD_EXIT_SECONDS = 10.0  # after the scheduler ends, how long local workers have to say goodbye
+_LOCAL_RECONNECT_SECONDS = 10.0  # a local worker whose scheduler is gone leaves after this
 
 
 @functools.lru_cache(maxsize=1)
@@ -38,9 +40,14 @@ def terminal() -> Any:
     return Console(stderr=True)
 
 
+def _shows_live_display(quiet: bool) -> bool:
+    """A live display is shown on a terminal; not in logs, CI, files, nor with --quiet."""
+    return not quiet and sys.stderr.isatty()
+
+
 def _live_display(quiet: bool) -> Any:
-    """A rich Live display on a terminal; None for logs, CI, files and --quiet."""
-    if quiet or not sys.stderr.isatty():
+    """A rich Live display where one is shown (_shows_live_display), else None."""
+    if not _shows_live_display(quiet):
         return None
     from rich.live import Live
     return Live(console=terminal(), refresh_per_second=2, transient=False)
@@ -163,29 +170,113 @@ class LocalNodes:
         WorkerConfig("127.0.0.1", 0, b"", threads=self.threads, processes=self.processes)  # its sentences
 
 
-def run_local_crawl(config: SchedulerConfig, nodes: LocalNodes, *, quiet: bool = False, verbose: bool = False,
-                    key_file: Path | None = None, generated_key: bool = True) -> Summary:
-    """Run the scheduler here and `nodes.workers` worker processes on its address; wait for them all."""
-    children: list[subprocess.Popen[bytes]] = []
-    env = dict(os.environ, **{broker.AUTHKEY_ENV: config.authkey.decode()})  # not argv: ps shows argv
+class LocalWorkers:
+    """The worker processes of `crawler run` and `crawler demo`, beside the scheduler in this process.
 
-    def start_workers(host: str, port: int, live_display: bool) -> None:
+    On Linux they are forked from this process before the scheduler starts, so they share the modules
+    it has already imported: a `python -m crawler worker` started afresh spends about 0.2 s of CPU
+    importing, on the way to a one-site crawl's first request. Each then waits on a pipe for the
+    address the scheduler listens on. Create this while the process has one thread (a thread's
+    locks would be copied held); elsewhere, or with threads running, the workers start as
+    `python -m crawler worker` processes once the address is known.
+    """
+
+    def __init__(self, nodes: LocalNodes, authkey: bytes, *, quiet: bool = False, verbose: bool = False) -> None:
+        self._nodes = nodes
+        self._authkey = authkey
+        self._verbose = verbose
         # Under a live display the workers' own lines would tear it: they report warnings only.
-        verbosity = ["--quiet"] if quiet or live_display else ["--verbose"] if verbose else []
-        for number in range(nodes.workers):
-            children.append(subprocess.Popen(
-                [sys.executable, "-m", "crawler", "worker", "--connect", f"{host}:{port}",
-                 "--threads", str(nodes.threads), "--processes", str(nodes.processes),
-                 "--node-id", f"local-{number + 1}", "--reconnect-seconds", "10", *verbosity], env=env))
+        self._quiet_workers = quiet or _shows_live_display(quiet)
+        self._started: list[subprocess.Popen[bytes]] = []
+        self._forked: list[Any] = []  # multiprocessing Processes
+        self._addresses: list[Any] = []  # the write end of each forked worker's pipe
+        if sys.platform.startswith("linux") and threading.active_count() == 1:
+            self._fork()
 
-    try:
-        return run_scheduler(config, quiet, on_listening=start_workers, key_file=key_file,
-                             generated_key=generated_key)
-    finally:
+    def _node_ids(self) -> list[str]:
+        """One name per process: local-N, or local-N-pK with --processes."""
+        if self._nodes.processes == 1:
+            return [f"local-{number}" for number in range(1, self._nodes.workers + 1)]
+        return [f"local-{number}-p{part}" for number in range(1, self._nodes.workers + 1)
+                for part in range(1, self._nodes.processes + 1)]
+
+    def _fork(self) -> None:
+        import multiprocessing
+
+        import crawler.node.worker  # noqa: F401  # imported once, here, for every worker
+        context = multiprocessing.get_context("fork")
+        pipes = [context.Pipe(duplex=False) for _ in self._node_ids()]
+        for node_id, (reader, _writer) in zip(self._node_ids(), pipes):
+            config = WorkerConfig("", 0, self._authkey, threads=self._nodes.threads, node_id=node_id,
+                                  reconnect_seconds=_LOCAL_RECONNECT_SECONDS)
+            process = context.Process(target=_forked_worker, name=f"worker {node_id}",
+                                      args=(config, reader, [other for other, _ in pipes if other is not reader],
+                                            [writer for _, writer in pipes], self._quiet_workers))
+            process.start()
+            self._forked.append(process)
+        for reader, writer in pipes:
+            reader.close()
+            self._addresses.append(writer)
+
+    def tell(self, host: str, port: int) -> None:
+        """The scheduler listens at host:port: the workers may connect."""
+        if self._forked:
+            for writer in self._addresses:
+                writer.send((host, port))
+                writer.close()
+            self._addresses.clear()
+            return
+        env = dict(os.environ, **{broker.AUTHKEY_ENV: self._authkey.decode()})  # not argv: ps shows argv
+        verbosity = ["--quiet"] if self._quiet_workers else ["--verbose"] if self._verbose else []
+        for number in range(1, self._nodes.workers + 1):
+            self._started.append(subprocess.Popen(
+                [sys.executable, "-m", "crawler", "worker", "--connect", f"{host}:{port}",
+                 "--threads", str(self._nodes.threads), "--processes", str(self._nodes.processes),
+                 "--node-id", f"local-{number}", "--reconnect-seconds", str(_LOCAL_RECONNECT_SECONDS),
+                 *verbosity], env=env))
+
+    def close(self) -> None:
+        """Wait for the workers to leave (a worker never told the address leaves at once); after
+        _CHILD_EXIT_SECONDS, kill those still there."""
+        for writer in self._addresses:
+            writer.close()
+        self._addresses.clear()
         deadline = time.monotonic() + _CHILD_EXIT_SECONDS
-        for child in children:
+        for process in self._forked:
+            process.join(max(0.1, deadline - time.monotonic()))
+            if process.is_alive():
+                process.kill()
+                process.join()
+        for child in self._started:
             try:
                 child.wait(timeout=max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
                 child.kill()
                 child.wait()
+
+
+def _forked_worker(config: WorkerConfig, reader: Any, others: list[Any], writers: list[Any], quiet: bool) -> None:
+    """A forked worker process: wait for the scheduler's address, then run as `crawler worker` would."""
+    for end in (*others, *writers):  # the parent's ends: held here, they would keep a pipe from closing
+        end.close()
+    try:
+        host, port = reader.recv()
+    except (EOFError, OSError):  # the scheduler never listened (it failed to start): nothing to do
+        return
+    except KeyboardInterrupt:
+        sys.exit(130)
+    finally:
+        reader.close()
+    if quiet:
+        logging.getLogger().setLevel(logging.WARNING)
+    sys.exit(run_node(dataclasses.replace(config, host=host, port=port), []))
+
+
+def run_local_crawl(config: SchedulerConfig, workers: LocalWorkers, *, quiet: bool = False,
+                    key_file: Path | None = None, generated_key: bool = True) -> Summary:
+    """Run the scheduler here and the local workers on its address; wait for them all."""
+    try:
+        return run_scheduler(config, quiet, on_listening=lambda host, port, _live: workers.tell(host, port),
+                             key_file=key_file, generated_key=generated_key)
+    finally:
+        workers.close()

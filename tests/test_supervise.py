@@ -1,0 +1,55 @@
+"""The local worker processes of `crawler run`: forked before the scheduler starts, told its address later."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from crawler import supervise
+from crawler.supervise import LocalNodes, LocalWorkers
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_local_workers_are_forked_and_leave_at_once_when_the_scheduler_never_listens() -> None:
+    # A fresh interpreter: one thread, as `crawler run` has when it forks.
+    probe = (
+        "import time\n"
+        "from crawler.supervise import LocalNodes, LocalWorkers\n"
+        "workers = LocalWorkers(LocalNodes(workers=2, processes=2), b'k' * 32, quiet=True)\n"
+        "forked = workers._forked\n"
+        "time.sleep(0.3)\n"
+        "print(len(forked), sum(p.is_alive() for p in forked))\n"  # waiting for an address
+        "started = time.monotonic()\n"
+        "workers.close()\n"
+        "print(round(time.monotonic() - started, 1), sorted(p.exitcode for p in forked))\n"
+    )
+    shown = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, cwd=REPO)
+    assert shown.returncode == 0, shown.stderr
+    waiting, left = shown.stdout.splitlines()
+    assert waiting == "4 4"  # two workers of two processes each
+    seconds, codes = left.split(" ", 1)
+    assert float(seconds) < 2 and codes == "[0, 0, 0, 0]"  # not the 10 s kill: they left on their own
+    assert shown.stderr == ""
+
+
+def test_local_workers_start_as_commands_where_a_thread_already_runs(monkeypatch: pytest.MonkeyPatch,
+                                                                     capfd: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setattr(supervise, "_LOCAL_RECONNECT_SECONDS", 0)  # one attempt: the address is a dead end
+    running = threading.Event()
+    thread = threading.Thread(target=running.wait, daemon=True)
+    thread.start()
+    try:
+        workers = LocalWorkers(LocalNodes(workers=2), b"k" * 32, quiet=True)
+        assert workers._forked == []  # a fork would copy that thread's locks held
+        workers.tell("127.0.0.1", 1)  # nothing listens on port 1
+        workers.close()
+    finally:
+        running.set()
+    assert [child.returncode for child in workers._started] == [1, 1]
+    said = capfd.readouterr().err
+    assert said.count("crawler worker: error: no scheduler at 127.0.0.1:1") == 2, said
