@@ -39,7 +39,11 @@ class ReferenceSpider(scrapy.Spider):
         if not hasattr(response, "css"):
             return
         for href in response.css("a::attr(href), area::attr(href)").getall():
-            yield response.follow(href, self.parse)
+            url = response.urljoin(href)
+            # as Scrapy's LinkExtractor does: response.follow() raises on mailto: and javascript:
+            # links, and the exception ends the callback, dropping the page's other links and images
+            if urlsplit(url).scheme in ("http", "https"):
+                yield response.follow(url, self.parse)
         found = response.css("img::attr(src), img::attr(data-src), img::attr(data-original), "
                              "input[type=image]::attr(src), meta[property='og:image']::attr(content)").getall()
         for value in response.css("img::attr(srcset), img::attr(data-srcset), source::attr(srcset)").getall():
