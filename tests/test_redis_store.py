@@ -180,8 +180,8 @@ def test_redis_rows_hold_a_url_once_and_rows_written_before_still_read() -> None
     same = UrlRow(7, "http://a.test/p", "http://a.test/p", "page", 1, None, 0, "pending", 0)
     other = same._replace(url="http://a.test/p#top")
     for row in (same, other):
-        assert _row(7, _row_text(row), '["pending",0,null]', None) == row
-    assert _row_text(same).count("http://a.test/p") == 1
+        assert _row(7, _row_text(row, "http://a.test"), '["pending",0,null]', None) == row
+    assert _row_text(same, "http://a.test").count("http://a.test/p") == 1
     earlier = '["http://a.test/p", "http://a.test/p", "page", 1, null, 0, null, null]'
     assert _row(7, earlier, '["pending", 0, null]', None) == same
 

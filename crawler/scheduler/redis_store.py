@@ -14,6 +14,7 @@ itself with a heartbeat; one that finds others alive joins their crawl.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -223,8 +224,9 @@ class RedisStore(BufferedStore):
 
     def _write(self, batch: Batch) -> None:
         payload = json.dumps({
-            "rows": [[row.id, *_seen_place(row.canonical), _row_text(row), _state_text(row.status, row.attempts, None),
-                      _state_bucket(row.id), dispatch_origin(row)] for row in batch.rows],
+            "rows": [[row.id, *_seen_place(row.canonical), _row_text(row, origin),
+                      _state_text(row.status, row.attempts, None), _state_bucket(row.id), origin]
+                     for row, origin in ((row, dispatch_origin(row)) for row in batch.rows)],
             "states": [[url_id, _state_text(status, attempts, reason), _state_bucket(url_id)]
                        for url_id, (status, reason, attempts) in batch.statuses.items()],
             "fetches": [[url_id, fetch, at] for url_id, (fetch, at) in batch.fetches.items()],
@@ -466,10 +468,9 @@ def _compact(value: list[Any]) -> str:
     return _COMPACT.encode(value)
 
 
-def _row_text(row: UrlRow) -> str:
+def _row_text(row: UrlRow, origin: str) -> str:
     url = None if row.url == row.canonical else row.url
-    return _compact([row.canonical, url, row.kind, row.depth, row.page_url, row.hops, row.found_as, row.words,
-                     dispatch_origin(row)])
+    return _compact([row.canonical, url, row.kind, row.depth, row.page_url, row.hops, row.found_as, row.words, origin])
 
 
 def _seen_place(canonical: str) -> tuple[str, str]:
@@ -484,14 +485,21 @@ def _state_bucket(url_id: int) -> int:
     return url_id // STATE_BUCKET
 
 
+@functools.lru_cache(maxsize=1024)  # few statuses, attempts and reasons: most states are written before
 def _state_text(status: str, attempts: int, reason: str | None) -> str:
     return _compact([status, attempts, reason])
+
+
+@functools.lru_cache(maxsize=1024)  # the few texts _state_text writes
+def _state_of(state_text: str) -> tuple[str, int, str | None]:
+    status, attempts, reason = json.loads(state_text)
+    return status, attempts, reason
 
 
 def _row(url_id: int, row_text: str, state_text: str, fetch: str | None) -> UrlRow:
     canonical, url, kind, depth, page_url, hops, found_as, words = json.loads(row_text)[:8]
     url = canonical if url is None else url  # rows written before 2026-12-05 hold it twice, and no origin
-    status, attempts, _reason = json.loads(state_text)
+    status, attempts, _reason = _state_of(state_text)
     return UrlRow(url_id, canonical, url, kind, depth, page_url, hops, status, attempts, found_as, words, fetch)
 
 
