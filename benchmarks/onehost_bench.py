@@ -40,6 +40,15 @@ def _scrapy_available() -> bool:
     return True
 
 
+_IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".gif", ".webp", ".svg", ".ico", ".avif", ".bmp"}
+
+
+def _image_files(folder: Path) -> int:
+    """Image files under `folder` (Scrapy's FilesPipeline keeps each image URL's file, identical bytes too;
+    queue-crawler keeps each content once)."""
+    return sum(1 for path in folder.rglob("*") if path.suffix.lower() in _IMAGE_SUFFIXES and path.is_file())
+
+
 def _measure(name: str, root: Path, work: Path, runs: int) -> None:
     (port,) = free_ports(1)
     server = Nginx([root], [port], work / "nginx") if Nginx.available() else PythonServer([root], [port], work)
@@ -47,6 +56,7 @@ def _measure(name: str, root: Path, work: Path, runs: int) -> None:
     env = dict(os.environ, **{broker.AUTHKEY_ENV: broker.generate_authkey().decode()})
     walls: dict[str, list[float]] = {"queue-crawler": [], "wget": [], "Scrapy": []}
     requests: dict[str, int] = {}
+    images: dict[str, int] = {}  # image files each left on disk: a crawler that did less work shows here
     phases: list[tuple[float, float, float]] = []  # ours: start-up, crawling, end (where the server logs spans)
     try:
         for n in range(runs):
@@ -56,6 +66,7 @@ def _measure(name: str, root: Path, work: Path, runs: int) -> None:
                 [sys.executable, "-m", "crawler", "run", base, "--output", str(work / f"ours{n}"), "--fresh",
                  "--delay", "0", "--quiet"], REPO, env))
             requests["queue-crawler"] = sum(server.hits().values())
+            images["queue-crawler"] = _image_files(work / f"ours{n}" / "images")
             spans = server.spans()
             if spans:
                 first, last = spans[0][0], max(end for _start, end in spans)
@@ -65,6 +76,7 @@ def _measure(name: str, root: Path, work: Path, runs: int) -> None:
                 walls["wget"].append(_seconds(["wget", "-q", "-r", "-l", "inf", "-p", "-np", "-P",
                                                str(work / f"wget{n}"), base], work))
                 requests["wget"] = sum(server.hits().values())
+                images["wget"] = _image_files(work / f"wget{n}")
             if _scrapy_available():
                 server.reset()
                 folder = work / f"scrapy{n}"
@@ -73,6 +85,7 @@ def _measure(name: str, root: Path, work: Path, runs: int) -> None:
                     [sys.executable, "-m", "scrapy", "runspider", str(SPIDER), "-L", "WARNING", "-a", f"start={base}",
                      "-s", f"FILES_STORE={folder}", "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=8"], folder))
                 requests["Scrapy"] = sum(server.hits().values())
+                images["Scrapy"] = _image_files(folder / "full")
     finally:
         server.close()
     print(f"\n## one host: {name}, served by {server.name} (median of {runs})")
@@ -83,7 +96,7 @@ def _measure(name: str, root: Path, work: Path, runs: int) -> None:
             continue
         wall = statistics.median(values)
         ratio = "" if crawler == "queue-crawler" else f"   queue-crawler / {crawler}: {ours / wall:.2f}"
-        print(f"  {crawler:14} {wall:7.2f} s  {requests[crawler]:6d} requests{ratio}")
+        print(f"  {crawler:14} {wall:7.2f} s  {requests[crawler]:6d} requests  {images[crawler]:6d} image files{ratio}")
     if phases:
         start_up, crawling, end = (statistics.median(phase[k] for phase in phases) for k in range(3))
         print(f"  queue-crawler's time: {start_up:.2f} s to the first request, {crawling:.2f} s crawling, "
