@@ -50,7 +50,8 @@ EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 EXIT_PAGES_UNREACHABLE = 3  # finished, but pages or sites failed (network, 5xx, 429) after every attempt
 EXIT_NOTHING_FETCHED = 4  # finished without fetching a single page or image: every seed failed
 EXIT_CODES_HELP = """exit status (like wget's, for scripts):
-  0    the crawl finished and saved what it found (broken links and skipped URLs included)
+  0    the crawl finished and saved what it found (broken links and skipped URLs included;
+       a re-crawl that found nothing changed too)
   1    an error before or outside the crawl (options, key, output directory, state)
   2    the command line could not be parsed
   3    the crawl finished, but pages or whole sites failed on the network or with server
@@ -464,7 +465,9 @@ def exit_code(summary: Summary) -> int:
     counts = summary.counts
     if not summary.finished:
         return EXIT_INTERRUPTED
-    nothing = counts.get("pages/fetched", 0) == 0 and counts.get("images/saved", 0) == 0
+    # A re-crawl's unchanged URLs (304) were answered too, as was an image whose bytes were saved before
+    nothing = not any(n for key, n in counts.items()
+                      if key in ("pages/fetched", "images/saved", "images/duplicate") or key.endswith("/unchanged"))
     if nothing and any(n for key, n in counts.items() if key.endswith(("/failed", "/skipped"))):
         return EXIT_NOTHING_FETCHED
     if counts.get("pages/unreachable", 0):

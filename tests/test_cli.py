@@ -71,3 +71,16 @@ def test_cli_a_node_loads_neither_the_scheduler_nor_redis() -> None:
     # Redis client were 0.1 s of a node's 0.3 s), and a crawl on SQLite has no use for Redis at all.
     assert _modules_after_a_node("pass", ("redis.", "crawler.scheduler.")) == []
     assert _modules_after_a_node("import crawler.scheduler.sqlite_store, crawler.scheduler.loop", ("redis.",)) == []
+
+
+def test_cli_exit_status_counts_a_recrawls_unchanged_urls_as_answered() -> None:
+    # A weekly re-crawl of a site that did not change: every known URL answered 304, a broken link
+    # failed again. That is a success, not "nothing could be fetched" (exit 4).
+    from crawler.cli import EXIT_NOTHING_FETCHED, EXIT_OK, exit_code
+    from crawler.scheduler.loop import StopReason, Summary
+    unchanged = {"pages/unchanged": 3, "images/unchanged": 5, "pages/failed": 1, "images/failed": 1}
+    assert exit_code(Summary(StopReason.FINISHED, "", 1.0, unchanged)) == EXIT_OK
+    duplicates_only = {"images/duplicate": 2, "images/failed": 1}  # e.g. the rest of a resumed crawl
+    assert exit_code(Summary(StopReason.FINISHED, "", 1.0, duplicates_only)) == EXIT_OK
+    every_seed_failed = {"pages/failed": 2, "robots/failed": 1}
+    assert exit_code(Summary(StopReason.FINISHED, "", 1.0, every_seed_failed)) == EXIT_NOTHING_FETCHED

@@ -34,7 +34,7 @@ def test_a_recrawl_downloads_only_what_changed_and_records_what_is_gone(tmp_path
     write(root / "index.html", '<a href="a.html">a</a><a href="b.html">b</a><a href="gone.html">gone</a>'
                                '<link rel="icon" href="i1.png"><img src="i1.png" alt="one">')
     write(root / "a.html", '<img src="i2.png">')
-    write(root / "b.html", '<img src="i3.png">')
+    write(root / "b.html", '<img src="i3.png"><a href="missing.html">a broken link</a>')
     write(root / "gone.html", '<img src="i4.png">')
     site = serve_site(root)
     output = tmp_path / "out"
@@ -59,7 +59,8 @@ def test_a_recrawl_downloads_only_what_changed_and_records_what_is_gone(tmp_path
         "": (304, 0), "b.html": (304, 0), "i1.png": (304, 0), "i2.png": (304, 0),  # the seed (index.html): no body
         "a.html": (200, (root / "a.html").stat().st_size), "i3.png": (200, (root / "i3.png").stat().st_size),
         "new.html": (200, (root / "new.html").stat().st_size), "i5.png": (200, (root / "i5.png").stat().st_size),
-        "gone.html": (404, answered["gone.html"][1]), "i4.png": (404, answered["i4.png"][1])}
+        "gone.html": (404, answered["gone.html"][1]), "i4.png": (404, answered["i4.png"][1]),
+        "missing.html": (404, answered["missing.html"][1])}  # failed before: tried again
     assert len(site.answers) == len(answered)  # each URL asked once
     after = records(output / "manifest.jsonl")
     new = [record for record in after if record["sha256"] not in {r["sha256"] for r in before.values()}]
@@ -74,3 +75,12 @@ def test_a_recrawl_downloads_only_what_changed_and_records_what_is_gone(tmp_path
     assert ("Re-crawl: 8 known URLs checked: 4 unchanged (0 by the sitemaps' lastmod, without a request), "
             "2 changed, 2 gone; 2 new;") in second.stdout
     assert "1 gone image deleted (--prune)" in second.stdout
+
+    # The next week nothing has changed: every check is a 304 (the gone URLs and the broken link fail
+    # again), and that is a success for a script reading the exit status, not "nothing could be
+    # fetched" (exit 4).
+    third = processes.run("run", site.url, "--output", str(output), "--delay", "0", "--no-sitemaps", "--recrawl",
+                          timeout=60)
+    assert third.returncode == 0, third.stdout + third.stderr
+    assert "Re-crawl: 10 known URLs checked: 8 unchanged" in third.stdout
+    assert "0 changed, 2 gone; 0 new;" in third.stdout
