@@ -104,7 +104,8 @@ def _memory_by_kind(client: redis.Redis, prefix: str) -> dict[str, int]:
         pipe.memory_usage(key, samples=0)
     shares: dict[str, int] = {}
     for key, size in zip(keys, pipe.execute()):
-        kind = {"seen": "seen-set", "state": "statuses", "rows": "rows", "todo": "unfinished sets"}.get(
+        kind = {"seen": "seen-set", "state": "statuses", "rows": "rows", "open": "unfinished lists",
+                "open_count": "unfinished lists"}.get(
             key[len(prefix):].split(":")[0], "other")
         shares[kind] = shares.get(kind, 0) + int(size or 0)
     return shares

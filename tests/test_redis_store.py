@@ -141,6 +141,42 @@ def test_urls_found_on_an_origin_before_claiming_it_are_queued_once_it_is_claime
     store.close()
 
 
+def test_an_origins_unfinished_urls_cost_bytes_and_a_claim_queues_only_those_still_unfinished(
+        redis_server: RedisServer) -> None:
+    # An origin's unfinished URLs are listed as text, a few bytes an id (a set of integers cost some
+    # 50 bytes a member past 512); an id stays listed after its URL finishes, so the scheduler that
+    # takes the origin over must not queue it again.
+    from crawler.config import Politeness
+    from crawler.scheduler.frontier import Frontier
+    from crawler.scheduler.hosts import HostSync
+    a = RedisStore(redis_server.url, "listed", resume=False, fresh=True)
+    ids = [page(a, "http://x.test", f"/{n}") for n in range(1000)]
+    a.commit()
+    client = redis.Redis.from_url(redis_server.url, decode_responses=True)
+    assert client.hget("qc:listed:open_count", "http://x.test") == "1000"
+    assert int(client.memory_usage("qc:listed:open:http://x.test")) < 1000 * 8  # type: ignore[arg-type]
+    for url_id in ids[:990]:  # done by a scheduler that then dies
+        a.finish(url_id, UrlStatus.DONE, None, 1)
+    a.commit()
+    assert client.hget("qc:listed:open_count", "http://x.test") == "10"
+    b = RedisStore(redis_server.url, "listed", resume=True, fresh=False)
+    frontier = Frontier(b, Politeness(delay_seconds=0, obey_robots=False), lease_seconds=60, max_attempts=3,
+                        backoff_seconds=1)
+    frontier.owned = set()
+    HostSync(b.shared_hosts(), b, frontier).run(0.0)  # x.test had no live owner: b takes it
+    assert frontier.pending_count == 10  # the 990 listed ids that finished are not queued
+    taken = []
+    while (task := frontier.next_task(0.0)) is not None:
+        taken.append(task["url"])
+        frontier.finish(frontier.complete(task["id"], 0.0))  # type: ignore[arg-type]  # frees the slot
+    assert sorted(taken) == sorted(f"http://x.test/{n}" for n in range(990, 1000))
+    b.commit()
+    assert not client.exists("qc:listed:open:http://x.test")  # the list goes with its last unfinished URL
+    assert client.hlen("qc:listed:open_count") == 0 and client.get("qc:listed:unfinished") == "0"
+    a.close()
+    b.close()
+
+
 def test_an_idle_scheduler_takes_an_origin_nobody_dispatches_to(redis_server: RedisServer) -> None:
     from crawler.config import Politeness
     from crawler.scheduler.frontier import Frontier
@@ -206,7 +242,7 @@ def test_redis_a_crawl_of_the_earlier_layout_is_moved_once_and_carries_on(redis_
     client.set("qc:older:unfinished", "2")
 
     store = RedisStore(redis_server.url, "older", resume=True, fresh=False)
-    assert client.hget("qc:older:meta", "schema") == "2"
+    assert client.hget("qc:older:meta", "schema") == "3"
     assert not client.exists("qc:older:canon", "qc:older:state", "qc:older:origin")
     assert sorted(store.canonicals()) == ["http://new.test/p", "http://old.test/p"]
     assert [row.id for row in store.restore()] == [1, 2]
@@ -217,9 +253,33 @@ def test_redis_a_crawl_of_the_earlier_layout_is_moved_once_and_carries_on(redis_
         store.finish(url_id, UrlStatus.DONE, None, 1)
     store.commit()
     assert client.get("qc:older:unfinished") == "0"
-    assert client.scard("qc:older:todo:http://old.test") == client.scard("qc:older:todo:http://new.test") == 0
+    assert not client.keys("qc:older:todo:*") and not client.keys("qc:older:open:*")  # nothing left unfinished
+    assert client.hlen("qc:older:open_count") == 0
     assert client.hlen("qc:older:rows") == 2
     store.close()
+
+
+def test_redis_a_crawl_whose_unfinished_urls_were_sets_is_moved_once_and_carries_on(
+        redis_server: RedisServer) -> None:
+    # Schema 2 (written on 2026-12-05) kept each origin's unfinished URLs in a set.
+    store = RedisStore(redis_server.url, "sets", resume=False, fresh=True)
+    ids = [page(store, "http://s.test", f"/{n}") for n in range(3)]
+    store.commit()
+    store.close()
+    client = redis.Redis.from_url(redis_server.url, decode_responses=True)
+    client.delete("qc:sets:open:http://s.test", "qc:sets:open_count", "qc:sets:schedulers")
+    client.sadd("qc:sets:todo:http://s.test", *ids)
+    client.hset("qc:sets:meta", "schema", "2")
+
+    again = RedisStore(redis_server.url, "sets", resume=True, fresh=False)
+    assert client.hget("qc:sets:meta", "schema") == "3" and not client.exists("qc:sets:todo:http://s.test")
+    assert client.hget("qc:sets:open_count", "http://s.test") == "3"
+    assert again.shared_hosts().claim(1, []) == {"http://s.test": ids}
+    for url_id in ids:
+        again.finish(url_id, UrlStatus.DONE, None, 1)
+    again.commit()
+    assert client.get("qc:sets:unfinished") == "0" and not client.exists("qc:sets:open:http://s.test")
+    again.close()
 
 
 def test_redis_the_seen_set_holds_digests_in_small_hashes_and_tells_urls_of_one_digest_apart(

@@ -23,14 +23,17 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from crawler.scheduler.store import UNFINISHED
+
 if TYPE_CHECKING:  # a crawl on SQLite never loads the Redis client
     import redis
 
 CLAIM_SECONDS = 30.0  # an owner silent this long loses its origins
 _INBOX_BATCH = 10_000  # URL ids taken from the inbox at a time
 
-# KEYS: owner owner_until active
+# KEYS: owner owner_until active open_count
 # ARGV: this scheduler's token, now (ms), claim until (ms), how many origins at most, key prefix, dead owners (JSON)
+# Returns origin, then the ids listed as its unfinished URLs ("12,40,"; see redis_store.py), for each claimed.
 _CLAIM = """
 local dead = {}
 for _, token in ipairs(cjson.decode(ARGV[6])) do dead[token] = true end
@@ -38,9 +41,8 @@ local claimed = {}
 local count = 0
 for _, origin in ipairs(redis.call('SMEMBERS', KEYS[3])) do
   if count >= tonumber(ARGV[4]) then break end
-  local todo = ARGV[5] .. 'todo:' .. origin
   local owner = redis.call('HGET', KEYS[1], origin)
-  if redis.call('SCARD', todo) == 0 then
+  if tonumber(redis.call('HGET', KEYS[4], origin) or '0') <= 0 then
     redis.call('SREM', KEYS[3], origin)
   elseif owner ~= ARGV[1] then
     local until_ms = tonumber(redis.call('HGET', KEYS[2], origin) or '0')
@@ -49,7 +51,7 @@ for _, origin in ipairs(redis.call('SMEMBERS', KEYS[3])) do
       redis.call('HSET', KEYS[2], origin, ARGV[3])
       if owner then redis.call('DEL', ARGV[5] .. 'inbox:' .. owner) end
       table.insert(claimed, origin)
-      table.insert(claimed, redis.call('SMEMBERS', todo))
+      table.insert(claimed, redis.call('GET', ARGV[5] .. 'open:' .. origin) or '')
       count = count + 1
     end
   end
@@ -115,15 +117,17 @@ class SharedHosts:
         return max(0, math.ceil(active / (live_others + 1)) - owned)
 
     def claim(self, limit: int, dead: list[str]) -> dict[str, list[int]]:
-        """Claim up to `limit` origins that have unfinished URLs and no live owner; return each
-        with the ids of its unfinished URLs (those leased by a dead owner included)."""
+        """Claim up to `limit` origins that have unfinished URLs and no live owner; return each with
+        the ids listed as its unfinished URLs: those leased by a dead owner included, and some that
+        have finished since (the caller keeps the rows still unfinished)."""
         if limit <= 0:
             return {}
         now = time.time() * 1000
         reply = self._call(lambda: self._claim(
-            keys=[self._owner, self._until, self._prefix + "active"],
+            keys=[self._owner, self._until, self._prefix + "active", self._prefix + "open_count"],
             args=[self.token, int(now), int(now + CLAIM_SECONDS * 1000), limit, self._prefix, json.dumps(dead)]))
-        return {reply[n]: [int(url_id) for url_id in reply[n + 1]] for n in range(0, len(reply), 2)}
+        return {reply[n]: sorted({int(url_id) for url_id in reply[n + 1].split(",") if url_id})
+                for n in range(0, len(reply), 2)}
 
     def renew(self, origins: list[str]) -> list[str]:
         """Extend the claims on these origins; return those another scheduler holds now."""
@@ -182,7 +186,7 @@ class HostSync:
         if wanted:
             dead = [token for token in self._shared.owners() if token != self._shared.token and gone(token)]
             for origin, ids in self._shared.claim(wanted, dead).items():
-                self._frontier.adopt(origin, self._rows(ids))
+                self._frontier.adopt(origin, [row for row in self._rows(ids) if row.status in UNFINISHED])
         elif others:
             self._hand_over_excess(len(others))
         inbox = self._shared.inbox()

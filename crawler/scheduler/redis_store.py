@@ -7,7 +7,7 @@ commit that loses its connection is tried again for `OUTAGE_SECONDS` (Redis rest
 batch carries a token, so one that was applied before the reply was lost is not applied twice.
 
 Several schedulers may share a crawl (hosts.py says who dispatches to which origin). So the
-write script also keeps, per origin, the set of its unfinished URLs, the crawl's count of them,
+write script also keeps, per origin, the list of its unfinished URLs, the crawl's count of them,
 and each owner's inbox of URLs other schedulers found on its origins. A scheduler registers
 itself with a heartbeat; one that finds others alive joins their crawl.
 """
@@ -37,7 +37,9 @@ from crawler.urls import origin_of
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = "2"  # 1: one hash for the seen-set, one for statuses, one for origins (before 2026-12-05)
+SCHEMA_VERSION = "3"
+# 1: one hash for the seen-set, one for statuses, one for origins (before 2026-12-05)
+# 2: each origin's unfinished URLs in a set (2026-12-05)
 MIN_VERSION = (6, 2)  # what the scripts and commands below were tested against is 7.0; 6.2 has them all
 ALIVE_SECONDS = 30.0  # a scheduler silent this long is gone: its origins may be claimed by others
 OUTAGE_SECONDS = 60.0  # a commit waits this long for Redis to come back before the scheduler stops
@@ -45,7 +47,7 @@ _ID_BLOCK = 1000  # URL ids taken from the server at a time
 _SCAN_COUNT = 2000
 _CRAWL_NAME = re.compile(r"[A-Za-z0-9._-]{1,64}")
 _KEYS = ("meta", "ids", "rows", "fetch", "fetched_at", "pages", "images", "manifest", "failures", "robots",
-         "commit", "owner", "owner_until", "unfinished", "active", "schedulers")
+         "commit", "owner", "owner_until", "unfinished", "active", "schedulers", "open_count")
 # The seen-set and the statuses are spread over many small hashes, which Redis keeps as listpacks
 # (a few bytes an entry, where one big hash costs some 60 bytes of pointers and headers per entry):
 # the seen-set maps a 64-bit digest of each canonical URL to its id, in one of SEEN_BUCKETS hashes
@@ -53,8 +55,13 @@ _KEYS = ("meta", "ids", "rows", "fetch", "fetched_at", "pages", "images", "manif
 # plain hash); a URL's status is in the hash of its id's block of STATE_BUCKET ids.
 SEEN_BUCKETS = 1 << 16
 STATE_BUCKET = 64
+# An origin's unfinished URLs ("open") are the text `open:ORIGIN` of ids, each followed by a comma,
+# appended as they arrive, and their count in the hash `open_count`; the text goes when the count
+# reaches 0. An id is not taken out when its URL finishes (a set of integers past 512 members
+# costs some 50 bytes a member, this 8 at a million URLs), so whoever claims the origin reads the
+# statuses of the ids listed and keeps the unfinished ones.
 
-# KEYS: rows fetch fetched_at pages images manifest failures commit owner unfinished active
+# KEYS: rows fetch fetched_at pages images manifest failures commit owner unfinished active open_count
 # ARGV: batch token, this scheduler's token, the crawl's key prefix, the batch as JSON
 # A row is [id, seen bucket, digest, row, state, state bucket, origin] (see _seen_place, _state_bucket)
 _WRITE = """
@@ -64,8 +71,9 @@ local prefix = ARGV[3]
 local unfinished_delta = 0
 local owners = {}  -- origin -> owner token (false: none), read once a batch
 local function unfinished(state) return string.find(state, '^%["pending"') or string.find(state, '^%["leased"') end
-local function arrive(id, origin)  -- to be fetched: in its origin's set, counted, in its owner's inbox
-  redis.call('SADD', prefix .. 'todo:' .. origin, id)
+local function arrive(id, origin)  -- to be fetched: listed with its origin, counted, in its owner's inbox
+  redis.call('APPEND', prefix .. 'open:' .. origin, id .. ',')
+  redis.call('HINCRBY', KEYS[12], origin, 1)
   unfinished_delta = unfinished_delta + 1
   local owner = owners[origin]
   if owner == nil then
@@ -93,7 +101,10 @@ for _, s in ipairs(b.states) do  -- [id, state, state bucket]
       if now then
         arrive(s[1], origin)
       else
-        redis.call('SREM', prefix .. 'todo:' .. origin, s[1])
+        if redis.call('HINCRBY', KEYS[12], origin, -1) <= 0 then
+          redis.call('HDEL', KEYS[12], origin)
+          redis.call('DEL', prefix .. 'open:' .. origin)
+        end
         unfinished_delta = unfinished_delta - 1
       end
     end
@@ -187,11 +198,13 @@ class RedisStore(BufferedStore):
         elif exists and not resume:
             raise StateError(f"{self._where} holds an earlier crawl; add --resume to carry on or --fresh to start over")
         schema = str(self._redis.hget(self._key["meta"], "schema") or "") or None  # decode_responses: a str
-        if schema == "1" and others:
+        if schema in ("1", "2") and others:
             raise StateError(f"{self._where} was written by an earlier version, which {others} other scheduler(s) "
                              "still run; stop them, then resume it with this one")
         if schema == "1":
             self._migrate_from_schema_1()
+        if schema in ("1", "2"):
+            self._migrate_from_schema_2()
         elif schema is not None and schema != SCHEMA_VERSION:
             raise StateError(f"{self._where} is schema {schema}, this crawler reads {SCHEMA_VERSION}; use --fresh "
                              "or another --crawl")
@@ -237,7 +250,7 @@ class RedisStore(BufferedStore):
             "failures": [record for table, record in batch.records if table == "failures"],
         }, ensure_ascii=False)
         keys = [self._key[name] for name in ("rows", "fetch", "fetched_at", "pages", "images", "manifest",
-                                             "failures", "commit", "owner", "unfinished", "active")]
+                                             "failures", "commit", "owner", "unfinished", "active", "open_count")]
         batch_token = secrets.token_hex(8)
         self._call(lambda: self._write_script(keys=keys, args=[batch_token, self.token, self._prefix, payload]))
 
@@ -334,9 +347,25 @@ class RedisStore(BufferedStore):
             self._hset_all([(self._key["rows"], url_id, _compact([*row, url_origin]))
                             for url_id, row, url_origin in rows if len(row) == 8])  # before rows held it
         pipe = self._redis.pipeline(transaction=True)
-        pipe.hset(self._key["meta"], "schema", SCHEMA_VERSION)
+        pipe.hset(self._key["meta"], "schema", "2")
         pipe.delete(canon, state, origin)
         self._call(pipe.execute)
+
+    def _migrate_from_schema_2(self) -> None:
+        """Rewrite each origin's set of unfinished URLs as today's text and count, one origin at a
+        time, each in one transaction (a migration cut short goes on with the sets left)."""
+        sets = [str(key) for key in self._call(lambda: list(self._redis.scan_iter(match=self._prefix + "todo:*",
+                                                                                  count=_SCAN_COUNT)))]
+        for key in sets:
+            origin = key[len(self._prefix) + len("todo:"):]
+            ids = sorted(int(member) for member in self._call(lambda key=key: self._redis.smembers(key)))
+            pipe = self._redis.pipeline(transaction=True)
+            if ids:
+                pipe.set(self._prefix + "open:" + origin, "".join(f"{url_id}," for url_id in ids))
+                pipe.hset(self._key["open_count"], origin, len(ids))
+            pipe.delete(key)
+            self._call(pipe.execute)
+        self._call(lambda: self._redis.hset(self._key["meta"], "schema", SCHEMA_VERSION))
 
     def _hset_all(self, entries: list[tuple[str, str, str]]) -> None:
         def write() -> None:
