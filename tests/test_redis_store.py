@@ -218,8 +218,16 @@ def test_redis_rows_hold_a_url_once_and_rows_written_before_still_read() -> None
     for row in (same, other):
         assert _row(7, _row_text(row, "http://a.test"), '["pending",0,null]', None) == row
     assert _row_text(same, "http://a.test").count("http://a.test/p") == 1
+    # The origin is left out where the URL starts with it (the write script reads it off there),
+    # and so are trailing nulls; a robots.txt row's key does not start with its origin.
+    assert _row_text(same, "http://a.test") == '["http://a.test/p",null,"page",1,null,0]'
+    robots = UrlRow(8, "robots:http://a.test", "http://a.test/robots.txt", "robots", 0, None, 0, "pending", 0)
+    assert _row_text(robots, "http://a.test").endswith(',null,null,"http://a.test"]')
+    assert _row(8, _row_text(robots, "http://a.test"), '["pending",0,null]', None) == robots
     earlier = '["http://a.test/p", "http://a.test/p", "page", 1, null, 0, null, null]'
     assert _row(7, earlier, '["pending", 0, null]', None) == same
+    assert _row(7, '["http://a.test/p",null,"page",1,null,0,null,null,"http://a.test"]', '["pending",0,null]',
+                None) == same  # schema 3: every row ended with its origin
 
 
 def test_redis_a_crawl_of_the_earlier_layout_is_moved_once_and_carries_on(redis_server: RedisServer) -> None:
@@ -242,7 +250,7 @@ def test_redis_a_crawl_of_the_earlier_layout_is_moved_once_and_carries_on(redis_
     client.set("qc:older:unfinished", "2")
 
     store = RedisStore(redis_server.url, "older", resume=True, fresh=False)
-    assert client.hget("qc:older:meta", "schema") == "3"
+    assert client.hget("qc:older:meta", "schema") == "4"
     assert not client.exists("qc:older:canon", "qc:older:state", "qc:older:origin")
     assert sorted(store.canonicals()) == ["http://new.test/p", "http://old.test/p"]
     assert [row.id for row in store.restore()] == [1, 2]
@@ -272,13 +280,32 @@ def test_redis_a_crawl_whose_unfinished_urls_were_sets_is_moved_once_and_carries
     client.hset("qc:sets:meta", "schema", "2")
 
     again = RedisStore(redis_server.url, "sets", resume=True, fresh=False)
-    assert client.hget("qc:sets:meta", "schema") == "3" and not client.exists("qc:sets:todo:http://s.test")
+    assert client.hget("qc:sets:meta", "schema") == "4" and not client.exists("qc:sets:todo:http://s.test")
     assert client.hget("qc:sets:open_count", "http://s.test") == "3"
     assert again.shared_hosts().claim(1, []) == {"http://s.test": ids}
     for url_id in ids:
         again.finish(url_id, UrlStatus.DONE, None, 1)
     again.commit()
     assert client.get("qc:sets:unfinished") == "0" and not client.exists("qc:sets:open:http://s.test")
+    again.close()
+
+
+def test_redis_a_crawl_whose_rows_all_end_with_their_origin_resumes_as_it_is(redis_server: RedisServer) -> None:
+    # Schema 3 (written on 2026-12-05) ended every row with its origin; schema 4 leaves it out where
+    # the URL starts with it. Such rows read, and finish, as they are.
+    client = redis.Redis.from_url(redis_server.url, decode_responses=True)
+    store = RedisStore(redis_server.url, "ended", resume=False, fresh=True)
+    url_id = page(store, "http://e.test", "/p")
+    store.commit()
+    store.close()
+    client.hset("qc:ended:rows", str(url_id), '["http://e.test/p",null,"page",1,null,0,null,null,"http://e.test"]')
+    client.hset("qc:ended:meta", "schema", "3")
+    again = RedisStore(redis_server.url, "ended", resume=True, fresh=False)
+    assert client.hget("qc:ended:meta", "schema") == "4"
+    assert [row.canonical for row in again.restore()] == ["http://e.test/p"]
+    again.finish(url_id, UrlStatus.DONE, None, 1)
+    again.commit()
+    assert client.get("qc:ended:unfinished") == "0" and client.hlen("qc:ended:open_count") == 0
     again.close()
 
 

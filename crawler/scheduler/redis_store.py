@@ -37,9 +37,10 @@ from crawler.urls import origin_of
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = "3"
+SCHEMA_VERSION = "4"
 # 1: one hash for the seen-set, one for statuses, one for origins (before 2026-12-05)
 # 2: each origin's unfinished URLs in a set (2026-12-05)
+# 3: every row ends with its origin (2026-12-05); its rows read as they are
 MIN_VERSION = (6, 2)  # what the scripts and commands below were tested against is 7.0; 6.2 has them all
 ALIVE_SECONDS = 30.0  # a scheduler silent this long is gone: its origins may be claimed by others
 OUTAGE_SECONDS = 60.0  # a commit waits this long for Redis to come back before the scheduler stops
@@ -70,6 +71,11 @@ local b = cjson.decode(ARGV[4])
 local prefix = ARGV[3]
 local unfinished_delta = 0
 local owners = {}  -- origin -> owner token (false: none), read once a batch
+local function row_origin(text)  -- a row's 9th item, or where it ends before, its URL's scheme://host[:port]
+  local r = cjson.decode(text)
+  if r[9] ~= nil and r[9] ~= cjson.null then return r[9] end
+  return string.match(r[1], '^[^:/?#]+://[^/?#]*')
+end
 local function unfinished(state) return string.find(state, '^%["pending"') or string.find(state, '^%["leased"') end
 local function arrive(id, origin)  -- to be fetched: listed with its origin, counted, in its owner's inbox
   redis.call('APPEND', prefix .. 'open:' .. origin, id .. ',')
@@ -97,7 +103,7 @@ for _, s in ipairs(b.states) do  -- [id, state, state bucket]
     redis.call('HSET', bucket, s[1], s[2])
     local was, now = unfinished(old), unfinished(s[2])
     if (not was) ~= (not now) then
-      local origin = cjson.decode(redis.call('HGET', KEYS[1], s[1]))[9]
+      local origin = row_origin(redis.call('HGET', KEYS[1], s[1]))
       if now then
         arrive(s[1], origin)
       else
@@ -198,14 +204,14 @@ class RedisStore(BufferedStore):
         elif exists and not resume:
             raise StateError(f"{self._where} holds an earlier crawl; add --resume to carry on or --fresh to start over")
         schema = str(self._redis.hget(self._key["meta"], "schema") or "") or None  # decode_responses: a str
-        if schema in ("1", "2") and others:
+        if schema in ("1", "2", "3") and others:
             raise StateError(f"{self._where} was written by an earlier version, which {others} other scheduler(s) "
                              "still run; stop them, then resume it with this one")
         if schema == "1":
             self._migrate_from_schema_1()
         if schema in ("1", "2"):
             self._migrate_from_schema_2()
-        elif schema is not None and schema != SCHEMA_VERSION:
+        elif schema not in (None, "3", SCHEMA_VERSION):  # schema 3's rows read as they are
             raise StateError(f"{self._where} is schema {schema}, this crawler reads {SCHEMA_VERSION}; use --fresh "
                              "or another --crawl")
         self._redis.hset(self._key["meta"], mapping={"schema": SCHEMA_VERSION, "crawl": self._crawl})
@@ -487,9 +493,11 @@ assert set(RECORD_TABLES) <= set(_KEYS)
 
 
 # Rows and states are most of a crawl's Redis memory, one of each per URL: compact JSON, and a URL
-# that is its own canonical form (most are) is written once, its second place left null. A row ends
-# with its origin, which the write script needs when the URL's work ends (a hash of its own per URL
-# cost 70 bytes more).
+# that is its own canonical form (most are) is written once, its second place left null. A row's
+# last item is its origin, which the write script needs when the URL's work ends (a hash of its own
+# per URL cost 70 bytes more), and which it reads off the canonical URL where the row ends before
+# (most rows: the origin is what the URL starts with). Trailing nulls are left out.
+_LEADING_ORIGIN = re.compile(r"[^:/?#]+://[^/?#]*")  # as the write script's row_origin reads it
 _COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))  # made once: json.dumps makes one a call
 
 
@@ -499,7 +507,12 @@ def _compact(value: list[Any]) -> str:
 
 def _row_text(row: UrlRow, origin: str) -> str:
     url = None if row.url == row.canonical else row.url
-    return _compact([row.canonical, url, row.kind, row.depth, row.page_url, row.hops, row.found_as, row.words, origin])
+    leading = _LEADING_ORIGIN.match(row.canonical)
+    fields = [row.canonical, url, row.kind, row.depth, row.page_url, row.hops, row.found_as, row.words,
+              None if leading is not None and leading.group() == origin else origin]
+    while fields[-1] is None:
+        fields.pop()
+    return _compact(fields)
 
 
 def _seen_place(canonical: str) -> tuple[str, str]:
@@ -526,7 +539,8 @@ def _state_of(state_text: str) -> tuple[str, int, str | None]:
 
 
 def _row(url_id: int, row_text: str, state_text: str, fetch: str | None) -> UrlRow:
-    canonical, url, kind, depth, page_url, hops, found_as, words = json.loads(row_text)[:8]
+    fields = json.loads(row_text)
+    canonical, url, kind, depth, page_url, hops, found_as, words = fields[:8] + [None] * (8 - len(fields))
     url = canonical if url is None else url  # rows written before 2026-12-05 hold it twice, and no origin
     status, attempts, _reason = _state_of(state_text)
     return UrlRow(url_id, canonical, url, kind, depth, page_url, hops, status, attempts, found_as, words, fetch)
