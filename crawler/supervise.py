@@ -222,7 +222,10 @@ class LocalWorkers:
         """The scheduler listens at host:port: the workers may connect."""
         if self._forked:
             for writer in self._addresses:
-                writer.send((host, port))
+                try:
+                    writer.send((host, port))
+                except OSError:  # that worker is gone already (killed): the crawl goes on with the others
+                    log.warning("crawl: a local worker ended before the scheduler started")
                 writer.close()
             self._addresses.clear()
             return

@@ -53,3 +53,25 @@ def test_local_workers_start_as_commands_where_a_thread_already_runs(monkeypatch
     assert [child.returncode for child in workers._started] == [1, 1]
     said = capfd.readouterr().err
     assert said.count("crawler worker: error: no scheduler at 127.0.0.1:1") == 2, said
+
+
+def test_local_workers_one_killed_before_the_scheduler_listens_leaves_the_others_told() -> None:
+    probe = (
+        "import os, signal, socket, time\n"
+        "from crawler.supervise import LocalNodes, LocalWorkers\n"
+        "workers = LocalWorkers(LocalNodes(workers=2), b'k' * 32, quiet=True)\n"
+        "first, second = workers._forked\n"
+        "os.kill(first.pid, signal.SIGKILL)\n"
+        "first.join(5)\n"
+        "listener = socket.create_server(('127.0.0.1', 0))\n"  # where the second connects, and is refused
+        "workers.tell('127.0.0.1', listener.getsockname()[1])\n"
+        "connection, _ = listener.accept()\n"
+        "print('told the other')\n"
+        "connection.close(); listener.close()\n"
+        "os.kill(second.pid, signal.SIGKILL)\n"  # no scheduler will answer it: do not wait for it to give up
+        "workers.close()\n"
+    )
+    shown = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, cwd=REPO)
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout.strip() == "told the other"
+    assert "a local worker ended before the scheduler started" in shown.stderr
