@@ -230,6 +230,15 @@ def test_redis_rows_hold_a_url_once_and_rows_written_before_still_read() -> None
                 None) == same  # schema 3: every row ended with its origin
 
 
+def test_redis_a_status_is_a_few_bytes_and_statuses_written_before_still_read() -> None:
+    from crawler.scheduler.redis_store import _state_of, _state_text
+    assert [_state_text("pending", 0, None), _state_text("leased", 1, None)] == ["p0", "l1"]
+    assert _state_of(_state_text("failed", 3, "http-404")) == ("failed", 3, "http-404")
+    assert _state_of(_state_text("skipped", 0, "robots")) == ("skipped", 0, "robots")
+    assert _state_of(_state_text("done", 12, None)) == ("done", 12, None)
+    assert _state_of('["leased",2,null]') == ("leased", 2, None)  # JSON, as schema 4 and before wrote it
+
+
 def test_redis_a_crawl_of_the_earlier_layout_is_moved_once_and_carries_on(redis_server: RedisServer) -> None:
     # Schema 1 (before 2026-12-05) kept the seen-set keyed by whole canonical URLs, the statuses in
     # one hash and, before rows carried it, each URL's origin in a hash of its own. A --resume of
@@ -250,7 +259,7 @@ def test_redis_a_crawl_of_the_earlier_layout_is_moved_once_and_carries_on(redis_
     client.set("qc:older:unfinished", "2")
 
     store = RedisStore(redis_server.url, "older", resume=True, fresh=False)
-    assert client.hget("qc:older:meta", "schema") == "4"
+    assert client.hget("qc:older:meta", "schema") == "5"
     assert not client.exists("qc:older:canon", "qc:older:state", "qc:older:origin")
     assert sorted(store.canonicals()) == ["http://new.test/p", "http://old.test/p"]
     assert [row.id for row in store.restore()] == [1, 2]
@@ -280,7 +289,7 @@ def test_redis_a_crawl_whose_unfinished_urls_were_sets_is_moved_once_and_carries
     client.hset("qc:sets:meta", "schema", "2")
 
     again = RedisStore(redis_server.url, "sets", resume=True, fresh=False)
-    assert client.hget("qc:sets:meta", "schema") == "4" and not client.exists("qc:sets:todo:http://s.test")
+    assert client.hget("qc:sets:meta", "schema") == "5" and not client.exists("qc:sets:todo:http://s.test")
     assert client.hget("qc:sets:open_count", "http://s.test") == "3"
     assert again.shared_hosts().claim(1, []) == {"http://s.test": ids}
     for url_id in ids:
@@ -301,7 +310,7 @@ def test_redis_a_crawl_whose_rows_all_end_with_their_origin_resumes_as_it_is(red
     client.hset("qc:ended:rows", str(url_id), '["http://e.test/p",null,"page",1,null,0,null,null,"http://e.test"]')
     client.hset("qc:ended:meta", "schema", "3")
     again = RedisStore(redis_server.url, "ended", resume=True, fresh=False)
-    assert client.hget("qc:ended:meta", "schema") == "4"
+    assert client.hget("qc:ended:meta", "schema") == "5"
     assert [row.canonical for row in again.restore()] == ["http://e.test/p"]
     again.finish(url_id, UrlStatus.DONE, None, 1)
     again.commit()

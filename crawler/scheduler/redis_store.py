@@ -37,10 +37,11 @@ from crawler.urls import origin_of
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = "4"
+SCHEMA_VERSION = "5"
 # 1: one hash for the seen-set, one for statuses, one for origins (before 2026-12-05)
 # 2: each origin's unfinished URLs in a set (2026-12-05)
 # 3: every row ends with its origin (2026-12-05); its rows read as they are
+# 4: statuses as JSON, ["pending",0,null] (2026-12-05); they read as they are
 MIN_VERSION = (6, 2)  # what the scripts and commands below were tested against is 7.0; 6.2 has them all
 ALIVE_SECONDS = 30.0  # a scheduler silent this long is gone: its origins may be claimed by others
 OUTAGE_SECONDS = 60.0  # a commit waits this long for Redis to come back before the scheduler stops
@@ -76,7 +77,9 @@ local function row_origin(text)  -- a row's 9th item, or where it ends before, i
   if r[9] ~= nil and r[9] ~= cjson.null then return r[9] end
   return string.match(r[1], '^[^:/?#]+://[^/?#]*')
 end
-local function unfinished(state) return string.find(state, '^%["pending"') or string.find(state, '^%["leased"') end
+local function unfinished(state)  -- pending or leased: "p0", "l1" (or, written before, ["pending",0,null])
+  return string.find(state, '^[pl]%d') or string.find(state, '^%["pending"') or string.find(state, '^%["leased"')
+end
 local function arrive(id, origin)  -- to be fetched: listed with its origin, counted, in its owner's inbox
   redis.call('APPEND', prefix .. 'open:' .. origin, id .. ',')
   redis.call('HINCRBY', KEYS[12], origin, 1)
@@ -204,14 +207,14 @@ class RedisStore(BufferedStore):
         elif exists and not resume:
             raise StateError(f"{self._where} holds an earlier crawl; add --resume to carry on or --fresh to start over")
         schema = str(self._redis.hget(self._key["meta"], "schema") or "") or None  # decode_responses: a str
-        if schema in ("1", "2", "3") and others:
+        if schema in ("1", "2", "3", "4") and others:
             raise StateError(f"{self._where} was written by an earlier version, which {others} other scheduler(s) "
                              "still run; stop them, then resume it with this one")
         if schema == "1":
             self._migrate_from_schema_1()
         if schema in ("1", "2"):
             self._migrate_from_schema_2()
-        elif schema not in (None, "3", SCHEMA_VERSION):  # schema 3's rows read as they are
+        elif schema not in (None, "3", "4", SCHEMA_VERSION):  # their rows and statuses read as they are
             raise StateError(f"{self._where} is schema {schema}, this crawler reads {SCHEMA_VERSION}; use --fresh "
                              "or another --crawl")
         self._redis.hset(self._key["meta"], mapping={"schema": SCHEMA_VERSION, "crawl": self._crawl})
@@ -527,15 +530,25 @@ def _state_bucket(url_id: int) -> int:
     return url_id // STATE_BUCKET
 
 
+# A status is one letter, the attempts, and the reason after a colon where there is one: "p0",
+# "l1", "f3:http-404" (2 bytes for most URLs, where JSON took 18).
+_STATUS_CODES = {str(status): str(status)[0] for status in UrlStatus}
+_STATUS_OF_CODE = {code: status for status, code in _STATUS_CODES.items()}
+assert len(_STATUS_OF_CODE) == len(_STATUS_CODES)  # the initials tell the statuses apart
+
+
 @functools.lru_cache(maxsize=1024)  # few statuses, attempts and reasons: most states are written before
 def _state_text(status: str, attempts: int, reason: str | None) -> str:
-    return _compact([status, attempts, reason])
+    return f"{_STATUS_CODES[status]}{attempts}" + (f":{reason}" if reason else "")
 
 
 @functools.lru_cache(maxsize=1024)  # the few texts _state_text writes
 def _state_of(state_text: str) -> tuple[str, int, str | None]:
-    status, attempts, reason = json.loads(state_text)
-    return status, attempts, reason
+    if state_text.startswith("["):  # written before schema 5
+        status, attempts, reason = json.loads(state_text)
+        return status, attempts, reason
+    attempts_text, _, reason = state_text[1:].partition(":")
+    return _STATUS_OF_CODE[state_text[0]], int(attempts_text), reason or None
 
 
 def _row(url_id: int, row_text: str, state_text: str, fetch: str | None) -> UrlRow:
