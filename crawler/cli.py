@@ -421,12 +421,14 @@ def _print_summary(summary: Summary) -> int:
     headline = {StopReason.FINISHED: "Crawl finished", StopReason.LIMIT: f"Crawl finished ({summary.detail})",
                 StopReason.INTERRUPTED: "Crawl stopped (interrupted)",
                 StopReason.INTERRUPTED_TWICE: "Crawl stopped at once (interrupted twice)"}[summary.reason]
-    pages = plural(c.get("pages/fetched", 0), "page") + " fetched" + _failed_and_skipped(c, "pages")
+    pages = (plural(c.get("pages/fetched", 0), "page") + " fetched" + _unchanged(c, "pages")
+             + _failed_and_skipped(c, "pages"))
     if c.get("sitemaps/fetched"):
         pages += (f" ({plural(c['sitemaps/pages'], 'page')} from {plural(c['sitemaps/fetched'], 'sitemap')}"
                   f"{_failed_and_skipped(c, 'sitemaps').replace(' (', ', ').rstrip(')')})")
     images = (f"{plural(c.get('images/saved', 0), 'image')} saved ({size_text(c.get('bytes/saved', 0))}, "
-              f"{plural(c.get('images/duplicate', 0), 'duplicate')} avoided)" + _failed_and_skipped(c, "images"))
+              f"{plural(c.get('images/duplicate', 0), 'duplicate')} avoided)" + _unchanged(c, "images")
+              + _failed_and_skipped(c, "images"))
     whole = ""
     if summary.earlier_images:  # a resumed crawl: this run's figures, then the whole crawl's
         total = summary.earlier_images + c.get("images/saved", 0)
@@ -451,6 +453,11 @@ def _print_summary(summary: Summary) -> int:
         print(f"{kept_out} off-site image{'' if kept_out == 1 else 's'} skipped: add {hosts}"
               " (or leave out --same-host-images)", flush=True)
     return exit_code(summary)
+
+
+def _unchanged(counts: dict[str, int], kind: str) -> str:
+    """ " and 40 unchanged" for a re-crawl's pages or images that answered 304, or nothing."""
+    return f" and {counts[f'{kind}/unchanged']} unchanged" if counts.get(f"{kind}/unchanged") else ""
 
 
 def _failed_and_skipped(counts: dict[str, int], kind: str) -> str:

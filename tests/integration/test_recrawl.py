@@ -83,4 +83,6 @@ def test_a_recrawl_downloads_only_what_changed_and_records_what_is_gone(tmp_path
                           timeout=60)
     assert third.returncode == 0, third.stdout + third.stderr
     assert "Re-crawl: 10 known URLs checked: 8 unchanged" in third.stdout
+    # and the closing line says so first, not only "0 pages fetched"
+    assert "0 pages fetched and 4 unchanged" in third.stdout and "avoided) and 4 unchanged" in third.stdout
     assert "0 changed, 2 gone; 0 new;" in third.stdout
