@@ -205,8 +205,9 @@ class LocalWorkers:
 
         import crawler.node.worker  # noqa: F401  # imported once, here, for every worker
         context = multiprocessing.get_context("fork")
-        pipes = [context.Pipe(duplex=False) for _ in self._node_ids()]
-        for node_id, (reader, _writer) in zip(self._node_ids(), pipes):
+        node_ids = self._node_ids()
+        pipes = [context.Pipe(duplex=False) for _ in node_ids]
+        for node_id, (reader, _writer) in zip(node_ids, pipes):
             config = WorkerConfig("", 0, self._authkey, threads=self._nodes.threads, node_id=node_id,
                                   reconnect_seconds=_LOCAL_RECONNECT_SECONDS)
             process = context.Process(target=_forked_worker, name=f"worker {node_id}",

@@ -321,7 +321,7 @@ class Scheduler:
         # with the frontier and tasks of a lost node are few.
         target = max(4, TASKS_HELD_PER_THREAD * threads)
         with self._tasks.mutex:  # our own queue; an item is a task or a chain of them
-            queued = sum(len(item) if isinstance(item, list) else 1 for item in self._tasks.queue)
+            queued = sum(len(_tasks_in(item)) for item in self._tasks.queue)
         while queued < target:
             allow_images = now >= self._applier.images_paused_until and (limit is None or (
                 self._images_saved() + self._frontier.in_flight_of(Kind.IMAGE) + self._applier.checks_pending < limit))
@@ -343,7 +343,7 @@ class Scheduler:
                 item = self._tasks.get_nowait()
             except queue.Empty:
                 return
-            for task in reversed(item) if isinstance(item, list) else [item]:  # each goes to the front
+            for task in reversed(_tasks_in(item)):  # each goes to the front
                 self._frontier.release(str(task["id"]))
 
     # -- results --------------------------------------------------------------------------------
@@ -413,8 +413,7 @@ class Scheduler:
         if now >= self._next_claim_check:
             self._next_claim_check = now + 1.0
             with self._tasks.mutex:  # our own queue: which dispatched tasks no node has taken yet
-                accounted = {str(task["id"]) for item in self._tasks.queue
-                             for task in (item if isinstance(item, list) else [item])}
+                accounted = {str(task["id"]) for item in self._tasks.queue for task in _tasks_in(item)}
             with self._results.mutex:  # and which are answered, the answer not read yet
                 for waiting in self._results.queue:
                     if isinstance(waiting, list) and len(waiting) > broker.MAX_BATCH:
@@ -494,3 +493,8 @@ class Scheduler:
         self._store.close()
         return Summary(reason, detail, seconds, dict(self.counts), pending, self.config.output_dir,
                        out_of_scope_hosts, self._records.earlier_images, self._records.earlier_bytes)
+
+
+def _tasks_in(item: dict[str, Any] | list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The tasks of an item of the task queue: a task alone, or a chain."""
+    return item if isinstance(item, list) else [item]
