@@ -321,3 +321,90 @@ def test_fetcher_a_kept_alive_connection_gets_each_body_without_waiting_for_a_de
     finally:
         server.shutdown()
     assert took < 0.4, f"20 requests on one connection took {took:.2f}s"  # 20 delayed ACKs are 0.8 s
+
+
+class _CountedConnections:
+    """An HTTP/1.1 file server on 127.0.0.1 that counts the connections made to it."""
+
+    def __init__(self, root) -> None:
+        import functools
+        import threading
+        from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+        counter = self
+
+        class Counted(SimpleHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def handle(self) -> None:  # once per connection; handle_one_request runs per request
+                counter.connections += 1
+                super().handle()
+
+            def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+                body = b"<p>Not here</p>" * 20  # as most servers do: no "Connection: close" with an error
+                self.send_response(code)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.connections = 0
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Counted, directory=str(root)))
+        self.server.daemon_threads = True
+        self.base = f"http://127.0.0.1:{self.server.server_port}/"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+def test_fetcher_keeps_the_connection_after_a_304_a_redirect_or_an_error_page(tmp_path) -> None:
+    # Before: a response whose body we did not read closed its connection, so in a re-crawl every
+    # 304 cost a new connection (TCP, and TLS on https); so did every redirect and 404.
+    (tmp_path / "a.jpg").write_bytes(b"x" * 300)
+    (tmp_path / "dir").mkdir()
+    server = _CountedConnections(tmp_path)
+    limits = FetchLimits()
+    session = new_session(limits)
+    try:
+        first = fetch(session, server.base + "a.jpg", limits, 10_000)
+        for _ in range(3):
+            assert fetch(session, server.base + "a.jpg", limits, 10_000, known=first.validators).not_modified
+            assert fetch(session, server.base + "dir", limits, 10_000).location == server.base + "dir/"
+            with pytest.raises(FetchError, match="http-404"):
+                fetch(session, server.base + "missing.jpg", limits, 10_000)
+    finally:
+        server.server.shutdown()
+    assert server.connections == 1
+
+
+def test_fetcher_does_not_wait_for_the_slow_body_of_an_error_page() -> None:
+    """The body of a 404 is read only to keep the connection: one that drips is left, and the 404 stands."""
+    import socket
+    import threading
+    import time
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+
+    def drip_body() -> None:
+        conn, _ = listener.accept()
+        conn.recv(65536)
+        conn.sendall(b"HTTP/1.1 404 Not Found\r\nContent-Length: 100\r\n\r\n")
+        while not stop.is_set():
+            try:
+                conn.sendall(b"x")
+            except OSError:
+                break
+            time.sleep(0.2)  # 100 bytes take 20 s
+        conn.close()
+
+    threading.Thread(target=drip_body, daemon=True).start()
+    limits = FetchLimits(total_seconds=30)
+    started = time.monotonic()
+    try:
+        with pytest.raises(FetchError, match="http-404"):
+            fetch(new_session(limits), f"http://127.0.0.1:{listener.getsockname()[1]}/gone.jpg", limits, 10_000)
+    finally:
+        stop.set()
+        listener.close()
+    assert time.monotonic() - started < 3

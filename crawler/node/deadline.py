@@ -15,11 +15,13 @@ connection kept busy, request after request, the kernel delays that acknowledgem
 
 from __future__ import annotations
 
+import contextlib
 import heapq
 import itertools
 import socket
 import threading
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import requests.adapters
@@ -109,6 +111,17 @@ class fetch_deadline:  # noqa: N801 - used as a context manager, like a function
     def __exit__(self, *_exc: object) -> None:
         self.cut()
         _current.deadline = None
+
+
+@contextlib.contextmanager
+def brief_reads(sock: socket.socket, seconds: float) -> Iterator[None]:
+    """Within `with brief_reads(sock, seconds):`, reads on `sock` end by `seconds` from now (the
+    socket is shut down). Apart from the fetch's deadline: `watch.cut()` does not count it."""
+    ticket = _WATCHDOG.watch(sock, time.monotonic() + seconds)
+    try:
+        yield
+    finally:
+        _WATCHDOG.cancel(ticket)
 
 
 _QUICKACK = getattr(socket, "TCP_QUICKACK", None)  # Linux only; elsewhere acknowledgements keep their timing

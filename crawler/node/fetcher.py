@@ -8,6 +8,7 @@ import functools
 import hashlib
 import os
 import re
+import socket
 import time
 from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
@@ -20,7 +21,7 @@ import urllib3.exceptions
 from crawler.config import FetchLimits, RequestOptions
 from crawler.errors import FetchError, TransientFetchError
 from crawler.messages import MAX_TEXT_CHARS
-from crawler.node.deadline import fetch_deadline, watched_adapter
+from crawler.node.deadline import brief_reads, fetch_deadline, watched_adapter
 from crawler.node.optout import agent_token, header_directives
 from crawler.reasons import CONNECTION_REFUSED, CONNECTION_RESET, COULD_NOT_RESOLVE
 
@@ -28,6 +29,10 @@ REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 # Statuses a later attempt may fix. 404, 410 and other 4xx are final.
 RETRY_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504, 507, 509, 520, 521, 522, 523, 524})
 _CHUNK_BYTES = 64 * 1024
+# The body of a response we answer without reading it (a redirect, an error page) is read and
+# dropped when it is this small and comes this quickly, so that its connection can be used again.
+_UNWANTED_BODY_BYTES = 64 * 1024
+_UNWANTED_BODY_SECONDS = 0.5
 _CA_BUNDLE_VARIABLES = ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
 _CHARSET = re.compile(r"charset\s*=\s*[\"']?([\w.:-]+)", re.I)
 
@@ -189,6 +194,25 @@ def _get(session: requests.Session, url: str, limits: FetchLimits,
                         **settings)
 
 
+def _keep_connection(response: requests.Response, deadline: float) -> None:
+    """Read and drop the rest of a body we do not want, so that closing the response puts its
+    connection back in the pool. Closed unread, the connection goes with it, and the next request
+    to the host pays for a new one (TCP, and TLS on https): in a re-crawl, every 304. A body that
+    is large, of unknown length or slow to come is left, and the connection closed with it."""
+    raw = response.raw
+    left = raw.length_remaining  # 0 for a 304, which has no body
+    if left is None or left > _UNWANTED_BODY_BYTES:
+        return
+    if left == 0:
+        raw.drain_conn()  # nothing to wait for: this only marks the response read
+        return
+    sock = getattr(raw.connection, "sock", None)
+    seconds = min(_UNWANTED_BODY_SECONDS, deadline - time.monotonic())
+    if isinstance(sock, socket.socket) and seconds > 0:  # not through a proxy's tunnel (an SSLTransport)
+        with brief_reads(sock, seconds):
+            raw.drain_conn()  # a read cut short closes the connection, as before
+
+
 def _fetch_once(session: requests.Session, url: str, limits: FetchLimits, max_bytes: int,
                 cut_at_cap: bool, deadline: float, images_as_images: bool = False,
                 conditions: dict[str, str] | None = None) -> Fetched:
@@ -196,6 +220,8 @@ def _fetch_once(session: requests.Session, url: str, limits: FetchLimits, max_by
     try:
         with _get(session, url, limits, conditions) as response:
             status = response.status_code
+            if status != 200:
+                _keep_connection(response, deadline)
             if status == 304 and conditions:
                 return Fetched(url, status, validators=_validators(response), not_modified=True)
             if status in REDIRECT_STATUSES:
