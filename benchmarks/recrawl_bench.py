@@ -4,20 +4,23 @@ The generated site (one host, nginx, which sends ETag and Last-Modified) is craw
 `crawler run URL --delay 0`; then 5 % of its pages get new content (and a newer modification
 time), and `crawler run URL --recrawl --delay 0` checks it again. Wall time and the body bytes
 nginx sent are compared in each of `runs` rounds (a fresh output each time); medians are printed.
+The rounds run over http, then over https with a self-signed certificate (where openssl is installed).
 """
 
 from __future__ import annotations
 
+import itertools
 import os
 import random
 import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from benchmarks.crawl import REPO
-from benchmarks.servers import Nginx, free_ports
+from benchmarks.servers import Nginx, free_ports, self_signed_certificate
 from benchmarks.site import generate_site
 from crawler import broker
 
@@ -31,15 +34,14 @@ def _timed_run(*arguments: str, env: dict[str, str]) -> tuple[float, str]:
     return time.monotonic() - started, done.stdout
 
 
-def _change(root: Path, pages: list[str], share: float, rng: random.Random, stamp: int) -> int:
-    """Give `share` of the pages new content and a later modification time; return how many."""
+def _change(root: Path, pages: list[str], share: float, rng: random.Random, stamp: int) -> None:
+    """Give `share` of the pages new content and a later modification time (later for a higher `stamp`)."""
     chosen = rng.sample(pages, max(1, round(len(pages) * share)))
     for page in chosen:
         path = root / page
         path.write_text(path.read_text() + f"\n<!-- edited {stamp} -->\n")
         later = time.time() + 10 * stamp  # Last-Modified counts seconds: make the change visible
         os.utime(path, (later, later))
-    return len(chosen)
 
 
 def recrawl(work: Path, pages: int = 1000, runs: int = 3, share: float = 0.05) -> None:
@@ -48,22 +50,38 @@ def recrawl(work: Path, pages: int = 1000, runs: int = 3, share: float = 0.05) -
         return
     root = work / "site"
     truth = generate_site(root, pages=pages, images=pages)
-    (port,) = free_ports(1)
-    server = Nginx([root], [port], work / "nginx")
-    base = f"http://127.0.0.1:{port}/"
     env = dict(os.environ, **{broker.AUTHKEY_ENV: broker.generate_authkey().decode()})
-    rng = random.Random(11)
+    rng, stamps = random.Random(11), itertools.count(1)
+    print(f"\n## re-crawl: {len(truth.pages)} pages, {len(truth.images)} image URLs, "
+          f"{max(1, round(len(truth.pages) * share))} pages changed ({share:.0%}) before each re-crawl, "
+          f"served by nginx (median of {runs})")
+    _rounds("http", work, root, truth.pages, None, env, rng, stamps, runs, share)
+    certificate = self_signed_certificate(work / "tls")
+    if certificate is None:
+        print("  https: skipped (needs the openssl command)")
+        return
+    # Most sites are https: there a request that opens a new connection also pays for a TLS handshake.
+    _rounds("https", work, root, truth.pages, certificate, dict(env, REQUESTS_CA_BUNDLE=str(certificate[0])),
+            rng, stamps, runs, share)
+
+
+def _rounds(scheme: str, work: Path, root: Path, pages: list[str], tls: tuple[Path, Path] | None,
+            env: dict[str, str], rng: random.Random, stamps: Iterator[int], runs: int, share: float) -> None:
+    """`runs` rounds of a first crawl, a change and a re-crawl over `scheme`; print the medians."""
+    (port,) = free_ports(1)
+    server = Nginx([root], [port], work / f"nginx-{scheme}", tls=tls)
+    base = f"{scheme}://127.0.0.1:{port}/"
     first_walls, again_walls, first_bytes, again_bytes = [], [], [], []
     statuses = None
-    changed = 0
+    summary = ""
     try:
         for n in range(runs):
-            output = str(work / f"out{n}")
+            output = str(work / f"out-{scheme}{n}")
             server.reset()
             wall, _ = _timed_run(base, "--output", output, "--fresh", env=env)
             first_walls.append(wall)
             first_bytes.append(server.traffic()[1])
-            changed = _change(root, truth.pages, share, rng, n + 1)
+            _change(root, pages, share, rng, next(stamps))
             server.reset()
             wall, summary = _timed_run(base, "--output", output, "--recrawl", env=env)
             again_walls.append(wall)
@@ -73,11 +91,10 @@ def recrawl(work: Path, pages: int = 1000, runs: int = 3, share: float = 0.05) -
         server.close()
     first, again = statistics.median(first_walls), statistics.median(again_walls)
     bytes_first, bytes_again = statistics.median(first_bytes), statistics.median(again_bytes)
-    print(f"\n## re-crawl: {len(truth.pages)} pages, {len(truth.images)} image URLs, {changed} pages changed "
-          f"({share:.0%}), served by nginx (median of {runs})")
-    print(f"  first crawl  {first:7.2f} s  {bytes_first / 1e6:8.2f} MB of bodies")
-    print(f"  re-crawl     {again:7.2f} s  {bytes_again / 1e6:8.2f} MB of bodies   "
+    print(f"  {scheme}")
+    print(f"    first crawl  {first:7.2f} s  {bytes_first / 1e6:8.2f} MB of bodies")
+    print(f"    re-crawl     {again:7.2f} s  {bytes_again / 1e6:8.2f} MB of bodies   "
           f"statuses: {dict(sorted((statuses or {}).items()))}")
-    print(f"  re-crawl / first: wall {again / first:.2f} (target at most 0.25), bytes "
+    print(f"    re-crawl / first: wall {again / first:.2f} (target at most 0.25), bytes "
           f"{bytes_again / bytes_first:.3f} (target at most 0.10)")
-    print("  " + next((line for line in summary.splitlines() if line.startswith("Re-crawl:")), "(no re-crawl line)"))
+    print("    " + next((line for line in summary.splitlines() if line.startswith("Re-crawl:")), "(no re-crawl line)"))

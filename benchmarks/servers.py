@@ -20,6 +20,18 @@ CONTENT_TYPES = {".html": "text/html", ".png": "image/png", ".jpg": "image/jpeg"
                  ".css": "text/css", ".xml": "application/xml"}
 
 
+def self_signed_certificate(workdir: Path) -> tuple[Path, Path] | None:
+    """(certificate, key) for https://127.0.0.1, made with the openssl command; None without it."""
+    if shutil.which("openssl") is None:
+        return None
+    workdir.mkdir(parents=True, exist_ok=True)
+    certificate, key = workdir / "tls.crt", workdir / "tls.key"
+    made = subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                           "-keyout", str(key), "-out", str(certificate), "-subj", "/CN=127.0.0.1",
+                           "-addext", "subjectAltName=IP:127.0.0.1"], capture_output=True, check=False)
+    return (certificate, key) if made.returncode == 0 else None
+
+
 def free_ports(count: int) -> list[int]:
     sockets = [socket.socket() for _ in range(count)]
     try:
@@ -36,10 +48,14 @@ class Nginx:
 
     name = "nginx"
 
-    def __init__(self, roots: list[Path], ports: list[int], workdir: Path) -> None:
+    def __init__(self, roots: list[Path], ports: list[int], workdir: Path,
+                 tls: tuple[Path, Path] | None = None) -> None:
+        """`tls`: (certificate, key) to serve https instead of http."""
         self.ports, self.workdir = ports, workdir
         workdir.mkdir(parents=True, exist_ok=True)
-        servers = "".join(f"server {{ listen 127.0.0.1:{port}; root {root}; }}\n" for root, port in zip(roots, ports))
+        ssl = f" ssl; ssl_certificate {tls[0]}; ssl_certificate_key {tls[1]}" if tls else ""
+        servers = "".join(f"server {{ listen 127.0.0.1:{port}{ssl}; root {root}; }}\n"
+                          for root, port in zip(roots, ports))
         temp = "".join(f"{kind}_temp_path {workdir}/{kind};\n" for kind in ("client_body", "proxy", "fastcgi",
                                                                           "uwsgi", "scgi"))
         (workdir / "nginx.conf").write_text(f"""
