@@ -205,18 +205,17 @@ class LocalWorkers:
 
         import crawler.node.worker  # noqa: F401  # imported once, here, for every worker
         context = multiprocessing.get_context("fork")
-        node_ids = self._node_ids()
-        pipes = [context.Pipe(duplex=False) for _ in node_ids]
-        for node_id, (reader, _writer) in zip(node_ids, pipes):
+        for node_id in self._node_ids():
+            # Each pipe is made just before its worker: no other worker inherits its read end, so
+            # once that worker is gone, telling it the address fails at once (see tell).
+            reader, writer = context.Pipe(duplex=False)
             config = WorkerConfig("", 0, self._authkey, threads=self._nodes.threads, node_id=node_id,
                                   reconnect_seconds=_LOCAL_RECONNECT_SECONDS)
             process = context.Process(target=_forked_worker, name=f"worker {node_id}",
-                                      args=(config, reader, [other for other, _ in pipes if other is not reader],
-                                            [writer for _, writer in pipes], self._quiet_workers))
+                                      args=(config, reader, [*self._addresses, writer], self._quiet_workers))
             process.start()
-            self._forked.append(process)
-        for reader, writer in pipes:
             reader.close()
+            self._forked.append(process)
             self._addresses.append(writer)
 
     def tell(self, host: str, port: int) -> None:
@@ -259,10 +258,10 @@ class LocalWorkers:
                 child.wait()
 
 
-def _forked_worker(config: WorkerConfig, reader: Any, others: list[Any], writers: list[Any], quiet: bool) -> None:
+def _forked_worker(config: WorkerConfig, reader: Any, writers: list[Any], quiet: bool) -> None:
     """A forked worker process: wait for the scheduler's address, then run as `crawler worker` would."""
-    for end in (*others, *writers):  # the parent's ends: held here, they would keep a pipe from closing
-        end.close()
+    for writer in writers:  # the parent's ends: held here, they would keep a pipe from closing
+        writer.close()
     try:
         host, port = reader.recv()
     except (EOFError, OSError):  # the scheduler never listened (it failed to start): nothing to do
