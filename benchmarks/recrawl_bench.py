@@ -61,22 +61,28 @@ def recrawl(work: Path, pages: int = 1000, runs: int = 3, share: float = 0.05) -
         print("  https: skipped (needs the openssl command)")
         return
     # Most sites are https: there a request that opens a new connection also pays for a TLS handshake.
-    _rounds("https", work, root, truth.pages, certificate, dict(env, REQUESTS_CA_BUNDLE=str(certificate[0])),
-            rng, stamps, runs, share)
+    env = dict(env, REQUESTS_CA_BUNDLE=str(certificate[0]))
+    _rounds("https", work, root, truth.pages, certificate, env, rng, stamps, runs, share)
+    # Many sites tell caches how long their images stay fresh (nginx: `expires 30d`); a re-crawl
+    # within that time does not ask for them.
+    _rounds("https", work, root, truth.pages, certificate, env, rng, stamps, runs, share, image_expires="30d")
 
 
 def _rounds(scheme: str, work: Path, root: Path, pages: list[str], tls: tuple[Path, Path] | None,
-            env: dict[str, str], rng: random.Random, stamps: Iterator[int], runs: int, share: float) -> None:
+            env: dict[str, str], rng: random.Random, stamps: Iterator[int], runs: int, share: float,
+            image_expires: str | None = None) -> None:
     """`runs` rounds of a first crawl, a change and a re-crawl over `scheme`; print the medians."""
     (port,) = free_ports(1)
-    server = Nginx([root], [port], work / f"nginx-{scheme}", tls=tls)
+    name = scheme + (f", images sent with `expires {image_expires}`" if image_expires else "")
+    server = Nginx([root], [port], work / f"nginx-{scheme}{image_expires or ''}", tls=tls,
+                   image_expires=image_expires)
     base = f"{scheme}://127.0.0.1:{port}/"
     first_walls, again_walls, first_bytes, again_bytes = [], [], [], []
     statuses = None
     summary = ""
     try:
         for n in range(runs):
-            output = str(work / f"out-{scheme}{n}")
+            output = str(work / f"out-{scheme}{image_expires or ''}{n}")
             server.reset()
             wall, _ = _timed_run(base, "--output", output, "--fresh", env=env)
             first_walls.append(wall)
@@ -91,7 +97,7 @@ def _rounds(scheme: str, work: Path, root: Path, pages: list[str], tls: tuple[Pa
         server.close()
     first, again = statistics.median(first_walls), statistics.median(again_walls)
     bytes_first, bytes_again = statistics.median(first_bytes), statistics.median(again_bytes)
-    print(f"  {scheme}")
+    print(f"  {name}")
     print(f"    first crawl  {first:7.2f} s  {bytes_first / 1e6:8.2f} MB of bodies")
     print(f"    re-crawl     {again:7.2f} s  {bytes_again / 1e6:8.2f} MB of bodies   "
           f"statuses: {dict(sorted((statuses or {}).items()))}")

@@ -49,12 +49,15 @@ class Nginx:
     name = "nginx"
 
     def __init__(self, roots: list[Path], ports: list[int], workdir: Path,
-                 tls: tuple[Path, Path] | None = None) -> None:
-        """`tls`: (certificate, key) to serve https instead of http."""
+                 tls: tuple[Path, Path] | None = None, image_expires: str | None = None) -> None:
+        """`tls`: (certificate, key) to serve https instead of http. `image_expires` ("30d"): send
+        images with Expires and Cache-Control max-age, as many sites configure nginx to."""
         self.ports, self.workdir = ports, workdir
         workdir.mkdir(parents=True, exist_ok=True)
         ssl = f" ssl; ssl_certificate {tls[0]}; ssl_certificate_key {tls[1]}" if tls else ""
-        servers = "".join(f"server {{ listen 127.0.0.1:{port}{ssl}; root {root}; }}\n"
+        expires = (f" location ~* \\.(png|jpe?g|gif|webp|svg|ico)$ {{ expires {image_expires}; }}"
+                   if image_expires else "")
+        servers = "".join(f"server {{ listen 127.0.0.1:{port}{ssl}; root {root};{expires} }}\n"
                           for root, port in zip(roots, ports))
         temp = "".join(f"{kind}_temp_path {workdir}/{kind};\n" for kind in ("client_body", "proxy", "fastcgi",
                                                                           "uwsgi", "scgi"))

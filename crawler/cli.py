@@ -222,6 +222,9 @@ def _add_crawl_options(parser: argparse.ArgumentParser, output_default: str | No
     state.add_argument("--crawl", metavar="NAME", help="with --state: the crawl's name in that Redis")
     state.add_argument("--recrawl-older-than", type=_seconds, metavar="TIME",
                        help="with --recrawl: check only what was last fetched longer ago than this (7d, 12h)")
+    state.add_argument("--recrawl-fresh", action="store_true",
+                       help="with --recrawl: check also what its server said is still fresh (Cache-Control "
+                            "max-age, Expires), which is otherwise left as it is")
     state.add_argument("--prune", action="store_true",
                        help="with --recrawl: delete the files of images that are gone from their sites (404/410)")
     state.add_argument("--max-attempts", type=_positive(int), default=SchedulerConfig.max_attempts, metavar="N",
@@ -409,7 +412,8 @@ def scheduler_config(args: argparse.Namespace, authkey: bytes, listen: tuple[str
         max_attempts=args.max_attempts, lease_seconds=args.lease_seconds,
         node_timeout_seconds=args.node_timeout, storage_pause_seconds=args.storage_pause,
         resume=args.resume or args.recrawl, fresh=args.fresh, recrawl=args.recrawl,
-        recrawl_older_than_seconds=args.recrawl_older_than, prune=args.prune, state_url=args.state,
+        recrawl_older_than_seconds=args.recrawl_older_than, recrawl_fresh=args.recrawl_fresh, prune=args.prune,
+        state_url=args.state,
         crawl_name=args.crawl)
 
 
@@ -472,9 +476,11 @@ def exit_code(summary: Summary) -> int:
     counts = summary.counts
     if not summary.finished:
         return EXIT_INTERRUPTED
-    # A re-crawl's unchanged URLs (304) were answered too, as was an image whose bytes were saved before
+    # A re-crawl's unchanged URLs (304) were answered too, as was an image whose bytes were saved
+    # before; and what a re-crawl left as still fresh needed no answer
     nothing = not any(n for key, n in counts.items()
-                      if key in ("pages/fetched", "images/saved", "images/duplicate") or key.endswith("/unchanged"))
+                      if key in ("pages/fetched", "images/saved", "images/duplicate", "urls/still-fresh")
+                      or key.endswith("/unchanged"))
     if nothing and any(n for key, n in counts.items() if key.endswith(("/failed", "/skipped"))):
         return EXIT_NOTHING_FETCHED
     if counts.get("pages/unreachable", 0):

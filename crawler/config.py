@@ -189,6 +189,7 @@ class SchedulerConfig:
     fresh: bool = False
     recrawl: bool = False  # a new run of a crawl: everything known is asked again, conditionally
     recrawl_older_than_seconds: float | None = None  # only what was last fetched longer ago than this
+    recrawl_fresh: bool = False  # ask too for what the server said is still fresh (max-age, Expires)
     prune: bool = False  # a re-crawl deletes the files of images that are gone (404/410)
     state_url: str | None = None  # redis://HOST:PORT/DB: the crawl's state in Redis; None: SQLite in the output
     crawl_name: str | None = None  # the crawl's name in that Redis
@@ -203,8 +204,9 @@ class SchedulerConfig:
         _require(self.node_timeout_seconds > 0,
                  f"--node-timeout must be more than 0, got {self.node_timeout_seconds:g}")
         _require(self.storage_pause_seconds >= 0, "--storage-pause cannot be negative")
-        _require(self.recrawl or (self.recrawl_older_than_seconds is None and not self.prune),
-                 "--recrawl-older-than and --prune go with --recrawl")
+        _require(self.recrawl or (self.recrawl_older_than_seconds is None and not self.prune
+                                  and not self.recrawl_fresh),
+                 "--recrawl-older-than, --recrawl-fresh and --prune go with --recrawl")
         _require(not (self.recrawl and self.fresh), "--recrawl checks an earlier crawl again; --fresh forgets it")
         _require(self.state_url is None or self.state_url.startswith(("redis://", "rediss://", "unix://")),
                  f"--state {self.state_url}: give a Redis URL, redis://HOST:PORT/DB (rediss:// with TLS)")

@@ -14,9 +14,10 @@ from typing import Any, Literal, TypedDict, get_args
 
 from crawler.errors import BadMessage
 
-PROTOCOL_VERSION = 5  # 2: stylesheet tasks; images carry how they were found. 3: withheld images.
+PROTOCOL_VERSION = 6  # 2: stylesheet tasks; images carry how they were found. 3: withheld images.
 # 4: images carry their words (alt, title, caption); sitemap tasks; validators for re-crawls.
 # 5: the desk may hand out a chain (a list of tasks of one origin, run one after another)
+# 6: validators carry max_age (how long the server said the response stays fresh)
 
 MAX_URL_CHARS = 8192  # longer URLs are dropped by the extractor; servers refuse them too (Apache: 8190)
 MAX_REFS_PER_PAGE = 50_000  # links plus images from one page; a sitemap lists 50,000 URLs at most
@@ -82,8 +83,9 @@ TASK_KINDS = tuple(kind.value for kind in Kind)
 OUTCOMES = tuple(outcome.value for outcome in Outcome
                  if outcome not in (Outcome.PARTIAL, Outcome.GONE))  # what a node reports
 # What identifies a URL's content as last fetched, for a conditional request: the server's ETag
-# and Last-Modified, and the body's SHA-256 (for servers that send neither).
-VALIDATOR_KEYS = ("etag", "last_modified", "sha256")
+# and Last-Modified, and the body's SHA-256 (for servers that send neither); and the seconds the
+# server said it stays fresh (Cache-Control max-age, Expires), for which a re-crawl need not ask.
+VALIDATOR_KEYS = ("etag", "last_modified", "sha256", "max_age")
 
 
 NodeEventType = Literal["hello", "heartbeat", "bye"]  # what a node says of itself
@@ -357,6 +359,9 @@ def _check_validators(validators: dict[str, Any], what: str) -> None:
     if not all(key in VALIDATOR_KEYS and type(value) is str and len(value) <= MAX_TEXT_CHARS
                for key, value in validators.items()):
         raise BadMessage(f"{what}: validators {shown(validators)} are not {'/'.join(VALIDATOR_KEYS)} texts")
+    max_age = validators.get("max_age")
+    if max_age is not None and not (max_age.isdigit() and len(max_age) <= 9):  # a year is 8 digits
+        raise BadMessage(f"{what}: max_age {shown(max_age)} is not a number of seconds")
 
 
 def _read_saved_image(image: dict[str, Any], what: str) -> None:

@@ -80,6 +80,8 @@ def test_cli_exit_status_counts_a_recrawls_unchanged_urls_as_answered() -> None:
     from crawler.scheduler.loop import StopReason, Summary
     unchanged = {"pages/unchanged": 3, "images/unchanged": 5, "pages/failed": 1, "images/failed": 1}
     assert exit_code(Summary(StopReason.FINISHED, "", 1.0, unchanged)) == EXIT_OK
+    all_still_fresh = {"urls/still-fresh": 8, "pages/failed": 1}  # nothing needed asking but a broken link
+    assert exit_code(Summary(StopReason.FINISHED, "", 1.0, all_still_fresh)) == EXIT_OK
     duplicates_only = {"images/duplicate": 2, "images/failed": 1}  # e.g. the rest of a resumed crawl
     assert exit_code(Summary(StopReason.FINISHED, "", 1.0, duplicates_only)) == EXIT_OK
     every_seed_failed = {"pages/failed": 2, "robots/failed": 1}

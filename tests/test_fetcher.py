@@ -5,7 +5,7 @@ import responses
 
 from crawler.config import FetchLimits
 from crawler.errors import FetchError, TransientFetchError
-from crawler.node.fetcher import fetch, new_session, retry_after_seconds
+from crawler.node.fetcher import fetch, fresh_seconds, new_session, retry_after_seconds
 
 LIMITS = FetchLimits(total_seconds=5, max_redirects=3)
 URL = "http://site.test/a"
@@ -87,6 +87,27 @@ def test_fetcher_gzip_bomb_stops_at_the_decoded_cap() -> None:
     with pytest.raises(FetchError) as caught:
         fetch(new_session(LIMITS), URL, LIMITS, 100_000)
     assert caught.value.reason == "too-large"
+
+
+@pytest.mark.parametrize(("headers", "seconds"), [
+    ({"Cache-Control": "public, max-age=3600"}, 3600),
+    ({"Cache-Control": "max-age=3600", "Age": "600"}, 3000),  # 10 minutes of it spent in a cache
+    ({"Cache-Control": 'max-age="60", must-revalidate'}, 60),
+    ({"Cache-Control": "no-cache, max-age=3600"}, 0), ({"Cache-Control": "no-store"}, 0),
+    ({"Expires": "Thu, 01 Jan 2026 01:00:00 GMT", "Date": "Thu, 01 Jan 2026 00:00:00 GMT"}, 3600),
+    ({"Cache-Control": "max-age=60", "Expires": "Thu, 01 Jan 2026 01:00:00 GMT"}, 60),  # max-age first
+    ({"Expires": "0"}, 0), ({"Expires": "Thu, 01 Jan 2026 01:00:00 GMT"}, 0),  # with no Date: past, by now
+    ({"Cache-Control": "max-age=99999999999"}, 365 * 24 * 3600), ({}, 0),
+])
+def test_fetcher_reads_how_long_the_server_says_a_response_stays_fresh(headers: dict, seconds: int) -> None:
+    assert fresh_seconds(headers, now=1_800_000_000.0) == seconds
+
+
+@responses.activate
+def test_fetcher_keeps_the_freshness_beside_the_validators() -> None:
+    responses.get(URL, body=b"<p>x</p>", content_type="text/html",
+                  headers={"ETag": '"a"', "Cache-Control": "public, max-age=86400"})
+    assert fetch(new_session(LIMITS), URL, LIMITS, 1000).validators == {"etag": '"a"', "max_age": "86400"}
 
 
 @responses.activate

@@ -97,13 +97,14 @@ def test_the_vocabulary_travels_as_plain_strings() -> None:
 def test_messages_a_recrawl_task_and_its_answer_carry_validators() -> None:
     recheck = make_task("7.2", "page", "http://a.test/", 0, None, 0, {"etag": '"v1"', "sha256": "ab"})
     assert read_task(dict(recheck)) == recheck
-    answer = make_result(recheck, "n", "unchanged", status=304, validators={"etag": '"v1"'},
+    answer = make_result(recheck, "n", "unchanged", status=304, validators={"etag": '"v1"', "max_age": "3600"},
                          lastmods=[["http://a.test/", 1717200000.0]])
     assert read_result(dict(answer)) == answer
 
 
 @pytest.mark.parametrize("change", [
     {"validators": {"etag": ["x"]}}, {"validators": {"x-secret": "1"}}, {"validators": None},
+    {"validators": {"max_age": "soon"}}, {"validators": {"max_age": "9" * 10}},  # a year is 8 digits
     {"lastmods": [["http://a.test/", "yesterday"]]}, {"lastmods": [["http://a.test/"]]}, {"lastmods": {"a": 1}},
     {"outcome": "gone"}, {"outcome": "partial"},  # words of the records, never of a node
 ])

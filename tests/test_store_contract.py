@@ -216,6 +216,20 @@ def test_an_images_words_and_the_pages_that_referred_to_it_last(backend: tuple[C
     assert store.reference_counts() == {"http://a.test/cat.png": 3, "http://a.test/plain.png": 1}
 
 
+def test_a_recrawl_leaves_what_its_server_said_is_still_fresh(backend: tuple[CrawlStore, Reopen]) -> None:
+    store, reopen = backend
+    fresh, stale, silent = (_add(store, path, Kind.IMAGE) for path in ("/fresh.png", "/stale.png", "/silent.png"))
+    for url_id, noted in ((fresh, {"max_age": "1000"}), (stale, {"max_age": "100"}), (silent, {})):
+        store.finish(url_id, UrlStatus.DONE, None, 1)
+        store.note_fetch(url_id, json.dumps({**noted, "sha256": "aa", "bytes": 10, "at": 100.0}), 100.0)
+    store.commit()
+    store = reopen(store)
+    assert store.start_recrawl(None, 600.0) == (2, 1)  # at 600, /fresh.png is fresh until 1100
+    assert store.get_url(fresh).status == "done"  # type: ignore[union-attr]
+    assert {row.id for row in store.restore()} == {stale, silent}
+    assert store.start_recrawl(None, None) == (1, 0)  # --recrawl-fresh: asked too
+
+
 def test_a_recrawl_makes_what_was_fetched_before_a_time_pending_with_its_last_fetch(
         backend: tuple[CrawlStore, Reopen]) -> None:
     store, reopen = backend
@@ -233,7 +247,7 @@ def test_a_recrawl_makes_what_was_fetched_before_a_time_pending_with_its_last_fe
     store.commit()
     store = reopen(store)
     # fetched before 500: /old and the image; never fetched: the failure; skipped and pending stay as they are
-    assert store.start_recrawl(500.0) == 3
+    assert store.start_recrawl(500.0, None) == (3, 0)
     rows = {row.url.rsplit("/", 1)[1]: row for row in store.restore()}
     assert set(rows) == {"robots.txt", "old", "404", "p", "x.png"}
     assert all((row.status, row.attempts) == ("pending", 0) for row in rows.values())

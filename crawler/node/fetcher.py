@@ -10,6 +10,7 @@ import os
 import re
 import socket
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
 from urllib.request import getproxies
@@ -33,6 +34,7 @@ _CHUNK_BYTES = 64 * 1024
 # dropped when it is this small and comes this quickly, so that its connection can be used again.
 _UNWANTED_BODY_BYTES = 64 * 1024
 _UNWANTED_BODY_SECONDS = 0.5
+_MAX_FRESH_SECONDS = 365 * 24 * 3600  # RFC 9111 5.3: an Expires more than a year ahead is no promise
 _CA_BUNDLE_VARIABLES = ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
 _CHARSET = re.compile(r"charset\s*=\s*[\"']?([\w.:-]+)", re.I)
 
@@ -107,13 +109,10 @@ def retry_after_seconds(value: str | None, now: float | None = None) -> float | 
     value = value.strip()
     if value.isdigit():
         return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+    when = _http_time(value)
+    if not when:
         return None
-    if when is None:
-        return None
-    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+    return max(0.0, when - (time.time() if now is None else now))
 
 
 def fetch(session: requests.Session, url: str, limits: FetchLimits, max_bytes: int, *,
@@ -168,7 +167,42 @@ def _validators(response: requests.Response) -> dict[str, str]:
         value = response.headers.get(header, "").strip()
         if value and len(value) <= MAX_TEXT_CHARS and value.isprintable():
             found[key] = value
+    fresh = fresh_seconds(response.headers)
+    if fresh:
+        found["max_age"] = str(fresh)
     return found
+
+
+def fresh_seconds(headers: Mapping[str, str], now: float | None = None) -> int:
+    """How many seconds from now the server says this response stays fresh (RFC 9111 4.2): its
+    Cache-Control max-age, else Expires less Date, less the Age it has spent in caches; 0 when it
+    says nothing, or that it must be checked each time (no-cache, no-store). At most a year."""
+    directives = {}
+    for part in headers.get("Cache-Control", "").lower().split(","):
+        name, _, value = part.partition("=")
+        directives[name.strip()] = value.strip().strip('"')
+    if "no-cache" in directives or "no-store" in directives:
+        return 0
+    max_age = directives.get("max-age", "")
+    if max_age.isdigit():
+        lifetime = float(max_age)
+    elif "Expires" in headers:  # an Expires that is no date ("0", "-1") has expired already
+        lifetime = _http_time(headers["Expires"]) - (_http_time(headers.get("Date", "")) or
+                                                     (time.time() if now is None else now))
+    else:
+        return 0
+    age = headers.get("Age", "").strip()
+    left = lifetime - (float(age) if age.isdigit() else 0.0)
+    return int(min(max(left, 0.0), _MAX_FRESH_SECONDS))
+
+
+def _http_time(value: str) -> float:
+    """An HTTP date as POSIX time; 0.0 for anything else."""
+    try:
+        when = email.utils.parsedate_to_datetime(value.strip())
+    except (TypeError, ValueError):
+        return 0.0
+    return when.timestamp() if when is not None else 0.0
 
 
 def _get(session: requests.Session, url: str, limits: FetchLimits,

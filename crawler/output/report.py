@@ -68,12 +68,15 @@ def recrawl_line(counts: dict[str, int]) -> str:
     def total(what: str) -> int:
         return sum(counts.get(f"{kind}/{what}", 0) for kind in ("pages", "images", "stylesheets", "sitemaps"))
     unchanged, changed, gone, new = total("unchanged"), total("changed"), total("gone"), total("new")
-    if not (unchanged or changed or gone):
+    fresh = counts.get("urls/still-fresh", 0)
+    if not (unchanged or changed or gone or fresh):
         return ""
     line = (f"Re-crawl: {unchanged + changed + gone} known URLs checked: {unchanged} unchanged "
             f"({counts.get('pages/unchanged-by-lastmod', 0)} by the sitemaps' lastmod, without a request), "
             f"{changed} changed, {gone} gone; {new} new; {size_text(counts.get('bytes/not-downloaded', 0))} "
             "not downloaded thanks to 304s")
+    if fresh:
+        line += f"; {fresh} not asked: still fresh by their Cache-Control or Expires (--recrawl-fresh asks)"
     if counts.get("images/pruned"):
         line += f"; {plural(counts['images/pruned'], 'gone image')} deleted (--prune)"
     return line + "."

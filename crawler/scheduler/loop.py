@@ -158,10 +158,13 @@ class Scheduler:
 
     def _start_recrawl(self) -> None:
         """--recrawl: what the crawl knows goes out again, each request conditional on what it got last time."""
-        older = self.config.recrawl_older_than_seconds
-        again = self._store.start_recrawl(None if older is None else time.time() - older)
-        log.info("scheduler: re-crawl: %d known URLs to check%s", again,
-                 "" if older is None else f" (fetched more than {older:g} s ago)")
+        older, now = self.config.recrawl_older_than_seconds, time.time()
+        again, fresh = self._store.start_recrawl(None if older is None else now - older,
+                                                 None if self.config.recrawl_fresh else now)
+        self.counts["urls/still-fresh"] += fresh
+        log.info("scheduler: re-crawl: %d known URLs to check%s%s", again,
+                 "" if older is None else f" (fetched more than {older:g} s ago)",
+                 f"; {fresh} still fresh by what their servers said (Cache-Control, Expires)" if fresh else "")
 
     def _fetch_again(self, gone: list[dict[str, Any]]) -> None:
         """On --resume: saved images whose files are gone from the output become pending again."""

@@ -32,7 +32,15 @@ from crawler.errors import ConfigError, StateError, StorageError
 from crawler.messages import Kind
 from crawler.scheduler.buffered import Batch, BufferedStore
 from crawler.scheduler.hosts import SharedHosts, gone
-from crawler.scheduler.store import RECORD_TABLES, UNFINISHED, UrlRow, UrlStatus, check_table, dispatch_origin
+from crawler.scheduler.store import (
+    RECORD_TABLES,
+    UNFINISHED,
+    UrlRow,
+    UrlStatus,
+    check_table,
+    dispatch_origin,
+    recrawl_rows,
+)
 from crawler.urls import origin_of
 
 log = logging.getLogger(__name__)
@@ -441,21 +449,14 @@ class RedisStore(BufferedStore):
         return {json.loads(row.fetch).get("sha256", "") for row in self._all_rows()
                 if row.status == UrlStatus.DONE and row.fetch}
 
-    def start_recrawl(self, fetched_before: float | None) -> int:
+    def start_recrawl(self, fetched_before: float | None, fresh_at: float | None) -> tuple[int, int]:
         self._flush()
         self._read_ahead.clear()
         fetched_at = {int(url_id): float(at) for url_id, at in self._scan("fetched_at")}
-        again = 0
-        for row in self._all_rows():
-            if row.kind == Kind.ROBOTS:
-                self.requeue(row.id, None, 0)
-            elif row.status in (UrlStatus.DONE, UrlStatus.FAILED) and (
-                    fetched_before is None or fetched_at.get(row.id, 0.0) < fetched_before):
-                self.requeue(row.id, None, 0)
-                again += 1
+        counted = recrawl_rows(self, self._all_rows(), fetched_at, fetched_before, fresh_at)
         self._flush()
         self._call(lambda: self._redis.delete(self._key["robots"]))
-        return again
+        return counted
 
     def forget_images(self, sha256s: set[str]) -> None:
         self._flush()

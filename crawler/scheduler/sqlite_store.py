@@ -195,18 +195,23 @@ class SqliteStore(BufferedStore):
         return {json.loads(fetch).get("sha256", "") for (fetch,) in self._db.execute(
             "SELECT fetch FROM urls WHERE status=? AND fetch IS NOT NULL", (str(UrlStatus.DONE),))}
 
-    def start_recrawl(self, fetched_before: float | None) -> int:
+    def start_recrawl(self, fetched_before: float | None, fresh_at: float | None) -> tuple[int, int]:
         self._flush()
         self._read_ahead.clear()
         finished = (str(UrlStatus.DONE), str(UrlStatus.FAILED))
+        due = ("kind!=? AND status IN (?, ?) AND (? IS NULL OR fetched_at IS NULL OR fetched_at < ?)",
+               (str(Kind.ROBOTS), *finished, fetched_before, fetched_before))
+        # still_fresh, in SQL: no fetch or no max_age make the sum NULL, and NULL is not fresh
+        fresh_sql = "IFNULL(json_extract(fetch, '$.at') + json_extract(fetch, '$.max_age') > ?, 0)"
+        fresh = 0 if fresh_at is None else self._db.execute(
+            f"SELECT COUNT(*) FROM urls WHERE {due[0]} AND {fresh_sql}", (*due[1], fresh_at)).fetchone()[0]
         again = self._db.execute(
-            "UPDATE urls SET status=?, attempts=0, reason=NULL WHERE kind!=? AND status IN (?, ?) "
-            "AND (? IS NULL OR fetched_at IS NULL OR fetched_at < ?)",
-            (str(UrlStatus.PENDING), str(Kind.ROBOTS), *finished, fetched_before, fetched_before)).rowcount
+            f"UPDATE urls SET status=?, attempts=0, reason=NULL WHERE {due[0]} AND NOT {fresh_sql}",
+            (str(UrlStatus.PENDING), *due[1], fresh_at)).rowcount
         self._db.execute("UPDATE urls SET status=?, attempts=0, reason=NULL WHERE kind=?",
                          (str(UrlStatus.PENDING), str(Kind.ROBOTS)))
         self._db.execute("DELETE FROM robots")
-        return again
+        return again, fresh
 
     def reference_counts(self) -> dict[str, int]:
         self._flush()

@@ -124,10 +124,11 @@ class CrawlStore(ABC):
         """The sha256 of what every URL that is done gave at its last fetch (what the sites still serve)."""
 
     @abstractmethod
-    def start_recrawl(self, fetched_before: float | None) -> int:
+    def start_recrawl(self, fetched_before: float | None, fresh_at: float | None) -> tuple[int, int]:
         """Make the finished URLs (not robots.txt rows) fetched before that time (None: all) pending
-        again, with their attempts at 0; make every robots.txt row pending and forget the rules.
-        Return how many URLs were made pending."""
+        again, with their attempts at 0, but for those still fresh at `fresh_at` (see still_fresh;
+        None: none is); make every robots.txt row pending and forget the rules. Return how many
+        URLs were made pending, and how many were left as still fresh."""
 
     @abstractmethod
     def restore(self) -> Iterator[UrlRow]:
@@ -197,6 +198,33 @@ class CrawlStore(ABC):
         """Commit what can be committed and let go of the store."""
 
 
+def still_fresh(fetch: str | None, at: float | None) -> bool:
+    """Whether a URL's last response is still fresh at time `at`, as its server said (the max_age
+    of the fetch noted, counted from when it was noted); never when `at` is None."""
+    if at is None or not fetch:
+        return False
+    noted = json.loads(fetch)
+    max_age = noted.get("max_age")
+    return bool(max_age) and float(noted.get("at", 0.0)) + int(max_age) > at
+
+
+def recrawl_rows(store: CrawlStore, rows: Iterable[UrlRow], fetched_at: dict[int, float],
+                 fetched_before: float | None, fresh_at: float | None) -> tuple[int, int]:
+    """start_recrawl's work for a store that reads its rows one by one: requeue them as it says."""
+    again = fresh = 0
+    for row in rows:
+        if row.kind == Kind.ROBOTS:
+            store.requeue(row.id, None, 0)
+        elif row.status in (UrlStatus.DONE, UrlStatus.FAILED) and (
+                fetched_before is None or fetched_at.get(row.id, 0.0) < fetched_before):
+            if still_fresh(row.fetch, fresh_at):
+                fresh += 1
+            else:
+                store.requeue(row.id, None, 0)
+                again += 1
+    return again, fresh
+
+
 def check_table(table: str) -> None:
     if table not in RECORD_TABLES:
         raise ValueError(f"no record table {table!r}; there are {', '.join(RECORD_TABLES)}")
@@ -241,18 +269,11 @@ class MemoryStore(CrawlStore):
         latest.update((url_id, fetch) for url_id, fetch in self._pending_fetches.items() if url_id in latest)
         return {json.loads(fetch).get("sha256", "") for fetch in latest.values() if fetch}
 
-    def start_recrawl(self, fetched_before: float | None) -> int:
+    def start_recrawl(self, fetched_before: float | None, fresh_at: float | None) -> tuple[int, int]:
         self._apply_fetches()
-        again = 0
-        for row in list(self._rows.values()):
-            if row.kind == Kind.ROBOTS:
-                self.requeue(row.id, None, 0)
-            elif row.status in (UrlStatus.DONE, UrlStatus.FAILED) and (
-                    fetched_before is None or self._fetched_at.get(row.id, 0.0) < fetched_before):
-                self.requeue(row.id, None, 0)
-                again += 1
+        counted = recrawl_rows(self, list(self._rows.values()), self._fetched_at, fetched_before, fresh_at)
         self._robots.clear()
-        return again
+        return counted
 
     def _apply_fetches(self) -> None:
         """What was noted becomes part of the rows, as a restart does for the SQLite store."""

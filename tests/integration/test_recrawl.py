@@ -37,6 +37,7 @@ def test_a_recrawl_downloads_only_what_changed_and_records_what_is_gone(tmp_path
     write(root / "b.html", '<img src="i3.png"><a href="missing.html">a broken link</a>')
     write(root / "gone.html", '<img src="i4.png">')
     site = serve_site(root)
+    site.response_headers["i2.png"] = {"Cache-Control": "public, max-age=86400"}  # fresh for a day
     output = tmp_path / "out"
     first = processes.run("run", site.url, "--output", str(output), "--delay", "0", "--no-sitemaps", timeout=60)
     assert first.returncode == 0, first.stderr
@@ -56,7 +57,7 @@ def test_a_recrawl_downloads_only_what_changed_and_records_what_is_gone(tmp_path
     answered = {path: (status, sent) for path, status, sent in site.answers}
     assert answered == {
         "robots.txt": (404, 0),  # fetched again: its rules may have changed
-        "": (304, 0), "b.html": (304, 0), "i1.png": (304, 0), "i2.png": (304, 0),  # the seed (index.html): no body
+        "": (304, 0), "b.html": (304, 0), "i1.png": (304, 0),  # the seed (index.html): no body; i2.png is fresh
         "a.html": (200, (root / "a.html").stat().st_size), "i3.png": (200, (root / "i3.png").stat().st_size),
         "new.html": (200, (root / "new.html").stat().st_size), "i5.png": (200, (root / "i5.png").stat().st_size),
         "gone.html": (404, answered["gone.html"][1]), "i4.png": (404, answered["i4.png"][1]),
@@ -72,16 +73,19 @@ def test_a_recrawl_downloads_only_what_changed_and_records_what_is_gone(tmp_path
     assert {r["url"].rsplit("/", 1)[1] for r in after} == {"i1.png", "i2.png", "i3.png", "i5.png"}
     gone = {r["url"].rsplit("/", 1)[1]: r for r in records(output / "failures.jsonl") if r["outcome"] == "gone"}
     assert set(gone) == {"gone.html", "i4.png"} and gone["gone.html"]["reason"] == "http-404"
-    assert ("Re-crawl: 8 known URLs checked: 4 unchanged (0 by the sitemaps' lastmod, without a request), "
+    assert ("Re-crawl: 7 known URLs checked: 3 unchanged (0 by the sitemaps' lastmod, without a request), "
             "2 changed, 2 gone; 2 new;") in second.stdout
+    assert "1 not asked: still fresh by their Cache-Control or Expires" in second.stdout
     assert "1 gone image deleted (--prune)" in second.stdout
 
     # The next week nothing has changed: every check is a 304 (the gone URLs and the broken link fail
     # again), and that is a success for a script reading the exit status, not "nothing could be
-    # fetched" (exit 4).
+    # fetched" (exit 4). --recrawl-fresh asks for the fresh image too.
+    site.answers.clear()
     third = processes.run("run", site.url, "--output", str(output), "--delay", "0", "--no-sitemaps", "--recrawl",
-                          timeout=60)
+                          "--recrawl-fresh", timeout=60)
     assert third.returncode == 0, third.stdout + third.stderr
+    assert ("i2.png", 304, 0) in site.answers
     assert "Re-crawl: 10 known URLs checked: 8 unchanged" in third.stdout
     # and the closing line says so first, not only "0 pages fetched"
     assert "0 pages fetched and 4 unchanged" in third.stdout and "avoided) and 4 unchanged" in third.stdout
