@@ -1,4 +1,9 @@
+import contextlib
 import gzip
+import socket
+import threading
+import time
+from collections.abc import Iterator
 
 import pytest
 import responses
@@ -180,7 +185,6 @@ def test_fetcher_uses_the_ca_bundle_for_https_only(monkeypatch) -> None:
 
 
 def _closed_port() -> int:
-    import socket
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
@@ -215,8 +219,6 @@ def test_fetcher_sends_the_crawls_headers_cookies_and_auth_only_to_its_host() ->
 
 
 def test_fetcher_a_body_slower_than_min_speed_is_cut_long_before_the_timeout() -> None:
-    import threading
-    import time
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
     class Drip(BaseHTTPRequestHandler):
@@ -248,7 +250,6 @@ def test_fetcher_a_body_slower_than_min_speed_is_cut_long_before_the_timeout() -
 
 def _seconds_until_too_slow(url: str, limits: FetchLimits) -> float:
     """Fetch `url`, which must fail as too-slow; return how long that took."""
-    import time
     started = time.monotonic()
     with pytest.raises(TransientFetchError) as caught:
         fetch(new_session(limits), url, limits, 10_000)
@@ -256,35 +257,41 @@ def _seconds_until_too_slow(url: str, limits: FetchLimits) -> float:
     return time.monotonic() - started
 
 
-def test_fetcher_a_head_dripped_a_byte_at_a_time_ends_at_the_total_deadline() -> None:
-    """Each byte comes within the read timeout, so only a deadline over the whole fetch ends it."""
-    import socket
-    import threading
-    import time
-
+@contextlib.contextmanager
+def _dripping_server(at_once: bytes, dripped: bytes, every: float) -> Iterator[str]:
+    """A one-connection server on 127.0.0.1: it reads the request, sends `at_once`, then `dripped`
+    a byte every `every` seconds until the test ends; yields its base URL."""
     listener = socket.create_server(("127.0.0.1", 0))
     stop = threading.Event()
 
-    def drip_head() -> None:
+    def drip() -> None:
         conn, _ = listener.accept()
         conn.recv(65536)
-        for byte in b"HTTP/1.1 200 OK\r\nContent-Type: image/png\r\n" + b"X-Slow: " + b"y" * 200:
-            if stop.is_set():
-                break
-            try:
+        try:
+            conn.sendall(at_once)
+            for byte in dripped:
+                if stop.is_set():
+                    break
                 conn.sendall(bytes([byte]))
-            except OSError:
-                break
-            time.sleep(0.1)  # 10 bytes a second: 25 s for this head; each read waits 0.1 s
+                time.sleep(every)
+        except OSError:
+            pass
         conn.close()
 
-    threading.Thread(target=drip_head, daemon=True).start()
-    limits = FetchLimits(total_seconds=1.5, read_seconds=1.0, connect_seconds=1.0, min_bytes_per_second=0)
+    threading.Thread(target=drip, daemon=True).start()
     try:
-        took = _seconds_until_too_slow(f"http://127.0.0.1:{listener.getsockname()[1]}/slow.png", limits)
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}/"
     finally:
         stop.set()
         listener.close()
+
+
+def test_fetcher_a_head_dripped_a_byte_at_a_time_ends_at_the_total_deadline() -> None:
+    """Each byte comes within the read timeout, so only a deadline over the whole fetch ends it."""
+    head = b"HTTP/1.1 200 OK\r\nContent-Type: image/png\r\n" + b"X-Slow: " + b"y" * 200
+    limits = FetchLimits(total_seconds=1.5, read_seconds=1.0, connect_seconds=1.0, min_bytes_per_second=0)
+    with _dripping_server(b"", head, every=0.1) as base:  # 10 bytes a second: 25 s for this head
+        took = _seconds_until_too_slow(base + "slow.png", limits)
     assert took < 3  # before: the whole 25 s head, and then a 200 taken for a download
 
 
@@ -316,8 +323,6 @@ def test_fetcher_a_kept_alive_connection_gets_each_body_without_waiting_for_a_de
     # waits until the head is acknowledged, and on a connection busy request after request Linux
     # delays that acknowledgement 40 ms. Before: 20 small files took 0.84 s here, 42 ms each.
     import functools
-    import threading
-    import time
     from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 
     class KeepAlive(SimpleHTTPRequestHandler):
@@ -400,32 +405,10 @@ def test_fetcher_keeps_the_connection_after_a_304_a_redirect_or_an_error_page(tm
 
 def test_fetcher_does_not_wait_for_the_slow_body_of_an_error_page() -> None:
     """The body of a 404 is read only to keep the connection: one that drips is left, and the 404 stands."""
-    import socket
-    import threading
-    import time
-
-    listener = socket.create_server(("127.0.0.1", 0))
-    stop = threading.Event()
-
-    def drip_body() -> None:
-        conn, _ = listener.accept()
-        conn.recv(65536)
-        conn.sendall(b"HTTP/1.1 404 Not Found\r\nContent-Length: 100\r\n\r\n")
-        while not stop.is_set():
-            try:
-                conn.sendall(b"x")
-            except OSError:
-                break
-            time.sleep(0.2)  # 100 bytes take 20 s
-        conn.close()
-
-    threading.Thread(target=drip_body, daemon=True).start()
     limits = FetchLimits(total_seconds=30)
     started = time.monotonic()
-    try:
+    with _dripping_server(b"HTTP/1.1 404 Not Found\r\nContent-Length: 100\r\n\r\n", b"x" * 100,
+                          every=0.2) as base:  # 100 bytes take 20 s
         with pytest.raises(FetchError, match="http-404"):
-            fetch(new_session(limits), f"http://127.0.0.1:{listener.getsockname()[1]}/gone.jpg", limits, 10_000)
-    finally:
-        stop.set()
-        listener.close()
+            fetch(new_session(limits), base + "gone.jpg", limits, 10_000)
     assert time.monotonic() - started < 3
