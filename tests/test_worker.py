@@ -48,7 +48,7 @@ def test_worker_counts_every_task_of_every_fetcher_thread() -> None:
     interval = sys.getswitchinterval()
     sys.setswitchinterval(1e-6)  # switch threads as often as possible: a lost += shows up
     try:
-        threads = [threading.Thread(target=worker._fetch_loop, args=(_Handler(),)) for _ in range(8)]
+        threads = [threading.Thread(target=worker._fetch_loop, args=(_Handler(), None)) for _ in range(8)]
         for thread in threads:
             thread.start()
         for thread in threads:
@@ -65,7 +65,7 @@ def _run_one_chain(worker: Worker, handler: _Handler, length: int) -> list[dict]
     worker._inbox.put(chain)  # type: ignore[arg-type]
     worker._inbox.put(None)
     worker._unfinished = length
-    worker._fetch_loop(handler)  # type: ignore[arg-type]
+    worker._fetch_loop(handler, None)  # type: ignore[arg-type]
     return [worker._outbox.get_nowait() for _ in range(length)]
 
 

@@ -77,9 +77,11 @@ class _HostAuth(requests.auth.AuthBase):
         return auth(request) if auth is not None else request
 
 
-def new_session(limits: FetchLimits, options: RequestOptions = RequestOptions()) -> requests.Session:  # noqa: B008
-    """Return a Session for one fetcher thread: our User-Agent and the crawl's headers, cookies and
-    per-host basic auth, no automatic retries, pooled connections."""
+def new_session(limits: FetchLimits, options: RequestOptions = RequestOptions(),  # noqa: B008
+                threads: int = 1) -> requests.Session:
+    """Return a Session for `threads` fetcher threads to share: our User-Agent and the crawl's
+    headers, cookies and per-host basic auth, no automatic retries, and a pool of up to `threads`
+    kept-alive connections per host."""
     session = requests.Session()
     # requests re-reads the environment (proxies, netrc, CA bundle) on every request when
     # trust_env is on: a third of its CPU per request here. Read the CA bundle once, keep
@@ -96,7 +98,9 @@ def new_session(limits: FetchLimits, options: RequestOptions = RequestOptions())
         session.cookies.set(name, value, domain=domain, path=path)
     if options.basic_auth:
         session.auth = _HostAuth(options.basic_auth)
-    adapter = watched_adapter(max_retries=0, pool_connections=16, pool_maxsize=4)  # fetch() deadlines hold
+    # fetch() deadlines hold; pools for 64 hosts at once, each as large as the threads that may
+    # use it at once (a connection given back to a full pool is closed)
+    adapter = watched_adapter(max_retries=0, pool_connections=64, pool_maxsize=max(threads, 1))
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     return session

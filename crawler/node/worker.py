@@ -17,6 +17,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import requests
+
 from crawler import broker
 from crawler.config import TASKS_HELD_PER_THREAD, FetchLimits, ImageFilter, RequestOptions, WorkerConfig
 from crawler.errors import BadMessage, CrawlerError, SchedulerUnreachable
@@ -191,8 +193,14 @@ class Worker:
                  "%d threads, saving to %s", self.node_id, self.config.host, self.config.port, PROTOCOL_VERSION,
                  settings.get("python", "?"), platform.python_version(), self.config.threads, self._output_dir)
         self._send_event("hello")
-        fetchers = [threading.Thread(target=self._fetch_loop, args=(handler,), name=f"fetcher-{n}", daemon=True)
-                    for n in range(self.config.threads)]
+        # One Session for all fetchers: a host's next request, whichever thread makes it, goes on a
+        # connection kept alive from the last one. Each thread with its own, a crawl with a delay
+        # spread one host's requests over every thread: as many connections (and TLS handshakes),
+        # each idle so long between requests that servers which keep one alive for seconds, not
+        # minutes, had closed it.
+        session = new_session(handler.limits, handler.request_options, self.config.threads)
+        fetchers = [threading.Thread(target=self._fetch_loop, args=(handler, session), name=f"fetcher-{n}",
+                                     daemon=True) for n in range(self.config.threads)]
         feeder = threading.Thread(target=self._feed_loop, name="feeder", daemon=True)
         reporter = threading.Thread(target=self._report_loop, args=(fetchers,), name="reporter", daemon=True)
         for thread in (feeder, *fetchers, reporter):
@@ -200,6 +208,7 @@ class Worker:
         self._watch()
         for thread in (feeder, *fetchers, reporter):
             thread.join()
+        session.close()
         if self._lost.is_set() or self._broken.is_set():
             return 0 if self._paused and not self._broken.is_set() else 1  # paused: leaving is no failure
         self._send_event("bye")
@@ -292,17 +301,15 @@ class Worker:
                     self._unfinished += len(chain)
                 self._inbox.put(chain)
 
-    def _fetch_loop(self, handler: TaskHandler) -> None:
-        """One fetcher thread: its own Session (connection reuse), chains from the inbox until the end.
+    def _fetch_loop(self, handler: TaskHandler, session: requests.Session) -> None:
+        """One fetcher thread: chains from the inbox until the end.
 
         A chain's tasks run in turn. Once one fails in a way worth another attempt (the origin may be
         down, or asking us to slow down), the rest go back unfetched, for the scheduler to pace; so
         do they once the crawl or this node is stopping (a limit, an interrupt), which then ends as
         soon as the task in hand, not the whole chain, is done.
         """
-        session = None
         try:
-            session = new_session(handler.limits, handler.request_options)
             while (chain := self._inbox.get()) is not None:
                 with self._held_changed:
                     self._busy += 1
@@ -316,8 +323,6 @@ class Worker:
                     self._finished(result, attempted=not hand_back, chain_done=position == len(chain))
                     hand_back = hand_back or result["retryable"]
         finally:
-            if session is not None:
-                session.close()
             self._outbox.put(None)
 
     def _finished(self, result: Result, attempted: bool, chain_done: bool) -> None:

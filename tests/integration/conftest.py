@@ -78,8 +78,10 @@ class SiteServer(LoopbackServer):
     """Serves a folder on 127.0.0.1 (or `host`) and counts every request by path; `redirects` maps path → target."""
 
     def __init__(self, root: Path, redirects: dict[str, str] | None = None, image_delay: float = 0.0,
-                 host: str = "127.0.0.1") -> None:
+                 host: str = "127.0.0.1", keep_alive: bool = False) -> None:
         self.root = root
+        self.keep_alive = keep_alive  # HTTP/1.1: connections stay open between requests
+        self.connections = 0  # made to it
         self.redirects = redirects or {}
         self.image_delay = image_delay  # seconds each image response waits, to stretch a crawl
         self.hits: Counter[str] = Counter()
@@ -109,6 +111,10 @@ class SiteServer(LoopbackServer):
 class _CountingHandler(SimpleHTTPRequestHandler):
     def __init__(self, site: SiteServer, *args, **kwargs) -> None:
         self.site = site
+        if site.keep_alive:
+            self.protocol_version = "HTTP/1.1"
+        with site._lock:  # a handler serves one connection
+            site.connections += 1
         super().__init__(*args, **kwargs)
 
     def do_GET(self) -> None:
@@ -173,8 +179,8 @@ def serve_site():
     servers: list[SiteServer] = []
 
     def start(root: Path, redirects: dict[str, str] | None = None, image_delay: float = 0.0,
-              host: str = "127.0.0.1") -> SiteServer:
-        server = SiteServer(root, redirects, image_delay, host)
+              host: str = "127.0.0.1", keep_alive: bool = False) -> SiteServer:
+        server = SiteServer(root, redirects, image_delay, host, keep_alive)
         servers.append(server)
         return server
 

@@ -62,6 +62,20 @@ def test_politeness_robots_disallowed_urls_are_never_requested(tmp_path: Path, s
         ("sitemap.xml", "skipped", "no-sitemap")}  # robots.txt lists none: the usual place, once
 
 
+def test_politeness_requests_to_one_host_with_a_delay_go_on_a_kept_alive_connection(
+        tmp_path: Path, serve_site, processes) -> None:
+    # With a delay, a host's requests go out one at a time to whichever fetcher thread is free.
+    # Before, each thread had its own connections: 3 nodes x 4 threads opened up to 12 to the one
+    # host (12 TLS handshakes on https), each idle long enough for many servers to close it.
+    root = tmp_path / "site"
+    write_site(root, pages=12, images_per_page=1)
+    site = serve_site(root, keep_alive=True)
+    crawl(processes, site, tmp_path / "out", "--delay", "0.05")
+    assert len(site.log) >= 28  # robots.txt, index, 12 pages and their 12 images, ...
+    closed = sum(1 for _path, status, _sent in site.answers if status >= 400)  # http.server's errors close
+    assert site.connections <= 3 + closed  # one a node, and one after each error answer
+
+
 def test_politeness_delay_between_requests_to_one_host(tmp_path: Path, serve_site, processes) -> None:
     root = tmp_path / "site"
     write_site(root, pages=12)
