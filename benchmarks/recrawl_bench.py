@@ -4,7 +4,8 @@ The generated site (one host, nginx, which sends ETag and Last-Modified) is craw
 `crawler run URL --delay 0`; then 5 % of its pages get new content (and a newer modification
 time), and `crawler run URL --recrawl --delay 0` checks it again. Wall time and the body bytes
 nginx sent are compared in each of `runs` rounds (a fresh output each time); medians are printed.
-The rounds run over http, then over https with a self-signed certificate (where openssl is installed).
+The rounds run over http, then over https with a self-signed certificate (where openssl is installed),
+then over https with images sent with nginx's `expires 30d` (their freshness spares their requests).
 """
 
 from __future__ import annotations
@@ -55,23 +56,24 @@ def recrawl(work: Path, pages: int = 1000, runs: int = 3, share: float = 0.05) -
     print(f"\n## re-crawl: {len(truth.pages)} pages, {len(truth.images)} image URLs, "
           f"{max(1, round(len(truth.pages) * share))} pages changed ({share:.0%}) before each re-crawl, "
           f"served by nginx (median of {runs})")
-    _rounds("http", work, root, truth.pages, None, env, rng, stamps, runs, share)
+    _rounds(work, root, truth.pages, None, env, rng, stamps, runs, share)
     certificate = self_signed_certificate(work / "tls")
     if certificate is None:
         print("  https: skipped (needs the openssl command)")
         return
     # Most sites are https: there a request that opens a new connection also pays for a TLS handshake.
     env = dict(env, REQUESTS_CA_BUNDLE=str(certificate[0]))
-    _rounds("https", work, root, truth.pages, certificate, env, rng, stamps, runs, share)
+    _rounds(work, root, truth.pages, certificate, env, rng, stamps, runs, share)
     # Many sites tell caches how long their images stay fresh (nginx: `expires 30d`); a re-crawl
     # within that time does not ask for them.
-    _rounds("https", work, root, truth.pages, certificate, env, rng, stamps, runs, share, image_expires="30d")
+    _rounds(work, root, truth.pages, certificate, env, rng, stamps, runs, share, image_expires="30d")
 
 
-def _rounds(scheme: str, work: Path, root: Path, pages: list[str], tls: tuple[Path, Path] | None,
-            env: dict[str, str], rng: random.Random, stamps: Iterator[int], runs: int, share: float,
+def _rounds(work: Path, root: Path, pages: list[str], tls: tuple[Path, Path] | None, env: dict[str, str],
+            rng: random.Random, stamps: Iterator[int], runs: int, share: float,
             image_expires: str | None = None) -> None:
-    """`runs` rounds of a first crawl, a change and a re-crawl over `scheme`; print the medians."""
+    """`runs` rounds of a first crawl, a change and a re-crawl (over https with `tls`); print the medians."""
+    scheme = "https" if tls else "http"
     (port,) = free_ports(1)
     name = scheme + (f", images sent with `expires {image_expires}`" if image_expires else "")
     server = Nginx([root], [port], work / f"nginx-{scheme}{image_expires or ''}", tls=tls,
