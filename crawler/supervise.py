@@ -54,11 +54,11 @@ def _live_display(quiet: bool) -> Any:
 
 
 def run_scheduler(config: SchedulerConfig, quiet: bool,
-                  on_listening: Callable[[str, int, bool], None] | None = None,
+                  on_listening: Callable[[str, int], None] | None = None,
                   key_file: Path | None = None, generated_key: bool = False) -> Summary:
     """Serve and run one crawl's scheduler here until it ends; SIGINT/SIGTERM ask it to stop.
 
-    `on_listening(host, port, live)` runs once nodes can connect (`live`: a live display is on).
+    `on_listening(host, port)` runs once nodes can connect.
     """
     from crawler.scheduler.loop import Scheduler
     live = _live_display(quiet)
@@ -76,7 +76,7 @@ def run_scheduler(config: SchedulerConfig, quiet: bool,
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: scheduler.request_stop())
     if on_listening is not None:
-        on_listening(host, port, live is not None)
+        on_listening(host, port)
     try:
         if live is None:
             return scheduler.run()
@@ -279,7 +279,7 @@ def run_local_crawl(config: SchedulerConfig, workers: LocalWorkers, *, quiet: bo
                     key_file: Path | None = None, generated_key: bool = True) -> Summary:
     """Run the scheduler here and the local workers on its address; wait for them all."""
     try:
-        return run_scheduler(config, quiet, on_listening=lambda host, port, _live: workers.tell(host, port),
+        return run_scheduler(config, quiet, on_listening=workers.tell,
                              key_file=key_file, generated_key=generated_key)
     finally:
         workers.close()
