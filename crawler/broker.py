@@ -63,6 +63,10 @@ class Bulletin:
 class TaskDesk:
     """Hands out tasks in batches: one round trip for many tasks (a proxy call is a network round trip).
 
+    When other takers are waiting too, a take gets its share of what is queued, not all of it: two
+    chains of one host put at once would otherwise both go to whichever node woke first, and run
+    under one process's GIL while the other node idles (with one site, a fifth of the crawl).
+
     `on_empty` is called when a take leaves the queue empty, so the scheduler refills it at once
     instead of at its next result or idle timeout.
     """
@@ -71,6 +75,7 @@ class TaskDesk:
         self._tasks = tasks
         self._on_empty = on_empty
         self._closed = threading.Event()
+        self._takers_waiting = 0  # takes blocked on the empty queue; changed under its lock
 
     def close(self) -> None:
         """The crawl is over: every take returns at once, empty (those waiting too), so a node
@@ -90,11 +95,18 @@ class TaskDesk:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     return []
-                self._tasks.not_empty.wait(remaining)
+                self._takers_waiting += 1
+                try:
+                    self._tasks.not_empty.wait(remaining)
+                finally:
+                    self._takers_waiting -= 1
             if self._closed.is_set():
                 return []
-            batch = [waiting.popleft() for _ in range(min(max_count, len(waiting)))]
+            share = -(-len(waiting) // (1 + self._takers_waiting))
+            batch = [waiting.popleft() for _ in range(min(max_count, share))]
             emptied = not waiting
+            if not emptied and self._takers_waiting:
+                self._tasks.not_empty.notify()  # what is left is another taker's share
         if emptied and self._on_empty is not None:
             self._on_empty()
         return batch
