@@ -195,19 +195,20 @@ def _urls(tasks: list) -> list[str]:
 
 def test_frontier_with_no_delay_a_busy_origin_goes_out_in_chains_that_each_hold_one_slot(tmp_path: Path) -> None:
     frontier, _ = make(tmp_path, robots=False, per_host=2)
-    for n in range(20):
+    longest = MAX_CHAIN_TASKS
+    for n in range(2 * longest + 4):
         add(frontier, f"http://a.test/{n}")
     first, second = frontier.next_tasks(0.0), frontier.next_tasks(0.0)
-    assert len(first) == MAX_CHAIN_TASKS and _urls(first) == [str(n) for n in range(MAX_CHAIN_TASKS)]
-    assert _urls(second) == [str(n) for n in range(8, 16)]
-    assert frontier.next_tasks(0.0) == [] and frontier.in_flight == 16  # both slots taken: the cap holds
+    assert _urls(first) == [str(n) for n in range(longest)]
+    assert _urls(second) == [str(n) for n in range(longest, 2 * longest)]
+    assert frontier.next_tasks(0.0) == [] and frontier.in_flight == 2 * longest  # both slots taken: the cap holds
     for task in first[:-1]:  # the node runs a chain in turn: its slot is taken until its last answer
         frontier.complete(task["id"], 1.0)
         assert frontier.next_tasks(1.0) == []
     frontier.complete(first[-1]["id"], 1.0)
-    assert _urls(frontier.next_tasks(1.0)) == ["16", "17", "18", "19"]
+    assert _urls(frontier.next_tasks(1.0)) == [str(n) for n in range(2 * longest, 2 * longest + 4)]
     # A chained task's lease runs from when those before it may have ended.
-    assert [frontier._leases[task["id"]].expires for task in second] == [30.0 * n for n in range(1, 9)]
+    assert [frontier._leases[task["id"]].expires for task in second] == [30.0 * n for n in range(1, longest + 1)]
 
 
 def test_frontier_shares_what_waits_between_an_origins_free_slots(tmp_path: Path) -> None:

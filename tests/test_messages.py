@@ -111,3 +111,13 @@ def test_messages_a_recrawl_task_and_its_answer_carry_validators() -> None:
 def test_messages_a_results_validators_and_lastmods_are_checked(change: dict) -> None:
     with pytest.raises(BadMessage):
         read_result({**make_result(task(), "n", "fetched"), **change})
+
+
+def test_messages_a_chain_holds_two_to_max_chain_tasks_tasks() -> None:
+    from crawler.messages import MAX_CHAIN_TASKS, read_chain
+    one = task()
+    assert read_chain(one) == [one]  # a task alone
+    assert len(read_chain([one] * MAX_CHAIN_TASKS)) == MAX_CHAIN_TASKS
+    for wrong in ([one], [one] * (MAX_CHAIN_TASKS + 1)):
+        with pytest.raises(BadMessage, match="a chain of"):
+            read_chain(wrong)
