@@ -193,6 +193,28 @@ def _urls(tasks: list) -> list[str]:
     return [task["url"].rsplit("/", 1)[1] for task in tasks]
 
 
+def test_frontier_says_when_politeness_next_lets_a_task_go(tmp_path: Path) -> None:
+    # The scheduler sleeps until then: before, it woke only at its next 50 ms idle poll, so a
+    # --delay 0.12 gap came out at 0.15 s and a --delay 0.03 one at 0.05 s.
+    frontier, _ = make(tmp_path, delay=0.12, robots=False)
+    assert frontier.next_wake(0.0) is None  # nothing waits on time
+    add(frontier, "http://a.test/0")
+    add(frontier, "http://a.test/1")
+    first = frontier.next_task(10.0)
+    assert first is not None and frontier.next_wake(10.0) == pytest.approx(10.12)
+    frontier.complete(first["id"], 10.05)  # the gap runs from the answer too
+    assert frontier.next_wake(10.05) == pytest.approx(10.17)
+    assert frontier.next_task(10.16) is None and frontier.next_task(10.17) is not None
+    assert frontier.next_wake(10.17) == pytest.approx(10.29)  # the gap after that dispatch
+    assert frontier.next_wake(10.3) is None
+    retried, _ = make(tmp_path / "retry", robots=False)
+    add(retried, "http://b.test/0")
+    task = retried.next_task(0.0)
+    row = retried.complete(task["id"], 1.0)  # type: ignore[index]
+    assert row is not None and retried.retry_or_fail(row, "timeout", 1.0)
+    assert retried.next_wake(1.0) == pytest.approx(2.0)  # its backoff of 1 s ends then
+
+
 def test_frontier_with_no_delay_a_busy_origin_goes_out_in_chains_that_each_hold_one_slot(tmp_path: Path) -> None:
     frontier, _ = make(tmp_path, robots=False, per_host=2)
     longest = MAX_CHAIN_TASKS

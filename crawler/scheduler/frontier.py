@@ -99,6 +99,7 @@ class Frontier:
         self._delayed: list[tuple[float, int, str, str]] = []  # (due, url id, origin, kind) retries waiting
         self._leases: dict[str, Lease] = {}
         self._expiries: list[tuple[float, str]] = []  # (expires, task id), a heap; stale entries skipped
+        self._gaps_end: list[tuple[float, str]] = []  # (end, origin) of gaps (--delay, Retry-After), a heap
         self._lease_of_url: dict[int, str] = {}
         self._chain_open: dict[str, int] = {}  # chain -> its leases not ended: the chain holds its slot till 0
         self.dropped: list[Dropped] = []  # drained by the scheduler, which records them
@@ -339,7 +340,7 @@ class Frontier:
         self._lease_of_url[row.id] = task_id
         if position == 0:
             host.in_flight += 1
-        host.next_time = now + host.delay
+        self._keep_gap(host, now, host.delay)
         return make_task(task_id, row.kind, row.url, row.depth, row.page_url, row.hops,
                          known_validators(row.fetch) if row.fetch else None)
 
@@ -375,7 +376,7 @@ class Frontier:
             self._end_lease(lease)
             host = self._hosts.get(lease.origin)
             if host is not None:
-                host.next_time = max(host.next_time, now + host.delay)
+                self._keep_gap(host, now, host.delay)
             return lease.row  # leased, so not finished: no need to ask the database
         row = self._store.get_url(url_id)
         if row is None:  # no such URL: a forged or stale id
@@ -410,8 +411,7 @@ class Frontier:
         if retry_after is not None:
             capped = min(retry_after, self._politeness.max_retry_after_seconds)
             delay = max(delay, capped)
-            host = self._host(origin)
-            host.next_time = max(host.next_time, now + capped)  # the whole origin slows down
+            self._keep_gap(self._host(origin), now, capped)  # the whole origin slows down
         self._store.requeue(row.id, reason, attempts)
         heapq.heappush(self._delayed, (now + delay, row.id, origin, row.kind))
         return True
@@ -426,6 +426,32 @@ class Frontier:
             lease = self._leases.get(task_id)
             if lease is not None:
                 lease.node = node
+
+    def _keep_gap(self, host: _Host, now: float, seconds: float) -> None:
+        """No dispatch to `host` for `seconds` from `now` (a gap that ends later stands)."""
+        until = now + seconds
+        if until > host.next_time:
+            host.next_time = until
+            if seconds > 0:
+                heapq.heappush(self._gaps_end, (until, host.origin))
+
+    def next_wake(self, now: float) -> float | None:
+        """When a task held back by politeness may next go out (an origin's gap ends, a retry
+        falls due), for the scheduler to wake then rather than at its next idle poll; None if
+        nothing waits on time. A gap that ends and finds nothing to send costs one idle round."""
+        gaps = self._gaps_end
+        while gaps and self._gap_stale(*gaps[0], now):
+            heapq.heappop(gaps)
+        soonest = [gaps[0][0]] if gaps else []
+        if self._delayed:
+            soonest.append(self._delayed[0][0])
+        return min(soonest, default=None)
+
+    def _gap_stale(self, end: float, origin: str, now: float) -> bool:
+        """The gap is over, or was made longer since (its new end has an entry of its own), or its
+        origin went to another scheduler."""
+        host = self._hosts.get(origin)
+        return end <= now or host is None or host.next_time != end
 
     def tick(self, now: float) -> list[UrlRow]:
         """Requeue retries that are due and expire overdue leases; return the rows whose lease expired."""

@@ -87,6 +87,20 @@ def test_politeness_delay_between_requests_to_one_host(tmp_path: Path, serve_sit
     assert min(gaps) >= 0.3, f"requests to one host {min(gaps):.3f}s apart with --delay 0.3"
 
 
+def test_politeness_a_delay_between_the_schedulers_idle_polls_is_kept_to_within_a_tenth(
+        tmp_path: Path, serve_site, processes) -> None:
+    # The scheduler woke for a host's gap only at its next 50 ms idle poll: --delay 0.12 came out
+    # at 0.154 s between requests, --delay 0.03 at 0.053 s. It now wakes when the gap ends.
+    root = tmp_path / "site"
+    write_site(root, pages=12)
+    site = serve_site(root)
+    crawl(processes, site, tmp_path / "out", "--delay", "0.12", "--per-host", "1")
+    times = sorted(t for t, _path in site.log)
+    gaps = sorted(later - earlier for earlier, later in zip(times, times[1:]))
+    assert gaps[0] >= 0.12, f"requests to one host {gaps[0]:.3f}s apart with --delay 0.12"
+    assert gaps[len(gaps) // 2] <= 0.132, f"median gap {gaps[len(gaps) // 2]:.3f}s with --delay 0.12"
+
+
 def test_politeness_per_host_cap_holds_across_nodes(tmp_path: Path, serve_site, processes) -> None:
     root = tmp_path / "site"
     write_site(root, pages=4, images_per_page=10)
