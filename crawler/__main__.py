@@ -1,7 +1,5 @@
 """`python -m crawler` runs the command-line interface."""
 
-import sys
+from crawler.console import run
 
-from crawler.cli import main
-
-sys.exit(main())
+run()

@@ -1,11 +1,13 @@
 """The command line a person reads: help everywhere, and what a bare `crawler` shows."""
 
 import argparse
+import subprocess
+import sys
 
 import pytest
 
 from crawler.cli import build_parser, main
-from tests.loaded_modules import modules_after
+from tests.loaded_modules import REPO, modules_after
 
 
 def test_cli_every_command_and_option_has_help() -> None:
@@ -58,9 +60,9 @@ def test_cli_config_file_mistakes_are_one_line(tmp_path, capsys: pytest.CaptureF
 def _modules_after_a_node(then: str, prefixes: tuple[str, ...]) -> list[str]:
     """The modules named `prefixes` that a process holds after running `crawler worker` (its scheduler
     is not there: it stops at once) and then the Python statement `then`."""
-    worker = ("import runpy, sys\n"
-              "sys.argv = ['crawler', 'worker', '--connect', '127.0.0.1:9', '--reconnect-seconds', '0']\n"
-              "try:\n    runpy.run_module('crawler', run_name='__main__')\nexcept SystemExit:\n    pass\n")
+    # What `python -m crawler worker …` runs (crawler.console), short of its exit.
+    worker = ("from crawler.cli import main\n"
+              "main(['worker', '--connect', '127.0.0.1:9', '--reconnect-seconds', '0'])\n")
     modules, stderr = modules_after(worker + then, prefixes, env={"CRAWLER_AUTHKEY": "k" * 32})
     assert "no scheduler at 127.0.0.1:9" in stderr, stderr
     return modules
@@ -86,3 +88,20 @@ def test_cli_exit_status_counts_a_recrawls_unchanged_urls_as_answered() -> None:
     assert exit_code(Summary(StopReason.FINISHED, "", 1.0, duplicates_only)) == EXIT_OK
     every_seed_failed = {"pages/failed": 2, "robots/failed": 1}
     assert exit_code(Summary(StopReason.FINISHED, "", 1.0, every_seed_failed)) == EXIT_NOTHING_FETCHED
+
+
+def test_cli_the_command_leaves_with_mains_code_its_output_and_the_exit_handlers_run() -> None:
+    # crawler.console skips the interpreter's teardown of its modules (30 ms at every exit); what
+    # main() printed, and what a library's exit handler does, must still happen.
+    snippet = ("import atexit, crawler.cli\n"
+               "def main():\n"
+               "    atexit.register(lambda: print(' and a library handler ran'))\n"
+               "    print('printed, not flushed', end='')\n"
+               "    return 3\n"
+               "crawler.cli.main = main\n"
+               "from crawler.console import run\n"
+               "run()\n")
+    done = subprocess.run([sys.executable, "-c", snippet], capture_output=True, text=True, timeout=60, cwd=REPO)
+    assert (done.returncode, done.stdout) == (3, "printed, not flushed and a library handler ran\n"), done.stderr
+    bare = subprocess.run([sys.executable, "-m", "crawler"], capture_output=True, text=True, timeout=60, cwd=REPO)
+    assert bare.returncode == 2 and "usage: crawler" in bare.stdout  # the help, then EXIT_USAGE

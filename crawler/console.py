@@ -1,0 +1,37 @@
+"""The `crawler` command (and `python -m crawler`): the CLI, then an exit without the interpreter's teardown.
+
+At exit CPython frees every module it imported, one by one; with requests, lxml, PIL and
+multiprocessing loaded that took about 30 ms at the end of every command, measured against 3 ms
+leaving with os._exit: a tenth of a small crawl's last phase. Everything of ours is written and
+closed when main() returns. The interpreter's own exit still runs up to the module teardown: it
+waits for non-daemon threads, then runs the exit handlers libraries registered (logging's flush,
+multiprocessing's reaping of children) in their order, and this module's handler, registered
+before any of them, runs last and leaves.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import sys
+
+_exit_code = 1  # what the process ends with if main() never returns (an uncaught exception)
+
+
+def _leave() -> None:
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe or stream: nothing more can be said there
+            pass
+    os._exit(_exit_code)
+
+
+def run() -> None:
+    """Run the command line and exit with its code."""
+    global _exit_code
+    atexit.register(_leave)  # before the CLI's imports register theirs: handlers run last-in, first-out
+    from crawler.cli import main
+
+    _exit_code = main()
+    sys.exit(_exit_code)
