@@ -17,8 +17,9 @@ DEFAULT_USER_AGENT = f"queue-crawler/{__version__} (+https://github.com/queue-cr
 # rendered by the crawler, and shown in the gallery only through <img>, where scripts do not run.
 RASTER_TYPES = ("jpeg", "png", "gif", "webp", "bmp", "tiff", "ico", "avif")
 ALL_TYPES = RASTER_TYPES + ("svg",)
-# Unfinished tasks a node holds per fetcher thread, and what the scheduler keeps queued for it:
-# enough that every thread stays busy while the next batch of tasks is on its way.
+# What a node holds per fetcher thread (tasks, or chains: a chain holds one fetcher however long),
+# and the tasks the scheduler keeps queued for it: enough that every thread stays busy while the
+# next batch of tasks is on its way.
 TASKS_HELD_PER_THREAD = 2
 
 

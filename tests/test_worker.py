@@ -44,7 +44,7 @@ def test_worker_counts_every_task_of_every_fetcher_thread() -> None:
             worker._inbox.put([{"id": str(n)} for n in chain])  # type: ignore[misc]
     for _ in range(8):
         worker._inbox.put(None)
-    worker._unfinished = TASKS
+    worker._unfinished = TASKS // 2  # chains: two for every four tasks
     interval = sys.getswitchinterval()
     sys.setswitchinterval(1e-6)  # switch threads as often as possible: a lost += shows up
     try:
@@ -64,7 +64,7 @@ def _run_one_chain(worker: Worker, handler: _Handler, length: int) -> list[dict]
     chain = [dict(make_task(f"{n}", "image", f"http://a.test/{n}.png", 0, None, 0)) for n in range(1, length + 1)]
     worker._inbox.put(chain)  # type: ignore[arg-type]
     worker._inbox.put(None)
-    worker._unfinished = length
+    worker._unfinished = 1  # one chain
     worker._fetch_loop(handler, None)  # type: ignore[arg-type]
     return [worker._outbox.get_nowait() for _ in range(length)]
 
@@ -113,3 +113,30 @@ def test_worker_a_feeder_that_fails_stops_the_node_instead_of_leaving_it_idle_an
     worker._feed_loop()
     assert worker._stop.is_set()  # the main thread stops heartbeating and leaves with exit status 1
     assert [worker._inbox.get_nowait() for _ in range(4)] == [None] * 4  # every fetcher is told to end
+
+
+def test_worker_a_chain_longer_than_the_room_still_leaves_room_for_other_chains() -> None:
+    # A chain holds one fetcher however many tasks it has. Counted by its tasks, a chain of 20 filled
+    # a 4-thread node's room of 8, and the node took nothing more until it was nearly done: with three
+    # sites 20 ms away, the crawl ran on two of its six per-host slots.
+    worker = Worker(WorkerConfig("127.0.0.1", 1, b"k", threads=4))
+    asked: list[int] = []
+    chain = [dict(make_task(f"{n}", "image", f"http://a.test/{n}.png", 0, None, 0)) for n in range(20)]
+
+    def take(count: int, timeout: float) -> list:
+        asked.append(count)
+        if len(asked) > 1:
+            worker._stop.set()
+            return []
+        return [chain]
+
+    bulletin = SimpleNamespace(read=lambda: {"state": "running"})
+    worker._link = SimpleNamespace(desk=SimpleNamespace(take=take), bulletin=bulletin)  # type: ignore[assignment]
+    feeder = threading.Thread(target=worker._feed)
+    feeder.start()
+    feeder.join(timeout=5)
+    worker._stop.set()
+    with worker._held_changed:
+        worker._held_changed.notify_all()
+    feeder.join(timeout=5)
+    assert asked == [8, 7]  # the room of 8, then 7 with the chain in hand
