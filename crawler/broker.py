@@ -65,7 +65,7 @@ class TaskDesk:
 
     When other takers are waiting too, a take gets its share of what is queued, not all of it: two
     chains of one host put at once would otherwise both go to whichever node woke first, and run
-    under one process's GIL while the other node idles (with one site, a fifth of the crawl).
+    under one process's GIL while the other node idles (with one site, a sixth of the crawl).
 
     `on_empty` is called when a take leaves the queue empty, so the scheduler refills it at once
     instead of at its next result or idle timeout.
