@@ -96,7 +96,6 @@ def test_broker_a_take_waiting_gets_what_is_put_at_once() -> None:
     assert taken == [["a task"]] and time.monotonic() - started < 1.0
 
 
-
 def test_broker_takes_waiting_together_share_what_arrives() -> None:
     # Two nodes waiting on one site: the scheduler puts its two chains at once. Before, the first
     # take to wake got both and ran them under one process's GIL while the other node idled.
@@ -118,6 +117,7 @@ def test_broker_takes_waiting_together_share_what_arrives() -> None:
     assert max(when for _batch, when in taken) - started < 1.0  # the first woke the second
     tasks.put("alone")
     assert desk.take(10, 1.0) == ["alone"]  # nobody else waiting: a take gets everything
+
 
 def test_broker_stopped_server_leaves_no_thread_behind() -> None:
     running = broker.serve("127.0.0.1", 0, broker.generate_authkey(), queue.Queue(), queue.Queue(),
