@@ -2,16 +2,20 @@
 
 The scheduler ceiling (synthetic node in-process, 20 links per answer, 2 new) is run alternately
 on SQLite and on a Redis started here (Debian's redis-server, append-only file, everysec), and the
-memory Redis uses per URL the crawl has seen is read from INFO after `urls` are added.
+memory Redis uses per URL the crawl has seen is read from INFO after `urls` are added, and again
+once each of them is fetched and its validators recorded.
 """
 
 from __future__ import annotations
 
 import contextlib
 import io
+import json
 import logging
 import multiprocessing
+import random
 import statistics
+from email.utils import formatdate
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +25,7 @@ from benchmarks.scheduler_bench import _url, ceiling
 from benchmarks.servers import RedisServer, redis_binary
 from crawler.messages import Kind
 from crawler.scheduler.redis_store import RedisStore
+from crawler.scheduler.store import UrlStatus
 
 
 def redis_state(work: Path, runs: int = 3, urls: int = 1_000_000, pages: int = 50_000) -> None:
@@ -79,21 +84,49 @@ def two_schedulers(url: str, work: Path, pages: int, crawl: str) -> float:
 
 
 def memory_per_url(server: RedisServer, urls: int) -> None:
+    """Redis memory per URL twice: with every URL found and waiting, then with every one fetched
+    and its validators recorded (what a finished crawl keeps for its re-crawl)."""
     client = redis.Redis.from_url(server.url)
     client.flushdb()
     before = int(client.info("memory")["used_memory"])
     store = RedisStore(server.url, "memory", resume=False, fresh=True)
+    ids = []
     for number in range(urls):
         url = _url(number)
-        store.add_url(url, url, Kind.PAGE, 1, None, 0)
+        ids.append(store.add_url(url, url, Kind.PAGE, 1, None, 0))
         if number % 10_000 == 9_999:
             store.commit()
     store.commit()
+    _print_memory("waiting", client, before, urls)
+    rng = random.Random(1)
+    for number, url_id in enumerate(ids):
+        store.finish(url_id, UrlStatus.DONE, None, 1)
+        store.note_fetch(url_id, _fetch_record(rng, number), _FETCHED_AT + number / 1000)
+        if number % 10_000 == 9_999:
+            store.commit()
+    store.commit()
+    _print_memory("fetched", client, before, urls)
+    store.close()
+
+
+# What nginx sends for a static file (its ETag is the mtime and length in hex), and what the
+# scheduler notes of it: the benchmark's fetch records are as long as a real crawl's.
+_FETCHED_AT = 1_796_504_149.949956
+
+
+def _fetch_record(rng: random.Random, number: int) -> str:
+    size = rng.randrange(2_000, 400_000)
+    modified = 1_790_000_000 + rng.randrange(10_000_000)
+    return json.dumps({"etag": f'"{modified:x}-{size:x}"', "last_modified": formatdate(modified, usegmt=True),
+                       "sha256": rng.randbytes(32).hex(), "bytes": size, "at": _FETCHED_AT + number / 1000})
+
+
+def _print_memory(moment: str, client: redis.Redis, before: int, urls: int) -> None:
     grown = int(client.info("memory")["used_memory"]) - before
     shares = _memory_by_kind(client, "qc:memory:")
-    store.close()
-    print(f"  Redis memory per seen URL at {urls:,}: {grown / urls:.0f} bytes in all (target: under 120); of it "
-          + ", ".join(f"{kind} {size / urls:.0f}" for kind, size in sorted(shares.items(), key=lambda kv: -kv[1])))
+    parts = ", ".join(f"{kind} {size / urls:.0f}" for kind, size in sorted(shares.items(), key=lambda kv: -kv[1]))
+    print(f"  Redis memory per URL at {urls:,}, all {moment}: {grown / urls:.0f} bytes in all (target: under 120); "
+          f"of it {parts}")
 
 
 def _memory_by_kind(client: redis.Redis, prefix: str) -> dict[str, int]:
@@ -105,7 +138,8 @@ def _memory_by_kind(client: redis.Redis, prefix: str) -> dict[str, int]:
     shares: dict[str, int] = {}
     for key, size in zip(keys, pipe.execute()):
         kind = {"seen": "seen-set", "state": "statuses", "rows": "rows", "open": "unfinished lists",
-                "open_count": "unfinished lists"}.get(
+                "open_count": "unfinished lists", "fetch": "fetch records",
+                "fetched_at": "fetch records"}.get(
             key[len(prefix):].split(":")[0], "other")
         shares[kind] = shares.get(kind, 0) + int(size or 0)
     return shares
