@@ -21,7 +21,7 @@ from typing import Any
 
 import redis
 
-from benchmarks.scheduler_bench import _url, ceiling
+from benchmarks.scheduler_bench import HOSTS, _url, ceiling
 from benchmarks.servers import RedisServer, redis_binary
 from crawler.messages import Kind
 from crawler.scheduler.redis_store import RedisStore
@@ -84,20 +84,33 @@ def two_schedulers(url: str, work: Path, pages: int, crawl: str) -> float:
 
 
 def memory_per_url(server: RedisServer, urls: int) -> None:
-    """Redis memory per URL twice: with every URL found and waiting, then with every one fetched
-    and its validators recorded (what a finished crawl keeps for its re-crawl)."""
-    client = redis.Redis.from_url(server.url)
+    """Redis memory per URL with the server's hash-max-listpack-value (64 by default, which keeps
+    short rows compact) and with 256, which the README's server command sets."""
+    client = redis.Redis.from_url(server.url, decode_responses=True)
+    default = str(client.config_get("hash-max-listpack-value")["hash-max-listpack-value"])
+    try:
+        for allowed in (default, "256"):
+            client.config_set("hash-max-listpack-value", allowed)
+            _memory_of_a_crawl(server, client, urls, f"hash-max-listpack-value {allowed}")
+    finally:
+        client.config_set("hash-max-listpack-value", default)
+
+
+def _memory_of_a_crawl(server: RedisServer, client: redis.Redis, urls: int, setting: str) -> None:
+    """Redis memory per URL twice: with every URL found (each on a page of its host, 20 to a page)
+    and waiting, then with every one fetched and its validators recorded (what a finished crawl
+    keeps for its re-crawl)."""
     client.flushdb()
     before = int(client.info("memory")["used_memory"])
     store = RedisStore(server.url, "memory", resume=False, fresh=True)
     ids = []
     for number in range(urls):
         url = _url(number)
-        ids.append(store.add_url(url, url, Kind.PAGE, 1, None, 0))
+        ids.append(store.add_url(url, url, Kind.PAGE, 1, _url(number - HOSTS * ((number // HOSTS) % 20)), 0))
         if number % 10_000 == 9_999:
             store.commit()
     store.commit()
-    _print_memory("waiting", client, before, urls)
+    _print_memory(f"{setting}, all waiting", client, before, urls)
     rng = random.Random(1)
     for number, url_id in enumerate(ids):
         store.finish(url_id, UrlStatus.DONE, None, 1)
@@ -105,7 +118,7 @@ def memory_per_url(server: RedisServer, urls: int) -> None:
         if number % 10_000 == 9_999:
             store.commit()
     store.commit()
-    _print_memory("fetched", client, before, urls)
+    _print_memory(f"{setting}, all fetched", client, before, urls)
     store.close()
 
 
@@ -125,13 +138,13 @@ def _print_memory(moment: str, client: redis.Redis, before: int, urls: int) -> N
     grown = int(client.info("memory")["used_memory"]) - before
     shares = _memory_by_kind(client, "qc:memory:")
     parts = ", ".join(f"{kind} {size / urls:.0f}" for kind, size in sorted(shares.items(), key=lambda kv: -kv[1]))
-    print(f"  Redis memory per URL at {urls:,}, all {moment}: {grown / urls:.0f} bytes in all (target: under 120); "
+    print(f"  Redis memory per URL at {urls:,}, {moment}: {grown / urls:.0f} bytes in all (target: under 120); "
           f"of it {parts}")
 
 
 def _memory_by_kind(client: redis.Redis, prefix: str) -> dict[str, int]:
     """MEMORY USAGE of a crawl's keys, summed by kind (the seen-set's 65,536 buckets are one kind)."""
-    keys = [key.decode() for key in client.scan_iter(match=prefix + "*", count=5000)]
+    keys = [str(key) for key in client.scan_iter(match=prefix + "*", count=5000)]
     pipe = client.pipeline(transaction=False)
     for key in keys:
         pipe.memory_usage(key, samples=0)

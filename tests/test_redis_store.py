@@ -3,6 +3,8 @@ crawl, a server it can trust, outages ridden out. Against a real redis-server, n
 
 from __future__ import annotations
 
+import json
+import logging
 import subprocess
 import sys
 import threading
@@ -230,6 +232,66 @@ def test_redis_rows_hold_a_url_once_and_rows_written_before_still_read() -> None
                 None) == same  # schema 3: every row ended with its origin
 
 
+def test_redis_a_row_holds_the_path_of_a_page_on_its_own_origin() -> None:
+    # Most URLs are found on a page of their own origin: the row keeps the page's path, not its URL.
+    from crawler.scheduler.redis_store import _row, _row_text
+    from crawler.scheduler.store import UrlRow
+    found = UrlRow(9, "http://a.test/img/cat.png", "http://a.test/img/cat.png", "image", 1, "http://a.test/p/1",
+                   0, "pending", 0)
+    elsewhere = found._replace(page_url="http://b.test/p/1")
+    assert _row_text(found, "http://a.test") == '["http://a.test/img/cat.png",null,"image",1,"/p/1",0]'
+    for row in (found, elsewhere, found._replace(page_url="http://a.test.evil/p")):
+        assert _row(9, _row_text(row, "http://a.test"), "p0", None) == row
+
+
+NGINX_FETCH = {"etag": '"6ac63c7b-410b"', "last_modified": "Wed, 07 Oct 2026 12:35:07 GMT",
+               "sha256": "70b1d8eff3dfd390ca6366deddacfecbfa15e350e418862dfc832605eacd46de", "bytes": 16651,
+               "at": 1796504149.949956}
+
+
+def test_redis_a_fetch_record_is_a_short_list_that_reads_back_as_it_was_noted() -> None:
+    from crawler.scheduler.redis_store import _fetch_of, _fetch_text
+    text = _fetch_text(json.dumps(NGINX_FETCH))
+    assert len(text) <= 100 < 190 <= len(json.dumps(NGINX_FETCH))
+    assert json.loads(_fetch_of(text)) == {**NGINX_FETCH, "at": 1796504149.95}  # to the millisecond
+    # What a list cannot hold exactly stays an object; a date that does not read back the same stays text.
+    for unusual in ({"sha256": "aa", "bytes": 1, "at": 1.0}, {**NGINX_FETCH, "other": "x"},
+                    {**NGINX_FETCH, "last_modified": "Wednesday, 07-Oct-26 12:35:07 GMT", "at": 2.5},
+                    {"max_age": "60", "at": 5.0}, {"etag": 'W/"x"', "sha256": "A" * 64, "at": 0.0}):
+        assert json.loads(_fetch_of(_fetch_text(json.dumps(unusual)))) == unusual
+    written_before = '{"sha256": "aa", "bytes": 1, "at": 1.0}'  # schema 5 and before: the object as noted
+    assert _fetch_of(written_before) == written_before
+
+
+def test_redis_rows_and_fetch_records_of_real_length_are_listpacks_where_the_server_allows(
+        redis_server: RedisServer, caplog: pytest.LogCaptureFixture) -> None:
+    # A bucket is a listpack (a few bytes an entry) while its values fit hash-max-listpack-value: 64
+    # bytes by default, which statuses always fit and real rows and fetch records do not; the
+    # README's server command says 256, and a scheduler on a server that keeps less says so.
+    client = redis.Redis.from_url(redis_server.url, decode_responses=True)
+    limit = str(client.config_get("hash-max-listpack-value")["hash-max-listpack-value"])
+    try:
+        for allowed, encoding in (("64", "hashtable"), ("256", "listpack")):
+            client.config_set("hash-max-listpack-value", allowed)
+            caplog.clear()
+            with caplog.at_level(logging.INFO, logger="crawler.scheduler.redis_store"):
+                store = RedisStore(redis_server.url, "lengths", resume=False, fresh=True)
+            hinted = [message for message in caplog.messages if "hash-max-listpack-value 256" in message]
+            assert len(hinted) == (allowed == "64")
+            ids = [page(store, "http://docs.example.org", f"/library/section-{n}/topic-{n}.html") for n in range(3)]
+            for url_id in ids:
+                store.finish(url_id, UrlStatus.DONE, None, 1)
+                store.note_fetch(url_id, json.dumps(NGINX_FETCH), 1.0)
+            store.commit()
+            bucket = ids[0] // 64
+            assert [client.object("encoding", f"qc:lengths:{kind}:{bucket}") for kind in ("rows", "fetch", "state")
+                    ] == [encoding, encoding, "listpack"]
+            assert json.loads(store.get_url(ids[0]).fetch or "")["sha256"] == NGINX_FETCH["sha256"]  # type: ignore[union-attr]
+            store.close()
+    finally:
+        client.config_set("hash-max-listpack-value", limit)
+
+
 def test_redis_a_status_is_a_few_bytes_and_statuses_written_before_still_read() -> None:
     from crawler.scheduler.redis_store import _state_of, _state_text
     assert [_state_text("pending", 0, None), _state_text("leased", 1, None)] == ["p0", "l1"]
@@ -259,7 +321,7 @@ def test_redis_a_crawl_of_the_earlier_layout_is_moved_once_and_carries_on(redis_
     client.set("qc:older:unfinished", "2")
 
     store = RedisStore(redis_server.url, "older", resume=True, fresh=False)
-    assert client.hget("qc:older:meta", "schema") == "5"
+    assert client.hget("qc:older:meta", "schema") == "6"
     assert not client.exists("qc:older:canon", "qc:older:state", "qc:older:origin")
     assert sorted(store.canonicals()) == ["http://new.test/p", "http://old.test/p"]
     assert [row.id for row in store.restore()] == [1, 2]
@@ -272,7 +334,7 @@ def test_redis_a_crawl_of_the_earlier_layout_is_moved_once_and_carries_on(redis_
     assert client.get("qc:older:unfinished") == "0"
     assert not client.keys("qc:older:todo:*") and not client.keys("qc:older:open:*")  # nothing left unfinished
     assert client.hlen("qc:older:open_count") == 0
-    assert client.hlen("qc:older:rows") == 2
+    assert client.hlen("qc:older:rows:0") == 2 and not client.exists("qc:older:rows")
     store.close()
 
 
@@ -289,7 +351,7 @@ def test_redis_a_crawl_whose_unfinished_urls_were_sets_is_moved_once_and_carries
     client.hset("qc:sets:meta", "schema", "2")
 
     again = RedisStore(redis_server.url, "sets", resume=True, fresh=False)
-    assert client.hget("qc:sets:meta", "schema") == "5" and not client.exists("qc:sets:todo:http://s.test")
+    assert client.hget("qc:sets:meta", "schema") == "6" and not client.exists("qc:sets:todo:http://s.test")
     assert client.hget("qc:sets:open_count", "http://s.test") == "3"
     assert again.shared_hosts().claim(1, []) == {"http://s.test": ids}
     for url_id in ids:
@@ -310,11 +372,40 @@ def test_redis_a_crawl_whose_rows_all_end_with_their_origin_resumes_as_it_is(red
     client.hset("qc:ended:rows", str(url_id), '["http://e.test/p",null,"page",1,null,0,null,null,"http://e.test"]')
     client.hset("qc:ended:meta", "schema", "3")
     again = RedisStore(redis_server.url, "ended", resume=True, fresh=False)
-    assert client.hget("qc:ended:meta", "schema") == "5"
+    assert client.hget("qc:ended:meta", "schema") == "6"
     assert [row.canonical for row in again.restore()] == ["http://e.test/p"]
     again.finish(url_id, UrlStatus.DONE, None, 1)
     again.commit()
     assert client.get("qc:ended:unfinished") == "0" and client.hlen("qc:ended:open_count") == 0
+    again.close()
+
+
+def test_redis_a_crawl_whose_rows_and_fetch_records_were_one_big_hash_each_is_moved_once(
+        redis_server: RedisServer) -> None:
+    # Schema 5 (written on 2026-12-05) kept every row in one hash, every fetch record (an object) in
+    # another and every fetch time in a third. A --resume moves rows and records into their ids'
+    # blocks, and a re-crawl still tells what was fetched before a time by the record's own time.
+    client = redis.Redis.from_url(redis_server.url, decode_responses=True)
+    store = RedisStore(redis_server.url, "big", resume=False, fresh=True)
+    old, recent = page(store, "http://g.test", "/old"), page(store, "http://g.test", "/recent")
+    store.commit()
+    store.close()
+    rows = {str(url_id): client.hget("qc:big:rows:0", str(url_id)) for url_id in (old, recent)}
+    client.delete("qc:big:rows:0")
+    client.hset("qc:big:rows", mapping=rows)  # type: ignore[arg-type]
+    client.hset("qc:big:fetch", mapping={str(old): json.dumps({**NGINX_FETCH, "at": 100.0}),
+                                         str(recent): json.dumps({**NGINX_FETCH, "at": 900.0})})
+    client.hset("qc:big:fetched_at", mapping={str(old): "100.0", str(recent): "900.0"})
+    client.hset("qc:big:state:0", mapping={str(old): "d1", str(recent): "d1"})
+    client.hset("qc:big:meta", "schema", "5")
+
+    again = RedisStore(redis_server.url, "big", resume=True, fresh=False)
+    assert client.hget("qc:big:meta", "schema") == "6"
+    assert not client.exists("qc:big:rows", "qc:big:fetch", "qc:big:fetched_at")
+    assert sorted(again.canonicals()) == ["http://g.test/old", "http://g.test/recent"]
+    assert again.start_recrawl(500.0, None) == (1, 0)  # fetched at 100, not at 900
+    (row,) = again.restore()
+    assert row.id == old and json.loads(row.fetch or "") == {**NGINX_FETCH, "at": 100.0}
     again.close()
 
 

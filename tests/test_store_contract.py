@@ -216,6 +216,23 @@ def test_an_images_words_and_the_pages_that_referred_to_it_last(backend: tuple[C
     assert store.reference_counts() == {"http://a.test/cat.png": 3, "http://a.test/plain.png": 1}
 
 
+def test_a_fetch_record_reads_back_as_it_was_noted(backend: tuple[CrawlStore, Reopen]) -> None:
+    # What nginx sends, and records no server sends as usual (the Redis store writes the usual ones shorter).
+    store, reopen = backend
+    usual = {"etag": '"6ac63c7b-410b"', "last_modified": "Wed, 07 Oct 2026 12:35:07 GMT",
+             "sha256": "70b1d8eff3dfd390ca6366deddacfecbfa15e350e418862dfc832605eacd46de", "bytes": 16651,
+             "at": 1796504149.25, "max_age": "600"}
+    records = [usual, {**usual, "last_modified": "Wednesday, 07-Oct-26 12:35:07 GMT"}, {"sha256": "x", "at": 2.0}]
+    ids = [_add(store, f"/{n}") for n in range(len(records))]
+    for url_id, record in zip(ids, records):
+        store.finish(url_id, UrlStatus.DONE, None, 1)
+        store.note_fetch(url_id, json.dumps(record), float(record["at"]))  # type: ignore[arg-type]
+    store.commit()
+    store = reopen(store)
+    store.start_recrawl(None, None)
+    assert [json.loads(store.get_url(url_id).fetch or "") for url_id in ids] == records  # type: ignore[union-attr]
+
+
 def test_a_recrawl_leaves_what_its_server_said_is_still_fresh(backend: tuple[CrawlStore, Reopen]) -> None:
     store, reopen = backend
     fresh, stale, silent = (_add(store, path, Kind.IMAGE) for path in ("/fresh.png", "/stale.png", "/silent.png"))

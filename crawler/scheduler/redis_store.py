@@ -14,6 +14,7 @@ itself with a heartbeat; one that finds others alive joins their crawl.
 
 from __future__ import annotations
 
+import base64
 import functools
 import hashlib
 import json
@@ -24,6 +25,7 @@ import secrets
 import socket
 import time
 from collections.abc import Iterable, Iterator
+from email.utils import formatdate, parsedate_to_datetime
 from typing import Any
 
 import redis
@@ -45,37 +47,43 @@ from crawler.urls import origin_of
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = "5"
+SCHEMA_VERSION = "6"
 # 1: one hash for the seen-set, one for statuses, one for origins (before 2026-12-05)
 # 2: each origin's unfinished URLs in a set (2026-12-05)
 # 3: every row ends with its origin (2026-12-05); its rows read as they are
 # 4: statuses as JSON, ["pending",0,null] (2026-12-05); they read as they are
+# 5: rows and fetch records each in one big hash, and when each URL was fetched in a third (2026-12-05)
 MIN_VERSION = (6, 2)  # what the scripts and commands below were tested against is 7.0; 6.2 has them all
 ALIVE_SECONDS = 30.0  # a scheduler silent this long is gone: its origins may be claimed by others
 OUTAGE_SECONDS = 60.0  # a commit waits this long for Redis to come back before the scheduler stops
 _ID_BLOCK = 1000  # URL ids taken from the server at a time
 _SCAN_COUNT = 2000
 _CRAWL_NAME = re.compile(r"[A-Za-z0-9._-]{1,64}")
-_KEYS = ("meta", "ids", "rows", "fetch", "fetched_at", "pages", "images", "manifest", "failures", "robots",
-         "commit", "owner", "owner_until", "unfinished", "active", "schedulers", "open_count")
+_KEYS = ("meta", "ids", "pages", "images", "manifest", "failures", "robots", "commit", "owner", "owner_until",
+         "unfinished", "active", "schedulers", "open_count")
 # The seen-set and the statuses are spread over many small hashes, which Redis keeps as listpacks
 # (a few bytes an entry, where one big hash costs some 60 bytes of pointers and headers per entry):
 # the seen-set maps a 64-bit digest of each canonical URL to its id, in one of SEEN_BUCKETS hashes
 # chosen by the digest (listpacks until some 6 million URLs, then a bucket at a time grows into a
-# plain hash); a URL's status is in the hash of its id's block of STATE_BUCKET ids.
+# plain hash); a URL's row, status and fetch record are each in the hash of its id's block of
+# ID_BUCKET ids (`rows:B`, `state:B`, `fetch:B`). A listpack holds values of up to
+# `hash-max-listpack-value` bytes, 64 by default: statuses always fit, rows and fetch records of
+# most real URLs only where the server allows more (the README's server command says 256); a
+# bucket with a longer value is a plain hash, which costs what one big hash would.
 SEEN_BUCKETS = 1 << 16
-STATE_BUCKET = 64
+ID_BUCKET = 64
+COMPACT_VALUE_BYTES = 256  # the hash-max-listpack-value that keeps the rows and fetch records of real URLs compact
 # An origin's unfinished URLs ("open") are the text `open:ORIGIN` of ids, each followed by a comma,
 # appended as they arrive, and their count in the hash `open_count`; the text goes when the count
 # reaches 0. An id is not taken out when its URL finishes (a set of integers past 512 members
 # costs some 50 bytes a member, this 8 at a million URLs), so whoever claims the origin reads the
 # statuses of the ids listed and keeps the unfinished ones.
 
-# KEYS: rows fetch fetched_at pages images manifest failures commit owner unfinished active open_count
+# KEYS: pages images manifest failures commit owner unfinished active open_count
 # ARGV: batch token, this scheduler's token, the crawl's key prefix, the batch as JSON
-# A row is [id, seen bucket, digest, row, state, state bucket, origin] (see _seen_place, _state_bucket)
+# A row is [id, seen bucket, digest, row, state, id bucket, origin] (see _seen_place, _id_bucket)
 _WRITE = """
-if redis.call('GET', KEYS[8]) == ARGV[1] then return 0 end
+if redis.call('GET', KEYS[5]) == ARGV[1] then return 0 end
 local b = cjson.decode(ARGV[4])
 local prefix = ARGV[3]
 local unfinished_delta = 0
@@ -90,36 +98,36 @@ local function unfinished(state)  -- pending or leased: "p0", "l1" (or, written 
 end
 local function arrive(id, origin)  -- to be fetched: listed with its origin, counted, in its owner's inbox
   redis.call('APPEND', prefix .. 'open:' .. origin, id .. ',')
-  redis.call('HINCRBY', KEYS[12], origin, 1)
+  redis.call('HINCRBY', KEYS[9], origin, 1)
   unfinished_delta = unfinished_delta + 1
   local owner = owners[origin]
   if owner == nil then
-    redis.call('SADD', KEYS[11], origin)
-    owner = redis.call('HGET', KEYS[9], origin)
+    redis.call('SADD', KEYS[8], origin)
+    owner = redis.call('HGET', KEYS[6], origin)
     owners[origin] = owner
   end
   if owner and owner ~= ARGV[2] then redis.call('RPUSH', prefix .. 'inbox:' .. owner, id) end
 end
 for _, r in ipairs(b.rows) do
   if redis.call('HSETNX', prefix .. 'seen:' .. r[2], r[3], r[1]) == 1 then
-    redis.call('HSET', KEYS[1], r[1], r[4])
+    redis.call('HSET', prefix .. 'rows:' .. r[6], r[1], r[4])
     redis.call('HSET', prefix .. 'state:' .. r[6], r[1], r[5])
     arrive(r[1], r[7])
   end
 end
-for _, s in ipairs(b.states) do  -- [id, state, state bucket]
+for _, s in ipairs(b.states) do  -- [id, state, id bucket]
   local bucket = prefix .. 'state:' .. s[3]
   local old = redis.call('HGET', bucket, s[1])
   if old then
     redis.call('HSET', bucket, s[1], s[2])
     local was, now = unfinished(old), unfinished(s[2])
     if (not was) ~= (not now) then
-      local origin = row_origin(redis.call('HGET', KEYS[1], s[1]))
+      local origin = row_origin(redis.call('HGET', prefix .. 'rows:' .. s[3], s[1]))
       if now then
         arrive(s[1], origin)
       else
-        if redis.call('HINCRBY', KEYS[12], origin, -1) <= 0 then
-          redis.call('HDEL', KEYS[12], origin)
+        if redis.call('HINCRBY', KEYS[9], origin, -1) <= 0 then
+          redis.call('HDEL', KEYS[9], origin)
           redis.call('DEL', prefix .. 'open:' .. origin)
         end
         unfinished_delta = unfinished_delta - 1
@@ -127,38 +135,34 @@ for _, s in ipairs(b.states) do  -- [id, state, state bucket]
     end
   end
 end
-if unfinished_delta ~= 0 then redis.call('INCRBY', KEYS[10], unfinished_delta) end
-for _, f in ipairs(b.fetches) do
+if unfinished_delta ~= 0 then redis.call('INCRBY', KEYS[7], unfinished_delta) end
+for _, f in ipairs(b.fetches) do  -- [id, fetch record or null, id bucket]
   if f[2] == cjson.null then
-    redis.call('HDEL', KEYS[2], f[1])
-    redis.call('HDEL', KEYS[3], f[1])
+    redis.call('HDEL', prefix .. 'fetch:' .. f[3], f[1])
   else
-    redis.call('HSET', KEYS[2], f[1], f[2])
-    redis.call('HSET', KEYS[3], f[1], f[3])
+    redis.call('HSET', prefix .. 'fetch:' .. f[3], f[1], f[2])
   end
 end
 for _, p in ipairs(b.references) do  -- [canonical, count, seen bucket, digest]
-  if redis.call('HEXISTS', prefix .. 'seen:' .. p[3], p[4]) == 1 then redis.call('HINCRBY', KEYS[4], p[1], p[2]) end
+  if redis.call('HEXISTS', prefix .. 'seen:' .. p[3], p[4]) == 1 then redis.call('HINCRBY', KEYS[1], p[1], p[2]) end
 end
-for _, i in ipairs(b.images) do redis.call('HSETNX', KEYS[5], i[1], i[2]) end
-for _, m in ipairs(b.manifest) do redis.call('RPUSH', KEYS[6], m) end
-for _, m in ipairs(b.failures) do redis.call('RPUSH', KEYS[7], m) end
-redis.call('SET', KEYS[8], ARGV[1])
+for _, i in ipairs(b.images) do redis.call('HSETNX', KEYS[2], i[1], i[2]) end
+for _, m in ipairs(b.manifest) do redis.call('RPUSH', KEYS[3], m) end
+for _, m in ipairs(b.failures) do redis.call('RPUSH', KEYS[4], m) end
+redis.call('SET', KEYS[5], ARGV[1])
 return 1
 """
 
-# KEYS: rows fetch; ARGV: the crawl's key prefix, then an id and its state bucket for each row wanted.
-# Returns row, state, fetch for each (nil where missing): one command, where a pipeline would need a
-# read of each state bucket (a host's queued ids are far apart: many buckets).
+# ARGV: the crawl's key prefix, then an id and its bucket for each row wanted. Returns row, state,
+# fetch for each (nil where missing): one command, where a pipeline would need three reads an id
+# (a host's queued ids are far apart: many buckets).
 _READ = """
-local ids = {}
-for i = 2, #ARGV, 2 do ids[#ids + 1] = ARGV[i] end
-local rows, fetches = redis.call('HMGET', KEYS[1], unpack(ids)), redis.call('HMGET', KEYS[2], unpack(ids))
-local found = {}
-for n, id in ipairs(ids) do
-  found[#found + 1] = rows[n]
-  found[#found + 1] = redis.call('HGET', ARGV[1] .. 'state:' .. ARGV[2 * n + 1], id)
-  found[#found + 1] = fetches[n]
+local prefix, found = ARGV[1], {}
+for i = 2, #ARGV, 2 do
+  local id, bucket = ARGV[i], ARGV[i + 1]
+  found[#found + 1] = redis.call('HGET', prefix .. 'rows:' .. bucket, id)
+  found[#found + 1] = redis.call('HGET', prefix .. 'state:' .. bucket, id)
+  found[#found + 1] = redis.call('HGET', prefix .. 'fetch:' .. bucket, id)
 end
 return found
 """
@@ -215,16 +219,18 @@ class RedisStore(BufferedStore):
         elif exists and not resume:
             raise StateError(f"{self._where} holds an earlier crawl; add --resume to carry on or --fresh to start over")
         schema = str(self._redis.hget(self._key["meta"], "schema") or "") or None  # decode_responses: a str
-        if schema in ("1", "2", "3", "4") and others:
+        if schema in ("1", "2", "3", "4", "5") and others:
             raise StateError(f"{self._where} was written by an earlier version, which {others} other scheduler(s) "
                              "still run; stop them, then resume it with this one")
         if schema == "1":
             self._migrate_from_schema_1()
         if schema in ("1", "2"):
             self._migrate_from_schema_2()
-        elif schema not in (None, "3", "4", SCHEMA_VERSION):  # their rows and statuses read as they are
+        elif schema not in (None, "3", "4", "5", SCHEMA_VERSION):  # their rows and statuses read as they are
             raise StateError(f"{self._where} is schema {schema}, this crawler reads {SCHEMA_VERSION}; use --fresh "
                              "or another --crawl")
+        if schema in ("1", "2", "3", "4", "5"):
+            self._migrate_from_schema_5()
         self._redis.hset(self._key["meta"], mapping={"schema": SCHEMA_VERSION, "crawl": self._crawl})
         self.resumed = exists
         self.joined = bool(others)
@@ -255,33 +261,35 @@ class RedisStore(BufferedStore):
     def _write(self, batch: Batch) -> None:
         payload = json.dumps({
             "rows": [[row.id, *_seen_place(row.canonical), _row_text(row, origin),
-                      _state_text(row.status, row.attempts, None), _state_bucket(row.id), origin]
+                      _state_text(row.status, row.attempts, None), _id_bucket(row.id), origin]
                      for row, origin in ((row, dispatch_origin(row)) for row in batch.rows)],
-            "states": [[url_id, _state_text(status, attempts, reason), _state_bucket(url_id)]
+            "states": [[url_id, _state_text(status, attempts, reason), _id_bucket(url_id)]
                        for url_id, (status, reason, attempts) in batch.statuses.items()],
-            "fetches": [[url_id, fetch, at] for url_id, (fetch, at) in batch.fetches.items()],
+            "fetches": [[url_id, None if fetch is None else _fetch_text(fetch), _id_bucket(url_id)]
+                        for url_id, (fetch, _at) in batch.fetches.items()],
             "references": [[canonical, count, *_seen_place(canonical)]
                            for canonical, count in batch.references.items()],
             "images": list(batch.images.items()),
             "manifest": [record for table, record in batch.records if table == "manifest"],
             "failures": [record for table, record in batch.records if table == "failures"],
         }, ensure_ascii=False)
-        keys = [self._key[name] for name in ("rows", "fetch", "fetched_at", "pages", "images", "manifest",
-                                             "failures", "commit", "owner", "unfinished", "active", "open_count")]
+        keys = [self._key[name] for name in ("pages", "images", "manifest", "failures", "commit", "owner",
+                                             "unfinished", "active", "open_count")]
         batch_token = secrets.token_hex(8)
         self._call(lambda: self._write_script(keys=keys, args=[batch_token, self.token, self._prefix, payload]))
 
     def _read_stored(self, ids: list[int]) -> list[UrlRow]:
         args: list[Any] = [self._prefix]
         for url_id in ids:
-            args += (url_id, _state_bucket(url_id))
-        found = self._call(lambda: self._read_script(keys=[self._key["rows"], self._key["fetch"]], args=args))
+            args += (url_id, _id_bucket(url_id))
+        found = self._call(lambda: self._read_script(keys=[], args=args))
         return [_row(url_id, row, state, fetch)
                 for url_id, row, state, fetch in zip(ids, found[0::3], found[1::3], found[2::3])
                 if row is not None and state is not None]
 
-    def _state_key(self, bucket: int) -> str:
-        return f"{self._prefix}state:{bucket}"
+    def _bucket_key(self, kind: str, bucket: int) -> str:
+        """The hash of rows, statuses ("state") or fetch records of one block of ids."""
+        return f"{self._prefix}{kind}:{bucket}"
 
     def _seen_key(self, bucket: str) -> str:
         return f"{self._prefix}seen:{bucket}"
@@ -351,17 +359,18 @@ class RedisStore(BufferedStore):
         old keys go only in the last step, so a migration cut short is simply done again."""
         log.warning("scheduler: %s was written by an earlier version; moving it to the compact layout (once)",
                     self._where)
-        canon, state, origin = (self._prefix + name for name in ("canon", "state", "origin"))
+        canon, state, origin, rows_hash = (self._prefix + name for name in ("canon", "state", "origin", "rows"))
         for chunk in self._chunks(canon):
             places = [(_seen_place(canonical), url_id) for canonical, url_id in chunk]
             self._hset_all([(self._seen_key(bucket), digest, url_id) for (bucket, digest), url_id in places])
         for chunk in self._chunks(state):
-            self._hset_all([(self._state_key(_state_bucket(int(url_id))), url_id, text) for url_id, text in chunk])
+            self._hset_all([(self._bucket_key("state", _id_bucket(int(url_id))), url_id, text)
+                            for url_id, text in chunk])
         for chunk in self._chunks(origin):
             ids = [url_id for url_id, _origin in chunk]
-            texts = self._call(lambda ids=ids: self._redis.hmget(self._key["rows"], ids))
+            texts = self._call(lambda ids=ids: self._redis.hmget(rows_hash, ids))
             rows = [(url_id, json.loads(text), url_origin) for (url_id, url_origin), text in zip(chunk, texts) if text]
-            self._hset_all([(self._key["rows"], url_id, _compact([*row, url_origin]))
+            self._hset_all([(rows_hash, url_id, _compact([*row, url_origin]))
                             for url_id, row, url_origin in rows if len(row) == 8])  # before rows held it
         pipe = self._redis.pipeline(transaction=True)
         pipe.hset(self._key["meta"], "schema", "2")
@@ -382,7 +391,24 @@ class RedisStore(BufferedStore):
                 pipe.hset(self._key["open_count"], origin, len(ids))
             pipe.delete(key)
             self._call(pipe.execute)
-        self._call(lambda: self._redis.hset(self._key["meta"], "schema", SCHEMA_VERSION))
+        self._call(lambda: self._redis.hset(self._key["meta"], "schema", "5"))
+
+    def _migrate_from_schema_5(self) -> None:
+        """Move the rows and fetch records out of their one big hash each into the hashes of their
+        ids' blocks, the fetch records in today's compact form, and drop the hash of fetch times (a
+        record holds its own). A chunk at a time; the old keys go only in the last step, so a move
+        cut short is simply done again."""
+        rows, fetches, fetched_at = (self._prefix + name for name in ("rows", "fetch", "fetched_at"))
+        for chunk in self._chunks(rows):
+            self._hset_all([(self._bucket_key("rows", _id_bucket(int(url_id))), url_id, text)
+                            for url_id, text in chunk])
+        for chunk in self._chunks(fetches):
+            self._hset_all([(self._bucket_key("fetch", _id_bucket(int(url_id))), url_id, _fetch_text(text))
+                            for url_id, text in chunk])
+        pipe = self._redis.pipeline(transaction=True)
+        pipe.hset(self._key["meta"], "schema", SCHEMA_VERSION)
+        pipe.delete(rows, fetches, fetched_at)
+        self._call(pipe.execute)
 
     def _hset_all(self, entries: list[tuple[str, str, str]]) -> None:
         def write() -> None:
@@ -392,27 +418,28 @@ class RedisStore(BufferedStore):
             pipe.execute()
         self._call(write)
 
-    def _all_states(self) -> dict[str, str]:
-        """Every URL's status by id, a pipeline of bucket reads at a time (the ids counter bounds them)."""
-        last_bucket = _state_bucket(int(self._call(lambda: self._redis.get(self._key["ids"])) or 0))
-        states: dict[str, str] = {}
-        for first in range(0, last_bucket + 1, _SCAN_COUNT // STATE_BUCKET):
+    def _blocks(self, *kinds: str) -> Iterator[list[dict[str, str]]]:
+        """For each block of ids, its hashes of these kinds ("rows", "state", "fetch"), a pipeline of
+        reads for many blocks at a time (the ids counter says where the blocks end)."""
+        self._flush()
+        last = _id_bucket(int(self._call(lambda: self._redis.get(self._key["ids"])) or 0))
+        step = _SCAN_COUNT // ID_BUCKET
+        for first in range(0, last + 1, step):
             def read(first: int = first) -> list[dict[str, str]]:
                 pipe = self._redis.pipeline(transaction=False)
-                for bucket in range(first, min(first + _SCAN_COUNT // STATE_BUCKET, last_bucket + 1)):
-                    pipe.hgetall(self._state_key(bucket))
+                for bucket in range(first, min(first + step, last + 1)):
+                    for kind in kinds:
+                        pipe.hgetall(self._bucket_key(kind, bucket))
                 return pipe.execute()
-            for found in self._call(read):
-                states.update(found)
-        return states
+            found = self._call(read)
+            for start in range(0, len(found), len(kinds)):
+                yield found[start:start + len(kinds)]
 
     def _all_rows(self) -> Iterator[UrlRow]:
-        self._flush()
-        states = self._all_states()
-        fetches = dict(self._scan("fetch"))
-        for url_id, text in self._scan("rows"):
-            if url_id in states:
-                yield _row(int(url_id), text, states[url_id], fetches.get(url_id))
+        for rows, states, fetches in self._blocks("rows", "state", "fetch"):
+            for url_id, text in rows.items():
+                if url_id in states:
+                    yield _row(int(url_id), text, states[url_id], fetches.get(url_id))
 
     def restore(self) -> Iterator[UrlRow]:
         yield from self._pending_again(sorted((row for row in self._all_rows() if row.status in UNFINISHED),
@@ -427,8 +454,8 @@ class RedisStore(BufferedStore):
         return rows[0] if rows and rows[0].canonical == canonical else None
 
     def canonicals(self) -> Iterator[str]:
-        self._flush()
-        yield from (json.loads(text)[0] for _id, text in self._scan("rows"))
+        for (rows,) in self._blocks("rows"):
+            yield from (json.loads(text)[0] for text in rows.values())
 
     def finished_robots(self) -> Iterator[str]:
         for row in self._all_rows():
@@ -452,8 +479,7 @@ class RedisStore(BufferedStore):
     def start_recrawl(self, fetched_before: float | None, fresh_at: float | None) -> tuple[int, int]:
         self._flush()
         self._read_ahead.clear()
-        fetched_at = {int(url_id): float(at) for url_id, at in self._scan("fetched_at")}
-        counted = recrawl_rows(self, self._all_rows(), fetched_at, fetched_before, fresh_at)
+        counted = recrawl_rows(self, self._all_rows(), fetched_before, fresh_at)
         self._flush()
         self._call(lambda: self._redis.delete(self._key["robots"]))
         return counted
@@ -505,14 +531,17 @@ _LEADING_ORIGIN = re.compile(r"[^:/?#]+://[^/?#]*")  # as the write script's row
 _COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))  # made once: json.dumps makes one a call
 
 
-def _compact(value: list[Any]) -> str:
+def _compact(value: list[Any] | dict[str, Any]) -> str:
     return _COMPACT.encode(value)
 
 
 def _row_text(row: UrlRow, origin: str) -> str:
     url = None if row.url == row.canonical else row.url
     leading = _LEADING_ORIGIN.match(row.canonical)
-    fields = [row.canonical, url, row.kind, row.depth, row.page_url, row.hops, row.found_as, row.words,
+    page_url = row.page_url
+    if page_url is not None and leading is not None and page_url.startswith(leading.group() + "/"):
+        page_url = page_url[leading.end():]  # a page of the URL's own origin (most are): its path
+    fields = [row.canonical, url, row.kind, row.depth, page_url, row.hops, row.found_as, row.words,
               None if leading is not None and leading.group() == origin else origin]
     while fields[-1] is None:
         fields.pop()
@@ -527,8 +556,9 @@ def _seen_place(canonical: str) -> tuple[str, str]:
     return str(digest % SEEN_BUCKETS), str(digest)
 
 
-def _state_bucket(url_id: int) -> int:
-    return url_id // STATE_BUCKET
+def _id_bucket(url_id: int) -> int:
+    """The block of ids whose row, status and fetch record share a hash of each kind with this one."""
+    return url_id // ID_BUCKET
 
 
 # A status is one letter, the attempts, and the reason after a colon where there is one: "p0",
@@ -556,8 +586,65 @@ def _row(url_id: int, row_text: str, state_text: str, fetch: str | None) -> UrlR
     fields = json.loads(row_text)
     canonical, url, kind, depth, page_url, hops, found_as, words = fields[:8] + [None] * (8 - len(fields))
     url = canonical if url is None else url  # rows written before 2026-12-05 hold it twice, and no origin
+    if page_url is not None and page_url.startswith("/"):  # a path on the URL's own origin (see _row_text)
+        page_url = _LEADING_ORIGIN.match(canonical).group() + page_url  # type: ignore[union-attr]
     status, attempts, _reason = _state_of(state_text)
-    return UrlRow(url_id, canonical, url, kind, depth, page_url, hops, status, attempts, found_as, words, fetch)
+    return UrlRow(url_id, canonical, url, kind, depth, page_url, hops, status, attempts, found_as, words,
+                  None if fetch is None else _fetch_of(fetch))
+
+
+# A fetch record (what a URL's last fetch gave, for the next re-crawl to ask with) is a list, not
+# an object: [etag, last_modified, sha256, bytes, at, max_age], trailing nulls left out, the date
+# as POSIX seconds where that reads back to the same text, the sha256 in base64 and `at` to the
+# millisecond: about 100 bytes where the object took 190. A record a list cannot hold exactly (another
+# key, a sha256 that is not 64 hex digits) stays an object, and so do those written before schema 6.
+_FETCH_FIELDS = ("etag", "last_modified", "sha256", "bytes", "at", "max_age")
+_SHA256_HEX = re.compile(r"[0-9a-f]{64}")
+
+
+def _fetch_text(fetch: str) -> str:
+    noted = json.loads(fetch)
+    sha256 = noted.get("sha256")
+    if not noted.keys() <= set(_FETCH_FIELDS) or not (sha256 is None or (
+            isinstance(sha256, str) and _SHA256_HEX.fullmatch(sha256))):
+        return _compact(noted)
+    fields = [noted.get(name) for name in _FETCH_FIELDS]
+    modified, at = fields[1], fields[4]
+    if isinstance(modified, str):
+        fields[1] = _seconds_of_http_date(modified) or modified
+    if sha256 is not None:
+        fields[2] = base64.urlsafe_b64encode(bytes.fromhex(sha256)).decode().rstrip("=")
+    if isinstance(at, float):
+        fields[4] = round(at, 3)
+    while fields and fields[-1] is None:
+        fields.pop()
+    return _compact(fields)
+
+
+def _fetch_of(text: str) -> str:
+    """The fetch record as the scheduler reads it, a JSON object (see _fetch_text)."""
+    if text.startswith("{"):
+        return text
+    noted = {}
+    for name, value in zip(_FETCH_FIELDS, json.loads(text)):
+        if value is None:
+            continue
+        if name == "last_modified" and isinstance(value, int):
+            value = formatdate(value, usegmt=True)
+        elif name == "sha256":
+            value = base64.urlsafe_b64decode(value + "=").hex()
+        noted[name] = value
+    return _compact(noted)
+
+
+def _seconds_of_http_date(date: str) -> int | None:
+    """An HTTP date as POSIX seconds, where formatting them gives the very same text back (an
+    If-Modified-Since is sent as the server wrote it); else None."""
+    try:
+        seconds = int(parsedate_to_datetime(date).timestamp())
+        return seconds if formatdate(seconds, usegmt=True) == date else None
+    except (TypeError, ValueError, OverflowError, OSError):
+        return None
 
 
 def _shown_url(url: str) -> str:
@@ -584,3 +671,19 @@ def _check_server(client: redis.Redis, url: str) -> None:
     if policy != "noeviction":
         raise StateError(f"Redis at {_shown_url(url)} evicts keys under memory pressure (maxmemory-policy "
                          f"{policy}): the crawl's state would be lost; set maxmemory-policy noeviction")
+    allowed = _listpack_value_bytes(client)
+    if allowed is not None and allowed < COMPACT_VALUE_BYTES:
+        log.info("scheduler: Redis at %s keeps a hash compact only while its values are at most %d bytes; with "
+                 "hash-max-listpack-value %d a finished crawl takes about 30 %% less memory (README: \"Memory\")",
+                 _shown_url(url), allowed, COMPACT_VALUE_BYTES)
+
+
+def _listpack_value_bytes(client: redis.Redis) -> int | None:
+    """The server's hash-max-listpack-value (hash-max-ziplist-value before Redis 7), None where
+    CONFIG is disabled."""
+    try:
+        found = client.config_get("hash-max-*-value")
+    except redis.ResponseError:
+        return None
+    value = found.get("hash-max-listpack-value", found.get("hash-max-ziplist-value"))
+    return int(value) if value is not None and str(value).isdigit() else None

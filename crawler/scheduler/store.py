@@ -208,15 +208,20 @@ def still_fresh(fetch: str | None, at: float | None) -> bool:
     return bool(max_age) and float(noted.get("at", 0.0)) + int(max_age) > at
 
 
-def recrawl_rows(store: CrawlStore, rows: Iterable[UrlRow], fetched_at: dict[int, float],
-                 fetched_before: float | None, fresh_at: float | None) -> tuple[int, int]:
+def fetched_at(fetch: str | None) -> float:
+    """When the fetch noted was made (POSIX time; 0 for none)."""
+    return float(json.loads(fetch).get("at", 0.0)) if fetch else 0.0
+
+
+def recrawl_rows(store: CrawlStore, rows: Iterable[UrlRow], fetched_before: float | None,
+                 fresh_at: float | None) -> tuple[int, int]:
     """start_recrawl's work for a store that reads its rows one by one: requeue them as it says."""
     again = fresh = 0
     for row in rows:
         if row.kind == Kind.ROBOTS:
             store.requeue(row.id, None, 0)
         elif row.status in (UrlStatus.DONE, UrlStatus.FAILED) and (
-                fetched_before is None or fetched_at.get(row.id, 0.0) < fetched_before):
+                fetched_before is None or fetched_at(row.fetch) < fetched_before):
             if still_fresh(row.fetch, fresh_at):
                 fresh += 1
             else:
@@ -243,7 +248,6 @@ class MemoryStore(CrawlStore):
         self._records: dict[str, list[str]] = {table: [] for table in RECORD_TABLES}
         self._robots: dict[str, str | None] = {}
         self._references: Counter[str] = Counter()
-        self._fetched_at: dict[int, float] = {}
         self._pending_fetches: dict[int, str | None] = {}  # noted, not shown by rows until a restore or re-crawl
 
     def add_url(self, canonical: str, url: str, kind: Kind, depth: int, page_url: str | None, hops: int,
@@ -262,7 +266,6 @@ class MemoryStore(CrawlStore):
 
     def note_fetch(self, url_id: int, fetch: str | None, at: float) -> None:
         self._pending_fetches[url_id] = fetch
-        self._fetched_at[url_id] = at
 
     def fetched_hashes(self) -> set[str]:
         latest = {row.id: row.fetch for row in self._rows.values() if row.status == UrlStatus.DONE}
@@ -271,7 +274,7 @@ class MemoryStore(CrawlStore):
 
     def start_recrawl(self, fetched_before: float | None, fresh_at: float | None) -> tuple[int, int]:
         self._apply_fetches()
-        counted = recrawl_rows(self, list(self._rows.values()), self._fetched_at, fetched_before, fresh_at)
+        counted = recrawl_rows(self, list(self._rows.values()), fetched_before, fresh_at)
         self._robots.clear()
         return counted
 
