@@ -97,16 +97,19 @@ def memory_per_url(server: RedisServer, urls: int) -> None:
 
 
 def _memory_of_a_crawl(server: RedisServer, client: redis.Redis, urls: int, setting: str) -> None:
-    """Redis memory per URL twice: with every URL found (each on a page of its host, 20 to a page)
-    and waiting, then with every one fetched and its validators recorded (what a finished crawl
-    keeps for its re-crawl)."""
+    """Redis memory per URL twice: with every URL found (each on a page of its host, 20 to a page;
+    two in three are images, each counted as shown by its page) and waiting, then with every one
+    fetched and its validators recorded (what a finished crawl keeps for its re-crawl)."""
     client.flushdb()
     before = int(client.info("memory")["used_memory"])
     store = RedisStore(server.url, "memory", resume=False, fresh=True)
     ids = []
     for number in range(urls):
         url = _url(number)
-        ids.append(store.add_url(url, url, Kind.PAGE, 1, _url(number - HOSTS * ((number // HOSTS) % 20)), 0))
+        kind = Kind.PAGE if number % 3 == 0 else Kind.IMAGE
+        ids.append(store.add_url(url, url, kind, 1, _url(number - HOSTS * ((number // HOSTS) % 20)), 0))
+        if kind == Kind.IMAGE:
+            store.note_references([url])
         if number % 10_000 == 9_999:
             store.commit()
     store.commit()
@@ -152,7 +155,7 @@ def _memory_by_kind(client: redis.Redis, prefix: str) -> dict[str, int]:
     for key, size in zip(keys, pipe.execute()):
         kind = {"seen": "seen-set", "state": "statuses", "rows": "rows", "open": "unfinished lists",
                 "open_count": "unfinished lists", "fetch": "fetch records",
-                "fetched_at": "fetch records"}.get(
+                "fetched_at": "fetch records", "refs": "image references", "pages": "image references"}.get(
             key[len(prefix):].split(":")[0], "other")
         shares[kind] = shares.get(kind, 0) + int(size or 0)
     return shares

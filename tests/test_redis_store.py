@@ -282,10 +282,12 @@ def test_redis_rows_and_fetch_records_of_real_length_are_listpacks_where_the_ser
             for url_id in ids:
                 store.finish(url_id, UrlStatus.DONE, None, 1)
                 store.note_fetch(url_id, json.dumps(NGINX_FETCH), 1.0)
+            store.note_references(list(store.canonicals()))  # counted by id, not by URL
             store.commit()
             bucket = ids[0] // 64
-            assert [client.object("encoding", f"qc:lengths:{kind}:{bucket}") for kind in ("rows", "fetch", "state")
-                    ] == [encoding, encoding, "listpack"]
+            assert [client.object("encoding", f"qc:lengths:{kind}:{bucket}")
+                    for kind in ("rows", "fetch", "state", "refs")] == [encoding, encoding, "listpack", "listpack"]
+            assert store.references_to("http://docs.example.org/library/section-1/topic-1.html") == 1
             assert json.loads(store.get_url(ids[0]).fetch or "")["sha256"] == NGINX_FETCH["sha256"]  # type: ignore[union-attr]
             store.close()
     finally:
@@ -383,7 +385,7 @@ def test_redis_a_crawl_whose_rows_all_end_with_their_origin_resumes_as_it_is(red
 def test_redis_a_crawl_whose_rows_and_fetch_records_were_one_big_hash_each_is_moved_once(
         redis_server: RedisServer) -> None:
     # Schema 5 (written on 2026-12-05) kept every row in one hash, every fetch record (an object) in
-    # another and every fetch time in a third. A --resume moves rows and records into their ids'
+    # another, every fetch time in a third and every count of references in a fourth, by URL. A --resume moves rows and records into their ids'
     # blocks, and a re-crawl still tells what was fetched before a time by the record's own time.
     client = redis.Redis.from_url(redis_server.url, decode_responses=True)
     store = RedisStore(redis_server.url, "big", resume=False, fresh=True)
@@ -397,12 +399,14 @@ def test_redis_a_crawl_whose_rows_and_fetch_records_were_one_big_hash_each_is_mo
                                          str(recent): json.dumps({**NGINX_FETCH, "at": 900.0})})
     client.hset("qc:big:fetched_at", mapping={str(old): "100.0", str(recent): "900.0"})
     client.hset("qc:big:state:0", mapping={str(old): "d1", str(recent): "d1"})
+    client.hset("qc:big:pages", mapping={"http://g.test/old": "3", "http://gone.test/x.png": "1"})  # by URL
     client.hset("qc:big:meta", "schema", "5")
 
     again = RedisStore(redis_server.url, "big", resume=True, fresh=False)
     assert client.hget("qc:big:meta", "schema") == "6"
-    assert not client.exists("qc:big:rows", "qc:big:fetch", "qc:big:fetched_at")
+    assert not client.exists("qc:big:rows", "qc:big:fetch", "qc:big:fetched_at", "qc:big:pages")
     assert sorted(again.canonicals()) == ["http://g.test/old", "http://g.test/recent"]
+    assert again.reference_counts() == {"http://g.test/old": 3} and again.references_to("http://g.test/old") == 3
     assert again.start_recrawl(500.0, None) == (1, 0)  # fetched at 100, not at 900
     (row,) = again.restore()
     assert row.id == old and json.loads(row.fetch or "") == {**NGINX_FETCH, "at": 100.0}

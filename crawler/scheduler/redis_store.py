@@ -59,14 +59,15 @@ OUTAGE_SECONDS = 60.0  # a commit waits this long for Redis to come back before 
 _ID_BLOCK = 1000  # URL ids taken from the server at a time
 _SCAN_COUNT = 2000
 _CRAWL_NAME = re.compile(r"[A-Za-z0-9._-]{1,64}")
-_KEYS = ("meta", "ids", "pages", "images", "manifest", "failures", "robots", "commit", "owner", "owner_until",
+_KEYS = ("meta", "ids", "images", "manifest", "failures", "robots", "commit", "owner", "owner_until",
          "unfinished", "active", "schedulers", "open_count")
 # The seen-set and the statuses are spread over many small hashes, which Redis keeps as listpacks
 # (a few bytes an entry, where one big hash costs some 60 bytes of pointers and headers per entry):
 # the seen-set maps a 64-bit digest of each canonical URL to its id, in one of SEEN_BUCKETS hashes
 # chosen by the digest (listpacks until some 6 million URLs, then a bucket at a time grows into a
-# plain hash); a URL's row, status and fetch record are each in the hash of its id's block of
-# ID_BUCKET ids (`rows:B`, `state:B`, `fetch:B`). A listpack holds values of up to
+# plain hash); a URL's row, status, fetch record and count of the pages that showed it as an image
+# are each in the hash of its id's block of ID_BUCKET ids (`rows:B`, `state:B`, `fetch:B`,
+# `refs:B`). A listpack holds values of up to
 # `hash-max-listpack-value` bytes, 64 by default: statuses always fit, rows and fetch records of
 # most real URLs only where the server allows more (the README's server command says 256); a
 # bucket with a longer value is a plain hash, which costs what one big hash would.
@@ -79,11 +80,12 @@ COMPACT_VALUE_BYTES = 256  # the hash-max-listpack-value that keeps the rows and
 # costs some 50 bytes a member, this 8 at a million URLs), so whoever claims the origin reads the
 # statuses of the ids listed and keeps the unfinished ones.
 
-# KEYS: pages images manifest failures commit owner unfinished active open_count
+# KEYS: images manifest failures commit owner unfinished active open_count
 # ARGV: batch token, this scheduler's token, the crawl's key prefix, the batch as JSON
 # A row is [id, seen bucket, digest, row, state, id bucket, origin] (see _seen_place, _id_bucket)
 _WRITE = """
-if redis.call('GET', KEYS[5]) == ARGV[1] then return 0 end
+local ID_BUCKET = $ID_BUCKET
+if redis.call('GET', KEYS[4]) == ARGV[1] then return 0 end
 local b = cjson.decode(ARGV[4])
 local prefix = ARGV[3]
 local unfinished_delta = 0
@@ -98,12 +100,12 @@ local function unfinished(state)  -- pending or leased: "p0", "l1" (or, written 
 end
 local function arrive(id, origin)  -- to be fetched: listed with its origin, counted, in its owner's inbox
   redis.call('APPEND', prefix .. 'open:' .. origin, id .. ',')
-  redis.call('HINCRBY', KEYS[9], origin, 1)
+  redis.call('HINCRBY', KEYS[8], origin, 1)
   unfinished_delta = unfinished_delta + 1
   local owner = owners[origin]
   if owner == nil then
-    redis.call('SADD', KEYS[8], origin)
-    owner = redis.call('HGET', KEYS[6], origin)
+    redis.call('SADD', KEYS[7], origin)
+    owner = redis.call('HGET', KEYS[5], origin)
     owners[origin] = owner
   end
   if owner and owner ~= ARGV[2] then redis.call('RPUSH', prefix .. 'inbox:' .. owner, id) end
@@ -126,8 +128,8 @@ for _, s in ipairs(b.states) do  -- [id, state, id bucket]
       if now then
         arrive(s[1], origin)
       else
-        if redis.call('HINCRBY', KEYS[9], origin, -1) <= 0 then
-          redis.call('HDEL', KEYS[9], origin)
+        if redis.call('HINCRBY', KEYS[8], origin, -1) <= 0 then
+          redis.call('HDEL', KEYS[8], origin)
           redis.call('DEL', prefix .. 'open:' .. origin)
         end
         unfinished_delta = unfinished_delta - 1
@@ -135,7 +137,7 @@ for _, s in ipairs(b.states) do  -- [id, state, id bucket]
     end
   end
 end
-if unfinished_delta ~= 0 then redis.call('INCRBY', KEYS[7], unfinished_delta) end
+if unfinished_delta ~= 0 then redis.call('INCRBY', KEYS[6], unfinished_delta) end
 for _, f in ipairs(b.fetches) do  -- [id, fetch record or null, id bucket]
   if f[2] == cjson.null then
     redis.call('HDEL', prefix .. 'fetch:' .. f[3], f[1])
@@ -143,15 +145,16 @@ for _, f in ipairs(b.fetches) do  -- [id, fetch record or null, id bucket]
     redis.call('HSET', prefix .. 'fetch:' .. f[3], f[1], f[2])
   end
 end
-for _, p in ipairs(b.references) do  -- [canonical, count, seen bucket, digest]
-  if redis.call('HEXISTS', prefix .. 'seen:' .. p[3], p[4]) == 1 then redis.call('HINCRBY', KEYS[1], p[1], p[2]) end
+for _, p in ipairs(b.references) do  -- [count, seen bucket, digest]
+  local id = redis.call('HGET', prefix .. 'seen:' .. p[2], p[3])
+  if id then redis.call('HINCRBY', prefix .. 'refs:' .. math.floor(tonumber(id) / ID_BUCKET), id, p[1]) end
 end
-for _, i in ipairs(b.images) do redis.call('HSETNX', KEYS[2], i[1], i[2]) end
-for _, m in ipairs(b.manifest) do redis.call('RPUSH', KEYS[3], m) end
-for _, m in ipairs(b.failures) do redis.call('RPUSH', KEYS[4], m) end
-redis.call('SET', KEYS[5], ARGV[1])
+for _, i in ipairs(b.images) do redis.call('HSETNX', KEYS[1], i[1], i[2]) end
+for _, m in ipairs(b.manifest) do redis.call('RPUSH', KEYS[2], m) end
+for _, m in ipairs(b.failures) do redis.call('RPUSH', KEYS[3], m) end
+redis.call('SET', KEYS[4], ARGV[1])
 return 1
-"""
+""".replace("$ID_BUCKET", str(ID_BUCKET))
 
 # ARGV: the crawl's key prefix, then an id and its bucket for each row wanted. Returns row, state,
 # fetch for each (nil where missing): one command, where a pipeline would need three reads an id
@@ -166,6 +169,13 @@ for i = 2, #ARGV, 2 do
 end
 return found
 """
+
+# ARGV: the crawl's key prefix, a URL's seen bucket and digest. Returns the references counted for it.
+_REFERENCES = """
+local id = redis.call('HGET', ARGV[1] .. 'seen:' .. ARGV[2], ARGV[3])
+if not id then return 0 end
+return tonumber(redis.call('HGET', ARGV[1] .. 'refs:' .. math.floor(tonumber(id) / $ID_BUCKET), id)) or 0
+""".replace("$ID_BUCKET", str(ID_BUCKET))
 
 
 def check_crawl_name(name: str) -> str:
@@ -197,6 +207,7 @@ class RedisStore(BufferedStore):
             raise StateError(f"cannot use Redis at {_shown_url(url)}: {exc}") from exc
         self._write_script = self._redis.register_script(_WRITE)
         self._read_script = self._redis.register_script(_READ)
+        self._references_script = self._redis.register_script(_REFERENCES)
         self._ids_left = 0
         self._next = 0
 
@@ -267,13 +278,12 @@ class RedisStore(BufferedStore):
                        for url_id, (status, reason, attempts) in batch.statuses.items()],
             "fetches": [[url_id, None if fetch is None else _fetch_text(fetch), _id_bucket(url_id)]
                         for url_id, (fetch, _at) in batch.fetches.items()],
-            "references": [[canonical, count, *_seen_place(canonical)]
-                           for canonical, count in batch.references.items()],
+            "references": [[count, *_seen_place(canonical)] for canonical, count in batch.references.items()],
             "images": list(batch.images.items()),
             "manifest": [record for table, record in batch.records if table == "manifest"],
             "failures": [record for table, record in batch.records if table == "failures"],
         }, ensure_ascii=False)
-        keys = [self._key[name] for name in ("pages", "images", "manifest", "failures", "commit", "owner",
+        keys = [self._key[name] for name in ("images", "manifest", "failures", "commit", "owner",
                                              "unfinished", "active", "open_count")]
         batch_token = secrets.token_hex(8)
         self._call(lambda: self._write_script(keys=keys, args=[batch_token, self.token, self._prefix, payload]))
@@ -301,7 +311,7 @@ class RedisStore(BufferedStore):
         return list(self._call(lambda: self._redis.hkeys(self._key["images"])))
 
     def _stored_references(self, canonical: str) -> int:
-        return int(self._call(lambda: self._redis.hget(self._key["pages"], canonical)) or 0)
+        return int(self._call(lambda: self._references_script(args=[self._prefix, *_seen_place(canonical)])))
 
     # -- durability -----------------------------------------------------------------------------
 
@@ -394,20 +404,29 @@ class RedisStore(BufferedStore):
         self._call(lambda: self._redis.hset(self._key["meta"], "schema", "5"))
 
     def _migrate_from_schema_5(self) -> None:
-        """Move the rows and fetch records out of their one big hash each into the hashes of their
-        ids' blocks, the fetch records in today's compact form, and drop the hash of fetch times (a
-        record holds its own). A chunk at a time; the old keys go only in the last step, so a move
-        cut short is simply done again."""
-        rows, fetches, fetched_at = (self._prefix + name for name in ("rows", "fetch", "fetched_at"))
+        """Move the rows, fetch records and reference counts out of their one big hash each into the
+        hashes of their ids' blocks (a count was kept by URL, now by id), the fetch records in
+        today's compact form, and drop the hash of fetch times (a record holds its own). A chunk at a
+        time; the old keys go only in the last step, so a move cut short is simply done again."""
+        rows, fetches, fetched_at, pages = (self._prefix + name for name in ("rows", "fetch", "fetched_at", "pages"))
         for chunk in self._chunks(rows):
             self._hset_all([(self._bucket_key("rows", _id_bucket(int(url_id))), url_id, text)
                             for url_id, text in chunk])
         for chunk in self._chunks(fetches):
             self._hset_all([(self._bucket_key("fetch", _id_bucket(int(url_id))), url_id, _fetch_text(text))
                             for url_id, text in chunk])
+        for chunk in self._chunks(pages):
+            def ids_of(chunk: list[tuple[str, str]] = chunk) -> list[str | None]:
+                pipe = self._redis.pipeline(transaction=False)
+                for canonical, _count in chunk:
+                    bucket, digest = _seen_place(canonical)
+                    pipe.hget(self._seen_key(bucket), digest)
+                return pipe.execute()
+            self._hset_all([(self._bucket_key("refs", _id_bucket(int(url_id))), url_id, count)
+                            for (_canonical, count), url_id in zip(chunk, self._call(ids_of)) if url_id is not None])
         pipe = self._redis.pipeline(transaction=True)
         pipe.hset(self._key["meta"], "schema", SCHEMA_VERSION)
-        pipe.delete(rows, fetches, fetched_at)
+        pipe.delete(rows, fetches, fetched_at, pages)
         self._call(pipe.execute)
 
     def _hset_all(self, entries: list[tuple[str, str, str]]) -> None:
@@ -470,7 +489,11 @@ class RedisStore(BufferedStore):
 
     def reference_counts(self) -> dict[str, int]:
         self._flush()
-        return {canonical: int(count) for canonical, count in self._scan("pages") if int(count) > 0}
+        counts: dict[str, int] = {}
+        for rows, references in self._blocks("rows", "refs"):
+            counts.update((json.loads(rows[url_id])[0], int(count)) for url_id, count in references.items()
+                          if int(count) > 0 and url_id in rows)
+        return counts
 
     def fetched_hashes(self) -> set[str]:
         return {json.loads(row.fetch).get("sha256", "") for row in self._all_rows()
