@@ -179,6 +179,29 @@ def test_an_origins_unfinished_urls_cost_bytes_and_a_claim_queues_only_those_sti
     b.close()
 
 
+def test_an_origin_whose_last_url_finishes_as_another_arrives_in_one_batch_keeps_the_new_one(
+        redis_server: RedisServer) -> None:
+    # A batch writes each origin's arrivals and count once, at its end: the count it ends with says
+    # whether the list stays.
+    store = RedisStore(redis_server.url, "turnover", resume=False, fresh=True)
+    first = page(store, "http://t.test", "/1")
+    store.commit()
+    store.finish(first, UrlStatus.DONE, None, 1)
+    second = page(store, "http://t.test", "/2")
+    store.commit()
+    client = redis.Redis.from_url(redis_server.url, decode_responses=True)
+    assert client.hget("qc:turnover:open_count", "http://t.test") == "1" and client.get("qc:turnover:unfinished") == "1"
+    # listed are both (an id stays listed once done; whoever claims the origin reads their statuses)
+    assert store.shared_hosts().claim(1, []) == {"http://t.test": [first, second]}
+    store.finish(second, UrlStatus.DONE, None, 1)
+    third = page(store, "http://t.test", "/3")
+    store.finish(third, UrlStatus.FAILED, "http-404", 1)  # arrived and finished in one batch
+    store.commit()
+    assert not client.exists("qc:turnover:open:http://t.test") and client.hlen("qc:turnover:open_count") == 0
+    assert client.get("qc:turnover:unfinished") == "0"
+    store.close()
+
+
 def test_an_idle_scheduler_takes_an_origin_nobody_dispatches_to(redis_server: RedisServer) -> None:
     from crawler.config import Politeness
     from crawler.scheduler.frontier import Frontier
@@ -385,8 +408,9 @@ def test_redis_a_crawl_whose_rows_all_end_with_their_origin_resumes_as_it_is(red
 def test_redis_a_crawl_whose_rows_and_fetch_records_were_one_big_hash_each_is_moved_once(
         redis_server: RedisServer) -> None:
     # Schema 5 (written on 2026-12-05) kept every row in one hash, every fetch record (an object) in
-    # another, every fetch time in a third and every count of references in a fourth, by URL. A --resume moves rows and records into their ids'
-    # blocks, and a re-crawl still tells what was fetched before a time by the record's own time.
+    # another, every fetch time in a third and every count of references in a fourth, by URL. A
+    # --resume moves rows, records and counts into their ids' blocks, and a re-crawl still tells
+    # what was fetched before a time by the record's own time.
     client = redis.Redis.from_url(redis_server.url, decode_responses=True)
     store = RedisStore(redis_server.url, "big", resume=False, fresh=True)
     old, recent = page(store, "http://g.test", "/old"), page(store, "http://g.test", "/recent")
