@@ -90,6 +90,15 @@ local b = cjson.decode(ARGV[4])
 local prefix = ARGV[3]
 local unfinished_delta = 0
 local owners = {}  -- origin -> owner token (false: none), read once a batch
+-- What a batch changes per origin is written once at its end: the ids that arrived (appended as
+-- one text) and the change in its count of unfinished URLs.
+local arrived, counted, origins = {}, {}, {}
+local function touch(origin)
+  if counted[origin] == nil then
+    counted[origin] = 0
+    origins[#origins + 1] = origin
+  end
+end
 local function row_origin(text)  -- a row's 9th item, or where it ends before, its URL's scheme://host[:port]
   local r = cjson.decode(text)
   if r[9] ~= nil and r[9] ~= cjson.null then return r[9] end
@@ -99,8 +108,14 @@ local function unfinished(state)  -- pending or leased: "p0", "l1" (or, written 
   return string.find(state, '^[pl]%d') or string.find(state, '^%["pending"') or string.find(state, '^%["leased"')
 end
 local function arrive(id, origin)  -- to be fetched: listed with its origin, counted, in its owner's inbox
-  redis.call('APPEND', prefix .. 'open:' .. origin, id .. ',')
-  redis.call('HINCRBY', KEYS[8], origin, 1)
+  touch(origin)
+  local ids = arrived[origin]
+  if ids == nil then
+    ids = {}
+    arrived[origin] = ids
+  end
+  ids[#ids + 1] = id
+  counted[origin] = counted[origin] + 1
   unfinished_delta = unfinished_delta + 1
   local owner = owners[origin]
   if owner == nil then
@@ -128,13 +143,19 @@ for _, s in ipairs(b.states) do  -- [id, state, id bucket]
       if now then
         arrive(s[1], origin)
       else
-        if redis.call('HINCRBY', KEYS[8], origin, -1) <= 0 then
-          redis.call('HDEL', KEYS[8], origin)
-          redis.call('DEL', prefix .. 'open:' .. origin)
-        end
+        touch(origin)
+        counted[origin] = counted[origin] - 1
         unfinished_delta = unfinished_delta - 1
       end
     end
+  end
+end
+for _, origin in ipairs(origins) do  -- an origin left with nothing unfinished loses its list and count
+  local ids = arrived[origin]
+  if ids then redis.call('APPEND', prefix .. 'open:' .. origin, table.concat(ids, ',') .. ',') end
+  if redis.call('HINCRBY', KEYS[8], origin, counted[origin]) <= 0 then
+    redis.call('HDEL', KEYS[8], origin)
+    redis.call('DEL', prefix .. 'open:' .. origin)
   end
 end
 if unfinished_delta ~= 0 then redis.call('INCRBY', KEYS[6], unfinished_delta) end
