@@ -429,6 +429,8 @@ class RedisStore(BufferedStore):
         hashes of their ids' blocks (a count was kept by URL, now by id), the fetch records in
         today's compact form, and drop the hash of fetch times (a record holds its own). A chunk at a
         time; the old keys go only in the last step, so a move cut short is simply done again."""
+        log.warning("scheduler: %s keeps its rows in the layout of an earlier version; moving them to the compact "
+                    "one (once)", self._where)
         rows, fetches, fetched_at, pages = (self._prefix + name for name in ("rows", "fetch", "fetched_at", "pages"))
         for chunk in self._chunks(rows):
             self._hset_all([(self._bucket_key("rows", _id_bucket(int(url_id))), url_id, text)
