@@ -35,6 +35,7 @@ from crawler.messages import Kind
 from crawler.scheduler.buffered import Batch, BufferedStore
 from crawler.scheduler.hosts import SharedHosts, gone
 from crawler.scheduler.store import (
+    LEASED_TEXT,
     RECORD_TABLES,
     UNFINISHED,
     UrlRow,
@@ -132,14 +133,17 @@ for _, r in ipairs(b.rows) do
     arrive(r[1], r[7])
   end
 end
-for _, s in ipairs(b.states) do  -- [id, state, id bucket]
+for _, s in ipairs(b.states) do  -- [id, state, id bucket, origin where the scheduler knows it, or null]
   local bucket = prefix .. 'state:' .. s[3]
   local old = redis.call('HGET', bucket, s[1])
   if old then
     redis.call('HSET', bucket, s[1], s[2])
     local was, now = unfinished(old), unfinished(s[2])
     if (not was) ~= (not now) then
-      local origin = row_origin(redis.call('HGET', prefix .. 'rows:' .. s[3], s[1]))
+      local origin = s[4]
+      if origin == nil or origin == cjson.null then
+        origin = row_origin(redis.call('HGET', prefix .. 'rows:' .. s[3], s[1]))
+      end
       if now then
         arrive(s[1], origin)
       else
@@ -231,6 +235,9 @@ class RedisStore(BufferedStore):
         self._references_script = self._redis.register_script(_REFERENCES)
         self._ids_left = 0
         self._next = 0
+        # The origin of each URL out on lease, for the write script: a URL's work ending changes its
+        # origin's count, which it would otherwise read off the URL's row in Redis.
+        self._leased_origins: dict[int, str] = {}
 
     def _open(self, resume: bool, fresh: bool) -> None:
         exists = bool(self._redis.exists(self._key["meta"]))
@@ -295,7 +302,8 @@ class RedisStore(BufferedStore):
             "rows": [[row.id, *_seen_place(row.canonical), _row_text(row, origin),
                       _state_text(row.status, row.attempts, None), _id_bucket(row.id), origin]
                      for row, origin in ((row, dispatch_origin(row)) for row in batch.rows)],
-            "states": [[url_id, _state_text(status, attempts, reason), _id_bucket(url_id)]
+            "states": [[url_id, _state_text(status, attempts, reason), _id_bucket(url_id),
+                        None if status == LEASED_TEXT else self._leased_origins.pop(url_id, None)]
                        for url_id, (status, reason, attempts) in batch.statuses.items()],
             "fetches": [[url_id, None if fetch is None else _fetch_text(fetch), _id_bucket(url_id)]
                         for url_id, (fetch, _at) in batch.fetches.items()],
@@ -308,6 +316,10 @@ class RedisStore(BufferedStore):
                                              "unfinished", "active", "open_count")]
         batch_token = secrets.token_hex(8)
         self._call(lambda: self._write_script(keys=keys, args=[batch_token, self.token, self._prefix, payload]))
+
+    def lease(self, row: UrlRow) -> UrlRow:
+        self._leased_origins[row.id] = dispatch_origin(row)
+        return super().lease(row)
 
     def _read_stored(self, ids: list[int]) -> list[UrlRow]:
         args: list[Any] = [self._prefix]
