@@ -325,6 +325,8 @@ class RedisStore(BufferedStore):
         return super().lease(row)
 
     def _read_stored(self, ids: list[int]) -> list[UrlRow]:
+        if not ids:
+            return []  # (the script's cjson writes an empty array as {})
         args = [self._prefix, _compact(ids)]
         found = json.loads(self._call(lambda: self._read_script(keys=[], args=args)))
         return [_row(url_id, row, state, fetch or None)
@@ -332,7 +334,8 @@ class RedisStore(BufferedStore):
                 if row and state]
 
     def _bucket_key(self, kind: str, bucket: int) -> str:
-        """The hash of rows, statuses ("state") or fetch records of one block of ids."""
+        """The hash of rows, statuses ("state"), fetch records or reference counts ("refs") of one
+        block of ids."""
         return f"{self._prefix}{kind}:{bucket}"
 
     def _seen_key(self, bucket: str) -> str:
@@ -474,8 +477,8 @@ class RedisStore(BufferedStore):
         self._call(write)
 
     def _blocks(self, *kinds: str) -> Iterator[list[dict[str, str]]]:
-        """For each block of ids, its hashes of these kinds ("rows", "state", "fetch"), a pipeline of
-        reads for many blocks at a time (the ids counter says where the blocks end)."""
+        """For each block of ids, its hashes of these kinds ("rows", "state", "fetch", "refs"), a
+        pipeline of reads for many blocks at a time (the ids counter says where the blocks end)."""
         self._flush()
         last = _id_bucket(int(self._call(lambda: self._redis.get(self._key["ids"])) or 0))
         step = _SCAN_COUNT // ID_BUCKET
@@ -616,7 +619,8 @@ def _seen_place(canonical: str) -> tuple[str, str]:
 
 
 def _id_bucket(url_id: int) -> int:
-    """The block of ids whose row, status and fetch record share a hash of each kind with this one."""
+    """The block of ids whose rows, statuses, fetch records and reference counts share a hash of
+    each kind with this one's."""
     return url_id // ID_BUCKET
 
 
