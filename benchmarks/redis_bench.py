@@ -3,7 +3,8 @@
 The scheduler ceiling (synthetic node in-process, 20 links per answer, 2 new) is run alternately
 on SQLite and on a Redis started here (Debian's redis-server, append-only file, everysec), and the
 memory Redis uses per URL the crawl has seen is read from INFO after `urls` are added, and again
-once each of them is fetched and its validators recorded.
+once each of them is fetched and its validators recorded, with the server's hash-max-listpack-value
+at its default and at 256.
 """
 
 from __future__ import annotations
