@@ -326,7 +326,8 @@ def test_redis_a_status_is_a_few_bytes_and_statuses_written_before_still_read() 
     assert _state_of('["leased",2,null]') == ("leased", 2, None)  # JSON, as schema 4 and before wrote it
 
 
-def test_redis_a_crawl_of_the_earlier_layout_is_moved_once_and_carries_on(redis_server: RedisServer) -> None:
+def test_redis_a_crawl_of_the_earlier_layout_is_moved_once_and_carries_on(redis_server: RedisServer,
+                                                                          caplog: pytest.LogCaptureFixture) -> None:
     # Schema 1 (before 2026-12-05) kept the seen-set keyed by whole canonical URLs, the statuses in
     # one hash and, before rows carried it, each URL's origin in a hash of its own. A --resume of
     # such a crawl must find every URL it had seen, and finishing them must leave the count of
@@ -345,7 +346,9 @@ def test_redis_a_crawl_of_the_earlier_layout_is_moved_once_and_carries_on(redis_
     client.sadd("qc:older:active", "http://new.test", "http://old.test")
     client.set("qc:older:unfinished", "2")
 
-    store = RedisStore(redis_server.url, "older", resume=True, fresh=False)
+    with caplog.at_level(logging.WARNING, logger="crawler.scheduler.redis_store"):
+        store = RedisStore(redis_server.url, "older", resume=True, fresh=False)
+    assert len([message for message in caplog.messages if "moving" in message]) == 1  # one line says so
     assert client.hget("qc:older:meta", "schema") == "6"
     assert not client.exists("qc:older:canon", "qc:older:state", "qc:older:origin")
     assert sorted(store.canonicals()) == ["http://new.test/p", "http://old.test/p"]

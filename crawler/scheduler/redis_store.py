@@ -272,7 +272,7 @@ class RedisStore(BufferedStore):
             raise StateError(f"{self._where} is schema {schema}, this crawler reads {SCHEMA_VERSION}; use --fresh "
                              "or another --crawl")
         if schema in ("1", "2", "3", "4", "5"):
-            self._migrate_from_schema_5()
+            self._migrate_from_schema_5(announce=schema != "1")  # schema 1's move has said so
         self._redis.hset(self._key["meta"], mapping={"schema": SCHEMA_VERSION, "crawl": self._crawl})
         self.resumed = exists
         self.joined = bool(others)
@@ -440,13 +440,14 @@ class RedisStore(BufferedStore):
             self._call(pipe.execute)
         self._call(lambda: self._redis.hset(self._key["meta"], "schema", "5"))
 
-    def _migrate_from_schema_5(self) -> None:
+    def _migrate_from_schema_5(self, announce: bool) -> None:
         """Move the rows, fetch records and reference counts out of their one big hash each into the
         hashes of their ids' blocks (a count was kept by URL, now by id), the fetch records in
         today's compact form, and drop the hash of fetch times (a record holds its own). A chunk at a
         time; the old keys go only in the last step, so a move cut short is simply done again."""
-        log.warning("scheduler: %s keeps its rows in the layout of an earlier version; moving them to the compact "
-                    "one (once)", self._where)
+        if announce:
+            log.warning("scheduler: %s keeps its rows in the layout of an earlier version; moving them to the "
+                        "compact one (once)", self._where)
         rows, fetches, fetched_at, pages = (self._prefix + name for name in ("rows", "fetch", "fetched_at", "pages"))
         for chunk in self._chunks(rows):
             self._hset_all([(self._bucket_key("rows", _id_bucket(int(url_id))), url_id, text)
