@@ -198,19 +198,15 @@ class CrawlStore(ABC):
         """Commit what can be committed and let go of the store."""
 
 
-def still_fresh(fetch: str | None, at: float | None) -> bool:
+def still_fresh(noted: dict[str, Any], at: float | None) -> bool:
     """Whether a URL's last response is still fresh at time `at`, as its server said (the max_age
     of the fetch noted, counted from when it was noted); never when `at` is None."""
-    if at is None or not fetch:
+    if at is None:
         return False
-    noted = json.loads(fetch)
     max_age = noted.get("max_age")
-    return bool(max_age) and float(noted.get("at", 0.0)) + int(max_age) > at
-
-
-def fetched_at(fetch: str | None) -> float:
-    """When the fetch noted was made (POSIX time; 0 for none)."""
-    return float(json.loads(fetch).get("at", 0.0)) if fetch else 0.0
+    if not max_age:
+        return False
+    return float(noted.get("at", 0.0)) + int(max_age) > at
 
 
 def recrawl_rows(store: CrawlStore, rows: Iterable[UrlRow], fetched_before: float | None,
@@ -220,9 +216,11 @@ def recrawl_rows(store: CrawlStore, rows: Iterable[UrlRow], fetched_before: floa
     for row in rows:
         if row.kind == Kind.ROBOTS:
             store.requeue(row.id, None, 0)
-        elif row.status in (UrlStatus.DONE, UrlStatus.FAILED) and (
-                fetched_before is None or fetched_at(row.fetch) < fetched_before):
-            if still_fresh(row.fetch, fresh_at):
+        elif row.status in (UrlStatus.DONE, UrlStatus.FAILED):
+            noted = json.loads(row.fetch) if row.fetch else {}  # when it was fetched, and how long it stays fresh
+            if fetched_before is not None and float(noted.get("at", 0.0)) >= fetched_before:
+                continue
+            if still_fresh(noted, fresh_at):
                 fresh += 1
             else:
                 store.requeue(row.id, None, 0)
