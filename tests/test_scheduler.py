@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import queue
+import sys
 import threading
 from pathlib import Path
 
@@ -16,10 +17,12 @@ import pytest
 
 from crawler.config import Limits, Politeness, SchedulerConfig, Scope
 from crawler.messages import PROTOCOL_VERSION, Kind, Outcome, make_node_event, make_result, make_task
+from crawler.output.report import summarize
 from crawler.reasons import NOT_STARTED
 from crawler.scheduler.loop import Scheduler, StopReason
+from crawler.scheduler.records import CrawlRecords
 from crawler.scheduler.sqlite_store import SqliteStore
-from crawler.scheduler.store import CrawlStore, MemoryStore
+from crawler.scheduler.store import CrawlStore, MemoryStore, UrlStatus, robots_key
 from crawler.urls import canonical
 
 SITE = "http://site.test"
@@ -96,6 +99,71 @@ def crawl(tmp_path: Path, store: CrawlStore | None = None, **options: object) ->
         node.done.set()
         node.join()
     return scheduler, node, summary
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "redis"])
+def test_failures_show_where_each_url_stands_after_a_recrawl(tmp_path: Path, backend: str,
+                                                             request: pytest.FixtureRequest,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """A URL that fails again is listed once, with its latest record; one that answers now is no
+    longer listed (before: the file and `crawler inspect` kept every run's records, so a broken
+    link counted twice and a fixed one stayed "not saved")."""
+    def store(resume: bool) -> CrawlStore:
+        if backend == "redis":
+            from crawler.scheduler.redis_store import RedisStore
+            return RedisStore(request.getfixturevalue("redis_server").url, "failures-stand", resume=resume,
+                              fresh=not resume)
+        return SqliteStore(tmp_path, resume=resume, fresh=False)
+
+    def standing() -> dict[str, tuple[str, str]]:
+        lines = (tmp_path / "failures.jsonl").read_text().splitlines()
+        urls = [json.loads(line)["url"].removeprefix(SITE) for line in lines]
+        assert len(urls) == len(set(urls)), urls  # each URL once
+        return {json.loads(line)["url"].removeprefix(SITE): (json.loads(line)["outcome"], json.loads(line)["time"])
+                for line in lines}
+
+    crawl(tmp_path, store(resume=False))
+    first = standing()
+    assert set(first) == {"/gone.html", "/favicon.ico", "/sitemap.xml"}
+    crawl(tmp_path, store(resume=True), recrawl=True)  # /gone.html answers 404 again
+    assert set(standing()) == set(first)
+    assert [summary["count"] for reason, summary in summarize(tmp_path)["failures"].items()
+            if reason == "failed: http-404"] == [1]
+
+    def fixed(task: dict, output: Path, before=answer) -> dict:  # the broken link now leads to a page
+        if task["url"] == f"{SITE}/gone.html":
+            return dict(make_result(task, "n1", "fetched", status=200))
+        return before(task, output)
+    monkeypatch.setattr(sys.modules[__name__], "answer", fixed)
+    crawl(tmp_path, store(resume=True), recrawl=True)
+    assert standing() == {url: first[url] for url in ("/favicon.ico", "/sitemap.xml")}  # not asked again
+    assert "failed: http-404" not in summarize(tmp_path)["failures"]
+
+
+def test_a_failure_record_stands_while_its_url_stands_where_the_record_left_it(tmp_path: Path) -> None:
+    store = MemoryStore()
+    records = CrawlRecords(tmp_path, store)
+    rows = {}
+    for path, kind, status in [("/fixed.html", Kind.PAGE, UrlStatus.DONE), ("/cut.html", Kind.PAGE, UrlStatus.DONE),
+                               ("/broken.html", Kind.PAGE, UrlStatus.FAILED),
+                               ("/again.png", Kind.IMAGE, UrlStatus.PENDING),  # a re-check under way
+                               ("/robots.txt", Kind.ROBOTS, UrlStatus.DONE)]:
+        url = f"{SITE}{path}"
+        key = robots_key(SITE) if kind == Kind.ROBOTS else canonical(url) or url
+        url_id = store.add_url(key, url, kind, 0, None, 0)
+        if status != UrlStatus.PENDING:
+            store.finish(url_id, status, None, 1)
+        rows[path] = store.get_url(url_id)
+    for path, outcome in [("/fixed.html", Outcome.FAILED), ("/cut.html", Outcome.PARTIAL),
+                          ("/broken.html", Outcome.FAILED), ("/again.png", Outcome.FAILED),
+                          ("/robots.txt", Outcome.FAILED), ("/broken.html", Outcome.FAILED)]:
+        records.failure(rows[path], outcome, "a reason", 1)
+    records.commit()
+    records.settle()
+    lines = [json.loads(line) for line in (tmp_path / "failures.jsonl").read_text().splitlines()]
+    # fetched since: gone; the page read in part and done: stays; the twice-failed link: once, its last
+    assert [(r["url"].removeprefix(SITE), r["outcome"]) for r in lines] == [
+        ("/cut.html", "partial"), ("/again.png", "failed"), ("/broken.html", "failed")]
 
 
 @pytest.mark.parametrize("backend", ["memory", "sqlite", "redis"])

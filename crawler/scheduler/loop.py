@@ -496,9 +496,9 @@ class Scheduler:
             self._sync.release_all()  # its origins can be claimed at once (a paused crawl's too)
         self._records.close()
         try:  # images saved early were referred to by pages fetched later: the manifest says how many
-            self._records.settle_pages()
+            self._records.settle()
         except StorageError as exc:
-            log.warning("scheduler: could not write the final page counts into the manifest: %s", exc)
+            log.warning("scheduler: could not rewrite the manifest and failures with the run's last word: %s", exc)
         self._store.close()
         return Summary(reason, detail, seconds, dict(self.counts), pending, self.config.output_dir,
                        out_of_scope_hosts, self._records.earlier_images, self._records.earlier_bytes)

@@ -1,8 +1,10 @@
 """The crawl's records on the shared disk: manifest.jsonl, failures.jsonl and the per-run summaries.
 
 The crawl store is the truth; these files mirror what it has committed. Lines are appended only
-after the commit that holds them, and on resume the files are rebuilt from the store, so a line
-never appears twice and never describes something the store does not know.
+after the commit that holds them, and on resume and at the end of each run the files are rebuilt
+from the store, so a line never describes something the store does not know. The store keeps
+every failure record ever written; failures.jsonl shows the ones that still stand: a URL a
+re-crawl fetched since is no longer failed, and one that failed again shows its latest record.
 """
 
 from __future__ import annotations
@@ -14,12 +16,12 @@ from pathlib import Path
 from typing import Any
 
 from crawler.errors import StorageError
-from crawler.messages import Found, Outcome
+from crawler.messages import Found, Kind, Outcome
 from crawler.scheduler.filecheck import file_problem
-from crawler.scheduler.store import CrawlStore, UrlRow
+from crawler.scheduler.store import UNFINISHED, CrawlStore, UrlRow, UrlStatus, robots_key
 from crawler.storage import FAILURES_NAME, MANIFEST_NAME, RUNS_NAME, STATE_DIR, JsonLines, original_name, rewrite_jsonl
 from crawler.units import now_iso
-from crawler.urls import canonical
+from crawler.urls import canonical, origin_of
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +54,22 @@ def found_as_of(row: UrlRow) -> str:
     return Found.LINK.value if row.page_url else Found.SEED.value
 
 
+def _store_key(failure: dict[str, Any]) -> str:
+    """The store's key of the URL a failure record is about."""
+    url = str(failure.get("url"))
+    if failure.get("kind") == Kind.ROBOTS:
+        return robots_key(origin_of(url))
+    return canonical(url) or url
+
+
+def _stands(failure: dict[str, Any], row: UrlRow) -> bool:
+    """Whether a URL's last failure record still says where it stands: it failed or was skipped and
+    nothing has changed that since (or a re-check is under way), or it is a page read only in part."""
+    if row.status == UrlStatus.DONE:
+        return failure.get("outcome") == Outcome.PARTIAL  # fetched in part, and done
+    return row.status in (UrlStatus.FAILED, UrlStatus.SKIPPED, *UNFINISHED)
+
+
 class CrawlRecords:
     """Writes manifest and failure records: into the state now, into the files after each commit."""
 
@@ -65,7 +83,7 @@ class CrawlRecords:
         if store.resumed and rebuild:
             rewrite_jsonl(output_dir / MANIFEST_NAME,
                           self._counted(self._on_disk(self._settled(store.records("manifest")))))
-            rewrite_jsonl(output_dir / FAILURES_NAME, store.records("failures"))
+            rewrite_jsonl(output_dir / FAILURES_NAME, self._standing(store.records("failures")))
             if self.gone:
                 store.forget_images({record["sha256"] for record in self.gone})
         elif not store.resumed:
@@ -91,10 +109,23 @@ class CrawlRecords:
             record["pages"] = pages_count(counts.get(key, 0) if key else 0, record.get("page_url"))
             yield record
 
-    def settle_pages(self) -> None:
+    def settle(self) -> None:
         """At the end of a run: rewrite the manifest with every image's final `pages` (later pages
-        referred to images saved earlier). Call after the last commit."""
+        referred to images saved earlier), and the failures with those that still stand (a re-crawl
+        appended this run's beside the last run's). Call after the last commit."""
         rewrite_jsonl(self._output_dir / MANIFEST_NAME, self._settled(self._store.records("manifest")))
+        rewrite_jsonl(self._output_dir / FAILURES_NAME, self._standing(self._store.records("failures")))
+
+    def _standing(self, failures: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Each URL's last failure record, in the order they were written, unless the URL has been
+        fetched since: a re-crawl asks again for what failed, and what answers now is done."""
+        last: dict[str, dict[str, Any]] = {}
+        for record in failures:
+            key = _store_key(record)
+            last.pop(key, None)  # so the order is that of each URL's last record
+            last[key] = record
+        rows = self._store.find_urls(list(last))
+        return [record for record, row in zip(last.values(), rows) if row is None or _stands(record, row)]
 
     def _counted(self, manifest: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
         """Pass the manifest through, adding up what it holds (so resume reads it once)."""

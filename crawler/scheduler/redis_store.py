@@ -456,14 +456,9 @@ class RedisStore(BufferedStore):
             self._hset_all([(self._bucket_key("fetch", _id_bucket(int(url_id))), url_id, _fetch_text(text))
                             for url_id, text in chunk])
         for chunk in self._chunks(pages):
-            def ids_of(chunk: list[tuple[str, str]] = chunk) -> list[str | None]:
-                pipe = self._redis.pipeline(transaction=False)
-                for canonical, _count in chunk:
-                    bucket, digest = _seen_place(canonical)
-                    pipe.hget(self._seen_key(bucket), digest)
-                return pipe.execute()
+            ids = self._ids_of([canonical for canonical, _count in chunk])
             self._hset_all([(self._bucket_key("refs", _id_bucket(int(url_id))), url_id, count)
-                            for (_canonical, count), url_id in zip(chunk, self._call(ids_of)) if url_id is not None])
+                            for (_canonical, count), url_id in zip(chunk, ids) if url_id is not None])
         pipe = self._redis.pipeline(transaction=True)
         pipe.hset(self._key["meta"], "schema", SCHEMA_VERSION)
         pipe.delete(rows, fetches, fetched_at, pages)
@@ -505,12 +500,30 @@ class RedisStore(BufferedStore):
                                               key=lambda row: row.id))
 
     def find_url(self, canonical: str) -> UrlRow | None:
+        return self.find_urls([canonical])[0]
+
+    def find_urls(self, canonicals: list[str]) -> list[UrlRow | None]:
         self._flush()
-        bucket, digest = _seen_place(canonical)
-        url_id = self._call(lambda: self._redis.hget(self._seen_key(bucket), digest))
-        rows = self._read_stored([int(url_id)]) if url_id is not None else []
-        # another URL of the same digest (see _seen_place) is not this one
-        return rows[0] if rows and rows[0].canonical == canonical else None
+        found: list[UrlRow | None] = []
+        for start in range(0, len(canonicals), _SCAN_COUNT):  # two round trips a chunk
+            chunk = canonicals[start:start + _SCAN_COUNT]
+            ids = self._ids_of(chunk)
+            rows = {row.id: row for row in self._read_stored(sorted({int(url_id) for url_id in ids if url_id}))}
+            for canonical, url_id in zip(chunk, ids):
+                row = rows.get(int(url_id)) if url_id else None
+                # another URL of the same digest (see _seen_place) is not this one
+                found.append(row if row is not None and row.canonical == canonical else None)
+        return found
+
+    def _ids_of(self, canonicals: list[str]) -> list[str | None]:
+        """The seen-set's id for each of these URLs (None where it has none), in one round trip."""
+        def read() -> list[str | None]:
+            pipe = self._redis.pipeline(transaction=False)
+            for canonical in canonicals:
+                bucket, digest = _seen_place(canonical)
+                pipe.hget(self._seen_key(bucket), digest)
+            return pipe.execute()
+        return self._call(read)
 
     def canonicals(self) -> Iterator[str]:
         for (rows,) in self._blocks("rows"):

@@ -138,6 +138,10 @@ class CrawlStore(ABC):
     def find_url(self, canonical: str) -> UrlRow | None:
         """The URL with this canonical form, or None (not for the hot path)."""
 
+    def find_urls(self, canonicals: list[str]) -> list[UrlRow | None]:
+        """find_url for each of these, in order (a backend may ask for many in one round trip)."""
+        return [self.find_url(key) for key in canonicals]
+
     @abstractmethod
     def canonicals(self) -> Iterator[str]:
         """Every URL's canonical form (the seen-set to rebuild on resume)."""
