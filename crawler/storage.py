@@ -18,7 +18,7 @@ import secrets
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 from urllib.parse import unquote, urlsplit
 
 from crawler.errors import StorageError
@@ -251,14 +251,28 @@ def remove_temporaries(root: Path) -> int:
 
 
 class JsonLines:
-    """An append-only JSON Lines file, flushed after every batch so a crash loses no finished line."""
+    """An append-only JSON Lines file, flushed after every batch so a crash loses no finished line.
+
+    Several schedulers of one crawl append to the same file, and one that ends its run rewrites it
+    from the state (rewrite_jsonl) while the others go on: each batch goes to the file that is
+    under the name now, not to the one it replaced.
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self._file = self._open()
+
+    def _open(self) -> TextIO:
         try:
-            self._file = open(path, "a", encoding="utf-8")
+            return open(self.path, "a", encoding="utf-8")
         except OSError as exc:
-            raise _storage_error(exc, path) from exc
+            raise _storage_error(exc, self.path) from exc
+
+    def _replaced(self) -> bool:
+        try:
+            return os.stat(self.path).st_ino != os.fstat(self._file.fileno()).st_ino
+        except FileNotFoundError:
+            return True
 
     def append(self, records: Iterable[dict[str, Any]]) -> None:
         self.append_lines(json.dumps(record, ensure_ascii=False, sort_keys=True) for record in records)
@@ -269,6 +283,9 @@ class JsonLines:
         if not lines:
             return
         try:
+            if self._replaced():
+                self._file.close()
+                self._file = self._open()
             self._file.write(lines)
             self._file.flush()
         except OSError as exc:
@@ -279,8 +296,9 @@ class JsonLines:
 
 
 def rewrite_jsonl(path: Path, records: Iterable[dict[str, Any]]) -> None:
-    """Replace `path` atomically with `records` (used to rebuild records from the state on resume)."""
-    temp = path.with_name(path.name + ".rebuild")
+    """Replace `path` atomically with `records` (the records rebuilt from the state, on resume and
+    at the end of a run)."""
+    temp = path.with_name(f"{path.name}.rebuild-{os.getpid()}-{secrets.token_hex(4)}")  # one per writer
     try:
         with open(temp, "w", encoding="utf-8") as out:
             for record in records:
@@ -290,6 +308,8 @@ def rewrite_jsonl(path: Path, records: Iterable[dict[str, Any]]) -> None:
         os.replace(temp, path)
     except OSError as exc:
         raise _storage_error(exc, path) from exc
+    finally:
+        temp.unlink(missing_ok=True)  # there only if something failed before the rename
 
 
 def read_jsonl(path: Path) -> list[dict[str, Any]]:

@@ -1,6 +1,7 @@
 import hashlib
 import os
 import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -105,3 +106,31 @@ def test_storage_jsonl_append_rewrite_and_torn_last_line(tmp_path: Path) -> None
     assert read_jsonl(path) == [{"a": 1}, {"b": "é"}]
     rewrite_jsonl(path, [{"z": 0}])
     assert read_jsonl(path) == [{"z": 0}]
+
+
+def test_lines_appended_after_another_process_rewrote_the_file_land_in_it(tmp_path: Path) -> None:
+    """Schedulers of one crawl append to the same records; one that stops rewrites them from the
+    state while the others go on (before: their later lines went to the replaced file, unseen)."""
+    path = tmp_path / "manifest.jsonl"
+    still_running = JsonLines(path)
+    still_running.append([{"n": 1}])
+    rewrite_jsonl(path, [{"n": 1}])  # another scheduler settling at the end of its run
+    still_running.append([{"n": 2}])
+    still_running.close()
+    assert read_jsonl(path) == [{"n": 1}, {"n": 2}]
+
+
+def test_two_rewrites_at_once_do_not_share_a_temporary_file(tmp_path: Path) -> None:
+    """Schedulers finishing a shared crawl together rewrite the same file (before: through one
+    temporary name, so the second truncated the first's and its rename found nothing to move)."""
+    path = tmp_path / "failures.jsonl"
+
+    def slow_records(tag: str, other: Callable[[], None] | None) -> Iterator[dict[str, str]]:
+        yield {"from": tag}
+        if other is not None:
+            other()  # the other scheduler rewrites the file while this one is half-way
+        yield {"from": tag, "last": "yes"}
+
+    rewrite_jsonl(path, slow_records("a", lambda: rewrite_jsonl(path, slow_records("b", None))))
+    assert read_jsonl(path) == [{"from": "a"}, {"from": "a", "last": "yes"}]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["failures.jsonl"]
