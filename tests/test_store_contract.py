@@ -247,6 +247,22 @@ def test_a_recrawl_leaves_what_its_server_said_is_still_fresh(backend: tuple[Cra
     assert store.start_recrawl(None, None) == (1, 0)  # --recrawl-fresh: asked too
 
 
+def test_a_recrawl_decides_again_what_robots_txt_kept_it_from_asking_for(backend: tuple[CrawlStore, Reopen]) -> None:
+    """robots.txt is read again, so what it forbade (or what was skipped because it could not be
+    read) is asked for if it now allows it (before: skipped for good, whatever the site said since);
+    what was fetched and not wanted stays skipped."""
+    store, reopen = backend
+    forbidden, unreadable, unwanted = (_add(store, path) for path in ("/private/a", "/b", "/c.txt"))
+    store.finish(forbidden, UrlStatus.SKIPPED, "robots", 0)  # as the frontier drops them: no attempt
+    store.finish(unreadable, UrlStatus.SKIPPED, "robots-unavailable", 0)
+    store.finish(unwanted, UrlStatus.SKIPPED, "not-html", 1)
+    store.commit()
+    store = reopen(store)
+    assert store.start_recrawl(None, None) == (2, 0)
+    assert {row.id for row in store.restore()} == {forbidden, unreadable}
+    assert store.get_url(unwanted).status == "skipped"  # type: ignore[union-attr]
+
+
 def test_a_recrawl_makes_what_was_fetched_before_a_time_pending_with_its_last_fetch(
         backend: tuple[CrawlStore, Reopen]) -> None:
     store, reopen = backend

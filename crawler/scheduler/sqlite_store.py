@@ -199,8 +199,10 @@ class SqliteStore(BufferedStore):
         self._flush()
         self._read_ahead.clear()
         finished = (str(UrlStatus.DONE), str(UrlStatus.FAILED))
-        due = ("kind!=? AND status IN (?, ?) AND (? IS NULL OR fetched_at IS NULL OR fetched_at < ?)",
-               (str(Kind.ROBOTS), *finished, fetched_before, fetched_before))
+        # finished, or skipped_unasked (robots.txt, read again, decides again)
+        due = ("kind!=? AND (status IN (?, ?) OR (status=? AND attempts=0)) "
+               "AND (? IS NULL OR fetched_at IS NULL OR fetched_at < ?)",
+               (str(Kind.ROBOTS), *finished, str(UrlStatus.SKIPPED), fetched_before, fetched_before))
         # still_fresh, in SQL: no fetch or no max_age make the sum NULL, and NULL is not fresh
         fresh_sql = "IFNULL(json_extract(fetch, '$.at') + json_extract(fetch, '$.max_age') > ?, 0)"
         fresh = 0 if fresh_at is None else self._db.execute(

@@ -127,8 +127,9 @@ class CrawlStore(ABC):
     def start_recrawl(self, fetched_before: float | None, fresh_at: float | None) -> tuple[int, int]:
         """Make the finished URLs (not robots.txt rows) fetched before that time (None: all) pending
         again, with their attempts at 0, but for those still fresh at `fresh_at` (see still_fresh;
-        None: none is); make every robots.txt row pending and forget the rules. Return how many
-        URLs were made pending, and how many were left as still fresh."""
+        None: none is); so too the URLs skipped without a request (robots.txt forbade them or could
+        not be read: see skipped_unasked); make every robots.txt row pending and forget the rules.
+        Return how many URLs were made pending, and how many were left as still fresh."""
 
     @abstractmethod
     def restore(self) -> Iterator[UrlRow]:
@@ -213,6 +214,12 @@ def still_fresh(noted: dict[str, Any], at: float | None) -> bool:
     return float(noted.get("at", 0.0)) + int(max_age) > at
 
 
+def skipped_unasked(status: str, attempts: int) -> bool:
+    """A URL the frontier skipped without a request: robots.txt forbade it, or could not be read
+    (only those skips spend no attempt). A re-crawl reads robots.txt again, so it decides them again."""
+    return status == UrlStatus.SKIPPED and attempts == 0
+
+
 def recrawl_rows(store: CrawlStore, rows: Iterable[UrlRow], fetched_before: float | None,
                  fresh_at: float | None) -> tuple[int, int]:
     """start_recrawl's work for a store that reads its rows one by one: requeue them as it says."""
@@ -220,7 +227,7 @@ def recrawl_rows(store: CrawlStore, rows: Iterable[UrlRow], fetched_before: floa
     for row in rows:
         if row.kind == Kind.ROBOTS:
             store.requeue(row.id, None, 0)
-        elif row.status in (UrlStatus.DONE, UrlStatus.FAILED):
+        elif row.status in (UrlStatus.DONE, UrlStatus.FAILED) or skipped_unasked(row.status, row.attempts):
             noted = json.loads(row.fetch) if row.fetch else {}  # when it was fetched, and how long it stays fresh
             if fetched_before is not None and float(noted.get("at", 0.0)) >= fetched_before:
                 continue
