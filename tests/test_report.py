@@ -131,8 +131,8 @@ def test_report_gallery_shows_and_searches_the_words(tmp_path: Path) -> None:
 
 def test_report_lists_the_runs_and_what_each_recrawl_found(tmp_path: Path) -> None:
     prepare_output(tmp_path)
-    recheck = {"pages/fetched": 3, "pages/unchanged": 5, "pages/unchanged-by-lastmod": 2, "pages/changed": 3,
-               "images/unchanged": 7, "images/gone": 1, "images/new": 2, "images/saved": 2,
+    recheck = {"pages/fetched": 1, "pages/unchanged": 5, "pages/unchanged-by-lastmod": 2, "pages/changed": 3,
+               "images/unchanged": 7, "images/gone": 1, "images/new": 2, "images/saved": 1,
                "bytes/not-downloaded": 20_000, "images/pruned": 1}
     with (tmp_path / ".crawler" / "runs.jsonl").open("a") as runs:
         runs.write(json.dumps({"stopped": "2026-12-09T10:00:00+00:00", "stop_reason": "finished", "seconds": 4.0,
@@ -141,6 +141,6 @@ def test_report_lists_the_runs_and_what_each_recrawl_found(tmp_path: Path) -> No
     assert [run["recrawl"] for run in summary["history"]][0] == ""
     text = render_text(summary)
     assert text.count("\n  ") >= 2 and "runs:\n" in text
-    assert ("2026-12-09T10:00:00+00:00  4.0s  finished: 3 pages fetched, 2 images saved. Re-crawl: 16 known URLs "
+    assert ("2026-12-09T10:00:00+00:00  4.0s  finished: 1 page fetched, 1 image saved. Re-crawl: 16 known URLs "
             "checked: 12 unchanged (2 by the sitemaps' lastmod, without a request), 3 changed, 1 gone; 2 new; "
             "20 kB not downloaded thanks to 304s; 1 gone image deleted (--prune).") in text

@@ -117,8 +117,9 @@ def render_text(summary: dict[str, Any]) -> str:
     if len(summary["history"]) > 1:
         lines.append("runs:")
         for run in summary["history"]:
-            lines.append(f"  {run['stopped']}  {run['seconds']}s  {run['stop_reason']}: {run['pages']} pages "
-                         f"fetched, {run['images']} images saved" + (f". {run['recrawl']}" if run["recrawl"] else ""))
+            lines.append(f"  {run['stopped']}  {run['seconds']}s  {run['stop_reason']}: {plural(run['pages'], 'page')} "
+                         f"fetched, {plural(run['images'], 'image')} saved"
+                         + (f". {run['recrawl']}" if run["recrawl"] else ""))
     if summary["slowest_hosts"]:
         lines.append("slowest hosts (mean seconds per download):")
         lines += [f"  {h['mean_seconds']:7.2f}  {h['origin']} ({h['downloads']} downloads)"
