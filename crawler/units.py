@@ -55,7 +55,9 @@ def size_option(count: int) -> str:
 
 
 def seconds_option(seconds: float) -> str:
-    """A time as it may be typed back: 1m, 90s, 0.5s."""
+    """A time as it may be typed back: 7d, 1m, 90s, 0.5s."""
+    if seconds and seconds % 86400 == 0:
+        return f"{seconds / 86400:g}d"
     if seconds and seconds % 3600 == 0:
         return f"{seconds / 3600:g}h"
     if seconds and seconds % 60 == 0:

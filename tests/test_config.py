@@ -58,3 +58,5 @@ def test_units_words_for_people() -> None:
         "512 B", "3.3 kB", "33 kB", "4.2 MB", "1.25 GB"]
     assert [plural(1, "image"), plural(2, "image"), plural(0, "node")] == ["1 image", "2 images", "0 nodes"]
     assert (size_option(5 * 2**20), seconds_option(60.0), seconds_option(0.5)) == ("5MiB", "1m", "0.5s")
+    assert [parse_seconds(seconds_option(seconds)) for seconds in (7 * 86400.0, 36 * 3600.0)] == [7 * 86400, 36 * 3600]
+    assert seconds_option(7 * 86400.0) == "7d"  # as --recrawl-older-than is typed, not 168h

@@ -31,6 +31,7 @@ from crawler.scheduler.sqlite_store import SqliteStore
 from crawler.scheduler.status import StatusTracker, status_line
 from crawler.scheduler.store import CrawlStore
 from crawler.storage import check_writable, mark_crawl, remove_temporaries
+from crawler.units import seconds_option
 from crawler.urls import canonical
 
 log = logging.getLogger(__name__)
@@ -164,7 +165,7 @@ class Scheduler:
                                                  None if self.config.recrawl_fresh else now)
         self.counts["urls/still-fresh"] += fresh
         log.info("scheduler: re-crawl: %d known URLs to check%s%s", again,
-                 "" if older is None else f" (fetched more than {older:g} s ago)",
+                 "" if older is None else f" (fetched more than {seconds_option(older)} ago)",
                  f"; {fresh} still fresh by what their servers said (Cache-Control, Expires)" if fresh else "")
 
     def _fetch_again(self, gone: list[dict[str, Any]]) -> None:
