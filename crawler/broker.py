@@ -153,8 +153,9 @@ def read_contact(state_dir: Path) -> tuple[str, int]:
         host, _, port = str(address).rpartition(":")
         return host, int(port)
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise ConfigError(f"no running crawl noted in {state_dir.parent} (no {CONTACT_NAME}); "
-                          "give HOST:PORT instead") from exc
+        raise ConfigError(f"no running crawl noted in {state_dir.parent} (no {CONTACT_NAME}): `crawler inspect "
+                          f"{state_dir.parent}` shows what a finished one did; for a running one give HOST:PORT"
+                          ) from exc
 
 
 def read_authkey_file(path: Path) -> bytes:

@@ -68,6 +68,7 @@ def test_observe_a_local_run_from_another_terminal_and_a_node_from_elsewhere(tmp
     assert "joined" in {r["node"] for r in manifest}
     gone = processes.run("status", str(output), key=b"")  # the crawl is over: a line, not a traceback
     assert gone.returncode == 1 and "no running crawl noted" in gone.stderr
+    assert f"crawler inspect {output}" in gone.stderr  # where to look instead
 
 
 def test_observe_gallery_in_a_headless_browser(tmp_path: Path, serve_site, processes) -> None:
