@@ -116,11 +116,10 @@ def test_failures_show_where_each_url_stands_after_a_recrawl(tmp_path: Path, bac
         return SqliteStore(tmp_path, resume=resume, fresh=False)
 
     def standing() -> dict[str, tuple[str, str]]:
-        lines = (tmp_path / "failures.jsonl").read_text().splitlines()
-        urls = [json.loads(line)["url"].removeprefix(SITE) for line in lines]
+        records = [json.loads(line) for line in (tmp_path / "failures.jsonl").read_text().splitlines()]
+        urls = [record["url"].removeprefix(SITE) for record in records]
         assert len(urls) == len(set(urls)), urls  # each URL once
-        return {json.loads(line)["url"].removeprefix(SITE): (json.loads(line)["outcome"], json.loads(line)["time"])
-                for line in lines}
+        return {url: (record["outcome"], record["time"]) for url, record in zip(urls, records)}
 
     crawl(tmp_path, store(resume=False))
     first = standing()
