@@ -144,3 +144,14 @@ def test_report_lists_the_runs_and_what_each_recrawl_found(tmp_path: Path) -> No
     assert ("2026-12-09T10:00:00+00:00  4.0s  finished: 1 page fetched, 1 image saved. Re-crawl: 16 known URLs "
             "checked: 12 unchanged (2 by the sitemaps' lastmod, without a request), 3 changed, 1 gone; 2 new; "
             "20 kB not downloaded thanks to 304s; 1 gone image deleted (--prune).") in text
+
+
+def test_report_counts_a_url_failing_again_in_a_running_recrawl_once(tmp_path: Path) -> None:
+    """While a re-crawl runs, failures.jsonl holds this run's record of a URL beside the last
+    run's (the file is settled when the run ends): the summary counts the URL once, as it is now."""
+    prepare_output(tmp_path)
+    with (tmp_path / "failures.jsonl").open("a") as failures:
+        failures.write(json.dumps({"url": "http://a.test/missing0", "outcome": "failed", "reason": "http-410"}) + "\n")
+    summary = summarize(tmp_path)
+    assert summary["failures"]["failed: http-404"]["count"] == 4
+    assert summary["failures"]["failed: http-410"] == {"count": 1, "examples": ["http://a.test/missing0"]}

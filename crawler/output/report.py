@@ -28,7 +28,10 @@ def summarize(output_dir: Path) -> dict[str, Any]:
         host["images"] += 1
         host["bytes"] += int(record.get("bytes", 0))
     reasons: dict[str, dict[str, Any]] = {}
-    for record in failures:
+    # each URL once, as its last record says: while a re-crawl runs, the file holds this run's
+    # records beside the last run's (it is settled when the run ends)
+    latest = {str(record.get("url")): record for record in failures}
+    for record in latest.values():
         entry = reasons.setdefault(f"{record.get('outcome')}: {record.get('reason')}", {"count": 0, "examples": []})
         entry["count"] += 1
         if len(entry["examples"]) < _EXAMPLES:
