@@ -238,24 +238,33 @@ class LocalWorkers:
                  "--node-id", f"local-{number}", "--reconnect-seconds", str(_LOCAL_RECONNECT_SECONDS),
                  *verbosity], env=env))
 
-    def close(self) -> None:
-        """Wait for the workers to leave (a worker never told the address leaves at once); after
-        _CHILD_EXIT_SECONDS, kill those still there."""
+    def close(self, at_once: bool = False) -> None:
+        """Wait for the workers to leave (a worker never told the address leaves at once, one sent
+        home by the scheduler too). `at_once`: the scheduler ended without sending them home (a
+        paused crawl, or a failure), so ask them to leave now: they would wait to reconnect to it,
+        and a --resume starts workers of its own. After _CHILD_EXIT_SECONDS, kill those still there."""
         for writer in self._addresses:
             writer.close()
         self._addresses.clear()
-        deadline = time.monotonic() + _CHILD_EXIT_SECONDS
+        if at_once:
+            for child in [*self._forked, *self._started]:
+                child.terminate()  # SIGTERM: a worker finishes the tasks in hand and leaves
+        self._wait(time.monotonic() + _CHILD_EXIT_SECONDS)
+        for child in [*self._forked, *self._started]:
+            child.kill()  # a no-op for one that has left
+        self._wait(None)
+
+    def _wait(self, until: float | None) -> None:
+        """Wait for every worker to leave, or until `until` (monotonic; None: as long as it takes)."""
+        def left() -> float | None:
+            return None if until is None else max(0.0, until - time.monotonic())
         for process in self._forked:
-            process.join(max(0.1, deadline - time.monotonic()))
-            if process.is_alive():
-                process.kill()
-                process.join()
+            process.join(left())
         for child in self._started:
             try:
-                child.wait(timeout=max(0.1, deadline - time.monotonic()))
+                child.wait(timeout=left())
             except subprocess.TimeoutExpired:
-                child.kill()
-                child.wait()
+                pass
 
 
 def _forked_worker(config: WorkerConfig, reader: Any, writers: list[Any], quiet: bool) -> None:
@@ -278,8 +287,11 @@ def _forked_worker(config: WorkerConfig, reader: Any, writers: list[Any], quiet:
 def run_local_crawl(config: SchedulerConfig, workers: LocalWorkers, *, quiet: bool = False,
                     key_file: Path | None = None, generated_key: bool = True) -> Summary:
     """Run the scheduler here and the local workers on its address; wait for them all."""
+    summary = None
     try:
-        return run_scheduler(config, quiet, on_listening=workers.tell,
-                             key_file=key_file, generated_key=generated_key)
+        summary = run_scheduler(config, quiet, on_listening=workers.tell,
+                                key_file=key_file, generated_key=generated_key)
+        return summary
     finally:
-        workers.close()
+        # Signals to this process only (`timeout`, `docker stop`) pause the crawl without the workers
+        workers.close(at_once=summary is None or not summary.finished)

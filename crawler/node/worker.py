@@ -110,7 +110,8 @@ class Worker:
                     return broker.connect(host, port, self.config.authkey)
                 except SchedulerUnreachable as exc:
                     last = exc
-                    log.info("worker %s: scheduler at %s:%d not reachable; retrying", self.node_id, host, port)
+                    if not self._stop.is_set():  # leaving (a signal): one try of each, to hand back what it holds
+                        log.info("worker %s: scheduler at %s:%d not reachable; retrying", self.node_id, host, port)
                     self._address = (self._address + 1) % len(addresses)
             if time.monotonic() + delay > give_up or self._stop.is_set():
                 if len(addresses) == 1:
@@ -126,12 +127,15 @@ class Worker:
                 return self._link  # another thread reconnected already
             if self._lost.is_set():
                 return None
-            log.warning("worker %s: lost the scheduler; reconnecting for up to %.0fs", self.node_id,
-                        self.config.reconnect_seconds)
+            if not self._stop.is_set():
+                log.warning("worker %s: lost the scheduler; reconnecting for up to %.0fs", self.node_id,
+                            self.config.reconnect_seconds)
             try:
                 self._link = self._connect_with_retries()
             except CrawlerError as exc:
-                if self._paused:
+                if self._stop.is_set():
+                    log.info("worker %s: the scheduler is gone; leaving, as asked", self.node_id)
+                elif self._paused:
                     log.info("worker %s: the paused crawl did not resume within %.0fs; leaving", self.node_id,
                              self.config.reconnect_seconds)
                 else:

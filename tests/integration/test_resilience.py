@@ -99,6 +99,26 @@ def test_resilience_killed_scheduler_resumes_without_refetching(tmp_path: Path, 
     assert (output / ".crawler" / "state.sqlite").exists() == (state == "sqlite")  # Redis kept it all
 
 
+def test_a_local_run_stopped_by_a_signal_to_its_own_process_does_not_wait_out_its_workers(
+        tmp_path: Path, slow_site, processes) -> None:
+    """`timeout`, `docker stop` and service managers signal the main process only. Its forked
+    workers can never find that scheduler again (a --resume starts its own): before, they retried
+    for 10 s while `crawler run` waited for them."""
+    truth, site = slow_site
+    output = tmp_path / "out"
+    run = processes.start("run", site.url, "--output", str(output), *CRAWL)
+    wait_for_images(output, 10)
+    run.send_signal(signal.SIGTERM)
+    code, stdout, stderr = finish(run, timeout=60)
+    assert code == 130, stderr
+    assert "Crawl stopped" in stdout and "left for --resume" in stdout
+    # they were asked to leave, not left to give up on reconnecting (a worker may have tried once)
+    assert "did not resume" not in stderr and "leaving, as asked" in stderr, stderr[-2000:]
+    again = processes.run("run", site.url, "--output", str(output), "--resume", *CRAWL)
+    assert again.returncode == 0, again.stderr
+    assert_every_image_once(output, truth)
+
+
 def test_resilience_sigterm_pauses_and_the_same_nodes_carry_on_after_resume(tmp_path: Path, slow_site,
                                                                            processes) -> None:
     truth, site = slow_site
