@@ -293,5 +293,5 @@ def run_local_crawl(config: SchedulerConfig, workers: LocalWorkers, *, quiet: bo
                                 key_file=key_file, generated_key=generated_key)
         return summary
     finally:
-        # Signals to this process only (`timeout`, `docker stop`) pause the crawl without the workers
+        # a crawl paused by a signal to this process alone (`timeout`, `docker stop`) leaves its workers waiting
         workers.close(at_once=summary is None or not summary.finished)
