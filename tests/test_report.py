@@ -1,10 +1,15 @@
+import csv
+import io
 import json
 from pathlib import Path
 
 from benchmarks.site import make_image
+from crawler.messages import Kind
 from crawler.output.gallery import write_gallery
 from crawler.output.report import manifest_csv, render_text, summarize
+from crawler.scheduler.records import CrawlRecords
 from crawler.scheduler.status import RateWindow, StatusTracker
+from crawler.scheduler.store import MemoryStore
 
 
 def prepare_output(root: Path) -> None:
@@ -73,8 +78,8 @@ def test_report_notices_missing_files(tmp_path: Path) -> None:
 def test_report_manifest_csv_has_a_header_and_every_record(tmp_path: Path) -> None:
     prepare_output(tmp_path)
     lines = manifest_csv(tmp_path).splitlines()
-    assert lines[0] == ("url,page_url,found_as,name,alt,title,caption,pages,path,sha256,bytes,content_type,width,"
-                        "height,node,time")
+    assert lines[0] == ("url,page_url,found_as,name,alt,title,caption,pages,replaces,path,sha256,bytes,content_type,"
+                        "width,height,node,time")
     assert len(lines) == 4
 
 
@@ -155,3 +160,23 @@ def test_report_counts_a_url_failing_again_in_a_running_recrawl_once(tmp_path: P
     summary = summarize(tmp_path)
     assert summary["failures"]["failed: http-404"]["count"] == 4
     assert summary["failures"]["failed: http-410"] == {"count": 1, "examples": ["http://a.test/missing0"]}
+
+
+def test_the_csv_export_has_every_field_of_a_manifest_record(tmp_path: Path) -> None:
+    """`crawler export` is "the manifest as CSV": before, it left out `replaces`, which says what
+    content a re-crawl's changed image replaced."""
+    store = MemoryStore()
+    url = "http://a.test/cat.png"
+    url_id = store.add_url(url, url, Kind.IMAGE, 1, "http://a.test/", 0, "img", None)
+    store.note_fetch(url_id, json.dumps({"sha256": "e" * 64, "bytes": 3, "at": 1.0}), 1.0)
+    store.start_recrawl(None, None)  # the earlier fetch becomes part of the row
+    row = store.get_url(url_id)
+    assert row is not None
+    records = CrawlRecords(tmp_path, store)
+    records.image(row, {"path": f"images/a.test/{'f' * 64}.png", "sha256": "f" * 64, "bytes": 4,
+                        "content_type": "image/png", "width": 1, "height": 1}, "n1")
+    records.commit()
+    written = json.loads((tmp_path / "manifest.jsonl").read_text())
+    rows = list(csv.DictReader(io.StringIO(manifest_csv(tmp_path))))
+    assert set(rows[0]) == set(written)
+    assert rows[0]["replaces"] == "e" * 64

@@ -11,8 +11,8 @@ from typing import Any
 from crawler.storage import FAILURES_NAME, MANIFEST_NAME, RUNS_NAME, STATE_DIR, host_folder_of_path, read_jsonl
 from crawler.units import plural, size_text
 
-MANIFEST_FIELDS = ("url", "page_url", "found_as", "name", "alt", "title", "caption", "pages", "path", "sha256",
-                   "bytes", "content_type", "width", "height", "node", "time")
+MANIFEST_FIELDS = ("url", "page_url", "found_as", "name", "alt", "title", "caption", "pages", "replaces", "path",
+                   "sha256", "bytes", "content_type", "width", "height", "node", "time")
 SEARCHED_FIELDS = ("name", "alt", "title", "caption", "url", "page_url")  # what `inspect --search` reads
 _EXAMPLES = 3
 
