@@ -110,11 +110,17 @@ def image_markup(form: int, url: str, key: str) -> Markup:
                        f'{{"@type": "ImageObject", "contentUrl": "{url}"}}</script>', browser_loads=False),
         lambda: Markup("preload", head=f'<link rel="preload" as="image" href="{url}">'),
         lambda: Markup("link", body=f'<a href="{url}">full size</a>', browser_loads=False),
+        lambda: Markup("lazy", body=f'<div class="slider"><img data-lazy="{url}" alt=""></div>', browser_loads=False),
+        lambda: Markup("lazy", body=f'<div class="lazyload" data-bg="{url}" {box}></div>', browser_loads=False),
+        lambda: Markup("lazy", body=f'<div class="lazyload" data-bgset="{url} [(min-width: 1px)]" {box}></div>',
+                       browser_loads=False),
+        lambda: Markup("img", body=f'<iframe srcdoc="&lt;img src=&quot;{url}&quot; alt=&quot;&quot;&gt;" '
+                                   'width="40" height="30"></iframe>'),
     ]
     return forms[form % len(forms)]()
 
 
-FORMS = 21  # how many forms image_markup knows
+FORMS = 25  # how many forms image_markup knows
 CLASSIC_FORMS = 7  # the first ones: what the extractor read before stylesheets and friends
 
 

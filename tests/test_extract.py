@@ -247,3 +247,60 @@ def test_extract_words_are_bounded_and_captions_of_hostile_markup_end() -> None:
     assert len(found["a.png"][0]) == MAX_WORDS_CHARS and found["a.png"][0].startswith("word word")
     assert 0 < len(found["a.png"][2]) <= MAX_WORDS_CHARS  # an unclosed caption is read so far, no further
     assert found["b.png"] == ("", "", "")  # a caption outside any figure belongs to nothing
+
+
+def test_extract_the_attributes_of_the_common_lazy_loading_scripts() -> None:
+    # What slick, Flickity, lazysizes (bgset, unveilhooks), vanilla-lazyload, lozad, Swiper and WP Rocket
+    # read to show an image once the page's script runs: a browser shows these, so a crawler must.
+    html = """<div class="slider"><img data-lazy="slide1.jpg"><img data-flickity-lazyload="slide2.jpg"
+      data-flickity-lazyload-srcset="slide2-2x.jpg 2x"></div>
+    <section class="lazyload"
+      data-bgset="/bg/small.jpg 480w, /bg/large.jpg 1200w [(min-width: 800px)] | /bg/p.jpg"></section>
+    <div class="lazyload" data-bg="/bg/unveil.jpg"></div>
+    <div class="rocket-lazyload" data-bg="url(&quot;/bg/rocket.jpg&quot;)"></div>
+    <div class="lazy" data-bg-multi="url(/bg/m1.jpg), linear-gradient(#fff, #000), url('/bg/m2.png')"></div>
+    <div class="lazy" data-bg-set="url(/bg/s1.jpg) 1x, url(/bg/s2.jpg) 2x | url(/bg/s3.jpg)"></div>
+    <div class="lozad" data-background-image="/bg/lozad.jpg"></div>
+    <div class="swiper-slide swiper-lazy" data-background="/bg/swiper.jpg"></div>
+    <div data-flickity-bg-lazyload="/bg/flickity.jpg"></div>
+    <video class="lazyload" data-poster="/media/poster.jpg"></video>"""
+    expected = {"dir/slide1.jpg", "dir/slide2.jpg", "dir/slide2-2x.jpg", "bg/small.jpg", "bg/large.jpg",
+                "bg/p.jpg", "bg/unveil.jpg", "bg/rocket.jpg", "bg/m1.jpg", "bg/m2.png", "bg/s1.jpg",
+                "bg/s2.jpg", "bg/s3.jpg", "bg/lozad.jpg", "bg/swiper.jpg", "bg/flickity.jpg", "media/poster.jpg"}
+    assert found(html) == {**{"http://site.test/" + path: "lazy" for path in expected}, FAVICON: "favicon"}
+
+
+def test_extract_lazy_background_attributes_that_hold_no_image_are_left_alone() -> None:
+    # Themes use the same names for colours and switches: none of these is a picture.
+    html = """<div data-bg="dark"></div><div data-background="#f5f5f5"></div><div data-bg="rgb(0, 0, 0)"></div>
+    <div data-background="true"></div><div data-bg="p:center center;r:no-repeat;c:#ffffff;"></div>
+    <div data-bg=""></div><div data-bgset=""></div><div data-background-image="light blue"></div>"""
+    assert found(html) == {FAVICON: "favicon"}
+
+
+def test_extract_reads_an_iframe_srcdoc_as_part_of_the_page() -> None:
+    # An iframe's srcdoc is a document the browser shows in place (lazy video embeds put their
+    # thumbnail there); its relative URLs resolve against the page's base.
+    html = """<figure><iframe src="/player.html" srcdoc="<style>.p{background:url(/thumb/bg.png)}</style>
+      <a href='/watch?v=1'><img src='/thumb/hq.jpg' alt='Video'></a>
+      <iframe srcdoc=&quot;<img src='inner.png'>&quot;></iframe>"></iframe>
+      <img src="/after.png"><figcaption>Clip</figcaption></figure>"""
+    refs = extract(html.encode(), PAGE)
+    assert {url: (form, caption) for url, _key, form, _alt, _title, caption in refs.images} == {
+        "http://site.test/thumb/bg.png": ("css-style", ""), "http://site.test/thumb/hq.jpg": ("img", ""),
+        "http://site.test/dir/inner.png": ("img", ""), "http://site.test/after.png": ("img", "Clip"),
+        FAVICON: ("favicon", "")}
+    assert [url for url, _key in refs.links] == ["http://site.test/player.html", "http://site.test/watch?v=1"]
+
+
+def test_extract_nested_srcdoc_frames_are_read_to_a_bounded_depth() -> None:
+    from crawler.node.extract import MAX_SRCDOC_DEPTH
+
+    def nested(levels: int) -> str:
+        markup = "<img src='/deep.png'>"
+        for _level in range(levels):  # each level escapes the one inside it, as an attribute value must
+            markup = '<iframe srcdoc="' + markup.replace("&", "&amp;").replace('"', "&quot;") + '"></iframe>'
+        return markup
+
+    assert "http://site.test/deep.png" in images(nested(MAX_SRCDOC_DEPTH))
+    assert images(nested(MAX_SRCDOC_DEPTH + 1)) == images(nested(60)) == [FAVICON]

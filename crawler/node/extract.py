@@ -1,11 +1,13 @@
 """HTML bytes → the pages, stylesheets and images a page refers to, each image with how it was found. Pure.
 
-"Every image a browser would show": `<img>` and its lazy-loading variants, `srcset` and
-`<picture>`, `<noscript>` fallbacks, CSS in `style=""` attributes and `<style>` blocks (their
-`@import`s become stylesheet tasks; linked stylesheets too), icons (and the implicit
-`/favicon.ico` a browser asks for when a page declares none), `<video poster>`, SVG `<image>` and
-`<use>`, `<object>`/`<embed>` of image type, the old `background` attribute, and the image
-metadata of Open Graph, Twitter, microdata and JSON-LD. Frames are pages, like links.
+"Every image a browser would show": `<img>` and the attributes the common lazy-loading scripts
+read (backgrounds on any element included), `srcset` and `<picture>`, `<noscript>` fallbacks, CSS
+in `style=""` attributes and `<style>` blocks (their `@import`s become stylesheet tasks; linked
+stylesheets too), icons (and the implicit `/favicon.ico` a browser asks for when a page declares
+none), `<video poster>`, SVG `<image>` and `<use>`, `<object>`/`<embed>` of image type, the old
+`background` attribute, and the image metadata of Open Graph, Twitter, microdata and JSON-LD.
+Frames are pages, like links; an iframe's `srcdoc` is a document shown in place, read as part of
+the page.
 """
 
 from __future__ import annotations
@@ -13,7 +15,8 @@ from __future__ import annotations
 import codecs
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -45,8 +48,17 @@ _MAX_CAPTION_MARKUP = 16 * 1024  # bytes of a <figcaption> read for its text (an
 _MARKUP_TAG = re.compile(rb"<[^>]*>?")
 _CSS_FUNCTIONS = (b"url(", b"image-set(")
 _JSON_LD = re.compile(rb"type\s*=\s*[\"']?application/ld\+json", re.IGNORECASE)
-_LAZY_SRC = ("data-src", "data-original", "data-lazy-src", "data-url")
-_LAZY_SRCSET = ("data-srcset", "data-lazy-srcset")
+# What lazy-loading scripts (lazysizes, slick, Flickity, vanilla-lazyload, lozad, Swiper, WP Rocket,
+# jQuery Lazy Load) turn into the image a browser then shows: on <img> a URL or a srcset, and on any
+# element a background, given as a URL, as CSS (url(), image-set()) or, for the *set names, as
+# srcset candidates in groups split by "|", each with an optional [media query].
+_LAZY_SRC = ("data-src", "data-original", "data-lazy-src", "data-url", "data-lazy", "data-flickity-lazyload")
+_LAZY_SRCSET = ("data-srcset", "data-lazy-srcset", "data-flickity-lazyload-srcset")
+_LAZY_BACKGROUNDS = ("data-bg", "data-background", "data-background-image", "data-bg-multi", "data-bg-hidpi",
+                     "data-flickity-bg-lazyload")
+_LAZY_BACKGROUND_SETS = ("data-bgset", "data-bg-set")
+_LAZY_BACKGROUND_MARKS = (b"data-bg", b"data-background", b"data-flickity-bg")  # in a tag that may have one
+_MEDIA_OF_A_SET = re.compile(r"\[[^\]]*\]\s*$")
 _META_IMAGE = ("og:image", "og:image:url", "og:image:secure_url", "twitter:image", "twitter:image:src")
 _ICON_RELS = frozenset({"icon", "apple-touch-icon", "apple-touch-icon-precomposed", "mask-icon",
                         "apple-touch-startup-image", "fluid-icon"})
@@ -56,6 +68,7 @@ _WHITESPACE = re.compile(r"\s+")
 _META_CHARSET = re.compile(rb"<meta[^>]+charset\s*=\s*[\"']?([A-Za-z0-9_.:-]+)", re.IGNORECASE)
 _MAX_JSON_LD_CHARS = 1024 * 1024  # one JSON-LD block read at most; larger ones are skipped
 _MAX_JSON_LD_NODES = 10_000  # values visited in one block
+MAX_SRCDOC_DEPTH = 3  # iframes in srcdoc in srcdoc...: each level is one more parse of its text
 
 
 @dataclass
@@ -129,6 +142,7 @@ class Collector:
         self._image_entries: dict[str, list[str]] = {}  # canonical → its entry in refs.images
         self._figures: list[_Figure] = []  # the <figure>s open where the parse is
         self._pictures: list[list[list[str]]] = []  # open <picture>s: their image entries
+        self.srcdoc_depth = 0  # how many iframe srcdoc documents deep the parse is
 
     def _resolve(self, ref: object, which: int) -> list[str] | None:
         if not isinstance(ref, str) or self._count >= MAX_REFS_PER_PAGE or self._chars >= MAX_REF_CHARS_PER_PAGE:
@@ -224,6 +238,16 @@ class Collector:
             for entry in self._pictures[-1]:
                 self._add_words(entry, words(alt), words(title))
 
+    @contextmanager
+    def groups_set_aside(self) -> Iterator[None]:
+        """A document inside the page (an iframe's srcdoc): its figures and pictures are its own."""
+        figures, pictures = self._figures, self._pictures
+        self._figures, self._pictures = [], []
+        try:
+            yield
+        finally:
+            self._figures, self._pictures = figures, pictures
+
     def close_groups(self) -> None:
         """The end of a document: figures and pictures left open end here."""
         while self._figures:
@@ -260,19 +284,23 @@ class _Hidden:
         return b""
 
 
-def _cut_tags(markup: bytes) -> bytes:
-    """The start tags extraction reads, each renamed q-NAME and closed, in page order.
+def _cut_tags(markup: bytes) -> tuple[bytes, bool]:
+    """The start tags extraction reads, each renamed q-NAME and closed, in page order, and whether
+    any of them may hold a lazy background.
 
     <figure>, <picture> and their ends become q-figure, q-figure-end and so on, and a <figcaption>
     a q-figcaption whose `text` attribute holds its text: what gives images their captions.
     """
     cut = {match.start(): (match.group(1), match.group(0)) for match in _WANTED.finditer(markup)}
     lowered = markup.lower()
-    if b"style" in lowered and any(function in lowered for function in _CSS_FUNCTIONS):
+    styled = b"style" in lowered and any(function in lowered for function in _CSS_FUNCTIONS)
+    lazy = _may_have_lazy_backgrounds(lowered)
+    if styled or lazy:
         for match in _ANY_TAG.finditer(markup):
             if match.start() not in cut:
                 tag = match.group(0).lower()
-                if b"style" in tag and any(function in tag for function in _CSS_FUNCTIONS):
+                if ((styled and b"style" in tag and any(function in tag for function in _CSS_FUNCTIONS))
+                        or (lazy and _may_have_lazy_backgrounds(tag))):
                     cut[match.start()] = (match.group(1), match.group(0))
     parts = []
     for start in sorted(cut):
@@ -280,8 +308,12 @@ def _cut_tags(markup: bytes) -> bytes:
         name = name.lower()
         parts.append(b"<q-" + name + tag[1 + len(name):] + b"</q-" + name + b">")
     if b"<fig" in lowered or b"<picture" in lowered:
-        return _with_groups(markup, lowered, cut, parts)
-    return b"".join(parts)  # no text between the tags: no text nodes for the parser to build
+        return _with_groups(markup, lowered, cut, parts), lazy
+    return b"".join(parts), lazy  # no text between the tags: no text nodes for the parser to build
+
+
+def _may_have_lazy_backgrounds(lowered: bytes) -> bool:
+    return any(mark in lowered for mark in _LAZY_BACKGROUND_MARKS)
 
 
 def _with_groups(markup: bytes, lowered: bytes, cut: dict[int, tuple[bytes, bytes]], parts: list[bytes]) -> bytes:
@@ -318,31 +350,71 @@ def extract(html: bytes, page_url: str, encoding: str | None = None, agent: str 
     page's <meta name=robots> (or name=`agent`) directives are kept in `robots`.
     """
     html, encoding = _ascii_compatible(html, encoding)
-    hidden = _Hidden()
-    visible = _HIDDEN.sub(hidden.keep, html)
     charset = encoding or _declared_charset(html)
-    tags = _parse(_cut_tags(visible), charset)
+    document = _Document.of(html, charset)
     base = page_url
-    base_href = next((tag.get("href") for tag in tags if tag.tag == "q-base" and tag.get("href") is not None), None)
+    base_href = next((tag.get("href") for tag in document.tags
+                      if tag.tag == "q-base" and tag.get("href") is not None), None)
     if base_href is not None:
         base = absolute(page_url, base_href) or page_url
     found = Collector(base, agent)
-    declared_icon = _read_tags(tags, found, None)
-    for markup in hidden.noscript:  # lazy-loading galleries put the real <img> here
-        _read_tags(_parse(_cut_tags(markup), charset), found, Found.NOSCRIPT)
-    for block in hidden.styles:
-        text = decode(block, charset)
-        if css.might_refer(text):
-            refs = css.stylesheet_refs(text)
-            found.stylesheet_contents(refs, Found.CSS_STYLE)
-    for block in hidden.json_ld:
-        _read_json_ld(decode(block, charset), found)
+    declared_icon = document.read(found)
     if not declared_icon:  # what every browser asks for when a page names no icon
         found.image(origin_of(page_url) + "/favicon.ico", Found.FAVICON)
     return found.refs
 
 
+@dataclass
+class _Document:
+    """A page's (or a srcdoc's) markup cut for reading: its tags, and what the hidden pass set aside."""
+
+    tags: list[etree._Element]
+    lazy_backgrounds: bool  # whether the tags may hold one (see _read_tags)
+    hidden: _Hidden
+    charset: str | None
+
+    @classmethod
+    def of(cls, html: bytes, charset: str | None) -> _Document:
+        hidden = _Hidden()
+        visible = _HIDDEN.sub(hidden.keep, html)
+        return cls(*_tags(visible, charset), hidden, charset)
+
+    def read(self, found: Collector) -> bool:
+        """Collect everything the document refers to; True if it declared an icon."""
+        declared_icon = _read_tags(self.tags, self.lazy_backgrounds, found, None)
+        for markup in self.hidden.noscript:  # lazy-loading galleries put the real <img> here
+            _read_tags(*_tags(markup, self.charset), found=found, only_as=Found.NOSCRIPT)
+        for block in self.hidden.styles:
+            text = decode(block, self.charset)
+            if css.might_refer(text):
+                refs = css.stylesheet_refs(text)
+                found.stylesheet_contents(refs, Found.CSS_STYLE)
+        for block in self.hidden.json_ld:
+            _read_json_ld(decode(block, self.charset), found)
+        return declared_icon
+
+
+def _read_srcdoc(markup: str, found: Collector) -> None:
+    """An iframe's srcdoc: a document the browser shows in place. Its references count as the
+    page's, resolved against the page's base (a browser does so unless the srcdoc has a <base> of
+    its own, which is not read here), srcdocs in it to MAX_SRCDOC_DEPTH."""
+    if found.srcdoc_depth >= MAX_SRCDOC_DEPTH:
+        return
+    found.srcdoc_depth += 1
+    try:
+        with found.groups_set_aside():
+            _Document.of(markup.encode("utf-8"), "utf-8").read(found)
+    finally:
+        found.srcdoc_depth -= 1
+
+
 _PARSER = etree.HTMLParser(recover=True, no_network=True, remove_comments=True, remove_pis=True)
+
+
+def _tags(markup: bytes, charset: str | None) -> tuple[list[etree._Element], bool]:
+    """The tags extraction reads (see _cut_tags) as elements, and whether they may hold a lazy background."""
+    cut, lazy_backgrounds = _cut_tags(markup)
+    return _parse(cut, charset), lazy_backgrounds
 
 
 def _parse(markup: bytes, charset: str | None) -> list[etree._Element]:
@@ -353,8 +425,10 @@ def _parse(markup: bytes, charset: str | None) -> list[etree._Element]:
     return [element for element in root.iter() if isinstance(element.tag, str) and element.tag.startswith("q-")]
 
 
-def _read_tags(tags: list[etree._Element], found: Collector, only_as: Found | None) -> bool:
-    """Collect from the cut tags; `only_as` overrides how images were found (noscript). True if an icon was declared."""
+def _read_tags(tags: list[etree._Element], lazy_backgrounds: bool, found: Collector, only_as: Found | None) -> bool:
+    """Collect from the cut tags; `only_as` overrides how images were found (noscript). With
+    `lazy_backgrounds`, the markup names a lazy background somewhere: every tag is asked for one.
+    True if an icon was declared."""
     def image(ref: object, found_as: Found, alt: object = None, title: object = None) -> None:
         found.image(ref, only_as or found_as, alt, title)
 
@@ -373,8 +447,26 @@ def _read_tags(tags: list[etree._Element], found: Collector, only_as: Found | No
         style = get("style")
         if isinstance(style, str) and css.might_refer(style):
             found.css_images(css.inline_style_images(style), only_as or Found.CSS_INLINE)
+        if lazy_backgrounds:
+            _lazy_backgrounds(get, found, only_as or Found.LAZY)
     found.close_groups()
     return declared_icon
+
+
+def _lazy_backgrounds(get: _Get, found: Collector, found_as: Found) -> None:
+    """The backgrounds a lazy-loading script would give the element (see _LAZY_BACKGROUNDS)."""
+    for attribute in (*_LAZY_BACKGROUNDS, *_LAZY_BACKGROUND_SETS):
+        value = get(attribute)
+        if not isinstance(value, str):
+            continue
+        if css.might_refer(value):
+            found.css_images(css.inline_style_images(value), found_as)
+        elif attribute in _LAZY_BACKGROUND_SETS:
+            for group in value.split("|"):
+                for url in srcset_urls(_MEDIA_OF_A_SET.sub("", group)):
+                    found.image(url, found_as)
+        elif _looks_like_a_path(value):  # not a colour, a keyword or a theme's settings
+            found.image(value.strip(), found_as)
 
 
 _Get = Callable[[str], object]
@@ -395,6 +487,9 @@ def _anchor(get: _Get, found: Collector, image: _Image, srcset: _Image) -> bool:
 
 def _frame(get: _Get, found: Collector, image: _Image, srcset: _Image) -> bool:
     found.link(get("src"))
+    srcdoc = get("srcdoc")
+    if isinstance(srcdoc, str) and srcdoc.strip():
+        _read_srcdoc(srcdoc, found)
     return False
 
 
@@ -464,6 +559,7 @@ def _link(get: _Get, found: Collector, image: _Image, srcset: _Image) -> bool:
 
 def _video(get: _Get, found: Collector, image: _Image, srcset: _Image) -> bool:
     image(get("poster"), Found.POSTER)
+    image(get("data-poster"), Found.LAZY)
     return False
 
 
@@ -504,6 +600,12 @@ def _tokens(value: object) -> set[str]:
 
 def _is_token(value: object, wanted: str) -> bool:
     return wanted in _tokens(value)
+
+
+def _looks_like_a_path(value: str) -> bool:
+    """One URL or path, written as such: no space in it, a slash or a dot."""
+    value = value.strip()
+    return bool(value) and not any(space in value for space in " \t\n\r\f") and ("/" in value or "." in value)
 
 
 def _looks_like_image(ref: str) -> bool:
