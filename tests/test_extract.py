@@ -304,3 +304,24 @@ def test_extract_nested_srcdoc_frames_are_read_to_a_bounded_depth() -> None:
 
     assert "http://site.test/deep.png" in images(nested(MAX_SRCDOC_DEPTH))
     assert images(nested(MAX_SRCDOC_DEPTH + 1)) == images(nested(60)) == [FAVICON]
+
+
+def test_extract_a_refresh_at_once_is_where_the_page_sends_its_reader() -> None:
+    html = b"""<head><base href="/docs/"><noscript><meta http-equiv="refresh" content="0; url=/nojs.html"></noscript>
+    <meta http-equiv="Refresh" content="0; URL='en/index.html'"><meta http-equiv="refresh" content="0; url=/2nd">
+    </head><body><iframe srcdoc="<meta http-equiv='refresh' content='0; url=/framed'>"></iframe></body>"""
+    # The first one outside <noscript> (a browser running scripts ignores that one) and srcdocs counts,
+    # resolved against <base href>.
+    assert extract(html, PAGE).refresh == ["http://site.test/docs/en/index.html"] * 2
+    # The Refresh header comes first, resolved against the page's own URL.
+    assert extract(html, PAGE, refresh_header="0;url=moved.html").refresh == ["http://site.test/dir/moved.html"] * 2
+
+
+def test_extract_a_refresh_after_a_delay_is_a_link_and_one_to_the_page_itself_is_nothing() -> None:
+    later = extract(b'<meta http-equiv="refresh" content="5; url=/next.html"><img src="/shown.png">', PAGE)
+    assert later.refresh is None and [url for url, _key in later.links] == ["http://site.test/next.html"]
+    assert "http://site.test/shown.png" in [entry[0] for entry in later.images]  # shown for those 5 seconds
+    for reload in ('<meta http-equiv="refresh" content="0; url=page.html#top">',
+                   '<meta http-equiv="refresh" content="60">', '<meta http-equiv="refresh" content="soon">'):
+        refs = extract(reload.encode(), PAGE)
+        assert (refs.refresh, refs.links) == (None, [])

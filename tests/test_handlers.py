@@ -87,3 +87,18 @@ def test_handlers_a_recrawl_reads_nothing_again_when_the_bytes_are_the_same(tmp_
     result = read_result(dict(handler(tmp_path).handle(make_task("2.2.r", "image", image, 0, page, 0, {"etag": "x"}),
                                                        new_session(LIMITS))))
     assert result["outcome"] == "saved" and result["validators"] == {"sha256": hashlib.sha256(svg).hexdigest()}
+
+
+@responses.activate
+def test_handlers_a_page_that_refreshes_at_once_is_a_redirect(tmp_path: Path) -> None:
+    # The root of many a site (GitHub Pages, Sphinx, Hugo aliases): a browser goes on to /en/ at once.
+    responses.get("http://site.test/", content_type="text/html", body=(
+        b'<html><head><meta http-equiv="refresh" content="0; url=/en/"></head>'
+        b'<body><img src="/never-shown.png">Redirecting...</body></html>'))
+    responses.get("http://site.test/old.html", content_type="text/html", headers={"Refresh": "0; url=new.html"},
+                  body=b"<html><body>moved</body></html>")
+    session = new_session(LIMITS)
+    for url, target in (("http://site.test/", "http://site.test/en/"),
+                        ("http://site.test/old.html", "http://site.test/new.html")):
+        result = read_result(dict(handler(tmp_path).handle(make_task("6.1", "page", url, 0, None, 0), session)))
+        assert (result["outcome"], result["location"], result["images"]) == ("redirect", [target, target], [])

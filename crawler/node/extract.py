@@ -25,6 +25,7 @@ from lxml import etree
 from crawler.messages import MAX_REF_CHARS_PER_PAGE, MAX_REFS_PER_PAGE, MAX_WORDS_CHARS, Found
 from crawler.node import css
 from crawler.node.optout import meta_directives
+from crawler.node.refresh import refresh_target
 from crawler.node.srcset import srcset_urls
 from crawler.urls import absolute, canonical, origin_of
 
@@ -84,6 +85,7 @@ class PageRefs:
     stylesheets: list[list[str]] = field(default_factory=list)
     sitemaps: list[list[str]] = field(default_factory=list)  # [url, canonical] pairs (a sitemap index's)
     robots: set[str] = field(default_factory=set)  # <meta name=robots> directives for us (when read)
+    refresh: list[str] | None = None  # [url, canonical] the page sends its reader to at once (see _read_refresh)
 
 
 def decode(html: bytes, encoding: str | None) -> str:
@@ -174,6 +176,17 @@ class Collector:
         pair = self._resolve(ref, 3)
         if pair is not None:
             self.refs.sitemaps.append(pair)
+
+    def refresh_to(self, ref: str, seconds: int, page_url: str) -> None:
+        """The page sends its reader to `ref` after `seconds`: at once, a redirect (a browser shows
+        nothing of the page); later, a link like others. One back to the page itself reloads it: none."""
+        pair = self._resolve(ref, 4)
+        if pair is None or pair[1] == canonical(page_url):
+            return
+        if seconds == 0:
+            self.refs.refresh = pair
+        else:
+            self.link(pair[0])
 
     def image(self, ref: object, found_as: Found, alt: object = None, title: object = None,
               caption: object = None) -> None:
@@ -343,8 +356,10 @@ def _ascii_compatible(html: bytes, encoding: str | None) -> tuple[bytes, str | N
     return html, encoding
 
 
-def extract(html: bytes, page_url: str, encoding: str | None = None, agent: str | None = None) -> PageRefs:
-    """Return the pages, stylesheets and images `html` refers to, resolved against `page_url` or <base href>.
+def extract(html: bytes, page_url: str, encoding: str | None = None, agent: str | None = None,
+            refresh_header: str | None = None) -> PageRefs:
+    """Return the pages, stylesheets and images `html` refers to, resolved against `page_url` or <base href>,
+    and where the page (or its Refresh header, `refresh_header`) sends its reader at once.
 
     With `agent` (our name for robots directives), links marked rel=nofollow are left out and the
     page's <meta name=robots> (or name=`agent`) directives are kept in `robots`.
@@ -358,10 +373,30 @@ def extract(html: bytes, page_url: str, encoding: str | None = None, agent: str 
     if base_href is not None:
         base = absolute(page_url, base_href) or page_url
     found = Collector(base, agent)
+    _read_refresh(refresh_header, document.tags, found, page_url)
     declared_icon = document.read(found)
     if not declared_icon:  # what every browser asks for when a page names no icon
         found.image(origin_of(page_url) + "/favicon.ico", Found.FAVICON)
     return found.refs
+
+
+def _read_refresh(header: str | None, tags: list[etree._Element], found: Collector, page_url: str) -> None:
+    """Where the page sends its reader: its Refresh header (relative to the page's URL), else its
+    first <meta http-equiv=refresh> (not one inside <noscript>, which a browser running scripts
+    ignores, nor one in an iframe's srcdoc), as a browser reads them."""
+    target = refresh_target(header) if header else None
+    if target is not None:
+        url = absolute(page_url, target[1])
+        if url is not None:
+            found.refresh_to(url, target[0], page_url)
+        return
+    for tag in tags:
+        if tag.tag == "q-meta" and str(tag.get("http-equiv") or "").strip().lower() == "refresh":
+            target = refresh_target(str(tag.get("content") or ""))
+            if target is None:
+                continue
+            found.refresh_to(target[1], target[0], page_url)
+            return
 
 
 @dataclass

@@ -54,6 +54,7 @@ class Fetched:
     robots: frozenset[str] = frozenset()  # X-Robots-Tag directives for us (or for everyone)
     validators: dict[str, str] = dataclasses.field(default_factory=dict)  # the response's etag, last_modified
     not_modified: bool = False  # a conditional request answered 304: no body, the content is what it was
+    refresh: str | None = None  # the Refresh header: where a browser goes next, and when (see node.refresh)
 
     @functools.cached_property
     def sha256(self) -> str:
@@ -279,7 +280,8 @@ def _fetch_once(session: requests.Session, url: str, limits: FetchLimits, max_by
             charset = _CHARSET.search(content_type)
             return Fetched(url, status, body, content_type.split(";")[0].strip().lower(),
                            charset.group(1) if charset else None, truncated=truncated,
-                           robots=_robots_tags(response, limits.user_agent), validators=_validators(response))
+                           robots=_robots_tags(response, limits.user_agent), validators=_validators(response),
+                           refresh=response.headers.get("Refresh"))
     except FetchError:
         raise
     except requests.exceptions.ConnectTimeout as exc:

@@ -118,7 +118,9 @@ class TaskHandler:
         if fetched.content_type not in _HTML_TYPES:
             return make_result(task, self.node_id, Outcome.SKIPPED, reason="not-html", status=fetched.status,
                                bytes=len(fetched.body))
-        refs = extract(fetched.body, task["url"], fetched.charset, self._agent)
+        refs = extract(fetched.body, task["url"], fetched.charset, self._agent, fetched.refresh)
+        if refs.refresh is not None:  # a refresh at once: a browser shows nothing of this page
+            return make_result(task, self.node_id, Outcome.REDIRECT, location=refs.refresh, status=fetched.status)
         links, images, stylesheets, withheld = refs.links, refs.images, refs.stylesheets, 0
         if self._agent is not None:
             asked = refs.robots | fetched.robots  # <meta name=robots> and the X-Robots-Tag header

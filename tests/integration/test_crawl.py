@@ -192,3 +192,28 @@ def test_crawl_reads_words_and_sitemaps_and_honours_the_sites_opt_outs_unless_to
     saved, failures, _stdout = crawl(tmp_path / "ignored", "--ignore-robots")
     assert saved == {"ok.png", "art.png", "shared.png", "private.png"}
     assert site.hits["hidden.html"] == 1
+
+
+def test_crawl_follows_a_site_whose_root_refreshes_to_its_pages(tmp_path: Path, serve_site, processes) -> None:
+    # As Jekyll, Hugo and Sphinx write a moved page; a browser (and wget) go on to /en/ at once.
+    site_root = tmp_path / "site"
+    (site_root / "en").mkdir(parents=True)
+    (site_root / "index.html").write_text(
+        '<html><head><meta http-equiv="refresh" content="0; url=en/">'
+        '<noscript><meta http-equiv="refresh" content="0; url=/nojs.html"></noscript></head>'
+        "<body>Redirecting…</body></html>")
+    (site_root / "en" / "index.html").write_text(
+        '<img src="cover.png"><meta http-equiv="refresh" content="3; url=/en/later.html">')
+    (site_root / "en" / "later.html").write_text('<img src="later.png">')
+    (site_root / "en" / "cover.png").write_bytes(make_image(1, "png"))
+    (site_root / "en" / "later.png").write_bytes(make_image(2, "png"))
+    site = serve_site(site_root)
+    output = tmp_path / "out"
+    result = processes.run("run", site.url, "--output", str(output), "--delay", "0", "--max-depth", "1",
+                           timeout=60)
+    assert result.returncode == 0, result.stderr
+    manifest = {record["name"]: record for record in read_jsonl(output / "manifest.jsonl")}
+    # The redirect costs no depth (as an HTTP one); the delayed refresh is a link of the page it is on.
+    assert set(manifest) == {"cover.png", "later.png"}
+    assert manifest["cover.png"]["page_url"] == site.url + "en/"
+    assert site.hits["nojs.html"] == 0
