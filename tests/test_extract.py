@@ -325,3 +325,15 @@ def test_extract_a_refresh_after_a_delay_is_a_link_and_one_to_the_page_itself_is
                    '<meta http-equiv="refresh" content="60">', '<meta http-equiv="refresh" content="soon">'):
         refs = extract(reload.encode(), PAGE)
         assert (refs.refresh, refs.links) == (None, [])
+
+
+def test_extract_reads_declarative_shadow_roots_and_no_other_template() -> None:
+    # <template shadowrootmode> is rendered in place (web components rendered on the server); any
+    # other <template> is inert until a script clones it.
+    html = """<my-card><template shadowrootmode="open"><style>:host { background: url(/card-bg.png) }</style>
+      <img src="/in-shadow.png"><script>let x = '<img src="/in-script.png">'</script><slot></slot></template>
+      <img src="/light.png"></my-card><template id="row"><img src="/inert.png"></template>
+    <x-gallery><template ShadowRootMode='closed'><picture><source srcset="/closed.webp"></picture>
+    </template></x-gallery>"""
+    assert set(images(html)) == {"http://site.test/in-shadow.png", "http://site.test/light.png",
+                                 "http://site.test/closed.webp", "http://site.test/card-bg.png", FAVICON}

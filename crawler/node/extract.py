@@ -6,8 +6,8 @@ in `style=""` attributes and `<style>` blocks (their `@import`s become styleshee
 stylesheets too), icons (and the implicit `/favicon.ico` a browser asks for when a page declares
 none), `<video poster>`, SVG `<image>` and `<use>`, `<object>`/`<embed>` of image type, the old
 `background` attribute, and the image metadata of Open Graph, Twitter, microdata and JSON-LD.
-Frames are pages, like links; an iframe's `srcdoc` is a document shown in place, read as part of
-the page.
+Frames are pages, like links; an iframe's `srcdoc` and a `<template shadowrootmode>` are shown in
+place, read as part of the page.
 """
 
 from __future__ import annotations
@@ -48,6 +48,7 @@ _GROUPING = re.compile(rb"<(/?)(figure|picture|figcaption)\b" + _ATTRIBUTES, re.
 _MAX_CAPTION_MARKUP = 16 * 1024  # bytes of a <figcaption> read for its text (an unclosed one ends here)
 _MARKUP_TAG = re.compile(rb"<[^>]*>?")
 _CSS_FUNCTIONS = (b"url(", b"image-set(")
+_SHADOW_ROOT = re.compile(rb"\bshadowrootmode\s*=", re.IGNORECASE)
 _JSON_LD = re.compile(rb"type\s*=\s*[\"']?application/ld\+json", re.IGNORECASE)
 # What lazy-loading scripts (lazysizes, slick, Flickity, vanilla-lazyload, lozad, Swiper, WP Rocket,
 # jQuery Lazy Load) turn into the image a browser then shows: on <img> a URL or a srcset, and on any
@@ -288,6 +289,9 @@ class _Hidden:
 
     def keep(self, match: re.Match[bytes]) -> bytes:
         name = (match.group(1) or b"").lower()
+        if name == b"template" and _SHADOW_ROOT.search(match.group(2)):
+            # Declarative shadow DOM: a browser renders this template's content in place.
+            return _HIDDEN.sub(self.keep, match.group(3))
         if name == b"noscript":
             self.noscript.append(match.group(3))
         elif name == b"style":
