@@ -81,6 +81,25 @@ def origin_of(url: str) -> str:
     return f"{url[:start]}://{netloc.rpartition('@')[2]}"
 
 
+def referrer(page_url: str | None, url: str) -> str | None:
+    """The Referer a browser sends for `url` found on `page_url` (a page, or the stylesheet an image
+    is in), by its default policy, strict-origin-when-cross-origin: the page's URL on its own
+    origin, only its origin elsewhere, nothing from https to http. Image hosts that refuse
+    hotlinking answer 403 (or a placeholder) to a request without one."""
+    if page_url is None or page_url[:4].lower() != "http":
+        return None
+    page_origin, target_origin = origin_of(page_url), origin_of(url)
+    if page_origin[:6].lower() == "https:" and target_origin[:6].lower() != "https:":
+        return None
+    if page_origin.lower() != target_origin.lower():
+        return page_origin + "/"
+    start = page_url.find("://") + 3
+    if "@" in page_url[start:].split("/", 1)[0]:  # credentials in the URL are never sent on
+        path_at = page_url.find("/", start)
+        page_url = page_origin + (page_url[path_at:] if path_at >= 0 else "/")
+    return page_url.partition("#")[0]
+
+
 def _host_of_canonical(key: str) -> str:
     """The host of a canonical URL, by string slicing: canonical form is regular, and this is hot."""
     start = key.find("://")

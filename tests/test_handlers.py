@@ -102,3 +102,32 @@ def test_handlers_a_page_that_refreshes_at_once_is_a_redirect(tmp_path: Path) ->
                         ("http://site.test/old.html", "http://site.test/new.html")):
         result = read_result(dict(handler(tmp_path).handle(make_task("6.1", "page", url, 0, None, 0), session)))
         assert (result["outcome"], result["location"], result["images"]) == ("redirect", [target, target], [])
+
+
+@responses.activate
+def test_handlers_send_the_referer_a_browser_sends_so_hotlink_protection_lets_images_through(tmp_path: Path) -> None:
+    from benchmarks.site import make_image
+    from crawler.config import RequestOptions
+    picture = make_image(3, "png")
+
+    def hotlink_protected(request):  # type: ignore[no-untyped-def]
+        allowed = request.headers.get("Referer", "").startswith("http://site.test/")
+        return (200, {"Content-Type": "image/png"}, picture) if allowed else (403, {}, b"no hotlinking")
+
+    responses.add_callback(responses.GET, "http://cdn.test/photo.png", callback=hotlink_protected)
+    responses.add_callback(responses.GET, "http://site.test/img/own.png", callback=hotlink_protected)
+    session = new_session(LIMITS)
+    found_on = "http://site.test/gallery/page.html#top"
+    saved = handler(tmp_path).handle(make_task("7.1", "image", "http://cdn.test/photo.png", 1, found_on, 0), session)
+    assert saved["outcome"] == "saved"
+    assert responses.calls[-1].request.headers["Referer"] == "http://site.test/"  # another origin: the origin
+    handler(tmp_path).handle(make_task("7.2", "image", "http://site.test/img/own.png", 1, found_on, 0), session)
+    assert responses.calls[-1].request.headers["Referer"] == "http://site.test/gallery/page.html"
+    # A seed has none; a Referer given with --header is sent as given.
+    responses.get("http://site.test/", content_type="text/html", body=b"<p>seed</p>")
+    handler(tmp_path).handle(make_task("7.3", "page", "http://site.test/", 0, None, 0), session)
+    assert "Referer" not in responses.calls[-1].request.headers
+    options = RequestOptions(headers=(("Referer", "http://mine.test/"),))
+    mine = TaskHandler("node-1", LIMITS, ImageFilter(), tmp_path, options)
+    mine.handle(make_task("7.4", "image", "http://cdn.test/photo.png", 1, found_on, 0), new_session(LIMITS, options))
+    assert responses.calls[-1].request.headers["Referer"] == "http://mine.test/"

@@ -1,7 +1,7 @@
 import pytest
 
 from crawler.config import Scope
-from crawler.urls import ScopeRules, absolute, canonical, origin_of
+from crawler.urls import ScopeRules, absolute, canonical, origin_of, referrer
 
 
 @pytest.mark.parametrize("url, expected", [
@@ -68,3 +68,16 @@ def test_urls_scope_accept_and_no_parent_are_for_pages() -> None:
     assert not rules.allows("http://site.test/blog/")  # not accepted
     assert rules.allows("http://other.test/gallery/x.html")  # --no-parent is per site, like wget's
     assert rules.allows_resource("http://site.test/img/a.png")  # images come whatever their URL
+
+
+@pytest.mark.parametrize(("page_url", "url", "expected"), [
+    ("http://site.test/a/page.html#part", "http://site.test/img/x.png", "http://site.test/a/page.html"),
+    ("https://site.test/a/page.html?q=1", "https://cdn.test/x.png", "https://site.test/"),  # origin only
+    ("https://site.test/a/page.html", "http://site.test/x.png", None),  # never from https to http
+    ("http://site.test/page.html", "https://site.test/x.png", "http://site.test/"),  # another origin
+    ("http://user:secret@site.test:8080/p.html", "http://site.test:8080/x.png", "http://site.test:8080/p.html"),
+    (None, "http://site.test/", None),  # a seed: nobody sent the browser there
+])
+def test_urls_referrer_is_what_a_browser_sends_by_default(page_url: str | None, url: str,
+                                                          expected: str | None) -> None:
+    assert referrer(page_url, url) == expected

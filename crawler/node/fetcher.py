@@ -122,23 +122,26 @@ def retry_after_seconds(value: str | None, now: float | None = None) -> float | 
 
 def fetch(session: requests.Session, url: str, limits: FetchLimits, max_bytes: int, *,
           cut_at_cap: bool = False, follow_redirects: bool = False, images_as_images: bool = False,
-          known: dict[str, str] | None = None) -> Fetched:
+          known: dict[str, str] | None = None, referrer: str | None = None) -> Fetched:
     """GET `url` within the limits and return the body, or a redirect target unless `follow_redirects`.
 
     Over `max_bytes` the body is cut there when `cut_at_cap`, else the download fails as too-large.
     With `images_as_images`, a response that says it is an image gets the image cap instead (a
     page link straight to a picture is held to --max-image-bytes, as the same picture in <img>).
     With `known` validators (a re-crawl), the request is conditional; a 304 comes back as
-    `not_modified`. Raises FetchError (final) or TransientFetchError (worth another attempt).
+    `not_modified`. `referrer` goes as the Referer header, unless --header gave one. Raises
+    FetchError (final) or TransientFetchError (worth another attempt).
     """
     conditions = _conditions(known)
+    extra_headers = {**conditions, "Referer": referrer} if referrer and "Referer" not in session.headers \
+        else conditions
     started = time.monotonic()
     deadline = started + limits.total_seconds
     with fetch_deadline(deadline) as watch:
         for _hop in range(limits.max_redirects + 1):
             try:
                 fetched = _fetch_once(session, url, limits, max_bytes, cut_at_cap, deadline, images_as_images,
-                                      conditions)
+                                      conditions, extra_headers)
             except TransientFetchError as exc:
                 if watch.cut():  # the deadline shut the socket: what failed was a head or body too slow
                     raise TransientFetchError(url, "too-slow") from exc
@@ -211,7 +214,7 @@ def _http_time(value: str) -> float:
 
 
 def _get(session: requests.Session, url: str, limits: FetchLimits,
-         conditions: dict[str, str] | None = None) -> requests.Response:
+         extra_headers: dict[str, str] | None = None) -> requests.Response:
     """session.get(url, stream=True, allow_redirects=False), less its per-call merging of settings.
 
     Session.request merges the session's headers, cookies, hooks and environment into every call
@@ -220,7 +223,7 @@ def _get(session: requests.Session, url: str, limits: FetchLimits,
     (a proxy is configured), as new_session decides.
     """
     request = requests.PreparedRequest()
-    headers = {**session.headers, **conditions} if conditions else session.headers
+    headers = {**session.headers, **extra_headers} if extra_headers else session.headers
     request.prepare(method="GET", url=url, headers=headers, cookies=session.cookies, hooks=session.hooks,
                     auth=session.auth)
     if session.trust_env:
@@ -253,11 +256,12 @@ def _keep_connection(response: requests.Response, deadline: float) -> None:
 
 
 def _fetch_once(session: requests.Session, url: str, limits: FetchLimits, max_bytes: int,
-                cut_at_cap: bool, deadline: float, images_as_images: bool = False,
-                conditions: dict[str, str] | None = None) -> Fetched:
+                cut_at_cap: bool, deadline: float, images_as_images: bool,
+                conditions: dict[str, str], extra_headers: dict[str, str]) -> Fetched:
+    """One GET; `conditions` are the re-crawl's validators, `extra_headers` them and the Referer."""
     started = time.monotonic()
     try:
-        with _get(session, url, limits, conditions) as response:
+        with _get(session, url, limits, extra_headers) as response:
             status = response.status_code
             if status != 200:
                 _keep_connection(response, deadline)

@@ -22,7 +22,7 @@ from crawler.node.images import NotAnImage, filter_reason, identify
 from crawler.node.optout import NO_FOLLOW, NO_IMAGES, agent_token
 from crawler.node.sitemap import MAX_SITEMAP_BYTES, SitemapError, read_sitemap
 from crawler.storage import image_path, save_atomic
-from crawler.urls import canonical
+from crawler.urls import canonical, referrer
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +57,8 @@ class TaskHandler:
             elif task["kind"] == Kind.SITEMAP:
                 result = self._sitemap(task, session)
             else:
-                fetched = fetch(session, task["url"], self.limits, self.limits.max_image_bytes, known=task["known"])
+                fetched = fetch(session, task["url"], self.limits, self.limits.max_image_bytes, known=task["known"],
+                                referrer=referrer(task["page_url"], task["url"]))
                 result = self._redirect(task, fetched) or self._unchanged(task, fetched) or self._save(task, fetched)
         except FetchError as exc:
             result = make_result(task, self.node_id, Outcome.FAILED, reason=exc.reason, retryable=exc.retryable,
@@ -109,7 +110,7 @@ class TaskHandler:
 
     def _page(self, task: Task, session: requests.Session) -> Result:
         fetched = fetch(session, task["url"], self.limits, self.limits.max_page_bytes, cut_at_cap=True,
-                        images_as_images=True, known=task["known"])
+                        images_as_images=True, known=task["known"], referrer=referrer(task["page_url"], task["url"]))
         answered = self._redirect(task, fetched) or self._unchanged(task, fetched)
         if answered is not None:
             return answered
@@ -135,7 +136,7 @@ class TaskHandler:
     def _stylesheet(self, task: Task, session: requests.Session) -> Result:
         """Fetch a stylesheet (cut at the page cap, like a page) and report its images and @imports."""
         fetched = fetch(session, task["url"], self.limits, self.limits.max_page_bytes, cut_at_cap=True,
-                        known=task["known"])
+                        known=task["known"], referrer=referrer(task["page_url"], task["url"]))
         answered = self._redirect(task, fetched) or self._unchanged(task, fetched)
         if answered is not None:
             return answered

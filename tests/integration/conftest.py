@@ -88,6 +88,7 @@ class SiteServer(LoopbackServer):
         self.headers: dict[str, dict[str, str]] = {}  # path → the headers of its last request
         self.response_headers: dict[str, dict[str, str]] = {}  # path → extra headers its response carries
         self.busy_once: dict[str, int] = {}  # path → seconds: its first request gets 429 with that Retry-After
+        self.hotlink_protected: dict[str, str] = {}  # path → 403 unless the Referer starts with this
         self.log: list[tuple[float, str]] = []  # (time, path) of every request, server side
         self.answers: list[tuple[str, int, int]] = []  # (path, status, body bytes sent) of every answer
         self.in_flight = 0
@@ -154,6 +155,10 @@ class _CountingHandler(SimpleHTTPRequestHandler):
             self.send_header("Retry-After", str(self.site.busy_once[path]))
             self.send_header("Content-Length", "0")
             self.end_headers()
+            return
+        wanted_referrer = self.site.hotlink_protected.get(path)
+        if wanted_referrer is not None and not self.headers.get("Referer", "").startswith(wanted_referrer):
+            self.send_error(403)
             return
         if path in self.site.redirects:
             self.send_response(302)

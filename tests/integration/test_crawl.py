@@ -217,3 +217,25 @@ def test_crawl_follows_a_site_whose_root_refreshes_to_its_pages(tmp_path: Path, 
     assert set(manifest) == {"cover.png", "later.png"}
     assert manifest["cover.png"]["page_url"] == site.url + "en/"
     assert site.hits["nojs.html"] == 0
+
+
+def test_crawl_gets_images_past_hotlink_protection_as_a_browser_does(tmp_path: Path, serve_site, processes) -> None:
+    # Image hosts that refuse hotlinking answer 403 without a Referer from the site; a browser sends one.
+    (tmp_path / "cdn").mkdir()
+    (tmp_path / "cdn" / "photo.jpg").write_bytes(make_image(1, "jpg"))
+    cdn = serve_site(tmp_path / "cdn")
+    site_root = tmp_path / "site"
+    (site_root / "css").mkdir(parents=True)
+    (site_root / "css" / "site.css").write_text(".hero { background: url(../own.png) }")
+    (site_root / "own.png").write_bytes(make_image(2, "png"))
+    (site_root / "index.html").write_text(f'<link rel="stylesheet" href="css/site.css"><a href="page.html">on</a>'
+                                          f'<img src="http://localhost:{cdn.port}/photo.jpg">')
+    (site_root / "page.html").write_text("<p>no images</p>")
+    site = serve_site(site_root)
+    cdn.hotlink_protected["photo.jpg"] = site.url
+    site.hotlink_protected["own.png"] = site.url + "css/site.css"  # an image in CSS: the stylesheet sends it
+    output = tmp_path / "out"
+    result = processes.run("run", site.url, "--output", str(output), "--delay", "0", timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert {record["name"] for record in read_jsonl(output / "manifest.jsonl")} == {"photo.jpg", "own.png"}
+    assert site.headers["page.html"]["Referer"] == site.url and "Referer" not in site.headers[""]
