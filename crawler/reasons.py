@@ -6,7 +6,8 @@ from urllib.parse import urlsplit
 
 from crawler.urls import DEFAULT_PORTS
 
-COULD_NOT_RESOLVE = "could-not-resolve"
+COULD_NOT_RESOLVE = "could-not-resolve"  # the resolver failed this time (worth another attempt)
+NO_SUCH_HOST = "no-such-host"  # the DNS answered that the name does not exist: final, as in wget and curl
 CONNECTION_REFUSED = "connection-refused"
 CONNECTION_RESET = "connection-reset"
 # A URL that was this slow twice will very likely be slow a third time, and every attempt holds
@@ -34,6 +35,8 @@ def describe_reason(reason: str, url: str) -> str:
     host, address = _host_port(url)
     if reason == COULD_NOT_RESOLVE:
         return f"could not resolve {host}"
+    if reason == NO_SUCH_HOST:
+        return f"no host is named {host} (the DNS says so)"
     if reason == CONNECTION_REFUSED:
         return f"connection refused by {address}"
     if reason == CONNECTION_RESET:

@@ -190,16 +190,27 @@ def _closed_port() -> int:
         return probe.getsockname()[1]
 
 
-@pytest.mark.parametrize("url, reason, words", [
-    (f"http://127.0.0.1:{_closed_port()}/robots.txt", "connection-refused", "connection refused by 127.0.0.1:"),
-    ("http://no-such-host.invalid/robots.txt", "could-not-resolve", "could not resolve no-such-host.invalid"),
+@pytest.mark.parametrize("url, reason, words, retryable", [
+    (f"http://127.0.0.1:{_closed_port()}/robots.txt", "connection-refused", "connection refused by 127.0.0.1:", True),
+    # .invalid never resolves (RFC 2606): the DNS's answer is final, and asking again would only wait
+    ("http://no-such-host.invalid/robots.txt", "no-such-host", "no host is named no-such-host.invalid", False),
 ])
-def test_fetcher_connection_failures_name_their_cause(url: str, reason: str, words: str) -> None:
+def test_fetcher_connection_failures_name_their_cause(url: str, reason: str, words: str, retryable: bool) -> None:
     from crawler.reasons import describe_reason
-    with pytest.raises(TransientFetchError) as caught:
+    with pytest.raises(FetchError) as caught:
         fetch(new_session(LIMITS), url, LIMITS, 1000)
-    assert caught.value.reason == reason
+    assert (caught.value.reason, caught.value.retryable) == (reason, retryable)
     assert describe_reason(reason, url).startswith(words)
+
+
+def test_fetcher_a_resolver_in_trouble_is_worth_another_attempt(monkeypatch: pytest.MonkeyPatch) -> None:
+    def resolver_down(*args: object, **kwargs: object) -> None:
+        raise socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution")
+
+    monkeypatch.setattr(socket, "getaddrinfo", resolver_down)
+    with pytest.raises(TransientFetchError) as caught:
+        fetch(new_session(LIMITS), "http://site.test/robots.txt", LIMITS, 1000)
+    assert caught.value.reason == "could-not-resolve"
 
 
 @responses.activate

@@ -24,7 +24,7 @@ from crawler.errors import FetchError, TransientFetchError
 from crawler.messages import MAX_TEXT_CHARS
 from crawler.node.deadline import brief_reads, fetch_deadline, watched_adapter
 from crawler.node.optout import agent_token, header_directives
-from crawler.reasons import CONNECTION_REFUSED, CONNECTION_RESET, COULD_NOT_RESOLVE
+from crawler.reasons import CONNECTION_REFUSED, CONNECTION_RESET, COULD_NOT_RESOLVE, NO_SUCH_HOST
 
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 # Statuses a later attempt may fix. 404, 410 and other 4xx are final.
@@ -302,7 +302,10 @@ def _fetch_once(session: requests.Session, url: str, limits: FetchLimits, max_by
     except (requests.exceptions.ChunkedEncodingError, urllib3.exceptions.ProtocolError) as exc:
         raise TransientFetchError(url, "incomplete-body") from exc
     except requests.exceptions.ConnectionError as exc:
-        raise TransientFetchError(url, _connection_reason(exc)) from exc
+        reason = _connection_reason(exc)
+        if reason == NO_SUCH_HOST:  # asking again gets the same answer, each time after a backoff
+            raise FetchError(url, reason) from exc
+        raise TransientFetchError(url, reason) from exc
     except (requests.exceptions.RequestException, urllib3.exceptions.HTTPError) as exc:
         raise TransientFetchError(url, type(exc).__name__) from exc
     except (UnicodeError, ValueError) as exc:  # e.g. a Location header that is not a URL
@@ -318,12 +321,19 @@ def _robots_tags(response: requests.Response, user_agent: str) -> frozenset[str]
     return header_directives(values, agent_token(user_agent))
 
 
+# getaddrinfo's answers that the name has no address (NXDOMAIN, or no record of the family
+# asked for); EAI_AGAIN and the rest are the resolver's trouble, worth another attempt.
+_NO_SUCH_NAME = frozenset({socket.EAI_NONAME, getattr(socket, "EAI_NODATA", socket.EAI_NONAME)})
+
+
 def _connection_reason(exc: requests.exceptions.ConnectionError) -> str:
     """The cause inside requests' ConnectionError (urllib3 wraps it twice): a name, a refusal, a reset."""
     cause: BaseException | None = exc.args[0] if exc.args and isinstance(exc.args[0], BaseException) else exc
     cause = getattr(cause, "reason", None) or cause  # MaxRetryError.reason
     if isinstance(cause, urllib3.exceptions.NameResolutionError):
-        return COULD_NOT_RESOLVE
+        lookup = cause.__cause__  # the resolver's socket.gaierror
+        no_such_name = isinstance(lookup, socket.gaierror) and lookup.errno in _NO_SUCH_NAME
+        return NO_SUCH_HOST if no_such_name else COULD_NOT_RESOLVE
     while cause is not None:
         if isinstance(cause, ConnectionRefusedError):
             return CONNECTION_REFUSED

@@ -16,7 +16,7 @@ from typing import Any
 
 from crawler.config import SchedulerConfig
 from crawler.messages import Found, Kind, Outcome, Result, shown
-from crawler.reasons import MAX_SLOW_ATTEMPTS, NOT_STARTED, SLOW_REASONS, describe_reason
+from crawler.reasons import MAX_SLOW_ATTEMPTS, NO_SUCH_HOST, NOT_STARTED, SLOW_REASONS, describe_reason
 from crawler.scheduler.filecheck import SavedFileCheck
 from crawler.scheduler.frontier import Frontier
 from crawler.scheduler.records import CrawlRecords, found_as_of, image_words
@@ -399,7 +399,8 @@ class ResultApplier:
             if dropped.row.kind == Kind.ROBOTS:
                 log.warning("scheduler: could not read %s: %s; skipping that site", dropped.row.url,
                             describe_reason(dropped.reason, dropped.row.url))
-            if dropped.row.kind == Kind.PAGE and (dropped.gave_up or dropped.reason == "robots-unavailable"):
+            if dropped.row.kind == Kind.PAGE and (dropped.gave_up or dropped.reason in ("robots-unavailable",
+                                                                                       NO_SUCH_HOST)):
                 self._counts["pages/unreachable"] += 1  # network failures and server errors: exit status 3
             self._record_failure(dropped.row, dropped.outcome, dropped.reason, dropped.attempts)
         self._frontier.dropped.clear()
