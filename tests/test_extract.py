@@ -306,6 +306,12 @@ def test_extract_nested_srcdoc_frames_are_read_to_a_bounded_depth() -> None:
     assert images(nested(MAX_SRCDOC_DEPTH + 1)) == images(nested(60)) == [FAVICON]
 
 
+def test_extract_reads_a_bounded_number_of_srcdoc_documents_in_a_page() -> None:
+    from crawler.node.extract import MAX_SRCDOCS
+    frames = "".join(f'<iframe srcdoc="<img src=/f{number}.png>"></iframe>' for number in range(MAX_SRCDOCS + 50))
+    assert len(images(frames)) == MAX_SRCDOCS + 1  # and the favicon
+
+
 def test_extract_a_refresh_at_once_is_where_the_page_sends_its_reader() -> None:
     html = b"""<head><base href="/docs/"><noscript><meta http-equiv="refresh" content="0; url=/nojs.html"></noscript>
     <meta http-equiv="Refresh" content="0; URL='en/index.html'"><meta http-equiv="refresh" content="0; url=/2nd">

@@ -71,6 +71,7 @@ _META_CHARSET = re.compile(rb"<meta[^>]+charset\s*=\s*[\"']?([A-Za-z0-9_.:-]+)",
 _MAX_JSON_LD_CHARS = 1024 * 1024  # one JSON-LD block read at most; larger ones are skipped
 _MAX_JSON_LD_NODES = 10_000  # values visited in one block
 MAX_SRCDOC_DEPTH = 3  # iframes in srcdoc in srcdoc...: each level is one more parse of its text
+MAX_SRCDOCS = 256  # srcdoc documents read in one page (a page of 150,000 tiny ones tripled its parse)
 
 
 @dataclass
@@ -146,6 +147,7 @@ class Collector:
         self._figures: list[_Figure] = []  # the <figure>s open where the parse is
         self._pictures: list[list[list[str]]] = []  # open <picture>s: their image entries
         self.srcdoc_depth = 0  # how many iframe srcdoc documents deep the parse is
+        self.srcdocs_read = 0
 
     def _resolve(self, ref: object, which: int) -> list[str] | None:
         if not isinstance(ref, str) or self._count >= MAX_REFS_PER_PAGE or self._chars >= MAX_REF_CHARS_PER_PAGE:
@@ -436,9 +438,10 @@ class _Document:
 def _read_srcdoc(markup: str, found: Collector) -> None:
     """An iframe's srcdoc: a document the browser shows in place. Its references count as the
     page's, resolved against the page's base (a browser does so unless the srcdoc has a <base> of
-    its own, which is not read here), srcdocs in it to MAX_SRCDOC_DEPTH."""
-    if found.srcdoc_depth >= MAX_SRCDOC_DEPTH:
+    its own, which is not read here), srcdocs in it to MAX_SRCDOC_DEPTH, MAX_SRCDOCS in a page."""
+    if found.srcdoc_depth >= MAX_SRCDOC_DEPTH or found.srcdocs_read >= MAX_SRCDOCS:
         return
+    found.srcdocs_read += 1
     found.srcdoc_depth += 1
     try:
         with found.groups_set_aside():
