@@ -293,6 +293,13 @@ def test_extract_reads_an_iframe_srcdoc_as_part_of_the_page() -> None:
     assert [url for url, _key in refs.links] == ["http://site.test/player.html", "http://site.test/watch?v=1"]
 
 
+def test_extract_a_lazily_loaded_frame_is_a_page_like_any_frame() -> None:
+    html = """<iframe class="lazyload" data-src="/map.html"></iframe>
+    <iframe src="about:blank" data-lazy-src="/embed/video.html"></iframe>"""
+    assert [url for url, _key in extract(html.encode(), PAGE).links] == [
+        "http://site.test/map.html", "http://site.test/embed/video.html"]
+
+
 def test_extract_nested_srcdoc_frames_are_read_to_a_bounded_depth() -> None:
     from crawler.node.extract import MAX_SRCDOC_DEPTH
 

@@ -56,6 +56,7 @@ _JSON_LD = re.compile(rb"type\s*=\s*[\"']?application/ld\+json", re.IGNORECASE)
 # srcset candidates in groups split by "|", each with an optional [media query].
 _LAZY_SRC = ("data-src", "data-original", "data-lazy-src", "data-url", "data-lazy", "data-flickity-lazyload")
 _LAZY_SRCSET = ("data-srcset", "data-lazy-srcset", "data-flickity-lazyload-srcset")
+_LAZY_FRAME_SRC = ("data-src", "data-lazy-src")  # on <iframe>: a page, as its src would be
 _LAZY_BACKGROUNDS = ("data-bg", "data-background", "data-background-image", "data-bg-multi", "data-bg-hidpi",
                      "data-flickity-bg-lazyload")
 _LAZY_BACKGROUND_SETS = ("data-bgset", "data-bg-set")
@@ -529,6 +530,8 @@ def _anchor(get: _Get, found: Collector, image: _Image, srcset: _Image) -> bool:
 
 def _frame(get: _Get, found: Collector, image: _Image, srcset: _Image) -> bool:
     found.link(get("src"))
+    for attribute in _LAZY_FRAME_SRC:  # frames lazy-loading scripts load when scrolled to
+        found.link(get(attribute))
     srcdoc = get("srcdoc")
     if isinstance(srcdoc, str) and srcdoc.strip():
         _read_srcdoc(srcdoc, found)
