@@ -11,9 +11,10 @@ from crawler.output.export import export_by_name
 from crawler.storage import original_name, safe_name
 
 
-def stored(root: Path, number: int, url: str, name: str | None, data: bytes | None = None) -> dict:
+def stored(root: Path, number: int, url: str, name: str | None, data: bytes | None = None,
+           extension: str = "png") -> dict:
     sha = f"{number:064x}"
-    path = f"images/site.test/{sha}.png"
+    path = f"images/site.test/{sha}.{extension}"
     (root / path).parent.mkdir(parents=True, exist_ok=True)
     (root / path).write_bytes(data or f"image {number}".encode())
     return {"url": url, "path": path, "sha256": sha, "name": name}
@@ -43,8 +44,8 @@ def test_a_long_name_keeps_its_extension_within_the_bytes_a_file_system_takes() 
 def test_export_links_each_image_under_host_path_and_name(tmp_path: Path) -> None:
     output, into = tmp_path / "out", tmp_path / "named"
     write_manifest(output, [
-        stored(output, 1, "http://site.test/2024/06/sunset.jpg", "sunset.jpg"),
-        stored(output, 2, "http://site.test/2024/07/sunset.jpg?v=2", "sunset.jpg"),
+        stored(output, 1, "http://site.test/2024/06/sunset.jpg", "sunset.jpg", extension="jpg"),
+        stored(output, 2, "http://site.test/2024/07/sunset.jpg?v=2", "sunset.jpg", extension="jpg"),
         stored(output, 3, "http://site.test/img?id=1", "img"),
         stored(output, 4, "http://site.test/img?id=2", "img"),  # another image wants the same name
         stored(output, 5, "http://site.test/", None),  # no name of its own: its hash names it
@@ -53,11 +54,11 @@ def test_export_links_each_image_under_host_path_and_name(tmp_path: Path) -> Non
     done = export_by_name(output, into)
     files = sorted(p.relative_to(into).as_posix() for p in into.rglob("*") if p.is_file())
     assert files == ["site.test/" + "0" * 16 + ".png", "site.test/2024/06/sunset.jpg", "site.test/2024/07/sunset.jpg",
-                     "site.test/_.._escape.png", "site.test/img", "site.test/img-2"]
+                     "site.test/_.._escape.png", "site.test/img-2.png", "site.test/img.png"]
     assert (done.linked + done.copied, done.renamed, done.missing) == (6, 1, 0)
-    assert (into / "site.test/img-2").read_bytes() == b"image 4"
+    assert (into / "site.test/img-2.png").read_bytes() == b"image 4"
     if done.linked:  # a hard link: the bytes are not stored twice
-        assert os.path.samefile(into / "site.test/img", output / "images/site.test" / f"{3:064x}.png")
+        assert os.path.samefile(into / "site.test/img.png", output / "images/site.test" / f"{3:064x}.png")
     again = export_by_name(output, into)  # an export run twice adds nothing
     assert (again.present, again.linked + again.copied) == (6, 0)
 
@@ -86,3 +87,20 @@ def test_export_counts_records_whose_file_is_gone_or_whose_path_is_not_the_store
     write_manifest(output, [gone, forged])
     done = export_by_name(output, tmp_path / "named")
     assert (done.missing, done.linked + done.copied) == (2, 0)
+
+
+def test_export_names_end_as_what_the_file_is(tmp_path: Path) -> None:
+    # Viewers go by the extension: a name without one, or with one that is no image type's, gets the
+    # file's; one naming another image type (a CDN that sent WebP for logo.png) is replaced.
+    output, into = tmp_path / "out", tmp_path / "named"
+    write_manifest(output, [
+        stored(output, 1, "http://site.test/photo/12345", "12345", extension="jpg"),
+        stored(output, 2, "http://site.test/image.php?id=7", "image.php", extension="jpg"),
+        stored(output, 3, "http://site.test/logo.png", "logo.png", extension="webp"),
+        stored(output, 4, "http://site.test/Holiday.JPEG", "Holiday.JPEG", extension="jpg"),
+        stored(output, 5, "http://site.test/icons/.svg", "svg", extension="svg"),
+    ])
+    export_by_name(output, into)
+    assert sorted(p.relative_to(into).as_posix() for p in into.rglob("*") if p.is_file()) == [
+        "site.test/Holiday.JPEG", "site.test/icons/svg.svg", "site.test/image.php.jpg", "site.test/logo.webp",
+        "site.test/photo/12345.jpg"]

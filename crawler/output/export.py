@@ -5,6 +5,7 @@ The store keeps each image once, named by its content (images/HOST/SHA256.EXT). 
 the file system allows (no second copy of the bytes), else a copy. Every folder and file name
 comes through storage.safe_name, and every target is checked to lie inside the export folder,
 whatever a URL says. Two images that want the same name get `name-2.ext`, `name-3.ext`, …
+A name ends with the extension of what the file is (sniffed when saved), as viewers go by it.
 """
 
 from __future__ import annotations
@@ -22,6 +23,10 @@ from crawler.storage import IMAGES_DIR, MANIFEST_NAME, STATE_DIR, host_folder, r
 
 _MAX_FOLDERS = 16  # path segments of a URL kept as folders (deeper ones join the last)
 _MAX_TRIES = 1000  # name-2 … name-1000, then the content hash decides
+# The extensions people give each stored type (the store's own: images.py), lower-cased.
+_TYPE_OF_EXTENSION = {"jpg": "jpg", "jpeg": "jpg", "jpe": "jpg", "jfif": "jpg", "png": "png", "gif": "gif",
+                      "webp": "webp", "bmp": "bmp", "tif": "tif", "tiff": "tif", "ico": "ico", "avif": "avif",
+                      "svg": "svg"}
 
 
 @dataclass
@@ -74,8 +79,21 @@ def _wanted_path(record: dict[str, Any]) -> list[str]:
     if len(folders) > _MAX_FOLDERS:
         folders = [*folders[:_MAX_FOLDERS - 1], safe_name("_".join(folders[_MAX_FOLDERS - 1:]))]
     stored = PurePosixPath(str(record.get("path", "")))
-    name = safe_name(str(record.get("name") or "")) or f"{str(record.get('sha256', 'image'))[:16]}{stored.suffix}"
-    return [host_folder(url), *folders, name]
+    name = safe_name(str(record.get("name") or ""))
+    if not name:
+        return [host_folder(url), *folders, f"{str(record.get('sha256', 'image'))[:16]}{stored.suffix}"]
+    return [host_folder(url), *folders, _with_its_type(name, stored.suffix[1:])]
+
+
+def _with_its_type(name: str, extension: str) -> str:
+    """`name` ending as what the file is: kept when its extension says so (photo.JPEG for a
+    JPEG), the extension replaced when it names another image type (a CDN's logo.png that sent
+    WebP: logo.webp), added when it names none (image.php, 12345: image.php.jpg, 12345.jpg)."""
+    stem, dot, given = name.rpartition(".")
+    given_type = _TYPE_OF_EXTENSION.get(given.lower()) if dot and stem else None
+    if not extension or given_type == extension:
+        return name
+    return safe_name(f"{stem if given_type else name}.{extension}")
 
 
 def _place(source: Path, root: Path, parts: list[str], tag: str, count: ExportCount) -> None:
