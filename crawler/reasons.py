@@ -9,6 +9,9 @@ from crawler.urls import DEFAULT_PORTS
 COULD_NOT_RESOLVE = "could-not-resolve"  # the resolver failed this time (worth another attempt)
 NO_SUCH_HOST = "no-such-host"  # the DNS answered that the name does not exist: final, as in wget and curl
 CONNECTION_REFUSED = "connection-refused"
+CERTIFICATE_UNTRUSTED = "certificate-untrusted"  # self-signed, or by an authority this machine does not trust
+CERTIFICATE_EXPIRED = "certificate-expired"  # or not valid yet
+CERTIFICATE_WRONG_HOST = "certificate-wrong-host"
 CONNECTION_RESET = "connection-reset"
 # A URL that was this slow twice will very likely be slow a third time, and every attempt holds
 # one of its host's slots for up to --timeout: two attempts survive a one-off stall.
@@ -41,6 +44,13 @@ def describe_reason(reason: str, url: str) -> str:
         return f"connection refused by {address}"
     if reason == CONNECTION_RESET:
         return f"connection reset by {address}"
+    if reason == CERTIFICATE_UNTRUSTED:
+        return (f"the certificate of {address} is not trusted (self-signed, or by an authority this machine "
+                "does not know: REQUESTS_CA_BUNDLE names a CA file to trust)")
+    if reason == CERTIFICATE_EXPIRED:
+        return f"the certificate of {address} has expired (or is not valid yet)"
+    if reason == CERTIFICATE_WRONG_HOST:
+        return f"the certificate of {address} is for another host name"
     if reason == "ConnectTimeout":
         return f"no connection to {address} within the connect timeout"
     if reason in ("ReadTimeout", "too-slow"):

@@ -4,6 +4,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import responses
@@ -423,3 +424,32 @@ def test_fetcher_does_not_wait_for_the_slow_body_of_an_error_page() -> None:
         with pytest.raises(FetchError, match="http-404"):
             fetch(new_session(limits), base + "gone.jpg", limits, 10_000)
     assert time.monotonic() - started < 3
+
+
+def test_fetcher_an_untrusted_certificate_is_named_as_such(tmp_path: Path) -> None:
+    import http.server
+    import shutil
+    import ssl
+    import subprocess
+
+    from crawler.reasons import describe_reason
+    if shutil.which("openssl") is None:
+        pytest.skip("needs the openssl command to make a self-signed certificate")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out",
+                    str(cert), "-days", "1", "-subj", "/CN=127.0.0.1"], check=True, capture_output=True)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), http.server.SimpleHTTPRequestHandler)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"https://127.0.0.1:{server.server_address[1]}/robots.txt"
+    try:
+        with pytest.raises(FetchError) as caught:
+            fetch(new_session(LIMITS), url, LIMITS, 1000)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert (caught.value.reason, caught.value.retryable) == ("certificate-untrusted", False)
+    assert describe_reason(caught.value.reason, url).startswith(
+        f"the certificate of 127.0.0.1:{server.server_address[1]} is not trusted")

@@ -9,6 +9,7 @@ import hashlib
 import os
 import re
 import socket
+import ssl
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -24,7 +25,15 @@ from crawler.errors import FetchError, TransientFetchError
 from crawler.messages import MAX_TEXT_CHARS
 from crawler.node.deadline import brief_reads, fetch_deadline, watched_adapter
 from crawler.node.optout import agent_token, header_directives
-from crawler.reasons import CONNECTION_REFUSED, CONNECTION_RESET, COULD_NOT_RESOLVE, NO_SUCH_HOST
+from crawler.reasons import (
+    CERTIFICATE_EXPIRED,
+    CERTIFICATE_UNTRUSTED,
+    CERTIFICATE_WRONG_HOST,
+    CONNECTION_REFUSED,
+    CONNECTION_RESET,
+    COULD_NOT_RESOLVE,
+    NO_SUCH_HOST,
+)
 
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 # Statuses a later attempt may fix. 404, 410 and other 4xx are final.
@@ -293,7 +302,7 @@ def _fetch_once(session: requests.Session, url: str, limits: FetchLimits, max_by
     except requests.exceptions.ReadTimeout as exc:
         raise TransientFetchError(url, "ReadTimeout") from exc
     except (requests.exceptions.SSLError, urllib3.exceptions.SSLError) as exc:
-        raise FetchError(url, "ssl-error") from exc
+        raise FetchError(url, _tls_reason(exc)) from exc
     except (requests.exceptions.InvalidURL, requests.exceptions.InvalidSchema,
             requests.exceptions.MissingSchema, requests.exceptions.InvalidHeader) as exc:
         raise FetchError(url, "bad-url") from exc
@@ -324,6 +333,25 @@ def _robots_tags(response: requests.Response, user_agent: str) -> frozenset[str]
 # getaddrinfo's answers that the name has no address (NXDOMAIN, or no record of the family
 # asked for); EAI_AGAIN and the rest are the resolver's trouble, worth another attempt.
 _NO_SUCH_NAME = frozenset({socket.EAI_NONAME, getattr(socket, "EAI_NODATA", socket.EAI_NONAME)})
+
+
+# OpenSSL's verification errors (X509_V_ERR_*) a person can act on, by code.
+_CERTIFICATE_REASONS = {18: CERTIFICATE_UNTRUSTED, 19: CERTIFICATE_UNTRUSTED, 20: CERTIFICATE_UNTRUSTED,
+                        21: CERTIFICATE_UNTRUSTED, 9: CERTIFICATE_EXPIRED, 10: CERTIFICATE_EXPIRED,
+                        62: CERTIFICATE_WRONG_HOST, 64: CERTIFICATE_WRONG_HOST}
+
+
+def _tls_reason(exc: BaseException) -> str:
+    """Why a TLS handshake failed: the certificate's fault where OpenSSL says so, else ssl-error."""
+    cause: BaseException | None = exc
+    for _depth in range(8):  # requests wraps urllib3's MaxRetryError, which wraps its SSLError, which wraps ssl's
+        if cause is None:
+            break
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            return _CERTIFICATE_REASONS.get(cause.verify_code, "ssl-error")
+        inner = cause.args[0] if cause.args and isinstance(cause.args[0], BaseException) else None
+        cause = inner or getattr(cause, "reason", None) or cause.__cause__ or cause.__context__
+    return "ssl-error"
 
 
 def _connection_reason(exc: requests.exceptions.ConnectionError) -> str:
