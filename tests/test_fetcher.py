@@ -453,3 +453,16 @@ def test_fetcher_an_untrusted_certificate_is_named_as_such(tmp_path: Path) -> No
     assert (caught.value.reason, caught.value.retryable) == ("certificate-untrusted", False)
     assert describe_reason(caught.value.reason, url).startswith(
         f"the certificate of 127.0.0.1:{server.server_address[1]} is not trusted")
+
+
+def test_fetcher_https_to_a_server_that_speaks_no_tls_is_an_ssl_error() -> None:
+    import http.server
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), http.server.SimpleHTTPRequestHandler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        with pytest.raises(FetchError) as caught:  # ssl's error carries its reason as text, not an exception
+            fetch(new_session(LIMITS), f"https://127.0.0.1:{server.server_address[1]}/", LIMITS, 1000)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert (caught.value.reason, caught.value.retryable) == ("ssl-error", False)

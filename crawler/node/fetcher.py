@@ -11,7 +11,7 @@ import re
 import socket
 import ssl
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
 from urllib.request import getproxies
@@ -335,39 +335,43 @@ def _robots_tags(response: requests.Response, user_agent: str) -> frozenset[str]
 _NO_SUCH_NAME = frozenset({socket.EAI_NONAME, getattr(socket, "EAI_NODATA", socket.EAI_NONAME)})
 
 
+_MAX_CAUSES = 8  # exceptions followed down one chain (a cycle or a pathological one ends there)
 # OpenSSL's verification errors (X509_V_ERR_*) a person can act on, by code.
 _CERTIFICATE_REASONS = {18: CERTIFICATE_UNTRUSTED, 19: CERTIFICATE_UNTRUSTED, 20: CERTIFICATE_UNTRUSTED,
                         21: CERTIFICATE_UNTRUSTED, 9: CERTIFICATE_EXPIRED, 10: CERTIFICATE_EXPIRED,
                         62: CERTIFICATE_WRONG_HOST, 64: CERTIFICATE_WRONG_HOST}
 
 
+def _causes(exc: BaseException) -> Iterator[BaseException]:
+    """`exc` and what it wraps, outermost first: requests wraps urllib3's MaxRetryError in args[0],
+    which holds its own error in `reason`, which holds the socket's or ssl's in __cause__."""
+    cause: BaseException | None = exc
+    for _depth in range(_MAX_CAUSES):
+        if cause is None:
+            return
+        yield cause
+        inner = cause.args[0] if cause.args and isinstance(cause.args[0], BaseException) else None
+        reason = getattr(cause, "reason", None)  # an exception in urllib3's, a text in ssl's
+        cause = inner or (reason if isinstance(reason, BaseException) else None) or cause.__cause__ or cause.__context__
+
+
 def _tls_reason(exc: BaseException) -> str:
     """Why a TLS handshake failed: the certificate's fault where OpenSSL says so, else ssl-error."""
-    cause: BaseException | None = exc
-    for _depth in range(8):  # requests wraps urllib3's MaxRetryError, which wraps its SSLError, which wraps ssl's
-        if cause is None:
-            break
+    for cause in _causes(exc):
         if isinstance(cause, ssl.SSLCertVerificationError):
             return _CERTIFICATE_REASONS.get(cause.verify_code, "ssl-error")
-        inner = cause.args[0] if cause.args and isinstance(cause.args[0], BaseException) else None
-        cause = inner or getattr(cause, "reason", None) or cause.__cause__ or cause.__context__
     return "ssl-error"
 
 
 def _connection_reason(exc: requests.exceptions.ConnectionError) -> str:
     """The cause inside requests' ConnectionError (urllib3 wraps it twice): a name, a refusal, a reset."""
-    cause: BaseException | None = exc.args[0] if exc.args and isinstance(exc.args[0], BaseException) else exc
-    cause = getattr(cause, "reason", None) or cause  # MaxRetryError.reason
-    if isinstance(cause, urllib3.exceptions.NameResolutionError):
-        lookup = cause.__cause__  # the resolver's socket.gaierror
-        no_such_name = isinstance(lookup, socket.gaierror) and lookup.errno in _NO_SUCH_NAME
-        return NO_SUCH_HOST if no_such_name else COULD_NOT_RESOLVE
-    while cause is not None:
+    for cause in _causes(exc):
+        if isinstance(cause, socket.gaierror):  # the resolver's answer
+            return NO_SUCH_HOST if cause.errno in _NO_SUCH_NAME else COULD_NOT_RESOLVE
         if isinstance(cause, ConnectionRefusedError):
             return CONNECTION_REFUSED
         if isinstance(cause, ConnectionResetError):
             return CONNECTION_RESET
-        cause = cause.__cause__ or cause.__context__
     return "ConnectionError"
 
 
