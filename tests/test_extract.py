@@ -270,6 +270,42 @@ def test_extract_the_attributes_of_the_common_lazy_loading_scripts() -> None:
     assert found(html) == {**{"http://site.test/" + path: "lazy" for path in expected}, FAVICON: "favicon"}
 
 
+def test_extract_the_lazy_attributes_site_builders_and_page_rewriters_write() -> None:
+    # Slider Revolution (on millions of WordPress sites, through its themes) keeps a slide's image in
+    # data-lazyload; Ezoic and Cloudflare rewrite every <img src> of the pages they serve into
+    # data-ezsrc / data-cfsrc; echo.js and unveil read data-echo and data-src-retina. WooCommerce's
+    # product gallery and Slider Revolution's navigation show the thumbnails in data-thumb, on any
+    # element. A browser running their scripts shows each of these.
+    html = """<li data-thumb="/thumbs/slide1-100x50.jpg"><img src="/dummy.png" data-lazyload="/slides/one.jpg"
+      class="rev-slidebg"></li>
+    <div class="woocommerce-product-gallery__image" data-thumb="http://site.test/shop/mug-100x100.jpg">
+      <a href="/shop/mug.jpg"><img src="/shop/mug-600x600.jpg"></a></div>
+    <img class="ezlazyload" src="data:image/gif;base64,R0lGODlhAQABAAAAACw=" data-ezsrc="/ez/one.png"
+      data-ezsrcset="/ez/one-2x.png 2x">
+    <img data-cfsrc="/cf/logo.png" style="display:none;visibility:hidden;">
+    <img data-echo="/echo/a.jpg"><div data-echo-background="/echo/bg.jpg"></div>
+    <img class="owl-lazy" data-src="/owl/a.jpg" data-src-retina="/owl/a@2x.jpg">
+    <img class="lazyload" data-src=" /photos/my photo.jpg ">
+    <iframe class="ezlazyload" data-ezsrc="/embed/video.html"></iframe>"""
+    refs = extract(html.encode(), PAGE)
+    shown = {url: form for url, _key, form, _alt, _title, _caption in refs.images}
+    lazy = {"thumbs/slide1-100x50.jpg", "slides/one.jpg", "shop/mug-100x100.jpg", "ez/one.png", "ez/one-2x.png",
+            "cf/logo.png", "echo/a.jpg", "echo/bg.jpg", "owl/a.jpg", "owl/a@2x.jpg", "photos/my photo.jpg"}
+    assert shown == {**{"http://site.test/" + path: "lazy" for path in lazy},
+                     "http://site.test/dummy.png": "img", "http://site.test/shop/mug-600x600.jpg": "img",
+                     FAVICON: "favicon"}
+    assert [url for url, _key in refs.links] == ["http://site.test/shop/mug.jpg", "http://site.test/embed/video.html"]
+
+
+def test_extract_a_lazy_attribute_used_as_a_switch_is_no_image() -> None:
+    # The same names serve as on/off switches: <img data-lazy="true"> must not become a request for
+    # /dir/true that fails as a 404 in the crawl's failures.
+    html = """<img src="/a.png" data-lazy="true"><img src="/b.png" data-lazyload="true" data-src="1">
+    <div class="slider" data-thumb="false"></div><img src="/c.png" data-echo="">"""
+    assert found(html) == {"http://site.test/a.png": "img", "http://site.test/b.png": "img",
+                           "http://site.test/c.png": "img", FAVICON: "favicon"}
+
+
 def test_extract_lazy_background_attributes_that_hold_no_image_are_left_alone() -> None:
     # Themes use the same names for colours and switches: none of these is a picture.
     html = """<div data-bg="dark"></div><div data-background="#f5f5f5"></div><div data-bg="rgb(0, 0, 0)"></div>

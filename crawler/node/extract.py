@@ -51,16 +51,23 @@ _CSS_FUNCTIONS = (b"url(", b"image-set(")
 _SHADOW_ROOT = re.compile(rb"\bshadowrootmode\s*=", re.IGNORECASE)
 _JSON_LD = re.compile(rb"type\s*=\s*[\"']?application/ld\+json", re.IGNORECASE)
 # What lazy-loading scripts (lazysizes, slick, Flickity, vanilla-lazyload, lozad, Swiper, WP Rocket,
-# jQuery Lazy Load) turn into the image a browser then shows: on <img> a URL or a srcset, and on any
-# element a background, given as a URL, as CSS (url(), image-set()) or, for the *set names, as
-# srcset candidates in groups split by "|", each with an optional [media query].
-_LAZY_SRC = ("data-src", "data-original", "data-lazy-src", "data-url", "data-lazy", "data-flickity-lazyload")
-_LAZY_SRCSET = ("data-srcset", "data-lazy-srcset", "data-flickity-lazyload-srcset")
-_LAZY_FRAME_SRC = ("data-src", "data-lazy-src")  # on <iframe>: a page, as its src would be
+# jQuery Lazy Load, echo.js, unveil, Owl Carousel, Slider Revolution) and the services that rewrite
+# pages for them (Ezoic, Cloudflare) turn into the image a browser then shows: on <img> a URL or a
+# srcset, and on any element a background or a gallery's thumbnail, given as a URL, as CSS (url(),
+# image-set()) or, for the *set names, as srcset candidates in groups split by "|", each with an
+# optional [media query]. The same names also serve as switches (data-lazy="true"): a value that
+# is not written as a path is no image.
+_LAZY_SRC = ("data-src", "data-original", "data-lazy-src", "data-url", "data-lazy", "data-flickity-lazyload",
+             "data-lazyload", "data-ezsrc", "data-cfsrc", "data-echo", "data-src-retina")
+_LAZY_SRCSET = ("data-srcset", "data-lazy-srcset", "data-flickity-lazyload-srcset", "data-ezsrcset")
+_LAZY_FRAME_SRC = ("data-src", "data-lazy-src", "data-ezsrc")  # on <iframe>: a page, as its src would be
 _LAZY_BACKGROUNDS = ("data-bg", "data-background", "data-background-image", "data-bg-multi", "data-bg-hidpi",
-                     "data-flickity-bg-lazyload")
+                     "data-flickity-bg-lazyload", "data-echo-background",
+                     "data-thumb")  # WooCommerce's and Slider Revolution's gallery thumbnails
 _LAZY_BACKGROUND_SETS = ("data-bgset", "data-bg-set")
-_LAZY_BACKGROUND_MARKS = (b"data-bg", b"data-background", b"data-flickity-bg")  # in a tag that may have one
+# in a tag that may have one of those
+_LAZY_BACKGROUND_MARKS = (b"data-bg", b"data-background", b"data-flickity-bg", b"data-echo-background",
+                          b"data-thumb")
 _MEDIA_OF_A_SET = re.compile(r"\[[^\]]*\]\s*$")
 _META_IMAGE = ("og:image", "og:image:url", "og:image:secure_url", "twitter:image", "twitter:image:src")
 _ICON_RELS = frozenset({"icon", "apple-touch-icon", "apple-touch-icon-precomposed", "mask-icon",
@@ -543,7 +550,9 @@ def _img(get: _Get, found: Collector, image: _Image, srcset: _Image) -> bool:
     image(get("src"), Found.IMG, alt, title)
     srcset(get("srcset"), Found.SRCSET, alt, title)
     for attribute in _LAZY_SRC:
-        image(get(attribute), Found.LAZY, alt, title)
+        ref = get(attribute)
+        if isinstance(ref, str) and _is_written_as_a_url(ref):
+            image(ref, Found.LAZY, alt, title)
     for attribute in _LAZY_SRCSET:
         srcset(get(attribute), Found.LAZY, alt, title)
     found.picture_words(alt, title)  # the sources of its <picture> say what it says
@@ -651,6 +660,12 @@ def _looks_like_a_path(value: str) -> bool:
     """One URL or path, written as such: no space in it, a slash or a dot."""
     value = value.strip()
     return bool(value) and not any(space in value for space in " \t\n\r\f") and ("/" in value or "." in value)
+
+
+def _is_written_as_a_url(value: str) -> bool:
+    """A path or URL, as a lazy attribute's image is, and not a switch ("true", "1", ""): it has a
+    slash or a dot. Spaces may be in it, as in <img src> (a browser encodes them)."""
+    return "/" in value or "." in value
 
 
 def _looks_like_image(ref: str) -> bool:
