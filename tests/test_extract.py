@@ -297,6 +297,24 @@ def test_extract_the_lazy_attributes_site_builders_and_page_rewriters_write() ->
     assert [url for url, _key in refs.links] == ["http://site.test/shop/mug.jpg", "http://site.test/embed/video.html"]
 
 
+def test_extract_the_images_of_an_amp_page() -> None:
+    # AMP pages (news sites' /amp/ versions, WordPress's AMP plugin) have no <img>: the AMP runtime
+    # renders <amp-img> and <amp-anim> as images, <amp-video> with its poster, <amp-iframe> as a frame.
+    html = """<figure><amp-img src="/amp/hero.jpg" srcset="/amp/hero-2x.jpg 2x" width="800" height="400"
+      layout="responsive" alt="Hero"></amp-img><figcaption>The hero</figcaption></figure>
+    <amp-carousel type="slides"><amp-img src="/amp/s1.webp" width="4" height="3"></amp-img></amp-carousel>
+    <amp-anim src="/amp/loop.gif" width="1" height="1"></amp-anim>
+    <amp-video poster="/amp/poster.jpg" width="16" height="9"><source src="/amp/v.mp4"></amp-video>
+    <amp-iframe src="/amp/map.html" width="1" height="1"></amp-iframe>"""
+    refs = extract(html.encode(), PAGE)
+    assert {url: (form, alt, caption) for url, _key, form, alt, _title, caption in refs.images} == {
+        "http://site.test/amp/hero.jpg": ("img", "Hero", "The hero"),
+        "http://site.test/amp/hero-2x.jpg": ("srcset", "Hero", "The hero"),
+        "http://site.test/amp/s1.webp": ("img", "", ""), "http://site.test/amp/loop.gif": ("img", "", ""),
+        "http://site.test/amp/poster.jpg": ("poster", "", ""), FAVICON: ("favicon", "", "")}
+    assert [url for url, _key in refs.links] == ["http://site.test/amp/map.html"]
+
+
 def test_extract_a_lazy_attribute_used_as_a_switch_is_no_image() -> None:
     # The same names serve as on/off switches: <img data-lazy="true"> must not become a request for
     # /dir/true that fails as a 404 in the crawl's failures.

@@ -5,7 +5,8 @@ read (backgrounds on any element included), `srcset` and `<picture>`, `<noscript
 in `style=""` attributes and `<style>` blocks (their `@import`s become stylesheet tasks; linked
 stylesheets too), icons (and the implicit `/favicon.ico` a browser asks for when a page declares
 none), `<video poster>`, SVG `<image>` and `<use>`, `<object>`/`<embed>` of image type, the old
-`background` attribute, and the image metadata of Open Graph, Twitter, microdata and JSON-LD.
+`background` attribute, AMP's `<amp-img>` and friends, and the image metadata of Open Graph,
+Twitter, microdata and JSON-LD.
 Frames are pages, like links; an iframe's `srcdoc` and a `<template shadowrootmode>` are shown in
 place, read as part of the page.
 """
@@ -37,7 +38,7 @@ from crawler.urls import absolute, canonical, origin_of
 # tree builder would otherwise re-nest or drop them (a second <body>, a <td> outside a table, the
 # raw-text content of an unclosed <iframe>), and unclosed custom elements would nest thousands deep.
 _TAGS = ("a", "area", "img", "source", "input", "meta", "base", "link", "iframe", "frame", "video", "image",
-         "use", "object", "embed", "body", "table", "td", "th")
+         "use", "object", "embed", "body", "table", "td", "th", "amp-img", "amp-anim", "amp-video", "amp-iframe")
 _HIDDEN = re.compile(rb"<!--.*?-->|<(script|style|template|textarea|noscript|title|xmp)\b"
                      rb"((?:[^>\"']|\"[^\"]*\"|'[^']*')*)>(.*?)</\1\s*>", re.DOTALL | re.IGNORECASE)
 _ATTRIBUTES = rb"(?:[^>\"']|\"[^\"]*\"|'[^']*')*>"
@@ -644,6 +645,8 @@ _READERS: dict[str, Callable[[_Get, Collector, _Image, _Image], bool]] = {
     "object": _object, "embed": _object, **{name: _background for name in _BACKGROUND_TAGS},
     **{name + end: _grouping(name, not end) for name in ("figure", "picture") for end in ("", "-end")},
     "figcaption": _figcaption,
+    # AMP pages have no <img>: the AMP runtime renders these custom elements as what they name
+    "amp-img": _img, "amp-anim": _img, "amp-video": _video, "amp-iframe": _frame,
 }
 
 
