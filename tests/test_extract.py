@@ -315,6 +315,22 @@ def test_extract_the_images_of_an_amp_page() -> None:
     assert [url for url, _key in refs.links] == ["http://site.test/amp/map.html"]
 
 
+def test_extract_a_lazy_url_with_a_width_placeholder_is_asked_for_at_its_widest() -> None:
+    # lazysizes' rias plugin (Shopify's Debut theme on every product) writes {width} in data-src and
+    # data-srcset and fills it in from data-widths (or its own list, up to 3024) as the browser's
+    # layout asks; {height} becomes empty unless a ratio is set. Asked for literally, each is a 404.
+    html = """<img class="lazyload" data-src="//cdn.site.test/p/mug_{width}x.jpg?v=1"
+      data-widths="[180, 360, 1080, 540]" data-sizes="auto">
+    <picture><source data-srcset="/p/cup_{ width }x{height}.webp" data-widths="[100,200]">
+      <img data-src="/p/cup_{width}x.jpg"></picture>
+    <img data-src="/p/bad_{width}.jpg" data-widths="not a list"><img data-src="/p/{unknown}.jpg">
+    <img data-src="/p/{quality}/pot.jpg" data-quality="80">"""
+    assert found(html) == {"http://cdn.site.test/p/mug_1080x.jpg?v=1": "lazy",
+                           "http://site.test/p/cup_200x.webp": "lazy", "http://site.test/p/cup_3024x.jpg": "lazy",
+                           "http://site.test/p/bad_3024.jpg": "lazy", "http://site.test/p/80/pot.jpg": "lazy",
+                           FAVICON: "favicon"}
+
+
 def test_extract_a_lazy_attribute_used_as_a_switch_is_no_image() -> None:
     # The same names serve as on/off switches: <img data-lazy="true"> must not become a request for
     # /dir/true that fails as a 404 in the crawl's failures.
@@ -404,3 +420,4 @@ def test_extract_reads_declarative_shadow_roots_and_no_other_template() -> None:
     </template></x-gallery>"""
     assert set(images(html)) == {"http://site.test/in-shadow.png", "http://site.test/light.png",
                                  "http://site.test/closed.webp", "http://site.test/card-bg.png", FAVICON}
+

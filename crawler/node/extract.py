@@ -39,6 +39,8 @@ from crawler.urls import absolute, canonical, origin_of
 # raw-text content of an unclosed <iframe>), and unclosed custom elements would nest thousands deep.
 _TAGS = ("a", "area", "img", "source", "input", "meta", "base", "link", "iframe", "frame", "video", "image",
          "use", "object", "embed", "body", "table", "td", "th", "amp-img", "amp-anim", "amp-video", "amp-iframe")
+
+
 _HIDDEN = re.compile(rb"<!--.*?-->|<(script|style|template|textarea|noscript|title|xmp)\b"
                      rb"((?:[^>\"']|\"[^\"]*\"|'[^']*')*)>(.*?)</\1\s*>", re.DOTALL | re.IGNORECASE)
 _ATTRIBUTES = rb"(?:[^>\"']|\"[^\"]*\"|'[^']*')*>"
@@ -70,6 +72,12 @@ _LAZY_BACKGROUND_SETS = ("data-bgset", "data-bg-set")
 _LAZY_BACKGROUND_MARKS = (b"data-bg", b"data-background", b"data-flickity-bg", b"data-echo-background",
                           b"data-thumb")
 _MEDIA_OF_A_SET = re.compile(r"\[[^\]]*\]\s*$")
+# lazysizes' rias plugin (Shopify's Debut theme) fills {width} in a lazy URL from data-widths, or
+# from its own list (36 * 5, 10, ... up to 3024), with what the layout asks for: a crawler asks for
+# the widest. {height} is emptied (no ratio is known), any other {name} filled from data-NAME.
+_PLACEHOLDER = re.compile(r"\s*\{\s*([a-z0-9]+)\s*\}\s*", re.IGNORECASE)
+_RIAS_WIDEST = 3024
+_MAX_WIDTHS_CHARS = 1000  # a data-widths longer than this is not read
 _META_IMAGE = ("og:image", "og:image:url", "og:image:secure_url", "twitter:image", "twitter:image:src")
 _ICON_RELS = frozenset({"icon", "apple-touch-icon", "apple-touch-icon-precomposed", "mask-icon",
                         "apple-touch-startup-image", "fluid-icon"})
@@ -553,9 +561,9 @@ def _img(get: _Get, found: Collector, image: _Image, srcset: _Image) -> bool:
     for attribute in _LAZY_SRC:
         ref = get(attribute)
         if isinstance(ref, str) and _is_written_as_a_url(ref):
-            image(ref, Found.LAZY, alt, title)
+            image(_placeholders_filled(ref, get), Found.LAZY, alt, title)
     for attribute in _LAZY_SRCSET:
-        srcset(get(attribute), Found.LAZY, alt, title)
+        srcset(_placeholders_filled(get(attribute), get), Found.LAZY, alt, title)
     found.picture_words(alt, title)  # the sources of its <picture> say what it says
     return False
 
@@ -563,7 +571,7 @@ def _img(get: _Get, found: Collector, image: _Image, srcset: _Image) -> bool:
 def _source(get: _Get, found: Collector, image: _Image, srcset: _Image) -> bool:
     srcset(get("srcset"), Found.PICTURE)  # srcset is valid only in <picture>; <video><source src> has none
     for attribute in _LAZY_SRCSET:
-        srcset(get(attribute), Found.LAZY)
+        srcset(_placeholders_filled(get(attribute), get), Found.LAZY)
     return False
 
 
@@ -663,6 +671,46 @@ def _looks_like_a_path(value: str) -> bool:
     """One URL or path, written as such: no space in it, a slash or a dot."""
     value = value.strip()
     return bool(value) and not any(space in value for space in " \t\n\r\f") and ("/" in value or "." in value)
+
+
+def _placeholders_filled(value: object, get: _Get) -> object:
+    """A lazy URL (or srcset) with rias placeholders filled in (see _PLACEHOLDER), or None where one
+    cannot be: the element's data-widths is read on the element itself (for a <source>, rias
+    would read its <picture>'s <img>)."""
+    if not isinstance(value, str) or "{" not in value:
+        return value
+    unknown = False
+
+    def fill(match: re.Match[str]) -> str:
+        nonlocal unknown
+        name = match.group(1).lower()
+        if name == "width":
+            return str(_widest(get("data-widths")))
+        if name == "height":
+            return ""
+        given = get("data-" + name)
+        if isinstance(given, str) and given.strip():
+            return given.strip()
+        unknown = True
+        return match.group(0)
+
+    filled = _PLACEHOLDER.sub(fill, value)
+    return None if unknown else filled
+
+
+def _widest(widths: object) -> int:
+    """The largest width in a data-widths JSON list, or rias' own largest."""
+    if isinstance(widths, str) and len(widths) <= _MAX_WIDTHS_CHARS:
+        try:
+            listed = json.loads(widths)
+        except ValueError:
+            listed = None
+        if isinstance(listed, list):
+            numbers = [int(width) for width in listed
+                       if isinstance(width, (int, float)) and not isinstance(width, bool) and 0 < width < 100_000]
+            if numbers:
+                return max(numbers)
+    return _RIAS_WIDEST
 
 
 def _is_written_as_a_url(value: str) -> bool:
