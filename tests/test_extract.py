@@ -1,8 +1,9 @@
 import codecs
 import json
+import re
 
 from crawler.messages import MAX_REFS_PER_PAGE
-from crawler.node.extract import extract
+from crawler.node.extract import _TAGS, _alternation, extract
 
 PAGE = "http://site.test/dir/page.html"
 FAVICON = "http://site.test/favicon.ico"
@@ -421,3 +422,10 @@ def test_extract_reads_declarative_shadow_roots_and_no_other_template() -> None:
     assert set(images(html)) == {"http://site.test/in-shadow.png", "http://site.test/light.png",
                                  "http://site.test/closed.webp", "http://site.test/card-bg.png", FAVICON}
 
+
+def test_the_tag_pattern_matches_exactly_the_tags_extraction_reads() -> None:
+    pattern = re.compile(_alternation(_TAGS), re.IGNORECASE)
+    assert all(pattern.fullmatch(name.encode()) for name in _TAGS)
+    assert all(pattern.fullmatch(name.upper().encode()) for name in _TAGS)
+    near_misses = [b"ar", b"are", b"amp", b"amp-", b"amp-im", b"im", b"imag", b"ifram", b"t", b"tab", b"b", b"span"]
+    assert not any(pattern.fullmatch(word) for word in near_misses)

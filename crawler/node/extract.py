@@ -41,10 +41,31 @@ _TAGS = ("a", "area", "img", "source", "input", "meta", "base", "link", "iframe"
          "use", "object", "embed", "body", "table", "td", "th", "amp-img", "amp-anim", "amp-video", "amp-iframe")
 
 
+def _alternation(names: tuple[str, ...]) -> bytes:
+    """A regex matching any of `names`, their common prefixes written once ("a(?:mp-img|rea)?"):
+    the pattern is tried at every "<" of a page, and a flat list of names tried each in turn."""
+    tree: dict[str, dict] = {}
+    for name in names:
+        node = tree
+        for char in name:
+            node = node.setdefault(char, {})
+        node[""] = {}  # a name ends here
+
+    def pattern(node: dict[str, dict]) -> str:
+        branches = [re.escape(char) + pattern(child) for char, child in sorted(node.items()) if char]
+        if not branches:
+            return ""
+        if "" in node:
+            return "(?:" + "|".join(branches) + ")?"
+        return branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+
+    return pattern(tree).encode()
+
+
 _HIDDEN = re.compile(rb"<!--.*?-->|<(script|style|template|textarea|noscript|title|xmp)\b"
                      rb"((?:[^>\"']|\"[^\"]*\"|'[^']*')*)>(.*?)</\1\s*>", re.DOTALL | re.IGNORECASE)
 _ATTRIBUTES = rb"(?:[^>\"']|\"[^\"]*\"|'[^']*')*>"
-_WANTED = re.compile(rb"<(" + "|".join(_TAGS).encode() + rb")\b" + _ATTRIBUTES, re.IGNORECASE)
+_WANTED = re.compile(rb"<(" + _alternation(_TAGS) + rb")\b" + _ATTRIBUTES, re.IGNORECASE)
 _ANY_TAG = re.compile(rb"<([a-zA-Z][a-zA-Z0-9:-]*)\b" + _ATTRIBUTES)  # for style="" on any element
 # <figure> and <picture> (start and end) and <figcaption>: the words of the images inside them
 _GROUPING = re.compile(rb"<(/?)(figure|picture|figcaption)\b" + _ATTRIBUTES, re.IGNORECASE)
