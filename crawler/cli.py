@@ -148,7 +148,7 @@ def _add_crawl_options(parser: argparse.ArgumentParser, output_default: str | No
     scope = parser.add_argument_group("scope and limits")
     scope.add_argument("--allow-domain", action="append", default=[], metavar="DOMAIN", type=_domain,
                        help="also crawl pages of this domain and its subdomains (repeatable; a URL gives its "
-                            "host); default: the seeds' hosts")
+                            "host); default: the seeds' hosts and their www twins")
     scope.add_argument("--same-host-images", action="store_true",
                        help="fetch images and stylesheets only from the pages' scope, not from any host "
                             "an in-scope page points at (a CDN)")

@@ -118,7 +118,7 @@ class ImageFilter:
 
 @dataclass(frozen=True)
 class Scope:
-    """Which URLs belong to the crawl: the seeds' hosts, allowed domains, minus deny patterns."""
+    """Which URLs belong to the crawl: the seeds' hosts (and their www twins), allowed domains, minus deny patterns."""
 
     seed_hosts: frozenset[str] = frozenset()
     allow_domains: tuple[str, ...] = ()  # a domain admits itself and its subdomains

@@ -9,6 +9,7 @@ Only http and https URLs have a canonical form; anything else is not crawlable.
 from __future__ import annotations
 
 import functools
+import ipaddress
 import re
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
@@ -113,17 +114,43 @@ def _host_of_canonical(key: str) -> str:
     return netloc.partition(":")[0]
 
 
+def _www_twins(host: str) -> tuple[str, ...]:
+    """`host` and, for a domain name, the same name with "www." added or taken away."""
+    if "." not in host or host.startswith("[") or _is_an_address(host):
+        return (host,)
+    twin = host[4:] if host.startswith("www.") else "www." + host
+    return (host, twin) if "." in twin else (host,)
+
+
+def _is_an_address(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+def _with_www_twins(url: str) -> tuple[str, ...]:
+    """`url` and the same URL on its host's www twin (see _www_twins)."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    return tuple(url if twin == host else urlunsplit(parts._replace(netloc=parts.netloc.replace(host, twin, 1)))
+                 for twin in _www_twins(host))
+
+
 class ScopeRules:
     """Decides whether a canonical URL belongs to the crawl: pages by host, images and stylesheets anywhere."""
 
     def __init__(self, scope: Scope) -> None:
-        self._hosts = frozenset(h.lower() for h in scope.seed_hosts)
+        # A seed's host and its www twin are one site: example.com redirects to www.example.com (or
+        # the other way round) on most sites, and a user who names either means the site.
+        self._hosts = frozenset(twin for host in scope.seed_hosts for twin in _www_twins(host.lower()))
         self._domains = tuple(d.lower().lstrip(".") for d in scope.allow_domains)
         self._deny = [re.compile(p) for p in scope.deny_patterns]
         self._same_host_resources = scope.same_host_images
         self._accept = [re.compile(p) for p in scope.accept_patterns]
-        self._parents = scope.parent_prefixes
-        self._parent_origins = {origin_of(prefix) for prefix in scope.parent_prefixes}
+        self._parents = tuple(twin for prefix in scope.parent_prefixes for twin in _with_www_twins(prefix))
+        self._parent_origins = {origin_of(prefix) for prefix in self._parents}
 
     def allows_resource(self, canonical_url: str) -> bool:  # --accept and --no-parent are for pages only
         """True if an image or stylesheet an in-scope page refers to may be fetched."""

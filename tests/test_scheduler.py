@@ -333,6 +333,34 @@ def test_a_redirect_to_a_page_already_crawled_is_no_loop(tmp_path: Path) -> None
     assert not (tmp_path / "failures.jsonl").read_text()
 
 
+def test_a_seed_that_redirects_to_its_www_twin_is_crawled_there(tmp_path: Path) -> None:
+    scheduler = idle_scheduler(tmp_path)
+    seed = page_task(scheduler, "/")
+    scheduler._handle(dict(make_result(seed, "n1", Outcome.REDIRECT, location=pair("http://www.site.test/"))), 0.0)
+    landed = scheduler._frontier.next_task(0.0)
+    assert landed is not None and landed["url"] == "http://www.site.test/"  # before: redirect-out-of-scope
+    scheduler._handle(dict(make_result(landed, "n1", Outcome.FETCHED, status=200,
+                                       links=[pair("http://www.site.test/gallery.html")])), 0.0)
+    assert scheduler._frontier.seen(canonical("http://www.site.test/gallery.html"))
+
+
+def test_a_seed_that_redirects_out_of_scope_says_how_to_follow_it(tmp_path: Path,
+                                                                  caplog: pytest.LogCaptureFixture) -> None:
+    scheduler = idle_scheduler(tmp_path)
+    seed = page_task(scheduler, "/")
+    scheduler._frontier.add(f"{SITE}/moved.html", canonical(f"{SITE}/moved.html"), Kind.PAGE, 1, f"{SITE}/")
+    other = scheduler._frontier.next_task(0.0)
+    assert other is not None
+    with caplog.at_level("WARNING"):
+        for task, target in ((seed, "https://site.example/"), (other, "https://elsewhere.example/x")):
+            scheduler._handle(dict(make_result(task, "n1", Outcome.REDIRECT, location=pair(target))), 0.0)
+    assert [(r["url"], r["reason"]) for r in failures_of(scheduler, tmp_path)] == [
+        (f"{SITE}/", "redirect-out-of-scope"), (f"{SITE}/moved.html", "redirect-out-of-scope")]
+    warnings = [record.getMessage() for record in caplog.records if record.levelname == "WARNING"]
+    assert warnings == [f"scheduler: seed {SITE}/ redirects to https://site.example/, outside the crawl's "
+                        "scope; to crawl it, add --allow-domain site.example"]  # one line, for the seed only
+
+
 def test_a_saved_image_counts_only_once_the_shared_disk_shows_it(tmp_path: Path,
                                                                caplog: pytest.LogCaptureFixture) -> None:
     scheduler = idle_scheduler(tmp_path)

@@ -44,10 +44,22 @@ def test_urls_scope_seed_hosts_allowed_domains_and_deny() -> None:
     rules = ScopeRules(Scope(frozenset({"www.example.com"}), ("cdn.net",), (r"/private/",)))
     assert rules.allows("http://www.example.com/a")
     assert rules.allows("https://www.example.com:8443/a")  # scope is by host, any port
-    assert not rules.allows("http://example.com/a")  # another host
+    assert not rules.allows("http://images.example.com/a")  # another host
     assert rules.allows("http://img.cdn.net/x.png") and rules.allows("http://cdn.net/x.png")
     assert not rules.allows("http://evilcdn.net/x.png")
     assert not rules.allows("http://www.example.com/private/a")
+
+
+def test_urls_scope_a_seed_host_and_its_www_twin_are_one_site() -> None:
+    # `crawler run https://example.com/` of a site that lives at www.example.com (or the other way
+    # round) redirected out of scope at once: a crawl of nothing.
+    rules = ScopeRules(Scope(frozenset({"example.com", "www.site.test", "127.0.0.1", "localhost"}),
+                             parent_prefixes=("https://example.com/docs/",)))
+    assert rules.allows("https://www.example.com/docs/a.html") and rules.allows("http://site.test/")
+    assert not rules.allows("https://www.example.com/blog/")  # --no-parent holds on the twin too
+    assert not rules.allows("http://www.www.site.test/") and not rules.allows("http://shop.example.com/")
+    assert not rules.allows("http://www.127.0.0.1/") and not rules.allows("http://www.localhost/")
+    assert rules.has_pages_on("https://www.example.com")  # its sitemaps are read
 
 
 def test_urls_scope_pages_by_host_images_from_anywhere_unless_same_host() -> None:

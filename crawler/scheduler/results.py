@@ -180,6 +180,9 @@ class ResultApplier:
         if kind != Kind.ROBOTS and not (
                 self._scope.allows(key) if kind == Kind.PAGE else self._scope.allows_resource(key)):
             self._frontier.fail(row, "redirect-out-of-scope", Outcome.SKIPPED)
+            if kind == Kind.PAGE and row.page_url is None:  # a seed (or its redirect): the crawl may be empty
+                log.warning("scheduler: seed %s redirects to %s, outside the crawl's scope; to crawl it, "
+                            "add --allow-domain %s", row.url, url, host_of(url))
             return
         if kind != Kind.ROBOTS and self._closes_a_loop(row.canonical, key):
             self._frontier.fail(row, "redirect-loop")
