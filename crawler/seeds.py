@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,16 +20,26 @@ class Seeds:
 def _check(text: str, where: str, seeds: Seeds) -> None:
     url = absolute(text, text) if "://" in text else None
     if url is None or canonical(url) is None:
-        hint = f"; did you mean https://{text}?" if "://" not in text and "." in text and " " not in text else ""
+        hint = f"; did you mean {_as_url(text, 'https')}?" if "://" not in text and _looks_like_a_host(text) else ""
         seeds.problems.append(f"{where}: not an http(s) URL: {text!r:.100}{hint}")
         return
     seeds.urls.append(url)
 
 
+_PORT = re.compile(r":\d{1,5}$")
+
+
 def _looks_like_a_host(text: str) -> bool:
-    """`example.com` or `example.com/gallery`: a name with a dot, no spaces, not a file name we know."""
+    """`example.com`, `example.com/gallery`, `localhost:8080`: a name with a dot or a port (or
+    `localhost`), no spaces, not a file name we know."""
     host = text.split("/", 1)[0]
-    return "." in host and " " not in text and not host.endswith((".txt", ".csv", ".list", ".lst"))
+    named = "." in host or bool(_PORT.search(host)) or host.lower() == "localhost"
+    return named and " " not in text and not host.endswith((".txt", ".csv", ".list", ".lst"))
+
+
+def _as_url(text: str, scheme: str) -> str:
+    """What `text` (a host and maybe a path) means with a scheme: a bare host gets its root path."""
+    return f"{scheme}://{text}" + ("" if "/" in text else "/")
 
 
 def read_seeds(sources: Iterable[str]) -> Seeds:
@@ -40,8 +51,8 @@ def read_seeds(sources: Iterable[str]) -> Seeds:
             continue
         path = Path(source)
         if not path.exists() and _looks_like_a_host(source):
-            raise ConfigError(f"{source!r} is neither a seed file nor a URL; did you mean https://{source}/ "
-                              f"(or http://{source}/)?")
+            raise ConfigError(f"{source!r} is neither a seed file nor a URL; did you mean {_as_url(source, 'https')} "
+                              f"(or {_as_url(source, 'http')})?")
         try:  # utf-8-sig: a byte order mark (Windows editors write one) is not part of line 1
             lines = path.read_text(encoding="utf-8-sig", errors="replace").splitlines()
         except OSError as exc:

@@ -45,7 +45,13 @@ def test_seeds_a_file_with_a_byte_order_mark_reads_line_one(tmp_path: Path) -> N
     assert seeds.urls == ["https://example.com/", "https://example.org/"] and seeds.problems == []
 
 
-@pytest.mark.parametrize("typed", ["example.com", "www.example.com/gallery"])
-def test_seeds_a_bare_host_on_the_command_line_gets_a_suggestion(typed: str) -> None:
-    with pytest.raises(ConfigError, match=f"did you mean https://{typed}/"):
+@pytest.mark.parametrize(("typed", "meant"), [
+    ("example.com", "example.com/"), ("www.example.com/gallery", "www.example.com/gallery"),
+    ("www.example.com/a/", "www.example.com/a/"),  # before: https://www.example.com/a//
+    ("localhost:8080", "localhost:8080/"), ("localhost", "localhost/"),  # before: "cannot read seed file"
+    ("127.0.0.1:8741/x?y=1", "127.0.0.1:8741/x?y=1")])
+def test_seeds_a_bare_host_on_the_command_line_gets_a_suggestion(typed: str, meant: str) -> None:
+    with pytest.raises(ConfigError) as raised:
         read_seeds([typed])
+    assert str(raised.value) == (f"{typed!r} is neither a seed file nor a URL; "
+                                 f"did you mean https://{meant} (or http://{meant})?")
