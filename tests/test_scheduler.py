@@ -361,6 +361,21 @@ def test_a_seed_that_redirects_out_of_scope_says_how_to_follow_it(tmp_path: Path
                         "scope; to crawl it, add --allow-domain site.example"]  # one line, for the seed only
 
 
+def test_a_seed_that_fails_says_so_at_once(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    # A site that refuses the crawler ended with "0 pages fetched (1 failed)" and nothing said why.
+    scheduler = idle_scheduler(tmp_path)
+    seed = page_task(scheduler, "/")
+    scheduler._frontier.add(f"{SITE}/a.html", canonical(f"{SITE}/a.html"), Kind.PAGE, 1, f"{SITE}/")
+    linked = scheduler._frontier.next_task(0.0)
+    assert linked is not None
+    with caplog.at_level("WARNING"):
+        for task in (seed, linked):
+            scheduler._handle(dict(make_result(task, "n1", Outcome.FAILED, reason="http-403", status=403)), 0.0)
+    warnings = [record.getMessage() for record in caplog.records if record.levelname == "WARNING"]
+    assert warnings == [f"scheduler: seed {SITE}/ failed: site.test:80 answered HTTP 403 (it may need a login: "
+                        "--cookies, --auth-file; or it refuses crawlers)"]
+
+
 def test_a_saved_image_counts_only_once_the_shared_disk_shows_it(tmp_path: Path,
                                                                caplog: pytest.LogCaptureFixture) -> None:
     scheduler = idle_scheduler(tmp_path)

@@ -37,6 +37,8 @@ MAX_IMPORT_DEPTH = 8
 # Sitemap indexes deeper than this are not followed: the protocol allows one level (an index of
 # sitemaps); a few sites nest indexes; a server that makes up a new index on every request must end.
 MAX_SITEMAP_DEPTH = 3
+_REFUSED = " (it may need a login: --cookies, --auth-file; or it refuses crawlers)"
+_SEED_HINTS = {"http-401": _REFUSED, "http-403": _REFUSED}  # what a user can do when a seed fails so
 SITEMAP_PAGE_DEPTH = 1  # a page a sitemap lists is one hop from the site's root, as if linked from it
 
 
@@ -165,8 +167,18 @@ class ResultApplier:
             bound = MAX_SLOW_ATTEMPTS if reason in SLOW_REASONS else None
             if self._frontier.retry_or_fail(row, reason, now, result["retry_after"], bound):
                 self._counts["tasks/retried"] += 1
+            else:
+                self._say_if_a_seed_failed(row, reason)
         else:
             self._frontier.fail(row, reason)
+            self._say_if_a_seed_failed(row, reason)
+
+    @staticmethod
+    def _say_if_a_seed_failed(row: UrlRow, reason: str) -> None:
+        """A seed that fails may leave the crawl with nothing to do: say why at once, in words."""
+        if row.kind == Kind.PAGE and row.page_url is None:
+            log.warning("scheduler: seed %s failed: %s%s", row.url, describe_reason(reason, row.url),
+                        _SEED_HINTS.get(reason, ""))
 
     def _redirected(self, row: UrlRow, result: Result) -> None:
         url, key = result["location"] or ["", ""]
