@@ -57,7 +57,13 @@ _MAX_NAME_BYTES = 200
 
 def safe_name(segment: str) -> str:
     """`segment` (one path segment of a URL, still percent-encoded) as a safe file name, or "" if nothing is left."""
-    name = _UNSAFE_NAME_CHARS.sub("_", unquote(segment, errors="replace")).strip().lstrip(".").rstrip(" .")
+    return safe_file_name(unquote(segment, errors="replace"))
+
+
+def safe_file_name(text: str) -> str:
+    """`text` as a safe file name (no separators, control or reserved characters, no leading dot,
+    at most _MAX_NAME_BYTES), or "" if nothing is left."""
+    name = _UNSAFE_NAME_CHARS.sub("_", text).strip().lstrip(".").rstrip(" .")
     if len(name.encode("utf-8")) > _MAX_NAME_BYTES:
         stem, dot, extension = name.rpartition(".")
         if not dot or len(extension) > 10:
@@ -68,8 +74,11 @@ def safe_name(segment: str) -> str:
     return name
 
 
-def original_name(url: str) -> str | None:
-    """The image's own file name: the last segment of its URL's path, made safe; None if it has none."""
+def original_name(url: str, given: str | None = None) -> str | None:
+    """The image's own file name, made safe: the one its server `given` it (Content-Disposition),
+    else the last segment of its URL's path; None if it has none."""
+    if given and safe_file_name(given):
+        return safe_file_name(given)
     try:
         path = urlsplit(url).path
     except ValueError:

@@ -49,18 +49,20 @@ def test_export_links_each_image_under_host_path_and_name(tmp_path: Path) -> Non
         stored(output, 3, "http://site.test/img?id=1", "img"),
         stored(output, 4, "http://site.test/img?id=2", "img"),  # another image wants the same name
         stored(output, 5, "http://site.test/", None),  # no name of its own: its hash names it
-        stored(output, 6, "http://site.test/%2e%2e/%2e%2e/..%2F..%2Fescape.png", "..%2F..%2Fescape.png"),
+        stored(output, 6, "http://site.test/%2e%2e/%2e%2e/..%2F..%2Fescape.png", "../../escape.png"),
+        stored(output, 7, "http://site.test/100%2525.png", "100%25.png"),  # a name, not a URL: not decoded again
     ])
     done = export_by_name(output, into)
     files = sorted(p.relative_to(into).as_posix() for p in into.rglob("*") if p.is_file())
-    assert files == ["site.test/" + "0" * 16 + ".png", "site.test/2024/06/sunset.jpg", "site.test/2024/07/sunset.jpg",
-                     "site.test/_.._escape.png", "site.test/img-2.png", "site.test/img.png"]
-    assert (done.linked + done.copied, done.renamed, done.missing) == (6, 1, 0)
+    assert files == ["site.test/" + "0" * 16 + ".png", "site.test/100%25.png", "site.test/2024/06/sunset.jpg",
+                     "site.test/2024/07/sunset.jpg", "site.test/_.._escape.png", "site.test/img-2.png",
+                     "site.test/img.png"]
+    assert (done.linked + done.copied, done.renamed, done.missing) == (7, 1, 0)
     assert (into / "site.test/img-2.png").read_bytes() == b"image 4"
     if done.linked:  # a hard link: the bytes are not stored twice
         assert os.path.samefile(into / "site.test/img.png", output / "images/site.test" / f"{3:064x}.png")
     again = export_by_name(output, into)  # an export run twice adds nothing
-    assert (again.present, again.linked + again.copied) == (6, 0)
+    assert (again.present, again.linked + again.copied) == (7, 0)
 
 
 def test_export_refuses_the_stores_own_folders_and_symlinks_out(tmp_path: Path) -> None:
@@ -104,3 +106,13 @@ def test_export_names_end_as_what_the_file_is(tmp_path: Path) -> None:
     assert sorted(p.relative_to(into).as_posix() for p in into.rglob("*") if p.is_file()) == [
         "site.test/Holiday.JPEG", "site.test/icons/svg.svg", "site.test/image.php.jpg", "site.test/logo.webp",
         "site.test/photo/12345.jpg"]
+
+
+@pytest.mark.parametrize(("given", "name"), [
+    ("Harbour at dusk.jpg", "Harbour at dusk.jpg"), ("../../etc/passwd", "_.._etc_passwd"),
+    ("..", "attachment.php"), ("", "attachment.php"), (None, "attachment.php"), ("%41.png", "%41.png"),
+    ("a\x00b:c.gif", "a_b_c.gif")])
+def test_original_name_is_the_one_the_server_gave_made_safe(given: str | None, name: str) -> None:
+    # A Content-Disposition name comes from the site through a node: only what safe_file_name lets
+    # through is kept, and it is a name, not a URL segment (no percent-decoding).
+    assert original_name("http://site.test/attachment.php?id=3", given) == name

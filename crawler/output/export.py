@@ -19,7 +19,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from crawler.errors import ConfigError, StorageError
-from crawler.storage import IMAGES_DIR, MANIFEST_NAME, STATE_DIR, host_folder, read_jsonl, safe_name
+from crawler.storage import IMAGES_DIR, MANIFEST_NAME, STATE_DIR, host_folder, read_jsonl, safe_file_name, safe_name
 
 _MAX_FOLDERS = 16  # path segments of a URL kept as folders (deeper ones join the last)
 _MAX_TRIES = 1000  # name-2 … name-1000, then the content hash decides
@@ -77,9 +77,9 @@ def _wanted_path(record: dict[str, Any]) -> list[str]:
         segments = []
     folders = [name for name in (safe_name(segment) for segment in segments) if name]
     if len(folders) > _MAX_FOLDERS:
-        folders = [*folders[:_MAX_FOLDERS - 1], safe_name("_".join(folders[_MAX_FOLDERS - 1:]))]
+        folders = [*folders[:_MAX_FOLDERS - 1], safe_file_name("_".join(folders[_MAX_FOLDERS - 1:]))]
     stored = PurePosixPath(str(record.get("path", "")))
-    name = safe_name(str(record.get("name") or ""))
+    name = safe_file_name(str(record.get("name") or ""))  # a name (decoded from its URL already), not a segment
     if not name:
         return [host_folder(url), *folders, f"{str(record.get('sha256', 'image'))[:16]}{stored.suffix}"]
     return [host_folder(url), *folders, _with_its_type(name, stored.suffix[1:])]
@@ -93,7 +93,7 @@ def _with_its_type(name: str, extension: str) -> str:
     given_type = _TYPE_OF_EXTENSION.get(given.lower()) if dot and stem else None
     if not extension or given_type == extension:
         return name
-    return safe_name(f"{stem if given_type else name}.{extension}")
+    return safe_file_name(f"{stem if given_type else name}.{extension}")
 
 
 def _place(source: Path, root: Path, parts: list[str], tag: str, count: ExportCount) -> None:
