@@ -14,11 +14,12 @@ from typing import Any, Literal, TypedDict, get_args
 
 from crawler.errors import BadMessage
 
-PROTOCOL_VERSION = 7  # 2: stylesheet tasks; images carry how they were found. 3: withheld images.
+PROTOCOL_VERSION = 8  # 2: stylesheet tasks; images carry how they were found. 3: withheld images.
 # 4: images carry their words (alt, title, caption); sitemap tasks; validators for re-crawls.
 # 5: the desk may hand out a chain (a list of tasks of one origin, run one after another)
 # 6: validators carry max_age (how long the server said the response stays fresh)
 # 7: chains of up to 32 tasks (8 before)
+# 8: a saved image carries the file name its server's Content-Disposition gave it
 
 MAX_URL_CHARS = 8192  # longer URLs are dropped by the extractor; servers refuse them too (Apache: 8190)
 MAX_REFS_PER_PAGE = 50_000  # links plus images from one page; a sitemap lists 50,000 URLs at most
@@ -141,6 +142,7 @@ class SavedImage(TypedDict):
     content_type: str  # the sniffed type, e.g. image/png
     width: int | None
     height: int | None
+    filename: str | None  # the name the server's Content-Disposition gave it, as sent
 
 
 class Result(TypedDict):
@@ -374,6 +376,9 @@ def _read_saved_image(image: dict[str, Any], what: str) -> None:
     _require(image, "bytes", int, what)
     _require(image, "width", (int, type(None)), what)
     _require(image, "height", (int, type(None)), what)
+    filename = _require(image, "filename", (str, type(None)), what)
+    if filename is not None and len(filename) > MAX_TEXT_CHARS:
+        raise BadMessage(f"{what}: image filename of {len(filename)} characters, more than {MAX_TEXT_CHARS}")
     path = image["path"]
     # Plain and relative; the scheduler accepts only the exact path it assigns (results.py).
     if path.startswith("/") or "\\" in path or any(part in ("", ".", "..") for part in path.split("/")):

@@ -1,5 +1,6 @@
 """What a node does with a task, against HTTP mocks (responses): stylesheets and SVG images."""
 
+import tempfile
 from pathlib import Path
 
 import responses
@@ -131,3 +132,29 @@ def test_handlers_send_the_referer_a_browser_sends_so_hotlink_protection_lets_im
     mine = TaskHandler("node-1", LIMITS, ImageFilter(), tmp_path, options)
     mine.handle(make_task("7.4", "image", "http://cdn.test/photo.png", 1, found_on, 0), new_session(LIMITS, options))
     assert responses.calls[-1].request.headers["Referer"] == "http://mine.test/"
+
+
+@responses.activate
+def test_handlers_a_saved_image_carries_the_file_name_its_server_gives() -> None:
+    # Forums and galleries serve pictures from attachment.php?id=…: the name is in Content-Disposition
+    # (RFC 6266: filename* wins over filename), as a browser's "Save image as" and wget
+    # --content-disposition use it. Sent as the server sent it: the scheduler makes it safe.
+    from benchmarks.site import make_image
+    given = {"1": "inline; filename=\"Harbour at dusk.jpg\"",
+             "2": "attachment; filename=\"fallback.png\"; filename*=UTF-8''%E5%86%99%E7%9C%9F.png",
+             "3": 'attachment; filename="../../etc/passwd"',
+             "4": 'attachment; filename="\xd1\x84\xd0\xbe\xd1\x82\xd0\xbe.gif"',  # raw UTF-8, as servers send it
+             "5": "inline", "6": 'attachment; filename=""'}
+    for number, header in given.items():
+        responses.get(f"http://site.test/attachment.php?id={number}", body=make_image(int(number), "png"),
+                      headers={"Content-Disposition": header}, content_type="application/octet-stream")
+    responses.get("http://site.test/attachment.php?id=7", body=make_image(7, "png"), content_type="image/png")
+    session = new_session(LIMITS)
+    names = []
+    with tempfile.TemporaryDirectory() as folder:
+        for number in range(1, 8):
+            task = make_task(f"{number}.1", "image", f"http://site.test/attachment.php?id={number}", 1, None, 0)
+            result = read_result(dict(handler(Path(folder)).handle(task, session)))
+            assert result["outcome"] == "saved" and result["image"] is not None
+            names.append(result["image"]["filename"])
+    assert names == ["Harbour at dusk.jpg", "写真.png", "../../etc/passwd", "фото.gif", None, None, None]

@@ -41,6 +41,15 @@ def test_messages_image_path_must_stay_inside_the_output(path: str) -> None:
         read_result(dict(result))
 
 
+@pytest.mark.parametrize("filename", [b"x.png", 7, ["x.png"], "x" * 301])
+def test_messages_an_images_file_name_is_a_bounded_text_or_none(filename: object) -> None:
+    image = {"path": "images/a.test/" + "0" * 64 + ".png", "sha256": "0" * 64, "bytes": 1,
+             "content_type": "image/png", "width": 1, "height": 1}
+    assert read_result(dict(make_result(task(), "n", "saved", image={**image, "filename": "Dusk.png"})))
+    with pytest.raises(BadMessage, match="filename"):
+        read_result(dict(make_result(task(), "n", "saved", image={**image, "filename": filename})))
+
+
 def test_messages_links_must_be_url_pairs() -> None:
     with pytest.raises(BadMessage):
         read_result(dict(make_result(task(), "n", "fetched", links=[["only-one"]])))

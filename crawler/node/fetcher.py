@@ -24,6 +24,7 @@ from crawler.config import FetchLimits, RequestOptions
 from crawler.errors import FetchError, TransientFetchError
 from crawler.messages import MAX_TEXT_CHARS
 from crawler.node.deadline import brief_reads, fetch_deadline, watched_adapter
+from crawler.node.disposition import disposition_filename
 from crawler.node.optout import agent_token, header_directives
 from crawler.reasons import (
     CERTIFICATE_EXPIRED,
@@ -64,6 +65,7 @@ class Fetched:
     validators: dict[str, str] = dataclasses.field(default_factory=dict)  # the response's etag, last_modified
     not_modified: bool = False  # a conditional request answered 304: no body, the content is what it was
     refresh: str | None = None  # the Refresh header: where a browser goes next, and when (see node.refresh)
+    filename: str | None = None  # the name Content-Disposition gives it, as sent (see node.disposition)
 
     @functools.cached_property
     def sha256(self) -> str:
@@ -294,7 +296,8 @@ def _fetch_once(session: requests.Session, url: str, limits: FetchLimits, max_by
             return Fetched(url, status, body, content_type.split(";")[0].strip().lower(),
                            charset.group(1) if charset else None, truncated=truncated,
                            robots=_robots_tags(response, limits.user_agent), validators=_validators(response),
-                           refresh=response.headers.get("Refresh"))
+                           refresh=response.headers.get("Refresh"),
+                           filename=disposition_filename(response.headers.get("Content-Disposition")))
     except FetchError:
         raise
     except requests.exceptions.ConnectTimeout as exc:

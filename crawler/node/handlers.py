@@ -194,7 +194,7 @@ class TaskHandler:
         relative = image_path(task["url"], sha256, info.extension)
         written = save_atomic(self.output_dir, relative, data)
         image = {"path": relative, "sha256": sha256, "bytes": len(data), "content_type": info.content_type,
-                 "width": info.width, "height": info.height}
+                 "width": info.width, "height": info.height, "filename": fetched.filename}
         return make_result(task, self.node_id, Outcome.SAVED if written else Outcome.DUPLICATE, image=image,
                            status=fetched.status, bytes=len(data), validators=_validators_of(fetched))
 

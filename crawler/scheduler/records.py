@@ -139,7 +139,7 @@ class CrawlRecords:
         record = {"url": row.url, "page_url": row.page_url, "path": image["path"], "sha256": image["sha256"],
                   "bytes": image["bytes"], "content_type": image["content_type"], "width": image["width"],
                   "height": image["height"], "node": node, "time": now_iso(), "found_as": found_as_of(row),
-                  "name": original_name(row.url),
+                  "name": original_name(row.url, image.get("filename")),
                   "pages": pages_count(self._store.references_to(row.canonical), row.page_url),
                   "replaces": _replaced(row, image["sha256"])}
         given = json.loads(row.words) if row.words else {}

@@ -239,3 +239,28 @@ def test_crawl_gets_images_past_hotlink_protection_as_a_browser_does(tmp_path: P
     assert result.returncode == 0, result.stderr
     assert {record["name"] for record in read_jsonl(output / "manifest.jsonl")} == {"photo.jpg", "own.png"}
     assert site.headers["page.html"]["Referer"] == site.url and "Referer" not in site.headers[""]
+
+
+def test_crawl_names_an_image_as_its_server_does_and_exports_it_so(tmp_path: Path, serve_site, processes) -> None:
+    # A picture served as attachment.php?id=3 or /files/get/1 has its name in Content-Disposition;
+    # before, the manifest called both "1" and "2", and `export --layout names` wrote 1.png, 2.png.
+    site_root = tmp_path / "site"
+    (site_root / "files" / "get").mkdir(parents=True)
+    (site_root / "index.html").write_text('<img src="files/get/1"><img src="files/get/2"><img src="own.png">')
+    (site_root / "files" / "get" / "1").write_bytes(make_image(1, "png"))
+    (site_root / "files" / "get" / "2").write_bytes(make_image(2, "png"))
+    (site_root / "own.png").write_bytes(make_image(3, "png"))
+    site = serve_site(site_root)
+    site.response_headers["files/get/1"] = {"Content-Disposition": 'inline; filename="Harbour at dusk.png"'}
+    site.response_headers["files/get/2"] = {
+        "Content-Disposition": "attachment; filename=\"photo.jpg\"; filename*=UTF-8''%E5%86%99%E7%9C%9F.jpg"}
+    output = tmp_path / "out"
+    result = processes.run("run", site.url, "--output", str(output), "--delay", "0", timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert {record["name"] for record in read_jsonl(output / "manifest.jsonl")} == {
+        "Harbour at dusk.png", "写真.jpg", "own.png"}
+    exported = tmp_path / "named"
+    result = processes.run("export", str(output), "--layout", "names", "--into", str(exported), timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert sorted(path.name for path in exported.rglob("*") if path.is_file()) == [
+        "Harbour at dusk.png", "own.png", "写真.png"]  # a PNG sent under a .jpg name is exported as what it is
