@@ -19,7 +19,8 @@ PROTOCOL_VERSION = 8  # 2: stylesheet tasks; images carry how they were found. 3
 # 5: the desk may hand out a chain (a list of tasks of one origin, run one after another)
 # 6: validators carry max_age (how long the server said the response stays fresh)
 # 7: chains of up to 32 tasks (8 before)
-# 8: a saved image carries the file name its server's Content-Disposition gave it
+# 8: a saved image carries the file name its server's Content-Disposition gave it; pages and
+#    stylesheets carry the Referrer Policy they set for their images, an image's task the one it gets
 
 MAX_URL_CHARS = 8192  # longer URLs are dropped by the extractor; servers refuse them too (Apache: 8190)
 MAX_REFS_PER_PAGE = 50_000  # links plus images from one page; a sitemap lists 50,000 URLs at most
@@ -29,6 +30,9 @@ MAX_REFS_PER_PAGE = 50_000  # links plus images from one page; a sitemap lists 5
 MAX_REF_CHARS_PER_PAGE = 6_000_000
 MAX_ROBOTS_CHARS = 512 * 1024  # Google reads the first 500 KiB of a robots.txt
 MAX_TEXT_CHARS = 300  # reasons, node ids, content types
+# The Referrer Policy spec's policies: what a page may set for the requests of its images
+REFERRER_POLICIES = frozenset({"no-referrer", "no-referrer-when-downgrade", "same-origin", "origin", "strict-origin",
+                               "origin-when-cross-origin", "strict-origin-when-cross-origin", "unsafe-url"})
 MAX_WORDS_CHARS = 1000  # an image's alt, title or caption, whitespace collapsed, is cut to this
 MAX_TASK_IDS = 10_000  # in one heartbeat: what a node holds
 # Tasks in one chain (see Frontier.next_tasks). Each chain ends in a trip through the scheduler
@@ -133,6 +137,7 @@ class Task(TypedDict):
     page_url: str | None  # the page (or stylesheet) the URL was found on (None for seeds and robots.txt)
     hops: int  # redirects followed to get here
     known: dict[str, str] | None  # a re-crawl: the validators of the last fetch (VALIDATOR_KEYS), else None
+    referrer_policy: str | None  # the one the page set for this image (REFERRER_POLICIES); None: the default
 
 
 class SavedImage(TypedDict):
@@ -165,6 +170,8 @@ class Result(TypedDict):
     withheld: int  # images on the page left out because the site opted out (X-Robots-Tag, meta robots)
     validators: dict[str, str]  # of what was fetched (VALIDATOR_KEYS): what the next re-crawl asks with
     lastmods: list[list[Any]]  # a sitemap's [canonical, POSIX time] of the pages whose <lastmod> it gives
+    referrer_policy: str | None  # the Referrer Policy a page (or stylesheet) sets for its images; None: none
+    referrer_policies: list[list[str]]  # [canonical, policy] of images whose own tag sets one
     elapsed: float
     bytes: int
 
@@ -197,9 +204,9 @@ def parse_task_id(task_id: str) -> tuple[int, int, str] | None:
 
 
 def make_task(task_id: str, kind: str, url: str, depth: int, page_url: str | None, hops: int,
-              known: dict[str, str] | None = None) -> Task:
+              known: dict[str, str] | None = None, referrer_policy: str | None = None) -> Task:
     return {"v": PROTOCOL_VERSION, "id": task_id, "kind": str(kind), "url": url, "depth": depth,
-            "page_url": page_url, "hops": hops, "known": known}
+            "page_url": page_url, "hops": hops, "known": known, "referrer_policy": referrer_policy}
 
 
 def make_result(task: Task, node: str, outcome: Outcome, **fields: Any) -> Result:
@@ -208,7 +215,7 @@ def make_result(task: Task, node: str, outcome: Outcome, **fields: Any) -> Resul
         "v": PROTOCOL_VERSION, "type": "result", "task_id": task["id"], "node": node, "outcome": str(outcome),
         "reason": None, "retryable": False, "retry_after": None, "links": [], "images": [], "stylesheets": [],
         "sitemaps": [], "location": None, "image": None, "robots_text": None, "status": None, "elapsed": 0.0,
-        "bytes": 0, "withheld": 0, "validators": {}, "lastmods": [],
+        "bytes": 0, "withheld": 0, "validators": {}, "lastmods": [], "referrer_policy": None, "referrer_policies": [],
     }
     for key, value in fields.items():
         if key not in result:
@@ -311,7 +318,14 @@ def read_task(message: object) -> Task:
     known = _require(task, "known", (dict, type(None)), what)
     if known is not None:
         _check_validators(known, what)
+    _check_referrer_policy(task, what)
     return task  # type: ignore[return-value]  # every field was checked above
+
+
+def _check_referrer_policy(message: dict[str, Any], what: str) -> None:
+    policy = message.get("referrer_policy")
+    if policy is not None and (type(policy) is not str or policy not in REFERRER_POLICIES):
+        raise BadMessage(f"{what}: referrer_policy {shown(policy)} is none of the Referrer Policy spec's")
 
 
 def read_chain(message: object) -> list[Task]:
@@ -357,6 +371,12 @@ def read_result(message: dict[str, Any]) -> Result:
             type(entry) is list and len(entry) == 2 and type(entry[0]) is str and len(entry[0]) <= MAX_URL_CHARS
             and type(entry[1]) in (int, float) for entry in lastmods):
         raise BadMessage(f"{what}: lastmods is not a list of [canonical, time] pairs")
+    _check_referrer_policy(result, what)
+    policies = _require(result, "referrer_policies", list, what)
+    if len(policies) > MAX_REFS_PER_PAGE or not all(
+            type(entry) is list and len(entry) == 2 and type(entry[0]) is str and len(entry[0]) <= MAX_URL_CHARS
+            and entry[1] in REFERRER_POLICIES for entry in policies):
+        raise BadMessage(f"{what}: referrer_policies is not a list of [canonical, policy] pairs")
     return result  # type: ignore[return-value]  # every field was checked above
 
 

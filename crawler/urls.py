@@ -16,7 +16,7 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 from w3lib.url import canonicalize_url
 
 from crawler.config import Scope
-from crawler.messages import MAX_URL_CHARS
+from crawler.messages import MAX_URL_CHARS, REFERRER_POLICIES
 
 CRAWLABLE_SCHEMES = ("http", "https")
 DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -82,23 +82,52 @@ def origin_of(url: str) -> str:
     return f"{url[:start]}://{netloc.rpartition('@')[2]}"
 
 
-def referrer(page_url: str | None, url: str) -> str | None:
+DEFAULT_REFERRER_POLICY = "strict-origin-when-cross-origin"  # browsers' own, where a page sets none
+# what <meta name=referrer> still accepts from before the Referrer Policy spec (HTML's meta referrer)
+_LEGACY_REFERRER_POLICIES = {"never": "no-referrer", "default": DEFAULT_REFERRER_POLICY, "always": "unsafe-url",
+                             "origin-when-crossorigin": "origin-when-cross-origin"}
+
+
+def referrer_policy(value: str | None) -> str | None:
+    """The policy a Referrer-Policy header or a <meta name=referrer> sets: the last token of the
+    comma-separated list that names one (legacy names mapped), or None if none does."""
+    chosen = None
+    for token in (value or "").split(","):
+        token = token.strip().lower()
+        token = _LEGACY_REFERRER_POLICIES.get(token, token)
+        if token in REFERRER_POLICIES:
+            chosen = token
+    return chosen
+
+
+def referrer(page_url: str | None, url: str, policy: str | None = None) -> str | None:
     """The Referer a browser sends for `url` found on `page_url` (a page, or the stylesheet an image
-    is in), by its default policy, strict-origin-when-cross-origin: the page's URL on its own
-    origin, only its origin elsewhere, nothing from https to http. Image hosts that refuse
-    hotlinking answer 403 (or a placeholder) to a request without one."""
-    if page_url is None or page_url[:4].lower() != "http":
+    is in) under `policy` (the Referrer Policy spec's; by default strict-origin-when-cross-origin:
+    the page's URL on its own origin, only its origin elsewhere, nothing from https to http).
+    Image hosts that refuse hotlinking answer 403 (or a placeholder) to a request without one, and
+    those that refuse other sites answer 403 to one: pages embedding their pictures say no-referrer."""
+    if page_url is None or page_url[:4].lower() != "http" or policy == "no-referrer":
         return None
+    policy = policy or DEFAULT_REFERRER_POLICY
     page_origin, target_origin = origin_of(page_url), origin_of(url)
-    if page_origin[:6].lower() == "https:" and target_origin[:6].lower() != "https:":
+    downgrade = page_origin[:6].lower() == "https:" and target_origin[:6].lower() != "https:"
+    same_origin = page_origin.lower() == target_origin.lower()
+    if policy == "unsafe-url" or (policy == "no-referrer-when-downgrade" and not downgrade) or (
+            same_origin and policy in ("same-origin", "origin-when-cross-origin", DEFAULT_REFERRER_POLICY)):
+        return _without_credentials(page_url, page_origin).partition("#")[0]
+    if policy in ("same-origin", "no-referrer-when-downgrade") or (
+            downgrade and policy in ("strict-origin", DEFAULT_REFERRER_POLICY)):
         return None
-    if page_origin.lower() != target_origin.lower():
-        return page_origin + "/"
+    return page_origin + "/"  # origin, strict-origin, and the two *-when-cross-origin across origins
+
+
+def _without_credentials(page_url: str, page_origin: str) -> str:
+    """`page_url` without the user and password it may hold: they are never sent on."""
     start = page_url.find("://") + 3
-    if "@" in page_url[start:].split("/", 1)[0]:  # credentials in the URL are never sent on
-        path_at = page_url.find("/", start)
-        page_url = page_origin + (page_url[path_at:] if path_at >= 0 else "/")
-    return page_url.partition("#")[0]
+    if "@" not in page_url[start:].split("/", 1)[0]:
+        return page_url
+    path_at = page_url.find("/", start)
+    return page_origin + (page_url[path_at:] if path_at >= 0 else "/")
 
 
 def _host_of_canonical(key: str) -> str:

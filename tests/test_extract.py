@@ -429,3 +429,18 @@ def test_the_tag_pattern_matches_exactly_the_tags_extraction_reads() -> None:
     assert all(pattern.fullmatch(name.upper().encode()) for name in _TAGS)
     near_misses = [b"ar", b"are", b"amp", b"amp-", b"amp-im", b"im", b"imag", b"ifram", b"t", b"tab", b"b", b"span"]
     assert not any(pattern.fullmatch(word) for word in near_misses)
+
+
+def test_extract_reads_the_referrer_policy_a_page_and_its_images_set() -> None:
+    # Pages embedding pictures from hosts that refuse other sites' Referer say no-referrer, for the
+    # page (a <meta>, after the Referrer-Policy header) or for one <img>: a browser then sends none.
+    html = """<head><meta name="referrer" content="origin"><meta name="referrer" content="no-referrer"></head>
+    <img src="https://cdn.test/a.jpg"><img src="https://cdn.test/b.jpg" referrerpolicy="unsafe-url">
+    <img src="https://cdn.test/c.jpg" referrerpolicy="made-up">
+    <link rel="icon" href="/i.png" referrerpolicy="origin">"""
+    refs = extract(html.encode(), PAGE, refresh_header=None, referrer_header="unsafe-url")
+    assert refs.referrer_policy == "no-referrer"
+    assert refs.referrer_policies == {"https://cdn.test/b.jpg": "unsafe-url", "http://site.test/i.png": "origin"}
+    plain = extract(b'<img src="/a.png">', PAGE, referrer_header="same-origin, made-up")
+    assert (plain.referrer_policy, plain.referrer_policies) == ("same-origin", {})
+    assert extract(b'<img src="/a.png">', PAGE).referrer_policy is None

@@ -158,3 +158,18 @@ def test_handlers_a_saved_image_carries_the_file_name_its_server_gives() -> None
             assert result["outcome"] == "saved" and result["image"] is not None
             names.append(result["image"]["filename"])
     assert names == ["Harbour at dusk.jpg", "写真.png", "../../etc/passwd", "фото.gif", None, None, None]
+
+
+@responses.activate
+def test_handlers_a_page_and_a_stylesheet_report_the_referrer_policy_their_header_sets(tmp_path: Path) -> None:
+    responses.get(CSS_URL, content_type="text/css", body=b".a { background: url(/a.png) }",
+                  headers={"Referrer-Policy": "no-referrer"})
+    responses.get("http://site.test/", content_type="text/html", headers={"Referrer-Policy": "origin, same-origin"},
+                  body=b'<img src="/b.png"><img src="/c.png" referrerpolicy="unsafe-url">')
+    session = new_session(LIMITS)
+    sheet = handler(tmp_path).handle(make_task("3.1", "stylesheet", CSS_URL, 0, "http://site.test/", 0), session)
+    assert sheet["referrer_policy"] == "no-referrer"
+    page = read_result(dict(handler(tmp_path).handle(make_task("1.1", "page", "http://site.test/", 0, None, 0),
+                                                     session)))
+    assert page["referrer_policy"] == "same-origin"  # the last policy the header names that a browser knows
+    assert page["referrer_policies"] == [["http://site.test/c.png", "unsafe-url"]]

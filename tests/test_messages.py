@@ -130,3 +130,19 @@ def test_messages_a_chain_holds_two_to_max_chain_tasks_tasks() -> None:
     for wrong in ([one], [one] * (MAX_CHAIN_TASKS + 1)):
         with pytest.raises(BadMessage, match="a chain of"):
             read_chain(wrong)
+
+
+def test_messages_referrer_policies_travel_as_known_names_only() -> None:
+    # A page's policy and its images' come back with the page; an image's goes out with its task.
+    page = make_result(task(), "n", "fetched", referrer_policy="no-referrer",
+                       referrer_policies=[["http://cdn.test/a.jpg", "unsafe-url"]])
+    assert read_result(dict(page)) == page
+    image = make_task("8.1", "image", "http://cdn.test/a.jpg", 1, "http://a.test/", 0, referrer_policy="no-referrer")
+    assert read_task(dict(image)) == image
+    for bad in ({"referrer_policy": "made-up"}, {"referrer_policy": 1},
+                {"referrer_policies": [["http://cdn.test/a.jpg", "made-up"]]}, {"referrer_policies": [["x"]]},
+                {"referrer_policies": [["http://cdn.test/a.jpg", "origin"]] * 50_001}):
+        with pytest.raises(BadMessage, match="referrer"):
+            read_result({**page, **bad})
+    with pytest.raises(BadMessage, match="referrer"):
+        read_task({**image, "referrer_policy": "everything"})

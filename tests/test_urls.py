@@ -1,7 +1,7 @@
 import pytest
 
 from crawler.config import Scope
-from crawler.urls import ScopeRules, absolute, canonical, origin_of, referrer
+from crawler.urls import ScopeRules, absolute, canonical, origin_of, referrer, referrer_policy
 
 
 @pytest.mark.parametrize("url, expected", [
@@ -93,3 +93,35 @@ def test_urls_scope_accept_and_no_parent_are_for_pages() -> None:
 def test_urls_referrer_is_what_a_browser_sends_by_default(page_url: str | None, url: str,
                                                           expected: str | None) -> None:
     assert referrer(page_url, url) == expected
+
+
+PAGE = "https://site.test/a/page.html?q=1"
+
+
+@pytest.mark.parametrize(("policy", "same_origin", "cross_origin", "downgrade"), [
+    ("no-referrer", None, None, None),
+    ("same-origin", PAGE, None, None),
+    ("origin", "https://site.test/", "https://site.test/", "https://site.test/"),
+    ("strict-origin", "https://site.test/", "https://site.test/", None),
+    ("origin-when-cross-origin", PAGE, "https://site.test/", "https://site.test/"),
+    ("strict-origin-when-cross-origin", PAGE, "https://site.test/", None),
+    ("no-referrer-when-downgrade", PAGE, PAGE, None),
+    ("unsafe-url", PAGE, PAGE, PAGE),
+])
+def test_urls_referrer_follows_the_policy_a_page_sets(policy: str, same_origin: str | None, cross_origin: str | None,
+                                                      downgrade: str | None) -> None:
+    # Pages that embed pictures from hosts refusing other sites' Referer (Weibo's, WeChat's) set
+    # no-referrer: a browser then sends none, and the host serves the picture.
+    assert referrer(PAGE, "https://site.test/x.png", policy) == same_origin
+    assert referrer(PAGE, "https://cdn.test/x.png", policy) == cross_origin
+    assert referrer(PAGE, "http://cdn.test/x.png", policy) == downgrade
+
+
+@pytest.mark.parametrize(("value", "policy"), [
+    ("no-referrer", "no-referrer"), (" No-Referrer ", "no-referrer"), ("never", "no-referrer"),  # legacy names
+    ("always", "unsafe-url"), ("origin-when-crossorigin", "origin-when-cross-origin"),
+    ("default", "strict-origin-when-cross-origin"),
+    ("unsafe-url, no-referrer", "no-referrer"), ("no-referrer, made-up", "no-referrer"),  # the last one known
+    ("made-up", None), ("", None), (None, None)])
+def test_urls_referrer_policy_reads_the_header_and_meta_values(value: str | None, policy: str | None) -> None:
+    assert referrer_policy(value) == policy

@@ -28,7 +28,7 @@ from crawler.node import css
 from crawler.node.optout import meta_directives
 from crawler.node.refresh import refresh_target
 from crawler.node.srcset import srcset_urls
-from crawler.urls import absolute, canonical, origin_of
+from crawler.urls import absolute, canonical, origin_of, referrer_policy
 
 # Parsing is the crawler's main CPU cost. Only the start tags extraction reads are cut out of the
 # bytes (after dropping comments and the bodies of script-like elements, where a browser sees no
@@ -126,6 +126,8 @@ class PageRefs:
     sitemaps: list[list[str]] = field(default_factory=list)  # [url, canonical] pairs (a sitemap index's)
     robots: set[str] = field(default_factory=set)  # <meta name=robots> directives for us (when read)
     refresh: list[str] | None = None  # [url, canonical] the page sends its reader to at once (see _read_refresh)
+    referrer_policy: str | None = None  # the page's Referrer-Policy header, or its last <meta name=referrer>
+    referrer_policies: dict[str, str] = field(default_factory=dict)  # canonical → an <img referrerpolicy>
 
 
 def decode(html: bytes, encoding: str | None) -> str:
@@ -186,6 +188,7 @@ class Collector:
         self._pictures: list[list[list[str]]] = []  # open <picture>s: their image entries
         self.srcdoc_depth = 0  # how many iframe srcdoc documents deep the parse is
         self.srcdocs_read = 0
+        self.element_policy: str | None = None  # the referrerpolicy of the tag being read, if it sets one
 
     def _resolve(self, ref: object, which: int) -> list[str] | None:
         if not isinstance(ref, str) or self._count >= MAX_REFS_PER_PAGE or self._chars >= MAX_REF_CHARS_PER_PAGE:
@@ -236,6 +239,8 @@ class Collector:
             entry += (found_as.value, "", "", "")
             self.refs.images.append(entry)
             self._image_entries[entry[1]] = entry
+            if self.element_policy is not None:  # the first reference decides, as for found_as
+                self.refs.referrer_policies[entry[1]] = self.element_policy
         elif isinstance(ref, str) and (alt or title or caption or self._figures or self._pictures):
             key = self._resolved.get(ref.partition("#")[0], (None, None))[1]  # an image seen before on this page
             entry = self._image_entries.get(key) if key else None
@@ -401,9 +406,11 @@ def _ascii_compatible(html: bytes, encoding: str | None) -> tuple[bytes, str | N
 
 
 def extract(html: bytes, page_url: str, encoding: str | None = None, agent: str | None = None,
-            refresh_header: str | None = None) -> PageRefs:
+            refresh_header: str | None = None, referrer_header: str | None = None) -> PageRefs:
     """Return the pages, stylesheets and images `html` refers to, resolved against `page_url` or <base href>,
-    and where the page (or its Refresh header, `refresh_header`) sends its reader at once.
+    where the page (or its Refresh header, `refresh_header`) sends its reader at once, and the
+    Referrer Policy its images are asked for with (its Referrer-Policy header, `referrer_header`,
+    then its <meta name=referrer>s; an <img referrerpolicy> for that image).
 
     With `agent` (our name for robots directives), links marked rel=nofollow are left out and the
     page's <meta name=robots> (or name=`agent`) directives are kept in `robots`.
@@ -417,14 +424,16 @@ def extract(html: bytes, page_url: str, encoding: str | None = None, agent: str 
     if base_href is not None:
         base = absolute(page_url, base_href) or page_url
     found = Collector(base, agent)
-    _read_refresh(refresh_header, document.tags, found, page_url)
+    metas = [tag for tag in document.tags if tag.tag == "q-meta"]  # the page's, not its srcdocs' nor <noscript>'s
+    _read_refresh(refresh_header, metas, found, page_url)
+    found.refs.referrer_policy = _read_referrer_policy(referrer_header, metas)
     declared_icon = document.read(found)
     if not declared_icon:  # what every browser asks for when a page names no icon
         found.image(origin_of(page_url) + "/favicon.ico", Found.FAVICON)
     return found.refs
 
 
-def _read_refresh(header: str | None, tags: list[etree._Element], found: Collector, page_url: str) -> None:
+def _read_refresh(header: str | None, metas: list[etree._Element], found: Collector, page_url: str) -> None:
     """Where the page sends its reader: its Refresh header (relative to the page's URL), else its
     first <meta http-equiv=refresh> (not one inside <noscript>, which a browser running scripts
     ignores, nor one in an iframe's srcdoc), as a browser reads them."""
@@ -434,13 +443,22 @@ def _read_refresh(header: str | None, tags: list[etree._Element], found: Collect
         if url is not None:
             found.refresh_to(url, target[0], page_url)
         return
-    for tag in tags:
-        if tag.tag == "q-meta" and str(tag.get("http-equiv") or "").strip().lower() == "refresh":
+    for tag in metas:
+        if str(tag.get("http-equiv") or "").strip().lower() == "refresh":
             target = refresh_target(str(tag.get("content") or ""))
             if target is None:
                 continue
             found.refresh_to(target[1], target[0], page_url)
             return
+
+
+def _read_referrer_policy(header: str | None, metas: list[etree._Element]) -> str | None:
+    """The page's Referrer Policy: its header's, then each valid <meta name=referrer> in turn (HTML)."""
+    policy = referrer_policy(header)
+    for tag in metas:
+        if str(tag.get("name") or "").strip().lower() == "referrer":
+            policy = referrer_policy(str(tag.get("content") or "")) or policy
+    return policy
 
 
 @dataclass
@@ -558,6 +576,9 @@ class _Image(Protocol):
     def __call__(self, ref: object, found_as: Found, alt: object = None, title: object = None) -> None: ...
 
 
+_Reader = Callable[[_Get, Collector, _Image, _Image], bool]  # one tag's reader: True if it declared an icon
+
+
 def _anchor(get: _Get, found: Collector, image: _Image, srcset: _Image) -> bool:
     if found.agent is not None and "nofollow" in _tokens(get("rel")):
         return False  # the site asks crawlers not to follow it (wget does the same)
@@ -602,7 +623,7 @@ def _input(get: _Get, found: Collector, image: _Image, srcset: _Image) -> bool:
     return False
 
 
-def _grouping(name: str, opens: bool) -> Callable[[_Get, Collector, _Image, _Image], bool]:
+def _grouping(name: str, opens: bool) -> _Reader:
     """The reader of a <figure> or <picture> marker (its start, or with `opens` False its end)."""
     def read(get: _Get, found: Collector, image: _Image, srcset: _Image) -> bool:
         (found.open_group if opens else found.close_group)(name)
@@ -668,14 +689,30 @@ def _background(get: _Get, found: Collector, image: _Image, srcset: _Image) -> b
     return False
 
 
-_READERS: dict[str, Callable[[_Get, Collector, _Image, _Image], bool]] = {
-    "a": _anchor, "area": _anchor, "iframe": _frame, "frame": _frame, "img": _img, "source": _source,
-    "input": _input, "meta": _meta, "link": _link, "video": _video, "image": _svg_image, "use": _svg_image,
-    "object": _object, "embed": _object, **{name: _background for name in _BACKGROUND_TAGS},
+def _with_element_policy(reader: _Reader) -> _Reader:
+    """`reader`, with the Referrer Policy the tag's referrerpolicy attribute sets for its images
+    kept in the collector while it reads (the attribute is rare: one lookup when it is absent)."""
+    def read(get: _Get, found: Collector, image: _Image, srcset: _Image) -> bool:
+        given = get("referrerpolicy")
+        if given is None:
+            return reader(get, found, image, srcset)
+        found.element_policy = referrer_policy(str(given))
+        try:
+            return reader(get, found, image, srcset)
+        finally:
+            found.element_policy = None
+    return read
+
+
+_IMG = _with_element_policy(_img)
+_READERS: dict[str, _Reader] = {
+    "a": _anchor, "area": _anchor, "iframe": _frame, "frame": _frame, "img": _IMG, "source": _source,
+    "input": _input, "meta": _meta, "link": _with_element_policy(_link), "video": _video, "image": _svg_image,
+    "use": _svg_image, "object": _object, "embed": _object, **{name: _background for name in _BACKGROUND_TAGS},
     **{name + end: _grouping(name, not end) for name in ("figure", "picture") for end in ("", "-end")},
     "figcaption": _figcaption,
     # AMP pages have no <img>: the AMP runtime renders these custom elements as what they name
-    "amp-img": _img, "amp-anim": _img, "amp-video": _video, "amp-iframe": _frame,
+    "amp-img": _IMG, "amp-anim": _IMG, "amp-video": _video, "amp-iframe": _frame,
 }
 
 

@@ -35,6 +35,7 @@ from crawler.reasons import (
     COULD_NOT_RESOLVE,
     NO_SUCH_HOST,
 )
+from crawler.urls import referrer_policy
 
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 # Statuses a later attempt may fix. 404, 410 and other 4xx are final.
@@ -66,6 +67,7 @@ class Fetched:
     not_modified: bool = False  # a conditional request answered 304: no body, the content is what it was
     refresh: str | None = None  # the Refresh header: where a browser goes next, and when (see node.refresh)
     filename: str | None = None  # the name Content-Disposition gives it, as sent (see node.disposition)
+    referrer_policy: str | None = None  # what its Referrer-Policy header sets for the requests it leads to
 
     @functools.cached_property
     def sha256(self) -> str:
@@ -297,7 +299,8 @@ def _fetch_once(session: requests.Session, url: str, limits: FetchLimits, max_by
                            charset.group(1) if charset else None, truncated=truncated,
                            robots=_robots_tags(response, limits.user_agent), validators=_validators(response),
                            refresh=response.headers.get("Refresh"),
-                           filename=disposition_filename(response.headers.get("Content-Disposition")))
+                           filename=disposition_filename(response.headers.get("Content-Disposition")),
+                           referrer_policy=referrer_policy(response.headers.get("Referrer-Policy")))
     except FetchError:
         raise
     except requests.exceptions.ConnectTimeout as exc:

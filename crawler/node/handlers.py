@@ -58,7 +58,7 @@ class TaskHandler:
                 result = self._sitemap(task, session)
             else:
                 fetched = fetch(session, task["url"], self.limits, self.limits.max_image_bytes, known=task["known"],
-                                referrer=referrer(task["page_url"], task["url"]))
+                                referrer=_referrer(task))
                 result = self._redirect(task, fetched) or self._unchanged(task, fetched) or self._save(task, fetched)
         except FetchError as exc:
             result = make_result(task, self.node_id, Outcome.FAILED, reason=exc.reason, retryable=exc.retryable,
@@ -110,7 +110,7 @@ class TaskHandler:
 
     def _page(self, task: Task, session: requests.Session) -> Result:
         fetched = fetch(session, task["url"], self.limits, self.limits.max_page_bytes, cut_at_cap=True,
-                        images_as_images=True, known=task["known"], referrer=referrer(task["page_url"], task["url"]))
+                        images_as_images=True, known=task["known"], referrer=_referrer(task))
         answered = self._redirect(task, fetched) or self._unchanged(task, fetched)
         if answered is not None:
             return answered
@@ -119,7 +119,8 @@ class TaskHandler:
         if fetched.content_type not in _HTML_TYPES:
             return make_result(task, self.node_id, Outcome.SKIPPED, reason="not-html", status=fetched.status,
                                bytes=len(fetched.body))
-        refs = extract(fetched.body, task["url"], fetched.charset, self._agent, fetched.refresh)
+        refs = extract(fetched.body, task["url"], fetched.charset, self._agent, refresh_header=fetched.refresh,
+                       referrer_header=fetched.referrer_policy)
         if refs.refresh is not None:  # a refresh at once: a browser shows nothing of this page
             return make_result(task, self.node_id, Outcome.REDIRECT, location=refs.refresh, status=fetched.status)
         links, images, stylesheets, withheld = refs.links, refs.images, refs.stylesheets, 0
@@ -131,12 +132,14 @@ class TaskHandler:
                 images, stylesheets, withheld = [], [], len(refs.images)
         return make_result(task, self.node_id, Outcome.FETCHED, links=links, images=images, stylesheets=stylesheets,
                            status=fetched.status, bytes=len(fetched.body), withheld=withheld,
-                           reason="truncated" if fetched.truncated else None, validators=_validators_of(fetched))
+                           reason="truncated" if fetched.truncated else None, validators=_validators_of(fetched),
+                           referrer_policy=refs.referrer_policy,
+                           referrer_policies=[[key, policy] for key, policy in refs.referrer_policies.items()])
 
     def _stylesheet(self, task: Task, session: requests.Session) -> Result:
         """Fetch a stylesheet (cut at the page cap, like a page) and report its images and @imports."""
         fetched = fetch(session, task["url"], self.limits, self.limits.max_page_bytes, cut_at_cap=True,
-                        known=task["known"], referrer=referrer(task["page_url"], task["url"]))
+                        known=task["known"], referrer=_referrer(task))
         answered = self._redirect(task, fetched) or self._unchanged(task, fetched)
         if answered is not None:
             return answered
@@ -148,7 +151,8 @@ class TaskHandler:
         found.stylesheet_contents(refs, Found.CSS_LINKED)
         return make_result(task, self.node_id, Outcome.FETCHED, images=found.refs.images,
                            stylesheets=found.refs.stylesheets, status=fetched.status, bytes=len(fetched.body),
-                           reason="truncated" if fetched.truncated else None, validators=_validators_of(fetched))
+                           reason="truncated" if fetched.truncated else None, validators=_validators_of(fetched),
+                           referrer_policy=fetched.referrer_policy)  # its images' Referer is the stylesheet's URL
 
     def _sitemap(self, task: Task, session: requests.Session) -> Result:
         """Fetch a sitemap (gzipped or not, XML or text) and report the pages, images and sitemaps it lists."""
@@ -197,6 +201,12 @@ class TaskHandler:
                  "width": info.width, "height": info.height, "filename": fetched.filename}
         return make_result(task, self.node_id, Outcome.SAVED if written else Outcome.DUPLICATE, image=image,
                            status=fetched.status, bytes=len(data), validators=_validators_of(fetched))
+
+
+def _referrer(task: Task) -> str | None:
+    """The Referer a browser sends for the task's URL: from the page (or stylesheet) it was found
+    on, under the Referrer Policy that page set for it."""
+    return referrer(task["page_url"], task["url"], task.get("referrer_policy"))
 
 
 def _validators_of(fetched: Fetched) -> dict[str, str]:

@@ -25,7 +25,15 @@ from crawler.messages import (
     parse_task_id,
 )
 from crawler.scheduler.robots import ALLOW_ALL, RobotsRules
-from crawler.scheduler.store import UNFINISHED, CrawlStore, UrlRow, UrlStatus, dispatch_origin, robots_key
+from crawler.scheduler.store import (
+    UNFINISHED,
+    CrawlStore,
+    UrlRow,
+    UrlStatus,
+    dispatch_origin,
+    referrer_policy_of,
+    robots_key,
+)
 from crawler.urls import origin_of
 
 log = logging.getLogger(__name__)
@@ -342,7 +350,7 @@ class Frontier:
             host.in_flight += 1
         self._keep_gap(host, now, host.delay)
         return make_task(task_id, row.kind, row.url, row.depth, row.page_url, row.hops,
-                         known_validators(row.fetch) if row.fetch else None)
+                         known_validators(row.fetch) if row.fetch else None, referrer_policy_of(row.words))
 
     def fail(self, row: UrlRow, reason: str, outcome: Outcome = Outcome.FAILED) -> None:
         """Record a URL as failed (or skipped) for good."""

@@ -29,13 +29,6 @@ log = logging.getLogger(__name__)
 WORD_FIELDS = ("alt", "title", "caption")
 
 
-def image_words(alt: str, title: str, caption: str) -> str | None:
-    """The words a page gave an image, as the store keeps them (a JSON object), or None if it gave none."""
-    if not (alt or title or caption):
-        return None
-    return json.dumps({"alt": alt, "title": title, "caption": caption}, ensure_ascii=False)
-
-
 def pages_count(references: int, page_url: str | None) -> int:
     """The manifest's `pages`: pages that showed the image; a picture only linked to counts its linking page."""
     return max(references, 1 if page_url else 0)

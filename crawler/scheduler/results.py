@@ -19,10 +19,10 @@ from crawler.messages import Found, Kind, Outcome, Result, shown
 from crawler.reasons import MAX_SLOW_ATTEMPTS, NO_SUCH_HOST, NOT_STARTED, SLOW_REASONS, describe_reason
 from crawler.scheduler.filecheck import SavedFileCheck
 from crawler.scheduler.frontier import Frontier
-from crawler.scheduler.records import CrawlRecords, found_as_of, image_words
+from crawler.scheduler.records import CrawlRecords, found_as_of
 from crawler.scheduler.robots import listed_sitemaps
 from crawler.scheduler.status import StatusTracker
-from crawler.scheduler.store import CrawlStore, UrlRow, UrlStatus
+from crawler.scheduler.store import CrawlStore, UrlRow, UrlStatus, image_words
 from crawler.storage import STORAGE_REASONS, assigned_image_path
 from crawler.urllog import url_event
 from crawler.urls import ScopeRules, canonical, host_of, origin_of
@@ -298,13 +298,16 @@ class ResultApplier:
         and count the reference to each image in scope."""
         seen, allows = self._frontier.seen, self._scope.allows_resource
         referred = []
+        page_policy = result["referrer_policy"]  # what its images are asked for with, unless their tag says
+        own_policies = dict(result["referrer_policies"])
         for url, key, found_as, alt, title, caption in result["images"]:
             if seen(key):
                 referred.append(key)
             elif allows(key):
                 referred.append(key)
+                policy = own_policies.get(key, page_policy) if own_policies else page_policy
                 self._frontier.add(url, key, Kind.IMAGE, image_depth, row.url, 0, found_as,
-                                   image_words(alt, title, caption))
+                                   image_words(alt, title, caption, policy))
             else:
                 self._count_out_of_scope(key)
         if row.fetch is None:  # a page a re-crawl found changed had its references counted when first read

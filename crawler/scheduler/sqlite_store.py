@@ -38,7 +38,7 @@ CREATE TABLE IF NOT EXISTS urls (
     attempts INTEGER NOT NULL DEFAULT 0,
     reason TEXT,
     found_as TEXT,                -- how the first reference showed an image (img, css-linked, …)
-    words TEXT,                   -- an image's alt, title and caption (JSON) from its first reference
+    words TEXT,                   -- an image's words and Referrer Policy (JSON, image_words) from its first reference
     pages INTEGER NOT NULL DEFAULT 0,  -- pages that referred to it as an image
     fetch TEXT,                   -- validators and bytes of the last successful fetch (JSON), for a re-crawl
     fetched_at REAL               -- when that was (POSIX time)

@@ -19,8 +19,8 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from typing import Any, NamedTuple
 
-from crawler.messages import Kind, Word
-from crawler.urls import origin_of
+from crawler.messages import REFERRER_POLICIES, Kind, Word
+from crawler.urls import DEFAULT_REFERRER_POLICY, origin_of
 
 
 class UrlStatus(Word):
@@ -49,8 +49,25 @@ class UrlRow(NamedTuple):
     status: str  # a UrlStatus's value
     attempts: int
     found_as: str | None = None  # how the first reference showed an image (a Found's value)
-    words: str | None = None  # an image's alt, title and caption from its first reference: a JSON object
+    words: str | None = None  # an image's alt, title, caption, Referrer Policy from its first reference (image_words)
     fetch: str | None = None  # the last successful fetch, of an earlier run: validators and bytes (a JSON object)
+
+
+def image_words(alt: str, title: str, caption: str, referrer_policy: str | None = None) -> str | None:
+    """The words a page gave an image, and the Referrer Policy it set for it (when not a browser's
+    default), as the store keeps them (a JSON object); None if it gave neither."""
+    given: dict[str, str] = {"alt": alt, "title": title, "caption": caption} if alt or title or caption else {}
+    if referrer_policy is not None and referrer_policy != DEFAULT_REFERRER_POLICY:
+        given["referrer"] = referrer_policy
+    return json.dumps(given, ensure_ascii=False) if given else None
+
+
+def referrer_policy_of(words: str | None) -> str | None:
+    """The Referrer Policy an image's stored words keep (see image_words), or None for the default."""
+    if not words or '"referrer"' not in words:  # a quote inside the words is escaped: only the key matches
+        return None
+    policy = json.loads(words).get("referrer")
+    return policy if policy in REFERRER_POLICIES else None
 
 
 def dispatch_origin(row: UrlRow) -> str:

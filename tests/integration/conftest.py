@@ -89,6 +89,7 @@ class SiteServer(LoopbackServer):
         self.response_headers: dict[str, dict[str, str]] = {}  # path → extra headers its response carries
         self.busy_once: dict[str, int] = {}  # path → seconds: its first request gets 429 with that Retry-After
         self.hotlink_protected: dict[str, str] = {}  # path → 403 unless the Referer starts with this
+        self.other_sites_refused: set[str] = set()  # paths that get 403 with a Referer from another site (Weibo's)
         self.log: list[tuple[float, str]] = []  # (time, path) of every request, server side
         self.answers: list[tuple[str, int, int]] = []  # (path, status, body bytes sent) of every answer
         self.in_flight = 0
@@ -158,6 +159,10 @@ class _CountingHandler(SimpleHTTPRequestHandler):
             return
         wanted_referrer = self.site.hotlink_protected.get(path)
         if wanted_referrer is not None and not self.headers.get("Referer", "").startswith(wanted_referrer):
+            self.send_error(403)
+            return
+        if path in self.site.other_sites_refused and not self.headers.get("Referer", self.site.url).startswith(
+                self.site.url):
             self.send_error(403)
             return
         if path in self.site.redirects:

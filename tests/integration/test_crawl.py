@@ -264,3 +264,30 @@ def test_crawl_names_an_image_as_its_server_does_and_exports_it_so(tmp_path: Pat
     assert result.returncode == 0, result.stderr
     assert sorted(path.name for path in exported.rglob("*") if path.is_file()) == [
         "Harbour at dusk.png", "own.png", "写真.png"]  # a PNG sent under a .jpg name is exported as what it is
+
+
+def test_crawl_asks_for_images_with_the_referrer_policy_their_page_sets(tmp_path: Path, serve_site, processes) -> None:
+    # Image hosts that refuse other sites' Referer (Weibo's, WeChat's) serve pages that embed their
+    # pictures with no-referrer set, for the page or for one <img>: a browser sends none, and gets them.
+    (tmp_path / "cdn").mkdir()
+    for number in (1, 2, 3):
+        (tmp_path / "cdn" / f"{number}.jpg").write_bytes(make_image(number, "jpg"))
+    cdn = serve_site(tmp_path / "cdn")
+    cdn.other_sites_refused.update({"1.jpg", "2.jpg", "3.jpg"})
+    site_root = tmp_path / "site"
+    site_root.mkdir()
+    on_cdn = f"http://localhost:{cdn.port}"
+    (site_root / "index.html").write_text(
+        f'<a href="blog.html">blog</a><a href="plain.html">plain</a>'
+        f'<img src="{on_cdn}/1.jpg" referrerpolicy="no-referrer">')
+    (site_root / "blog.html").write_text(
+        f'<head><meta name="referrer" content="no-referrer"></head><img src="{on_cdn}/2.jpg">')
+    (site_root / "plain.html").write_text(f'<img src="{on_cdn}/3.jpg">')  # the default: the site's origin is sent
+    site = serve_site(site_root)
+    output = tmp_path / "out"
+    result = processes.run("run", site.url, "--output", str(output), "--delay", "0", timeout=60)
+    assert result.returncode in (0, 3), result.stderr
+    assert {record["name"] for record in read_jsonl(output / "manifest.jsonl")} == {"1.jpg", "2.jpg"}
+    assert [record["url"] for record in read_jsonl(output / "failures.jsonl") if record["reason"] == "http-403"] == [
+        f"{on_cdn}/3.jpg"]  # as in a browser: refused with the site's Referer
+    assert "Referer" not in cdn.headers["1.jpg"] and "Referer" not in cdn.headers["2.jpg"]
