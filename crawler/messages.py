@@ -226,7 +226,7 @@ def make_result(task: Task, node: str, outcome: Outcome, **fields: Any) -> Resul
 
 def result_chars(result: Mapping[str, Any]) -> int:
     """About how many characters `result` puts on the wire (what a node's batches are bounded by)."""
-    refs = result["links"], result["images"], result["stylesheets"], result["sitemaps"]
+    refs = result["links"], result["images"], result["stylesheets"], result["sitemaps"], result["referrer_policies"]
     return 200 + len(result["robots_text"] or "") + sum(len(part) for group in refs for ref in group for part in ref)
 
 
