@@ -376,6 +376,25 @@ def test_a_seed_that_fails_says_so_at_once(tmp_path: Path, caplog: pytest.LogCap
                         "--cookies, --auth-file; or it refuses crawlers)"]
 
 
+def test_a_seed_its_robots_txt_forbids_says_so(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    # Before: "0 pages fetched (1 skipped)", and nothing said the site asks crawlers to stay out.
+    config = SchedulerConfig(output_dir=tmp_path, authkey=b"k" * 32, seeds=(f"{SITE}/",),
+                             scope=Scope(frozenset({"site.test"}), read_sitemaps=False),
+                             politeness=Politeness(delay_seconds=0))
+    scheduler = Scheduler(config, clock=lambda: 0.0, store=MemoryStore())
+    scheduler._applier.add_seeds([f"{SITE}/"])
+    robots = scheduler._frontier.next_task(0.0)
+    assert robots is not None and robots["kind"] == "robots"
+    scheduler._handle(dict(make_result(robots, "n1", Outcome.FETCHED, status=200,
+                                       robots_text="User-agent: *\nDisallow: /\n")), 0.0)
+    assert scheduler._frontier.next_task(0.0) is None
+    with caplog.at_level("WARNING"):
+        assert [(r["url"], r["reason"]) for r in failures_of(scheduler, tmp_path)] == [(f"{SITE}/", "robots")]
+    assert [record.getMessage() for record in caplog.records if record.levelname == "WARNING"] == [
+        f"scheduler: seed {SITE}/ is disallowed by its site's robots.txt; skipped (--ignore-robots crawls "
+        "a site of your own anyway)"]
+
+
 def test_a_saved_image_counts_only_once_the_shared_disk_shows_it(tmp_path: Path,
                                                                caplog: pytest.LogCaptureFixture) -> None:
     scheduler = idle_scheduler(tmp_path)

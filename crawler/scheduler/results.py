@@ -417,6 +417,9 @@ class ResultApplier:
             if dropped.row.kind == Kind.ROBOTS:
                 log.warning("scheduler: could not read %s: %s; skipping that site", dropped.row.url,
                             describe_reason(dropped.reason, dropped.row.url))
+            elif dropped.reason == "robots" and dropped.row.kind == Kind.PAGE and dropped.row.page_url is None:
+                log.warning("scheduler: seed %s is disallowed by its site's robots.txt; skipped (--ignore-robots "
+                            "crawls a site of your own anyway)", dropped.row.url)
             if dropped.row.kind == Kind.PAGE and (dropped.gave_up or dropped.reason in ("robots-unavailable",
                                                                                        NO_SUCH_HOST)):
                 self._counts["pages/unreachable"] += 1  # network failures and server errors: exit status 3
