@@ -143,6 +143,13 @@ def _host_of_canonical(key: str) -> str:
     return netloc.partition(":")[0]
 
 
+def _as_keyed(host: str) -> str:
+    """`host` as canonical URLs spell it: lower case, an international name in punycode
+    (bücher.example → xn--bcher-kva.example), so scope rules compare like with like."""
+    key = canonical(f"http://{host}/")
+    return _host_of_canonical(key) if key else host.lower()
+
+
 def _www_twins(host: str) -> tuple[str, ...]:
     """`host` and, for a domain name, the same name with "www." added or taken away."""
     if "." not in host or host.startswith("[") or _is_an_address(host):
@@ -173,8 +180,8 @@ class ScopeRules:
     def __init__(self, scope: Scope) -> None:
         # A seed's host and its www twin are one site: example.com redirects to www.example.com (or
         # the other way round) on most sites, and a user who names either means the site.
-        self._hosts = frozenset(twin for host in scope.seed_hosts for twin in _www_twins(host.lower()))
-        self._domains = tuple(d.lower().lstrip(".") for d in scope.allow_domains)
+        self._hosts = frozenset(twin for host in scope.seed_hosts for twin in _www_twins(_as_keyed(host)))
+        self._domains = tuple(_as_keyed(domain.lstrip(".")) for domain in scope.allow_domains)
         self._deny = [re.compile(p) for p in scope.deny_patterns]
         self._same_host_resources = scope.same_host_images
         self._accept = [re.compile(p) for p in scope.accept_patterns]

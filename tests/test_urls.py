@@ -125,3 +125,14 @@ def test_urls_referrer_follows_the_policy_a_page_sets(policy: str, same_origin: 
     ("made-up", None), ("", None), (None, None)])
 def test_urls_referrer_policy_reads_the_header_and_meta_values(value: str | None, policy: str | None) -> None:
     assert referrer_policy(value) == policy
+
+
+def test_urls_scope_an_international_domain_name_is_in_scope_as_its_pages_are_keyed() -> None:
+    # Pages are keyed in punycode: with the seed's host kept as typed, every link of `crawler run
+    # http://bücher.example/` was out of scope, and the crawl ended after its first page.
+    rules = ScopeRules(Scope(frozenset({"bücher.example"}), ("café.test",)))
+    assert rules.allows(canonical("http://bücher.example/a.html") or "")
+    assert rules.allows(canonical("http://www.Bücher.example/") or "")  # and its www twin
+    assert rules.allows(canonical("http://menu.café.test/") or "")  # an allowed domain too
+    assert rules.has_pages_on("http://xn--bcher-kva.example")
+    assert not rules.allows(canonical("http://bucher.example/") or "")
