@@ -451,6 +451,9 @@ def _print_summary(summary: Summary) -> int:
         print(f"Left out at the sites' request: {plural(withheld, 'image reference')} on pages that opt out "
               f"(<meta name=robots> or X-Robots-Tag noimageindex/noai), {plural(tagged, 'image')} sent with "
               "X-Robots-Tag noai/noimageindex (--ignore-robots, on sites you own, keeps them).", flush=True)
+    if c.get("pages/fetched") and not c.get("images/referenced") and not withheld:
+        print(f"No picture on the {plural(c['pages/fetched'], 'page')} fetched (a favicon aside): where a browser "
+              "shows some, the site draws them with scripts, and this crawler runs none.", flush=True)
     kept_out = c.get("images/out-of-scope", 0)
     if kept_out and summary.out_of_scope_hosts:
         hosts = " ".join(f"--allow-domain {host}" for host in summary.out_of_scope_hosts)

@@ -39,6 +39,7 @@ MAX_IMPORT_DEPTH = 8
 MAX_SITEMAP_DEPTH = 3
 _REFUSED = " (it may need a login: --cookies, --auth-file; or it refuses crawlers)"
 _SEED_HINTS = {"http-401": _REFUSED, "http-403": _REFUSED}  # what a user can do when a seed fails so
+FAVICON = Found.FAVICON.value
 SITEMAP_PAGE_DEPTH = 1  # a page a sitemap lists is one hop from the site's root, as if linked from it
 
 
@@ -300,7 +301,9 @@ class ResultApplier:
         referred = []
         page_policy = result["referrer_policy"]  # what its images are asked for with, unless their tag says
         own_policies = dict(result["referrer_policies"])
+        pictures = 0  # references to images that are not the implicit favicon: what a site shows
         for url, key, found_as, alt, title, caption in result["images"]:
+            pictures += found_as != FAVICON
             if seen(key):
                 referred.append(key)
             elif allows(key):
@@ -310,6 +313,7 @@ class ResultApplier:
                                    image_words(alt, title, caption, policy))
             else:
                 self._count_out_of_scope(key)
+        self._counts["images/referenced"] += pictures
         if row.fetch is None:  # a page a re-crawl found changed had its references counted when first read
             self._store.note_references(referred)
         if import_depth <= MAX_IMPORT_DEPTH:

@@ -291,3 +291,26 @@ def test_crawl_asks_for_images_with_the_referrer_policy_their_page_sets(tmp_path
     assert [record["url"] for record in read_jsonl(output / "failures.jsonl") if record["reason"] == "http-403"] == [
         f"{on_cdn}/3.jpg"]  # as in a browser: refused with the site's Referer
     assert "Referer" not in cdn.headers["1.jpg"] and "Referer" not in cdn.headers["2.jpg"]
+
+
+def test_crawl_of_a_page_drawn_by_scripts_says_why_it_found_no_picture(tmp_path: Path, serve_site, processes) -> None:
+    # A single-page app sends an empty <div> and a script; before, the crawl said "0 images saved"
+    # and nothing more, which reads like a defect of the crawler.
+    site_root = tmp_path / "app"
+    site_root.mkdir()
+    (site_root / "index.html").write_text('<div id="root"></div><script src="app.js"></script>')
+    (site_root / "app.js").write_text('document.getElementById("root").innerHTML = \'<img src="/p.png">\';')
+    (site_root / "favicon.ico").write_bytes(make_image(1, "png"))
+    site = serve_site(site_root)
+    result = processes.run("run", site.url, "--output", str(tmp_path / "out"), "--delay", "0", timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "No picture on the 1 page fetched (a favicon aside): where a browser shows some, the site draws them" \
+        in result.stdout
+    shown = tmp_path / "shown"
+    shown.mkdir()
+    (shown / "index.html").write_text('<img src="p.png">')
+    (shown / "p.png").write_bytes(make_image(2, "png"))
+    result = processes.run("run", serve_site(shown).url, "--output", str(tmp_path / "out2"), "--delay", "0",
+                           timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "No picture" not in result.stdout
