@@ -23,6 +23,7 @@ except ModuleNotFoundError:  # Python 3.10
 from crawler import broker, urllog
 from crawler.config import (
     ALL_TYPES,
+    SRCSET_CHOICES,
     FetchLimits,
     ImageFilter,
     Limits,
@@ -210,6 +211,9 @@ def _add_crawl_options(parser: argparse.ArgumentParser, output_default: str | No
                           help="skip shorter images")
     fetching.add_argument("--types", type=_types, default=ImageFilter.types, metavar="LIST",
                           help=f"image types to keep (default: all of {','.join(ALL_TYPES)})")
+    fetching.add_argument("--srcset", choices=SRCSET_CHOICES, default=ImageFilter.srcset,
+                          help="of an image's srcset sizes: all (every size a browser may load; default), or "
+                               "largest (the widest only: one copy of each picture)")
     state = parser.add_argument_group("state")
     resume = state.add_mutually_exclusive_group()
     resume.add_argument("--resume", action="store_true", help="carry on the crawl saved in the output directory")
@@ -408,7 +412,7 @@ def scheduler_config(args: argparse.Namespace, authkey: bytes, listen: tuple[str
                           max_page_bytes=args.max_page_bytes, max_image_bytes=args.max_image_bytes,
                           user_agent=args.user_agent, min_bytes_per_second=args.min_speed,
                           min_speed_seconds=args.min_speed_time, honour_opt_outs=not args.ignore_robots),
-        image_filter=ImageFilter(args.min_bytes, args.min_width, args.min_height, args.types),
+        image_filter=ImageFilter(args.min_bytes, args.min_width, args.min_height, args.types, args.srcset),
         max_attempts=args.max_attempts, lease_seconds=args.lease_seconds,
         node_timeout_seconds=args.node_timeout, storage_pause_seconds=args.storage_pause,
         resume=args.resume or args.recrawl, fresh=args.fresh, recrawl=args.recrawl,

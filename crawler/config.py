@@ -17,6 +17,7 @@ DEFAULT_USER_AGENT = f"queue-crawler/{__version__} (+https://github.com/queue-cr
 # rendered by the crawler, and shown in the gallery only through <img>, where scripts do not run.
 RASTER_TYPES = ("jpeg", "png", "gif", "webp", "bmp", "tiff", "ico", "avif")
 ALL_TYPES = RASTER_TYPES + ("svg",)
+SRCSET_CHOICES = ("all", "largest")  # --srcset
 # What a node holds per fetcher thread (tasks, or chains: a chain holds one fetcher however long),
 # and the tasks the scheduler keeps queued for it: enough that every thread stays busy while the
 # next batch of tasks is on its way.
@@ -100,6 +101,10 @@ class ImageFilter:
     min_width: int = 0
     min_height: int = 0
     types: tuple[str, ...] = ALL_TYPES
+    srcset: str = "all"  # of an image's srcset candidates (and its src): "all", or "largest" alone
+
+    def __post_init__(self) -> None:
+        _require(self.srcset in SRCSET_CHOICES, f"srcset must be one of {', '.join(SRCSET_CHOICES)}")
 
     def to_dict(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
@@ -113,6 +118,7 @@ class ImageFilter:
             min_width=int(data["min_width"]),
             min_height=int(data["min_height"]),
             types=tuple(str(t) for t in data["types"]),
+            srcset=str(data["srcset"]),
         )
 
 

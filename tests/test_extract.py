@@ -444,3 +444,23 @@ def test_extract_reads_the_referrer_policy_a_page_and_its_images_set() -> None:
     plain = extract(b'<img src="/a.png">', PAGE, referrer_header="same-origin, made-up")
     assert (plain.referrer_policy, plain.referrer_policies) == ("same-origin", {})
     assert extract(b'<img src="/a.png">', PAGE).referrer_policy is None
+
+
+def test_extract_with_one_size_takes_the_widest_candidate_of_an_images_srcsets() -> None:
+    # WordPress writes six sizes of every picture in srcset; a browser loads one, and `--srcset
+    # largest` asks for the widest only (its src and the rest are the same picture, smaller).
+    html = """<img src="/p-1024x683.jpg" alt="Dusk" srcset="/p-300x200.jpg 300w, /p-1024x683.jpg 1024w,
+      /p-2048x1365.jpg 2048w, /p-768x512.jpg 768w">
+    <img src="/logo.png" srcset="/logo@2x.png 2x, /logo@3x.png 3x">
+    <img class="lazyload" data-src="/q-600.jpg" data-srcset="/q-600.jpg 600w, /q-1200.jpg 1200w">
+    <img src="/only.png">
+    <picture><source type="image/webp" srcset="/r-800.webp 800w, /r-1600.webp 1600w">
+      <img src="/r-800.jpg" srcset="/r-800.jpg 800w, /r-1600.jpg 1600w"></picture>
+    <link rel="preload" as="image" imagesrcset="/h-640.jpg 640w, /h-1280.jpg 1280w">"""
+    widest = extract(html.encode(), PAGE, srcset="largest")
+    assert {url: (form, alt) for url, _key, form, alt, _title, _caption in widest.images} == {
+        "http://site.test/p-2048x1365.jpg": ("srcset", "Dusk"), "http://site.test/logo@3x.png": ("srcset", ""),
+        "http://site.test/q-1200.jpg": ("lazy", ""), "http://site.test/only.png": ("img", ""),
+        "http://site.test/r-1600.webp": ("picture", ""), "http://site.test/r-1600.jpg": ("srcset", ""),
+        "http://site.test/h-1280.jpg": ("preload", ""), FAVICON: ("favicon", "")}
+    assert len(extract(html.encode(), PAGE).images) == 17  # every candidate by default, as before

@@ -27,7 +27,7 @@ from crawler.messages import MAX_REF_CHARS_PER_PAGE, MAX_REFS_PER_PAGE, MAX_WORD
 from crawler.node import css
 from crawler.node.optout import meta_directives
 from crawler.node.refresh import refresh_target
-from crawler.node.srcset import srcset_urls
+from crawler.node.srcset import srcset_urls, widest_candidate
 from crawler.urls import absolute, canonical, origin_of, referrer_policy
 
 # Parsing is the crawler's main CPU cost. Only the start tags extraction reads are cut out of the
@@ -173,9 +173,10 @@ class Collector:
     the caption from the <figcaption> of the innermost <figure> around them that has one.
     """
 
-    def __init__(self, base: str, agent: str | None = None) -> None:
+    def __init__(self, base: str, agent: str | None = None, widest_only: bool = False) -> None:
         self.base = base
         self.agent = agent  # our name for robots directives; None: the site's opt-outs are not read
+        self.widest_only = widest_only  # of an image's srcset candidates (and its src), only the widest
         self.refs = PageRefs()
         self._seen: set[tuple[int, str]] = set()
         self._count = 0
@@ -406,14 +407,15 @@ def _ascii_compatible(html: bytes, encoding: str | None) -> tuple[bytes, str | N
 
 
 def extract(html: bytes, page_url: str, encoding: str | None = None, agent: str | None = None,
-            refresh_header: str | None = None, referrer_header: str | None = None) -> PageRefs:
+            refresh_header: str | None = None, referrer_header: str | None = None, srcset: str = "all") -> PageRefs:
     """Return the pages, stylesheets and images `html` refers to, resolved against `page_url` or <base href>,
     where the page (or its Refresh header, `refresh_header`) sends its reader at once, and the
     Referrer Policy its images are asked for with (its Referrer-Policy header, `referrer_header`,
     then its <meta name=referrer>s; an <img referrerpolicy> for that image).
 
     With `agent` (our name for robots directives), links marked rel=nofollow are left out and the
-    page's <meta name=robots> (or name=`agent`) directives are kept in `robots`.
+    page's <meta name=robots> (or name=`agent`) directives are kept in `robots`. With `srcset`
+    "largest", an image's srcset candidates and its src count as one picture: only the widest is kept.
     """
     html, encoding = _ascii_compatible(html, encoding)
     charset = encoding or _declared_charset(html)
@@ -423,7 +425,7 @@ def extract(html: bytes, page_url: str, encoding: str | None = None, agent: str 
                       if tag.tag == "q-base" and tag.get("href") is not None), None)
     if base_href is not None:
         base = absolute(page_url, base_href) or page_url
-    found = Collector(base, agent)
+    found = Collector(base, agent, widest_only=srcset == "largest")
     metas = [tag for tag in document.tags if tag.tag == "q-meta"]  # the page's, not its srcdocs' nor <noscript>'s
     _read_refresh(refresh_header, metas, found, page_url)
     found.refs.referrer_policy = _read_referrer_policy(referrer_header, metas)
@@ -598,6 +600,9 @@ def _frame(get: _Get, found: Collector, image: _Image, srcset: _Image) -> bool:
 
 def _img(get: _Get, found: Collector, image: _Image, srcset: _Image) -> bool:
     alt, title = get("alt"), get("title")
+    if found.widest_only and _widest_of_sets(get, image, _IMG_SETS, alt, title):
+        found.picture_words(alt, title)
+        return False
     image(get("src"), Found.IMG, alt, title)
     srcset(get("srcset"), Found.SRCSET, alt, title)
     for attribute in _LAZY_SRC:
@@ -610,7 +615,30 @@ def _img(get: _Get, found: Collector, image: _Image, srcset: _Image) -> bool:
     return False
 
 
+_IMG_SETS = (("srcset", Found.SRCSET), *((name, Found.LAZY) for name in _LAZY_SRCSET))
+_SOURCE_SETS = (("srcset", Found.PICTURE), *((name, Found.LAZY) for name in _LAZY_SRCSET))
+
+
+def _widest_of_sets(get: _Get, image: _Image, sets: tuple[tuple[str, Found], ...], alt: object = None,
+                    title: object = None) -> bool:
+    """The widest candidate of a tag's srcsets, `sets` (attribute, how it shows an image); for an
+    <img>, its src and lazy src are the same picture, smaller or as large. False if none has one."""
+    best: tuple[str, tuple[int, float], Found] | None = None
+    for attribute, found_as in sets:
+        value = _placeholders_filled(get(attribute), get)
+        widest = widest_candidate(value) if isinstance(value, str) else None
+        if widest is not None and (best is None or widest[1] > best[1]):
+            best = (*widest, found_as)
+    if best is None:
+        return False
+    image(best[0], best[2], alt, title)
+    return True
+
+
 def _source(get: _Get, found: Collector, image: _Image, srcset: _Image) -> bool:
+    if found.widest_only:  # each <source> is its own format or crop: its widest
+        _widest_of_sets(get, image, _SOURCE_SETS)
+        return False
     srcset(get("srcset"), Found.PICTURE)  # srcset is valid only in <picture>; <video><source src> has none
     for attribute in _LAZY_SRCSET:
         srcset(_placeholders_filled(get(attribute), get), Found.LAZY)
@@ -653,8 +681,12 @@ def _link(get: _Get, found: Collector, image: _Image, srcset: _Image) -> bool:
     if rels & _ICON_RELS:
         image(get("href"), Found.ICON)
     if "preload" in rels and _is_token(get("as"), "image"):
-        image(get("href"), Found.PRELOAD)
-        srcset(get("imagesrcset"), Found.PRELOAD)
+        widest = widest_candidate(str(get("imagesrcset"))) if found.widest_only and get("imagesrcset") else None
+        if widest is not None:
+            image(widest[0], Found.PRELOAD)
+        else:
+            image(get("href"), Found.PRELOAD)
+            srcset(get("imagesrcset"), Found.PRELOAD)
     if "image_src" in rels:
         image(get("href"), Found.LINK)
     if _is_token(get("itemprop"), "image"):

@@ -1,4 +1,5 @@
-"""The HTML standard's "parse a srcset attribute", reduced to what a crawler needs: the valid candidates' URLs."""
+"""The HTML standard's "parse a srcset attribute", reduced to what a crawler needs: the valid
+candidates' URLs, and which of them is the widest."""
 
 from __future__ import annotations
 
@@ -11,13 +12,35 @@ _FLOAT = re.compile(r"-?(?:[0-9]+|[0-9]*\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 
 def srcset_urls(value: str) -> list[str]:
     """Return the URLs of the valid image candidates of a `srcset` value, in order."""
-    urls: list[str] = []
+    return [url for url, _descriptors in _candidates(value)]
+
+
+def widest_candidate(value: str) -> tuple[str, tuple[int, float]] | None:
+    """The valid candidate of a `srcset` value a browser would take on the widest, densest screen,
+    and its size as (width, density) to compare it with another srcset's: a `w` candidate by its
+    width, an `x` one (or one without descriptor, 1x) by its density; None if there is none."""
+    best: tuple[str, tuple[int, float]] | None = None
+    for url, descriptors in _candidates(value):
+        width, density = 0, 1.0
+        for descriptor in descriptors:
+            if descriptor[-1:] == "w":
+                width = int(descriptor[:-1])
+            elif descriptor[-1:] == "x":
+                density = float(descriptor[:-1])
+        if best is None or (width, density) > best[1]:
+            best = (url, (width, density))
+    return best
+
+
+def _candidates(value: str) -> list[tuple[str, list[str]]]:
+    """The valid candidates of a `srcset` value, in order: (URL, descriptors)."""
+    candidates: list[tuple[str, list[str]]] = []
     position, length = 0, len(value)
     while True:
         while position < length and (value[position] in _ASCII_WHITESPACE or value[position] == ","):
             position += 1
         if position >= length:
-            return urls
+            return candidates
         start = position
         while position < length and value[position] not in _ASCII_WHITESPACE:
             position += 1
@@ -28,7 +51,7 @@ def srcset_urls(value: str) -> list[str]:
         else:
             position, descriptors = _tokenize_descriptors(value, position)
         if url and _descriptors_valid(descriptors):
-            urls.append(url)
+            candidates.append((url, descriptors))
 
 
 def _tokenize_descriptors(value: str, position: int) -> tuple[int, list[str]]:

@@ -314,3 +314,22 @@ def test_crawl_of_a_page_drawn_by_scripts_says_why_it_found_no_picture(tmp_path:
                            timeout=60)
     assert result.returncode == 0, result.stderr
     assert "No picture" not in result.stdout
+
+
+def test_crawl_with_srcset_largest_keeps_one_copy_of_each_picture(tmp_path: Path, serve_site, processes) -> None:
+    # WordPress writes every picture in several sizes; by default each is fetched (a browser may load
+    # any of them), with --srcset largest only the widest is.
+    site_root = tmp_path / "site"
+    site_root.mkdir()
+    sizes = {"p-300x200.jpg": 300, "p-768x512.jpg": 768, "p-1024x683.jpg": 1024, "p.jpg": 2560}
+    for number, name in enumerate(sizes):
+        (site_root / name).write_bytes(make_image(number, "jpg"))
+    candidates = ", ".join(f"{name} {width}w" for name, width in sizes.items())
+    (site_root / "index.html").write_text(f'<img src="p-1024x683.jpg" srcset="{candidates}" alt="Dusk">')
+    site = serve_site(site_root)
+    for option, expected in (([], set(sizes)), (["--srcset", "largest"], {"p.jpg"})):
+        output = tmp_path / f"out{len(option)}"
+        result = processes.run("run", site.url, "--output", str(output), "--delay", "0", *option, timeout=60)
+        assert result.returncode == 0, result.stderr
+        assert {record["name"] for record in read_jsonl(output / "manifest.jsonl")} == expected
+    assert site.hits["p-300x200.jpg"] == 1  # the first crawl only
