@@ -166,12 +166,13 @@ def _is_an_address(host: str) -> bool:
     return True
 
 
-def _with_www_twins(url: str) -> tuple[str, ...]:
-    """`url` and the same URL on its host's www twin (see _www_twins)."""
+def _same_folder_elsewhere(url: str) -> tuple[str, ...]:
+    """A --no-parent folder `url` on its host's www twin (see _www_twins) and over http and https
+    (as wget's --no-parent: a site that moves to https keeps the rule)."""
     parts = urlsplit(url)
     host = parts.hostname or ""
-    return tuple(url if twin == host else urlunsplit(parts._replace(netloc=parts.netloc.replace(host, twin, 1)))
-                 for twin in _www_twins(host))
+    return tuple(urlunsplit(parts._replace(scheme=scheme, netloc=parts.netloc.replace(host, twin, 1)))
+                 for twin in _www_twins(host) for scheme in CRAWLABLE_SCHEMES)
 
 
 class ScopeRules:
@@ -185,7 +186,7 @@ class ScopeRules:
         self._deny = [re.compile(p) for p in scope.deny_patterns]
         self._same_host_resources = scope.same_host_images
         self._accept = [re.compile(p) for p in scope.accept_patterns]
-        self._parents = tuple(twin for prefix in scope.parent_prefixes for twin in _with_www_twins(prefix))
+        self._parents = tuple(same for prefix in scope.parent_prefixes for same in _same_folder_elsewhere(prefix))
         self._parent_origins = {origin_of(prefix) for prefix in self._parents}
 
     def allows_resource(self, canonical_url: str) -> bool:  # --accept and --no-parent are for pages only

@@ -57,6 +57,8 @@ def test_urls_scope_a_seed_host_and_its_www_twin_are_one_site() -> None:
                              parent_prefixes=("https://example.com/docs/",)))
     assert rules.allows("https://www.example.com/docs/a.html") and rules.allows("http://site.test/")
     assert not rules.allows("https://www.example.com/blog/")  # --no-parent holds on the twin too
+    # and across http and https, as wget's does: a site that moved to https escaped it
+    assert not rules.allows("http://example.com/blog/") and rules.allows("http://www.example.com/docs/b.html")
     assert not rules.allows("http://www.www.site.test/") and not rules.allows("http://shop.example.com/")
     assert not rules.allows("http://www.127.0.0.1/") and not rules.allows("http://www.localhost/")
     assert rules.has_pages_on("https://www.example.com")  # its sitemaps are read
