@@ -372,10 +372,10 @@ def read_result(message: dict[str, Any]) -> Result:
             and type(entry[1]) in (int, float) for entry in lastmods):
         raise BadMessage(f"{what}: lastmods is not a list of [canonical, time] pairs")
     _check_referrer_policy(result, what)
-    policies = _require(result, "referrer_policies", list, what)
-    if len(policies) > MAX_REFS_PER_PAGE or not all(
+    policies = result.get("referrer_policies")
+    if type(policies) is not list or (policies and (len(policies) > MAX_REFS_PER_PAGE or not all(
             type(entry) is list and len(entry) == 2 and type(entry[0]) is str and len(entry[0]) <= MAX_URL_CHARS
-            and entry[1] in REFERRER_POLICIES for entry in policies):
+            and entry[1] in REFERRER_POLICIES for entry in policies))):  # most results have none: checked at once
         raise BadMessage(f"{what}: referrer_policies is not a list of [canonical, policy] pairs")
     return result  # type: ignore[return-value]  # every field was checked above
 

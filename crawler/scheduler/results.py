@@ -37,10 +37,10 @@ MAX_IMPORT_DEPTH = 8
 # Sitemap indexes deeper than this are not followed: the protocol allows one level (an index of
 # sitemaps); a few sites nest indexes; a server that makes up a new index on every request must end.
 MAX_SITEMAP_DEPTH = 3
+SITEMAP_PAGE_DEPTH = 1  # a page a sitemap lists is one hop from the site's root, as if linked from it
+_FAVICON = Found.FAVICON.value  # a browser's guess, not a picture the page shows
 _REFUSED = " (it may need a login: --cookies, --auth-file; or it refuses crawlers)"
 _SEED_HINTS = {"http-401": _REFUSED, "http-403": _REFUSED}  # what a user can do when a seed fails so
-FAVICON = Found.FAVICON.value
-SITEMAP_PAGE_DEPTH = 1  # a page a sitemap lists is one hop from the site's root, as if linked from it
 
 
 class ResultApplier:
@@ -300,10 +300,10 @@ class ResultApplier:
         seen, allows = self._frontier.seen, self._scope.allows_resource
         referred = []
         page_policy = result["referrer_policy"]  # what its images are asked for with, unless their tag says
-        own_policies = dict(result["referrer_policies"])
+        own_policies = dict(result["referrer_policies"]) if result["referrer_policies"] else None
         pictures = 0  # references to images that are not the implicit favicon: what a site shows
         for url, key, found_as, alt, title, caption in result["images"]:
-            pictures += found_as != FAVICON
+            pictures += found_as != _FAVICON
             if seen(key):
                 referred.append(key)
             elif allows(key):
@@ -313,7 +313,8 @@ class ResultApplier:
                                    image_words(alt, title, caption, policy))
             else:
                 self._count_out_of_scope(key)
-        self._counts["images/referenced"] += pictures
+        if pictures:
+            self._counts["images/referenced"] += pictures
         if row.fetch is None:  # a page a re-crawl found changed had its references counted when first read
             self._store.note_references(referred)
         if import_depth <= MAX_IMPORT_DEPTH:
