@@ -144,7 +144,8 @@ def test_handlers_a_saved_image_carries_the_file_name_its_server_gives() -> None
              "2": "attachment; filename=\"fallback.png\"; filename*=UTF-8''%E5%86%99%E7%9C%9F.png",
              "3": 'attachment; filename="../../etc/passwd"',
              "4": 'attachment; filename="\xd1\x84\xd0\xbe\xd1\x82\xd0\xbe.gif"',  # raw UTF-8, as servers send it
-             "5": "inline", "6": 'attachment; filename=""'}
+             "5": "inline", "6": 'attachment; filename=""',
+             "8": 'attachment; filename="=?utf-8?B?5YaZ55yfLnBuZw==?="'}  # MIME encoded words, as some PHP sends
     for number, header in given.items():
         responses.get(f"http://site.test/attachment.php?id={number}", body=make_image(int(number), "png"),
                       headers={"Content-Disposition": header}, content_type="application/octet-stream")
@@ -152,12 +153,12 @@ def test_handlers_a_saved_image_carries_the_file_name_its_server_gives() -> None
     session = new_session(LIMITS)
     names = []
     with tempfile.TemporaryDirectory() as folder:
-        for number in range(1, 8):
+        for number in range(1, 9):
             task = make_task(f"{number}.1", "image", f"http://site.test/attachment.php?id={number}", 1, None, 0)
             result = read_result(dict(handler(Path(folder)).handle(task, session)))
             assert result["outcome"] == "saved" and result["image"] is not None
             names.append(result["image"]["filename"])
-    assert names == ["Harbour at dusk.jpg", "写真.png", "../../etc/passwd", "фото.gif", None, None, None]
+    assert names == ["Harbour at dusk.jpg", "写真.png", "../../etc/passwd", "фото.gif", None, None, None, "写真.png"]
 
 
 @responses.activate

@@ -7,6 +7,7 @@ passed on as the server sent it: whoever uses it as a file name makes it safe (s
 
 from __future__ import annotations
 
+import email.header
 import email.message
 import email.utils
 
@@ -28,9 +29,20 @@ def disposition_filename(header: str | None) -> str | None:
         if isinstance(value, tuple):  # filename*=UTF-8''%E5%86%99… : RFC 6266 says it wins
             encoded = encoded or email.utils.collapse_rfc2231_value(value, errors="replace")
         elif plain is None:
-            plain = _as_utf8(value)
+            plain = _encoded_words_decoded(_as_utf8(value))
     filename = encoded or plain
     return filename if filename and len(filename) <= MAX_TEXT_CHARS else None
+
+
+def _encoded_words_decoded(value: str) -> str:
+    """A plain filename sent as MIME encoded words (=?utf-8?B?…?=, as some PHP applications send
+    it, and Chromium reads it) decoded; any other text as it is."""
+    if not (value.startswith("=?") and value.endswith("?=")):
+        return value
+    try:
+        return str(email.header.make_header(email.header.decode_header(value)))
+    except (ValueError, LookupError, UnicodeError):
+        return value
 
 
 def _as_utf8(value: str) -> str:
