@@ -464,3 +464,12 @@ def test_extract_with_one_size_takes_the_widest_candidate_of_an_images_srcsets()
         "http://site.test/r-1600.webp": ("picture", ""), "http://site.test/r-1600.jpg": ("srcset", ""),
         "http://site.test/h-1280.jpg": ("preload", ""), FAVICON: ("favicon", "")}
     assert len(extract(html.encode(), PAGE).images) == 17  # every candidate by default, as before
+
+
+def test_extract_a_srcdoc_with_a_base_of_its_own_resolves_against_it() -> None:
+    # An embed's srcdoc may say where its thumbnails are (<base href>); the page's own relative URLs
+    # stay the page's, before and after it.
+    html = """<img src="a.jpg"><iframe srcdoc="<base href='https://cdn.test/embed/'><img src='a.jpg'>
+      <img src='b.jpg'>"></iframe><img src="b.jpg">"""
+    assert images(html) == ["http://site.test/dir/a.jpg", "https://cdn.test/embed/a.jpg",
+                            "https://cdn.test/embed/b.jpg", "http://site.test/dir/b.jpg", FAVICON]

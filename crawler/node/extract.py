@@ -308,6 +308,20 @@ class Collector:
         finally:
             self._figures, self._pictures = figures, pictures
 
+    @contextmanager
+    def based_on(self, href: object) -> Iterator[None]:
+        """A document inside the page with a <base href> of its own: its references resolve against
+        it (itself resolved against the page's base), the page's as before once it ends."""
+        if not isinstance(href, str):
+            yield
+            return
+        base, resolved = self.base, self._resolved
+        self.base, self._resolved = absolute(base, href) or base, {}
+        try:
+            yield
+        finally:
+            self.base, self._resolved = base, resolved
+
     def close_groups(self) -> None:
         """The end of a document: figures and pictures left open end here."""
         while self._figures:
@@ -421,8 +435,7 @@ def extract(html: bytes, page_url: str, encoding: str | None = None, agent: str 
     charset = encoding or _declared_charset(html)
     document = _Document.of(html, charset)
     base = page_url
-    base_href = next((tag.get("href") for tag in document.tags
-                      if tag.tag == "q-base" and tag.get("href") is not None), None)
+    base_href = document.base_href()
     if base_href is not None:
         base = absolute(page_url, base_href) or page_url
     found = Collector(base, agent, widest_only=srcset == "largest")
@@ -478,6 +491,11 @@ class _Document:
         visible = _HIDDEN.sub(hidden.keep, html)
         return cls(*_tags(visible, charset), hidden, charset)
 
+    def base_href(self) -> str | None:
+        """The href of its first <base> that has one, as the HTML standard takes it."""
+        return next((str(tag.get("href")) for tag in self.tags if tag.tag == "q-base" and tag.get("href") is not None),
+                    None)
+
     def read(self, found: Collector) -> bool:
         """Collect everything the document refers to; True if it declared an icon."""
         declared_icon = _read_tags(self.tags, self.lazy_backgrounds, found, None)
@@ -495,15 +513,16 @@ class _Document:
 
 def _read_srcdoc(markup: str, found: Collector) -> None:
     """An iframe's srcdoc: a document the browser shows in place. Its references count as the
-    page's, resolved against the page's base (a browser does so unless the srcdoc has a <base> of
-    its own, which is not read here), srcdocs in it to MAX_SRCDOC_DEPTH, MAX_SRCDOCS in a page."""
+    page's, resolved against its own <base href> if it has one, else the page's base, as a browser
+    does; srcdocs in it to MAX_SRCDOC_DEPTH, MAX_SRCDOCS in a page."""
     if found.srcdoc_depth >= MAX_SRCDOC_DEPTH or found.srcdocs_read >= MAX_SRCDOCS:
         return
     found.srcdocs_read += 1
     found.srcdoc_depth += 1
     try:
-        with found.groups_set_aside():
-            _Document.of(markup.encode("utf-8"), "utf-8").read(found)
+        document = _Document.of(markup.encode("utf-8"), "utf-8")
+        with found.groups_set_aside(), found.based_on(document.base_href()):
+            document.read(found)
     finally:
         found.srcdoc_depth -= 1
 
