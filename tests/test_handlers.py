@@ -1,6 +1,7 @@
 """What a node does with a task, against HTTP mocks (responses): stylesheets and SVG images."""
 
 import tempfile
+import time
 from pathlib import Path
 
 import responses
@@ -174,3 +175,16 @@ def test_handlers_a_page_and_a_stylesheet_report_the_referrer_policy_their_heade
                                                      session)))
     assert page["referrer_policy"] == "same-origin"  # the last policy the header names that a browser knows
     assert page["referrer_policies"] == [["http://site.test/c.png", "unsafe-url"]]
+
+
+def test_handlers_a_link_to_a_video_or_an_archive_is_skipped_without_reading_it(tmp_path: Path) -> None:
+    # Sites link downloads (zip, mp4, pdf) as they link pages; the body of one was read up to the
+    # page cap (5 MB) before it was found to be no page, holding a fetcher all that time.
+    from tests.test_fetcher import _dripping_server
+    head = b"HTTP/1.1 200 OK\r\nContent-Type: video/mp4\r\nContent-Length: 100000\r\n\r\n"
+    started = time.monotonic()
+    with _dripping_server(head, b"x" * 100, every=0.2) as base:  # reading it would take 20 s
+        result = handler(tmp_path).handle(make_task("9.1", "page", base + "movie.mp4", 1, None, 0),
+                                          new_session(LIMITS))
+    assert (result["outcome"], result["reason"], result["bytes"]) == ("skipped", "not-html", 0)
+    assert time.monotonic() - started < 3

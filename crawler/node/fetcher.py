@@ -135,15 +135,18 @@ def retry_after_seconds(value: str | None, now: float | None = None) -> float | 
 
 def fetch(session: requests.Session, url: str, limits: FetchLimits, max_bytes: int, *,
           cut_at_cap: bool = False, follow_redirects: bool = False, images_as_images: bool = False,
-          known: dict[str, str] | None = None, referrer: str | None = None) -> Fetched:
+          known: dict[str, str] | None = None, referrer: str | None = None,
+          body_types: tuple[str, ...] | None = None) -> Fetched:
     """GET `url` within the limits and return the body, or a redirect target unless `follow_redirects`.
 
     Over `max_bytes` the body is cut there when `cut_at_cap`, else the download fails as too-large.
     With `images_as_images`, a response that says it is an image gets the image cap instead (a
     page link straight to a picture is held to --max-image-bytes, as the same picture in <img>).
     With `known` validators (a re-crawl), the request is conditional; a 304 comes back as
-    `not_modified`. `referrer` goes as the Referer header, unless --header gave one. Raises
-    FetchError (final) or TransientFetchError (worth another attempt).
+    `not_modified`. `referrer` goes as the Referer header, unless --header gave one. With
+    `body_types` (content types, or their starts), a response that declares another type comes
+    back with its type and no body, unread (its connection closed): a link to a video or an archive
+    costs a head, not megabytes. Raises FetchError (final) or TransientFetchError (worth another attempt).
     """
     conditions = _conditions(known)
     extra_headers = {**conditions, "Referer": referrer} if referrer and "Referer" not in session.headers \
@@ -154,7 +157,7 @@ def fetch(session: requests.Session, url: str, limits: FetchLimits, max_bytes: i
         for _hop in range(limits.max_redirects + 1):
             try:
                 fetched = _fetch_once(session, url, limits, max_bytes, cut_at_cap, deadline, images_as_images,
-                                      conditions, extra_headers)
+                                      conditions, extra_headers, body_types)
             except TransientFetchError as exc:
                 if watch.cut():  # the deadline shut the socket: what failed was a head or body too slow
                     raise TransientFetchError(url, "too-slow") from exc
@@ -270,7 +273,8 @@ def _keep_connection(response: requests.Response, deadline: float) -> None:
 
 def _fetch_once(session: requests.Session, url: str, limits: FetchLimits, max_bytes: int,
                 cut_at_cap: bool, deadline: float, images_as_images: bool,
-                conditions: dict[str, str], extra_headers: dict[str, str]) -> Fetched:
+                conditions: dict[str, str], extra_headers: dict[str, str],
+                body_types: tuple[str, ...] | None = None) -> Fetched:
     """One GET; `conditions` are the re-crawl's validators, `extra_headers` them and the Referer."""
     started = time.monotonic()
     try:
@@ -288,6 +292,9 @@ def _fetch_once(session: requests.Session, url: str, limits: FetchLimits, max_by
                                               retry_after=retry_after_seconds(response.headers.get("Retry-After")))
                 raise FetchError(url, f"http-{status}", status=status)
             content_type = response.headers.get("Content-Type", "")
+            declared_type = content_type.split(";")[0].strip().lower()
+            if body_types is not None and declared_type and not declared_type.startswith(body_types):
+                return Fetched(url, status, b"", declared_type)  # left unread: leaving closes its connection
             if images_as_images and content_type.strip().lower().startswith("image/"):
                 max_bytes, cut_at_cap = limits.max_image_bytes, False
             declared = response.headers.get("Content-Length", "")
@@ -295,7 +302,7 @@ def _fetch_once(session: requests.Session, url: str, limits: FetchLimits, max_by
                 raise FetchError(url, "too-large")
             body, truncated = _read_body(response, url, limits, max_bytes, cut_at_cap, deadline, started)
             charset = _CHARSET.search(content_type)
-            return Fetched(url, status, body, content_type.split(";")[0].strip().lower(),
+            return Fetched(url, status, body, declared_type,
                            charset.group(1) if charset else None, truncated=truncated,
                            robots=_robots_tags(response, limits.user_agent), validators=_validators(response),
                            refresh=response.headers.get("Refresh"),

@@ -27,6 +27,7 @@ from crawler.urls import canonical, referrer
 log = logging.getLogger(__name__)
 
 _HTML_TYPES = ("text/html", "application/xhtml+xml", "")
+_PAGE_BODY_TYPES = ("text/html", "application/xhtml+xml", "image/")  # what a page task reads (see _page)
 _NOT_CSS_TYPES = ("text/html", "application/xhtml+xml", "application/json", "text/javascript",
                   "application/javascript")  # an error page or a script where a stylesheet was expected
 
@@ -110,7 +111,8 @@ class TaskHandler:
 
     def _page(self, task: Task, session: requests.Session) -> Result:
         fetched = fetch(session, task["url"], self.limits, self.limits.max_page_bytes, cut_at_cap=True,
-                        images_as_images=True, known=task["known"], referrer=_referrer(task))
+                        images_as_images=True, known=task["known"], referrer=_referrer(task),
+                        body_types=_PAGE_BODY_TYPES)  # a link to a zip or a video: skipped, unread
         answered = self._redirect(task, fetched) or self._unchanged(task, fetched)
         if answered is not None:
             return answered
