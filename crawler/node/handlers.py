@@ -201,8 +201,14 @@ class TaskHandler:
         written = save_atomic(self.output_dir, relative, data)
         image = {"path": relative, "sha256": sha256, "bytes": len(data), "content_type": info.content_type,
                  "width": info.width, "height": info.height, "filename": fetched.filename}
+        # An SVG's pictures, relative to it: the scheduler follows them where the SVG is shown as a
+        # document (see ImageInfo.loads).
+        loads = Collector(task["url"])
+        for ref in info.loads:
+            loads.image(ref, Found.SVG_IMAGE)
         return make_result(task, self.node_id, Outcome.SAVED if written else Outcome.DUPLICATE, image=image,
-                           status=fetched.status, bytes=len(data), validators=_validators_of(fetched))
+                           status=fetched.status, bytes=len(data), validators=_validators_of(fetched),
+                           images=loads.refs.images)
 
 
 def _referrer(task: Task) -> str | None:

@@ -58,6 +58,9 @@ class ImageInfo:
     content_type: str
     width: int | None
     height: int | None
+    # An SVG's <image href>s (and <use>/<feImage> of another file): the pictures it loads when it is
+    # shown as a document (<object>, <embed>, <iframe>, a link); through <img> or CSS it loads none.
+    loads: tuple[str, ...] = ()
 
 
 def identify(data: bytes, max_pixels: int) -> ImageInfo:
@@ -87,16 +90,29 @@ def identify(data: bytes, max_pixels: int) -> ImageInfo:
     return ImageInfo(kind, extension, content_type, width, height)
 
 
+_SVG_NAMESPACE = "{http://www.w3.org/2000/svg}"
+_SVG_LOADERS = frozenset(name for tag in ("image", "use", "feImage") for name in (tag, _SVG_NAMESPACE + tag))
+_HREFS = ("href", "{http://www.w3.org/1999/xlink}href")
+MAX_SVG_LOADS = 1000  # pictures one SVG may name; a file that names more is read no further for them
+
+
 class _SvgRoot:
-    """An XML parser target that keeps only the root element (nothing else is built in memory)."""
+    """An XML parser target that keeps the root element and the files the SVG loads (nothing else
+    is built in memory)."""
 
     def __init__(self) -> None:
         self.tag: str | None = None
         self.attributes: dict[str, str] = {}
+        self.loads: list[str] = []
 
     def start(self, tag: str, attributes: dict[str, str]) -> None:
         if self.tag is None:
             self.tag, self.attributes = tag, dict(attributes)
+        elif tag in _SVG_LOADERS and len(self.loads) < MAX_SVG_LOADS:
+            for name in _HREFS:
+                ref = attributes.get(name, "").strip()
+                if ref and not ref.startswith(("#", "data:")):  # #id is inside this file
+                    self.loads.append(ref)
 
     def end(self, tag: str) -> None:
         pass
@@ -128,7 +144,7 @@ def _identify_svg(data: bytes) -> ImageInfo:
     if root.tag not in _SVG_NAMES:
         raise NotAnImage("not-an-image")
     width, height = _svg_size(root.attributes)
-    return ImageInfo("svg", "svg", "image/svg+xml", width, height)
+    return ImageInfo("svg", "svg", "image/svg+xml", width, height, tuple(root.loads))
 
 
 def _svg_size(attributes: dict[str, str]) -> tuple[int | None, int | None]:
