@@ -344,36 +344,43 @@ def test_a_seed_that_redirects_to_its_www_twin_is_crawled_there(tmp_path: Path) 
     assert scheduler._frontier.seen(canonical("http://www.site.test/gallery.html"))
 
 
+def seed_and_linked_tasks(scheduler: Scheduler, linked_path: str) -> tuple[dict, dict]:
+    """Tasks for the seed / and for a page it links to."""
+    seed = page_task(scheduler, "/")
+    scheduler._frontier.add(f"{SITE}{linked_path}", canonical(f"{SITE}{linked_path}"), Kind.PAGE, 1, f"{SITE}/")
+    linked = scheduler._frontier.next_task(0.0)
+    assert linked is not None
+    return seed, dict(linked)
+
+
+def warnings_in(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [record.getMessage() for record in caplog.records if record.levelname == "WARNING"]
+
+
 def test_a_seed_that_redirects_out_of_scope_says_how_to_follow_it(tmp_path: Path,
                                                                   caplog: pytest.LogCaptureFixture) -> None:
     scheduler = idle_scheduler(tmp_path)
-    seed = page_task(scheduler, "/")
-    scheduler._frontier.add(f"{SITE}/moved.html", canonical(f"{SITE}/moved.html"), Kind.PAGE, 1, f"{SITE}/")
-    other = scheduler._frontier.next_task(0.0)
-    assert other is not None
+    seed, other = seed_and_linked_tasks(scheduler, "/moved.html")
     with caplog.at_level("WARNING"):
         for task, target in ((seed, "https://site.example/"), (other, "https://elsewhere.example/x")):
             scheduler._handle(dict(make_result(task, "n1", Outcome.REDIRECT, location=pair(target))), 0.0)
     assert [(r["url"], r["reason"]) for r in failures_of(scheduler, tmp_path)] == [
         (f"{SITE}/", "redirect-out-of-scope"), (f"{SITE}/moved.html", "redirect-out-of-scope")]
-    warnings = [record.getMessage() for record in caplog.records if record.levelname == "WARNING"]
-    assert warnings == [f"scheduler: seed {SITE}/ redirects to https://site.example/, outside the crawl's "
-                        "scope; to crawl it, add --allow-domain site.example"]  # one line, for the seed only
+    assert warnings_in(caplog) == [  # one line, for the seed only
+        f"scheduler: seed {SITE}/ redirects to https://site.example/, outside the crawl's scope; to crawl it, "
+        "add --allow-domain site.example"]
 
 
 def test_a_seed_that_fails_says_so_at_once(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     # A site that refuses the crawler ended with "0 pages fetched (1 failed)" and nothing said why.
     scheduler = idle_scheduler(tmp_path)
-    seed = page_task(scheduler, "/")
-    scheduler._frontier.add(f"{SITE}/a.html", canonical(f"{SITE}/a.html"), Kind.PAGE, 1, f"{SITE}/")
-    linked = scheduler._frontier.next_task(0.0)
-    assert linked is not None
+    seed, linked = seed_and_linked_tasks(scheduler, "/a.html")
     with caplog.at_level("WARNING"):
         for task in (seed, linked):
             scheduler._handle(dict(make_result(task, "n1", Outcome.FAILED, reason="http-403", status=403)), 0.0)
-    warnings = [record.getMessage() for record in caplog.records if record.levelname == "WARNING"]
-    assert warnings == [f"scheduler: seed {SITE}/ failed: site.test:80 answered HTTP 403 (it may need a login: "
-                        "--cookies, --auth-file; or it refuses crawlers)"]
+    assert warnings_in(caplog) == [
+        f"scheduler: seed {SITE}/ failed: site.test:80 answered HTTP 403 (it may need a login: --cookies, "
+        "--auth-file; or it refuses crawlers)"]
 
 
 def test_a_seed_its_robots_txt_forbids_says_so(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
@@ -390,7 +397,7 @@ def test_a_seed_its_robots_txt_forbids_says_so(tmp_path: Path, caplog: pytest.Lo
     assert scheduler._frontier.next_task(0.0) is None
     with caplog.at_level("WARNING"):
         assert [(r["url"], r["reason"]) for r in failures_of(scheduler, tmp_path)] == [(f"{SITE}/", "robots")]
-    assert [record.getMessage() for record in caplog.records if record.levelname == "WARNING"] == [
+    assert warnings_in(caplog) == [
         f"scheduler: seed {SITE}/ is disallowed by its site's robots.txt; skipped (--ignore-robots crawls "
         "a site of your own anyway)"]
 
