@@ -77,8 +77,9 @@ def safe_file_name(text: str) -> str:
 def original_name(url: str, given: str | None = None) -> str | None:
     """The image's own file name, made safe: the one its server `given` it (Content-Disposition),
     else the last segment of its URL's path; None if it has none."""
-    if given and safe_file_name(given):
-        return safe_file_name(given)
+    named = safe_file_name(given) if given else ""
+    if named:
+        return named
     try:
         path = urlsplit(url).path
     except ValueError:

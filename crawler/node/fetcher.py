@@ -295,7 +295,7 @@ def _fetch_once(session: requests.Session, url: str, limits: FetchLimits, max_by
             declared_type = content_type.split(";")[0].strip().lower()
             if body_types is not None and declared_type and not declared_type.startswith(body_types):
                 return Fetched(url, status, b"", declared_type)  # left unread: leaving closes its connection
-            if images_as_images and content_type.strip().lower().startswith("image/"):
+            if images_as_images and declared_type.startswith("image/"):
                 max_bytes, cut_at_cap = limits.max_image_bytes, False
             declared = response.headers.get("Content-Length", "")
             if not cut_at_cap and declared.isdigit() and int(declared) > max_bytes:

@@ -201,14 +201,18 @@ class TaskHandler:
         written = save_atomic(self.output_dir, relative, data)
         image = {"path": relative, "sha256": sha256, "bytes": len(data), "content_type": info.content_type,
                  "width": info.width, "height": info.height, "filename": fetched.filename}
-        # An SVG's pictures, relative to it: the scheduler follows them where the SVG is shown as a
-        # document (see ImageInfo.loads).
-        loads = Collector(task["url"])
-        for ref in info.loads:
-            loads.image(ref, Found.SVG_IMAGE)
         return make_result(task, self.node_id, Outcome.SAVED if written else Outcome.DUPLICATE, image=image,
                            status=fetched.status, bytes=len(data), validators=_validators_of(fetched),
-                           images=loads.refs.images)
+                           images=_svg_loads(task["url"], info.loads) if info.loads else [])
+
+
+def _svg_loads(svg_url: str, loads: tuple[str, ...]) -> list[list[str]]:
+    """An SVG's pictures, resolved against it: the scheduler follows them where the SVG is shown as
+    a document (see ImageInfo.loads)."""
+    found = Collector(svg_url)
+    for ref in loads:
+        found.image(ref, Found.SVG_IMAGE)
+    return found.refs.images
 
 
 def _referrer(task: Task) -> str | None:

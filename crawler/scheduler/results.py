@@ -44,6 +44,11 @@ _REFUSED = " (it may need a login: --cookies, --auth-file; or it refuses crawler
 _SEED_HINTS = {"http-401": _REFUSED, "http-403": _REFUSED}  # what a user can do when a seed fails so
 
 
+def _is_a_seed(row: UrlRow) -> bool:
+    """A seed, or where its redirects led (they keep its page_url, None): what a crawl starts from."""
+    return row.kind == Kind.PAGE and row.page_url is None
+
+
 class ResultApplier:
     """Applies checked results to the frontier, the records and the counts of one scheduler run."""
 
@@ -182,7 +187,7 @@ class ResultApplier:
     @staticmethod
     def _say_if_a_seed_failed(row: UrlRow, reason: str) -> None:
         """A seed that fails may leave the crawl with nothing to do: say why at once, in words."""
-        if row.kind == Kind.PAGE and row.page_url is None:
+        if _is_a_seed(row):
             log.warning("scheduler: seed %s failed: %s%s", row.url, describe_reason(reason, row.url),
                         _SEED_HINTS.get(reason, ""))
 
@@ -198,7 +203,7 @@ class ResultApplier:
         if kind != Kind.ROBOTS and not (
                 self._scope.allows(key) if kind == Kind.PAGE else self._scope.allows_resource(key)):
             self._frontier.fail(row, "redirect-out-of-scope", Outcome.SKIPPED)
-            if kind == Kind.PAGE and row.page_url is None:  # a seed (or its redirect): the crawl may be empty
+            if _is_a_seed(row):  # the crawl may be empty
                 log.warning("scheduler: seed %s redirects to %s, outside the crawl's scope; to crawl it, "
                             "add --allow-domain %s", row.url, url, host_of(url))
             return
@@ -427,7 +432,7 @@ class ResultApplier:
             if dropped.row.kind == Kind.ROBOTS:
                 log.warning("scheduler: could not read %s: %s; skipping that site", dropped.row.url,
                             describe_reason(dropped.reason, dropped.row.url))
-            elif dropped.reason == "robots" and dropped.row.kind == Kind.PAGE and dropped.row.page_url is None:
+            elif dropped.reason == "robots" and _is_a_seed(dropped.row):
                 log.warning("scheduler: seed %s is disallowed by its site's robots.txt; skipped (--ignore-robots "
                             "crawls a site of your own anyway)", dropped.row.url)
             if dropped.row.kind == Kind.PAGE and (dropped.gave_up or dropped.reason in ("robots-unavailable",
