@@ -450,6 +450,8 @@ def _print_summary(summary: Summary) -> int:
     recheck = recrawl_line(c)
     if recheck:
         print(recheck, flush=True)
+    for problem in summary.seed_problems:  # the warnings that scrolled by, where a reader looks last
+        print(f"The {problem}.", flush=True)
     withheld, tagged = c.get("images/opted-out", 0), c.get("images/x-robots-tag", 0)
     if withheld or tagged:
         print(f"Left out at the sites' request: {plural(withheld, 'image reference')} on pages that opt out "

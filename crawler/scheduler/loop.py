@@ -78,6 +78,7 @@ class Summary:
     out_of_scope_hosts: list[str] = field(default_factory=list)  # hosts of images the scope kept out, most first
     earlier_images: int = 0  # saved by earlier runs of a resumed crawl
     earlier_bytes: int = 0
+    seed_problems: list[str] = field(default_factory=list)  # seeds that came to nothing, and why
 
     @property
     def finished(self) -> bool:
@@ -502,7 +503,8 @@ class Scheduler:
             log.warning("scheduler: could not rewrite the manifest and failures with the run's last word: %s", exc)
         self._store.close()
         return Summary(reason, detail, seconds, dict(self.counts), pending, self.config.output_dir,
-                       out_of_scope_hosts, self._records.earlier_images, self._records.earlier_bytes)
+                       out_of_scope_hosts, self._records.earlier_images, self._records.earlier_bytes,
+                       self._applier.seed_problems)
 
 
 def _tasks_in(item: dict[str, Any] | list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -42,6 +42,7 @@ _FAVICON = Found.FAVICON.value  # a browser's guess, not a picture the page show
 _OBJECT = Found.OBJECT.value
 _REFUSED = " (it may need a login: --cookies, --auth-file; or it refuses crawlers)"
 _SEED_HINTS = {"http-401": _REFUSED, "http-403": _REFUSED}  # what a user can do when a seed fails so
+MAX_SEED_PROBLEMS = 20  # seeds' fates kept for the closing lines (a seed list of thousands could fail whole)
 
 
 def _is_a_seed(row: UrlRow) -> bool:
@@ -69,6 +70,8 @@ class ResultApplier:
         self._file_check = SavedFileCheck(config.output_dir)
         self._checking: dict[str, str] = {}  # sha256 → path of new content whose file is being checked
         self._gone_hashes: set[str] = set()  # content of URLs a re-crawl found gone
+        self._robots_unread: dict[str, str] = {}  # origin → why its robots.txt could not be read
+        self.seed_problems: list[str] = []  # what became of seeds that came to nothing, in words (≤ MAX_SEED_PROBLEMS)
 
     def add_seeds(self, seeds: Iterable[str]) -> None:
         for url in seeds:
@@ -184,12 +187,19 @@ class ResultApplier:
             self._frontier.fail(row, reason)
             self._say_if_a_seed_failed(row, reason)
 
-    @staticmethod
-    def _say_if_a_seed_failed(row: UrlRow, reason: str) -> None:
-        """A seed that fails may leave the crawl with nothing to do: say why at once, in words."""
+    def _say_if_a_seed_failed(self, row: UrlRow, reason: str) -> None:
         if _is_a_seed(row):
-            log.warning("scheduler: seed %s failed: %s%s", row.url, describe_reason(reason, row.url),
-                        _SEED_HINTS.get(reason, ""))
+            self._seed_came_to_nothing(f"seed {row.url} failed: {describe_reason(reason, row.url)}"
+                                       f"{_SEED_HINTS.get(reason, '')}")
+
+    def _seed_came_to_nothing(self, what: str, logged: bool = False) -> None:
+        """A seed that comes to nothing may leave the crawl with nothing to do: say why at once, in
+        words (unless a warning just `logged` it), and keep it for the run's closing lines (the
+        warning scrolls by among the nodes')."""
+        if not logged:
+            log.warning("scheduler: %s", what)
+        if len(self.seed_problems) < MAX_SEED_PROBLEMS:
+            self.seed_problems.append(what)
 
     def _redirected(self, row: UrlRow, result: Result) -> None:
         url, key = result["location"] or ["", ""]
@@ -203,9 +213,9 @@ class ResultApplier:
         if kind != Kind.ROBOTS and not (
                 self._scope.allows(key) if kind == Kind.PAGE else self._scope.allows_resource(key)):
             self._frontier.fail(row, "redirect-out-of-scope", Outcome.SKIPPED)
-            if _is_a_seed(row):  # the crawl may be empty
-                log.warning("scheduler: seed %s redirects to %s, outside the crawl's scope; to crawl it, "
-                            "add --allow-domain %s", row.url, url, host_of(url))
+            if _is_a_seed(row):
+                self._seed_came_to_nothing(f"seed {row.url} redirects to {url}, outside the crawl's scope; "
+                                           f"to crawl it, add --allow-domain {host_of(url)}")
             return
         if kind != Kind.ROBOTS and self._closes_a_loop(row.canonical, key):
             self._frontier.fail(row, "redirect-loop")
@@ -430,11 +440,16 @@ class ResultApplier:
         """Record what left the frontier without a fetch (robots, out of attempts) since the last call."""
         for dropped in self._frontier.dropped:
             if dropped.row.kind == Kind.ROBOTS:
-                log.warning("scheduler: could not read %s: %s; skipping that site", dropped.row.url,
-                            describe_reason(dropped.reason, dropped.row.url))
+                cause = describe_reason(dropped.reason, dropped.row.url)
+                self._robots_unread[origin_of(dropped.row.url)] = cause
+                log.warning("scheduler: could not read %s: %s; skipping that site", dropped.row.url, cause)
+            elif dropped.reason == "robots-unavailable" and _is_a_seed(dropped.row):  # said just above
+                cause = self._robots_unread.get(origin_of(dropped.row.canonical), "")
+                self._seed_came_to_nothing(f"seed {dropped.row.url} was skipped: its site's robots.txt could not "
+                                           f"be read{': ' + cause if cause else ''}", logged=True)
             elif dropped.reason == "robots" and _is_a_seed(dropped.row):
-                log.warning("scheduler: seed %s is disallowed by its site's robots.txt; skipped (--ignore-robots "
-                            "crawls a site of your own anyway)", dropped.row.url)
+                self._seed_came_to_nothing(f"seed {dropped.row.url} is disallowed by its site's robots.txt; "
+                                           "skipped (--ignore-robots crawls a site of your own anyway)")
             if dropped.row.kind == Kind.PAGE and (dropped.gave_up or dropped.reason in ("robots-unavailable",
                                                                                        NO_SUCH_HOST)):
                 self._counts["pages/unreachable"] += 1  # network failures and server errors: exit status 3

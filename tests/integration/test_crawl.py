@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import socket
 from pathlib import Path
 
 import pytest
@@ -362,3 +363,25 @@ def test_crawl_shows_the_pictures_an_svg_document_loads_but_not_those_of_an_svg_
     assert manifest["in-object.png"]["page_url"] == site.url + "art/diagram.svg"
     assert manifest["in-object.png"]["found_as"] == "svg-image"
     assert site.hits["art/in-img.png"] == 0
+
+
+
+def test_crawl_that_fetched_nothing_says_why_in_its_closing_lines(tmp_path: Path, serve_site, processes) -> None:
+    # The seed's warning scrolls by among the nodes' lines; the summary said "0 pages fetched (1
+    # skipped)" and no more. What happened to each seed that came to nothing now closes the run.
+    (tmp_path / "site").mkdir()
+    (tmp_path / "site" / "index.html").write_text('<img src="a.png">')
+    (tmp_path / "site" / "robots.txt").write_text("User-agent: *\nDisallow: /\n")
+    site = serve_site(tmp_path / "site")
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{probe.getsockname()[1]}/"
+    result = processes.run("run", site.url, closed, "--output", str(tmp_path / "out"), "--delay", "0",
+                           "--max-attempts", "1", timeout=60)
+    assert result.returncode == 4, result.stderr  # nothing could be fetched
+    closing = result.stdout[result.stdout.index("Crawl finished"):].splitlines()
+    assert sorted(closing[1:]) == [
+        f"The seed {closed} was skipped: its site's robots.txt could not be read: connection refused by "
+        f"{closed[7:-1]}.",
+        f"The seed {site.url} is disallowed by its site's robots.txt; skipped (--ignore-robots crawls a site of "
+        "your own anyway)."]
