@@ -380,8 +380,8 @@ def test_crawl_that_fetched_nothing_says_why_in_its_closing_lines(tmp_path: Path
                            "--max-attempts", "1", timeout=60)
     assert result.returncode == 4, result.stderr  # nothing could be fetched
     closing = result.stdout[result.stdout.index("Crawl finished"):].splitlines()
-    assert sorted(closing[1:]) == [
+    assert set(closing[1:]) == {
         f"The seed {closed} was skipped: its site's robots.txt could not be read: connection refused by "
         f"{closed[7:-1]}.",
         f"The seed {site.url} is disallowed by its site's robots.txt; skipped (--ignore-robots crawls a site of "
-        "your own anyway)."]
+        "your own anyway)."} and len(closing) == 3
