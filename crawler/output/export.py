@@ -3,8 +3,9 @@
 The store keeps each image once, named by its content (images/HOST/SHA256.EXT). People look for
 `sunset.jpg`; this writes EXPORT/HOST/PATH/NAME beside it, a hard link to the stored file where
 the file system allows (no second copy of the bytes), else a copy. Every folder and file name
-comes through storage.safe_name, and every target is checked to lie inside the export folder,
-whatever a URL says. Two images that want the same name get `name-2.ext`, `name-3.ext`, …
+comes through storage's one rule (safe_name for a URL's segments, safe_file_name for the
+manifest's names, which are decoded already), and every target is checked to lie inside the
+export folder, whatever a URL or a server says. Two images that want the same name get `name-2.ext`, `name-3.ext`, …
 A name ends with the extension of what the file is (sniffed when saved), as viewers go by it.
 """
 
