@@ -298,6 +298,24 @@ def test_extract_the_lazy_attributes_site_builders_and_page_rewriters_write() ->
     assert [url for url, _key in refs.links] == ["http://site.test/shop/mug.jpg", "http://site.test/embed/video.html"]
 
 
+def test_extract_the_lazy_attributes_of_splide_optimole_lozad_sets_and_vanilla_lazyload() -> None:
+    # Splide's slider keeps a slide's image in data-splide-lazy(-srcset); Optimole (a WordPress image
+    # CDN) rewrites <img src> into data-opt-src; lozad sets data-background-image-set as image-set();
+    # vanilla-lazyload's data-bg-multi-hidpi is the high-density twin of data-bg-multi.
+    html = """<li class="splide__slide"><img data-splide-lazy="/slides/a.jpg"
+      data-splide-lazy-srcset="/slides/a-640.jpg 640w, /slides/a-960.jpg 960w"></li>
+    <img src="data:image/svg+xml;base64,PHN2Zz48L3N2Zz4=" data-opt-src="https://cdn.test/w:auto/h:auto/q:75/a.jpg">
+    <div class="lozad" data-background-image-set="url('/bg/set.jpg') 1x, url('/bg/set@2x.jpg') 2x"></div>
+    <div class="lozad" data-background-image-set='"/bg/quoted.jpg" 1x, "/bg/quoted@2x.jpg" 2x'></div>
+    <div class="lozad" data-background-image-set="/bg/bare.jpg 1x, /bg/bare@2x.jpg 2x"></div>
+    <div class="lazy" data-bg-multi="url(/bg/m.jpg)" data-bg-multi-hidpi="url(/bg/m@2x.jpg)"></div>
+    <img data-opt-src="" data-splide-lazy="true">"""
+    lazy = {"slides/a.jpg", "slides/a-640.jpg", "slides/a-960.jpg", "bg/set.jpg", "bg/set@2x.jpg", "bg/quoted.jpg",
+            "bg/quoted@2x.jpg", "bg/bare.jpg", "bg/m.jpg", "bg/m@2x.jpg"}
+    assert found(html) == {**{"http://site.test/" + path: "lazy" for path in lazy},
+                           "https://cdn.test/w:auto/h:auto/q:75/a.jpg": "lazy", FAVICON: "favicon"}
+
+
 def test_extract_the_images_of_an_amp_page() -> None:
     # AMP pages (news sites' /amp/ versions, WordPress's AMP plugin) have no <img>: the AMP runtime
     # renders <amp-img> and <amp-anim> as images, <amp-video> with its poster, <amp-iframe> as a frame.

@@ -74,21 +74,24 @@ _MARKUP_TAG = re.compile(rb"<[^>]*>?")
 _CSS_FUNCTIONS = (b"url(", b"image-set(")
 _SHADOW_ROOT = re.compile(rb"\bshadowrootmode\s*=", re.IGNORECASE)
 _JSON_LD = re.compile(rb"type\s*=\s*[\"']?application/ld\+json", re.IGNORECASE)
-# What lazy-loading scripts (lazysizes, slick, Flickity, vanilla-lazyload, lozad, Swiper, WP Rocket,
-# jQuery Lazy Load, echo.js, unveil, Owl Carousel, Slider Revolution) and the services that rewrite
-# pages for them (Ezoic, Cloudflare) turn into the image a browser then shows: on <img> a URL or a
+# What lazy-loading scripts (lazysizes, slick, Flickity, Splide, vanilla-lazyload, lozad, Swiper, WP
+# Rocket, jQuery Lazy Load, echo.js, unveil, Owl Carousel, Slider Revolution) and the services that
+# rewrite pages for them (Ezoic, Cloudflare, Optimole) turn into the image a browser then shows: on <img> a URL or a
 # srcset, and on any element a background or a gallery's thumbnail, given as a URL, as CSS (url(),
 # image-set()) or, for the *set names, as srcset candidates in groups split by "|", each with an
 # optional [media query]. The same names also serve as switches (data-lazy="true"): a value that
 # is not written as a path is no image.
 _LAZY_SRC = ("data-src", "data-original", "data-lazy-src", "data-url", "data-lazy", "data-flickity-lazyload",
-             "data-lazyload", "data-ezsrc", "data-cfsrc", "data-echo", "data-src-retina")
-_LAZY_SRCSET = ("data-srcset", "data-lazy-srcset", "data-flickity-lazyload-srcset", "data-ezsrcset")
+             "data-lazyload", "data-ezsrc", "data-cfsrc", "data-echo", "data-src-retina", "data-opt-src",
+             "data-splide-lazy")
+_LAZY_SRCSET = ("data-srcset", "data-lazy-srcset", "data-flickity-lazyload-srcset", "data-ezsrcset",
+                "data-splide-lazy-srcset")
 _LAZY_FRAME_SRC = ("data-src", "data-lazy-src", "data-ezsrc")  # on <iframe>: a page, as its src would be
 _LAZY_BACKGROUNDS = ("data-bg", "data-background", "data-background-image", "data-bg-multi", "data-bg-hidpi",
-                     "data-flickity-bg-lazyload", "data-echo-background",
+                     "data-bg-multi-hidpi", "data-flickity-bg-lazyload", "data-echo-background",
                      "data-thumb")  # WooCommerce's and Slider Revolution's gallery thumbnails
 _LAZY_BACKGROUND_SETS = ("data-bgset", "data-bg-set")
+_LOZAD_IMAGE_SET = "data-background-image-set"  # the arguments of an image-set(), which lozad wraps
 # in a tag that may have one of those
 _LAZY_BACKGROUND_MARKS = (b"data-bg", b"data-background", b"data-flickity-bg", b"data-echo-background",
                           b"data-thumb")
@@ -586,6 +589,18 @@ def _lazy_backgrounds(get: _Get, found: Collector, found_as: Found) -> None:
                     found.image(url, found_as)
         elif _looks_like_a_path(value):  # not a colour, a keyword or a theme's settings
             found.image(value.strip(), found_as)
+    image_set = get(_LOZAD_IMAGE_SET)
+    if isinstance(image_set, str):
+        found.css_images(_lozad_image_set(image_set), found_as)
+
+
+def _lozad_image_set(value: str) -> list[str]:
+    """The images of lozad's data-background-image-set, `url(a.jpg) 1x, "b.jpg" 2x`: lozad sets it as
+    image-set(value). Unquoted bare URLs make no valid image-set; lozad then shows the first alone."""
+    if css.might_refer(value) or '"' in value or "'" in value:
+        return css.inline_style_images(f"image-set({value})")
+    first = value.split(",", 1)[0].split()
+    return first[:1] if first and _looks_like_a_path(first[0]) else []
 
 
 _Get = Callable[[str], object]
