@@ -460,12 +460,29 @@ def _print_summary(summary: Summary) -> int:
     if c.get("pages/fetched") and not c.get("images/referenced") and not withheld:
         print(f"No picture on the {plural(c['pages/fetched'], 'page')} fetched (a favicon aside): where a browser "
               "shows some, the site draws them with scripts, and this crawler runs none.", flush=True)
+    disallowed = c.get("images/robots-disallowed", 0)
+    if disallowed and summary.robots_disallowed_images:
+        print(f"{plural(disallowed, 'image')} the pages show {'was' if disallowed == 1 else 'were'} left out at "
+              "their sites' request: "
+              f"{_disallowed_by(summary.robots_disallowed_images, disallowed)}; --ignore-robots fetches such "
+              "images from a site of your own.", flush=True)
     kept_out = c.get("images/out-of-scope", 0)
     if kept_out and summary.out_of_scope_hosts:
         hosts = " ".join(f"--allow-domain {host}" for host in summary.out_of_scope_hosts)
         print(f"{kept_out} off-site image{'' if kept_out == 1 else 's'} skipped: add {hosts}"
               " (or leave out --same-host-images)", flush=True)
     return exit_code(summary)
+
+
+def _disallowed_by(origins: list[tuple[str, int]], images: int) -> str:
+    """ "http://a/robots.txt disallows 5 of them, http://b/robots.txt 2, others 1", or, for one
+    origin that disallowed them all, "http://a/robots.txt disallows them" (or "it")."""
+    if len(origins) == 1 and origins[0][1] == images:
+        return f"{origins[0][0]}/robots.txt disallows {'it' if images == 1 else 'them'}"
+    parts = [f"{origin}/robots.txt " + (f"disallows {count} of them" if i == 0 else str(count))
+             for i, (origin, count) in enumerate(origins)]
+    rest = images - sum(count for _origin, count in origins)
+    return ", ".join(parts + ([f"others {rest}"] if rest > 0 else []))
 
 
 def _unchanged(counts: dict[str, int], kind: str) -> str:

@@ -90,6 +90,24 @@ def test_cli_exit_status_counts_a_recrawls_unchanged_urls_as_answered() -> None:
     assert exit_code(Summary(StopReason.FINISHED, "", 1.0, every_seed_failed)) == EXIT_NOTHING_FETCHED
 
 
+def test_cli_closing_lines_name_the_robots_txt_that_kept_shown_images_out(capsys) -> None:
+    # The pictures of a site are often on a host of their own whose robots.txt disallows crawlers:
+    # the crawl said "0 images saved (6 skipped)" and no more.
+    from crawler.cli import _print_summary
+    from crawler.scheduler.loop import StopReason, Summary
+    counts = {"pages/fetched": 2, "images/referenced": 9, "images/skipped": 9, "images/robots-disallowed": 9}
+    _print_summary(Summary(StopReason.FINISHED, "", 1.0, counts, robots_disallowed_images=[("https://cdn.a", 9)]))
+    assert ("9 images the pages show were left out at their sites' request: https://cdn.a/robots.txt disallows them;"
+            " --ignore-robots fetches such images from a site of your own.") in capsys.readouterr().out
+    several = [("https://cdn.a", 5), ("https://b", 2), ("https://c", 1)]
+    _print_summary(Summary(StopReason.FINISHED, "", 1.0, {**counts, "images/robots-disallowed": 10},
+                           robots_disallowed_images=several))
+    assert ("10 images the pages show were left out at their sites' request: https://cdn.a/robots.txt disallows 5 of "
+            "them, https://b/robots.txt 2, https://c/robots.txt 1, others 2;") in capsys.readouterr().out
+    _print_summary(Summary(StopReason.FINISHED, "", 1.0, {"pages/fetched": 2, "images/saved": 1}))
+    assert "robots.txt" not in capsys.readouterr().out
+
+
 def test_cli_the_command_leaves_with_mains_code_its_output_and_the_exit_handlers_run() -> None:
     # crawler.console skips the interpreter's teardown of its modules (30 ms at every exit); what
     # main() printed, and what a library's exit handler does, must still happen.

@@ -79,6 +79,8 @@ class Summary:
     earlier_images: int = 0  # saved by earlier runs of a resumed crawl
     earlier_bytes: int = 0
     seed_problems: list[str] = field(default_factory=list)  # seeds that came to nothing, and why
+    # [origin, images] whose robots.txt disallowed images the pages showed, most first
+    robots_disallowed_images: list[tuple[str, int]] = field(default_factory=list)
 
     @property
     def finished(self) -> bool:
@@ -504,7 +506,7 @@ class Scheduler:
         self._store.close()
         return Summary(reason, detail, seconds, dict(self.counts), pending, self.config.output_dir,
                        out_of_scope_hosts, self._records.earlier_images, self._records.earlier_bytes,
-                       self._applier.seed_problems)
+                       self._applier.seed_problems, self._applier.robots_disallowed_images.most_common(3))
 
 
 def _tasks_in(item: dict[str, Any] | list[dict[str, Any]]) -> list[dict[str, Any]]:

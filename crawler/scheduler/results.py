@@ -64,6 +64,7 @@ class ResultApplier:
         self._scope = ScopeRules(config.scope)
         self._out_of_scope: set[int] = set()  # hashes of image URLs the scope kept out
         self.out_of_scope_hosts: Counter[str] = Counter()
+        self.robots_disallowed_images: Counter[str] = Counter()  # origin → its images its robots.txt kept out
         self.pages_admitted = 0  # pages queued so far, seeds included (what --max-pages counts)
         self.images_paused_until = 0.0  # no image task before this moment (the shared disk failed)
         self._redirect_targets: dict[int, int] = {}  # hash of a redirected URL → hash of its target
@@ -450,6 +451,9 @@ class ResultApplier:
             elif dropped.reason == "robots" and _is_a_seed(dropped.row):
                 self._seed_came_to_nothing(f"seed {dropped.row.url} is disallowed by its site's robots.txt; "
                                            "skipped (--ignore-robots crawls a site of your own anyway)")
+            if dropped.reason == "robots" and dropped.row.kind == Kind.IMAGE:  # for the closing lines' hint
+                self._counts["images/robots-disallowed"] += 1
+                self.robots_disallowed_images[origin_of(dropped.row.canonical)] += 1
             if dropped.row.kind == Kind.PAGE and (dropped.gave_up or dropped.reason in ("robots-unavailable",
                                                                                        NO_SUCH_HOST)):
                 self._counts["pages/unreachable"] += 1  # network failures and server errors: exit status 3

@@ -150,12 +150,12 @@ def test_crawl_reads_words_and_sitemaps_and_honours_the_sites_opt_outs_unless_to
     site_root = tmp_path / "site"
     (site_root / "img").mkdir(parents=True)
     (site_root / "sitemaps").mkdir()
-    for number, name in enumerate(("ok", "art", "shared", "private", "listed")):
+    for number, name in enumerate(("ok", "art", "shared", "private", "listed", "blocked")):
         (site_root / "img" / f"{name}.png").write_bytes(make_image(100 + number, "png"))
     (site_root / "index.html").write_text(
         '<a href="/a.html">a</a> <a rel="nofollow" href="/hidden.html">hidden</a>'
         '<figure><img src="/img/ok.png" alt="An  honest\n image" title="OK"><figcaption>Shown <b>gladly</b>'
-        '</figcaption></figure><img src="/img/art.png"><img src="/img/shared.png">')
+        '</figcaption></figure><img src="/img/art.png"><img src="/img/shared.png"><img src="/img/blocked.png">')
     (site_root / "a.html").write_text('<meta name="robots" content="noimageindex">'
                                       '<img src="/img/shared.png"><img src="/img/private.png">')
     (site_root / "hidden.html").write_text("<p>not for crawlers</p>")
@@ -163,7 +163,8 @@ def test_crawl_reads_words_and_sitemaps_and_honours_the_sites_opt_outs_unless_to
     site = serve_site(site_root)
     site.response_headers["img/art.png"] = {"X-Robots-Tag": "queue-crawler: noai"}
     # robots.txt → a gzipped sitemap index → a gzipped image sitemap with a caption
-    (site_root / "robots.txt").write_text(f"User-agent: *\nAllow: /\n\nSitemap: {site.url}sitemap_index.xml.gz\n")
+    (site_root / "robots.txt").write_text(f"User-agent: *\nDisallow: /img/blocked.png\n\n"
+                                             f"Sitemap: {site.url}sitemap_index.xml.gz\n")
     (site_root / "sitemap_index.xml.gz").write_bytes(gzip.compress(
         f'<?xml version="1.0" encoding="UTF-8"?><sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
         f"<sitemap><loc>{site.url}sitemaps/images.xml.gz</loc></sitemap></sitemapindex>".encode()))
@@ -183,7 +184,9 @@ def test_crawl_reads_words_and_sitemaps_and_honours_the_sites_opt_outs_unless_to
 
     saved, failures, stdout = crawl(tmp_path / "obeyed")
     assert saved == {"ok.png", "shared.png", "listed.png"}  # shared.png is also on a page that does not opt out
-    assert failures["art.png"] == "x-robots-tag"
+    assert failures["art.png"] == "x-robots-tag" and failures["blocked.png"] == "robots"
+    assert (f"1 image the pages show was left out at their sites' request: {site.url}robots.txt disallows it;"
+            " --ignore-robots fetches such images from a site of your own.") in stdout
     assert site.hits["img/private.png"] == 0 and site.hits["hidden.html"] == 0
     assert "Left out at the sites' request: 3 image references" in stdout and "1 image sent with" in stdout
     assert site.hits["listed.html"] == 1 and "1 page from 2 sitemaps" in stdout
@@ -194,8 +197,9 @@ def test_crawl_reads_words_and_sitemaps_and_honours_the_sites_opt_outs_unless_to
         "shared.png": ("img", site.url, None, None, None, 1),  # a.html opted out: its reference does not count
         # the sitemap named it first (its words come from there); listed.html showed it too
         "listed.png": ("sitemap", f"{site.url}sitemaps/images.xml.gz", None, "Listed", "A listed image", 2)}
-    saved, failures, _stdout = crawl(tmp_path / "ignored", "--ignore-robots")
-    assert saved == {"ok.png", "art.png", "shared.png", "private.png"}
+    saved, failures, stdout = crawl(tmp_path / "ignored", "--ignore-robots")
+    assert saved == {"ok.png", "art.png", "shared.png", "private.png", "blocked.png"}
+    assert "robots.txt disallows" not in stdout
     assert site.hits["hidden.html"] == 1
 
 
