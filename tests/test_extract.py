@@ -115,6 +115,17 @@ def test_extract_poster_svg_object_embed_background_and_frames() -> None:
         "http://site.test/embedded.html", "http://site.test/dir/frame.html", "http://site.test/photos/full.jpg"]
 
 
+def test_extract_an_html_image_tag_is_an_img_as_the_html_parser_makes_it() -> None:
+    # Outside SVG a browser's parser turns <image> into <img> (old hand-written pages use it); its src
+    # was read as nothing, since an SVG <image> has only href.
+    html = """<p><IMAGE SRC="/old/photo.jpg" alt="Old" srcset="/old/photo-2x.jpg 2x"></p>
+    <svg><image href="/svg/inner.png" width="4" height="4"/></svg>"""
+    refs = extract(html.encode(), PAGE)
+    assert {url: (form, alt) for url, _key, form, alt, *_words in refs.images} == {
+        "http://site.test/old/photo.jpg": ("img", "Old"), "http://site.test/old/photo-2x.jpg": ("srcset", "Old"),
+        "http://site.test/svg/inner.png": ("svg-image", ""), FAVICON: ("favicon", "")}
+
+
 def test_extract_json_ld_images_in_every_shape() -> None:
     data = {"@context": "https://schema.org", "@graph": [
         {"@type": "Article", "image": "/ld/article.jpg", "author": {"@type": "Person", "image": ["/ld/a1.jpg", {

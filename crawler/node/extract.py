@@ -771,9 +771,18 @@ def _with_element_policy(reader: _Reader) -> _Reader:
 
 
 _IMG = _with_element_policy(_img)
+
+
+def _image_element(get: _Get, found: Collector, image: _Image, srcset: _Image) -> bool:
+    """<image>: in SVG a picture in href; in HTML the parser makes it an <img>, with its src and the rest
+    (an SVG <image> has no src, an <img> no href: both are read, whichever this one is)."""
+    _svg_image(get, found, image, srcset)
+    return _IMG(get, found, image, srcset)
+
+
 _READERS: dict[str, _Reader] = {
     "a": _anchor, "area": _anchor, "iframe": _frame, "frame": _frame, "img": _IMG, "source": _source,
-    "input": _input, "meta": _meta, "link": _with_element_policy(_link), "video": _video, "image": _svg_image,
+    "input": _input, "meta": _meta, "link": _with_element_policy(_link), "video": _video, "image": _image_element,
     "use": _svg_image, "object": _object, "embed": _object, **{name: _background for name in _BACKGROUND_TAGS},
     **{name + end: _grouping(name, not end) for name in ("figure", "picture") for end in ("", "-end")},
     "figcaption": _figcaption,
