@@ -14,13 +14,14 @@ from typing import Any, Literal, TypedDict, get_args
 
 from crawler.errors import BadMessage
 
-PROTOCOL_VERSION = 8  # 2: stylesheet tasks; images carry how they were found. 3: withheld images.
+PROTOCOL_VERSION = 9  # 2: stylesheet tasks; images carry how they were found. 3: withheld images.
 # 4: images carry their words (alt, title, caption); sitemap tasks; validators for re-crawls.
 # 5: the desk may hand out a chain (a list of tasks of one origin, run one after another)
 # 6: validators carry max_age (how long the server said the response stays fresh)
 # 7: chains of up to 32 tasks (8 before)
 # 8: a saved image carries the file name its server's Content-Disposition gave it; pages and
 #    stylesheets carry the Referrer Policy they set for their images, an image's task the one it gets
+# 9: images of a shop's product gallery, read from its script data (found_as "gallery")
 
 MAX_URL_CHARS = 8192  # longer URLs are dropped by the extractor; servers refuse them too (Apache: 8190)
 MAX_REFS_PER_PAGE = 50_000  # links plus images from one page; a sitemap lists 50,000 URLs at most
@@ -120,6 +121,7 @@ class Found(Word):
     BACKGROUND = "background"  # the background attribute of body, table, td, th
     META = "meta"  # og:image, twitter:image, itemprop=image
     JSON_LD = "json-ld"  # a JSON-LD image, ImageObject, thumbnailUrl or logo
+    GALLERY = "gallery"  # a product gallery's pictures in the data its script shows them from (Magento's)
     LINK = "link"  # <a href> or <link rel=image_src> straight to an image
     SEED = "seed"  # a seed URL that turned out to be an image
     SITEMAP = "sitemap"  # <image:image> in a sitemap (Google's image extension)

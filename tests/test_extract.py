@@ -142,6 +142,34 @@ def test_extract_json_ld_images_in_every_shape() -> None:
     assert set(found(html).values()) == {"json-ld", "favicon"}
 
 
+def test_extract_the_pictures_of_a_magento_product_gallery() -> None:
+    # A Magento product page sends one <img> and the gallery as data for its script, which shows each
+    # picture's thumb and img, and full in full screen: a crawl found the first picture alone.
+    cdn = "https://media.shop.test/catalog/product/cache"
+    data = {"[data-gallery-role=gallery-placeholder]": {"mage/gallery/gallery": {
+        "mixins": ["magnifier/magnify"], "magnifierOpts": {"enabled": False},
+        "data": [{"thumb": f"{cdn}/t/scale.jpg", "img": f"{cdn}/i/scale.jpg", "full": f"{cdn}/f/scale.jpg",
+                  "caption": "Smart scale", "position": "0", "isMain": True, "type": "image", "videoUrl": None},
+                 {"thumb": f"{cdn}/t/side.jpg", "img": f"{cdn}/i/side.jpg", "full": f"{cdn}/f/side.jpg",
+                  "caption": None, "type": "video", "videoUrl": "https://www.youtube.com/watch?v=x"},
+                 "not an item", {"img": 7}]}}}
+    html = (f'<div data-gallery-role="gallery-placeholder"><img alt="main product photo" '
+            f'class="gallery-placeholder__image" src="{cdn}/i/scale.jpg"></div>'
+            # Magento writes the data with escaped slashes
+            f'<script type="text/x-magento-init">{json.dumps(data).replace("/", chr(92) + "/")}</script>'
+            '<script type="text/x-magento-init">{"*": {"Magento_Ui/js/core/app": {"gallery": "no"}}}</script>'
+            '<script type="text/x-magento-init">{"*": {"mage/gallery/gallery": {"data": [{"img": "/x.jpg"</script>')
+    refs = extract(html.encode(), PAGE)
+    assert {url: (form, alt, caption) for url, _key, form, alt, _title, caption in refs.images} == {
+        f"{cdn}/i/scale.jpg": ("img", "main product photo", "Smart scale"),
+        f"{cdn}/t/scale.jpg": ("gallery", "", "Smart scale"), f"{cdn}/f/scale.jpg": ("gallery", "", "Smart scale"),
+        f"{cdn}/t/side.jpg": ("gallery", "", ""), f"{cdn}/i/side.jpg": ("gallery", "", ""),
+        f"{cdn}/f/side.jpg": ("gallery", "", ""), FAVICON: ("favicon", "", "")}
+    largest = extract(html.encode(), PAGE, srcset="largest")  # one size of each picture: the full one
+    assert [url for url, _key, form, *_words in largest.images if form == "gallery"] == [
+        f"{cdn}/f/scale.jpg", f"{cdn}/f/side.jpg"]
+
+
 def test_extract_links_skip_non_http_and_fragments_only_duplicate() -> None:
     html = """<a href="next.html">n</a><a href="next.html#top">again</a><a href="mailto:x@y.z">m</a>
     <a href="javascript:void(0)">j</a><a href="data:text/html,hi">d</a><a href="tel:123">t</a>

@@ -5,8 +5,8 @@ read (backgrounds on any element included), `srcset` and `<picture>`, `<noscript
 in `style=""` attributes and `<style>` blocks (their `@import`s become stylesheet tasks; linked
 stylesheets too), icons (and the implicit `/favicon.ico` a browser asks for when a page declares
 none), `<video poster>`, SVG `<image>` and `<use>`, `<object>`/`<embed>` of image type, the old
-`background` attribute, AMP's `<amp-img>` and friends, and the image metadata of Open Graph,
-Twitter, microdata and JSON-LD.
+`background` attribute, AMP's `<amp-img>` and friends, the image metadata of Open Graph,
+Twitter, microdata and JSON-LD, and the pictures of a Magento product gallery in its script data.
 Frames are pages, like links; an iframe's `srcdoc` and a `<template shadowrootmode>` are shown in
 place, read as part of the page.
 """
@@ -74,6 +74,11 @@ _MARKUP_TAG = re.compile(rb"<[^>]*>?")
 _CSS_FUNCTIONS = (b"url(", b"image-set(")
 _SHADOW_ROOT = re.compile(rb"\bshadowrootmode\s*=", re.IGNORECASE)
 _JSON_LD = re.compile(rb"type\s*=\s*[\"']?application/ld\+json", re.IGNORECASE)
+# Magento's product pages send one <img> and the whole gallery as data for its gallery script
+# (Fotorama), which shows each picture's thumb and img, and full in full screen and the magnifier.
+_MAGENTO_INIT = re.compile(rb"type\s*=\s*[\"']?text/x-magento-init", re.IGNORECASE)
+_MAGENTO_GALLERY = "mage/gallery/gallery"
+_GALLERY_SIZES = ("thumb", "img", "full")  # smallest first: --srcset largest keeps the last one given
 # What lazy-loading scripts (lazysizes, slick, Flickity, Splide, vanilla-lazyload, lozad, Swiper, WP
 # Rocket, jQuery Lazy Load, echo.js, unveil, Owl Carousel, Slider Revolution) and the services that
 # rewrite pages for them (Ezoic, Cloudflare, Optimole) turn into the image a browser then shows: on <img> a URL or a
@@ -349,6 +354,7 @@ class _Hidden:
     noscript: list[bytes] = field(default_factory=list)
     styles: list[bytes] = field(default_factory=list)
     json_ld: list[bytes] = field(default_factory=list)
+    galleries: list[bytes] = field(default_factory=list)  # Magento's script data with a product gallery
 
     def keep(self, match: re.Match[bytes]) -> bytes:
         name = (match.group(1) or b"").lower()
@@ -361,6 +367,8 @@ class _Hidden:
             self.styles.append(match.group(3))
         elif name == b"script" and _JSON_LD.search(match.group(2)):
             self.json_ld.append(match.group(3))
+        elif name == b"script" and _MAGENTO_INIT.search(match.group(2)) and b"gallery" in match.group(3):
+            self.galleries.append(match.group(3))
         return b""
 
 
@@ -511,6 +519,8 @@ class _Document:
                 found.stylesheet_contents(refs, Found.CSS_STYLE)
         for block in self.hidden.json_ld:
             _read_json_ld(decode(block, self.charset), found)
+        for block in self.hidden.galleries:
+            _read_magento_gallery(decode(block, self.charset), found)
         return declared_icon
 
 
@@ -856,16 +866,40 @@ def _looks_like_image(ref: str) -> bool:
     return ref.split("?", 1)[0].split("#", 1)[0].strip().lower().endswith(_IMAGE_SUFFIXES)
 
 
+def _bounded_json(text: str) -> object:
+    """A script's JSON data, or None where it is too long (_MAX_JSON_LD_CHARS) or no JSON."""
+    if len(text) > _MAX_JSON_LD_CHARS:
+        return None
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError):
+        return None
+
+
+def _read_magento_gallery(text: str, found: Collector) -> None:
+    """Collect the pictures of Magento's product gallery data ({selector: {"mage/gallery/gallery":
+    {"data": [{"thumb", "img", "full", "caption"}…]}}}), each size of each, or its largest alone."""
+    budget = _MAX_JSON_LD_NODES
+    stack = [_bounded_json(text)]
+    while stack and budget > 0:
+        value = stack.pop()
+        budget -= 1
+        if not isinstance(value, dict):
+            continue
+        gallery = value.get(_MAGENTO_GALLERY)
+        items = gallery.get("data") if isinstance(gallery, dict) else None
+        for item in items[:budget] if isinstance(items, list) else ():
+            if isinstance(item, dict):
+                sizes = [item[size] for size in _GALLERY_SIZES if isinstance(item.get(size), str)]
+                for url in sizes[-1:] if found.widest_only else sizes:
+                    found.image(url, Found.GALLERY, None, None, item.get("caption"))
+        stack.extend(item for key, item in value.items() if key != _MAGENTO_GALLERY and isinstance(item, dict))
+
+
 def _read_json_ld(text: str, found: Collector) -> None:
     """Collect `image` values of JSON-LD: a URL, a list, or an ImageObject's url / contentUrl."""
-    if len(text) > _MAX_JSON_LD_CHARS:
-        return
-    try:
-        data = json.loads(text)
-    except (ValueError, RecursionError):
-        return
     budget = _MAX_JSON_LD_NODES
-    stack: list[tuple[object, bool]] = [(data, False)]
+    stack: list[tuple[object, bool]] = [(_bounded_json(text), False)]
     while stack and budget > 0:
         value, is_image = stack.pop()
         budget -= 1
