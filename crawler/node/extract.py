@@ -81,11 +81,11 @@ _MAGENTO_GALLERY = "mage/gallery/gallery"
 _GALLERY_SIZES = ("thumb", "img", "full")  # smallest first: --srcset largest keeps the last one given
 # What lazy-loading scripts (lazysizes, slick, Flickity, Splide, vanilla-lazyload, lozad, Swiper, WP
 # Rocket, jQuery Lazy Load, echo.js, unveil, Owl Carousel, Slider Revolution) and the services that
-# rewrite pages for them (Ezoic, Cloudflare, Optimole) turn into the image a browser then shows: on <img> a URL or a
-# srcset, and on any element a background or a gallery's thumbnail, given as a URL, as CSS (url(),
-# image-set()) or, for the *set names, as srcset candidates in groups split by "|", each with an
-# optional [media query]. The same names also serve as switches (data-lazy="true"): a value that
-# is not written as a path is no image.
+# rewrite pages for them (Ezoic, Cloudflare, Optimole) turn into the image a browser then shows: on
+# <img> a URL or a srcset, and on any element a background or a gallery's thumbnail, given as a URL,
+# as CSS (url(), image-set()) or, for the *set names, as srcset candidates in groups split by "|",
+# each with an optional [media query]. The same names also serve as switches (data-lazy="true"): a
+# value that is not written as a path is no image.
 _LAZY_SRC = ("data-src", "data-original", "data-lazy-src", "data-url", "data-lazy", "data-flickity-lazyload",
              "data-lazyload", "data-ezsrc", "data-cfsrc", "data-echo", "data-src-retina", "data-opt-src",
              "data-splide-lazy")

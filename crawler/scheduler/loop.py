@@ -79,7 +79,7 @@ class Summary:
     earlier_images: int = 0  # saved by earlier runs of a resumed crawl
     earlier_bytes: int = 0
     seed_problems: list[str] = field(default_factory=list)  # seeds that came to nothing, and why
-    # [origin, images] whose robots.txt disallowed images the pages showed, most first
+    # (origin, images) for the origins whose robots.txt disallowed images the pages show, most first (3)
     robots_disallowed_images: list[tuple[str, int]] = field(default_factory=list)
 
     @property

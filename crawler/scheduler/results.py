@@ -64,7 +64,7 @@ class ResultApplier:
         self._scope = ScopeRules(config.scope)
         self._out_of_scope: set[int] = set()  # hashes of image URLs the scope kept out
         self.out_of_scope_hosts: Counter[str] = Counter()
-        self.robots_disallowed_images: Counter[str] = Counter()  # origin → its images its robots.txt kept out
+        self.robots_disallowed_images: Counter[str] = Counter()  # origin → images its robots.txt kept out
         self.pages_admitted = 0  # pages queued so far, seeds included (what --max-pages counts)
         self.images_paused_until = 0.0  # no image task before this moment (the shared disk failed)
         self._redirect_targets: dict[int, int] = {}  # hash of a redirected URL → hash of its target
