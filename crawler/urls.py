@@ -65,6 +65,16 @@ def canonical(url: str) -> str | None:
     return key if len(key) <= MAX_URL_CHARS else None
 
 
+# How the paths of the picture formats browsers show (and TIFF) end: a URL that ends so is taken for
+# a picture before it is fetched.
+_IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".webp", ".svg", ".bmp", ".ico", ".avif", ".tif", ".tiff")
+
+
+def looks_like_an_image(url: str) -> bool:
+    """True if the path of `url` ends as a picture's file name does (its query and fragment aside)."""
+    return url.split("?", 1)[0].split("#", 1)[0].strip().lower().endswith(_IMAGE_SUFFIXES)
+
+
 def host_of(url: str) -> str:
     """Return the lower-case host name of `url` (no port), or '' if it has none."""
     try:

@@ -207,9 +207,11 @@ def test_scheduler_ignores_answers_it_did_not_ask_for(tmp_path: Path) -> None:
 
 # -- what an authenticated peer can send (issue: every message bounded) ----------------------------
 
-def idle_scheduler(tmp_path: Path) -> Scheduler:
-    config = SchedulerConfig(output_dir=tmp_path, authkey=b"k" * 32, seeds=(f"{SITE}/",),
-                             scope=Scope(frozenset({"site.test"})),
+SITE_SCOPE = Scope(frozenset({"site.test"}))
+
+
+def idle_scheduler(tmp_path: Path, scope: Scope = SITE_SCOPE) -> Scheduler:
+    config = SchedulerConfig(output_dir=tmp_path, authkey=b"k" * 32, seeds=(f"{SITE}/",), scope=scope,
                              politeness=Politeness(delay_seconds=0, obey_robots=False))
     return Scheduler(config, clock=lambda: 0.0, store=MemoryStore())
 
@@ -342,6 +344,32 @@ def test_a_seed_that_redirects_to_its_www_twin_is_crawled_there(tmp_path: Path) 
     scheduler._handle(dict(make_result(landed, "n1", Outcome.FETCHED, status=200,
                                        links=[pair("http://www.site.test/gallery.html")])), 0.0)
     assert scheduler._frontier.seen(canonical("http://www.site.test/gallery.html"))
+
+
+def test_a_link_straight_to_a_picture_on_another_site_is_fetched_as_an_image(tmp_path: Path) -> None:
+    # A gallery's thumbnail often links to the full-size picture on a CDN or a photo host: a link out
+    # of the pages' scope, it was dropped and said nowhere. One that only looked like a picture (a
+    # wiki's page File:x.jpg) is a page: skipped, not a broken image.
+    scheduler = idle_scheduler(tmp_path)
+    picture, wiki = "https://cdn.test/full/1.JPG?w=2000", "https://wiki.test/wiki/File:Sea.jpg"
+    links = [pair(f"{SITE}/next.html"), pair(picture), pair("https://cdn.test/about.html"), pair(wiki)]
+    scheduler._handle(dict(make_result(page_task(scheduler, "/"), "n1", Outcome.FETCHED, links=links, status=200)),
+                      0.0)
+    tasks = {}
+    while (task := scheduler._frontier.next_task(0.0)) is not None:
+        tasks[task["url"]] = dict(task)
+    assert {url: task["kind"] for url, task in tasks.items()} == {
+        f"{SITE}/next.html": "page", picture: "image", wiki: "image"}
+    assert scheduler._store.find_url(canonical(picture)).found_as == "link"  # type: ignore[union-attr]
+    scheduler._handle(dict(make_result(tasks[wiki], "n1", Outcome.FAILED, reason="not-an-image", status=200)), 0.0)
+    assert [(r["url"], r["outcome"], r["reason"]) for r in failures_of(scheduler, tmp_path)] == [
+        (wiki, "skipped", "link-to-a-page")]
+    # --same-host-images keeps them out, and the summary's count of off-site images says so
+    scheduler = idle_scheduler(tmp_path / "same-host", Scope(frozenset({"site.test"}), same_host_images=True))
+    scheduler._handle(dict(make_result(page_task(scheduler, "/"), "n1", Outcome.FETCHED, links=links, status=200)),
+                      0.0)
+    assert scheduler._frontier.next_task(0.0)["url"] == f"{SITE}/next.html"  # type: ignore[index]
+    assert scheduler._frontier.next_task(0.0) is None and scheduler.counts["images/out-of-scope"] == 2
 
 
 def seed_and_linked_tasks(scheduler: Scheduler, linked_path: str) -> tuple[dict, dict]:

@@ -28,7 +28,7 @@ from crawler.node import css
 from crawler.node.optout import meta_directives
 from crawler.node.refresh import refresh_target
 from crawler.node.srcset import srcset_urls, widest_candidate
-from crawler.urls import absolute, canonical, origin_of, referrer_policy
+from crawler.urls import absolute, canonical, looks_like_an_image, origin_of, referrer_policy
 
 # Parsing is the crawler's main CPU cost. Only the start tags extraction reads are cut out of the
 # bytes (after dropping comments and the bodies of script-like elements, where a browser sees no
@@ -111,7 +111,6 @@ _META_IMAGE = ("og:image", "og:image:url", "og:image:secure_url", "twitter:image
 _ICON_RELS = frozenset({"icon", "apple-touch-icon", "apple-touch-icon-precomposed", "mask-icon",
                         "apple-touch-startup-image", "fluid-icon"})
 _BACKGROUND_TAGS = frozenset({"body", "table", "td", "th"})
-_IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".webp", ".svg", ".bmp", ".ico", ".avif", ".tif", ".tiff")
 _WHITESPACE = re.compile(r"\s+")
 _META_CHARSET = re.compile(rb"<meta[^>]+charset\s*=\s*[\"']?([A-Za-z0-9_.:-]+)", re.IGNORECASE)
 _MAX_JSON_LD_CHARS = 1024 * 1024  # one JSON-LD block read at most; larger ones are skipped
@@ -755,7 +754,7 @@ def _svg_image(get: _Get, found: Collector, image: _Image, srcset: _Image) -> bo
 def _object(get: _Get, found: Collector, image: _Image, srcset: _Image) -> bool:
     ref = get("data") if get("data") is not None else get("src")
     declared = str(get("type") or "").strip().lower()
-    if declared.startswith("image/") or (not declared and isinstance(ref, str) and _looks_like_image(ref)):
+    if declared.startswith("image/") or (not declared and isinstance(ref, str) and looks_like_an_image(ref)):
         image(ref, Found.OBJECT)
     return False
 
@@ -860,10 +859,6 @@ def _is_written_as_a_url(value: str) -> bool:
     """A path or URL, as a lazy attribute's image is, and not a switch ("true", "1", ""): it has a
     slash or a dot. Spaces may be in it, as in <img src> (a browser encodes them)."""
     return "/" in value or "." in value
-
-
-def _looks_like_image(ref: str) -> bool:
-    return ref.split("?", 1)[0].split("#", 1)[0].strip().lower().endswith(_IMAGE_SUFFIXES)
 
 
 def _bounded_json(text: str) -> object:

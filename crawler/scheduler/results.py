@@ -25,7 +25,7 @@ from crawler.scheduler.status import StatusTracker
 from crawler.scheduler.store import CrawlStore, UrlRow, UrlStatus, image_words
 from crawler.storage import STORAGE_REASONS, assigned_image_path
 from crawler.urllog import url_event
-from crawler.urls import ScopeRules, canonical, host_of, origin_of
+from crawler.urls import ScopeRules, canonical, host_of, looks_like_an_image, origin_of
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +40,7 @@ MAX_SITEMAP_DEPTH = 3
 SITEMAP_PAGE_DEPTH = 1  # a page a sitemap lists is one hop from the site's root, as if linked from it
 _FAVICON = Found.FAVICON.value  # a browser's guess, not a picture the page shows
 _OBJECT = Found.OBJECT.value
+_LINK = Found.LINK.value  # a link straight to a picture
 _REFUSED = " (it may need a login: --cookies, --auth-file; or it refuses crawlers)"
 _SEED_HINTS = {"http-401": _REFUSED, "http-403": _REFUSED}  # what a user can do when a seed fails so
 MAX_SEED_PROBLEMS = 20  # seeds' fates kept for the closing lines (a seed list of thousands could fail whole)
@@ -178,6 +179,9 @@ class ResultApplier:
             self._frontier.fail(row, "no-favicon", Outcome.SKIPPED)
         elif row.kind == Kind.SITEMAP and row.page_url is None and status is not None and 400 <= status < 500:
             self._frontier.fail(row, "no-sitemap", Outcome.SKIPPED)  # our guess of /sitemap.xml, as above
+        elif row.kind == Kind.IMAGE and row.found_as == _LINK and reason == "not-an-image":
+            # a link that only looked like a picture (a wiki's page File:x.jpg): a page, not a broken image
+            self._frontier.fail(row, "link-to-a-page", Outcome.SKIPPED)
         elif result["retryable"]:
             bound = MAX_SLOW_ATTEMPTS if reason in SLOW_REASONS else None
             if self._frontier.retry_or_fail(row, reason, now, result["retry_after"], bound):
@@ -268,16 +272,26 @@ class ResultApplier:
         self._tracker.record_discovered(self._frontier.pending_count - before, now)
 
     def _add_pages(self, row: UrlRow, result: Result, depth: int) -> None:
-        """Queue the pages a page links to (or a sitemap lists) that belong to the crawl, within its limits."""
+        """Queue the pages a page links to (or a sitemap lists) that belong to the crawl, within its
+        limits, and the pictures it links to straight on other sites (images come from anywhere)."""
         limits = self._config.limits
         if limits.max_depth is not None and depth > limits.max_depth:
             return
         seen, allows = self._frontier.seen, self._scope.allows  # most links were seen: test that first
         for url, key in result["links"]:
             if limits.max_pages is not None and self.pages_admitted >= limits.max_pages:
-                break
-            if not seen(key) and allows(key) and self._frontier.add(url, key, Kind.PAGE, depth, row.url):
-                self.pages_admitted += 1
+                break  # links to pictures on the site are pages too: those elsewhere end with them
+            if seen(key):
+                continue
+            if allows(key):
+                if self._frontier.add(url, key, Kind.PAGE, depth, row.url):
+                    self.pages_admitted += 1
+            elif looks_like_an_image(key):  # a gallery's thumbnail linking to the picture on a CDN
+                if self._scope.allows_resource(key):
+                    self._frontier.add(url, key, Kind.IMAGE, depth, row.url, 0, _LINK,
+                                       image_words("", "", "", result["referrer_policy"]))
+                else:
+                    self._count_out_of_scope(key)
 
     def _stylesheet_fetched(self, row: UrlRow, result: Result) -> None:
         self._frontier.finish(row)
