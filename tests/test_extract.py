@@ -219,6 +219,8 @@ def test_extract_a_page_of_more_references_than_a_result_holds_is_bounded() -> N
     candidates = ", ".join(f"/bg/{n}.png {n + 1}w" for n in range(MAX_REFS_PER_PAGE + 5000))
     refs = extract(f'<img srcset="{candidates}"><div style="background:url(/bg/last.png)"></div>'.encode(), PAGE)
     assert len(refs.images) == MAX_REFS_PER_PAGE
+    assert refs.capped  # what was left out is said: the page is recorded as partial (before: nowhere)
+    assert not extract(b'<img src="/a.png"><a href="/b.html">b</a>', PAGE).capped
 
 
 def test_extract_reads_utf16_pages_by_their_bom_or_charset() -> None:

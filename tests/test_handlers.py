@@ -188,3 +188,27 @@ def test_handlers_a_link_to_a_video_or_an_archive_is_skipped_without_reading_it(
                                           new_session(LIMITS))
     assert (result["outcome"], result["reason"], result["bytes"]) == ("skipped", "not-html", 0)
     assert time.monotonic() - started < 3
+
+
+@responses.activate
+def test_handlers_a_page_or_stylesheet_of_more_references_than_a_result_holds_says_so(tmp_path: Path,
+                                                                                      monkeypatch) -> None:
+    # Past MAX_REFS_PER_PAGE (50,000) references the rest of a page is left out; the result said
+    # nothing of it, so the page counted as read in full. (A cap of 100 here, for the test's speed.)
+    import crawler.node.extract
+    cap = 100
+    monkeypatch.setattr(crawler.node.extract, "MAX_REFS_PER_PAGE", cap)
+    many = range(cap + 10)
+    responses.get("http://site.test/index.html", content_type="text/html",
+                  body="".join(f'<a href="/p/{n}.html">{n}</a>' for n in many))
+    responses.get(CSS_URL, content_type="text/css", body="".join(f".i{n}{{background:url(/i/{n}.png)}}" for n in many))
+    responses.get("http://site.test/small.html", content_type="text/html", body='<a href="/p/1.html">1</a>')
+    page = read_result(dict(handler(tmp_path).handle(make_task("1.1", "page", "http://site.test/index.html", 0, None,
+                                                               0), new_session(LIMITS))))
+    assert (page["outcome"], page["reason"], len(page["links"])) == ("fetched", "too-many-references", cap)
+    sheet = read_result(dict(handler(tmp_path).handle(make_task("2.1", "stylesheet", CSS_URL, 0, None, 0),
+                                                      new_session(LIMITS))))
+    assert (sheet["outcome"], sheet["reason"]) == ("fetched", "too-many-references")
+    small = read_result(dict(handler(tmp_path).handle(make_task("3.1", "page", "http://site.test/small.html", 0, None,
+                                                                0), new_session(LIMITS))))
+    assert (small["outcome"], small["reason"]) == ("fetched", None)

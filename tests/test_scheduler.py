@@ -310,6 +310,13 @@ def test_a_page_cut_at_the_size_cap_is_read_and_recorded_as_partial(tmp_path: Pa
     assert [(r["url"], r["outcome"], r["reason"]) for r in failures_of(scheduler, tmp_path)] == [
         (f"{SITE}/endless.html", "partial", "truncated")]  # before: nothing said it was cut
     assert scheduler.counts["pages/partial"] == 1 and scheduler._frontier.seen(f"{SITE}/next.html")
+    # a page of more references than a result holds (50,000) was read as far as they went, said nowhere
+    scheduler = idle_scheduler(tmp_path / "crowded")
+    crowded = page_task(scheduler, "/index-of-everything.html")
+    scheduler._handle(dict(make_result(crowded, "n1", Outcome.FETCHED, reason="too-many-references", status=200)),
+                      0.0)
+    assert [(r["url"], r["outcome"], r["reason"]) for r in failures_of(scheduler, tmp_path / "crowded")] == [
+        (f"{SITE}/index-of-everything.html", "partial", "too-many-references")]
 
 
 def test_a_redirect_loop_ends_with_a_record(tmp_path: Path) -> None:

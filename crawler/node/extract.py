@@ -135,6 +135,7 @@ class PageRefs:
     refresh: list[str] | None = None  # [url, canonical] the page sends its reader to at once (see _read_refresh)
     referrer_policy: str | None = None  # the page's Referrer-Policy header, or its last <meta name=referrer>
     referrer_policies: dict[str, str] = field(default_factory=dict)  # canonical → an <img referrerpolicy>
+    capped: bool = False  # it held more than MAX_REFS_PER_PAGE or MAX_REF_CHARS_PER_PAGE: the rest was left out
 
 
 def decode(html: bytes, encoding: str | None) -> str:
@@ -199,7 +200,10 @@ class Collector:
         self.element_policy: str | None = None  # the referrerpolicy of the tag being read, if it sets one
 
     def _resolve(self, ref: object, which: int) -> list[str] | None:
-        if not isinstance(ref, str) or self._count >= MAX_REFS_PER_PAGE or self._chars >= MAX_REF_CHARS_PER_PAGE:
+        if not isinstance(ref, str):
+            return None
+        if self._count >= MAX_REFS_PER_PAGE or self._chars >= MAX_REF_CHARS_PER_PAGE:
+            self.refs.capped = True  # the page's record says so (see node.handlers)
             return None
         ref = ref.partition("#")[0]
         known = self._resolved.get(ref)

@@ -134,7 +134,7 @@ class TaskHandler:
                 images, stylesheets, withheld = [], [], len(refs.images)
         return make_result(task, self.node_id, Outcome.FETCHED, links=links, images=images, stylesheets=stylesheets,
                            status=fetched.status, bytes=len(fetched.body), withheld=withheld,
-                           reason="truncated" if fetched.truncated else None, validators=_validators_of(fetched),
+                           reason=_cut_short(fetched, refs.capped), validators=_validators_of(fetched),
                            referrer_policy=refs.referrer_policy,
                            referrer_policies=[[key, policy] for key, policy in refs.referrer_policies.items()])
 
@@ -153,7 +153,7 @@ class TaskHandler:
         found.stylesheet_contents(refs, Found.CSS_LINKED)
         return make_result(task, self.node_id, Outcome.FETCHED, images=found.refs.images,
                            stylesheets=found.refs.stylesheets, status=fetched.status, bytes=len(fetched.body),
-                           reason="truncated" if fetched.truncated else None, validators=_validators_of(fetched),
+                           reason=_cut_short(fetched, found.refs.capped), validators=_validators_of(fetched),
                            referrer_policy=fetched.referrer_policy)  # its images' Referer is the stylesheet's URL
 
     def _sitemap(self, task: Task, session: requests.Session) -> Result:
@@ -177,7 +177,7 @@ class TaskHandler:
             found.sitemap(url)
         for url, title, caption in entries.images:
             found.image(url, Found.SITEMAP, None, title, caption)
-        truncated = fetched.truncated or entries.truncated
+        truncated = fetched.truncated or entries.truncated or found.refs.capped
         return make_result(task, self.node_id, Outcome.FETCHED, links=found.refs.links, images=found.refs.images,
                            sitemaps=found.refs.sitemaps, status=fetched.status, bytes=len(fetched.body),
                            reason="truncated" if truncated else None, validators=_validators_of(fetched),
@@ -204,6 +204,13 @@ class TaskHandler:
         return make_result(task, self.node_id, Outcome.SAVED if written else Outcome.DUPLICATE, image=image,
                            status=fetched.status, bytes=len(data), validators=_validators_of(fetched),
                            images=_svg_loads(task["url"], info.loads) if info.loads else [])
+
+
+def _cut_short(fetched: Fetched, capped: bool) -> str | None:
+    """Why a page or stylesheet was read only in part (the scheduler records it as partial), or None."""
+    if fetched.truncated:
+        return "truncated"  # at --max-page-bytes
+    return "too-many-references" if capped else None  # MAX_REFS_PER_PAGE, MAX_REF_CHARS_PER_PAGE
 
 
 def _svg_loads(svg_url: str, loads: tuple[str, ...]) -> list[list[str]]:

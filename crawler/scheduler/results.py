@@ -41,6 +41,7 @@ SITEMAP_PAGE_DEPTH = 1  # a page a sitemap lists is one hop from the site's root
 _FAVICON = Found.FAVICON.value  # a browser's guess, not a picture the page shows
 _OBJECT = Found.OBJECT.value
 _LINK = Found.LINK.value  # a link straight to a picture
+_READ_IN_PART = ("truncated", "too-many-references")  # a fetched page's reasons to be recorded as partial
 _REFUSED = " (it may need a login: --cookies, --auth-file; or it refuses crawlers)"
 _SEED_HINTS = {"http-401": _REFUSED, "http-403": _REFUSED}  # what a user can do when a seed fails so
 MAX_SEED_PROBLEMS = 20  # seeds' fates kept for the closing lines (a seed list of thousands could fail whole)
@@ -252,11 +253,13 @@ class ResultApplier:
         return False
 
     def _cut_short(self, row: UrlRow, result: Result, plural: str) -> None:
-        """A page or stylesheet cut at --max-page-bytes: read as far as it went, and said in failures.jsonl."""
-        if result["reason"] == "truncated":
+        """A page or stylesheet cut at --max-page-bytes, or with more references than one result
+        holds: read as far as it went, and said in failures.jsonl."""
+        reason = result["reason"]
+        if reason in _READ_IN_PART:
             self._counts[f"{plural}/partial"] += 1
-            self._records.failure(row, Outcome.PARTIAL, "truncated", row.attempts)
-            url_event(Outcome.PARTIAL, row.url, kind=row.kind, reason="truncated")
+            self._records.failure(row, Outcome.PARTIAL, reason, row.attempts)
+            url_event(Outcome.PARTIAL, row.url, kind=row.kind, reason=reason)
 
     def _page_fetched(self, row: UrlRow, result: Result, now: float) -> None:
         self._frontier.finish(row)
