@@ -377,6 +377,16 @@ def test_a_link_straight_to_a_picture_on_another_site_is_fetched_as_an_image(tmp
                       0.0)
     assert scheduler._frontier.next_task(0.0)["url"] == f"{SITE}/next.html"  # type: ignore[index]
     assert scheduler._frontier.next_task(0.0) is None and scheduler.counts["images/out-of-scope"] == 2
+    # --no-parent keeps pages to a folder; a picture on the site outside it is an image all the same
+    scheduler = idle_scheduler(tmp_path / "no-parent",
+                               Scope(frozenset({"site.test"}), parent_prefixes=(f"{SITE}/gallery/",)))
+    links = [pair(f"{SITE}/gallery/2.html"), pair(f"{SITE}/about.html"), pair(f"{SITE}/uploads/full/1.png")]
+    scheduler._handle(dict(make_result(page_task(scheduler, "/gallery/"), "n1", Outcome.FETCHED, links=links,
+                                       status=200)), 0.0)
+    tasks = {}
+    while (task := scheduler._frontier.next_task(0.0)) is not None:
+        tasks[task["url"]] = task["kind"]
+    assert tasks == {f"{SITE}/gallery/2.html": "page", f"{SITE}/uploads/full/1.png": "image"}
 
 
 def seed_and_linked_tasks(scheduler: Scheduler, linked_path: str) -> tuple[dict, dict]:
