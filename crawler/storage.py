@@ -49,9 +49,11 @@ def host_folder(url: str) -> str:
 
 
 # The one rule for a file or folder name taken from a URL: percent-decoded, then no separators, no
-# control characters and none of the characters Windows refuses, no leading dots (no "..", no
-# hidden files), at most _MAX_NAME_BYTES of UTF-8 (file systems take 255), the extension kept.
-_UNSAFE_NAME_CHARS = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]')
+# control characters (C0, C1, and the bidirectional ones, with which a file manager shows
+# "photo\u202egnp.exe" as "photoexe.png") and none of the characters Windows refuses, no leading
+# dots (no "..", no hidden files), at most _MAX_NAME_BYTES of UTF-8 (file systems take 255), the
+# extension kept.
+_UNSAFE_NAME_CHARS = re.compile(r'[\x00-\x1f\x7f-\x9f/\\:*?"<>|\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]')
 _MAX_NAME_BYTES = 200
 
 

@@ -30,6 +30,8 @@ def write_manifest(root: Path, records: list[dict]) -> None:
     ("http://a.test/..%2F..%2Fetc%2Fpasswd", "_.._etc_passwd"),  # separators inside a segment are no separators
     ("http://a.test/.htaccess", "htaccess"),  # no hidden files
     ("http://a.test/a%00b%0Ac:d*e%3F.gif", "a_b_c_d_e_.gif"),
+    # bidirectional controls (a file manager shows photo<U+202E>gnp.exe as "photoexe.png") and C1 controls
+    ("http://a.test/photo%E2%80%AEgnp.exe", "photo_gnp.exe"), ("http://a.test/a%C2%85b%E2%81%A7.png", "a_b_.png"),
     ("http://a.test/gallery/", None), ("http://a.test/%2e%2e", None),
 ])
 def test_original_name_is_the_last_segment_made_safe(url: str, name: str | None) -> None:
@@ -111,7 +113,7 @@ def test_export_names_end_as_what_the_file_is(tmp_path: Path) -> None:
 @pytest.mark.parametrize(("given", "name"), [
     ("Harbour at dusk.jpg", "Harbour at dusk.jpg"), ("../../etc/passwd", "_.._etc_passwd"),
     ("..", "attachment.php"), ("", "attachment.php"), (None, "attachment.php"), ("%41.png", "%41.png"),
-    ("a\x00b:c.gif", "a_b_c.gif")])
+    ("a\x00b:c.gif", "a_b_c.gif"), ("photo\u202egnp.exe", "photo_gnp.exe")])
 def test_original_name_is_the_one_the_server_gave_made_safe(given: str | None, name: str) -> None:
     # A Content-Disposition name comes from the site through a node: only what safe_file_name lets
     # through is kept, and it is a name, not a URL segment (no percent-decoding).
