@@ -23,11 +23,25 @@ DEFAULT_PORTS = {"http": 80, "https": 443}
 # HTML attribute values may carry spaces, tabs and newlines around (and, wrongly, inside) a URL.
 _STRIP_CHARS = " \t\n\r\f\v"
 _INNER_WHITESPACE = re.compile(r"[\t\n\r]")
+# C0 and C1 control characters, which a browser's URL parser percent-encodes (tab, CR and LF it
+# drops first): kept raw, a page's or a server's could reach a terminal as an escape sequence.
+_CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+
+def encode_controls(text: str) -> str:
+    """`text` with its control characters percent-encoded as UTF-8 ("a\x1bb" → "a%1Bb")."""
+    if text.isprintable():  # a test in C, for the URLs that have none (nearly all)
+        return text
+    return _CONTROLS.sub(_percent_encoded, text)
+
+
+def _percent_encoded(match: re.Match[str]) -> str:
+    return "".join(f"%{byte:02X}" for byte in match.group().encode())
 
 
 def absolute(base: str, ref: str) -> str | None:
     """Return `ref` resolved against `base` if it is an http(s) URL, else None."""
-    ref = _INNER_WHITESPACE.sub("", ref.strip(_STRIP_CHARS))
+    ref = encode_controls(_INNER_WHITESPACE.sub("", ref.strip(_STRIP_CHARS)))
     if not ref:
         return None
     try:

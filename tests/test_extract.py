@@ -274,6 +274,12 @@ def test_extract_words_of_a_picture_come_from_its_img_and_nested_figures_from_th
     assert found["plain.png"] == ("", "a title", "")
 
 
+def test_extract_words_carry_no_control_characters() -> None:
+    # `crawler inspect --search` prints the words: a page's escape sequences would reach the terminal
+    assert words_of('<img src="/p/x.png" alt="a\x1b]0;owned\x07 b\x85c" title="\x1b[2Jt">')["x.png"] == (
+        "a]0;owned b c", "[2Jt", "")  # NEL (U+0085) is whitespace
+
+
 def test_extract_words_from_a_later_reference_fill_what_the_first_lacked() -> None:
     html = '<a href="/"><img src="/p/x.png"></a><img src="/p/x.png" alt="Second says" title="t">'
     assert words_of(html)["x.png"] == ("Second says", "t", "")

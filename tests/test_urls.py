@@ -34,6 +34,9 @@ def test_urls_absolute_resolves_and_drops_non_http() -> None:
     assert absolute("http://a.com/", "javascript:void(0)") is None
     assert absolute("http://a.com/", "data:image/png;base64,AAAA") is None
     assert absolute("http://a.com/", "   ") is None
+    # control characters are percent-encoded, as a browser sends them: raw, a page's reached the
+    # logs and `crawler inspect` as terminal escape sequences
+    assert absolute("http://a.com/", "/a\x1b]0;title\x07b\x85.png") == "http://a.com/a%1B]0;title%07b%C2%85.png"
 
 
 def test_urls_origin_keeps_port_and_drops_userinfo() -> None:

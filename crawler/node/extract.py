@@ -112,6 +112,7 @@ _ICON_RELS = frozenset({"icon", "apple-touch-icon", "apple-touch-icon-precompose
                         "apple-touch-startup-image", "fluid-icon"})
 _BACKGROUND_TAGS = frozenset({"body", "table", "td", "th"})
 _WHITESPACE = re.compile(r"\s+")
+_CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f]")  # left in words, they would reach a terminal as escapes
 _META_CHARSET = re.compile(rb"<meta[^>]+charset\s*=\s*[\"']?([A-Za-z0-9_.:-]+)", re.IGNORECASE)
 _MAX_JSON_LD_CHARS = 1024 * 1024  # one JSON-LD block read at most; larger ones are skipped
 _MAX_JSON_LD_NODES = 10_000  # values visited in one block
@@ -164,8 +165,12 @@ def _declared_charset(html: bytes) -> str | None:
 
 
 def words(value: object) -> str:
-    """An alt, title or caption as the manifest keeps it: whitespace collapsed, at most MAX_WORDS_CHARS."""
-    return " ".join(value.split())[:MAX_WORDS_CHARS] if isinstance(value, str) else ""
+    """An alt, title or caption as the manifest keeps it: whitespace collapsed, no control characters
+    (`inspect --search` prints them to a terminal), at most MAX_WORDS_CHARS."""
+    if not isinstance(value, str):
+        return ""
+    text = " ".join(value.split())
+    return (text if text.isprintable() else _CONTROLS.sub("", text))[:MAX_WORDS_CHARS]
 
 
 @dataclass
