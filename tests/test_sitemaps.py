@@ -225,3 +225,10 @@ def test_a_recrawl_skips_the_pages_a_sitemap_says_are_unmodified_since_they_were
     assert "/edited.html" in fetched and "/old.html" not in fetched  # the sitemap dates it before our fetch
     assert again.counts["pages/unchanged-by-lastmod"] == 1
     assert store.find_url(f"{SITE}/old.html").status == "done"  # type: ignore[union-attr]
+
+
+def test_a_robots_txt_sitemap_line_brings_no_control_characters() -> None:
+    # The URLs of Sitemap: lines reach logs and failure records: percent-encoded, as a browser would
+    from crawler.scheduler.robots import listed_sitemaps
+    assert listed_sitemaps("Sitemap: http://x.test/a\x1b]0;t\x07.xml\nSitemap: http://x.test/ok.xml\n") == [
+        "http://x.test/a%1B]0;t%07.xml", "http://x.test/ok.xml"]

@@ -6,6 +6,8 @@ import itertools
 
 from protego import Protego
 
+from crawler.urls import encode_controls
+
 ROBOTS_AGENT = "queue-crawler"  # the product token robots.txt groups are matched against
 MAX_LISTED_SITEMAPS = 100  # Sitemap: lines read from one robots.txt
 
@@ -34,4 +36,4 @@ def listed_sitemaps(text: str | None) -> list[str]:
     """The URLs of a robots.txt's `Sitemap:` lines (they stand outside any group), at most MAX_LISTED_SITEMAPS."""
     if not text:
         return []
-    return list(itertools.islice(Protego.parse(text).sitemaps, MAX_LISTED_SITEMAPS))
+    return [encode_controls(url) for url in itertools.islice(Protego.parse(text).sitemaps, MAX_LISTED_SITEMAPS)]
