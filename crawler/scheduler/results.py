@@ -276,7 +276,7 @@ class ResultApplier:
 
     def _add_pages(self, row: UrlRow, result: Result, depth: int) -> None:
         """Queue the pages a page links to (or a sitemap lists) that belong to the crawl, within its
-        limits, and the pictures it links to straight on other sites (images come from anywhere)."""
+        limits, and the pictures it links to straight outside them (images come from anywhere)."""
         limits = self._config.limits
         if limits.max_depth is not None and depth > limits.max_depth:
             return
