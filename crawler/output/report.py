@@ -153,11 +153,17 @@ def render_matches(matches: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+# A spreadsheet reads a cell that starts so as a formula (=HYPERLINK(…) sends data away), and the
+# words and names in the manifest are what pages and servers wrote: such a cell starts with a quote.
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
 def manifest_csv(output_dir: Path) -> str:
-    """Return the manifest as CSV text with a header row."""
+    """Return the manifest as CSV text with a header row, no text cell a spreadsheet takes for a formula."""
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=MANIFEST_FIELDS, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
     for record in read_jsonl(output_dir / MANIFEST_NAME):
-        writer.writerow(record)
+        writer.writerow({field: "'" + value if isinstance(value, str) and value.startswith(_FORMULA_STARTS) else value
+                         for field, value in record.items()})
     return out.getvalue()
