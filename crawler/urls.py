@@ -24,15 +24,16 @@ DEFAULT_PORTS = {"http": 80, "https": 443}
 _STRIP_CHARS = " \t\n\r\f\v"
 _INNER_WHITESPACE = re.compile(r"[\t\n\r]")
 # C0 and C1 control characters, which a browser's URL parser percent-encodes (tab, CR and LF it
-# drops first): kept raw, a page's or a server's could reach a terminal as an escape sequence.
-_CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f]")
+# drops first): kept raw in a URL (or in words, which drop them), a page's or a server's could reach
+# a terminal as an escape sequence.
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 def encode_controls(text: str) -> str:
-    """`text` with its control characters percent-encoded as UTF-8 ("a\x1bb" → "a%1Bb")."""
+    """`text` with its control characters percent-encoded as UTF-8 (an ESC becomes "%1B")."""
     if text.isprintable():  # a test in C, for the URLs that have none (nearly all)
         return text
-    return _CONTROLS.sub(_percent_encoded, text)
+    return CONTROL_CHARACTERS.sub(_percent_encoded, text)
 
 
 def _percent_encoded(match: re.Match[str]) -> str:

@@ -28,7 +28,7 @@ from crawler.node import css
 from crawler.node.optout import meta_directives
 from crawler.node.refresh import refresh_target
 from crawler.node.srcset import srcset_urls, widest_candidate
-from crawler.urls import absolute, canonical, looks_like_an_image, origin_of, referrer_policy
+from crawler.urls import CONTROL_CHARACTERS, absolute, canonical, looks_like_an_image, origin_of, referrer_policy
 
 # Parsing is the crawler's main CPU cost. Only the start tags extraction reads are cut out of the
 # bytes (after dropping comments and the bodies of script-like elements, where a browser sees no
@@ -112,7 +112,6 @@ _ICON_RELS = frozenset({"icon", "apple-touch-icon", "apple-touch-icon-precompose
                         "apple-touch-startup-image", "fluid-icon"})
 _BACKGROUND_TAGS = frozenset({"body", "table", "td", "th"})
 _WHITESPACE = re.compile(r"\s+")
-_CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f]")  # left in words, they would reach a terminal as escapes
 _META_CHARSET = re.compile(rb"<meta[^>]+charset\s*=\s*[\"']?([A-Za-z0-9_.:-]+)", re.IGNORECASE)
 _MAX_JSON_LD_CHARS = 1024 * 1024  # one JSON-LD block read at most; larger ones are skipped
 _MAX_JSON_LD_NODES = 10_000  # values visited in one block
@@ -170,7 +169,7 @@ def words(value: object) -> str:
     if not isinstance(value, str):
         return ""
     text = " ".join(value.split())
-    return (text if text.isprintable() else _CONTROLS.sub("", text))[:MAX_WORDS_CHARS]
+    return (text if text.isprintable() else CONTROL_CHARACTERS.sub("", text))[:MAX_WORDS_CHARS]
 
 
 @dataclass
