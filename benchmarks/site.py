@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import random
 from collections import deque
 from dataclasses import dataclass, field
@@ -118,11 +119,16 @@ def image_markup(form: int, url: str, key: str) -> Markup:
                                    'width="40" height="30"></iframe>'),
         lambda: Markup("img", body=f'<x-card><template shadowrootmode="open"><img src="{url}" alt="">'
                                    "</template></x-card>"),
+        lambda: Markup("img", body=f'<p><image src="{url}" alt=""></p>'),  # HTML's parser makes it an <img>
+        lambda: Markup("gallery", body='<div data-gallery-role="gallery-placeholder"></div>'
+                       '<script type="text/x-magento-init">' + json.dumps({"[data-gallery-role=gallery-placeholder]": {
+                           "mage/gallery/gallery": {"data": [{"img": url, "isMain": True}]}}}) + "</script>",
+                       browser_loads=False),  # Magento's product gallery, which its script shows
     ]
     return forms[form % len(forms)]()
 
 
-FORMS = 26  # how many forms image_markup knows
+FORMS = 28  # how many forms image_markup knows
 CLASSIC_FORMS = 7  # the first ones: what the extractor read before stylesheets and friends
 
 
