@@ -147,7 +147,8 @@ def generate_site(root: Path, pages: int = 200, images: int = 500, *, seed: int 
     under a different URL; some images are shown on many pages; a few links and images are broken;
     `/moved.html` and `/img/moved.png` are meant to be redirects (the server must do that part);
     with `external_base`, every page links to a page there (out of scope) and shows an image from
-    there, as sites show images from a CDN; those images are written under `external_root` if given
+    there, as sites show images from a CDN, and the home page links to a picture there; those images
+    are written under `external_root` if given
     (`truth.cdn_images`), else they are missing. Images are shown in the first `forms` of
     `image_markup`'s forms, in rotation. Image bytes depend on their number plus `first_image`,
     so two sites with different offsets share no image.
@@ -192,11 +193,18 @@ def generate_site(root: Path, pages: int = 200, images: int = 500, *, seed: int 
             external, cdn_image = f"{external_base}page-{number}.html", f"{external_base}img-{number}.png"
             body.append(f'<a href="{external}">elsewhere</a><img src="{cdn_image}">')
             truth.external.append(external)
+            full_size = f"{external_base}full-{number}.png"  # the home page links to a picture there
+            if number == 0:
+                body.append(f'<a href="{full_size}">full size</a>')
             if external_root is not None:
                 data = make_image(1_000_000 + number + first_image, "png")
                 external_root.mkdir(parents=True, exist_ok=True)
                 (external_root / f"img-{number}.png").write_bytes(data)
                 truth.cdn_images[cdn_image] = hashlib.sha256(data).hexdigest()
+                if number == 0:
+                    data = make_image(2_000_000 + first_image, "png")
+                    (external_root / f"full-{number}.png").write_bytes(data)
+                    truth.cdn_images[full_size] = hashlib.sha256(data).hexdigest()
         body.append('<a href="mailto:someone@example.com">mail</a><a href="javascript:void(0)">js</a>')
         markups: list[Markup] = []
         for form, path in enumerate(shown[number], start=number):

@@ -37,7 +37,7 @@ def test_crawl_saves_every_reachable_image_once_with_two_workers(tmp_path: Path,
         assert worker_code == 0, worker_err
 
     # Every page and every image URL was requested exactly once; the other host's pages never,
-    # its images (a CDN's) once each, after its robots.txt.
+    # its images (a CDN's, and the picture the home page links to there) once each, after its robots.txt.
     assert set(elsewhere.hits) == {"robots.txt"} | {url.rsplit("/", 1)[1] for url in truth.cdn_images}
     assert max(elsewhere.hits.values()) == 1
     for page in truth.pages:
