@@ -193,18 +193,17 @@ def generate_site(root: Path, pages: int = 200, images: int = 500, *, seed: int 
             external, cdn_image = f"{external_base}page-{number}.html", f"{external_base}img-{number}.png"
             body.append(f'<a href="{external}">elsewhere</a><img src="{cdn_image}">')
             truth.external.append(external)
-            full_size = f"{external_base}full-{number}.png"  # the home page links to a picture there
-            if number == 0:
-                body.append(f'<a href="{full_size}">full size</a>')
+            if number == 0:  # the home page links to a picture there, as a gallery's thumbnail does
+                body.append(f'<a href="{external_base}full-0.png">full size</a>')
             if external_root is not None:
-                data = make_image(1_000_000 + number + first_image, "png")
                 external_root.mkdir(parents=True, exist_ok=True)
-                (external_root / f"img-{number}.png").write_bytes(data)
-                truth.cdn_images[cdn_image] = hashlib.sha256(data).hexdigest()
+                shown_there = [(cdn_image, 1_000_000 + number)]
                 if number == 0:
-                    data = make_image(2_000_000 + first_image, "png")
-                    (external_root / f"full-{number}.png").write_bytes(data)
-                    truth.cdn_images[full_size] = hashlib.sha256(data).hexdigest()
+                    shown_there.append((f"{external_base}full-0.png", 2_000_000))
+                for url, image_number in shown_there:
+                    data = make_image(image_number + first_image, "png")
+                    (external_root / url.rsplit("/", 1)[1]).write_bytes(data)
+                    truth.cdn_images[url] = hashlib.sha256(data).hexdigest()
         body.append('<a href="mailto:someone@example.com">mail</a><a href="javascript:void(0)">js</a>')
         markups: list[Markup] = []
         for form, path in enumerate(shown[number], start=number):

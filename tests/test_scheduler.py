@@ -353,6 +353,14 @@ def test_a_seed_that_redirects_to_its_www_twin_is_crawled_there(tmp_path: Path) 
     assert scheduler._frontier.seen(canonical("http://www.site.test/gallery.html"))
 
 
+def queued(scheduler: Scheduler) -> dict[str, dict]:
+    """Every task the scheduler hands out now, by URL."""
+    tasks = {}
+    while (task := scheduler._frontier.next_task(0.0)) is not None:
+        tasks[task["url"]] = dict(task)
+    return tasks
+
+
 def test_a_link_straight_to_a_picture_on_another_site_is_fetched_as_an_image(tmp_path: Path) -> None:
     # A gallery's thumbnail often links to the full-size picture on a CDN or a photo host: a link out
     # of the pages' scope, it was dropped and said nowhere. One that only looked like a picture (a
@@ -362,9 +370,7 @@ def test_a_link_straight_to_a_picture_on_another_site_is_fetched_as_an_image(tmp
     links = [pair(f"{SITE}/next.html"), pair(picture), pair("https://cdn.test/about.html"), pair(wiki)]
     scheduler._handle(dict(make_result(page_task(scheduler, "/"), "n1", Outcome.FETCHED, links=links, status=200)),
                       0.0)
-    tasks = {}
-    while (task := scheduler._frontier.next_task(0.0)) is not None:
-        tasks[task["url"]] = dict(task)
+    tasks = queued(scheduler)
     assert {url: task["kind"] for url, task in tasks.items()} == {
         f"{SITE}/next.html": "page", picture: "image", wiki: "image"}
     assert scheduler._store.find_url(canonical(picture)).found_as == "link"  # type: ignore[union-attr]
@@ -383,10 +389,8 @@ def test_a_link_straight_to_a_picture_on_another_site_is_fetched_as_an_image(tmp
     links = [pair(f"{SITE}/gallery/2.html"), pair(f"{SITE}/about.html"), pair(f"{SITE}/uploads/full/1.png")]
     scheduler._handle(dict(make_result(page_task(scheduler, "/gallery/"), "n1", Outcome.FETCHED, links=links,
                                        status=200)), 0.0)
-    tasks = {}
-    while (task := scheduler._frontier.next_task(0.0)) is not None:
-        tasks[task["url"]] = task["kind"]
-    assert tasks == {f"{SITE}/gallery/2.html": "page", f"{SITE}/uploads/full/1.png": "image"}
+    assert {url: task["kind"] for url, task in queued(scheduler).items()} == {
+        f"{SITE}/gallery/2.html": "page", f"{SITE}/uploads/full/1.png": "image"}
 
 
 def seed_and_linked_tasks(scheduler: Scheduler, linked_path: str) -> tuple[dict, dict]:

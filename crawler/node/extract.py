@@ -891,7 +891,9 @@ def _read_magento_gallery(text: str, found: Collector) -> None:
             continue
         gallery = value.get(_MAGENTO_GALLERY)
         items = gallery.get("data") if isinstance(gallery, dict) else None
-        for item in items[:budget] if isinstance(items, list) else ():
+        items = items[:budget] if isinstance(items, list) else []
+        budget -= len(items)  # each picture is a value visited, as in _read_json_ld
+        for item in items:
             if isinstance(item, dict):
                 sizes = [item[size] for size in _GALLERY_SIZES if isinstance(item.get(size), str)]
                 for url in sizes[-1:] if found.widest_only else sizes:
