@@ -434,8 +434,10 @@ def _print_summary(summary: Summary) -> int:
     if c.get("sitemaps/fetched"):
         pages += (f" ({plural(c['sitemaps/pages'], 'page')} from {plural(c['sitemaps/fetched'], 'sitemap')}"
                   f"{_failed_and_skipped(c, 'sitemaps').replace(' (', ', ').rstrip(')')})")
+    written_in = (f"; {c['images/inline']} of them written into the pages as data: URIs"
+                  if c.get("images/inline") else "")
     images = (f"{plural(c.get('images/saved', 0), 'image')} saved ({size_text(c.get('bytes/saved', 0))}, "
-              f"{plural(c.get('images/duplicate', 0), 'duplicate')} avoided)" + _unchanged(c, "images")
+              f"{plural(c.get('images/duplicate', 0), 'duplicate')} avoided{written_in})" + _unchanged(c, "images")
               + _failed_and_skipped(c, "images"))
     whole = ""
     if summary.earlier_images:  # a resumed crawl: this run's figures, then the whole crawl's
@@ -460,6 +462,10 @@ def _print_summary(summary: Summary) -> int:
     if c.get("pages/fetched") and not c.get("images/referenced") and not withheld:
         print(f"No picture on the {plural(c['pages/fetched'], 'page')} fetched (a favicon aside): where a browser "
               "shows some, the site draws them with scripts, and this crawler runs none.", flush=True)
+    if c.get("images/inline-not-saved"):
+        print(f"{plural(c['images/inline-not-saved'], 'picture')} written into the pages as data: URIs "
+              "not saved: filtered out (--min-bytes, --min-width, --min-height, --types), or not an image.",
+              flush=True)
     disallowed = c.get("images/robots-disallowed", 0)
     if disallowed and summary.robots_disallowed_images:
         print(f"{plural(disallowed, 'image')} the pages show {'was' if disallowed == 1 else 'were'} left out at "

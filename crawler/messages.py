@@ -14,7 +14,7 @@ from typing import Any, Literal, TypedDict, get_args
 
 from crawler.errors import BadMessage
 
-PROTOCOL_VERSION = 9  # 2: stylesheet tasks; images carry how they were found. 3: withheld images.
+PROTOCOL_VERSION = 10  # 2: stylesheet tasks; images carry how they were found. 3: withheld images.
 # 4: images carry their words (alt, title, caption); sitemap tasks; validators for re-crawls.
 # 5: the desk may hand out a chain (a list of tasks of one origin, run one after another)
 # 6: validators carry max_age (how long the server said the response stays fresh)
@@ -22,6 +22,7 @@ PROTOCOL_VERSION = 9  # 2: stylesheet tasks; images carry how they were found. 3
 # 8: a saved image carries the file name its server's Content-Disposition gave it; pages and
 #    stylesheets carry the Referrer Policy they set for their images, an image's task the one it gets
 # 9: images of a shop's product gallery, read from its script data (found_as "gallery")
+# 10: pages and stylesheets carry the pictures written into them as data: URIs, saved by the node
 
 MAX_URL_CHARS = 8192  # longer URLs are dropped by the extractor; servers refuse them too (Apache: 8190)
 MAX_REFS_PER_PAGE = 50_000  # links plus images from one page; a sitemap lists 50,000 URLs at most
@@ -29,6 +30,9 @@ MAX_REFS_PER_PAGE = 50_000  # links plus images from one page; a sitemap lists 5
 # 150 in a full sitemap): a result stays a few MB, far under the size of message the scheduler
 # accepts (broker.MAX_MESSAGE_BYTES).
 MAX_REF_CHARS_PER_PAGE = 6_000_000
+# Pictures written into one page (or stylesheet) as data: URIs that it reads; an R Markdown report
+# or a saved notebook holds tens, a page of base64 thumbnails a few hundred.
+MAX_INLINE_IMAGES = 1000
 MAX_ROBOTS_CHARS = 512 * 1024  # Google reads the first 500 KiB of a robots.txt
 MAX_TEXT_CHARS = 300  # reasons, node ids, content types
 # The Referrer Policy spec's policies: what a page may set for the requests of its images
@@ -152,6 +156,17 @@ class SavedImage(TypedDict):
     filename: str | None  # the name the server's Content-Disposition gave it, as sent
 
 
+class InlineImage(TypedDict):
+    """A picture written into a page as a data: URI, which the node saved (found_as and words as
+    in Result.images)."""
+
+    found_as: str
+    alt: str
+    title: str
+    caption: str
+    image: SavedImage
+
+
 class Result(TypedDict):
     v: int
     type: Literal["result"]
@@ -174,6 +189,8 @@ class Result(TypedDict):
     lastmods: list[list[Any]]  # a sitemap's [canonical, POSIX time] of the pages whose <lastmod> it gives
     referrer_policy: str | None  # the Referrer Policy a page (or stylesheet) sets for its images; None: none
     referrer_policies: list[list[str]]  # [canonical, policy] of images whose own tag sets one
+    inline: list[InlineImage]  # pictures written into a page or stylesheet as data: URIs, saved
+    inline_unsaved: dict[str, int]  # those not saved, by reason (filtered out, not an image)
     elapsed: float
     bytes: int
 
@@ -218,6 +235,7 @@ def make_result(task: Task, node: str, outcome: Outcome, **fields: Any) -> Resul
         "reason": None, "retryable": False, "retry_after": None, "links": [], "images": [], "stylesheets": [],
         "sitemaps": [], "location": None, "image": None, "robots_text": None, "status": None, "elapsed": 0.0,
         "bytes": 0, "withheld": 0, "validators": {}, "lastmods": [], "referrer_policy": None, "referrer_policies": [],
+        "inline": [], "inline_unsaved": {},
     }
     for key, value in fields.items():
         if key not in result:
@@ -229,7 +247,8 @@ def make_result(task: Task, node: str, outcome: Outcome, **fields: Any) -> Resul
 def result_chars(result: Mapping[str, Any]) -> int:
     """About how many characters `result` puts on the wire (what a node's batches are bounded by)."""
     refs = result["links"], result["images"], result["stylesheets"], result["sitemaps"], result["referrer_policies"]
-    return 200 + len(result["robots_text"] or "") + sum(len(part) for group in refs for ref in group for part in ref)
+    return (200 + len(result["robots_text"] or "") + 400 * len(result["inline"])
+            + sum(len(part) for group in refs for ref in group for part in ref))
 
 
 def make_node_event(event: NodeEventType, node: str, threads: int, tasks: list[str], done: int) -> NodeEvent:
@@ -379,7 +398,29 @@ def read_result(message: dict[str, Any]) -> Result:
             type(entry) is list and len(entry) == 2 and type(entry[0]) is str and len(entry[0]) <= MAX_URL_CHARS
             and entry[1] in REFERRER_POLICIES for entry in policies))):  # most results have none: checked at once
         raise BadMessage(f"{what}: referrer_policies is not a list of [canonical, policy] pairs")
+    _check_inline(result, what)
     return result  # type: ignore[return-value]  # every field was checked above
+
+
+_INLINE_KEYS = ("found_as", "alt", "title", "caption", "image")
+_MAX_UNSAVED_REASONS = 20  # the reasons filter_reason and identify give are fewer
+
+
+def _check_inline(result: dict[str, Any], what: str) -> None:
+    entries = _require(result, "inline", list, what)
+    if len(entries) > MAX_INLINE_IMAGES:
+        raise BadMessage(f"{what}: {len(entries)} inline images, more than {MAX_INLINE_IMAGES}")
+    for entry in entries:
+        if (type(entry) is not dict or len(entry) != len(_INLINE_KEYS) or entry.get("found_as") not in FOUND_AS
+                or not all(type(entry.get(key)) is str and len(entry[key]) <= MAX_WORDS_CHARS
+                           for key in ("alt", "title", "caption"))):
+            raise BadMessage(f"{what}: inline entry {shown(entry)} is not {{{', '.join(_INLINE_KEYS)}}}")
+        _read_saved_image(_require(entry, "image", dict, what), what)
+    unsaved = _require(result, "inline_unsaved", dict, what)
+    if len(unsaved) > _MAX_UNSAVED_REASONS or not all(
+            type(reason) is str and len(reason) <= MAX_TEXT_CHARS and type(count) is int and 0 < count
+            <= MAX_INLINE_IMAGES for reason, count in unsaved.items()):
+        raise BadMessage(f"{what}: inline_unsaved {shown(unsaved)} is not a few reasons with their counts")
 
 
 def _check_validators(validators: dict[str, Any], what: str) -> None:

@@ -8,7 +8,8 @@ none), `<video poster>`, SVG `<image>` and `<use>`, `<object>`/`<embed>` of imag
 `background` attribute, AMP's `<amp-img>` and friends, the image metadata of Open Graph,
 Twitter, microdata and JSON-LD, and the pictures of a Magento product gallery in its script data.
 Frames are pages, like links; an iframe's `srcdoc` and a `<template shadowrootmode>` are shown in
-place, read as part of the page.
+place, read as part of the page. Pictures written into the page as `data:` URIs are kept apart
+(`PageRefs.inline`): no request brings them, the node that read the page saves them (node.inline).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from typing import Protocol
 
 from lxml import etree
 
-from crawler.messages import MAX_REF_CHARS_PER_PAGE, MAX_REFS_PER_PAGE, MAX_WORDS_CHARS, Found
+from crawler.messages import MAX_INLINE_IMAGES, MAX_REF_CHARS_PER_PAGE, MAX_REFS_PER_PAGE, MAX_WORDS_CHARS, Found
 from crawler.node import css
 from crawler.node.optout import meta_directives
 from crawler.node.refresh import refresh_target
@@ -117,6 +118,13 @@ _MAX_JSON_LD_CHARS = 1024 * 1024  # one JSON-LD block read at most; larger ones 
 _MAX_JSON_LD_NODES = 10_000  # values visited in one block
 MAX_SRCDOC_DEPTH = 3  # iframes in srcdoc in srcdoc...: each level is one more parse of its text
 MAX_SRCDOCS = 256  # srcdoc documents read in one page (a page of 150,000 tiny ones tripled its parse)
+_DATA_URI = re.compile(r"[\t\n\f\r ]*data:", re.IGNORECASE)  # a picture inside the page (RFC 2397)
+# Where a data: picture is not taken as one the page shows: metadata names a picture for others to
+# show (a link preview, a search result), and a stylesheet's are the icons of a whole interface, most
+# of them on no element of the page (every notebook nbconvert exports carries JupyterLab's 100).
+_NOT_SHOWN_INLINE = frozenset({Found.META, Found.JSON_LD, Found.CSS_STYLE, Found.CSS_LINKED})
+# On an <img>, the mark of a placeholder that a script swaps for the picture (Gatsby's blur-up)
+_PLACEHOLDER_MARKS = ("data-placeholder-image",)
 
 
 @dataclass
@@ -135,6 +143,9 @@ class PageRefs:
     refresh: list[str] | None = None  # [url, canonical] the page sends its reader to at once (see _read_refresh)
     referrer_policy: str | None = None  # the page's Referrer-Policy header, or its last <meta name=referrer>
     referrer_policies: dict[str, str] = field(default_factory=dict)  # canonical → an <img referrerpolicy>
+    # Pictures written into the page as data: URIs, each once: [the URI, "", found_as, alt, title,
+    # caption] (the layout of `images`, with no canonical URL), at most MAX_INLINE_IMAGES
+    inline: list[list[str]] = field(default_factory=list)
     capped: bool = False  # it held more than MAX_REFS_PER_PAGE or MAX_REF_CHARS_PER_PAGE: the rest was left out
 
 
@@ -197,6 +208,7 @@ class Collector:
         # each reference, fragment dropped, is resolved once per page.
         self._resolved: dict[str, tuple[str | None, str | None]] = {}
         self._image_entries: dict[str, list[str]] = {}  # canonical → its entry in refs.images
+        self._inline_entries: dict[str, list[str]] = {}  # data: URI → its entry in refs.inline
         self._figures: list[_Figure] = []  # the <figure>s open where the parse is
         self._pictures: list[list[list[str]]] = []  # open <picture>s: their image entries
         self.srcdoc_depth = 0  # how many iframe srcdoc documents deep the parse is
@@ -250,8 +262,9 @@ class Collector:
 
     def image(self, ref: object, found_as: Found, alt: object = None, title: object = None,
               caption: object = None) -> None:
-        entry = self._resolve(ref, 2)
-        if entry is not None:
+        if isinstance(ref, str) and _DATA_URI.match(ref):
+            entry = self._inline(ref, found_as)
+        elif (entry := self._resolve(ref, 2)) is not None:
             entry += (found_as.value, "", "", "")
             self.refs.images.append(entry)
             self._image_entries[entry[1]] = entry
@@ -268,6 +281,20 @@ class Collector:
             self._figures[-1].images.append(entry)
         if self._pictures:
             self._pictures[-1].append(entry)
+
+    def _inline(self, uri: str, found_as: Found) -> list[str] | None:
+        """The entry of a picture written into the page (a data: URI), new or met before on it."""
+        if found_as in _NOT_SHOWN_INLINE:
+            return None
+        uri = uri.strip("\t\n\f\r ")
+        entry = self._inline_entries.get(uri)
+        if entry is None:
+            if len(self.refs.inline) >= MAX_INLINE_IMAGES:
+                self.refs.capped = True
+                return None
+            entry = self._inline_entries[uri] = [uri, "", found_as.value, "", "", ""]
+            self.refs.inline.append(entry)
+        return entry
 
     def _add_words(self, entry: list[str], alt: str, title: str, caption: str = "") -> None:
         """Fill the entry's words that are still empty (the first reference with words gives them)."""
@@ -585,7 +612,10 @@ def _read_tags(tags: list[etree._Element], lazy_backgrounds: bool, found: Collec
             declared_icon = True
         style = get("style")
         if isinstance(style, str) and css.might_refer(style):
-            found.css_images(css.inline_style_images(style), only_as or Found.CSS_INLINE)
+            urls = css.inline_style_images(style)
+            if name in _PICTURE_TAGS:  # a data: background behind a picture is its blur-up placeholder (Next.js)
+                urls = [url for url in urls if not _DATA_URI.match(url)]
+            found.css_images(urls, only_as or Found.CSS_INLINE)
         if lazy_backgrounds:
             _lazy_backgrounds(get, found, only_as or Found.LAZY)
     found.close_groups()
@@ -654,7 +684,9 @@ def _img(get: _Get, found: Collector, image: _Image, srcset: _Image) -> bool:
     if found.widest_only and _widest_of_sets(get, image, _IMG_SETS, alt, title):
         found.picture_words(alt, title)
         return False
-    image(get("src"), Found.IMG, alt, title)
+    src = get("src")
+    if not (isinstance(src, str) and _DATA_URI.match(src) and _swapped_by_a_script(get)):
+        image(src, Found.IMG, alt, title)
     srcset(get("srcset"), Found.SRCSET, alt, title)
     for attribute in _LAZY_SRC:
         ref = get(attribute)
@@ -664,6 +696,17 @@ def _img(get: _Get, found: Collector, image: _Image, srcset: _Image) -> bool:
         srcset(_placeholders_filled(get(attribute), get), Found.LAZY, alt, title)
     found.picture_words(alt, title)  # the sources of its <picture> say what it says
     return False
+
+
+def _swapped_by_a_script(get: _Get) -> bool:
+    """Whether a script replaces the <img>'s src: it names a lazy source, or marks its src as a
+    placeholder. The data: picture it shows until then is no picture of the page."""
+    for attribute in _LAZY_SRC:
+        ref = get(attribute)
+        if isinstance(ref, str) and _is_written_as_a_url(ref):
+            return True
+    return any(str(get(attribute) or "").strip() for attribute in _LAZY_SRCSET) or any(
+        get(mark) is not None for mark in _PLACEHOLDER_MARKS)
 
 
 _IMG_SETS = (("srcset", Found.SRCSET), *((name, Found.LAZY) for name in _LAZY_SRCSET))
@@ -690,7 +733,9 @@ def _source(get: _Get, found: Collector, image: _Image, srcset: _Image) -> bool:
     if found.widest_only:  # each <source> is its own format or crop: its widest
         _widest_of_sets(get, image, _SOURCE_SETS)
         return False
-    srcset(get("srcset"), Found.PICTURE)  # srcset is valid only in <picture>; <video><source src> has none
+    given = get("srcset")  # valid only in <picture>; <video><source src> has none
+    if not (isinstance(given, str) and _DATA_URI.match(given) and _swapped_by_a_script(get)):
+        srcset(given, Found.PICTURE)
     for attribute in _LAZY_SRCSET:
         srcset(_placeholders_filled(get(attribute), get), Found.LAZY)
     return False
@@ -788,6 +833,7 @@ def _with_element_policy(reader: _Reader) -> _Reader:
 
 
 _IMG = _with_element_policy(_img)
+_PICTURE_TAGS = frozenset({"img", "amp-img", "amp-anim"})  # the elements _IMG reads
 
 
 def _image_element(get: _Get, found: Collector, image: _Image, srcset: _Image) -> bool:

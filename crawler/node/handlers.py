@@ -19,6 +19,7 @@ from crawler.node import css
 from crawler.node.extract import Collector, extract
 from crawler.node.fetcher import Fetched, fetch
 from crawler.node.images import NotAnImage, filter_reason, identify
+from crawler.node.inline import save_inline
 from crawler.node.optout import NO_FOLLOW, NO_IMAGES, agent_token
 from crawler.node.sitemap import MAX_SITEMAP_BYTES, SitemapError, read_sitemap
 from crawler.storage import image_path, save_atomic
@@ -125,14 +126,16 @@ class TaskHandler:
                        referrer_header=fetched.referrer_policy, srcset=self.image_filter.srcset)
         if refs.refresh is not None:  # a refresh at once: a browser shows nothing of this page
             return make_result(task, self.node_id, Outcome.REDIRECT, location=refs.refresh, status=fetched.status)
-        links, images, stylesheets, withheld = refs.links, refs.images, refs.stylesheets, 0
+        links, images, stylesheets, inline, withheld = refs.links, refs.images, refs.stylesheets, refs.inline, 0
         if self._agent is not None:
             asked = refs.robots | fetched.robots  # <meta name=robots> and the X-Robots-Tag header
             if asked & NO_FOLLOW:
                 links = []
             if asked & NO_IMAGES:  # the images on this page are not ours to take (another page may still show them)
-                images, stylesheets, withheld = [], [], len(refs.images)
+                images, stylesheets, inline, withheld = [], [], [], len(refs.images) + len(refs.inline)
+        saved, unsaved = save_inline(inline, task["url"], self.output_dir, self.limits, self.image_filter)
         return make_result(task, self.node_id, Outcome.FETCHED, links=links, images=images, stylesheets=stylesheets,
+                           inline=saved, inline_unsaved=unsaved,
                            status=fetched.status, bytes=len(fetched.body), withheld=withheld,
                            reason=_cut_short(fetched, refs.capped), validators=_validators_of(fetched),
                            referrer_policy=refs.referrer_policy,

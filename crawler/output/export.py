@@ -72,6 +72,8 @@ def _stored_file(output_dir: Path, record: dict[str, Any]) -> Path | None:
 def _wanted_path(record: dict[str, Any]) -> list[str]:
     """[HOST, folder, …, NAME] for a record, every part a safe name."""
     url = str(record.get("url", ""))
+    if url.startswith("data:"):  # a picture written into its page: it goes beside that page
+        url = str(record.get("page_url") or "")
     try:
         segments = urlsplit(url).path.split("/")[1:-1]
     except ValueError:

@@ -52,6 +52,8 @@ def summarize(output_dir: Path) -> dict[str, Any]:
         "with_words": sum(1 for r in manifest if r.get("alt") or r.get("title") or r.get("caption")),
         "images_out_of_scope": {"images": counts.get("images/out-of-scope", 0),
                                 "hosts": runs[-1].get("out_of_scope_hosts", []) if runs else []},
+        "inline": {"saved": sum(1 for r in manifest if str(r.get("url")).startswith("data:")),  # data: URIs
+                   "not_saved": counts.get("images/inline-not-saved", 0)},  # filtered out, or no image
         "opted_out": {"image_references": counts.get("images/opted-out", 0),  # on pages that opt out
                       "images": counts.get("images/x-robots-tag", 0)},  # sent with X-Robots-Tag
         "failures": dict(sorted(reasons.items(), key=lambda item: -item[1]["count"])),
@@ -94,6 +96,9 @@ def render_text(summary: dict[str, Any]) -> str:
              f"{size_text(summary['duplicates']['bytes'])}",
              f"with words (alt, title or caption): {summary['with_words']} of {plural(summary['images'], 'image')}"
              " (crawler inspect --search WORDS finds them)"]
+    if summary["inline"]["saved"] or summary["inline"]["not_saved"]:
+        lines.append(f"written into the pages as data: URIs: {summary['inline']['saved']} saved, "
+                     f"{summary['inline']['not_saved']} not (filtered out, or not an image)")
     if summary["sitemaps"]["fetched"]:
         lines.append(f"sitemaps read: {summary['sitemaps']['fetched']}, listing "
                      f"{plural(summary['sitemaps']['pages'], 'page')} the crawl took")

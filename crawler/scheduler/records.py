@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from crawler.errors import StorageError
-from crawler.messages import Found, Kind, Outcome
+from crawler.messages import Found, InlineImage, Kind, Outcome
 from crawler.scheduler.filecheck import file_problem
 from crawler.scheduler.store import UNFINISHED, CrawlStore, UrlRow, UrlStatus, robots_key
 from crawler.storage import FAILURES_NAME, MANIFEST_NAME, RUNS_NAME, STATE_DIR, JsonLines, original_name, rewrite_jsonl
@@ -32,6 +32,11 @@ WORD_FIELDS = ("alt", "title", "caption")
 def pages_count(references: int, page_url: str | None) -> int:
     """The manifest's `pages`: pages that showed the image; a picture only linked to counts its linking page."""
     return max(references, 1 if page_url else 0)
+
+
+def inline_url(content_type: str, sha256: str) -> str:
+    """The manifest's `url` for a picture written into a page: data:image/png;sha256,<hex>."""
+    return f"data:{content_type};sha256,{sha256}"
 
 
 def _replaced(row: UrlRow, sha256: str) -> str | None:
@@ -140,6 +145,22 @@ class CrawlRecords:
         line = json.dumps(record, ensure_ascii=False, sort_keys=True)  # encoded once: state and file
         self._store.record_image(image["sha256"], image["path"], line)
         self._waiting.append((self._manifest, line))
+
+    def inline_image(self, page: UrlRow, entry: InlineImage, node: str) -> dict[str, Any]:
+        """Record a newly stored picture that was written into `page` (a page or stylesheet) as a
+        data: URI; return the record. Its `url` names its type and content (the URI itself may
+        run to megabytes); it was seen on that one page."""
+        image = entry["image"]
+        record = {"url": inline_url(image["content_type"], image["sha256"]), "page_url": page.url,
+                  "path": image["path"], "sha256": image["sha256"], "bytes": image["bytes"],
+                  "content_type": image["content_type"], "width": image["width"], "height": image["height"],
+                  "node": node, "time": now_iso(), "found_as": entry["found_as"], "name": None,
+                  "pages": 1, "replaces": None,
+                  "alt": entry["alt"] or None, "title": entry["title"] or None, "caption": entry["caption"] or None}
+        line = json.dumps(record, ensure_ascii=False, sort_keys=True)
+        self._store.record_image(image["sha256"], image["path"], line)
+        self._waiting.append((self._manifest, line))
+        return record
 
     def failure(self, row: UrlRow, outcome: Outcome, reason: str, attempts: int) -> None:
         """Record a URL that failed for good or was skipped."""

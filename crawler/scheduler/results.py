@@ -12,10 +12,11 @@ import os
 import time
 from collections import Counter
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from crawler.config import SchedulerConfig
-from crawler.messages import Found, Kind, Outcome, Result, shown
+from crawler.messages import Found, InlineImage, Kind, Outcome, Result, SavedImage, shown
 from crawler.reasons import MAX_SLOW_ATTEMPTS, NO_SUCH_HOST, NOT_STARTED, SLOW_REASONS, describe_reason
 from crawler.scheduler.filecheck import SavedFileCheck
 from crawler.scheduler.frontier import Frontier
@@ -45,6 +46,26 @@ _READ_IN_PART = ("truncated", "too-many-references")  # a fetched page's reasons
 _REFUSED = " (it may need a login: --cookies, --auth-file; or it refuses crawlers)"
 _SEED_HINTS = {"http-401": _REFUSED, "http-403": _REFUSED}  # what a user can do when a seed fails so
 MAX_SEED_PROBLEMS = 20  # seeds' fates kept for the closing lines (a seed list of thousands could fail whole)
+
+
+@dataclass
+class _Read:
+    """A page or stylesheet with pictures written into it, read and waiting for their files to be
+    checked: it is finished (and its fetch noted) once they all are, so a scheduler killed before
+    then reads it again and loses none of them."""
+
+    row: UrlRow
+    result: Result
+    waiting: int = 0  # its pictures whose files are being checked
+    missing: bool = False  # one of them is not on the disk as the node said: read it again
+
+
+@dataclass(frozen=True)
+class _InlineClaim:
+    """A node's word that it saved a picture written into a page (what SavedFileCheck checks)."""
+
+    read: _Read
+    entry: InlineImage
 
 
 def _is_a_seed(row: UrlRow) -> bool:
@@ -107,13 +128,13 @@ class ResultApplier:
             return
         self._tracker.record_result(result["node"], self._frontier.origin_of_row(row), result["elapsed"], now)
         outcome = result["outcome"]
-        if result["validators"] and outcome not in (Outcome.SAVED, Outcome.DUPLICATE):
+        if result["validators"] and outcome not in (Outcome.SAVED, Outcome.DUPLICATE) and not result["inline"]:
             self._note_fetch(row, result)  # what the next re-crawl asks with (images: once they are recorded)
         if outcome == Outcome.FETCHED:  # the common answers first: this runs for every task
             if row.kind == Kind.PAGE:
                 self._page_fetched(row, result, now)
             elif row.kind == Kind.STYLESHEET:
-                self._stylesheet_fetched(row, result)
+                self._stylesheet_fetched(row, result, now)
             elif row.kind == Kind.SITEMAP:
                 self._sitemap_fetched(row, result)
             else:  # robots.txt
@@ -262,7 +283,7 @@ class ResultApplier:
             url_event(Outcome.PARTIAL, row.url, kind=row.kind, reason=reason)
 
     def _page_fetched(self, row: UrlRow, result: Result, now: float) -> None:
-        self._frontier.finish(row)
+        self._finish_read(row, result, now)
         self._counts["pages/fetched"] += 1
         self._cut_short(row, result, "pages")
         if result["withheld"]:  # the site opted out of its images there (X-Robots-Tag, meta robots)
@@ -273,6 +294,47 @@ class ResultApplier:
             self._add_pages(row, result, row.depth + 1)
         self._add_resources(row, result, row.depth + 1, 0)
         self._tracker.record_discovered(self._frontier.pending_count - before, now)
+
+    def _finish_read(self, row: UrlRow, result: Result, now: float) -> None:
+        """Finish a page or stylesheet that was read; one with pictures written into it once their
+        files are checked (see _Read)."""
+        unsaved = sum(result["inline_unsaved"].values())
+        if unsaved:
+            self._counts["images/inline-not-saved"] += unsaved
+        if not result["inline"]:
+            self._frontier.finish(row)
+            return
+        read = _Read(row, result)
+        for entry in result["inline"]:
+            self._inline_saved(read, entry)
+        if not read.waiting:
+            self._read_ended(read, now)
+
+    def _inline_saved(self, read: _Read, entry: InlineImage) -> None:
+        image = entry["image"]
+        if not assigned_image_path(read.row.url, image["path"], image["sha256"]):
+            self._counts["messages/malformed"] += 1  # a confused or forged node, as in _image_saved
+            log.warning("scheduler: node %s says it saved a picture written into %s as %s, not the path "
+                        "assigned to it; reading that page again", shown(read.result["node"]), read.row.url,
+                        shown(image["path"]))
+            read.missing = True
+            return
+        existing = self._store.image_path_for(image["sha256"]) or self._checking.get(image["sha256"])
+        if existing is None:  # new content: counted once the disk shows it (see collect_checked)
+            self._checking[image["sha256"]] = image["path"]
+            self._file_check.submit(_InlineClaim(read, entry), image["path"], image["bytes"])
+            read.waiting += 1
+        else:
+            self._count_duplicate(image, existing)
+
+    def _read_ended(self, read: _Read, now: float) -> None:
+        """The files of a read page's pictures are checked: finish it, or read it again."""
+        if read.missing:
+            self._frontier.retry_or_fail(read.row, "saved-file-missing", now)
+            return
+        self._frontier.finish(read.row)
+        if read.result["validators"]:
+            self._note_fetch(read.row, read.result)
 
     def _add_pages(self, row: UrlRow, result: Result, depth: int) -> None:
         """Queue the pages a page links to (or a sitemap lists) that belong to the crawl, within its
@@ -296,8 +358,8 @@ class ResultApplier:
                 else:
                     self._count_out_of_scope(key)
 
-    def _stylesheet_fetched(self, row: UrlRow, result: Result) -> None:
-        self._frontier.finish(row)
+    def _stylesheet_fetched(self, row: UrlRow, result: Result, now: float) -> None:
+        self._finish_read(row, result, now)
         self._counts["stylesheets/fetched"] += 1
         self._cut_short(row, result, "stylesheets")
         url_event(Outcome.FETCHED, row.url, kind=row.kind, images=len(result["images"]))
@@ -339,7 +401,8 @@ class ResultApplier:
         referred = []
         page_policy = result["referrer_policy"]  # what its images are asked for with, unless their tag says
         own_policies = dict(result["referrer_policies"]) if result["referrer_policies"] else None
-        pictures = 0  # references to images that are not the implicit favicon: what a site shows
+        # references to images that are not the implicit favicon (what a site shows), those written in included
+        pictures = len(result["inline"]) + sum(result["inline_unsaved"].values())
         for url, key, found_as, alt, title, caption in result["images"]:
             pictures += found_as != _FAVICON
             if seen(key):
@@ -391,11 +454,16 @@ class ResultApplier:
         self._note_fetch(row, result)
         url_event(Outcome.DUPLICATE, row.url, path=existing, bytes=image["bytes"], width=image["width"],
                   height=image["height"], found_as=found_as_of(row), page_url=row.page_url, node=result["node"])
+        self._count_duplicate(image, existing)
+
+    def _count_duplicate(self, image: SavedImage, existing: str) -> None:
+        """Count a saved image whose bytes the crawl holds at `existing`; its own file goes if that
+        is another one (the same bytes saved first under another host's folder)."""
         self._counts["images/duplicate"] += 1
         self._counts["bytes/duplicate"] += image["bytes"]
-        if existing != image["path"]:  # the same bytes were saved first under another host's folder
+        if existing != image["path"]:
             try:
-                os.unlink(self._config.output_dir / image["path"])  # the assigned path: checked above
+                os.unlink(self._config.output_dir / image["path"])  # the assigned path: checked by the caller
             except OSError:
                 pass
 
@@ -407,6 +475,9 @@ class ResultApplier:
     def collect_checked(self, now: float, wait_seconds: float = 0.0) -> None:
         """Count the new images the disk has shown, and send again those it has not."""
         for verdict in self._file_check.verdicts(wait_seconds):
+            if isinstance(verdict.claim, _InlineClaim):
+                self._inline_checked(verdict.claim, verdict.problem, now)
+                continue
             row, image, result = verdict.claim
             node = result["node"]
             self._checking.pop(image["sha256"], None)
@@ -431,6 +502,31 @@ class ResultApplier:
             self._note_fetch(row, result)
             self._counts["images/saved"] += 1
             self._counts["bytes/saved"] += image["bytes"]
+
+    def _inline_checked(self, claim: _InlineClaim, problem: str | None, now: float) -> None:
+        """Count (or not) a picture written into a page once the disk has shown its file."""
+        read, image = claim.read, claim.entry["image"]
+        node = read.result["node"]
+        self._checking.pop(image["sha256"], None)
+        if problem is not None:
+            self._counts["images/not-on-disk"] += 1
+            log.warning("scheduler: node %s saved a picture written into %s as %s, but that file %s; reading that "
+                        "page again (is that node's --output the crawl's shared disk?)", shown(node), read.row.url,
+                        image["path"], problem)
+            read.missing = True
+        elif self._over_the_image_limit():
+            self._counts["images/over-limit"] += 1
+            (self._config.output_dir / image["path"]).unlink(missing_ok=True)  # new content: recorded nowhere
+        else:
+            record = self._records.inline_image(read.row, claim.entry, node)
+            url_event(Outcome.SAVED, record["url"], path=image["path"], bytes=image["bytes"], width=image["width"],
+                      height=image["height"], found_as=record["found_as"], page_url=read.row.url, node=node)
+            self._counts["images/saved"] += 1
+            self._counts["images/inline"] += 1
+            self._counts["bytes/saved"] += image["bytes"]
+        read.waiting -= 1
+        if not read.waiting:
+            self._read_ended(read, now)
 
     def _over_the_image_limit(self) -> bool:
         limit = self._config.limits.max_images

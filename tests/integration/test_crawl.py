@@ -389,3 +389,41 @@ def test_crawl_that_fetched_nothing_says_why_in_its_closing_lines(tmp_path: Path
         f"{closed[7:-1]}.",
         f"The seed {site.url} is disallowed by its site's robots.txt; skipped (--ignore-robots crawls a site of "
         "your own anyway)."} and len(closing) == 3
+
+
+def test_crawl_saves_the_pictures_written_into_a_report(tmp_path: Path, serve_site, processes) -> None:
+    # R Markdown, Quarto, notebooks exported to HTML and pandoc's --embed-resources write every
+    # plot into the page as a data: URI. Before, no request brought them: the crawl saved none of
+    # the pictures such a report shows, and said the site drew them with scripts.
+    import base64
+    plots = [make_image(number, "png", (64, 48)) for number in (1, 2)]
+    icon = "%3Csvg xmlns='http://www.w3.org/2000/svg' width='8' height='8'%3E%3Crect width='8' height='8'/%3E%3C/svg%3E"
+    placeholder = "data:image/gif;base64,R0lGODlhAQABAAAAACH5BAEKAAEALAAAAAABAAEAAAICTAEAOw=="
+    site_root = tmp_path / "report"
+    site_root.mkdir()
+    (site_root / "index.html").write_text(
+        '<link rel="stylesheet" href="theme.css"><h1>Results</h1>' + "".join(
+            f'<figure><img src="data:image/png;base64,{base64.b64encode(plot).decode()}" alt="plot {n}">'
+            f"<figcaption>Figure {n}</figcaption></figure>" for n, plot in enumerate(plots, 1))
+        + f'<img class="lazyload" src="{placeholder}" data-src="photo.png">')
+    (site_root / "theme.css").write_text(f'.note {{ background: url("data:image/svg+xml,{icon}") }}')
+    (site_root / "photo.png").write_bytes(make_image(3, "png"))
+    site = serve_site(site_root)
+    output = tmp_path / "out"
+    result = processes.run("run", site.url, "--output", str(output), "--delay", "0", timeout=60)
+    assert result.returncode == 0, result.stderr
+    manifest = read_jsonl(output / "manifest.jsonl")
+    written_in = {record["sha256"]: record for record in manifest if record["url"].startswith("data:")}
+    # Not the placeholder, nor the stylesheet's icon (a theme's icons are mostly on no element of the page)
+    assert set(written_in) == {hashlib.sha256(plot).hexdigest() for plot in plots}
+    for n, plot in enumerate(plots, 1):
+        record = written_in[hashlib.sha256(plot).hexdigest()]
+        assert (record["alt"], record["caption"], record["page_url"]) == (f"plot {n}", f"Figure {n}", site.url)
+        assert (output / record["path"]).read_bytes() == plot
+    assert len(manifest) == 3  # and photo.png, which the placeholder stood for
+    assert "3 images saved" in result.stdout and "2 of them written into the pages as data: URIs" in result.stdout
+    exported = tmp_path / "exported"
+    result = processes.run("export", str(output), "--layout", "names", "--into", str(exported), timeout=60)
+    assert result.returncode == 0, result.stderr
+    host = f"127.0.0.1_{site.port}"
+    assert sorted(path.parent.name for path in exported.rglob("*") if path.is_file()) == [host] * 3
