@@ -45,3 +45,21 @@ def visit_all(urls: list[str], settle_seconds: float = 5.0) -> None:
                 time.sleep(0.05)
     finally:
         driver.quit()
+
+
+def shown_images(urls: list[str], settle_seconds: float = 2.0) -> list[str]:
+    """The `currentSrc` of every `<img>` Chromium shows (loaded, not broken) on each page, data: URIs included."""
+    shown: list[str] = []
+    driver = start()
+    try:
+        for url in urls:
+            driver.get(url)
+            deadline = time.monotonic() + settle_seconds
+            while time.monotonic() < deadline and driver.execute_script("return document.readyState !== 'complete'"):
+                time.sleep(0.05)
+            shown += driver.execute_script(
+                "return [...document.images].filter(image => image.complete && image.naturalWidth > 0)"
+                ".map(image => image.currentSrc)")
+    finally:
+        driver.quit()
+    return shown

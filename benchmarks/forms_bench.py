@@ -8,6 +8,7 @@ aside, as the generator has none). wget -r -p is the reference crawler where ins
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import os
 import shutil
@@ -18,14 +19,16 @@ import tempfile
 import time
 from collections import Counter
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from benchmarks import browser
 from benchmarks.crawl import REPO
 from benchmarks.servers import Nginx, PythonServer, free_ports
-from benchmarks.site import SiteTruth, generate_site
+from benchmarks.site import SiteTruth, generate_site, make_image
 from benchmarks.site import generate as generate_classic
 from crawler import broker
 from crawler.node.extract import extract
+from crawler.node.inline import decoded
 from crawler.storage import read_jsonl
 
 
@@ -179,10 +182,74 @@ def real_site(work: Path, root: Path = DOC_SITE) -> None:
         print(f"  queue-crawler: {len(ours)} distinct images in {wall:.1f} s (no Chromium for the browser column)")
 
 
+_PLACEHOLDER_GIF = "data:image/gif;base64,R0lGODlhAQABAAAAACH5BAEKAAEALAAAAAABAAEAAAICTAEAOw=="
+_ICON = ("data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 16 16'%3E"
+         "%3Cpath d='M{n} 0h2v16h-2z'/%3E%3C/svg%3E")
+
+
+def _report_site(root: Path, pages: int, plots: int) -> tuple[list[str], set[str]]:
+    """Pages like those R Markdown, nbconvert and pandoc --self-contained write: each plot a data:
+    URI in a figure, a theme's icons as data: URIs in a <style>, and a lazily loaded photo behind a
+    data: placeholder. Return the pages and the sha256s of the pictures they show."""
+    root.mkdir(parents=True, exist_ok=True)
+    shown: set[str] = set()
+    icons = " ".join(f".icon-{n} {{ background: url(\"{_ICON.format(n=n)}\") }}" for n in range(12))
+    names = [f"report{n}.html" for n in range(pages)]
+    for n, name in enumerate(names):
+        figures = []
+        for k in range(plots):
+            plot = make_image(1000 + n * plots + k, "png", (320, 200))
+            shown.add(hashlib.sha256(plot).hexdigest())
+            figures.append(f'<figure><img src="data:image/png;base64,{base64.b64encode(plot).decode()}" '
+                           f'alt="plot {k}"><figcaption>Figure {k}</figcaption></figure>')
+        photo = make_image(5000 + n, "jpg", (320, 200))
+        (root / f"photo{n}.jpg").write_bytes(photo)
+        shown.add(hashlib.sha256(photo).hexdigest())
+        following = f'<a href="{names[n + 1]}">next</a>' if n + 1 < pages else ""
+        (root / name).write_text(
+            f"<!doctype html><html><head><style>{icons}</style></head><body>{''.join(figures)}"
+            f'<img class="lazyload" src="{_PLACEHOLDER_GIF}" data-src="photo{n}.jpg" loading="lazy">'
+            f'<noscript><img src="photo{n}.jpg"></noscript>{following}</body></html>')
+    (root / "index.html").write_text(f'<a href="{names[0]}">the reports</a>')
+    return names, shown
+
+
+def written_in(work: Path, pages: int = 20, plots: int = 4) -> None:
+    """Pictures written into pages as data: URIs, against what Chromium shows and what wget saves."""
+    names, truth = _report_site(work / "report-site", pages, plots)
+    (port,) = free_ports(1)
+    server = PythonServer([work / "report-site"], [port], work / "report-server")
+    base = f"http://127.0.0.1:{port}/"
+    print(f"\n## pictures written into pages (data: URIs): {pages} pages, {len(truth)} pictures "
+          f"({plots} plots a page as data: URIs, and a lazily loaded photo)")
+    try:
+        shown: set[str] | None = None
+        if browser.available():
+            shown = set()
+            for src in set(browser.shown_images([base + name for name in names])):
+                data = (decoded(src, 50_000_000) if src.startswith("data:")
+                        else (work / "report-site" / urlsplit(src).path.lstrip("/")).read_bytes())
+                shown.add(hashlib.sha256(data).hexdigest())
+        ours = crawl(base, work / "report-out")
+        reference = wget(base, work / "report-wget")
+    finally:
+        server.close()
+    print(f"  {'':14} {'of truth':>8} {'of browser':>10} {'others saved':>12}")
+    for name, saved in [("queue-crawler", ours)] + ([("wget -r -p", reference)] if reference is not None else []):
+        of_browser = _share(saved, shown) if shown is not None else "    n/a"
+        others = len(saved - truth - (shown or set())) if name == "queue-crawler" else "-"
+        print(f"  {name:14} {_share(saved, truth):>8} {of_browser:>10} {others:>12}")
+    if shown is not None:
+        print(f"  headless Chromium showed {len(shown)} distinct pictures (<img>): {len(shown & truth)} of the truth, "
+              f"and {len(shown - truth)} other (the lazy photos' placeholder, which no script swapped here; "
+              "the crawler leaves it out)")
+
+
 def form_names(truth: SiteTruth) -> set[str]:
     return {form for forms in truth.forms.values() for form in forms}
 
 
 if __name__ == "__main__":
     forms(Path(tempfile.mkdtemp(prefix="crawler-forms-")))
+    written_in(Path(tempfile.mkdtemp(prefix="crawler-reports-")))
     real_site(Path(tempfile.mkdtemp(prefix="crawler-doc-")))

@@ -83,6 +83,7 @@ def main(argv: list[str] | None = None) -> int:
             gallery_bench.gallery(work / "gallery")
         if "forms" in wanted:
             forms_bench.forms(work / "forms")
+            forms_bench.written_in(work / "reports")
             forms_bench.real_site(work / "doc-site")
         if "recrawl" in wanted:
             recrawl_bench.recrawl(work / "recrawl", runs=args.runs)
