@@ -538,3 +538,14 @@ def test_extract_a_srcdoc_with_a_base_of_its_own_resolves_against_it() -> None:
       <img src='b.jpg'>"></iframe><img src="b.jpg">"""
     assert images(html) == ["http://site.test/dir/a.jpg", "https://cdn.test/embed/a.jpg",
                             "https://cdn.test/embed/b.jpg", "http://site.test/dir/b.jpg", FAVICON]
+
+
+def test_extract_a_theme_style_block_on_every_page_resolves_against_each_pages_own_base() -> None:
+    # A site's pages carry the same large <style> (a theme's, JupyterLab's in every exported
+    # notebook): it is tokenized once, and its relative URLs still resolve page by page.
+    theme = "<style>" + ".x { color: red } " * 400 + ".hero { background: url(img/hero.png) }</style>"
+    assert len(theme) > 4096
+    first = extract(theme.encode(), "http://site.test/a/page.html").images
+    second = extract(theme.encode(), "http://site.test/b/page.html").images
+    assert [entry[0] for entry in first if entry[2] == "css-style"] == ["http://site.test/a/img/hero.png"]
+    assert [entry[0] for entry in second if entry[2] == "css-style"] == ["http://site.test/b/img/hero.png"]

@@ -15,6 +15,7 @@ place, read as part of the page. Pictures written into the page as `data:` URIs 
 from __future__ import annotations
 
 import codecs
+import functools
 import json
 import re
 from collections.abc import Callable, Iterator
@@ -549,8 +550,7 @@ class _Document:
         for block in self.hidden.styles:
             text = decode(block, self.charset)
             if css.might_refer(text):
-                refs = css.stylesheet_refs(text)
-                found.stylesheet_contents(refs, Found.CSS_STYLE)
+                found.stylesheet_contents(_style_block_refs(text), Found.CSS_STYLE)
         for block in self.hidden.json_ld:
             _read_json_ld(decode(block, self.charset), found)
         for block in self.hidden.galleries:
@@ -572,6 +572,25 @@ def _read_srcdoc(markup: str, found: Collector) -> None:
             document.read(found)
     finally:
         found.srcdoc_depth -= 1
+
+
+# A site's pages mostly carry the same <style> blocks: its theme's (WordPress's global styles, AMP's
+# inlined CSS, the 300 KB of JupyterLab's in every notebook nbconvert exports). Tokenizing is the
+# cost, and the URLs it finds do not depend on the page (they are resolved against its base later):
+# each block is read once per worker process, as long as it stays among the recent ones.
+_CACHED_STYLE_CHARS = (4096, 1024 * 1024)  # smaller ones cost little; larger ones would crowd memory
+
+
+def _style_block_refs(text: str) -> css.CssRefs:
+    """The images and imports of a <style> block (shared: read them, never change them)."""
+    if _CACHED_STYLE_CHARS[0] <= len(text) <= _CACHED_STYLE_CHARS[1]:
+        return _recent_style_block_refs(text)
+    return css.stylesheet_refs(text)
+
+
+@functools.lru_cache(maxsize=32)
+def _recent_style_block_refs(text: str) -> css.CssRefs:
+    return css.stylesheet_refs(text)
 
 
 _PARSER = etree.HTMLParser(recover=True, no_network=True, remove_comments=True, remove_pis=True)
