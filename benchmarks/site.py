@@ -124,11 +124,16 @@ def image_markup(form: int, url: str, key: str) -> Markup:
                        '<script type="text/x-magento-init">' + json.dumps({"[data-gallery-role=gallery-placeholder]": {
                            "mage/gallery/gallery": {"data": [{"img": url, "isMain": True}]}}}) + "</script>",
                        browser_loads=False),  # Magento's product gallery, which its script shows
+        lambda: Markup("lazy", body=f'<div class="e-gallery-image" data-thumbnail="{url}" {box}></div>',
+                       browser_loads=False),  # Elementor's Gallery widget, which its script shows
+        lambda: Markup("gallery", body="<section data-settings='" + json.dumps({
+            "background_background": "slideshow", "background_slideshow_gallery": [{"id": 1, "url": url}]})
+                       + "'></section>", browser_loads=False),  # Elementor's background slideshow
     ]
     return forms[form % len(forms)]()
 
 
-FORMS = 28  # how many forms image_markup knows
+FORMS = 30  # how many forms image_markup knows
 CLASSIC_FORMS = 7  # the first ones: what the extractor read before stylesheets and friends
 
 

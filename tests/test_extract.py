@@ -549,3 +549,23 @@ def test_extract_a_theme_style_block_on_every_page_resolves_against_each_pages_o
     second = extract(theme.encode(), "http://site.test/b/page.html").images
     assert [entry[0] for entry in first if entry[2] == "css-style"] == ["http://site.test/a/img/hero.png"]
     assert [entry[0] for entry in second if entry[2] == "css-style"] == ["http://site.test/b/img/hero.png"]
+
+
+def test_extract_elementor_galleries_and_background_slideshows() -> None:
+    # Elementor (on millions of WordPress sites): its Gallery widget sends each picture as a
+    # <div data-thumbnail> that its script gives a background; a background slideshow is data for
+    # its script in data-settings. Before, neither was read (data-thumb was, data-thumbnail not).
+    settings = json.dumps({"background_background": "slideshow", "background_slideshow_gallery": [
+        {"id": 7, "url": "https://site.test/wp-content/uploads/hero-1.jpg"},
+        {"id": 8, "url": "/wp-content/uploads/hero-2.jpg"}, {"id": 9}], "background_slideshow_loop": "yes"})
+    html = f"""<section class="elementor-section" data-settings='{settings.replace("'", "&#39;")}'></section>
+    <section data-settings='{{"background_background":"classic","background_slideshow_gallery":[{{"url":"/no.jpg"}}]}}'>
+    </section>
+    <a class="e-gallery-item" href="/wp-content/uploads/full.jpg"><div class="e-gallery-image
+       elementor-gallery-item__image" data-thumbnail="/wp-content/uploads/full-768x512.jpg" data-width="768"></div></a>
+    <div data-thumbnail="true"></div>"""
+    assert {url: form for url, form in found(html).items() if "uploads" in url} == {
+        "https://site.test/wp-content/uploads/hero-1.jpg": "gallery",
+        "http://site.test/wp-content/uploads/hero-2.jpg": "gallery",
+        "http://site.test/wp-content/uploads/full-768x512.jpg": "lazy"}
+    assert "http://site.test/no.jpg" not in found(html)  # a slideshow's pictures show only in a slideshow

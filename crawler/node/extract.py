@@ -96,12 +96,15 @@ _LAZY_SRCSET = ("data-srcset", "data-lazy-srcset", "data-flickity-lazyload-srcse
 _LAZY_FRAME_SRC = ("data-src", "data-lazy-src", "data-ezsrc")  # on <iframe>: a page, as its src would be
 _LAZY_BACKGROUNDS = ("data-bg", "data-background", "data-background-image", "data-bg-multi", "data-bg-hidpi",
                      "data-bg-multi-hidpi", "data-flickity-bg-lazyload", "data-echo-background",
-                     "data-thumb")  # WooCommerce's and Slider Revolution's gallery thumbnails
+                     "data-thumb",  # WooCommerce's and Slider Revolution's gallery thumbnails
+                     "data-thumbnail")  # Elementor's Gallery widget (its e-gallery script)
 _LAZY_BACKGROUND_SETS = ("data-bgset", "data-bg-set")
 _LOZAD_IMAGE_SET = "data-background-image-set"  # the arguments of an image-set(), which lozad wraps
+# Elementor's background slideshow: the pictures its script shows, in the JSON of data-settings
+_SLIDESHOW_SETTINGS, _SLIDESHOW = "data-settings", "background_slideshow_gallery"
 # in a tag that may have one of those
 _LAZY_BACKGROUND_MARKS = (b"data-bg", b"data-background", b"data-flickity-bg", b"data-echo-background",
-                          b"data-thumb")
+                          b"data-thumb", _SLIDESHOW.encode())
 _MEDIA_OF_A_SET = re.compile(r"\[[^\]]*\]\s*$")
 # lazysizes' rias plugin (Shopify's Debut theme) fills {width} in a lazy URL from data-widths, or
 # from its own list (36 * 5, 10, ... up to 3024), with what the layout asks for: a crawler asks for
@@ -637,6 +640,7 @@ def _read_tags(tags: list[etree._Element], lazy_backgrounds: bool, found: Collec
             found.css_images(urls, only_as or Found.CSS_INLINE)
         if lazy_backgrounds:
             _lazy_backgrounds(get, found, only_as or Found.LAZY)
+            _background_slideshow(get, found, only_as or Found.GALLERY)
     found.close_groups()
     return declared_icon
 
@@ -658,6 +662,21 @@ def _lazy_backgrounds(get: _Get, found: Collector, found_as: Found) -> None:
     image_set = get(_LOZAD_IMAGE_SET)
     if isinstance(image_set, str):
         found.css_images(_lozad_image_set(image_set), found_as)
+
+
+def _background_slideshow(get: _Get, found: Collector, found_as: Found) -> None:
+    """The pictures of an Elementor background slideshow ({"background_background": "slideshow",
+    "background_slideshow_gallery": [{"id", "url"}…]} in data-settings), which its script shows in turn."""
+    settings = get(_SLIDESHOW_SETTINGS)
+    if not isinstance(settings, str) or _SLIDESHOW not in settings:
+        return
+    given = _bounded_json(settings)
+    if not isinstance(given, dict) or given.get("background_background") != "slideshow":
+        return
+    slides = given.get(_SLIDESHOW)
+    for slide in slides[:_MAX_JSON_LD_NODES] if isinstance(slides, list) else []:
+        if isinstance(slide, dict) and isinstance(slide.get("url"), str):
+            found.image(slide["url"], found_as)
 
 
 def _lozad_image_set(value: str) -> list[str]:
