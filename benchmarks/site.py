@@ -129,11 +129,13 @@ def image_markup(form: int, url: str, key: str) -> Markup:
         lambda: Markup("gallery", body="<section data-settings='" + json.dumps({
             "background_background": "slideshow", "background_slideshow_gallery": [{"id": 1, "url": url}]})
                        + "'></section>", browser_loads=False),  # Elementor's background slideshow
+        lambda: Markup("lazy", body=f'<div class="vc_row vc_parallax" data-vc-parallax="1.5" '
+                                    f'data-vc-parallax-image="{url}" {box}></div>', browser_loads=False),  # WPBakery
     ]
     return forms[form % len(forms)]()
 
 
-FORMS = 30  # how many forms image_markup knows
+FORMS = 31  # how many forms image_markup knows
 CLASSIC_FORMS = 7  # the first ones: what the extractor read before stylesheets and friends
 
 

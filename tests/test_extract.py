@@ -569,3 +569,13 @@ def test_extract_elementor_galleries_and_background_slideshows() -> None:
         "http://site.test/wp-content/uploads/hero-2.jpg": "gallery",
         "http://site.test/wp-content/uploads/full-768x512.jpg": "lazy"}
     assert "http://site.test/no.jpg" not in found(html)  # a slideshow's pictures show only in a slideshow
+
+
+def test_extract_parallax_backgrounds_of_wpbakery_and_parallax_js() -> None:
+    # WPBakery's rows and parallax.js sections name their background picture in an attribute that
+    # their script turns into the background a browser shows; before, neither was read.
+    html = """<div data-vc-parallax="1.5" data-vc-parallax-image="https://site.test/uploads/bg-cta.jpg"
+      class="vc_row vc_parallax"></div>
+    <section class="parallax-window" data-parallax="scroll" data-image-src="img/booktour.jpg"></section>"""
+    assert {url: form for url, form in found(html).items() if form != "favicon"} == {
+        "https://site.test/uploads/bg-cta.jpg": "lazy", "http://site.test/dir/img/booktour.jpg": "lazy"}

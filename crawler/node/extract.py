@@ -82,7 +82,8 @@ _MAGENTO_INIT = re.compile(rb"type\s*=\s*[\"']?text/x-magento-init", re.IGNORECA
 _MAGENTO_GALLERY = "mage/gallery/gallery"
 _GALLERY_SIZES = ("thumb", "img", "full")  # smallest first: --srcset largest keeps the last one given
 # What lazy-loading scripts (lazysizes, slick, Flickity, Splide, vanilla-lazyload, lozad, Swiper, WP
-# Rocket, jQuery Lazy Load, echo.js, unveil, Owl Carousel, Slider Revolution) and the services that
+# Rocket, jQuery Lazy Load, echo.js, unveil, Owl Carousel, Slider Revolution, and the parallax of
+# WPBakery and parallax.js) and the services that
 # rewrite pages for them (Ezoic, Cloudflare, Optimole) turn into the image a browser then shows: on
 # <img> a URL or a srcset, and on any element a background or a gallery's thumbnail, given as a URL,
 # as CSS (url(), image-set()) or, for the *set names, as srcset candidates in groups split by "|",
@@ -97,14 +98,15 @@ _LAZY_FRAME_SRC = ("data-src", "data-lazy-src", "data-ezsrc")  # on <iframe>: a 
 _LAZY_BACKGROUNDS = ("data-bg", "data-background", "data-background-image", "data-bg-multi", "data-bg-hidpi",
                      "data-bg-multi-hidpi", "data-flickity-bg-lazyload", "data-echo-background",
                      "data-thumb",  # WooCommerce's and Slider Revolution's gallery thumbnails
-                     "data-thumbnail")  # Elementor's Gallery widget (its e-gallery script)
+                     "data-thumbnail",  # Elementor's Gallery widget (its e-gallery script)
+                     "data-vc-parallax-image", "data-image-src")  # WPBakery's and parallax.js's parallax
 _LAZY_BACKGROUND_SETS = ("data-bgset", "data-bg-set")
 _LOZAD_IMAGE_SET = "data-background-image-set"  # the arguments of an image-set(), which lozad wraps
 # Elementor's background slideshow: the pictures its script shows, in the JSON of data-settings
 _SLIDESHOW_SETTINGS, _SLIDESHOW = "data-settings", "background_slideshow_gallery"
 # in a tag that may have one of those
 _LAZY_BACKGROUND_MARKS = (b"data-bg", b"data-background", b"data-flickity-bg", b"data-echo-background",
-                          b"data-thumb", _SLIDESHOW.encode())
+                          b"data-thumb", b"data-vc-parallax-image", b"data-image-src", _SLIDESHOW.encode())
 _MEDIA_OF_A_SET = re.compile(r"\[[^\]]*\]\s*$")
 # lazysizes' rias plugin (Shopify's Debut theme) fills {width} in a lazy URL from data-widths, or
 # from its own list (36 * 5, 10, ... up to 3024), with what the layout asks for: a crawler asks for
