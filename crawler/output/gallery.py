@@ -186,8 +186,11 @@ render();
 
 def _host_name(record: dict[str, Any]) -> str:
     """The host as people write it (`127.0.0.1:8737`, `example.com`), from the image's URL."""
+    url = str(record.get("url", ""))
+    if url.startswith("data:"):  # a picture written into its page: the page's host
+        url = str(record.get("page_url") or "")
     try:
-        parts = urlsplit(record.get("url", ""))
+        parts = urlsplit(url)
         return parts.netloc.rpartition("@")[2] or host_folder_of_path(record["path"])
     except ValueError:
         return host_folder_of_path(record["path"])
