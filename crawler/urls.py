@@ -90,6 +90,34 @@ def looks_like_an_image(url: str) -> bool:
     return url.split("?", 1)[0].split("#", 1)[0].strip().lower().endswith(_IMAGE_SUFFIXES)
 
 
+# Crawler traps, as Heritrix (the Internet Archive's crawler) rules them out by default: a soft 404
+# whose relative links go one folder deeper on every page (/x/again/again/again/…), and paths that
+# grow a new folder on every page. A run of segments repeated a third time in a row, or more segments
+# than this, is no page of the site.
+MAX_PATH_SEGMENTS = 20
+_TRAP_REPEATS = 3
+
+
+def is_a_crawler_trap(key: str) -> bool:
+    """True if the path of `key` (a canonical URL) repeats a run of its segments three times in a row
+    (/a/a/a/, /a/b/a/b/a/b/) or has more than MAX_PATH_SEGMENTS segments."""
+    start = key.find("/", key.find("://") + 3)
+    if start < 0:
+        return False
+    segments = key[start + 1:].partition("?")[0].split("/")
+    if segments[-1] == "":  # a trailing slash: a folder, not one more segment
+        segments.pop()
+    count = len(segments)
+    if count > MAX_PATH_SEGMENTS:
+        return True
+    for run in range(1, count // _TRAP_REPEATS + 1):
+        for first in range(count - _TRAP_REPEATS * run + 1):
+            unit = segments[first:first + run]
+            if all(segments[first + n * run:first + (n + 1) * run] == unit for n in range(1, _TRAP_REPEATS)):
+                return True
+    return False
+
+
 def host_of(url: str) -> str:
     """Return the lower-case host name of `url` (no port), or '' if it has none."""
     try:

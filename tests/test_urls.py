@@ -141,3 +141,14 @@ def test_urls_scope_an_international_domain_name_is_in_scope_as_its_pages_are_ke
     assert rules.allows(canonical("http://menu.café.test/") or "")  # an allowed domain too
     assert rules.has_pages_on("http://xn--bcher-kva.example")
     assert not rules.allows(canonical("http://bucher.example/") or "")
+
+
+def test_crawler_traps_are_paths_that_repeat_themselves_or_grow_without_end() -> None:
+    from crawler.urls import MAX_PATH_SEGMENTS, is_a_crawler_trap
+    deep = "http://a.test/" + "/".join(f"f{n}" for n in range(MAX_PATH_SEGMENTS))
+    for url in ("http://a.test/", "http://a.test", "http://a.test/soft/again/again/", "http://a.test/a/b/a/b/c",
+                "http://a.test/2024/01/01/post.html", "http://a.test/x?next=/a/a/a/a/", deep, deep + "/"):
+        assert not is_a_crawler_trap(url), url
+    for url in ("http://a.test/soft/again/again/again/", "http://a.test/a/b/a/b/a/b/x.html", "http://a.test/x////",
+                deep + "/one-more"):
+        assert is_a_crawler_trap(url), url

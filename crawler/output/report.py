@@ -48,6 +48,7 @@ def summarize(output_dir: Path) -> dict[str, Any]:
         "by_found_as": dict(Counter(r.get("found_as", "?") for r in manifest).most_common()),
         "duplicates": {"images": counts.get("images/duplicate", 0), "bytes": counts.get("bytes/duplicate", 0)},
         "pages_fetched": counts.get("pages/fetched", 0),
+        "traps": counts.get("pages/traps", 0),  # links left out as crawler traps
         "sitemaps": {"fetched": counts.get("sitemaps/fetched", 0), "pages": counts.get("sitemaps/pages", 0)},
         "with_words": sum(1 for r in manifest if r.get("alt") or r.get("title") or r.get("caption")),
         "images_out_of_scope": {"images": counts.get("images/out-of-scope", 0),
@@ -96,6 +97,8 @@ def render_text(summary: dict[str, Any]) -> str:
              f"{size_text(summary['duplicates']['bytes'])}",
              f"with words (alt, title or caption): {summary['with_words']} of {plural(summary['images'], 'image')}"
              " (crawler inspect --search WORDS finds them)"]
+    if summary["traps"]:
+        lines.append(f"links left out as crawler traps (a path repeating itself, or too deep): {summary['traps']}")
     if summary["inline"]["saved"] or summary["inline"]["not_saved"]:
         lines.append(f"written into the pages as data: URIs: {summary['inline']['saved']} saved, "
                      f"{summary['inline']['not_saved']} not (filtered out, or not an image)")

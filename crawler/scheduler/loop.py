@@ -81,6 +81,7 @@ class Summary:
     seed_problems: list[str] = field(default_factory=list)  # seeds that came to nothing, and why
     # (origin, images) for the origins whose robots.txt disallowed images the pages show, most first (3)
     robots_disallowed_images: list[tuple[str, int]] = field(default_factory=list)
+    trap_example: str | None = None  # the first link left out as a crawler trap
 
     @property
     def finished(self) -> bool:
@@ -506,7 +507,8 @@ class Scheduler:
         self._store.close()
         return Summary(reason, detail, seconds, dict(self.counts), pending, self.config.output_dir,
                        out_of_scope_hosts, self._records.earlier_images, self._records.earlier_bytes,
-                       self._applier.seed_problems, self._applier.robots_disallowed_images.most_common(3))
+                       self._applier.seed_problems, self._applier.robots_disallowed_images.most_common(3),
+                       self._applier.trap_example)
 
 
 def _tasks_in(item: dict[str, Any] | list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -26,7 +26,7 @@ from crawler.scheduler.status import StatusTracker
 from crawler.scheduler.store import CrawlStore, UrlRow, UrlStatus, image_words
 from crawler.storage import STORAGE_REASONS, assigned_image_path
 from crawler.urllog import url_event
-from crawler.urls import ScopeRules, canonical, host_of, looks_like_an_image, origin_of
+from crawler.urls import ScopeRules, canonical, host_of, is_a_crawler_trap, looks_like_an_image, origin_of
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +96,7 @@ class ResultApplier:
         self._gone_hashes: set[str] = set()  # content of URLs a re-crawl found gone
         self._robots_unread: dict[str, str] = {}  # origin → why its robots.txt could not be read
         self.seed_problems: list[str] = []  # what became of seeds that came to nothing, in words (≤ MAX_SEED_PROBLEMS)
+        self.trap_example: str | None = None  # the first link left out as a crawler trap (urls.is_a_crawler_trap)
 
     def add_seeds(self, seeds: Iterable[str]) -> None:
         for url in seeds:
@@ -349,7 +350,10 @@ class ResultApplier:
             if seen(key):
                 continue
             if allows(key):
-                if self._frontier.add(url, key, Kind.PAGE, depth, row.url):
+                if is_a_crawler_trap(key):
+                    self._counts["pages/traps"] += 1
+                    self.trap_example = self.trap_example or url
+                elif self._frontier.add(url, key, Kind.PAGE, depth, row.url):
                     self.pages_admitted += 1
             elif looks_like_an_image(key):  # a gallery's thumbnail linking to the picture on a CDN
                 if self._scope.allows_resource(key):

@@ -42,7 +42,8 @@ GOOD_IMAGES = {"/flap.png": png(1), "/busy.png": png(2), "/img/same.png": png(3)
 
 
 def index_page() -> bytes:
-    links = ["/drip.html", "/endless.html", "/loop-a", "/chain-0", "/to-file", "/latin1.html", "/malformed.html"]
+    links = ["/drip.html", "/endless.html", "/loop-a", "/chain-0", "/to-file", "/latin1.html", "/malformed.html",
+             "/soft/", "/deep/"]
     images = ["/flap.png", "/busy.png", "/lie.png", "/bomb.png", "/html-as.jpg", "/png-bomb.png",
               "/drip.png", "/endless.png", "/img/" + TRAVERSAL, "/img/" + LONG_NAME, *SAME_FORMS]
     body = "".join(f'<a href="{link}">x</a>' for link in links)
@@ -161,6 +162,10 @@ class _HostileHandler(BaseHTTPRequestHandler):
         elif path == "/malformed.html":  # claims UTF-8 but is not, and its markup is broken
             self._send(200, b"<html><body><div><<table>\xff\xfe<img src='/malformed.png'></p></b></html",
                        "text/html; charset=utf-8")
+        elif (path + "/").startswith("/soft/"):  # a soft 404: any path is a page, with a relative link deeper
+            self._send(200, b'<html><body>Not found. <a href="again/">Try again</a></body></html>')
+        elif (path + "/").startswith("/deep/"):  # every page links one folder deeper, each folder a new name
+            self._send(200, f'<html><body><a href="{path.count("/")}/">deeper</a></body></html>'.encode())
         elif path in GOOD_IMAGES:
             self._send(200, GOOD_IMAGES[path], "image/png")
         else:

@@ -75,3 +75,7 @@ def test_hostile_site_is_survived_and_recorded(tmp_path: Path, hostile, processe
     assert hits["/after-endless.html"] == 1  # the endless page was cut and still parsed
     assert hits["/latin.png"] == 1 and hits["/malformed.png"] == 1  # odd encodings and markup parsed
     assert hits["/robots.txt"] == 1
+    # Crawler traps end where Heritrix ends them: before, both folders took the crawl on for ever
+    assert [hits["/soft" + "/again" * n] for n in range(4)] == [1, 1, 1, 0]  # a run of segments thrice: a trap
+    assert sum(path.startswith("/deep") for path in hits) == 20  # more than 20 segments deep: a trap
+    assert "2 links left out as crawler traps" in result.stdout
