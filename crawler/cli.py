@@ -472,6 +472,11 @@ def _print_summary(summary: Summary) -> int:
               "their sites' request: "
               f"{_disallowed_by(summary.robots_disallowed_images, disallowed)}; --ignore-robots fetches such "
               "images from a site of your own.", flush=True)
+    cut = c.get("pages/truncated", 0)
+    if cut:
+        print(f"{plural(cut, 'page')} cut at --max-page-bytes ({size_text(summary.max_page_bytes)}): what came after "
+              "was not read. A larger --max-page-bytes reads such pages whole (reports with their pictures written "
+              "in run to tens of MB).", flush=True)
     traps = c.get("pages/traps", 0)
     if traps:
         print(f"{plural(traps, 'link')} left out as crawler traps, each path repeating a run of its folders three "

@@ -82,6 +82,7 @@ class Summary:
     # (origin, images) for the origins whose robots.txt disallowed images the pages show, most first (3)
     robots_disallowed_images: list[tuple[str, int]] = field(default_factory=list)
     trap_example: str | None = None  # the first link left out as a crawler trap
+    max_page_bytes: int = 0  # where pages were cut (--max-page-bytes)
 
     @property
     def finished(self) -> bool:
@@ -508,7 +509,7 @@ class Scheduler:
         return Summary(reason, detail, seconds, dict(self.counts), pending, self.config.output_dir,
                        out_of_scope_hosts, self._records.earlier_images, self._records.earlier_bytes,
                        self._applier.seed_problems, self._applier.robots_disallowed_images.most_common(3),
-                       self._applier.trap_example)
+                       self._applier.trap_example, self.config.fetch.max_page_bytes)
 
 
 def _tasks_in(item: dict[str, Any] | list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -280,6 +280,7 @@ class ResultApplier:
         reason = result["reason"]
         if reason in _READ_IN_PART:
             self._counts[f"{plural}/partial"] += 1
+            self._counts[f"{plural}/{reason}"] += 1  # the closing lines say what to do of each
             self._records.failure(row, Outcome.PARTIAL, reason, row.attempts)
             url_event(Outcome.PARTIAL, row.url, kind=row.kind, reason=reason)
 

@@ -427,3 +427,12 @@ def test_crawl_saves_the_pictures_written_into_a_report(tmp_path: Path, serve_si
     assert result.returncode == 0, result.stderr
     host = f"127.0.0.1_{site.port}"
     assert sorted(path.parent.name for path in exported.rglob("*") if path.is_file()) == [host] * 3
+    # A report larger than --max-page-bytes is read up to the cut, and the closing lines say how to read it whole
+    (site_root / "long.html").write_text("".join(
+        f'<img src="data:image/png;base64,{base64.b64encode(make_image(n, "png", (64, 48))).decode()}">'
+        + "<p>Discussion.</p>" * 500 for n in (4, 5)))
+    result = processes.run("run", site.url + "long.html", "--output", str(tmp_path / "cut"), "--delay", "0",
+                           "--max-page-bytes", "6k", timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "1 page cut at --max-page-bytes (6.0 kB): what came after was not read." in result.stdout
+    assert "1 of them written into the pages" in result.stdout  # the first plot, before the cut
