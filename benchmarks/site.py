@@ -131,11 +131,12 @@ def image_markup(form: int, url: str, key: str) -> Markup:
                        + "'></section>", browser_loads=False),  # Elementor's background slideshow
         lambda: Markup("lazy", body=f'<div class="vc_row vc_parallax" data-vc-parallax="1.5" '
                                     f'data-vc-parallax-image="{url}" {box}></div>', browser_loads=False),  # WPBakery
+        lambda: Markup("link", body=f'<a data-fancybox="gallery" data-src="{url}">open</a>', browser_loads=False),
     ]
     return forms[form % len(forms)]()
 
 
-FORMS = 31  # how many forms image_markup knows
+FORMS = 32  # how many forms image_markup knows
 CLASSIC_FORMS = 7  # the first ones: what the extractor read before stylesheets and friends
 
 

@@ -579,3 +579,13 @@ def test_extract_parallax_backgrounds_of_wpbakery_and_parallax_js() -> None:
     <section class="parallax-window" data-parallax="scroll" data-image-src="img/booktour.jpg"></section>"""
     assert {url: form for url, form in found(html).items() if form != "favicon"} == {
         "https://site.test/uploads/bg-cta.jpg": "lazy", "http://site.test/dir/img/booktour.jpg": "lazy"}
+
+
+def test_extract_a_lightbox_links_its_full_size_picture_in_data_src() -> None:
+    # Fancybox, lightGallery and Magnific Popup anchors often have no href: the picture they open
+    # is in data-src (data-mfp-src). Before, only href was read, and the full-size pictures missed.
+    html = """<a data-fancybox="gallery" data-src="big/1.jpg"><img src="t1.jpg"></a>
+    <a class="popup" data-mfp-src="/big/2.jpg" href="javascript:void(0)"><img src="t2.jpg"></a>
+    <a data-fancybox data-src="#popup-1">Quick view</a>"""
+    links = [url for url, _key in extract(html.encode(), PAGE).links]
+    assert links == ["http://site.test/dir/big/1.jpg", "http://site.test/big/2.jpg"]

@@ -94,6 +94,7 @@ _LAZY_SRC = ("data-src", "data-original", "data-lazy-src", "data-url", "data-laz
              "data-splide-lazy")
 _LAZY_SRCSET = ("data-srcset", "data-lazy-srcset", "data-flickity-lazyload-srcset", "data-ezsrcset",
                 "data-splide-lazy-srcset")
+_LIGHTBOX_SRC = ("data-src", "data-mfp-src")  # on <a>: Fancybox's and lightGallery's, Magnific Popup's
 _LAZY_FRAME_SRC = ("data-src", "data-lazy-src", "data-ezsrc")  # on <iframe>: a page, as its src would be
 _LAZY_BACKGROUNDS = ("data-bg", "data-background", "data-background-image", "data-bg-multi", "data-bg-hidpi",
                      "data-bg-multi-hidpi", "data-flickity-bg-lazyload", "data-echo-background",
@@ -706,6 +707,8 @@ def _anchor(get: _Get, found: Collector, image: _Image, srcset: _Image) -> bool:
     if found.agent is not None and "nofollow" in _tokens(get("rel")):
         return False  # the site asks crawlers not to follow it (wget does the same)
     found.link(get("href"))  # a link straight to a picture is saved as one when fetched
+    for attribute in _LIGHTBOX_SRC:  # what a lightbox opens, where the anchor has no href to it
+        found.link(get(attribute))
     return False
 
 
