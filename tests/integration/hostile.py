@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import gzip
 import io
 import posixpath
@@ -11,7 +12,7 @@ import time
 import zlib
 from collections import Counter, defaultdict
 from http.server import BaseHTTPRequestHandler
-from urllib.parse import unquote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 from PIL import Image
 
@@ -48,6 +49,10 @@ def index_page() -> bytes:
               "/drip.png", "/endless.png", "/img/" + TRAVERSAL, "/img/" + LONG_NAME, *SAME_FORMS]
     body = "".join(f'<a href="{link}">x</a>' for link in links)
     body += "".join(f'<img src="{image}">' for image in images)
+    # Pictures written into the page: a decompression bomb, and an SVG entity bomb ("billion laughs")
+    laughs = '<!DOCTYPE svg [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;">]><svg>&b;</svg>'
+    body += f'<img src="data:image/png;base64,{base64.b64encode(png_bomb()).decode()}">'
+    body += f'<img src="data:image/svg+xml,{quote(laughs)}">'
     return f"<html><body>{body}</body></html>".encode()
 
 

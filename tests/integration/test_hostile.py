@@ -79,3 +79,4 @@ def test_hostile_site_is_survived_and_recorded(tmp_path: Path, hostile, processe
     assert [hits["/soft" + "/again" * n] for n in range(4)] == [1, 1, 1, 0]  # a run of segments thrice: a trap
     assert sum(path.startswith("/deep") for path in hits) == 20  # more than 20 segments deep: a trap
     assert "2 links left out as crawler traps" in result.stdout
+    assert "2 pictures written into the pages as data: URIs not saved" in result.stdout  # the two bombs
