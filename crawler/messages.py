@@ -407,6 +407,9 @@ _MAX_UNSAVED_REASONS = 20  # the reasons filter_reason and identify give are few
 
 
 def _check_inline(result: dict[str, Any], what: str) -> None:
+    entries, unsaved = result.get("inline"), result.get("inline_unsaved")
+    if type(entries) is list and not entries and type(unsaved) is dict and not unsaved:
+        return  # most pages have none: this runs for every result
     entries = _require(result, "inline", list, what)
     if len(entries) > MAX_INLINE_IMAGES:
         raise BadMessage(f"{what}: {len(entries)} inline images, more than {MAX_INLINE_IMAGES}")

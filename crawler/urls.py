@@ -101,15 +101,17 @@ _TRAP_REPEATS = 3
 def is_a_crawler_trap(key: str) -> bool:
     """True if the path of `key` (a canonical URL) repeats a run of its segments three times in a row
     (/a/a/a/, /a/b/a/b/a/b/) or has more than MAX_PATH_SEGMENTS segments."""
-    start = key.find("/", key.find("://") + 3)
-    if start < 0:
+    path = key[key.find("/", key.find("://") + 3) + 1:].partition("?")[0]
+    if path.count("/") < _TRAP_REPEATS - 1:  # most URLs: too few segments for either rule (a check per new link)
         return False
-    segments = key[start + 1:].partition("?")[0].split("/")
+    segments = path.split("/")
     if segments[-1] == "":  # a trailing slash: a folder, not one more segment
         segments.pop()
     count = len(segments)
     if count > MAX_PATH_SEGMENTS:
         return True
+    if len(set(segments)) > count - _TRAP_REPEATS + 1:  # no segment can be in a run repeated thrice
+        return False
     for run in range(1, count // _TRAP_REPEATS + 1):
         for first in range(count - _TRAP_REPEATS * run + 1):
             unit = segments[first:first + run]

@@ -300,9 +300,8 @@ class ResultApplier:
     def _finish_read(self, row: UrlRow, result: Result, now: float) -> None:
         """Finish a page or stylesheet that was read; one with pictures written into it once their
         files are checked (see _Read)."""
-        unsaved = sum(result["inline_unsaved"].values())
-        if unsaved:
-            self._counts["images/inline-not-saved"] += unsaved
+        if result["inline_unsaved"]:
+            self._counts["images/inline-not-saved"] += sum(result["inline_unsaved"].values())
         if not result["inline"]:
             self._frontier.finish(row)
             return
@@ -407,7 +406,7 @@ class ResultApplier:
         page_policy = result["referrer_policy"]  # what its images are asked for with, unless their tag says
         own_policies = dict(result["referrer_policies"]) if result["referrer_policies"] else None
         # references to images that are not the implicit favicon (what a site shows), those written in included
-        pictures = len(result["inline"]) + sum(result["inline_unsaved"].values())
+        pictures = len(result["inline"]) + (sum(result["inline_unsaved"].values()) if result["inline_unsaved"] else 0)
         for url, key, found_as, alt, title, caption in result["images"]:
             pictures += found_as != _FAVICON
             if seen(key):
