@@ -21,7 +21,7 @@ import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import NamedTuple, Protocol, TypeGuard
 
 from lxml import etree
 
@@ -95,6 +95,7 @@ _LAZY_SRC = ("data-src", "data-original", "data-lazy-src", "data-url", "data-laz
 _LAZY_SRCSET = ("data-srcset", "data-lazy-srcset", "data-flickity-lazyload-srcset", "data-ezsrcset",
                 "data-splide-lazy-srcset")
 _LIGHTBOX_SRC = ("data-src", "data-mfp-src")  # on <a>: Fancybox's and lightGallery's, Magnific Popup's
+_LIGHTBOX_MARKS = tuple(name.encode() for name in _LIGHTBOX_SRC)  # one look at a page's bytes spares a look per <a>
 _LAZY_FRAME_SRC = ("data-src", "data-lazy-src", "data-ezsrc")  # on <iframe>: a page, as its src would be
 _LAZY_BACKGROUNDS = ("data-bg", "data-background", "data-background-image", "data-bg-multi", "data-bg-hidpi",
                      "data-bg-multi-hidpi", "data-flickity-bg-lazyload", "data-echo-background",
@@ -126,6 +127,13 @@ _MAX_JSON_LD_NODES = 10_000  # values visited in one block
 MAX_SRCDOC_DEPTH = 3  # iframes in srcdoc in srcdoc...: each level is one more parse of its text
 MAX_SRCDOCS = 256  # srcdoc documents read in one page (a page of 150,000 tiny ones tripled its parse)
 _DATA_URI = re.compile(r"[\t\n\f\r ]*data:", re.IGNORECASE)  # a picture inside the page (RFC 2397)
+_DATA_URI_STARTS = "dD\t\n\f\r "  # how one can begin: the regex runs for few references
+
+
+def _is_data_uri(ref: object) -> TypeGuard[str]:
+    return isinstance(ref, str) and ref[:1] in _DATA_URI_STARTS and _DATA_URI.match(ref) is not None
+
+
 # Where a data: picture is not taken as one the page shows: metadata names a picture for others to
 # show (a link preview, a search result), and a stylesheet's are the icons of a whole interface, most
 # of them on no element of the page (every notebook nbconvert exports carries JupyterLab's 100).
@@ -221,6 +229,7 @@ class Collector:
         self.srcdoc_depth = 0  # how many iframe srcdoc documents deep the parse is
         self.srcdocs_read = 0
         self.element_policy: str | None = None  # the referrerpolicy of the tag being read, if it sets one
+        self.lightboxes = False  # whether the markup being read has lightbox anchors (see _anchor)
 
     def _resolve(self, ref: object, which: int) -> list[str] | None:
         if not isinstance(ref, str):
@@ -269,7 +278,7 @@ class Collector:
 
     def image(self, ref: object, found_as: Found, alt: object = None, title: object = None,
               caption: object = None) -> None:
-        if isinstance(ref, str) and _DATA_URI.match(ref):
+        if _is_data_uri(ref):
             entry = self._inline(ref, found_as)
         elif (entry := self._resolve(ref, 2)) is not None:
             entry += (found_as.value, "", "", "")
@@ -413,9 +422,16 @@ class _Hidden:
         return b""
 
 
-def _cut_tags(markup: bytes) -> tuple[bytes, bool]:
-    """The start tags extraction reads, each renamed q-NAME and closed, in page order, and whether
-    any of them may hold a lazy background.
+class _Marks(NamedTuple):
+    """What a markup may hold, from a look at its bytes: what its tags are then asked for."""
+
+    lazy_backgrounds: bool  # a lazy background's attribute: every tag, not only _TAGS, is cut and asked
+    lightboxes: bool  # a lightbox's data-src or data-mfp-src: anchors are asked for it
+
+
+def _cut_tags(markup: bytes) -> tuple[bytes, _Marks]:
+    """The start tags extraction reads, each renamed q-NAME and closed, in page order, and what
+    they may hold.
 
     <figure>, <picture> and their ends become q-figure, q-figure-end and so on, and a <figcaption>
     a q-figcaption whose `text` attribute holds its text: what gives images their captions.
@@ -436,9 +452,10 @@ def _cut_tags(markup: bytes) -> tuple[bytes, bool]:
         name, tag = cut[start]
         name = name.lower()
         parts.append(b"<q-" + name + tag[1 + len(name):] + b"</q-" + name + b">")
+    marks = _Marks(lazy, any(mark in lowered for mark in _LIGHTBOX_MARKS))
     if b"<fig" in lowered or b"<picture" in lowered:
-        return _with_groups(markup, lowered, cut, parts), lazy
-    return b"".join(parts), lazy  # no text between the tags: no text nodes for the parser to build
+        return _with_groups(markup, lowered, cut, parts), marks
+    return b"".join(parts), marks  # no text between the tags: no text nodes for the parser to build
 
 
 def _may_have_lazy_backgrounds(lowered: bytes) -> bool:
@@ -533,7 +550,7 @@ class _Document:
     """A page's (or a srcdoc's) markup cut for reading: its tags, and what the hidden pass set aside."""
 
     tags: list[etree._Element]
-    lazy_backgrounds: bool  # whether the tags may hold one (see _read_tags)
+    marks: _Marks  # what the tags may hold
     hidden: _Hidden
     charset: str | None
 
@@ -550,7 +567,7 @@ class _Document:
 
     def read(self, found: Collector) -> bool:
         """Collect everything the document refers to; True if it declared an icon."""
-        declared_icon = _read_tags(self.tags, self.lazy_backgrounds, found, None)
+        declared_icon = _read_tags(self.tags, self.marks, found, None)
         for markup in self.hidden.noscript:  # lazy-loading galleries put the real <img> here
             _read_tags(*_tags(markup, self.charset), found=found, only_as=Found.NOSCRIPT)
         for block in self.hidden.styles:
@@ -602,10 +619,10 @@ def _recent_style_block_refs(text: str) -> css.CssRefs:
 _PARSER = etree.HTMLParser(recover=True, no_network=True, remove_comments=True, remove_pis=True)
 
 
-def _tags(markup: bytes, charset: str | None) -> tuple[list[etree._Element], bool]:
-    """The tags extraction reads (see _cut_tags) as elements, and whether they may hold a lazy background."""
-    cut, lazy_backgrounds = _cut_tags(markup)
-    return _parse(cut, charset), lazy_backgrounds
+def _tags(markup: bytes, charset: str | None) -> tuple[list[etree._Element], _Marks]:
+    """The tags extraction reads (see _cut_tags) as elements, and what they may hold."""
+    cut, marks = _cut_tags(markup)
+    return _parse(cut, charset), marks
 
 
 def _parse(markup: bytes, charset: str | None) -> list[etree._Element]:
@@ -616,10 +633,10 @@ def _parse(markup: bytes, charset: str | None) -> list[etree._Element]:
     return [element for element in root.iter() if isinstance(element.tag, str) and element.tag.startswith("q-")]
 
 
-def _read_tags(tags: list[etree._Element], lazy_backgrounds: bool, found: Collector, only_as: Found | None) -> bool:
-    """Collect from the cut tags; `only_as` overrides how images were found (noscript). With
-    `lazy_backgrounds`, the markup names a lazy background somewhere: every tag is asked for one.
-    True if an icon was declared."""
+def _read_tags(tags: list[etree._Element], marks: _Marks, found: Collector, only_as: Found | None) -> bool:
+    """Collect from the cut tags; `only_as` overrides how images were found (noscript). `marks`
+    says what the markup may hold (a lazy background: every tag is asked for one). True if an
+    icon was declared."""
     def image(ref: object, found_as: Found, alt: object = None, title: object = None) -> None:
         found.image(ref, only_as or found_as, alt, title)
 
@@ -629,6 +646,7 @@ def _read_tags(tags: list[etree._Element], lazy_backgrounds: bool, found: Collec
                 found.image(url, only_as or found_as, alt, title)
 
     declared_icon = False
+    lightboxes, found.lightboxes = found.lightboxes, marks.lightboxes  # a srcdoc read inside has its own
     for tag in tags:
         name = tag.tag[2:]
         get = tag.get
@@ -639,11 +657,12 @@ def _read_tags(tags: list[etree._Element], lazy_backgrounds: bool, found: Collec
         if isinstance(style, str) and css.might_refer(style):
             urls = css.inline_style_images(style)
             if name in _PICTURE_TAGS:  # a data: background behind a picture is its blur-up placeholder (Next.js)
-                urls = [url for url in urls if not _DATA_URI.match(url)]
+                urls = [url for url in urls if not _is_data_uri(url)]
             found.css_images(urls, only_as or Found.CSS_INLINE)
-        if lazy_backgrounds:
+        if marks.lazy_backgrounds:
             _lazy_backgrounds(get, found, only_as or Found.LAZY)
             _background_slideshow(get, found, only_as or Found.GALLERY)
+    found.lightboxes = lightboxes
     found.close_groups()
     return declared_icon
 
@@ -707,8 +726,11 @@ def _anchor(get: _Get, found: Collector, image: _Image, srcset: _Image) -> bool:
     if found.agent is not None and "nofollow" in _tokens(get("rel")):
         return False  # the site asks crawlers not to follow it (wget does the same)
     found.link(get("href"))  # a link straight to a picture is saved as one when fetched
-    for attribute in _LIGHTBOX_SRC:  # what a lightbox opens, where the anchor has no href to it
-        found.link(get(attribute))
+    if found.lightboxes:  # what a lightbox opens, where the anchor has no href to it
+        for attribute in _LIGHTBOX_SRC:
+            ref = get(attribute)
+            if ref is not None:
+                found.link(ref)
     return False
 
 
@@ -728,7 +750,7 @@ def _img(get: _Get, found: Collector, image: _Image, srcset: _Image) -> bool:
         found.picture_words(alt, title)
         return False
     src = get("src")
-    if not (isinstance(src, str) and _DATA_URI.match(src) and _swapped_by_a_script(get)):
+    if not (_is_data_uri(src) and _swapped_by_a_script(get)):
         image(src, Found.IMG, alt, title)
     srcset(get("srcset"), Found.SRCSET, alt, title)
     for attribute in _LAZY_SRC:
@@ -777,7 +799,7 @@ def _source(get: _Get, found: Collector, image: _Image, srcset: _Image) -> bool:
         _widest_of_sets(get, image, _SOURCE_SETS)
         return False
     given = get("srcset")  # valid only in <picture>; <video><source src> has none
-    if not (isinstance(given, str) and _DATA_URI.match(given) and _swapped_by_a_script(get)):
+    if not (_is_data_uri(given) and _swapped_by_a_script(get)):
         srcset(given, Found.PICTURE)
     for attribute in _LAZY_SRCSET:
         srcset(_placeholders_filled(get(attribute), get), Found.LAZY)
