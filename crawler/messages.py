@@ -22,7 +22,7 @@ PROTOCOL_VERSION = 10  # 2: stylesheet tasks; images carry how they were found. 
 # 8: a saved image carries the file name its server's Content-Disposition gave it; pages and
 #    stylesheets carry the Referrer Policy they set for their images, an image's task the one it gets
 # 9: images of a shop's product gallery, read from its script data (found_as "gallery")
-# 10: pages and stylesheets carry the pictures written into them as data: URIs, saved by the node
+# 10: a page carries the pictures written into it as data: URIs, which the node saved
 
 MAX_URL_CHARS = 8192  # longer URLs are dropped by the extractor; servers refuse them too (Apache: 8190)
 MAX_REFS_PER_PAGE = 50_000  # links plus images from one page; a sitemap lists 50,000 URLs at most
@@ -30,8 +30,8 @@ MAX_REFS_PER_PAGE = 50_000  # links plus images from one page; a sitemap lists 5
 # 150 in a full sitemap): a result stays a few MB, far under the size of message the scheduler
 # accepts (broker.MAX_MESSAGE_BYTES).
 MAX_REF_CHARS_PER_PAGE = 6_000_000
-# Pictures written into one page (or stylesheet) as data: URIs that it reads; an R Markdown report
-# or a saved notebook holds tens, a page of base64 thumbnails a few hundred.
+# Pictures written into one page as data: URIs that it reads; an R Markdown report or a saved
+# notebook holds tens, a page of base64 thumbnails a few hundred.
 MAX_INLINE_IMAGES = 1000
 MAX_ROBOTS_CHARS = 512 * 1024  # Google reads the first 500 KiB of a robots.txt
 MAX_TEXT_CHARS = 300  # reasons, node ids, content types
@@ -189,7 +189,7 @@ class Result(TypedDict):
     lastmods: list[list[Any]]  # a sitemap's [canonical, POSIX time] of the pages whose <lastmod> it gives
     referrer_policy: str | None  # the Referrer Policy a page (or stylesheet) sets for its images; None: none
     referrer_policies: list[list[str]]  # [canonical, policy] of images whose own tag sets one
-    inline: list[InlineImage]  # pictures written into a page or stylesheet as data: URIs, saved
+    inline: list[InlineImage]  # pictures written into a page as data: URIs, saved
     inline_unsaved: dict[str, int]  # those not saved, by reason (filtered out, not an image)
     elapsed: float
     bytes: int

@@ -2,8 +2,9 @@
 the node that read the page, since no request will ever bring them.
 
 R Markdown and Quarto reports, notebooks exported to HTML, pages made with pandoc's
---embed-resources or saved by SingleFile hold every picture so; elsewhere they are icons in CSS.
-They are checked and filtered as downloaded images are, and saved under the page's host folder.
+--embed-resources or saved by SingleFile hold every picture so (the extractor says which of a
+page's data: URIs it shows: not a stylesheet's icons, nor a lazy loader's placeholder). They are
+checked and filtered as downloaded images are, and saved under the page's host folder.
 """
 
 from __future__ import annotations
