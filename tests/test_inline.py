@@ -106,7 +106,7 @@ def test_inline_a_node_saves_the_pictures_written_into_a_page(tmp_path: Path) ->
 
 
 @responses.activate
-def test_inline_a_page_that_opts_out_of_its_images_keeps_those_written_into_it(tmp_path: Path) -> None:
+def test_inline_a_page_that_opts_out_of_its_images_withholds_those_written_into_it_too(tmp_path: Path) -> None:
     responses.get(PAGE, body=f'<meta name="robots" content="noimageindex"><img src="{data_uri(PNG)}">',
                   content_type="text/html")
     node = TaskHandler("node-1", LIMITS, ImageFilter(), tmp_path)
