@@ -755,7 +755,7 @@ def _img(get: _Get, found: Collector, image: _Image, srcset: _Image) -> bool:
     srcset(get("srcset"), Found.SRCSET, alt, title)
     for attribute in _LAZY_SRC:
         ref = get(attribute)
-        if isinstance(ref, str) and _is_written_as_a_url(ref):
+        if _is_a_lazy_source(ref):
             image(_placeholders_filled(ref, get), Found.LAZY, alt, title)
     for attribute in _LAZY_SRCSET:
         srcset(_placeholders_filled(get(attribute), get), Found.LAZY, alt, title)
@@ -766,12 +766,14 @@ def _img(get: _Get, found: Collector, image: _Image, srcset: _Image) -> bool:
 def _swapped_by_a_script(get: _Get) -> bool:
     """Whether a script replaces the <img>'s src: it names a lazy source, or marks its src as a
     placeholder. The data: picture it shows until then is no picture of the page."""
-    for attribute in _LAZY_SRC:
-        ref = get(attribute)
-        if isinstance(ref, str) and _is_written_as_a_url(ref):
-            return True
-    return any(str(get(attribute) or "").strip() for attribute in _LAZY_SRCSET) or any(
+    return any(_is_a_lazy_source(get(attribute)) for attribute in _LAZY_SRC) or any(
+        str(get(attribute) or "").strip() for attribute in _LAZY_SRCSET) or any(
         get(mark) is not None for mark in _PLACEHOLDER_MARKS)
+
+
+def _is_a_lazy_source(ref: object) -> TypeGuard[str]:
+    """Whether a _LAZY_SRC attribute's value is a picture's URL (not a switch such as "true")."""
+    return isinstance(ref, str) and _is_written_as_a_url(ref)
 
 
 _IMG_SETS = (("srcset", Found.SRCSET), *((name, Found.LAZY) for name in _LAZY_SRCSET))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -134,30 +134,30 @@ class CrawlRecords:
 
     def image(self, row: UrlRow, image: dict[str, Any], node: str) -> None:
         """Record a newly stored image."""
-        record = {"url": row.url, "page_url": row.page_url, "path": image["path"], "sha256": image["sha256"],
-                  "bytes": image["bytes"], "content_type": image["content_type"], "width": image["width"],
-                  "height": image["height"], "node": node, "time": now_iso(), "found_as": found_as_of(row),
-                  "name": original_name(row.url, image.get("filename")),
-                  "pages": pages_count(self._store.references_to(row.canonical), row.page_url),
-                  "replaces": _replaced(row, image["sha256"])}
         given = json.loads(row.words) if row.words else {}
-        record.update({field: given.get(field) or None for field in WORD_FIELDS})
-        line = json.dumps(record, ensure_ascii=False, sort_keys=True)  # encoded once: state and file
-        self._store.record_image(image["sha256"], image["path"], line)
-        self._waiting.append((self._manifest, line))
+        self._record_image(image, node, url=row.url, page_url=row.page_url, found_as=found_as_of(row),
+                           name=original_name(row.url, image.get("filename")),
+                           pages=pages_count(self._store.references_to(row.canonical), row.page_url),
+                           replaces=_replaced(row, image["sha256"]),
+                           **{field: given.get(field) or None for field in WORD_FIELDS})
 
     def inline_image(self, page: UrlRow, entry: InlineImage, node: str) -> dict[str, Any]:
-        """Record a newly stored picture that was written into `page` (a page or stylesheet) as a
-        data: URI; return the record. Its `url` names its type and content (the URI itself may
-        run to megabytes); it was seen on that one page."""
+        """Record a newly stored picture that was written into `page` as a data: URI; return the
+        record. Its `url` names its type and content (the URI itself may run to megabytes); it was
+        seen on that one page."""
         image = entry["image"]
-        record = {"url": inline_url(image["content_type"], image["sha256"]), "page_url": page.url,
-                  "path": image["path"], "sha256": image["sha256"], "bytes": image["bytes"],
+        return self._record_image(image, node, url=inline_url(image["content_type"], image["sha256"]),
+                                  page_url=page.url, found_as=entry["found_as"], name=None, pages=1, replaces=None,
+                                  alt=entry["alt"] or None, title=entry["title"] or None,
+                                  caption=entry["caption"] or None)
+
+    def _record_image(self, image: Mapping[str, Any], node: str, **described: Any) -> dict[str, Any]:
+        """Record a stored image as `described` (url, page_url, found_as, name, pages, replaces and
+        the words): into the state now, into manifest.jsonl after the commit."""
+        record = {**described, "path": image["path"], "sha256": image["sha256"], "bytes": image["bytes"],
                   "content_type": image["content_type"], "width": image["width"], "height": image["height"],
-                  "node": node, "time": now_iso(), "found_as": entry["found_as"], "name": None,
-                  "pages": 1, "replaces": None,
-                  "alt": entry["alt"] or None, "title": entry["title"] or None, "caption": entry["caption"] or None}
-        line = json.dumps(record, ensure_ascii=False, sort_keys=True)
+                  "node": node, "time": now_iso()}
+        line = json.dumps(record, ensure_ascii=False, sort_keys=True)  # encoded once: state and file
         self._store.record_image(image["sha256"], image["path"], line)
         self._waiting.append((self._manifest, line))
         return record
