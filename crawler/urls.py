@@ -45,6 +45,33 @@ def absolute(base: str, ref: str) -> str | None:
     ref = encode_controls(_INNER_WHITESPACE.sub("", ref.strip(_STRIP_CHARS)))
     if not ref:
         return None
+    if len(ref) > _MAX_JOINED_CHARS or _KEEPS_THE_BASE_PATH.match(ref):
+        return _joined(base, ref)
+    # Any other reference resolves the same against the base's folder, which the pages of a folder
+    # share: their common links (a menu, a logo, ../_static/…) are resolved once, not on every page.
+    return _joined_in_folder(_folder_of(base), ref)
+
+
+_MAX_JOINED_CHARS = 2048  # longer references are resolved each time, not kept
+# A reference with neither a path nor a host ("", "?q", "#f", "http:") keeps the base's whole path.
+_KEEPS_THE_BASE_PATH = re.compile(r"(?:[a-zA-Z][a-zA-Z0-9+.-]*:)?(?://)?(?=[?#]|$)")
+
+
+@functools.lru_cache(maxsize=256)
+def _folder_of(base: str) -> str:
+    """`base` cut after the last "/" of its path (query and fragment dropped), or `base` itself
+    where it has no path."""
+    try:
+        parts = urlsplit(base)
+    except ValueError:
+        return base
+    if not parts.path.startswith("/") or not parts.netloc:
+        return base
+    return urlunsplit((parts.scheme, parts.netloc, parts.path[:parts.path.rfind("/") + 1], "", ""))
+
+
+def _joined(base: str, ref: str) -> str | None:
+    """`ref` (stripped) resolved against `base` if that makes an http(s) URL, else None."""
     try:
         url = urljoin(base, ref)
         parts = urlsplit(url)
@@ -53,6 +80,9 @@ def absolute(base: str, ref: str) -> str | None:
     if parts.scheme.lower() not in CRAWLABLE_SCHEMES or not parts.hostname or len(url) > MAX_URL_CHARS:
         return None
     return urlunsplit(parts._replace(fragment=""))
+
+
+_joined_in_folder = functools.lru_cache(maxsize=8192)(_joined)
 
 
 @functools.lru_cache(maxsize=65_536)  # a site links the same URLs from page after page

@@ -39,6 +39,25 @@ def test_urls_absolute_resolves_and_drops_non_http() -> None:
     assert absolute("http://a.com/", "/a\x1b]0;title\x07b\x85.png") == "http://a.com/a%1B]0;title%07b%C2%85.png"
 
 
+@pytest.mark.parametrize(("base", "ref", "expected"), [
+    # what resolves against the base's folder, shared by the pages in it (and remembered for them)
+    ("http://a.com/x/one.html?p=1", "img/a.png", "http://a.com/x/img/a.png"),
+    ("http://a.com/x/two.html", "img/a.png", "http://a.com/x/img/a.png"),
+    ("http://a.com/x/two.html", "/top.png", "http://a.com/top.png"),
+    ("http://a.com/x/two.html;s=1", ";v=2", "http://a.com/x/;v=2"),
+    ("http://a.com", "img/a.png", "http://a.com/img/a.png"),
+    # what keeps the base's whole path (and query): no path nor host of its own
+    ("http://a.com/x/one.html?p=1", "?p=2", "http://a.com/x/one.html?p=2"),
+    ("http://a.com/x/one.html?p=1", "#top", "http://a.com/x/one.html?p=1"),
+    ("http://a.com/x/one.html?p=1", "http:", "http://a.com/x/one.html?p=1"),
+    ("http://a.com/x/one.html?p=1", "//", "http://a.com/x/one.html?p=1"),
+    ("http://a.com/x/one.html?p=1", "http:?p=3", "http://a.com/x/one.html?p=3"),
+])
+def test_urls_absolute_resolves_against_the_page_or_its_folder_as_urljoin_does(base: str, ref: str,
+                                                                                 expected: str) -> None:
+    assert absolute(base, ref) == expected
+
+
 def test_urls_origin_keeps_port_and_drops_userinfo() -> None:
     assert origin_of("http://user:pw@example.com:8080/x") == "http://example.com:8080"
 
