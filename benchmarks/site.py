@@ -132,11 +132,13 @@ def image_markup(form: int, url: str, key: str) -> Markup:
         lambda: Markup("lazy", body=f'<div class="vc_row vc_parallax" data-vc-parallax="1.5" '
                                     f'data-vc-parallax-image="{url}" {box}></div>', browser_loads=False),  # WPBakery
         lambda: Markup("link", body=f'<a data-fancybox="gallery" data-src="{url}">open</a>', browser_loads=False),
+        lambda: Markup("lazy", body=f'<div class="b-lazy" data-src="{url}" {box}></div>',
+                       browser_loads=False),  # bLazy's and jQuery Lazy's background
     ]
     return forms[form % len(forms)]()
 
 
-FORMS = 32  # how many forms image_markup knows
+FORMS = 33  # how many forms image_markup knows
 CLASSIC_FORMS = 7  # the first ones: what the extractor read before stylesheets and friends
 
 

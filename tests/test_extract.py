@@ -589,3 +589,34 @@ def test_extract_a_lightbox_links_its_full_size_picture_in_data_src() -> None:
     <a data-fancybox data-src="#popup-1">Quick view</a>"""
     links = [url for url, _key in extract(html.encode(), PAGE).links]
     assert links == ["http://site.test/dir/big/1.jpg", "http://site.test/big/2.jpg"]
+
+
+def test_extract_data_src_on_an_element_with_no_src_of_its_own() -> None:
+    # jQuery Lazy and bLazy make an element's data-src its background; lightGallery opens the
+    # picture an <li>'s data-src names. Before, data-src was read on <img> (and <iframe>, <a>) alone.
+    html = """<div class="b-lazy" data-src="/img/hero.jpg" style="height:300px"></div>
+    <section class="lazy"
+        data-src="../img/band.webp"></section>
+    <ul id="lightgallery"><li data-src="/photos/7/full"><img src="t7.png"></li></ul>
+    <div data-src="true"></div><div class="data-src">x</div><div data-srcset="no.png 1x"></div>
+    <video data-src="movie.mp4"></video><img data-src="lazy.png">
+    <p>write data-src="text.png" on a div</p>"""
+    refs = extract(html.encode(), PAGE)
+    assert {url: form for url, _key, form, *_words in refs.images} == {
+        "http://site.test/img/hero.jpg": "lazy", "http://site.test/img/band.webp": "lazy",
+        "http://site.test/dir/t7.png": "img", "http://site.test/dir/lazy.png": "lazy", FAVICON: "favicon"}
+    assert [url for url, _key in refs.links] == ["http://site.test/photos/7/full"]
+
+
+def test_extract_finds_the_tag_of_a_background_wherever_its_attributes_put_it() -> None:
+    # The tags read for a style, a lazy background or a data-src are found from where those names
+    # are in the page: one whose attributes hold a "<" or run long is found all the same, and a page
+    # of text full of such names (past what is looked up one by one) loses none of them.
+    long_value = "x" * 100_000
+    html = (f'<div title="a <b> c <3" style="background: url(/lt.png)"></div>'
+            f'<div data-x="{long_value}" data-bg="/far.png"></div>'
+            f'<div style="color:red" data-bg="/second.png" data-src="/third.png"></div>'
+            + "<p>" + "url(x) " * 5000 + "</p>" + '<span style="background:url(/last.png)"></span>')
+    assert set(images(html)) == {"http://site.test/lt.png", "http://site.test/far.png", "http://site.test/second.png",
+                                 "http://site.test/third.png", "http://site.test/last.png", FAVICON}
+    assert set(images(html.replace("url(x) " * 5000, "url(x) " * 10))) == set(images(html))

@@ -82,10 +82,10 @@ _MAGENTO_INIT = re.compile(rb"type\s*=\s*[\"']?text/x-magento-init", re.IGNORECA
 _MAGENTO_GALLERY = "mage/gallery/gallery"
 _GALLERY_SIZES = ("thumb", "img", "full")  # smallest first: --srcset largest keeps the last one given
 # What lazy-loading scripts (lazysizes, slick, Flickity, Splide, vanilla-lazyload, lozad, Swiper, WP
-# Rocket, jQuery Lazy Load, echo.js, unveil, Owl Carousel, Slider Revolution, and the parallax of
-# WPBakery and parallax.js) and the services that
-# rewrite pages for them (Ezoic, Cloudflare, Optimole) turn into the image a browser then shows: on
-# <img> a URL or a srcset, and on any element a background or a gallery's thumbnail, given as a URL,
+# Rocket, jQuery Lazy Load, jQuery Lazy, bLazy, echo.js, unveil, Owl Carousel, Slider Revolution, and
+# the parallax of WPBakery and parallax.js) and the services that rewrite pages for them (Ezoic,
+# Cloudflare, Optimole) turn into the image a browser then shows: on <img> a URL or a srcset, and
+# on any element a background or a gallery's thumbnail, given as a URL,
 # as CSS (url(), image-set()) or, for the *set names, as srcset candidates in groups split by "|",
 # each with an optional [media query]. The same names also serve as switches (data-lazy="true"): a
 # value that is not written as a path is no image.
@@ -102,6 +102,11 @@ _LAZY_BACKGROUNDS = ("data-bg", "data-background", "data-background-image", "dat
                      "data-thumb",  # WooCommerce's and Slider Revolution's gallery thumbnails
                      "data-thumbnail",  # Elementor's Gallery widget (its e-gallery script)
                      "data-vc-parallax-image", "data-image-src")  # WPBakery's and parallax.js's parallax
+# data-src on an element with no src of its own (a <div>, an <li>): the background jQuery Lazy and
+# bLazy give it, or the picture a gallery (lightGallery) opens from it. On these it stands for the src.
+_OWN_LAZY_SRC = frozenset({"img", "amp-img", "amp-anim", "image", "source", "iframe", "frame", "amp-iframe",
+                           "video", "amp-video", "audio", "track", "embed", "object", "input", "script",
+                           "a", "area", "link", "use"})
 _LAZY_BACKGROUND_SETS = ("data-bgset", "data-bg-set")
 _LOZAD_IMAGE_SET = "data-background-image-set"  # the arguments of an image-set(), which lozad wraps
 # Elementor's background slideshow: the pictures its script shows, in the JSON of data-settings
@@ -425,8 +430,9 @@ class _Hidden:
 class _Marks(NamedTuple):
     """What a markup may hold, from a look at its bytes: what its tags are then asked for."""
 
-    lazy_backgrounds: bool  # a lazy background's attribute: every tag, not only _TAGS, is cut and asked
+    lazy_backgrounds: bool  # a lazy background's attribute: every cut tag is asked for one
     lightboxes: bool  # a lightbox's data-src or data-mfp-src: anchors are asked for it
+    element_sources: bool  # a data-src on an element with no src of its own: cut tags are asked for it
 
 
 def _cut_tags(markup: bytes) -> tuple[bytes, _Marks]:
@@ -438,28 +444,91 @@ def _cut_tags(markup: bytes) -> tuple[bytes, _Marks]:
     """
     cut = {match.start(): (match.group(1), match.group(0)) for match in _WANTED.finditer(markup)}
     lowered = markup.lower()
-    styled = b"style" in lowered and any(function in lowered for function in _CSS_FUNCTIONS)
-    lazy = _may_have_lazy_backgrounds(lowered)
-    if styled or lazy:
-        for match in _ANY_TAG.finditer(markup):
-            if match.start() not in cut:
-                tag = match.group(0).lower()
-                if ((styled and b"style" in tag and any(function in tag for function in _CSS_FUNCTIONS))
-                        or (lazy and _may_have_lazy_backgrounds(tag))):
-                    cut[match.start()] = (match.group(1), match.group(0))
+    lazy, sources = _cut_marked_tags(markup, lowered, cut)
     parts = []
     for start in sorted(cut):
         name, tag = cut[start]
         name = name.lower()
         parts.append(b"<q-" + name + tag[1 + len(name):] + b"</q-" + name + b">")
-    marks = _Marks(lazy, any(mark in lowered for mark in _LIGHTBOX_MARKS))
+    marks = _Marks(lazy, any(mark in lowered for mark in _LIGHTBOX_MARKS), sources)
     if b"<fig" in lowered or b"<picture" in lowered:
         return _with_groups(markup, lowered, cut, parts), marks
     return b"".join(parts), marks  # no text between the tags: no text nodes for the parser to build
 
 
-def _may_have_lazy_backgrounds(lowered: bytes) -> bool:
-    return any(mark in lowered for mark in _LAZY_BACKGROUND_MARKS)
+# What extraction reads on any element, not only on _TAGS: a style's url() or image-set(), a lazy
+# background (_LAZY_BACKGROUND_MARKS) and a data-src. The tags that hold them are found from where
+# these names are in the page: trying every tag of a page cost one with a single styled <div> three
+# quarters more than one with none. Past _MAX_MARKS places, every tag is tried (a page of text
+# full of "url(").
+_STYLED, _LAZY_BACKGROUND, _ELEMENT_SOURCE = range(3)
+_MARKS = ((_STYLED, _CSS_FUNCTIONS), (_LAZY_BACKGROUND, _LAZY_BACKGROUND_MARKS), (_ELEMENT_SOURCE, (b"data-src",)))
+_MAX_MARKS = 4096
+_DATA_SRC_ATTRIBUTE = re.compile(rb"[\t\n\f\r ]data-src[\t\n\f\r ]*=")
+
+
+def _cut_marked_tags(markup: bytes, lowered: bytes, cut: dict[int, tuple[bytes, bytes]]) -> tuple[bool, bool]:
+    """Add to `cut` the tags holding what extraction reads on any element; whether one may hold a
+    lazy background, and whether one holds a data-src of an element with no src of its own."""
+    places: list[tuple[int, int]] = []
+    for kind, names in _MARKS:
+        for name in names:
+            at = lowered.find(name)
+            while at >= 0 and len(places) <= _MAX_MARKS:
+                places.append((at, kind))
+                at = lowered.find(name, at + len(name))
+    if len(places) > _MAX_MARKS:
+        return _cut_every_marked_tag(markup, cut)
+    places.sort()
+    lazy = sources = False
+    floor = -1  # a tag holding a later place starts after this
+    tag = None  # the last tag found holding a place
+    for at, kind in places:
+        if tag is None or tag.end() <= at:
+            tag = _tag_holding(markup, lowered, at, floor)
+            floor = at if tag is None else tag.end() - 1
+            if tag is None:
+                continue  # in text, not in a tag
+        if kind == _ELEMENT_SOURCE:
+            if (tag.group(1).lower().decode("ascii") in _OWN_LAZY_SRC
+                    or not _DATA_SRC_ATTRIBUTE.match(lowered, at - 1)):
+                continue
+            sources = True
+        lazy = lazy or kind == _LAZY_BACKGROUND
+        cut.setdefault(tag.start(), (tag.group(1), tag.group(0)))
+    return lazy, sources
+
+
+_TRIES = 3  # "<"s tried before a place for the start of the tag holding it
+
+
+def _tag_holding(markup: bytes, lowered: bytes, at: int, floor: int) -> re.Match[bytes] | None:
+    """The tag that place `at` is in, if one starts after `floor`: one of the last "<"s before it
+    (an attribute's value may hold a "<" too)."""
+    end = at
+    for _ in range(_TRIES):
+        start = lowered.rfind(b"<", floor + 1, end)
+        if start < 0:
+            return None
+        tag = _ANY_TAG.match(markup, start)
+        if tag is not None and tag.end() > at:
+            return tag
+        end = start
+    return None
+
+
+def _cut_every_marked_tag(markup: bytes, cut: dict[int, tuple[bytes, bytes]]) -> tuple[bool, bool]:
+    """_cut_marked_tags by trying every tag of the page."""
+    lazy = sources = False
+    for match in _ANY_TAG.finditer(markup):
+        tag = match.group(0).lower()
+        background = any(name in tag for name in _LAZY_BACKGROUND_MARKS)
+        source = (_DATA_SRC_ATTRIBUTE.search(tag) is not None
+                  and match.group(1).lower().decode("ascii") not in _OWN_LAZY_SRC)
+        if background or source or any(function in tag for function in _CSS_FUNCTIONS):
+            cut.setdefault(match.start(), (match.group(1), match.group(0)))
+            lazy, sources = lazy or background, sources or source
+    return lazy, sources
 
 
 def _with_groups(markup: bytes, lowered: bytes, cut: dict[int, tuple[bytes, bytes]], parts: list[bytes]) -> bytes:
@@ -662,6 +731,8 @@ def _read_tags(tags: list[etree._Element], marks: _Marks, found: Collector, only
         if marks.lazy_backgrounds:
             _lazy_backgrounds(get, found, only_as or Found.LAZY)
             _background_slideshow(get, found, only_as or Found.GALLERY)
+        if marks.element_sources and name not in _OWN_LAZY_SRC:
+            _element_source(get, found, only_as or Found.LAZY)
     found.lightboxes = lightboxes
     found.close_groups()
     return declared_icon
@@ -684,6 +755,18 @@ def _lazy_backgrounds(get: _Get, found: Collector, found_as: Found) -> None:
     image_set = get(_LOZAD_IMAGE_SET)
     if isinstance(image_set, str):
         found.css_images(_lozad_image_set(image_set), found_as)
+
+
+def _element_source(get: _Get, found: Collector, found_as: Found) -> None:
+    """The data-src of an element with no src of its own (see _OWN_LAZY_SRC): a picture where its
+    path says so, else a link, which is saved as a picture if it is one when fetched."""
+    ref = get("data-src")
+    if not _is_a_lazy_source(ref):
+        return
+    if looks_like_an_image(ref):
+        found.image(ref, found_as)
+    else:
+        found.link(ref)
 
 
 def _background_slideshow(get: _Get, found: Collector, found_as: Found) -> None:
