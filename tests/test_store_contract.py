@@ -216,6 +216,17 @@ def test_an_images_words_and_the_pages_that_referred_to_it_last(backend: tuple[C
     assert store.reference_counts() == {"http://a.test/cat.png": 3, "http://a.test/plain.png": 1}
 
 
+def test_reference_counts_are_by_the_url_a_row_keeps(backend: tuple[CrawlStore, Reopen]) -> None:
+    # The manifest names an image by the URL first found for it, not by its canonical form, and is
+    # rewritten at the end of every run with these counts.
+    store, reopen = backend
+    store.add_url("http://a.test/dog.png?a=1&b=2", "http://A.test/dog.png?b=2&a=1#top", Kind.IMAGE, 1,
+                  "http://a.test/", 0)
+    store.note_references(["http://a.test/dog.png?a=1&b=2"] * 2)
+    store.commit()
+    assert reopen(store).reference_counts() == {"http://A.test/dog.png?b=2&a=1#top": 2}
+
+
 def test_a_fetch_record_reads_back_as_it_was_noted(backend: tuple[CrawlStore, Reopen]) -> None:
     # What nginx sends, and records no server sends as usual (the Redis store writes the usual ones shorter).
     store, reopen = backend

@@ -103,8 +103,7 @@ class CrawlRecords:
         """Pass the manifest through with each image's `pages` as the store counts them now."""
         counts = self._store.reference_counts()
         for record in manifest:
-            key = canonical(str(record.get("url")))
-            record["pages"] = pages_count(counts.get(key, 0) if key else 0, record.get("page_url"))
+            record["pages"] = pages_count(counts.get(str(record.get("url")), 0), record.get("page_url"))
             yield record
 
     def settle(self) -> None:

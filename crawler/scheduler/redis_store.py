@@ -544,7 +544,7 @@ class RedisStore(BufferedStore):
         self._flush()
         counts: dict[str, int] = {}
         for rows, references in self._blocks("rows", "refs"):
-            counts.update((json.loads(rows[url_id])[0], int(count)) for url_id, count in references.items()
+            counts.update((_url_of(rows[url_id]), int(count)) for url_id, count in references.items()
                           if int(count) > 0 and url_id in rows)
         return counts
 
@@ -657,6 +657,12 @@ def _state_of(state_text: str) -> tuple[str, int, str | None]:
         return status, attempts, reason
     attempts_text, _, reason = state_text[1:].partition(":")
     return _STATUS_OF_CODE[state_text[0]], int(attempts_text), reason or None
+
+
+def _url_of(row_text: str) -> str:
+    """The URL of a row, as _row reads it."""
+    fields = json.loads(row_text)
+    return fields[1] if len(fields) > 1 and fields[1] is not None else fields[0]
 
 
 def _row(url_id: int, row_text: str, state_text: str, fetch: str | None) -> UrlRow:

@@ -217,7 +217,7 @@ class SqliteStore(BufferedStore):
 
     def reference_counts(self) -> dict[str, int]:
         self._flush()
-        return dict(self._db.execute("SELECT canonical, pages FROM urls WHERE pages > 0"))
+        return dict(self._db.execute("SELECT url, pages FROM urls WHERE pages > 0"))
 
     def restore(self) -> Iterator[UrlRow]:
         self._flush()
