@@ -613,10 +613,28 @@ def test_extract_finds_the_tag_of_a_background_wherever_its_attributes_put_it() 
     # are in the page: one whose attributes hold a "<" or run long is found all the same, and a page
     # of text full of such names (past what is looked up one by one) loses none of them.
     long_value = "x" * 100_000
+    tooltip = "<div class='card'><p><b>One</b> <i>two</i> <u>three</u> <s>four</s> <em>five</em></p></div>"
     html = (f'<div title="a <b> c <3" style="background: url(/lt.png)"></div>'
+            f'<a data-toggle="popover" data-content="{tooltip}" data-bg="/tip.png">?</a>'
             f'<div data-x="{long_value}" data-bg="/far.png"></div>'
             f'<div style="color:red" data-bg="/second.png" data-src="/third.png"></div>'
+            '<p>a text on url(x) and <code>data-bg="/not.png"</code></p>'
             + "<p>" + "url(x) " * 5000 + "</p>" + '<span style="background:url(/last.png)"></span>')
-    assert set(images(html)) == {"http://site.test/lt.png", "http://site.test/far.png", "http://site.test/second.png",
-                                 "http://site.test/third.png", "http://site.test/last.png", FAVICON}
+    assert set(images(html)) == {"http://site.test/lt.png", "http://site.test/tip.png", "http://site.test/far.png",
+                                 "http://site.test/second.png", "http://site.test/third.png",
+                                 "http://site.test/last.png", FAVICON}
     assert set(images(html.replace("url(x) " * 5000, "url(x) " * 10))) == set(images(html))
+
+
+def test_extract_reads_markup_as_a_browser_tokenizes_it() -> None:
+    # A quote outside a value (after no "=") is part of an attribute's name: it used to open a
+    # value that swallowed the tag, and the <img> was lost.
+    assert set(images('<img alt="5" wide" src="/x.png"><img src="/y.png">')) == {
+        "http://site.test/x.png", "http://site.test/y.png", FAVICON}
+    # A comment or a script the page ends inside runs to the end of the page, and a browser shows
+    # nothing of what follows; so does a tag the page ends inside, which it drops.
+    assert images('<img src="/a.png"><!-- <img src="/b.png">') == ["http://site.test/a.png", FAVICON]
+    assert images("<img src='/a.png'><script>document.write('<img src=\"/c.png\">')") == [
+        "http://site.test/a.png", FAVICON]
+    assert images('<img src="/a.png"><div style="background:url(/d.png)" title="x') == [
+        "http://site.test/a.png", FAVICON]

@@ -64,9 +64,16 @@ def _alternation(names: tuple[str, ...]) -> bytes:
     return pattern(tree).encode()
 
 
-_HIDDEN = re.compile(rb"<!--.*?-->|<(script|style|template|textarea|noscript|title|xmp)\b"
-                     rb"((?:[^>\"']|\"[^\"]*\"|'[^']*')*)>(.*?)</\1\s*>", re.DOTALL | re.IGNORECASE)
-_ATTRIBUTES = rb"(?:[^>\"']|\"[^\"]*\"|'[^']*')*>"
+# A tag's attributes, as an HTML tokenizer reads them: a value in quotes (after "=") may hold a ">"
+# or a whole tag; a quote elsewhere is part of a name. Where the page ends inside a tag (no ">", or a
+# value's quote never closed), the tag runs to the end, as in a browser, which drops it and shows
+# nothing after it; so do a comment and a script, style, etc. that are never closed. Nothing read is
+# read again (atomic groups): a page of thousands of unclosed tags is read once, not once from
+# each of them (a 75 KB page of them took 12 s to read before).
+_ATTRIBUTE_TEXT = rb"(?>[^>=]++|=\s*+(?:\"[^\"]*+(?:\"|\Z)|'[^']*+(?:'|\Z)|[^\s>]*+))*+"
+_ATTRIBUTES = _ATTRIBUTE_TEXT + rb"(?:(?P<closed>>)|\Z)"
+_HIDDEN = re.compile(rb"<!--(?:.*?-->|.*)|<(script|style|template|textarea|noscript|title|xmp)\b"
+                     rb"(" + _ATTRIBUTE_TEXT + rb")(?:>(.*?)(?:</\1\s*>|\Z)|\Z)", re.DOTALL | re.IGNORECASE)
 _WANTED = re.compile(rb"<(" + _alternation(_TAGS) + rb")\b" + _ATTRIBUTES, re.IGNORECASE)
 _ANY_TAG = re.compile(rb"<([a-zA-Z][a-zA-Z0-9:-]*)\b" + _ATTRIBUTES)  # for style="" on any element
 # <figure> and <picture> (start and end) and <figcaption>: the words of the images inside them
@@ -413,17 +420,18 @@ class _Hidden:
 
     def keep(self, match: re.Match[bytes]) -> bytes:
         name = (match.group(1) or b"").lower()
+        content = match.group(3) or b""  # none where the page ends inside its start tag
         if name == b"template" and _SHADOW_ROOT.search(match.group(2)):
             # Declarative shadow DOM: a browser renders this template's content in place.
-            return _HIDDEN.sub(self.keep, match.group(3))
+            return _HIDDEN.sub(self.keep, content)
         if name == b"noscript":
-            self.noscript.append(match.group(3))
+            self.noscript.append(content)
         elif name == b"style":
-            self.styles.append(match.group(3))
+            self.styles.append(content)
         elif name == b"script" and _JSON_LD.search(match.group(2)):
-            self.json_ld.append(match.group(3))
-        elif name == b"script" and _MAGENTO_INIT.search(match.group(2)) and b"gallery" in match.group(3):
-            self.galleries.append(match.group(3))
+            self.json_ld.append(content)
+        elif name == b"script" and _MAGENTO_INIT.search(match.group(2)) and b"gallery" in content:
+            self.galleries.append(content)
         return b""
 
 
@@ -442,7 +450,8 @@ def _cut_tags(markup: bytes) -> tuple[bytes, _Marks]:
     <figure>, <picture> and their ends become q-figure, q-figure-end and so on, and a <figcaption>
     a q-figcaption whose `text` attribute holds its text: what gives images their captions.
     """
-    cut = {match.start(): (match.group(1), match.group(0)) for match in _WANTED.finditer(markup)}
+    cut = {match.start(): (match.group(1), match.group(0)) for match in _WANTED.finditer(markup)
+           if match.group("closed")}
     lowered = markup.lower()
     lazy, sources = _cut_marked_tags(markup, lowered, cut)
     parts = []
@@ -481,14 +490,17 @@ def _cut_marked_tags(markup: bytes, lowered: bytes, cut: dict[int, tuple[bytes, 
         return _cut_every_marked_tag(markup, cut)
     places.sort()
     lazy = sources = False
-    floor = -1  # a tag holding a later place starts after this
+    boundary = 0  # where a tag or text begins: read on from here, a tag is whole or the page ends
     tag = None  # the last tag found holding a place
     for at, kind in places:
         if tag is None or tag.end() <= at:
-            tag = _tag_holding(markup, lowered, at, floor)
-            floor = at if tag is None else tag.end() - 1
+            tag = _tag_holding(markup, at, boundary)
             if tag is None:
+                boundary = at
                 continue  # in text, not in a tag
+            if not tag.group("closed"):
+                break  # the page ends inside this tag: nothing after it is one
+            boundary = tag.end()
         if kind == _ELEMENT_SOURCE:
             if (tag.group(1).lower().decode("ascii") in _OWN_LAZY_SRC
                     or not _DATA_SRC_ATTRIBUTE.match(lowered, at - 1)):
@@ -499,28 +511,30 @@ def _cut_marked_tags(markup: bytes, lowered: bytes, cut: dict[int, tuple[bytes, 
     return lazy, sources
 
 
-_TRIES = 3  # "<"s tried before a place for the start of the tag holding it
+# Text and whole tags (closed before where the reading stops), read on from a place where one
+# begins, as an HTML tokenizer reads them (a quoted value may hold a ">" or a whole tag: a tooltip's
+# data-content="<b>…</b>"), each character in one way as in _ATTRIBUTES.
+_TEXT_AND_TAGS = re.compile(rb"(?:[^<]++|<(?![a-zA-Z])|<[a-zA-Z][a-zA-Z0-9:-]*+"
+                            rb"(?>[^>=]++|=\s*+(?:\"[^\"]*+\"|'[^']*+'|[^\s>]*+))*+>)*+")
 
 
-def _tag_holding(markup: bytes, lowered: bytes, at: int, floor: int) -> re.Match[bytes] | None:
-    """The tag that place `at` is in, if one starts after `floor`: one of the last "<"s before it
-    (an attribute's value may hold a "<" too)."""
-    end = at
-    for _ in range(_TRIES):
-        start = lowered.rfind(b"<", floor + 1, end)
-        if start < 0:
-            return None
-        tag = _ANY_TAG.match(markup, start)
-        if tag is not None and tag.end() > at:
-            return tag
-        end = start
-    return None
+def _tag_holding(markup: bytes, at: int, boundary: int) -> re.Match[bytes] | None:
+    """The tag that place `at` is in, read from `boundary` (where a tag or text begins), or None
+    if `at` is in text. The tag may be one the page ends inside (see _ATTRIBUTES)."""
+    read = _TEXT_AND_TAGS.match(markup, boundary, at)
+    stop = read.end() if read else boundary  # the start of a tag not whole by `at`
+    if stop == at:
+        return None
+    tag = _ANY_TAG.match(markup, stop)
+    return tag if tag is not None and tag.end() > at else None
 
 
 def _cut_every_marked_tag(markup: bytes, cut: dict[int, tuple[bytes, bytes]]) -> tuple[bool, bool]:
     """_cut_marked_tags by trying every tag of the page."""
     lazy = sources = False
     for match in _ANY_TAG.finditer(markup):
+        if not match.group("closed"):
+            break  # the page ends inside it
         tag = match.group(0).lower()
         background = any(name in tag for name in _LAZY_BACKGROUND_MARKS)
         source = (_DATA_SRC_ATTRIBUTE.search(tag) is not None
@@ -535,13 +549,19 @@ def _with_groups(markup: bytes, lowered: bytes, cut: dict[int, tuple[bytes, byte
     """`parts` (the cut tags, in the order of `cut`'s starts) with the grouping markers put in place."""
     markers: list[tuple[int, bytes]] = []
     for match in _GROUPING.finditer(markup):
+        if not match.group("closed"):
+            break  # the page ends inside it
         closing, name = match.group(1), match.group(2).lower()
         if name != b"figcaption":
             marker = b"q-" + name + (b"-end" if closing else b"")
             markers.append((match.start(), b"<" + marker + b"></" + marker + b">"))
         elif not closing:
-            end = lowered.find(b"</figcaption", match.end(), match.end() + _MAX_CAPTION_MARKUP)
-            inner = markup[match.end():end if end >= 0 else match.end() + _MAX_CAPTION_MARKUP]
+            # it ends at its end tag, or where the next one opens (so no text is read twice)
+            limit = match.end() + _MAX_CAPTION_MARKUP
+            following = lowered.find(b"<figcaption", match.end(), limit)
+            limit = following if following >= 0 else limit
+            end = lowered.find(b"</figcaption", match.end(), limit)
+            inner = markup[match.end():end if end >= 0 else limit]
             text = _MARKUP_TAG.sub(b" ", inner).replace(b'"', b"&quot;").replace(b"<", b"&lt;")
             markers.append((match.start(), b'<q-figcaption text="' + text + b'"></q-figcaption>'))
     merged = sorted([*zip(sorted(cut), parts), *markers])

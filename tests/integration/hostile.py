@@ -39,12 +39,15 @@ def png_bomb() -> bytes:
 GZIP_BOMB = gzip.compress(b"\0" * 30_000_000, compresslevel=9)  # ~30 KB on the wire, 30 MB inflated
 GOOD_IMAGES = {"/flap.png": png(1), "/busy.png": png(2), "/img/same.png": png(3),
                "/img/" + TRAVERSAL: png(4), "/img/" + LONG_NAME: png(5), "/latin.png": png(6),
-               "/malformed.png": png(7)}
+               "/malformed.png": png(7), "/before-tangle.png": png(8)}
+# Scripts, figures and tags that the page ends inside, tens of thousands of them: the extractor
+# read on to the end of the page from each of them (minutes for these 235 KB).
+TANGLE = b'<img src="/before-tangle.png">' + b"<script>" * 8_000 + b"<figure " * 12_000 + b"<a " * 25_000
 
 
 def index_page() -> bytes:
     links = ["/drip.html", "/endless.html", "/loop-a", "/chain-0", "/to-file", "/latin1.html", "/malformed.html",
-             "/soft/", "/deep/"]
+             "/soft/", "/deep/", "/tangle.html"]
     images = ["/flap.png", "/busy.png", "/lie.png", "/bomb.png", "/html-as.jpg", "/png-bomb.png",
               "/drip.png", "/endless.png", "/img/" + TRAVERSAL, "/img/" + LONG_NAME, *SAME_FORMS]
     body = "".join(f'<a href="{link}">x</a>' for link in links)
@@ -167,6 +170,8 @@ class _HostileHandler(BaseHTTPRequestHandler):
         elif path == "/malformed.html":  # claims UTF-8 but is not, and its markup is broken
             self._send(200, b"<html><body><div><<table>\xff\xfe<img src='/malformed.png'></p></b></html",
                        "text/html; charset=utf-8")
+        elif path == "/tangle.html":
+            self._send(200, TANGLE)
         elif (path + "/").startswith("/soft/"):  # a soft 404: any path is a page, with a relative link deeper
             self._send(200, b'<html><body>Not found. <a href="again/">Try again</a></body></html>')
         elif (path + "/").startswith("/deep/"):  # every page links one folder deeper, each folder a new name

@@ -74,6 +74,7 @@ def test_hostile_site_is_survived_and_recorded(tmp_path: Path, hostile, processe
     assert [hits[f"/chain-{n}"] for n in range(8)] == [1, 1, 1, 1, 1, 1, 0, 0]
     assert hits["/after-endless.html"] == 1  # the endless page was cut and still parsed
     assert hits["/latin.png"] == 1 and hits["/malformed.png"] == 1  # odd encodings and markup parsed
+    assert hits["/tangle.html"] == 1 and hits["/before-tangle.png"] == 1  # 235 KB of unclosed tags read
     assert hits["/robots.txt"] == 1
     # Crawler traps end where Heritrix ends them: before, both folders took the crawl on for ever
     assert [hits["/soft" + "/again" * n] for n in range(4)] == [1, 1, 1, 0]  # a run of segments thrice: a trap
