@@ -39,7 +39,8 @@ def prepare_output(root: Path) -> None:
                                     "images/duplicate": 2, "bytes/duplicate": 3000,
                                     "images/out-of-scope": 12, "images/opted-out": 4, "images/x-robots-tag": 1},
         "out_of_scope_hosts": ["cdn.example.com"],
-        "slowest_hosts": [{"origin": "http://b.test:8080", "downloads": 3, "mean_seconds": 1.5}]}) + "\n")
+        "slowest_hosts": [{"origin": "http://b.test:8080", "downloads": 3, "mean_seconds": 1.5},
+                          {"origin": "http://c.test", "downloads": 1, "mean_seconds": 0.5}]}) + "\n")
 
 
 def test_report_summarize_counts_hosts_types_duplicates_and_failures(tmp_path: Path) -> None:
@@ -59,7 +60,8 @@ def test_report_summarize_counts_hosts_types_duplicates_and_failures(tmp_path: P
     assert summary["duration_seconds"] == 12.5 and summary["pages_fetched"] == 7
     assert summary["missing_files"] == []
     text = render_text(summary)
-    assert "duplicates avoided: 2 images" in text and "http://b.test:8080" in text
+    assert "duplicates avoided: 2 images" in text
+    assert "1.50  http://b.test:8080 (3 downloads)\n     0.50  http://c.test (1 download)" in text
     assert ("left out at the sites' request: 4 image references on pages that opt out, 1 image sent with "
             "X-Robots-Tag") in text
     assert "with words (alt, title or caption): 2 of 3 images" in text

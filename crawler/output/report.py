@@ -133,7 +133,7 @@ def render_text(summary: dict[str, Any]) -> str:
                          + (f". {run['recrawl']}" if run["recrawl"] else ""))
     if summary["slowest_hosts"]:
         lines.append("slowest hosts (mean seconds per download):")
-        lines += [f"  {h['mean_seconds']:7.2f}  {h['origin']} ({h['downloads']} downloads)"
+        lines += [f"  {h['mean_seconds']:7.2f}  {h['origin']} ({plural(h['downloads'], 'download')})"
                   for h in summary["slowest_hosts"]]
     if summary["missing_files"]:
         lines.append(f"MISSING: {len(summary['missing_files'])} manifest files are not on disk, "
