@@ -468,11 +468,12 @@ def _cut_tags(markup: bytes) -> tuple[bytes, _Marks]:
 # What extraction reads on any element, not only on _TAGS: a style's url() or image-set(), a lazy
 # background (_LAZY_BACKGROUND_MARKS) and a data-src. The tags that hold them are found from where
 # these names are in the page: trying every tag of a page cost one with a single styled <div> three
-# quarters more than one with none. Past _MAX_MARKS places, every tag is tried (a page of text
+# quarters more than one with none. Past _MAX_PLACES places, every tag is tried (a page of text
 # full of "url(").
 _STYLED, _LAZY_BACKGROUND, _ELEMENT_SOURCE = range(3)
-_MARKS = ((_STYLED, _CSS_FUNCTIONS), (_LAZY_BACKGROUND, _LAZY_BACKGROUND_MARKS), (_ELEMENT_SOURCE, (b"data-src",)))
-_MAX_MARKS = 4096
+_ANY_ELEMENT_NAMES = ((_STYLED, _CSS_FUNCTIONS), (_LAZY_BACKGROUND, _LAZY_BACKGROUND_MARKS),
+                      (_ELEMENT_SOURCE, (b"data-src",)))
+_MAX_PLACES = 4096
 _DATA_SRC_ATTRIBUTE = re.compile(rb"[\t\n\f\r ]data-src[\t\n\f\r ]*=")
 
 
@@ -480,13 +481,13 @@ def _cut_marked_tags(markup: bytes, lowered: bytes, cut: dict[int, tuple[bytes, 
     """Add to `cut` the tags holding what extraction reads on any element; whether one may hold a
     lazy background, and whether one holds a data-src of an element with no src of its own."""
     places: list[tuple[int, int]] = []
-    for kind, names in _MARKS:
+    for kind, names in _ANY_ELEMENT_NAMES:
         for name in names:
             at = lowered.find(name)
-            while at >= 0 and len(places) <= _MAX_MARKS:
+            while at >= 0 and len(places) <= _MAX_PLACES:
                 places.append((at, kind))
                 at = lowered.find(name, at + len(name))
-    if len(places) > _MAX_MARKS:
+    if len(places) > _MAX_PLACES:
         return _cut_every_marked_tag(markup, cut)
     places.sort()
     lazy = sources = False
