@@ -112,7 +112,7 @@ def canonical(url: str) -> str | None:
 
 # How the paths of the picture formats browsers show (and TIFF) end: a URL that ends so is taken for
 # a picture before it is fetched.
-_IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".webp", ".svg", ".bmp", ".ico", ".avif", ".tif", ".tiff")
+_IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".webp", ".svg", ".bmp", ".ico", ".avif", ".jxl", ".tif", ".tiff")
 
 
 def looks_like_an_image(url: str) -> bool:

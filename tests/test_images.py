@@ -113,3 +113,42 @@ def test_images_load_only_the_parsers_of_the_accepted_formats() -> None:
     plugins = {name for name in loaded if name.endswith("ImagePlugin")}
     assert {"PIL.PngImagePlugin", "PIL.JpegImagePlugin", "PIL.WebPImagePlugin", "PIL.IcoImagePlugin"} <= plugins
     assert not plugins & {"PIL.EpsImagePlugin", "PIL.PdfImagePlugin", "PIL.PsdImagePlugin", "PIL.XpmImagePlugin"}
+
+
+# JPEG XL files cjxl 0.7 wrote (whole, or their first bytes: only the header is read), bare
+# codestreams and one in the container. Pillow reads none: they were all "not-an-image".
+_JXL_24X16 = bytes.fromhex("ff0a03414271210012880200f4005de5120000152aa38c1bbc9cebf9f24387c5b48deb0c6db56d6149a2c8"
+                           "38364927704812ab20ec9c84004a070138f321e0a6b5e67af44486ca50a09204")
+_JXL_640X480 = bytes.fromhex("ff0af83e90505c08001288020094c20e0c000000")  # the width as a ratio, 4:3
+_JXL_513X9999 = bytes.fromhex("ff0a743801010890505c08001288020030c3255c")  # the width written out
+
+
+def _box(kind: bytes, content: bytes) -> bytes:
+    return struct.pack(">I", 8 + len(content)) + kind + content
+
+
+_JXL_CONTAINER = b"\x00\x00\x00\x0cJXL \r\n\x87\n" + _box(b"ftyp", b"jxl \x00\x00\x00\x00jxl ")
+
+
+@pytest.mark.parametrize("data, size", [
+    (_JXL_24X16, (24, 16)), (_JXL_640X480, (640, 480)), (_JXL_513X9999, (513, 9999)),
+    (_JXL_CONTAINER + _box(b"Exif", b"\x00" * 10) + _box(b"jxlc", _JXL_24X16), (24, 16)),
+    (_JXL_CONTAINER + _box(b"jxlp", b"\x00\x00\x00\x00" + _JXL_513X9999[:4])
+     + _box(b"jxlp", b"\x80\x00\x00\x01" + _JXL_513X9999[4:]), (513, 9999)),  # split inside its header
+])
+def test_images_jpeg_xl_is_an_image_of_the_size_its_header_says(data: bytes, size: tuple[int, int]) -> None:
+    info = identify(data, MAX_PIXELS)
+    assert (info.type, info.extension, info.content_type, (info.width, info.height)) == (
+        "jxl", "jxl", "image/jxl", size)
+    assert filter_reason(info, len(data), ImageFilter()) is None  # kept by default
+
+
+@pytest.mark.parametrize("data, reason", [
+    (_JXL_513X9999, "decompression-bomb"),  # more pixels than allowed, here 5,129,487
+    (b"\xff\x0a\x74", "corrupt-image"),  # the header cut short
+    (_JXL_CONTAINER + _box(b"ftyp", b""), "corrupt-image"),  # no codestream
+])
+def test_images_jpeg_xl_too_large_or_without_a_header_is_refused(data: bytes, reason: str) -> None:
+    with pytest.raises(NotAnImage) as caught:
+        identify(data, 5_000_000)
+    assert caught.value.reason == reason

@@ -3,6 +3,8 @@ import io
 import json
 from pathlib import Path
 
+import pytest
+
 from benchmarks.site import make_image
 from crawler.messages import Kind
 from crawler.output.gallery import write_gallery
@@ -212,3 +214,20 @@ def test_report_the_gallery_groups_a_picture_written_into_a_page_under_the_pages
     page = write_gallery(tmp_path).read_text()
     records = json.loads(page.split('<script type="application/json" id="records">', 1)[1].split("</script>", 1)[0])
     assert {r["host"] for r in records} == {"a.test", "b.test:8080"}  # before: a third, "b.test_8080"
+
+
+def test_report_a_jpeg_xl_is_its_own_thumbnail(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    # Pillow reads no JPEG XL: its thumbnail is the file itself, as an SVG's, without a warning.
+    prepare_output(tmp_path)
+    sha = f"{10:064x}"
+    path = f"images/a.test/{sha}.jxl"
+    (tmp_path / path).write_bytes(bytes.fromhex("ff0af83e90505c08001288020094c20e0c000000"))
+    record = {"url": "http://a.test/photo.jxl", "page_url": "http://a.test/page", "path": path, "sha256": sha,
+              "bytes": 20, "content_type": "image/jxl", "width": 640, "height": 480, "node": "n1", "time": "t",
+              "found_as": "picture", "name": "photo.jxl", "alt": None, "title": None, "caption": None, "pages": 1}
+    with open(tmp_path / "manifest.jsonl", "a") as manifest:
+        manifest.write(json.dumps(record) + "\n")
+    page = write_gallery(tmp_path).read_text()
+    records = json.loads(page.split('<script type="application/json" id="records">', 1)[1].split("</script>", 1)[0])
+    assert [r["thumb"] for r in records if r["path"] == path] == [path]
+    assert "no thumbnail" not in caplog.text

@@ -15,6 +15,7 @@ from defusedxml.ElementTree import DefusedXMLParser
 from PIL import Image, UnidentifiedImageError
 
 from crawler.config import ImageFilter
+from crawler.node import jxl
 
 # Pillow format name → (our type name, file extension, content type)
 _FORMATS = {
@@ -53,7 +54,7 @@ class NotAnImage(Exception):
 
 @dataclass(frozen=True)
 class ImageInfo:
-    type: str  # jpeg, png, gif, webp, bmp, tiff, ico, avif or svg
+    type: str  # jpeg, png, gif, webp, bmp, tiff, ico, avif, jxl or svg
     extension: str
     content_type: str
     width: int | None
@@ -67,6 +68,8 @@ def identify(data: bytes, max_pixels: int) -> ImageInfo:
     """Return what image `data` is, or raise NotAnImage; never decodes more than the header."""
     if _XML_START.match(data[:1024]):
         return _identify_svg(data)
+    if jxl.is_jxl(data):
+        return _identify_jxl(data, max_pixels)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -88,6 +91,17 @@ def identify(data: bytes, max_pixels: int) -> ImageInfo:
         raise NotAnImage("not-an-image")
     kind, extension, content_type = _FORMATS[pillow_format]
     return ImageInfo(kind, extension, content_type, width, height)
+
+
+def _identify_jxl(data: bytes, max_pixels: int) -> ImageInfo:
+    """A JPEG XL file, which Pillow does not read: its size from its header (see jxl)."""
+    dimensions = jxl.size(data)
+    if dimensions is None:
+        raise NotAnImage("corrupt-image")
+    width, height = dimensions
+    if width * height > max_pixels:
+        raise NotAnImage("decompression-bomb")
+    return ImageInfo("jxl", "jxl", "image/jxl", width, height)
 
 
 _SVG_NAMESPACE = "{http://www.w3.org/2000/svg}"

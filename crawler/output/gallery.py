@@ -22,6 +22,9 @@ log = logging.getLogger(__name__)
 THUMBNAILS_DIR = "thumbnails"
 THUMBNAIL_PIXELS = 240
 GALLERY_NAME = "index.html"
+# A vector image is its own thumbnail; so is a JPEG XL, which Pillow cannot read (a browser that
+# shows the format shows it).
+_OWN_THUMBNAILS = ("image/svg+xml", "image/jxl")
 
 
 def make_thumbnail(output_dir: Path, record: dict[str, Any]) -> str:
@@ -29,8 +32,8 @@ def make_thumbnail(output_dir: Path, record: dict[str, Any]) -> str:
     relative = f"{THUMBNAILS_DIR}/{host_folder_of_path(record['path'])}/{record['sha256']}.jpg"
     if (output_dir / relative).is_file():
         return relative
-    if record.get("content_type") == "image/svg+xml":
-        return record["path"]  # a vector image is its own thumbnail
+    if record.get("content_type") in _OWN_THUMBNAILS:
+        return record["path"]
     try:
         with Image.open(output_dir / record["path"]) as opened:
             opened.thumbnail((THUMBNAIL_PIXELS, THUMBNAIL_PIXELS))
