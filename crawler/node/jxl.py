@@ -1,7 +1,7 @@
 """JPEG XL: the signature and the picture's size, read from the first bytes of its header.
 
-Pillow reads no JPEG XL, which browsers that show it (Safari, and sites that offer it in a
-<picture>'s <source type="image/jxl">) are sent. Its size is the first field of the codestream
+Pillow reads no JPEG XL. Safari shows it, and sites offer it to the browsers that do in a
+<picture>'s <source type="image/jxl">. Its size is the first field of the codestream
 (ISO/IEC 18181-1, SizeHeader), in bits read from the lowest of each byte up. The codestream comes
 bare, or in the ISO BMFF container, whole in a `jxlc` box or split in `jxlp` boxes.
 """
@@ -12,7 +12,7 @@ import struct
 
 CODESTREAM = b"\xff\x0a"
 CONTAINER = b"\x00\x00\x00\x0cJXL \r\n\x87\n"
-_HEADER_BYTES = 16  # a SizeHeader takes at most 2 + 4 + 8 bytes: what is read of a codestream
+_HEADER_BYTES = 16  # what is read of a codestream: a SizeHeader takes 68 bits at most
 _MAX_BOXES = 64  # boxes looked through for the codestream (Exif, XMP and the like come first)
 # width = height * numerator / denominator, for the seven ratios the header can name
 _RATIOS = {1: (1, 1), 2: (12, 10), 3: (4, 3), 4: (3, 2), 5: (16, 9), 6: (5, 4), 7: (2, 1)}
