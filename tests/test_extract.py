@@ -638,3 +638,10 @@ def test_extract_reads_markup_as_a_browser_tokenizes_it() -> None:
         "http://site.test/a.png", FAVICON]
     assert images('<img src="/a.png"><div style="background:url(/d.png)" title="x') == [
         "http://site.test/a.png", FAVICON]
+
+
+def test_extract_the_source_imgix_js_makes_an_images_src() -> None:
+    # imgix.js (v3) gives an <img ix-src> its src and a srcset of the same picture; nothing else
+    # names it. Before, such an image was not seen.
+    html = '<img ix-src="https://shop.imgix.net/p/shoe.jpg?w=500&amp;fit=crop" sizes="(min-width: 768px) 540px, 100vw">'
+    assert found(html) == {"https://shop.imgix.net/p/shoe.jpg?w=500&fit=crop": "lazy", FAVICON: "favicon"}

@@ -89,8 +89,8 @@ _MAGENTO_INIT = re.compile(rb"type\s*=\s*[\"']?text/x-magento-init", re.IGNORECA
 _MAGENTO_GALLERY = "mage/gallery/gallery"
 _GALLERY_SIZES = ("thumb", "img", "full")  # smallest first: --srcset largest keeps the last one given
 # What lazy-loading scripts (lazysizes, slick, Flickity, Splide, vanilla-lazyload, lozad, Swiper, WP
-# Rocket, jQuery Lazy Load, jQuery Lazy, bLazy, echo.js, unveil, Owl Carousel, Slider Revolution, and
-# the parallax of WPBakery and parallax.js) and the services that rewrite pages for them (Ezoic,
+# Rocket, jQuery Lazy Load, jQuery Lazy, bLazy, echo.js, unveil, Owl Carousel, Slider Revolution, imgix.js,
+# and the parallax of WPBakery and parallax.js) and the services that rewrite pages for them (Ezoic,
 # Cloudflare, Optimole) turn into the image a browser then shows: on <img> a URL or a srcset, and
 # on any element a background or a gallery's thumbnail, given as a URL,
 # as CSS (url(), image-set()) or, for the *set names, as srcset candidates in groups split by "|",
@@ -98,7 +98,8 @@ _GALLERY_SIZES = ("thumb", "img", "full")  # smallest first: --srcset largest ke
 # value that is not written as a path is no image.
 _LAZY_SRC = ("data-src", "data-original", "data-lazy-src", "data-url", "data-lazy", "data-flickity-lazyload",
              "data-lazyload", "data-ezsrc", "data-cfsrc", "data-echo", "data-src-retina", "data-opt-src",
-             "data-splide-lazy")
+             "data-splide-lazy",
+             "ix-src")  # imgix.js (v3), which makes it the src and writes a srcset of the same picture
 _LAZY_SRCSET = ("data-srcset", "data-lazy-srcset", "data-flickity-lazyload-srcset", "data-ezsrcset",
                 "data-splide-lazy-srcset")
 _LIGHTBOX_SRC = ("data-src", "data-mfp-src")  # on <a>: Fancybox's and lightGallery's, Magnific Popup's
