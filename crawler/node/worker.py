@@ -220,7 +220,8 @@ class Worker:
         if self._lost.is_set() or self._broken.is_set():
             return 0 if self._paused and not self._broken.is_set() else 1  # paused: leaving is no failure
         self._send_event("bye")
-        log.info("worker %s: done: %d tasks, %d failed", self.node_id, self.done, self.failed)
+        # attempts, not URLs: a retry counts again, and the scheduler's closing lines say what failed for good
+        log.info("worker %s: done: %d tasks, %d attempts failed", self.node_id, self.done, self.failed)
         return 0
 
     def _watch(self) -> None:
@@ -248,7 +249,7 @@ class Worker:
                 self._send_event("heartbeat")
                 next_heartbeat = now + self.config.heartbeat_seconds
             if now - last_status >= _STATUS_SECONDS:
-                log.info("worker %s: %d tasks done (%d failed), %d held, %.1f tasks/s, up %.0fs", self.node_id,
+                log.info("worker %s: %d tasks done (%d attempts failed), %d held, %.1f tasks/s, up %.0fs", self.node_id,
                          self.done, self.failed, len(self._held),
                          (self.done - done_at_last_status) / (now - last_status), now - started)
                 last_status, done_at_last_status = now, self.done
