@@ -3,7 +3,7 @@ import json
 import re
 
 from crawler.messages import MAX_REFS_PER_PAGE
-from crawler.node.extract import _TAGS, _alternation, extract
+from crawler.node.extract import _TAGS, MAX_SHADOW_DEPTH, _alternation, extract
 
 PAGE = "http://site.test/dir/page.html"
 FAVICON = "http://site.test/favicon.ico"
@@ -645,3 +645,11 @@ def test_extract_the_source_imgix_js_makes_an_images_src() -> None:
     # names it. Before, such an image was not seen.
     html = '<img ix-src="https://shop.imgix.net/p/shoe.jpg?w=500&amp;fit=crop" sizes="(min-width: 768px) 540px, 100vw">'
     assert found(html) == {"https://shop.imgix.net/p/shoe.jpg?w=500&fit=crop": "lazy", FAVICON: "favicon"}
+
+
+def test_extract_reads_shadow_roots_inside_shadow_roots_to_a_bounded_depth() -> None:
+    # Thousands of shadow-root templates the page never closes, each holding the next: each was read
+    # inside the one before, until Python's stack overflowed (RecursionError: the page was lost).
+    html = "".join(f'<template shadowrootmode="open"><img src="/{n}.png">' for n in range(3000))
+    assert images(html) == [f"http://site.test/{n}.png" for n in range(MAX_SHADOW_DEPTH)] + [FAVICON]
+

@@ -137,6 +137,9 @@ _WHITESPACE = re.compile(r"\s+")
 _META_CHARSET = re.compile(rb"<meta[^>]+charset\s*=\s*[\"']?([A-Za-z0-9_.:-]+)", re.IGNORECASE)
 _MAX_JSON_LD_CHARS = 1024 * 1024  # one JSON-LD block read at most; larger ones are skipped
 _MAX_JSON_LD_NODES = 10_000  # values visited in one block
+# Shadow roots in shadow roots: each level is one more pass over what it holds (and a call deeper:
+# thousands of unclosed ones, each running to the end of the page, overflowed Python's stack).
+MAX_SHADOW_DEPTH = 32
 MAX_SRCDOC_DEPTH = 3  # iframes in srcdoc in srcdoc...: each level is one more parse of its text
 MAX_SRCDOCS = 256  # srcdoc documents read in one page (a page of 150,000 tiny ones tripled its parse)
 _DATA_URI = re.compile(r"[\t\n\f\r ]*data:", re.IGNORECASE)  # a picture inside the page (RFC 2397)
@@ -418,13 +421,18 @@ class _Hidden:
     styles: list[bytes] = field(default_factory=list)
     json_ld: list[bytes] = field(default_factory=list)
     galleries: list[bytes] = field(default_factory=list)  # Magento's script data with a product gallery
+    shadow_depth: int = 0  # declarative shadow roots open around the markup being read
 
     def keep(self, match: re.Match[bytes]) -> bytes:
         name = (match.group(1) or b"").lower()
         content = match.group(3) or b""  # none where the page ends inside its start tag
-        if name == b"template" and _SHADOW_ROOT.search(match.group(2)):
+        if name == b"template" and _SHADOW_ROOT.search(match.group(2)) and self.shadow_depth < MAX_SHADOW_DEPTH:
             # Declarative shadow DOM: a browser renders this template's content in place.
-            return _HIDDEN.sub(self.keep, content)
+            self.shadow_depth += 1
+            try:
+                return _HIDDEN.sub(self.keep, content)
+            finally:
+                self.shadow_depth -= 1
         if name == b"noscript":
             self.noscript.append(content)
         elif name == b"style":
