@@ -653,3 +653,14 @@ def test_extract_reads_shadow_roots_inside_shadow_roots_to_a_bounded_depth() -> 
     html = "".join(f'<template shadowrootmode="open"><img src="/{n}.png">' for n in range(3000))
     assert images(html) == [f"http://site.test/{n}.png" for n in range(MAX_SHADOW_DEPTH)] + [FAVICON]
 
+
+def test_extract_the_caption_of_a_figure_reaches_every_picture_of_the_figures_inside_it() -> None:
+    # Figures without a caption hand their pictures to the figure around them, whichever holds more
+    # (the shorter list joins the longer: a page of unclosed figures copied every list, each time).
+    html = """<figure><img src="/o1.png"><img src="/o2.png">
+      <figure><img src="/a.png"></figure>
+      <figure><img src="/b1.png"><img src="/b2.png"><img src="/b3.png"><figure><img src="/c.png"></figure></figure>
+      <figcaption>All of them</figcaption></figure>"""
+    found = words_of(html)
+    assert {name: caption for name, (_alt, _title, caption) in found.items() if name != "favicon.ico"} == {
+        name: "All of them" for name in ("o1.png", "o2.png", "a.png", "b1.png", "b2.png", "b3.png", "c.png")}

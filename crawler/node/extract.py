@@ -353,8 +353,11 @@ class Collector:
             return
         figure = self._figures.pop()
         if not figure.caption:
-            if self._figures:
-                self._figures[-1].images.extend(figure.images)
+            if self._figures:  # its pictures go to the figure around it, the shorter list into the longer
+                around = self._figures[-1]  # (copying the inner list each time, unclosed figures cost n²)
+                if len(around.images) < len(figure.images):
+                    around.images, figure.images = figure.images, around.images
+                around.images.extend(figure.images)
             return
         for entry in figure.images:
             if not entry[5] and self._chars < MAX_REF_CHARS_PER_PAGE:
