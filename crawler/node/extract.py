@@ -482,9 +482,7 @@ def _cut_tags(markup: bytes) -> tuple[bytes, _Marks]:
 # these names are in the page: trying every tag of a page cost one with a single styled <div> three
 # quarters more than one with none. Past _MAX_PLACES places, every tag is tried (a page of text
 # full of "url(").
-_STYLED, _LAZY_BACKGROUND, _ELEMENT_SOURCE = range(3)
-_ANY_ELEMENT_NAMES = ((_STYLED, _CSS_FUNCTIONS), (_LAZY_BACKGROUND, _LAZY_BACKGROUND_MARKS),
-                      (_ELEMENT_SOURCE, (b"data-src",)))
+_ANY_ELEMENT_NAMES = (*_CSS_FUNCTIONS, *_LAZY_BACKGROUND_MARKS, b"data-src")
 _MAX_PLACES = 4096
 _DATA_SRC_ATTRIBUTE = re.compile(rb"[\t\n\f\r ]data-src[\t\n\f\r ]*=")
 
@@ -492,35 +490,24 @@ _DATA_SRC_ATTRIBUTE = re.compile(rb"[\t\n\f\r ]data-src[\t\n\f\r ]*=")
 def _cut_marked_tags(markup: bytes, lowered: bytes, cut: dict[int, tuple[bytes, bytes]]) -> tuple[bool, bool]:
     """Add to `cut` the tags holding what extraction reads on any element; whether one may hold a
     lazy background, and whether one holds a data-src of an element with no src of its own."""
-    places: list[tuple[int, int]] = []
-    for kind, names in _ANY_ELEMENT_NAMES:
-        for name in names:
-            at = lowered.find(name)
-            while at >= 0 and len(places) <= _MAX_PLACES:
-                places.append((at, kind))
-                at = lowered.find(name, at + len(name))
-    if len(places) > _MAX_PLACES:
-        return _cut_every_marked_tag(markup, cut)
-    places.sort()
+    places: list[int] = []
+    for name in _ANY_ELEMENT_NAMES:
+        at = lowered.find(name)
+        while at >= 0 and len(places) <= _MAX_PLACES:
+            places.append(at)
+            at = lowered.find(name, at + len(name))
+    tags = _ANY_TAG.finditer(markup) if len(places) > _MAX_PLACES else _tags_holding(markup, sorted(places))
     lazy = sources = False
-    boundary = 0  # where a tag or text begins: read on from here, a tag is whole or the page ends
-    tag = None  # the last tag found holding a place
-    for at, kind in places:
-        if tag is None or tag.end() <= at:
-            tag = _tag_holding(markup, at, boundary)
-            if tag is None:
-                boundary = at
-                continue  # in text, not in a tag
-            if not tag.group("closed"):
-                break  # the page ends inside this tag: nothing after it is one
-            boundary = tag.end()
-        if kind == _ELEMENT_SOURCE:
-            if (tag.group(1).lower().decode("ascii") in _OWN_LAZY_SRC
-                    or not _DATA_SRC_ATTRIBUTE.match(lowered, at - 1)):
-                continue
-            sources = True
-        lazy = lazy or kind == _LAZY_BACKGROUND
-        cut.setdefault(tag.start(), (tag.group(1), tag.group(0)))
+    for tag in tags:
+        if not tag.group("closed"):
+            break  # the page ends inside this tag: nothing after it is one
+        text = lowered[tag.start():tag.end()]
+        background = any(name in text for name in _LAZY_BACKGROUND_MARKS)
+        source = (_DATA_SRC_ATTRIBUTE.search(text) is not None
+                  and tag.group(1).lower().decode("ascii") not in _OWN_LAZY_SRC)
+        if background or source or any(function in text for function in _CSS_FUNCTIONS):
+            cut.setdefault(tag.start(), (tag.group(1), tag.group(0)))
+            lazy, sources = lazy or background, sources or source
     return lazy, sources
 
 
@@ -531,31 +518,22 @@ _TEXT_AND_TAGS = re.compile(rb"(?:[^<]++|<(?![a-zA-Z])|<[a-zA-Z][a-zA-Z0-9:-]*+"
                             rb"(?>[^>=]++|=\s*+(?:\"[^\"]*+\"|'[^']*+'|[^\s>]*+))*+>)*+")
 
 
-def _tag_holding(markup: bytes, at: int, boundary: int) -> re.Match[bytes] | None:
-    """The tag that place `at` is in, read from `boundary` (where a tag or text begins), or None
-    if `at` is in text. The tag may be one the page ends inside (see _ATTRIBUTES)."""
-    read = _TEXT_AND_TAGS.match(markup, boundary, at)
-    stop = read.end() if read else boundary  # the start of a tag not whole by `at`
-    if stop == at:
-        return None
-    tag = _ANY_TAG.match(markup, stop)
-    return tag if tag is not None and tag.end() > at else None
-
-
-def _cut_every_marked_tag(markup: bytes, cut: dict[int, tuple[bytes, bytes]]) -> tuple[bool, bool]:
-    """_cut_marked_tags by trying every tag of the page."""
-    lazy = sources = False
-    for match in _ANY_TAG.finditer(markup):
-        if not match.group("closed"):
-            break  # the page ends inside it
-        tag = match.group(0).lower()
-        background = any(name in tag for name in _LAZY_BACKGROUND_MARKS)
-        source = (_DATA_SRC_ATTRIBUTE.search(tag) is not None
-                  and match.group(1).lower().decode("ascii") not in _OWN_LAZY_SRC)
-        if background or source or any(function in tag for function in _CSS_FUNCTIONS):
-            cut.setdefault(match.start(), (match.group(1), match.group(0)))
-            lazy, sources = lazy or background, sources or source
-    return lazy, sources
+def _tags_holding(markup: bytes, places: list[int]) -> Iterator[re.Match[bytes]]:
+    """Each tag that one of `places` (in page order) is in, once, reading the page on from one to
+    the next; the last may be one the page ends inside (see _ATTRIBUTES)."""
+    boundary = 0  # where a tag or text begins
+    for at in places:
+        if at < boundary:
+            continue  # in the tag found last
+        read = _TEXT_AND_TAGS.match(markup, boundary, at)
+        stop = read.end() if read else boundary  # the start of a tag not whole by `at`
+        boundary = at
+        if stop == at:
+            continue  # in text
+        tag = _ANY_TAG.match(markup, stop)
+        if tag is not None and tag.end() > at:
+            boundary = tag.end()
+            yield tag
 
 
 def _with_groups(markup: bytes, lowered: bytes, cut: dict[int, tuple[bytes, bytes]], parts: list[bytes]) -> bytes:
