@@ -18,11 +18,11 @@ from crawler.messages import MAX_ROBOTS_CHARS, Found, Kind, Outcome, Result, Tas
 from crawler.node import css
 from crawler.node.extract import Collector, extract
 from crawler.node.fetcher import Fetched, fetch
-from crawler.node.images import NotAnImage, filter_reason, identify
+from crawler.node.images import NotAnImage
 from crawler.node.inline import save_inline
+from crawler.node.keep import Unwanted, keep_image
 from crawler.node.optout import NO_FOLLOW, NO_IMAGES, agent_token
 from crawler.node.sitemap import MAX_SITEMAP_BYTES, SitemapError, read_sitemap
-from crawler.storage import image_path, save_atomic
 from crawler.urls import canonical, referrer
 
 log = logging.getLogger(__name__)
@@ -192,18 +192,13 @@ class TaskHandler:
             return make_result(task, self.node_id, Outcome.SKIPPED, reason="x-robots-tag", status=fetched.status,
                                bytes=len(data))
         try:
-            info = identify(data, self.limits.max_image_pixels)
+            image, info, written = keep_image(data, fetched.sha256, task["url"], self.output_dir,
+                                              self.limits.max_image_pixels, self.image_filter, fetched.filename)
+        except Unwanted as exc:
+            return make_result(task, self.node_id, Outcome.SKIPPED, reason=exc.reason, bytes=len(data))
         except NotAnImage as exc:
             return make_result(task, self.node_id, Outcome.FAILED, reason=exc.reason, status=fetched.status,
                                bytes=len(data))
-        unwanted = filter_reason(info, len(data), self.image_filter)
-        if unwanted is not None:
-            return make_result(task, self.node_id, Outcome.SKIPPED, reason=unwanted, bytes=len(data))
-        sha256 = fetched.sha256
-        relative = image_path(task["url"], sha256, info.extension)
-        written = save_atomic(self.output_dir, relative, data)
-        image = {"path": relative, "sha256": sha256, "bytes": len(data), "content_type": info.content_type,
-                 "width": info.width, "height": info.height, "filename": fetched.filename}
         return make_result(task, self.node_id, Outcome.SAVED if written else Outcome.DUPLICATE, image=image,
                            status=fetched.status, bytes=len(data), validators=_validators_of(fetched),
                            images=_svg_loads(task["url"], info.loads) if info.loads else [])

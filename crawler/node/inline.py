@@ -20,8 +20,8 @@ from urllib.parse import unquote_to_bytes
 
 from crawler.config import FetchLimits, ImageFilter
 from crawler.messages import InlineImage
-from crawler.node.images import NotAnImage, filter_reason, identify
-from crawler.storage import image_path, save_atomic
+from crawler.node.images import NotAnImage
+from crawler.node.keep import keep_image
 
 _HEADER = re.compile(r"[\t\n\f\r ]*data:([^,]*),", re.IGNORECASE)
 _BASE64 = re.compile(r";[\t\n\f\r ]*base64[\t\n\f\r ]*$", re.IGNORECASE)  # what ends the header of base64 data
@@ -64,18 +64,10 @@ def save_inline(entries: Iterable[list[str]], page_url: str, output_dir: Path, l
     for uri, _, found_as, alt, title, caption in entries:
         try:
             data = decoded(uri, limits.max_image_bytes)
-            info = identify(data, limits.max_image_pixels)
-        except NotAnImage as exc:
+            image, _info, _written = keep_image(data, hashlib.sha256(data).hexdigest(), page_url, output_dir,
+                                                limits.max_image_pixels, image_filter)
+        except NotAnImage as exc:  # Unwanted too: filtered out
             unsaved[exc.reason] += 1
             continue
-        unwanted = filter_reason(info, len(data), image_filter)
-        if unwanted is not None:
-            unsaved[unwanted] += 1
-            continue
-        sha256 = hashlib.sha256(data).hexdigest()
-        path = image_path(page_url, sha256, info.extension)
-        save_atomic(output_dir, path, data)
-        saved.append({"found_as": found_as, "alt": alt, "title": title, "caption": caption,
-                      "image": {"path": path, "sha256": sha256, "bytes": len(data), "content_type": info.content_type,
-                                "width": info.width, "height": info.height, "filename": None}})
+        saved.append({"found_as": found_as, "alt": alt, "title": title, "caption": caption, "image": image})
     return saved, dict(unsaved)
