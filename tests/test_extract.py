@@ -608,6 +608,28 @@ def test_extract_data_src_on_an_element_with_no_src_of_its_own() -> None:
     assert [url for url, _key in refs.links] == ["http://site.test/photos/7/full"]
 
 
+def test_extract_reads_blazy_retina_pairs_as_two_pictures() -> None:
+    # bLazy writes a picture and its retina twin in one data-src, split by "|", on an <img> or as a
+    # background; its script loads one of them by the screen's pixel ratio. Before, the pair was read
+    # as one URL ("a.jpg%7Ca@2x.jpg"), which no server has. A "|" after a "?" is the query's own
+    # (a static map's markers) and splits nothing.
+    html = """<img class="b-lazy" src="data:image/gif;base64,R0lGODlhAQABAAAAACH5BAEKAAEALAAAAAABAAEAAAICTAEAOw=="
+        data-src="/img/cat.jpg|/img/cat@2x.jpg" alt="cat">
+    <div class="b-lazy" data-src="hero.png|hero@2x.png"></div>
+    <img data-src="/map?markers=a|b&size=600x300"><img data-src="/static?markers=red|40.7,-73.9">
+    <img data-src="/a.jpg?v=2|/a@2x.jpg?v=2">"""
+    assert set(images(html)) == {"http://site.test/img/cat.jpg", "http://site.test/img/cat@2x.jpg",
+                                 "http://site.test/dir/hero.png", "http://site.test/dir/hero@2x.png",
+                                 "http://site.test/map?markers=a|b&size=600x300",
+                                 "http://site.test/static?markers=red|40.7,-73.9",
+                                 "http://site.test/a.jpg?v=2", "http://site.test/a@2x.jpg?v=2", FAVICON}
+    widest = extract(html.encode(), PAGE, srcset="largest")
+    assert {url for url, *_rest in widest.images} == {
+        "http://site.test/img/cat@2x.jpg", "http://site.test/dir/hero@2x.png",
+        "http://site.test/map?markers=a|b&size=600x300", "http://site.test/static?markers=red|40.7,-73.9",
+        "http://site.test/a@2x.jpg?v=2", FAVICON}
+
+
 def test_extract_finds_the_tag_of_a_background_wherever_its_attributes_put_it() -> None:
     # The tags read for a style, a lazy background or a data-src are found from where those names
     # are in the page: one whose attributes hold a "<" or run long is found all the same, and a page

@@ -774,10 +774,25 @@ def _element_source(get: _Get, found: Collector, found_as: Found) -> None:
     ref = get("data-src")
     if not _is_a_lazy_source(ref):
         return
-    if looks_like_an_image(ref):
-        found.image(ref, found_as)
-    else:
-        found.link(ref)
+    for picture in _retina_pair(ref, found.widest_only):
+        if looks_like_an_image(picture):
+            found.image(picture, found_as)
+        else:
+            found.link(picture)
+
+
+def _retina_pair(ref: str, widest_only: bool) -> list[str]:
+    """bLazy's "picture|retina picture" in one lazy source, of which its script loads one by the
+    screen's pixel ratio: both, or with --srcset largest the retina one. A "|" in a query (a static
+    map's markers) is part of the URL, unless both sides end as pictures' names do."""
+    if "|" not in ref:
+        return [ref]
+    pair = [part.strip() for part in ref.split("|", 1)]
+    in_the_path = "|" in ref.split("?", 1)[0]
+    if not (all(looks_like_an_image(part) for part in pair)
+            or in_the_path and all(_is_written_as_a_url(part) for part in pair)):
+        return [ref]
+    return pair[1:] if widest_only else pair
 
 
 def _background_slideshow(get: _Get, found: Collector, found_as: Found) -> None:
@@ -850,7 +865,9 @@ def _img(get: _Get, found: Collector, image: _Image, srcset: _Image) -> bool:
     for attribute in _LAZY_SRC:
         ref = get(attribute)
         if _is_a_lazy_source(ref):
-            image(_placeholders_filled(ref, get), Found.LAZY, alt, title)
+            filled = _placeholders_filled(ref, get)  # None where a placeholder cannot be filled
+            for picture in _retina_pair(filled, found.widest_only) if isinstance(filled, str) else ():
+                image(picture, Found.LAZY, alt, title)
     for attribute in _LAZY_SRCSET:
         srcset(_placeholders_filled(get(attribute), get), Found.LAZY, alt, title)
     found.picture_words(alt, title)  # the sources of its <picture> say what it says
