@@ -630,6 +630,26 @@ def test_extract_reads_blazy_retina_pairs_as_two_pictures() -> None:
         "http://site.test/a@2x.jpg?v=2", FAVICON}
 
 
+def test_extract_writes_a_query_in_the_pages_encoding_as_a_browser_sends_it() -> None:
+    # A browser percent-encodes the query of a page's link in the page's encoding, the path in
+    # UTF-8. Before, every query went as UTF-8: on a Shift_JIS or Windows-1252 page a non-ASCII
+    # query asked the server for a URL the page never named.
+    def refs(html: str, encoding: str, header: str | None = None) -> list[str]:
+        found = extract(html.encode(encoding, errors="xmlcharrefreplace"), PAGE, header)
+        return [url for url, _key in found.links] + [url for url, *_rest in found.images[:-1]]
+
+    japanese = '<meta charset="shift_jis"><a href="ページ.html?p=日本&amp;n=1">x</a><img src="/i.png?t=😀">'
+    assert refs(japanese, "shift_jis") == [
+        "http://site.test/dir/ページ.html?p=%93%FA%96%7B&n=1", "http://site.test/i.png?t=%26%23128512%3B"]
+    french = '<a href="/recherche?q=café">x</a><img src="/photo.jpg?légende=été">'
+    assert refs(french, "cp1252", "ISO-8859-1") == [
+        "http://site.test/recherche?q=caf%E9", "http://site.test/photo.jpg?l%E9gende=%E9t%E9"]
+    assert refs(french, "cp1252") == refs(french, "cp1252", "ISO-8859-1")  # undeclared, not UTF-8
+    assert refs(french, "utf-8") == ["http://site.test/recherche?q=café", "http://site.test/photo.jpg?légende=été"]
+    utf16 = '<meta charset="utf-16"><a href="/recherche?q=café">x</a>'
+    assert refs(utf16, "utf-16", "utf-16") == ["http://site.test/recherche?q=café"]
+
+
 def test_extract_finds_the_tag_of_a_background_wherever_its_attributes_put_it() -> None:
     # The tags read for a style, a lazy background or a data-src are found from where those names
     # are in the page: one whose attributes hold a "<" or run long is found all the same, and a page

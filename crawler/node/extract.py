@@ -28,6 +28,7 @@ from lxml import etree
 from crawler.messages import MAX_INLINE_IMAGES, MAX_REF_CHARS_PER_PAGE, MAX_REFS_PER_PAGE, MAX_WORDS_CHARS, Found
 from crawler.node import css
 from crawler.node.optout import meta_directives
+from crawler.node.query_encoding import query_codec, with_query_in
 from crawler.node.refresh import refresh_target
 from crawler.node.srcset import srcset_urls, widest_candidate
 from crawler.urls import CONTROL_CHARACTERS, absolute, canonical, looks_like_an_image, origin_of, referrer_policy
@@ -198,6 +199,20 @@ def decode(html: bytes, encoding: str | None) -> str:
         return html.decode("windows-1252", errors="replace")
 
 
+def _page_encoding(html: bytes, declared: str | None) -> str:
+    """The encoding `decode` reads the page in: its declared one, else UTF-8, else Windows-1252."""
+    if declared:
+        try:
+            return codecs.lookup(declared.strip()).name
+        except LookupError:
+            pass
+    try:
+        html.decode("utf-8")
+    except UnicodeDecodeError:
+        return "windows-1252"
+    return "utf-8"
+
+
 def _declared_charset(html: bytes) -> str | None:
     if html.startswith(b"\xef\xbb\xbf"):
         return "utf-8-sig"
@@ -227,8 +242,12 @@ class Collector:
     the caption from the <figcaption> of the innermost <figure> around them that has one.
     """
 
-    def __init__(self, base: str, agent: str | None = None, widest_only: bool = False) -> None:
+    def __init__(self, base: str, agent: str | None = None, widest_only: bool = False,
+                 query_codec: Callable[[], str | None] | None = None) -> None:
         self.base = base
+        # the codec the page's links write their queries in (see query_encoding), asked for the
+        # first time a query needs it; None: UTF-8, as for sitemaps, stylesheets and SVGs
+        self._query_codec = query_codec
         self.agent = agent  # our name for robots directives; None: the site's opt-outs are not read
         self.widest_only = widest_only  # of an image's srcset candidates (and its src), only the widest
         self.refs = PageRefs()
@@ -256,7 +275,7 @@ class Collector:
         ref = ref.partition("#")[0]
         known = self._resolved.get(ref)
         if known is None:
-            url = absolute(self.base, ref) if ref.strip() else None  # "#top" is this page itself
+            url = absolute(self.base, self._as_sent(ref)) if ref.strip() else None  # "#top" is this page itself
             known = self._resolved[ref] = (url, canonical(url) if url else None)
         url, key = known
         if url is None or key is None or (which, key) in self._seen:
@@ -265,6 +284,13 @@ class Collector:
         self._count += 1
         self._chars += len(url) + len(key)
         return [url, key]
+
+    def _as_sent(self, ref: str) -> str:
+        """`ref` with its query in the page's encoding, as a browser sends it (see query_encoding)."""
+        if self._query_codec is None or ref.isascii():
+            return ref
+        codec = self._query_codec()
+        return with_query_in(ref, codec) if codec else ref
 
     def link(self, ref: object) -> None:
         pair = self._resolve(ref, 0)
@@ -587,7 +613,8 @@ def extract(html: bytes, page_url: str, encoding: str | None = None, agent: str 
     base_href = document.base_href()
     if base_href is not None:
         base = absolute(page_url, base_href) or page_url
-    found = Collector(base, agent, widest_only=srcset == "largest")
+    found = Collector(base, agent, widest_only=srcset == "largest",
+                      query_codec=functools.cache(lambda: query_codec(_page_encoding(html, charset))))
     metas = [tag for tag in document.tags if tag.tag == "q-meta"]  # the page's, not its srcdocs' nor <noscript>'s
     _read_refresh(refresh_header, metas, found, page_url)
     found.refs.referrer_policy = _read_referrer_policy(referrer_header, metas)
