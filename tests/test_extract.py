@@ -650,6 +650,26 @@ def test_extract_writes_a_query_in_the_pages_encoding_as_a_browser_sends_it() ->
     assert refs(utf16, "utf-16", "utf-16") == ["http://site.test/recherche?q=café"]
 
 
+def test_extract_reads_the_picture_a_wix_image_shows_once_its_script_runs() -> None:
+    # Wix renders a picture as <wow-image data-image-info="{json}"> around a blurred placeholder,
+    # which its script replaces with the picture the JSON names. Before, the 147-pixel blur was all
+    # a Wix site gave.
+    info = json.dumps({"containerId": "comp-1", "displayMode": "fill", "imageData": {
+        "width": 1920, "height": 1280, "uri": "11062b_f6e1~mv2.jpg", "name": "IMG_2041.jpg",
+        "displayMode": "fill", "focalPoint": [50, 40]}}).replace('"', "&quot;")
+    blur = ("https://static.wixstatic.com/media/11062b_f6e1~mv2.jpg/v1/fill/w_147,h_98,al_c,q_80,"
+            "usm_0.66_1.00_0.01,blur_2,enc_auto/11062b_f6e1~mv2.jpg")
+    html = (f'<div id="bgLayers"><wow-image id="img_comp-1" data-image-info="{info}" data-has-ssr-src="">'
+            f'<img src="{blur}" alt="The harbour at dawn"></wow-image></div>'
+            """<wix-image data-image-info='{"imageData": {"uri": "a1b2~mv2.png"}}'><img src="x.png"></wix-image>
+            <div data-image-info="shown on hover"></div><div data-image-info='{"imageData": {"uri": 7}}'></div>""")
+    refs = extract(html.encode(), PAGE)
+    assert {url: (form, alt) for url, _key, form, alt, *_rest in refs.images} == {
+        "https://static.wixstatic.com/media/11062b_f6e1~mv2.jpg": ("lazy", ""),
+        blur: ("img", "The harbour at dawn"), "https://static.wixstatic.com/media/a1b2~mv2.png": ("lazy", ""),
+        "http://site.test/dir/x.png": ("img", ""), FAVICON: ("favicon", "")}
+
+
 def test_extract_finds_the_tag_of_a_background_wherever_its_attributes_put_it() -> None:
     # The tags read for a style, a lazy background or a data-src are found from where those names
     # are in the page: one whose attributes hold a "<" or run long is found all the same, and a page

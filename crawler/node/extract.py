@@ -120,9 +120,14 @@ _LAZY_BACKGROUND_SETS = ("data-bgset", "data-bg-set")
 _LOZAD_IMAGE_SET = "data-background-image-set"  # the arguments of an image-set(), which lozad wraps
 # Elementor's background slideshow: the pictures its script shows, in the JSON of data-settings
 _SLIDESHOW_SETTINGS, _SLIDESHOW = "data-settings", "background_slideshow_gallery"
+# Wix renders each picture as <wow-image> (or <wix-image>) with a blurred placeholder as its <img
+# src>; its script swaps in the picture named in the JSON of data-image-info ({"imageData": {"uri":
+# "11062b_…~mv2.jpg"}}), cut to the layout's size. The picture whole is at its media server's URL.
+_WIX_IMAGE_INFO, _WIX_MEDIA = "data-image-info", "https://static.wixstatic.com/media/"
 # in a tag that may have one of those
 _LAZY_BACKGROUND_MARKS = (b"data-bg", b"data-background", b"data-flickity-bg", b"data-echo-background",
-                          b"data-thumb", b"data-vc-parallax-image", b"data-image-src", _SLIDESHOW.encode())
+                          b"data-thumb", b"data-vc-parallax-image", b"data-image-src", _SLIDESHOW.encode(),
+                          b"data-image-info")
 _MEDIA_OF_A_SET = re.compile(r"\[[^\]]*\]\s*$")
 # lazysizes' rias plugin (Shopify's Debut theme) fills {width} in a lazy URL from data-widths, or
 # from its own list (36 * 5, 10, ... up to 3024), with what the layout asks for: a crawler asks for
@@ -769,6 +774,7 @@ def _read_tags(tags: list[etree._Element], marks: _Marks, found: Collector, only
         if marks.lazy_backgrounds:
             _lazy_backgrounds(get, found, only_as or Found.LAZY)
             _background_slideshow(get, found, only_as or Found.GALLERY)
+            _wix_image(get, found, only_as or Found.LAZY)
         if marks.element_sources and name not in _OWN_LAZY_SRC:
             _element_source(get, found, only_as or Found.LAZY)
     found.lightboxes = lightboxes
@@ -835,6 +841,20 @@ def _background_slideshow(get: _Get, found: Collector, found_as: Found) -> None:
     for slide in slides[:_MAX_JSON_LD_NODES] if isinstance(slides, list) else []:
         if isinstance(slide, dict) and isinstance(slide.get("url"), str):
             found.image(slide["url"], found_as)
+
+
+def _wix_image(get: _Get, found: Collector, found_as: Found) -> None:
+    """The picture a Wix <wow-image> or <wix-image> shows once its script runs (see _WIX_IMAGE_INFO)."""
+    info = get(_WIX_IMAGE_INFO)
+    if not isinstance(info, str) or "imageData" not in info:
+        return
+    given = _bounded_json(info)
+    picture = given.get("imageData") if isinstance(given, dict) else None
+    if not isinstance(picture, dict):
+        return
+    uri = picture.get("uri")
+    if isinstance(uri, str) and _looks_like_a_path(uri):
+        found.image(uri if uri.startswith(("https://", "http://")) else _WIX_MEDIA + uri.lstrip("/"), found_as)
 
 
 def _lozad_image_set(value: str) -> list[str]:
