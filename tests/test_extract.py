@@ -670,6 +670,23 @@ def test_extract_reads_the_picture_a_wix_image_shows_once_its_script_runs() -> N
         "http://site.test/dir/x.png": ("img", ""), FAVICON: ("favicon", "")}
 
 
+def test_extract_reads_a_sourceless_imgs_own_lazy_attribute() -> None:
+    # Sites write their own lazy loaders under names of their own (data-img-src, data-hi-res-src):
+    # an <img> with no source but a data: placeholder, and a data- attribute naming a picture's
+    # file, shows that picture once the site's script runs. Before, it showed nothing of it (and
+    # its 1x1 placeholder was kept as a picture of the page).
+    gif = "data:image/gif;base64,R0lGODlhAQABAAAAACH5BAEKAAEALAAAAAABAAEAAAICTAEAOw=="
+    html = f"""<img data-img-src="/photos/harbour.jpg" alt="Harbour" class="js-lazy">
+    <img src="{gif}" data-hi-res-src="https://cdn.test/p/2.webp?w=1600" data-id="2" data-caption="a.jpg b">
+    <img src="real.png" data-zoom-image="/zoom/real-big.png">
+    <img data-track="click" data-href="/gallery/">"""
+    refs = extract(html.encode(), PAGE)
+    assert {url: (form, alt) for url, _key, form, alt, *_rest in refs.images} == {
+        "http://site.test/photos/harbour.jpg": ("lazy", "Harbour"), "https://cdn.test/p/2.webp?w=1600": ("lazy", ""),
+        "http://site.test/dir/real.png": ("img", ""), FAVICON: ("favicon", "")}
+    assert refs.inline == []
+
+
 def test_extract_finds_the_tag_of_a_background_wherever_its_attributes_put_it() -> None:
     # The tags read for a style, a lazy background or a data-src are found from where those names
     # are in the page: one whose attributes hold a "<" or run long is found all the same, and a page

@@ -269,6 +269,7 @@ class Collector:
         self.srcdoc_depth = 0  # how many iframe srcdoc documents deep the parse is
         self.srcdocs_read = 0
         self.element_policy: str | None = None  # the referrerpolicy of the tag being read, if it sets one
+        self.attributes: Callable[[], list[tuple[str, str]]] = list  # the tag being read's, for the few that ask
         self.lightboxes = False  # whether the markup being read has lightbox anchors (see _anchor)
 
     def _resolve(self, ref: object, which: int) -> list[str] | None:
@@ -762,6 +763,7 @@ def _read_tags(tags: list[etree._Element], marks: _Marks, found: Collector, only
     for tag in tags:
         name = tag.tag[2:]
         get = tag.get
+        found.attributes = tag.items
         reader = _READERS.get(name)
         if reader is not None and reader(get, found, image, srcset):
             declared_icon = True
@@ -906,8 +908,11 @@ def _img(get: _Get, found: Collector, image: _Image, srcset: _Image) -> bool:
         found.picture_words(alt, title)
         return False
     src = get("src")
-    if not (_is_data_uri(src) and _swapped_by_a_script(get)):
+    unnamed = _sources_of_its_own(found.attributes()) if _names_no_source(get, src) else []
+    if not (_is_data_uri(src) and (unnamed or _swapped_by_a_script(get))):
         image(src, Found.IMG, alt, title)
+    for picture in unnamed:
+        image(picture, Found.LAZY, alt, title)
     srcset(get("srcset"), Found.SRCSET, alt, title)
     for attribute in _LAZY_SRC:
         ref = get(attribute)
@@ -919,6 +924,25 @@ def _img(get: _Get, found: Collector, image: _Image, srcset: _Image) -> bool:
         srcset(_placeholders_filled(get(attribute), get), Found.LAZY, alt, title)
     found.picture_words(alt, title)  # the sources of its <picture> say what it says
     return False
+
+
+def _names_no_source(get: _Get, src: object) -> bool:
+    """Whether an <img> names no picture of its own (a data: placeholder at most) nor one a known
+    lazy-loading script shows (see _sources_of_its_own)."""
+    return ((not isinstance(src, str) or not src.strip() or _is_data_uri(src))
+            and not str(get("srcset") or "").strip() and not _swapped_by_a_script(get))
+
+
+def _sources_of_its_own(attributes: list[tuple[str, str]]) -> list[str]:
+    """The pictures a sourceless <img>'s other data- attributes name, which the site's own lazy
+    loader shows under a name of its own (data-img-src, data-hi-res-src): values written as one
+    path that ends as a picture's file name does. At most _MAX_OWN_SOURCES."""
+    return [value.strip() for name, value in attributes
+            if name.startswith("data-") and _looks_like_a_path(value) and looks_like_an_image(value)
+            ][:_MAX_OWN_SOURCES]
+
+
+_MAX_OWN_SOURCES = 4
 
 
 def _swapped_by_a_script(get: _Get) -> bool:
