@@ -14,7 +14,7 @@ from typing import Any, Literal, TypedDict, get_args
 
 from crawler.errors import BadMessage
 
-PROTOCOL_VERSION = 10  # 2: stylesheet tasks; images carry how they were found. 3: withheld images.
+PROTOCOL_VERSION = 11  # 2: stylesheet tasks; images carry how they were found. 3: withheld images.
 # 4: images carry their words (alt, title, caption); sitemap tasks; validators for re-crawls.
 # 5: the desk may hand out a chain (a list of tasks of one origin, run one after another)
 # 6: validators carry max_age (how long the server said the response stays fresh)
@@ -23,6 +23,8 @@ PROTOCOL_VERSION = 10  # 2: stylesheet tasks; images carry how they were found. 
 #    stylesheets carry the Referrer Policy they set for their images, an image's task the one it gets
 # 9: images of a shop's product gallery, read from its script data (found_as "gallery")
 # 10: a page carries the pictures written into it as data: URIs, which the node saved
+# 11: keys leave session ids out, and a page's URL queries are in its encoding: a node keying them as
+#     before would have the scheduler fetch those URLs twice
 
 MAX_URL_CHARS = 8192  # longer URLs are dropped by the extractor; servers refuse them too (Apache: 8190)
 MAX_REFS_PER_PAGE = 50_000  # links plus images from one page; a sitemap lists 50,000 URLs at most

@@ -2,8 +2,9 @@
 
 Canonical form, built on w3lib's `canonicalize_url` (the rules Scrapy uses): scheme and host
 lower-cased, IDN hosts in punycode, the default port (80/443) and the fragment dropped, dot
-segments resolved, percent-encoding normalised, query arguments sorted, an empty path made `/`.
-Only http and https URLs have a canonical form; anything else is not crawlable.
+segments resolved, percent-encoding normalised, query arguments sorted, an empty path made `/`;
+and, as Heritrix's canonicalization does, session ids left out (see _SESSION_MARK). Only http
+and https URLs have a canonical form; anything else is not crawlable.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import functools
 import ipaddress
 import re
-from urllib.parse import urljoin, urlsplit, urlunsplit
+from urllib.parse import SplitResult, urljoin, urlsplit, urlunsplit
 
 from w3lib.url import canonicalize_url
 
@@ -106,8 +107,25 @@ def canonical(url: str) -> str | None:
         parts = parts._replace(netloc=netloc)
     if not parts.path:
         parts = parts._replace(path="/")
+    if _SESSION_MARK.search(key):
+        parts = _without_session_ids(parts)
     key = urlunsplit(parts)
     return key if len(key) <= MAX_URL_CHARS else None
+
+
+# A server that has not yet given a client its cookie writes a session id into every link: each
+# node of a crawl (a session of its own) would meet every page of the site under URLs of its own.
+# Tomcat's ;jsessionid= path parameter, PHP's PHPSESSID, ASP's ASPSESSIONIDxxxxxxxx, ColdFusion's
+# CFID and CFTOKEN, and a sid of 32 hex digits (phpBB's) are no part of a page's identity.
+_SESSION_MARK = re.compile(r"jsessionid=|phpsessid=|aspsessionid|cfid=|cftoken=|sid=", re.IGNORECASE)
+_SESSION_PATH_PARAMETER = re.compile(r";jsessionid=[^/;]*", re.IGNORECASE)
+_SESSION_ARGUMENT = re.compile(r"(?:jsessionid|phpsessid|aspsessionid[a-z]{8}|cfid|cftoken)=[^&]*"
+                               r"|sid=[0-9a-f]{32}", re.IGNORECASE)
+
+
+def _without_session_ids(parts: SplitResult) -> SplitResult:
+    arguments = [argument for argument in parts.query.split("&") if not _SESSION_ARGUMENT.fullmatch(argument)]
+    return parts._replace(path=_SESSION_PATH_PARAMETER.sub("", parts.path), query="&".join(arguments))
 
 
 # How the paths of the picture formats browsers show (and TIFF) end: a URL that ends so is taken for

@@ -28,6 +28,24 @@ def test_urls_equivalent_forms_share_one_key() -> None:
     assert len({canonical(f) for f in forms}) == 1
 
 
+def test_urls_session_ids_are_no_part_of_a_key() -> None:
+    # A server that has not yet given a client its cookie writes a session id into every link
+    # (Tomcat's ;jsessionid=, PHP's PHPSESSID, phpBB's sid, ASP's, ColdFusion's): every node of a
+    # crawl, each with its own session, met each page of such a site under URLs of its own, and
+    # fetched it again under each. The key leaves them out, as Heritrix's does.
+    page = "http://forum.test/viewtopic.php?f=2&t=17"
+    forms = [page, "http://forum.test/viewtopic.php?f=2&sid=0f3e7c2a9b1d4e5f6a7b8c9d0e1f2a3b&t=17",
+             "http://forum.test/viewtopic.php?f=2&t=17&PHPSESSID=8k2n1vq9d0c3hj4l5m6p7r8s9t",
+             "http://forum.test/viewtopic.php;jsessionid=A1B2C3D4E5F6A7B8C9D0E1F2A3B4C5D6?f=2&t=17",
+             "http://forum.test/viewtopic.php?ASPSESSIONIDQASDTCRB=KLMNOPQRSTUVWXYZABCDEFGH&f=2&t=17",
+             "http://forum.test/viewtopic.php?CFID=12345&CFTOKEN=67890&f=2&t=17"]
+    assert {canonical(form) for form in forms} == {page}
+    assert canonical("http://shop.test/item?sid=7") == "http://shop.test/item?sid=7"  # a short sid is an id
+    assert canonical("http://shop.test/a;jsessionid=X1/b.png;v=2") == "http://shop.test/a/b.png;v=2"
+    assert canonical("http://shop.test/?sessionid=5&psid=0f3e7c2a9b1d4e5f6a7b8c9d0e1f2a3b") == (
+        "http://shop.test/?psid=0f3e7c2a9b1d4e5f6a7b8c9d0e1f2a3b&sessionid=5")
+
+
 def test_urls_absolute_resolves_and_drops_non_http() -> None:
     assert absolute("http://a.com/x/y.html", " ../img/a.png\n") == "http://a.com/img/a.png"
     assert absolute("http://a.com/", "//b.com/x#frag") == "http://b.com/x"
