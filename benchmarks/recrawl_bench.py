@@ -6,6 +6,9 @@ time), and `crawler run URL --recrawl --delay 0` checks it again. Wall time and 
 nginx sent are compared in each of `runs` rounds (a fresh output each time); medians are printed.
 The rounds run over http, then over https with a self-signed certificate (where openssl is installed),
 then over https with images sent with nginx's `expires 30d` (their freshness spares their requests).
+Last, where Debian's python3.11-doc is installed, a copy of it over http: a real site, whose pages
+(50 MB of them) cost their bodies and their parse, where the generated site's cost little but the
+request.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from __future__ import annotations
 import itertools
 import os
 import random
+import shutil
 import statistics
 import subprocess
 import sys
@@ -21,6 +25,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from benchmarks.crawl import REPO
+from benchmarks.forms_bench import DOC_SITE
 from benchmarks.servers import Nginx, free_ports, self_signed_certificate
 from benchmarks.site import generate_site
 from crawler import broker
@@ -67,24 +72,40 @@ def recrawl(work: Path, pages: int = 1000, runs: int = 3, share: float = 0.05) -
     # Many sites tell caches how long their images stay fresh (nginx: `expires 30d`); a re-crawl
     # within that time does not ask for them.
     _rounds(work, root, truth.pages, certificate, env, rng, stamps, runs, share, image_expires="30d")
+    _real_site(work, dict(os.environ, **{broker.AUTHKEY_ENV: env[broker.AUTHKEY_ENV]}), rng, stamps, runs, share)
+
+
+def _real_site(work: Path, env: dict[str, str], rng: random.Random, stamps: Iterator[int], runs: int,
+               share: float) -> None:
+    """The rounds over a copy of Debian's python3.11-doc (changed pages must not touch the package's)."""
+    if not (DOC_SITE / "index.html").is_file():
+        print(f"  real site: skipped ({DOC_SITE} missing; `apt-get install python3.11-doc` adds it)")
+        return
+    root = work / "doc-site"
+    if not root.exists():  # its shared scripts are links into /usr/share/javascript: copy what they name
+        shutil.copytree(DOC_SITE, root, symlinks=False, ignore_dangling_symlinks=True)
+    pages = sorted(str(path.relative_to(root)) for path in root.rglob("*.html"))
+    _rounds(work, root, pages, None, env, rng, stamps, runs, share,
+            label=f"real site: Debian's python3.11-doc, {len(pages)} pages, {max(1, round(len(pages) * share))} "
+                  "changed, http")
 
 
 def _rounds(work: Path, root: Path, pages: list[str], tls: tuple[Path, Path] | None, env: dict[str, str],
             rng: random.Random, stamps: Iterator[int], runs: int, share: float,
-            image_expires: str | None = None) -> None:
+            image_expires: str | None = None, label: str | None = None) -> None:
     """`runs` rounds of a first crawl, a change and a re-crawl (over https with `tls`); print the medians."""
     scheme = "https" if tls else "http"
     (port,) = free_ports(1)
-    name = scheme + (f", images sent with `expires {image_expires}`" if image_expires else "")
-    server = Nginx([root], [port], work / f"nginx-{scheme}{image_expires or ''}", tls=tls,
-                   image_expires=image_expires)
+    name = label or scheme + (f", images sent with `expires {image_expires}`" if image_expires else "")
+    place = f"{scheme}{image_expires or ''}{'-' + root.name if label else ''}"
+    server = Nginx([root], [port], work / f"nginx-{place}", tls=tls, image_expires=image_expires)
     base = f"{scheme}://127.0.0.1:{port}/"
     first_walls, again_walls, first_bytes, again_bytes = [], [], [], []
     statuses = None
     summary = ""
     try:
         for n in range(runs):
-            output = str(work / f"out-{scheme}{image_expires or ''}{n}")
+            output = str(work / f"out-{place}{n}")
             server.reset()
             wall, _ = _timed_run(base, "--output", output, "--fresh", env=env)
             first_walls.append(wall)
