@@ -189,3 +189,26 @@ def test_crawler_traps_are_paths_that_repeat_themselves_or_grow_without_end() ->
     for url in ("http://a.test/soft/again/again/again/", "http://a.test/a/b/a/b/a/b/x.html", "http://a.test/x////",
                 deep + "/one-more"):
         assert is_a_crawler_trap(url), url
+
+
+def test_crawler_traps_a_calendar_is_followed_three_years_either_way() -> None:
+    # An events calendar's "next month" leads on for ever: a step to another date in the page's own
+    # URL is followed up to CALENDAR_YEARS from today. Before, a calendar kept a crawl going for ever.
+    from crawler.urls import CALENDAR_YEARS, is_a_calendar_trap
+    today = 2026 * 12 + 11  # December 2026
+    steps = [("http://a.test/events/month/2029-12/", "http://a.test/events/month/2030-01/"),  # 37 months on
+             ("http://a.test/events/month/2023-12/", "http://a.test/events/month/2023-11/"),  # 37 months back
+             ("http://a.test/cal/?day=2031-05-17&view=day", "http://a.test/cal/?day=2031-05-18&view=day"),
+             ("http://a.test/cal.php?month=1&year=2030", "http://a.test/cal.php?month=2&year=2030"),
+             ("http://a.test/2019/11/", "http://a.test/2019/10/")]  # a blog's archive, one month to the last
+    for page, link in steps:
+        assert is_a_calendar_trap(link, page, today), link
+    kept = [("http://a.test/events/month/2029-11/", "http://a.test/events/month/2029-12/"),  # 36 months on
+            ("http://a.test/", "http://a.test/2001/05/"),  # an archive listed from an undated page
+            ("http://a.test/2001/05/one.html", "http://a.test/2001/04/two.html"),  # posts of other dates
+            ("http://a.test/comic/1999/", "http://a.test/comic/2000/"),  # a year alone is a number, not a date
+            ("http://a.test/events/month/2040-01/", "http://a.test/events/month/2040-01/?print=1"),
+            ("http://a.test:2040/05/", "http://a.test:2040/06/")]  # a port is no year
+    for page, link in kept:
+        assert not is_a_calendar_trap(link, page, today), link
+    assert CALENDAR_YEARS == 3

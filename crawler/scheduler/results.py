@@ -26,7 +26,15 @@ from crawler.scheduler.status import StatusTracker
 from crawler.scheduler.store import CrawlStore, UrlRow, UrlStatus, image_words
 from crawler.storage import STORAGE_REASONS, assigned_image_path
 from crawler.urllog import url_event
-from crawler.urls import ScopeRules, canonical, host_of, is_a_crawler_trap, looks_like_an_image, origin_of
+from crawler.urls import (
+    ScopeRules,
+    canonical,
+    host_of,
+    is_a_calendar_trap,
+    is_a_crawler_trap,
+    looks_like_an_image,
+    origin_of,
+)
 
 log = logging.getLogger(__name__)
 
@@ -344,13 +352,15 @@ class ResultApplier:
         if limits.max_depth is not None and depth > limits.max_depth:
             return
         seen, allows = self._frontier.seen, self._scope.allows  # most links were seen: test that first
+        today = time.gmtime()
+        this_month = today.tm_year * 12 + today.tm_mon - 1
         for url, key in result["links"]:
             if limits.max_pages is not None and self.pages_admitted >= limits.max_pages:
                 break  # links to pictures on the site are pages too: those elsewhere end with them
             if seen(key):
                 continue
             if allows(key):
-                if is_a_crawler_trap(key):
+                if is_a_crawler_trap(key) or is_a_calendar_trap(key, row.canonical, this_month):
                     self._counts["pages/traps"] += 1
                     self.trap_example = self.trap_example or url
                 elif self._frontier.add(url, key, Kind.PAGE, depth, row.url):

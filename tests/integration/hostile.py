@@ -45,9 +45,27 @@ GOOD_IMAGES = {"/flap.png": png(1), "/busy.png": png(2), "/img/same.png": png(3)
 TANGLE = b'<img src="/before-tangle.png">' + b"<script>" * 8_000 + b"<figure " * 12_000 + b"<a " * 25_000
 
 
+def month_path(month: int) -> str:
+    """The calendar's page of a month counted from year 0 (year * 12 + month - 1)."""
+    return f"/events/month/{month // 12:04d}-{month % 12 + 1:02d}/"
+
+
+def this_month() -> int:
+    today = time.gmtime()
+    return today.tm_year * 12 + today.tm_mon - 1
+
+
+def calendar_page(path: str) -> bytes:
+    """An events calendar's month view (this month's at /events/), with its previous and next months
+    (`path` as the handler normalised it: no trailing slash)."""
+    shown = this_month() if path == "/events" else int(path[14:18]) * 12 + int(path[19:21]) - 1
+    return (f'<html><body><a href="{month_path(shown - 1)}">previous</a> <a href="{month_path(shown + 1)}">next</a>'
+            "</body></html>").encode()
+
+
 def index_page() -> bytes:
     links = ["/drip.html", "/endless.html", "/loop-a", "/chain-0", "/to-file", "/latin1.html", "/malformed.html",
-             "/soft/", "/deep/", "/tangle.html"]
+             "/soft/", "/deep/", "/tangle.html", "/events/"]
     images = ["/flap.png", "/busy.png", "/lie.png", "/bomb.png", "/html-as.jpg", "/png-bomb.png",
               "/drip.png", "/endless.png", "/img/" + TRAVERSAL, "/img/" + LONG_NAME, *SAME_FORMS]
     body = "".join(f'<a href="{link}">x</a>' for link in links)
@@ -176,6 +194,8 @@ class _HostileHandler(BaseHTTPRequestHandler):
             self._send(200, b'<html><body>Not found. <a href="again/">Try again</a></body></html>')
         elif (path + "/").startswith("/deep/"):  # every page links one folder deeper, each folder a new name
             self._send(200, f'<html><body><a href="{path.count("/")}/">deeper</a></body></html>'.encode())
+        elif path == "/events" or path.startswith("/events/month/"):  # a calendar: on to the next month for ever
+            self._send(200, calendar_page(path))
         elif path in GOOD_IMAGES:
             self._send(200, GOOD_IMAGES[path], "image/png")
         else:
