@@ -87,12 +87,18 @@ def _joined(base: str, ref: str) -> str | None:
 _joined_in_folder = functools.lru_cache(maxsize=8192)(_joined)
 
 
+# What the URL standard forbids in a host (its "forbidden host code points", less ":" of an IPv6
+# address): a browser refuses such a URL, and no name server knows such a host.
+_FORBIDDEN_IN_A_HOST = re.compile(r"[\x00-\x20#/<>?@\[\\\]^|\x7f]")
+
+
 @functools.lru_cache(maxsize=65_536)  # a site links the same URLs from page after page
 def canonical(url: str) -> str | None:
     """Return the dedup key of an absolute http(s) URL, or None if it is not crawlable."""
     try:
         parts = urlsplit(url.strip(_STRIP_CHARS))
-        if parts.scheme.lower() not in CRAWLABLE_SCHEMES or not parts.hostname:
+        if (parts.scheme.lower() not in CRAWLABLE_SCHEMES or not parts.hostname
+                or _FORBIDDEN_IN_A_HOST.search(parts.hostname)):
             return None
         port = parts.port  # raises ValueError on a port out of range
         key = canonicalize_url(urlunsplit(parts), keep_fragments=False)

@@ -17,7 +17,9 @@ def test_urls_canonical_normalises(url: str, expected: str) -> None:
 
 
 @pytest.mark.parametrize("url", ["ftp://example.com/", "mailto:a@b.c", "http://", "http://e.com:99999/",
-                                 "javascript:alert(1)", "http://e.com/" + "a" * 9000])
+                                 "javascript:alert(1)", "http://e.com/" + "a" * 9000,
+                                 # hosts a browser's URL parser refuses (they went out to the DNS as seeds and links)
+                                 "https://exa mple.com/", "http://a<b.test/", "http://a|b.test/x", "http://a^b.test/"])
 def test_urls_canonical_refuses_what_is_not_crawlable(url: str) -> None:
     assert canonical(url) is None
 
