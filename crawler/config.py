@@ -15,7 +15,7 @@ DEFAULT_USER_AGENT = f"queue-crawler/{__version__} (+https://github.com/queue-cr
 # Image types we save. SVG is one: browsers show it everywhere (icons, logos, flags). It is XML
 # that may carry scripts, so it is checked with an entity-safe parse, stored as-is, never
 # rendered by the crawler, and shown in the gallery only through <img>, where scripts do not run.
-RASTER_TYPES = ("jpeg", "png", "gif", "webp", "bmp", "tiff", "ico", "avif", "jxl")
+RASTER_TYPES = ("jpeg", "png", "gif", "webp", "bmp", "tiff", "ico", "avif", "jxl", "heic")
 ALL_TYPES = RASTER_TYPES + ("svg",)
 SRCSET_CHOICES = ("all", "largest")  # --srcset
 # What a node holds per fetcher thread (tasks, or chains: a chain holds one fetcher however long),

@@ -137,7 +137,8 @@ def _without_session_ids(parts: SplitResult) -> SplitResult:
 
 # How the paths of the picture formats browsers show (and TIFF) end: a URL that ends so is taken for
 # a picture before it is fetched.
-_IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".webp", ".svg", ".bmp", ".ico", ".avif", ".jxl", ".tif", ".tiff")
+_IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".webp", ".svg", ".bmp", ".ico", ".avif", ".jxl", ".heic", ".heif",
+                   ".tif", ".tiff")
 
 
 def looks_like_an_image(url: str) -> bool:

@@ -7,6 +7,7 @@ from PIL import Image
 
 from benchmarks.site import make_image
 from crawler.config import ImageFilter
+from crawler.node import heif
 from crawler.node.images import NotAnImage, filter_reason, identify
 from tests.loaded_modules import modules_after
 
@@ -152,3 +153,61 @@ def test_images_jpeg_xl_too_large_or_without_a_header_is_refused(data: bytes, re
     with pytest.raises(NotAnImage) as caught:
         identify(data, 5_000_000)
     assert caught.value.reason == reason
+
+
+# The header (everything before the picture's data) of a HEIC file heif-enc (libheif 1.15) wrote
+# from a 300x200 PNG, and of the AVIF it wrote from the same PNG. Pillow reads no HEIC: it was
+# "not-an-image", and a forum's or gallery's links to iPhone photos were lost.
+_HEIC_300X200 = bytes.fromhex(
+    "0000001c6674797068656963000000006d696631686569636d696166000001436d657461000000000000002168646c72"
+    "000000000000000070696374000000000000000000000000000000000e7069746d00000000000100000022696c6f6300"
+    "000000444000010001000000000167000100000000000000720000002369696e6600000000000100000015696e666502"
+    "000000000100006876633100000000c369707270000000a56970636f00000079687663430103700000000000000000003c"
+    "f000fcfdf8f800000f03200001001840010c01ffff03700000030090000003000003003cba0240210001002c420101037000"
+    "00030090000003000003003ca009880c9df96ea4929ae6e04040c0800000030080000003008422000100074401c172b062"
+    "400000001469737065000000000000012c000000c8000000107069786900000000030808080000001669706d61000000"
+    "0000000001000103810283")
+_AVIF_HEADER = bytes.fromhex("0000001c667479706176696600000000617669666d6966316d696166000000ea6d657461")
+_HEIF_FTYP = _box(b"ftyp", b"mif1\x00\x00\x00\x00mif1miaf")  # HEIF of another codec: image/heif
+
+
+def _ispe(width: int, height: int) -> bytes:
+    return _box(b"ispe", b"\x00" * 4 + struct.pack(">II", width, height))
+
+
+def _heif_with(*properties: bytes, ftyp: bytes = _HEIF_FTYP) -> bytes:
+    return ftyp + _box(b"meta", b"\x00" * 4 + _box(b"hdlr", b"\x00" * 25) + _box(b"iprp", _box(b"ipco", b"".join(
+        properties))))
+
+
+@pytest.mark.parametrize("data, extension, content_type, size", [
+    (_HEIC_300X200, "heic", "image/heic", (300, 200)),
+    (_heif_with(_ispe(512, 512), _ispe(4032, 3024), _ispe(320, 240)), "heif", "image/heif", (4032, 3024)),  # a grid
+])
+def test_images_heic_is_an_image_of_the_size_its_header_says(data: bytes, extension: str, content_type: str,
+                                                             size: tuple[int, int]) -> None:
+    info = identify(data, MAX_PIXELS)
+    assert (info.type, info.extension, info.content_type, (info.width, info.height)) == (
+        "heic", extension, content_type, size)
+    assert filter_reason(info, len(data), ImageFilter()) is None  # kept by default
+    assert not heif.is_heif(_AVIF_HEADER)  # the same container around AV1 is AVIF, Pillow's to read
+
+
+@pytest.mark.parametrize("data, reason", [
+    (_heif_with(_ispe(100_000, 100_000)), "decompression-bomb"),
+    (_heif_with(_box(b"colr", b"nclx")), "corrupt-image"),  # no size anywhere
+    (_HEIC_300X200[:200], "corrupt-image"),  # cut short before its properties
+])
+def test_images_heic_too_large_or_without_a_size_is_refused(data: bytes, reason: str) -> None:
+    with pytest.raises(NotAnImage) as caught:
+        identify(data, 5_000_000)
+    assert caught.value.reason == reason
+
+
+def test_images_heic_boxes_nested_without_end_are_read_to_a_bound() -> None:
+    nested = _ispe(5, 6)
+    for _ in range(3000):  # deeper than Python's recursion limit
+        nested = _box(b"meta", b"\x00" * 4 + nested)
+    with pytest.raises(NotAnImage) as caught:
+        identify(_HEIF_FTYP + nested, MAX_PIXELS)
+    assert caught.value.reason == "corrupt-image"

@@ -216,15 +216,18 @@ def test_report_the_gallery_groups_a_picture_written_into_a_page_under_the_pages
     assert {r["host"] for r in records} == {"a.test", "b.test:8080"}  # before: a third, "b.test_8080"
 
 
-def test_report_a_jpeg_xl_is_its_own_thumbnail(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    # Pillow reads no JPEG XL: its thumbnail is the file itself, as an SVG's, without a warning.
+@pytest.mark.parametrize("extension, content_type", [("jxl", "image/jxl"), ("heic", "image/heic")])
+def test_report_a_jpeg_xl_or_heic_is_its_own_thumbnail(tmp_path: Path, caplog: pytest.LogCaptureFixture,
+                                                       extension: str, content_type: str) -> None:
+    # Pillow reads no JPEG XL nor HEIC: the thumbnail is the file itself, as an SVG's, without a warning.
     prepare_output(tmp_path)
     sha = f"{10:064x}"
-    path = f"images/a.test/{sha}.jxl"
-    (tmp_path / path).write_bytes(bytes.fromhex("ff0af83e90505c08001288020094c20e0c000000"))
-    record = {"url": "http://a.test/photo.jxl", "page_url": "http://a.test/page", "path": path, "sha256": sha,
-              "bytes": 20, "content_type": "image/jxl", "width": 640, "height": 480, "node": "n1", "time": "t",
-              "found_as": "picture", "name": "photo.jxl", "alt": None, "title": None, "caption": None, "pages": 1}
+    path = f"images/a.test/{sha}.{extension}"
+    (tmp_path / path).write_bytes(bytes.fromhex("ff0af83e90505c08001288020094c20e0c000000"))  # a header alone
+    record = {"url": f"http://a.test/photo.{extension}", "page_url": "http://a.test/page", "path": path,
+              "sha256": sha, "bytes": 20, "content_type": content_type, "width": 640, "height": 480, "node": "n1",
+              "time": "t", "found_as": "picture", "name": f"photo.{extension}", "alt": None, "title": None,
+              "caption": None, "pages": 1}
     with open(tmp_path / "manifest.jsonl", "a") as manifest:
         manifest.write(json.dumps(record) + "\n")
     page = write_gallery(tmp_path).read_text()

@@ -15,7 +15,7 @@ from defusedxml.ElementTree import DefusedXMLParser
 from PIL import Image, UnidentifiedImageError
 
 from crawler.config import ImageFilter
-from crawler.node import jxl
+from crawler.node import heif, jxl
 
 # Pillow format name → (our type name, file extension, content type)
 _FORMATS = {
@@ -54,7 +54,7 @@ class NotAnImage(Exception):
 
 @dataclass(frozen=True)
 class ImageInfo:
-    type: str  # jpeg, png, gif, webp, bmp, tiff, ico, avif, jxl or svg
+    type: str  # jpeg, png, gif, webp, bmp, tiff, ico, avif, jxl, heic or svg
     extension: str
     content_type: str
     width: int | None
@@ -70,6 +70,8 @@ def identify(data: bytes, max_pixels: int) -> ImageInfo:
         return _identify_svg(data)
     if jxl.is_jxl(data):
         return _identify_jxl(data, max_pixels)
+    if heif.is_heif(data):
+        return _identify_heif(data, max_pixels)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -102,6 +104,19 @@ def _identify_jxl(data: bytes, max_pixels: int) -> ImageInfo:
     if width * height > max_pixels:
         raise NotAnImage("decompression-bomb")
     return ImageInfo("jxl", "jxl", "image/jxl", width, height)
+
+
+def _identify_heif(data: bytes, max_pixels: int) -> ImageInfo:
+    """A HEIC (or other HEIF) file, which Pillow does not read: its size from its header (see heif)."""
+    dimensions = heif.size(data)
+    if dimensions is None:
+        raise NotAnImage("corrupt-image")
+    width, height = dimensions
+    if width * height > max_pixels:
+        raise NotAnImage("decompression-bomb")
+    if heif.is_hevc(data):
+        return ImageInfo("heic", "heic", "image/heic", width, height)
+    return ImageInfo("heic", "heif", "image/heif", width, height)  # another codec in the container
 
 
 _SVG_NAMESPACE = "{http://www.w3.org/2000/svg}"

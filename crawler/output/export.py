@@ -27,7 +27,7 @@ _MAX_TRIES = 1000  # name-2 … name-1000, then the content hash decides
 # The extensions people give each stored type (the store's own: images.py), lower-cased.
 _TYPE_OF_EXTENSION = {"jpg": "jpg", "jpeg": "jpg", "jpe": "jpg", "jfif": "jpg", "png": "png", "gif": "gif",
                       "webp": "webp", "bmp": "bmp", "tif": "tif", "tiff": "tif", "ico": "ico", "avif": "avif",
-                      "jxl": "jxl", "svg": "svg"}
+                      "jxl": "jxl", "heic": "heic", "heif": "heif", "svg": "svg"}
 
 
 @dataclass

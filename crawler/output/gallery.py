@@ -22,9 +22,9 @@ log = logging.getLogger(__name__)
 THUMBNAILS_DIR = "thumbnails"
 THUMBNAIL_PIXELS = 240
 GALLERY_NAME = "index.html"
-# A vector image is its own thumbnail; so is a JPEG XL, which Pillow cannot read (a browser that
-# shows the format shows it).
-_OWN_THUMBNAILS = ("image/svg+xml", "image/jxl")
+# A vector image is its own thumbnail; so are JPEG XL and HEIC, which Pillow cannot read (a browser
+# that shows the format shows it).
+_OWN_THUMBNAILS = ("image/svg+xml", "image/jxl", "image/heic", "image/heif")
 
 
 def make_thumbnail(output_dir: Path, record: dict[str, Any]) -> str:
