@@ -687,6 +687,18 @@ def test_extract_reads_a_sourceless_imgs_own_lazy_attribute() -> None:
     assert refs.inline == []
 
 
+def test_extract_a_tag_written_in_an_attribute_value_is_read_without_its_quotes() -> None:
+    # A tooltip's or popover's HTML in an attribute (Bootstrap's data-content) writes its own quotes
+    # as &quot;: its picture, which the popover shows, was asked for as "http://site.test/"/tip.png"",
+    # a URL no server has.
+    html = """<button data-toggle="popover" data-html="true"
+        data-content="<img src=&quot;/tip.png&quot;> <a href=&quot;/more.html&quot;>more</a>">?</button>
+        <img src='"'>"""
+    refs = extract(html.encode(), PAGE)
+    assert [url for url, *_rest in refs.images] == ["http://site.test/tip.png", "http://site.test/dir/\"", FAVICON]
+    assert [url for url, _key in refs.links] == ["http://site.test/more.html"]
+
+
 def test_extract_finds_the_tag_of_a_background_wherever_its_attributes_put_it() -> None:
     # The tags read for a style, a lazy background or a data-src are found from where those names
     # are in the page: one whose attributes hold a "<" or run long is found all the same, and a page

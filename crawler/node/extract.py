@@ -240,6 +240,9 @@ class _Figure:
     caption: str = ""  # its <figcaption>'s text
 
 
+_QUOTES = ("\"", "'")
+
+
 class Collector:
     """Resolves references against a base URL and keeps each canonical URL once per list, in order.
 
@@ -279,6 +282,8 @@ class Collector:
             self.refs.capped = True  # the page's record says so (see node.handlers)
             return None
         ref = ref.partition("#")[0]
+        if ref[:1] in _QUOTES and ref[-1:] == ref[:1] and len(ref) > 1:
+            ref = ref[1:-1]  # a tag written in another's attribute value, its quotes as &quot; (a tooltip's)
         known = self._resolved.get(ref)
         if known is None:
             url = absolute(self.base, self._as_sent(ref)) if ref.strip() else None  # "#top" is this page itself
