@@ -232,6 +232,34 @@ def test_fetcher_sends_the_crawls_headers_cookies_and_auth_only_to_its_host() ->
     assert "Authorization" not in theirs and "Cookie" not in theirs and theirs["Accept-Language"] == "en"
 
 
+def test_fetcher_a_location_in_raw_utf8_is_read_as_utf8_as_browsers_do() -> None:
+    # Servers send non-ASCII redirect targets as raw UTF-8 bytes (nginx's `return 301 /café/`);
+    # http.client reads header bytes as Latin-1, so the redirect went to /cafÃ©/, a 404, where a
+    # browser goes to /café/. A Location that is no UTF-8 keeps its bytes, percent-encoded, as a
+    # browser sends them; before, requests failed on it and the page was recorded as a bad URL.
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Redirect(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            target = "/café/写真.html?q=été".encode() if self.path == "/utf8" else b"/caf\xe9/"
+            self.wfile.write(b"HTTP/1.1 301 Moved\r\nLocation: " + target + b"\r\nContent-Length: 0\r\n\r\n")
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Redirect)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_port}"
+    try:
+        utf8 = fetch(new_session(LIMITS), base + "/utf8", LIMITS, 1000).location
+        latin = fetch(new_session(LIMITS), base + "/latin", LIMITS, 1000).location
+    finally:
+        server.shutdown()
+    assert utf8 == base + "/café/写真.html?q=été"
+    assert latin == base + "/caf%E9/"
+
+
 def test_fetcher_a_body_slower_than_min_speed_is_cut_long_before_the_timeout() -> None:
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 

@@ -91,12 +91,21 @@ class _HostAuth(requests.auth.AuthBase):
         return auth(request) if auth is not None else request
 
 
+class _CrawlSession(requests.Session):
+    """A Session that leaves redirects to the crawl (fetch reads Location itself, see
+    _redirect_target): Session.send would otherwise prepare the next request of every redirect it
+    is told not to follow, and fail on a Location that is not UTF-8, losing the response."""
+
+    def get_redirect_target(self, resp: requests.Response) -> str | None:
+        return None
+
+
 def new_session(limits: FetchLimits, options: RequestOptions = RequestOptions(),  # noqa: B008
                 threads: int = 1) -> requests.Session:
     """Return a Session for `threads` fetcher threads to share: our User-Agent and the crawl's
     headers, cookies and per-host basic auth, no automatic retries, and a pool of up to `threads`
     kept-alive connections per host."""
-    session = requests.Session()
+    session = _CrawlSession()
     # requests re-reads the environment (proxies, netrc, CA bundle) on every request when
     # trust_env is on: a third of its CPU per request here. Read the CA bundle once, keep
     # trust_env only where a proxy is configured (so NO_PROXY works as usual); ~/.netrc
@@ -389,13 +398,26 @@ def _connection_reason(exc: requests.exceptions.ConnectionError) -> str:
 
 
 def _redirect_target(url: str, response: requests.Response) -> str:
-    location = response.headers.get("Location", "").strip()
+    location = _as_a_browser_reads_it(response.headers.get("Location", "").strip())
     if not location:
         raise FetchError(url, f"http-{response.status_code}-without-location")
     target = urljoin(url, encode_controls(location))
     if urlsplit(target).scheme.lower() not in ("http", "https"):
         raise FetchError(url, "redirect-to-unsupported-scheme")
     return target
+
+
+def _as_a_browser_reads_it(location: str) -> str:
+    """A Location header's URL as a browser reads its bytes, which http.client gave as Latin-1:
+    UTF-8 (servers send a non-ASCII target raw, as nginx's `return 301 /café/` does), else each
+    byte past ASCII percent-encoded."""
+    if location.isascii():
+        return location
+    raw = location.encode("latin-1", errors="ignore")  # what http.client read: every character < 256
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return "".join(chr(byte) if byte < 0x80 else f"%{byte:02X}" for byte in raw)
 
 
 def _read_body(response: requests.Response, url: str, limits: FetchLimits, max_bytes: int, cut_at_cap: bool,
