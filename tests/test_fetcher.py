@@ -241,8 +241,10 @@ def test_fetcher_a_location_in_raw_utf8_is_read_as_utf8_as_browsers_do() -> None
 
     class Redirect(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
-            target = "/café/写真.html?q=été".encode() if self.path == "/utf8" else b"/caf\xe9/"
-            self.wfile.write(b"HTTP/1.1 301 Moved\r\nLocation: " + target + b"\r\nContent-Length: 0\r\n\r\n")
+            target = "/café/写真.html?q=été".encode() if self.path != "/latin" else b"/caf\xe9/"
+            head = (b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nRefresh: 0; url=" if self.path == "/refresh"
+                    else b"HTTP/1.1 301 Moved\r\nLocation: ")
+            self.wfile.write(head + target + b"\r\nContent-Length: 0\r\n\r\n")
 
         def log_message(self, *args: object) -> None:
             pass
@@ -254,10 +256,12 @@ def test_fetcher_a_location_in_raw_utf8_is_read_as_utf8_as_browsers_do() -> None
     try:
         utf8 = fetch(new_session(LIMITS), base + "/utf8", LIMITS, 1000).location
         latin = fetch(new_session(LIMITS), base + "/latin", LIMITS, 1000).location
+        refresh = fetch(new_session(LIMITS), base + "/refresh", LIMITS, 1000).refresh
     finally:
         server.shutdown()
     assert utf8 == base + "/café/写真.html?q=été"
     assert latin == base + "/caf%E9/"
+    assert refresh == "0; url=/café/写真.html?q=été"  # a Refresh header's target, the same way
 
 
 def test_fetcher_a_body_slower_than_min_speed_is_cut_long_before_the_timeout() -> None:

@@ -314,7 +314,7 @@ def _fetch_once(session: requests.Session, url: str, limits: FetchLimits, max_by
             return Fetched(url, status, body, declared_type,
                            charset.group(1) if charset else None, truncated=truncated,
                            robots=_robots_tags(response, limits.user_agent), validators=_validators(response),
-                           refresh=response.headers.get("Refresh"),
+                           refresh=_as_a_browser_reads_it(response.headers.get("Refresh", "")) or None,
                            filename=disposition_filename(response.headers.get("Content-Disposition")),
                            referrer_policy=referrer_policy(response.headers.get("Referrer-Policy")))
     except FetchError:
@@ -408,9 +408,9 @@ def _redirect_target(url: str, response: requests.Response) -> str:
 
 
 def _as_a_browser_reads_it(location: str) -> str:
-    """A Location header's URL as a browser reads its bytes, which http.client gave as Latin-1:
-    UTF-8 (servers send a non-ASCII target raw, as nginx's `return 301 /café/` does), else each
-    byte past ASCII percent-encoded."""
+    """A Location (or Refresh) header's URL as a browser reads its bytes, which http.client gave as
+    Latin-1: UTF-8 (servers send a non-ASCII target raw, as nginx's `return 301 /café/` does),
+    else each byte past ASCII percent-encoded."""
     if location.isascii():
         return location
     raw = location.encode("latin-1", errors="ignore")  # what http.client read: every character < 256
