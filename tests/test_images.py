@@ -197,6 +197,7 @@ def test_images_heic_is_an_image_of_the_size_its_header_says(data: bytes, extens
     (_heif_with(_ispe(100_000, 100_000)), "decompression-bomb"),
     (_heif_with(_box(b"colr", b"nclx")), "corrupt-image"),  # no size anywhere
     (_HEIC_300X200[:200], "corrupt-image"),  # cut short before its properties
+    (b"\xff\xff\xff\xffftypmif1\x00\x00\x00\x00" + b"mif1" * 100_000, "corrupt-image"),  # brands without end
 ])
 def test_images_heic_too_large_or_without_a_size_is_refused(data: bytes, reason: str) -> None:
     with pytest.raises(NotAnImage) as caught:

@@ -14,6 +14,7 @@ import struct
 _HEVC_BRANDS = frozenset({b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx"})
 _HEIF_BRANDS = _HEVC_BRANDS | {b"mif1", b"msf1"}
 _AVIF_BRANDS = frozenset({b"avif", b"avis"})
+_MAX_BRANDS = 64  # compatible brands read from `ftyp` (files name two to five)
 _MAX_BOXES = 4096  # boxes looked through in all, at every level of the header
 _MAX_DEPTH = 4  # meta > iprp > ipco > ispe; a file that nests them deeper names no size there
 _CONTAINERS = {b"meta": 4, b"iprp": 0, b"ipco": 0}  # the boxes that lead to `ispe`: bytes before their children
@@ -23,7 +24,7 @@ def brands(data: bytes) -> frozenset[bytes]:
     """The major and compatible brands of a file that starts with an `ftyp` box; none otherwise."""
     if len(data) < 16 or data[4:8] != b"ftyp":
         return frozenset()
-    end = min(struct.unpack(">I", data[:4])[0], len(data))
+    end = min(struct.unpack(">I", data[:4])[0], len(data), 16 + 4 * _MAX_BRANDS)
     return frozenset([data[8:12], *(data[at:at + 4] for at in range(16, end - 3, 4))])
 
 
