@@ -183,7 +183,7 @@ def is_a_crawler_trap(key: str) -> bool:
 # and a post links the posts of other dates under other names.
 CALENDAR_YEARS = 3
 _DATE = re.compile(r"(?<![0-9])([12][0-9]{3})([-/])(0?[1-9]|1[0-2])(?:\2(?:[0-2]?[0-9]|3[01]))?(?![0-9])")
-_YEAR_ARGUMENT = re.compile(r"(?<=[?&])(?:[a-z_]*year|yr|y)=([12][0-9]{3})(?=&|$)", re.IGNORECASE)
+_YEAR_ARGUMENT = re.compile(r"(?<=[?&])[a-z_]*year=([12][0-9]{3})(?=&|$)", re.IGNORECASE)  # not y= (a map tile's)
 _MONTH_ARGUMENT = re.compile(r"(?<=[?&])(?:[a-z_]*month|mon|m)=(0?[1-9]|1[0-2])(?=&|$)", re.IGNORECASE)
 
 

@@ -210,7 +210,8 @@ def test_crawler_traps_a_calendar_is_followed_three_years_either_way() -> None:
             ("http://a.test/2001/05/one.html", "http://a.test/2001/04/two.html"),  # posts of other dates
             ("http://a.test/comic/1999/", "http://a.test/comic/2000/"),  # a year alone is a number, not a date
             ("http://a.test/events/month/2040-01/", "http://a.test/events/month/2040-01/?print=1"),
-            ("http://a.test:2040/05/", "http://a.test:2040/06/")]  # a port is no year
+            ("http://a.test:2040/05/", "http://a.test:2040/06/"),  # a port is no year
+            ("http://a.test/map?x=7&y=2100", "http://a.test/map?x=7&y=2101")]  # nor a tile's row
     for page, link in kept:
         assert not is_a_calendar_trap(link, page, today), link
     assert CALENDAR_YEARS == 3
