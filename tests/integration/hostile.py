@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import gzip
 import io
+import os
 import posixpath
 import struct
 import threading
@@ -63,9 +64,17 @@ def calendar_page(path: str) -> bytes:
             "</body></html>").encode()
 
 
+def shop_page() -> bytes:
+    """A shop that writes a new Tomcat session id into each of its links (it never sees its cookie
+    come back): its three items, and itself."""
+    links = [f"/shop/item-{n}" for n in (1, 2, 3)] + ["/shop/"]
+    return ("<html><body>" + "".join(f'<a href="{link};jsessionid={os.urandom(16).hex().upper()}">x</a>'
+                                     for link in links) + "</body></html>").encode()
+
+
 def index_page() -> bytes:
     links = ["/drip.html", "/endless.html", "/loop-a", "/chain-0", "/to-file", "/latin1.html", "/malformed.html",
-             "/soft/", "/deep/", "/tangle.html", "/events/"]
+             "/soft/", "/deep/", "/tangle.html", "/events/", "/shop/"]
     images = ["/flap.png", "/busy.png", "/lie.png", "/bomb.png", "/html-as.jpg", "/png-bomb.png",
               "/drip.png", "/endless.png", "/img/" + TRAVERSAL, "/img/" + LONG_NAME, *SAME_FORMS]
     body = "".join(f'<a href="{link}">x</a>' for link in links)
@@ -194,6 +203,8 @@ class _HostileHandler(BaseHTTPRequestHandler):
             self._send(200, b'<html><body>Not found. <a href="again/">Try again</a></body></html>')
         elif (path + "/").startswith("/deep/"):  # every page links one folder deeper, each folder a new name
             self._send(200, f'<html><body><a href="{path.count("/")}/">deeper</a></body></html>'.encode())
+        elif path == "/shop" or path.startswith("/shop/"):  # a new session id in every link, cookie or not
+            self._send(200, shop_page())
         elif path == "/events" or path.startswith("/events/month/"):  # a calendar: on to the next month for ever
             self._send(200, calendar_page(path))
         elif path in GOOD_IMAGES:
