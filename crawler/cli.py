@@ -39,7 +39,7 @@ from crawler.output.report import recrawl_line
 from crawler.seeds import read_seeds
 from crawler.storage import MANIFEST_NAME, STATE_DIR, read_jsonl
 from crawler.supervise import LocalNodes, LocalWorkers, run_local_crawl, run_node, run_scheduler, terminal
-from crawler.units import parse_seconds, parse_size, plural, seconds_option, size_option, size_text
+from crawler.units import duration_text, parse_seconds, parse_size, plural, seconds_option, size_option, size_text
 from crawler.urls import CALENDAR_YEARS, MAX_PATH_SEGMENTS, canonical, host_of
 
 if TYPE_CHECKING:  # a node's processes never load the scheduler
@@ -444,7 +444,7 @@ def _print_summary(summary: Summary) -> int:
         total = summary.earlier_images + c.get("images/saved", 0)
         whole = (f" The whole crawl: {plural(total, 'image')} saved "
                  f"({size_text(summary.earlier_bytes + c.get('bytes/saved', 0))}).")
-    print(f"{headline} in {summary.seconds:.1f} s: {pages}; {images}"
+    print(f"{headline} in {duration_text(summary.seconds)}: {pages}; {images}"
           + (f"; {summary.pending} left for --resume" if summary.pending else "") + f".{whole}"
           f" Images: {summary.output_dir / 'images'}; manifest: {summary.output_dir / 'manifest.jsonl'}; "
           f"failures: {summary.output_dir / 'failures.jsonl'}. Gallery and summary: "

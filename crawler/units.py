@@ -17,6 +17,11 @@ def size_text(count: int | float) -> str:
     return f"{int(count)} B"
 
 
+def duration_text(seconds: float) -> str:
+    """A run's length as a person reads it: 12.3 s, 0.42 s (not "0.0 s" for a crawl of one page)."""
+    return f"{seconds:.1f} s" if seconds >= 1 else f"{seconds:.2f} s"
+
+
 def plural(count: int, noun: str, many: str | None = None) -> str:
     """`count` with its noun in the right number: 1 image, 2 images, 1 duplicate, 3 hosts."""
     return f"{count} {noun if count == 1 else many or noun + 's'}"

@@ -4,7 +4,7 @@ import pytest
 
 from crawler.config import FetchLimits, Limits, Politeness, SchedulerConfig, Scope, WorkerConfig
 from crawler.errors import ConfigError
-from crawler.units import parse_seconds, parse_size, plural, seconds_option, size_option, size_text
+from crawler.units import duration_text, parse_seconds, parse_size, plural, seconds_option, size_option, size_text
 
 
 @pytest.mark.parametrize("make, option", [
@@ -60,3 +60,5 @@ def test_units_words_for_people() -> None:
     assert (size_option(5 * 2**20), seconds_option(60.0), seconds_option(0.5)) == ("5MiB", "1m", "0.5s")
     assert [parse_seconds(seconds_option(seconds)) for seconds in (7 * 86400.0, 36 * 3600.0)] == [7 * 86400, 36 * 3600]
     assert seconds_option(7 * 86400.0) == "7d"  # as --recrawl-older-than is typed, not 168h
+    # a crawl of one page said "Crawl finished in 0.0 s"
+    assert [duration_text(seconds) for seconds in (12.34, 1.0, 0.042)] == ["12.3 s", "1.0 s", "0.04 s"]
