@@ -3,7 +3,7 @@
 Canonical form, built on w3lib's `canonicalize_url` (the rules Scrapy uses): scheme and host
 lower-cased, IDN hosts in punycode, the default port (80/443) and the fragment dropped, dot
 segments resolved, percent-encoding normalised, query arguments sorted, an empty path made `/`;
-and, as Heritrix's canonicalization does, session ids left out (see _SESSION_MARK). Only http
+and, as Heritrix's canonicalization does, session ids left out (see _SESSION_ARGUMENT). Only http
 and https URLs have a canonical form; anything else is not crawlable.
 """
 
@@ -97,8 +97,8 @@ def canonical(url: str) -> str | None:
     """Return the dedup key of an absolute http(s) URL, or None if it is not crawlable."""
     try:
         parts = urlsplit(url.strip(_STRIP_CHARS))
-        if (parts.scheme.lower() not in CRAWLABLE_SCHEMES or not parts.hostname
-                or _FORBIDDEN_IN_A_HOST.search(parts.hostname)):
+        host = parts.hostname  # a property that parses the netloc each time it is read
+        if parts.scheme.lower() not in CRAWLABLE_SCHEMES or not host or _FORBIDDEN_IN_A_HOST.search(host):
             return None
         port = parts.port  # raises ValueError on a port out of range
         key = canonicalize_url(urlunsplit(parts), keep_fragments=False)
@@ -114,7 +114,8 @@ def canonical(url: str) -> str | None:
         parts = parts._replace(netloc=netloc)
     if not parts.path:
         parts = parts._replace(path="/")
-    if _SESSION_MARK.search(key):
+    lowered = key.lower()  # one of these is in every URL with a session id (see _SESSION_ARGUMENT)
+    if "sessionid" in lowered or "sid=" in lowered or "cfid=" in lowered or "cftoken=" in lowered:
         parts = _without_session_ids(parts)
     key = urlunsplit(parts)
     return key if len(key) <= MAX_URL_CHARS else None
@@ -124,7 +125,6 @@ def canonical(url: str) -> str | None:
 # node of a crawl (a session of its own) would meet every page of the site under URLs of its own.
 # Tomcat's ;jsessionid= path parameter, PHP's PHPSESSID, ASP's ASPSESSIONIDxxxxxxxx, ColdFusion's
 # CFID and CFTOKEN, and a sid of 32 hex digits (phpBB's) are no part of a page's identity.
-_SESSION_MARK = re.compile(r"jsessionid=|phpsessid=|aspsessionid|cfid=|cftoken=|sid=", re.IGNORECASE)
 _SESSION_PATH_PARAMETER = re.compile(r";jsessionid=[^/;]*", re.IGNORECASE)
 _SESSION_ARGUMENT = re.compile(r"(?:jsessionid|phpsessid|aspsessionid[a-z]{8}|cfid|cftoken)=[^&]*"
                                r"|sid=[0-9a-f]{32}", re.IGNORECASE)

@@ -253,9 +253,10 @@ class Collector:
     def __init__(self, base: str, agent: str | None = None, widest_only: bool = False,
                  query_codec: Callable[[], str | None] | None = None) -> None:
         self.base = base
-        # the codec the page's links write their queries in (see query_encoding), asked for the
-        # first time a query needs it; None: UTF-8, as for sitemaps, stylesheets and SVGs
+        # what gives the codec the page's links write their queries in (see query_encoding), asked
+        # the first time a query needs it; None: UTF-8, as for sitemaps, stylesheets and SVGs
         self._query_codec = query_codec
+        self._codec: str | None = None
         self.agent = agent  # our name for robots directives; None: the site's opt-outs are not read
         self.widest_only = widest_only  # of an image's srcset candidates (and its src), only the widest
         self.refs = PageRefs()
@@ -286,7 +287,8 @@ class Collector:
             ref = ref[1:-1]  # a tag written in another's attribute value, its quotes as &quot; (a tooltip's)
         known = self._resolved.get(ref)
         if known is None:
-            url = absolute(self.base, self._as_sent(ref)) if ref.strip() else None  # "#top" is this page itself
+            sent = ref if ref.isascii() else self._as_sent(ref)
+            url = absolute(self.base, sent) if ref.strip() else None  # "#top" is this page itself
             known = self._resolved[ref] = (url, canonical(url) if url else None)
         url, key = known
         if url is None or key is None or (which, key) in self._seen:
@@ -297,11 +299,10 @@ class Collector:
         return [url, key]
 
     def _as_sent(self, ref: str) -> str:
-        """`ref` with its query in the page's encoding, as a browser sends it (see query_encoding)."""
-        if self._query_codec is None or ref.isascii():
-            return ref
-        codec = self._query_codec()
-        return with_query_in(ref, codec) if codec else ref
+        """`ref` (not ASCII) with its query in the page's encoding, as a browser sends it."""
+        if self._query_codec is not None:  # once a page
+            self._codec, self._query_codec = self._query_codec(), None
+        return with_query_in(ref, self._codec) if self._codec else ref
 
     def link(self, ref: object) -> None:
         pair = self._resolve(ref, 0)
@@ -625,7 +626,7 @@ def extract(html: bytes, page_url: str, encoding: str | None = None, agent: str 
     if base_href is not None:
         base = absolute(page_url, base_href) or page_url
     found = Collector(base, agent, widest_only=srcset == "largest",
-                      query_codec=functools.cache(lambda: query_codec(_page_encoding(html, charset))))
+                      query_codec=lambda: query_codec(_page_encoding(html, charset)))
     metas = [tag for tag in document.tags if tag.tag == "q-meta"]  # the page's, not its srcdocs' nor <noscript>'s
     _read_refresh(refresh_header, metas, found, page_url)
     found.refs.referrer_policy = _read_referrer_policy(referrer_header, metas)
@@ -913,7 +914,8 @@ def _img(get: _Get, found: Collector, image: _Image, srcset: _Image) -> bool:
         found.picture_words(alt, title)
         return False
     src = get("src")
-    unnamed = _sources_of_its_own(found.attributes()) if _names_no_source(get, src) else []
+    sourceless = not isinstance(src, str) or not src.strip() or _is_data_uri(src)
+    unnamed = _sources_of_its_own(found.attributes()) if sourceless else []
     if not (_is_data_uri(src) and (unnamed or _swapped_by_a_script(get))):
         image(src, Found.IMG, alt, title)
     for picture in unnamed:
@@ -931,23 +933,27 @@ def _img(get: _Get, found: Collector, image: _Image, srcset: _Image) -> bool:
     return False
 
 
-def _names_no_source(get: _Get, src: object) -> bool:
-    """Whether an <img> names no picture of its own (a data: placeholder at most) nor one a known
-    lazy-loading script shows (see _sources_of_its_own)."""
-    return ((not isinstance(src, str) or not src.strip() or _is_data_uri(src))
-            and not str(get("srcset") or "").strip() and not _swapped_by_a_script(get))
-
-
 def _sources_of_its_own(attributes: list[tuple[str, str]]) -> list[str]:
-    """The pictures a sourceless <img>'s other data- attributes name, which the site's own lazy
-    loader shows under a name of its own (data-img-src, data-hi-res-src): values written as one
-    path that ends as a picture's file name does. At most _MAX_OWN_SOURCES."""
-    return [value.strip() for name, value in attributes
-            if name.startswith("data-") and _looks_like_a_path(value) and looks_like_an_image(value)
-            ][:_MAX_OWN_SOURCES]
+    """The pictures an <img> with no src (or a data: placeholder) names in data- attributes of
+    its site's own lazy loader (data-img-src, data-hi-res-src): values written as one path that
+    ends as a picture's file name does, at most _MAX_OWN_SOURCES. None where it has a srcset or
+    what a known lazy-loading script reads (_swapped_by_a_script): that names its picture."""
+    found: list[str] = []
+    for name, value in attributes:
+        if name in _LAZY_SRC_NAMES:
+            if _is_a_lazy_source(value):
+                return []
+        elif name in _SETS_AND_MARKS:
+            if value.strip() or name in _PLACEHOLDER_MARKS:
+                return []
+        elif name.startswith("data-") and _looks_like_a_path(value) and looks_like_an_image(value):
+            found.append(value.strip())
+    return found[:_MAX_OWN_SOURCES]
 
 
 _MAX_OWN_SOURCES = 4
+_LAZY_SRC_NAMES = frozenset(_LAZY_SRC)
+_SETS_AND_MARKS = frozenset({"srcset", *_LAZY_SRCSET, *_PLACEHOLDER_MARKS})
 
 
 def _swapped_by_a_script(get: _Get) -> bool:
