@@ -72,6 +72,7 @@ class Markup:
     browser_loads: bool = True  # False: only a crawler reads it (lazy attributes, metadata, noscript)
 
 
+_PLACEHOLDER_GIF = "data:image/gif;base64,R0lGODlhAQABAAAAACH5BAEKAAEALAAAAAABAAEAAAICTAEAOw=="  # 1x1, see-through
 _MIME = {"png": "image/png", "jpg": "image/jpeg", "gif": "image/gif", "webp": "image/webp", "svg": "image/svg+xml"}
 
 
@@ -134,11 +135,15 @@ def image_markup(form: int, url: str, key: str) -> Markup:
         lambda: Markup("link", body=f'<a data-fancybox="gallery" data-src="{url}">open</a>', browser_loads=False),
         lambda: Markup("lazy", body=f'<div class="b-lazy" data-src="{url}" {box}></div>',
                        browser_loads=False),  # bLazy's and jQuery Lazy's background
+        lambda: Markup("lazy", body=f'<img class="b-lazy" data-src="{url}|{url}?dpr=2" alt="">',
+                       browser_loads=False),  # bLazy's picture and its retina twin
+        lambda: Markup("lazy", body=f'<img src="{_PLACEHOLDER_GIF}" data-img-src="{url}" alt="">',
+                       browser_loads=False),  # a site's own lazy loader, under a name of its own
     ]
     return forms[form % len(forms)]()
 
 
-FORMS = 33  # how many forms image_markup knows
+FORMS = 35  # how many forms image_markup knows
 CLASSIC_FORMS = 7  # the first ones: what the extractor read before stylesheets and friends
 
 
