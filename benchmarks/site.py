@@ -135,8 +135,8 @@ def image_markup(form: int, url: str, key: str) -> Markup:
         lambda: Markup("link", body=f'<a data-fancybox="gallery" data-src="{url}">open</a>', browser_loads=False),
         lambda: Markup("lazy", body=f'<div class="b-lazy" data-src="{url}" {box}></div>',
                        browser_loads=False),  # bLazy's and jQuery Lazy's background
-        lambda: Markup("lazy", body=f'<img class="b-lazy" data-src="{url}|{url}?dpr=2" alt="">',
-                       browser_loads=False),  # bLazy's picture and its retina twin
+        lambda: Markup("lazy", body=f'<img class="b-lazy" data-src="{url}|{url}" alt="">',
+                       browser_loads=False),  # bLazy's picture and its retina twin (here the same one)
         lambda: Markup("lazy", body=f'<img src="{_PLACEHOLDER_GIF}" data-img-src="{url}" alt="">',
                        browser_loads=False),  # a site's own lazy loader, under a name of its own
     ]
