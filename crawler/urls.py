@@ -101,7 +101,11 @@ def canonical(url: str) -> str | None:
         if parts.scheme.lower() not in CRAWLABLE_SCHEMES or not host or _FORBIDDEN_IN_A_HOST.search(host):
             return None
         port = parts.port  # raises ValueError on a port out of range
+        if _may_hold_a_session_id(url):  # before dot segments are resolved: "..;jsessionid=1" is ".."
+            parts = _without_session_ids(parts)
         key = canonicalize_url(urlunsplit(parts), keep_fragments=False)
+        if _may_hold_a_session_id(key):  # and after percent-encoding is: "%73id=" is "sid="
+            key = urlunsplit(_without_session_ids(urlsplit(key)))
     except (ValueError, UnicodeError):
         return None
     parts = urlsplit(key)
@@ -114,9 +118,6 @@ def canonical(url: str) -> str | None:
         parts = parts._replace(netloc=netloc)
     if not parts.path:
         parts = parts._replace(path="/")
-    lowered = key.lower()  # one of these is in every URL with a session id (see _SESSION_ARGUMENT)
-    if "sessionid" in lowered or "sid=" in lowered or "cfid=" in lowered or "cftoken=" in lowered:
-        parts = _without_session_ids(parts)
     key = urlunsplit(parts)
     return key if len(key) <= MAX_URL_CHARS else None
 
@@ -128,6 +129,11 @@ def canonical(url: str) -> str | None:
 _SESSION_PATH_PARAMETER = re.compile(r";jsessionid=[^/;]*", re.IGNORECASE)
 _SESSION_ARGUMENT = re.compile(r"(?:jsessionid|phpsessid|aspsessionid[a-z]{8}|cfid|cftoken)=[^&]*"
                                r"|sid=[0-9a-f]{32}", re.IGNORECASE)
+
+
+def _may_hold_a_session_id(url: str) -> bool:
+    lowered = url.lower()  # one of these is in every URL with a session id (see _SESSION_ARGUMENT)
+    return "sessionid" in lowered or "sid=" in lowered or "cfid=" in lowered or "cftoken=" in lowered
 
 
 def _without_session_ids(parts: SplitResult) -> SplitResult:

@@ -43,6 +43,10 @@ def test_urls_session_ids_are_no_part_of_a_key() -> None:
              "http://forum.test/viewtopic.php?CFID=12345&CFTOKEN=67890&f=2&t=17"]
     assert {canonical(form) for form in forms} == {page}
     assert canonical("http://shop.test/item?sid=7") == "http://shop.test/item?sid=7"  # a short sid is an id
+    # a key is its own key: the id goes before dot segments are resolved, and after "%73" is read as "s"
+    for url in ("http://shop.test/a/..;jsessionid=1/b", "http://shop.test/?%73id=0f3e7c2a9b1d4e5f6a7b8c9d0e1f2a3b"):
+        key = canonical(url)
+        assert key in ("http://shop.test/b", "http://shop.test/") and canonical(key) == key, key
     assert canonical("http://shop.test/a;jsessionid=X1/b.png;v=2") == "http://shop.test/a/b.png;v=2"
     assert canonical("http://shop.test/?sessionid=5&psid=0f3e7c2a9b1d4e5f6a7b8c9d0e1f2a3b") == (
         "http://shop.test/?psid=0f3e7c2a9b1d4e5f6a7b8c9d0e1f2a3b&sessionid=5")
