@@ -69,9 +69,10 @@ def identify(data: bytes, max_pixels: int) -> ImageInfo:
     if _XML_START.match(data[:1024]):
         return _identify_svg(data)
     if jxl.is_jxl(data):
-        return _identify_jxl(data, max_pixels)
-    if heif.is_heif(data):
-        return _identify_heif(data, max_pixels)
+        return _sized_by_its_header(jxl.size(data), max_pixels, "jxl", "jxl", "image/jxl")
+    if heif.is_heif(data):  # HEVC inside: HEIC; another codec in the container: HEIF
+        extension = "heic" if heif.is_hevc(data) else "heif"
+        return _sized_by_its_header(heif.size(data), max_pixels, "heic", extension, f"image/{extension}")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -95,28 +96,16 @@ def identify(data: bytes, max_pixels: int) -> ImageInfo:
     return ImageInfo(kind, extension, content_type, width, height)
 
 
-def _identify_jxl(data: bytes, max_pixels: int) -> ImageInfo:
-    """A JPEG XL file, which Pillow does not read: its size from its header (see jxl)."""
-    dimensions = jxl.size(data)
+def _sized_by_its_header(dimensions: tuple[int, int] | None, max_pixels: int, kind: str, extension: str,
+                         content_type: str) -> ImageInfo:
+    """A picture Pillow does not read (JPEG XL, HEIC), of the size its own header gives (see jxl
+    and heif); None there is a header that names none."""
     if dimensions is None:
         raise NotAnImage("corrupt-image")
     width, height = dimensions
     if width * height > max_pixels:
         raise NotAnImage("decompression-bomb")
-    return ImageInfo("jxl", "jxl", "image/jxl", width, height)
-
-
-def _identify_heif(data: bytes, max_pixels: int) -> ImageInfo:
-    """A HEIC (or other HEIF) file, which Pillow does not read: its size from its header (see heif)."""
-    dimensions = heif.size(data)
-    if dimensions is None:
-        raise NotAnImage("corrupt-image")
-    width, height = dimensions
-    if width * height > max_pixels:
-        raise NotAnImage("decompression-bomb")
-    if heif.is_hevc(data):
-        return ImageInfo("heic", "heic", "image/heic", width, height)
-    return ImageInfo("heic", "heif", "image/heif", width, height)  # another codec in the container
+    return ImageInfo(kind, extension, content_type, width, height)
 
 
 _SVG_NAMESPACE = "{http://www.w3.org/2000/svg}"
