@@ -4,7 +4,7 @@ import sys
 import threading
 from types import SimpleNamespace
 
-from crawler.config import FetchLimits, RequestOptions, WorkerConfig
+from crawler.config import FetchLimits, ImageFilter, RequestOptions, WorkerConfig
 from crawler.messages import make_task
 from crawler.node.worker import Worker
 from crawler.reasons import NOT_STARTED
@@ -140,3 +140,28 @@ def test_worker_a_chain_longer_than_the_room_still_leaves_room_for_other_chains(
         worker._held_changed.notify_all()
     feeder.join(timeout=5)
     assert asked == [8, 7]  # the room of 8, then 7 with the chain in hand
+
+
+def test_worker_a_node_that_joins_a_finished_crawl_leaves_at_once(tmp_path) -> None:
+    # A node that connected as a small crawl ended went on to say hello and start its fetchers, and
+    # when the scheduler's process was gone by its next call, it left with an error ("no scheduler
+    # at ..."), though the crawl had finished well. The bulletin it reads first says so: it leaves.
+    import queue
+
+    from crawler import broker
+    from crawler.messages import PROTOCOL_VERSION
+    from crawler.storage import mark_crawl
+
+    crawl_id = mark_crawl(tmp_path, keep=False)
+    key = broker.generate_authkey()
+    results: queue.Queue = queue.Queue()
+    bulletin = broker.Bulletin({"protocol": PROTOCOL_VERSION, "crawl_id": crawl_id, "state": "finished",
+                                "output_dir": str(tmp_path), "fetch": FetchLimits().to_dict(),
+                                "image_filter": ImageFilter().to_dict(), "request": RequestOptions().to_dict()})
+    served = broker.serve("127.0.0.1", 0, key, queue.Queue(), results, bulletin)
+    try:
+        worker = Worker(WorkerConfig(*served.address, key, threads=2, node_id="late"))
+        assert worker.run() == 0
+    finally:
+        served.stop()
+    assert results.empty()  # no hello: the scheduler waits for no node that never works

@@ -194,6 +194,10 @@ class Worker:
             raise BadMessage(f"scheduler speaks protocol {settings.get('protocol')}, this node {PROTOCOL_VERSION}")
         self._output_dir = self.config.output_dir or Path(settings["output_dir"])
         self._check_output(settings)
+        if settings.get("state") == "finished":  # joined as it ended: the scheduler may be gone by the next call
+            log.info("worker %s: the crawl at %s:%d is over; nothing to do", self.node_id, self.config.host,
+                     self.config.port)
+            return 0
         handler = TaskHandler(self.node_id, FetchLimits.from_dict(settings["fetch"]),
                               ImageFilter.from_dict(settings["image_filter"]), self._output_dir,
                               RequestOptions.from_dict(settings.get("request", {})))

@@ -472,7 +472,10 @@ class Scheduler:
         if finished and self._served is not None:
             self._served.desk.close()  # a node's next take returns at once, empty: it reads the end and leaves
         deadline = self._clock() + (_BYE_WAIT_SECONDS if finished else _PAUSE_NOTICE_SECONDS)
-        while self._nodes and self._clock() < deadline:
+        while self._clock() < deadline:
+            self._drain_results(self._clock())  # a node that joined as the crawl ended is waited for too
+            if not self._nodes:
+                break
             self._wait_for_result()
             self._watch_nodes(self._clock())  # a dead node will never say goodbye: stop waiting for it
         deadline = self._clock() + _CHECK_WAIT_SECONDS  # after a second interrupt, checks still end
