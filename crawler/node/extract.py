@@ -193,23 +193,21 @@ def decode(html: bytes, encoding: str | None) -> str:
     over every undeclared page, which costs more than the parse).
     """
     declared = encoding or _declared_charset(html)
-    if declared:
+    if not declared:  # most such pages are UTF-8: one pass both tells and decodes
         try:
-            return html.decode(declared, errors="replace")
-        except LookupError:  # an unknown charset name: fall through to the guesses
+            return html.decode("utf-8")
+        except UnicodeDecodeError:
             pass
-    try:
-        return html.decode("utf-8")
-    except UnicodeDecodeError:
-        return html.decode("windows-1252", errors="replace")
+    return html.decode(_page_encoding(html, declared), errors="replace")
 
 
 def _page_encoding(html: bytes, declared: str | None) -> str:
-    """The encoding `decode` reads the page in: its declared one, else UTF-8, else Windows-1252."""
+    """The encoding a page is read in (and its links' queries written in: see query_encoding): its
+    declared one, else UTF-8 where its bytes are UTF-8, else Windows-1252."""
     if declared:
         try:
             return codecs.lookup(declared.strip()).name
-        except LookupError:
+        except LookupError:  # an unknown charset name: the guesses decide
             pass
     try:
         html.decode("utf-8")
