@@ -40,7 +40,7 @@ from crawler.seeds import read_seeds
 from crawler.storage import MANIFEST_NAME, STATE_DIR, read_jsonl
 from crawler.supervise import LocalNodes, LocalWorkers, run_local_crawl, run_node, run_scheduler, terminal
 from crawler.units import duration_text, parse_seconds, parse_size, plural, seconds_option, size_option, size_text
-from crawler.urls import CALENDAR_YEARS, MAX_PATH_SEGMENTS, canonical, host_of
+from crawler.urls import CALENDAR_DAYS, CALENDAR_YEARS, MAX_PATH_SEGMENTS, canonical, host_of
 
 if TYPE_CHECKING:  # a node's processes never load the scheduler
     from crawler.scheduler.loop import Summary
@@ -481,7 +481,8 @@ def _print_summary(summary: Summary) -> int:
     if traps:
         print(f"{plural(traps, 'link')} left out as crawler traps: a path repeating a run of its folders three "
               f"times in a row or over {MAX_PATH_SEGMENTS} deep (as Heritrix rules them out), or a calendar's next "
-              f"or previous page over {CALENDAR_YEARS} years from today; such as {summary.trap_example}.", flush=True)
+              f"or previous page over {CALENDAR_YEARS} years (a day's: {CALENDAR_DAYS} days) from today; such as "
+              f"{summary.trap_example}.", flush=True)
     kept_out = c.get("images/out-of-scope", 0)
     if kept_out and summary.out_of_scope_hosts:
         hosts = " ".join(f"--allow-domain {host}" for host in summary.out_of_scope_hosts)

@@ -9,6 +9,7 @@ and https URLs have a canonical form; anything else is not crawlable.
 
 from __future__ import annotations
 
+import datetime
 import functools
 import ipaddress
 import re
@@ -185,16 +186,19 @@ def is_a_crawler_trap(key: str) -> bool:
 # An events calendar's "previous" and "next" lead on for ever, month after month or day after day.
 # A page link dated (/2031/05/, 2031-05-17, month=2031-05, year=2031&month=5) in a URL that is the
 # page's own but for its date is a calendar's step; one to a month more than CALENDAR_YEARS from
-# today is a trap. Only steps count: a blog's archive of any age is listed from its undated pages,
-# and a post links the posts of other dates under other names.
+# today, or (a day view's) to a day more than CALENDAR_DAYS from today, is a trap. Only steps
+# count: a blog's archive of any age is listed from its undated pages, and a post links the posts
+# of other dates under other names.
 CALENDAR_YEARS = 3
-_DATE = re.compile(r"(?<![0-9])([12][0-9]{3})([-/])(0?[1-9]|1[0-2])(?:\2(?:[0-2]?[0-9]|3[01]))?(?![0-9])")
+CALENDAR_DAYS = 92
+_DATE = re.compile(r"(?<![0-9])([12][0-9]{3})([-/])(0?[1-9]|1[0-2])(?:\2([0-2]?[0-9]|3[01]))?(?![0-9])")
 _YEAR_ARGUMENT = re.compile(r"(?<=[?&])[a-z_]*year=([12][0-9]{3})(?=&|$)", re.IGNORECASE)  # not y= (a map tile's)
 _MONTH_ARGUMENT = re.compile(r"(?<=[?&])(?:[a-z_]*month|mon|m)=(0?[1-9]|1[0-2])(?=&|$)", re.IGNORECASE)
 
 
 class _Dated(NamedTuple):
     month: int  # year * 12 + month - 1
+    day: int  # of the month; 0 where the URL names a month alone
     date: str  # as the URL writes it
     undated: str  # the URL with its date left out
 
@@ -203,22 +207,29 @@ def _calendar_date(key: str) -> _Dated | None:
     """How a canonical URL is dated (in its path or query, not its port), or None for an undated one."""
     date = _DATE.search(key, key.find("/", key.find("://") + 3))
     if date is not None:
-        return _Dated(int(date.group(1)) * 12 + int(date.group(3)) - 1, date.group(0),
+        return _Dated(int(date.group(1)) * 12 + int(date.group(3)) - 1, int(date.group(4) or 0), date.group(0),
                       key[:date.start()] + "{date}" + key[date.end():])
     year = _YEAR_ARGUMENT.search(key)
     if year is None:
         return None
     month = _MONTH_ARGUMENT.search(key)
-    return _Dated(int(year.group(1)) * 12 + (int(month.group(1)) - 1 if month else 0),
+    return _Dated(int(year.group(1)) * 12 + (int(month.group(1)) - 1 if month else 0), 0,
                   year.group(0) + (month.group(0) if month else ""),
                   _MONTH_ARGUMENT.sub("{month}", _YEAR_ARGUMENT.sub("{year}", key)))
 
 
-def is_a_calendar_trap(key: str, page_key: str, today: int) -> bool:
-    """True if the link `key` on the page `page_key` steps through a calendar (see CALENDAR_YEARS)
-    to a month more than CALENDAR_YEARS from `today` (year * 12 + month - 1)."""
+def is_a_calendar_trap(key: str, page_key: str, today: datetime.date) -> bool:
+    """True if the link `key` on the page `page_key` steps through a calendar further from `today`
+    than CALENDAR_YEARS (or, for a day, CALENDAR_DAYS)."""
     link = _calendar_date(key)
-    if link is None or abs(link.month - today) <= 12 * CALENDAR_YEARS:
+    if link is None:
+        return False
+    this_month = today.year * 12 + today.month - 1
+    if link.day:  # days counted as 31 a month: the bound need not be exact
+        too_far = abs((link.month - this_month) * 31 + link.day - today.day) > CALENDAR_DAYS
+    else:
+        too_far = abs(link.month - this_month) > 12 * CALENDAR_YEARS
+    if not too_far:
         return False
     page = _calendar_date(page_key)
     return page is not None and page.undated == link.undated and page.date != link.date

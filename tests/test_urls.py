@@ -197,19 +197,25 @@ def test_crawler_traps_are_paths_that_repeat_themselves_or_grow_without_end() ->
         assert is_a_crawler_trap(url), url
 
 
-def test_crawler_traps_a_calendar_is_followed_three_years_either_way() -> None:
+def test_crawler_traps_a_calendar_is_followed_three_years_either_way_and_its_days_three_months() -> None:
     # An events calendar's "next month" leads on for ever: a step to another date in the page's own
     # URL is followed up to CALENDAR_YEARS from today. Before, a calendar kept a crawl going for ever.
-    from crawler.urls import CALENDAR_YEARS, is_a_calendar_trap
-    today = 2026 * 12 + 11  # December 2026
+    # Its day view steps a day at a time: 3 years of them were some 2,190 pages; CALENDAR_DAYS each way.
+    from datetime import date
+
+    from crawler.urls import CALENDAR_DAYS, CALENDAR_YEARS, is_a_calendar_trap
+    today = date(2026, 12, 6)
     steps = [("http://a.test/events/month/2029-12/", "http://a.test/events/month/2030-01/"),  # 37 months on
              ("http://a.test/events/month/2023-12/", "http://a.test/events/month/2023-11/"),  # 37 months back
              ("http://a.test/cal/?day=2031-05-17&view=day", "http://a.test/cal/?day=2031-05-18&view=day"),
+             ("http://a.test/events/2027-03-10/", "http://a.test/events/2027-03-11/"),  # a day over 3 months on
+             ("http://a.test/events/2026-09-01/", "http://a.test/events/2026-08-31/"),  # and back
              ("http://a.test/cal.php?month=1&year=2030", "http://a.test/cal.php?month=2&year=2030"),
              ("http://a.test/2019/11/", "http://a.test/2019/10/")]  # a blog's archive, one month to the last
     for page, link in steps:
         assert is_a_calendar_trap(link, page, today), link
     kept = [("http://a.test/events/month/2029-11/", "http://a.test/events/month/2029-12/"),  # 36 months on
+            ("http://a.test/events/2027-03-04/", "http://a.test/events/2027-03-05/"),  # a day 89 days on
             ("http://a.test/", "http://a.test/2001/05/"),  # an archive listed from an undated page
             ("http://a.test/2001/05/one.html", "http://a.test/2001/04/two.html"),  # posts of other dates
             ("http://a.test/comic/1999/", "http://a.test/comic/2000/"),  # a year alone is a number, not a date
@@ -218,4 +224,4 @@ def test_crawler_traps_a_calendar_is_followed_three_years_either_way() -> None:
             ("http://a.test/map?x=7&y=2100", "http://a.test/map?x=7&y=2101")]  # nor a tile's row
     for page, link in kept:
         assert not is_a_calendar_trap(link, page, today), link
-    assert CALENDAR_YEARS == 3
+    assert (CALENDAR_YEARS, CALENDAR_DAYS) == (3, 92)

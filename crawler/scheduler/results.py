@@ -6,6 +6,7 @@ a checked result means for the crawl. It never touches the task queue or the nod
 
 from __future__ import annotations
 
+import datetime
 import json
 import logging
 import os
@@ -352,15 +353,14 @@ class ResultApplier:
         if limits.max_depth is not None and depth > limits.max_depth:
             return
         seen, allows = self._frontier.seen, self._scope.allows  # most links were seen: test that first
-        today = time.gmtime()
-        this_month = today.tm_year * 12 + today.tm_mon - 1
+        today = datetime.datetime.now(datetime.timezone.utc).date()
         for url, key in result["links"]:
             if limits.max_pages is not None and self.pages_admitted >= limits.max_pages:
                 break  # links to pictures on the site are pages too: those elsewhere end with them
             if seen(key):
                 continue
             if allows(key):
-                if is_a_crawler_trap(key) or is_a_calendar_trap(key, row.canonical, this_month):
+                if is_a_crawler_trap(key) or is_a_calendar_trap(key, row.canonical, today):
                     self._counts["pages/traps"] += 1
                     self.trap_example = self.trap_example or url
                 elif self._frontier.add(url, key, Kind.PAGE, depth, row.url):
