@@ -98,7 +98,7 @@ def render_text(summary: dict[str, Any]) -> str:
              f"with words (alt, title or caption): {summary['with_words']} of {plural(summary['images'], 'image')}"
              " (crawler inspect --search WORDS finds them)"]
     if summary["traps"]:
-        lines.append("links left out as crawler traps (a path repeating itself, too deep, or a calendar's far months): "
+        lines.append("links left out as crawler traps (a path repeating itself, too deep, or a calendar's far dates): "
                      f"{summary['traps']}")
     if summary["inline"]["saved"] or summary["inline"]["not_saved"]:
         lines.append(f"written into the pages as data: URIs: {summary['inline']['saved']} saved, "
