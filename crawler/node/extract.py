@@ -935,31 +935,37 @@ def _sources_of_its_own(attributes: list[tuple[str, str]]) -> list[str]:
     """The pictures an <img> with no src (or a data: placeholder) names in data- attributes of
     its site's own lazy loader (data-img-src, data-hi-res-src): values written as one path that
     ends as a picture's file name does, at most _MAX_OWN_SOURCES. None where it has a srcset or
-    what a known lazy-loading script reads (_swapped_by_a_script): that names its picture."""
+    what a known lazy-loading script reads: that names its picture."""
     found: list[str] = []
     for name, value in attributes:
-        if name in _LAZY_SRC_NAMES:
-            if _is_a_lazy_source(value):
-                return []
-        elif name in _SETS_AND_MARKS:
-            if value.strip() or name in _PLACEHOLDER_MARKS:
-                return []
-        elif name.startswith("data-") and _looks_like_a_path(value) and looks_like_an_image(value):
+        if _names_a_scripts_picture(name, value) or name == "srcset" and value.strip():
+            return []
+        if name.startswith("data-") and _looks_like_a_path(value) and looks_like_an_image(value):
             found.append(value.strip())
     return found[:_MAX_OWN_SOURCES]
 
 
 _MAX_OWN_SOURCES = 4
-_LAZY_SRC_NAMES = frozenset(_LAZY_SRC)
-_SETS_AND_MARKS = frozenset({"srcset", *_LAZY_SRCSET, *_PLACEHOLDER_MARKS})
 
 
 def _swapped_by_a_script(get: _Get) -> bool:
     """Whether a script replaces the <img>'s src: it names a lazy source, or marks its src as a
     placeholder. The data: picture it shows until then is no picture of the page."""
-    return any(_is_a_lazy_source(get(attribute)) for attribute in _LAZY_SRC) or any(
-        str(get(attribute) or "").strip() for attribute in _LAZY_SRCSET) or any(
-        get(mark) is not None for mark in _PLACEHOLDER_MARKS)
+    return any(_names_a_scripts_picture(name, get(name)) for name in _SCRIPTS_NAMES)
+
+
+def _names_a_scripts_picture(name: str, value: object) -> bool:
+    """Whether the attribute `name` = `value` is what a known lazy-loading script shows in place of
+    a src: a lazy source (not a switch), a lazy srcset, or a placeholder's mark."""
+    if name in _LAZY_SRC_NAMES:
+        return _is_a_lazy_source(value)
+    if name in _LAZY_SRCSET_NAMES:
+        return bool(str(value or "").strip())
+    return name in _PLACEHOLDER_MARKS and value is not None
+
+
+_LAZY_SRC_NAMES, _LAZY_SRCSET_NAMES = frozenset(_LAZY_SRC), frozenset(_LAZY_SRCSET)
+_SCRIPTS_NAMES = (*_LAZY_SRC, *_LAZY_SRCSET, *_PLACEHOLDER_MARKS)
 
 
 def _is_a_lazy_source(ref: object) -> TypeGuard[str]:
