@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import struct
 
+from crawler.node.bmff import boxes
+
 _HEVC_BRANDS = frozenset({b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx"})
 _HEIF_BRANDS = _HEVC_BRANDS | {b"mif1", b"msf1"}
 _AVIF_BRANDS = frozenset({b"avif", b"avis"})
@@ -51,21 +53,11 @@ def _read_boxes(data: bytes, start: int, end: int, sizes: list[tuple[int, int]],
                 depth: int) -> None:
     """Look through the boxes between `start` and `end`, into those that lead to `ispe` (`depth`
     levels more at most)."""
-    at = start
-    while at + 8 <= end and budget[0] > 0:
+    for kind, content, box_end in boxes(data, start, end):
+        if budget[0] <= 0 or box_end > end:
+            return  # cut short: what was read so far stands
         budget[0] -= 1
-        length, kind = struct.unpack(">I4s", data[at:at + 8])
-        header = 8
-        if length == 1:  # a 64-bit size follows the type
-            if at + 16 > end:
-                return
-            length, header = struct.unpack(">Q", data[at + 8:at + 16])[0], 16
-        elif length == 0:  # the box runs to the end
-            length = end - at
-        if length < header or at + length > end:
-            return  # cut short or malformed: what was read so far stands
-        if kind == b"ispe" and length >= header + 12:
-            sizes.append(struct.unpack(">II", data[at + header + 4:at + header + 12]))
+        if kind == b"ispe" and box_end - content >= 12:
+            sizes.append(struct.unpack(">II", data[content + 4:content + 12]))
         elif kind in _CONTAINERS and depth > 1:
-            _read_boxes(data, at + header + _CONTAINERS[kind], at + length, sizes, budget, depth - 1)
-        at += length
+            _read_boxes(data, content + _CONTAINERS[kind], box_end, sizes, budget, depth - 1)

@@ -8,7 +8,9 @@ bare, or in the ISO BMFF container, whole in a `jxlc` box or split in `jxlp` box
 
 from __future__ import annotations
 
-import struct
+import itertools
+
+from crawler.node.bmff import boxes
 
 CODESTREAM = b"\xff\x0a"
 CONTAINER = b"\x00\x00\x00\x0cJXL \r\n\x87\n"
@@ -35,26 +37,13 @@ def _codestream_in_boxes(data: bytes) -> bytes | None:
     """The start of the codestream in the container: a `jxlc` box's content, or the `jxlp` boxes'
     (each after its 4-byte index) joined as far as the header reaches."""
     parts: list[bytes] = []
-    at = 0
-    for _ in range(_MAX_BOXES):
-        if at + 8 > len(data):
-            break
-        length, kind = struct.unpack(">I4s", data[at:at + 8])
-        header = 8
-        if length == 1:  # a 64-bit length follows
-            if at + 16 > len(data):
-                break
-            length, header = struct.unpack(">Q", data[at + 8:at + 16])[0], 16
-        end = len(data) if length == 0 else at + length  # 0: the box runs to the end of the file
-        if end < at + header:
-            break
+    for kind, start, end in itertools.islice(boxes(data), _MAX_BOXES):
         if kind == b"jxlc":
-            return data[at + header:end]
+            return data[start:end]
         if kind == b"jxlp":
-            parts.append(data[at + header + 4:end])
+            parts.append(data[start + 4:end])
             if sum(map(len, parts)) >= len(CODESTREAM) + _HEADER_BYTES:
                 break
-        at = end
     return b"".join(parts) or None
 
 
