@@ -197,23 +197,28 @@ _MONTH_ARGUMENT = re.compile(r"(?<=[?&])(?:[a-z_]*month|mon|m)=(0?[1-9]|1[0-2])(
 
 
 class _Dated(NamedTuple):
-    month: int  # year * 12 + month - 1
+    month: int  # counted from year 0 (see _month)
     day: int  # of the month; 0 where the URL names a month alone
     date: str  # as the URL writes it
     undated: str  # the URL with its date left out
+
+
+def _month(year: int, month: int) -> int:
+    """Months counted from January of year 0: two dates' months apart is their difference."""
+    return year * 12 + month - 1
 
 
 def _calendar_date(key: str) -> _Dated | None:
     """How a canonical URL is dated (in its path or query, not its port), or None for an undated one."""
     date = _DATE.search(key, key.find("/", key.find("://") + 3))
     if date is not None:
-        return _Dated(int(date.group(1)) * 12 + int(date.group(3)) - 1, int(date.group(4) or 0), date.group(0),
+        return _Dated(_month(int(date.group(1)), int(date.group(3))), int(date.group(4) or 0), date.group(0),
                       key[:date.start()] + "{date}" + key[date.end():])
     year = _YEAR_ARGUMENT.search(key)
     if year is None:
         return None
     month = _MONTH_ARGUMENT.search(key)
-    return _Dated(int(year.group(1)) * 12 + (int(month.group(1)) - 1 if month else 0), 0,
+    return _Dated(_month(int(year.group(1)), int(month.group(1)) if month else 1), 0,
                   year.group(0) + (month.group(0) if month else ""),
                   _MONTH_ARGUMENT.sub("{month}", _YEAR_ARGUMENT.sub("{year}", key)))
 
@@ -224,7 +229,7 @@ def is_a_calendar_trap(key: str, page_key: str, today: datetime.date) -> bool:
     link = _calendar_date(key)
     if link is None:
         return False
-    this_month = today.year * 12 + today.month - 1
+    this_month = _month(today.year, today.month)
     if link.day:  # days counted as 31 a month: the bound need not be exact
         too_far = abs((link.month - this_month) * 31 + link.day - today.day) > CALENDAR_DAYS
     else:
