@@ -233,6 +233,31 @@ def test_an_idle_scheduler_takes_an_origin_nobody_dispatches_to(redis_server: Re
         store.close()
 
 
+def test_a_scheduler_whose_frontier_ran_dry_syncs_sooner_than_one_with_work(redis_server: RedisServer) -> None:
+    # Two schedulers starting a crawl: new origins appear as pages are read, and one with nothing to
+    # dispatch waited for the next sync (a quarter of a second) to claim any: idle a quarter of the time.
+    from crawler.config import Politeness
+    from crawler.scheduler.frontier import Frontier
+    from crawler.scheduler.hosts import HostSync
+    a = RedisStore(redis_server.url, "dry", resume=False, fresh=True)
+    b = RedisStore(redis_server.url, "dry", resume=False, fresh=False)
+    frontier = Frontier(b, Politeness(delay_seconds=0, obey_robots=False), lease_seconds=60, max_attempts=3,
+                        backoff_seconds=1)
+    frontier.owned = set()
+    sync = HostSync(b.shared_hosts(), b, frontier)
+    sync.step(0.0, ran_dry=True)  # nothing to claim yet
+    page(a, "http://new.test", "/")
+    a.commit()
+    soon = HostSync.DRY_SYNC_SECONDS + 0.001
+    assert soon < HostSync.SYNC_SECONDS
+    sync.step(soon, ran_dry=False)  # busy: no sync before it is due (each is a few round trips)
+    assert frontier.pending_count == 0
+    sync.step(soon, ran_dry=True)
+    assert frontier.pending_count == 1 and frontier.owned == {"http://new.test"}
+    for store in (a, b):
+        store.close()
+
+
 def test_redis_rows_hold_a_url_once_and_rows_written_before_still_read() -> None:
     # Rows are the largest share of a crawl's Redis memory: a URL that is its own canonical form is
     # written once. Rows an earlier version wrote (the URL twice, spaced JSON) must still read.

@@ -161,16 +161,24 @@ class HostSync:
     origins, take an even share of those with work, and queue what other schedulers found on them."""
 
     SYNC_SECONDS = 0.25
+    # A scheduler whose frontier ran dry syncs this often instead: the origins it may claim and
+    # what the others found on its own are then all the work it can get. At SYNC_SECONDS alone,
+    # two schedulers starting a crawl took an origin or two each a quarter of a second, and one
+    # left with nothing to do took over the other's origins as slowly: in all, idle a quarter of the time.
+    DRY_SYNC_SECONDS = 0.02
 
     def __init__(self, shared: SharedHosts, store: Any, frontier: Any) -> None:
         self._shared, self._store, self._frontier = shared, store, frontier
-        self._next = 0.0
+        self._next = self._next_if_dry = 0.0
 
-    def due(self, now: float) -> bool:
-        return now >= self._next
+    def step(self, now: float, ran_dry: bool) -> None:
+        """Sync when it is due, or sooner if the frontier `ran_dry` (had no task to give while the
+        nodes wanted more)."""
+        if now >= self._next or (ran_dry and now >= self._next_if_dry):
+            self.run(now)
 
     def run(self, now: float) -> None:
-        self._next = now + self.SYNC_SECONDS
+        self._next, self._next_if_dry = now + self.SYNC_SECONDS, now + self.DRY_SYNC_SECONDS
         # URLs this scheduler found on origins it did not own are written before it claims any: a
         # claim reads the origin's unfinished URLs, and the write script sends an owner no inbox
         # entry for what it wrote itself.

@@ -139,6 +139,7 @@ class Scheduler:
         # said once when no node has joined after _NO_NODE_HINT_SECONDS.
         self.join_command = ""
         self._hinted_join = False
+        self._ran_dry = False  # the last dispatch found no task to give while the nodes wanted more
 
     # -- set-up ---------------------------------------------------------------------------------
 
@@ -233,8 +234,8 @@ class Scheduler:
         Returns why the run is over once it is (nothing left, or stopping with nothing in flight).
         """
         self._drain_results(now)
-        if self._sync is not None and self._sync.due(now):
-            self._sync.run(now)
+        if self._sync is not None:
+            self._sync.step(now, self._ran_dry)
         self._applier.collect_checked(now)
         self._watch_nodes(now)
         self._hint_join(now)
@@ -248,7 +249,7 @@ class Scheduler:
                 self.bulletin.update(state="stopping")  # nodes hand back what waits in their chains
                 self._take_back_queued()
         if self._stopping is None:
-            self._dispatch(now)
+            self._ran_dry = self._dispatch(now)
         self._applier.record_dropped()
         if now >= self._next_commit:  # small transactions: a kill -9 loses at most this moment's results
             self._records.commit()
@@ -329,7 +330,8 @@ class Scheduler:
                 return
             self._handle(message, now)
 
-    def _dispatch(self, now: float) -> None:
+    def _dispatch(self, now: float) -> bool:
+        """Queue tasks up to what the nodes hold; return True if the frontier ran dry before."""
         limit = self.config.limits.max_images
         threads = sum(node.threads for node in self._nodes.values())
         # Keep about as many tasks queued as the nodes online hold, so order and politeness stay
@@ -346,10 +348,11 @@ class Scheduler:
             chain = limit is None and self._frontier.waiting_origins * self.config.politeness.per_host < threads
             tasks = self._frontier.next_tasks(now, allow_images, chain)
             if not tasks:
-                return
+                return True
             self._tasks.put([dict(task) for task in tasks] if len(tasks) > 1 else dict(tasks[0]))
             queued += len(tasks)
             self.counts["tasks/dispatched"] += len(tasks)
+        return False
 
     def _take_back_queued(self) -> None:
         """Return tasks no node has taken yet to the frontier (they stay pending for a resume)."""
