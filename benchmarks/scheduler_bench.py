@@ -47,12 +47,19 @@ class _SyntheticNode:
     def __init__(self, pages: int, part: int = 0, parts: int = 1) -> None:
         rng = random.Random(1)
         self._part, self._parts = part, parts
-        self._pairs = [[_url(number), _url(number)] for number in range(2 * (pages + 1) * parts + 3)]
+        # Enough for `pages` answers. Where several schedulers share a crawl, each admits `pages` and
+        # a node answers for its scheduler's origins, whoever admitted them: it may answer more.
+        self._pairs: list[list[str]] = []
+        self._extend(2 * (pages + 1) * parts + 3)
         self._seen = [[rng.randrange(1 + 2 * answer * parts) for _ in range(18)]
                       for answer in range(min(pages, 5000))]
         self._template = dict(make_result(make_task("0.0", Kind.PAGE, "", 0, None, 0), "synthetic", Outcome.FETCHED,
                                           status=200))
         self._answers = itertools.count()  # shared by the node's threads: each answer's new links differ
+
+    def _extend(self, more: int) -> None:
+        start = len(self._pairs)
+        self._pairs.extend([_url(number), _url(number)] for number in range(start, start + more))
 
     def serve(self, node_id: str, take: Callable[[int, float], list], put: Callable[[object], None],
               bulletin: Callable[[], dict]) -> None:
@@ -71,6 +78,8 @@ class _SyntheticNode:
             for task in batch:
                 answer = next(answers_so_far)
                 new = 1 + 2 * (answer * parts + part)
+                if new + 1 >= len(pairs):  # this node answers more than its share (see __init__)
+                    self._extend(len(pairs) // 8)
                 links = [pairs[new], pairs[new + 1]] + [pairs[i] for i in seen[answer % len(seen)]]
                 answers.append({**template, "node": node_id, "task_id": task["id"], "links": links})
             put(answers)
