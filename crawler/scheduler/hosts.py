@@ -172,7 +172,7 @@ class HostSync:
         self._next = self._next_if_dry = 0.0
 
     def step(self, now: float, ran_dry: bool) -> None:
-        """Sync when it is due, or sooner if the frontier `ran_dry` (had no task to give while the
+        """Sync when it is due, or sooner if the frontier `ran_dry` (had nothing pending while the
         nodes wanted more)."""
         if now >= self._next or (ran_dry and now >= self._next_if_dry):
             self.run(now)

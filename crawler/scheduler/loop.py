@@ -139,7 +139,7 @@ class Scheduler:
         # said once when no node has joined after _NO_NODE_HINT_SECONDS.
         self.join_command = ""
         self._hinted_join = False
-        self._ran_dry = False  # the last dispatch found no task to give while the nodes wanted more
+        self._ran_dry = False  # the last dispatch found nothing pending while the nodes wanted more
 
     # -- set-up ---------------------------------------------------------------------------------
 
@@ -249,7 +249,9 @@ class Scheduler:
                 self.bulletin.update(state="stopping")  # nodes hand back what waits in their chains
                 self._take_back_queued()
         if self._stopping is None:
-            self._ran_dry = self._dispatch(now)
+            # Dry: nothing pending at all. Origins waiting out --delay have work, and syncing more
+            # often would not hurry them.
+            self._ran_dry = self._dispatch(now) and self._frontier.pending_count == 0
         self._applier.record_dropped()
         if now >= self._next_commit:  # small transactions: a kill -9 loses at most this moment's results
             self._records.commit()
