@@ -21,12 +21,15 @@ def _check(text: str, where: str, seeds: Seeds) -> None:
     url = absolute(text, text) if "://" in text else None
     if url is None or canonical(url) is None:
         hint = f"; did you mean {_as_url(text, 'https')}?" if "://" not in text and _looks_like_a_host(text) else ""
-        seeds.problems.append(f"{where}: not an http(s) URL: {text!r:.100}{hint}")
+        what = "an http(s) URL a browser would refuse (its host, port or length)" if _HTTP.match(text) \
+            else "not an http(s) URL"
+        seeds.problems.append(f"{where}: {what}: {text!r:.100}{hint}")
         return
     seeds.urls.append(url)
 
 
 _PORT = re.compile(r":\d{1,5}$")
+_HTTP = re.compile(r"https?://.", re.IGNORECASE)
 
 
 def _looks_like_a_host(text: str) -> bool:

@@ -102,6 +102,10 @@ def canonical(url: str) -> str | None:
         if parts.scheme.lower() not in CRAWLABLE_SCHEMES or not host or _FORBIDDEN_IN_A_HOST.search(host):
             return None
         port = parts.port  # raises ValueError on a port out of range
+        address = _ipv4_of(host)  # raises ValueError on one a browser refuses
+        if address is not None and address != host:
+            userinfo, at, _ = parts.netloc.rpartition("@")
+            parts = parts._replace(netloc=f"{userinfo}{at}{address}" + ("" if port is None else f":{port}"))
         if _may_hold_a_session_id(url):  # before dot segments are resolved: "..;jsessionid=1" is ".."
             parts = _without_session_ids(parts)
         key = canonicalize_url(urlunsplit(parts), keep_fragments=False)
@@ -121,6 +125,44 @@ def canonical(url: str) -> str | None:
         parts = parts._replace(path="/")
     key = urlunsplit(parts)
     return key if len(key) <= MAX_URL_CHARS else None
+
+
+# A host that ends in a number is an IPv4 address to the URL standard, written in any of the forms
+# inet_aton reads (127.1, 0x7f.0.0.1, 017700000001, 2130706433, a trailing dot): a browser goes to
+# 127.0.0.1 for each, and refuses one out of range (256.1.1.1, 1.2.3.4.5). Kept as written, one
+# address had several keys, and an impossible one went to the name server.
+_IPV4_NUMBER = re.compile(r"0[xX][0-9a-fA-F]*|[0-9]+")
+
+
+def _ipv4_of(host: str) -> str | None:
+    """`host` (lower case, as urlsplit gives it) as a dotted quad where it ends in a number, None
+    where it is a name; ValueError where it ends in a number but is no address (the URL standard's
+    IPv4 parser)."""
+    if ":" in host or not (host[-1:].isdigit() or host.endswith(".") or "0x" in host):
+        return None  # an IPv6 address, or a name (the fast answer for nearly every host)
+    labels = host.split(".")
+    if labels[-1] == "" and len(labels) > 1:
+        labels.pop()
+    if not _IPV4_NUMBER.fullmatch(labels[-1]):
+        return None  # a name, "example.com." included
+    if len(labels) > 4:
+        raise ValueError(f"{host}: more than four numbers")
+    numbers = [_ipv4_number(label, host) for label in labels]
+    if any(number > 255 for number in numbers[:-1]) or numbers[-1] >= 256 ** (5 - len(numbers)):
+        raise ValueError(f"{host}: out of range")
+    value = numbers[-1] + sum(number << (8 * (3 - place)) for place, number in enumerate(numbers[:-1]))
+    return ".".join(str((value >> shift) & 255) for shift in (24, 16, 8, 0))
+
+
+def _ipv4_number(label: str, host: str) -> int:
+    """One part of an IPv4 address: 0x for hexadecimal, a leading 0 for octal, else decimal."""
+    if not _IPV4_NUMBER.fullmatch(label):
+        raise ValueError(f"{host}: {label!r} is no number")
+    if label[:2].lower() == "0x":
+        return int(label[2:] or "0", 16)
+    if len(label) > 1 and label.startswith("0"):
+        return int(label[1:], 8)  # "09": no octal digit, no address (a browser's answer too)
+    return int(label)
 
 
 # A server that has not yet given a client its cookie writes a session id into every link: each

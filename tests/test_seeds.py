@@ -25,6 +25,16 @@ def test_seeds_report_bad_lines_with_file_and_line_and_keep_going(tmp_path: Path
     assert seeds.problems[2].startswith(f"{seed_file}:4:")
 
 
+def test_seeds_an_http_url_a_browser_refuses_is_named_as_such(tmp_path: Path) -> None:
+    seed_file = tmp_path / "seeds.txt"
+    seed_file.write_text("https://exa mple.com/\nhttp://256.1.1.1/\nhttp://e.com:99999/\n")
+    seeds = read_seeds([str(seed_file)])
+    assert seeds.urls == []  # before: "not an http(s) URL", of URLs that plainly were
+    assert seeds.problems == [f"{seed_file}:{line}: an http(s) URL a browser would refuse (its host, port or "
+                              f"length): {url!r}" for line, url in enumerate(
+                                  ("https://exa mple.com/", "http://256.1.1.1/", "http://e.com:99999/"), start=1)]
+
+
 def test_seeds_accept_several_files_and_command_line_urls(tmp_path: Path) -> None:
     first, second = tmp_path / "a.txt", tmp_path / "b.txt"
     first.write_text("https://a.example/\n")

@@ -30,6 +30,23 @@ def test_urls_equivalent_forms_share_one_key() -> None:
     assert len({canonical(f) for f in forms}) == 1
 
 
+def test_urls_an_ipv4_address_has_one_key_whatever_its_form_and_one_out_of_range_none() -> None:
+    # The URL standard reads a host that ends in a number as an IPv4 address in any form inet_aton
+    # reads; a browser goes to 127.0.0.1 for each of these, and refuses the ones out of range.
+    # Before, each form was a host of its own (a page fetched once per spelling, an origin per
+    # spelling for --per-host), and an impossible address was asked of the name server.
+    forms = ["http://127.0.0.1/a", "http://127.1/a", "http://0x7f.0.0.1/a", "http://0X7F.1/a", "http://017700000001/a",
+             "http://2130706433/a", "http://127.0.0.1./a"]
+    assert {canonical(form) for form in forms} == {"http://127.0.0.1/a"}
+    assert canonical("http://u:p@0x7f.1:8080/") == "http://u:p@127.0.0.1:8080/"
+    assert canonical("http://0xffffffff/") == "http://255.255.255.255/"
+    for refused in ("http://256.1.1.1/", "http://1.2.3.4.5/", "http://09.1.1.1/", "http://4294967296/",
+                    "http://a.1/", "http://shop.0x/"):
+        assert canonical(refused) is None, refused
+    for name in ("http://example.com./", "http://1.example/", "http://x1/", "http://[::ffff:1.2.3.4]/"):
+        assert canonical(name) is not None, name
+
+
 def test_urls_session_ids_are_no_part_of_a_key() -> None:
     # A server that has not yet given a client its cookie writes a session id into every link
     # (Tomcat's ;jsessionid=, PHP's PHPSESSID, phpBB's sid, ASP's, ColdFusion's): every node of a
