@@ -48,11 +48,30 @@ def absolute(base: str, ref: str) -> str | None:
     ref = encode_controls(_INNER_WHITESPACE.sub("", ref.strip(_STRIP_CHARS)))
     if not ref:
         return None
+    if "\\" in ref:
+        ref = backslashes_as_slashes(ref)
     if len(ref) > _MAX_JOINED_CHARS or _KEEPS_THE_BASE_PATH.match(ref):
         return _joined(base, ref)
     # Any other reference resolves the same against the base's folder, which the pages of a folder
     # share: their common links (a menu, a logo, ../_static/…) are resolved once, not on every page.
     return _joined_in_folder(_folder_of(base), ref)
+
+
+# In an http(s) URL the URL standard reads a backslash before the query as a slash: pages written
+# on Windows name `images\photo.jpg`, `..\img\a.png` or `\\cdn.example\x.png`, and a browser asks
+# for images/photo.jpg, ../img/a.png and //cdn.example/x.png. Sent as written, each was a 404 (or
+# resolved into the page's own folder).
+_SCHEME = re.compile(r"[a-zA-Z][a-zA-Z0-9+.-]*:")
+
+
+def backslashes_as_slashes(ref: str) -> str:
+    """`ref` with each backslash before its query or fragment read as a slash, unless it names a
+    scheme other than http(s), where a backslash is only a character."""
+    scheme = _SCHEME.match(ref)
+    if scheme and scheme.group()[:-1].lower() not in CRAWLABLE_SCHEMES:
+        return ref
+    end = min((at for at in (ref.find("?"), ref.find("#")) if at >= 0), default=len(ref))
+    return ref[:end].replace("\\", "/") + ref[end:]
 
 
 _MAX_JOINED_CHARS = 2048  # longer references are resolved each time, not kept

@@ -35,6 +35,17 @@ def test_extract_img_srcset_picture_lazy_input_and_meta_forms() -> None:
                         for name, form in expected.items()}, FAVICON: "favicon"}
 
 
+def test_extract_backslashes_in_a_windows_authored_page_are_slashes() -> None:
+    # (In CSS a backslash starts an escape, url(..\\bg) is "..", U+000B and "g", in a browser too.)
+    html = ('<img src="images\\photo.jpg"><img src="..\\bg\\tile.gif">'
+            '<img srcset="thumbs\\a.jpg 1x, thumbs\\b.jpg 2x"><a href="sub\\next.html">next</a>')
+    page = "http://site.test/dir/page.html"
+    assert set(found(html, page)) == {"http://site.test/dir/images/photo.jpg", "http://site.test/bg/tile.gif",
+                                      "http://site.test/dir/thumbs/a.jpg", "http://site.test/dir/thumbs/b.jpg",
+                                      "http://site.test/favicon.ico"}
+    assert [link[0] for link in extract(html.encode(), page).links] == ["http://site.test/dir/sub/next.html"]
+
+
 def test_extract_lazy_gallery_reads_the_noscript_fallback() -> None:
     html = """<div class="gallery">
       <img class="lazyload" src="data:image/gif;base64,R0lGODlhAQABAAAAACw=" data-sizes="auto">

@@ -80,6 +80,20 @@ def test_urls_absolute_resolves_and_drops_non_http() -> None:
     assert absolute("http://a.com/", "/a\x1b]0;title\x07b\x85.png") == "http://a.com/a%1B]0;title%07b%C2%85.png"
 
 
+def test_urls_a_backslash_before_the_query_is_a_slash_as_browsers_read_it() -> None:
+    # Pages written on Windows name pictures with backslashes. A browser reads each as a slash in an
+    # http(s) URL; before, `images\\photo.jpg` was asked for as images%5Cphoto.jpg (a 404 on most
+    # servers) and `\\img\\b.png` resolved inside the page's folder.
+    page = "http://site.test/dir/page.html"
+    assert absolute(page, "images\\photo.jpg") == "http://site.test/dir/images/photo.jpg"
+    assert absolute(page, "..\\img\\a.png") == "http://site.test/img/a.png"
+    assert absolute(page, "\\img\\b.png") == "http://site.test/img/b.png"
+    assert absolute(page, "\\\\cdn.test\\c.png") == "http://cdn.test/c.png"
+    assert absolute(page, "HTTPS:\\\\cdn.test\\d.png") == "https://cdn.test/d.png"
+    assert absolute(page, "e.png?path=a\\b") == "http://site.test/dir/e.png?path=a\\b"  # the query keeps it
+    assert absolute(page, "javascript:go('a\\b')") is None
+
+
 @pytest.mark.parametrize(("base", "ref", "expected"), [
     # what resolves against the base's folder, shared by the pages in it (and remembered for them)
     ("http://a.com/x/one.html?p=1", "img/a.png", "http://a.com/x/img/a.png"),
