@@ -121,7 +121,8 @@ def canonical(url: str) -> str | None:
         if parts.scheme.lower() not in CRAWLABLE_SCHEMES or not host or _FORBIDDEN_IN_A_HOST.search(host):
             return None
         port = parts.port  # raises ValueError on a port out of range
-        address = _ipv4_of(host)  # raises ValueError on one a browser refuses
+        # (a host that may end in a number: an IPv4 address, and ValueError for one a browser refuses)
+        address = _ipv4_of(host) if host[-1].isdigit() or host[-1] == "." or "0x" in host else None
         if address is not None and address != host:
             userinfo, at, _ = parts.netloc.rpartition("@")
             parts = parts._replace(netloc=f"{userinfo}{at}{address}" + ("" if port is None else f":{port}"))
@@ -151,6 +152,8 @@ def canonical(url: str) -> str | None:
 # 127.0.0.1 for each, and refuses one out of range (256.1.1.1, 1.2.3.4.5). Kept as written, one
 # address had several keys, and an impossible one went to the name server.
 _IPV4_NUMBER = re.compile(r"0[xX][0-9a-fA-F]*|[0-9]+")
+_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+_DOTTED_QUAD = re.compile(rf"(?:{_OCTET}\.){{3}}{_OCTET}")  # as the parser writes it: nothing to do
 
 
 def _ipv4_of(host: str) -> str | None:
@@ -159,6 +162,8 @@ def _ipv4_of(host: str) -> str | None:
     IPv4 parser)."""
     if ":" in host or not (host[-1:].isdigit() or host.endswith(".") or "0x" in host):
         return None  # an IPv6 address, or a name (the fast answer for nearly every host)
+    if _DOTTED_QUAD.fullmatch(host):
+        return host
     labels = host.split(".")
     if labels[-1] == "" and len(labels) > 1:
         labels.pop()
