@@ -76,7 +76,7 @@ def backslashes_as_slashes(ref: str) -> str:
 
 _MAX_JOINED_CHARS = 2048  # longer references are resolved each time, not kept
 # A reference with neither a path nor a host ("", "?q", "#f", "http:") keeps the base's whole path.
-_KEEPS_THE_BASE_PATH = re.compile(r"(?:[a-zA-Z][a-zA-Z0-9+.-]*:)?(?://)?(?=[?#]|$)")
+_KEEPS_THE_BASE_PATH = re.compile(rf"(?:{_SCHEME.pattern})?(?://)?(?=[?#]|$)")
 
 
 @functools.lru_cache(maxsize=256)
@@ -121,7 +121,7 @@ def canonical(url: str) -> str | None:
         if parts.scheme.lower() not in CRAWLABLE_SCHEMES or not host or _FORBIDDEN_IN_A_HOST.search(host):
             return None
         port = parts.port  # raises ValueError on a port out of range
-        # (a host that may end in a number: an IPv4 address, and ValueError for one a browser refuses)
+        # a host that may end in a number (the test spares a name the call): an IPv4 address
         address = _ipv4_of(host) if host[-1].isdigit() or host[-1] == "." or "0x" in host else None
         if address is not None and address != host:
             userinfo, at, _ = parts.netloc.rpartition("@")
@@ -160,8 +160,8 @@ def _ipv4_of(host: str) -> str | None:
     """`host` (lower case, as urlsplit gives it) as a dotted quad where it ends in a number, None
     where it is a name; ValueError where it ends in a number but is no address (the URL standard's
     IPv4 parser)."""
-    if ":" in host or not (host[-1:].isdigit() or host.endswith(".") or "0x" in host):
-        return None  # an IPv6 address, or a name (the fast answer for nearly every host)
+    if ":" in host:
+        return None  # an IPv6 address
     if _DOTTED_QUAD.fullmatch(host):
         return host
     labels = host.split(".")
