@@ -36,7 +36,7 @@ def test_extract_img_srcset_picture_lazy_input_and_meta_forms() -> None:
 
 
 def test_extract_backslashes_in_a_windows_authored_page_are_slashes() -> None:
-    # (In CSS a backslash starts an escape, url(..\\bg) is "..", U+000B and "g", in a browser too.)
+    # (In CSS a backslash starts an escape: url(..\bg) is "..", U+000B and "g", in a browser too.)
     html = ('<img src="images\\photo.jpg"><img src="..\\bg\\tile.gif">'
             '<img srcset="thumbs\\a.jpg 1x, thumbs\\b.jpg 2x"><a href="sub\\next.html">next</a>')
     page = "http://site.test/dir/page.html"
