@@ -124,8 +124,7 @@ def canonical(url: str) -> str | None:
         # a host that may end in a number (the test spares a name the call): an IPv4 address
         address = _ipv4_of(host) if host[-1].isdigit() or host[-1] == "." or "0x" in host else None
         if address is not None and address != host:
-            userinfo, at, _ = parts.netloc.rpartition("@")
-            parts = parts._replace(netloc=f"{userinfo}{at}{address}" + ("" if port is None else f":{port}"))
+            parts = _with_host(parts, address, port)
         if _may_hold_a_session_id(url):  # before dot segments are resolved: "..;jsessionid=1" is ".."
             parts = _without_session_ids(parts)
         key = canonicalize_url(urlunsplit(parts), keep_fragments=False)
@@ -135,16 +134,18 @@ def canonical(url: str) -> str | None:
         return None
     parts = urlsplit(key)
     if port is not None and port == DEFAULT_PORTS[parts.scheme]:
-        host = parts.hostname or ""
-        netloc = f"[{host}]" if ":" in host else host
-        if parts.username is not None:
-            userinfo = parts.username + (f":{parts.password}" if parts.password is not None else "")
-            netloc = f"{userinfo}@{netloc}"
-        parts = parts._replace(netloc=netloc)
+        parts = _with_host(parts, parts.hostname or "", None)
     if not parts.path:
         parts = parts._replace(path="/")
     key = urlunsplit(parts)
     return key if len(key) <= MAX_URL_CHARS else None
+
+
+def _with_host(parts: SplitResult, host: str, port: int | None) -> SplitResult:
+    """`parts` with this host and port (None: none written), its user info as it was."""
+    userinfo, at, _ = parts.netloc.rpartition("@")
+    shown = f"[{host}]" if ":" in host else host
+    return parts._replace(netloc=f"{userinfo}{at}{shown}" + ("" if port is None else f":{port}"))
 
 
 # A host that ends in a number is an IPv4 address to the URL standard, written in any of the forms
