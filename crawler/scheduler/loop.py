@@ -333,7 +333,8 @@ class Scheduler:
             self._handle(message, now)
 
     def _dispatch(self, now: float) -> bool:
-        """Queue tasks up to what the nodes hold; return True if the frontier ran dry before."""
+        """Queue tasks up to what the nodes hold; return True if the frontier had no task to give
+        while they wanted more."""
         limit = self.config.limits.max_images
         threads = sum(node.threads for node in self._nodes.values())
         # Keep about as many tasks queued as the nodes online hold, so order and politeness stay
