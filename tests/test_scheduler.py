@@ -451,6 +451,47 @@ def test_a_seed_its_robots_txt_forbids_says_so(tmp_path: Path, caplog: pytest.Lo
         "a site of your own anyway)"]
 
 
+def _robots_task_of_a_site(tmp_path: Path) -> tuple[Scheduler, dict]:
+    config = SchedulerConfig(output_dir=tmp_path, authkey=b"k" * 32, seeds=(f"{SITE}/",),
+                             scope=Scope(frozenset({"site.test"}), read_sitemaps=False),
+                             politeness=Politeness(delay_seconds=0))
+    scheduler = Scheduler(config, clock=lambda: 0.0, store=MemoryStore())
+    scheduler._applier.add_seeds([f"{SITE}/"])
+    robots = scheduler._frontier.next_task(0.0)
+    assert robots is not None and robots["kind"] == "robots"
+    return scheduler, dict(robots)
+
+
+def test_a_site_that_refuses_the_first_connection_is_not_asked_again(tmp_path: Path) -> None:
+    # Documentation links its examples' dev servers (http://127.0.0.1:5000/): nothing listens there.
+    # Before, its robots.txt was tried three times with backoff, which held the crawl's end ~5 s.
+    scheduler, robots = _robots_task_of_a_site(tmp_path)
+    scheduler._handle(dict(make_result(robots, "n1", Outcome.FAILED, reason="connection-refused",
+                                       retryable=True)), 0.0)
+    assert scheduler._frontier.next_task(60.0) is None and scheduler._frontier.is_empty()
+    assert [(r["url"], r["reason"], r["attempts"]) for r in failures_of(scheduler, tmp_path)] == [
+        (f"{SITE}/robots.txt", "connection-refused", 1), (f"{SITE}/", "robots-unavailable", 0)]
+
+
+@pytest.mark.parametrize("reason", ["ConnectTimeout", "connection-reset", "http-503"])
+def test_a_site_that_may_be_busy_is_asked_again(tmp_path: Path, reason: str) -> None:
+    scheduler, robots = _robots_task_of_a_site(tmp_path)
+    scheduler._handle(dict(make_result(robots, "n1", Outcome.FAILED, reason=reason, retryable=True)), 0.0)
+    scheduler._frontier.tick(60.0)
+    again = scheduler._frontier.next_task(60.0)
+    assert again is not None and again["url"] == f"{SITE}/robots.txt"
+
+
+def test_a_page_whose_connection_is_refused_once_its_site_answered_is_asked_again(tmp_path: Path) -> None:
+    scheduler = idle_scheduler(tmp_path)  # the site answered before: a refused connection is a restart
+    page = page_task(scheduler, "/a.html")
+    scheduler._handle(dict(make_result(page, "n1", Outcome.FAILED, reason="connection-refused",
+                                       retryable=True)), 0.0)
+    scheduler._frontier.tick(60.0)
+    again = scheduler._frontier.next_task(60.0)
+    assert again is not None and again["url"] == f"{SITE}/a.html"
+
+
 def test_a_saved_image_counts_only_once_the_shared_disk_shows_it(tmp_path: Path,
                                                                caplog: pytest.LogCaptureFixture) -> None:
     scheduler = idle_scheduler(tmp_path)

@@ -18,7 +18,14 @@ from typing import Any
 
 from crawler.config import SchedulerConfig
 from crawler.messages import Found, InlineImage, Kind, Outcome, Result, SavedImage, shown
-from crawler.reasons import MAX_SLOW_ATTEMPTS, NO_SUCH_HOST, NOT_STARTED, SLOW_REASONS, describe_reason
+from crawler.reasons import (
+    CONNECTION_REFUSED,
+    MAX_SLOW_ATTEMPTS,
+    NO_SUCH_HOST,
+    NOT_STARTED,
+    SLOW_REASONS,
+    describe_reason,
+)
 from crawler.scheduler.filecheck import SavedFileCheck
 from crawler.scheduler.frontier import Frontier
 from crawler.scheduler.records import CrawlRecords, found_as_of
@@ -216,6 +223,10 @@ class ResultApplier:
             self._frontier.fail(row, "link-to-a-page", Outcome.SKIPPED)
         elif result["retryable"]:
             bound = MAX_SLOW_ATTEMPTS if reason in SLOW_REASONS else None
+            if row.kind == Kind.ROBOTS and reason == CONNECTION_REFUSED:
+                # A site's first request, and nothing listens: as wget and curl take it, the server is
+                # not running, and asking again after backoff would only hold the crawl's end.
+                bound = 1
             if self._frontier.retry_or_fail(row, reason, now, result["retry_after"], bound):
                 self._counts["tasks/retried"] += 1
             else:
