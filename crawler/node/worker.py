@@ -37,6 +37,7 @@ from crawler.node.fetcher import new_session
 from crawler.node.handlers import TaskHandler
 from crawler.reasons import NOT_STARTED
 from crawler.storage import check_crawl_output
+from crawler.units import plural
 
 log = logging.getLogger(__name__)
 
@@ -225,7 +226,8 @@ class Worker:
             return 0 if self._paused and not self._broken.is_set() else 1  # paused: leaving is no failure
         self._send_event("bye")
         # attempts, not URLs: a retry counts again, and the scheduler's closing lines say what failed for good
-        log.info("worker %s: done: %d tasks, %d attempts failed", self.node_id, self.done, self.failed)
+        log.info("worker %s: done: %s, %s", self.node_id, plural(self.done, "task"),
+                 plural(self.failed, "attempt") + " failed")
         return 0
 
     def _watch(self) -> None:
@@ -253,8 +255,8 @@ class Worker:
                 self._send_event("heartbeat")
                 next_heartbeat = now + self.config.heartbeat_seconds
             if now - last_status >= _STATUS_SECONDS:
-                log.info("worker %s: %d tasks done (%d attempts failed), %d held, %.1f tasks/s, up %.0fs", self.node_id,
-                         self.done, self.failed, len(self._held),
+                log.info("worker %s: %s done (%s failed), %d held, %.1f tasks/s, up %.0fs", self.node_id,
+                         plural(self.done, "task"), plural(self.failed, "attempt"), len(self._held),
                          (self.done - done_at_last_status) / (now - last_status), now - started)
                 last_status, done_at_last_status = now, self.done
             self._stop.wait(_POLL_SECONDS)
