@@ -3,29 +3,35 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
+
+from PIL import Image, ImageDraw
 
 from benchmarks import browser
 from benchmarks.site import make_photo
 from crawler.output.gallery import write_gallery
 
 
-def fabricate_output(root: Path, images: int, hosts: int = 20) -> None:
-    """An output directory as a crawl of `images` images on `hosts` hosts would leave it."""
+def fabricate_output(root: Path, images: int, hosts: int = 20, picture: Callable[[int], bytes] = make_photo) -> None:
+    """An output directory as a crawl of `images` images (`picture(number)`) on `hosts` hosts would leave it."""
     records = []
     for number in range(images):
-        data = make_photo(number)
+        data = picture(number)
         sha = hashlib.sha256(data).hexdigest()
         host = f"host{number % hosts}.example"
         extension = "png" if data.startswith(b"\x89PNG") else "jpg"
+        with Image.open(io.BytesIO(data)) as opened:
+            width, height = opened.size
         path = f"images/{host}/{sha}.{extension}"
         (root / path).parent.mkdir(parents=True, exist_ok=True)
         (root / path).write_bytes(data)
         records.append({"url": f"http://{host}/img/{number}.{extension}", "page_url": f"http://{host}/p/{number}",
                         "path": path, "sha256": sha, "bytes": len(data), "content_type": f"image/{extension}",
-                        "width": 96, "height": 64, "node": "n1", "time": "2026-01-01T00:00:00+00:00"})
+                        "width": width, "height": height, "node": "n1", "time": "2026-01-01T00:00:00+00:00"})
     (root / "manifest.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
 
 
@@ -57,3 +63,33 @@ def gallery(work: Path, images: int = 10_000, hosts: int = 20) -> None:
     print(f"  rewrite               {again:9.1f} s (thumbnails there)")
     print(f"  index.html            {page.stat().st_size / 1e6:9.1f} MB")
     print("  load in Chromium      " + (f"{load:9.2f} s" if load is not None else "   skipped (no chromium)"))
+    full_size(work / "full-size")
+
+
+def full_size_picture(number: int) -> bytes:
+    """A picture as sites serve them: a 1024x768 photo (JPEG), or one in three an 800x600 screenshot
+    with transparency (PNG). Noise keeps them as costly to decode as real ones."""
+    screenshot = number % 3 == 0
+    size = (800, 600) if screenshot else (1024, 768)
+    noise = Image.effect_noise(size, 40 + number % 20)
+    mirrored = noise.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+    picture = Image.merge("RGB", (noise, noise.rotate(90), mirrored))
+    ImageDraw.Draw(picture).text((10, 10), str(number), fill=(255, 255, 255))
+    out = io.BytesIO()
+    if screenshot:
+        picture.putalpha(200)
+        picture.save(out, "PNG")
+    else:
+        picture.save(out, "JPEG", quality=85)
+    return out.getvalue()
+
+
+def full_size(work: Path, images: int = 300) -> None:
+    """Where the first write's time goes with real pictures: decoding and scaling each one."""
+    work.mkdir(parents=True, exist_ok=True)
+    fabricate_output(work, images, hosts=3, picture=full_size_picture)
+    started = time.monotonic()
+    write_gallery(work)
+    first = time.monotonic() - started
+    print(f"\n## gallery of {images} full-size pictures (1024x768 JPEG photos, 800x600 PNG screenshots)")
+    print(f"  first write           {first:9.2f} s, {first / images * 1000:.1f} ms a picture (thumbnails made)")
