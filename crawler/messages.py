@@ -14,7 +14,7 @@ from typing import Any, Literal, TypedDict, get_args
 
 from crawler.errors import BadMessage
 
-PROTOCOL_VERSION = 11  # 2: stylesheet tasks; images carry how they were found. 3: withheld images.
+PROTOCOL_VERSION = 12  # 2: stylesheet tasks; images carry how they were found. 3: withheld images.
 # 4: images carry their words (alt, title, caption); sitemap tasks; validators for re-crawls.
 # 5: the desk may hand out a chain (a list of tasks of one origin, run one after another)
 # 6: validators carry max_age (how long the server said the response stays fresh)
@@ -25,6 +25,7 @@ PROTOCOL_VERSION = 11  # 2: stylesheet tasks; images carry how they were found. 
 # 10: a page carries the pictures written into it as data: URIs, which the node saved
 # 11: keys leave session ids out, and a page's URL queries are in its encoding: a node keying them as
 #     before would have the scheduler fetch those URLs twice
+# 12: a page task whose URL is a sitemap (a seed https://site/sitemap.xml) is answered as one (as_sitemap)
 
 MAX_URL_CHARS = 8192  # longer URLs are dropped by the extractor; servers refuse them too (Apache: 8190)
 MAX_REFS_PER_PAGE = 50_000  # links plus images from one page; a sitemap lists 50,000 URLs at most
@@ -189,6 +190,7 @@ class Result(TypedDict):
     withheld: int  # images on the page left out because the site opted out (X-Robots-Tag, meta robots)
     validators: dict[str, str]  # of what was fetched (VALIDATOR_KEYS): what the next re-crawl asks with
     lastmods: list[list[Any]]  # a sitemap's [canonical, POSIX time] of the pages whose <lastmod> it gives
+    as_sitemap: bool  # a page task's URL was a sitemap: what it lists came back as a sitemap task's would
     referrer_policy: str | None  # the Referrer Policy a page (or stylesheet) sets for its images; None: none
     referrer_policies: list[list[str]]  # [canonical, policy] of images whose own tag sets one
     inline: list[InlineImage]  # pictures written into a page as data: URIs, saved
@@ -236,8 +238,8 @@ def make_result(task: Task, node: str, outcome: Outcome, **fields: Any) -> Resul
         "v": PROTOCOL_VERSION, "type": "result", "task_id": task["id"], "node": node, "outcome": str(outcome),
         "reason": None, "retryable": False, "retry_after": None, "links": [], "images": [], "stylesheets": [],
         "sitemaps": [], "location": None, "image": None, "robots_text": None, "status": None, "elapsed": 0.0,
-        "bytes": 0, "withheld": 0, "validators": {}, "lastmods": [], "referrer_policy": None, "referrer_policies": [],
-        "inline": [], "inline_unsaved": {},
+        "bytes": 0, "withheld": 0, "validators": {}, "lastmods": [], "as_sitemap": False, "referrer_policy": None,
+        "referrer_policies": [], "inline": [], "inline_unsaved": {},
     }
     for key, value in fields.items():
         if key not in result:
@@ -389,6 +391,7 @@ def read_result(message: dict[str, Any]) -> Result:
     if image is not None:
         _read_saved_image(image, what)
     _check_validators(_require(result, "validators", dict, what), what)
+    _require(result, "as_sitemap", bool, what)
     lastmods = _require(result, "lastmods", list, what)
     if len(lastmods) > MAX_REFS_PER_PAGE or not all(
             type(entry) is list and len(entry) == 2 and type(entry[0]) is str and len(entry[0]) <= MAX_URL_CHARS

@@ -111,6 +111,36 @@ def test_a_node_reports_a_gzipped_sitemaps_entries_as_plain_references(tmp_path:
                                    "The harbour at dusk"]
 
 
+@responses.activate
+@pytest.mark.parametrize(("body", "content_type", "name"), [
+    (IMAGE_SITEMAP, "text/xml", "sitemap.xml"), (gzip.compress(IMAGE_SITEMAP), "application/x-gzip", "sitemap.xml.gz"),
+    (gzip.compress(IMAGE_SITEMAP), "application/octet-stream", "sitemap.xml.gz")], ids=["xml", "gzip", "nginx-gzip"])
+def test_a_page_task_that_is_a_sitemap_is_read_as_one(tmp_path: Path, body: bytes, content_type: str,
+                                                      name: str) -> None:
+    # `crawler run https://site/sitemap.xml`: the seed is a page task. It was skipped as "not-html"
+    # and the crawl ended with nothing, saying nothing. (nginx sends .gz as application/octet-stream.)
+    url = f"{SITE}/{name}"
+    responses.get(url, body=body, content_type=content_type)
+    limits = FetchLimits()
+    handler = TaskHandler("n1", limits, ImageFilter(), tmp_path)
+    result = read_result(dict(handler.handle(make_task("1.1.r", "page", url, 0, None, 0), new_session(limits))))
+    assert (result["outcome"], result["as_sitemap"]) == ("fetched", True)
+    assert [link[0] for link in result["links"]] == [f"{SITE}/gallery/harbour.html", f"{SITE}/about.html"]
+    assert result["images"][0][0] == f"{SITE}/img/harbour.jpg" and result["lastmods"]
+
+
+@responses.activate
+def test_a_page_task_of_xml_that_is_no_sitemap_is_still_no_page(tmp_path: Path) -> None:
+    url = f"{SITE}/feed.xml"
+    responses.get(url, body=b"<?xml version='1.0'?><rss><channel><link>http://site.test/a</link></channel></rss>",
+                  content_type="application/xml")
+    limits = FetchLimits()
+    handler = TaskHandler("n1", limits, ImageFilter(), tmp_path)
+    result = read_result(dict(handler.handle(make_task("1.1.r", "page", url, 0, None, 0), new_session(limits))))
+    assert (result["outcome"], result["reason"], result["as_sitemap"], result["links"]) == (
+        "skipped", "not-html", False, [])
+
+
 # -- what the scheduler makes of them -------------------------------------------------------------
 
 Answer = Callable[[dict], dict]
@@ -232,3 +262,30 @@ def test_a_robots_txt_sitemap_line_brings_no_control_characters() -> None:
     from crawler.scheduler.robots import listed_sitemaps
     assert listed_sitemaps("Sitemap: http://x.test/a\x1b]0;t\x07.xml\nSitemap: http://x.test/ok.xml\n") == [
         "http://x.test/a%1B]0;t%07.xml", "http://x.test/ok.xml"]
+
+
+def test_a_seed_that_is_a_sitemap_brings_its_pages_and_the_sitemaps_it_lists(tmp_path: Path) -> None:
+    def sitemap_seed(task: dict) -> dict:
+        path = task["url"].removeprefix(SITE)
+        if path == "/robots.txt":
+            return dict(make_result(task, "n", "fetched", status=404))
+        if path == "/sitemap.xml":  # where a site keeps one by default: not here
+            return dict(make_result(task, "n", "failed", reason="http-404", status=404))
+        if path == "/sitemap_index.xml":  # the seed, a page task, that the node found to be a sitemap
+            return dict(make_result(task, "n", "fetched", status=200, as_sitemap=True,
+                                    sitemaps=refs("/sitemaps/pages.xml")))
+        if path == "/sitemaps/pages.xml":
+            return dict(make_result(task, "n", "fetched", status=200, links=refs("/a.html", "/b.html")))
+        return dict(make_result(task, "n", "fetched", status=200, links=refs("/linked.html")))
+
+    for only in (False, True):
+        config = SchedulerConfig(output_dir=tmp_path / str(only), authkey=b"k" * 32,
+                                 seeds=(f"{SITE}/sitemap_index.xml",),
+                                 scope=Scope(frozenset({"site.test"}), sitemaps_only=only),
+                                 politeness=Politeness(delay_seconds=0), limits=Limits(max_depth=1))
+        scheduler = Scheduler(config, clock=lambda: 0.0, store=MemoryStore())
+        fetched = drive(scheduler, sitemap_seed)
+        assert ("sitemap", "/sitemaps/pages.xml", 1) in fetched
+        assert ("page", "/a.html", 1) in fetched and ("page", "/b.html", 1) in fetched
+        assert not any(path == "/linked.html" for _kind, path, _depth in fetched)  # --max-depth 1
+        assert scheduler.counts["sitemaps/fetched"] == 2 and scheduler.counts["pages/fetched"] == 2

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import requests
 
@@ -22,7 +23,7 @@ from crawler.node.images import NotAnImage
 from crawler.node.inline import save_inline
 from crawler.node.keep import Unwanted, keep_image
 from crawler.node.optout import NO_FOLLOW, NO_IMAGES, agent_token
-from crawler.node.sitemap import MAX_SITEMAP_BYTES, SitemapError, read_sitemap
+from crawler.node.sitemap import GZIP_TYPES, MAX_SITEMAP_BYTES, XML_TYPES, SitemapEntries, SitemapError, read_sitemap
 from crawler.urls import canonical, referrer
 
 log = logging.getLogger(__name__)
@@ -31,6 +32,12 @@ _HTML_TYPES = ("text/html", "application/xhtml+xml", "")
 _PAGE_BODY_TYPES = ("text/html", "application/xhtml+xml", "image/")  # what a page task reads (see _page)
 _NOT_CSS_TYPES = ("text/html", "application/xhtml+xml", "application/json", "text/javascript",
                   "application/javascript")  # an error page or a script where a stylesheet was expected
+
+
+def _sitemap_types(url: str) -> tuple[str, ...]:
+    """The content types a page task's URL is read as a sitemap under: XML, and where its name ends
+    in .xml.gz, gzip (never any .gz: a link to a tarball stays unread)."""
+    return XML_TYPES + GZIP_TYPES if urlsplit(url).path.lower().endswith(".xml.gz") else XML_TYPES
 
 
 class TaskHandler:
@@ -111,14 +118,20 @@ class TaskHandler:
                            status=fetched.status)
 
     def _page(self, task: Task, session: requests.Session) -> Result:
+        sitemap_types = _sitemap_types(task["url"])
         fetched = fetch(session, task["url"], self.limits, self.limits.max_page_bytes, cut_at_cap=True,
                         images_as_images=True, known=task["known"], referrer=_referrer(task),
-                        body_types=_PAGE_BODY_TYPES)  # a link to a zip or a video: skipped, unread
+                        body_types=_PAGE_BODY_TYPES + sitemap_types)  # a link to a zip or a video: skipped, unread
         answered = self._redirect(task, fetched) or self._unchanged(task, fetched)
         if answered is not None:
             return answered
         if fetched.content_type.startswith("image/"):  # a link straight to a picture: keep it
             return self._save(task, fetched)
+        if fetched.content_type in sitemap_types:  # a seed https://site/sitemap.xml: what it lists
+            try:
+                return self._listed(task, fetched, read_sitemap(fetched.body, xml_only=True), as_sitemap=True)
+            except SitemapError:  # a feed, some other XML: no page either
+                pass
         if fetched.content_type not in _HTML_TYPES:
             return make_result(task, self.node_id, Outcome.SKIPPED, reason="not-html", status=fetched.status,
                                bytes=len(fetched.body))
@@ -170,6 +183,10 @@ class TaskHandler:
         except SitemapError as exc:
             return make_result(task, self.node_id, Outcome.SKIPPED, reason=exc.reason, status=fetched.status,
                                bytes=len(fetched.body))
+        return self._listed(task, fetched, entries)
+
+    def _listed(self, task: Task, fetched: Fetched, entries: SitemapEntries, as_sitemap: bool = False) -> Result:
+        """The result of a sitemap read: the pages, images and sitemaps it lists (`as_sitemap`: for a page task)."""
         found = Collector(task["url"])  # locations are absolute; a relative one is read as a browser would
         lastmods = []
         for url, lastmod in entries.pages:
@@ -184,7 +201,7 @@ class TaskHandler:
         return make_result(task, self.node_id, Outcome.FETCHED, links=found.refs.links, images=found.refs.images,
                            sitemaps=found.refs.sitemaps, status=fetched.status, bytes=len(fetched.body),
                            reason="truncated" if truncated else None, validators=_validators_of(fetched),
-                           lastmods=lastmods)
+                           lastmods=lastmods, as_sitemap=as_sitemap)
 
     def _save(self, task: Task, fetched: Fetched) -> Result:
         data = fetched.body

@@ -30,6 +30,10 @@ _MAX_IMAGES = 100_000  # <image:image> entries read from one sitemap at most (1,
 _MAX_NESTING = 32  # elements open at once; a sitemap has four levels
 _STEP_BYTES = 256 * 1024  # inflated and fed to the parser at a time
 _GZIP_MAGIC = b"\x1f\x8b"
+# What servers send an XML sitemap as: nginx and Apache send .xml as text/xml, and a .xml.gz as
+# application/gzip, application/x-gzip or (nginx, which maps no .gz) application/octet-stream.
+XML_TYPES = ("text/xml", "application/xml")
+GZIP_TYPES = ("application/gzip", "application/x-gzip", "application/octet-stream")
 
 
 class SitemapError(Exception):
@@ -129,8 +133,9 @@ class _Target:
         pass
 
 
-def read_sitemap(body: bytes) -> SitemapEntries:
-    """The entries of a sitemap (XML or text, gzipped or not); raises SitemapError if it is none."""
+def read_sitemap(body: bytes, xml_only: bool = False) -> SitemapEntries:
+    """The entries of a sitemap (XML or, unless `xml_only`, text; gzipped or not); raises
+    SitemapError if it is none."""
     found = SitemapEntries()
     chunks = _inflated(body, found) if body.startswith(_GZIP_MAGIC) else _steps(body)
     first = b""
@@ -139,6 +144,8 @@ def read_sitemap(body: bytes) -> SitemapEntries:
             break
     if first.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<"):
         _read_xml(first, chunks, found)
+    elif xml_only:
+        raise SitemapError("not-a-sitemap")
     else:
         _read_text(first, chunks, found)
     return found

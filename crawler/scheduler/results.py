@@ -148,8 +148,10 @@ class ResultApplier:
         if result["validators"] and outcome not in (Outcome.SAVED, Outcome.DUPLICATE) and not result["inline"]:
             self._note_fetch(row, result)  # what the next re-crawl asks with (images: once they are recorded)
         if outcome == Outcome.FETCHED:  # the common answers first: this runs for every task
-            if row.kind == Kind.PAGE:
+            if row.kind == Kind.PAGE and not result["as_sitemap"]:
                 self._page_fetched(row, result, now)
+            elif row.kind == Kind.PAGE:  # a seed https://site/sitemap.xml: its pages, as any sitemap's
+                self._sitemap_fetched(row, result)
             elif row.kind == Kind.STYLESHEET:
                 self._stylesheet_fetched(row, result, now)
             elif row.kind == Kind.SITEMAP:

@@ -203,6 +203,31 @@ def test_crawl_reads_words_and_sitemaps_and_honours_the_sites_opt_outs_unless_to
     assert site.hits["hidden.html"] == 1
 
 
+def test_crawl_of_a_sitemap_given_as_the_seed_fetches_what_it_lists(tmp_path: Path, serve_site, processes) -> None:
+    # Before, the seed was a page task answered "not-html": 0 pages fetched (1 skipped), and nothing said why.
+    import gzip
+    site_root = tmp_path / "site"
+    site_root.mkdir()
+    for number, name in enumerate(("first", "second")):
+        (site_root / f"{name}.html").write_text(f'<img src="/{name}.png">')  # no link leads to either
+        (site_root / f"{name}.png").write_bytes(make_image(200 + number, "png"))
+    site = serve_site(site_root)
+
+    def urlset(name: str) -> bytes:
+        return (f'<?xml version="1.0" encoding="UTF-8"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+                f"<url><loc>{site.url}{name}.html</loc></url></urlset>").encode()
+
+    (site_root / "sitemap-first.xml").write_bytes(urlset("first"))  # text/xml
+    (site_root / "sitemap-second.xml.gz").write_bytes(gzip.compress(urlset("second")))  # application/gzip
+    for seed, saved in (("sitemap-first.xml", "first.png"), ("sitemap-second.xml.gz", "second.png")):
+        output = tmp_path / seed
+        result = processes.run("run", site.url + seed, "--output", str(output), "--delay", "0", timeout=60)
+        assert result.returncode == 0, result.stderr
+        assert [record["name"] for record in read_jsonl(output / "manifest.jsonl")] == [saved]
+        assert "1 page from 1 sitemap" in result.stdout
+    assert site.hits["first.html"] == 1 and site.hits["second.html"] == 1
+
+
 def test_crawl_follows_a_site_whose_root_refreshes_to_its_pages(tmp_path: Path, serve_site, processes) -> None:
     # As Jekyll, Hugo and Sphinx write a moved page; a browser (and wget) go on to /en/ at once.
     site_root = tmp_path / "site"
