@@ -165,3 +165,21 @@ def test_worker_a_node_that_joins_a_finished_crawl_leaves_at_once(tmp_path) -> N
     finally:
         served.stop()
     assert results.empty()  # no hello: the scheduler waits for no node that never works
+
+
+def test_worker_a_paused_crawl_whose_scheduler_leaves_is_no_warning(caplog) -> None:
+    # An interrupted `crawler run` pauses the crawl, says so on the bulletin, and its scheduler leaves:
+    # a node that read "paused" warned "lost the scheduler" as if something had gone wrong.
+    import socket
+
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    worker = Worker(WorkerConfig("127.0.0.1", port, b"k" * 32, threads=1, reconnect_seconds=0.1))
+    worker._paused = True
+    broken = object()
+    worker._link = broken  # type: ignore[assignment]
+    with caplog.at_level("INFO"):
+        assert worker._reconnect(broken) is None  # type: ignore[arg-type]
+    assert [r.levelname for r in caplog.records if r.levelname in ("WARNING", "ERROR")] == []
+    assert any("paused" in r.getMessage() for r in caplog.records)

@@ -128,7 +128,10 @@ class Worker:
                 return self._link  # another thread reconnected already
             if self._lost.is_set():
                 return None
-            if not self._stop.is_set():
+            if self._paused and not self._stop.is_set():  # it said it would go: a --resume may bring it back
+                log.info("worker %s: the paused crawl's scheduler has left; waiting up to %.0fs for it to resume",
+                         self.node_id, self.config.reconnect_seconds)
+            elif not self._stop.is_set():
                 log.warning("worker %s: lost the scheduler; reconnecting for up to %.0fs", self.node_id,
                             self.config.reconnect_seconds)
             try:
