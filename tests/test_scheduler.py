@@ -432,6 +432,19 @@ def test_a_seed_that_fails_says_so_at_once(tmp_path: Path, caplog: pytest.LogCap
         "--auth-file; or it refuses crawlers)"]
 
 
+def test_a_seed_that_is_no_page_says_so_at_once(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    # A seed that named a text file, a PDF or a feed ended "0 pages fetched (1 skipped)", exit 4, no word why.
+    scheduler = idle_scheduler(tmp_path)
+    seed, linked = seed_and_linked_tasks(scheduler, "/notes.txt")
+    with caplog.at_level("WARNING"):
+        for task in (seed, linked):
+            scheduler._handle(dict(make_result(task, "n1", Outcome.SKIPPED, reason="not-html", status=200)), 0.0)
+    assert warnings_in(caplog) == [
+        f"scheduler: seed {SITE}/ is no web page (nor a picture or a sitemap): nothing to crawl from it"]
+    assert scheduler._applier.seed_problems == [
+        f"seed {SITE}/ is no web page (nor a picture or a sitemap): nothing to crawl from it"]
+
+
 def test_a_seed_its_robots_txt_forbids_says_so(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     # Before: "0 pages fetched (1 skipped)", and nothing said the site asks crawlers to stay out.
     config = SchedulerConfig(output_dir=tmp_path, authkey=b"k" * 32, seeds=(f"{SITE}/",),

@@ -176,6 +176,9 @@ class ResultApplier:
         else:  # skipped: filtered out, not a kind of page we read, or kept out by the site (x-robots-tag)
             if result["reason"] == "x-robots-tag":
                 self._counts["images/x-robots-tag"] += 1
+            elif result["reason"] == "not-html" and _is_a_seed(row):
+                self._seed_came_to_nothing(f"seed {row.url} is no web page (nor a picture or a sitemap): "
+                                           "nothing to crawl from it")
             self._frontier.fail(row, result["reason"] or "filtered", Outcome.SKIPPED)
 
     def _note_fetch(self, row: UrlRow, result: Result) -> None:
