@@ -35,8 +35,10 @@ from crawler.storage import read_jsonl
 def crawl(base: str, output: Path, repo: Path = REPO) -> set[str]:
     """Crawl with `crawler run` (defaults, no delay) from the source tree `repo`; return the saved sha256s."""
     env = dict(os.environ, **{broker.AUTHKEY_ENV: broker.generate_authkey().decode()})
-    subprocess.run([sys.executable, "-m", "crawler", "run", base, "--output", str(output), "--fresh",
-                    "--delay", "0", "--quiet"], cwd=repo, env=env, check=True, stdout=subprocess.DEVNULL)
+    done = subprocess.run([sys.executable, "-m", "crawler", "run", base, "--output", str(output), "--fresh",
+                           "--delay", "0", "--quiet"], cwd=repo, env=env, stdout=subprocess.DEVNULL)
+    if done.returncode not in (0, 3):  # 3: some pages or sites failed (a real site's dead links), the rest saved
+        raise subprocess.CalledProcessError(done.returncode, done.args)
     return {record["sha256"] for record in read_jsonl(output / "manifest.jsonl")}
 
 
