@@ -11,14 +11,10 @@ import json
 import logging
 import re
 import sys
+import tomllib
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-
-try:
-    import tomllib
-except ModuleNotFoundError:  # Python 3.10
-    import tomli as tomllib  # type: ignore[no-redef, import-not-found]  # only on 3.10
 
 from crawler import broker, urllog
 from crawler.config import (
