@@ -420,48 +420,23 @@ def test_a_seed_that_redirects_out_of_scope_says_how_to_follow_it(tmp_path: Path
         "add --allow-domain site.example"]
 
 
-def test_a_seed_that_fails_says_so_at_once(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+@pytest.mark.parametrize(("outcome", "reason", "status", "said"), [
     # A site that refuses the crawler ended with "0 pages fetched (1 failed)" and nothing said why.
+    (Outcome.FAILED, "http-403", 403, f"seed {SITE}/ failed: site.test:80 answered HTTP 403 (it may need a login: "
+                                      "--cookies, --auth-file; or it refuses crawlers)"),
+    # A seed naming a text file, a PDF or a feed ended "0 pages fetched (1 skipped)", exit 4, no word why.
+    (Outcome.SKIPPED, "not-html", 200, f"seed {SITE}/ is no web page (nor a picture or a sitemap): nothing to "
+                                       "crawl from it"),
+], ids=["failed", "no-page"])
+def test_a_seed_that_comes_to_nothing_says_so_at_once(tmp_path: Path, caplog: pytest.LogCaptureFixture,
+                                                       outcome: Outcome, reason: str, status: int, said: str) -> None:
     scheduler = idle_scheduler(tmp_path)
     seed, linked = seed_and_linked_tasks(scheduler, "/a.html")
     with caplog.at_level("WARNING"):
         for task in (seed, linked):
-            scheduler._handle(dict(make_result(task, "n1", Outcome.FAILED, reason="http-403", status=403)), 0.0)
-    assert warnings_in(caplog) == [
-        f"scheduler: seed {SITE}/ failed: site.test:80 answered HTTP 403 (it may need a login: --cookies, "
-        "--auth-file; or it refuses crawlers)"]
-
-
-def test_a_seed_that_is_no_page_says_so_at_once(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    # A seed that named a text file, a PDF or a feed ended "0 pages fetched (1 skipped)", exit 4, no word why.
-    scheduler = idle_scheduler(tmp_path)
-    seed, linked = seed_and_linked_tasks(scheduler, "/notes.txt")
-    with caplog.at_level("WARNING"):
-        for task in (seed, linked):
-            scheduler._handle(dict(make_result(task, "n1", Outcome.SKIPPED, reason="not-html", status=200)), 0.0)
-    assert warnings_in(caplog) == [
-        f"scheduler: seed {SITE}/ is no web page (nor a picture or a sitemap): nothing to crawl from it"]
-    assert scheduler._applier.seed_problems == [
-        f"seed {SITE}/ is no web page (nor a picture or a sitemap): nothing to crawl from it"]
-
-
-def test_a_seed_its_robots_txt_forbids_says_so(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    # Before: "0 pages fetched (1 skipped)", and nothing said the site asks crawlers to stay out.
-    config = SchedulerConfig(output_dir=tmp_path, authkey=b"k" * 32, seeds=(f"{SITE}/",),
-                             scope=Scope(frozenset({"site.test"}), read_sitemaps=False),
-                             politeness=Politeness(delay_seconds=0))
-    scheduler = Scheduler(config, clock=lambda: 0.0, store=MemoryStore())
-    scheduler._applier.add_seeds([f"{SITE}/"])
-    robots = scheduler._frontier.next_task(0.0)
-    assert robots is not None and robots["kind"] == "robots"
-    scheduler._handle(dict(make_result(robots, "n1", Outcome.FETCHED, status=200,
-                                       robots_text="User-agent: *\nDisallow: /\n")), 0.0)
-    assert scheduler._frontier.next_task(0.0) is None
-    with caplog.at_level("WARNING"):
-        assert [(r["url"], r["reason"]) for r in failures_of(scheduler, tmp_path)] == [(f"{SITE}/", "robots")]
-    assert warnings_in(caplog) == [
-        f"scheduler: seed {SITE}/ is disallowed by its site's robots.txt; skipped (--ignore-robots crawls "
-        "a site of your own anyway)"]
+            scheduler._handle(dict(make_result(task, "n1", outcome, reason=reason, status=status)), 0.0)
+    assert warnings_in(caplog) == [f"scheduler: {said}"]  # one line, for the seed only
+    assert scheduler._applier.seed_problems == [said]  # and again in the run's closing lines
 
 
 def _robots_task_of_a_site(tmp_path: Path) -> tuple[Scheduler, dict]:
@@ -473,6 +448,19 @@ def _robots_task_of_a_site(tmp_path: Path) -> tuple[Scheduler, dict]:
     robots = scheduler._frontier.next_task(0.0)
     assert robots is not None and robots["kind"] == "robots"
     return scheduler, dict(robots)
+
+
+def test_a_seed_its_robots_txt_forbids_says_so(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    # Before: "0 pages fetched (1 skipped)", and nothing said the site asks crawlers to stay out.
+    scheduler, robots = _robots_task_of_a_site(tmp_path)
+    scheduler._handle(dict(make_result(robots, "n1", Outcome.FETCHED, status=200,
+                                       robots_text="User-agent: *\nDisallow: /\n")), 0.0)
+    assert scheduler._frontier.next_task(0.0) is None
+    with caplog.at_level("WARNING"):
+        assert [(r["url"], r["reason"]) for r in failures_of(scheduler, tmp_path)] == [(f"{SITE}/", "robots")]
+    assert warnings_in(caplog) == [
+        f"scheduler: seed {SITE}/ is disallowed by its site's robots.txt; skipped (--ignore-robots crawls "
+        "a site of your own anyway)"]
 
 
 def test_a_site_that_refuses_the_first_connection_is_not_asked_again(tmp_path: Path) -> None:
