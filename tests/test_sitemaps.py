@@ -130,6 +130,25 @@ def test_a_page_task_that_is_a_sitemap_is_read_as_one(tmp_path: Path, body: byte
 
 
 @responses.activate
+def test_a_seed_sitemap_longer_than_a_page_may_be_is_read_whole(tmp_path: Path) -> None:
+    # A seed is asked for as a page, within --max-page-bytes; a sitemap may be 50 MB, and one of
+    # 50,000 URLs is some 5 to 10 MB: it was cut at 5 MiB and a third of its pages lost.
+    url = f"{SITE}/sitemap.xml"
+    pages = [f"{SITE}/page-{number}.html" for number in range(2000)]
+    body = ('<?xml version="1.0" encoding="UTF-8"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+            + "".join(f"<url><loc>{page}</loc></url>" for page in pages) + "</urlset>").encode()
+    responses.get(url, body=body, content_type="text/xml")
+    limits = FetchLimits(max_page_bytes=len(body) // 4)
+    handler = TaskHandler("n1", limits, ImageFilter(), tmp_path)
+    seed = read_result(dict(handler.handle(make_task("1.1.r", "page", url, 0, None, 0), new_session(limits))))
+    assert (seed["outcome"], seed["as_sitemap"], seed["reason"]) == ("fetched", True, None)
+    assert [link[0] for link in seed["links"]] == pages
+    # a sitemap a page links to stays within the page's bound, read as far as it goes
+    linked = read_result(dict(handler.handle(make_task("1.2.r", "page", url, 1, f"{SITE}/", 0), new_session(limits))))
+    assert (linked["as_sitemap"], linked["reason"]) == (True, "truncated") and len(linked["links"]) < len(pages)
+
+
+@responses.activate
 def test_a_page_task_of_xml_that_is_no_sitemap_is_still_no_page(tmp_path: Path) -> None:
     url = f"{SITE}/feed.xml"
     responses.get(url, body=b"<?xml version='1.0'?><rss><channel><link>http://site.test/a</link></channel></rss>",

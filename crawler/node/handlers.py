@@ -128,6 +128,8 @@ class TaskHandler:
         if fetched.content_type.startswith("image/"):  # a link straight to a picture: keep it
             return self._save(task, fetched)
         if fetched.content_type in sitemap_types:  # a seed https://site/sitemap.xml: what it lists
+            if fetched.truncated and task["page_url"] is None:  # a seed: as long as the protocol allows
+                fetched = fetch(session, task["url"], self.limits, MAX_SITEMAP_BYTES, cut_at_cap=True)
             try:
                 return self._listed(task, fetched, read_sitemap(fetched.body, xml_only=True), as_sitemap=True)
             except SitemapError:  # a feed, some other XML: no page either
