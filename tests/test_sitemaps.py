@@ -111,6 +111,13 @@ def test_a_node_reports_a_gzipped_sitemaps_entries_as_plain_references(tmp_path:
                                    "The harbour at dusk"]
 
 
+def handled(tmp_path: Path, url: str, limits: FetchLimits | None = None, page_url: str | None = None) -> dict:
+    """What a node answers to a page task for `url` (a seed, or found on `page_url`)."""
+    limits = limits or FetchLimits()
+    task = make_task("1.1.r", "page", url, 0 if page_url is None else 1, page_url, 0)
+    return dict(read_result(dict(TaskHandler("n1", limits, ImageFilter(), tmp_path).handle(task, new_session(limits)))))
+
+
 @responses.activate
 @pytest.mark.parametrize(("body", "content_type", "name"), [
     (IMAGE_SITEMAP, "text/xml", "sitemap.xml"), (gzip.compress(IMAGE_SITEMAP), "application/x-gzip", "sitemap.xml.gz"),
@@ -121,9 +128,7 @@ def test_a_page_task_that_is_a_sitemap_is_read_as_one(tmp_path: Path, body: byte
     # and the crawl ended with nothing, saying nothing. (nginx sends .gz as application/octet-stream.)
     url = f"{SITE}/{name}"
     responses.get(url, body=body, content_type=content_type)
-    limits = FetchLimits()
-    handler = TaskHandler("n1", limits, ImageFilter(), tmp_path)
-    result = read_result(dict(handler.handle(make_task("1.1.r", "page", url, 0, None, 0), new_session(limits))))
+    result = handled(tmp_path, url)
     assert (result["outcome"], result["as_sitemap"]) == ("fetched", True)
     assert [link[0] for link in result["links"]] == [f"{SITE}/gallery/harbour.html", f"{SITE}/about.html"]
     assert result["images"][0][0] == f"{SITE}/img/harbour.jpg" and result["lastmods"]
@@ -139,12 +144,11 @@ def test_a_seed_sitemap_longer_than_a_page_may_be_is_read_whole(tmp_path: Path) 
             + "".join(f"<url><loc>{page}</loc></url>" for page in pages) + "</urlset>").encode()
     responses.get(url, body=body, content_type="text/xml")
     limits = FetchLimits(max_page_bytes=len(body) // 4)
-    handler = TaskHandler("n1", limits, ImageFilter(), tmp_path)
-    seed = read_result(dict(handler.handle(make_task("1.1.r", "page", url, 0, None, 0), new_session(limits))))
+    seed = handled(tmp_path, url, limits)
     assert (seed["outcome"], seed["as_sitemap"], seed["reason"]) == ("fetched", True, None)
     assert [link[0] for link in seed["links"]] == pages
     # a sitemap a page links to stays within the page's bound, read as far as it goes
-    linked = read_result(dict(handler.handle(make_task("1.2.r", "page", url, 1, f"{SITE}/", 0), new_session(limits))))
+    linked = handled(tmp_path, url, limits, page_url=f"{SITE}/")
     assert (linked["as_sitemap"], linked["reason"]) == (True, "truncated") and len(linked["links"]) < len(pages)
 
 
@@ -153,9 +157,7 @@ def test_a_page_task_of_xml_that_is_no_sitemap_is_still_no_page(tmp_path: Path) 
     url = f"{SITE}/feed.xml"
     responses.get(url, body=b"<?xml version='1.0'?><rss><channel><link>http://site.test/a</link></channel></rss>",
                   content_type="application/xml")
-    limits = FetchLimits()
-    handler = TaskHandler("n1", limits, ImageFilter(), tmp_path)
-    result = read_result(dict(handler.handle(make_task("1.1.r", "page", url, 0, None, 0), new_session(limits))))
+    result = handled(tmp_path, url)
     assert (result["outcome"], result["reason"], result["as_sitemap"], result["links"]) == (
         "skipped", "not-html", False, [])
 
