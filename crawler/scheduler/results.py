@@ -84,6 +84,15 @@ class _InlineClaim:
     entry: InlineImage
 
 
+def _attempts_bound(kind: str, reason: str) -> int | None:
+    """Fewer tries than --max-attempts where more would only hold a slot or the crawl's end (None:
+    the crawl's own bound). A URL that was slow twice will very likely be slow again; a site whose
+    first request (its robots.txt) finds nothing listening is not running, as wget and curl take it."""
+    if kind == Kind.ROBOTS and reason == CONNECTION_REFUSED:
+        return 1
+    return MAX_SLOW_ATTEMPTS if reason in SLOW_REASONS else None
+
+
 def _is_a_seed(row: UrlRow) -> bool:
     """A seed, or where its redirects led (they keep its page_url, None): what a crawl starts from."""
     return row.kind == Kind.PAGE and row.page_url is None
@@ -227,11 +236,7 @@ class ResultApplier:
             # a link that only looked like a picture (a wiki's page File:x.jpg): a page, not a broken image
             self._frontier.fail(row, "link-to-a-page", Outcome.SKIPPED)
         elif result["retryable"]:
-            bound = MAX_SLOW_ATTEMPTS if reason in SLOW_REASONS else None
-            if row.kind == Kind.ROBOTS and reason == CONNECTION_REFUSED:
-                # A site's first request, and nothing listens: as wget and curl take it, the server is
-                # not running, and asking again after backoff would only hold the crawl's end.
-                bound = 1
+            bound = _attempts_bound(row.kind, reason)
             if self._frontier.retry_or_fail(row, reason, now, result["retry_after"], bound):
                 self._counts["tasks/retried"] += 1
             else:
