@@ -611,6 +611,29 @@ def test_a_scheduler_that_stops_dispatching_says_so_to_the_nodes(tmp_path: Path)
     assert scheduler.bulletin.read()["state"] == "stopping"
 
 
+@pytest.mark.parametrize(("stop", "stopping", "stopped"), [
+    ("interrupt", "stopping: interrupted; finishing the tasks in flight (interrupt again to stop at once)",
+     "interrupted: the tasks in flight are done"),
+    ("max-time", "stopping: --max-time 5s reached; finishing the tasks in flight",
+     "limit: --max-time 5s reached; the tasks in flight are done"),
+])
+def test_a_stop_is_announced_once_and_its_end_says_it_is_over(tmp_path: Path, caplog: pytest.LogCaptureFixture,
+                                                             stop: str, stopping: str, stopped: str) -> None:
+    """The closing line told an interrupted crawl to "interrupt again to stop at once" after all had stopped."""
+    limits = Limits(max_seconds=5) if stop == "max-time" else Limits()
+    ticks = iter(range(1_000_000))  # a second a look at the clock
+    config = SchedulerConfig(output_dir=tmp_path, authkey=b"k" * 32, seeds=(f"{SITE}/",),
+                             scope=Scope(frozenset({"site.test"})), limits=limits,
+                             politeness=Politeness(delay_seconds=0, obey_robots=False))
+    scheduler = Scheduler(config, clock=lambda: float(next(ticks)), store=MemoryStore())
+    if stop == "interrupt":
+        scheduler.request_stop()
+    with caplog.at_level("INFO", logger="crawler.scheduler.loop"):
+        scheduler.run()
+    said = [record.getMessage().removeprefix("scheduler: ") for record in caplog.records]
+    assert said[-2:] == [stopping, stopped]
+
+
 @pytest.mark.parametrize(("hosts", "limits", "chained"), [
     (1, Limits(), True),  # one host's 2 slots against 8 threads: its round trips are what the crawl waits for
     (4, Limits(), False),  # 4 hosts' 8 slots fill the 8 threads: tasks go one at a time

@@ -216,7 +216,11 @@ class Scheduler:
         if end is None:  # the second interrupt: stop at once
             end = (StopReason.INTERRUPTED_TWICE, "interrupted twice; stopped at once")
             self._take_back_queued()
-        log.info("scheduler: %s: %s", end[0].value, end[1])
+        if end is self._stopping:  # announced when it began: say that it is over
+            detail = "" if end[0] == StopReason.INTERRUPTED else f"{end[1]}; "
+            log.info("scheduler: %s: %sthe tasks in flight are done", end[0].value, detail)
+        else:
+            log.info("scheduler: %s: %s", end[0].value, end[1])
         return self._shut_down(end[0], end[1] if end[0] == StopReason.LIMIT else "", self._clock() - self._started)
 
     def _start(self) -> None:
@@ -245,7 +249,8 @@ class Scheduler:
         if self._stopping is None:
             self._stopping = self._stop_reason(now)
             if self._stopping is not None:
-                log.info("scheduler: stopping: %s", self._stopping[1])
+                again = " (interrupt again to stop at once)" if self._stopping[0] == StopReason.INTERRUPTED else ""
+                log.info("scheduler: stopping: %s; finishing the tasks in flight%s", self._stopping[1], again)
                 self.bulletin.update(state="stopping")  # nodes hand back what waits in their chains
                 self._take_back_queued()
         if self._stopping is None:
@@ -295,8 +300,7 @@ class Scheduler:
         """Why to stop dispatching now, with the words for the log, or None to go on."""
         limits = self.config.limits
         if self._stop_requested.is_set():
-            return (StopReason.INTERRUPTED,
-                    "interrupted; finishing the tasks in flight (interrupt again to stop at once)")
+            return StopReason.INTERRUPTED, "interrupted"
         if limits.max_seconds is not None and now - self._started >= limits.max_seconds:
             return StopReason.LIMIT, f"--max-time {limits.max_seconds:g}s reached"
         if limits.max_images is not None and self._images_saved() >= limits.max_images:
