@@ -14,7 +14,7 @@ from typing import Any, Literal, TypedDict, get_args
 
 from crawler.errors import BadMessage
 
-PROTOCOL_VERSION = 12  # 2: stylesheet tasks; images carry how they were found. 3: withheld images.
+PROTOCOL_VERSION = 13  # 2: stylesheet tasks; images carry how they were found. 3: withheld images.
 # 4: images carry their words (alt, title, caption); sitemap tasks; validators for re-crawls.
 # 5: the desk may hand out a chain (a list of tasks of one origin, run one after another)
 # 6: validators carry max_age (how long the server said the response stays fresh)
@@ -26,6 +26,7 @@ PROTOCOL_VERSION = 12  # 2: stylesheet tasks; images carry how they were found. 
 # 11: keys leave session ids out, and a page's URL queries are in its encoding: a node keying them as
 #     before would have the scheduler fetch those URLs twice
 # 12: a page task whose URL is a sitemap (a seed https://site/sitemap.xml) is answered as one (as_sitemap)
+# 13: menu tasks: the navigation data a site's scripts build menus from (Doxygen's), and pages name them
 
 MAX_URL_CHARS = 8192  # longer URLs are dropped by the extractor; servers refuse them too (Apache: 8190)
 MAX_REFS_PER_PAGE = 50_000  # links plus images from one page; a sitemap lists 50,000 URLs at most
@@ -78,6 +79,7 @@ class Kind(Word):
     ROBOTS = "robots"  # an origin's robots.txt, fetched before anything else there
     STYLESHEET = "stylesheet"  # read for the images it names
     SITEMAP = "sitemap"  # a sitemap (or sitemap index) a site lists: pages, images and more sitemaps
+    MENU = "menu"  # navigation data a page's scripts build its menus from (node.menus): pages and more of it
 
 
 class Outcome(Word):
@@ -183,6 +185,7 @@ class Result(TypedDict):
     images: list[list[str]]  # [url, canonical, found_as, alt, title, caption]; words "" when there are none
     stylesheets: list[list[str]]  # [url, canonical] pairs
     sitemaps: list[list[str]]  # [url, canonical] pairs: the sitemaps a sitemap index lists
+    menus: list[list[str]]  # [url, canonical] pairs: the navigation data a page or a menu names
     location: list[str] | None  # [url, canonical] of a redirect target
     image: SavedImage | None
     robots_text: str | None
@@ -237,9 +240,9 @@ def make_result(task: Task, node: str, outcome: Outcome, **fields: Any) -> Resul
     result: Result = {
         "v": PROTOCOL_VERSION, "type": "result", "task_id": task["id"], "node": node, "outcome": str(outcome),
         "reason": None, "retryable": False, "retry_after": None, "links": [], "images": [], "stylesheets": [],
-        "sitemaps": [], "location": None, "image": None, "robots_text": None, "status": None, "elapsed": 0.0,
-        "bytes": 0, "withheld": 0, "validators": {}, "lastmods": [], "as_sitemap": False, "referrer_policy": None,
-        "referrer_policies": [], "inline": [], "inline_unsaved": {},
+        "sitemaps": [], "menus": [], "location": None, "image": None, "robots_text": None, "status": None,
+        "elapsed": 0.0, "bytes": 0, "withheld": 0, "validators": {}, "lastmods": [], "as_sitemap": False,
+        "referrer_policy": None, "referrer_policies": [], "inline": [], "inline_unsaved": {},
     }
     for key, value in fields.items():
         if key not in result:
@@ -250,7 +253,8 @@ def make_result(task: Task, node: str, outcome: Outcome, **fields: Any) -> Resul
 
 def result_chars(result: Mapping[str, Any]) -> int:
     """About how many characters `result` puts on the wire (what a node's batches are bounded by)."""
-    refs = result["links"], result["images"], result["stylesheets"], result["sitemaps"], result["referrer_policies"]
+    refs = (result["links"], result["images"], result["stylesheets"], result["sitemaps"], result["menus"],
+            result["referrer_policies"])
     return (200 + len(result["robots_text"] or "") + 400 * len(result["inline"])
             + sum(len(part) for group in refs for ref in group for part in ref))
 
@@ -378,6 +382,7 @@ def read_result(message: dict[str, Any]) -> Result:
     _check_images(result, what)
     _check_pairs(result, "stylesheets", what, MAX_REFS_PER_PAGE)
     _check_pairs(result, "sitemaps", what, MAX_REFS_PER_PAGE)
+    _check_pairs(result, "menus", what, MAX_REFS_PER_PAGE)
     location = _require(result, "location", (list, type(None)), what)
     if location is not None:
         _check_pairs({"location": [location]}, "location", what, 1)

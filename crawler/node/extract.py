@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import codecs
 import functools
+import html as html_text
 import json
 import re
 from collections.abc import Callable, Iterator
@@ -27,6 +28,7 @@ from lxml import etree
 
 from crawler.messages import MAX_INLINE_IMAGES, MAX_REF_CHARS_PER_PAGE, MAX_REFS_PER_PAGE, MAX_WORDS_CHARS, Found
 from crawler.node import css
+from crawler.node.menus import is_menu_file
 from crawler.node.optout import meta_directives
 from crawler.node.query_encoding import query_codec, with_query_in
 from crawler.node.refresh import refresh_target
@@ -87,6 +89,7 @@ _JSON_LD = re.compile(rb"type\s*=\s*[\"']?application/ld\+json", re.IGNORECASE)
 # Magento's product pages send one <img> and the whole gallery as data for its gallery script
 # (Fotorama), which shows each picture's thumb and img, and full in full screen and the magnifier.
 _MAGENTO_INIT = re.compile(rb"type\s*=\s*[\"']?text/x-magento-init", re.IGNORECASE)
+_SCRIPT_SRC = re.compile(rb"(?:^|[\s/])src\s*=\s*(?:\"([^\"]*)\"|'([^']*)'|([^\s>]+))", re.IGNORECASE)
 _MAGENTO_GALLERY = "mage/gallery/gallery"
 _GALLERY_SIZES = ("thumb", "img", "full")  # smallest first: --srcset largest keeps the last one given
 # What lazy-loading scripts (lazysizes, slick, Flickity, Splide, vanilla-lazyload, lozad, Swiper, WP
@@ -176,6 +179,7 @@ class PageRefs:
     images: list[list[str]] = field(default_factory=list)
     stylesheets: list[list[str]] = field(default_factory=list)
     sitemaps: list[list[str]] = field(default_factory=list)  # [url, canonical] pairs (a sitemap index's)
+    menus: list[list[str]] = field(default_factory=list)  # [url, canonical] of navigation data (see node.menus)
     robots: set[str] = field(default_factory=set)  # <meta name=robots> directives for us (when read)
     refresh: list[str] | None = None  # [url, canonical] the page sends its reader to at once (see _read_refresh)
     referrer_policy: str | None = None  # the page's Referrer-Policy header, or its last <meta name=referrer>
@@ -316,6 +320,11 @@ class Collector:
         pair = self._resolve(ref, 3)
         if pair is not None:
             self.refs.sitemaps.append(pair)
+
+    def menu(self, ref: object) -> None:
+        pair = self._resolve(ref, 5)
+        if pair is not None:
+            self.refs.menus.append(pair)
 
     def refresh_to(self, ref: str, seconds: int, page_url: str) -> None:
         """The page sends its reader to `ref` after `seconds`: at once, a redirect (a browser shows
@@ -460,6 +469,7 @@ class _Hidden:
     styles: list[bytes] = field(default_factory=list)
     json_ld: list[bytes] = field(default_factory=list)
     galleries: list[bytes] = field(default_factory=list)  # Magento's script data with a product gallery
+    menus: list[bytes] = field(default_factory=list)  # the src of scripts' navigation data (see node.menus)
     shadow_depth: int = 0  # declarative shadow roots open around the markup being read
 
     def keep(self, match: re.Match[bytes]) -> bytes:
@@ -480,6 +490,10 @@ class _Hidden:
             self.json_ld.append(content)
         elif name == b"script" and _MAGENTO_INIT.search(match.group(2)) and b"gallery" in content:
             self.galleries.append(content)
+        elif name == b"script" and b".js" in match.group(2) and (source := _SCRIPT_SRC.search(match.group(2))):
+            src = next(value for value in source.groups() if value is not None)
+            if is_menu_file(src.decode("latin-1")):
+                self.menus.append(src)
         return b""
 
 
@@ -695,6 +709,8 @@ class _Document:
             _read_json_ld(decode(block, self.charset), found)
         for block in self.hidden.galleries:
             _read_magento_gallery(decode(block, self.charset), found)
+        for src in self.hidden.menus:
+            found.menu(html_text.unescape(decode(src, self.charset)).strip())
         return declared_icon
 
 

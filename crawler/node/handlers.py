@@ -17,11 +17,12 @@ from crawler.config import FetchLimits, ImageFilter, RequestOptions
 from crawler.errors import FetchError, StorageError
 from crawler.messages import MAX_ROBOTS_CHARS, Found, Kind, Outcome, Result, Task, make_result
 from crawler.node import css
-from crawler.node.extract import Collector, extract
+from crawler.node.extract import Collector, decode, extract
 from crawler.node.fetcher import Fetched, fetch
 from crawler.node.images import NotAnImage
 from crawler.node.inline import save_inline
 from crawler.node.keep import Unwanted, keep_image
+from crawler.node.menus import read_menu
 from crawler.node.optout import NO_FOLLOW, NO_IMAGES, agent_token
 from crawler.node.sitemap import GZIP_TYPES, MAX_SITEMAP_BYTES, XML_TYPES, SitemapEntries, SitemapError, read_sitemap
 from crawler.urls import canonical, referrer
@@ -65,6 +66,8 @@ class TaskHandler:
                 result = self._stylesheet(task, session)
             elif task["kind"] == Kind.SITEMAP:
                 result = self._sitemap(task, session)
+            elif task["kind"] == Kind.MENU:
+                result = self._menu(task, session)
             else:
                 fetched = fetch(session, task["url"], self.limits, self.limits.max_image_bytes, known=task["known"],
                                 referrer=_referrer(task))
@@ -142,15 +145,16 @@ class TaskHandler:
         if refs.refresh is not None:  # a refresh at once: a browser shows nothing of this page
             return make_result(task, self.node_id, Outcome.REDIRECT, location=refs.refresh, status=fetched.status)
         links, images, stylesheets, inline, withheld = refs.links, refs.images, refs.stylesheets, refs.inline, 0
+        menus = refs.menus
         if self._agent is not None:
             asked = refs.robots | fetched.robots  # <meta name=robots> and the X-Robots-Tag header
             if asked & NO_FOLLOW:
-                links = []
+                links, menus = [], []
             if asked & NO_IMAGES:  # the images on this page are not ours to take (another page may still show them)
                 images, stylesheets, inline, withheld = [], [], [], len(refs.images) + len(refs.inline)
         saved, unsaved = save_inline(inline, task["url"], self.output_dir, self.limits, self.image_filter)
         return make_result(task, self.node_id, Outcome.FETCHED, links=links, images=images, stylesheets=stylesheets,
-                           inline=saved, inline_unsaved=unsaved,
+                           menus=menus, inline=saved, inline_unsaved=unsaved,
                            status=fetched.status, bytes=len(fetched.body), withheld=withheld,
                            reason=_cut_short(fetched, refs.capped), validators=_validators_of(fetched),
                            referrer_policy=refs.referrer_policy,
@@ -173,6 +177,26 @@ class TaskHandler:
                            stylesheets=found.refs.stylesheets, status=fetched.status, bytes=len(fetched.body),
                            reason=_cut_short(fetched, found.refs.capped), validators=_validators_of(fetched),
                            referrer_policy=fetched.referrer_policy)  # its images' Referer is the stylesheet's URL
+
+    def _menu(self, task: Task, session: requests.Session) -> Result:
+        """Fetch a site's navigation data (cut at the page cap, like a page) and report the pages it lists."""
+        fetched = fetch(session, task["url"], self.limits, self.limits.max_page_bytes, cut_at_cap=True,
+                        known=task["known"], referrer=_referrer(task))
+        answered = self._redirect(task, fetched) or self._unchanged(task, fetched)
+        if answered is not None:
+            return answered
+        if fetched.content_type in _HTML_TYPES or fetched.content_type.startswith("image/"):
+            return make_result(task, self.node_id, Outcome.SKIPPED, reason="not-a-menu", status=fetched.status,
+                               bytes=len(fetched.body))  # a site's "not found" page sent with 200, say
+        entries = read_menu(decode(fetched.body, fetched.charset))
+        found = Collector(task["url"])  # its URLs are relative to its own folder (see node.menus)
+        for page in entries.pages:
+            found.link(page)
+        for menu in entries.menus:
+            found.menu(menu)
+        return make_result(task, self.node_id, Outcome.FETCHED, links=found.refs.links, menus=found.refs.menus,
+                           status=fetched.status, bytes=len(fetched.body),
+                           reason=_cut_short(fetched, found.refs.capped), validators=_validators_of(fetched))
 
     def _sitemap(self, task: Task, session: requests.Session) -> Result:
         """Fetch a sitemap (gzipped or not, XML or text) and report the pages, images and sitemaps it lists."""

@@ -50,6 +50,7 @@ def summarize(output_dir: Path) -> dict[str, Any]:
         "pages_fetched": counts.get("pages/fetched", 0),
         "traps": counts.get("pages/traps", 0),  # links left out as crawler traps
         "sitemaps": {"fetched": counts.get("sitemaps/fetched", 0), "pages": counts.get("sitemaps/pages", 0)},
+        "menus": {"fetched": counts.get("menus/fetched", 0), "pages": counts.get("menus/pages", 0)},  # node.menus
         "with_words": sum(1 for r in manifest if r.get("alt") or r.get("title") or r.get("caption")),
         "images_out_of_scope": {"images": counts.get("images/out-of-scope", 0),
                                 "hosts": runs[-1].get("out_of_scope_hosts", []) if runs else []},
@@ -72,7 +73,7 @@ def summarize(output_dir: Path) -> dict[str, Any]:
 def recrawl_line(counts: dict[str, int]) -> str:
     """What a re-crawl found, in one line ("" for a run that re-checked nothing)."""
     def total(what: str) -> int:
-        return sum(counts.get(f"{kind}/{what}", 0) for kind in ("pages", "images", "stylesheets", "sitemaps"))
+        return sum(counts.get(f"{kind}/{what}", 0) for kind in ("pages", "images", "stylesheets", "sitemaps", "menus"))
     unchanged, changed, gone, new = total("unchanged"), total("changed"), total("gone"), total("new")
     fresh = counts.get("urls/still-fresh", 0)
     if not (unchanged or changed or gone or fresh):
@@ -106,6 +107,9 @@ def render_text(summary: dict[str, Any]) -> str:
     if summary["sitemaps"]["fetched"]:
         lines.append(f"sitemaps read: {summary['sitemaps']['fetched']}, listing "
                      f"{plural(summary['sitemaps']['pages'], 'page')} the crawl took")
+    if summary["menus"]["fetched"]:
+        lines.append(f"script menus read (Doxygen's): {summary['menus']['fetched']}, listing "
+                     f"{plural(summary['menus']['pages'], 'page')} the crawl took")
     if summary["by_host"]:
         lines.append("images by host:")
         lines += [f"  {v['images']:7d}  {size_text(v['bytes']):>9}  {host}" for host, v in summary["by_host"].items()]

@@ -37,7 +37,7 @@ from crawler.scheduler.store import (
 from crawler.urls import origin_of
 
 log = logging.getLogger(__name__)
-_RESOURCE_KINDS = (Kind.IMAGE, Kind.STYLESHEET, Kind.SITEMAP)  # queued apart from pages, and taken first
+_RESOURCE_KINDS = (Kind.IMAGE, Kind.STYLESHEET, Kind.SITEMAP, Kind.MENU)  # queued apart from pages, and taken first
 
 
 def known_validators(fetch: str) -> dict[str, str]:

@@ -46,8 +46,8 @@ from crawler.urls import (
 
 log = logging.getLogger(__name__)
 
-_PLURAL: dict[str, str] = {Kind.PAGE: "pages", Kind.IMAGE: "images", Kind.ROBOTS: "robots",
-                           Kind.STYLESHEET: "stylesheets", Kind.SITEMAP: "sitemaps"}  # the counts' words
+_PLURAL: dict[str, str] = {Kind.PAGE: "pages", Kind.IMAGE: "images", Kind.ROBOTS: "robots",  # the counts' words
+                           Kind.STYLESHEET: "stylesheets", Kind.SITEMAP: "sitemaps", Kind.MENU: "menus"}
 # @import chains deeper than this are not followed (real sites nest one or two; a server that
 # generates a new stylesheet on every import must not hold the crawl).
 MAX_IMPORT_DEPTH = 8
@@ -165,6 +165,8 @@ class ResultApplier:
                 self._stylesheet_fetched(row, result, now)
             elif row.kind == Kind.SITEMAP:
                 self._sitemap_fetched(row, result)
+            elif row.kind == Kind.MENU:
+                self._menu_fetched(row, result, now)
             else:  # robots.txt
                 origin = self._frontier.origin_of_row(row)
                 self._frontier.set_robots(origin, result["robots_text"])
@@ -324,6 +326,7 @@ class ResultApplier:
         before = self._frontier.pending_count
         if not self._config.scope.sitemaps_only:  # else pages come from sitemaps only
             self._add_pages(row, result, row.depth + 1)
+            self._add_menus(row, result)
         self._add_resources(row, result, row.depth + 1, 0)
         self._tracker.record_discovered(self._frontier.pending_count - before, now)
 
@@ -399,6 +402,26 @@ class ResultApplier:
         self._cut_short(row, result, "stylesheets")
         url_event(Outcome.FETCHED, row.url, kind=row.kind, images=len(result["images"]))
         self._add_resources(row, result, row.depth, row.depth + 1)
+
+    def _menu_fetched(self, row: UrlRow, result: Result, now: float) -> None:
+        """Navigation data a page's scripts build its menus from: its pages are one hop from that page."""
+        self._frontier.finish(row)
+        self._counts["menus/fetched"] += 1
+        self._cut_short(row, result, "menus")
+        url_event(Outcome.FETCHED, row.url, kind=row.kind, links=len(result["links"]))
+        before, pending = self.pages_admitted, self._frontier.pending_count
+        self._add_pages(row, result, row.depth + 1)
+        self._counts["menus/pages"] += self.pages_admitted - before
+        self._add_menus(row, result)
+        self._tracker.record_discovered(self._frontier.pending_count - pending, now)
+
+    def _add_menus(self, row: UrlRow, result: Result) -> None:
+        """Queue the navigation data a page (or a menu) names, at its depth: what it lists are its links.
+        Only on hosts whose pages the crawl follows (what it lists are pages of its own host)."""
+        seen, allows, has_pages_on = self._frontier.seen, self._scope.allows_resource, self._scope.has_pages_on
+        for url, key in result["menus"]:
+            if not seen(key) and allows(key) and has_pages_on(origin_of(key)):
+                self._frontier.add(url, key, Kind.MENU, row.depth, row.url)
 
     def _sitemap_fetched(self, row: UrlRow, result: Result) -> None:
         self._frontier.finish(row)

@@ -228,6 +228,49 @@ def test_crawl_of_a_sitemap_given_as_the_seed_fetches_what_it_lists(tmp_path: Pa
     assert site.hits["first.html"] == 1 and site.hits["second.html"] == 1
 
 
+def _doxygen_page(title: str, scripts: str, body: str) -> str:
+    """A page as Doxygen 1.9 writes it: its menu bar or tree view is drawn by scripts from data files."""
+    return (f'<html><head><title>{title}</title><script type="text/javascript" src="jquery.js"></script>'
+            f"{scripts}</head><body><div id=\"main-nav\"></div>{body}</body></html>")
+
+
+def test_crawl_of_a_doxygen_site_reaches_the_pages_its_menus_list(tmp_path: Path, serve_site, processes) -> None:
+    # Before, the main page (which links no class page) was all there was: 0 of the 4 graphs saved.
+    site_root = tmp_path / "site"
+    menu_bar, tree = site_root / "api", site_root / "manual"
+    menu_bar.mkdir(parents=True)
+    tree.mkdir()
+    (site_root / "index.html").write_text('<a href="api/index.html">API</a> <a href="manual/index.html">Manual</a>')
+    (menu_bar / "index.html").write_text(_doxygen_page(
+        "API", '<script type="text/javascript" src="menudata.js"></script>', "<p>The main page.</p>"))
+    (menu_bar / "menudata.js").write_text(
+        'var menudata={children:[\n{text:"Main Page",url:"index.html"},\n'
+        '{text:"Classes",url:"annotated.html",children:[\n{text:"Class List",url:"annotated.html"}]}]}\n')
+    (menu_bar / "annotated.html").write_text(_doxygen_page(
+        "Classes", '<script src="menudata.js"></script>', '<a href="class_a.html">A</a> <a href="class_b.html">B</a>'))
+    (tree / "index.html").write_text(_doxygen_page(
+        "Manual", '<script type="text/javascript" src="navtreedata.js"></script>', "<p>Start here.</p>"))
+    (tree / "navtreedata.js").write_text(
+        'var NAVTREE =\n[\n  [ "Manual", "index.html", [\n    [ "Install", "install.html", null ]\n  ] ]\n];\n\n'
+        'var NAVTREEINDEX =\n[\n"index.html",\n"usage.html#step2"\n];\n')
+    (tree / "navtreeindex0.js").write_text('var NAVTREEINDEX0 =\n{\n"index.html":[],\n"install.html":[0]\n};\n')
+    (tree / "navtreeindex1.js").write_text('var NAVTREEINDEX1 =\n{\n"usage.html#step2":[1,1]\n};\n')
+    pictures = {menu_bar / "class_a.html": "class_a__inherit__graph.png", menu_bar / "class_b.html": "class_b.png",
+                tree / "install.html": "install.png", tree / "usage.html": "usage.png"}
+    for number, (page, picture) in enumerate(pictures.items()):
+        page.write_text(_doxygen_page(page.stem, '<script src="navtreedata.js"></script>', f'<img src="{picture}">'))
+        (page.parent / picture).write_bytes(make_image(300 + number, "png"))
+    site = serve_site(site_root)
+    output = tmp_path / "out"
+    result = processes.run("run", site.url, "--output", str(output), "--delay", "0", timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert sorted(record["name"] for record in read_jsonl(output / "manifest.jsonl")) == sorted(pictures.values())
+    assert "from 4 script menus" in result.stdout
+    # each data file once; jquery.js, a script like any other, is not asked for
+    assert site.hits["api/menudata.js"] == 1 and site.hits["manual/navtreeindex1.js"] == 1
+    assert site.hits["api/jquery.js"] == 0
+
+
 def test_crawl_follows_a_site_whose_root_refreshes_to_its_pages(tmp_path: Path, serve_site, processes) -> None:
     # As Jekyll, Hugo and Sphinx write a moved page; a browser (and wget) go on to /en/ at once.
     site_root = tmp_path / "site"

@@ -1,0 +1,54 @@
+"""Navigation a site's scripts build from data files: the pages a reader reaches through them.
+
+Doxygen, which documents most C and C++ libraries, writes its pages' menu bar and its tree view
+with scripts, from data it keeps beside the pages:
+
+- `menudata.js`: `var menudata={children:[{text:"Classes",url:"annotated.html",children:[…]}…]}`,
+  what the menu bar of every page shows (Classes, Files, Namespaces and their lists);
+- `navtreedata.js`: `var NAVTREE = [["Project", "index.html", [["Classes", "annotated.html", …]]]]`,
+  the tree view's top, and `var NAVTREEINDEX = ["arch.html", …]`, one entry for each of the files
+  `navtreeindex0.js`, `navtreeindex1.js`, … that map every page of the tree to its place in it.
+
+A page names the first two in `<script src>`; its own links often lead nowhere else (the main page
+of a library's documentation links no class page). Without them a crawl of a Doxygen site stops
+at the main page, as wget's does. The URLs in these files are relative to the folder that holds
+them (the pages' scripts prefix them with the path back to it), so they are resolved against the
+file's own URL.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+# The data files by name: a page's <script src> names menudata.js or navtreedata.js, and
+# navtreedata.js leads to the navtreeindexN.js files (navtree.js loads them by number).
+_MENU_FILE = re.compile(r"(?:^|/)(?:menudata|navtreedata|navtreeindex[0-9]{1,4})\.js(?:[?#]|$)")
+# A page in them: a quoted relative or absolute URL of an HTML file, maybe with a fragment
+_PAGE_LITERAL = re.compile(r"""["']([^"'\s\\<>]{1,2048}?\.(?:html|htm|xhtml)(?:#[^"'\s\\<>]{0,1024})?)["']""")
+_TREE_INDEX = re.compile(r"\bNAVTREEINDEX\s*=\s*\[([^\]]*)\]")
+_QUOTED = re.compile(r"""["'][^"']*["']""")
+MAX_TREE_INDEX_FILES = 10_000  # Doxygen writes 250 entries a file: 2.5 million pages of a tree
+
+
+def is_menu_file(src: str) -> bool:
+    """Whether a script's URL (as written) names navigation data this module reads."""
+    return _MENU_FILE.search(src.strip()) is not None
+
+
+@dataclass
+class MenuEntries:
+    """What one data file lists: pages, and more data files (a tree's index files)."""
+
+    pages: list[str] = field(default_factory=list)  # as written: relative to the file
+    menus: list[str] = field(default_factory=list)
+
+
+def read_menu(text: str) -> MenuEntries:
+    """The pages a menu or tree data file lists, and the index files of a tree's data."""
+    entries = MenuEntries(pages=[match.group(1) for match in _PAGE_LITERAL.finditer(text)])
+    tree_index = _TREE_INDEX.search(text)
+    if tree_index is not None:
+        files = min(len(_QUOTED.findall(tree_index.group(1))), MAX_TREE_INDEX_FILES)
+        entries.menus = [f"navtreeindex{number}.js" for number in range(files)]
+    return entries

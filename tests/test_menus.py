@@ -1,0 +1,173 @@
+"""Script menus: the navigation data Doxygen's pages build their menus from (crawler/node/menus.py),
+what a node answers for one, and what the scheduler makes of it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import responses
+
+from crawler.config import FetchLimits, ImageFilter, Limits, Politeness, SchedulerConfig, Scope
+from crawler.messages import make_result, make_task, read_result
+from crawler.node.extract import extract
+from crawler.node.fetcher import new_session
+from crawler.node.handlers import TaskHandler
+from crawler.node.menus import is_menu_file, read_menu
+from crawler.scheduler.loop import Scheduler
+from crawler.scheduler.store import MemoryStore
+from crawler.urls import canonical
+
+SITE = "http://site.test"
+# As Doxygen 1.9.4 writes them (cut short)
+MENUDATA = """/*
+ @licstart  The following is the entire license notice for the JavaScript code in this file.
+ @licend  The above is the entire license notice for the JavaScript code in this file
+*/
+var menudata={children:[
+{text:"Main Page",url:"index.html"},
+{text:"Classes",url:"annotated.html",children:[
+{text:"Class List",url:"annotated.html"},
+{text:"Class Index",url:"classes.html"},
+{text:"Class Members",url:"functions.html",children:[
+{text:"All",url:"functions.html",children:[
+{text:"a",url:"functions.html#index_a"}]}]}]},
+{text:"Files",url:"files.html"}]}
+"""
+NAVTREEDATA = """var NAVTREE =
+[
+  [ "Doxygen", "index.html", [
+    [ "Installation", "install.html", [
+      [ "Compiling from source on UNIX", "install.html#install_src_unix", null ]
+    ] ],
+    [ "Classes", "annotated.html", "annotated_dup" ]
+  ] ]
+];
+
+var NAVTREEINDEX =
+[
+"annotated.html",
+"config.html#config_docbook"
+];
+
+var SYNCONMSG = 'click to disable panel synchronisation';
+"""
+NAVTREEINDEX1 = """var NAVTREEINDEX1 =
+{
+"config.html#config_docbook":[5,1],
+"starting.html":[3],
+"sub/page.html#step1":[3,0]
+};
+"""
+
+
+def test_a_menu_bar_lists_its_pages_and_a_tree_its_index_files() -> None:
+    assert read_menu(MENUDATA).pages == ["index.html", "annotated.html", "annotated.html", "classes.html",
+                                         "functions.html", "functions.html", "functions.html#index_a", "files.html"]
+    tree = read_menu(NAVTREEDATA)
+    assert tree.pages == ["index.html", "install.html", "install.html#install_src_unix", "annotated.html",
+                          "annotated.html", "config.html#config_docbook"]
+    assert tree.menus == ["navtreeindex0.js", "navtreeindex1.js"]  # one a NAVTREEINDEX entry
+    index = read_menu(NAVTREEINDEX1)
+    assert index.pages == ["config.html#config_docbook", "starting.html", "sub/page.html#step1"]
+    assert index.menus == []
+    # text that names no HTML file is no page: titles, messages, the licence
+    assert read_menu('var x = ["index", "a.js", "page.html5", "no page.html", "img.png"];').pages == []
+
+
+def test_only_navigation_data_counts_as_a_menu() -> None:
+    for src in ("menudata.js", "../menudata.js", "/docs/api/navtreedata.js", "navtreeindex12.js", "menudata.js?v=2"):
+        assert is_menu_file(src), src
+    for src in ("jquery.js", "menu.js", "navtree.js", "mymenudata.js", "menudata.json", "menudata.js.map"):
+        assert not is_menu_file(src), src
+
+
+def test_a_page_names_the_navigation_data_its_scripts_load() -> None:
+    html = (b'<html><head><script type="text/javascript" src="jquery.js"></script>'
+            b'<script type="text/javascript" src="../menudata.js"></script>'
+            b"<script SRC='navtreedata.js' async></script>"
+            b'<script data-src="navtreeindex0.js"></script>'  # no src of its own: nothing a browser loads
+            b'<script>var s = "<script src=menudata.js>";</script></head>'  # text in a script, not a tag
+            b"<body><a href=\"annotated.html\">Classes</a></body></html>")
+    refs = extract(html, f"{SITE}/api/index.html")
+    assert [url for url, _key in refs.menus] == [f"{SITE}/menudata.js", f"{SITE}/api/navtreedata.js"]
+    assert [url for url, _key in refs.links] == [f"{SITE}/api/annotated.html"]
+
+
+def answered(tmp_path: Path, url: str, body: str, content_type: str) -> dict:
+    responses.add(responses.GET, url, body=body, content_type=content_type)
+    limits = FetchLimits()
+    task = make_task("1.1.r", "menu", url, 2, f"{SITE}/api/index.html", 0)
+    return dict(read_result(dict(TaskHandler("n1", limits, ImageFilter(), tmp_path).handle(task, new_session(limits)))))
+
+
+@responses.activate
+def test_a_node_answers_a_menu_with_its_pages_resolved_against_the_menu_itself(tmp_path: Path) -> None:
+    result = answered(tmp_path, f"{SITE}/api/navtreedata.js", NAVTREEDATA, "application/javascript")
+    assert result["outcome"] == "fetched"
+    assert [url for url, _key in result["links"]] == [  # once each, fragments dropped
+        f"{SITE}/api/index.html", f"{SITE}/api/install.html", f"{SITE}/api/annotated.html",
+        f"{SITE}/api/config.html"]
+    assert [url for url, _key in result["menus"]] == [f"{SITE}/api/navtreeindex0.js", f"{SITE}/api/navtreeindex1.js"]
+
+
+@responses.activate
+def test_a_menu_answered_with_a_web_page_is_no_menu(tmp_path: Path) -> None:
+    # A site whose "not found" page comes with 200: its links are the page's, read where it is one
+    result = answered(tmp_path, f"{SITE}/api/menudata.js", '<a href="x.html">Not found</a>', "text/html")
+    assert (result["outcome"], result["reason"], result["links"]) == ("skipped", "not-a-menu", [])
+
+
+def refs(*urls: str) -> list[list[str]]:
+    return [[url, canonical(url) or ""] for url in urls]
+
+
+def site(task: dict) -> dict:
+    """A Doxygen site whose main page links nothing: its menu bar lists the rest."""
+    path = task["url"].removeprefix(SITE)
+    if task["kind"] == "robots":
+        return dict(make_result(task, "n", "fetched", status=404))
+    if path == "/api/":
+        return dict(make_result(task, "n", "fetched", status=200, links=[],
+                                menus=refs(f"{SITE}/api/menudata.js", "http://other.test/menudata.js")))
+    if path == "/api/menudata.js":
+        return dict(make_result(task, "n", "fetched", status=200, links=refs(f"{SITE}/api/annotated.html"),
+                                menus=refs(f"{SITE}/api/navtreeindex0.js")))
+    if path == "/api/annotated.html":
+        return dict(make_result(task, "n", "fetched", status=200, links=refs(f"{SITE}/api/class_a.html"),
+                                menus=refs(f"{SITE}/api/menudata.js")))
+    return dict(make_result(task, "n", "fetched", status=200))
+
+
+def crawl(tmp_path: Path, limits: Limits, sitemaps_only: bool = False) -> tuple[Scheduler, list[tuple[str, str, int]]]:
+    scope = Scope(frozenset({"site.test"}), read_sitemaps=sitemaps_only, sitemaps_only=sitemaps_only)
+    config = SchedulerConfig(output_dir=tmp_path, authkey=b"k" * 32, seeds=(f"{SITE}/api/",), scope=scope,
+                             politeness=Politeness(delay_seconds=0, per_host=1), limits=limits)
+    scheduler = Scheduler(config, clock=lambda: 0.0, store=MemoryStore())
+    scheduler._applier.add_seeds(config.seeds)
+    fetched = []
+    for _ in range(100):
+        task = scheduler._frontier.next_task(0.0)
+        if task is None:
+            break
+        fetched.append((task["kind"], task["url"].removeprefix(SITE), task["depth"]))
+        scheduler._handle(site(dict(task)), 0.0)
+    return scheduler, fetched
+
+
+@pytest.mark.parametrize(("max_depth", "pages"), [(None, ["/api/", "/api/annotated.html", "/api/class_a.html"]),
+                                                  (1, ["/api/", "/api/annotated.html"]), (0, ["/api/"])])
+def test_the_pages_a_menu_lists_are_one_hop_from_the_page_that_loads_it(tmp_path: Path, max_depth: int | None,
+                                                                        pages: list[str]) -> None:
+    scheduler, fetched = crawl(tmp_path, Limits(max_depth=max_depth))
+    assert [path for kind, path, _depth in fetched if kind == "page"] == pages
+    menus = [(path, depth) for kind, path, depth in fetched if kind == "menu"]
+    assert menus == [("/api/menudata.js", 0), ("/api/navtreeindex0.js", 0)]  # once each; none on another host
+    assert scheduler.counts["menus/fetched"] == 2
+    assert scheduler.counts["menus/pages"] == (1 if max_depth != 0 else 0)
+
+
+def test_sitemaps_only_reads_no_menus(tmp_path: Path) -> None:
+    _scheduler, fetched = crawl(tmp_path, Limits(), sitemaps_only=True)  # menus are links: not followed
+    assert [(kind, path) for kind, path, _depth in fetched] == [("robots", "/robots.txt"), ("sitemap", "/sitemap.xml"),
+                                                                ("page", "/api/")]
