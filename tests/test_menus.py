@@ -13,7 +13,7 @@ from crawler.messages import make_result, make_task, read_result
 from crawler.node.extract import extract
 from crawler.node.fetcher import new_session
 from crawler.node.handlers import TaskHandler
-from crawler.node.menus import is_menu_file, read_menu
+from crawler.node.menus import MAX_TREE_INDEX_FILES, is_menu_file, read_menu
 from crawler.scheduler.loop import Scheduler
 from crawler.scheduler.store import MemoryStore
 from crawler.urls import canonical
@@ -73,6 +73,13 @@ def test_a_menu_bar_lists_its_pages_and_a_tree_its_index_files() -> None:
     assert index.menus == []
     # text that names no HTML file is no page: titles, messages, the licence
     assert read_menu('var x = ["index", "a.js", "page.html5", "no page.html", "img.png"];').pages == []
+
+
+@pytest.mark.timeout(30)  # read from each "NAVTREEINDEX = [" on to a "]" that never comes, this took hours
+def test_a_hostile_menu_is_read_once_and_within_bounds() -> None:
+    text = 'NAVTREEINDEX = ["a", ' * 250_000  # 5 MB: --max-page-bytes
+    assert len(read_menu(text).menus) == MAX_TREE_INDEX_FILES
+    assert read_menu('"' + ("a" * 3000 + '"') * 1500).pages == []  # long quoted runs, no page among them
 
 
 def test_only_navigation_data_counts_as_a_menu() -> None:

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 _MENU_FILE = re.compile(r"(?:^|/)(?:menudata|navtreedata|navtreeindex[0-9]{1,4})\.js(?:[?#]|$)")
 # A page in them: a quoted relative or absolute URL of an HTML file, maybe with a fragment
 _PAGE_LITERAL = re.compile(r"""["']([^"'\s\\<>]{1,2048}?\.(?:html|htm|xhtml)(?:#[^"'\s\\<>]{0,1024})?)["']""")
-_TREE_INDEX = re.compile(r"\bNAVTREEINDEX\s*=\s*\[([^\]]*)\]")
+_TREE_INDEX = re.compile(r"\bNAVTREEINDEX\s*=\s*\[")  # its entries run to the next "]"
 _QUOTED = re.compile(r"""["'][^"']*["']""")
 MAX_TREE_INDEX_FILES = 10_000  # Doxygen writes 250 entries a file: 2.5 million pages of a tree
 
@@ -48,7 +48,9 @@ def read_menu(text: str) -> MenuEntries:
     """The pages a menu or tree data file lists, and the index files of a tree's data."""
     entries = MenuEntries(pages=[match.group(1) for match in _PAGE_LITERAL.finditer(text)])
     tree_index = _TREE_INDEX.search(text)
-    if tree_index is not None:
-        files = min(len(_QUOTED.findall(tree_index.group(1))), MAX_TREE_INDEX_FILES)
+    if tree_index is not None:  # the first, read once: a pattern running to "]" from each one was quadratic
+        end = text.find("]", tree_index.end())
+        listed = text[tree_index.end():end if end >= 0 else len(text)]
+        files = min(len(_QUOTED.findall(listed)), MAX_TREE_INDEX_FILES)
         entries.menus = [f"navtreeindex{number}.js" for number in range(files)]
     return entries
