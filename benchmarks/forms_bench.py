@@ -130,6 +130,9 @@ def forms(work: Path, pages: int = 200, images: int = 600) -> None:
 
 
 DOC_SITE = Path("/usr/share/doc/python3.11/html")  # Debian's python3.11-doc: a real Sphinx site, 530 pages
+# Debian's doxygen-doc: the Doxygen manual (a tree view) and 28 example sites (menu bars), 359 pages,
+# whose navigation scripts draw from data files (see crawler/node/menus.py)
+DOXYGEN_SITE = Path("/usr/share/doc/doxygen/html")
 
 
 def _image_digests(root: Path, paths: set[str]) -> dict[str, str]:
@@ -148,10 +151,10 @@ def _image_digests(root: Path, paths: set[str]) -> dict[str, str]:
     return found
 
 
-def real_site(work: Path, root: Path = DOC_SITE) -> None:
+def real_site(work: Path, root: Path = DOC_SITE, package: str = "python3.11-doc") -> None:
     """The same comparison on a real documentation site, where Debian's package is installed."""
     if not (root / "index.html").is_file():
-        print(f"\n## real site: skipped ({root} missing; `apt-get install python3.11-doc` adds it)")
+        print(f"\n## real site: skipped ({root} missing; `apt-get install {package}` adds it)")
         return
     (port,) = free_ports(1)
     server = Nginx([root], [port], work / "doc-nginx") if Nginx.available() else PythonServer([root], [port], work)
@@ -255,3 +258,4 @@ if __name__ == "__main__":
     forms(Path(tempfile.mkdtemp(prefix="crawler-forms-")))
     written_in(Path(tempfile.mkdtemp(prefix="crawler-reports-")))
     real_site(Path(tempfile.mkdtemp(prefix="crawler-doc-")))
+    real_site(Path(tempfile.mkdtemp(prefix="crawler-doxygen-")), DOXYGEN_SITE, "doxygen-doc")

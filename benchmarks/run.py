@@ -85,6 +85,7 @@ def main(argv: list[str] | None = None) -> int:
             forms_bench.forms(work / "forms")
             forms_bench.written_in(work / "reports")
             forms_bench.real_site(work / "doc-site")
+            forms_bench.real_site(work / "doxygen-site", forms_bench.DOXYGEN_SITE, "doxygen-doc")
         if "recrawl" in wanted:
             recrawl_bench.recrawl(work / "recrawl", runs=args.runs)
         if "redis" in wanted:
