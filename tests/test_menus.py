@@ -1,5 +1,5 @@
-"""Script menus: the navigation data Doxygen's pages build their menus from (crawler/node/menus.py),
-what a node answers for one, and what the scheduler makes of it."""
+"""Script menus: the navigation data Doxygen's and DocFX's pages build their menus from
+(crawler/node/menus.py), what a node answers for one, and what the scheduler makes of it."""
 
 from __future__ import annotations
 
@@ -116,6 +116,27 @@ def test_a_node_answers_a_menu_with_its_pages_resolved_against_the_menu_itself(t
         f"{SITE}/api/index.html", f"{SITE}/api/install.html", f"{SITE}/api/annotated.html",
         f"{SITE}/api/config.html"]
     assert [url for url, _key in result["menus"]] == [f"{SITE}/api/navtreeindex0.js", f"{SITE}/api/navtreeindex1.js"]
+
+
+def test_a_docfx_page_names_its_navigation_as_each_template_reads_it() -> None:
+    html = (b'<meta property="docfx:navrel" content="../toc.html"><meta property="docfx:tocrel" content="toc.html">'
+            b'<meta name="docfx:navrel" content="../../toc.html"><meta name="docfx:tocrel" content="../api/TOC.HTML">'
+            b'<meta name="docfx:rel" content="../">')  # the way back to the site's root: no page of its own
+    refs = extract(html, f"{SITE}/docs/guide/start.html")
+    # the default template shows the links of these pages: pages like any other
+    assert [url for url, _key in refs.links] == [f"{SITE}/docs/toc.html", f"{SITE}/docs/guide/toc.html"]
+    # the modern one reads the same lists as JSON
+    assert [url for url, _key in refs.menus] == [f"{SITE}/toc.json", f"{SITE}/docs/api/TOC.json"]
+
+
+@responses.activate
+def test_a_docfx_table_of_contents_gives_its_pages_resolved_against_itself(tmp_path: Path) -> None:
+    toc = ('{"items":[{"name":"Intro","href":"intro.html"},{"name":"API","href":"api/index.html","items":['
+           '{"name":"Widget","href":"api/Sample.Widget.html"}]},{"name":"GitHub","href":"https://github.com/x/y"}],'
+           '"pdf":false}')
+    result = answered(tmp_path, f"{SITE}/docs/toc.json", toc, "application/json")
+    assert [url for url, _key in result["links"]] == [f"{SITE}/docs/intro.html", f"{SITE}/docs/api/index.html",
+                                                      f"{SITE}/docs/api/Sample.Widget.html"]
 
 
 @responses.activate

@@ -28,7 +28,7 @@ from lxml import etree
 
 from crawler.messages import MAX_INLINE_IMAGES, MAX_REF_CHARS_PER_PAGE, MAX_REFS_PER_PAGE, MAX_WORDS_CHARS, Found
 from crawler.node import css
-from crawler.node.menus import is_menu_file
+from crawler.node.menus import DOCFX_NAVIGATION, docfx_menu, is_menu_file
 from crawler.node.optout import meta_directives
 from crawler.node.query_encoding import query_codec, with_query_in
 from crawler.node.refresh import refresh_target
@@ -1046,6 +1046,11 @@ def _meta(get: _Get, found: Collector, image: _Image, srcset: _Image) -> bool:
         found.refs.robots |= meta_directives(get("content"))
     if (isinstance(key, str) and key.strip().lower() in _META_IMAGE) or _is_token(get("itemprop"), "image"):
         image(get("content"), Found.META)
+    elif isinstance(key, str) and key.strip().lower() in DOCFX_NAVIGATION and isinstance(get("content"), str):
+        if get("property") is not None:  # DocFX's default template: its script shows the links of this page
+            found.link(get("content"))
+        else:  # its modern template: its script reads them from the JSON of the same name (see node.menus)
+            found.menu(docfx_menu(str(get("content"))))
     return False
 
 

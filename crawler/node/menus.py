@@ -1,5 +1,8 @@
 """Navigation a site's scripts build from data files: the pages a reader reaches through them.
 
+Doxygen's and DocFX's, two documentation generators whose pages show their menus only once a
+script has read such a file: a crawl that does not read them stops at the first page.
+
 Doxygen, which documents most C and C++ libraries, writes its pages' menu bar and its tree view
 with scripts, from data it keeps beside the pages:
 
@@ -14,6 +17,13 @@ of a library's documentation links no class page). Without them a crawl of a Dox
 at the main page, as wget's does. The URLs in these files are relative to the folder that holds
 them (the pages' scripts prefix them with the path back to it), so they are resolved against the
 file's own URL.
+
+DocFX, which documents most .NET libraries, names its navigation bar's and table of contents'
+files in `<meta>`s: `docfx:navrel` and `docfx:tocrel`, with `property=` in its default template,
+whose script loads that HTML page's links (a page like any other), and with `name=` in its modern
+template, whose script reads the same file with `.json` for `.html`:
+`{"items": [{"name": "Intro", "href": "docs/intro.html", "items": […]}]}`, each `href` relative to
+that file, as here.
 """
 
 from __future__ import annotations
@@ -29,6 +39,15 @@ _PAGE_LITERAL = re.compile(r"""["']([^"'\s\\<>]{1,2048}?\.(?:html|htm|xhtml)(?:#
 _TREE_INDEX = re.compile(r"\bNAVTREEINDEX\s*=\s*\[")  # its entries run to the next "]"
 _QUOTED = re.compile(r"""["'][^"']*["']""")
 MAX_TREE_INDEX_FILES = 10_000  # Doxygen writes 250 entries a file: 2.5 million pages of a tree
+
+
+DOCFX_NAVIGATION = frozenset({"docfx:navrel", "docfx:tocrel"})  # <meta> names: its navbar's and its TOC's file
+
+
+def docfx_menu(content: str) -> str:
+    """The file DocFX's modern template reads for a `<meta name="docfx:tocrel" content=…>` (or navrel)."""
+    content = content.strip()
+    return content[:-5] + ".json" if content[-5:].lower() == ".html" else content
 
 
 def is_menu_file(src: str) -> bool:

@@ -234,13 +234,15 @@ def _doxygen_page(title: str, scripts: str, body: str) -> str:
             f"{scripts}</head><body><div id=\"main-nav\"></div>{body}</body></html>")
 
 
-def test_crawl_of_a_doxygen_site_reaches_the_pages_its_menus_list(tmp_path: Path, serve_site, processes) -> None:
-    # Before, the main page (which links no class page) was all there was: 0 of the 4 graphs saved.
+def test_crawl_of_doxygen_and_docfx_sites_reaches_the_pages_their_menus_list(tmp_path: Path, serve_site,
+                                                                            processes) -> None:
+    # Before, each main page (which links no other page) was all there was: 0 of the 5 pictures saved.
     site_root = tmp_path / "site"
-    menu_bar, tree = site_root / "api", site_root / "manual"
-    menu_bar.mkdir(parents=True)
-    tree.mkdir()
-    (site_root / "index.html").write_text('<a href="api/index.html">API</a> <a href="manual/index.html">Manual</a>')
+    menu_bar, tree, docfx = site_root / "api", site_root / "manual", site_root / "net"
+    for folder in (menu_bar, tree, docfx / "docs"):
+        folder.mkdir(parents=True)
+    (site_root / "index.html").write_text(
+        '<a href="api/index.html">API</a> <a href="manual/index.html">Manual</a> <a href="net/">.NET</a>')
     (menu_bar / "index.html").write_text(_doxygen_page(
         "API", '<script type="text/javascript" src="menudata.js"></script>', "<p>The main page.</p>"))
     (menu_bar / "menudata.js").write_text(
@@ -255,20 +257,31 @@ def test_crawl_of_a_doxygen_site_reaches_the_pages_its_menus_list(tmp_path: Path
         'var NAVTREEINDEX =\n[\n"index.html",\n"usage.html#step2"\n];\n')
     (tree / "navtreeindex0.js").write_text('var NAVTREEINDEX0 =\n{\n"index.html":[],\n"install.html":[0]\n};\n')
     (tree / "navtreeindex1.js").write_text('var NAVTREEINDEX1 =\n{\n"usage.html#step2":[1,1]\n};\n')
+    # DocFX's modern template: its navbar and table of contents are drawn from JSON
+    (docfx / "index.html").write_text('<meta name="docfx:navrel" content="toc.html"><main>Welcome</main>')
+    (docfx / "toc.json").write_text('{"items":[{"name":"Docs","href":"docs/intro.html"}]}')
+    (docfx / "docs" / "toc.json").write_text('{"items":[{"name":"Intro","href":"intro.html"},'
+                                             '{"name":"Widgets","href":"widgets.html"}],"pdf":false}')
+    (docfx / "docs" / "intro.html").write_text('<meta name="docfx:tocrel" content="toc.html"><p>Read on.</p>')
     pictures = {menu_bar / "class_a.html": "class_a__inherit__graph.png", menu_bar / "class_b.html": "class_b.png",
-                tree / "install.html": "install.png", tree / "usage.html": "usage.png"}
+                tree / "install.html": "install.png", tree / "usage.html": "usage.png",
+                docfx / "docs" / "widgets.html": "widget.png"}
     for number, (page, picture) in enumerate(pictures.items()):
-        page.write_text(_doxygen_page(page.stem, '<script src="navtreedata.js"></script>', f'<img src="{picture}">'))
+        navigation = {menu_bar: '<script src="menudata.js"></script>', tree: '<script src="navtreedata.js"></script>',
+                      docfx / "docs": '<meta name="docfx:tocrel" content="toc.html">'}[page.parent]
+        page.write_text(_doxygen_page(page.stem, navigation, f'<img src="{picture}">'))
         (page.parent / picture).write_bytes(make_image(300 + number, "png"))
     site = serve_site(site_root)
     output = tmp_path / "out"
     result = processes.run("run", site.url, "--output", str(output), "--delay", "0", timeout=60)
     assert result.returncode == 0, result.stderr
     assert sorted(record["name"] for record in read_jsonl(output / "manifest.jsonl")) == sorted(pictures.values())
-    assert "from 4 script menus" in result.stdout
+    assert "from 6 script menus" in result.stdout
     # each data file once; jquery.js, a script like any other, is not asked for
     assert site.hits["api/menudata.js"] == 1 and site.hits["manual/navtreeindex1.js"] == 1
     assert site.hits["api/jquery.js"] == 0
+    assert not read_jsonl(output / "failures.jsonl") or all(  # no data file asked for where there is none
+        record["kind"] != "menu" for record in read_jsonl(output / "failures.jsonl"))
 
 
 def test_crawl_follows_a_site_whose_root_refreshes_to_its_pages(tmp_path: Path, serve_site, processes) -> None:
