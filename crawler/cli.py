@@ -430,7 +430,7 @@ def _print_summary(summary: Summary) -> int:
     if c.get("sitemaps/fetched"):
         pages += (f" ({plural(c['sitemaps/pages'], 'page')} from {plural(c['sitemaps/fetched'], 'sitemap')}"
                   f"{_failed_and_skipped(c, 'sitemaps').replace(' (', ', ').rstrip(')')})")
-    if c.get("menus/fetched"):  # Doxygen's menu and tree view data (node.menus)
+    if c.get("menus/fetched"):  # Doxygen's and DocFX's navigation data (node.menus)
         pages += f" ({plural(c['menus/pages'], 'page')} from {plural(c['menus/fetched'], 'script menu')})"
     written_in = (f"; {c['images/inline']} of them written into the pages as data: URIs"
                   if c.get("images/inline") else "")

@@ -89,9 +89,10 @@ _JSON_LD = re.compile(rb"type\s*=\s*[\"']?application/ld\+json", re.IGNORECASE)
 # Magento's product pages send one <img> and the whole gallery as data for its gallery script
 # (Fotorama), which shows each picture's thumb and img, and full in full screen and the magnifier.
 _MAGENTO_INIT = re.compile(rb"type\s*=\s*[\"']?text/x-magento-init", re.IGNORECASE)
-_SCRIPT_SRC = re.compile(rb"(?:^|[\s/])src\s*=\s*(?:\"([^\"]*)\"|'([^']*)'|([^\s>]+))", re.IGNORECASE)
 _MAGENTO_GALLERY = "mage/gallery/gallery"
 _GALLERY_SIZES = ("thumb", "img", "full")  # smallest first: --srcset largest keeps the last one given
+# A <script>'s src, in its attributes as the hidden pass has them: Doxygen's menu data (node.menus)
+_SCRIPT_SRC = re.compile(rb"(?:^|[\s/])src\s*=\s*(?:\"([^\"]*)\"|'([^']*)'|([^\s>]+))", re.IGNORECASE)
 # What lazy-loading scripts (lazysizes, slick, Flickity, Splide, vanilla-lazyload, lozad, Swiper, WP
 # Rocket, jQuery Lazy Load, jQuery Lazy, bLazy, echo.js, unveil, Owl Carousel, Slider Revolution, imgix.js,
 # and the parallax of WPBakery and parallax.js) and the services that rewrite pages for them (Ezoic,
