@@ -450,6 +450,20 @@ def _robots_task_of_a_site(tmp_path: Path) -> tuple[Scheduler, dict]:
     return scheduler, dict(robots)
 
 
+@pytest.mark.parametrize(("reason", "status", "elapsed", "timed"), [
+    ("no-such-host", None, 0.002, False), ("connection-refused", None, 0.001, False),  # no server was reached
+    ("ReadTimeout", None, 60.0, True), ("too-slow", None, 10.0, True),  # a server kept the slot that long
+    ("http-503", 503, 0.2, True)])
+def test_the_slowest_hosts_are_timed_on_what_reached_a_server(tmp_path: Path, reason: str, status: int | None,
+                                                              elapsed: float, timed: bool) -> None:
+    # Before, a host with no DNS name was listed among "slowest hosts" as 1 download of 0.00 s.
+    scheduler, robots = _robots_task_of_a_site(tmp_path)
+    scheduler._handle(dict(make_result(robots, "n1", Outcome.FAILED, reason=reason, status=status, elapsed=elapsed,
+                                       retryable=True)), 0.0)
+    assert scheduler._tracker.slowest_hosts() == (
+        [{"origin": SITE, "downloads": 1, "mean_seconds": elapsed}] if timed else [])
+
+
 def test_a_seed_its_robots_txt_forbids_says_so(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     # Before: "0 pages fetched (1 skipped)", and nothing said the site asks crawlers to stay out.
     scheduler, robots = _robots_task_of_a_site(tmp_path)

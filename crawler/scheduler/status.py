@@ -45,9 +45,12 @@ class StatusTracker:
         self._node_rates: dict[str, RateWindow] = {}
         self.host_timing: dict[str, list[float]] = {}  # origin → [downloads, seconds]
 
-    def record_result(self, node: str, origin: str, elapsed: float, now: float) -> None:
+    def record_result(self, node: str, origin: str, elapsed: float | None, now: float) -> None:
+        """Count a finished task; `elapsed`: how long its request held the host (None: no server was reached)."""
         self._finished.add(now)
         self._node_rates.setdefault(node, RateWindow()).add(now)
+        if elapsed is None:
+            return
         timing = self.host_timing.setdefault(origin, [0, 0.0])
         timing[0] += 1
         timing[1] += elapsed
