@@ -423,6 +423,9 @@ class ResultApplier:
     def _add_menus(self, row: UrlRow, result: Result) -> None:
         """Queue the navigation data a page (or a menu) names, at its depth: what it lists are its links.
         Only on hosts whose pages the crawl follows (what it lists are pages of its own host)."""
+        max_depth = self._config.limits.max_depth
+        if max_depth is not None and row.depth + 1 > max_depth:
+            return  # none of its pages would be taken
         seen, allows, has_pages_on = self._frontier.seen, self._scope.allows_resource, self._scope.has_pages_on
         for url, key in result["menus"]:
             if not seen(key) and allows(key) and has_pages_on(origin_of(key)):
