@@ -427,11 +427,7 @@ def _print_summary(summary: Summary) -> int:
                 StopReason.INTERRUPTED_TWICE: "Crawl stopped at once (interrupted twice)"}[summary.reason]
     pages = (plural(c.get("pages/fetched", 0), "page") + " fetched" + _unchanged(c, "pages")
              + _failed_and_skipped(c, "pages"))
-    if c.get("sitemaps/fetched"):
-        pages += (f" ({plural(c['sitemaps/pages'], 'page')} from {plural(c['sitemaps/fetched'], 'sitemap')}"
-                  f"{_failed_and_skipped(c, 'sitemaps').replace(' (', ', ').rstrip(')')})")
-    if c.get("menus/fetched"):  # Doxygen's and DocFX's navigation data (node.menus)
-        pages += f" ({plural(c['menus/pages'], 'page')} from {plural(c['menus/fetched'], 'script menu')})"
+    pages += _pages_listed(c, "sitemaps", "sitemap") + _pages_listed(c, "menus", "script menu")  # node.menus
     written_in = (f"; {c['images/inline']} of them written into the pages as data: URIs"
                   if c.get("images/inline") else "")
     images = (f"{plural(c.get('images/saved', 0), 'image')} saved ({size_text(c.get('bytes/saved', 0))}, "
@@ -503,6 +499,14 @@ def _disallowed_by(origins: list[tuple[str, int]], images: int) -> str:
 def _unchanged(counts: dict[str, int], kind: str) -> str:
     """ " and 40 unchanged" for a re-crawl's pages or images that answered 304, or nothing."""
     return f" and {counts[f'{kind}/unchanged']} unchanged" if counts.get(f"{kind}/unchanged") else ""
+
+
+def _pages_listed(counts: dict[str, int], kind: str, word: str) -> str:
+    """ " (12 pages from 1 sitemap, 1 failed)" where lists of pages of this kind were read (or failed)."""
+    if not (counts.get(f"{kind}/fetched") or counts.get(f"{kind}/failed")):
+        return ""  # a guessed /sitemap.xml that is not there is no news
+    return (f" ({plural(counts.get(f'{kind}/pages', 0), 'page')} from {plural(counts.get(f'{kind}/fetched', 0), word)}"
+            f"{_failed_and_skipped(counts, kind).replace(' (', ', ').rstrip(')')})")
 
 
 def _failed_and_skipped(counts: dict[str, int], kind: str) -> str:

@@ -108,6 +108,23 @@ def test_cli_closing_lines_name_the_robots_txt_that_kept_shown_images_out(capsys
     assert "robots.txt" not in capsys.readouterr().out
 
 
+@pytest.mark.parametrize(("counts", "said"), [
+    ({"menus/fetched": 3, "menus/pages": 40}, "5 pages fetched (40 pages from 3 script menus);"),
+    ({"menus/fetched": 2, "menus/pages": 40, "menus/failed": 1},
+     "5 pages fetched (40 pages from 2 script menus, 1 failed);"),
+    ({"menus/failed": 1}, "5 pages fetched (0 pages from 0 script menus, 1 failed);"),  # said, not left out
+    ({"sitemaps/fetched": 1, "sitemaps/pages": 2, "menus/fetched": 1, "menus/pages": 3},
+     "5 pages fetched (2 pages from 1 sitemap) (3 pages from 1 script menu);"),
+    ({"sitemaps/skipped": 1}, "5 pages fetched;"),  # the usual /sitemap.xml, not there: no news
+])
+def test_cli_closing_lines_say_where_pages_came_from_and_what_failed_there(capsys, counts: dict[str, int],
+                                                                            said: str) -> None:
+    from crawler.cli import _print_summary
+    from crawler.scheduler.loop import StopReason, Summary
+    _print_summary(Summary(StopReason.FINISHED, "", 1.0, {"pages/fetched": 5, **counts}))
+    assert said in capsys.readouterr().out
+
+
 def test_cli_the_command_leaves_with_mains_code_its_output_and_the_exit_handlers_run() -> None:
     # crawler.console skips the interpreter's teardown of its modules (30 ms at every exit); what
     # main() printed, and what a library's exit handler does, must still happen.
