@@ -189,6 +189,20 @@ def test_extract_links_skip_non_http_and_fragments_only_duplicate() -> None:
     assert links == ["http://site.test/dir/next.html", "http://site.test/map.html"]
 
 
+def test_extract_follows_a_pages_next_and_previous_in_its_head() -> None:
+    # A gallery that scrolls on for ever loads its next page from <link rel=next> (and says the
+    # previous one): often the only way there in the markup. wget follows them; this did not.
+    html = """<head><link rel="next" href="/gallery/page/3/"><link rel="Prev" href="/gallery/page/1/">
+    <link rel="previous" href="2.html"><link rel="next nofollow" href="/hidden/next/">
+    <link rel="alternate" hreflang="fr" href="/fr/gallery/"><link rel="alternate" type="application/rss+xml"
+    href="/feed/"><link rel="canonical" href="/gallery/page/2/"></head>"""
+    links = [pair[0] for pair in extract(html.encode(), PAGE).links]
+    assert links == ["http://site.test/gallery/page/3/", "http://site.test/gallery/page/1/",
+                     "http://site.test/dir/2.html", "http://site.test/hidden/next/"]
+    followed = [pair[0] for pair in extract(html.encode(), PAGE, agent="queue-crawler").links]
+    assert "http://site.test/hidden/next/" not in followed and len(followed) == 3  # rel=nofollow, as for <a>
+
+
 def test_extract_honours_base_href() -> None:
     html = '<head><base href="http://cdn.test/base/"></head><body><a href="p.html"></a><img src="i.png"></body>'
     refs = extract(html.encode(), PAGE)

@@ -140,6 +140,7 @@ _PLACEHOLDER = re.compile(r"\s*\{\s*([a-z0-9]+)\s*\}\s*", re.IGNORECASE)
 _RIAS_WIDEST = 3024
 _MAX_WIDTHS_CHARS = 1000  # a data-widths longer than this is not read
 _META_IMAGE = ("og:image", "og:image:url", "og:image:secure_url", "twitter:image", "twitter:image:src")
+_PAGINATION_RELS = frozenset({"next", "prev", "previous"})  # <link rel>: a series' neighbouring pages
 _ICON_RELS = frozenset({"icon", "apple-touch-icon", "apple-touch-icon-precomposed", "mask-icon",
                         "apple-touch-startup-image", "fluid-icon"})
 _BACKGROUND_TAGS = frozenset({"body", "table", "td", "th"})
@@ -1058,6 +1059,8 @@ def _meta(get: _Get, found: Collector, image: _Image, srcset: _Image) -> bool:
 def _link(get: _Get, found: Collector, image: _Image, srcset: _Image) -> bool:
     rels = _tokens(get("rel"))
     declared_icon = "icon" in rels
+    if rels & _PAGINATION_RELS and not (found.agent is not None and "nofollow" in rels):
+        found.link(get("href"))  # the next page an endless gallery's script loads (wget follows it too)
     if "stylesheet" in rels or ("preload" in rels and _is_token(get("as"), "style")):
         found.stylesheet(get("href"))
     if rels & _ICON_RELS:
