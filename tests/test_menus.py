@@ -17,6 +17,7 @@ from crawler.node.menus import MAX_TREE_INDEX_FILES, is_menu_file, read_menu
 from crawler.scheduler.loop import Scheduler
 from crawler.scheduler.store import MemoryStore
 from crawler.urls import canonical
+from tests.test_sitemaps import drive
 
 SITE = "http://site.test"
 # As Doxygen 1.9.4 writes them (cut short)
@@ -172,15 +173,7 @@ def crawl(tmp_path: Path, limits: Limits, sitemaps_only: bool = False) -> tuple[
     config = SchedulerConfig(output_dir=tmp_path, authkey=b"k" * 32, seeds=(f"{SITE}/api/",), scope=scope,
                              politeness=Politeness(delay_seconds=0, per_host=1), limits=limits)
     scheduler = Scheduler(config, clock=lambda: 0.0, store=MemoryStore())
-    scheduler._applier.add_seeds(config.seeds)
-    fetched = []
-    for _ in range(100):
-        task = scheduler._frontier.next_task(0.0)
-        if task is None:
-            break
-        fetched.append((task["kind"], task["url"].removeprefix(SITE), task["depth"]))
-        scheduler._handle(site(dict(task)), 0.0)
-    return scheduler, fetched
+    return scheduler, drive(scheduler, site)
 
 
 @pytest.mark.parametrize(("max_depth", "pages"), [(None, ["/api/", "/api/annotated.html", "/api/class_a.html"]),

@@ -30,6 +30,7 @@ from crawler.urls import canonical, referrer
 log = logging.getLogger(__name__)
 
 _HTML_TYPES = ("text/html", "application/xhtml+xml", "")
+_NOT_MENU_TYPES = ("text/html", "application/xhtml+xml")  # a menu's data is script or JSON, or sent untyped
 _PAGE_BODY_TYPES = ("text/html", "application/xhtml+xml", "image/")  # what a page task reads (see _page)
 _NOT_CSS_TYPES = ("text/html", "application/xhtml+xml", "application/json", "text/javascript",
                   "application/javascript")  # an error page or a script where a stylesheet was expected
@@ -160,16 +161,25 @@ class TaskHandler:
                            referrer_policy=refs.referrer_policy,
                            referrer_policies=[[key, policy] for key, policy in refs.referrer_policies.items()])
 
-    def _stylesheet(self, task: Task, session: requests.Session) -> Result:
-        """Fetch a stylesheet (cut at the page cap, like a page) and report its images and @imports."""
+    def _fetch_to_read(self, task: Task, session: requests.Session, not_of_its_kind: tuple[str, ...],
+                       reason: str) -> Fetched | Result:
+        """Fetch a stylesheet or a menu, cut at the page cap like a page: what to read, or the result
+        where there is nothing to read (a redirect, unchanged, or an answer of a type it cannot be)."""
         fetched = fetch(session, task["url"], self.limits, self.limits.max_page_bytes, cut_at_cap=True,
                         known=task["known"], referrer=_referrer(task))
         answered = self._redirect(task, fetched) or self._unchanged(task, fetched)
         if answered is not None:
             return answered
-        if fetched.content_type in _NOT_CSS_TYPES or fetched.content_type.startswith("image/"):
-            return make_result(task, self.node_id, Outcome.SKIPPED, reason="not-css", status=fetched.status,
-                               bytes=len(fetched.body))
+        if fetched.content_type in not_of_its_kind or fetched.content_type.startswith("image/"):
+            return make_result(task, self.node_id, Outcome.SKIPPED, reason=reason, status=fetched.status,
+                               bytes=len(fetched.body))  # a site's "not found" page sent with 200, say
+        return fetched
+
+    def _stylesheet(self, task: Task, session: requests.Session) -> Result:
+        """Fetch a stylesheet and report its images and @imports."""
+        fetched = self._fetch_to_read(task, session, _NOT_CSS_TYPES, "not-css")
+        if not isinstance(fetched, Fetched):
+            return fetched
         refs = css.stylesheet_refs(fetched.body, fetched.charset)
         found = Collector(task["url"])  # relative URLs in CSS are relative to the stylesheet
         found.stylesheet_contents(refs, Found.CSS_LINKED)
@@ -179,15 +189,10 @@ class TaskHandler:
                            referrer_policy=fetched.referrer_policy)  # its images' Referer is the stylesheet's URL
 
     def _menu(self, task: Task, session: requests.Session) -> Result:
-        """Fetch a site's navigation data (cut at the page cap, like a page) and report the pages it lists."""
-        fetched = fetch(session, task["url"], self.limits, self.limits.max_page_bytes, cut_at_cap=True,
-                        known=task["known"], referrer=_referrer(task))
-        answered = self._redirect(task, fetched) or self._unchanged(task, fetched)
-        if answered is not None:
-            return answered
-        if fetched.content_type in _HTML_TYPES or fetched.content_type.startswith("image/"):
-            return make_result(task, self.node_id, Outcome.SKIPPED, reason="not-a-menu", status=fetched.status,
-                               bytes=len(fetched.body))  # a site's "not found" page sent with 200, say
+        """Fetch a site's navigation data and report the pages it lists."""
+        fetched = self._fetch_to_read(task, session, _NOT_MENU_TYPES, "not-a-menu")
+        if not isinstance(fetched, Fetched):
+            return fetched
         entries = read_menu(decode(fetched.body, fetched.charset))
         found = Collector(task["url"])  # its URLs are relative to its own folder (see node.menus)
         for page in entries.pages:
