@@ -63,30 +63,63 @@ NAVTREEINDEX1 = """var NAVTREEINDEX1 =
 
 
 def test_a_menu_bar_lists_its_pages_and_a_tree_its_index_files() -> None:
-    assert read_menu(MENUDATA).pages == ["index.html", "annotated.html", "annotated.html", "classes.html",
-                                         "functions.html", "functions.html", "functions.html#index_a", "files.html"]
-    tree = read_menu(NAVTREEDATA)
+    assert read_menu(MENUDATA, "menudata.js").pages == [
+        "index.html", "annotated.html", "annotated.html", "classes.html", "functions.html", "functions.html",
+        "functions.html#index_a", "files.html"]
+    tree = read_menu(NAVTREEDATA, "navtreedata.js")
     assert tree.pages == ["index.html", "install.html", "install.html#install_src_unix", "annotated.html",
                           "annotated.html", "config.html#config_docbook"]
     assert tree.menus == ["navtreeindex0.js", "navtreeindex1.js"]  # one a NAVTREEINDEX entry
-    index = read_menu(NAVTREEINDEX1)
+    index = read_menu(NAVTREEINDEX1, "navtreeindex1.js")
     assert index.pages == ["config.html#config_docbook", "starting.html", "sub/page.html#step1"]
     assert index.menus == []
     # text that names no HTML file is no page: titles, messages, the licence
-    assert read_menu('var x = ["index", "a.js", "page.html5", "no page.html", "img.png"];').pages == []
+    assert read_menu('var x = ["index", "a.js", "page.html5", "no page.html", "img.png"];', "menudata.js").pages == []
+
+
+# LibreOffice's help (cut short): its pages' <base href> is the help's root, whose language
+# folder holds these, and their links are relative to that root
+CONTENTS = """document.getElementById("Contents").innerHTML='\\
+    <ul><li><input type="checkbox" id="02"><label for="02">Text Documents (Writer)</label><ul>\\
+    <li><a target="_top" href="en-US/text/swriter/main0000.html?DbPAR=WRITER">Welcome</a></li>\\
+    <li><a target="_top" href="en-US/text/swriter/guide/main.html?DbPAR=WRITER">Instructions</a></li>\\
+    </ul></li></ul>\\
+';
+"""
+BOOKMARKS = """var bookmarks = [
+{url:"en-US/text/swriter/guide/calculate.html?DbPAR=WRITER#bm_id3149909", app:"WRITER", text:"= -- in tables"},
+{url:"en-US/text/scalc/01/04060106.html?DbPAR=CALC#bm_id3159069", app:"CALC", text:"ABS function"},
+];
+"""
+
+
+def test_libreoffices_help_lists_its_pages_from_the_helps_root() -> None:
+    contents = read_menu(CONTENTS, "contents.js")
+    assert contents.pages == ["en-US/text/swriter/main0000.html?DbPAR=WRITER",
+                              "en-US/text/swriter/guide/main.html?DbPAR=WRITER"]
+    assert contents.base == "../"  # the folder above the language's, which holds the file
+    bookmarks = read_menu(BOOKMARKS, "bookmarks.js")
+    assert bookmarks.pages == ["en-US/text/swriter/guide/calculate.html?DbPAR=WRITER#bm_id3149909",
+                               "en-US/text/scalc/01/04060106.html?DbPAR=CALC#bm_id3159069"]
+    assert bookmarks.base == "../"
+    # a file of one of those names that is not LibreOffice's lists nothing: its strings are a script's
+    assert read_menu('var pages = ["intro.html"];', "contents.js").pages == []
+    assert read_menu(MENUDATA, "menudata.js").base == ""
 
 
 @pytest.mark.timeout(30)  # read from each "NAVTREEINDEX = [" on to a "]" that never comes, this took hours
 def test_a_hostile_menu_is_read_once_and_within_bounds() -> None:
     text = 'NAVTREEINDEX = ["a", ' * 250_000  # 5 MB: --max-page-bytes
-    assert len(read_menu(text).menus) == MAX_TREE_INDEX_FILES
-    assert read_menu('"' + ("a" * 3000 + '"') * 1500).pages == []  # long quoted runs, no page among them
+    assert len(read_menu(text, "navtreedata.js").menus) == MAX_TREE_INDEX_FILES
+    assert read_menu('"' + ("a" * 3000 + '"') * 1500, "menudata.js").pages == []  # long quoted runs, no page among them
 
 
 def test_only_navigation_data_counts_as_a_menu() -> None:
-    for src in ("menudata.js", "../menudata.js", "/docs/api/navtreedata.js", "navtreeindex12.js", "menudata.js?v=2"):
+    for src in ("menudata.js", "../menudata.js", "/docs/api/navtreedata.js", "navtreeindex12.js", "menudata.js?v=2",
+                "en-US/contents.js", "../../../pt-BR/bookmarks.js", "/latest/de/contents.js"):
         assert is_menu_file(src), src
-    for src in ("jquery.js", "menu.js", "navtree.js", "mymenudata.js", "menudata.json", "menudata.js.map"):
+    for src in ("jquery.js", "menu.js", "navtree.js", "mymenudata.js", "menudata.json", "menudata.js.map",
+                "contents.js", "static/contents.js", "en-US/langnames.js"):
         assert not is_menu_file(src), src
 
 

@@ -25,7 +25,7 @@ from crawler.node.keep import Unwanted, keep_image
 from crawler.node.menus import read_menu
 from crawler.node.optout import NO_FOLLOW, NO_IMAGES, agent_token
 from crawler.node.sitemap import GZIP_TYPES, MAX_SITEMAP_BYTES, XML_TYPES, SitemapEntries, SitemapError, read_sitemap
-from crawler.urls import canonical, referrer
+from crawler.urls import absolute, canonical, referrer
 
 log = logging.getLogger(__name__)
 
@@ -193,8 +193,9 @@ class TaskHandler:
         fetched = self._fetch_to_read(task, session, _NOT_MENU_TYPES, "not-a-menu")
         if not isinstance(fetched, Fetched):
             return fetched
-        entries = read_menu(decode(fetched.body, fetched.charset))
-        found = Collector(task["url"])  # its URLs are relative to its own folder (see node.menus)
+        name = urlsplit(task["url"]).path.rpartition("/")[2]
+        entries = read_menu(decode(fetched.body, fetched.charset), name)
+        found = Collector(absolute(task["url"], entries.base) or task["url"])  # its folder, or the one above
         for page in entries.pages:
             found.link(page)
         for menu in entries.menus:

@@ -24,6 +24,13 @@ whose script loads that HTML page's links (a page like any other), and with `nam
 template, whose script reads the same file with `.json` for `.html`:
 `{"items": [{"name": "Intro", "href": "docs/intro.html", "items": […]}]}`, each `href` relative to
 that file, as here.
+
+LibreOffice's help (help.libreoffice.org, and the copy every Linux distribution installs) draws its
+contents from `<lang>/contents.js` (`document.getElementById("Contents").innerHTML='…<a
+href="en-US/text/swriter/main0000.html?DbPAR=WRITER">…'`) and its index from `<lang>/bookmarks.js`
+(`var bookmarks = [{url:"en-US/text/….html?DbPAR=…#bm_id…", …}]`). Its pages link few others: a
+crawl that does not read these found 9 of its 2,561 pages. Their URLs are relative to the help's
+root, the folder above the language's (every page's `<base href>`), not to the file.
 """
 
 from __future__ import annotations
@@ -31,11 +38,17 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-# The data files by name: a page's <script src> names menudata.js or navtreedata.js, and
-# navtreedata.js leads to the navtreeindexN.js files (navtree.js loads them by number).
-_MENU_FILE = re.compile(r"(?:^|/)(?:menudata|navtreedata|navtreeindex[0-9]{1,4})\.js(?:[?#]|$)")
-# A page in them: a quoted relative or absolute URL of an HTML file, maybe with a fragment
-_PAGE_LITERAL = re.compile(r"""["']([^"'\s\\<>]{1,2048}?\.(?:html|htm|xhtml)(?:#[^"'\s\\<>]{0,1024})?)["']""")
+# The data files by name: a page's <script src> names Doxygen's menudata.js or navtreedata.js
+# (which leads to the navtreeindexN.js files: navtree.js loads them by number), or LibreOffice's
+# contents.js or bookmarks.js in a language's folder (en-US, pt-BR, de).
+_MENU_FILE = re.compile(r"(?:^|/)(?:(?:menudata|navtreedata|navtreeindex[0-9]{1,4})"
+                        r"|[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})?/(?:contents|bookmarks))\.js(?:[?#]|$)")
+_LIBREOFFICE_FILES = ("contents.js", "bookmarks.js")
+_LIBREOFFICE_DATA = re.compile(r"""\A\s*(?:document\.getElementById\(["']Contents["']\)\.innerHTML"""
+                               r"""|var bookmarks\s*=)""")
+# A page in them: a quoted relative or absolute URL of an HTML file, maybe with a query and a fragment
+_PAGE_LITERAL = re.compile(r"""["']([^"'\s\\<>?#]{1,2048}?\.(?:html|htm|xhtml)(?:\?[^"'\s\\<>#]{0,1024})?"""
+                           r"""(?:#[^"'\s\\<>]{0,1024})?)["']""")
 _TREE_INDEX = re.compile(r"\bNAVTREEINDEX\s*=\s*\[")  # its entries run to the next "]"
 _QUOTED = re.compile(r"""["'][^"']*["']""")
 MAX_TREE_INDEX_FILES = 10_000  # Doxygen writes 250 entries a file: 2.5 million pages of a tree
@@ -59,12 +72,17 @@ def is_menu_file(src: str) -> bool:
 class MenuEntries:
     """What one data file lists: pages, and more data files (a tree's index files)."""
 
-    pages: list[str] = field(default_factory=list)  # as written: relative to the file
+    pages: list[str] = field(default_factory=list)  # as written: relative to `base`
     menus: list[str] = field(default_factory=list)
+    base: str = ""  # what the URLs are relative to, from the file's own URL ("": its folder)
 
 
-def read_menu(text: str) -> MenuEntries:
-    """The pages a menu or tree data file lists, and the index files of a tree's data."""
+def read_menu(text: str, name: str) -> MenuEntries:
+    """The pages a data file called `name` lists, and the index files of a tree's data."""
+    if name in _LIBREOFFICE_FILES:  # names other scripts have too: only LibreOffice's are read
+        if not _LIBREOFFICE_DATA.match(text):
+            return MenuEntries()
+        return MenuEntries(pages=[match.group(1) for match in _PAGE_LITERAL.finditer(text)], base="../")
     entries = MenuEntries(pages=[match.group(1) for match in _PAGE_LITERAL.finditer(text)])
     tree_index = _TREE_INDEX.search(text)
     if tree_index is not None:  # the first, read once: a pattern running to "]" from each one was quadratic

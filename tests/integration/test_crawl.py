@@ -234,15 +234,17 @@ def _doxygen_page(title: str, scripts: str, body: str) -> str:
             f"{scripts}</head><body><div id=\"main-nav\"></div>{body}</body></html>")
 
 
-def test_crawl_of_doxygen_and_docfx_sites_reaches_the_pages_their_menus_list(tmp_path: Path, serve_site,
+def test_crawl_of_sites_whose_menus_scripts_draw_reaches_the_pages_they_list(tmp_path: Path, serve_site,
                                                                             processes) -> None:
-    # Before, each main page (which links no other page) was all there was: 0 of the 5 pictures saved.
+    # Doxygen, DocFX and LibreOffice's help. Before, each main page (which links no other page)
+    # was all there was: 0 of the 6 pictures saved.
     site_root = tmp_path / "site"
-    menu_bar, tree, docfx = site_root / "api", site_root / "manual", site_root / "net"
-    for folder in (menu_bar, tree, docfx / "docs"):
+    menu_bar, tree, docfx, help_root = site_root / "api", site_root / "manual", site_root / "net", site_root / "help"
+    for folder in (menu_bar, tree, docfx / "docs", help_root / "en-US" / "text" / "swriter", help_root / "media"):
         folder.mkdir(parents=True)
     (site_root / "index.html").write_text(
-        '<a href="api/index.html">API</a> <a href="manual/index.html">Manual</a> <a href="net/">.NET</a>')
+        '<a href="api/index.html">API</a> <a href="manual/index.html">Manual</a> <a href="net/">.NET</a>'
+        ' <a href="help/en-US/text/swriter/main.html">Help</a>')
     (menu_bar / "index.html").write_text(_doxygen_page(
         "API", '<script type="text/javascript" src="menudata.js"></script>', "<p>The main page.</p>"))
     (menu_bar / "menudata.js").write_text(
@@ -263,6 +265,16 @@ def test_crawl_of_doxygen_and_docfx_sites_reaches_the_pages_their_menus_list(tmp
     (docfx / "docs" / "toc.json").write_text('{"items":[{"name":"Intro","href":"intro.html"},'
                                              '{"name":"Widgets","href":"widgets.html"}],"pdf":false}')
     (docfx / "docs" / "intro.html").write_text('<meta name="docfx:tocrel" content="toc.html"><p>Read on.</p>')
+    # LibreOffice's help: every page's base is the help's root, and its contents come from a script
+    help_page = ('<html><head><base href="../../../"><script type="text/javascript" src="en-US/contents.js" defer>'
+                 '</script></head><body><div id="Contents"></div>{}</body></html>')
+    (help_root / "en-US" / "text" / "swriter" / "main.html").write_text(help_page.format("<h1>Writer</h1>"))
+    (help_root / "en-US" / "contents.js").write_text(
+        'document.getElementById("Contents").innerHTML=\'\\\n    <ul><li><a target="_top" '
+        'href="en-US/text/swriter/shapes.html?DbPAR=WRITER">Shapes</a></li></ul>\\\n\';\n')
+    (help_root / "en-US" / "text" / "swriter" / "shapes.html").write_text(
+        help_page.format('<img src="media/shapes.png">'))
+    (help_root / "media" / "shapes.png").write_bytes(make_image(299, "png"))
     pictures = {menu_bar / "class_a.html": "class_a__inherit__graph.png", menu_bar / "class_b.html": "class_b.png",
                 tree / "install.html": "install.png", tree / "usage.html": "usage.png",
                 docfx / "docs" / "widgets.html": "widget.png"}
@@ -275,8 +287,9 @@ def test_crawl_of_doxygen_and_docfx_sites_reaches_the_pages_their_menus_list(tmp
     output = tmp_path / "out"
     result = processes.run("run", site.url, "--output", str(output), "--delay", "0", timeout=60)
     assert result.returncode == 0, result.stderr
-    assert sorted(record["name"] for record in read_jsonl(output / "manifest.jsonl")) == sorted(pictures.values())
-    assert "from 6 script menus" in result.stdout
+    assert sorted(record["name"] for record in read_jsonl(output / "manifest.jsonl")) == sorted(
+        [*pictures.values(), "shapes.png"])
+    assert "from 7 script menus" in result.stdout
     # each data file once; jquery.js, a script like any other, is not asked for
     assert site.hits["api/menudata.js"] == 1 and site.hits["manual/navtreeindex1.js"] == 1
     assert site.hits["api/jquery.js"] == 0
