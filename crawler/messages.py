@@ -26,7 +26,7 @@ PROTOCOL_VERSION = 13  # 2: stylesheet tasks; images carry how they were found. 
 # 11: keys leave session ids out, and a page's URL queries are in its encoding: a node keying them as
 #     before would have the scheduler fetch those URLs twice
 # 12: a page task whose URL is a sitemap (a seed https://site/sitemap.xml) is answered as one (as_sitemap)
-# 13: menu tasks: the navigation data a site's scripts build menus from (Doxygen's, DocFX's), named by pages
+# 13: menu tasks: the navigation data a site's scripts build its menus from (node.menus), named by pages
 
 MAX_URL_CHARS = 8192  # longer URLs are dropped by the extractor; servers refuse them too (Apache: 8190)
 MAX_REFS_PER_PAGE = 50_000  # links plus images from one page; a sitemap lists 50,000 URLs at most

@@ -1,5 +1,5 @@
-"""Script menus: the navigation data Doxygen's and DocFX's pages build their menus from
-(crawler/node/menus.py), what a node answers for one, and what the scheduler makes of it."""
+"""Script menus: the navigation data the pages of Doxygen, DocFX and LibreOffice's help build their
+menus from (crawler/node/menus.py), what a node answers for one, and what the scheduler makes of it."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Navigation a site's scripts build from data files: the pages a reader reaches through them.
 
-Two documentation generators, Doxygen and DocFX, show a page's menus only once a script has read
-such a file: a crawl that does not read them stops at the first page.
+Doxygen's and DocFX's sites and LibreOffice's help show a page's menus only once a script has
+read such a file: a crawl that does not read them stops at the first page.
 
 Doxygen, which documents most C and C++ libraries, writes its pages' menu bar and its tree view
 with scripts, from data it keeps beside the pages:

@@ -108,7 +108,7 @@ def render_text(summary: dict[str, Any]) -> str:
         lines.append(f"sitemaps read: {summary['sitemaps']['fetched']}, listing "
                      f"{plural(summary['sitemaps']['pages'], 'page')} the crawl took")
     if summary["menus"]["fetched"]:
-        lines.append(f"script menus read (Doxygen's, DocFX's): {summary['menus']['fetched']}, listing "
+        lines.append(f"script menus read: {summary['menus']['fetched']}, listing "
                      f"{plural(summary['menus']['pages'], 'page')} the crawl took")
     if summary["by_host"]:
         lines.append("images by host:")
