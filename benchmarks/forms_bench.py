@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+import random
 import shutil
 import statistics
 import subprocess
@@ -133,6 +134,10 @@ DOC_SITE = Path("/usr/share/doc/python3.11/html")  # Debian's python3.11-doc: a 
 # Debian's doxygen-doc: the Doxygen manual (a tree view) and 28 example sites (menu bars), 359 pages,
 # whose navigation scripts draw from data files (see crawler/node/menus.py)
 DOXYGEN_SITE = Path("/usr/share/doc/doxygen/html")
+# Debian's libreoffice-help-en-us: 2,561 pages whose contents and index a script draws from data
+# files; crawled from one of its pages (its root page is a script's), Chromium sent to a sample
+LIBREOFFICE_HELP = Path("/usr/share/libreoffice/help")
+LIBREOFFICE_HELP_SEED = "en-US/text/shared/05/new_help.html"
 
 
 def _image_digests(root: Path, paths: set[str]) -> dict[str, str]:
@@ -151,9 +156,11 @@ def _image_digests(root: Path, paths: set[str]) -> dict[str, str]:
     return found
 
 
-def real_site(work: Path, root: Path = DOC_SITE, package: str = "python3.11-doc") -> None:
-    """The same comparison on a real documentation site, where Debian's package is installed."""
-    if not (root / "index.html").is_file():
+def real_site(work: Path, root: Path = DOC_SITE, package: str = "python3.11-doc", seed: str = "",
+              sample: int | None = None) -> None:
+    """The same comparison on a real documentation site, where Debian's package is installed: the
+    crawls start from `seed` (a path under `root`), Chromium visits every page or a `sample` of them."""
+    if not (root / (seed or "index.html")).is_file():
         print(f"\n## real site: skipped ({root} missing; `apt-get install {package}` adds it)")
         return
     (port,) = free_ports(1)
@@ -161,22 +168,25 @@ def real_site(work: Path, root: Path = DOC_SITE, package: str = "python3.11-doc"
     base = f"http://127.0.0.1:{port}/"
     try:
         pages = sorted(str(p.relative_to(root)) for p in root.rglob("*.html") if "_sources" not in p.parts)
+        visited = random.Random(1).sample(pages, sample) if sample is not None and sample < len(pages) else pages
         loaded: dict[str, str] | None = None
         if browser.available():
             server.reset()
-            browser.visit_all([base + page for page in pages], settle_seconds=2.0)
+            browser.visit_all([base + page for page in visited], settle_seconds=2.0)
             loaded = _image_digests(root, {key.split(" ", 1)[1] for key in server.hits()})
         server.reset()
         started = time.monotonic()
-        ours = crawl(base, work / "doc-out")
+        ours = crawl(base + seed, work / "doc-out")
         wall = time.monotonic() - started
         requests = sum(server.hits().values())
-        reference = wget(base, work / "doc-wget")
+        reference = wget(base + seed, work / "doc-wget")
     finally:
         server.close()
-    print(f"\n## real site: {root} ({len(pages)} pages), served by {server.name}")
+    print(f"\n## real site: {root} ({len(pages)} pages), served by {server.name}"
+          + (f", crawled from {seed}" if seed else ""))
     if loaded is not None:
-        print(f"  headless Chromium loaded {len(loaded)} distinct images")
+        on = f"on {len(visited)} of its pages chosen at random" if len(visited) < len(pages) else "on every page"
+        print(f"  headless Chromium loaded {len(loaded)} distinct images {on}")
         rows = [("queue-crawler", ours)] + ([("wget -r -p", reference)] if reference is not None else [])
         for name, saved in rows:
             missed = sorted(path for sha, path in loaded.items() if sha not in saved)
@@ -259,3 +269,5 @@ if __name__ == "__main__":
     written_in(Path(tempfile.mkdtemp(prefix="crawler-reports-")))
     real_site(Path(tempfile.mkdtemp(prefix="crawler-doc-")))
     real_site(Path(tempfile.mkdtemp(prefix="crawler-doxygen-")), DOXYGEN_SITE, "doxygen-doc")
+    real_site(Path(tempfile.mkdtemp(prefix="crawler-libreoffice-")), LIBREOFFICE_HELP, "libreoffice-help-en-us",
+              seed=LIBREOFFICE_HELP_SEED, sample=150)
