@@ -79,11 +79,13 @@ class MenuEntries:
 
 def read_menu(text: str, name: str) -> MenuEntries:
     """The pages a data file called `name` lists, and the index files of a tree's data."""
-    if name in _LIBREOFFICE_FILES:  # names other scripts have too: only LibreOffice's are read
-        if not _LIBREOFFICE_DATA.match(text):
-            return MenuEntries()
-        return MenuEntries(pages=[match.group(1) for match in _PAGE_LITERAL.finditer(text)], base="../")
+    libreoffice = name in _LIBREOFFICE_FILES
+    if libreoffice and not _LIBREOFFICE_DATA.match(text):
+        return MenuEntries()  # names other scripts have too: only LibreOffice's are read
     entries = MenuEntries(pages=[match.group(1) for match in _PAGE_LITERAL.finditer(text)])
+    if libreoffice:
+        entries.base = "../"  # the help's root
+        return entries
     tree_index = _TREE_INDEX.search(text)
     if tree_index is not None:  # the first, read once: a pattern running to "]" from each one was quadratic
         end = text.find("]", tree_index.end())
