@@ -13,6 +13,8 @@ CERTIFICATE_UNTRUSTED = "certificate-untrusted"  # self-signed, or by an authori
 CERTIFICATE_EXPIRED = "certificate-expired"  # or not valid yet
 CERTIFICATE_WRONG_HOST = "certificate-wrong-host"
 CONNECTION_RESET = "connection-reset"
+# Failures before any server answered: they took no time of one (see StatusTracker.record_result)
+NO_SERVER_REACHED = frozenset({NO_SUCH_HOST, COULD_NOT_RESOLVE, CONNECTION_REFUSED})
 # A URL that was this slow twice will very likely be slow a third time, and every attempt holds
 # one of its host's slots for up to --timeout: two attempts survive a one-off stall.
 SLOW_REASONS = frozenset({"ReadTimeout", "ConnectTimeout", "too-slow"})

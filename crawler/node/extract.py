@@ -91,7 +91,7 @@ _JSON_LD = re.compile(rb"type\s*=\s*[\"']?application/ld\+json", re.IGNORECASE)
 _MAGENTO_INIT = re.compile(rb"type\s*=\s*[\"']?text/x-magento-init", re.IGNORECASE)
 _MAGENTO_GALLERY = "mage/gallery/gallery"
 _GALLERY_SIZES = ("thumb", "img", "full")  # smallest first: --srcset largest keeps the last one given
-# A <script>'s src, in its attributes as the hidden pass has them: Doxygen's menu data (node.menus)
+# A <script>'s src, in its attributes as the hidden pass has them: a menu's data file (node.menus)
 _SCRIPT_SRC = re.compile(rb"(?:^|[\s/])src\s*=\s*(?:\"([^\"]*)\"|'([^']*)'|([^\s>]+))", re.IGNORECASE)
 # What lazy-loading scripts (lazysizes, slick, Flickity, Splide, vanilla-lazyload, lozad, Swiper, WP
 # Rocket, jQuery Lazy Load, jQuery Lazy, bLazy, echo.js, unveil, Owl Carousel, Slider Revolution, imgix.js,

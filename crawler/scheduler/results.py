@@ -20,8 +20,8 @@ from crawler.config import SchedulerConfig
 from crawler.messages import Found, InlineImage, Kind, Outcome, Result, SavedImage, shown
 from crawler.reasons import (
     CONNECTION_REFUSED,
-    COULD_NOT_RESOLVE,
     MAX_SLOW_ATTEMPTS,
+    NO_SERVER_REACHED,
     NO_SUCH_HOST,
     NOT_STARTED,
     SLOW_REASONS,
@@ -47,7 +47,6 @@ from crawler.urls import (
 
 log = logging.getLogger(__name__)
 
-_NO_SERVER_REASONS = frozenset({NO_SUCH_HOST, COULD_NOT_RESOLVE, CONNECTION_REFUSED})  # failures before any server
 _PLURAL: dict[str, str] = {Kind.PAGE: "pages", Kind.IMAGE: "images", Kind.ROBOTS: "robots",  # the counts' words
                            Kind.STYLESHEET: "stylesheets", Kind.SITEMAP: "sitemaps", Kind.MENU: "menus"}
 # @import chains deeper than this are not followed (real sites nest one or two; a server that
@@ -154,8 +153,7 @@ class ResultApplier:
             self._frontier.put_back(row, now, 0.0)  # request to time; the frontier paces it again
             self._counts["tasks/handed-back"] += 1
             return
-        # a name the DNS did not know or a refused connection took no time of a server's
-        reached = result["status"] is not None or result["reason"] not in _NO_SERVER_REASONS
+        reached = result["status"] is not None or result["reason"] not in NO_SERVER_REACHED
         self._tracker.record_result(result["node"], self._frontier.origin_of_row(row),
                                     result["elapsed"] if reached else None, now)
         outcome = result["outcome"]
