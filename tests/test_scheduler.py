@@ -439,6 +439,20 @@ def test_a_seed_that_comes_to_nothing_says_so_at_once(tmp_path: Path, caplog: py
     assert scheduler._applier.seed_problems == [said]  # and again in the run's closing lines
 
 
+def test_max_pages_holds_for_a_seed_list_longer_than_it(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    # 100,000 seeds with --max-pages 50 fetched all 100,000 (100 s against a 404 server): seeds were never counted out.
+    seeds = tuple(f"{SITE}/p{n}.html" for n in range(5))
+    config = SchedulerConfig(output_dir=tmp_path, authkey=b"k" * 32, seeds=seeds, scope=SITE_SCOPE,
+                             limits=Limits(max_pages=2), politeness=Politeness(delay_seconds=0, obey_robots=False))
+    scheduler = Scheduler(config, clock=lambda: 0.0, store=MemoryStore())
+    with caplog.at_level("WARNING"):
+        scheduler._applier.add_seeds(seeds)
+    assert [url for url in seeds if scheduler._frontier.seen(canonical(url) or url)] == list(seeds[:2])
+    said = "seeds after the first 2 were not crawled (3 of the 5): --max-pages 2 counts seeds too"
+    assert warnings_in(caplog) == [f"scheduler: {said}"]
+    assert scheduler._applier.seed_problems == [said]  # and again in the run's closing lines
+
+
 def _robots_task_of_a_site(tmp_path: Path) -> tuple[Scheduler, dict]:
     config = SchedulerConfig(output_dir=tmp_path, authkey=b"k" * 32, seeds=(f"{SITE}/",),
                              scope=Scope(frozenset({"site.test"}), read_sitemaps=False),

@@ -125,12 +125,22 @@ class ResultApplier:
         self.trap_example: str | None = None  # the first link left out as a crawler trap (urls.is_a_crawler_trap)
 
     def add_seeds(self, seeds: Iterable[str]) -> None:
+        """Queue the seeds, as many as --max-pages admits (a long seed list is cut there, and said)."""
+        max_pages, left_out, total = self._config.limits.max_pages, 0, 0
         for url in seeds:
             key = canonical(url)
-            if key is not None and self._frontier.add(url, key, Kind.PAGE, 0, None):
+            total += 1
+            if key is None or self._frontier.seen(key):
+                continue
+            if max_pages is not None and self.pages_admitted >= max_pages:
+                left_out += 1
+            elif self._frontier.add(url, key, Kind.PAGE, 0, None):
                 self.pages_admitted += 1
                 if not self._config.politeness.obey_robots:  # no robots.txt to list them: the usual place
                     self._add_sitemaps_of(origin_of(key), None, None)
+        if left_out:
+            self._seed_came_to_nothing(f"seeds after the first {total - left_out} were not crawled ({left_out} of "
+                                       f"the {total}): --max-pages {max_pages} counts seeds too")
 
     def _add_sitemaps_of(self, origin: str, robots_text: str | None, robots_url: str | None) -> None:
         """Queue the sitemaps an origin's robots.txt lists, or its /sitemap.xml when it lists none
