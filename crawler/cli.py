@@ -185,6 +185,10 @@ def _add_crawl_options(parser: argparse.ArgumentParser, output_default: str | No
     requests_group.add_argument("--auth-file", type=Path, metavar="FILE",
                                 help="HTTP basic auth: lines 'HOST USER:PASSWORD' in a file only you can read "
                                      "(sent to that host only; never on the command line)")
+    requests_group.add_argument("--no-check-certificate", "--insecure", action="store_true",
+                                dest="no_check_certificate",
+                                help="accept any TLS certificate: self-signed, expired, for another host "
+                                     "(wget's --no-check-certificate, curl's --insecure; for sites you know)")
     fetching = parser.add_argument_group("fetching and images")
     fetching.add_argument("--timeout", type=_seconds, default=FetchLimits.total_seconds, metavar="TIME",
                           help=f"whole-download limit (default: {seconds_option(FetchLimits.total_seconds)})")
@@ -391,7 +395,8 @@ def scheduler_config(args: argparse.Namespace, authkey: bytes, listen: tuple[str
                 raise ConfigError(f"{option} {pattern!r} is not a regular expression: {exc}") from exc
     request = RequestOptions(headers=tuple(parse_header(text) for text in args.header),
                              cookies=read_cookies(args.cookies) if args.cookies else (),
-                             basic_auth=read_basic_auth(args.auth_file) if args.auth_file else ())
+                             basic_auth=read_basic_auth(args.auth_file) if args.auth_file else (),
+                             check_certificates=not args.no_check_certificate)
     return SchedulerConfig(
         output_dir=args.output, authkey=authkey, listen_host=listen[0], listen_port=listen[1],
         seeds=tuple(seeds.urls),

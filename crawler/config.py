@@ -81,16 +81,18 @@ class RequestOptions:
     headers: tuple[tuple[str, str], ...] = ()
     cookies: tuple[tuple[str, str, str, str], ...] = ()  # (domain, path, name, value), from a cookies.txt
     basic_auth: tuple[tuple[str, str, str], ...] = ()  # (host, user, password), from --auth-file
+    check_certificates: bool = True  # off with --no-check-certificate, as wget's and curl's -k
 
     def to_dict(self) -> dict[str, Any]:
         return {"headers": [list(h) for h in self.headers], "cookies": [list(c) for c in self.cookies],
-                "basic_auth": [list(a) for a in self.basic_auth]}
+                "basic_auth": [list(a) for a in self.basic_auth], "check_certificates": self.check_certificates}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RequestOptions:
         return cls(headers=tuple((str(n), str(v)) for n, v in data.get("headers", [])),
                    cookies=tuple((str(d), str(p), str(n), str(v)) for d, p, n, v in data.get("cookies", [])),
-                   basic_auth=tuple((str(h), str(u), str(p)) for h, u, p in data.get("basic_auth", [])))
+                   basic_auth=tuple((str(h), str(u), str(p)) for h, u, p in data.get("basic_auth", [])),
+                   check_certificates=data.get("check_certificates") is not False)  # only a plain False turns it off
 
 
 @dataclass(frozen=True)

@@ -48,11 +48,11 @@ def describe_reason(reason: str, url: str) -> str:
         return f"connection reset by {address}"
     if reason == CERTIFICATE_UNTRUSTED:
         return (f"the certificate of {address} is not trusted (self-signed, or by an authority this machine "
-                "does not know: REQUESTS_CA_BUNDLE names a CA file to trust)")
+                "does not know: REQUESTS_CA_BUNDLE names a CA file to trust; --no-check-certificate takes any)")
     if reason == CERTIFICATE_EXPIRED:
-        return f"the certificate of {address} has expired (or is not valid yet)"
+        return f"the certificate of {address} has expired (or is not valid yet; --no-check-certificate takes it)"
     if reason == CERTIFICATE_WRONG_HOST:
-        return f"the certificate of {address} is for another host name"
+        return f"the certificate of {address} is for another host name (--no-check-certificate takes it)"
     if reason == "ConnectTimeout":
         return f"no connection to {address} within the connect timeout"
     if reason in ("ReadTimeout", "too-slow"):

@@ -70,6 +70,9 @@ def run_scheduler(config: SchedulerConfig, quiet: bool,
     if not config.politeness.obey_robots:
         log.warning("scheduler: --ignore-robots: robots.txt, X-Robots-Tag, <meta name=robots> and rel=nofollow "
                     "are NOT obeyed; crawl only sites you own")
+    if not config.request.check_certificates:
+        log.warning("scheduler: --no-check-certificate: TLS certificates are NOT checked; whoever sits between "
+                    "the nodes and the sites can change what is saved")
     host, port = scheduler.listen()
     print(f"scheduler: listening on {host}:{port}, saving to {config.output_dir}", flush=True)
     _note_contact(scheduler, config, host, port, key_file, generated_key)

@@ -2,7 +2,7 @@
 
 import pytest
 
-from crawler.config import FetchLimits, Limits, Politeness, SchedulerConfig, Scope, WorkerConfig
+from crawler.config import FetchLimits, Limits, Politeness, RequestOptions, SchedulerConfig, Scope, WorkerConfig
 from crawler.errors import ConfigError
 from crawler.units import duration_text, parse_seconds, parse_size, plural, seconds_option, size_option, size_text
 
@@ -32,6 +32,13 @@ def test_config_nonsense_values_are_refused_with_the_option_named(make, option: 
 def test_config_zero_depth_and_zero_delay_are_meaningful() -> None:
     assert Limits(max_depth=0).max_depth == 0  # the seeds only
     assert Politeness(delay_seconds=0).delay_seconds == 0  # a site you own
+
+
+def test_config_certificates_go_unchecked_only_when_the_scheduler_says_so_plainly() -> None:
+    # The nodes learn --no-check-certificate from the bulletin: nothing but a plain False turns checks off.
+    assert RequestOptions.from_dict(RequestOptions(check_certificates=False).to_dict()).check_certificates is False
+    for sent in ({}, {"check_certificates": True}, {"check_certificates": 0}, {"check_certificates": "no"}):
+        assert RequestOptions.from_dict(sent).check_certificates is True
 
 
 @pytest.mark.parametrize("text, count", [("5M", 5_000_000), ("20MiB", 20 * 2**20), ("512k", 512_000),

@@ -462,33 +462,52 @@ def test_fetcher_does_not_wait_for_the_slow_body_of_an_error_page() -> None:
     assert time.monotonic() - started < 3
 
 
-def test_fetcher_an_untrusted_certificate_is_named_as_such(tmp_path: Path) -> None:
+@pytest.fixture
+def self_signed_site(tmp_path: Path) -> Iterator[str]:
+    """An https server on 127.0.0.1 whose certificate no authority signed; it serves robots.txt."""
+    import functools
     import http.server
-    import shutil
     import ssl
-    import subprocess
 
-    from crawler.reasons import describe_reason
-    if shutil.which("openssl") is None:
+    from benchmarks.servers import self_signed_certificate
+    certificate = self_signed_certificate(tmp_path / "tls")
+    if certificate is None:
         pytest.skip("needs the openssl command to make a self-signed certificate")
-    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out",
-                    str(cert), "-days", "1", "-subj", "/CN=127.0.0.1"], check=True, capture_output=True)
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), http.server.SimpleHTTPRequestHandler)
+    (tmp_path / "robots.txt").write_text("User-agent: *\nDisallow:\n")
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(cert, key)
+    context.load_cert_chain(*certificate)
     server.socket = context.wrap_socket(server.socket, server_side=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    url = f"https://127.0.0.1:{server.server_address[1]}/robots.txt"
     try:
-        with pytest.raises(FetchError) as caught:
-            fetch(new_session(LIMITS), url, LIMITS, 1000)
+        yield f"https://127.0.0.1:{server.server_address[1]}/"
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_fetcher_an_untrusted_certificate_is_named_as_such(self_signed_site: str) -> None:
+    from crawler.reasons import describe_reason
+    url = self_signed_site + "robots.txt"
+    with pytest.raises(FetchError) as caught:
+        fetch(new_session(LIMITS), url, LIMITS, 1000)
     assert (caught.value.reason, caught.value.retryable) == ("certificate-untrusted", False)
-    assert describe_reason(caught.value.reason, url).startswith(
-        f"the certificate of 127.0.0.1:{server.server_address[1]} is not trusted")
+    said = describe_reason(caught.value.reason, url)
+    assert said.startswith(f"the certificate of {self_signed_site[8:-1]} is not trusted")
+    assert "--no-check-certificate" in said  # what a wget user looks for
+
+
+def test_fetcher_no_check_certificate_takes_a_self_signed_one_without_a_warning_a_request(
+        self_signed_site: str) -> None:
+    import warnings
+
+    from crawler.config import RequestOptions
+    with warnings.catch_warnings(record=True) as warned:  # urllib3 warns of every unverified request
+        session = new_session(LIMITS, RequestOptions(check_certificates=False))
+        fetched = [fetch(session, self_signed_site + "robots.txt", LIMITS, 1000) for _ in range(2)]
+    assert [(f.status, f.body) for f in fetched] == [(200, b"User-agent: *\nDisallow:\n")] * 2
+    assert [str(w.message) for w in warned] == []
 
 
 def test_fetcher_https_to_a_server_that_speaks_no_tls_is_an_ssl_error() -> None:

@@ -18,6 +18,7 @@ from urllib.request import getproxies
 
 import requests
 import requests.auth
+import urllib3
 import urllib3.exceptions
 
 from crawler.config import FetchLimits, RequestOptions
@@ -113,7 +114,10 @@ def new_session(limits: FetchLimits, options: RequestOptions = RequestOptions(),
     session.trust_env = bool(getproxies())
     session.auth = _no_auth  # _get passes it on: with trust_env on, requests would look up ~/.netrc per host
     bundle = next((os.environ[name] for name in _CA_BUNDLE_VARIABLES if os.environ.get(name)), None)
-    if bundle:
+    if not options.check_certificates:  # --no-check-certificate, said once by the scheduler
+        session.verify = False
+        urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)  # else one for every request
+    elif bundle:
         session.verify = bundle
     session.headers["User-Agent"] = limits.user_agent
     session.headers.update(dict(options.headers))

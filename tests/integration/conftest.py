@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import os
+import ssl
 import subprocess
 import sys
 import threading
@@ -78,7 +79,7 @@ class SiteServer(LoopbackServer):
     """Serves a folder on 127.0.0.1 (or `host`) and counts every request by path; `redirects` maps path → target."""
 
     def __init__(self, root: Path, redirects: dict[str, str] | None = None, image_delay: float = 0.0,
-                 host: str = "127.0.0.1", keep_alive: bool = False) -> None:
+                 host: str = "127.0.0.1", keep_alive: bool = False, tls: ssl.SSLContext | None = None) -> None:
         self.root = root
         self.keep_alive = keep_alive  # HTTP/1.1: connections stay open between requests
         self.connections = 0  # made to it
@@ -96,7 +97,7 @@ class SiteServer(LoopbackServer):
         self.max_in_flight = 0  # most requests served at the same moment
         self._lock = threading.Lock()
         handler = functools.partial(_CountingHandler, self, directory=str(root))
-        self._serve(handler, host)
+        self._serve(handler, host, tls)
 
     def record(self, path: str) -> None:
         with self._lock:
@@ -189,8 +190,8 @@ def serve_site():
     servers: list[SiteServer] = []
 
     def start(root: Path, redirects: dict[str, str] | None = None, image_delay: float = 0.0,
-              host: str = "127.0.0.1", keep_alive: bool = False) -> SiteServer:
-        server = SiteServer(root, redirects, image_delay, host, keep_alive)
+              host: str = "127.0.0.1", keep_alive: bool = False, tls: ssl.SSLContext | None = None) -> SiteServer:
+        server = SiteServer(root, redirects, image_delay, host, keep_alive, tls)
         servers.append(server)
         return server
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 import hashlib
 import json
 import socket
+import ssl
 from pathlib import Path
 
 import pytest
 
+from benchmarks.servers import self_signed_certificate
 from benchmarks.site import generate_site, make_image
 from tests.integration.conftest import finish
 
@@ -320,6 +322,30 @@ def test_crawl_follows_a_site_whose_root_refreshes_to_its_pages(tmp_path: Path, 
     assert set(manifest) == {"cover.png", "later.png"}
     assert manifest["cover.png"]["page_url"] == site.url + "en/"
     assert site.hits["nojs.html"] == 0
+
+
+def test_crawl_of_a_site_with_a_self_signed_certificate_needs_no_check_certificate(tmp_path: Path, serve_site,
+                                                                                     processes) -> None:
+    # wget users reach for --no-check-certificate (curl's -k) on an intranet's or a test server's site;
+    # the crawl had no such option: the site was skipped, its certificate untrusted.
+    certificate = self_signed_certificate(tmp_path / "tls")
+    if certificate is None:
+        pytest.skip("needs the openssl command to make a self-signed certificate")
+    tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    tls.load_cert_chain(*certificate)
+    (tmp_path / "site").mkdir()
+    (tmp_path / "site" / "index.html").write_text('<img src="photo.jpg">')
+    (tmp_path / "site" / "photo.jpg").write_bytes(make_image(1, "jpg"))
+    site = serve_site(tmp_path / "site", tls=tls)
+    refused = processes.run("run", site.url, "--output", str(tmp_path / "refused"), "--delay", "0", timeout=60)
+    assert "is not trusted" in refused.stdout + refused.stderr and "--no-check-certificate" in refused.stdout
+    result = processes.run("run", site.url, "--output", str(tmp_path / "out"), "--delay", "0",
+                           "--no-check-certificate", timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert [record["name"] for record in read_jsonl(tmp_path / "out" / "manifest.jsonl")] == ["photo.jpg"]
+    warnings = [line for line in result.stderr.splitlines() if "WARNING" in line]
+    assert warnings == [line for line in warnings if "--no-check-certificate: TLS certificates are NOT checked" in line]
+    assert len(warnings) == 1 and "Unverified HTTPS request" not in result.stderr  # said once, not per request
 
 
 def test_crawl_gets_images_past_hotlink_protection_as_a_browser_does(tmp_path: Path, serve_site, processes) -> None:
