@@ -138,7 +138,8 @@ def _add_crawl_options(parser: argparse.ArgumentParser, output_default: str | No
     parser.add_argument("--log-file", type=Path, metavar="FILE",
                         help="write what became of every URL to FILE as JSON Lines, whatever the terminal shows")
     parser.add_argument("seeds", nargs="*", metavar="SEED",
-                        help="seed files (one URL per line, # comments) and/or URLs")
+                        help="seed files (one URL per line, # comments; - reads them from standard input) "
+                             "and/or URLs")
     parser.add_argument("-o", "--output", type=Path, default=output_default, required=output_default is None,
                         help="output directory on the shared disk" + (
                             f" (default: {output_default})" if output_default else ""))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -52,16 +53,35 @@ def read_seeds(sources: Iterable[str]) -> Seeds:
         if "://" in source:
             _check(source.strip(), "command line", seeds)
             continue
-        path = Path(source)
-        if not path.exists() and _looks_like_a_host(source):
-            raise ConfigError(f"{source!r} is neither a seed file nor a URL; did you mean {_as_url(source, 'https')} "
-                              f"(or {_as_url(source, 'http')})?")
-        try:  # utf-8-sig: a byte order mark (Windows editors write one) is not part of line 1
-            lines = path.read_text(encoding="utf-8-sig", errors="replace").splitlines()
-        except OSError as exc:
-            raise ConfigError(f"cannot read seed file {source}: {exc.strerror}") from exc
+        if source == STANDARD_INPUT:
+            lines, where = _standard_input_lines(), "standard input"
+        else:
+            lines, where = _file_lines(source), source
         for number, line in enumerate(lines, start=1):
             text = line.strip()
             if text and not text.startswith("#"):
-                _check(text, f"{source}:{number}", seeds)
+                _check(text, f"{where}:{number}", seeds)
     return seeds
+
+
+STANDARD_INPUT = "-"  # a seed list piped in, as wget -i - and gallery-dl -i - read theirs
+
+
+def _file_lines(source: str) -> list[str]:
+    path = Path(source)
+    if not path.exists() and _looks_like_a_host(source):
+        raise ConfigError(f"{source!r} is neither a seed file nor a URL; did you mean {_as_url(source, 'https')} "
+                          f"(or {_as_url(source, 'http')})?")
+    try:  # utf-8-sig: a byte order mark (Windows editors write one) is not part of line 1
+        return path.read_text(encoding="utf-8-sig", errors="replace").splitlines()
+    except OSError as exc:
+        raise ConfigError(f"cannot read seed file {source}: {exc.strerror}") from exc
+
+
+def _standard_input_lines() -> list[str]:
+    """The lines piped in (read whole, once: a second "-" finds none); UTF-8 as a seed file is."""
+    if sys.stdin is None:  # started with no standard input at all
+        return []
+    if sys.stdin.isatty():
+        print("reading seed URLs from the terminal, one a line; end with Ctrl-D", file=sys.stderr, flush=True)
+    return sys.stdin.buffer.read().decode("utf-8-sig", errors="replace").splitlines()

@@ -65,3 +65,14 @@ def test_seeds_a_bare_host_on_the_command_line_gets_a_suggestion(typed: str, mea
         read_seeds([typed])
     assert str(raised.value) == (f"{typed!r} is neither a seed file nor a URL; "
                                  f"did you mean https://{meant} (or http://{meant})?")
+
+
+def test_seeds_a_dash_reads_the_list_from_standard_input(monkeypatch: pytest.MonkeyPatch) -> None:
+    # `grep … | crawler run -`, as wget -i - and gallery-dl -i - read theirs; it was "cannot read seed file -".
+    import io
+    import sys
+    stdin = io.TextIOWrapper(io.BytesIO("\ufeffhttps://example.com/\n# a comment\nexample.org\n".encode()))
+    monkeypatch.setattr(sys, "stdin", stdin)
+    seeds = read_seeds(["-", "https://other.example/"])
+    assert seeds.urls == ["https://example.com/", "https://other.example/"]
+    assert len(seeds.problems) == 1 and seeds.problems[0].startswith("standard input:3:")
