@@ -1,3 +1,5 @@
+import pytest
+
 from crawler.node.css import inline_style_images, might_refer, stylesheet_refs
 
 SITE_CSS = """@charset "utf-8";
@@ -56,3 +58,20 @@ def test_css_might_refer_is_a_cheap_prefilter_that_misses_nothing() -> None:
     assert might_refer("background: URL(x.png)") and might_refer("@IMPORT 'x.css'")
     assert might_refer("background: -webkit-image-set('a.png' 1x)")
     assert not might_refer("color: red; margin: 0")
+
+
+@pytest.mark.parametrize("nested", [
+    "b{x:" + "(" * 5000 + "url(deep.png)}",  # blocks
+    "b{x:" + "f(" * 5000 + "url(deep.png)}",  # functions
+    "b{x:" + "image-set(" * 5000 + "url(deep.png)}",
+    "b{" * 5000 + "x:url(deep.png)",  # nested rules
+    "@media screen{" * 5000 + "b{x:url(deep.png)}",
+], ids=["blocks", "functions", "image-sets", "rules", "at-rules"])
+def test_css_nested_thousands_deep_is_read_to_a_bound_not_a_crash(nested: str) -> None:
+    # A few KB of "((((" ran the walk out of Python's stack (RecursionError): the whole page failed.
+    assert stylesheet_refs("a{background:url(top.png)}" + nested).images == ["top.png"]
+    assert inline_style_images("background:url(top.png);" + nested[4:]) == ["top.png"]
+
+
+def test_css_nesting_as_deep_as_real_stylesheets_go_is_read() -> None:
+    assert stylesheet_refs("@media print{" * 3 + "b{" * 20 + "x:" + "f(" * 20 + "url(deep.png)").images == ["deep.png"]

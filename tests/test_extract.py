@@ -322,6 +322,15 @@ def test_extract_words_are_bounded_and_captions_of_hostile_markup_end() -> None:
     assert found["b.png"] == ("", "", "")  # a caption outside any figure belongs to nothing
 
 
+def test_extract_a_style_nested_thousands_deep_costs_its_page_nothing() -> None:
+    # The CSS walk recursed into each nested block: a few KB of "((((" in a <style> or a style=""
+    # raised RecursionError, and the node failed the page, losing its other pictures and links.
+    html = ('<img src="/p/a.png"><style>b{x:' + "(" * 5000 + '}</style><a href="/next.html">next</a>'
+            '<div style="background:url(/p/bg.png) ' + "[" * 5000 + '"></div><img src="/p/b.png">')
+    assert sorted(images(html)) == ["http://site.test/favicon.ico", "http://site.test/p/a.png",
+                                    "http://site.test/p/b.png", "http://site.test/p/bg.png"]
+
+
 def test_extract_the_attributes_of_the_common_lazy_loading_scripts() -> None:
     # What slick, Flickity, lazysizes (bgset, unveilhooks), vanilla-lazyload, lozad, Swiper and WP Rocket
     # read to show an image once the page's script runs: a browser shows these, so a crawler must.

@@ -21,6 +21,9 @@ _IMAGE_SET = frozenset({"image-set", "-webkit-image-set"})
 # Fonts, IE behaviours, and cursors (loaded only while the pointer is over the element).
 _NOT_IMAGE_SUFFIXES = (".woff", ".woff2", ".ttf", ".otf", ".eot", ".htc", ".cur", ".ani")
 _MAX_NODES = 1_000_000  # tokens visited in one stylesheet at most; the page-size cap comes first in practice
+# Blocks, rules and functions nested deeper are not read: a few KB of "((((" nested thousands deep
+# ran the walk out of Python's stack, and the whole page failed. Real stylesheets nest a handful.
+_MAX_NESTING = 64
 
 
 @dataclass
@@ -36,14 +39,16 @@ class _Walker:
         self.refs = CssRefs()
         self._budget = _MAX_NODES
 
-    def rules(self, rules: Iterable[Node]) -> None:
+    def rules(self, rules: Iterable[Node], depth: int = 0) -> None:
+        if depth > _MAX_NESTING:
+            return
         for rule in rules:
             if isinstance(rule, QualifiedRule):
-                self.block(rule.content)
+                self.block(rule.content, depth + 1)
             elif isinstance(rule, AtRule):
-                self.at_rule(rule)
+                self.at_rule(rule, depth + 1)
 
-    def at_rule(self, rule: AtRule) -> None:
+    def at_rule(self, rule: AtRule, depth: int) -> None:
         keyword = rule.lower_at_keyword
         if keyword == "import":
             target = next((t for t in rule.prelude if t.type not in ("whitespace", "comment")), None)
@@ -51,20 +56,22 @@ class _Walker:
             if url:
                 self.refs.imports.append(url)
         elif keyword in _RULE_BLOCKS and rule.content is not None:
-            self.rules(tinycss2.parse_rule_list(rule.content, skip_comments=True, skip_whitespace=True))
+            self.rules(tinycss2.parse_rule_list(rule.content, skip_comments=True, skip_whitespace=True), depth)
         elif keyword not in _NOT_IMAGES and rule.content is not None:  # @page, @keyframes and the like
-            self.block(rule.content)
+            self.block(rule.content, depth)
 
-    def block(self, content: list[Node] | None) -> None:
+    def block(self, content: list[Node] | None, depth: int) -> None:
         """Read a `{}` block: declarations, and rules nested in it (CSS nesting)."""
         for item in tinycss2.parse_blocks_contents(content or [], skip_comments=True, skip_whitespace=True):
             if isinstance(item, Declaration):
-                self.values(item.value)
+                self.values(item.value, depth)
             elif isinstance(item, (QualifiedRule, AtRule)):
-                self.rules([item])
+                self.rules([item], depth)
 
-    def values(self, tokens: Iterable[Node] | None) -> None:
+    def values(self, tokens: Iterable[Node] | None, depth: int = 0) -> None:
         """Collect url() and image-set() values from component values, nested blocks and functions included."""
+        if depth > _MAX_NESTING:
+            return
         for token in tokens or ():
             self._budget -= 1
             if self._budget < 0:
@@ -80,11 +87,11 @@ class _Walker:
                         if argument.type == "string":
                             self._image(argument.value)
                         else:
-                            self.values([argument])
+                            self.values([argument], depth + 1)
                 else:
-                    self.values(token.arguments)
+                    self.values(token.arguments, depth + 1)
             elif token.type in ("() block", "[] block", "{} block"):
-                self.values(token.content)
+                self.values(token.content, depth + 1)
 
     def _image(self, url: str | None) -> None:
         if not url or url.startswith("#"):
