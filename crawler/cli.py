@@ -166,6 +166,9 @@ def _add_crawl_options(parser: argparse.ArgumentParser, output_default: str | No
     scope.add_argument("--max-depth", type=_positive(int), metavar="N", help="link hops from a seed")
     scope.add_argument("--max-pages", type=_positive(int), metavar="N", help="pages admitted, seeds included")
     scope.add_argument("--max-images", type=_positive(int), metavar="N", help="stop after N images saved")
+    scope.add_argument("--max-bytes", type=_size, metavar="SIZE",
+                       help="stop once images of this size in all are saved (wget's --quota; those in flight "
+                            "still land)")
     scope.add_argument("--max-time", type=_seconds, metavar="TIME", help="stop after this long (1.5s, 2m, 1h)")
     polite = parser.add_argument_group("politeness")
     polite.add_argument("--delay", type=_seconds, default=Politeness.delay_seconds, metavar="TIME",
@@ -406,7 +409,7 @@ def scheduler_config(args: argparse.Namespace, authkey: bytes, listen: tuple[str
                     tuple(_folder_of(u) for u in seeds.urls) if args.no_parent else (),
                     read_sitemaps=not args.no_sitemaps, sitemaps_only=args.sitemaps_only),
         request=request,
-        limits=Limits(args.max_depth, args.max_pages, args.max_images, args.max_time),
+        limits=Limits(args.max_depth, args.max_pages, args.max_images, args.max_time, args.max_bytes),
         politeness=Politeness(delay_seconds=args.delay, per_host=args.per_host,
                               obey_robots=not args.ignore_robots),
         fetch=FetchLimits(total_seconds=args.timeout, read_seconds=min(FetchLimits.read_seconds, args.timeout),

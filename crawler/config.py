@@ -152,11 +152,12 @@ class Limits:
     max_pages: int | None = None  # pages admitted to the crawl, seeds included
     max_images: int | None = None  # images saved
     max_seconds: float | None = None  # wall time of this scheduler run
+    max_bytes: int | None = None  # bytes of images saved (wget's --quota): those in flight still land
 
     def __post_init__(self) -> None:
         _require(self.max_depth is None or self.max_depth >= 0, "--max-depth cannot be negative")
         for option, value in (("--max-pages", self.max_pages), ("--max-images", self.max_images),
-                              ("--max-time", self.max_seconds)):
+                              ("--max-time", self.max_seconds), ("--max-bytes", self.max_bytes)):
             _require(value is None or value > 0, f"{option} must be more than 0 (leave it out for no limit), got 0")
 
 

@@ -196,6 +196,13 @@ def test_scheduler_crawls_to_the_end_and_records_what_happened(tmp_path: Path, b
         "skipped", "no-sitemap")
 
 
+def test_max_bytes_stops_the_crawl_once_that_much_is_saved(tmp_path: Path) -> None:
+    # wget's --quota: a crawl capped by disk, not by a count of images of unknown sizes.
+    _scheduler, _node, summary = crawl(tmp_path, limits=Limits(max_bytes=10))  # x.png is 10 bytes
+    assert (summary.reason, summary.detail) == (StopReason.LIMIT, "--max-bytes 10 reached")  # type: ignore[attr-defined]
+    assert summary.counts["bytes/saved"] == 10  # type: ignore[attr-defined]
+
+
 def test_scheduler_ignores_answers_it_did_not_ask_for(tmp_path: Path) -> None:
     scheduler, _node, summary = crawl(tmp_path)
     forged = dict(make_result({"v": PROTOCOL_VERSION, "id": "1.1.not-this-run", "kind": "page", "url": f"{SITE}/",

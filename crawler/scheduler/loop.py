@@ -31,7 +31,7 @@ from crawler.scheduler.sqlite_store import SqliteStore
 from crawler.scheduler.status import StatusTracker, status_line
 from crawler.scheduler.store import CrawlStore
 from crawler.storage import check_writable, mark_crawl, remove_temporaries
-from crawler.units import seconds_option
+from crawler.units import seconds_option, size_option
 from crawler.urls import canonical
 
 log = logging.getLogger(__name__)
@@ -296,6 +296,10 @@ class Scheduler:
         """Images of the whole crawl, earlier runs included (what --max-images counts)."""
         return self._records.earlier_images + self.counts["images/saved"]
 
+    def _bytes_saved(self) -> int:
+        """Bytes of the whole crawl's images, earlier runs included (what --max-bytes counts)."""
+        return self._records.earlier_bytes + self.counts["bytes/saved"]
+
     def _stop_reason(self, now: float) -> tuple[StopReason, str] | None:
         """Why to stop dispatching now, with the words for the log, or None to go on."""
         limits = self.config.limits
@@ -305,6 +309,8 @@ class Scheduler:
             return StopReason.LIMIT, f"--max-time {limits.max_seconds:g}s reached"
         if limits.max_images is not None and self._images_saved() >= limits.max_images:
             return StopReason.LIMIT, f"--max-images {limits.max_images} reached"
+        if limits.max_bytes is not None and self._bytes_saved() >= limits.max_bytes:
+            return StopReason.LIMIT, f"--max-bytes {size_option(limits.max_bytes)} reached"
         return None
 
     def _wait_for_work(self) -> None:

@@ -52,6 +52,20 @@ def test_limits_max_images_stops_at_the_number(tmp_path: Path, site, processes) 
     assert "--max-images 20 reached" in result.stdout
 
 
+def test_limits_max_bytes_stops_once_that_much_is_saved_and_resume_carries_on(tmp_path: Path, site,
+                                                                              processes) -> None:
+    truth, server, _elsewhere = site
+    result, manifest = crawl(processes, tmp_path, server.url, "quota", "--max-bytes", "20k")
+    saved = sum(record["bytes"] for record in manifest)
+    assert "--max-bytes 20k reached" in result.stdout and "left for --resume" in result.stdout
+    # stopped once 20 kB were saved: those in flight then (8 fetchers a worker) still landed, no more
+    assert saved >= 20_000 and len(manifest) < truth.distinct_images()
+    assert saved - sum(sorted(record["bytes"] for record in manifest)[-16:]) < 20_000
+    _result, resumed = crawl(processes, tmp_path, server.url, "quota", "--resume")  # no cap this time
+    _result, whole = crawl(processes, tmp_path, server.url, "whole")
+    assert {record["sha256"] for record in resumed} == {record["sha256"] for record in whole}  # the same pictures
+
+
 def test_limits_max_time_stops_and_resume_carries_on(tmp_path: Path, serve_site, processes) -> None:
     truth = generate_site(tmp_path / "slow", pages=40, images=160)
     server = serve_site(tmp_path / "slow", redirects=truth.redirects, image_delay=0.1)
