@@ -60,7 +60,7 @@ class StopReason(str, Enum):
     """Why a scheduler run ended."""
 
     FINISHED = "finished"  # nothing pending, nothing in flight
-    LIMIT = "limit"  # --max-time or --max-images reached; what is pending stays for --resume
+    LIMIT = "limit"  # --max-time, --max-images or --max-bytes reached; what is pending stays for --resume
     INTERRUPTED = "interrupted"  # Ctrl-C or SIGTERM: the tasks in flight were finished
     INTERRUPTED_TWICE = "interrupted twice"  # stopped at once; tasks in flight go out again on --resume
 
