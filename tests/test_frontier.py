@@ -73,6 +73,22 @@ def test_frontier_crawl_delay_from_robots_raises_the_gap(tmp_path: Path) -> None
     assert frontier.next_task(6.0) is not None
 
 
+def test_frontier_a_crawl_delay_past_the_cap_is_said_in_a_short_line(tmp_path: Path,
+                                                                     caplog: pytest.LogCaptureFixture) -> None:
+    # "Crawl-delay: 1e308" in a site's robots.txt was said with all of its 309 digits.
+    frontier, _ = make(tmp_path, delay=0.5)
+    add(frontier, "http://a.test/1")
+    add(frontier, "http://a.test/2")
+    robots = frontier.next_task(0.0)
+    frontier.complete(robots["id"], 0.0)  # type: ignore[index]
+    with caplog.at_level("WARNING"):
+        frontier.set_robots("http://a.test", "User-agent: *\nCrawl-delay: 1e308\n")
+    assert [r.getMessage() for r in caplog.records] == [
+        "scheduler: http://a.test asks for Crawl-delay 1e+308s; using 60s"]
+    assert frontier.next_task(1.0) is not None
+    assert frontier.next_task(60.9) is None and frontier.next_task(61.0) is not None  # the gap is the cap
+
+
 def test_frontier_expired_lease_is_retried_then_failed(tmp_path: Path) -> None:
     frontier, _ = make(tmp_path, robots=False)
     add(frontier, "http://a.test/x")

@@ -238,7 +238,7 @@ class Frontier:
         if crawl_delay is not None and crawl_delay > host.delay:
             capped = min(crawl_delay, self._politeness.max_crawl_delay_seconds)
             if capped < crawl_delay:
-                log.warning("scheduler: %s asks for Crawl-delay %.0fs; using %.0fs", host.origin,
+                log.warning("scheduler: %s asks for Crawl-delay %gs; using %gs", host.origin,
                             crawl_delay, capped)
             host.delay = capped
 
