@@ -695,13 +695,28 @@ def _setup_logging(args: argparse.Namespace) -> None:
 
 def parse_command_line(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.Namespace:
     """Parse `argv`; with --config FILE, the file's options first and the command line's over them."""
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    if unknown:
+        _refuse_unknown(commands, getattr(args, "command", None), unknown)
+        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
     if getattr(args, "config", None) is None:
         return args
-    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
     command = commands.choices[args.command]
     command.set_defaults(**_config_file_defaults(command, args.config))
     return parser.parse_args(argv)
+
+
+def _refuse_unknown(commands: argparse._SubParsersAction, command: str | None, unknown: list[str]) -> None:
+    """A node given one of the crawl's options (--delay, --no-check-certificate…) is told where it goes:
+    nodes take every such setting from their scheduler."""
+    if command != "worker":
+        return
+    scheduler_options = {name for action in commands.choices["scheduler"]._actions for name in action.option_strings}
+    misplaced = next((word.split("=", 1)[0] for word in unknown if word.split("=", 1)[0] in scheduler_options), None)
+    if misplaced is not None:
+        commands.choices["worker"].error(f"{misplaced} is the crawl's to set, on its scheduler (crawler scheduler "
+                                         "or crawler run): every node takes it from there")
 
 
 def _config_file_defaults(command: argparse.ArgumentParser, path: Path) -> dict[str, Any]:

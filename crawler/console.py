@@ -33,5 +33,9 @@ def run() -> None:
     atexit.register(_leave)  # before the CLI's imports register theirs: handlers run last-in, first-out
     from crawler.cli import main
 
-    _exit_code = main()
+    try:
+        _exit_code = main()
+    except SystemExit as leaving:  # argparse leaves this way: --help with 0, a usage error with 2
+        _exit_code = leaving.code if isinstance(leaving.code, int) else 0 if leaving.code is None else 1
+        raise
     sys.exit(_exit_code)

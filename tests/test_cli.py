@@ -140,3 +140,21 @@ def test_cli_the_command_leaves_with_mains_code_its_output_and_the_exit_handlers
     assert (done.returncode, done.stdout) == (3, "printed, not flushed and a library handler ran\n"), done.stderr
     bare = subprocess.run([sys.executable, "-m", "crawler"], capture_output=True, text=True, timeout=60, cwd=REPO)
     assert bare.returncode == 2 and "usage: crawler" in bare.stdout  # the help, then EXIT_USAGE
+
+
+@pytest.mark.parametrize(("words", "code", "said"), [
+    (["--help"], 0, "usage: crawler"),
+    (["run", "--help"], 0, "usage: crawler run"),
+    (["run", "https://example.com/", "--no-such-option"], 2, "unrecognized arguments: --no-such-option"),
+    (["run", "https://example.com/", "--delay", "soon"], 2, "--delay"),
+    # a node given one of the crawl's options is told where it goes (it was "unrecognized arguments")
+    (["worker", "--connect", "127.0.0.1:1", "--no-check-certificate"], 2,
+     "--no-check-certificate is the crawl's to set, on its scheduler (crawler scheduler or crawler run)"),
+    (["worker", "--connect", "127.0.0.1:1", "--delay=1"], 2, "--delay is the crawl's to set"),
+])
+def test_cli_help_and_usage_errors_leave_with_their_codes(words: list[str], code: int, said: str) -> None:
+    # argparse leaves through SystemExit, which the exit without teardown turned into 1: `crawler
+    # --help` failed, and a mistyped option was not the documented 2.
+    done = subprocess.run([sys.executable, "-m", "crawler", *words], capture_output=True, text=True, timeout=60,
+                          cwd=REPO)
+    assert done.returncode == code and said in done.stdout + done.stderr, (done.returncode, done.stderr[-300:])
