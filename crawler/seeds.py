@@ -7,6 +7,7 @@ import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from crawler.errors import ConfigError
 from crawler.urls import absolute, canonical
@@ -25,6 +26,11 @@ def _check(text: str, where: str, seeds: Seeds) -> None:
         what = "an http(s) URL a browser would refuse (its host, port or length)" if _HTTP.match(text) \
             else "not an http(s) URL"
         seeds.problems.append(f"{where}: {what}: {text!r:.100}{hint}")
+        return
+    parts = urlsplit(url)
+    if parts.username is not None or parts.password is not None:  # never shown again: it may hold a password
+        seeds.problems.append(f"{where}: a user name or password in the URL of {parts.hostname}: put them in an "
+                              "--auth-file (lines HOST USER:PASSWORD), where neither ps nor the output shows them")
         return
     seeds.urls.append(url)
 

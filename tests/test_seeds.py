@@ -76,3 +76,12 @@ def test_seeds_a_dash_reads_the_list_from_standard_input(monkeypatch: pytest.Mon
     seeds = read_seeds(["-", "https://other.example/"])
     assert seeds.urls == ["https://example.com/", "https://other.example/"]
     assert len(seeds.problems) == 1 and seeds.problems[0].startswith("standard input:3:")
+
+
+def test_seeds_a_url_with_a_password_is_refused_for_the_auth_file(tmp_path: Path) -> None:
+    # http://bob:secret@host/ was crawled with the password sent nowhere and written into every
+    # manifest and failure record of the pages and pictures found under it (and shown by ps).
+    seeds = read_seeds(["http://bob:secret@example.com/", "https://alice@example.org/a", "https://example.net/"])
+    assert seeds.urls == ["https://example.net/"]
+    assert [problem.split(": ", 1)[0] for problem in seeds.problems] == ["command line", "command line"]
+    assert all("--auth-file" in problem and "secret" not in problem for problem in seeds.problems)
