@@ -5,6 +5,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urljoin
 
 import pytest
 import responses
@@ -521,3 +522,51 @@ def test_fetcher_https_to_a_server_that_speaks_no_tls_is_an_ssl_error() -> None:
         server.shutdown()
         server.server_close()
     assert (caught.value.reason, caught.value.retryable) == ("ssl-error", False)
+
+
+def _cookie_check_site(hops: dict[str, tuple[str, bool]], pages: set[str]) -> list[str]:
+    """Register a site where each path of `hops` redirects (path → (target, sets a cookie)) until
+    the visitor carries the cookie, and each of `pages` answers 200 to a visitor that does. Return
+    the requests seen, as 'path cookie?'."""
+    seen: list[str] = []
+
+    def answer(request):  # type: ignore[no-untyped-def]
+        path = request.path_url
+        has_cookie = "visited=1" in request.headers.get("Cookie", "")
+        seen.append(f"{path} {'with' if has_cookie else 'without'}")
+        if path in hops and not (has_cookie and path in pages):
+            target, sets = hops[path]
+            return 302, {"Location": target, **({"Set-Cookie": "visited=1; Path=/"} if sets else {})}, b""
+        return (200, {"Content-Type": "text/html"}, b"<p>in</p>") if has_cookie else (403, {}, b"")
+
+    for path in {*hops, *pages}:
+        responses.add_callback(responses.GET, "http://site.test" + path, callback=answer)
+    return seen
+
+
+@responses.activate
+@pytest.mark.parametrize(("hops", "seen"), [
+    # the cookie check of many sites: set a cookie, ask for the same page again (a browser comes back with it)
+    ({"/": ("/", True)}, ["/ without", "/ with"]),
+])
+def test_fetcher_a_cookie_check_that_comes_back_to_the_page_is_passed_as_a_browser_passes_it(
+        hops: dict[str, tuple[str, bool]], seen: list[str]) -> None:
+    # It was a redirect to itself: the crawl recorded a redirect-loop, and the site gave nothing.
+    requests_seen = _cookie_check_site(hops, {"/"})
+    fetched = fetch(new_session(LIMITS), "http://site.test/", LIMITS, 1000)
+    assert (fetched.url, fetched.status, fetched.body, fetched.location) == ("http://site.test/", 200, b"<p>in</p>", None)
+    assert requests_seen == seen
+
+
+@responses.activate
+@pytest.mark.parametrize("hops", [
+    {"/": ("/", False)},  # no cookie: a loop, for the crawl to say so
+    {"/": ("/", True)},  # a cookie it never takes: asked once more, then a loop
+    {"/": ("/elsewhere", True)},  # on to another page, cookie or not: the crawl vets it
+    {"/": ("http://other.test/", True)},  # another site
+])
+def test_fetcher_other_redirects_go_back_to_the_crawl(hops: dict[str, tuple[str, bool]]) -> None:
+    _cookie_check_site(hops, set())
+    fetched = fetch(new_session(LIMITS), "http://site.test/", LIMITS, 1000)
+    assert (fetched.url, fetched.status, fetched.location) == (
+        "http://site.test/", 302, urljoin("http://site.test/", hops["/"][0]))

@@ -36,7 +36,7 @@ from crawler.reasons import (
     COULD_NOT_RESOLVE,
     NO_SUCH_HOST,
 )
-from crawler.urls import backslashes_as_slashes, encode_controls, referrer_policy
+from crawler.urls import backslashes_as_slashes, canonical, encode_controls, referrer_policy
 
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 # Statuses a later attempt may fix. 404, 410 and other 4xx are final.
@@ -67,6 +67,7 @@ class Fetched:
     validators: dict[str, str] = dataclasses.field(default_factory=dict)  # the response's etag, last_modified
     not_modified: bool = False  # a conditional request answered 304: no body, the content is what it was
     refresh: str | None = None  # the Refresh header: where a browser goes next, and when (see node.refresh)
+    sets_cookie: bool = False  # a redirect that set a cookie (see _passes_a_cookie_check)
     filename: str | None = None  # the name Content-Disposition gives it, as sent (see node.disposition)
     referrer_policy: str | None = None  # what its Referrer-Policy header sets for the requests it leads to
 
@@ -166,6 +167,7 @@ def fetch(session: requests.Session, url: str, limits: FetchLimits, max_bytes: i
         else conditions
     started = time.monotonic()
     deadline = started + limits.total_seconds
+    checked_cookie = False
     with fetch_deadline(deadline) as watch:
         for _hop in range(limits.max_redirects + 1):
             try:
@@ -177,10 +179,21 @@ def fetch(session: requests.Session, url: str, limits: FetchLimits, max_bytes: i
                 raise
             if watch.cut():  # cut short, yet it may have looked complete to http.client
                 raise TransientFetchError(url, "too-slow")
+            if fetched.location is not None and not checked_cookie and _is_a_cookie_check(fetched):
+                checked_cookie = True  # asked once more, now with the cookie, as a browser asks
+                continue
             if fetched.location is None or not follow_redirects:
                 return _with_elapsed(fetched, started)
             url = fetched.location
     raise FetchError(url, "too-many-redirects")
+
+
+def _is_a_cookie_check(redirect: Fetched) -> bool:
+    """A redirect to the page itself that sets a cookie: a site checking that its visitors keep
+    cookies. The session holds it now, and the page answers the next request (the crawl would
+    call this redirect a loop, and the site's page is often its only way in)."""
+    return redirect.sets_cookie and (redirect.location == redirect.url
+                                     or canonical(redirect.location or "") == canonical(redirect.url))
 
 
 def _with_elapsed(fetched: Fetched, started: float) -> Fetched:
@@ -298,7 +311,8 @@ def _fetch_once(session: requests.Session, url: str, limits: FetchLimits, max_by
             if status == 304 and conditions:
                 return Fetched(url, status, validators=_validators(response), not_modified=True)
             if status in REDIRECT_STATUSES:
-                return Fetched(url, status, location=_redirect_target(url, response))
+                return Fetched(url, status, location=_redirect_target(url, response),
+                               sets_cookie="Set-Cookie" in response.headers)
             if status != 200:
                 if status in RETRY_STATUSES:
                     raise TransientFetchError(url, f"http-{status}", status=status,

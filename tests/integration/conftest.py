@@ -91,6 +91,7 @@ class SiteServer(LoopbackServer):
         self.busy_once: dict[str, int] = {}  # path → seconds: its first request gets 429 with that Retry-After
         self.hotlink_protected: dict[str, str] = {}  # path → 403 unless the Referer starts with this
         self.other_sites_refused: set[str] = set()  # paths that get 403 with a Referer from another site (Weibo's)
+        self.cookie_checked: set[str] = set()  # paths that set a cookie and redirect to themselves until it comes back
         self.log: list[tuple[float, str]] = []  # (time, path) of every request, server side
         self.answers: list[tuple[str, int, int]] = []  # (path, status, body bytes sent) of every answer
         self.in_flight = 0
@@ -165,6 +166,13 @@ class _CountingHandler(SimpleHTTPRequestHandler):
         if path in self.site.other_sites_refused and not self.headers.get("Referer", self.site.url).startswith(
                 self.site.url):
             self.send_error(403)
+            return
+        if path in self.site.cookie_checked and "checked=1" not in self.headers.get("Cookie", ""):
+            self.send_response(302)
+            self.send_header("Set-Cookie", "checked=1; Path=/")
+            self.send_header("Location", self.path)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
             return
         if path in self.site.redirects:
             self.send_response(302)

@@ -348,6 +348,24 @@ def test_crawl_of_a_site_with_a_self_signed_certificate_needs_no_check_certifica
     assert len(warnings) == 1 and "Unverified HTTPS request" not in result.stderr  # said once, not per request
 
 
+def test_crawl_passes_a_sites_cookie_check_as_a_browser_does(tmp_path: Path, serve_site, processes) -> None:
+    # The page sets a cookie and sends the visitor to itself again: the crawl called it a
+    # redirect loop, and a site whose every page checks so gave nothing.
+    (tmp_path / "site").mkdir()
+    (tmp_path / "site" / "index.html").write_text('<img src="photo.jpg"><a href="more.html">more</a>')
+    (tmp_path / "site" / "more.html").write_text('<img src="other.png">')
+    (tmp_path / "site" / "photo.jpg").write_bytes(make_image(1, "jpg"))
+    (tmp_path / "site" / "other.png").write_bytes(make_image(2, "png"))
+    site = serve_site(tmp_path / "site")
+    site.cookie_checked.update({"", "more.html"})
+    result = processes.run("run", site.url, "--output", str(tmp_path / "out"), "--delay", "0", "--workers", "1",
+                           timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert sorted(r["name"] for r in read_jsonl(tmp_path / "out" / "manifest.jsonl")) == ["other.png", "photo.jpg"]
+    assert (site.hits[""], site.hits["more.html"]) == (2, 1)  # one check, then the cookie is the node's
+    assert not (tmp_path / "out" / "failures.jsonl").read_text().count("redirect-loop")
+
+
 def test_crawl_gets_images_past_hotlink_protection_as_a_browser_does(tmp_path: Path, serve_site, processes) -> None:
     # Image hosts that refuse hotlinking answer 403 without a Referer from the site; a browser sends one.
     (tmp_path / "cdn").mkdir()
