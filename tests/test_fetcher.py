@@ -554,7 +554,8 @@ def test_fetcher_a_cookie_check_that_comes_back_to_the_page_is_passed_as_a_brows
     # It was a redirect to itself: the crawl recorded a redirect-loop, and the site gave nothing.
     requests_seen = _cookie_check_site(hops, {"/"})
     fetched = fetch(new_session(LIMITS), "http://site.test/", LIMITS, 1000)
-    assert (fetched.url, fetched.status, fetched.body, fetched.location) == ("http://site.test/", 200, b"<p>in</p>", None)
+    assert (fetched.url, fetched.status, fetched.body, fetched.location) == (
+        "http://site.test/", 200, b"<p>in</p>", None)
     assert requests_seen == seen
 
 
