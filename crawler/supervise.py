@@ -31,6 +31,9 @@ if TYPE_CHECKING:  # imported where a scheduler runs: a node's processes never l
 log = logging.getLogger("crawler")
 _CHILD_EXIT_SECONDS = 10.0  # after the scheduler ends, how long local workers have to say goodbye
 _LOCAL_RECONNECT_SECONDS = 10.0  # a local worker whose scheduler is gone leaves after this
+_WATCH_SECONDS = 0.5  # how often `crawler run` looks at its workers
+_RESTART_SECONDS = (1.0, 60.0)  # a dead local worker's successor starts after 1 s, doubling to 60 s if it
+_STEADY_SECONDS = 60.0  # keeps dying; one that lived this long died of something new: 1 s again
 
 
 @functools.lru_cache(maxsize=1)
@@ -193,6 +196,8 @@ class LocalWorkers:
         self._started: list[subprocess.Popen[bytes]] = []
         self._forked: list[Any] = []  # multiprocessing Processes
         self._addresses: list[Any] = []  # the write end of each forked worker's pipe
+        self._slots: list[_Slot] = []  # each worker's place, with the process in it now
+        self._closing = threading.Event()
         if sys.platform.startswith("linux") and threading.active_count() == 1:
             self._fork()
 
@@ -220,9 +225,11 @@ class LocalWorkers:
             reader.close()
             self._forked.append(process)
             self._addresses.append(writer)
+            self._slots.append(_Slot(node_id, process, time.monotonic()))
 
     def tell(self, host: str, port: int) -> None:
-        """The scheduler listens at host:port: the workers may connect."""
+        """The scheduler listens at host:port: the workers may connect (and are watched from now on)."""
+        threading.Thread(target=self._watch, args=(host, port), name="local-workers", daemon=True).start()
         if self._forked:
             for writer in self._addresses:
                 try:
@@ -232,20 +239,49 @@ class LocalWorkers:
                 writer.close()
             self._addresses.clear()
             return
+        for number in range(1, self._nodes.workers + 1):
+            node_id = f"local-{number}"
+            self._slots.append(_Slot(node_id, self._start(host, port, node_id, self._nodes.processes),
+                                     time.monotonic()))
+
+    def _start(self, host: str, port: int, node_id: str, processes: int = 1) -> subprocess.Popen[bytes]:
+        """A `crawler worker` process for this crawl (once the scheduler has threads, forking is unsafe)."""
         env = dict(os.environ, **{broker.AUTHKEY_ENV: self._authkey.decode()})  # not argv: ps shows argv
         verbosity = ["--quiet"] if self._quiet_workers else ["--verbose"] if self._verbose else []
-        for number in range(1, self._nodes.workers + 1):
-            self._started.append(subprocess.Popen(
-                [sys.executable, "-m", "crawler", "worker", "--connect", f"{host}:{port}",
-                 "--threads", str(self._nodes.threads), "--processes", str(self._nodes.processes),
-                 "--node-id", f"local-{number}", "--reconnect-seconds", str(_LOCAL_RECONNECT_SECONDS),
-                 *verbosity], env=env))
+        child = subprocess.Popen(
+            [sys.executable, "-m", "crawler", "worker", "--connect", f"{host}:{port}",
+             "--threads", str(self._nodes.threads), "--processes", str(processes),
+             "--node-id", node_id, "--reconnect-seconds", str(_LOCAL_RECONNECT_SECONDS), *verbosity], env=env)
+        self._started.append(child)
+        return child
+
+    def _watch(self, host: str, port: int) -> None:
+        """Start another worker in the place of one that died (killed, out of memory, a crash): the
+        crawl would go on with fewer, and with none it waited for ever. Its tasks come back through
+        their leases, as for any node that goes silent. One that left as told (exit 0) stays gone."""
+        while not self._closing.wait(_WATCH_SECONDS):
+            now = time.monotonic()
+            for slot in self._slots:
+                code = slot.exit_code()
+                if not code:  # running, or gone home with the rest
+                    continue
+                if slot.restart_at is None:
+                    slot.deaths = 1 if now - slot.started > _STEADY_SECONDS else slot.deaths + 1
+                    wait = min(_RESTART_SECONDS[0] * 2 ** (slot.deaths - 1), _RESTART_SECONDS[1])
+                    slot.restart_at = now + wait
+                    log.warning("crawl: local worker %s (pid %d) %s; starting another in its place in %gs",
+                                slot.node_id, slot.process.pid, _how_it_ended(code), wait)
+                elif now >= slot.restart_at and not self._closing.is_set():
+                    slot.generation += 1
+                    slot.process = self._start(host, port, f"{slot.base_id}.{slot.generation}")
+                    slot.node_id, slot.started, slot.restart_at = f"{slot.base_id}.{slot.generation}", now, None
 
     def close(self, at_once: bool = False) -> None:
         """Wait for the workers to leave (a worker never told the address leaves at once, one sent
         home by the scheduler too). `at_once`: the scheduler ended without sending them home (a
         paused crawl, or a failure), so ask them to leave now: they would wait to reconnect to it,
         and a --resume starts workers of its own. After _CHILD_EXIT_SECONDS, kill those still there."""
+        self._closing.set()
         for writer in self._addresses:
             writer.close()
         self._addresses.clear()
@@ -268,6 +304,37 @@ class LocalWorkers:
                 child.wait(timeout=left())
             except subprocess.TimeoutExpired:
                 pass
+
+
+@dataclass
+class _Slot:
+    """One of `crawler run`'s worker places: the process in it now, and how often it died."""
+
+    node_id: str
+    process: Any  # a forked multiprocessing Process, or a subprocess.Popen
+    started: float  # monotonic
+    deaths: int = 0
+    generation: int = 1
+    restart_at: float | None = None  # when the next one starts, once this one died
+
+    @property
+    def base_id(self) -> str:
+        return self.node_id.split(".", 1)[0]
+
+    def exit_code(self) -> int | None:
+        """None while it runs; else its exit status (minus the signal that killed it)."""
+        if isinstance(self.process, subprocess.Popen):
+            return self.process.poll()
+        return self.process.exitcode
+
+
+def _how_it_ended(code: int) -> str:
+    if code < 0:
+        try:
+            return f"was killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"was killed by signal {-code}"
+    return f"exited with status {code}"
 
 
 def _forked_worker(config: WorkerConfig, reader: Any, writers: list[Any], quiet: bool) -> None:

@@ -460,6 +460,22 @@ def test_max_pages_holds_for_a_seed_list_longer_than_it(tmp_path: Path, caplog: 
     assert scheduler._applier.seed_problems == [said]  # and again in the run's closing lines
 
 
+def test_a_crawl_whose_nodes_all_left_says_how_to_start_one(tmp_path: Path,
+                                                             caplog: pytest.LogCaptureFixture) -> None:
+    # The hint came once, at the start: a crawl whose every node was killed later waited in silence
+    # (and, had none joined by 5 s, said "no crawler node has joined yet" of one that had).
+    scheduler = idle_scheduler(tmp_path)
+    scheduler.join_command = "crawler worker --connect 127.0.0.1:1 --authkey-file key"
+    with caplog.at_level("WARNING"):
+        scheduler._handle(dict(make_node_event("hello", "n1", 8, [], 0)), 1.0)
+        scheduler._hint_join(10.0)  # a node is there: nothing to say
+        scheduler._handle(dict(make_node_event("bye", "n1", 8, [], 3)), 20.0)
+        for now in (20.0, 24.9, 25.0, 40.0):
+            scheduler._hint_join(now)
+    assert warnings_in(caplog) == ["scheduler: every crawler node has left; the crawl waits for one; start one "
+                                   "with: crawler worker --connect 127.0.0.1:1 --authkey-file key"]
+
+
 def _robots_task_of_a_site(tmp_path: Path) -> tuple[Scheduler, dict]:
     config = SchedulerConfig(output_dir=tmp_path, authkey=b"k" * 32, seeds=(f"{SITE}/",),
                              scope=Scope(frozenset({"site.test"}), read_sitemaps=False),

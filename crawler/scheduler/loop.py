@@ -136,9 +136,11 @@ class Scheduler:
         })
         self._served: broker.Served | None = None
         # The command that starts a node for this crawl (set by the CLI, which knows the key file);
-        # said once when no node has joined after _NO_NODE_HINT_SECONDS.
+        # said when the crawl has had no node for _NO_NODE_HINT_SECONDS (none joined yet, or all left).
         self.join_command = ""
         self._hinted_join = False
+        self._nodeless_since: float | None = None  # None while a node is there (and before the start)
+        self._a_node_joined = False
         self._ran_dry = False  # the last dispatch found nothing pending while the nodes wanted more
 
     # -- set-up ---------------------------------------------------------------------------------
@@ -279,9 +281,18 @@ class Scheduler:
         return self._sync.crawl_unfinished() == 0
 
     def _hint_join(self, now: float) -> None:
-        if not self._nodes and not self._hinted_join and now - self._started >= _NO_NODE_HINT_SECONDS:
+        """Say how to start a node once the crawl has had none for a while: none joined yet, or
+        every one left (killed, cut off); said again each time the crawl is left without."""
+        if self._nodes:
+            self._a_node_joined, self._nodeless_since, self._hinted_join = True, None, False
+            return
+        if self._nodeless_since is None:
+            self._nodeless_since = self._started if not self._a_node_joined else now
+        if not self._hinted_join and now - self._nodeless_since >= _NO_NODE_HINT_SECONDS:
             self._hinted_join = True
-            log.warning("scheduler: no crawler node has joined yet; start one with: %s",
+            log.warning("scheduler: %s; start one with: %s",
+                        "every crawler node has left; the crawl waits for one" if self._a_node_joined
+                        else "no crawler node has joined yet",
                         self.join_command or "crawler worker --connect HOST:PORT --authkey-file FILE")
 
     def _report_status(self, now: float) -> None:

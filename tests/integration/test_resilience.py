@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import signal
 import socket
+import subprocess
 import time
 from pathlib import Path
 
@@ -97,6 +99,24 @@ def test_resilience_killed_scheduler_resumes_without_refetching(tmp_path: Path, 
     for url in saved_before:
         assert site.hits[url.removeprefix(site.url)] == 1, f"{url} was downloaded again after the resume"
     assert (output / ".crawler" / "state.sqlite").exists() == (state == "sqlite")  # Redis kept it all
+
+
+def test_a_local_run_starts_another_worker_in_the_place_of_one_that_died(tmp_path: Path, slow_site,
+                                                                          processes) -> None:
+    # `crawler run --workers 1` whose worker was killed (the OOM killer, a crash) waited for ever:
+    # "no crawler node has joined yet", 0 nodes, the crawl at a standstill.
+    truth, site = slow_site
+    output = tmp_path / "out"
+    run = processes.start("run", site.url, "--output", str(output), "--workers", "1", *CRAWL)
+    wait_for_images(output, 10)
+    (worker_pid,) = (int(pid) for pid in subprocess.run(["pgrep", "-P", str(run.pid)], capture_output=True,
+                                                         text=True, check=True).stdout.split())
+    os.kill(worker_pid, signal.SIGKILL)
+    code, stdout, stderr = finish(run, timeout=90)
+    assert code == 0, stderr[-2000:]
+    assert (f"local worker local-1 (pid {worker_pid}) was killed by SIGKILL; starting another in its place"
+            in stderr) and "node local-1.2 joined" in stderr
+    assert_every_image_once(output, truth)
 
 
 def test_a_local_run_stopped_by_a_signal_to_its_own_process_does_not_wait_out_its_workers(
