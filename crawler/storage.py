@@ -190,6 +190,8 @@ def save_atomic(root: Path, relative_path: str, data: bytes) -> bool:
 
 def check_writable(root: Path, create: bool = True) -> None:
     """Raise StorageError unless files can be created under `root` (made if missing and `create`)."""
+    if root.exists() and not root.is_dir():  # mkdir would say "File exists"
+        raise _storage_error(NotADirectoryError(errno.ENOTDIR, "it is a file, not a folder"), root)
     try:
         if create:
             root.mkdir(parents=True, exist_ok=True)

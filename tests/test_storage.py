@@ -6,8 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from crawler.errors import StorageError
 from crawler.storage import (
     JsonLines,
+    check_writable,
     host_folder,
     image_path,
     read_jsonl,
@@ -134,3 +136,11 @@ def test_two_rewrites_at_once_do_not_share_a_temporary_file(tmp_path: Path) -> N
     rewrite_jsonl(path, slow_records("a", lambda: rewrite_jsonl(path, slow_records("b", None))))
     assert read_jsonl(path) == [{"from": "a"}, {"from": "a", "last": "yes"}]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["failures.jsonl"]
+
+
+def test_storage_an_output_that_is_a_file_is_named_as_such(tmp_path: Path) -> None:
+    # `--output notes.txt` said "cannot write notes.txt: File exists".
+    (tmp_path / "notes.txt").write_text("mine")
+    with pytest.raises(StorageError, match="notes.txt: it is a file, not a folder"):
+        check_writable(tmp_path / "notes.txt")
+    assert (tmp_path / "notes.txt").read_text() == "mine"
