@@ -157,7 +157,7 @@ def _identify_svg(data: bytes) -> ImageInfo:
         parser.close()
     except DefusedXmlException as exc:
         raise NotAnImage("unsafe-svg") from exc
-    except ParseError as exc:
+    except (ParseError, LookupError) as exc:  # LookupError: an encoding expat does not know (`encoding="x"`)
         raise NotAnImage("corrupt-image" if root.tag in _SVG_NAMES else "not-an-image") from exc
     if root.tag not in _SVG_NAMES:
         raise NotAnImage("not-an-image")

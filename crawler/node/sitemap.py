@@ -191,7 +191,7 @@ def _read_xml(first: bytes, rest: Iterator[bytes], found: SitemapEntries) -> Non
         found.truncated = True
     except DefusedXmlException as exc:
         raise SitemapError("unsafe-sitemap") from exc
-    except ParseError as exc:
+    except (ParseError, LookupError) as exc:  # LookupError: an encoding expat does not know (`encoding="x"`)
         if not target.rooted:
             raise SitemapError("not-a-sitemap") from exc  # not XML at all: an HTML page
         if not (found.pages or found.sitemaps or found.images):
