@@ -31,9 +31,9 @@ if TYPE_CHECKING:  # imported where a scheduler runs: a node's processes never l
 log = logging.getLogger("crawler")
 _CHILD_EXIT_SECONDS = 10.0  # after the scheduler ends, how long local workers have to say goodbye
 _LOCAL_RECONNECT_SECONDS = 10.0  # a local worker whose scheduler is gone leaves after this
-_WATCH_SECONDS = 0.5  # how often `crawler run` looks at its workers
-_RESTART_SECONDS = (1.0, 60.0)  # a dead local worker's successor starts after 1 s, doubling to 60 s if it
-_STEADY_SECONDS = 60.0  # keeps dying; one that lived this long died of something new: 1 s again
+_WATCH_SECONDS = 0.5  # how often worker processes are looked at (see _Replacer)
+_RESTART_SECONDS = (1.0, 60.0)  # a dead worker process's successor starts after 1 s, doubling to 60 s if
+_STEADY_SECONDS = 60.0  # it keeps dying; one that lived this long died of something new: 1 s again
 
 
 @functools.lru_cache(maxsize=1)
@@ -118,14 +118,18 @@ def run_node(config: WorkerConfig, argv: list[str]) -> int:
     siblings started with the same command line (`argv`); signals reach them all. Returns the worst
     exit status."""
     from crawler.node.worker import Worker
-    siblings = _start_siblings(argv, config.processes, config.node_id) if config.processes > 1 else []
-    if siblings:
+    siblings = _Replacer(functools.partial(_start_sibling, argv), f"worker {config.node_id}: process")
+    for number in range(2, config.processes + 1):
+        siblings.add(f"{config.node_id}-p{number}")
+    if config.processes > 1:
         config = dataclasses.replace(config, node_id=f"{config.node_id}-p1")
+        siblings.watch_in_a_thread()
     worker = Worker(config)
 
     def stop(signum: int, _frame: object) -> None:
         worker.request_stop()
-        for sibling in siblings:
+        siblings.stop()
+        for sibling in siblings.processes():
             sibling.send_signal(signum)
 
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -133,19 +137,18 @@ def run_node(config: WorkerConfig, argv: list[str]) -> int:
     try:
         code = worker.run()
     finally:
-        for sibling in siblings:
+        siblings.stop()
+        for sibling in siblings.processes():
+            if worker.crawl_over:  # each was told too; one started in a dead one's place as the crawl
+                sibling.terminate()  # ended would wait --reconnect-seconds for a scheduler that is gone
             sibling.wait()
-    return max([code] + [sibling.returncode for sibling in siblings])
+    return max([code] + [sibling.returncode for sibling in siblings.processes()])
 
 
-def _start_siblings(argv: list[str], processes: int, node_id: str) -> list[subprocess.Popen[bytes]]:
-    """Start a node's other worker processes: the same command, one process each, numbered -p2, -p3…"""
-    siblings = []
-    for number in range(2, processes + 1):
-        command = [sys.executable, "-m", "crawler", *_without_option(argv, "--processes", "--node-id"),
-                   "--processes", "1", "--node-id", f"{node_id}-p{number}"]
-        siblings.append(subprocess.Popen(command))
-    return siblings
+def _start_sibling(argv: list[str], node_id: str) -> subprocess.Popen[bytes]:
+    """Start one of a node's other worker processes: the same command, one process, its own id (-p2, -p3…)."""
+    return subprocess.Popen([sys.executable, "-m", "crawler", *_without_option(argv, "--processes", "--node-id"),
+                             "--processes", "1", "--node-id", node_id])
 
 
 def _without_option(argv: list[str], *names: str) -> list[str]:
@@ -196,8 +199,8 @@ class LocalWorkers:
         self._started: list[subprocess.Popen[bytes]] = []
         self._forked: list[Any] = []  # multiprocessing Processes
         self._addresses: list[Any] = []  # the write end of each forked worker's pipe
-        self._slots: list[_Slot] = []  # each worker's place, with the process in it now
-        self._closing = threading.Event()
+        self._forked_ids: list[str] = []  # the node id of each forked worker, in order
+        self._replacer: _Replacer | None = None  # watches the workers once the scheduler listens
         if sys.platform.startswith("linux") and threading.active_count() == 1:
             self._fork()
 
@@ -225,24 +228,27 @@ class LocalWorkers:
             reader.close()
             self._forked.append(process)
             self._addresses.append(writer)
-            self._slots.append(_Slot(node_id, process, time.monotonic()))
+            self._forked_ids.append(node_id)
 
     def tell(self, host: str, port: int) -> None:
-        """The scheduler listens at host:port: the workers may connect (and are watched from now on)."""
-        threading.Thread(target=self._watch, args=(host, port), name="local-workers", daemon=True).start()
+        """The scheduler listens at host:port: the workers may connect (and are watched from now on:
+        one that dies, with --workers 1 especially, left the crawl waiting for ever)."""
+        self._replacer = _Replacer(lambda node_id: self._start(host, port, node_id), "crawl: local worker")
+        for node_id, process in zip(self._forked_ids, self._forked):
+            self._replacer.add(node_id, process)
         if self._forked:
             for writer in self._addresses:
                 try:
                     writer.send((host, port))
-                except OSError:  # that worker is gone already (killed): the crawl goes on with the others
+                except OSError:  # that worker is gone already (killed): another starts in its place
                     log.warning("crawl: a local worker ended before the scheduler started")
                 writer.close()
             self._addresses.clear()
-            return
-        for number in range(1, self._nodes.workers + 1):
-            node_id = f"local-{number}"
-            self._slots.append(_Slot(node_id, self._start(host, port, node_id, self._nodes.processes),
-                                     time.monotonic()))
+        else:
+            for number in range(1, self._nodes.workers + 1):
+                node_id = f"local-{number}"
+                self._replacer.add(node_id, self._start(host, port, node_id, self._nodes.processes))
+        self._replacer.watch_in_a_thread()
 
     def _start(self, host: str, port: int, node_id: str, processes: int = 1) -> subprocess.Popen[bytes]:
         """A `crawler worker` process for this crawl (once the scheduler has threads, forking is unsafe)."""
@@ -255,33 +261,13 @@ class LocalWorkers:
         self._started.append(child)
         return child
 
-    def _watch(self, host: str, port: int) -> None:
-        """Start another worker in the place of one that died (killed, out of memory, a crash): the
-        crawl would go on with fewer, and with none it waited for ever. Its tasks come back through
-        their leases, as for any node that goes silent. One that left as told (exit 0) stays gone."""
-        while not self._closing.wait(_WATCH_SECONDS):
-            now = time.monotonic()
-            for slot in self._slots:
-                code = slot.exit_code()
-                if not code:  # running, or gone home with the rest
-                    continue
-                if slot.restart_at is None:
-                    slot.deaths = 1 if now - slot.started > _STEADY_SECONDS else slot.deaths + 1
-                    wait = min(_RESTART_SECONDS[0] * 2 ** (slot.deaths - 1), _RESTART_SECONDS[1])
-                    slot.restart_at = now + wait
-                    log.warning("crawl: local worker %s (pid %d) %s; starting another in its place in %gs",
-                                slot.node_id, slot.process.pid, _how_it_ended(code), wait)
-                elif now >= slot.restart_at and not self._closing.is_set():
-                    slot.generation += 1
-                    slot.process = self._start(host, port, f"{slot.base_id}.{slot.generation}")
-                    slot.node_id, slot.started, slot.restart_at = f"{slot.base_id}.{slot.generation}", now, None
-
     def close(self, at_once: bool = False) -> None:
         """Wait for the workers to leave (a worker never told the address leaves at once, one sent
         home by the scheduler too). `at_once`: the scheduler ended without sending them home (a
         paused crawl, or a failure), so ask them to leave now: they would wait to reconnect to it,
         and a --resume starts workers of its own. After _CHILD_EXIT_SECONDS, kill those still there."""
-        self._closing.set()
+        if self._replacer is not None:
+            self._replacer.stop()
         for writer in self._addresses:
             writer.close()
         self._addresses.clear()
@@ -308,7 +294,7 @@ class LocalWorkers:
 
 @dataclass
 class _Slot:
-    """One of `crawler run`'s worker places: the process in it now, and how often it died."""
+    """A worker process's place: the process in it now, and how often it died."""
 
     node_id: str
     process: Any  # a forked multiprocessing Process, or a subprocess.Popen
@@ -317,15 +303,57 @@ class _Slot:
     generation: int = 1
     restart_at: float | None = None  # when the next one starts, once this one died
 
-    @property
-    def base_id(self) -> str:
-        return self.node_id.split(".", 1)[0]
-
     def exit_code(self) -> int | None:
         """None while it runs; else its exit status (minus the signal that killed it)."""
         if isinstance(self.process, subprocess.Popen):
             return self.process.poll()
         return self.process.exitcode
+
+
+class _Replacer:
+    """Starts another worker process in the place of one that died (killed, by the out-of-memory
+    killer say, or crashed): the crawl would go on with fewer, and with none it waited for ever.
+    Its tasks come back through their leases, as for any node that goes silent. One that left as
+    told (exit 0) stays gone; one that keeps dying is started again less and less often."""
+
+    def __init__(self, start: Callable[[str], Any], who: str) -> None:
+        self._start = start  # node id → a running process of it
+        self._who = who  # what the log calls them
+        self._slots: list[_Slot] = []
+        self._stopped = threading.Event()
+
+    def add(self, node_id: str, process: Any = None) -> None:
+        """Watch `process` (or start one) as `node_id`."""
+        self._slots.append(_Slot(node_id, process if process is not None else self._start(node_id),
+                                 time.monotonic()))
+
+    def processes(self) -> list[Any]:
+        return [slot.process for slot in self._slots]
+
+    def watch_in_a_thread(self) -> None:
+        threading.Thread(target=self._watch, name="replacer", daemon=True).start()
+
+    def stop(self) -> None:
+        """The crawl is ending: no process is started again from now on."""
+        self._stopped.set()
+
+    def _watch(self) -> None:
+        while not self._stopped.wait(_WATCH_SECONDS):
+            now = time.monotonic()
+            for slot in self._slots:
+                code = slot.exit_code()
+                if not code:  # running, or gone home as told
+                    continue
+                if slot.restart_at is None:
+                    slot.deaths = 1 if now - slot.started > _STEADY_SECONDS else slot.deaths + 1
+                    wait = min(_RESTART_SECONDS[0] * 2 ** (slot.deaths - 1), _RESTART_SECONDS[1])
+                    slot.restart_at = now + wait
+                    log.warning("%s %s (pid %d) %s; starting another in its place in %gs", self._who,
+                                slot.node_id, slot.process.pid, _how_it_ended(code), wait)
+                elif now >= slot.restart_at and not self._stopped.is_set():
+                    slot.generation += 1
+                    slot.node_id = f"{slot.node_id.split('.', 1)[0]}.{slot.generation}"
+                    slot.process, slot.started, slot.restart_at = self._start(slot.node_id), now, None
 
 
 def _how_it_ended(code: int) -> str:

@@ -70,6 +70,7 @@ class Worker:
         self._paused = False  # the scheduler stopped on an interrupt; a --resume may come back
         self._winding_down = False  # the scheduler dispatches no more (a limit, an interrupt): as last read
         self._broken = threading.Event()  # a thread of ours failed: leave, and say so in the exit code
+        self.crawl_over = False  # the scheduler said the crawl is finished (not paused, not gone)
         self._link_lock = threading.Lock()
         self._link: broker.Link | None = None
         self._address = 0  # which of the crawl's schedulers (config.addresses()) the link goes to
@@ -199,6 +200,7 @@ class Worker:
         self._output_dir = self.config.output_dir or Path(settings["output_dir"])
         self._check_output(settings)
         if settings.get("state") == "finished":  # joined as it ended: the scheduler may be gone by the next call
+            self.crawl_over = True
             log.info("worker %s: the crawl at %s:%d is over; nothing to do", self.node_id, self.config.host,
                      self.config.port)
             return 0
@@ -274,6 +276,7 @@ class Worker:
         self._winding_down = state in ("stopping", "paused", "finished")
         if state == "finished" and not self._stop.is_set():
             log.info("worker %s: the scheduler says the crawl is over", self.node_id)
+            self.crawl_over = True
             self._stop.set()
         return state if isinstance(state, str) else None
 

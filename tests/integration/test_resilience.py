@@ -119,6 +119,27 @@ def test_a_local_run_starts_another_worker_in_the_place_of_one_that_died(tmp_pat
     assert_every_image_once(output, truth)
 
 
+def test_a_node_starts_another_process_in_the_place_of_one_of_its_own_that_died(tmp_path: Path, serve_site,
+                                                                                 processes) -> None:
+    # `crawler worker --processes 2` whose second process was killed went on with one, and said nothing.
+    truth = generate_site(tmp_path / "site", pages=40, images=160)
+    site = serve_site(tmp_path / "site", redirects=truth.redirects, image_delay=0.2)  # 4 s or so: time to join
+    output = tmp_path / "out"
+    scheduler, port = processes.start_scheduler(site.url, "--output", str(output), *CRAWL)
+    node = processes.start_worker(port, "--threads", "4", "--processes", "2", "--node-id", "box")
+    wait_for_images(output, 10)
+    (sibling_pid,) = (int(pid) for pid in subprocess.run(["pgrep", "-P", str(node.pid)], capture_output=True,
+                                                          text=True, check=True).stdout.split())
+    os.kill(sibling_pid, signal.SIGKILL)
+    code, _stdout, stderr = finish(scheduler, timeout=90)
+    assert code == 0, stderr[-2000:]
+    node_code, _out, node_stderr = finish(node, timeout=90)
+    assert node_code == 0, node_stderr[-2000:]
+    assert f"worker box: process box-p2 (pid {sibling_pid}) was killed by SIGKILL; starting another" in node_stderr
+    assert "node box-p2.2 joined" in stderr
+    assert_every_image_once(output, truth)
+
+
 def test_a_local_run_stopped_by_a_signal_to_its_own_process_does_not_wait_out_its_workers(
         tmp_path: Path, slow_site, processes) -> None:
     """`timeout`, `docker stop` and service managers signal the main process only. Its forked
