@@ -67,7 +67,7 @@ class Fetched:
     validators: dict[str, str] = dataclasses.field(default_factory=dict)  # the response's etag, last_modified
     not_modified: bool = False  # a conditional request answered 304: no body, the content is what it was
     refresh: str | None = None  # the Refresh header: where a browser goes next, and when (see node.refresh)
-    sets_cookie: bool = False  # a redirect that set a cookie (see _passes_a_cookie_check)
+    sets_cookie: bool = False  # a redirect that set a cookie (see _is_a_cookie_check)
     filename: str | None = None  # the name Content-Disposition gives it, as sent (see node.disposition)
     referrer_policy: str | None = None  # what its Referrer-Policy header sets for the requests it leads to
 
