@@ -789,3 +789,9 @@ def test_extract_the_caption_of_a_figure_reaches_every_picture_of_the_figures_in
     found = words_of(html)
     assert {name: caption for name, (_alt, _title, caption) in found.items() if name != "favicon.ico"} == {
         name: "All of them" for name in ("o1.png", "o2.png", "a.png", "b1.png", "b2.png", "b3.png", "c.png")}
+
+
+def test_extract_a_charset_with_a_nul_in_it_is_an_unknown_one() -> None:
+    # codecs.lookup raises ValueError, not LookupError, on "utf\0-8": the page failed as an internal error
+    html = b'<a href="/s?q=caf\xe9">x</a>'
+    assert [link[0] for link in extract(html, PAGE, "utf\x00-8").links] == ["http://site.test/s?q=caf%E9"]

@@ -146,7 +146,9 @@ def test_handlers_a_saved_image_carries_the_file_name_its_server_gives() -> None
              "3": 'attachment; filename="../../etc/passwd"',
              "4": 'attachment; filename="\xd1\x84\xd0\xbe\xd1\x82\xd0\xbe.gif"',  # raw UTF-8, as servers send it
              "5": "inline", "6": 'attachment; filename=""',
-             "8": 'attachment; filename="=?utf-8?B?5YaZ55yfLnBuZw==?="'}  # MIME encoded words, as some PHP sends
+             "8": 'attachment; filename="=?utf-8?B?5YaZ55yfLnBuZw==?="',  # MIME encoded words, as some PHP sends
+             # a charset no codec can be (a NUL in it): the picture failed as bad-url, lost
+             "9": "attachment; filename=\"plain.png\"; filename*=a\x00b''broken.png"}
     for number, header in given.items():
         responses.get(f"http://site.test/attachment.php?id={number}", body=make_image(int(number), "png"),
                       headers={"Content-Disposition": header}, content_type="application/octet-stream")
@@ -154,12 +156,13 @@ def test_handlers_a_saved_image_carries_the_file_name_its_server_gives() -> None
     session = new_session(LIMITS)
     names = []
     with tempfile.TemporaryDirectory() as folder:
-        for number in range(1, 9):
+        for number in range(1, 10):
             task = make_task(f"{number}.1", "image", f"http://site.test/attachment.php?id={number}", 1, None, 0)
             result = read_result(dict(handler(Path(folder)).handle(task, session)))
             assert result["outcome"] == "saved" and result["image"] is not None
             names.append(result["image"]["filename"])
-    assert names == ["Harbour at dusk.jpg", "写真.png", "../../etc/passwd", "фото.gif", None, None, None, "写真.png"]
+    assert names == ["Harbour at dusk.jpg", "写真.png", "../../etc/passwd", "фото.gif", None, None, None, "写真.png",
+                     "plain.png"]
 
 
 @responses.activate

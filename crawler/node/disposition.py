@@ -27,7 +27,10 @@ def disposition_filename(header: str | None) -> str | None:
         if name != "filename":
             continue
         if isinstance(value, tuple):  # filename*=UTF-8''%E5%86%99… : RFC 6266 says it wins
-            encoded = encoded or email.utils.collapse_rfc2231_value(value, errors="replace")
+            try:
+                encoded = encoded or email.utils.collapse_rfc2231_value(value, errors="replace")
+            except (ValueError, LookupError):  # a charset no codec can be ("a\0b''x.png"): as if absent
+                pass
         elif plain is None:
             plain = _encoded_words_decoded(_as_utf8(value))
     filename = encoded or plain

@@ -213,7 +213,7 @@ def _page_encoding(html: bytes, declared: str | None) -> str:
     if declared:
         try:
             return codecs.lookup(declared.strip()).name
-        except LookupError:  # an unknown charset name: the guesses decide
+        except (LookupError, ValueError):  # an unknown charset name (or one with a NUL): the guesses decide
             pass
     try:
         html.decode("utf-8")

@@ -24,7 +24,7 @@ def query_codec(label: str | None) -> str | None:
         return None
     try:
         name = codecs.lookup(label.strip()).name.replace("-", "_")
-    except LookupError:
+    except (LookupError, ValueError):  # unknown, or a NUL in it
         return None
     if name in _UTF:
         return None
