@@ -101,6 +101,14 @@ def test_resilience_killed_scheduler_resumes_without_refetching(tmp_path: Path, 
     assert (output / ".crawler" / "state.sqlite").exists() == (state == "sqlite")  # Redis kept it all
 
 
+def kill_the_child_of(parent: subprocess.Popen[str]) -> int:
+    """SIGKILL the one process `parent` started (a worker, a node's second process); return its pid."""
+    (pid,) = (int(pid) for pid in subprocess.run(["pgrep", "-P", str(parent.pid)], capture_output=True, text=True,
+                                                 check=True).stdout.split())
+    os.kill(pid, signal.SIGKILL)
+    return pid
+
+
 def test_a_local_run_starts_another_worker_in_the_place_of_one_that_died(tmp_path: Path, slow_site,
                                                                           processes) -> None:
     # `crawler run --workers 1` whose worker was killed (the OOM killer, a crash) waited for ever:
@@ -109,10 +117,8 @@ def test_a_local_run_starts_another_worker_in_the_place_of_one_that_died(tmp_pat
     output = tmp_path / "out"
     run = processes.start("run", site.url, "--output", str(output), "--workers", "1", *CRAWL)
     wait_for_images(output, 10)
-    (worker_pid,) = (int(pid) for pid in subprocess.run(["pgrep", "-P", str(run.pid)], capture_output=True,
-                                                         text=True, check=True).stdout.split())
-    os.kill(worker_pid, signal.SIGKILL)
-    code, stdout, stderr = finish(run, timeout=90)
+    worker_pid = kill_the_child_of(run)
+    code, _stdout, stderr = finish(run, timeout=90)
     assert code == 0, stderr[-2000:]
     assert (f"local worker local-1 (pid {worker_pid}) was killed by SIGKILL; starting another in its place"
             in stderr) and "node local-1.2 joined" in stderr
@@ -128,9 +134,7 @@ def test_a_node_starts_another_process_in_the_place_of_one_of_its_own_that_died(
     scheduler, port = processes.start_scheduler(site.url, "--output", str(output), *CRAWL)
     node = processes.start_worker(port, "--threads", "4", "--processes", "2", "--node-id", "box")
     wait_for_images(output, 10)
-    (sibling_pid,) = (int(pid) for pid in subprocess.run(["pgrep", "-P", str(node.pid)], capture_output=True,
-                                                          text=True, check=True).stdout.split())
-    os.kill(sibling_pid, signal.SIGKILL)
+    sibling_pid = kill_the_child_of(node)
     code, _stdout, stderr = finish(scheduler, timeout=90)
     assert code == 0, stderr[-2000:]
     node_code, _out, node_stderr = finish(node, timeout=90)
