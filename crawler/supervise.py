@@ -321,6 +321,7 @@ class _Replacer:
         self._who = who  # what the log calls them
         self._slots: list[_Slot] = []
         self._stopped = threading.Event()
+        self._starting = threading.Lock()  # held while a successor starts: stop() waits it out
 
     def add(self, node_id: str, process: Any = None) -> None:
         """Watch `process` (or start one) as `node_id`."""
@@ -334,8 +335,10 @@ class _Replacer:
         threading.Thread(target=self._watch, name="replacer", daemon=True).start()
 
     def stop(self) -> None:
-        """The crawl is ending: no process is started again from now on."""
-        self._stopped.set()
+        """The crawl is ending: no process is started again from now on (one starting is started:
+        the caller, which ends them all, sees it)."""
+        with self._starting:
+            self._stopped.set()
 
     def _watch(self) -> None:
         while not self._stopped.wait(_WATCH_SECONDS):
@@ -350,10 +353,13 @@ class _Replacer:
                     slot.restart_at = now + wait
                     log.warning("%s %s (pid %d) %s; starting another in its place in %gs", self._who,
                                 slot.node_id, slot.process.pid, _how_it_ended(code), wait)
-                elif now >= slot.restart_at and not self._stopped.is_set():
-                    slot.generation += 1
-                    slot.node_id = f"{slot.node_id.split('.', 1)[0]}.{slot.generation}"
-                    slot.process, slot.started, slot.restart_at = self._start(slot.node_id), now, None
+                elif now >= slot.restart_at:
+                    with self._starting:
+                        if self._stopped.is_set():
+                            return
+                        slot.generation += 1
+                        slot.node_id = f"{slot.node_id.split('.', 1)[0]}.{slot.generation}"
+                        slot.process, slot.started, slot.restart_at = self._start(slot.node_id), now, None
 
 
 def _how_it_ended(code: int) -> str:
