@@ -31,9 +31,11 @@ if TYPE_CHECKING:  # imported where a scheduler runs: a node's processes never l
 log = logging.getLogger("crawler")
 _CHILD_EXIT_SECONDS = 10.0  # after the scheduler ends, how long local workers have to say goodbye
 _LOCAL_RECONNECT_SECONDS = 10.0  # a local worker whose scheduler is gone leaves after this
-_WATCH_SECONDS = 0.5  # how often worker processes are looked at (see _Replacer)
-_RESTART_SECONDS = (1.0, 60.0)  # a dead worker process's successor starts after 1 s, doubling to 60 s if
-_STEADY_SECONDS = 60.0  # it keeps dying; one that lived this long died of something new: 1 s again
+# A dead worker process's successor (see _Replacer) starts after 1 s, a pause that doubles up to
+# 60 s while they keep dying; one that lived a minute died of something new: 1 s again.
+_WATCH_SECONDS = 0.5  # how often worker processes are looked at
+_RESTART_SECONDS = (1.0, 60.0)
+_STEADY_SECONDS = 60.0
 
 
 @functools.lru_cache(maxsize=1)
