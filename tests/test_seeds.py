@@ -78,7 +78,7 @@ def test_seeds_a_dash_reads_the_list_from_standard_input(monkeypatch: pytest.Mon
     assert len(seeds.problems) == 1 and seeds.problems[0].startswith("standard input:3:")
 
 
-def test_seeds_a_url_with_a_password_is_refused_for_the_auth_file(tmp_path: Path) -> None:
+def test_seeds_a_url_with_a_password_is_refused_for_the_auth_file() -> None:
     # http://bob:secret@host/ was crawled with the password sent nowhere and written into every
     # manifest and failure record of the pages and pictures found under it (and shown by ps).
     seeds = read_seeds(["http://bob:secret@example.com/", "https://alice@example.org/a", "https://example.net/"])
