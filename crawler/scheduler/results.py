@@ -130,11 +130,11 @@ class ResultApplier:
         for url in seeds:
             key = canonical(url)
             total += 1
-            if key is None or self._frontier.seen(key):
+            if key is None:
                 continue
             if max_pages is not None and self.pages_admitted >= max_pages:
-                left_out += 1
-            elif self._frontier.add(url, key, Kind.PAGE, 0, None):
+                left_out += not self._frontier.seen(key)  # one crawled before (a --resume) is not left out
+            elif self._frontier.add(url, key, Kind.PAGE, 0, None):  # False for one seen before
                 self.pages_admitted += 1
                 if not self._config.politeness.obey_robots:  # no robots.txt to list them: the usual place
                     self._add_sitemaps_of(origin_of(key), None, None)
