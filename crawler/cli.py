@@ -713,7 +713,8 @@ def _refuse_unknown(commands: argparse._SubParsersAction, command: str | None, u
     if command != "worker":
         return
     scheduler_options = {name for action in commands.choices["scheduler"]._actions for name in action.option_strings}
-    misplaced = next((word.split("=", 1)[0] for word in unknown if word.split("=", 1)[0] in scheduler_options), None)
+    names = (word.split("=", 1)[0] for word in unknown)  # --delay=1 names --delay
+    misplaced = next((name for name in names if name in scheduler_options), None)
     if misplaced is not None:
         commands.choices["worker"].error(f"{misplaced} is the crawl's to set, on its scheduler (crawler scheduler "
                                          "or crawler run): every node takes it from there")
