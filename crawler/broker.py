@@ -430,7 +430,8 @@ def connect(host: str, port: int, authkey: bytes) -> Link:
         # register() added these methods at run time; typeshed cannot know them
         return Link(manager.get_desk(), manager.get_results(), manager.get_bulletin())  # type: ignore[attr-defined]  # made by register()
     except AuthenticationError as exc:  # multiprocessing's: "digest sent was rejected"
-        raise BadAuthkey(f"scheduler at {host}:{port} rejected our authkey; check --authkey-file") from exc
+        raise BadAuthkey(f"scheduler at {host}:{port} rejected our authkey: a node needs the scheduler's key "
+                         f"(--authkey-file FILE, or ${AUTHKEY_ENV})") from exc
     except (ConnectionError, EOFError, OSError) as exc:
         reason = getattr(exc, "strerror", None) or type(exc).__name__
         raise SchedulerUnreachable(
