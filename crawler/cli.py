@@ -685,8 +685,10 @@ def _setup_logging(args: argparse.Namespace) -> None:
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(message)s", datefmt="%H:%M:%S"))
     logging.basicConfig(level=level, handlers=[handler])
-    for noisy in ("urllib3", "PIL", "charset_normalizer"):  # -v means our lines, not theirs
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    # -v means our lines, not theirs. urllib3 warns, with a traceback, of each answer whose headers
+    # it could not all parse: what a site sends goes in the URL's record, not on the terminal.
+    for noisy, least in (("urllib3", logging.ERROR), ("PIL", logging.WARNING), ("charset_normalizer", logging.WARNING)):
+        logging.getLogger(noisy).setLevel(least)
     if level == logging.DEBUG:
         urllog.show_on(handler)
     if getattr(args, "log_file", None) is not None:

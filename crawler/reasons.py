@@ -13,6 +13,9 @@ CERTIFICATE_UNTRUSTED = "certificate-untrusted"  # self-signed, or by an authori
 CERTIFICATE_EXPIRED = "certificate-expired"  # or not valid yet
 CERTIFICATE_WRONG_HOST = "certificate-wrong-host"
 CONNECTION_RESET = "connection-reset"
+# What came back is no HTTP a client reads (another protocol's port, a broken status line, headers
+# past http.client's bounds, two lengths): asking again gets the same
+BAD_RESPONSE = "bad-response"
 # Failures before any server answered: they took no time of one (see StatusTracker.record_result)
 NO_SERVER_REACHED = frozenset({NO_SUCH_HOST, COULD_NOT_RESOLVE, CONNECTION_REFUSED})
 # A URL that was this slow twice will very likely be slow a third time, and every attempt holds
@@ -46,6 +49,9 @@ def describe_reason(reason: str, url: str) -> str:
         return f"connection refused by {address}"
     if reason == CONNECTION_RESET:
         return f"connection reset by {address}"
+    if reason == BAD_RESPONSE:
+        return (f"{address} answered with something that is not HTTP a client can read (a status line or "
+                "headers that are not HTTP, more than 100 header lines or one over 64 KiB, two lengths)")
     if reason == CERTIFICATE_UNTRUSTED:
         return (f"the certificate of {address} is not trusted (self-signed, or by an authority this machine "
                 "does not know: REQUESTS_CA_BUNDLE names a CA file to trust; --no-check-certificate takes any)")

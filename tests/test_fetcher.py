@@ -567,3 +567,37 @@ def test_fetcher_other_redirects_go_back_to_the_crawl(hops: dict[str, tuple[str,
     fetched = fetch(new_session(LIMITS), "http://site.test/", LIMITS, 1000)
     assert (fetched.url, fetched.status, fetched.location) == (
         "http://site.test/", 302, urljoin("http://site.test/", hops["/"][0]))
+
+
+_ANSWER = b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello"
+
+
+@pytest.mark.parametrize("interim", [
+    b"HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload; as=style\r\n\r\n",
+    b"HTTP/1.1 102 Processing\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a.png>; rel=preload; as=image\r\n\r\n",
+    b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\n\r\n",
+], ids=["103", "102-then-103", "100-then-103"])
+def test_fetcher_reads_past_interim_responses_to_the_answer(interim: bytes) -> None:
+    """A 103 Early Hints (Node's writeEarlyHints and Go's net/http send one over HTTP/1.1) comes
+    before the answer, as browsers and curl read it; http.client passed over 100 Continue only,
+    and took a 103 for the answer: the page was lost as http-103."""
+    with _dripping_server(interim + _ANSWER, b"", every=0) as base:
+        fetched = fetch(new_session(LIMITS), base + "page.html", LIMITS, 1000)
+    assert (fetched.status, fetched.body) == (200, b"hello")
+
+
+@pytest.mark.parametrize("answer", [
+    b"SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n",  # a port that speaks another protocol
+    b"HTTP/1.1 200 OK\r\n" + b"".join(b"X-%d: v\r\n" % n for n in range(101)) + b"\r\n",  # past http.client's 100
+    b"HTTP/1.1 200 OK\r\nX-Long: " + b"a" * 70_000 + b"\r\n\r\n",  # a header line past its 64 KiB
+    b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 3\r\n\r\nhello",
+    b"HTTP/1.1 103 Early Hints\r\n\r\n" * 40 + _ANSWER,  # hints without end
+], ids=["another-protocol", "101-headers", "a-70k-header", "two-lengths", "40-interim"])
+def test_fetcher_an_answer_that_is_not_http_is_a_bad_response_and_final(answer: bytes) -> None:
+    """It was a retried `ConnectionError` (a `bad-url` for the two lengths), which said nothing."""
+    from crawler.reasons import describe_reason
+    with _dripping_server(answer, b"", every=0) as base:
+        with pytest.raises(FetchError) as caught:
+            fetch(new_session(LIMITS), base + "a.png", LIMITS, 1000)
+    assert (caught.value.reason, caught.value.retryable) == ("bad-response", False)
+    assert describe_reason("bad-response", base + "a.png").startswith(f"{base[7:-1]} answered with something")

@@ -28,6 +28,8 @@ import requests.adapters
 import urllib3
 import urllib3.connection
 
+from crawler.node.interim import AnswerAfterInterim
+
 _current = threading.local()  # .deadline (monotonic) and .tickets of the fetch this thread runs
 
 
@@ -139,12 +141,16 @@ def _watched(sock: Any) -> None:
 
 
 class _WatchedHTTPConnection(urllib3.connection.HTTPConnection):
+    response_class = AnswerAfterInterim  # the answer, not a 103 Early Hints before it
+
     def getresponse(self) -> urllib3.HTTPResponse:  # type: ignore[override]  # same call, typeshed's stub differs
         _watched(self.sock)  # the body is read after this returns: the watch stays until the fetch ends
         return super().getresponse()
 
 
 class _WatchedHTTPSConnection(urllib3.connection.HTTPSConnection):
+    response_class = AnswerAfterInterim
+
     def getresponse(self) -> urllib3.HTTPResponse:  # type: ignore[override]  # as above
         sock = self.sock
         _watched(getattr(sock, "socket", sock))  # an SSLTransport wraps the socket in some set-ups

@@ -6,6 +6,7 @@ import dataclasses
 import email.utils
 import functools
 import hashlib
+import http.client
 import os
 import re
 import socket
@@ -28,6 +29,7 @@ from crawler.node.deadline import brief_reads, fetch_deadline, watched_adapter
 from crawler.node.disposition import disposition_filename
 from crawler.node.optout import agent_token, header_directives
 from crawler.reasons import (
+    BAD_RESPONSE,
     CERTIFICATE_EXPIRED,
     CERTIFICATE_UNTRUSTED,
     CERTIFICATE_WRONG_HOST,
@@ -343,8 +345,11 @@ def _fetch_once(session: requests.Session, url: str, limits: FetchLimits, max_by
         raise TransientFetchError(url, "ReadTimeout") from exc
     except (requests.exceptions.SSLError, urllib3.exceptions.SSLError) as exc:
         raise FetchError(url, _tls_reason(exc)) from exc
+    except requests.exceptions.InvalidHeader as exc:  # the answer's (two lengths), or one we would send
+        answers = any(isinstance(cause, urllib3.exceptions.InvalidHeader) for cause in _causes(exc))
+        raise FetchError(url, BAD_RESPONSE if answers else "bad-url") from exc
     except (requests.exceptions.InvalidURL, requests.exceptions.InvalidSchema,
-            requests.exceptions.MissingSchema, requests.exceptions.InvalidHeader) as exc:
+            requests.exceptions.MissingSchema) as exc:
         raise FetchError(url, "bad-url") from exc
     except (requests.exceptions.ContentDecodingError, urllib3.exceptions.DecodeError) as exc:
         raise FetchError(url, "bad-encoding") from exc
@@ -352,7 +357,7 @@ def _fetch_once(session: requests.Session, url: str, limits: FetchLimits, max_by
         raise TransientFetchError(url, "incomplete-body") from exc
     except requests.exceptions.ConnectionError as exc:
         reason = _connection_reason(exc)
-        if reason == NO_SUCH_HOST:  # asking again gets the same answer, each time after a backoff
+        if reason in (NO_SUCH_HOST, BAD_RESPONSE):  # asking again gets the same answer, each time after a backoff
             raise FetchError(url, reason) from exc
         raise TransientFetchError(url, reason) from exc
     except (requests.exceptions.RequestException, urllib3.exceptions.HTTPError) as exc:
@@ -404,14 +409,17 @@ def _tls_reason(exc: BaseException) -> str:
 
 
 def _connection_reason(exc: requests.exceptions.ConnectionError) -> str:
-    """The cause inside requests' ConnectionError (urllib3 wraps it twice): a name, a refusal, a reset."""
+    """The cause inside requests' ConnectionError (urllib3 wraps it twice): a name, a refusal, a
+    reset, an answer that is not HTTP."""
     for cause in _causes(exc):
         if isinstance(cause, socket.gaierror):  # the resolver's answer
             return NO_SUCH_HOST if cause.errno in _NO_SUCH_NAME else COULD_NOT_RESOLVE
         if isinstance(cause, ConnectionRefusedError):
             return CONNECTION_REFUSED
-        if isinstance(cause, ConnectionResetError):
+        if isinstance(cause, ConnectionResetError):  # RemoteDisconnected too (closed before answering)
             return CONNECTION_RESET
+        if isinstance(cause, http.client.HTTPException):  # BadStatusLine, LineTooLong, too many headers
+            return BAD_RESPONSE
     return "ConnectionError"
 
 

@@ -40,7 +40,8 @@ def png_bomb() -> bytes:
 GZIP_BOMB = gzip.compress(b"\0" * 30_000_000, compresslevel=9)  # ~30 KB on the wire, 30 MB inflated
 GOOD_IMAGES = {"/flap.png": png(1), "/busy.png": png(2), "/img/same.png": png(3),
                "/img/" + TRAVERSAL: png(4), "/img/" + LONG_NAME: png(5), "/latin.png": png(6),
-               "/malformed.png": png(7), "/before-tangle.png": png(8)}
+               "/malformed.png": png(7), "/before-tangle.png": png(8), "/hinted.png": png(10),
+               "/odd-header.png": png(11)}
 # Scripts, figures and tags that the page ends inside, tens of thousands of them: the extractor
 # read on to the end of the page from each of them (minutes for these 235 KB).
 TANGLE = b'<img src="/before-tangle.png">' + b"<script>" * 8_000 + b"<figure " * 12_000 + b"<a " * 25_000
@@ -76,7 +77,8 @@ def index_page() -> bytes:
     links = ["/drip.html", "/endless.html", "/loop-a", "/chain-0", "/to-file", "/latin1.html", "/malformed.html",
              "/soft/", "/deep/", "/tangle.html", "/events/", "/shop/"]
     images = ["/flap.png", "/busy.png", "/lie.png", "/bomb.png", "/html-as.jpg", "/png-bomb.png",
-              "/drip.png", "/endless.png", "/img/" + TRAVERSAL, "/img/" + LONG_NAME, *SAME_FORMS]
+              "/drip.png", "/endless.png", "/img/" + TRAVERSAL, "/img/" + LONG_NAME, *SAME_FORMS,
+              "/hinted.png", "/odd-header.png", "/ssh.png"]
     body = "".join(f'<a href="{link}">x</a>' for link in links)
     body += "".join(f'<img src="{image}">' for image in images)
     # Pictures written into the page: a decompression bomb, and an SVG entity bomb ("billion laughs")
@@ -207,6 +209,16 @@ class _HostileHandler(BaseHTTPRequestHandler):
             self._send(200, shop_page())
         elif path == "/events" or path.startswith("/events/month/"):  # a calendar: on to the next month for ever
             self._send(200, calendar_page(path))
+        elif path == "/hinted.png":  # a 103 Early Hints before the answer (Node's writeEarlyHints, Go's net/http)
+            self.wfile.write(b"HTTP/1.1 103 Early Hints\r\nLink: </hinted.png>; rel=preload; as=image\r\n\r\n")
+            self._send(200, GOOD_IMAGES[path], "image/png")
+        elif path == "/odd-header.png":  # a header line with no colon: http.client stops reading headers there
+            self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Type: image/png\r\nConnection: close\r\nNo colon here\r\n\r\n"
+                             + GOOD_IMAGES[path])
+            self.close_connection = True
+        elif path == "/ssh.png":  # a port that speaks another protocol
+            self.wfile.write(b"SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n")
+            self.close_connection = True
         elif path in GOOD_IMAGES:
             self._send(200, GOOD_IMAGES[path], "image/png")
         else:
