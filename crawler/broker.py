@@ -36,6 +36,7 @@ MIN_PUBLIC_AUTHKEY_BYTES = 16  # shorter keys are refused on anything but loopba
 HANDSHAKE_SECONDS = 10.0  # a peer that does not finish authenticating by then is dropped
 _QUEUE_METHODS = ("put",)  # nodes only add to the result queue; tasks go out through the desk
 MAX_BATCH = 1000  # tasks in one take(), messages in one put()
+_MAX_TAKER_CHARS = 300  # a node id, as messages.MAX_TEXT_CHARS bounds it in a node's messages
 # A message (one pickle) bigger than this closes its connection before it is unpickled. Nodes keep
 # results far below it (messages.MAX_REF_CHARS_PER_PAGE, worker's batch bound).
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024
@@ -68,12 +69,15 @@ class TaskDesk:
     under one process's GIL while the other node idles (with one site, a sixth of the crawl).
 
     `on_empty` is called when a take leaves the queue empty, so the scheduler refills it at once
-    instead of at its next result or idle timeout.
+    instead of at its next result or idle timeout. `on_taken(taker, batch)` is told who took what
+    (a node names itself), so that what a node that dies holds is known before its next heartbeat.
     """
 
-    def __init__(self, tasks: queue.Queue, on_empty: Callable[[], None] | None = None) -> None:
+    def __init__(self, tasks: queue.Queue, on_empty: Callable[[], None] | None = None,
+                 on_taken: Callable[[str, list[Any]], None] | None = None) -> None:
         self._tasks = tasks
         self._on_empty = on_empty
+        self._on_taken = on_taken
         self._closed = threading.Event()
         self._takers_waiting = 0  # takes blocked on the empty queue; changed under its lock
 
@@ -84,8 +88,9 @@ class TaskDesk:
             self._closed.set()
             self._tasks.not_empty.notify_all()
 
-    def take(self, max_count: int, timeout: float) -> list[Any]:
-        """Return up to `max_count` tasks, waiting at most `timeout` seconds for the first."""
+    def take(self, max_count: int, timeout: float, taker: object = None) -> list[Any]:
+        """Return up to `max_count` tasks, waiting at most `timeout` seconds for the first; `taker`:
+        the node id of the one asking (what a peer sent: used only if it is a short text)."""
         max_count = max(1, min(int(max_count), MAX_BATCH))
         deadline = time.monotonic() + max(0.0, min(float(timeout), 5.0))
         # Waits on the queue's own condition, which its put() notifies, and close() too.
@@ -109,6 +114,8 @@ class TaskDesk:
                 self._tasks.not_empty.notify()  # what is left is another taker's share
         if emptied and self._on_empty is not None:
             self._on_empty()
+        if batch and self._on_taken is not None and type(taker) is str and 0 < len(taker) <= _MAX_TAKER_CHARS:
+            self._on_taken(taker, batch)
         return batch
 
 
@@ -332,15 +339,17 @@ class Served:
 
 
 def serve(host: str, port: int, authkey: bytes, tasks: queue.Queue, results: queue.Queue,
-          bulletin: Bulletin, on_empty: Callable[[], None] | None = None) -> Served:
-    """Start serving the queues on host:port (0: any free port) in a background thread."""
+          bulletin: Bulletin, on_empty: Callable[[], None] | None = None,
+          on_taken: Callable[[str, list[Any]], None] | None = None) -> Served:
+    """Start serving the queues on host:port (0: any free port) in a background thread (the
+    callbacks: see TaskDesk)."""
     check_listen(host, authkey)
 
     # register() is class-wide: a fresh subclass per server keeps two servers in one process apart.
     class _SchedulerManager(managers.BaseManager):
         pass
 
-    desk = TaskDesk(tasks, on_empty)
+    desk = TaskDesk(tasks, on_empty, on_taken)
     _SchedulerManager.register("get_desk", callable=lambda: desk, exposed=("take",))
     _SchedulerManager.register("get_results", callable=lambda: results, exposed=_QUEUE_METHODS)
     _SchedulerManager.register("get_bulletin", callable=lambda: bulletin, exposed=("read",))

@@ -59,11 +59,12 @@ def _live_display(quiet: bool) -> Any:
 
 
 def run_scheduler(config: SchedulerConfig, quiet: bool,
-                  on_listening: Callable[[str, int], None] | None = None,
+                  on_listening: Callable[[str, int, Callable[[str], None]], None] | None = None,
                   key_file: Path | None = None, generated_key: bool = False) -> Summary:
     """Serve and run one crawl's scheduler here until it ends; SIGINT/SIGTERM ask it to stop.
 
-    `on_listening(host, port)` runs once nodes can connect.
+    `on_listening(host, port, node_died)` runs once nodes can connect; `node_died(node_id)` says
+    that a node's process has ended (see Scheduler.node_died).
     """
     from crawler.scheduler.loop import Scheduler
     live = _live_display(quiet)
@@ -84,7 +85,7 @@ def run_scheduler(config: SchedulerConfig, quiet: bool,
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: scheduler.request_stop())
     if on_listening is not None:
-        on_listening(host, port)
+        on_listening(host, port, scheduler.node_died)
     try:
         if live is None:
             return scheduler.run()
@@ -232,10 +233,12 @@ class LocalWorkers:
             self._addresses.append(writer)
             self._forked_ids.append(node_id)
 
-    def tell(self, host: str, port: int) -> None:
+    def tell(self, host: str, port: int, node_died: Callable[[str], None] | None = None) -> None:
         """The scheduler listens at host:port: the workers may connect (and are watched from now on:
-        one that dies, with --workers 1 especially, left the crawl waiting for ever)."""
-        self._replacer = _Replacer(lambda node_id: self._start(host, port, node_id), "crawl: local worker")
+        one that dies, with --workers 1 especially, left the crawl waiting for ever; `node_died(node_id)`
+        tells the scheduler, which takes its tasks back at once)."""
+        self._replacer = _Replacer(lambda node_id: self._start(host, port, node_id), "crawl: local worker",
+                                   node_died)
         for node_id, process in zip(self._forked_ids, self._forked):
             self._replacer.add(node_id, process)
         if self._forked:
@@ -318,9 +321,10 @@ class _Replacer:
     Its tasks come back through their leases, as for any node that goes silent. One that left as
     told (exit 0) stays gone; one that keeps dying is started again less and less often."""
 
-    def __init__(self, start: Callable[[str], Any], who: str) -> None:
+    def __init__(self, start: Callable[[str], Any], who: str, died: Callable[[str], None] | None = None) -> None:
         self._start = start  # node id → a running process of it
         self._who = who  # what the log calls them
+        self._died = died  # told the node id of each one that died
         self._slots: list[_Slot] = []
         self._stopped = threading.Event()
         self._starting = threading.Lock()  # held while a successor starts: stop() waits it out
@@ -355,6 +359,8 @@ class _Replacer:
                     slot.restart_at = now + wait
                     log.warning("%s %s (pid %d) %s; starting another in its place in %gs", self._who,
                                 slot.node_id, slot.process.pid, _how_it_ended(code), wait)
+                    if self._died is not None:
+                        self._died(slot.node_id)
                 elif now >= slot.restart_at:
                     with self._starting:
                         if self._stopped.is_set():

@@ -58,6 +58,18 @@ def test_broker_desk_says_when_a_take_empties_the_queue() -> None:
     assert desk.take(10, 0.05) == [] and emptied == [0]  # took nothing: the scheduler knows it is empty
 
 
+def test_broker_desk_says_who_took_what_when_a_short_name_is_given() -> None:
+    tasks: queue.Queue = queue.Queue()
+    told: list[tuple[str, list]] = []
+    desk = broker.TaskDesk(tasks, on_taken=lambda taker, batch: told.append((taker, batch)))
+    for number in range(4):
+        tasks.put(number)
+    for taker in ("box-1", None, {"not": "a name"}, "x" * 301):  # a peer sends what it likes
+        assert len(desk.take(1, 1, taker)) == 1
+    assert desk.take(1, 0.05, "box-1") == []  # nothing taken: nothing to say (a node polls ten times a second)
+    assert told == [("box-1", [0])]
+
+
 def test_broker_a_closed_desk_answers_every_take_at_once_and_empty() -> None:
     # At the end of a crawl the nodes' takes would wait on an empty queue for their whole timeout
     # before a node looked at the bulletin; once the desk is closed they return at once.

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from crawler import broker
 from crawler.config import Limits, Politeness, SchedulerConfig, Scope
 from crawler.messages import PROTOCOL_VERSION, Kind, Outcome, make_node_event, make_result, make_task
 from crawler.output.report import summarize
@@ -474,6 +475,40 @@ def test_a_crawl_whose_nodes_all_left_says_how_to_start_one(tmp_path: Path,
             scheduler._hint_join(now)
     assert warnings_in(caplog) == ["scheduler: every crawler node has left; the crawl waits for one; start one "
                                    "with: crawler worker --connect 127.0.0.1:1 --authkey-file key"]
+
+
+def test_a_node_known_to_have_died_gives_its_tasks_back_at_once(tmp_path: Path,
+                                                                caplog: pytest.LogCaptureFixture) -> None:
+    # `crawler run` sees its worker process die. Before, the dead worker's tasks, and its host's
+    # slots with them, waited --node-timeout (15 s) for heartbeats that could never come; so did
+    # an interrupt, which finishes the tasks in flight. A task taken since the node's last
+    # heartbeat (with a --delay, nearly every task it ever holds) was known to be its by nothing.
+    scheduler = idle_scheduler(tmp_path)
+    host, port = scheduler.listen()
+    try:
+        held, taken = image_task(scheduler, "/a.png"), image_task(scheduler, "/b.png")
+        scheduler._handle(dict(make_node_event("heartbeat", "local-1", 8, [held["id"]], 0)), 1.0)
+        scheduler._handle(dict(make_node_event("heartbeat", "local-2", 8, [], 0)), 1.0)
+        scheduler._tasks.put(taken)
+        link = broker.connect(host, port, b"k" * 32)
+        assert [task["id"] for task in link.desk.take(10, 1.0, "local-1")] == [taken["id"]]
+        scheduler.node_died("local-1")
+        with caplog.at_level("WARNING"):
+            scheduler._drain_results(2.0)
+            scheduler._watch_nodes(2.0)  # 1 s after its last heartbeat
+        assert warnings_in(caplog) == ["scheduler: node local-1 has died; taking back its 2 tasks"]
+        assert scheduler._frontier.in_flight == 0 and set(scheduler._nodes) == {"local-2"}
+        assert scheduler._frontier.delayed == 2  # to go out again after the backoff of a failed attempt
+        # The server's thread of a connection the dead node left waiting in take() may still take a
+        # task as it comes: nobody will run it, and it goes back at once, no attempt counted.
+        late = image_task(scheduler, "/c.png")
+        scheduler._tasks.put(late)
+        assert [task["id"] for task in link.desk.take(10, 1.0, "local-1")] == [late["id"]]
+        scheduler._drain_results(3.0)
+        assert scheduler._frontier.in_flight == 0 and scheduler._frontier.next_task(3.0)["url"] == late["url"]
+    finally:
+        assert scheduler._served is not None
+        scheduler._served.stop()
 
 
 def _robots_task_of_a_site(tmp_path: Path) -> tuple[Scheduler, dict]:

@@ -105,7 +105,7 @@ def test_worker_a_stopping_crawl_ends_a_chain_after_the_task_in_hand() -> None:
 def test_worker_a_feeder_that_fails_stops_the_node_instead_of_leaving_it_idle_and_alive() -> None:
     worker = Worker(WorkerConfig("127.0.0.1", 1, b"k", threads=4))
 
-    def take(count: int, timeout: float) -> list:
+    def take(count: int, timeout: float, taker: str) -> list:
         return [dict(make_task("1.1.r", "page", "http://a.test/", 0, None, 0))]  # a good answer
 
     worker._link = SimpleNamespace(desk=SimpleNamespace(take=take))  # type: ignore[assignment]
@@ -121,10 +121,12 @@ def test_worker_a_chain_longer_than_the_room_still_leaves_room_for_other_chains(
     # sites 20 ms away, the crawl ran on two of its six per-host slots.
     worker = Worker(WorkerConfig("127.0.0.1", 1, b"k", threads=4))
     asked: list[int] = []
+    takers: list[str] = []
     chain = [dict(make_task(f"{n}", "image", f"http://a.test/{n}.png", 0, None, 0)) for n in range(20)]
 
-    def take(count: int, timeout: float) -> list:
+    def take(count: int, timeout: float, taker: str) -> list:
         asked.append(count)
+        takers.append(taker)
         if len(asked) > 1:
             worker._stop.set()
             return []
@@ -140,6 +142,7 @@ def test_worker_a_chain_longer_than_the_room_still_leaves_room_for_other_chains(
         worker._held_changed.notify_all()
     feeder.join(timeout=5)
     assert asked == [8, 7]  # the room of 8, then 7 with the chain in hand
+    assert takers == [worker.node_id] * 2  # so the scheduler knows what a node that dies held
 
 
 def test_worker_a_node_that_joins_a_finished_crawl_leaves_at_once(tmp_path) -> None:

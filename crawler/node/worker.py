@@ -303,7 +303,7 @@ class Worker:
             if link is None:
                 return
             try:
-                batch = link.desk.take(room, _POLL_SECONDS)
+                batch = link.desk.take(room, _POLL_SECONDS, self.node_id)
                 if not isinstance(batch, list):  # an answer out of step: the link cannot be trusted
                     raise EOFError(f"take gave {type(batch).__name__}")
                 if not batch and self._crawl_state(link) == "finished":  # the desk closes at the end

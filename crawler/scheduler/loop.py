@@ -47,6 +47,14 @@ _PAUSE_NOTICE_SECONDS = 0.5  # after an interrupt, time for nodes (polling every
 _REFILL = object()  # put on the result queue when a node emptied the task queue: wakes the loop
 
 
+@dataclass(frozen=True)
+class _Taken:
+    """Put on the result queue by the desk (in this process): which node took which tasks."""
+
+    node_id: str
+    task_ids: list[str]
+
+
 @dataclass
 class _Node:
     node_id: str
@@ -112,6 +120,8 @@ class Scheduler:
         self._tasks: queue.Queue[dict[str, Any] | list[dict[str, Any]]] = queue.Queue()  # a task, or a chain
         self._results: queue.Queue[object] = queue.Queue()
         self._nodes: dict[str, _Node] = {}
+        self._deaths: queue.SimpleQueue[str] = queue.SimpleQueue()  # nodes whose process was seen to end (node_died)
+        self._dead: set[str] = set()  # those nodes: what is still taken in their name goes back at once
         self.counts: Counter[str] = Counter()
         self._tracker = StatusTracker(clock())
         self._next_claim_check = 0.0
@@ -192,12 +202,23 @@ class Scheduler:
     def listen(self) -> tuple[str, int]:
         """Start serving the queues; return the address nodes connect to."""
         self._served = broker.serve(self.config.listen_host, self.config.listen_port, self.config.authkey,
-                                    self._tasks, self._results, self.bulletin, self.wake_to_refill)
+                                    self._tasks, self._results, self.bulletin, self.wake_to_refill, self._note_taken)
         return self._served.address
+
+    def _note_taken(self, node_id: str, batch: list[Any]) -> None:
+        """Node `node_id` took `batch` (called by the server's threads): the loop notes it as the
+        node's, as its next heartbeat would, so a node that dies before then gives it back too."""
+        self._results.put(_Taken(node_id, [str(task["id"]) for item in batch for task in _tasks_in(item)]))
 
     def wake_to_refill(self) -> None:
         """A node emptied the task queue: wake the loop to dispatch now (called by the server's threads)."""
         self._results.put(_REFILL)
+
+    def node_died(self, node_id: str) -> None:
+        """The process of node `node_id` has ended (`crawler run` watches its workers): its tasks come
+        back now, not once it has been silent for --node-timeout. Called from another thread."""
+        self._deaths.put(node_id)
+        self._results.put(_REFILL)  # wakes the loop
 
     def request_stop(self) -> None:
         """Ask for a graceful stop (first call) or an immediate one (second call); signal-safe."""
@@ -397,6 +418,16 @@ class Scheduler:
         """
         if message is _REFILL:  # the loop dispatches next
             return
+        if isinstance(message, _Taken):
+            if message.node_id in self._dead:  # the server's thread of a connection it left took these
+                for task_id in message.task_ids:
+                    self._frontier.release(task_id)  # nobody runs them: no attempt
+                return
+            node = self._nodes.get(message.node_id)
+            if node is not None:
+                node.tasks.update(message.task_ids)
+            self._frontier.attribute(message.task_ids, message.node_id)
+            return
         if not isinstance(message, list):
             problem = self._handle_one(message, now)
             if problem is not None:
@@ -470,14 +501,22 @@ class Scheduler:
                 self.counts["tasks/lost"] += 1
                 log.warning("scheduler: task for %s was taken but never reported; dispatching it again", row.url)
                 self._frontier.retry_or_fail(row, "lost-in-transit", now)
+        while not self._deaths.empty():
+            node_id = self._deaths.get()
+            self._dead.add(node_id)
+            if node_id in self._nodes:
+                self._take_back_from(self._nodes[node_id], "has died", now)
         for node in list(self._nodes.values()):
             if now - node.last_seen > self.config.node_timeout_seconds:
-                del self._nodes[node.node_id]
-                rows = self._frontier.expire_node(node.node_id)
-                log.warning("scheduler: node %s silent for %.0fs; taking back its %d tasks",
-                            node.node_id, now - node.last_seen, len(rows))
-                for row in rows:
-                    self._frontier.retry_or_fail(row, "node-lost", now)
+                self._take_back_from(node, f"silent for {now - node.last_seen:.0f}s", now)
+
+    def _take_back_from(self, node: _Node, why: str, now: float) -> None:
+        """`node` is gone: forget it, and dispatch what it held again (an attempt, as the URL may be what killed it)."""
+        del self._nodes[node.node_id]
+        rows = self._frontier.expire_node(node.node_id)
+        log.warning("scheduler: node %s %s; taking back its %d tasks", node.node_id, why, len(rows))
+        for row in rows:
+            self._frontier.retry_or_fail(row, "node-lost", now)
 
     # -- status and the end ---------------------------------------------------------------------
 

@@ -122,6 +122,8 @@ def test_a_local_run_starts_another_worker_in_the_place_of_one_that_died(tmp_pat
     assert code == 0, stderr[-2000:]
     assert (f"local worker local-1 (pid {worker_pid}) was killed by SIGKILL; starting another in its place"
             in stderr) and "node local-1.2 joined" in stderr
+    # its tasks came back at once, not once it had been silent for --node-timeout
+    assert "scheduler: node local-1 has died; taking back its" in stderr and "silent for" not in stderr
     assert_every_image_once(output, truth)
 
 
