@@ -114,7 +114,8 @@ def _types(text: str) -> tuple[str, ...]:
     names = tuple(t.strip().lower().replace("jpg", "jpeg") for t in text.split(",") if t.strip())
     unknown = [n for n in names if n not in ALL_TYPES]
     if unknown or not names:
-        raise argparse.ArgumentTypeError(f"unknown image types {unknown}; choose from {','.join(ALL_TYPES)}")
+        what = f"unknown image type{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}" if unknown else "no type"
+        raise argparse.ArgumentTypeError(f"{what}; choose from {','.join(ALL_TYPES)}")
     return names
 
 

@@ -158,3 +158,16 @@ def test_cli_help_and_usage_errors_leave_with_their_codes(words: list[str], code
     done = subprocess.run([sys.executable, "-m", "crawler", *words], capture_output=True, text=True, timeout=60,
                           cwd=REPO)
     assert done.returncode == code and said in done.stdout + done.stderr, (done.returncode, done.stderr[-300:])
+
+
+@pytest.mark.parametrize(("text", "said"), [
+    ("", "no type; choose from jpeg,png,"),  # it said "unknown image types []"
+    (" , ", "no type; choose from"),
+    ("png,foo", "unknown image type foo; choose from"),
+    ("bitmap,JPG,raw", "unknown image types bitmap, raw; choose from"),
+])
+def test_cli_types_says_what_is_wrong_with_the_list(text: str, said: str) -> None:
+    from crawler.cli import _types
+    with pytest.raises(argparse.ArgumentTypeError) as caught:
+        _types(text)
+    assert str(caught.value).startswith(said)
