@@ -27,7 +27,8 @@ PROTOCOL_VERSION = 14  # 2: stylesheet tasks; images carry how they were found. 
 #     before would have the scheduler fetch those URLs twice
 # 12: a page task whose URL is a sitemap (a seed https://site/sitemap.xml) is answered as one (as_sitemap)
 # 13: menu tasks: the navigation data a site's scripts build its menus from (node.menus), named by pages
-# 14: a node names itself when it takes tasks, so what one that dies holds is known before its heartbeat
+# 14: a node names itself when it takes tasks, so what one that dies holds is known before its
+#     heartbeat; and says when one of its own processes died ("died")
 
 MAX_URL_CHARS = 8192  # longer URLs are dropped by the extractor; servers refuse them too (Apache: 8190)
 MAX_REFS_PER_PAGE = 50_000  # links plus images from one page; a sitemap lists 50,000 URLs at most
@@ -107,7 +108,8 @@ OUTCOMES = tuple(outcome.value for outcome in Outcome
 VALIDATOR_KEYS = ("etag", "last_modified", "sha256", "max_age")
 
 
-NodeEventType = Literal["hello", "heartbeat", "bye"]  # what a node says of itself
+# what a node says of itself; "died": of one of its own processes (the event's node), seen to end
+NodeEventType = Literal["hello", "heartbeat", "bye", "died"]
 NODE_EVENTS = get_args(NodeEventType)
 
 

@@ -121,13 +121,15 @@ def run_node(config: WorkerConfig, argv: list[str]) -> int:
     siblings started with the same command line (`argv`); signals reach them all. Returns the worst
     exit status."""
     from crawler.node.worker import Worker
-    siblings = _Replacer(functools.partial(_start_sibling, argv), f"worker {config.node_id}: process")
-    for number in range(2, config.processes + 1):
-        siblings.add(f"{config.node_id}-p{number}")
+    node_id = config.node_id
     if config.processes > 1:
-        config = dataclasses.replace(config, node_id=f"{config.node_id}-p1")
-        siblings.watch_in_a_thread()
+        config = dataclasses.replace(config, node_id=f"{node_id}-p1")
     worker = Worker(config)
+    siblings = _Replacer(functools.partial(_start_sibling, argv), f"worker {node_id}: process", worker.report_death)
+    for number in range(2, config.processes + 1):
+        siblings.add(f"{node_id}-p{number}")
+    if config.processes > 1:
+        siblings.watch_in_a_thread()
 
     def stop(signum: int, _frame: object) -> None:
         worker.request_stop()

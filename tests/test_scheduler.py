@@ -511,6 +511,19 @@ def test_a_node_known_to_have_died_gives_its_tasks_back_at_once(tmp_path: Path,
         scheduler._served.stop()
 
 
+def test_a_node_says_when_one_of_its_processes_died(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    # `crawler worker --processes 2` on another machine sees its second process die; the
+    # scheduler waited --node-timeout for that process's heartbeats.
+    scheduler = idle_scheduler(tmp_path)
+    task = image_task(scheduler, "/a.png")
+    scheduler._handle(dict(make_node_event("heartbeat", "box-p2", 8, [task["id"]], 0)), 1.0)
+    with caplog.at_level("WARNING"):
+        scheduler._handle(dict(make_node_event("died", "box-p2", 0, [], 0)), 2.0)  # sent by box-p1
+        scheduler._watch_nodes(2.0)
+    assert warnings_in(caplog) == ["scheduler: node box-p2 has died; taking back its 1 tasks"]
+    assert scheduler._frontier.in_flight == 0 and not scheduler._nodes
+
+
 def _robots_task_of_a_site(tmp_path: Path) -> tuple[Scheduler, dict]:
     config = SchedulerConfig(output_dir=tmp_path, authkey=b"k" * 32, seeds=(f"{SITE}/",),
                              scope=Scope(frozenset({"site.test"}), read_sitemaps=False),

@@ -189,6 +189,17 @@ class Worker:
         except broker.CONNECTION_ERRORS:
             pass  # the next heartbeat or task call reconnects
 
+    def report_death(self, node_id: str) -> None:
+        """Tell the scheduler that `node_id`, one of this node's processes, died (see supervise._Replacer):
+        it takes back what that one held at once. Lost with a broken link: its silence says it then."""
+        link = self._link
+        if link is None:
+            return
+        try:
+            link.results.put(dict(make_node_event("died", node_id, 0, [], 0)))
+        except broker.CONNECTION_ERRORS:
+            pass
+
     # -- running --------------------------------------------------------------------------------
 
     def run(self) -> int:

@@ -472,6 +472,9 @@ class Scheduler:
             if self._nodes.pop(node_id, None) is not None:
                 log.info("scheduler: node %s left after %d tasks", node_id, event["done"])
             return
+        if event["type"] == "died":  # a node's own process, which it watched
+            self._mark_dead(node_id, now)
+            return
         node = self._nodes.get(node_id)
         if node is None:
             node = self._nodes[node_id] = _Node(node_id, event["threads"], now)
@@ -502,13 +505,16 @@ class Scheduler:
                 log.warning("scheduler: task for %s was taken but never reported; dispatching it again", row.url)
                 self._frontier.retry_or_fail(row, "lost-in-transit", now)
         while not self._deaths.empty():
-            node_id = self._deaths.get()
-            self._dead.add(node_id)
-            if node_id in self._nodes:
-                self._take_back_from(self._nodes[node_id], "has died", now)
+            self._mark_dead(self._deaths.get(), now)
         for node in list(self._nodes.values()):
             if now - node.last_seen > self.config.node_timeout_seconds:
                 self._take_back_from(node, f"silent for {now - node.last_seen:.0f}s", now)
+
+    def _mark_dead(self, node_id: str, now: float) -> None:
+        """Node `node_id`'s process ended: what it held, and what is still taken in its name, goes back."""
+        self._dead.add(node_id)
+        if node_id in self._nodes:
+            self._take_back_from(self._nodes[node_id], "has died", now)
 
     def _take_back_from(self, node: _Node, why: str, now: float) -> None:
         """`node` is gone: forget it, and dispatch what it held again (an attempt, as the URL may be what killed it)."""

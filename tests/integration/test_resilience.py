@@ -143,6 +143,7 @@ def test_a_node_starts_another_process_in_the_place_of_one_of_its_own_that_died(
     assert node_code == 0, node_stderr[-2000:]
     assert f"worker box: process box-p2 (pid {sibling_pid}) was killed by SIGKILL; starting another" in node_stderr
     assert "node box-p2.2 joined" in stderr
+    assert "scheduler: node box-p2 has died; taking back its" in stderr and "silent for" not in stderr
     assert_every_image_once(output, truth)
 
 
