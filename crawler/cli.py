@@ -30,7 +30,7 @@ from crawler.config import (
     WorkerConfig,
 )
 from crawler.credentials import parse_header, read_basic_auth, read_cookies
-from crawler.errors import ConfigError, CrawlerError, SeedError
+from crawler.errors import ConfigError, CrawlerError, SeedError, StorageError
 from crawler.output.report import recrawl_line
 from crawler.seeds import read_seeds
 from crawler.storage import MANIFEST_NAME, STATE_DIR, read_jsonl
@@ -636,15 +636,24 @@ def cmd_inspect(args: argparse.Namespace) -> int:
         print(json.dumps(matches, ensure_ascii=False, indent=1) if args.json else render_matches(matches))
         return EXIT_OK
     summary = summarize(args.output)
+    unwritten = None  # why the gallery could not be written (a read-only disk): said after the summary
     if not args.no_gallery:
         from crawler.output.gallery import write_gallery
-        summary["gallery"] = str(write_gallery(args.output))
+        try:
+            summary["gallery"] = str(write_gallery(args.output))
+        except StorageError as exc:  # a thumbnail's file (the reason says which)
+            unwritten = f"cannot write the gallery: {exc} (--no-gallery leaves it out)"
+        except OSError as exc:  # the page itself
+            unwritten = f"cannot write the gallery in {args.output}: {exc.strerror or exc} (--no-gallery leaves it out)"
     if args.json:
         print(json.dumps(summary, indent=1, sort_keys=True))
     else:
         print(render_text(summary))
         if "gallery" in summary:
             print(f"gallery: {summary['gallery']} (open it in a browser; it needs no server)")
+    if unwritten is not None:
+        print(f"crawler inspect: error: {unwritten}", file=sys.stderr, flush=True)
+        return EXIT_ERROR
     return EXIT_OK
 
 
@@ -666,8 +675,11 @@ def cmd_export(args: argparse.Namespace) -> int:
                        for record in read_jsonl(args.output / MANIFEST_NAME))
     if args.file is None:
         sys.stdout.write(text)
-    else:
+        return EXIT_OK
+    try:
         args.file.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise StorageError(f"cannot write {args.file}: {exc.strerror or exc}") from exc
     return EXIT_OK
 
 
@@ -780,8 +792,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return EXIT_USAGE
     args.argv = argv  # a worker with --processes N starts its siblings with the same words
-    _setup_logging(args)
     try:
+        _setup_logging(args)
         return _COMMANDS[args.command](args)
     except CrawlerError as exc:
         print(f"crawler {args.command}: error: {exc}", file=sys.stderr, flush=True)

@@ -50,7 +50,7 @@ def read_cookies(path: Path) -> tuple[tuple[str, str, str, str], ...]:
     try:
         jar.load(str(path), ignore_discard=True, ignore_expires=True)
     except (OSError, http.cookiejar.LoadError) as exc:
-        raise ConfigError(f"cannot read cookies file {path}: {exc}") from exc
+        raise ConfigError(f"cannot read cookies file {path}: {getattr(exc, 'strerror', None) or exc}") from exc
     return tuple((cookie.domain, cookie.path, cookie.name, cookie.value or "") for cookie in jar)
 
 

@@ -12,6 +12,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from crawler.errors import ConfigError
 from crawler.messages import Outcome
 from crawler.units import now_iso, size_text
 
@@ -53,7 +54,10 @@ def show_on(handler: logging.Handler) -> None:
 
 
 def write_to(path: Path) -> None:
-    """Write every URL's outcome to `path` as JSON Lines, appending."""
-    handler = logging.FileHandler(path, encoding="utf-8")
+    """Write every URL's outcome to `path` as JSON Lines, appending; ConfigError if it cannot be."""
+    try:
+        handler = logging.FileHandler(path, encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot write {path}: {exc.strerror or exc} (--log-file)") from exc
     handler.setFormatter(_JsonLines())
     log.addHandler(handler)

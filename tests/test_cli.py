@@ -1,6 +1,8 @@
 """The command line a person reads: help everywhere, and what a bare `crawler` shows."""
 
 import argparse
+import io
+import json
 import subprocess
 import sys
 
@@ -171,3 +173,47 @@ def test_cli_types_says_what_is_wrong_with_the_list(text: str, said: str) -> Non
     with pytest.raises(argparse.ArgumentTypeError) as caught:
         _types(text)
     assert str(caught.value).startswith(said)
+
+
+@pytest.mark.parametrize("where", ["missing-folder/file", "a-folder"])
+@pytest.mark.parametrize("words", [
+    ["export", "{output}", "-f", "{where}"],
+    ["run", "http://127.0.0.1:1/", "--output", "{output}", "--log-file", "{where}"],  # before any crawl starts
+])
+def test_cli_a_file_that_cannot_be_written_is_one_line_naming_it(tmp_path, capsys: pytest.CaptureFixture[str],  # type: ignore[no-untyped-def]
+                                                                where: str, words: list[str]) -> None:
+    # both were a FileNotFoundError or IsADirectoryError traceback
+    (tmp_path / "a-folder").mkdir()
+    output = tmp_path / "out"
+    output.mkdir()
+    (output / "manifest.jsonl").write_text("")
+    target = str(tmp_path / where)
+    code = main([word.format(output=output, where=target) for word in words])
+    err = capsys.readouterr().err
+    assert code == 1 and err.count("\n") == 1 and f"cannot write {target}: " in err, err
+
+
+@pytest.mark.parametrize("blocked", ["index.html.tmp", "thumbnails"])
+def test_cli_inspect_of_an_output_it_cannot_write_gives_the_summary_and_says_so(
+        tmp_path, capsys: pytest.CaptureFixture[str], blocked: str) -> None:  # type: ignore[no-untyped-def]
+    # A crawl on a read-only disk, or another user's: the summary was lost to a traceback (the
+    # gallery's page) or to an error line (a thumbnail). Here a folder where the page goes first,
+    # or a file where the thumbnails' folder goes, cannot be written, as root too.
+    from PIL import Image
+    output = tmp_path / "out"
+    (output / "images" / "h").mkdir(parents=True)
+    picture = io.BytesIO()
+    Image.new("RGB", (4, 4)).save(picture, "PNG")
+    (output / "images" / "h" / "p.png").write_bytes(picture.getvalue())
+    record = {"url": "http://h/p.png", "path": "images/h/p.png", "sha256": "ab" * 32, "bytes": 10,
+              "content_type": "image/png"}
+    (output / "manifest.jsonl").write_text(json.dumps(record) + "\n")
+    if blocked == "thumbnails":
+        (output / blocked).write_text("")
+    else:
+        (output / blocked).mkdir()
+    code = main(["inspect", str(output)])
+    captured = capsys.readouterr()
+    assert code == 1 and "1 image" in captured.out
+    assert captured.err.count("\n") == 1
+    assert "cannot write the gallery" in captured.err and "(--no-gallery leaves it out)" in captured.err
