@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import atexit
 import os
+import select
 import sys
 
 _exit_code = 1  # what the process ends with if main() never returns (an uncaught exception)
@@ -27,6 +28,16 @@ def _leave() -> None:
     os._exit(_exit_code)
 
 
+def _reader_left(stream: object) -> bool:
+    """Whether `stream` is a pipe whose reader has closed it (poll() says so with POLLERR)."""
+    try:
+        poller = select.poll()
+        poller.register(stream.fileno(), select.POLLOUT)  # type: ignore[attr-defined]  # checked by the except
+        return any(events & select.POLLERR for _fd, events in poller.poll(0))
+    except (AttributeError, OSError, ValueError):  # no poll() here, or no file behind the stream
+        return False
+
+
 def run() -> None:
     """Run the command line and exit with its code."""
     global _exit_code
@@ -38,4 +49,11 @@ def run() -> None:
     except SystemExit as leaving:  # argparse leaves this way: --help with 0, a usage error with 2
         _exit_code = leaving.code if isinstance(leaving.code, int) else 0 if leaving.code is None else 1
         raise
+    except BrokenPipeError:
+        if not _reader_left(sys.stdout):  # a socket's, say: a defect to show
+            raise
+        # The reader of the output left (`crawler inspect out --search cat | head -1`): end as other
+        # command-line tools do, without a traceback; what is left unwritten goes nowhere.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        _exit_code = 1
     sys.exit(_exit_code)

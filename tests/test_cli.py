@@ -217,3 +217,21 @@ def test_cli_inspect_of_an_output_it_cannot_write_gives_the_summary_and_says_so(
     assert code == 1 and "1 image" in captured.out
     assert captured.err.count("\n") == 1
     assert "cannot write the gallery" in captured.err and "(--no-gallery leaves it out)" in captured.err
+
+
+def test_cli_output_whose_reader_left_ends_quietly(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # `crawler inspect out --search cat | head -1`: once head has its line, the rest of the output
+    # met a closed pipe, and Python printed a BrokenPipeError traceback.
+    output = tmp_path / "out"
+    output.mkdir()
+    records = ({"url": f"http://h/{n}.png", "path": f"images/h/{n}.png", "alt": "a cat " + "x" * 100}
+               for n in range(3000))
+    (output / "manifest.jsonl").write_text("".join(json.dumps(record) + "\n" for record in records))
+    reading = subprocess.Popen([sys.executable, "-m", "crawler", "inspect", str(output), "--search", "cat"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=REPO)
+    assert reading.stdout is not None and reading.stderr is not None
+    assert reading.stdout.readline() == b"3000 images found\n"
+    reading.stdout.close()  # as head does
+    code = reading.wait(timeout=60)
+    stderr = reading.stderr.read().decode()
+    assert code == 1 and "Traceback" not in stderr and "BrokenPipeError" not in stderr, stderr
