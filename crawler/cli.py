@@ -389,7 +389,12 @@ def scheduler_config(args: argparse.Namespace, authkey: bytes, listen: tuple[str
     seeds = read_seeds(args.seeds)
     for problem in seeds.problems:
         log.warning("seeds: %s (skipped)", problem)
-    if not seeds.urls and not args.resume:
+    if not seeds.urls and (args.resume or args.recrawl) and not seeds.problems:
+        # Their hosts are the crawl's scope: carrying on without them dropped every link as out of scope.
+        again = "--resume" if args.resume else "--recrawl"
+        raise SeedError(f"{again} carries on with the crawl's seeds and options: give them again (the same "
+                        f"command plus {again}); without its seeds a crawl has no scope")
+    if not seeds.urls:
         raise SeedError("no seed URLs to start from; give seed files or URLs" +
                         (f" ({len(seeds.problems)} bad lines above)" if seeds.problems else ""))
     for option, patterns in (("--deny", args.deny), ("--accept", args.accept)):

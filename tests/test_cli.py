@@ -235,3 +235,16 @@ def test_cli_output_whose_reader_left_ends_quietly(tmp_path) -> None:  # type: i
     code = reading.wait(timeout=60)
     stderr = reading.stderr.read().decode()
     assert code == 1 and "Traceback" not in stderr and "BrokenPipeError" not in stderr, stderr
+
+
+@pytest.mark.parametrize("again", ["--resume", "--recrawl"])
+def test_cli_carrying_on_without_the_seeds_is_refused_not_narrowed(tmp_path, capsys: pytest.CaptureFixture[str],  # type: ignore[no-untyped-def]
+                                                                  again: str) -> None:
+    # The seeds set the crawl's scope (their hosts): `crawler run --output out --resume` carried on
+    # with none, fetched the URLs left pending, and dropped every link they led to as out of scope,
+    # then said "Crawl finished" (4 pages of a chain of 20, then 1 more). --recrawl said "no seed URLs".
+    code = main(["run", "--output", str(tmp_path / "out"), again])
+    err = capsys.readouterr().err
+    assert code == 1 and err.count("\n") == 1
+    assert (f"{again} carries on with the crawl's seeds and options: give them again "
+            f"(the same command plus {again})") in err
