@@ -61,14 +61,14 @@ class _SyntheticNode:
         start = len(self._pairs)
         self._pairs.extend([_url(number), _url(number)] for number in range(start, start + more))
 
-    def serve(self, node_id: str, take: Callable[[int, float], list], put: Callable[[object], None],
+    def serve(self, node_id: str, take: Callable[[int, float, str], list], put: Callable[[object], None],
               bulletin: Callable[[], dict]) -> None:
         pairs, seen, template, answers_so_far = self._pairs, self._seen, self._template, self._answers
         part, parts = self._part, self._parts
         put(dict(make_node_event("hello", node_id, _THREADS, [], 0)))
         done, beat = 0, time.monotonic()
         while True:
-            batch = take(_THREADS, 0.05)
+            batch = take(_THREADS, 0.05, node_id)  # a node names itself, as real ones do
             if not batch:
                 if bulletin().get("state") == "finished":
                     put(dict(make_node_event("bye", node_id, _THREADS, [], done)))
@@ -113,7 +113,8 @@ def ceiling(work: Path, pages: int = 100_000, store: CrawlStore | None = None,
 
     def run_node() -> None:
         before = time.thread_time()
-        node.serve("synthetic", TaskDesk(scheduler._tasks).take, scheduler._results.put, scheduler.bulletin.read)
+        desk = TaskDesk(scheduler._tasks, on_taken=scheduler._note_taken)  # what listen() serves
+        node.serve("synthetic", desk.take, scheduler._results.put, scheduler.bulletin.read)
         spent.append(time.thread_time() - before)
 
     worker = threading.Thread(target=run_node, daemon=True)
