@@ -20,7 +20,7 @@ from crawler.config import Limits, Politeness, SchedulerConfig, Scope
 from crawler.messages import PROTOCOL_VERSION, Kind, Outcome, make_node_event, make_result, make_task
 from crawler.output.report import summarize
 from crawler.reasons import NOT_STARTED
-from crawler.scheduler.loop import Scheduler, StopReason
+from crawler.scheduler.loop import Scheduler, StopReason, _Taken
 from crawler.scheduler.records import CrawlRecords
 from crawler.scheduler.sqlite_store import SqliteStore
 from crawler.scheduler.store import CrawlStore, MemoryStore, UrlStatus, robots_key
@@ -522,6 +522,13 @@ def test_a_node_says_when_one_of_its_processes_died(tmp_path: Path, caplog: pyte
         scheduler._watch_nodes(2.0)
     assert warnings_in(caplog) == ["scheduler: node box-p2 has died; taking back its 1 tasks"]
     assert scheduler._frontier.in_flight == 0 and not scheduler._nodes
+    # The node restarted whole, with the same command: a new box-p2 says hello, and what it takes is its own
+    scheduler._handle(dict(make_node_event("hello", "box-p2", 8, [], 0)), 3.0)
+    scheduler._frontier.tick(9.0)  # the backoff is over
+    again = scheduler._frontier.next_task(9.0)
+    assert again is not None
+    scheduler._handle(_Taken("box-p2", [again["id"]]), 9.0)
+    assert scheduler._frontier.in_flight == 1 and scheduler._nodes["box-p2"].tasks == {again["id"]}
 
 
 def _robots_task_of_a_site(tmp_path: Path) -> tuple[Scheduler, dict]:

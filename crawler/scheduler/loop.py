@@ -475,6 +475,8 @@ class Scheduler:
         if event["type"] == "died":  # a node's own process, which it watched
             self._mark_dead(node_id, now)
             return
+        if event["type"] == "hello":  # a new process: under a dead one's name if a node restarted whole
+            self._dead.discard(node_id)
         node = self._nodes.get(node_id)
         if node is None:
             node = self._nodes[node_id] = _Node(node_id, event["threads"], now)
