@@ -240,6 +240,9 @@ class Frontier:
             if capped < crawl_delay:
                 log.warning("scheduler: %s asks for Crawl-delay %gs; using %gs", host.origin,
                             crawl_delay, capped)
+            else:  # else a slow crawl of that site says nothing of why
+                log.info("scheduler: %s asks for Crawl-delay %gs in its robots.txt: one request every %gs there "
+                         "(--delay %gs)", host.origin, crawl_delay, capped, host.delay)
             host.delay = capped
 
     def set_robots(self, origin: str, text: str | None) -> None:
