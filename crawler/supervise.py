@@ -320,7 +320,7 @@ class _Slot:
 class _Replacer:
     """Starts another worker process in the place of one that died (killed, by the out-of-memory
     killer say, or crashed): the crawl would go on with fewer, and with none it waited for ever.
-    Its tasks come back through their leases, as for any node that goes silent. One that left as
+    `died(node_id)` tells its scheduler, which hands out what it held at once. One that left as
     told (exit 0) stays gone; one that keeps dying is started again less and less often."""
 
     def __init__(self, start: Callable[[str], Any], who: str, died: Callable[[str], None] | None = None) -> None:
