@@ -385,10 +385,15 @@ def _folder_of(url: str) -> str:
     return key.split("?", 1)[0].rsplit("/", 1)[0] + "/"
 
 
+_SEED_PROBLEMS_SHOWN = 20
+
+
 def scheduler_config(args: argparse.Namespace, authkey: bytes, listen: tuple[str, int]) -> SchedulerConfig:
     seeds = read_seeds(args.seeds)
-    for problem in seeds.problems:
+    for problem in seeds.problems[:_SEED_PROBLEMS_SHOWN]:  # a screenful: a list exported wrong has thousands
         log.warning("seeds: %s (skipped)", problem)
+    if len(seeds.problems) > _SEED_PROBLEMS_SHOWN:
+        log.warning("seeds: %d more bad lines like these (skipped)", len(seeds.problems) - _SEED_PROBLEMS_SHOWN)
     if not seeds.urls and (args.resume or args.recrawl) and not seeds.problems:
         # Their hosts are the crawl's scope: carrying on without them dropped every link as out of scope.
         again = "--resume" if args.resume else "--recrawl"
@@ -396,7 +401,7 @@ def scheduler_config(args: argparse.Namespace, authkey: bytes, listen: tuple[str
                         f"command plus {again}); without its seeds a crawl has no scope")
     if not seeds.urls:
         raise SeedError("no seed URLs to start from; give seed files or URLs" +
-                        (f" ({len(seeds.problems)} bad lines above)" if seeds.problems else ""))
+                        (f" ({plural(len(seeds.problems), 'bad line')} above)" if seeds.problems else ""))
     for option, patterns in (("--deny", args.deny), ("--accept", args.accept)):
         for pattern in patterns:
             try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import re
 import sys
 from collections.abc import Iterable
@@ -78,10 +79,29 @@ def _file_lines(source: str) -> list[str]:
     if not path.exists() and _looks_like_a_host(source):
         raise ConfigError(f"{source!r} is neither a seed file nor a URL; did you mean {_as_url(source, 'https')} "
                           f"(or {_as_url(source, 'http')})?")
-    try:  # utf-8-sig: a byte order mark (Windows editors write one) is not part of line 1
-        return path.read_text(encoding="utf-8-sig", errors="replace").splitlines()
+    try:
+        return _text_of(path.read_bytes(), source).splitlines()
     except OSError as exc:
         raise ConfigError(f"cannot read seed file {source}: {exc.strerror}") from exc
+
+
+_UNICODE_MARKS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),  # before UTF-16's: longer
+                  (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
+
+
+def _text_of(data: bytes, where: str) -> str:
+    """A seed list's text: UTF-8, a byte order mark (Windows editors write one) not part of line 1;
+    UTF-16 or UTF-32 where its mark says so (what Notepad saves as "Unicode"). A file with NUL
+    bytes otherwise is no list (a picture given by mistake): one error, not a warning a "line"."""
+    for mark, encoding in _UNICODE_MARKS:
+        if data.startswith(mark):
+            return data.decode(encoding, errors="replace")
+    if b"\0" in data[:_SNIFFED_BYTES]:
+        raise ConfigError(f"{where} is not a list of URLs (it holds binary data): a seed file is text, one URL a line")
+    return data.decode("utf-8-sig", errors="replace")
+
+
+_SNIFFED_BYTES = 8192
 
 
 def _standard_input_lines() -> list[str]:
@@ -90,4 +110,4 @@ def _standard_input_lines() -> list[str]:
         return []
     if sys.stdin.isatty():
         print("reading seed URLs from the terminal, one a line; end with Ctrl-D", file=sys.stderr, flush=True)
-    return sys.stdin.buffer.read().decode("utf-8-sig", errors="replace").splitlines()
+    return _text_of(sys.stdin.buffer.read(), "standard input").splitlines()

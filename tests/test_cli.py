@@ -248,3 +248,16 @@ def test_cli_carrying_on_without_the_seeds_is_refused_not_narrowed(tmp_path, cap
     assert code == 1 and err.count("\n") == 1
     assert (f"{again} carries on with the crawl's seeds and options: give them again "
             f"(the same command plus {again})") in err
+
+
+def test_cli_a_seed_list_of_many_bad_lines_is_a_screenful_not_a_flood(tmp_path, capsys: pytest.CaptureFixture[str],  # type: ignore[no-untyped-def]
+                                                                      caplog: pytest.LogCaptureFixture) -> None:
+    # A warning for every bad line: tens of thousands for a list exported wrong
+    seeds = tmp_path / "seeds.txt"
+    seeds.write_text("".join(f"not a url {n}\n" for n in range(500)))
+    with caplog.at_level("WARNING"):
+        code = main(["run", str(seeds), "--output", str(tmp_path / "out")])
+    said = [record.getMessage() for record in caplog.records if record.getMessage().startswith("seeds:")]
+    assert code == 1 and len(said) == 21
+    assert said[-1] == "seeds: 480 more bad lines like these (skipped)"
+    assert "(500 bad lines above)" in capsys.readouterr().err

@@ -55,6 +55,24 @@ def test_seeds_a_file_with_a_byte_order_mark_reads_line_one(tmp_path: Path) -> N
     assert seeds.urls == ["https://example.com/", "https://example.org/"] and seeds.problems == []
 
 
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be", "utf-32-le"])
+def test_seeds_a_file_in_utf16_with_its_byte_order_mark_is_read(tmp_path: Path, encoding: str) -> None:
+    # What Windows Notepad saves as "Unicode": every line was "not an http(s) URL" (h\0t\0t\0p\0...)
+    seed_file = tmp_path / "seeds.txt"
+    seed_file.write_bytes("\ufeffhttps://example.com/\r\nhttps://example.org/\r\n".encode(encoding))
+    seeds = read_seeds([str(seed_file)])
+    assert seeds.urls == ["https://example.com/", "https://example.org/"] and seeds.problems == []
+
+
+def test_seeds_a_file_that_is_no_text_is_one_error_not_a_line_per_line(tmp_path: Path) -> None:
+    # `crawler run photo.png` (a picture, or any binary file, given for a list): a warning for each
+    # of its "lines", 79,232 of them for 3 MB
+    photo = tmp_path / "photo.png"
+    photo.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 40)
+    with pytest.raises(ConfigError, match=r"photo.png is not a list of URLs \(it holds binary data\)"):
+        read_seeds([str(photo)])
+
+
 @pytest.mark.parametrize(("typed", "meant"), [
     ("example.com", "example.com/"), ("www.example.com/gallery", "www.example.com/gallery"),
     ("www.example.com/a/", "www.example.com/a/"),  # before: https://www.example.com/a//
