@@ -188,6 +188,21 @@ def check_listen(host: str, authkey: bytes) -> None:
                          f"use at least {MIN_PUBLIC_AUTHKEY_BYTES} bytes (crawler keygen writes {AUTHKEY_BYTES * 2})")
 
 
+def reachable_host(host: str) -> str:
+    """The address to give nodes (and `crawler status`) for a scheduler listening on `host`: `host`
+    itself, but for the wildcard 0.0.0.0, which names no machine (a node told to connect to it
+    connects to its own), this machine's address on its route out (a UDP socket's connect() picks
+    the route and sends nothing; 192.0.2.1 is a documentation address), else its name."""
+    if host not in ("0.0.0.0", ""):
+        return host
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+            probe.connect(("192.0.2.1", 9))
+            return str(probe.getsockname()[0])
+    except OSError:  # no route out: the name, which the nodes may resolve
+        return socket.gethostname()
+
+
 def _is_loopback(host: str) -> bool:
     if host == "localhost":
         return True

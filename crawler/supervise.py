@@ -99,6 +99,7 @@ def _note_contact(scheduler: Scheduler, config: SchedulerConfig, host: str, port
                   generated_key: bool) -> None:
     """Leave the address (and a generated key, mode 600) under OUTPUT/.crawler/ and say how to watch the crawl."""
     state_dir = config.output_dir / STATE_DIR
+    host = broker.reachable_host(host)  # --listen 0.0.0.0: this machine's address, not the wildcard
     broker.write_contact(state_dir, host, port)
     key_option = (f" --authkey-file {state_dir / broker.KEY_NAME}" if generated_key
                   else f" --authkey-file {key_file}" if key_file is not None else f" (with ${broker.AUTHKEY_ENV} set)")

@@ -75,3 +75,25 @@ def test_local_workers_one_killed_before_the_scheduler_listens_leaves_the_others
     assert shown.returncode == 0, shown.stderr
     assert shown.stdout.strip() == "told the other"
     assert "a local worker ended before the scheduler started" in shown.stderr
+
+
+@pytest.mark.parametrize("generated_key", [True, False])
+def test_a_scheduler_listening_on_every_address_names_one_other_machines_reach(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], generated_key: bool) -> None:
+    # `--listen 0.0.0.0:PORT` is how nodes on other machines join; the scheduler told them to run
+    # `crawler worker --connect 0.0.0.0:PORT`, which on another machine connects to that machine.
+    import socket
+    from types import SimpleNamespace
+
+    from crawler import broker
+    from crawler.config import SchedulerConfig
+    scheduler = SimpleNamespace(join_command="")
+    (tmp_path / ".crawler").mkdir()  # made by the scheduler's state
+    config = SchedulerConfig(output_dir=tmp_path, authkey=b"k" * 32, seeds=("http://a.test/",))
+    supervise._note_contact(scheduler, config, "0.0.0.0", 8972, None, generated_key)  # type: ignore[arg-type]
+    told = capsys.readouterr().out + scheduler.join_command + (tmp_path / ".crawler" / "contact.json").read_text()
+    assert "0.0.0.0" not in told
+    host, port = broker.read_contact(tmp_path / ".crawler")
+    assert port == 8972 and f"--connect {host}:8972" in scheduler.join_command
+    with socket.socket() as probe:
+        probe.bind((host, 0))  # an address of this machine
