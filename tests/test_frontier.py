@@ -61,37 +61,25 @@ def test_frontier_politeness_delay_and_per_host_cap(tmp_path: Path) -> None:
     assert frontier.next_task(102.0) is not None
 
 
-def test_frontier_crawl_delay_from_robots_raises_the_gap(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+@pytest.mark.parametrize(("asked", "said", "gap"), [
+    # said: a crawl that went at 0.2 tasks/s said nothing of why
+    ("5", "scheduler: http://a.test asks for Crawl-delay 5s in its robots.txt: one request every 5s there "
+          "(--delay 0.5s)", 5.0),
+    # said in a short line: it was said with all of its 309 digits
+    ("1e308", "scheduler: http://a.test asks for Crawl-delay 1e+308s; using 60s", 60.0),  # the gap is the cap
+])
+def test_frontier_crawl_delay_from_robots_raises_the_gap_and_is_said(tmp_path: Path, caplog: pytest.LogCaptureFixture,
+                                                                     asked: str, said: str, gap: float) -> None:
     frontier, _ = make(tmp_path, delay=0.5)
     add(frontier, "http://a.test/1")
     add(frontier, "http://a.test/2")
     robots = frontier.next_task(0.0)
     frontier.complete(robots["id"], 0.0)  # type: ignore[index]
     with caplog.at_level("INFO"):
-        frontier.set_robots("http://a.test", "User-agent: *\nCrawl-delay: 5\n")
-    # said: a crawl that went at 0.2 tasks/s said nothing of why
-    assert [r.getMessage() for r in caplog.records] == [
-        "scheduler: http://a.test asks for Crawl-delay 5s in its robots.txt: one request every 5s there "
-        "(--delay 0.5s)"]
+        frontier.set_robots("http://a.test", f"User-agent: *\nCrawl-delay: {asked}\n")
+    assert [r.getMessage() for r in caplog.records] == [said]
     assert frontier.next_task(1.0) is not None
-    assert frontier.next_task(5.9) is None
-    assert frontier.next_task(6.0) is not None
-
-
-def test_frontier_a_crawl_delay_past_the_cap_is_said_in_a_short_line(tmp_path: Path,
-                                                                     caplog: pytest.LogCaptureFixture) -> None:
-    # "Crawl-delay: 1e308" in a site's robots.txt was said with all of its 309 digits.
-    frontier, _ = make(tmp_path, delay=0.5)
-    add(frontier, "http://a.test/1")
-    add(frontier, "http://a.test/2")
-    robots = frontier.next_task(0.0)
-    frontier.complete(robots["id"], 0.0)  # type: ignore[index]
-    with caplog.at_level("WARNING"):
-        frontier.set_robots("http://a.test", "User-agent: *\nCrawl-delay: 1e308\n")
-    assert [r.getMessage() for r in caplog.records] == [
-        "scheduler: http://a.test asks for Crawl-delay 1e+308s; using 60s"]
-    assert frontier.next_task(1.0) is not None
-    assert frontier.next_task(60.9) is None and frontier.next_task(61.0) is not None  # the gap is the cap
+    assert frontier.next_task(1.0 + gap - 0.1) is None and frontier.next_task(1.0 + gap) is not None
 
 
 def test_frontier_expired_lease_is_retried_then_failed(tmp_path: Path) -> None:
