@@ -87,6 +87,7 @@ def _file_lines(source: str) -> list[str]:
 
 _UNICODE_MARKS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),  # before UTF-16's: longer
                   (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
+_SNIFFED_BYTES = 8192  # looked at for NUL bytes
 
 
 def _text_of(data: bytes, where: str) -> str:
@@ -99,9 +100,6 @@ def _text_of(data: bytes, where: str) -> str:
     if b"\0" in data[:_SNIFFED_BYTES]:
         raise ConfigError(f"{where} is not a list of URLs (it holds binary data): a seed file is text, one URL a line")
     return data.decode("utf-8-sig", errors="replace")
-
-
-_SNIFFED_BYTES = 8192
 
 
 def _standard_input_lines() -> list[str]:
