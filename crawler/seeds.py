@@ -103,7 +103,7 @@ def _text_of(data: bytes, where: str) -> str:
 
 
 def _standard_input_lines() -> list[str]:
-    """The lines piped in (read whole, once: a second "-" finds none); UTF-8 as a seed file is."""
+    """The lines piped in (read whole, once: a second "-" finds none), decoded as a seed file is."""
     if sys.stdin is None:  # started with no standard input at all
         return []
     if sys.stdin.isatty():
