@@ -531,6 +531,21 @@ def test_a_node_says_when_one_of_its_processes_died(tmp_path: Path, caplog: pyte
     assert scheduler._frontier.in_flight == 1 and scheduler._nodes["box-p2"].tasks == {again["id"]}
 
 
+def test_what_a_node_holds_counts_what_it_took_less_what_it_answered(tmp_path: Path) -> None:
+    # A node's takes are noted as its own at once (see the test above); its answers must take them
+    # off again, or `crawler status` showed each node "holding" every task it took since its last
+    # heartbeat (44 each at the end of a crawl with nothing in flight).
+    scheduler = idle_scheduler(tmp_path)
+    task = image_task(scheduler, "/x.png")
+    scheduler._handle(dict(make_node_event("heartbeat", "n1", 8, [], 0)), 0.0)
+    scheduler._handle(_Taken("n1", [task["id"]]), 0.0)
+    assert scheduler._nodes["n1"].tasks == {task["id"]}
+    write_image(tmp_path, f"images/site.test/{PNG_SHA}.png")
+    scheduler._handle(saved(task, f"images/site.test/{PNG_SHA}.png"), 0.1)
+    assert scheduler._nodes["n1"].tasks == set()
+    assert [node["holding"] for node in scheduler._publish_status(0.2, "running")["nodes"]] == [0]
+
+
 def _robots_task_of_a_site(tmp_path: Path) -> tuple[Scheduler, dict]:
     config = SchedulerConfig(output_dir=tmp_path, authkey=b"k" * 32, seeds=(f"{SITE}/",),
                              scope=Scope(frozenset({"site.test"}), read_sitemaps=False),

@@ -461,6 +461,7 @@ class Scheduler:
         node = self._nodes.get(result["node"])
         if node is not None:
             node.last_seen = now
+            node.tasks.discard(result["task_id"])  # held no more (noted when taken: see _Taken)
         self._applier.apply(result, now)
         return None
 
