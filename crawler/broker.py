@@ -456,6 +456,10 @@ def connect(host: str, port: int, authkey: bytes) -> Link:
     except AuthenticationError as exc:  # multiprocessing's: "digest sent was rejected"
         raise BadAuthkey(f"scheduler at {host}:{port} rejected our authkey: a node needs the scheduler's key "
                          f"(--authkey-file FILE, or ${AUTHKEY_ENV})") from exc
+    except BlockingIOError as exc:  # connected, then the bound on a reply ran out (_tune's SO_RCVTIMEO: EAGAIN)
+        raise SchedulerUnreachable(
+            f"no scheduler at {host}:{port}: something accepted the connection but did not answer as a "
+            f"scheduler within {REPLY_SECONDS:g}s (another service on that port?)") from exc
     except (ConnectionError, EOFError, OSError) as exc:
         reason = getattr(exc, "strerror", None) or type(exc).__name__
         raise SchedulerUnreachable(

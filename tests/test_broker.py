@@ -185,6 +185,19 @@ def test_broker_unreachable_scheduler_is_one_readable_error() -> None:
         broker.connect("127.0.0.1", port, b"k" * 32)
 
 
+def test_broker_another_service_on_the_port_is_named_as_such(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A web server on the port --connect names: it said "no scheduler at HOST:PORT (Resource
+    # temporarily unavailable)", the words of the socket's read timeout.
+    monkeypatch.setattr(broker, "REPLY_SECONDS", 0.5)  # read when each connection is made
+    with socket.create_server(("127.0.0.1", 0)) as silent:  # accepts, and never says a word
+        host, port = silent.getsockname()[:2]
+        with pytest.raises(SchedulerUnreachable) as caught:
+            broker.connect(host, port, broker.generate_authkey())
+    assert str(caught.value) == (f"no scheduler at {host}:{port}: something accepted the connection but did not "
+                                 f"answer as a scheduler within {broker.REPLY_SECONDS:g}s (another service on "
+                                 "that port?)")
+
+
 def test_broker_refuses_public_bind_with_a_short_key() -> None:
     with pytest.raises(BadAuthkey, match="refusing to listen on 0.0.0.0"):
         broker.check_listen("0.0.0.0", b"short")
