@@ -4,8 +4,12 @@ import sys
 import threading
 from types import SimpleNamespace
 
+import pytest
+
+import crawler
 from crawler.config import FetchLimits, ImageFilter, RequestOptions, WorkerConfig
-from crawler.messages import make_task
+from crawler.errors import BadMessage
+from crawler.messages import PROTOCOL_VERSION, make_task
 from crawler.node.worker import Worker
 from crawler.reasons import NOT_STARTED
 
@@ -186,3 +190,15 @@ def test_worker_a_paused_crawl_whose_scheduler_leaves_is_no_warning(caplog) -> N
         assert worker._reconnect(broken) is None  # type: ignore[arg-type]
     assert [r.levelname for r in caplog.records if r.levelname in ("WARNING", "ERROR")] == []
     assert any("paused" in r.getMessage() for r in caplog.records)
+
+
+def test_worker_a_scheduler_of_another_protocol_is_named_with_what_to_do() -> None:
+    # It said "scheduler speaks protocol 13, this node 14", and not what to do about it.
+    worker = Worker(WorkerConfig("127.0.0.1", 1, b"k", threads=1))
+    link = SimpleNamespace(bulletin=SimpleNamespace(read=lambda: {"protocol": PROTOCOL_VERSION - 1}))
+    worker._connect_with_retries = lambda: link  # type: ignore[method-assign, assignment, return-value]
+    with pytest.raises(BadMessage) as caught:
+        worker.run()
+    assert str(caught.value) == (f"scheduler speaks protocol {PROTOCOL_VERSION - 1}, this node {PROTOCOL_VERSION}: "
+                                 f"run one queue-crawler version on the scheduler and every node (this node's: "
+                                 f"{crawler.__version__})")

@@ -19,7 +19,7 @@ from typing import Any
 
 import requests
 
-from crawler import broker
+from crawler import __version__, broker
 from crawler.config import TASKS_HELD_PER_THREAD, FetchLimits, ImageFilter, RequestOptions, WorkerConfig
 from crawler.errors import BadMessage, CrawlerError, SchedulerUnreachable
 from crawler.messages import (
@@ -207,7 +207,9 @@ class Worker:
         self._link = self._connect_with_retries()
         settings = self._link.bulletin.read()
         if settings.get("protocol") != PROTOCOL_VERSION:
-            raise BadMessage(f"scheduler speaks protocol {settings.get('protocol')}, this node {PROTOCOL_VERSION}")
+            raise BadMessage(f"scheduler speaks protocol {settings.get('protocol')}, this node {PROTOCOL_VERSION}: "
+                             f"run one queue-crawler version on the scheduler and every node (this node's: "
+                             f"{__version__})")
         self._output_dir = self.config.output_dir or Path(settings["output_dir"])
         self._check_output(settings)
         if settings.get("state") == "finished":  # joined as it ended: the scheduler may be gone by the next call
