@@ -341,7 +341,8 @@ class Worker:
         A chain's tasks run in turn. Once one fails in a way worth another attempt (the origin may be
         down, or asking us to slow down), the rest go back unfetched, for the scheduler to pace; so
         do they once the crawl or this node is stopping (a limit, an interrupt), which then ends as
-        soon as the task in hand, not the whole chain, is done.
+        soon as the task in hand, not the whole chain, is done. Once the crawl is stopping, a chain
+        or task that waited here is not started at all: only what was in hand still lands.
         """
         try:
             while (chain := self._inbox.get()) is not None:
@@ -349,7 +350,7 @@ class Worker:
                     self._busy += 1
                 hand_back = False
                 for position, task in enumerate(chain, 1):
-                    hand_back = hand_back or (position > 1 and (self._winding_down or self._stop.is_set()))
+                    hand_back = hand_back or self._winding_down or (position > 1 and self._stop.is_set())
                     if hand_back:
                         result = make_result(task, self.node_id, Outcome.FAILED, reason=NOT_STARTED, retryable=True)
                     else:
