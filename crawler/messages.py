@@ -28,7 +28,7 @@ PROTOCOL_VERSION = 14  # 2: stylesheet tasks; images carry how they were found. 
 # 12: a page task whose URL is a sitemap (a seed https://site/sitemap.xml) is answered as one (as_sitemap)
 # 13: menu tasks: the navigation data a site's scripts build its menus from (node.menus), named by pages
 # 14: a node names itself when it takes tasks, so what one that dies holds is known before its
-#     heartbeat; and says when one of its own processes died ("died")
+#     heartbeat; and says when one of its own processes died ("died"); its events carry an instance
 
 MAX_URL_CHARS = 8192  # longer URLs are dropped by the extractor; servers refuse them too (Apache: 8190)
 MAX_REFS_PER_PAGE = 50_000  # links plus images from one page; a sitemap lists 50,000 URLs at most
@@ -213,6 +213,7 @@ class NodeEvent(TypedDict):
     tasks: list[str]  # ids of the tasks the node holds right now
     done: int  # tasks the node has finished so far
     python: str  # the node's Python version (a mixed cluster shows in the scheduler's log)
+    instance: str  # a token each node process draws: two processes given one --node-id tell apart
 
 
 def make_task_id(url_id: int, attempt: int, run: str) -> str:
@@ -262,9 +263,10 @@ def result_chars(result: Mapping[str, Any]) -> int:
             + sum(len(part) for group in refs for ref in group for part in ref))
 
 
-def make_node_event(event: NodeEventType, node: str, threads: int, tasks: list[str], done: int) -> NodeEvent:
+def make_node_event(event: NodeEventType, node: str, threads: int, tasks: list[str], done: int,
+                    instance: str = "") -> NodeEvent:
     return {"v": PROTOCOL_VERSION, "type": event, "node": node, "threads": threads, "tasks": tasks,
-            "done": done, "python": platform.python_version()}
+            "done": done, "python": platform.python_version(), "instance": instance}
 
 
 def _require(message: dict[str, Any], key: str, types: type | tuple[type, ...], what: str) -> Any:
@@ -474,6 +476,7 @@ def read_node_event(message: dict[str, Any]) -> NodeEvent:
     _require(event, "threads", int, what)
     _require(event, "done", int, what)
     _require_text(event, "python", what, 40, optional=True)
+    _require_text(event, "instance", what, 40, optional=True)
     tasks = _require(event, "tasks", list, what)
     if len(tasks) > MAX_TASK_IDS or not all(isinstance(t, str) and len(t) <= MAX_TEXT_CHARS for t in tasks):
         raise BadMessage(f"{what}: tasks is not a list of task ids")

@@ -546,6 +546,29 @@ def test_what_a_node_holds_counts_what_it_took_less_what_it_answered(tmp_path: P
     assert [node["holding"] for node in scheduler._publish_status(0.2, "running")["nodes"]] == [0]
 
 
+def test_two_node_processes_with_one_id_are_said_once_a_restart_is_not(tmp_path: Path,
+                                                                      caplog: pytest.LogCaptureFixture) -> None:
+    # `crawler worker --node-id box` copied onto two machines: the scheduler took the two for one
+    # node (half their threads in its dispatch, one's silence hidden by the other's heartbeats) and
+    # said nothing. Each node process now draws a token; two that take turns under one id are said.
+    scheduler = idle_scheduler(tmp_path)
+
+    def event(kind: str, node: str, instance: str, now: float) -> None:
+        scheduler._handle(dict(make_node_event(kind, node, 8, [], 0, instance)), now)  # type: ignore[arg-type]
+
+    with caplog.at_level("WARNING"):
+        event("hello", "box", "a1", 0.0)
+        event("hello", "box", "b2", 0.1)  # the second machine
+        event("heartbeat", "box", "a1", 2.0)
+        event("heartbeat", "box", "b2", 2.1)
+        event("heartbeat", "box", "a1", 4.0)
+        event("hello", "solo", "c3", 5.0)
+        event("hello", "solo", "d4", 6.0)  # restarted: the first process is gone, and never heard again
+        event("heartbeat", "solo", "d4", 8.0)
+    assert warnings_in(caplog) == ["scheduler: two node processes call themselves box (--node-id): give each an "
+                                   "id of its own; the crawl counts them as one node"]
+
+
 def _robots_task_of_a_site(tmp_path: Path) -> tuple[Scheduler, dict]:
     config = SchedulerConfig(output_dir=tmp_path, authkey=b"k" * 32, seeds=(f"{SITE}/",),
                              scope=Scope(frozenset({"site.test"}), read_sitemaps=False),

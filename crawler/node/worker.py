@@ -11,6 +11,7 @@ import logging
 import os
 import platform
 import queue
+import secrets
 import socket
 import threading
 import time
@@ -81,6 +82,7 @@ class Worker:
         self._inbox: queue.Queue[list[Task] | None] = queue.Queue()  # taken, not started
         self._outbox: queue.Queue[dict[str, Any] | None] = queue.Queue()  # answered, not sent
         self._held: set[str] = set()  # every task id taken and not yet reported (for heartbeats)
+        self._instance = secrets.token_hex(4)  # in each event: tells this process from another with its id
         # Chains taken and not yet done (a task alone is a chain of one): what the feeder's room is
         # counted in. A chain holds one fetcher however long it is; counted by its tasks, one chain
         # longer than the room kept a node from taking the other origins' chains, and a crawl of
@@ -185,7 +187,8 @@ class Worker:
         with self._held_changed:
             held = list(self._held)
         try:
-            link.results.put(dict(make_node_event(event, self.node_id, self.config.threads, held, self.done)))
+            link.results.put(dict(make_node_event(event, self.node_id, self.config.threads, held, self.done,
+                                                  self._instance)))
         except broker.CONNECTION_ERRORS:
             pass  # the next heartbeat or task call reconnects
 

@@ -45,6 +45,7 @@ _NO_NODE_HINT_SECONDS = 5.0  # a crawl with no node this long says how to start 
 _CHECK_WAIT_SECONDS = 10.0  # at the end, how long saved files may take to show (a slow network disk)
 _PAUSE_NOTICE_SECONDS = 0.5  # after an interrupt, time for nodes (polling every 0.1 s) to read "paused"
 _REFILL = object()  # put on the result queue when a node emptied the task queue: wakes the loop
+_MAX_INSTANCES_KEPT = 8  # process tokens remembered per node id (restarts add one each)
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,9 @@ class _Node:
     last_seen: float
     done: int = 0
     tasks: set[str] = field(default_factory=set)  # what its last heartbeat said it holds
+    instance: str = ""  # the token of the process last heard under this id
+    instances: set[str] = field(default_factory=set)  # those heard before: one back again is a twin
+    twin_said: bool = False
 
 
 class StopReason(str, Enum):
@@ -484,9 +488,23 @@ class Scheduler:
             log.info("scheduler: node %s joined with %d threads (Python %s; this scheduler: Python %s, protocol %d)",
                      node_id, event["threads"], event.get("python") or "?", platform.python_version(),
                      PROTOCOL_VERSION)
+        self._note_instance(node, event.get("instance") or "")
         node.threads, node.last_seen, node.done = event["threads"], now, event["done"]
         node.tasks = set(event["tasks"])
         self._frontier.attribute(event["tasks"], node_id)
+
+    def _note_instance(self, node: _Node, instance: str) -> None:
+        """Two processes given one --node-id take turns in its events (a restart is followed only by
+        the new one): say so once, as the crawl counts them as one node."""
+        if not instance or instance == node.instance:
+            return
+        if instance in node.instances and not node.twin_said:
+            node.twin_said = True
+            log.warning("scheduler: two node processes call themselves %s (--node-id): give each an id of its "
+                        "own; the crawl counts them as one node", node.node_id)
+        if len(node.instances) < _MAX_INSTANCES_KEPT:
+            node.instances.add(instance)
+        node.instance = instance
 
     def _watch_nodes(self, now: float) -> None:
         if now >= self._next_claim_check:
