@@ -12,6 +12,7 @@ import logging
 import os
 import queue
 import secrets
+import shlex
 import socket
 import struct
 import threading
@@ -161,8 +162,8 @@ def read_contact(state_dir: Path) -> tuple[str, int]:
         return host, int(port)
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ConfigError(f"no running crawl noted in {state_dir.parent} (no {CONTACT_NAME}): `crawler inspect "
-                          f"{state_dir.parent}` shows what a finished one did; for a running one give HOST:PORT"
-                          ) from exc
+                          f"{shlex.quote(str(state_dir.parent))}` shows what a finished one did; for a running one "
+                          "give HOST:PORT") from exc
 
 
 def read_authkey_file(path: Path) -> bytes:

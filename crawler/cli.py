@@ -10,6 +10,7 @@ import argparse
 import json
 import logging
 import re
+import shlex
 import sys
 import tomllib
 from collections.abc import Callable
@@ -462,7 +463,7 @@ def _print_summary(summary: Summary) -> int:
           + (f"; {summary.pending} left for --resume" if summary.pending else "") + f".{whole}"
           f" Images: {summary.output_dir / 'images'}; manifest: {summary.output_dir / 'manifest.jsonl'}; "
           f"failures: {summary.output_dir / 'failures.jsonl'}. Gallery and summary: "
-          f"crawler inspect {summary.output_dir}", flush=True)
+          f"crawler inspect {shlex.quote(str(summary.output_dir))}", flush=True)
     recheck = recrawl_line(c)
     if recheck:
         print(recheck, flush=True)

@@ -261,3 +261,25 @@ def test_cli_a_seed_list_of_many_bad_lines_is_a_screenful_not_a_flood(tmp_path, 
     assert code == 1 and len(said) == 21
     assert said[-1] == "seeds: 480 more bad lines like these (skipped)"
     assert "(500 bad lines above)" in capsys.readouterr().err
+
+
+def test_cli_commands_it_suggests_can_be_pasted_whatever_the_output_folder(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    # With --output "my crawl" the closing line said "crawler inspect my crawl" and the scheduler
+    # "crawler worker --connect … --authkey-file my crawl/.crawler/authkey": pasted, two words.
+    import shlex
+    from types import SimpleNamespace
+
+    from crawler import broker, supervise
+    from crawler.cli import _print_summary
+    from crawler.config import SchedulerConfig
+    from crawler.scheduler.loop import StopReason, Summary
+    output = tmp_path / "my crawl"
+    _print_summary(Summary(StopReason.FINISHED, "", 1.0, {"pages/fetched": 1, "images/saved": 1}, 0, output))
+    assert shlex.split(capsys.readouterr().out.split("Gallery and summary: ")[1].splitlines()[0]) == [
+        "crawler", "inspect", str(output)]
+    (output / ".crawler").mkdir(parents=True)
+    scheduler = SimpleNamespace(join_command="")
+    config = SchedulerConfig(output_dir=output, authkey=b"k" * 32, seeds=("http://a.test/",))
+    supervise._note_contact(scheduler, config, "127.0.0.1", 8972, None, True)  # type: ignore[arg-type]
+    assert shlex.split(scheduler.join_command)[-2:] == ["--authkey-file", str(output / ".crawler" / broker.KEY_NAME)]
+    assert shlex.split(capsys.readouterr().out.split("another terminal: ")[1])[-1] == str(output)
