@@ -51,10 +51,13 @@ def host_folder(url: str) -> str:
 # The one rule for a file or folder name taken from a URL: percent-decoded, then no separators, no
 # control characters (C0, C1, and the bidirectional ones, with which a file manager shows
 # "photo\u202egnp.exe" as "photoexe.png") and none of the characters Windows refuses, no leading
-# dots (no "..", no hidden files), at most _MAX_NAME_BYTES of UTF-8 (file systems take 255), the
-# extension kept.
+# dots (no "..", no hidden files), no name Windows keeps for a device (CON, AUX.png…), at most
+# _MAX_NAME_BYTES of UTF-8 (file systems take 255), the extension kept.
 _UNSAFE_NAME_CHARS = re.compile(r'[\x00-\x1f\x7f-\x9f/\\:*?"<>|\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]')
 _MAX_NAME_BYTES = 200
+# Names Windows keeps for devices, with any extension ("CON.png", "aux.tar.gz"): no file there can have one
+_WINDOWS_DEVICES = frozenset({"CON", "PRN", "AUX", "NUL", *(f"COM{n}" for n in range(1, 10)),
+                              *(f"LPT{n}" for n in range(1, 10))})
 
 
 def safe_name(segment: str) -> str:
@@ -66,6 +69,8 @@ def safe_file_name(text: str) -> str:
     """`text` as a safe file name (no separators, control or reserved characters, no leading dot,
     at most _MAX_NAME_BYTES), or "" if nothing is left."""
     name = _UNSAFE_NAME_CHARS.sub("_", text).strip().lstrip(".").rstrip(" .")
+    if name.partition(".")[0].rstrip().upper() in _WINDOWS_DEVICES:
+        name = "_" + name
     if len(name.encode("utf-8")) > _MAX_NAME_BYTES:
         stem, dot, extension = name.rpartition(".")
         if not dot or len(extension) > 10:

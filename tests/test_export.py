@@ -33,6 +33,11 @@ def write_manifest(root: Path, records: list[dict]) -> None:
     # bidirectional controls (a file manager shows photo<U+202E>gnp.exe as "photoexe.png") and C1 controls
     ("http://a.test/photo%E2%80%AEgnp.exe", "photo_gnp.exe"), ("http://a.test/a%C2%85b%E2%81%A7.png", "a_b_.png"),
     ("http://a.test/gallery/", None), ("http://a.test/%2e%2e", None),
+    # the names Windows keeps for devices, whatever the case and the extension: such a file cannot be
+    # opened there (an export copied to a Windows disk or share); names that only start so are names
+    ("http://a.test/CON.png", "_CON.png"), ("http://a.test/aux.tar.gz", "_aux.tar.gz"),
+    ("http://a.test/com1.jpg", "_com1.jpg"), ("http://a.test/nul", "_nul"),
+    ("http://a.test/console.png", "console.png"), ("http://a.test/com10.png", "com10.png"),
 ])
 def test_original_name_is_the_last_segment_made_safe(url: str, name: str | None) -> None:
     assert original_name(url) == name
