@@ -79,7 +79,7 @@ class RequestOptions:
     """
 
     headers: tuple[tuple[str, str], ...] = ()
-    cookies: tuple[tuple[str, str, str, str], ...] = ()  # (domain, path, name, value), from a cookies.txt
+    cookies: tuple[tuple[str, str, str, str, bool], ...] = ()  # (domain, path, name, value, secure): a cookies.txt
     basic_auth: tuple[tuple[str, str, str], ...] = ()  # (host, user, password), from --auth-file
     check_certificates: bool = True  # off with --no-check-certificate, as wget's and curl's -k
 
@@ -90,7 +90,9 @@ class RequestOptions:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RequestOptions:
         return cls(headers=tuple((str(n), str(v)) for n, v in data.get("headers", [])),
-                   cookies=tuple((str(d), str(p), str(n), str(v)) for d, p, n, v in data.get("cookies", [])),
+                   # secure unless a plain False says otherwise: a cookie is never sent in clear by mistake
+                   cookies=tuple((str(d), str(p), str(n), str(v), s is not False)
+                                 for d, p, n, v, s in data.get("cookies", [])),
                    basic_auth=tuple((str(h), str(u), str(p)) for h, u, p in data.get("basic_auth", [])),
                    check_certificates=data.get("check_certificates") is not False)  # only a plain False turns it off
 

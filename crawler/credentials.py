@@ -44,14 +44,15 @@ def parse_header(text: str) -> tuple[str, str]:
     return name, value.strip()
 
 
-def read_cookies(path: Path) -> tuple[tuple[str, str, str, str], ...]:
-    """(domain, path, name, value) of every cookie in a Netscape cookies.txt (what browsers' add-ons export)."""
+def read_cookies(path: Path) -> tuple[tuple[str, str, str, str, bool], ...]:
+    """(domain, path, name, value, secure) of every cookie in a Netscape cookies.txt (what browsers'
+    add-ons export); a secure one goes over https only, as the browser sent it."""
     jar = http.cookiejar.MozillaCookieJar()
     try:
         jar.load(str(path), ignore_discard=True, ignore_expires=True)
     except (OSError, http.cookiejar.LoadError) as exc:
         raise ConfigError(f"cannot read cookies file {path}: {getattr(exc, 'strerror', None) or exc}") from exc
-    return tuple((cookie.domain, cookie.path, cookie.name, cookie.value or "") for cookie in jar)
+    return tuple((cookie.domain, cookie.path, cookie.name, cookie.value or "", bool(cookie.secure)) for cookie in jar)
 
 
 def read_basic_auth(path: Path) -> tuple[tuple[str, str, str], ...]:

@@ -14,7 +14,7 @@ from typing import Any, Literal, TypedDict, get_args
 
 from crawler.errors import BadMessage
 
-PROTOCOL_VERSION = 14  # 2: stylesheet tasks; images carry how they were found. 3: withheld images.
+PROTOCOL_VERSION = 15  # 2: stylesheet tasks; images carry how they were found. 3: withheld images.
 # 4: images carry their words (alt, title, caption); sitemap tasks; validators for re-crawls.
 # 5: the desk may hand out a chain (a list of tasks of one origin, run one after another)
 # 6: validators carry max_age (how long the server said the response stays fresh)
@@ -29,6 +29,7 @@ PROTOCOL_VERSION = 14  # 2: stylesheet tasks; images carry how they were found. 
 # 13: menu tasks: the navigation data a site's scripts build its menus from (node.menus), named by pages
 # 14: a node names itself when it takes tasks, so what one that dies holds is known before its
 #     heartbeat; and says when one of its own processes died ("died"); its events carry an instance
+# 15: the crawl's cookies carry their secure flag (sent over https only)
 
 MAX_URL_CHARS = 8192  # longer URLs are dropped by the extractor; servers refuse them too (Apache: 8190)
 MAX_REFS_PER_PAGE = 50_000  # links plus images from one page; a sitemap lists 50,000 URLs at most

@@ -69,3 +69,13 @@ def test_units_words_for_people() -> None:
     assert seconds_option(7 * 86400.0) == "7d"  # as --recrawl-older-than is typed, not 168h
     # a crawl of one page said "Crawl finished in 0.0 s"
     assert [duration_text(seconds) for seconds in (12.34, 1.0, 0.042)] == ["12.3 s", "1.0 s", "0.04 s"]
+
+
+def test_config_a_cookie_goes_in_clear_only_when_the_scheduler_says_so_plainly() -> None:
+    # The nodes learn the cookies from the bulletin, each with its secure flag (it was dropped, and
+    # a browser's secure session cookie went over plain http too): only a plain False sends one in clear.
+    options = RequestOptions(cookies=(("a.test", "/", "s", "1", True), ("a.test", "/", "l", "en", False)))
+    assert RequestOptions.from_dict(options.to_dict()).cookies == options.cookies
+    for flag in (0, "no", None):
+        sent = {"cookies": [["a.test", "/", "s", "1", flag]]}
+        assert RequestOptions.from_dict(sent).cookies == (("a.test", "/", "s", "1", True),)

@@ -19,8 +19,9 @@ def test_credentials_netscape_cookies_file(tmp_path: Path) -> None:
     cookies.write_text("# Netscape HTTP Cookie File\n"
                        ".example.com\tTRUE\t/\tFALSE\t0\tsession\tabc123\n"
                        "shop.example.com\tFALSE\t/cart\tTRUE\t2147483647\tcart\t42\n")
-    assert set(read_cookies(cookies)) == {(".example.com", "/", "session", "abc123"),
-                                          ("shop.example.com", "/cart", "cart", "42")}
+    # the fourth field says the cookie goes over https only (a browser's session cookie, often)
+    assert set(read_cookies(cookies)) == {(".example.com", "/", "session", "abc123", False),
+                                          ("shop.example.com", "/cart", "cart", "42", True)}
     (tmp_path / "bad.txt").write_text("not a cookies file\n")
     with pytest.raises(ConfigError, match="cannot read cookies file"):
         read_cookies(tmp_path / "bad.txt")

@@ -222,7 +222,8 @@ def test_fetcher_a_resolver_in_trouble_is_worth_another_attempt(monkeypatch: pyt
 @responses.activate
 def test_fetcher_sends_the_crawls_headers_cookies_and_auth_only_to_its_host() -> None:
     from crawler.config import RequestOptions
-    options = RequestOptions(headers=(("Accept-Language", "en"),), cookies=(("site.test", "/", "session", "abc"),),
+    options = RequestOptions(headers=(("Accept-Language", "en"),),
+                             cookies=(("site.test", "/", "session", "abc", False),),
                              basic_auth=(("site.test", "alice", "secret"),))
     responses.get("http://site.test/a", body=b"x")
     responses.get("http://elsewhere.test/b", body=b"x")
@@ -233,6 +234,22 @@ def test_fetcher_sends_the_crawls_headers_cookies_and_auth_only_to_its_host() ->
     assert ours["Accept-Language"] == "en" and ours["Cookie"] == "session=abc"
     assert ours["Authorization"] == "Basic YWxpY2U6c2VjcmV0"  # alice:secret
     assert "Authorization" not in theirs and "Cookie" not in theirs and theirs["Accept-Language"] == "en"
+
+
+@responses.activate
+def test_fetcher_sends_a_secure_cookie_over_https_only() -> None:
+    # A cookies.txt marks a browser's session cookie "secure": it went over plain http too, in
+    # clear, to any http:// page of the site the crawl reached.
+    from crawler.config import RequestOptions
+    options = RequestOptions(cookies=(("site.test", "/", "session", "abc", True),
+                                      ("site.test", "/", "lang", "en", False)))
+    responses.get("http://site.test/a", body=b"x")
+    responses.get("https://site.test/b", body=b"x")
+    session = new_session(LIMITS, options)
+    fetch(session, "http://site.test/a", LIMITS, 1000)
+    fetch(session, "https://site.test/b", LIMITS, 1000)
+    plain, tls = (call.request.headers.get("Cookie") for call in responses.calls)
+    assert plain == "lang=en" and tls is not None and sorted(tls.split("; ")) == ["lang=en", "session=abc"]
 
 
 def test_fetcher_a_location_in_raw_utf8_is_read_as_utf8_as_browsers_do() -> None:

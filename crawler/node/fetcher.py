@@ -124,8 +124,8 @@ def new_session(limits: FetchLimits, options: RequestOptions = RequestOptions(),
         session.verify = bundle
     session.headers["User-Agent"] = limits.user_agent
     session.headers.update(dict(options.headers))
-    for domain, path, name, value in options.cookies:
-        session.cookies.set(name, value, domain=domain, path=path)
+    for domain, path, name, value, secure in options.cookies:
+        session.cookies.set(name, value, domain=domain, path=path, secure=secure)  # secure: over https only
     if options.basic_auth:
         session.auth = _HostAuth(options.basic_auth)
     # fetch() deadlines hold; pools for 64 hosts at once, each as large as the threads that may
