@@ -12,7 +12,6 @@ import logging
 import os
 import queue
 import secrets
-import shlex
 import socket
 import struct
 import threading
@@ -28,6 +27,7 @@ from typing import Any
 from crawler.credentials import read_private_text
 from crawler.errors import BadAuthkey, ConfigError, SchedulerUnreachable
 from crawler.storage import replace_text
+from crawler.units import path_option
 
 log = logging.getLogger(__name__)
 
@@ -162,7 +162,7 @@ def read_contact(state_dir: Path) -> tuple[str, int]:
         return host, int(port)
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ConfigError(f"no running crawl noted in {state_dir.parent} (no {CONTACT_NAME}): `crawler inspect "
-                          f"{shlex.quote(str(state_dir.parent))}` shows what a finished one did; for a running one "
+                          f"{path_option(state_dir.parent)}` shows what a finished one did; for a running one "
                           "give HOST:PORT") from exc
 
 

@@ -10,7 +10,6 @@ import argparse
 import json
 import logging
 import re
-import shlex
 import sys
 import tomllib
 from collections.abc import Callable
@@ -36,7 +35,16 @@ from crawler.output.report import recrawl_line
 from crawler.seeds import read_seeds
 from crawler.storage import MANIFEST_NAME, STATE_DIR, read_jsonl
 from crawler.supervise import LocalNodes, LocalWorkers, run_local_crawl, run_node, run_scheduler, terminal
-from crawler.units import duration_text, parse_seconds, parse_size, plural, seconds_option, size_option, size_text
+from crawler.units import (
+    duration_text,
+    parse_seconds,
+    parse_size,
+    path_option,
+    plural,
+    seconds_option,
+    size_option,
+    size_text,
+)
 from crawler.urls import CALENDAR_DAYS, CALENDAR_YEARS, MAX_PATH_SEGMENTS, canonical, host_of
 
 if TYPE_CHECKING:  # a node's processes never load the scheduler
@@ -463,7 +471,7 @@ def _print_summary(summary: Summary) -> int:
           + (f"; {summary.pending} left for --resume" if summary.pending else "") + f".{whole}"
           f" Images: {summary.output_dir / 'images'}; manifest: {summary.output_dir / 'manifest.jsonl'}; "
           f"failures: {summary.output_dir / 'failures.jsonl'}. Gallery and summary: "
-          f"crawler inspect {shlex.quote(str(summary.output_dir))}", flush=True)
+          f"crawler inspect {path_option(summary.output_dir)}", flush=True)
     recheck = recrawl_line(c)
     if recheck:
         print(recheck, flush=True)

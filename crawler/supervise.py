@@ -10,7 +10,6 @@ import dataclasses
 import functools
 import logging
 import os
-import shlex
 import signal
 import subprocess
 import sys
@@ -25,6 +24,7 @@ from crawler import broker
 from crawler.config import SchedulerConfig, WorkerConfig
 from crawler.errors import ConfigError
 from crawler.storage import STATE_DIR
+from crawler.units import path_option
 
 if TYPE_CHECKING:  # imported where a scheduler runs: a node's processes never load it
     from crawler.scheduler.loop import Scheduler, Summary
@@ -102,24 +102,19 @@ def _note_contact(scheduler: Scheduler, config: SchedulerConfig, host: str, port
     state_dir = config.output_dir / STATE_DIR
     host = broker.reachable_host(host)  # --listen 0.0.0.0: this machine's address, not the wildcard
     broker.write_contact(state_dir, host, port)
-    key_option = (f" --authkey-file {_quoted(state_dir / broker.KEY_NAME)}" if generated_key
-                  else f" --authkey-file {_quoted(key_file)}" if key_file is not None
+    key_option = (f" --authkey-file {path_option(state_dir / broker.KEY_NAME)}" if generated_key
+                  else f" --authkey-file {path_option(key_file)}" if key_file is not None
                   else f" (with ${broker.AUTHKEY_ENV} set)")
     scheduler.join_command = f"crawler worker --connect {host}:{port}{key_option}"
     if generated_key:
         broker.write_authkey_file(state_dir / broker.KEY_NAME, config.authkey, replace=True)
-        print(f"scheduler: watch it from another terminal: crawler status {_quoted(config.output_dir)}", flush=True)
+        print(f"scheduler: watch it from another terminal: crawler status {path_option(config.output_dir)}", flush=True)
     elif key_file is not None:
         print(f"scheduler: watch it from another terminal: crawler status {host}:{port} --authkey-file "
-              f"{_quoted(key_file)}", flush=True)
+              f"{path_option(key_file)}", flush=True)
     else:
         print(f"scheduler: watch it from another terminal: crawler status {host}:{port} "
               f"(with ${broker.AUTHKEY_ENV} set)", flush=True)
-
-
-def _quoted(path: Path) -> str:
-    """A path as a shell reads it back in a command to paste (`my crawl` → `'my crawl'`)."""
-    return shlex.quote(str(path))
 
 
 # -- a node -------------------------------------------------------------------------------------

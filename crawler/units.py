@@ -1,8 +1,10 @@
-"""Numbers as a person reads and types them: sizes and times with units, counts with their nouns, clock times."""
+"""Numbers as a person reads and types them: sizes and times with units, counts with their nouns, clock times;
+and paths as typed in a command to paste."""
 
 from __future__ import annotations
 
 import re
+import shlex
 import time
 from datetime import datetime, timezone
 
@@ -71,6 +73,11 @@ def seconds_option(seconds: float) -> str:
 
 
 _clock_text: tuple[int, str] = (0, "")
+
+
+def path_option(path: object) -> str:
+    """A path as a shell reads it back in a command to paste (`my crawl` → `'my crawl'`)."""
+    return shlex.quote(str(path))
 
 
 def now_iso() -> str:
