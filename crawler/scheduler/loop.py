@@ -56,6 +56,14 @@ class _Taken:
     task_ids: list[str]
 
 
+@dataclass(frozen=True)
+class _Died:
+    """Put on the result queue by node_died (in this process): a node's process has ended. In that
+    queue, what was taken in its name before comes before it, and what was taken after, after."""
+
+    node_id: str
+
+
 @dataclass
 class _Node:
     node_id: str
@@ -124,8 +132,7 @@ class Scheduler:
         self._tasks: queue.Queue[dict[str, Any] | list[dict[str, Any]]] = queue.Queue()  # a task, or a chain
         self._results: queue.Queue[object] = queue.Queue()
         self._nodes: dict[str, _Node] = {}
-        self._deaths: queue.SimpleQueue[str] = queue.SimpleQueue()  # nodes whose process was seen to end (node_died)
-        self._dead: set[str] = set()  # those nodes: what is still taken in their name goes back at once
+        self._dead: set[str] = set()  # nodes whose process ended: what is still taken in their name goes back
         self.counts: Counter[str] = Counter()
         self._tracker = StatusTracker(clock())
         self._next_claim_check = 0.0
@@ -221,8 +228,7 @@ class Scheduler:
     def node_died(self, node_id: str) -> None:
         """The process of node `node_id` has ended (`crawler run` watches its workers): its tasks come
         back now, not once it has been silent for --node-timeout. Called from another thread."""
-        self._deaths.put(node_id)
-        self._results.put(_REFILL)  # wakes the loop
+        self._results.put(_Died(node_id))
 
     def request_stop(self) -> None:
         """Ask for a graceful stop (first call) or an immediate one (second call); signal-safe."""
@@ -422,6 +428,9 @@ class Scheduler:
         """
         if message is _REFILL:  # the loop dispatches next
             return
+        if isinstance(message, _Died):
+            self._mark_dead(message.node_id, now)
+            return
         if isinstance(message, _Taken):
             if message.node_id in self._dead:  # the server's thread of a connection it left took these
                 for task_id in message.task_ids:
@@ -525,8 +534,6 @@ class Scheduler:
                 self.counts["tasks/lost"] += 1
                 log.warning("scheduler: task for %s was taken but never reported; dispatching it again", row.url)
                 self._frontier.retry_or_fail(row, "lost-in-transit", now)
-        while not self._deaths.empty():
-            self._mark_dead(self._deaths.get(), now)
         for node in list(self._nodes.values()):
             if now - node.last_seen > self.config.node_timeout_seconds:
                 self._take_back_from(node, f"silent for {now - node.last_seen:.0f}s", now)
