@@ -3,7 +3,7 @@
 Prints figures (medians of --runs) for: one site with default options beside wget and Scrapy, a
 loopback crawl of two hosts served by nginx, a crawl against a server
 that adds 50 ms per response, scaling over 1/2/4 worker nodes, the scheduler's own ceiling, and its
-memory per URL, the gallery at 10,000 images, and coverage of every form of image reference against
+memory per URL, the gallery at 10,000 and 50,000 images, and coverage of every form of image reference against
 headless Chromium and wget (with extraction CPU per page). The machine is shared and noisy: compare
 ratios within one run.
 """

@@ -66,6 +66,7 @@ figure{margin:0;background:#fff;border:1px solid #ddd;padding:6px;cursor:zoom-in
   content-visibility:auto;contain-intrinsic-size:auto 240px}
 figure img{width:100%;height:150px;object-fit:scale-down;background:#eee;display:block}
 figcaption{font-size:11px;margin-top:4px;color:#444}
+#more{margin:16px;color:#666}
 .lightbox{position:fixed;inset:0;background:rgba(20,20,20,.97);display:flex;flex-direction:column;z-index:2;color:#eee}
 .lightbox[hidden]{display:none}
 .lightbox .stage{flex:1;display:flex;align-items:center;justify-content:center;min-height:0}
@@ -82,7 +83,15 @@ _SCRIPT = r"""
 const items = JSON.parse(document.getElementById('records').textContent);
 const $ = id => document.getElementById(id);
 const controls = ['search', 'host', 'type', 'sort', 'group'].map($);
+// Cards are made a chunk at a time, the next as the reader scrolls near the end: a crawl of 50,000
+// images opens and answers a keystroke as quickly as one of a few hundred.
+const CHUNK = 400;
 let shown = [], current = -1;
+let sections = [], placed = 0, sectionAt = -1, inSection = 0, grid = null;
+const more = $('more');
+const watcher = new IntersectionObserver(entries => {
+  if (entries.some(entry => entry.isIntersecting)) placeMore();
+}, {rootMargin: '1500px'});
 function size(n) {
   for (const [unit, scale] of [['GB', 1e9], ['MB', 1e6], ['kB', 1e3]])
     if (n >= scale) {
@@ -123,20 +132,34 @@ function render() {
     groups.get(key).push(r);
   }
   shown = [...groups.values()].flat();  // the order on screen: the lightbox's next and previous follow it
-  const main = $('groups');
-  main.replaceChildren();
-  let index = 0;
-  for (const [key, records] of groups) {
-    const section = document.createElement('section');
-    const title = document.createElement('h2');
-    title.append(breakable(key), ' (' + records.length + ')');
-    const grid = document.createElement('div');
-    grid.className = 'grid';
-    for (const r of records) grid.append(figure(r, index++));
-    section.append(title, grid);
-    main.append(section);
-  }
+  sections = [...groups];
+  placed = 0; sectionAt = -1; inSection = 0; grid = null;
+  $('groups').replaceChildren();
+  window.scrollTo(0, 0);  // a new choice reads from its first card
   $('shown').textContent = shown.length;
+  placeMore();
+}
+function placeMore() {  // the next CHUNK cards of `shown`, each under its group's heading
+  const end = Math.min(placed + CHUNK, shown.length);
+  for (; placed < end; placed++) {
+    if (grid === null || inSection === sections[sectionAt][1].length) {
+      const [key, records] = sections[++sectionAt];
+      const section = document.createElement('section');
+      const title = document.createElement('h2');
+      title.append(breakable(key), ' (' + records.length + ')');
+      grid = document.createElement('div');
+      grid.className = 'grid';
+      section.append(title, grid);
+      $('groups').append(section);
+      inSection = 0;
+    }
+    grid.append(figure(shown[placed], placed));
+    inSection++;
+  }
+  more.textContent = placed < shown.length ? (shown.length - placed) + ' more below' : '';
+  // Observed anew, the marker reports at once whether it is still in reach (a tall window, a short chunk).
+  watcher.unobserve(more);
+  if (placed < shown.length) watcher.observe(more);
 }
 function figure(r, index) {
   const f = document.createElement('figure');
@@ -240,7 +263,8 @@ def write_gallery(output_dir: Path) -> Path:
             f'</option><option value="pixels">dimensions</option><option value="time">newest</option></select>'
             f'</label><label>group by <select id="group"><option value="host">host</option>'
             f'<option value="page">page</option><option value="none">nothing</option></select></label>'
-            f'<span><span id="shown">{len(items)}</span> shown</span></header><main id="groups"></main>'
+            f'<span><span id="shown">{len(items)}</span> shown</span></header>'
+            f'<main id="groups"></main><p id="more"></p>'
             f'<div class="lightbox" id="lightbox" hidden><nav><button id="previous">← previous</button>'
             f'<button id="next">next →</button><span id="position"></span><button id="close">close ✕</button>'
             f'</nav><div class="stage"><img id="full" alt=""></div><dl id="details"></dl></div>'
