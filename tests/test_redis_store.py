@@ -13,9 +13,11 @@ from pathlib import Path
 
 import pytest
 import redis
+from redis._parsers.base import BaseParser
 
-from crawler.errors import ConfigError, StateError
+from crawler.errors import ConfigError, StateError, StorageError
 from crawler.messages import Kind
+from crawler.scheduler import redis_store
 from crawler.scheduler.redis_store import RedisStore
 from crawler.scheduler.store import UrlStatus
 from tests.redis_server import RedisServer, started_redis
@@ -101,6 +103,37 @@ def test_a_server_that_would_lose_the_crawl_is_refused_in_one_line(redis_server:
         RedisStore("redis://:secret@127.0.0.1:1/0", "nowhere", resume=False, fresh=True)
     with pytest.raises(ConfigError, match="--crawl"):
         RedisStore(redis_server.url, "no/slashes", resume=False, fresh=True)
+
+
+def test_a_write_redis_refuses_says_what_to_do_and_resume_carries_on(tmp_path: Path) -> None:
+    # A Redis out of memory stopped the crawl with its bare reply: "command not allowed when used
+    # memory > 'maxmemory'", and nothing about what to do.
+    server = started_redis(tmp_path / "redis")
+    try:
+        client = redis.Redis.from_url(server.url, decode_responses=True)
+        store = RedisStore(server.url, "full", resume=False, fresh=True)
+        store.add_url("http://a.test/", "http://a.test/", Kind.PAGE, 0, None, 0)
+        store.commit()
+        client.config_set("maxmemory", "1")  # anything written now is over the cap
+        store.add_url("http://a.test/b", "http://a.test/b", Kind.PAGE, 1, None, 0)
+        with pytest.raises(StorageError, match=r"full \(maxmemory\): give it more .*CONFIG SET maxmemory 0.*--resume"):
+            store.commit()
+        with pytest.raises(StateError, match=r"full \(maxmemory\).*then run the same command again"):
+            RedisStore(server.url, "another", resume=False, fresh=True)  # a new crawl there, as full
+        client.config_set("maxmemory", "0")
+        again = RedisStore(server.url, "full", resume=True, fresh=False)
+        assert again.get_url(1) is not None  # what was written before is there to resume
+        client.replicaof("127.0.0.1", "1")  # demoted to a replica (of nothing here): it takes no writes
+        with pytest.raises(StorageError, match="read-only replica: point --state at its primary"):
+            again.add_url("http://a.test/c", "http://a.test/c", Kind.PAGE, 1, None, 0)
+            again.commit()
+        client.replicaof("no", "one")
+        again.close()
+    finally:
+        server.stop()
+    disk = BaseParser.parse_error("MISCONF Redis is configured to save RDB snapshots, but it's currently unable to "
+                                  "persist to disk.")  # what redis-py makes of that reply
+    assert "cannot save to its own disk (its log says why): mend that, then" in redis_store._refusal(disk, "")
 
 
 def test_a_commit_rides_out_a_redis_restart(tmp_path: Path) -> None:

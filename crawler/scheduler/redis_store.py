@@ -57,6 +57,7 @@ SCHEMA_VERSION = "6"
 MIN_VERSION = (6, 2)  # what the scripts and commands below were tested against is 7.0; 6.2 has them all
 ALIVE_SECONDS = 30.0  # a scheduler silent this long is gone: its origins may be claimed by others
 OUTAGE_SECONDS = 60.0  # a commit waits this long for Redis to come back before the scheduler stops
+_AGAIN = "run the same command again"  # what to do once a server that refused a new crawl is mended
 _ID_BLOCK = 1000  # URL ids taken from the server at a time
 _SCAN_COUNT = 2000
 _CRAWL_NAME = re.compile(r"[A-Za-z0-9._-]{1,64}")
@@ -223,8 +224,10 @@ class RedisStore(BufferedStore):
             self._redis = redis.Redis.from_url(url, decode_responses=True, socket_timeout=10,
                                                socket_connect_timeout=5, health_check_interval=30)
             _check_server(self._redis, url)
-        except (redis.RedisError, ValueError) as exc:
+        except ValueError as exc:
             raise StateError(f"cannot use Redis at {_shown_url(url)}: {exc}") from exc
+        except redis.RedisError as exc:
+            raise StateError(f"cannot use Redis at {_shown_url(url)}: {_refusal(exc, _AGAIN)}") from exc
         self._prefix = f"qc:{crawl}:"
         self._key = {name: self._prefix + name for name in _KEYS}
         # host:pid:random — a scheduler of the same machine can tell that one is gone (its pid is)
@@ -232,7 +235,7 @@ class RedisStore(BufferedStore):
         try:
             self._open(resume, fresh)
         except redis.RedisError as exc:
-            raise StateError(f"cannot use Redis at {_shown_url(url)}: {exc}") from exc
+            raise StateError(f"cannot use Redis at {_shown_url(url)}: {_refusal(exc, _AGAIN)}") from exc
         self._write_script = self._redis.register_script(_WRITE)
         self._read_script = self._redis.register_script(_READ)
         self._references_script = self._redis.register_script(_REFERENCES)
@@ -368,7 +371,8 @@ class RedisStore(BufferedStore):
                 time.sleep(wait)
                 wait = min(wait * 2, 5.0)
             except redis.ResponseError as exc:
-                raise StorageError(f"Redis refused a write for {self._where}: {exc}") from exc
+                raise StorageError(f"Redis refused a write for {self._where}: "
+                                   f"{_refusal(exc, 'run the same command with --resume')}") from exc
 
     def commit(self) -> None:
         self._flush()
@@ -728,6 +732,24 @@ def _seconds_of_http_date(date: str) -> int | None:
         return seconds if formatdate(seconds, usegmt=True) == date else None
     except (TypeError, ValueError, OverflowError, OSError):
         return None
+
+
+def _refusal(exc: redis.RedisError, then: str) -> str:
+    """Redis's words (not a script's hash and line) and, for a refusal, what to do about it and
+    `then`. A crawl stopped by one loses nothing: what its nodes finished and Redis did not record
+    is fetched again with --resume."""
+    said = str(exc).split(". script: ")[0].rstrip(".")
+    if isinstance(exc, redis.exceptions.OutOfMemoryError):
+        mend = "it is full (maxmemory): give it more (redis-cli CONFIG SET maxmemory 0 lifts the cap)"
+    elif isinstance(exc, redis.exceptions.ReadOnlyError):
+        mend = "it is a read-only replica: point --state at its primary"
+    elif said.startswith("MISCONF"):
+        mend = "it cannot save to its own disk (its log says why): mend that"
+    elif isinstance(exc, redis.ResponseError):
+        mend = "mend that"
+    else:
+        return said
+    return f"{said}; {mend}, then {then}"
 
 
 def _shown_url(url: str) -> str:
