@@ -229,12 +229,15 @@ def _add_crawl_options(parser: argparse.ArgumentParser, output_default: str | No
                           help="of an image's srcset sizes: all (every size a browser may load; default), or "
                                "largest (the widest only: one copy of each picture)")
     state = parser.add_argument_group("state")
-    resume = state.add_mutually_exclusive_group()
-    resume.add_argument("--resume", action="store_true", help="carry on the crawl saved in the output directory")
-    resume.add_argument("--fresh", action="store_true", help="discard a saved crawl state and start over")
-    resume.add_argument("--recrawl", action="store_true",
-                        help="crawl the saved crawl again: ask for every known page and image with its "
-                             "ETag/Last-Modified, download only what changed, record what is gone")
+    # One choice of how to start, the last one given winning as for any option: "the same command
+    # with --resume" then carries on a crawl begun with --fresh, and a crawl file's choice gives way.
+    state.add_argument("--resume", dest="start", action="store_const", const="resume",
+                       help="carry on the crawl saved in the output directory")
+    state.add_argument("--fresh", dest="start", action="store_const", const="fresh",
+                       help="discard a saved crawl state and start over")
+    state.add_argument("--recrawl", dest="start", action="store_const", const="recrawl",
+                       help="crawl the saved crawl again: ask for every known page and image with its "
+                            "ETag/Last-Modified, download only what changed, record what is gone")
     state.add_argument("--state", metavar="redis://HOST:PORT/DB",
                        help="keep the crawl's state in Redis (or Valkey) instead of SQLite in the output directory")
     state.add_argument("--crawl", metavar="NAME", help="with --state: the crawl's name in that Redis")
@@ -403,9 +406,9 @@ def scheduler_config(args: argparse.Namespace, authkey: bytes, listen: tuple[str
         log.warning("seeds: %s (skipped)", problem)
     if len(seeds.problems) > _SEED_PROBLEMS_SHOWN:
         log.warning("seeds: %d more bad lines like these (skipped)", len(seeds.problems) - _SEED_PROBLEMS_SHOWN)
-    if not seeds.urls and (args.resume or args.recrawl) and not seeds.problems:
+    if not seeds.urls and args.start in ("resume", "recrawl") and not seeds.problems:
         # Their hosts are the crawl's scope: carrying on without them dropped every link as out of scope.
-        again = "--resume" if args.resume else "--recrawl"
+        again = f"--{args.start}"
         raise SeedError(f"{again} carries on with the crawl's seeds and options: give them again (the same "
                         f"command plus {again}); without its seeds a crawl has no scope")
     if not seeds.urls:
@@ -440,7 +443,7 @@ def scheduler_config(args: argparse.Namespace, authkey: bytes, listen: tuple[str
         image_filter=ImageFilter(args.min_bytes, args.min_width, args.min_height, args.types, args.srcset),
         max_attempts=args.max_attempts, lease_seconds=args.lease_seconds,
         node_timeout_seconds=args.node_timeout, storage_pause_seconds=args.storage_pause,
-        resume=args.resume or args.recrawl, fresh=args.fresh, recrawl=args.recrawl,
+        resume=args.start in ("resume", "recrawl"), fresh=args.start == "fresh", recrawl=args.start == "recrawl",
         recrawl_older_than_seconds=args.recrawl_older_than, recrawl_fresh=args.recrawl_fresh, prune=args.prune,
         state_url=args.state,
         crawl_name=args.crawl)
@@ -763,26 +766,41 @@ def _config_file_defaults(command: argparse.ArgumentParser, path: Path) -> dict[
         raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from exc
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"config file {path} is not TOML: {exc}") from exc
-    actions = {action.dest: action for action in command._actions if action.dest not in ("help", "config")}
+    actions = {name: action for action in command._actions if action.dest not in ("help", "config")
+               for name in _long_names(action)}
     defaults: dict[str, Any] = {}
+    said_by: dict[str, str] = {}  # the key that set each option: resume and fresh both set how to start
     for key, value in data.items():
-        action = actions.get(key.replace("-", "_"))
+        action = actions.get(key.replace("_", "-"))
         if action is None:
-            known = ", ".join(sorted(name.replace("_", "-") for name in actions))
-            raise ConfigError(f"{path}: unknown option {key!r}; options are the long command-line names: {known}")
+            raise ConfigError(f"{path}: unknown option {key!r}; options are the long command-line names: "
+                              f"{', '.join(sorted(actions))}")
         try:
-            defaults[action.dest] = _convert(action, value)
+            converted = _convert(action, value)
         except (argparse.ArgumentTypeError, TypeError, ValueError) as exc:
             raise ConfigError(f"{path}: {key} = {value!r}: {exc}") from exc
+        if action.dest in said_by and converted != defaults[action.dest]:
+            if converted is None:  # fresh = false beside resume = true: no choice, nothing to undo
+                continue
+            if defaults[action.dest] is not None:
+                raise ConfigError(f"{path}: {said_by[action.dest]} and {key} both say how to start; keep one")
+        defaults[action.dest], said_by[action.dest] = converted, key
     return defaults
+
+
+def _long_names(action: argparse.Action) -> list[str]:
+    """An option's names in a crawl file: its long options without the dashes (a positional's, its own)."""
+    if not action.option_strings:
+        return [action.dest.replace("_", "-")]
+    return [name[2:] for name in action.option_strings if name.startswith("--")]
 
 
 def _convert(action: argparse.Action, value: Any) -> Any:
     """A TOML value as the option would hold it after parsing its command-line text."""
-    if action.nargs == 0:  # a flag
+    if action.nargs == 0:  # a flag: true gives what the option stores (--fresh: "fresh"), false nothing
         if not isinstance(value, bool):
             raise TypeError("expected true or false")
-        return value
+        return action.const if value else action.default
     many = isinstance(action, argparse._AppendAction) or action.nargs in ("*", "+")
     values = value if isinstance(value, list) else [value]
     if not many and isinstance(value, list):

@@ -35,12 +35,34 @@ def test_cli_config_file_holds_options_and_the_command_line_overrides(tmp_path) 
     config = tmp_path / "crawl.toml"
     config.write_text('seeds = ["https://example.com/"]\noutput = "out"\ndelay = "1.5s"\nmax-pages = 20\n'
                       'max_image_bytes = "2M"\ntimeout = 30\nheader = ["Accept-Language: en"]\n'
-                      "same-host-images = true\nallow-domain = [\"https://cdn.example.com/\"]\n")
+                      "same-host-images = true\nallow-domain = [\"https://cdn.example.com/\"]\ninsecure = true\n")
     args = parse_command_line(build_parser(), ["run", "--config", str(config), "--max-pages", "5"])
     assert args.seeds == ["https://example.com/"] and str(args.output) == "out"
     assert (args.delay, args.max_pages, args.max_image_bytes, args.timeout) == (1.5, 5, 2_000_000, 30)
     assert args.header == ["Accept-Language: en"] and args.same_host_images is True
     assert args.allow_domain == ["cdn.example.com"]  # converted as on the command line
+    assert args.no_check_certificate is True  # an option's other long name (--insecure) is a key too
+
+
+@pytest.mark.parametrize("crawl_file, command_line, starts", [
+    # A crawl file's fresh = true beside the command line's --resume started over (the saved crawl
+    # discarded), where the command line is to override the file.
+    ("fresh = true", ["--resume"], "resume"),
+    # "The same command with --resume", after a crawl begun with --fresh, was refused by argparse.
+    ("", ["--fresh", "--resume"], "resume"),
+    ("", ["--resume", "--recrawl"], "recrawl"),
+    ("recrawl = true\nfresh = false", [], "recrawl"),
+    ("resume = false", ["--fresh"], "fresh"),
+])
+def test_cli_the_last_word_on_how_to_start_wins(tmp_path, crawl_file: str, command_line: list[str],  # type: ignore[no-untyped-def]
+                                               starts: str) -> None:
+    from crawler.cli import parse_command_line, scheduler_config
+    config = tmp_path / "crawl.toml"
+    config.write_text(f'seeds = ["https://example.com/"]\n{crawl_file}\n')
+    args = parse_command_line(build_parser(), ["run", "--config", str(config), *command_line])
+    settings = scheduler_config(args, b"k" * 32, ("127.0.0.1", 0))
+    assert (settings.resume, settings.fresh, settings.recrawl) == \
+        (starts in ("resume", "recrawl"), starts == "fresh", starts == "recrawl")
 
 
 @pytest.mark.parametrize("text, words", [
@@ -49,6 +71,7 @@ def test_cli_config_file_holds_options_and_the_command_line_overrides(tmp_path) 
     ("same-host-images = 1", "expected true or false"),
     ('max-pages = [1, 2]', "expected one value"),
     ("max-pages = ", "is not TOML"),
+    ("fresh = true\nresume = true", "fresh and resume both say how to start; keep one"),
 ])
 def test_cli_config_file_mistakes_are_one_line(tmp_path, capsys: pytest.CaptureFixture[str], text: str,  # type: ignore[no-untyped-def]
                                                words: str) -> None:
