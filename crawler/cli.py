@@ -740,7 +740,12 @@ def parse_command_line(parser: argparse.ArgumentParser, argv: list[str]) -> argp
     if getattr(args, "config", None) is None:
         return args
     command = commands.choices[args.command]
-    command.set_defaults(**_config_file_defaults(command, args.config))
+    from_file = _config_file_defaults(command, args.config)
+    for group in command._mutually_exclusive_groups:  # -q | -v, --no-sitemaps | --sitemaps-only
+        if any(getattr(args, action.dest) != action.default for action in group._group_actions):
+            for action in group._group_actions:  # one of them given on the command line: the file's give way
+                from_file.pop(action.dest, None)
+    command.set_defaults(**from_file)
     return parser.parse_args(argv)
 
 

@@ -65,6 +65,21 @@ def test_cli_the_last_word_on_how_to_start_wins(tmp_path, crawl_file: str, comma
         (starts in ("resume", "recrawl"), starts == "fresh", starts == "recrawl")
 
 
+@pytest.mark.parametrize("crawl_file, command_line, chosen", [
+    # The file's sitemaps-only = true beside the command line's --no-sitemaps: "contradict each other".
+    ("sitemaps-only = true", ["--no-sitemaps"], {"no_sitemaps": True, "sitemaps_only": False}),
+    ("verbose = true", ["-q"], {"quiet": True, "verbose": False}),
+    ("verbose = true", [], {"quiet": False, "verbose": True}),
+])
+def test_cli_an_option_of_a_pair_on_the_command_line_overrides_the_files_other(  # type: ignore[no-untyped-def]
+        tmp_path, crawl_file: str, command_line: list[str], chosen: dict[str, bool]) -> None:
+    from crawler.cli import parse_command_line
+    config = tmp_path / "crawl.toml"
+    config.write_text(f'seeds = ["https://example.com/"]\n{crawl_file}\n')
+    args = parse_command_line(build_parser(), ["run", "--config", str(config), *command_line])
+    assert {name: getattr(args, name) for name in chosen} == chosen
+
+
 @pytest.mark.parametrize("text, words", [
     ("bogus = 1", "unknown option 'bogus'"),
     ('delay = "fast"', "is not a time"),
