@@ -774,7 +774,7 @@ def _config_file_defaults(command: argparse.ArgumentParser, path: Path) -> dict[
     actions = {name: action for action in command._actions if action.dest not in ("help", "config")
                for name in _long_names(action)}
     defaults: dict[str, Any] = {}
-    said_by: dict[str, str] = {}  # the key that set each option: resume and fresh both set how to start
+    said_by: dict[str, str] = {}  # the key that set each option (resume, fresh and recrawl set one)
     for key, value in data.items():
         action = actions.get(key.replace("_", "-"))
         if action is None:
@@ -784,11 +784,11 @@ def _config_file_defaults(command: argparse.ArgumentParser, path: Path) -> dict[
             converted = _convert(action, value)
         except (argparse.ArgumentTypeError, TypeError, ValueError) as exc:
             raise ConfigError(f"{path}: {key} = {value!r}: {exc}") from exc
-        if action.dest in said_by and converted != defaults[action.dest]:
+        if action.dest in said_by and converted != defaults[action.dest]:  # fresh and resume; an alias
             if converted is None:  # fresh = false beside resume = true: no choice, nothing to undo
                 continue
             if defaults[action.dest] is not None:
-                raise ConfigError(f"{path}: {said_by[action.dest]} and {key} both say how to start; keep one")
+                raise ConfigError(f"{path}: {said_by[action.dest]} and {key} contradict each other; keep one")
         defaults[action.dest], said_by[action.dest] = converted, key
     return defaults
 

@@ -86,7 +86,8 @@ def test_cli_an_option_of_a_pair_on_the_command_line_overrides_the_files_other( 
     ("same-host-images = 1", "expected true or false"),
     ('max-pages = [1, 2]', "expected one value"),
     ("max-pages = ", "is not TOML"),
-    ("fresh = true\nresume = true", "fresh and resume both say how to start; keep one"),
+    ("fresh = true\nresume = true", "fresh and resume contradict each other; keep one"),
+    ("insecure = true\nno-check-certificate = false", "insecure and no-check-certificate contradict each other"),
 ])
 def test_cli_config_file_mistakes_are_one_line(tmp_path, capsys: pytest.CaptureFixture[str], text: str,  # type: ignore[no-untyped-def]
                                                words: str) -> None:
