@@ -77,6 +77,7 @@ def main(argv: list[str] | None = None) -> int:
         if "scheduler" in wanted:
             scheduler_bench.ceiling(work / "sched")
             scheduler_bench.ceiling_over_socket(work / "sched-socket")
+            scheduler_bench.seeding(work / "seeding")
         if "memory" in wanted:
             scheduler_bench.memory(work / "memory", args.urls)
         if "gallery" in wanted:

@@ -21,6 +21,8 @@ from crawler.scheduler.frontier import Frontier
 from crawler.scheduler.loop import Scheduler
 from crawler.scheduler.sqlite_store import SqliteStore
 from crawler.scheduler.store import CrawlStore
+from crawler.seeds import read_seeds
+from crawler.urls import canonical
 
 HOSTS = 50
 _AUTHKEY = b"k" * 32  # loopback only, for the benchmark's own scheduler
@@ -159,6 +161,30 @@ def ceiling_over_socket(work: Path, pages: int = 100_000) -> None:
     _print_ceiling("synthetic node in another process, over the manager socket",
                    summary.counts.get("pages/fetched", 0), wall, cpu,
                    "the whole scheduler process: loop and manager server threads")
+
+
+def seeding(work: Path, urls: int = 100_000) -> None:
+    """A long seed list on one host, as `crawler run LIST` starts with it: the list read and checked
+    (every line made a URL and keyed), then queued in the scheduler's state before its first task."""
+    work.mkdir(parents=True, exist_ok=True)
+    rng = random.Random(3)
+    listed = work / "seeds.txt"
+    listed.write_text("".join(f"https://www.example.com/photos/{rng.randrange(10**9)}/{n}.html\n" for n in range(urls)))
+    canonical.cache_clear()  # keys of an earlier section are no help to a list of new URLs
+    started = time.monotonic()
+    seeds = read_seeds([str(listed)])
+    read = time.monotonic() - started
+    config = SchedulerConfig(output_dir=work, authkey=_AUTHKEY, seeds=tuple(seeds.urls),
+                             scope=Scope(frozenset({"www.example.com"}), read_sitemaps=False),
+                             politeness=Politeness(delay_seconds=0, obey_robots=False))
+    scheduler = Scheduler(config, on_status=lambda status: None)
+    started = time.monotonic()
+    scheduler._start()  # what run() does before its first step
+    queued = time.monotonic() - started
+    print(f"\n## a seed list of {urls:,} URLs on one host")
+    print(f"  read and checked      {read:9.2f} s")
+    print(f"  queued                {queued:9.2f} s   (then the first task can leave)")
+    scheduler._store.close()
 
 
 def _rss_bytes() -> int:

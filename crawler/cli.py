@@ -45,7 +45,7 @@ from crawler.units import (
     size_option,
     size_text,
 )
-from crawler.urls import CALENDAR_DAYS, CALENDAR_YEARS, MAX_PATH_SEGMENTS, canonical, host_of
+from crawler.urls import CALENDAR_DAYS, CALENDAR_YEARS, MAX_PATH_SEGMENTS, canonical, host_of, origin_of
 
 if TYPE_CHECKING:  # a node's processes never load the scheduler
     from crawler.scheduler.loop import Summary
@@ -427,8 +427,8 @@ def scheduler_config(args: argparse.Namespace, authkey: bytes, listen: tuple[str
     return SchedulerConfig(
         output_dir=args.output, authkey=authkey, listen_host=listen[0], listen_port=listen[1],
         seeds=tuple(seeds.urls),
-        scope=Scope(frozenset(host_of(u) for u in seeds.urls), tuple(args.allow_domain), tuple(args.deny),
-                    args.same_host_images, tuple(args.accept),
+        scope=Scope(frozenset(map(host_of, {origin_of(u) for u in seeds.urls})), tuple(args.allow_domain),
+                    tuple(args.deny), args.same_host_images, tuple(args.accept),
                     tuple(_folder_of(u) for u in seeds.urls) if args.no_parent else (),
                     read_sitemaps=not args.no_sitemaps, sitemaps_only=args.sitemaps_only),
         request=request,

@@ -28,8 +28,8 @@ def _check(text: str, where: str, seeds: Seeds) -> None:
             else "not an http(s) URL"
         seeds.problems.append(f"{where}: {what}: {text!r:.100}{hint}")
         return
-    parts = urlsplit(url)
-    if parts.username is not None or parts.password is not None:  # never shown again: it may hold a password
+    parts = urlsplit(url) if "@" in url else None  # a user's name comes before an "@"
+    if parts is not None and (parts.username is not None or parts.password is not None):  # it may hold a password
         seeds.problems.append(f"{where}: a user name or password in the URL of {parts.hostname}: put them in an "
                               "--auth-file (lines HOST USER:PASSWORD), where neither ps nor the output shows them")
         return
