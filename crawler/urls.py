@@ -163,6 +163,7 @@ _CANONICAL_ALREADY = re.compile(r"(https?)://([a-z0-9-]+(?:\.[a-z0-9-]+)*)(?::([
 
 
 def _is_its_own_key(url: str) -> bool:
+    """Whether `url` is already in canonical form (see _CANONICAL_ALREADY)."""
     plain = _CANONICAL_ALREADY.fullmatch(url)
     if plain is None or len(url) > MAX_URL_CHARS or "/." in url or "sessionid" in url.lower():
         return False
