@@ -1,4 +1,5 @@
-"""How the gallery copes with a large crawl: write time, page size and load time in headless Chromium."""
+"""How the gallery copes with a large crawl: write time, page size and load time in headless Chromium;
+and the time `crawler export --layout names` takes on the same output."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from PIL import Image, ImageDraw
 
 from benchmarks import browser
 from benchmarks.site import make_photo
+from crawler.output.export import export_by_name
 from crawler.output.gallery import write_gallery
 
 
@@ -73,6 +75,9 @@ def _gallery_of(work: Path, images: int, hosts: int) -> None:
     write_gallery(work)
     again = time.monotonic() - started
     timings = browser_timings(page)
+    started = time.monotonic()
+    export_by_name(work, work / "by-name")  # the other way to look at a crawl: its images under their names
+    exported = time.monotonic() - started
     print(f"\n## gallery of {images:,} images on {hosts} hosts")
     print(f"  first write           {first:9.1f} s (thumbnails made)")
     print(f"  rewrite               {again:9.1f} s (thumbnails there)")
@@ -82,6 +87,7 @@ def _gallery_of(work: Path, images: int, hosts: int) -> None:
     else:
         print(f"  load in Chromium      {timings[0]:9.2f} s")
         print(f"  a search keystroke    {timings[1]:9.0f} ms (every image matching; median of 6)")
+    print(f"  export --layout names {exported:9.1f} s (hard links under the images' own names)")
 
 
 def full_size_picture(number: int) -> bytes:
