@@ -13,6 +13,7 @@ import datetime
 import functools
 import ipaddress
 import re
+from collections import Counter
 from typing import NamedTuple
 from urllib.parse import SplitResult, urljoin, urlsplit, urlunsplit
 
@@ -460,8 +461,32 @@ class ScopeRules:
         self._deny = [re.compile(p) for p in scope.deny_patterns]
         self._same_host_resources = scope.same_host_images
         self._accept = [re.compile(p) for p in scope.accept_patterns]
-        self._parents = tuple(same for prefix in scope.parent_prefixes for same in _same_folder_elsewhere(prefix))
+        self._folders = Counter(scope.parent_prefixes)  # --no-parent: each seed's folder, once a seed
+        self._set_parents()
+
+    def _set_parents(self) -> None:
+        self._parents = tuple(same for prefix in self._folders for same in _same_folder_elsewhere(prefix))
         self._parent_origins = {origin_of(prefix) for prefix in self._parents}
+
+    def folder_forms(self, seed_key: str) -> tuple[str, ...]:
+        """Where a seed's server sends it if it is a folder (see seed_redirected): with its slash,
+        over http or https, on its host or the www twin."""
+        return _same_folder_elsewhere(seed_key + "/")
+
+    def seed_redirected(self, seed_url: str, seed_key: str, target_key: str) -> bool:
+        """With --no-parent, keep to a seed's own folder where its server shows it is one (`/photos`
+        redirected to `/photos/`, as servers answer a folder named without its slash), not to the folder
+        above it, where `/photos` would be a file; True if the rule changed. Only that seed's share of
+        the folder above goes: another seed there keeps it."""
+        above = _folder_of(seed_url)
+        seed, target = urlsplit(seed_key), urlsplit(target_key)
+        if (not self._folders[above] or target.path != seed.path + "/" or target.query or seed.query
+                or (target.hostname or "") not in _www_twins(seed.hostname or "")):
+            return False
+        self._folders[above] -= 1
+        self._folders += Counter({target_key: 1})  # += drops the folder above where no seed is left in it
+        self._set_parents()
+        return True
 
     def allows_resource(self, canonical_url: str) -> bool:  # --accept and --no-parent are for pages only
         """True if an image or stylesheet an in-scope page refers to may be fetched."""

@@ -401,6 +401,39 @@ def test_a_link_straight_to_a_picture_on_another_site_is_fetched_as_an_image(tmp
         f"{SITE}/gallery/2.html": "page", f"{SITE}/uploads/full/1.png": "image"}
 
 
+def test_no_parent_keeps_to_a_seed_its_server_shows_is_a_folder(tmp_path: Path) -> None:
+    # /gallery, redirected to /gallery/ as servers answer a folder named without its slash: --no-parent
+    # kept to the folder above it (/), as for a file, and crawled the whole site.
+    def scheduler(resume: bool) -> Scheduler:
+        config = SchedulerConfig(output_dir=tmp_path, authkey=b"k" * 32, seeds=(f"{SITE}/gallery", f"{SITE}/x/a.html"),
+                                 scope=Scope(frozenset({"site.test"}), parent_prefixes=(f"{SITE}/", f"{SITE}/x/")),
+                                 politeness=Politeness(delay_seconds=0, per_host=100, obey_robots=False),
+                                 resume=resume)
+        return Scheduler(config, clock=lambda: 0.0)
+
+    def links_from(crawl: Scheduler, task: dict, *paths: str) -> set[str]:
+        crawl._handle(dict(make_result(task, "n1", Outcome.FETCHED, links=[pair(f"{SITE}{p}") for p in paths],
+                                       status=200)), 0.0)
+        return set(queued(crawl))
+
+    first = scheduler(resume=False)
+    first._start()
+    seeds = queued(first)
+    first._handle(dict(make_result(seeds[f"{SITE}/gallery"], "n1", Outcome.REDIRECT,
+                                   location=pair("https://www.site.test/gallery/"))), 0.0)  # and to https, www
+    folder = queued(first)["https://www.site.test/gallery/"]
+    assert links_from(first, folder, "/gallery/2.html", "/about.html", "/x/b.html") == {
+        f"{SITE}/gallery/2.html", f"{SITE}/x/b.html"}  # the other seed keeps its own folder
+    first._store.close()  # as a stopped run leaves it
+    # --resume does not ask for the seed again: what the state holds says it was a folder
+    again = scheduler(resume=True)
+    again._start()
+    pending = queued(again)
+    assert links_from(again, pending[f"{SITE}/gallery/2.html"], "/gallery/3.html", "/contact.html") == {
+        f"{SITE}/gallery/3.html"}
+    again._store.close()
+
+
 def seed_and_linked_tasks(scheduler: Scheduler, linked_path: str) -> tuple[dict, dict]:
     """Tasks for the seed / and for a page it links to."""
     seed = page_task(scheduler, "/")

@@ -208,6 +208,21 @@ def test_urls_scope_accept_and_no_parent_are_for_pages() -> None:
     assert rules.allows_resource("http://site.test/img/a.png")  # images come whatever their URL
 
 
+@pytest.mark.parametrize(("target", "a_folder"), [
+    ("https://example.com/photos/", True),
+    ("https://www.example.com/photos/", True),  # the site's twin, as a redirect to it often is
+    ("http://example.com/photos/", True),  # to http: the folder rule holds over both
+    ("https://example.com/photos/index.html", False),  # a page of its own, not the slash added
+    ("https://example.com/photos/?page=1", False),
+    ("https://cdn.example.com/photos/", False),
+])
+def test_urls_scope_no_parent_keeps_to_a_seed_its_server_shows_is_a_folder(target: str, a_folder: bool) -> None:
+    rules = ScopeRules(Scope(frozenset({"example.com"}), parent_prefixes=("https://example.com/",)))
+    assert rules.seed_redirected("https://example.com/photos", "https://example.com/photos", target) is a_folder
+    assert rules.allows("https://example.com/about.html") is not a_folder
+    assert rules.allows("https://example.com/photos/2024/a.html")
+
+
 @pytest.mark.parametrize(("page_url", "url", "expected"), [
     ("http://site.test/a/page.html#part", "http://site.test/img/x.png", "http://site.test/a/page.html"),
     ("https://site.test/a/page.html?q=1", "https://cdn.test/x.png", "https://site.test/"),  # origin only

@@ -127,11 +127,18 @@ class ResultApplier:
     def add_seeds(self, seeds: Iterable[str]) -> None:
         """Queue the seeds, as many as --max-pages admits (a long seed list is cut there, and said)."""
         max_pages, left_out, total = self._config.limits.max_pages, 0, 0
+        folders_known = self._config.resume and bool(self._config.scope.parent_prefixes)
         for url in seeds:
             key = canonical(url)
             total += 1
             if key is None:
                 continue
+            if folders_known and not key.endswith("/"):  # a seed an earlier run found a folder (_redirected)
+                forms = self._scope.folder_forms(key)
+                found = [form for form, row in zip(forms, self._store.find_urls(list(forms)))
+                         if row is not None and row.page_url is None]  # where a seed led, not a link
+                if found:
+                    self._scope.seed_redirected(url, key, found[0])
             if max_pages is not None and self.pages_admitted >= max_pages:
                 left_out += not self._frontier.seen(key)  # one crawled before (a --resume) is not left out
             elif self._frontier.add(url, key, Kind.PAGE, 0, None):  # False for one seen before
@@ -295,6 +302,8 @@ class ResultApplier:
             return
         self._frontier.finish(row, "redirect")
         url_event(Outcome.REDIRECT, row.url, kind=row.kind, location=url)
+        if kind == Kind.PAGE and _is_a_seed(row) and self._scope.seed_redirected(row.url, row.canonical, key):
+            log.info("scheduler: --no-parent: %s is a folder (its server added the slash); keeping to %s", row.url, url)
         if kind == Kind.ROBOTS:  # a redirected robots.txt is fetched by the node itself; not here
             return
         if kind == Kind.PAGE:  # the target is a page of its own and counts against --max-pages
