@@ -514,6 +514,9 @@ def _print_summary(summary: Summary) -> int:
         hosts = " ".join(f"--allow-domain {host}" for host in summary.out_of_scope_hosts)
         print(f"{kept_out} off-site image{'' if kept_out == 1 else 's'} skipped: add {hosts}"
               " (or leave out --same-host-images)", flush=True)
+    denied = c.get("images/denied", 0)
+    if denied:
+        print(f"{plural(denied, 'image')} left out by --deny.", flush=True)
     return exit_code(summary)
 
 

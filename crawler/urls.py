@@ -492,7 +492,11 @@ class ScopeRules:
         """True if an image or stylesheet an in-scope page refers to may be fetched."""
         if self._same_host_resources:
             return self.allows(canonical_url)
-        return bool(_host_of_canonical(canonical_url)) and not any(p.search(canonical_url) for p in self._deny)
+        return bool(_host_of_canonical(canonical_url)) and not self.denies(canonical_url)
+
+    def denies(self, canonical_url: str) -> bool:
+        """True if a --deny pattern matches the URL."""
+        return any(p.search(canonical_url) for p in self._deny)
 
     def has_pages_on(self, origin: str) -> bool:
         """True if the crawl follows pages on this origin's host (whose sitemaps are then worth reading)."""
@@ -505,7 +509,7 @@ class ScopeRules:
         if not host:
             return False
         in_scope = host in self._hosts or any(host == d or host.endswith("." + d) for d in self._domains)
-        if not in_scope or any(p.search(canonical_url) for p in self._deny):
+        if not in_scope or self.denies(canonical_url):
             return False
         if self._accept and not any(p.search(canonical_url) for p in self._accept):
             return False

@@ -39,7 +39,8 @@ def prepare_output(root: Path) -> None:
     (root / ".crawler" / "runs.jsonl").write_text(json.dumps({
         "seconds": 12.5, "counts": {"pages/fetched": 7, "sitemaps/fetched": 2, "sitemaps/pages": 5,
                                     "images/duplicate": 2, "bytes/duplicate": 3000,
-                                    "images/out-of-scope": 12, "images/opted-out": 4, "images/x-robots-tag": 1},
+                                    "images/out-of-scope": 12, "images/opted-out": 4, "images/x-robots-tag": 1,
+                                    "images/denied": 2},
         "out_of_scope_hosts": ["cdn.example.com"],
         "slowest_hosts": [{"origin": "http://b.test:8080", "downloads": 3, "mean_seconds": 1.5},
                           {"origin": "http://c.test", "downloads": 1, "mean_seconds": 0.5}]}) + "\n")
@@ -54,6 +55,7 @@ def test_report_summarize_counts_hosts_types_duplicates_and_failures(tmp_path: P
     assert summary["by_found_as"] == {"css-linked": 2, "img": 1}
     assert "12 off-site images skipped (--same-host-images): add --allow-domain cdn.example.com" in render_text(
         summary)
+    assert summary["images_denied"] == 2 and "2 images left out by --deny" in render_text(summary)
     assert "images by how the page showed them:\n        2  css-linked\n        1  img" in render_text(summary)
     assert summary["duplicates"] == {"images": 2, "bytes": 3000}
     assert summary["failures"]["failed: http-404"]["count"] == 5

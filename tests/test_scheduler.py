@@ -434,6 +434,21 @@ def test_no_parent_keeps_to_a_seed_its_server_shows_is_a_folder(tmp_path: Path) 
     again._store.close()
 
 
+def test_images_deny_keeps_out_are_counted_apart_from_another_sites(tmp_path: Path) -> None:
+    # They were counted as off-site, and the summary said "3 off-site images skipped: add
+    # --allow-domain site.test (or leave out --same-host-images)": the crawl's own host, and an
+    # option not given.
+    scheduler = idle_scheduler(tmp_path, Scope(frozenset({"site.test"}), deny_patterns=("thumbs",),
+                                               same_host_images=True))
+    images = [[*pair(url), "img", "", "", ""] for url in (f"{SITE}/thumbs/1.png", f"{SITE}/thumbs/1.png",
+                                                          f"{SITE}/full/1.png", "https://cdn.test/2.png")]
+    scheduler._handle(dict(make_result(page_task(scheduler, "/"), "n1", Outcome.FETCHED, images=images,
+                                       status=200)), 0.0)
+    assert set(queued(scheduler)) == {f"{SITE}/full/1.png"}
+    assert (scheduler.counts["images/denied"], scheduler.counts["images/out-of-scope"]) == (1, 1)
+    assert dict(scheduler._applier.out_of_scope_hosts) == {"cdn.test": 1}
+
+
 def seed_and_linked_tasks(scheduler: Scheduler, linked_path: str) -> tuple[dict, dict]:
     """Tasks for the seed / and for a page it links to."""
     seed = page_task(scheduler, "/")

@@ -54,6 +54,7 @@ def summarize(output_dir: Path) -> dict[str, Any]:
         "with_words": sum(1 for r in manifest if r.get("alt") or r.get("title") or r.get("caption")),
         "images_out_of_scope": {"images": counts.get("images/out-of-scope", 0),
                                 "hosts": runs[-1].get("out_of_scope_hosts", []) if runs else []},
+        "images_denied": counts.get("images/denied", 0),  # image URLs --deny kept out
         "inline": {"saved": sum(1 for r in manifest if str(r.get("url")).startswith("data:")),  # data: URIs
                    "not_saved": counts.get("images/inline-not-saved", 0)},  # filtered out, or no image
         "opted_out": {"image_references": counts.get("images/opted-out", 0),  # on pages that opt out
@@ -126,6 +127,8 @@ def render_text(summary: dict[str, Any]) -> str:
     if kept_out["images"]:
         lines.append(f"{kept_out['images']} off-site image{'' if kept_out['images'] == 1 else 's'} skipped "
                      f"(--same-host-images): add " + " ".join(f"--allow-domain {h}" for h in kept_out["hosts"]))
+    if summary["images_denied"]:
+        lines.append(f"{plural(summary['images_denied'], 'image')} left out by --deny")
     opted_out = summary["opted_out"]
     if opted_out["image_references"] or opted_out["images"]:
         lines.append(f"left out at the sites' request: {plural(opted_out['image_references'], 'image reference')} "

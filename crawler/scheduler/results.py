@@ -507,10 +507,16 @@ class ResultApplier:
                     self._frontier.add(url, key, Kind.STYLESHEET, import_depth, row.url)
 
     def _count_out_of_scope(self, key: str) -> None:
-        """Count each image URL the scope keeps out once, by host, for the summary's hint."""
+        """Count each image URL the scope keeps out once: by host, for the summary's hint, where it
+        is another site's (--same-host-images); apart where --deny kept it out, which no
+        --allow-domain brings in (the summary said "off-site" and named the crawl's own host)."""
         marker = hash(key)
-        if marker not in self._out_of_scope:
-            self._out_of_scope.add(marker)
+        if marker in self._out_of_scope:
+            return
+        self._out_of_scope.add(marker)
+        if self._scope.denies(key):
+            self._counts["images/denied"] += 1
+        else:
             self._counts["images/out-of-scope"] += 1
             self.out_of_scope_hosts[host_of(key)] += 1
 

@@ -81,8 +81,10 @@ def test_limits_max_time_stops_and_resume_carries_on(tmp_path: Path, serve_site,
 
 def test_limits_deny_and_allow_domain(tmp_path: Path, site, processes) -> None:
     truth, server, elsewhere = site
-    _result, manifest = crawl(processes, tmp_path, server.url, "deny", "--deny", r"\.gif$", "--deny", "/p/1[0-9]\\.")
+    result, manifest = crawl(processes, tmp_path, server.url, "deny", "--deny", r"\.gif$", "--deny", "/p/1[0-9]\\.")
     assert manifest and not any(r["url"].endswith(".gif") for r in manifest)
+    # said as --deny's, not as "off-site images skipped: add --allow-domain 127.0.0.1", the crawl's own host
+    assert "images left out by --deny." in result.stdout and "off-site" not in result.stdout
     assert not any(path.endswith(".gif") or path.startswith("p/1") and len(path) == 9 for path in server.hits)
     # The other host's images are fetched (a CDN), its pages are not, and a deny rule holds there too.
     assert {path for path in elsewhere.hits if path.endswith(".html")} == set()
