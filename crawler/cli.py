@@ -514,6 +514,10 @@ def _print_summary(summary: Summary) -> int:
         hosts = " ".join(f"--allow-domain {host}" for host in summary.out_of_scope_hosts)
         print(f"{kept_out} off-site image{'' if kept_out == 1 else 's'} skipped: add {hosts}"
               " (or leave out --same-host-images)", flush=True)
+    if summary.max_pages_reached is not None:  # their links were not kept: a --resume has none to follow
+        print(f"More pages were found than --max-pages {summary.max_pages_reached} admits; they were not crawled, "
+              "and a --resume cannot reach them (their links were not kept): crawl again with --fresh and a "
+              "larger --max-pages.", flush=True)
     denied = c.get("images/denied", 0)
     if denied:
         print(f"{plural(denied, 'image')} left out by --deny.", flush=True)

@@ -166,6 +166,17 @@ def test_cli_closing_lines_say_where_pages_came_from_and_what_failed_there(capsy
     assert said in capsys.readouterr().out
 
 
+def test_cli_closing_lines_say_that_max_pages_left_pages_out(capsys) -> None:  # type: ignore[no-untyped-def]
+    from crawler.cli import _print_summary
+    from crawler.scheduler.loop import StopReason, Summary
+    _print_summary(Summary(StopReason.FINISHED, "", 1.0, {"pages/fetched": 2}, max_pages_reached=2))
+    said = ("More pages were found than --max-pages 2 admits; they were not crawled, and a --resume cannot reach "
+            "them (their links were not kept): crawl again with --fresh and a larger --max-pages.")
+    assert said in capsys.readouterr().out
+    _print_summary(Summary(StopReason.FINISHED, "", 1.0, {"pages/fetched": 2}))
+    assert "--max-pages" not in capsys.readouterr().out
+
+
 def test_cli_the_command_leaves_with_mains_code_its_output_and_the_exit_handlers_run() -> None:
     # crawler.console skips the interpreter's teardown of its modules (30 ms at every exit); what
     # main() printed, and what a library's exit handler does, must still happen.

@@ -509,6 +509,24 @@ def test_max_pages_holds_for_a_seed_list_longer_than_it(tmp_path: Path, caplog: 
     assert scheduler._applier.seed_problems == [said]  # and again in the run's closing lines
 
 
+def test_max_pages_says_when_it_left_pages_out(tmp_path: Path) -> None:
+    # A crawl cut short by --max-pages ended as one that had found no more (and a --resume then does nothing).
+    config = SchedulerConfig(output_dir=tmp_path, authkey=b"k" * 32, seeds=(f"{SITE}/",), scope=SITE_SCOPE,
+                             limits=Limits(max_pages=3), politeness=Politeness(delay_seconds=0, obey_robots=False))
+    scheduler = Scheduler(config, clock=lambda: 0.0, store=MemoryStore())
+    scheduler._applier.add_seeds(config.seeds)
+
+    def fetched(*paths: str) -> bool:
+        task = dict(scheduler._frontier.next_task(0.0))  # type: ignore[arg-type]
+        links = [pair(f"{SITE}{path}") for path in paths]
+        scheduler._handle(dict(make_result(task, "n1", Outcome.FETCHED, links=links, status=200)), 0.0)
+        return scheduler._applier.pages_beyond_max_pages
+
+    assert not fetched("/a.html", "/c.html")  # the seed: the limit reached, nothing left out yet
+    assert not fetched("/", "/a.html", "https://elsewhere.test/x.html")  # seen, or out of scope
+    assert fetched("/b.html")
+
+
 def test_a_crawl_whose_nodes_all_left_says_how_to_start_one(tmp_path: Path,
                                                              caplog: pytest.LogCaptureFixture) -> None:
     # The hint came once, at the start: a crawl whose every node was killed later waited in silence

@@ -115,6 +115,7 @@ class ResultApplier:
         self.out_of_scope_hosts: Counter[str] = Counter()
         self.robots_disallowed_images: Counter[str] = Counter()  # origin → images its robots.txt kept out
         self.pages_admitted = 0  # pages queued so far, seeds included (what --max-pages counts)
+        self.pages_beyond_max_pages = False  # a page found in scope once --max-pages were admitted
         self.images_paused_until = 0.0  # no image task before this moment (the shared disk failed)
         self._redirect_targets: dict[int, int] = {}  # hash of a redirected URL → hash of its target
         self._file_check = SavedFileCheck(config.output_dir)
@@ -402,7 +403,10 @@ class ResultApplier:
         today = datetime.datetime.now(datetime.timezone.utc).date()
         for url, key in result["links"]:
             if limits.max_pages is not None and self.pages_admitted >= limits.max_pages:
-                break  # links to pictures on the site are pages too: those elsewhere end with them
+                if self.pages_beyond_max_pages:
+                    break  # links to pictures on the site are pages too: those elsewhere end with them
+                self.pages_beyond_max_pages = not seen(key) and allows(key)  # said at the end, once
+                continue
             if seen(key):
                 continue
             if allows(key):

@@ -35,8 +35,9 @@ def pages_requested(server) -> set[str]:
 
 def test_limits_max_pages_and_max_depth(tmp_path: Path, site, processes) -> None:
     _truth, server, _elsewhere = site
-    crawl(processes, tmp_path, server.url, "pages", "--max-pages", "10")
+    result, _manifest = crawl(processes, tmp_path, server.url, "pages", "--max-pages", "10")
     assert len(pages_requested(server)) == 10  # of 61 reachable: the seed and the first 9 admitted
+    assert "More pages were found than --max-pages 10 admits" in result.stdout  # it ended as if none were
     server.hits.clear()
     crawl(processes, tmp_path, server.url, "depth", "--max-depth", "1")
     # depth 0 is the seed (index.html, served for ""), depth 1 the pages it links to; no deeper
