@@ -119,6 +119,14 @@ def _positive(kind: Callable[[str], float]) -> Callable[[str], float]:
     return parse
 
 
+def _folder(text: str) -> Path:
+    """An argparse type: an output folder. An empty one, as an unset shell variable gives (-o "$OUT"),
+    meant the current folder, where the crawl's files then went among the user's."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("empty (an unset shell variable?); name a folder, . for this one")
+    return Path(text)
+
+
 def _types(text: str) -> tuple[str, ...]:
     names = tuple(t.strip().lower().replace("jpg", "jpeg") for t in text.split(",") if t.strip())
     unknown = [n for n in names if n not in ALL_TYPES]
@@ -150,7 +158,7 @@ def _add_crawl_options(parser: argparse.ArgumentParser, output_default: str | No
     parser.add_argument("seeds", nargs="*", metavar="SEED",
                         help="seed files (one URL per line, # comments; - reads them from standard input) "
                              "and/or URLs")
-    parser.add_argument("-o", "--output", type=Path, default=output_default, required=output_default is None,
+    parser.add_argument("-o", "--output", type=_folder, default=output_default, required=output_default is None,
                         help="output directory on the shared disk" + (
                             f" (default: {output_default})" if output_default else ""))
     scope = parser.add_argument_group("scope and limits")
@@ -301,7 +309,7 @@ def build_parser() -> argparse.ArgumentParser:
                              "schedulers on one crawl, theirs too: a lost one is replaced by the next")
     _add_key(worker)
     _add_worker_options(worker)
-    worker.add_argument("--output", type=Path, metavar="DIR",
+    worker.add_argument("--output", type=_folder, metavar="DIR",
                         help="where the shared output is mounted on this machine (default: the scheduler's path)")
     worker.add_argument("--node-id", default="", help="name in logs and the manifest (default: HOST-PID)")
     worker.add_argument("--reconnect-seconds", type=_seconds, default=WorkerConfig.reconnect_seconds, metavar="TIME",
@@ -329,7 +337,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="serve the demo site in seeds/demo-site and crawl it",
                                description="Serve seeds/demo-site on 127.0.0.1, crawl it into --output and write "
                                            "the gallery. Offline; a few seconds.")
-    demo.add_argument("-o", "--output", type=Path, default=Path("output"), help="default: %(default)s")
+    demo.add_argument("-o", "--output", type=_folder, default=Path("output"), help="default: %(default)s")
     demo.add_argument("--site", type=Path, default=DEMO_SITE, help="default: %(default)s")
     demo.add_argument("--workers", type=_positive(int), default=LocalNodes.workers, metavar="N",
                       help="worker processes (default: %(default)s)")

@@ -88,6 +88,7 @@ def test_cli_an_option_of_a_pair_on_the_command_line_overrides_the_files_other( 
     ("max-pages = ", "is not TOML"),
     ("fresh = true\nresume = true", "fresh and resume contradict each other; keep one"),
     ("insecure = true\nno-check-certificate = false", "insecure and no-check-certificate contradict each other"),
+    ('output = ""', "empty (an unset shell variable?)"),
 ])
 def test_cli_config_file_mistakes_are_one_line(tmp_path, capsys: pytest.CaptureFixture[str], text: str,  # type: ignore[no-untyped-def]
                                                words: str) -> None:
@@ -164,6 +165,19 @@ def test_cli_closing_lines_say_where_pages_came_from_and_what_failed_there(capsy
     from crawler.scheduler.loop import StopReason, Summary
     _print_summary(Summary(StopReason.FINISHED, "", 1.0, {"pages/fetched": 5, **counts}))
     assert said in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("command", [["run", "https://example.com/", "-o"], ["demo", "-o"],
+                                     ["worker", "--connect", "127.0.0.1:1", "--output"]])
+def test_cli_an_empty_output_folder_is_refused(capsys, tmp_path, monkeypatch,  # type: ignore[no-untyped-def]
+                                               command: list[str]) -> None:
+    # -o "$OUT" with OUT unset crawled into the current folder, its files among the user's.
+    monkeypatch.chdir(tmp_path)  # where they would go
+    with pytest.raises(SystemExit) as stopped:
+        main([*command, ""])
+    assert stopped.value.code == 2
+    assert "--output: empty (an unset shell variable?); name a folder, . for this one" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_cli_closing_lines_say_that_max_pages_left_pages_out(capsys) -> None:  # type: ignore[no-untyped-def]
