@@ -375,7 +375,7 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("-f", "--file", type=Path, help="write here instead of standard output")
     export.add_argument("--layout", choices=("manifest", "names"), default="manifest",
                         help="manifest: the records (default); names: the image files under their sites' names")
-    export.add_argument("--into", type=Path, metavar="DIR",
+    export.add_argument("--into", type=_folder, metavar="DIR",
                         help="with --layout names: the folder to fill (default: OUTPUT/by-name)")
     return parser
 

@@ -168,7 +168,8 @@ def test_cli_closing_lines_say_where_pages_came_from_and_what_failed_there(capsy
 
 
 @pytest.mark.parametrize("command", [["run", "https://example.com/", "-o"], ["demo", "-o"],
-                                     ["worker", "--connect", "127.0.0.1:1", "--output"]])
+                                     ["worker", "--connect", "127.0.0.1:1", "--output"],
+                                     ["export", "out", "--layout", "names", "--into"]])
 def test_cli_an_empty_output_folder_is_refused(capsys, tmp_path, monkeypatch,  # type: ignore[no-untyped-def]
                                                command: list[str]) -> None:
     # -o "$OUT" with OUT unset crawled into the current folder, its files among the user's.
@@ -176,7 +177,8 @@ def test_cli_an_empty_output_folder_is_refused(capsys, tmp_path, monkeypatch,  #
     with pytest.raises(SystemExit) as stopped:
         main([*command, ""])
     assert stopped.value.code == 2
-    assert "--output: empty (an unset shell variable?); name a folder, . for this one" in capsys.readouterr().err
+    said = capsys.readouterr().err.splitlines()[-1]
+    assert command[-1] in said and said.endswith(": empty (an unset shell variable?); name a folder, . for this one")
     assert list(tmp_path.iterdir()) == []
 
 
