@@ -51,7 +51,7 @@ def absolute(base: str, ref: str) -> str | None:
         return None
     if "\\" in ref:
         ref = backslashes_as_slashes(ref)
-    if len(ref) <= MAX_URL_CHARS and _PLAIN_ABSOLUTE.fullmatch(ref):
+    if _resolves_to_itself(ref):
         return ref  # what resolving it would give back: the common case, at a regular expression's cost
     if len(ref) > _MAX_JOINED_CHARS or _KEEPS_THE_BASE_PATH.match(ref):
         return _joined(base, ref)
@@ -85,6 +85,13 @@ _MAX_JOINED_CHARS = 2048  # longer references are resolved each time, not kept
 # scheme (lowered): those take the long way. tests/test_urls.py checks this against _joined.
 _PLAIN_ABSOLUTE = re.compile(r"https?://[A-Za-z0-9.-]+(?::[0-9]{1,5})?(?:/[A-Za-z0-9._~!$&'()*+,=:@%/-]*)?"
                              r"(?:\?[A-Za-z0-9._~!$&'()*+,;=:@%/?-]+)?")
+
+
+def _resolves_to_itself(ref: str) -> bool:
+    """Whether `ref` is a plain absolute URL, which resolving gives back as it is (see _PLAIN_ABSOLUTE)."""
+    return len(ref) <= MAX_URL_CHARS and _PLAIN_ABSOLUTE.fullmatch(ref) is not None
+
+
 # A reference with neither a path nor a host ("", "?q", "#f", "http:") keeps the base's whole path.
 _KEEPS_THE_BASE_PATH = re.compile(rf"(?:{_SCHEME.pattern})?(?://)?(?=[?#]|$)")
 
