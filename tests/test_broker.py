@@ -29,10 +29,11 @@ def test_broker_node_takes_tasks_and_returns_results(served) -> None:
     assert link.desk.take(3, 2) == [{"v": 1, "id": f"{number}.1"} for number in range(3)]  # one round trip
     assert link.desk.take(10, 2) == [{"v": 1, "id": "3.1"}, {"v": 1, "id": "4.1"}]
     assert link.desk.take(10, 0.1) == []  # nothing left: an empty batch after the timeout
-    link.results.put([{"v": 1, "type": "bye"}])
+    assert link.results.put([{"v": 1, "type": "bye"}]) == "running"  # a put is answered with the crawl's state
     assert results.get(timeout=2) == [{"v": 1, "type": "bye"}]
     bulletin.update(state="finished")
     assert link.bulletin.read()["state"] == "finished"
+    assert link.results.put([]) == "finished"
 
 
 def test_broker_node_connections_send_without_nagle_delays(served) -> None:

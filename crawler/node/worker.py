@@ -174,7 +174,7 @@ class Worker:
         link = self._link
         while link is not None:
             try:
-                link.results.put(message)
+                self._note_state(link.results.put(message))
                 return True
             except broker.CONNECTION_ERRORS:
                 link = self._reconnect(link)
@@ -289,12 +289,17 @@ class Worker:
         if not isinstance(bulletin, dict):  # an answer out of step: the link cannot be trusted
             raise EOFError(f"the bulletin read gave {type(bulletin).__name__}")
         state = bulletin.get("state")
-        self._winding_down = state in ("stopping", "paused", "finished")
+        self._note_state(state)
         if state == "finished" and not self._stop.is_set():
             log.info("worker %s: the scheduler says the crawl is over", self.node_id)
             self.crawl_over = True
             self._stop.set()
         return state if isinstance(state, str) else None
+
+    def _note_state(self, state: object) -> None:
+        """Whether the scheduler dispatches no more, from the state a bulletin read or a report gave."""
+        if isinstance(state, str):  # an older scheduler answers a report with None
+            self._winding_down = state in ("stopping", "paused", "finished")
 
     def _feed_loop(self) -> None:
         """Take tasks in batches while at least a refill's worth of room is free."""
