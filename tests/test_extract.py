@@ -545,6 +545,29 @@ def test_extract_reads_the_referrer_policy_a_page_and_its_images_set() -> None:
     assert extract(b'<img src="/a.png">', PAGE).referrer_policy is None
 
 
+def test_extract_the_images_a_pages_link_header_preloads() -> None:
+    # Chromium fetches a `Link: <…>; rel=preload; as=image` of a page's response as it reads the
+    # header (a site's hero picture, its srcset in imagesrcset); a crawl reading only the markup missed it.
+    header = ('</hero.jpg>; rel=preload; as=image; fetchpriority=high, <sizes/h-640.jpg>; rel="preload"; '
+              'as="image"; imagesrcset="sizes/h-640.jpg 640w, sizes/h-1280.jpg 1280w", '
+              '<https://cdn.test/x.png>; rel=preload; as=image; referrerpolicy=no-referrer, '
+              '</shown.png>; rel=preload; as=image, </theme.css>; rel=preload; as=style, '
+              '</s.css>; rel=stylesheet, </i.png>; rel=icon, </later.jpg>; rel=prefetch; as=image')
+    html = b'<head><base href="http://elsewhere.test/b/"></head><img src="http://site.test/shown.png" alt="S">'
+    refs = extract(html, PAGE, link_header=header)
+    assert {url: (form, alt) for url, _key, form, alt, _title, _caption in refs.images} == {
+        "http://site.test/shown.png": ("img", "S"),  # the page's own form names it
+        "http://site.test/hero.jpg": ("preload", ""),
+        "http://site.test/dir/sizes/h-640.jpg": ("preload", ""),  # relative to the page, not to <base href>
+        "http://site.test/dir/sizes/h-1280.jpg": ("preload", ""),
+        "https://cdn.test/x.png": ("preload", ""),
+        FAVICON: ("favicon", ""),  # the header's icon is none: browsers take no icon nor stylesheet from it
+    }
+    assert refs.referrer_policies == {"https://cdn.test/x.png": "no-referrer"} and refs.stylesheets == []
+    widest = extract(html, PAGE, link_header=header, srcset="largest")
+    assert "http://site.test/dir/sizes/h-640.jpg" not in [entry[0] for entry in widest.images]
+
+
 def test_extract_with_one_size_takes_the_widest_candidate_of_an_images_srcsets() -> None:
     # WordPress writes six sizes of every picture in srcset; a browser loads one, and `--srcset
     # largest` asks for the widest only (its src and the rest are the same picture, smaller).

@@ -28,6 +28,7 @@ from lxml import etree
 
 from crawler.messages import MAX_INLINE_IMAGES, MAX_REF_CHARS_PER_PAGE, MAX_REFS_PER_PAGE, MAX_WORDS_CHARS, Found
 from crawler.node import css
+from crawler.node.link_header import parse_link_header
 from crawler.node.menus import DOCFX_NAVIGATION, docfx_menu, is_menu_file
 from crawler.node.optout import meta_directives
 from crawler.node.query_encoding import query_codec, with_query_in
@@ -622,11 +623,13 @@ def _ascii_compatible(html: bytes, encoding: str | None) -> tuple[bytes, str | N
 
 
 def extract(html: bytes, page_url: str, encoding: str | None = None, agent: str | None = None,
-            refresh_header: str | None = None, referrer_header: str | None = None, srcset: str = "all") -> PageRefs:
+            refresh_header: str | None = None, referrer_header: str | None = None, srcset: str = "all",
+            link_header: str | None = None) -> PageRefs:
     """Return the pages, stylesheets and images `html` refers to, resolved against `page_url` or <base href>,
     where the page (or its Refresh header, `refresh_header`) sends its reader at once, and the
     Referrer Policy its images are asked for with (its Referrer-Policy header, `referrer_header`,
-    then its <meta name=referrer>s; an <img referrerpolicy> for that image).
+    then its <meta name=referrer>s; an <img referrerpolicy> for that image). `link_header`: the
+    page's Link header, whose image preloads are images of the page.
 
     With `agent` (our name for robots directives), links marked rel=nofollow are left out and the
     page's <meta name=robots> (or name=`agent`) directives are kept in `robots`. With `srcset`
@@ -645,9 +648,28 @@ def extract(html: bytes, page_url: str, encoding: str | None = None, agent: str 
     _read_refresh(refresh_header, metas, found, page_url)
     found.refs.referrer_policy = _read_referrer_policy(referrer_header, metas)
     declared_icon = document.read(found)
+    if link_header:
+        _read_link_header(link_header, found, page_url)
     if not declared_icon:  # what every browser asks for when a page names no icon
         found.image(origin_of(page_url) + "/favicon.ico", Found.FAVICON)
     return found.refs
+
+
+def _read_link_header(header: str, found: Collector, page_url: str) -> None:
+    """The pictures the page's Link header preloads (`rel=preload; as=image`, with an `imagesrcset`
+    and a `referrerpolicy` as on a <link>), which Chromium fetches as it reads the header, before
+    the page. Read after the page, so that what the page shows is named by how it shows it; their
+    references are relative to the page's URL, not to its <base href>. Browsers take nothing else
+    from the header (no stylesheet, no icon), and neither does the crawl."""
+    def srcset(ref: object, found_as: Found, alt: object = None, title: object = None) -> None:
+        if isinstance(ref, str):
+            for url in srcset_urls(ref):
+                found.image(url, found_as)
+
+    with found.based_on(page_url):
+        for target, parameters in parse_link_header(header):
+            if "preload" in _tokens(parameters.get("rel")):
+                _HEADER_PRELOAD({**parameters, "href": target}.get, found, found.image, srcset)
 
 
 def _read_refresh(header: str | None, metas: list[etree._Element], found: Collector, page_url: str) -> None:
@@ -1065,18 +1087,25 @@ def _link(get: _Get, found: Collector, image: _Image, srcset: _Image) -> bool:
         found.stylesheet(get("href"))
     if rels & _ICON_RELS:
         image(get("href"), Found.ICON)
-    if "preload" in rels and _is_token(get("as"), "image"):
+    if "preload" in rels:
+        _preload(get, found, image, srcset)
+    if "image_src" in rels:
+        image(get("href"), Found.LINK)
+    if _is_token(get("itemprop"), "image"):
+        image(get("href"), Found.META)
+    return declared_icon
+
+
+def _preload(get: _Get, found: Collector, image: _Image, srcset: _Image) -> bool:
+    """A preload (a <link rel=preload> or a Link header's): the picture it names, if `as=image`."""
+    if _is_token(get("as"), "image"):
         widest = widest_candidate(str(get("imagesrcset"))) if found.widest_only and get("imagesrcset") else None
         if widest is not None:
             image(widest[0], Found.PRELOAD)
         else:
             image(get("href"), Found.PRELOAD)
             srcset(get("imagesrcset"), Found.PRELOAD)
-    if "image_src" in rels:
-        image(get("href"), Found.LINK)
-    if _is_token(get("itemprop"), "image"):
-        image(get("href"), Found.META)
-    return declared_icon
+    return False
 
 
 def _video(get: _Get, found: Collector, image: _Image, srcset: _Image) -> bool:
@@ -1122,6 +1151,7 @@ def _with_element_policy(reader: _Reader) -> _Reader:
 
 
 _IMG = _with_element_policy(_img)
+_HEADER_PRELOAD = _with_element_policy(_preload)
 _PICTURE_TAGS = frozenset({"img", "amp-img", "amp-anim"})  # the elements _IMG reads
 
 

@@ -72,6 +72,7 @@ class Fetched:
     sets_cookie: bool = False  # a redirect that set a cookie (see _is_a_cookie_check)
     filename: str | None = None  # the name Content-Disposition gives it, as sent (see node.disposition)
     referrer_policy: str | None = None  # what its Referrer-Policy header sets for the requests it leads to
+    link_header: str | None = None  # its Link header: a browser fetches the images it preloads
 
     @functools.cached_property
     def sha256(self) -> str:
@@ -336,7 +337,8 @@ def _fetch_once(session: requests.Session, url: str, limits: FetchLimits, max_by
                            robots=_robots_tags(response, limits.user_agent), validators=_validators(response),
                            refresh=_as_a_browser_reads_it(response.headers.get("Refresh", "")) or None,
                            filename=disposition_filename(response.headers.get("Content-Disposition")),
-                           referrer_policy=referrer_policy(response.headers.get("Referrer-Policy")))
+                           referrer_policy=referrer_policy(response.headers.get("Referrer-Policy")),
+                           link_header=_as_a_browser_reads_it(response.headers.get("Link", "")) or None)
     except FetchError:
         raise
     except requests.exceptions.ConnectTimeout as exc:

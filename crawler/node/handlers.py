@@ -142,7 +142,8 @@ class TaskHandler:
             return make_result(task, self.node_id, Outcome.SKIPPED, reason="not-html", status=fetched.status,
                                bytes=len(fetched.body))
         refs = extract(fetched.body, task["url"], fetched.charset, self._agent, refresh_header=fetched.refresh,
-                       referrer_header=fetched.referrer_policy, srcset=self.image_filter.srcset)
+                       referrer_header=fetched.referrer_policy, srcset=self.image_filter.srcset,
+                       link_header=fetched.link_header)
         if refs.refresh is not None:  # a refresh at once: a browser shows nothing of this page
             return make_result(task, self.node_id, Outcome.REDIRECT, location=refs.refresh, status=fetched.status)
         links, images, stylesheets, inline, withheld = refs.links, refs.images, refs.stylesheets, refs.inline, 0
