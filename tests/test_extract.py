@@ -106,7 +106,8 @@ def test_extract_icons_and_the_implicit_favicon() -> None:
 def test_extract_poster_svg_object_embed_background_and_frames() -> None:
     html = """<body background="paper.gif"><video poster="/media/poster.jpg" src="/media/clip.mp4"></video>
     <svg width="10" height="10"><image href="/svg/inner.png"/><image xlink:href="/svg/legacy.png"/>
-      <use href="#local-symbol"/><use xlink:href="/sprites/icons.svg#cart"/></svg>
+      <use href="#local-symbol"/><use xlink:href="/sprites/icons.svg#cart"/>
+      <filter id="f"><feImage href="/svg/texture.png"/><feImage xlink:href="#shape"/></filter></svg>
     <object data="/chart.svg" type="image/svg+xml"></object><object data="/doc.pdf"></object>
     <object data="/movie.swf" type="application/x-shockwave-flash"></object><embed src="/diagram.png">
     <table background="/tiles/t.png"><tr><td background="/tiles/td.png">x</td><th background="/tiles/th.png">y</th>
@@ -118,6 +119,7 @@ def test_extract_poster_svg_object_embed_background_and_frames() -> None:
         "http://site.test/dir/paper.gif": "background", "http://site.test/media/poster.jpg": "poster",
         "http://site.test/svg/inner.png": "svg-image", "http://site.test/svg/legacy.png": "svg-image",
         "http://site.test/sprites/icons.svg": "svg-image", "http://site.test/chart.svg": "object",
+        "http://site.test/svg/texture.png": "svg-image",  # a filter's picture: Chromium loads it, applied or not
         "http://site.test/diagram.png": "object", "http://site.test/tiles/t.png": "background",
         "http://site.test/tiles/td.png": "background", "http://site.test/tiles/th.png": "background",
         FAVICON: "favicon"}

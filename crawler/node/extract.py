@@ -4,7 +4,7 @@
 read (backgrounds on any element included), `srcset` and `<picture>`, `<noscript>` fallbacks, CSS
 in `style=""` attributes and `<style>` blocks (their `@import`s become stylesheet tasks; linked
 stylesheets too), icons (and the implicit `/favicon.ico` a browser asks for when a page declares
-none), `<video poster>`, SVG `<image>` and `<use>`, `<object>`/`<embed>` of image type, the old
+none), `<video poster>`, SVG `<image>`, `<use>` and `<feImage>`, `<object>`/`<embed>` of image type, the old
 `background` attribute, AMP's `<amp-img>` and friends, the image metadata of Open Graph,
 Twitter, microdata and JSON-LD, and the pictures of a Magento product gallery in its script data.
 Frames are pages, like links; an iframe's `srcdoc` and a `<template shadowrootmode>` are shown in
@@ -44,7 +44,8 @@ from crawler.urls import CONTROL_CHARACTERS, absolute, canonical, looks_like_an_
 # tree builder would otherwise re-nest or drop them (a second <body>, a <td> outside a table, the
 # raw-text content of an unclosed <iframe>), and unclosed custom elements would nest thousands deep.
 _TAGS = ("a", "area", "img", "source", "input", "meta", "base", "link", "iframe", "frame", "video", "image",
-         "use", "object", "embed", "body", "table", "td", "th", "amp-img", "amp-anim", "amp-video", "amp-iframe")
+         "use", "feimage", "object", "embed", "body", "table", "td", "th", "amp-img", "amp-anim", "amp-video",
+         "amp-iframe")
 
 
 def _alternation(names: tuple[str, ...]) -> bytes:
@@ -1165,7 +1166,8 @@ def _image_element(get: _Get, found: Collector, image: _Image, srcset: _Image) -
 _READERS: dict[str, _Reader] = {
     "a": _anchor, "area": _anchor, "iframe": _frame, "frame": _frame, "img": _IMG, "source": _source,
     "input": _input, "meta": _meta, "link": _with_element_policy(_link), "video": _video, "image": _image_element,
-    "use": _svg_image, "object": _object, "embed": _object, **{name: _background for name in _BACKGROUND_TAGS},
+    "use": _svg_image, "feimage": _svg_image, "object": _object, "embed": _object,
+    **{name: _background for name in _BACKGROUND_TAGS},
     **{name + end: _grouping(name, not end) for name in ("figure", "picture") for end in ("", "-end")},
     "figcaption": _figcaption,
     # AMP pages have no <img>: the AMP runtime renders these custom elements as what they name
