@@ -511,6 +511,11 @@ def _print_summary(summary: Summary) -> int:
         print(f"{plural(cut, 'page')} cut at --max-page-bytes ({size_text(summary.max_page_bytes)}): what came after "
               "was not read. A larger --max-page-bytes reads such pages whole (reports with their pictures written "
               "in run to tens of MB).", flush=True)
+    too_large = c.get("images/too-large", 0)
+    if too_large:
+        print(f"{plural(too_large, 'image')} larger than --max-image-bytes {size_option(summary.max_image_bytes)} "
+              f"{'was' if too_large == 1 else 'were'} not saved: a larger --max-image-bytes (like 100M) keeps such "
+              "pictures (full-size photos and scans).", flush=True)
     traps = c.get("pages/traps", 0)
     if traps:
         print(f"{plural(traps, 'link')} left out as crawler traps: a path repeating a run of its folders three "

@@ -104,6 +104,7 @@ class Summary:
     trap_example: str | None = None  # the first link left out as a crawler trap
     max_page_bytes: int = 0  # where pages were cut (--max-page-bytes)
     max_pages_reached: int | None = None  # --max-pages, where pages in scope were found beyond it
+    max_image_bytes: int = 0  # what larger images were refused at (--max-image-bytes)
 
     @property
     def finished(self) -> bool:
@@ -614,7 +615,8 @@ class Scheduler:
                        out_of_scope_hosts, self._records.earlier_images, self._records.earlier_bytes,
                        self._applier.seed_problems, self._applier.robots_disallowed_images.most_common(3),
                        self._applier.trap_example, self.config.fetch.max_page_bytes,
-                       self.config.limits.max_pages if self._applier.pages_beyond_max_pages else None)
+                       self.config.limits.max_pages if self._applier.pages_beyond_max_pages else None,
+                       self.config.fetch.max_image_bytes)
 
 
 def _tasks_in(item: dict[str, Any] | list[dict[str, Any]]) -> list[dict[str, Any]]:

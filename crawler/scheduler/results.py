@@ -670,3 +670,5 @@ class ResultApplier:
         self._records.failure(row, outcome, reason, attempts)
         url_event(outcome, row.url, kind=row.kind, reason=reason, attempts=attempts, page_url=row.page_url)
         self._counts[f"{_PLURAL[row.kind]}/{outcome}"] += 1
+        if reason == "too-large" and row.kind == Kind.IMAGE:
+            self._counts["images/too-large"] += 1  # the closing lines name the option that refused them

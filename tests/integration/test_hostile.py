@@ -32,6 +32,8 @@ def test_hostile_site_is_survived_and_recorded(tmp_path: Path, hostile, processe
     assert "Traceback" not in result.stderr  # urllib3 printed one for /odd-header.png's header line
     assert "Failed to parse headers" not in result.stderr  # nor its warning: the picture is saved
     assert elapsed < 45, f"the crawl took {elapsed:.0f}s"
+    # the closing lines name the option that refused /endless.png and /bomb.png (before: "2 failed" alone)
+    assert "2 images larger than --max-image-bytes 1M were not saved: a larger --max-image-bytes" in result.stdout
 
     failures = {}
     for line in (output / "failures.jsonl").read_text().splitlines():
