@@ -531,6 +531,13 @@ def _print_summary(summary: Summary) -> int:
         print(f"More pages were found than --max-pages {summary.max_pages_reached} admits; they were not crawled, "
               "and a --resume cannot reach them (their links were not kept): crawl again with --fresh and a "
               "larger --max-pages.", flush=True)
+    if summary.max_depth_reached is not None:  # as for --max-pages: the deeper links were not kept
+        print(f"Pages deeper than --max-depth {summary.max_depth_reached} were found; they were not crawled, and a "
+              "--resume cannot reach them (their links were not kept): crawl again with --fresh and a larger "
+              "--max-depth.", flush=True)
+    if summary.nothing_to_resume:
+        print("Nothing was left to crawl: the saved crawl had finished. --recrawl asks its sites for what changed "
+              "since; --fresh starts over.", flush=True)
     denied = c.get("images/denied", 0)
     if denied:
         print(f"{plural(denied, 'image')} left out by --deny.", flush=True)

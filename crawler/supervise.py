@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from crawler import broker
 from crawler.config import SchedulerConfig, WorkerConfig
-from crawler.errors import ConfigError
+from crawler.errors import ConfigError, CrawlerError
 from crawler.storage import STATE_DIR
 from crawler.units import path_option
 
@@ -273,9 +273,12 @@ class LocalWorkers:
 
     def close(self, at_once: bool = False) -> None:
         """Wait for the workers to leave (a worker never told the address leaves at once, one sent
-        home by the scheduler too). `at_once`: the scheduler ended without sending them home (a
-        paused crawl, or a failure), so ask them to leave now: they would wait to reconnect to it,
-        and a --resume starts workers of its own. After _CHILD_EXIT_SECONDS, kill those still there."""
+        home by the scheduler too). `at_once`: ask them to leave now, as `crawler run` does once its
+        scheduler has ended. Those of a paused crawl, or of a failed scheduler, would wait to
+        reconnect to it (and a --resume starts workers of its own); a finished crawl sent its workers
+        home and waited for their goodbyes, and one still there never reached it (the crawl was over
+        before it joined, as a --resume of a finished crawl is): it would retry for
+        _LOCAL_RECONNECT_SECONDS. After _CHILD_EXIT_SECONDS, kill those still there."""
         if self._replacer is not None:
             self._replacer.stop()
         for writer in self._addresses:
@@ -398,17 +401,20 @@ def _forked_worker(config: WorkerConfig, reader: Any, writers: list[Any], quiet:
         reader.close()
     if quiet:
         logging.getLogger().setLevel(logging.WARNING)
-    sys.exit(run_node(dataclasses.replace(config, host=host, port=port), []))
+    try:
+        code = run_node(dataclasses.replace(config, host=host, port=port), [])
+    except CrawlerError as exc:  # one line, as `crawler worker` says it, not a multiprocessing traceback
+        log.error("worker %s: %s", config.node_id, exc)
+        code = 1
+    sys.exit(code)
 
 
 def run_local_crawl(config: SchedulerConfig, workers: LocalWorkers, *, quiet: bool = False,
                     key_file: Path | None = None, generated_key: bool = True) -> Summary:
     """Run the scheduler here and the local workers on its address; wait for them all."""
-    summary = None
     try:
-        summary = run_scheduler(config, quiet, on_listening=workers.tell,
-                                key_file=key_file, generated_key=generated_key)
-        return summary
+        return run_scheduler(config, quiet, on_listening=workers.tell, key_file=key_file, generated_key=generated_key)
     finally:
-        # a crawl paused by a signal to this process alone (`timeout`, `docker stop`) leaves its workers waiting
-        workers.close(at_once=summary is None or not summary.finished)
+        # a crawl paused by a signal to this process alone (`timeout`, `docker stop`) leaves its workers
+        # waiting; one that finished, those that never reached it
+        workers.close(at_once=True)

@@ -77,6 +77,23 @@ def test_local_workers_one_killed_before_the_scheduler_listens_leaves_the_others
     assert "a local worker ended before the scheduler started" in shown.stderr
 
 
+def test_local_workers_forked_and_told_a_dead_address_say_so_in_one_line() -> None:
+    # A forked worker's error left it as a multiprocessing traceback ("Process worker local-1:
+    # Traceback …"), where `crawler worker` says one line.
+    probe = (
+        "from crawler import supervise\n"
+        "supervise._LOCAL_RECONNECT_SECONDS = 0\n"  # one attempt (forked: the children see it too)
+        "workers = supervise.LocalWorkers(supervise.LocalNodes(workers=2), b'k' * 32, quiet=True)\n"
+        "workers.tell('127.0.0.1', 1)\n"  # nothing listens on port 1
+        "workers.close()\n"
+        "print(sorted(p.exitcode for p in workers._forked))\n"
+    )
+    shown = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, cwd=REPO)
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout.strip() == "[1, 1]"
+    assert "Traceback" not in shown.stderr and shown.stderr.count("no scheduler at 127.0.0.1:1") == 2, shown.stderr
+
+
 @pytest.mark.parametrize("generated_key", [True, False])
 def test_a_scheduler_listening_on_every_address_names_one_other_machines_reach(
         tmp_path: Path, capsys: pytest.CaptureFixture[str], generated_key: bool) -> None:

@@ -2,6 +2,7 @@
 
 import sys
 import threading
+import time
 from types import SimpleNamespace
 
 import pytest
@@ -209,6 +210,18 @@ def test_worker_a_node_that_joins_a_finished_crawl_leaves_at_once(tmp_path) -> N
     finally:
         served.stop()
     assert results.empty()  # no hello: the scheduler waits for no node that never works
+
+
+def test_worker_asked_to_leave_before_it_reached_its_scheduler_leaves_quietly() -> None:
+    # A --resume of a finished crawl: its scheduler ended before `crawler run`'s workers reached it;
+    # they retried for 10 s, then each printed a traceback ("no scheduler at …"). Now the run asks
+    # them to leave (SIGTERM), and a worker that never reached its scheduler has nothing to hand back.
+    from tests.integration.test_cli_errors import free_port
+    worker = Worker(WorkerConfig("127.0.0.1", free_port(), b"k" * 32, threads=1, reconnect_seconds=30))
+    threading.Timer(0.3, worker.request_stop).start()
+    started = time.monotonic()
+    assert worker.run() == 0
+    assert time.monotonic() - started < 5  # at once, not after the retries' 30 s
 
 
 def test_worker_a_paused_crawl_whose_scheduler_leaves_is_no_warning(caplog) -> None:

@@ -121,7 +121,7 @@ class Worker:
                 if len(addresses) == 1:
                     raise last
                 raise SchedulerUnreachable(f"none of the crawl's schedulers answers ({last})") from last
-            time.sleep(delay)
+            self._stop.wait(delay)  # asked to leave meanwhile (a signal): at once
             delay = min(delay * 2, 1.0)  # each try is a fresh connection: back soon after a partition
 
     def _reconnect(self, broken: broker.Link) -> broker.Link | None:
@@ -207,8 +207,16 @@ class Worker:
 
     def run(self) -> int:
         """Work until the scheduler says the crawl is over; return the exit code."""
-        self._link = self._connect_with_retries()
-        settings = self._link.bulletin.read()
+        try:
+            self._link = self._connect_with_retries()
+            settings = self._link.bulletin.read()
+        except (SchedulerUnreachable, *broker.CONNECTION_ERRORS):
+            if not self._stop.is_set():
+                raise
+            # Asked to leave before it reached the scheduler: `crawler run`'s workers, when the
+            # crawl was over before they joined (a --resume of a finished crawl): nothing to do.
+            log.info("worker %s: asked to leave before the crawl began; leaving", self.node_id)
+            return 0
         if settings.get("protocol") != PROTOCOL_VERSION:
             raise BadMessage(f"scheduler speaks protocol {settings.get('protocol')}, this node {PROTOCOL_VERSION}: "
                              f"run one queue-crawler version on the scheduler and every node (this node's: "

@@ -105,6 +105,8 @@ class Summary:
     max_page_bytes: int = 0  # where pages were cut (--max-page-bytes)
     max_pages_reached: int | None = None  # --max-pages, where pages in scope were found beyond it
     max_image_bytes: int = 0  # what larger images were refused at (--max-image-bytes)
+    max_depth_reached: int | None = None  # --max-depth, where pages in scope were found deeper
+    nothing_to_resume: bool = False  # a --resume found the crawl finished, and was given nothing new
 
     @property
     def finished(self) -> bool:
@@ -149,6 +151,7 @@ class Scheduler:
         self._sync = HostSync(shared, self._store, self._frontier) if shared is not None else None
         if self._sync is not None:
             self._frontier.owned = set()
+        self._nothing_to_resume = False  # a --resume of a crawl that had finished: said at the end
         self._open_crawl()
         crawl_id = mark_crawl(output, keep=self._store.resumed)  # a --resume keeps it: nodes carry on
         self.bulletin = broker.Bulletin({
@@ -184,6 +187,7 @@ class Scheduler:
             if self.config.recrawl and not joined:
                 self._start_recrawl()
             restored = self._frontier.restore()
+            self._nothing_to_resume = not (restored or joined or self.config.recrawl)
             counts = self._store.counts()
             self._applier.pages_admitted = sum(n for (kind, _status), n in counts.items() if kind == Kind.PAGE)
             log.info("scheduler: resuming: %d URLs to finish, %d images saved before",
@@ -616,7 +620,9 @@ class Scheduler:
                        self._applier.seed_problems, self._applier.robots_disallowed_images.most_common(3),
                        self._applier.trap_example, self.config.fetch.max_page_bytes,
                        self.config.limits.max_pages if self._applier.pages_beyond_max_pages else None,
-                       self.config.fetch.max_image_bytes)
+                       self.config.fetch.max_image_bytes,
+                       self.config.limits.max_depth if self._applier.pages_beyond_max_depth else None,
+                       self._nothing_to_resume and not self.counts["tasks/dispatched"])
 
 
 def _tasks_in(item: dict[str, Any] | list[dict[str, Any]]) -> list[dict[str, Any]]:

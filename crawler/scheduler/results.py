@@ -116,6 +116,7 @@ class ResultApplier:
         self.robots_disallowed_images: Counter[str] = Counter()  # origin → images its robots.txt kept out
         self.pages_admitted = 0  # pages queued so far, seeds included (what --max-pages counts)
         self.pages_beyond_max_pages = False  # a page found in scope once --max-pages were admitted
+        self.pages_beyond_max_depth = False  # a page found in scope deeper than --max-depth
         self.images_paused_until = 0.0  # no image task before this moment (the shared disk failed)
         self._redirect_targets: dict[int, int] = {}  # hash of a redirected URL → hash of its target
         self._file_check = SavedFileCheck(config.output_dir)
@@ -397,9 +398,11 @@ class ResultApplier:
         """Queue the pages a page links to (or a sitemap lists) that belong to the crawl, within its
         limits, and the pictures it links to straight outside them (images come from anywhere)."""
         limits = self._config.limits
-        if limits.max_depth is not None and depth > limits.max_depth:
-            return
         seen, allows = self._frontier.seen, self._scope.allows  # most links were seen: test that first
+        if limits.max_depth is not None and depth > limits.max_depth:
+            if not self.pages_beyond_max_depth:  # said at the end, once
+                self.pages_beyond_max_depth = any(not seen(key) and allows(key) for _url, key in result["links"])
+            return
         today = datetime.datetime.now(datetime.timezone.utc).date()
         for url, key in result["links"]:
             if limits.max_pages is not None and self.pages_admitted >= limits.max_pages:

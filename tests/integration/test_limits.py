@@ -39,7 +39,8 @@ def test_limits_max_pages_and_max_depth(tmp_path: Path, site, processes) -> None
     assert len(pages_requested(server)) == 10  # of 61 reachable: the seed and the first 9 admitted
     assert "More pages were found than --max-pages 10 admits" in result.stdout  # it ended as if none were
     server.hits.clear()
-    crawl(processes, tmp_path, server.url, "depth", "--max-depth", "1")
+    result, _manifest = crawl(processes, tmp_path, server.url, "depth", "--max-depth", "1")
+    assert "Pages deeper than --max-depth 1 were found" in result.stdout  # a --resume would not reach them
     # depth 0 is the seed (index.html, served for ""), depth 1 the pages it links to; no deeper
     index_links = {"p/1.html", "moved.html"} | {f"p/{n}.html" for n in range(60)
                                                 if f'href="/p/{n}.html"' in (server.root / "index.html").read_text()}
@@ -78,6 +79,10 @@ def test_limits_max_time_stops_and_resume_carries_on(tmp_path: Path, serve_site,
     this_run = int(result.stdout.split(" images saved (")[0].rsplit(" ", 1)[1])
     assert 0 < this_run < len(manifest)  # this run's images, then the whole crawl's
     assert f"The whole crawl: {len(manifest)} images saved" in result.stdout
+    # Once more, with nothing left: the scheduler ends before its workers reach it. They retried for
+    # 10 s and printed a traceback each; now they leave at once, and the closing lines say why.
+    result, _manifest = crawl(processes, tmp_path, server.url, "timed", "--resume")
+    assert "Traceback" not in result.stderr and "Nothing was left to crawl" in result.stdout
 
 
 def test_limits_deny_and_allow_domain(tmp_path: Path, site, processes) -> None:
