@@ -7,6 +7,7 @@ through supervise.py, and says how it ended.
 from __future__ import annotations
 
 import argparse
+import difflib
 import json
 import logging
 import re
@@ -805,8 +806,9 @@ def _config_file_defaults(command: argparse.ArgumentParser, path: Path) -> dict[
     for key, value in data.items():
         action = actions.get(key.replace("_", "-"))
         if action is None:
-            raise ConfigError(f"{path}: unknown option {key!r}; options are the long command-line names: "
-                              f"{', '.join(sorted(actions))}")
+            close = difflib.get_close_matches(key.replace("_", "-"), actions, n=1)
+            raise ConfigError(f"{path}: unknown option {key!r}{f' (did you mean {close[0]}?)' if close else ''}; "
+                              f"options are the long command-line names: {', '.join(sorted(actions))}")
         try:
             converted = _convert(action, value)
         except (argparse.ArgumentTypeError, TypeError, ValueError) as exc:

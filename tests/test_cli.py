@@ -81,7 +81,9 @@ def test_cli_an_option_of_a_pair_on_the_command_line_overrides_the_files_other( 
 
 
 @pytest.mark.parametrize("text, words", [
-    ("bogus = 1", "unknown option 'bogus'"),
+    ("bogus = 1", "unknown option 'bogus'; options are"),
+    ("max-page = 3", "unknown option 'max-page' (did you mean max-pages?)"),  # a typo: named, not only listed
+    ("user_agnet = 'x'", "unknown option 'user_agnet' (did you mean user-agent?)"),
     ('delay = "fast"', "is not a time"),
     ("same-host-images = 1", "expected true or false"),
     ('max-pages = [1, 2]', "expected one value"),
