@@ -42,6 +42,7 @@ from crawler.units import plural
 
 log = logging.getLogger(__name__)
 
+_WINDING_DOWN = ("stopping", "paused", "finished")  # the crawl's states in which the scheduler dispatches no more
 _POLL_SECONDS = 0.1  # longest wait on the scheduler before looking at the stop flag again
 _STATUS_SECONDS = 5.0  # how often a node logs its one-line status
 # Every take() and put() is a round trip that costs CPU on both ends (pickling, a server thread,
@@ -174,7 +175,8 @@ class Worker:
         link = self._link
         while link is not None:
             try:
-                self._note_state(link.results.put(message))
+                if link.results.put(message) in _WINDING_DOWN:  # a report is answered with the crawl's state
+                    self._winding_down = True  # only a bulletin read clears it (a resumed crawl): no race back
                 return True
             except broker.CONNECTION_ERRORS:
                 link = self._reconnect(link)
@@ -297,17 +299,12 @@ class Worker:
         if not isinstance(bulletin, dict):  # an answer out of step: the link cannot be trusted
             raise EOFError(f"the bulletin read gave {type(bulletin).__name__}")
         state = bulletin.get("state")
-        self._note_state(state)
+        self._winding_down = state in _WINDING_DOWN
         if state == "finished" and not self._stop.is_set():
             log.info("worker %s: the scheduler says the crawl is over", self.node_id)
             self.crawl_over = True
             self._stop.set()
         return state if isinstance(state, str) else None
-
-    def _note_state(self, state: object) -> None:
-        """Whether the scheduler dispatches no more, from the state a bulletin read or a report gave."""
-        if isinstance(state, str):  # an older scheduler answers a report with None
-            self._winding_down = state in ("stopping", "paused", "finished")
 
     def _feed_loop(self) -> None:
         """Take tasks in batches while at least a refill's worth of room is free."""
