@@ -139,11 +139,13 @@ def image_markup(form: int, url: str, key: str) -> Markup:
                        browser_loads=False),  # bLazy's picture and its retina twin (here the same one)
         lambda: Markup("lazy", body=f'<img src="{_PLACEHOLDER_GIF}" data-img-src="{url}" alt="">',
                        browser_loads=False),  # a site's own lazy loader, under a name of its own
+        lambda: Markup("svg-image", body=f'<svg width="24" height="16"><filter id="f-{key}"><feImage href="{url}"/>'
+                                         f'</filter><rect width="24" height="16" filter="url(#f-{key})"/></svg>'),
     ]
     return forms[form % len(forms)]()
 
 
-FORMS = 35  # how many forms image_markup knows
+FORMS = 36  # how many forms image_markup knows
 CLASSIC_FORMS = 7  # the first ones: what the extractor read before stylesheets and friends
 
 
