@@ -187,7 +187,9 @@ class Scheduler:
             if self.config.recrawl and not joined:
                 self._start_recrawl()
             restored = self._frontier.restore()
-            self._nothing_to_resume = not (restored or joined or self.config.recrawl)
+            # a shared crawl's scheduler restores only the origins it claims: the crawl's own count says
+            unfinished = restored if self._sync is None else self._sync.crawl_unfinished()
+            self._nothing_to_resume = not (unfinished or joined or self.config.recrawl)
             counts = self._store.counts()
             self._applier.pages_admitted = sum(n for (kind, _status), n in counts.items() if kind == Kind.PAGE)
             log.info("scheduler: resuming: %d URLs to finish, %d images saved before",
