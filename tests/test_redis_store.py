@@ -40,7 +40,7 @@ def test_a_second_scheduler_joins_a_running_crawl_and_fresh_is_refused_then(redi
     assert second.joined and second.resumed
     second.close()
     first.close()  # both said goodbye: the crawl holds no live scheduler now
-    with pytest.raises(StateError, match="holds an earlier crawl; add --resume"):
+    with pytest.raises(StateError, match="holds an earlier crawl; add --resume to carry on, --recrawl to fetch"):
         RedisStore(redis_server.url, "joined", resume=False, fresh=False)
     client = redis.Redis.from_url(redis_server.url, decode_responses=True)
     client.zadd("qc:joined:schedulers", {dead_token(): time.time()})  # killed -9 a moment ago, on this machine

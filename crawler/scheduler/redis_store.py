@@ -35,6 +35,7 @@ from crawler.messages import Kind
 from crawler.scheduler.buffered import Batch, BufferedStore
 from crawler.scheduler.hosts import SharedHosts, gone
 from crawler.scheduler.store import (
+    EARLIER_CRAWL_CHOICES,
     LEASED_TEXT,
     RECORD_TABLES,
     UNFINISHED,
@@ -262,7 +263,7 @@ class RedisStore(BufferedStore):
                 self._redis.unlink(key)
             exists = False
         elif exists and not resume:
-            raise StateError(f"{self._where} holds an earlier crawl; add --resume to carry on or --fresh to start over")
+            raise StateError(f"{self._where} {EARLIER_CRAWL_CHOICES}")
         schema = str(self._redis.hget(self._key["meta"], "schema") or "") or None  # decode_responses: a str
         if schema in ("1", "2", "3", "4", "5") and others:
             raise StateError(f"{self._where} was written by an earlier version, which {others} other scheduler(s) "

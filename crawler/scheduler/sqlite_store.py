@@ -19,7 +19,7 @@ from typing import Any
 from crawler.errors import StateError, StorageError
 from crawler.messages import Kind
 from crawler.scheduler.buffered import Batch, BufferedStore
-from crawler.scheduler.store import RECORD_TABLES, UNFINISHED, UrlRow, UrlStatus, check_table
+from crawler.scheduler.store import EARLIER_CRAWL_CHOICES, RECORD_TABLES, UNFINISHED, UrlRow, UrlStatus, check_table
 from crawler.storage import STATE_DIR
 from crawler.urls import origin_of
 
@@ -83,8 +83,7 @@ class SqliteStore(BufferedStore):
             exists = False
         elif exists and not resume:
             self._lock_file.close()
-            raise StateError(f"{output_dir} holds an earlier crawl; add --resume to carry on "
-                             "or --fresh to start over")
+            raise StateError(f"{output_dir} {EARLIER_CRAWL_CHOICES}")
         self.resumed = exists
         self._path = path
         try:

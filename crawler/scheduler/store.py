@@ -36,6 +36,10 @@ class UrlStatus(Word):
 UNFINISHED = (UrlStatus.PENDING, UrlStatus.LEASED)
 LEASED_TEXT = str(UrlStatus.LEASED)  # the plain string, once: lease() runs for every task
 RECORD_TABLES = ("manifest", "failures")
+# What a new crawl where one is saved is refused with: the same command run again a week later
+# most likely wants the re-crawl (conditional requests), which it would not find by --fresh.
+EARLIER_CRAWL_CHOICES = ("holds an earlier crawl; add --resume to carry on, --recrawl to fetch only what changed "
+                         "since, or --fresh to start over")
 
 
 class UrlRow(NamedTuple):

@@ -79,7 +79,9 @@ def test_cli_existing_state_needs_resume_or_fresh(tmp_path: Path, processes) -> 
     assert first.returncode == 0, first.stderr
     again = processes.run("run", "http://127.0.0.1:9/", "--output", str(tmp_path / "out"))
     assert again.returncode == 1
-    assert_one_error_line(again.stderr, "run", "add --resume to carry on or --fresh to start over")
+    # a weekly run of the same command is told of the re-crawl too, not only of starting over
+    assert_one_error_line(again.stderr, "run", "add --resume to carry on, --recrawl to fetch only what changed "
+                                               "since, or --fresh to start over")
 
 
 @pytest.mark.slow
