@@ -191,6 +191,15 @@ def test_extract_links_skip_non_http_and_fragments_only_duplicate() -> None:
     assert links == ["http://site.test/dir/next.html", "http://site.test/map.html"]
 
 
+def test_extract_follows_the_links_of_an_inline_svg_map() -> None:
+    # A clickable SVG map (regions, floors, an org chart) names its pages in xlink:href (SVG 1.1),
+    # which a browser follows when clicked; only href was read. href wins where both are (SVG 2).
+    html = """<svg viewBox="0 0 10 10"><a xlink:href="north.html"><path d="M0 0h5v5z"/></a>
+    <a href="/south.html" xlink:href="/old-south.html"><path d="M5 5h5v5z"/></a></svg>"""
+    links = [pair[0] for pair in extract(html.encode(), PAGE).links]
+    assert links == ["http://site.test/dir/north.html", "http://site.test/south.html"]
+
+
 def test_extract_follows_a_pages_next_and_previous_in_its_head() -> None:
     # A gallery that scrolls on for ever loads its next page from <link rel=next> (and says the
     # previous one): often the only way there in the markup. wget follows them; this did not.

@@ -928,7 +928,9 @@ _Reader = Callable[[_Get, Collector, _Image, _Image], bool]  # one tag's reader:
 def _anchor(get: _Get, found: Collector, image: _Image, srcset: _Image) -> bool:
     if found.agent is not None and "nofollow" in _tokens(get("rel")):
         return False  # the site asks crawlers not to follow it (wget does the same)
-    found.link(get("href"))  # a link straight to a picture is saved as one when fetched
+    # an <a> of an inline SVG (a clickable map) may name its target in xlink:href; href wins (SVG 2)
+    href = get("href")
+    found.link(href if href is not None else get("xlink:href"))  # a link straight to a picture is saved as one
     if found.lightboxes:  # what a lightbox opens, where the anchor has no href to it
         for attribute in _LIGHTBOX_SRC:
             ref = get(attribute)
