@@ -26,7 +26,7 @@ from typing import Any
 
 from crawler.credentials import read_private_text
 from crawler.errors import BadAuthkey, ConfigError, SchedulerUnreachable
-from crawler.storage import replace_text
+from crawler.storage import CONTACT_NAME, replace_text
 from crawler.units import path_option
 
 log = logging.getLogger(__name__)
@@ -165,7 +165,6 @@ def write_authkey_file(path: Path, key: bytes | None = None, replace: bool = Fal
     return key
 
 
-CONTACT_NAME = "contact.json"  # under OUTPUT/.crawler/: where the running scheduler listens
 KEY_NAME = "authkey"  # under OUTPUT/.crawler/: the key `crawler run` generated (mode 600)
 
 

@@ -10,6 +10,7 @@ Layout under the output directory:
 from __future__ import annotations
 
 import errno
+import fcntl
 import itertools
 import json
 import os
@@ -30,8 +31,29 @@ FAILURES_NAME = "failures.jsonl"
 STATE_DIR = ".crawler"
 RUNS_NAME = "runs.jsonl"  # under STATE_DIR: one summary per scheduler run
 CRAWL_ID_NAME = "crawl-id"  # under STATE_DIR: which crawl this output holds (a node checks it is there)
+CONTACT_NAME = "contact.json"  # under STATE_DIR: where the running scheduler listens
+LOCK_NAME = "lock"  # under STATE_DIR: held by the scheduler of a crawl kept in SQLite while it runs
 _TEMP_PREFIX = ".tmp-"
 _UNSAFE_HOST_CHARS = re.compile(r"[^a-z0-9._-]")
+
+
+def scheduler_at_work(output_dir: Path) -> bool:
+    """Whether a scheduler is crawling into `output_dir` now: it noted where it listens, and holds
+    the state's lock (a killed one leaves its note behind, not the lock; a crawl kept in Redis has
+    the note alone)."""
+    state = output_dir / STATE_DIR
+    if not (state / CONTACT_NAME).is_file():
+        return False
+    try:
+        lock = open(state / LOCK_NAME)
+    except FileNotFoundError:
+        return True
+    with lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except OSError:
+            return True
+        return False  # closing the file lets it go
 
 
 def host_folder(url: str) -> str:

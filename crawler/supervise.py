@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from crawler import broker
 from crawler.config import SchedulerConfig, WorkerConfig
 from crawler.errors import ConfigError, CrawlerError
-from crawler.storage import STATE_DIR
+from crawler.storage import CONTACT_NAME, STATE_DIR
 from crawler.units import path_option
 
 if TYPE_CHECKING:  # imported where a scheduler runs: a node's processes never load it
@@ -93,7 +93,7 @@ def run_scheduler(config: SchedulerConfig, quiet: bool,
         with live:
             return scheduler.run()
     finally:
-        (config.output_dir / STATE_DIR / broker.CONTACT_NAME).unlink(missing_ok=True)
+        (config.output_dir / STATE_DIR / CONTACT_NAME).unlink(missing_ok=True)
 
 
 def _note_contact(scheduler: Scheduler, config: SchedulerConfig, host: str, port: int, key_file: Path | None,

@@ -1,4 +1,5 @@
 import csv
+import fcntl
 import io
 import json
 from pathlib import Path
@@ -236,3 +237,17 @@ def test_report_a_jpeg_xl_or_heic_is_its_own_thumbnail(tmp_path: Path, caplog: p
     records = json.loads(page.split('<script type="application/json" id="records">', 1)[1].split("</script>", 1)[0])
     assert [r["thumb"] for r in records if r["path"] == path] == [path]
     assert "no thumbnail" not in caplog.text
+
+
+def test_report_says_when_a_crawl_is_running_into_the_output(tmp_path: Path) -> None:
+    # `crawler inspect` during a crawl said "0 pages, 0s of crawling in 0 runs" beside thousands of
+    # images: the run is counted when it ends. It now says a crawl is running, and how to watch it.
+    prepare_output(tmp_path)
+    assert not summarize(tmp_path)["running"]
+    (tmp_path / ".crawler" / "contact.json").write_text('{"address": "127.0.0.1:1"}\n')  # the scheduler's note
+    with open(tmp_path / ".crawler" / "lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # as a running scheduler holds it
+        summary = summarize(tmp_path)
+        assert summary["running"]
+        assert "in 1 run ended, and a crawl is running: images so far" in render_text(summary)
+    assert not summarize(tmp_path)["running"]  # the note of a killed scheduler alone: none is running

@@ -8,8 +8,16 @@ from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
 
-from crawler.storage import FAILURES_NAME, MANIFEST_NAME, RUNS_NAME, STATE_DIR, host_folder_of_path, read_jsonl
-from crawler.units import plural, size_text
+from crawler.storage import (
+    FAILURES_NAME,
+    MANIFEST_NAME,
+    RUNS_NAME,
+    STATE_DIR,
+    host_folder_of_path,
+    read_jsonl,
+    scheduler_at_work,
+)
+from crawler.units import path_option, plural, size_text
 
 MANIFEST_FIELDS = ("url", "page_url", "found_as", "name", "alt", "title", "caption", "pages", "replaces", "path",
                    "sha256", "bytes", "content_type", "width", "height", "node", "time")
@@ -41,6 +49,7 @@ def summarize(output_dir: Path) -> dict[str, Any]:
         counts.update(run.get("counts", {}))
     return {
         "output_dir": str(output_dir),
+        "running": scheduler_at_work(output_dir),  # its run's pages and time are counted when it ends
         "images": len(manifest),
         "bytes": sum(int(r.get("bytes", 0)) for r in manifest),
         "by_host": dict(sorted(by_host.items(), key=lambda item: -item[1]["images"])),
@@ -92,9 +101,11 @@ def recrawl_line(counts: dict[str, int]) -> str:
 
 def render_text(summary: dict[str, Any]) -> str:
     """Return the summary as the text `crawler inspect` prints."""
+    running = (" ended, and a crawl is running: images so far; its pages, duplicates and time are counted when it "
+               f"ends (crawler status {path_option(summary['output_dir'])} shows it live)")
     lines = [f"{summary['output_dir']}: {plural(summary['images'], 'image')}, {size_text(summary['bytes'])}, "
              f"{plural(summary['pages_fetched'], 'page')}, {summary['duration_seconds']:.0f}s of crawling "
-             f"in {plural(summary['runs'], 'run')}",
+             f"in {plural(summary['runs'], 'run')}{running if summary.get('running') else ''}",
              f"duplicates avoided: {plural(summary['duplicates']['images'], 'image')}, "
              f"{size_text(summary['duplicates']['bytes'])}",
              f"with words (alt, title or caption): {summary['with_words']} of {plural(summary['images'], 'image')}"

@@ -20,7 +20,7 @@ from crawler.errors import StateError, StorageError
 from crawler.messages import Kind
 from crawler.scheduler.buffered import Batch, BufferedStore
 from crawler.scheduler.store import EARLIER_CRAWL_CHOICES, RECORD_TABLES, UNFINISHED, UrlRow, UrlStatus, check_table
-from crawler.storage import STATE_DIR
+from crawler.storage import LOCK_NAME, STATE_DIR
 from crawler.urls import origin_of
 
 SCHEMA_VERSION = 1
@@ -67,7 +67,7 @@ class SqliteStore(BufferedStore):
         super().__init__()
         path = state_path(output_dir)
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock_file = open(path.parent / "lock", "w")
+        self._lock_file = open(path.parent / LOCK_NAME, "w")
         try:
             fcntl.flock(self._lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as exc:
