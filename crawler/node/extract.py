@@ -4,7 +4,8 @@
 read (backgrounds on any element included), `srcset` and `<picture>`, `<noscript>` fallbacks, CSS
 in `style=""` attributes and `<style>` blocks (their `@import`s become stylesheet tasks; linked
 stylesheets too), icons (and the implicit `/favicon.ico` a browser asks for when a page declares
-none), `<video poster>`, SVG `<image>`, `<use>` and `<feImage>`, `<object>`/`<embed>` of image type, the old
+none), preloads (`<link rel=preload as=image>`, and the same in the page's Link header), `<video
+poster>`, SVG `<image>`, `<use>` and `<feImage>`, `<object>`/`<embed>` of image type, the old
 `background` attribute, AMP's `<amp-img>` and friends, the image metadata of Open Graph,
 Twitter, microdata and JSON-LD, and the pictures of a Magento product gallery in its script data.
 Frames are pages, like links; an iframe's `srcdoc` and a `<template shadowrootmode>` are shown in
