@@ -278,3 +278,24 @@ def test_frontier_a_chain_taken_back_from_the_desk_goes_back_in_order_and_frees_
     assert frontier.in_flight == 0
     again = frontier.next_tasks(0.0)
     assert _urls(again) == ["0", "1", "2"] and [task["id"].split(".")[1] for task in again] == ["1", "1", "1"]
+
+
+def test_frontier_says_once_when_a_site_asks_it_to_wait(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    # A 429 or 503 with Retry-After pauses the whole site, up to 5 minutes; the crawl sat idle with
+    # nothing in flight and no word of why. The pause is said once, not for every answer within it.
+    frontier, _ = make(tmp_path, robots=False)
+    for n in range(4):
+        add(frontier, f"http://a.test/{n}")
+    rows = []
+    for _ in range(3):
+        task = frontier.next_task(0.0)
+        assert task is not None
+        rows.append(frontier.complete(task["id"], 0.0))
+    caplog.set_level("INFO", logger="crawler")
+    frontier.retry_or_fail(rows[0], "http-503", 0.0, retry_after=2.0)  # a short one: the log need not say it
+    frontier.retry_or_fail(rows[1], "http-429", 0.0, retry_after=1000.0)
+    frontier.retry_or_fail(rows[2], "http-429", 1.0, retry_after=1000.0)  # within the pause: said already
+    said = [record.getMessage() for record in caplog.records if "asks to wait" in record.getMessage()]
+    assert said == ["scheduler: http://a.test asks to wait (http-429, Retry-After 1000s): nothing goes there "
+                    "for 300s (the longest wait kept)"]
+    assert frontier.next_task(299.0) is None and frontier.next_task(301.0) is not None

@@ -37,6 +37,7 @@ from crawler.scheduler.store import (
 from crawler.urls import origin_of
 
 log = logging.getLogger(__name__)
+_SAID_PAUSE_SECONDS = 5.0  # a Retry-After this long or longer is said in the log: the crawl visibly waits
 _RESOURCE_KINDS = (Kind.IMAGE, Kind.STYLESHEET, Kind.SITEMAP, Kind.MENU)  # queued apart from pages, and taken first
 
 
@@ -74,6 +75,7 @@ class _Host:
     delay: float = 0.0
     rules: RobotsRules | None = None  # None until robots.txt is known
     robots_failed: bool = False  # robots.txt could not be fetched: nothing else is requested
+    paused_until: float = 0.0  # the end of the last pause its Retry-After asked for, which was said
 
 
 @dataclass(frozen=True)
@@ -422,7 +424,12 @@ class Frontier:
         if retry_after is not None:
             capped = min(retry_after, self._politeness.max_retry_after_seconds)
             delay = max(delay, capped)
-            self._keep_gap(self._host(origin), now, capped)  # the whole origin slows down
+            host = self._host(origin)
+            if capped >= _SAID_PAUSE_SECONDS and now >= host.paused_until:  # once a pause: else the crawl
+                host.paused_until = now + capped  # idles minutes with nothing in flight, and says nothing of why
+                log.info("scheduler: %s asks to wait (%s, Retry-After %gs): nothing goes there for %gs%s", origin,
+                         reason, retry_after, capped, " (the longest wait kept)" if capped < retry_after else "")
+            self._keep_gap(host, now, capped)  # the whole origin slows down
         self._store.requeue(row.id, reason, attempts)
         heapq.heappush(self._delayed, (now + delay, row.id, origin, row.kind))
         return True
