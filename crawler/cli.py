@@ -428,7 +428,9 @@ def scheduler_config(args: argparse.Namespace, authkey: bytes, listen: tuple[str
             try:
                 re.compile(pattern)
             except re.error as exc:
-                raise ConfigError(f"{option} {pattern!r} is not a regular expression: {exc}") from exc
+                glob = re.fullmatch(r"\*\.(\w+)", pattern)  # wget's --reject '*.gif' habit
+                hint = f" (a glob? as a regular expression, '\\.{glob[1]}$')" if glob else ""
+                raise ConfigError(f"{option} {pattern!r} is not a regular expression: {exc}{hint}") from exc
     request = RequestOptions(headers=tuple(parse_header(text) for text in args.header),
                              cookies=read_cookies(args.cookies) if args.cookies else (),
                              basic_auth=read_basic_auth(args.auth_file) if args.auth_file else (),

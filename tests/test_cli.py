@@ -351,3 +351,15 @@ def test_cli_commands_it_suggests_can_be_pasted_whatever_the_output_folder(tmp_p
     supervise._note_contact(scheduler, config, "127.0.0.1", 8972, None, True)  # type: ignore[arg-type]
     assert shlex.split(scheduler.join_command)[-2:] == ["--authkey-file", str(output / ".crawler" / broker.KEY_NAME)]
     assert shlex.split(capsys.readouterr().out.split("another terminal: ")[1])[-1] == str(output)
+
+
+@pytest.mark.parametrize(("pattern", "said"), [
+    ("*.gif", "--deny '*.gif' is not a regular expression: nothing to repeat at position 0 (a glob? as a regular "
+              "expression, '\\.gif$')"),  # what wget's --reject takes: the way to write it is named
+    ("([", "--deny '([' is not a regular expression: unterminated character set at position 1\n"),
+])
+def test_cli_a_pattern_that_is_no_regular_expression_is_one_line(tmp_path, capsys, pattern: str,  # type: ignore[no-untyped-def]
+                                                                  said: str) -> None:
+    assert main(["run", "https://example.com/", "--output", str(tmp_path / "out"), "--deny", pattern]) == 1
+    error = capsys.readouterr().err
+    assert said in error and error.count("\n") == 1
