@@ -128,8 +128,16 @@ def _folder(text: str) -> Path:
     return Path(text)
 
 
+# Other names of --types' kinds: file extensions, and what follows "image/" in a Content-Type.
+_TYPE_ALIASES = {"jpg": "jpeg", "jpe": "jpeg", "jfif": "jpeg", "pjpeg": "jpeg", "tif": "tiff", "svgz": "svg",
+                 "svg+xml": "svg", "heif": "heic", "x-icon": "ico", "vnd.microsoft.icon": "ico", "x-ms-bmp": "bmp"}
+
+
 def _types(text: str) -> tuple[str, ...]:
-    names = tuple(t.strip().lower().replace("jpg", "jpeg") for t in text.split(",") if t.strip())
+    """An argparse type: the image kinds --types keeps, by name, file extension or media type
+    (`jpg`, `.tif`, `image/png`)."""
+    given = (t.strip().lower().removeprefix("image/").removeprefix(".") for t in text.split(","))
+    names = tuple(_TYPE_ALIASES.get(name, name) for name in given if name)
     unknown = [n for n in names if n not in ALL_TYPES]
     if unknown or not names:
         what = f"unknown image type{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}" if unknown else "no type"

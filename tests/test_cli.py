@@ -243,6 +243,13 @@ def test_cli_types_says_what_is_wrong_with_the_list(text: str, said: str) -> Non
     assert str(caught.value).startswith(said)
 
 
+def test_cli_types_takes_extensions_and_media_types_too() -> None:
+    # `--types jpg` was taken and `--types tif` refused; a user who writes .png or image/png was too
+    from crawler.cli import _types
+    assert _types("JPG, .tif,image/png,svgz,image/svg+xml,heif,image/x-icon") == (
+        "jpeg", "tiff", "png", "svg", "svg", "heic", "ico")
+
+
 @pytest.mark.parametrize("where", ["missing-folder/file", "a-folder"])
 @pytest.mark.parametrize("words", [
     ["export", "{output}", "-f", "{where}"],
