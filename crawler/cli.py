@@ -846,6 +846,8 @@ def _convert(action: argparse.Action, value: Any) -> Any:
             raise TypeError("expected true or false")
         return action.const if value else action.default
     many = isinstance(action, argparse._AppendAction) or action.nargs in ("*", "+")
+    if action.type is _types and isinstance(value, list) and all(isinstance(item, str) for item in value):
+        value = ",".join(value)  # types = ["jpeg", "png"]: a list in TOML, a comma list on the command line
     values = value if isinstance(value, list) else [value]
     if not many and isinstance(value, list):
         raise TypeError("expected one value, not a list")

@@ -250,6 +250,14 @@ def test_cli_types_takes_extensions_and_media_types_too() -> None:
         "jpeg", "tiff", "png", "svg", "svg", "heic", "ico")
 
 
+def test_cli_config_file_types_may_be_a_list(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # types = ["jpg", "png"], as header and allow-domain are written, was "expected one value, not a list"
+    from crawler.cli import parse_command_line
+    config = tmp_path / "crawl.toml"
+    config.write_text('seeds = ["https://example.com/"]\ntypes = ["jpg", "png"]\n')
+    assert parse_command_line(build_parser(), ["run", "--config", str(config)]).types == ("jpeg", "png")
+
+
 @pytest.mark.parametrize("where", ["missing-folder/file", "a-folder"])
 @pytest.mark.parametrize("words", [
     ["export", "{output}", "-f", "{where}"],
