@@ -120,6 +120,12 @@ def _positive(kind: Callable[[str], float]) -> Callable[[str], float]:
     return parse
 
 
+def _pixels(text: str) -> float:
+    """An argparse type: a width or height, `200` or `200px` (the help names it PX)."""
+    stripped = text.strip()
+    return _positive(int)(stripped[:-2] if stripped.lower().endswith("px") else stripped)
+
+
 def _folder(text: str) -> Path:
     """An argparse type: an output folder. An empty one, as an unset shell variable gives (-o "$OUT"),
     meant the current folder, where the crawl's files then went among the user's."""
@@ -236,9 +242,9 @@ def _add_crawl_options(parser: argparse.ArgumentParser, output_default: str | No
                           help=f"larger images are refused (default: {size_option(FetchLimits.max_image_bytes)})")
     fetching.add_argument("--min-bytes", type=_size, default=ImageFilter.min_bytes, metavar="SIZE",
                           help="skip smaller images (like 2k)")
-    fetching.add_argument("--min-width", type=_positive(int), default=ImageFilter.min_width, metavar="PX",
+    fetching.add_argument("--min-width", type=_pixels, default=ImageFilter.min_width, metavar="PX",
                           help="skip narrower images")
-    fetching.add_argument("--min-height", type=_positive(int), default=ImageFilter.min_height, metavar="PX",
+    fetching.add_argument("--min-height", type=_pixels, default=ImageFilter.min_height, metavar="PX",
                           help="skip shorter images")
     fetching.add_argument("--types", type=_types, default=ImageFilter.types, metavar="LIST",
                           help=f"image types to keep (default: all of {','.join(ALL_TYPES)})")

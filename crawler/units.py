@@ -44,13 +44,21 @@ def parse_size(text: str) -> int:
     return int(float(match.group(1)) * _SIZE_UNITS[unit])
 
 
+_TIME_PARTS = re.compile(r"(?:[0-9]*\.?[0-9]+[a-zA-Z]+){2,}")  # 1m30s, 1h30m, 2d12h
+_TIME_PART = re.compile(r"([0-9]*\.?[0-9]+)([a-zA-Z]+)")
+
+
 def parse_seconds(text: str) -> float:
-    """Seconds from `1.5s`, `500ms`, `2m`, `1h` or a plain number; ValueError with a sentence otherwise."""
+    """Seconds from `1.5s`, `500ms`, `2m`, `1h`, `1m30s` or a plain number; ValueError with a sentence otherwise."""
     match = _NUMBER_AND_UNIT.fullmatch(text)
     unit = match.group(2).lower() if match else ""
-    if match is None or unit not in _TIME_UNITS:
-        raise ValueError(f"{text!r} is not a time (like 1.5s, 500ms, 2m, 1h or a number of seconds)")
-    return float(match.group(1)) * _TIME_UNITS[unit]
+    if match is not None and unit in _TIME_UNITS:
+        return float(match.group(1)) * _TIME_UNITS[unit]
+    if _TIME_PARTS.fullmatch(text.strip()):  # each part with its unit, as Go and systemd write durations
+        parts = [(float(number), unit.lower()) for number, unit in _TIME_PART.findall(text)]
+        if all(unit in _TIME_UNITS for _number, unit in parts):
+            return sum(number * _TIME_UNITS[unit] for number, unit in parts)
+    raise ValueError(f"{text!r} is not a time (like 1.5s, 500ms, 2m, 1h, 1m30s or a number of seconds)")
 
 
 def size_option(count: int) -> str:

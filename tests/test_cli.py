@@ -250,6 +250,12 @@ def test_cli_types_takes_extensions_and_media_types_too() -> None:
         "jpeg", "tiff", "png", "svg", "svg", "heic", "ico")
 
 
+def test_cli_min_width_and_height_take_px() -> None:
+    # the help names them PX, and --min-width 200px was "not a number"
+    args = build_parser().parse_args(["run", "https://example.com/", "--min-width", "200px", "--min-height", "90 PX"])
+    assert (args.min_width, args.min_height) == (200, 90)
+
+
 def test_cli_config_file_types_may_be_a_list(tmp_path) -> None:  # type: ignore[no-untyped-def]
     # types = ["jpg", "png"], as header and allow-domain are written, was "expected one value, not a list"
     from crawler.cli import parse_command_line

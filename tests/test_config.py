@@ -47,12 +47,13 @@ def test_units_sizes_take_units(text: str, count: int) -> None:
     assert parse_size(text) == count
 
 
-@pytest.mark.parametrize("text, seconds", [("1.5s", 1.5), ("500ms", 0.5), ("2m", 120), ("1h", 3600), ("30", 30)])
+@pytest.mark.parametrize("text, seconds", [("1.5s", 1.5), ("500ms", 0.5), ("2m", 120), ("1h", 3600), ("30", 30),
+                                           ("1m30s", 90), ("1h30m", 5400), ("2d12h", 216_000)])  # as Go, systemd
 def test_units_times_take_units(text: str, seconds: float) -> None:
     assert parse_seconds(text) == seconds
 
 
-@pytest.mark.parametrize("bad", ["5X", "", "-1", "1.2.3", "M"])
+@pytest.mark.parametrize("bad", ["5X", "", "-1", "1.2.3", "M", "1m30", "1x30s", "m30s"])
 def test_units_nonsense_is_a_sentence(bad: str) -> None:
     with pytest.raises(ValueError, match="is not a"):
         parse_size(bad)
