@@ -113,7 +113,7 @@ def _positive(kind: Callable[[str], float]) -> Callable[[str], float]:
         try:
             value = kind(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+            raise argparse.ArgumentTypeError(f"not a {'whole ' if kind is int else ''}number: {text!r}") from None
         if value < 0:
             raise argparse.ArgumentTypeError(f"must not be negative: {text!r}")
         return value

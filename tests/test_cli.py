@@ -256,6 +256,17 @@ def test_cli_min_width_and_height_take_px() -> None:
     assert (args.min_width, args.min_height) == (200, 90)
 
 
+@pytest.mark.parametrize(("option", "text", "said"), [
+    ("--max-pages", "1.5", "argument --max-pages: not a whole number: '1.5'"),  # it said "not a number"
+    ("--min-width", "20em", "argument --min-width: not a whole number: '20em'"),
+    ("--max-pages", "-3", "argument --max-pages: must not be negative: '-3'"),
+])
+def test_cli_counts_say_what_is_wrong(capsys, option: str, text: str, said: str) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["run", "https://example.com/", option, text])
+    assert said in capsys.readouterr().err
+
+
 def test_cli_config_file_types_may_be_a_list(tmp_path) -> None:  # type: ignore[no-untyped-def]
     # types = ["jpg", "png"], as header and allow-domain are written, was "expected one value, not a list"
     from crawler.cli import parse_command_line
