@@ -72,6 +72,9 @@ DEMO_SITE = Path("seeds/demo-site")
 # -- argument helpers ---------------------------------------------------------------------------
 
 def _address(text: str) -> tuple[str, int]:
+    if "://" in text:  # a URL copied in: the host was taken to be "http://host", and the DNS asked for it
+        raise argparse.ArgumentTypeError(f"expected HOST:PORT, got {text!r}: a scheduler is no web server, "
+                                         "leave out the scheme")
     host, _, port = text.rpartition(":")
     if not host or not port.isdigit() or not 0 <= int(port) < 65536:
         raise argparse.ArgumentTypeError(f"expected HOST:PORT, got {text!r}")

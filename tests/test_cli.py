@@ -267,6 +267,13 @@ def test_cli_counts_say_what_is_wrong(capsys, option: str, text: str, said: str)
     assert said in capsys.readouterr().err
 
 
+def test_cli_an_address_copied_as_a_url_says_to_leave_out_the_scheme(capsys) -> None:  # type: ignore[no-untyped-def]
+    # --connect http://host:8765 asked the DNS for a host named "http://host" and said so
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["worker", "--connect", "http://127.0.0.1:8765"])
+    assert "a scheduler is no web server, leave out the scheme" in capsys.readouterr().err
+
+
 def test_cli_config_file_types_may_be_a_list(tmp_path) -> None:  # type: ignore[no-untyped-def]
     # types = ["jpg", "png"], as header and allow-domain are written, was "expected one value, not a list"
     from crawler.cli import parse_command_line
