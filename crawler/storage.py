@@ -46,7 +46,7 @@ def scheduler_at_work(output_dir: Path) -> bool:
         return False
     try:
         lock = open(state / LOCK_NAME)
-    except FileNotFoundError:
+    except OSError:  # none (a Redis crawl), or not ours to open: the note is all there is to go by
         return True
     with lock:
         try:
