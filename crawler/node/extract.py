@@ -663,15 +663,11 @@ def _read_link_header(header: str, found: Collector, page_url: str) -> None:
     the page. Read after the page, so that what the page shows is named by how it shows it; their
     references are relative to the page's URL, not to its <base href>. Browsers take nothing else
     from the header (no stylesheet, no icon), and neither does the crawl."""
-    def srcset(ref: object, found_as: Found, alt: object = None, title: object = None) -> None:
-        if isinstance(ref, str):
-            for url in srcset_urls(ref):
-                found.image(url, found_as)
-
+    image, srcset = _image_readers(found, None)
     with found.based_on(page_url):
         for target, parameters in parse_link_header(header):
             if "preload" in _tokens(parameters.get("rel")):
-                _HEADER_PRELOAD({**parameters, "href": target}.get, found, found.image, srcset)
+                _HEADER_PRELOAD({**parameters, "href": target}.get, found, image, srcset)
 
 
 def _read_refresh(header: str | None, metas: list[etree._Element], found: Collector, page_url: str) -> None:
@@ -792,10 +788,9 @@ def _parse(markup: bytes, charset: str | None) -> list[etree._Element]:
     return [element for element in root.iter() if isinstance(element.tag, str) and element.tag.startswith("q-")]
 
 
-def _read_tags(tags: list[etree._Element], marks: _Marks, found: Collector, only_as: Found | None) -> bool:
-    """Collect from the cut tags; `only_as` overrides how images were found (noscript). `marks`
-    says what the markup may hold (a lazy background: every tag is asked for one). True if an
-    icon was declared."""
+def _image_readers(found: Collector, only_as: Found | None) -> tuple[_Image, _Image]:
+    """What a tag's reader is given to report pictures: one reference, and each candidate of a
+    srcset, as images of the page (`only_as` overrides how they were found: <noscript>)."""
     def image(ref: object, found_as: Found, alt: object = None, title: object = None) -> None:
         found.image(ref, only_as or found_as, alt, title)
 
@@ -804,6 +799,14 @@ def _read_tags(tags: list[etree._Element], marks: _Marks, found: Collector, only
             for url in srcset_urls(ref):
                 found.image(url, only_as or found_as, alt, title)
 
+    return image, srcset
+
+
+def _read_tags(tags: list[etree._Element], marks: _Marks, found: Collector, only_as: Found | None) -> bool:
+    """Collect from the cut tags; `only_as` overrides how images were found (noscript). `marks`
+    says what the markup may hold (a lazy background: every tag is asked for one). True if an
+    icon was declared."""
+    image, srcset = _image_readers(found, only_as)
     declared_icon = False
     lightboxes, found.lightboxes = found.lightboxes, marks.lightboxes  # a srcdoc read inside has its own
     for tag in tags:
