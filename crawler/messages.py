@@ -14,7 +14,7 @@ from typing import Any, Literal, TypedDict, get_args
 
 from crawler.errors import BadMessage
 
-PROTOCOL_VERSION = 15  # 2: stylesheet tasks; images carry how they were found. 3: withheld images.
+PROTOCOL_VERSION = 16  # 2: stylesheet tasks; images carry how they were found. 3: withheld images.
 # 4: images carry their words (alt, title, caption); sitemap tasks; validators for re-crawls.
 # 5: the desk may hand out a chain (a list of tasks of one origin, run one after another)
 # 6: validators carry max_age (how long the server said the response stays fresh)
@@ -30,6 +30,7 @@ PROTOCOL_VERSION = 15  # 2: stylesheet tasks; images carry how they were found. 
 # 14: a node names itself when it takes tasks, so what one that dies holds is known before its
 #     heartbeat; and says when one of its own processes died ("died"); its events carry an instance
 # 15: the crawl's cookies carry their secure flag (sent over https only)
+# 16: an SVG <use href> of another file is found_as "svg-use" (a document: the pictures it names load)
 
 MAX_URL_CHARS = 8192  # longer URLs are dropped by the extractor; servers refuse them too (Apache: 8190)
 MAX_REFS_PER_PAGE = 50_000  # links plus images from one page; a sitemap lists 50,000 URLs at most
@@ -129,7 +130,8 @@ class Found(Word):
     FAVICON = "favicon"  # the implicit /favicon.ico a browser asks for when a page declares no icon
     PRELOAD = "preload"  # <link rel=preload as=image href|imagesrcset>
     POSTER = "poster"  # <video poster>
-    SVG_IMAGE = "svg-image"  # SVG <image href> or <use href> in the page
+    SVG_IMAGE = "svg-image"  # SVG <image href> or <feImage href> in the page
+    SVG_USE = "svg-use"  # SVG <use href> of another file: a document (a sprite sheet), whose own pictures load
     OBJECT = "object"  # <object data> or <embed src> of an image type
     BACKGROUND = "background"  # the background attribute of body, table, td, th
     META = "meta"  # og:image, twitter:image, itemprop=image

@@ -118,7 +118,8 @@ def test_extract_poster_svg_object_embed_background_and_frames() -> None:
     assert forms == {
         "http://site.test/dir/paper.gif": "background", "http://site.test/media/poster.jpg": "poster",
         "http://site.test/svg/inner.png": "svg-image", "http://site.test/svg/legacy.png": "svg-image",
-        "http://site.test/sprites/icons.svg": "svg-image", "http://site.test/chart.svg": "object",
+        "http://site.test/sprites/icons.svg": "svg-use",  # a document: the pictures it names load too
+        "http://site.test/chart.svg": "object",
         "http://site.test/svg/texture.png": "svg-image",  # a filter's picture: Chromium loads it, applied or not
         "http://site.test/diagram.png": "object", "http://site.test/tiles/t.png": "background",
         "http://site.test/tiles/td.png": "background", "http://site.test/tiles/th.png": "background",

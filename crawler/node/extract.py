@@ -1121,12 +1121,20 @@ def _video(get: _Get, found: Collector, image: _Image, srcset: _Image) -> bool:
     return False
 
 
-def _svg_image(get: _Get, found: Collector, image: _Image, srcset: _Image) -> bool:
-    for attribute in ("href", "xlink:href"):
-        ref = get(attribute)
-        if isinstance(ref, str) and not ref.strip().startswith("#"):  # #id points into this page
-            image(ref, Found.SVG_IMAGE)
-    return False
+def _svg_reader(found_as: Found) -> _Reader:
+    def read(get: _Get, found: Collector, image: _Image, srcset: _Image) -> bool:
+        for attribute in ("href", "xlink:href"):
+            ref = get(attribute)
+            if isinstance(ref, str) and not ref.strip().startswith("#"):  # #id points into this page
+                image(ref, found_as)
+        return False
+    return read
+
+
+_svg_image = _svg_reader(Found.SVG_IMAGE)
+# A <use> of another file shows it as a document, which loads the pictures it names (Chromium does);
+# one through <image> or <feImage> is an image, which loads none.
+_svg_use = _svg_reader(Found.SVG_USE)
 
 
 def _object(get: _Get, found: Collector, image: _Image, srcset: _Image) -> bool:
@@ -1172,7 +1180,7 @@ def _image_element(get: _Get, found: Collector, image: _Image, srcset: _Image) -
 _READERS: dict[str, _Reader] = {
     "a": _anchor, "area": _anchor, "iframe": _frame, "frame": _frame, "img": _IMG, "source": _source,
     "input": _input, "meta": _meta, "link": _with_element_policy(_link), "video": _video, "image": _image_element,
-    "use": _svg_image, "feimage": _svg_image, "object": _object, "embed": _object,
+    "use": _svg_use, "feimage": _svg_image, "object": _object, "embed": _object,
     **{name: _background for name in _BACKGROUND_TAGS},
     **{name + end: _grouping(name, not end) for name in ("figure", "picture") for end in ("", "-end")},
     "figcaption": _figcaption,

@@ -15,6 +15,7 @@ from defusedxml.ElementTree import DefusedXMLParser
 from PIL import Image, UnidentifiedImageError
 
 from crawler.config import ImageFilter
+from crawler.messages import Found
 from crawler.node import heif, jxl
 
 # Pillow format name → (our type name, file extension, content type)
@@ -59,9 +60,10 @@ class ImageInfo:
     content_type: str
     width: int | None
     height: int | None
-    # An SVG's <image href>s (and <use>/<feImage> of another file): the pictures it loads when it is
-    # shown as a document (<object>, <embed>, <iframe>, a link); through <img> or CSS it loads none.
-    loads: tuple[str, ...] = ()
+    # An SVG's <image href>s (and <use>/<feImage> of another file), each with its found_as: the
+    # pictures it loads when it is shown as a document (<object>, <embed>, <iframe>, a link, a
+    # <use>); through <img> or CSS it loads none.
+    loads: tuple[tuple[str, str], ...] = ()
 
 
 def identify(data: bytes, max_pixels: int) -> ImageInfo:
@@ -109,7 +111,9 @@ def _sized_by_its_header(dimensions: tuple[int, int] | None, max_pixels: int, ki
 
 
 _SVG_NAMESPACE = "{http://www.w3.org/2000/svg}"
-_SVG_LOADERS = frozenset(name for tag in ("image", "use", "feImage") for name in (tag, _SVG_NAMESPACE + tag))
+_SVG_LOADERS = {name: found_as.value for tag, found_as in (("image", Found.SVG_IMAGE), ("use", Found.SVG_USE),
+                                                            ("feImage", Found.SVG_IMAGE))
+                for name in (tag, _SVG_NAMESPACE + tag)}
 _HREFS = ("href", "{http://www.w3.org/1999/xlink}href")
 MAX_SVG_LOADS = 1000  # pictures one SVG may name; a file that names more is read no further for them
 
@@ -121,7 +125,7 @@ class _SvgRoot:
     def __init__(self) -> None:
         self.tag: str | None = None
         self.attributes: dict[str, str] = {}
-        self.loads: list[str] = []
+        self.loads: list[tuple[str, str]] = []
 
     def start(self, tag: str, attributes: dict[str, str]) -> None:
         if self.tag is None:
@@ -130,7 +134,7 @@ class _SvgRoot:
             for name in _HREFS:
                 ref = attributes.get(name, "").strip()
                 if ref and not ref.startswith(("#", "data:")):  # #id is inside this file
-                    self.loads.append(ref)
+                    self.loads.append((ref, _SVG_LOADERS[tag]))
 
     def end(self, tag: str) -> None:
         pass

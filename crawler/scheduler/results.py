@@ -57,7 +57,7 @@ MAX_IMPORT_DEPTH = 8
 MAX_SITEMAP_DEPTH = 3
 SITEMAP_PAGE_DEPTH = 1  # a page a sitemap lists is one hop from the site's root, as if linked from it
 _FAVICON = Found.FAVICON.value  # a browser's guess, not a picture the page shows
-_OBJECT = Found.OBJECT.value
+_AS_DOCUMENT = frozenset({Found.OBJECT.value, Found.SVG_USE.value})  # the forms that show an SVG as a document
 _LINK = Found.LINK.value  # a link straight to a picture
 _READ_IN_PART = ("truncated", "too-many-references")  # a fetched page's reasons to be recorded as partial
 _REFUSED = " (it may need a login: --cookies, --auth-file; or it refuses crawlers)"
@@ -196,9 +196,9 @@ class ResultApplier:
                 self._add_sitemaps_of(origin, result["robots_text"], row.url)
         elif outcome in (Outcome.SAVED, Outcome.DUPLICATE):  # an image task, or a "page" link that was an image
             self._image_saved(row, result, now)
-            if result["images"] and (row.kind == Kind.PAGE or row.found_as == _OBJECT):
-                # an SVG shown as a document (a frame, a link, <object>, <embed>) loads the pictures it
-                # names; through <img> or CSS a browser loads none of them
+            if result["images"] and (row.kind == Kind.PAGE or row.found_as in _AS_DOCUMENT):
+                # an SVG shown as a document (a frame, a link, <object>, <embed>, a <use>) loads the
+                # pictures it names; through <img> or CSS a browser loads none of them
                 self._add_resources(row, result, row.depth + 1, 0)
         elif outcome == Outcome.FAILED:
             self._failed(row, result, now)

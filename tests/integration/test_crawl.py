@@ -484,26 +484,33 @@ def test_crawl_with_srcset_largest_keeps_one_copy_of_each_picture(tmp_path: Path
 
 def test_crawl_shows_the_pictures_an_svg_document_loads_but_not_those_of_an_svg_image(tmp_path: Path, serve_site,
                                                                                       processes) -> None:
-    # An SVG shown as a document (<object>, <embed>, <iframe>, a link) loads its <image href>s, as
-    # Chromium does; one shown through <img> or CSS loads none (browsers block them there).
+    # An SVG shown as a document (<object>, <embed>, <iframe>, a link, a sprite sheet a <use> names)
+    # loads its <image href>s, as Chromium does; one shown through <img> or CSS loads none (browsers
+    # block them there).
     svg = ('<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" width="8" height="8">'
-           '<image href="{0}" width="8" height="8"/><image xlink:href="#local"/></svg>')
+           '<symbol id="i"><image href="{0}" width="8" height="8"/></symbol><image xlink:href="#local"/>{1}</svg>')
     site_root = tmp_path / "site"
     (site_root / "art").mkdir(parents=True)
-    for name, shown in (("diagram.svg", "in-object.png"), ("framed.svg", "in-frame.png"), ("icon.svg", "in-img.png")):
-        (site_root / "art" / name).write_text(svg.format(shown))
-    for number, name in enumerate(("in-object.png", "in-frame.png", "in-img.png")):
+    for name, shown, more in (("diagram.svg", "in-object.png", ""), ("framed.svg", "in-frame.png", ""),
+                              ("icon.svg", "in-img.png", ""), ("more.svg", "in-used-sprite.png", ""),
+                              ("sprite.svg", "in-sprite.png", '<use href="more.svg#i"/>')):
+        (site_root / "art" / name).write_text(svg.format(shown, more))
+    pictures = ("in-object.png", "in-frame.png", "in-img.png", "in-sprite.png", "in-used-sprite.png")
+    for number, name in enumerate(pictures):
         (site_root / "art" / name).write_bytes(make_image(number, "png"))
     (site_root / "index.html").write_text('<object data="art/diagram.svg" type="image/svg+xml"></object>'
-                                          '<iframe src="art/framed.svg"></iframe><img src="art/icon.svg">')
+                                          '<iframe src="art/framed.svg"></iframe><img src="art/icon.svg">'
+                                          '<svg width="8" height="8"><use href="art/sprite.svg#i"/></svg>')
     site = serve_site(site_root)
     output = tmp_path / "out"
     result = processes.run("run", site.url, "--output", str(output), "--delay", "0", timeout=60)
     assert result.returncode == 0, result.stderr
     manifest = {record["name"]: record for record in read_jsonl(output / "manifest.jsonl")}
-    assert set(manifest) == {"diagram.svg", "framed.svg", "icon.svg", "in-object.png", "in-frame.png"}
+    assert set(manifest) == {"diagram.svg", "framed.svg", "icon.svg", "sprite.svg", "more.svg", "in-object.png",
+                             "in-frame.png", "in-sprite.png", "in-used-sprite.png"}
     assert manifest["in-object.png"]["page_url"] == site.url + "art/diagram.svg"
     assert manifest["in-object.png"]["found_as"] == "svg-image"
+    assert manifest["sprite.svg"]["found_as"] == manifest["more.svg"]["found_as"] == "svg-use"
     assert site.hits["art/in-img.png"] == 0
 
 
