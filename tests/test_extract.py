@@ -110,6 +110,7 @@ def test_extract_poster_svg_object_embed_background_and_frames() -> None:
       <filter id="f"><feImage href="/svg/texture.png"/><feImage xlink:href="#shape"/></filter></svg>
     <object data="/chart.svg" type="image/svg+xml"></object><object data="/doc.pdf"></object>
     <object data="/movie.swf" type="application/x-shockwave-flash"></object><embed src="/diagram.png">
+    <object data="/widget.html" type="text/html"></object><embed src="/map.xhtml" type="application/xhtml+xml">
     <table background="/tiles/t.png"><tr><td background="/tiles/td.png">x</td><th background="/tiles/th.png">y</th>
     </tr></table><iframe src="/embedded.html"></iframe><frameset><frame src="frame.html"></frameset>
     <a href="/photos/full.jpg">full size</a></body>"""
@@ -124,8 +125,11 @@ def test_extract_poster_svg_object_embed_background_and_frames() -> None:
         "http://site.test/diagram.png": "object", "http://site.test/tiles/t.png": "background",
         "http://site.test/tiles/td.png": "background", "http://site.test/tiles/th.png": "background",
         FAVICON: "favicon"}
-    # Frames are pages; a link straight to a picture stays a link (the node saves it as an image).
+    # Frames are pages, and so is what <object> and <embed> show that is no picture (a browser loads
+    # it as a frame: an HTML type, or none, which it decides by what the server sends); a link
+    # straight to a picture stays a link (the node saves it as an image).
     assert [url for url, _key in refs.links] == [
+        "http://site.test/doc.pdf", "http://site.test/widget.html", "http://site.test/map.xhtml",
         "http://site.test/embedded.html", "http://site.test/dir/frame.html", "http://site.test/photos/full.jpg"]
 
 

@@ -1137,11 +1137,19 @@ _svg_image = _svg_reader(Found.SVG_IMAGE)
 _svg_use = _svg_reader(Found.SVG_USE)
 
 
+_FRAME_TYPES = frozenset({"", "text/html", "application/xhtml+xml"})  # an <object> of these is a page in a frame
+
+
 def _object(get: _Get, found: Collector, image: _Image, srcset: _Image) -> bool:
+    """<object data>, <embed src>: a picture where its type, or else its path, says so; a page where
+    its type is HTML's or not given (a browser shows it as a frame, with its pictures, when the
+    server sends a page); a plug-in's file (Flash, a PDF with its type) is neither."""
     ref = get("data") if get("data") is not None else get("src")
-    declared = str(get("type") or "").strip().lower()
+    declared = str(get("type") or "").split(";", 1)[0].strip().lower()  # "text/html; charset=utf-8"
     if declared.startswith("image/") or (not declared and isinstance(ref, str) and looks_like_an_image(ref)):
         image(ref, Found.OBJECT)
+    elif declared in _FRAME_TYPES:
+        found.link(ref)
     return False
 
 
