@@ -52,10 +52,22 @@ class Bulletin:
     def __init__(self, content: dict[str, Any]) -> None:
         self._content = dict(content)
         self._lock = threading.Lock()
+        self._cookies: list[Any] = [0, 0, []]  # the crawl's cookie jar (scheduler.cookies), read on demand
 
     def read(self) -> dict[str, Any]:
         with self._lock:
             return dict(self._content)
+
+    def cookies(self) -> list[Any]:
+        """The crawl's cookie jar, [version, names_version, entries]: kept out of read(), which
+        every node makes ten times a second; its version is there, as cookie_version."""
+        with self._lock:
+            return self._cookies
+
+    def publish_cookies(self, jar: list[Any]) -> None:
+        with self._lock:
+            self._cookies = jar
+            self._content["cookie_version"] = jar[0]
 
     def update(self, **changes: Any) -> None:
         with self._lock:
@@ -388,7 +400,7 @@ def serve(host: str, port: int, authkey: bytes, tasks: queue.Queue, results: que
     _SchedulerManager.register("get_desk", callable=lambda: desk, exposed=("take",))
     box = ResultBox(results, bulletin)
     _SchedulerManager.register("get_results", callable=lambda: box, exposed=_QUEUE_METHODS)
-    _SchedulerManager.register("get_bulletin", callable=lambda: bulletin, exposed=("read",))
+    _SchedulerManager.register("get_bulletin", callable=lambda: bulletin, exposed=("read", "cookies"))
     try:
         # What BaseManager.get_server() does, with our server class (get_server hard-codes Server).
         server = _GuardedServer(_SchedulerManager._registry, (host, port), authkey, "pickle")  # type: ignore[attr-defined]  # register() makes _registry
@@ -460,7 +472,7 @@ class Link:
 
     desk: Any  # take(max_count, timeout) -> list of tasks
     results: Any  # put(message or list of messages)
-    bulletin: Any  # read() -> dict
+    bulletin: Any  # read() -> dict; cookies() -> [version, names_version, entries] (Bulletin.cookies)
 
 
 def connect(host: str, port: int, authkey: bytes) -> Link:

@@ -14,7 +14,7 @@ from typing import Any, Literal, TypedDict, get_args
 
 from crawler.errors import BadMessage
 
-PROTOCOL_VERSION = 16  # 2: stylesheet tasks; images carry how they were found. 3: withheld images.
+PROTOCOL_VERSION = 17  # 2: stylesheet tasks; images carry how they were found. 3: withheld images.
 # 4: images carry their words (alt, title, caption); sitemap tasks; validators for re-crawls.
 # 5: the desk may hand out a chain (a list of tasks of one origin, run one after another)
 # 6: validators carry max_age (how long the server said the response stays fresh)
@@ -31,6 +31,8 @@ PROTOCOL_VERSION = 16  # 2: stylesheet tasks; images carry how they were found. 
 #     heartbeat; and says when one of its own processes died ("died"); its events carry an instance
 # 15: the crawl's cookies carry their secure flag (sent over https only)
 # 16: an SVG <use href> of another file is found_as "svg-use" (a document: the pictures it names load)
+# 17: results carry the cookies the site set (Set-Cookie), the crawl shares them with every node, and
+#     a task names the version of that shared jar it needs
 
 MAX_URL_CHARS = 8192  # longer URLs are dropped by the extractor; servers refuse them too (Apache: 8190)
 MAX_REFS_PER_PAGE = 50_000  # links plus images from one page; a sitemap lists 50,000 URLs at most
@@ -43,6 +45,11 @@ MAX_REF_CHARS_PER_PAGE = 6_000_000
 MAX_INLINE_IMAGES = 1000
 MAX_ROBOTS_CHARS = 512 * 1024  # Google reads the first 500 KiB of a robots.txt
 MAX_TEXT_CHARS = 300  # reasons, node ids, content types
+# Cookies a site sets: a browser keeps a name and value of up to 4096 bytes (RFC 6265bis); one
+# response of a real site sets a few, and a result carries at most this many.
+MAX_COOKIE_CHARS = 4096
+MAX_COOKIE_DOMAIN_CHARS = 255
+MAX_COOKIES_PER_RESULT = 50
 # The Referrer Policy spec's policies: what a page may set for the requests of its images
 REFERRER_POLICIES = frozenset({"no-referrer", "no-referrer-when-downgrade", "same-origin", "origin", "strict-origin",
                                "origin-when-cross-origin", "strict-origin-when-cross-origin", "unsafe-url"})
@@ -155,6 +162,7 @@ class Task(TypedDict):
     hops: int  # redirects followed to get here
     known: dict[str, str] | None  # a re-crawl: the validators of the last fetch (VALIDATOR_KEYS), else None
     referrer_policy: str | None  # the one the page set for this image (REFERRER_POLICIES); None: the default
+    cookies: int  # the version of the crawl's shared cookie jar this task needs (0: none; see node.cookies)
 
 
 class SavedImage(TypedDict):
@@ -204,6 +212,7 @@ class Result(TypedDict):
     referrer_policies: list[list[str]]  # [canonical, policy] of images whose own tag sets one
     inline: list[InlineImage]  # pictures written into a page as data: URIs, saved
     inline_unsaved: dict[str, int]  # those not saved, by reason (filtered out, not an image)
+    cookies: list[list[Any]]  # cookies the site set while this task ran (see node.cookies.COOKIE_FIELDS)
     elapsed: float
     bytes: int
 
@@ -239,7 +248,7 @@ def parse_task_id(task_id: str) -> tuple[int, int, str] | None:
 def make_task(task_id: str, kind: str, url: str, depth: int, page_url: str | None, hops: int,
               known: dict[str, str] | None = None, referrer_policy: str | None = None) -> Task:
     return {"v": PROTOCOL_VERSION, "id": task_id, "kind": str(kind), "url": url, "depth": depth,
-            "page_url": page_url, "hops": hops, "known": known, "referrer_policy": referrer_policy}
+            "page_url": page_url, "hops": hops, "known": known, "referrer_policy": referrer_policy, "cookies": 0}
 
 
 def make_result(task: Task, node: str, outcome: Outcome, **fields: Any) -> Result:
@@ -249,7 +258,7 @@ def make_result(task: Task, node: str, outcome: Outcome, **fields: Any) -> Resul
         "reason": None, "retryable": False, "retry_after": None, "links": [], "images": [], "stylesheets": [],
         "sitemaps": [], "menus": [], "location": None, "image": None, "robots_text": None, "status": None,
         "elapsed": 0.0, "bytes": 0, "withheld": 0, "validators": {}, "lastmods": [], "as_sitemap": False,
-        "referrer_policy": None, "referrer_policies": [], "inline": [], "inline_unsaved": {},
+        "referrer_policy": None, "referrer_policies": [], "inline": [], "inline_unsaved": {}, "cookies": [],
     }
     for key, value in fields.items():
         if key not in result:
@@ -263,7 +272,9 @@ def result_chars(result: Mapping[str, Any]) -> int:
     refs = (result["links"], result["images"], result["stylesheets"], result["sitemaps"], result["menus"],
             result["referrer_policies"])
     return (200 + len(result["robots_text"] or "") + 400 * len(result["inline"])
-            + sum(len(part) for group in refs for ref in group for part in ref))
+            + sum(len(part) for group in refs for ref in group for part in ref)
+            + (sum(len(cookie[0]) + len(cookie[1]) + len(cookie[2]) + len(cookie[3]) + 20
+                   for cookie in result["cookies"]) if result["cookies"] else 0))
 
 
 def make_node_event(event: NodeEventType, node: str, threads: int, tasks: list[str], done: int,
@@ -356,6 +367,8 @@ def read_task(message: object) -> Task:
     if known is not None:
         _check_validators(known, what)
     _check_referrer_policy(task, what)
+    if _require(task, "cookies", int, what) < 0:
+        raise BadMessage(f"{what}: cookies is negative")
     return task  # type: ignore[return-value]  # every field was checked above
 
 
@@ -417,7 +430,24 @@ def read_result(message: dict[str, Any]) -> Result:
             and entry[1] in REFERRER_POLICIES for entry in policies))):  # most results have none: checked at once
         raise BadMessage(f"{what}: referrer_policies is not a list of [canonical, policy] pairs")
     _check_inline(result, what)
+    cookies = result.get("cookies")
+    if type(cookies) is not list or (cookies and not (len(cookies) <= MAX_COOKIES_PER_RESULT
+                                                      and all(is_cookie(entry) for entry in cookies))):
+        raise BadMessage(f"{what}: cookies is not a list of at most {MAX_COOKIES_PER_RESULT} "
+                         "[domain, path, name, value, secure, expires]")
     return result  # type: ignore[return-value]  # every field was checked above
+
+
+def is_cookie(entry: object) -> bool:
+    """True for [domain, path, name, value, secure, expires] within a browser's bounds (expires: a
+    POSIX time, or None for a cookie of the session)."""
+    if type(entry) is not list or len(entry) != 6:
+        return False
+    domain, path, name, value, secure, expires = entry
+    return (type(domain) is str and 0 < len(domain) <= MAX_COOKIE_DOMAIN_CHARS and type(path) is str
+            and len(path) <= MAX_URL_CHARS and type(name) is str and type(value) is str
+            and 0 < len(name) + len(value) <= MAX_COOKIE_CHARS and type(secure) is bool
+            and (expires is None or type(expires) is int))
 
 
 _INLINE_KEYS = ("found_as", "alt", "title", "caption", "image")

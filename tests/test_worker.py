@@ -46,7 +46,7 @@ def test_worker_counts_every_task_of_every_fetcher_thread() -> None:
     worker.checking = True
     for number in range(0, TASKS, 4):  # chains of one to three tasks (of the same thread, in turn)
         for chain in ([number], [number + 1, number + 2, number + 3]):
-            worker._inbox.put([{"id": str(n)} for n in chain])  # type: ignore[misc]
+            worker._inbox.put([{"id": str(n), "cookies": 0} for n in chain])  # type: ignore[misc]
     for _ in range(8):
         worker._inbox.put(None)
     worker._unfinished = TASKS // 2  # chains: two for every four tasks

@@ -34,6 +34,7 @@ from crawler.messages import (
     read_chain,
     result_chars,
 )
+from crawler.node.cookies import SetCookies, SharedJar
 from crawler.node.fetcher import new_session
 from crawler.node.handlers import TaskHandler
 from crawler.reasons import NOT_STARTED
@@ -71,6 +72,9 @@ class Worker:
         self._lost = threading.Event()  # the scheduler is gone for good
         self._paused = False  # the scheduler stopped on an interrupt; a --resume may come back
         self._winding_down = False  # the scheduler dispatches no more (a limit, an interrupt): as last read
+        self._session: requests.Session | None = None  # the fetchers' one session, once run() made it
+        self._set_cookies = SetCookies()  # what the site sets while a task runs, for the scheduler to share
+        self._jar = SharedJar()  # this node's copy of the crawl's cookie jar
         self._broken = threading.Event()  # a thread of ours failed: leave, and say so in the exit code
         self.crawl_over = False  # the scheduler said the crawl is finished (not paused, not gone)
         self._link_lock = threading.Lock()
@@ -243,6 +247,8 @@ class Worker:
         # each idle so long between requests that servers which keep one alive for seconds, not
         # minutes, had closed it.
         session = new_session(handler.limits, handler.request_options, self.config.threads)
+        self._session = session
+        self._set_cookies.watch(session)
         fetchers = [threading.Thread(target=self._fetch_loop, args=(handler, session), name=f"fetcher-{n}",
                                      daemon=True) for n in range(self.config.threads)]
         feeder = threading.Thread(target=self._feed_loop, name="feeder", daemon=True)
@@ -300,6 +306,8 @@ class Worker:
             raise EOFError(f"the bulletin read gave {type(bulletin).__name__}")
         state = bulletin.get("state")
         self._winding_down = state in _WINDING_DOWN
+        if self._session is not None and self._jar.stale(bulletin.get("cookie_version")):
+            self._catch_up_cookies(self._session)  # values a site set anew on another node
         if state == "finished" and not self._stop.is_set():
             log.info("worker %s: the scheduler says the crawl is over", self.node_id)
             self.crawl_over = True
@@ -367,11 +375,26 @@ class Worker:
                     if hand_back:
                         result = make_result(task, self.node_id, Outcome.FAILED, reason=NOT_STARTED, retryable=True)
                     else:
+                        if self._jar.needs(task["cookies"]):
+                            self._catch_up_cookies(session, task["cookies"])
+                        self._set_cookies.start()
                         result = handler.handle(task, session)
+                        result["cookies"] = self._set_cookies.taken()
                     self._finished(result, attempted=not hand_back, chain_done=position == len(chain))
                     hand_back = hand_back or result["retryable"]
         finally:
             self._outbox.put(None)
+
+    def _catch_up_cookies(self, session: requests.Session, task_cookies: int | None = None) -> None:
+        """Take the crawl's cookie jar into this node's session (node.cookies); a lost link leaves
+        it for the next task or the next bulletin read, which reconnect."""
+        link = self._link
+        if link is None:
+            return
+        try:
+            self._jar.catch_up(link.bulletin.cookies, session, task_cookies)
+        except broker.CONNECTION_ERRORS:
+            pass
 
     def _finished(self, result: Result, attempted: bool, chain_done: bool) -> None:
         """Hand a task's result to the reporter; once `chain_done` (its fetcher is free), free its room."""

@@ -23,6 +23,7 @@ from crawler import broker
 from crawler.config import TASKS_HELD_PER_THREAD, SchedulerConfig
 from crawler.errors import BadMessage, StorageError
 from crawler.messages import PROTOCOL_VERSION, Kind, NodeEvent, read_message
+from crawler.scheduler.cookies import SharedCookies
 from crawler.scheduler.frontier import Frontier
 from crawler.scheduler.hosts import HostSync
 from crawler.scheduler.records import CrawlRecords
@@ -161,6 +162,7 @@ class Scheduler:
             "request": config.request.to_dict(),
         })
         self._served: broker.Served | None = None
+        self._cookies = SharedCookies()  # the site's cookies, for every node as for one browser's tabs
         # The command that starts a node for this crawl (set by the CLI, which knows the key file);
         # said when the crawl has had no node for _NO_NODE_HINT_SECONDS (none joined yet, or all left).
         self.join_command = ""
@@ -412,7 +414,9 @@ class Scheduler:
             tasks = self._frontier.next_tasks(now, allow_images, chain)
             if not tasks:
                 return True
-            self._tasks.put([dict(task) for task in tasks] if len(tasks) > 1 else dict(tasks[0]))
+            cookies = self._cookies.names_version  # a node with an older jar reads it before it fetches
+            self._tasks.put([dict(task, cookies=cookies) for task in tasks] if len(tasks) > 1
+                            else dict(tasks[0], cookies=cookies))
             queued += len(tasks)
             self.counts["tasks/dispatched"] += len(tasks)
         return False
@@ -483,6 +487,8 @@ class Scheduler:
         if node is not None:
             node.last_seen = now
             node.tasks.discard(result["task_id"])  # held no more (noted when taken: see _Taken)
+        if result["cookies"] and self._cookies.merge(result["cookies"], time.time()):
+            self.bulletin.publish_cookies(self._cookies.published())  # before the tasks this result makes
         self._applier.apply(result, now)
         return None
 

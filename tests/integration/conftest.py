@@ -92,6 +92,7 @@ class SiteServer(LoopbackServer):
         self.hotlink_protected: dict[str, str] = {}  # path → 403 unless the Referer starts with this
         self.other_sites_refused: set[str] = set()  # paths that get 403 with a Referer from another site (Weibo's)
         self.cookie_checked: set[str] = set()  # paths that set a cookie and redirect to themselves until it comes back
+        self.cookie_required: dict[str, str] = {}  # path → 403 unless the request's Cookie holds this name=value
         self.log: list[tuple[float, str]] = []  # (time, path) of every request, server side
         self.answers: list[tuple[str, int, int]] = []  # (path, status, body bytes sent) of every answer
         self.in_flight = 0
@@ -173,6 +174,10 @@ class _CountingHandler(SimpleHTTPRequestHandler):
             self.send_header("Location", self.path)
             self.send_header("Content-Length", "0")
             self.end_headers()
+            return
+        wanted_cookie = self.site.cookie_required.get(path)
+        if wanted_cookie is not None and wanted_cookie not in self.headers.get("Cookie", "").split("; "):
+            self.send_error(403)
             return
         if path in self.site.redirects:
             self.send_response(302)

@@ -366,6 +366,30 @@ def test_crawl_passes_a_sites_cookie_check_as_a_browser_does(tmp_path: Path, ser
     assert not (tmp_path / "out" / "failures.jsonl").read_text().count("redirect-loop")
 
 
+def test_crawl_shares_the_cookies_a_site_sets_with_every_node(tmp_path: Path, serve_site, processes) -> None:
+    # The site's first page sets a session cookie and every picture asks for it, as a browser sends
+    # it from its one jar. Each node had its own: the pictures the others fetched were refused.
+    site_root = tmp_path / "site"
+    site_root.mkdir()
+    pages = [f"p{number}.html" for number in range(6)]
+    (site_root / "index.html").write_text("".join(f'<a href="{page}">{page}</a>' for page in pages))
+    for number, page in enumerate(pages):
+        names = [f"i{number}-{n}.png" for n in range(4)]
+        (site_root / page).write_text("".join(f'<img src="{name}">' for name in names))
+        for n, name in enumerate(names):
+            (site_root / name).write_bytes(make_image(number * 4 + n, "png"))
+    site = serve_site(site_root)
+    site.response_headers[""] = {"Set-Cookie": "session=s3cr3t; Path=/"}
+    site.cookie_required.update({f"i{number}-{n}.png": "session=s3cr3t" for number in range(6) for n in range(4)})
+    output = tmp_path / "out"
+    result = processes.run("run", site.url, "--output", str(output), "--delay", "0", "--workers", "3",
+                           "--threads", "2", timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert len(read_jsonl(output / "manifest.jsonl")) == 24
+    assert "http-403" not in (output / "failures.jsonl").read_text()
+    assert site.hits[""] == 1
+
+
 def test_crawl_gets_images_past_hotlink_protection_as_a_browser_does(tmp_path: Path, serve_site, processes) -> None:
     # Image hosts that refuse hotlinking answer 403 without a Referer from the site; a browser sends one.
     (tmp_path / "cdn").mkdir()
