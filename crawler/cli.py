@@ -558,6 +558,11 @@ def _print_summary(summary: Summary) -> int:
     if summary.nothing_to_resume:
         print("Nothing was left to crawl: the saved crawl had finished. --recrawl asks its sites for what changed "
               "since; --fresh starts over.", flush=True)
+    if summary.idle_in_shared_crawl:
+        print("This scheduler's nodes fetched nothing: the crawl's sites were the other schedulers' (each site goes "
+              "through one scheduler, which keeps its --per-host and --delay; schedulers share a crawl of many "
+              f"sites). What they fetched is in {summary.output_dir}: crawler inspect {summary.output_dir}",
+              flush=True)
     denied = c.get("images/denied", 0)
     if denied:
         print(f"{plural(denied, 'image')} left out by --deny.", flush=True)

@@ -16,6 +16,7 @@ on an origin reach its owner through the owner's inbox (the write script in redi
 from __future__ import annotations
 
 import json
+import logging
 import math
 import os
 import socket
@@ -27,6 +28,8 @@ from crawler.scheduler.store import UNFINISHED
 
 if TYPE_CHECKING:  # a crawl on SQLite never loads the Redis client
     import redis
+
+log = logging.getLogger("crawler")
 
 CLAIM_SECONDS = 30.0  # an owner silent this long loses its origins
 _INBOX_BATCH = 10_000  # URL ids taken from the inbox at a time
@@ -166,10 +169,15 @@ class HostSync:
     # two schedulers starting a crawl took an origin or two each a quarter of a second, and one
     # left with nothing to do took over the other's origins as slowly: in all, idle a quarter of the time.
     DRY_SYNC_SECONDS = 0.02
+    # A scheduler with no origin this long while the crawl has work says why its nodes wait.
+    WAITING_NOTICE_SECONDS = 3.0
 
     def __init__(self, shared: SharedHosts, store: Any, frontier: Any) -> None:
         self._shared, self._store, self._frontier = shared, store, frontier
         self._next = self._next_if_dry = 0.0
+        self.saw_others = False  # another scheduler of the crawl was alive at some sync
+        self._without_origin_since: float | None = None
+        self._said_waiting = False
 
     def step(self, now: float, ran_dry: bool) -> None:
         """Sync when it is due, or sooner if the frontier `ran_dry` (had nothing pending while the
@@ -200,6 +208,24 @@ class HostSync:
         inbox = self._shared.inbox()
         if inbox:
             self._frontier.accept(self._rows(inbox))
+        self.saw_others = self.saw_others or bool(others)
+        self._note_waiting(now, bool(others))
+
+    def _note_waiting(self, now: float, others: bool) -> None:
+        """Say once why this scheduler's nodes fetch nothing: every origin with work is another's.
+        With one site, the second scheduler of its crawl had nothing to do and said only "0 pages"."""
+        if self._frontier.owned or not others:
+            self._without_origin_since = None
+            return
+        if self._without_origin_since is None:
+            self._without_origin_since = now
+        if (not self._said_waiting and now - self._without_origin_since >= self.WAITING_NOTICE_SECONDS
+                and self.crawl_unfinished()):
+            self._said_waiting = True
+            log.info("scheduler: every site of this crawl with work left is another scheduler's, so this one's "
+                     "nodes wait: each site goes through one scheduler, which keeps its --per-host and --delay "
+                     "(schedulers share a crawl of many sites); this one takes a site over once one is free or "
+                     "its scheduler stops")
 
     def _hand_over_excess(self, others: int) -> None:
         """Give up idle origins beyond an even share, so schedulers that joined later get work."""

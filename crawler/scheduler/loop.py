@@ -108,6 +108,8 @@ class Summary:
     max_image_bytes: int = 0  # what larger images were refused at (--max-image-bytes)
     max_depth_reached: int | None = None  # --max-depth, where pages in scope were found deeper
     nothing_to_resume: bool = False  # a --resume found the crawl finished, and was given nothing new
+    # one of several schedulers of a crawl (Redis) that dispatched nothing: its sites were the others'
+    idle_in_shared_crawl: bool = False
 
     @property
     def finished(self) -> bool:
@@ -194,8 +196,9 @@ class Scheduler:
             self._nothing_to_resume = not (unfinished or joined or self.config.recrawl)
             counts = self._store.counts()
             self._applier.pages_admitted = sum(n for (kind, _status), n in counts.items() if kind == Kind.PAGE)
-            log.info("scheduler: resuming: %d URLs to finish, %d images saved before",
-                     restored, self._records.earlier_images)
+            if not joined:  # one joining a running crawl restores nothing: it takes origins as it syncs
+                log.info("scheduler: resuming: %d URLs to finish, %d images saved before",
+                         restored, self._records.earlier_images)
 
     def _start_recrawl(self) -> None:
         """--recrawl: what the crawl knows goes out again, each request conditional on what it got last time."""
@@ -630,7 +633,8 @@ class Scheduler:
                        self.config.limits.max_pages if self._applier.pages_beyond_max_pages else None,
                        self.config.fetch.max_image_bytes,
                        self.config.limits.max_depth if self._applier.pages_beyond_max_depth else None,
-                       self._nothing_to_resume and not self.counts["tasks/dispatched"])
+                       self._nothing_to_resume and not self.counts["tasks/dispatched"],
+                       self._sync is not None and self._sync.saw_others and not self.counts["tasks/dispatched"])
 
 
 def _tasks_in(item: dict[str, Any] | list[dict[str, Any]]) -> list[dict[str, Any]]:

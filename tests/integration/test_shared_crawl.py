@@ -76,6 +76,25 @@ def test_schedulers_share_one_crawl_and_finish_together(tmp_path: Path, serve_si
     assert all(pages > 0 for pages in fetched) and sum(fetched) == count * PAGES + 1  # each did its share
 
 
+def test_a_scheduler_left_without_a_site_says_why_its_nodes_fetched_nothing(
+        tmp_path: Path, serve_site, processes, redis_server) -> None:  # type: ignore[no-untyped-def]
+    # One site is one scheduler's (it keeps the site's --per-host and --delay): the second scheduler
+    # of a one-site crawl had nothing to dispatch, and said only "0 pages fetched".
+    servers, truth = sites(tmp_path, serve_site, 1)
+    output = tmp_path / "out"
+    args = crawl_args(servers, output, redis_server.url)
+    schedulers = [processes.start_scheduler(*args, "--fresh"), processes.start_scheduler(*args)]
+    workers = [processes.start_worker(port, "--threads", "2") for _scheduler, port in schedulers]
+    (first_code, first, _), (second_code, second, stderr) = [finish(scheduler) for scheduler, _port in schedulers]
+    assert first_code == second_code == 0, stderr
+    for worker in workers:
+        assert finish(worker, timeout=30)[0] == 0
+    assert_saved_once(output, truth, servers)
+    assert " 0 pages fetched" in second and "This scheduler's nodes fetched nothing: the crawl's sites were the " \
+        "other schedulers'" in second
+    assert "fetched nothing" not in first and "resuming:" not in stderr  # it joined a running crawl
+
+
 def test_schedulers_on_two_machines_share_one_crawl_over_a_link(tmp_path: Path, serve_site, processes,
                                                                 node_namespace) -> None:  # type: ignore[no-untyped-def]
     # This machine holds Redis, the sites and one scheduler with its node; the other (a network
