@@ -242,6 +242,32 @@ def test_worker_a_paused_crawl_whose_scheduler_leaves_is_no_warning(caplog) -> N
     assert any("paused" in r.getMessage() for r in caplog.records)
 
 
+def test_worker_after_reconnecting_reads_the_cookie_jar_of_the_scheduler_it_reached(tmp_path) -> None:
+    # Each scheduler counts its jar's versions from 0: a node that held version 7 of a scheduler
+    # since restarted (or of another of the crawl's schedulers) took version 1 of the new one as old.
+    import queue
+
+    from crawler import broker
+    from crawler.storage import mark_crawl
+
+    crawl_id = mark_crawl(tmp_path, keep=False)
+    key = broker.generate_authkey()
+    bulletin = broker.Bulletin({"protocol": PROTOCOL_VERSION, "crawl_id": crawl_id, "state": "running",
+                                "output_dir": str(tmp_path), "fetch": FetchLimits().to_dict(),
+                                "image_filter": ImageFilter().to_dict(), "request": RequestOptions().to_dict()})
+    served = broker.serve("127.0.0.1", 0, key, queue.Queue(), queue.Queue(), bulletin)
+    try:
+        worker = Worker(WorkerConfig(*served.address, key, threads=1, node_id="back"))
+        worker._output_dir = tmp_path
+        worker._jar.catch_up(lambda: [7, 7, []], None)  # type: ignore[arg-type]  # an empty jar: no session needed
+        broken = object()
+        worker._link = broken  # type: ignore[assignment]
+        assert worker._reconnect(broken) is not None  # type: ignore[arg-type]
+        assert worker._jar.needs(1)
+    finally:
+        served.stop()
+
+
 def test_worker_a_scheduler_of_another_protocol_is_named_with_what_to_do() -> None:
     # It said "scheduler speaks protocol 13, this node 14", and not what to do about it.
     worker = Worker(WorkerConfig("127.0.0.1", 1, b"k", threads=1))

@@ -163,6 +163,7 @@ class Worker:
                 self._stop.set()
                 return None
             log.info("worker %s: reconnected", self.node_id)
+            self._jar = SharedJar()  # the scheduler reached (restarted, or another) counts its versions from 0
             self._paused = False
             self._send_event("hello")
             return self._link
