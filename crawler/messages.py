@@ -212,7 +212,7 @@ class Result(TypedDict):
     referrer_policies: list[list[str]]  # [canonical, policy] of images whose own tag sets one
     inline: list[InlineImage]  # pictures written into a page as data: URIs, saved
     inline_unsaved: dict[str, int]  # those not saved, by reason (filtered out, not an image)
-    cookies: list[list[Any]]  # cookies the site set while this task ran (see node.cookies.COOKIE_FIELDS)
+    cookies: list[list[Any]]  # cookies the site set while this task ran: [domain, path, name, value, secure, expires]
     elapsed: float
     bytes: int
 

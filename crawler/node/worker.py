@@ -352,6 +352,9 @@ class Worker:
                 except BadMessage as exc:
                     log.warning("worker %s: dropped a malformed task: %s", self.node_id, exc)
                     continue
+                if self._jar.needs(chain[-1]["cookies"]) and self._session is not None:  # a chain's left together
+                    # here, on the feeder's connection: a fetcher thread would open one of its own
+                    self._catch_up_cookies(self._session, chain[-1]["cookies"])
                 with self._held_changed:
                     self._held.update(task["id"] for task in chain)
                     self._unfinished += 1
@@ -376,8 +379,6 @@ class Worker:
                     if hand_back:
                         result = make_result(task, self.node_id, Outcome.FAILED, reason=NOT_STARTED, retryable=True)
                     else:
-                        if self._jar.needs(task["cookies"]):
-                            self._catch_up_cookies(session, task["cookies"])
                         self._set_cookies.start()
                         result = handler.handle(task, session)
                         result["cookies"] = self._set_cookies.taken()
