@@ -22,6 +22,9 @@ NO_SERVER_REACHED = frozenset({NO_SUCH_HOST, COULD_NOT_RESOLVE, CONNECTION_REFUS
 # one of its host's slots for up to --timeout: two attempts survive a one-off stall.
 SLOW_REASONS = frozenset({"ReadTimeout", "ConnectTimeout", "too-slow"})
 MAX_SLOW_ATTEMPTS = 2
+# A bot check instead of the page (Cloudflare marks its challenge pages `cf-mitigated: challenge`,
+# whatever their status): only a browser that runs its script gets past, so asking again is no use
+BOT_CHALLENGE = "bot-challenge"
 # A chained task handed back unfetched (see Frontier.next_tasks): a task before it in its chain
 # failed in a way worth another attempt (the origin or our disk is in trouble, maybe asking us to
 # slow down), or the crawl is stopping, so the node stops the chain there. Not an attempt: the
@@ -59,6 +62,9 @@ def describe_reason(reason: str, url: str) -> str:
         return f"the certificate of {address} has expired (or is not valid yet; --no-check-certificate takes it)"
     if reason == CERTIFICATE_WRONG_HOST:
         return f"the certificate of {address} is for another host name (--no-check-certificate takes it)"
+    if reason == BOT_CHALLENGE:
+        return (f"{address} answered with a bot check (Cloudflare's challenge, cf-mitigated), which only a "
+                "browser running its script gets past")
     if reason == "ConnectTimeout":
         return f"no connection to {address} within the connect timeout"
     if reason in ("ReadTimeout", "too-slow"):

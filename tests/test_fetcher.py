@@ -38,6 +38,19 @@ def test_fetcher_client_errors_are_final(status: int) -> None:
 
 
 @responses.activate
+@pytest.mark.parametrize("status", [403, 429, 503])
+def test_fetcher_a_bot_check_is_named_and_final(status: int) -> None:
+    # Cloudflare's challenge page (any status; it marks it with cf-mitigated: challenge) passes
+    # only in a browser that runs its script: it was "HTTP 403 (it may need a login …)", and as a
+    # 429 or 503 it was asked again and again, pausing the whole host.
+    responses.get(URL, status=status, headers={"cf-mitigated": "challenge", "Retry-After": "30"},
+                  body=b"<title>Just a moment...</title>")
+    with pytest.raises(FetchError) as caught:
+        fetch(new_session(LIMITS), URL, LIMITS, 1000)
+    assert caught.value.reason == "bot-challenge" and not caught.value.retryable and caught.value.status == status
+
+
+@responses.activate
 def test_fetcher_429_is_transient_with_retry_after() -> None:
     responses.get(URL, status=429, headers={"Retry-After": "7"})
     with pytest.raises(TransientFetchError) as caught:

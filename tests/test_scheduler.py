@@ -480,10 +480,16 @@ def test_a_seed_that_redirects_out_of_scope_says_how_to_follow_it(tmp_path: Path
     # A site that refuses the crawler ended with "0 pages fetched (1 failed)" and nothing said why.
     (Outcome.FAILED, "http-403", 403, f"seed {SITE}/ failed: site.test:80 answered HTTP 403 (it may need a login: "
                                       "--cookies, --auth-file; or it refuses crawlers)"),
+    # Cloudflare's bot check was "HTTP 403 (it may need a login …)": no login gets a crawler past it.
+    (Outcome.FAILED, "bot-challenge", 403, f"seed {SITE}/ failed: site.test:80 answered with a bot check "
+                                           "(Cloudflare's challenge, cf-mitigated), which only a browser running "
+                                           "its script gets past: the site turns crawlers away (on a site of "
+                                           "your own, let this crawler's User-Agent through in its Cloudflare "
+                                           "settings)"),
     # A seed naming a text file, a PDF or a feed ended "0 pages fetched (1 skipped)", exit 4, no word why.
     (Outcome.SKIPPED, "not-html", 200, f"seed {SITE}/ is no web page (nor a picture or a sitemap): nothing to "
                                        "crawl from it"),
-], ids=["failed", "no-page"])
+], ids=["failed", "bot-check", "no-page"])
 def test_a_seed_that_comes_to_nothing_says_so_at_once(tmp_path: Path, caplog: pytest.LogCaptureFixture,
                                                        outcome: Outcome, reason: str, status: int, said: str) -> None:
     scheduler = idle_scheduler(tmp_path)

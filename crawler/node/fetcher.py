@@ -30,6 +30,7 @@ from crawler.node.disposition import disposition_filename
 from crawler.node.optout import agent_token, header_directives
 from crawler.reasons import (
     BAD_RESPONSE,
+    BOT_CHALLENGE,
     CERTIFICATE_EXPIRED,
     CERTIFICATE_UNTRUSTED,
     CERTIFICATE_WRONG_HOST,
@@ -317,6 +318,8 @@ def _fetch_once(session: requests.Session, url: str, limits: FetchLimits, max_by
                 return Fetched(url, status, location=_redirect_target(url, response),
                                sets_cookie="Set-Cookie" in response.headers)
             if status != 200:
+                if response.headers.get("cf-mitigated", "").strip().lower() == "challenge":
+                    raise FetchError(url, BOT_CHALLENGE, status=status)  # as a 403, 429 or 503: final all the same
                 if status in RETRY_STATUSES:
                     raise TransientFetchError(url, f"http-{status}", status=status,
                                               retry_after=retry_after_seconds(response.headers.get("Retry-After")))

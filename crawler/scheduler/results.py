@@ -19,6 +19,7 @@ from typing import Any
 from crawler.config import SchedulerConfig
 from crawler.messages import Found, InlineImage, Kind, Outcome, Result, SavedImage, shown
 from crawler.reasons import (
+    BOT_CHALLENGE,
     CONNECTION_REFUSED,
     MAX_SLOW_ATTEMPTS,
     NO_SERVER_REACHED,
@@ -61,7 +62,10 @@ _AS_DOCUMENT = frozenset({Found.OBJECT.value, Found.SVG_USE.value})  # the forms
 _LINK = Found.LINK.value  # a link straight to a picture
 _READ_IN_PART = ("truncated", "too-many-references")  # a fetched page's reasons to be recorded as partial
 _REFUSED = " (it may need a login: --cookies, --auth-file; or it refuses crawlers)"
-_SEED_HINTS = {"http-401": _REFUSED, "http-403": _REFUSED}  # what a user can do when a seed fails so
+# what a user can do when a seed fails so
+_SEED_HINTS = {"http-401": _REFUSED, "http-403": _REFUSED,
+               BOT_CHALLENGE: ": the site turns crawlers away (on a site of your own, let this crawler's User-Agent "
+                              "through in its Cloudflare settings)"}
 MAX_SEED_PROBLEMS = 20  # seeds' fates kept for the closing lines (a seed list of thousands could fail whole)
 
 
