@@ -59,7 +59,7 @@ def test_cookies_the_scheduler_keeps_the_last_value_and_names_new_ones_apart() -
     assert (jar.version, jar.names_version) == (2, 1)
     assert jar.merge([["site.test", "/shop", "session", "ghi", False, None]], now)  # another path: another cookie
     assert (jar.version, jar.names_version) == (3, 2)
-    assert jar.merge([["site.test", "/", "session", "", False, int(now) - 1]], now)  # deleted by the site
+    assert jar.merge([["site.test", "/", "session", "", False, int(now) - 1]], now)  # expired on the way: let go
     assert jar.published() == [4, 2, [["site.test", "/shop", "session", "ghi", False, None]]]
     many = [["site.test", "/", f"c{n}", "v", False, None] for n in range(MAX_COOKIES_PER_DOMAIN + 5)]
     jar.merge(many, now)
@@ -67,7 +67,7 @@ def test_cookies_the_scheduler_keeps_the_last_value_and_names_new_ones_apart() -
     assert jar.merge([["other.test", "/", "x", "1", False, None]], now)  # another site still can set its own
 
 
-def test_cookies_a_node_takes_the_crawls_jar_in_and_lets_go_of_what_the_site_deleted(monkeypatch) -> None:
+def test_cookies_a_node_takes_the_crawls_jar_in_and_lets_go_of_what_it_let_go(monkeypatch) -> None:
     session = new_session(FetchLimits())
     jar = SharedJar()
     published = [[2, 1, [["site.test", "/", "session", "abc", False, None], [".cdn.test", "/", "t", "1", True, None]]]]

@@ -103,10 +103,10 @@ class SharedJar:
                     session.cookies.set_cookie(create_cookie(name, value, domain=domain, path=path, secure=secure,
                                                              expires=expires))
                     taken.add((domain, path, name))
-            for domain, path, name in self._taken - taken:  # a site deleted it (on another node)
+            for domain, path, name in self._taken - taken:  # the scheduler let it go (it expired)
                 try:
                     session.cookies.clear(domain, path, name)
-                except KeyError:  # this node's own answers deleted it already
+                except KeyError:  # gone from this session already (it expired here too)
                     pass
             self._taken = taken
             self.version, self.names_version = version, names_version

@@ -32,7 +32,7 @@ class SharedCookies:
             domain, path, name, value, _secure, expires = entry
             key = (domain.lower(), path, name)
             known = self._jar.get(key)
-            if expires is not None and expires <= now:  # a site deleting its cookie
+            if expires is not None and expires <= now:  # expired on the way (a node's clock ahead of ours)
                 if known is not None:
                     del self._jar[key]
                     self._per_domain[key[0]] -= 1
