@@ -45,10 +45,12 @@ MAX_REF_CHARS_PER_PAGE = 6_000_000
 MAX_INLINE_IMAGES = 1000
 MAX_ROBOTS_CHARS = 512 * 1024  # Google reads the first 500 KiB of a robots.txt
 MAX_TEXT_CHARS = 300  # reasons, node ids, content types
-# Cookies a site sets: a browser keeps a name and value of up to 4096 bytes (RFC 6265bis); one
-# response of a real site sets a few, and a result carries at most this many.
+# Cookies a site sets: a browser keeps a name and value of up to 4096 bytes, and ignores a Domain
+# or Path over 1024 (RFC 6265bis); one response of a real site sets a few, a result carries at most
+# this many.
 MAX_COOKIE_CHARS = 4096
-MAX_COOKIE_DOMAIN_CHARS = 255
+MAX_COOKIE_DOMAIN_CHARS = 255  # a host name's longest
+MAX_COOKIE_PATH_CHARS = 1024
 MAX_COOKIES_PER_RESULT = 50
 # The Referrer Policy spec's policies: what a page may set for the requests of its images
 REFERRER_POLICIES = frozenset({"no-referrer", "no-referrer-when-downgrade", "same-origin", "origin", "strict-origin",
@@ -445,7 +447,7 @@ def is_cookie(entry: object) -> bool:
         return False
     domain, path, name, value, secure, expires = entry
     return (type(domain) is str and 0 < len(domain) <= MAX_COOKIE_DOMAIN_CHARS and type(path) is str
-            and len(path) <= MAX_URL_CHARS and type(name) is str and type(value) is str
+            and len(path) <= MAX_COOKIE_PATH_CHARS and type(name) is str and type(value) is str
             and 0 < len(name) + len(value) <= MAX_COOKIE_CHARS and type(secure) is bool
             and (expires is None or type(expires) is int))
 

@@ -98,6 +98,7 @@ def test_cookies_a_node_takes_the_crawls_jar_in_and_lets_go_of_what_it_let_go(mo
     [["site.test", "/", "a", "b", "yes", None]], [["site.test", "/", "a", "b", False, 1.5]],
     [["", "/", "a", "b", False, None]], [["site.test", "/", "a", "b" * MAX_COOKIE_CHARS, False, None]],
     [["site.test", "/", "a", "b", False]], [["site.test", "/", "", "", False, None]],
+    [["site.test", "/" * 1025, "a", "b", False, None]],
     [["site.test", "/", "a", "b", False, None]] * (MAX_COOKIES_PER_RESULT + 1), "session=abc",
 ])
 def test_cookies_a_result_carries_only_bounded_plain_cookies(bad: object) -> None:
