@@ -2,8 +2,9 @@ import codecs
 import json
 import re
 
-from crawler.messages import MAX_REFS_PER_PAGE
-from crawler.node.extract import _TAGS, MAX_SHADOW_DEPTH, _alternation, extract
+from crawler.messages import MAX_REFS_PER_PAGE, Found
+from crawler.node.extract import _TAGS, MAX_SHADOW_DEPTH, Collector, _alternation, extract
+from crawler.urls import canonical
 
 PAGE = "http://site.test/dir/page.html"
 FAVICON = "http://site.test/favicon.ico"
@@ -131,6 +132,33 @@ def test_extract_poster_svg_object_embed_background_and_frames() -> None:
     assert [url for url, _key in refs.links] == [
         "http://site.test/doc.pdf", "http://site.test/widget.html", "http://site.test/map.xhtml",
         "http://site.test/embedded.html", "http://site.test/dir/frame.html", "http://site.test/photos/full.jpg"]
+
+
+def test_extract_an_https_page_asks_for_its_http_pictures_over_https_as_chromium_does() -> None:
+    # Chromium upgrades a secure page's http:// pictures (mixed content it can upgrade: <img>, CSS
+    # backgrounds, posters, SVG <image>) to https, port 80 to 443, and loads them so; it blocks those
+    # of srcset and <picture> (taken as written), and a link is a navigation. The crawl asked for
+    # them over http: a redirect more each on a site that moved to https, and nothing where http is
+    # closed (after three attempts at that origin's robots.txt).
+    html = """<img src="http://site.test/a.jpg" alt="A"><img src="http://site.test:80/b.png">
+    <img src="http://cdn.test:8080/c.png"><div style="background: url(http://site.test/d.png)"></div>
+    <video poster="http://site.test/e.jpg"></video><svg><image href="http://site.test/f.png"/></svg>
+    <img srcset="http://site.test/g.png 2x"><a href="http://site.test/h.jpg">h</a>
+    <img src="https://site.test/a.jpg" title="again, as written over https">"""
+    refs = extract(html.encode(), "https://site.test/dir/page.html")
+    assert {url: (form, alt, title) for url, _key, form, alt, title, _caption in refs.images} == {
+        "https://site.test/a.jpg": ("img", "A", "again, as written over https"),
+        "https://site.test/b.png": ("img", "", ""), "https://cdn.test:8080/c.png": ("img", "", ""),
+        "https://site.test/d.png": ("css-inline", "", ""), "https://site.test/e.jpg": ("poster", "", ""),
+        "https://site.test/f.png": ("svg-image", "", ""), "http://site.test/g.png": ("srcset", "", ""),
+        "https://site.test/favicon.ico": ("favicon", "", "")}
+    assert [url for url, _key in refs.links] == ["http://site.test/h.jpg"]
+    assert all(key == canonical(url) for url, key, *_rest in refs.images)
+    # over http, nothing changes
+    assert "http://site.test/a.jpg" in {url for url, *_rest in extract(html.encode(), "http://site.test/").images}
+    stylesheet = Collector("https://site.test/css/site.css")  # a secure stylesheet's pictures too
+    stylesheet.image("http://site.test/bg.png", Found.CSS_LINKED)
+    assert [url for url, *_rest in stylesheet.refs.images] == ["https://site.test/bg.png"]
 
 
 def test_extract_an_html_image_tag_is_an_img_as_the_html_parser_makes_it() -> None:

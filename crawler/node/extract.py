@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import NamedTuple, Protocol, TypeGuard
+from urllib.parse import urlsplit, urlunsplit
 
 from lxml import etree
 
@@ -168,6 +169,12 @@ def _is_data_uri(ref: object) -> TypeGuard[str]:
 # show (a link preview, a search result), and a stylesheet's are the icons of a whole interface, most
 # of them on no element of the page (every notebook nbconvert exports carries JupyterLab's 100).
 _NOT_SHOWN_INLINE = frozenset({Found.META, Found.JSON_LD, Found.CSS_STYLE, Found.CSS_LINKED})
+# The forms of an http:// picture that Chromium asks for over https on a secure page (mixed content
+# it upgrades). It blocks srcset and <picture> candidates (and shows the <img>'s src): those are
+# taken as written, as the lazy forms, which may be either, since `--srcset largest` takes one
+# candidate of a tag and would have none left.
+_UPGRADED_ON_HTTPS = frozenset({Found.IMG, Found.CSS_INLINE, Found.CSS_STYLE, Found.CSS_LINKED, Found.POSTER,
+                                Found.SVG_IMAGE, Found.BACKGROUND, Found.PRELOAD})
 # On an <img>, the mark of a placeholder that a script swaps for the picture (Gatsby's blur-up)
 _PLACEHOLDER_MARKS = ("data-placeholder-image",)
 
@@ -260,6 +267,7 @@ class Collector:
     def __init__(self, base: str, agent: str | None = None, widest_only: bool = False,
                  query_codec: Callable[[], str | None] | None = None) -> None:
         self.base = base
+        self._secure = base[:6].lower() == "https:"  # the document's own scheme, whatever its <base href> says
         # what gives the codec the page's links write their queries in (see query_encoding), asked
         # the first time a query needs it; None: UTF-8, as for sitemaps, stylesheets and SVGs
         self._query_codec = query_codec
@@ -346,15 +354,16 @@ class Collector:
               caption: object = None) -> None:
         if _is_data_uri(ref):
             entry = self._inline(ref, found_as)
-        elif (entry := self._resolve(ref, 2)) is not None:
-            entry += (found_as.value, "", "", "")
-            self.refs.images.append(entry)
-            self._image_entries[entry[1]] = entry
-            if self.element_policy is not None:  # the first reference decides, as for found_as
-                self.refs.referrer_policies[entry[1]] = self.element_policy
+        elif (pair := self._resolve(ref, 2)) is not None:
+            if self._secure and pair[0][:5] == "http:" and found_as in _UPGRADED_ON_HTTPS:
+                entry = self._upgraded(pair, found_as)
+            else:
+                entry = self._new_image(pair, found_as)
         elif isinstance(ref, str) and (alt or title or caption or self._figures or self._pictures):
             key = self._resolved.get(ref.partition("#")[0], (None, None))[1]  # an image seen before on this page
             entry = self._image_entries.get(key) if key else None
+        else:
+            return
         if entry is None:
             return
         if alt or title or caption:
@@ -363,6 +372,37 @@ class Collector:
             self._figures[-1].images.append(entry)
         if self._pictures:
             self._pictures[-1].append(entry)
+
+    def _new_image(self, pair: list[str], found_as: Found) -> list[str]:
+        """The entry of a picture new to the page: [url, canonical, found_as, alt, title, caption]."""
+        entry = [*pair, found_as.value, "", "", ""]
+        self.refs.images.append(entry)
+        self._image_entries[entry[1]] = entry
+        if self.element_policy is not None:  # the first reference decides, as for found_as
+            self.refs.referrer_policies[entry[1]] = self.element_policy
+        return entry
+
+    def _upgraded(self, pair: list[str], found_as: Found) -> list[str] | None:
+        """An http:// picture of a secure page, as Chromium asks for it: over https, port 80 as 443.
+        The entry of the same picture met before on the page (written so, or over https) if there
+        is one; None if it is no URL then."""
+        url, key = pair
+        parts = urlsplit(url)
+        try:
+            port = parts.port
+        except ValueError:
+            return None
+        netloc = parts.netloc.rpartition(":")[0] if port == 80 else parts.netloc
+        url = urlunsplit(("https", netloc, parts.path, parts.query, ""))
+        upgraded = canonical(url)
+        if upgraded is None:
+            return None
+        entry = self._image_entries.get(upgraded)
+        if entry is None:
+            self._seen.add((2, upgraded))
+            entry = self._new_image([url, upgraded], found_as)
+        self._image_entries[key] = entry  # the http form, if it comes again with words
+        return entry
 
     def _inline(self, uri: str, found_as: Found) -> list[str] | None:
         """The entry of a picture written into the page (a data: URI), new or met before on it."""
