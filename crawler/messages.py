@@ -14,7 +14,7 @@ from typing import Any, Literal, TypedDict, get_args
 
 from crawler.errors import BadMessage
 
-PROTOCOL_VERSION = 17  # 2: stylesheet tasks; images carry how they were found. 3: withheld images.
+PROTOCOL_VERSION = 18  # 2: stylesheet tasks; images carry how they were found. 3: withheld images.
 # 4: images carry their words (alt, title, caption); sitemap tasks; validators for re-crawls.
 # 5: the desk may hand out a chain (a list of tasks of one origin, run one after another)
 # 6: validators carry max_age (how long the server said the response stays fresh)
@@ -33,6 +33,7 @@ PROTOCOL_VERSION = 17  # 2: stylesheet tasks; images carry how they were found. 
 # 16: an SVG <use href> of another file is found_as "svg-use" (a document: the pictures it names load)
 # 17: results carry the cookies the site set (Set-Cookie), the crawl shares them with every node, and
 #     a task names the version of that shared jar it needs
+# 18: results carry the hosts that asked to be fetched over https only (Strict-Transport-Security)
 
 MAX_URL_CHARS = 8192  # longer URLs are dropped by the extractor; servers refuse them too (Apache: 8190)
 MAX_REFS_PER_PAGE = 50_000  # links plus images from one page; a sitemap lists 50,000 URLs at most
@@ -52,6 +53,7 @@ MAX_COOKIE_CHARS = 4096
 MAX_COOKIE_DOMAIN_CHARS = 255  # a host name's longest
 MAX_COOKIE_PATH_CHARS = 1024
 MAX_COOKIES_PER_RESULT = 50
+MAX_HSTS_PER_RESULT = 10  # hosts a task's answers named in Strict-Transport-Security: its redirects' at most
 # The Referrer Policy spec's policies: what a page may set for the requests of its images
 REFERRER_POLICIES = frozenset({"no-referrer", "no-referrer-when-downgrade", "same-origin", "origin", "strict-origin",
                                "origin-when-cross-origin", "strict-origin-when-cross-origin", "unsafe-url"})
@@ -215,6 +217,7 @@ class Result(TypedDict):
     inline: list[InlineImage]  # pictures written into a page as data: URIs, saved
     inline_unsaved: dict[str, int]  # those not saved, by reason (filtered out, not an image)
     cookies: list[list[Any]]  # cookies the site set while this task ran: [domain, path, name, value, secure, expires]
+    hsts: list[list[Any]]  # [host, max_age, include_subdomains] of its https answers' Strict-Transport-Security
     elapsed: float
     bytes: int
 
@@ -261,6 +264,7 @@ def make_result(task: Task, node: str, outcome: Outcome, **fields: Any) -> Resul
         "sitemaps": [], "menus": [], "location": None, "image": None, "robots_text": None, "status": None,
         "elapsed": 0.0, "bytes": 0, "withheld": 0, "validators": {}, "lastmods": [], "as_sitemap": False,
         "referrer_policy": None, "referrer_policies": [], "inline": [], "inline_unsaved": {}, "cookies": [],
+        "hsts": [],
     }
     for key, value in fields.items():
         if key not in result:
@@ -437,6 +441,12 @@ def read_result(message: dict[str, Any]) -> Result:
                                                       and all(is_cookie(entry) for entry in cookies))):
         raise BadMessage(f"{what}: cookies is not a list of at most {MAX_COOKIES_PER_RESULT} "
                          "[domain, path, name, value, secure, expires]")
+    hsts = result.get("hsts")
+    if type(hsts) is not list or (hsts and not (len(hsts) <= MAX_HSTS_PER_RESULT and all(
+            type(entry) is list and len(entry) == 3 and type(entry[0]) is str and 0 < len(entry[0]) <= 255
+            and type(entry[1]) is int and 0 <= entry[1] < 10**12 and type(entry[2]) is bool for entry in hsts))):
+        raise BadMessage(f"{what}: hsts is not a list of at most {MAX_HSTS_PER_RESULT} "
+                         "[host, max_age, include_subdomains]")
     return result  # type: ignore[return-value]  # every field was checked above
 
 

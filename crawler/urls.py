@@ -255,6 +255,19 @@ _IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".webp", ".svg", ".bmp", ".i
                    ".tif", ".tiff")
 
 
+def https_form(url: str) -> str | None:
+    """An http:// URL as a browser asks for it over https (an upgraded mixed-content picture, an
+    HSTS host's link): port 80 becomes 443, another port stays, the fragment goes. None if it is
+    not a URL."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return None
+    netloc = parts.netloc.rpartition(":")[0] if port == 80 else parts.netloc
+    return urlunsplit(("https", netloc, parts.path, parts.query, ""))
+
+
 def looks_like_an_image(url: str) -> bool:
     """True if the path of `url` ends as a picture's file name does (its query and fragment aside)."""
     return url.split("?", 1)[0].split("#", 1)[0].strip().lower().endswith(_IMAGE_SUFFIXES)

@@ -24,7 +24,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import NamedTuple, Protocol, TypeGuard
-from urllib.parse import urlsplit, urlunsplit
 
 from lxml import etree
 
@@ -36,7 +35,15 @@ from crawler.node.optout import meta_directives
 from crawler.node.query_encoding import query_codec, with_query_in
 from crawler.node.refresh import refresh_target
 from crawler.node.srcset import srcset_urls, widest_candidate
-from crawler.urls import CONTROL_CHARACTERS, absolute, canonical, looks_like_an_image, origin_of, referrer_policy
+from crawler.urls import (
+    CONTROL_CHARACTERS,
+    absolute,
+    canonical,
+    https_form,
+    looks_like_an_image,
+    origin_of,
+    referrer_policy,
+)
 
 # Parsing is the crawler's main CPU cost. Only the start tags extraction reads are cut out of the
 # bytes (after dropping comments and the bodies of script-like elements, where a browser sees no
@@ -387,20 +394,14 @@ class Collector:
         The entry of the same picture met before on the page (written so, or over https) if there
         is one; None if it is no URL then."""
         url, key = pair
-        parts = urlsplit(url)
-        try:
-            port = parts.port
-        except ValueError:
-            return None
-        netloc = parts.netloc.rpartition(":")[0] if port == 80 else parts.netloc
-        url = urlunsplit(("https", netloc, parts.path, parts.query, ""))
-        upgraded = canonical(url)
-        if upgraded is None:
+        upgraded_url = https_form(url)
+        upgraded = canonical(upgraded_url) if upgraded_url else None
+        if upgraded_url is None or upgraded is None:
             return None
         entry = self._image_entries.get(upgraded)
         if entry is None:
             self._seen.add((2, upgraded))
-            entry = self._new_image([url, upgraded], found_as)
+            entry = self._new_image([upgraded_url, upgraded], found_as)
         self._image_entries[key] = entry  # the http form, if it comes again with words
         return entry
 

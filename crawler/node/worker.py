@@ -37,6 +37,7 @@ from crawler.messages import (
 from crawler.node.cookies import SetCookies, SharedJar
 from crawler.node.fetcher import new_session
 from crawler.node.handlers import TaskHandler
+from crawler.node.hsts import HstsNotes
 from crawler.reasons import NOT_STARTED
 from crawler.storage import check_crawl_output
 from crawler.units import plural
@@ -74,6 +75,7 @@ class Worker:
         self._winding_down = False  # the scheduler dispatches no more (a limit, an interrupt): as last read
         self._session: requests.Session | None = None  # the fetchers' one session, once run() made it
         self._set_cookies = SetCookies()  # what the site sets while a task runs, for the scheduler to share
+        self._hsts = HstsNotes()  # the hosts a task's answers ask to be fetched over https only
         self._jar = SharedJar()  # this node's copy of the crawl's cookie jar
         self._broken = threading.Event()  # a thread of ours failed: leave, and say so in the exit code
         self.crawl_over = False  # the scheduler said the crawl is finished (not paused, not gone)
@@ -250,6 +252,7 @@ class Worker:
         session = new_session(handler.limits, handler.request_options, self.config.threads)
         self._session = session
         self._set_cookies.watch(session)
+        self._hsts.watch(session)
         fetchers = [threading.Thread(target=self._fetch_loop, args=(handler, session), name=f"fetcher-{n}",
                                      daemon=True) for n in range(self.config.threads)]
         feeder = threading.Thread(target=self._feed_loop, name="feeder", daemon=True)
@@ -380,8 +383,10 @@ class Worker:
                         result = make_result(task, self.node_id, Outcome.FAILED, reason=NOT_STARTED, retryable=True)
                     else:
                         self._set_cookies.start()
+                        self._hsts.start()
                         result = handler.handle(task, session)
                         result["cookies"] = self._set_cookies.taken()
+                        result["hsts"] = self._hsts.taken()
                     self._finished(result, attempted=not hand_back, chain_done=position == len(chain))
                     hand_back = hand_back or result["retryable"]
         finally:

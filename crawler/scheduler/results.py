@@ -30,6 +30,7 @@ from crawler.reasons import (
 )
 from crawler.scheduler.filecheck import SavedFileCheck
 from crawler.scheduler.frontier import Frontier
+from crawler.scheduler.hsts import HstsHosts
 from crawler.scheduler.records import CrawlRecords, found_as_of
 from crawler.scheduler.robots import listed_sitemaps
 from crawler.scheduler.status import StatusTracker
@@ -122,6 +123,7 @@ class ResultApplier:
         self.pages_beyond_max_pages = False  # a page found in scope once --max-pages were admitted
         self.pages_beyond_max_depth = False  # a page found in scope deeper than --max-depth
         self.images_paused_until = 0.0  # no image task before this moment (the shared disk failed)
+        self._hsts = HstsHosts()  # hosts asked for over https only, as their Strict-Transport-Security says
         self._redirect_targets: dict[int, int] = {}  # hash of a redirected URL → hash of its target
         self._file_check = SavedFileCheck(config.output_dir)
         self._checking: dict[str, str] = {}  # sha256 → path of new content whose file is being checked
@@ -179,6 +181,10 @@ class ResultApplier:
         reached = result["status"] is not None or result["reason"] not in NO_SERVER_REACHED
         self._tracker.record_result(result["node"], self._frontier.origin_of_row(row),
                                     result["elapsed"] if reached else None, now)
+        if result["hsts"]:
+            self._hsts.note(result["hsts"], time.time())
+        if self._hsts:  # before any of its URLs is queued: their http:// forms never are
+            self._hsts.upgrade(result, time.time())
         outcome = result["outcome"]
         if result["validators"] and outcome not in (Outcome.SAVED, Outcome.DUPLICATE) and not result["inline"]:
             self._note_fetch(row, result)  # what the next re-crawl asks with (images: once they are recorded)

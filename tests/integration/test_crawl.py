@@ -348,6 +348,29 @@ def test_crawl_of_a_site_with_a_self_signed_certificate_needs_no_check_certifica
     assert "Unverified HTTPS request" not in result.stderr  # said once, not for every request
 
 
+def test_crawl_asks_an_hsts_sites_http_links_over_https(tmp_path: Path, serve_site, processes) -> None:
+    # A site served over https only says so (Strict-Transport-Security) and still links a page as
+    # http://: a browser asks for it over https; the crawl asked over http, where nothing answers
+    # HTTP, and lost the page and its picture (elsewhere: a redirect more for every such link).
+    certificate = self_signed_certificate(tmp_path / "tls")
+    if certificate is None:
+        pytest.skip("needs the openssl command to make a self-signed certificate")
+    tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    tls.load_cert_chain(*certificate)
+    (tmp_path / "site").mkdir()
+    site = serve_site(tmp_path / "site", tls=tls)
+    origin = f"localhost:{site.port}"  # a name: HSTS is for host names, not addresses
+    (tmp_path / "site" / "index.html").write_text(f'<a href="http://{origin}/more.html">more</a>')
+    (tmp_path / "site" / "more.html").write_text('<img src="photo.jpg">')
+    (tmp_path / "site" / "photo.jpg").write_bytes(make_image(1, "jpg"))
+    site.response_headers[""] = {"Strict-Transport-Security": "max-age=600"}
+    result = processes.run("run", f"https://{origin}/", "--output", str(tmp_path / "out"), "--delay", "0",
+                           "--no-check-certificate", timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert [record["name"] for record in read_jsonl(tmp_path / "out" / "manifest.jsonl")] == ["photo.jpg"]
+    assert site.hits["more.html"] == 1
+
+
 def test_crawl_passes_a_sites_cookie_check_as_a_browser_does(tmp_path: Path, serve_site, processes) -> None:
     # The page sets a cookie and sends the visitor to itself again: the crawl called it a
     # redirect loop, and a site whose every page checks so gave nothing.
