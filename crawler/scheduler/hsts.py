@@ -39,7 +39,7 @@ class HstsHosts:
         for name in _URL_LISTS:
             for entry in result[name]:  # type: ignore[literal-required]  # one of the URL lists above
                 if entry[1][:7] == "http://" and self._covers(entry[1], now):
-                    url, key = https_form(entry[0]), None
+                    url = https_form(entry[0])
                     key = canonical(url) if url else None
                     if url and key:
                         upgraded[entry[1]] = key
