@@ -447,13 +447,14 @@ def _as_keyed(host: str) -> str:
 
 def _www_twins(host: str) -> tuple[str, ...]:
     """`host` and, for a domain name, the same name with "www." added or taken away."""
-    if "." not in host or host.startswith("[") or _is_an_address(host):
+    if "." not in host or host.startswith("[") or is_an_address(host):
         return (host,)
     twin = host[4:] if host.startswith("www.") else "www." + host
     return (host, twin) if "." in twin else (host,)
 
 
-def _is_an_address(host: str) -> bool:
+def is_an_address(host: str) -> bool:
+    """True for an IPv4 or IPv6 address (unbracketed), not a name."""
     try:
         ipaddress.ip_address(host)
     except ValueError:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
 from http.cookiejar import Cookie
 from typing import Any
 
@@ -20,6 +21,7 @@ import requests
 from requests.cookies import create_cookie
 
 from crawler.messages import MAX_COOKIES_PER_RESULT, is_cookie
+from crawler.node.notes import TaskNotes
 
 # A node catches up with value changes alone (a cookie a site sets anew with every answer) at most
 # this often; a new cookie is read as soon as a task needs it.
@@ -32,35 +34,18 @@ def cookie_entry(cookie: Cookie) -> list[Any]:
             int(cookie.expires) if cookie.expires is not None else None]
 
 
-class SetCookies:
-    """Notes, for each fetcher thread, the cookies the responses of its current task set (a
-    response hook of the session: every response, redirects and errors included)."""
+class SetCookies(TaskNotes):
+    """The cookies the answers to a fetcher thread's current task set."""
 
-    def __init__(self) -> None:
-        self._local = threading.local()
+    limit = MAX_COOKIES_PER_RESULT
 
-    def watch(self, session: requests.Session) -> None:
-        session.hooks["response"].append(self._note)
-
-    def start(self) -> None:
-        self._local.cookies = []
-
-    def taken(self) -> list[list[Any]]:
-        """The cookies noted since start(), once."""
-        cookies = getattr(self._local, "cookies", None) or []
-        self._local.cookies = None
-        return cookies
-
-    def _note(self, response: requests.Response, **_kwargs: Any) -> None:
+    def read(self, response: requests.Response) -> Iterator[list[Any]]:
         if "Set-Cookie" not in response.headers:
-            return
-        noted = getattr(self._local, "cookies", None)
-        if noted is None:  # a request outside a task: nobody to tell
             return
         for cookie in response.cookies:  # those this response set, as requests read them into the session
             entry = cookie_entry(cookie)
-            if len(noted) < MAX_COOKIES_PER_RESULT and is_cookie(entry):
-                noted.append(entry)
+            if is_cookie(entry):
+                yield entry
 
 
 class SharedJar:

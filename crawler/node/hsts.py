@@ -5,15 +5,15 @@ its pages as http:// cost a redirect a page, and gave nothing where http is clos
 
 from __future__ import annotations
 
-import ipaddress
 import re
-import threading
 from typing import Any
 from urllib.parse import urlsplit
 
 import requests
 
 from crawler.messages import MAX_HSTS_PER_RESULT
+from crawler.node.notes import TaskNotes
+from crawler.urls import is_an_address
 
 _MAX_AGE = re.compile(r'^\s*max-age\s*=\s*"?(\d{1,12})"?\s*$', re.IGNORECASE)
 
@@ -27,7 +27,7 @@ def hsts_entry(url: str, header: str) -> list[Any] | None:
         host = parts.hostname
     except ValueError:
         return None
-    if parts.scheme != "https" or not host or _is_an_address(host):
+    if parts.scheme != "https" or not host or is_an_address(host):
         return None
     ages, include = [], False
     for directive in header.split(";"):
@@ -44,37 +44,12 @@ def hsts_entry(url: str, header: str) -> list[Any] | None:
     return [host.rstrip("."), ages[0], include]
 
 
-def _is_an_address(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    return True
+class HstsNotes(TaskNotes):
+    """The hosts whose answers to a fetcher thread's current task said Strict-Transport-Security."""
 
+    limit = MAX_HSTS_PER_RESULT
 
-class HstsNotes:
-    """Notes, for each fetcher thread, the HSTS headers of its current task's https answers (a
-    response hook of the session, as node.cookies.SetCookies)."""
-
-    def __init__(self) -> None:
-        self._local = threading.local()
-
-    def watch(self, session: requests.Session) -> None:
-        session.hooks["response"].append(self._note)
-
-    def start(self) -> None:
-        self._local.entries = []
-
-    def taken(self) -> list[list[Any]]:
-        entries = getattr(self._local, "entries", None) or []
-        self._local.entries = None
-        return entries
-
-    def _note(self, response: requests.Response, **_kwargs: Any) -> None:
+    def read(self, response: requests.Response) -> list[list[Any]]:
         header = response.headers.get("Strict-Transport-Security")
-        noted = getattr(self._local, "entries", None)
-        if header is None or noted is None or len(noted) >= MAX_HSTS_PER_RESULT:
-            return
-        entry = hsts_entry(response.url, header)
-        if entry is not None and entry not in noted:
-            noted.append(entry)
+        entry = hsts_entry(response.url, header) if header is not None else None
+        return [] if entry is None else [entry]

@@ -324,15 +324,21 @@ def test_crawl_follows_a_site_whose_root_refreshes_to_its_pages(tmp_path: Path, 
     assert site.hits["nojs.html"] == 0
 
 
-def test_crawl_of_a_site_with_a_self_signed_certificate_needs_no_check_certificate(tmp_path: Path, serve_site,
-                                                                                     processes) -> None:
-    # wget users reach for --no-check-certificate (curl's -k) on an intranet's or a test server's site;
-    # the crawl had no such option: the site was skipped, its certificate untrusted.
+def _server_tls(tmp_path: Path) -> ssl.SSLContext:
+    """A server's TLS context with a self-signed certificate (the test skips without openssl)."""
     certificate = self_signed_certificate(tmp_path / "tls")
     if certificate is None:
         pytest.skip("needs the openssl command to make a self-signed certificate")
     tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     tls.load_cert_chain(*certificate)
+    return tls
+
+
+def test_crawl_of_a_site_with_a_self_signed_certificate_needs_no_check_certificate(tmp_path: Path, serve_site,
+                                                                                     processes) -> None:
+    # wget users reach for --no-check-certificate (curl's -k) on an intranet's or a test server's site;
+    # the crawl had no such option: the site was skipped, its certificate untrusted.
+    tls = _server_tls(tmp_path)
     (tmp_path / "site").mkdir()
     (tmp_path / "site" / "index.html").write_text('<img src="photo.jpg">')
     (tmp_path / "site" / "photo.jpg").write_bytes(make_image(1, "jpg"))
@@ -352,11 +358,7 @@ def test_crawl_asks_an_hsts_sites_http_links_over_https(tmp_path: Path, serve_si
     # A site served over https only says so (Strict-Transport-Security) and still links a page as
     # http://: a browser asks for it over https; the crawl asked over http, where nothing answers
     # HTTP, and lost the page and its picture (elsewhere: a redirect more for every such link).
-    certificate = self_signed_certificate(tmp_path / "tls")
-    if certificate is None:
-        pytest.skip("needs the openssl command to make a self-signed certificate")
-    tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    tls.load_cert_chain(*certificate)
+    tls = _server_tls(tmp_path)
     (tmp_path / "site").mkdir()
     site = serve_site(tmp_path / "site", tls=tls)
     origin = f"localhost:{site.port}"  # a name: HSTS is for host names, not addresses
