@@ -69,6 +69,9 @@ def test_hsts_the_scheduler_asks_for_an_hsts_hosts_urls_over_https() -> None:
     assert all(key == canonical(url) for url, key in result["links"])
     assert result["images"][0][:2] == ["https://cdn.site.test/p.png", "https://cdn.site.test/p.png"]
     assert result["referrer_policies"] == [["https://cdn.site.test/p.png", "no-referrer"]]  # keyed as the image
+    redirect = dict(make_result(TASK, "n1", Outcome.REDIRECT, location=["http://site.test/x", "http://site.test/x"]))
+    hosts.upgrade(redirect, now)  # a redirect's target too
+    assert redirect["location"] == ["https://site.test/x", "https://site.test/x"]
     later = _result(["http://site.test/a.html"], [])
     hosts.upgrade(later, now + 601)  # its max-age ran out
     assert later["links"][0][0] == "http://site.test/a.html"

@@ -36,8 +36,9 @@ class HstsHosts:
     def upgrade(self, result: Result, now: float) -> None:
         """Rewrite the result's http:// URLs of those hosts as https, in place, keys with them."""
         upgraded: dict[str, str] = {}  # old key → new key, for the lists that name keys only
-        for name in _URL_LISTS:
-            for entry in result[name]:  # type: ignore[literal-required]  # one of the URL lists above
+        location = [result["location"]] if result["location"] else []  # a redirect's target
+        for entries in (*(result[name] for name in _URL_LISTS), location):  # type: ignore[literal-required]
+            for entry in entries:
                 if entry[1][:7] == "http://" and self._covers(entry[1], now):
                     url = https_form(entry[0])
                     key = canonical(url) if url else None
