@@ -425,7 +425,7 @@ def _without_credentials(page_url: str, page_origin: str) -> str:
     return page_origin + (page_url[path_at:] if path_at >= 0 else "/")
 
 
-def _host_of_canonical(key: str) -> str:
+def host_of_canonical(key: str) -> str:
     """The host of a canonical URL, by string slicing: canonical form is regular, and this is hot."""
     start = key.find("://")
     if start < 0:
@@ -442,7 +442,7 @@ def _as_keyed(host: str) -> str:
     """`host` as canonical URLs spell it: lower case, an international name in punycode
     (bücher.example → xn--bcher-kva.example), so scope rules compare like with like."""
     key = canonical(f"http://{host}/")
-    return _host_of_canonical(key) if key else host.lower()
+    return host_of_canonical(key) if key else host.lower()
 
 
 def _www_twins(host: str) -> tuple[str, ...]:
@@ -513,7 +513,7 @@ class ScopeRules:
         """True if an image or stylesheet an in-scope page refers to may be fetched."""
         if self._same_host_resources:
             return self.allows(canonical_url)
-        return bool(_host_of_canonical(canonical_url)) and not self.denies(canonical_url)
+        return bool(host_of_canonical(canonical_url)) and not self.denies(canonical_url)
 
     def denies(self, canonical_url: str) -> bool:
         """True if a --deny pattern matches the URL."""
@@ -521,12 +521,12 @@ class ScopeRules:
 
     def has_pages_on(self, origin: str) -> bool:
         """True if the crawl follows pages on this origin's host (whose sitemaps are then worth reading)."""
-        host = _host_of_canonical(origin + "/")
+        host = host_of_canonical(origin + "/")
         return host in self._hosts or any(host == d or host.endswith("." + d) for d in self._domains)
 
     def allows(self, canonical_url: str) -> bool:
         """True if a page belongs to the crawl: a seed host or allowed domain, no --deny, --accept, --no-parent."""
-        host = _host_of_canonical(canonical_url)
+        host = host_of_canonical(canonical_url)
         if not host:
             return False
         in_scope = host in self._hosts or any(host == d or host.endswith("." + d) for d in self._domains)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from crawler.messages import Result
-from crawler.urls import canonical, https_form
+from crawler.urls import canonical, host_of_canonical, https_form
 
 MAX_HOSTS = 10_000  # a crawl of many sites: the first this many that ask are kept
 
@@ -53,9 +53,7 @@ class HstsHosts:
     def _covers(self, key: str, now: float) -> bool:
         """True if the host of `key` (a canonical http:// URL) or a domain above it that includes
         its subdomains asked for https, and its max-age has not run out."""
-        host = key[7:].partition("/")[0].rpartition("@")[2]
-        host = host.rpartition(":")[0] if host.rpartition(":")[2].isdigit() and not host.endswith("]") else host
-        labels = host.split(".")
+        labels = host_of_canonical(key).split(".")
         for start in range(len(labels)):
             known = self._hosts.get(".".join(labels[start:]))
             if known is not None and known[0] > now and (start == 0 or known[1]):

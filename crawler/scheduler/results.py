@@ -181,10 +181,10 @@ class ResultApplier:
         reached = result["status"] is not None or result["reason"] not in NO_SERVER_REACHED
         self._tracker.record_result(result["node"], self._frontier.origin_of_row(row),
                                     result["elapsed"] if reached else None, now)
-        if result["hsts"]:
-            self._hsts.note(result["hsts"], time.time())
-        if self._hsts:  # before any of its URLs is queued: their http:// forms never are
-            self._hsts.upgrade(result, time.time())
+        if result["hsts"] or self._hsts:  # before any of its URLs is queued: their http:// forms never are
+            moment = time.time()
+            self._hsts.note(result["hsts"], moment)
+            self._hsts.upgrade(result, moment)
         outcome = result["outcome"]
         if result["validators"] and outcome not in (Outcome.SAVED, Outcome.DUPLICATE) and not result["inline"]:
             self._note_fetch(row, result)  # what the next re-crawl asks with (images: once they are recorded)
