@@ -268,6 +268,30 @@ def test_worker_after_reconnecting_reads_the_cookie_jar_of_the_scheduler_it_reac
         served.stop()
 
 
+def test_worker_takes_the_crawls_cookies_in_before_a_chain_that_needs_them_reaches_a_fetcher() -> None:
+    # The feeder reads the jar (on its own connection: a fetcher thread would open one more), so
+    # the first request of the chain already carries the cookie another node was given.
+    from crawler.node.fetcher import new_session
+
+    worker = Worker(WorkerConfig("127.0.0.1", 1, b"k", threads=1))
+    worker._session = new_session(FetchLimits())
+    chain = [dict(make_task(f"{n}.1.r", "image", f"http://a.test/{n}.png", 0, "http://a.test/", 0), cookies=1)
+             for n in (1, 2)]
+    batches = [[chain], []]
+    reads = []
+
+    def cookies() -> list:
+        reads.append(threading.current_thread().name)
+        return [1, 1, [["a.test", "/", "session", "abc", False, None]]]
+
+    worker._link = SimpleNamespace(desk=SimpleNamespace(take=lambda *_args: batches.pop(0)),  # type: ignore[assignment]
+                                   bulletin=SimpleNamespace(cookies=cookies, read=lambda: {"state": "finished"}))
+    worker._feed()
+    assert worker._inbox.get_nowait() == chain
+    assert [(c.name, c.value) for c in worker._session.cookies] == [("session", "abc")]
+    assert reads == [threading.current_thread().name]  # once, by the feeder
+
+
 def test_worker_a_scheduler_of_another_protocol_is_named_with_what_to_do() -> None:
     # It said "scheduler speaks protocol 13, this node 14", and not what to do about it.
     worker = Worker(WorkerConfig("127.0.0.1", 1, b"k", threads=1))
