@@ -72,6 +72,12 @@ def test_hsts_the_scheduler_asks_for_an_hsts_hosts_urls_over_https() -> None:
     redirect = dict(make_result(TASK, "n1", Outcome.REDIRECT, location=["http://site.test/x", "http://site.test/x"]))
     hosts.upgrade(redirect, now)  # a redirect's target too
     assert redirect["location"] == ["https://site.test/x", "https://site.test/x"]
+    hosts.note([["site.test", 60, True]], now)  # a shorter max-age: upgraded until then only
+    hosts.upgrade(shorter := _result(["http://site.test/a.html"], []), now + 61)
+    assert shorter["links"][0][0] == "http://site.test/a.html"
+    hosts.note([["site.test", 600, True]], now)  # and renewed: upgraded again
+    hosts.upgrade(renewed := _result(["http://site.test/a.html"], []), now + 100)
+    assert renewed["links"][0][0] == "https://site.test/a.html"
     later = _result(["http://site.test/a.html"], [])
     hosts.upgrade(later, now + 601)  # its max-age ran out
     assert later["links"][0][0] == "http://site.test/a.html"

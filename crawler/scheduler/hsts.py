@@ -20,9 +20,10 @@ _KEY_LISTS = ("referrer_policies", "lastmods")
 class HstsHosts:
     def __init__(self) -> None:
         self._hosts: dict[str, tuple[float, bool]] = {}  # host → (until, include_subdomains)
-        # host[:port] → until when its http:// URLs go over https (0: never), worked out from _hosts: a
-        # crawl of many http sites beside one HSTS host asks this for every link (31 µs a page, uncached)
-        self._until: dict[str, float] = {}
+        # host[:port] → the hosts of _hosts that speak for it (itself; a domain above it that includes
+        # its subdomains): a crawl of many http sites beside one HSTS host asks for every link (31 µs
+        # a page without this). Worked out again only when a host comes or goes, or its scope changes.
+        self._deciders: dict[str, tuple[str, ...]] = {}
 
     def __bool__(self) -> bool:
         return bool(self._hosts)
@@ -31,11 +32,14 @@ class HstsHosts:
         """Take in a result's [host, max_age, include_subdomains] entries; max-age 0 forgets the host."""
         for host, max_age, include in entries:
             host = host.lower()
+            known = self._hosts.get(host)
             if max_age == 0:
-                self._hosts.pop(host, None)
-            elif host in self._hosts or len(self._hosts) < MAX_HOSTS:
+                if self._hosts.pop(host, None) is not None:
+                    self._deciders.clear()
+            elif known is not None or len(self._hosts) < MAX_HOSTS:
                 self._hosts[host] = (now + max_age, include)
-            self._until.clear()
+                if known is None or known[1] != include:  # a site sends it with every answer: mostly the same
+                    self._deciders.clear()
 
     def upgrade(self, result: Result, now: float) -> None:
         """Rewrite the result's http:// URLs of those hosts as https, in place, keys with them."""
@@ -59,20 +63,17 @@ class HstsHosts:
         its subdomains asked for https, and its max-age has not run out."""
         end = key.find("/", 7)
         netloc = key[7:] if end < 0 else key[7:end]  # host and port, cheaper to cut than the host alone
-        until = self._until.get(netloc)
-        if until is None:
-            if len(self._until) >= MAX_HOSTS * 10:  # a broad crawl's hosts: worked out again as they come
-                self._until.clear()
-            until = self._until[netloc] = self._work_out(host_of_canonical(key))
-        return until > now
+        deciders = self._deciders.get(netloc)
+        if deciders is None:
+            if len(self._deciders) >= MAX_HOSTS * 10:  # a broad crawl's hosts: worked out again as they come
+                self._deciders.clear()
+            deciders = self._deciders[netloc] = self._deciders_of(host_of_canonical(key))
+        for host in deciders:  # most are none: another site's links
+            if self._hosts[host][0] > now:
+                return True
+        return False
 
-    def _work_out(self, host: str) -> float:
-        """Until when `host` is asked for over https: its own max-age, or that of a domain above it
-        that includes its subdomains, whichever lasts longer; 0 if none."""
+    def _deciders_of(self, host: str) -> tuple[str, ...]:
         labels = host.split(".")
-        until = 0.0
-        for start in range(len(labels)):
-            known = self._hosts.get(".".join(labels[start:]))
-            if known is not None and (start == 0 or known[1]):
-                until = max(until, known[0])
-        return until
+        return tuple(name for start in range(len(labels)) if (name := ".".join(labels[start:])) in self._hosts
+                     and (start == 0 or self._hosts[name][1]))
