@@ -50,7 +50,7 @@ MAX_TEXT_CHARS = 300  # reasons, node ids, content types
 # or Path over 1024 (RFC 6265bis); one response of a real site sets a few, a result carries at most
 # this many.
 MAX_COOKIE_CHARS = 4096
-MAX_COOKIE_DOMAIN_CHARS = 255  # a host name's longest
+MAX_HOST_CHARS = 255  # a host name's longest: a cookie's domain, an HSTS host
 MAX_COOKIE_PATH_CHARS = 1024
 MAX_COOKIES_PER_RESULT = 50
 MAX_HSTS_PER_RESULT = 10  # hosts a task's answers named in Strict-Transport-Security: its redirects' at most
@@ -443,7 +443,7 @@ def read_result(message: dict[str, Any]) -> Result:
                          "[domain, path, name, value, secure, expires]")
     hsts = result.get("hsts")
     if type(hsts) is not list or (hsts and not (len(hsts) <= MAX_HSTS_PER_RESULT and all(
-            type(entry) is list and len(entry) == 3 and type(entry[0]) is str and 0 < len(entry[0]) <= 255
+            type(entry) is list and len(entry) == 3 and type(entry[0]) is str and 0 < len(entry[0]) <= MAX_HOST_CHARS
             and type(entry[1]) is int and 0 <= entry[1] < 10**12 and type(entry[2]) is bool for entry in hsts))):
         raise BadMessage(f"{what}: hsts is not a list of at most {MAX_HSTS_PER_RESULT} "
                          "[host, max_age, include_subdomains]")
@@ -456,7 +456,7 @@ def is_cookie(entry: object) -> bool:
     if type(entry) is not list or len(entry) != 6:
         return False
     domain, path, name, value, secure, expires = entry
-    return (type(domain) is str and 0 < len(domain) <= MAX_COOKIE_DOMAIN_CHARS and type(path) is str
+    return (type(domain) is str and 0 < len(domain) <= MAX_HOST_CHARS and type(path) is str
             and len(path) <= MAX_COOKIE_PATH_CHARS and type(name) is str and type(value) is str
             and 0 < len(name) + len(value) <= MAX_COOKIE_CHARS and type(secure) is bool
             and (expires is None or type(expires) is int))

@@ -261,12 +261,12 @@ def _cut_short(fetched: Fetched, capped: bool) -> str | None:
     return "too-many-references" if capped else None  # MAX_REFS_PER_PAGE, MAX_REF_CHARS_PER_PAGE
 
 
-def _svg_loads(svg_url: str, loads: tuple[tuple[str, str], ...]) -> list[list[str]]:
+def _svg_loads(svg_url: str, loads: tuple[tuple[str, Found], ...]) -> list[list[str]]:
     """An SVG's pictures, resolved against it: the scheduler follows them where the SVG is shown as
     a document (see ImageInfo.loads)."""
     found = Collector(svg_url)
     for ref, found_as in loads:
-        found.image(ref, Found(found_as))
+        found.image(ref, found_as)
     return found.refs.images
 
 

@@ -63,7 +63,7 @@ class ImageInfo:
     # An SVG's <image href>s (and <use>/<feImage> of another file), each with its found_as: the
     # pictures it loads when it is shown as a document (<object>, <embed>, <iframe>, a link, a
     # <use>); through <img> or CSS it loads none.
-    loads: tuple[tuple[str, str], ...] = ()
+    loads: tuple[tuple[str, Found], ...] = ()
 
 
 def identify(data: bytes, max_pixels: int) -> ImageInfo:
@@ -111,7 +111,7 @@ def _sized_by_its_header(dimensions: tuple[int, int] | None, max_pixels: int, ki
 
 
 _SVG_NAMESPACE = "{http://www.w3.org/2000/svg}"
-_SVG_LOADERS = {name: found_as.value for tag, found_as in (("image", Found.SVG_IMAGE), ("use", Found.SVG_USE),
+_SVG_LOADERS = {name: found_as for tag, found_as in (("image", Found.SVG_IMAGE), ("use", Found.SVG_USE),
                                                             ("feImage", Found.SVG_IMAGE))
                 for name in (tag, _SVG_NAMESPACE + tag)}
 _HREFS = ("href", "{http://www.w3.org/1999/xlink}href")
@@ -125,7 +125,7 @@ class _SvgRoot:
     def __init__(self) -> None:
         self.tag: str | None = None
         self.attributes: dict[str, str] = {}
-        self.loads: list[tuple[str, str]] = []
+        self.loads: list[tuple[str, Found]] = []
 
     def start(self, tag: str, attributes: dict[str, str]) -> None:
         if self.tag is None:
