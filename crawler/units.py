@@ -20,8 +20,16 @@ def size_text(count: int | float) -> str:
 
 
 def duration_text(seconds: float) -> str:
-    """A run's length as a person reads it: 12.3 s, 0.42 s (not "0.0 s" for a crawl of one page)."""
-    return f"{seconds:.1f} s" if seconds >= 1 else f"{seconds:.2f} s"
+    """A run's length as a person reads it: 0.42 s (not "0.0 s" for a crawl of one page), 12.3 s,
+    4 min 5 s, 2 h 3 min (not "7380.0 s" for a night's crawl)."""
+    if seconds < 1:
+        return f"{seconds:.2f} s"
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    whole = round(seconds)
+    if whole < 3600:
+        return f"{whole // 60} min {whole % 60} s"
+    return f"{whole // 3600} h {whole % 3600 // 60} min"
 
 
 def plural(count: int, noun: str, many: str | None = None) -> str:

@@ -70,6 +70,9 @@ def test_units_words_for_people() -> None:
     assert seconds_option(7 * 86400.0) == "7d"  # as --recrawl-older-than is typed, not 168h
     # a crawl of one page said "Crawl finished in 0.0 s"
     assert [duration_text(seconds) for seconds in (12.34, 1.0, 0.042)] == ["12.3 s", "1.0 s", "0.04 s"]
+    # and one of a night "Crawl finished in 7385.2 s"
+    assert [duration_text(seconds) for seconds in (59.96, 245.4, 7385.2, 90061.0)] == [
+        "60.0 s", "4 min 5 s", "2 h 3 min", "25 h 1 min"]
 
 
 def test_config_a_cookie_goes_in_clear_only_when_the_scheduler_says_so_plainly() -> None:

@@ -63,6 +63,8 @@ def test_report_summarize_counts_hosts_types_duplicates_and_failures(tmp_path: P
     assert len(summary["failures"]["failed: http-404"]["examples"]) == 3
     assert summary["failures"]["skipped: robots"]["count"] == 1
     assert summary["duration_seconds"] == 12.5 and summary["pages_fetched"] == 7
+    # it said "12s of crawling", and "0s" for a crawl of half a second, "7385s" for one of a night
+    assert "7 pages, 12.5 s of crawling in" in render_text(summary)
     assert summary["missing_files"] == []
     text = render_text(summary)
     assert "duplicates avoided: 2 images" in text

@@ -17,7 +17,7 @@ from crawler.storage import (
     read_jsonl,
     scheduler_at_work,
 )
-from crawler.units import path_option, plural, size_text
+from crawler.units import duration_text, path_option, plural, size_text
 
 MANIFEST_FIELDS = ("url", "page_url", "found_as", "name", "alt", "title", "caption", "pages", "replaces", "path",
                    "sha256", "bytes", "content_type", "width", "height", "node", "time")
@@ -75,7 +75,7 @@ def summarize(output_dir: Path) -> dict[str, Any]:
                      "seconds": run.get("seconds"), "pages": run.get("counts", {}).get("pages/fetched", 0),
                      "images": run.get("counts", {}).get("images/saved", 0),
                      "recrawl": recrawl_line(run.get("counts", {}))} for run in runs],
-        "duration_seconds": round(sum(float(run.get("seconds", 0)) for run in runs), 1),
+        "duration_seconds": round(sum(float(run.get("seconds", 0)) for run in runs), 2),
         "missing_files": [r["path"] for r in manifest if not (output_dir / r["path"]).is_file()],
     }
 
@@ -104,7 +104,7 @@ def render_text(summary: dict[str, Any]) -> str:
     running = (" ended, and a crawl is running: images so far; its pages, duplicates and time are counted when it "
                f"ends (crawler status {path_option(summary['output_dir'])} shows it live)")
     lines = [f"{summary['output_dir']}: {plural(summary['images'], 'image')}, {size_text(summary['bytes'])}, "
-             f"{plural(summary['pages_fetched'], 'page')}, {summary['duration_seconds']:.0f}s of crawling "
+             f"{plural(summary['pages_fetched'], 'page')}, {duration_text(summary['duration_seconds'])} of crawling "
              f"in {plural(summary['runs'], 'run')}{running if summary.get('running') else ''}",
              f"duplicates avoided: {plural(summary['duplicates']['images'], 'image')}, "
              f"{size_text(summary['duplicates']['bytes'])}",
