@@ -141,11 +141,14 @@ def image_markup(form: int, url: str, key: str) -> Markup:
                        browser_loads=False),  # a site's own lazy loader, under a name of its own
         lambda: Markup("svg-image", body=f'<svg width="24" height="16"><filter id="f-{key}"><feImage href="{url}"/>'
                                          f'</filter><rect width="24" height="16" filter="url(#f-{key})"/></svg>'),
+        lambda: Markup("gallery", body=f'<div class="galleria-{key}"></div><script src="/js/galleria.min.js"></script>'
+                       f"<script>Galleria.run('.galleria-{key}', {{dataSource: [{{image: \"{url}\", "
+                       f"title: 'Photo'}}]}});</script>", browser_loads=False),  # Galleria: sigal's theme
     ]
     return forms[form % len(forms)]()
 
 
-FORMS = 36  # how many forms image_markup knows
+FORMS = 37  # how many forms image_markup knows
 CLASSIC_FORMS = 7  # the first ones: what the extractor read before stylesheets and friends
 
 

@@ -216,6 +216,33 @@ def test_extract_the_pictures_of_a_magento_product_gallery() -> None:
         f"{cdn}/f/scale.jpg", f"{cdn}/f/side.jpg"]
 
 
+def test_extract_the_pictures_of_a_galleria_gallery() -> None:
+    # Galleria (the gallery of sigal's galleria theme, of Galleria's WordPress and Drupal modules)
+    # shows pictures it is given as data in a script: a crawl of a sigal gallery found 2 of the 16
+    # pictures Chromium loaded (the theme's icons), none of its 12 photos. Each item's thumb (the
+    # strip), image (the stage) and big (full screen), relative to the page as an <img src>.
+    html = ('<html><head><base href="/photos/"></head><body><div id="gallery"></div>'
+            '<script src="static/galleria-1.6.1.min.js"></script>'
+            '<script>var data = [\n{\n  title: "Lake",\n  description: "At dawn",\n'
+            '  thumb: "thumbnails/p00.jpg",\n  image: "p00.jpg"\n},\n'
+            """{ 'thumb': 'thumbnails/p01.jpg', 'image': 'p01.jpg', 'big': 'big\\/p01 \\u00e9.jpg' },\n"""
+            '{ image: someVariable, thumb: "" }, { video: "https://video.test/v" }];\n'
+            "Galleria.run('#gallery', {dataSource: data});</script></body></html>")
+    refs = extract(html.encode(), PAGE)
+    assert {url: (form, title, caption) for url, _key, form, _alt, title, caption in refs.images} == {
+        "http://site.test/photos/thumbnails/p00.jpg": ("gallery", "Lake", "At dawn"),
+        "http://site.test/photos/p00.jpg": ("gallery", "Lake", "At dawn"),
+        "http://site.test/photos/thumbnails/p01.jpg": ("gallery", "", ""),
+        "http://site.test/photos/p01.jpg": ("gallery", "", ""),
+        "http://site.test/photos/big/p01 é.jpg": ("gallery", "", ""), FAVICON: ("favicon", "", "")}
+    largest = extract(html.encode(), PAGE, srcset="largest")  # one size of each picture: the largest given
+    assert [url for url, _key, form, *_words in largest.images if form == "gallery"] == [
+        "http://site.test/photos/p00.jpg", "http://site.test/photos/big/p01 é.jpg"]
+    # The same data on a page that does not load Galleria is some other script's business
+    alone = html.replace("galleria-1.6.1.min.js", "app.js")
+    assert [url for url, _key, form, *_words in extract(alone.encode(), PAGE).images] == [FAVICON]
+
+
 def test_extract_links_skip_non_http_and_fragments_only_duplicate() -> None:
     html = """<a href="next.html">n</a><a href="next.html#top">again</a><a href="mailto:x@y.z">m</a>
     <a href="javascript:void(0)">j</a><a href="data:text/html,hi">d</a><a href="tel:123">t</a>

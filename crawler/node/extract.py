@@ -28,7 +28,7 @@ from typing import NamedTuple, Protocol, TypeGuard
 from lxml import etree
 
 from crawler.messages import MAX_INLINE_IMAGES, MAX_REF_CHARS_PER_PAGE, MAX_REFS_PER_PAGE, MAX_WORDS_CHARS, Found
-from crawler.node import css
+from crawler.node import css, galleria
 from crawler.node.link_header import parse_link_header
 from crawler.node.menus import DOCFX_NAVIGATION, docfx_menu, is_menu_file
 from crawler.node.optout import meta_directives
@@ -516,6 +516,8 @@ class _Hidden:
     json_ld: list[bytes] = field(default_factory=list)
     galleries: list[bytes] = field(default_factory=list)  # Magento's script data with a product gallery
     menus: list[bytes] = field(default_factory=list)  # the src of scripts' navigation data (see node.menus)
+    inline_scripts: list[bytes] = field(default_factory=list)  # the code of scripts with no src
+    loads_galleria: bool = False  # a <script src> loads Galleria, which shows what inline scripts give it
     shadow_depth: int = 0  # declarative shadow roots open around the markup being read
 
     def keep(self, match: re.Match[bytes]) -> bytes:
@@ -536,11 +538,22 @@ class _Hidden:
             self.json_ld.append(content)
         elif name == b"script" and _MAGENTO_INIT.search(match.group(2)) and b"gallery" in content:
             self.galleries.append(content)
-        elif name == b"script" and b".js" in match.group(2) and (source := _SCRIPT_SRC.search(match.group(2))):
-            src = next(value for value in source.groups() if value is not None)
-            if is_menu_file(src.decode("latin-1")):
-                self.menus.append(src)
+        elif name == b"script":
+            self._script(match.group(2), content)
         return b""
+
+    def _script(self, attributes: bytes, content: bytes) -> None:
+        """A script that is neither JSON-LD nor Magento's: a menu's data file, Galleria, or inline code."""
+        source = _SCRIPT_SRC.search(attributes)
+        if source is None:
+            self.inline_scripts.append(content)  # read only where Galleria is loaded (node.galleria)
+        elif b".js" in attributes:
+            src = next(value for value in source.groups() if value is not None)
+            name = src.decode("latin-1")
+            if is_menu_file(name):
+                self.menus.append(src)
+            elif galleria.is_galleria_script(name):
+                self.loads_galleria = True
 
 
 class _Marks(NamedTuple):
@@ -774,6 +787,9 @@ class _Document:
             _read_magento_gallery(decode(block, self.charset), found)
         for src in self.hidden.menus:
             found.menu(html_text.unescape(decode(src, self.charset)).strip())
+        if self.hidden.loads_galleria:
+            for block in self.hidden.inline_scripts:
+                _read_galleria(decode(block, self.charset), found)
         return declared_icon
 
 
@@ -1329,6 +1345,13 @@ def _read_magento_gallery(text: str, found: Collector) -> None:
                 for url in sizes[-1:] if found.widest_only else sizes:
                     found.image(url, Found.GALLERY, None, None, item.get("caption"))
         stack.extend(item for key, item in value.items() if key != _MAGENTO_GALLERY and isinstance(item, dict))
+
+
+def _read_galleria(text: str, found: Collector) -> None:
+    """Collect the pictures of Galleria's data in a script: each size of each item, or its largest alone."""
+    for item in galleria.items(text):
+        for url in item.sizes[-1:] if found.widest_only else item.sizes:
+            found.image(url, Found.GALLERY, None, item.title, item.description)
 
 
 def _read_json_ld(text: str, found: Collector) -> None:
