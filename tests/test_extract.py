@@ -227,7 +227,8 @@ def test_extract_the_pictures_of_a_galleria_gallery() -> None:
             '  thumb: "thumbnails/p00.jpg",\n  image: "p00.jpg"\n},\n'
             """{ 'thumb': 'thumbnails/p01.jpg', 'image': 'p01.jpg', 'big': 'big\\/p01 \\u00e9.jpg' },\n"""
             '{ image: someVariable, thumb: "" }, { video: "https://video.test/v" }];\n'
-            "Galleria.run('#gallery', {dataSource: data});</script></body></html>")
+            "Galleria.run('#gallery', {dataSource: data});\n"
+            "$('#gallery').css({'background-image': 'url(bg.png)', 'data.thumb': 'x.png'});</script></body></html>")
     refs = extract(html.encode(), PAGE)
     assert {url: (form, title, caption) for url, _key, form, _alt, title, caption in refs.images} == {
         "http://site.test/photos/thumbnails/p00.jpg": ("gallery", "Lake", "At dawn"),

@@ -25,7 +25,7 @@ _SCRIPT_FILE = re.compile(r"(?:^|/)galleria[\w.-]{0,64}\.js(?:[?#]|$)", re.IGNOR
 # An item: a flat object literal (an item with nested objects is read from its innermost one)
 _ITEM = re.compile(r"\{[^{}]{1,8192}\}")
 # key: "string" or 'string', the key bare or quoted (JSON); what a variable or an expression gives is not known
-_PAIR = re.compile(r"""(?<![\w$])["']?(thumb|image|big|title|description)["']?\s*:\s*"""
+_PAIR = re.compile(r"""(?<![\w$.-])["']?(thumb|image|big|title|description)["']?\s*:\s*"""
                    r"""(?:"((?:[^"\\\n]|\\.){0,4096})"|'((?:[^'\\\n]|\\.){0,4096})')""")
 _ESCAPE = re.compile(r"\\(?:u([0-9a-fA-F]{4})|x([0-9a-fA-F]{2})|(.))", re.DOTALL)
 _SINGLE_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "b": "\b", "f": "\f", "v": "\v", "0": "\0"}
