@@ -62,6 +62,10 @@ MAX_TASK_IDS = 10_000  # in one heartbeat: what a node holds
 # Tasks in one chain (see Frontier.next_tasks). Each chain ends in a trip through the scheduler
 # before its slot runs again: on one site, 32 took 8 % off the wall time of 8 (64 no more).
 MAX_CHAIN_TASKS = 32
+# The menu (see Kind) that is a gallery's data, not navigation: fgallery's, beside its page. What
+# it lists are the page's pictures: --max-depth, --sitemaps-only and nofollow do not apply to it,
+# a page's opt-out of its images (noimageindex) does.
+GALLERY_DATA_FILE = "data.json"
 
 # How a bad value is shown in an error: short, and safe for any shape a peer can send (repr() of
 # a list nested 5,000 deep would raise RecursionError; reprlib stops at a few levels).
@@ -147,13 +151,19 @@ class Found(Word):
     BACKGROUND = "background"  # the background attribute of body, table, td, th
     META = "meta"  # og:image, twitter:image, itemprop=image
     JSON_LD = "json-ld"  # a JSON-LD image, ImageObject, thumbnailUrl or logo
-    GALLERY = "gallery"  # a product gallery's pictures in the data its script shows them from (Magento's)
+    GALLERY = "gallery"  # a gallery's pictures in the data its script shows them from (Magento, Galleria, fgallery)
     LINK = "link"  # <a href> or <link rel=image_src> straight to an image
     SEED = "seed"  # a seed URL that turned out to be an image
     SITEMAP = "sitemap"  # <image:image> in a sitemap (Google's image extension)
 
 
 FOUND_AS = frozenset(found.value for found in Found)
+
+
+def is_gallery_data(url: str) -> bool:
+    """Whether a menu's URL names a gallery's data file (its path's last segment), not navigation."""
+    path = url.partition("?")[0].partition("#")[0]
+    return path[path.rfind("/") + 1:] == GALLERY_DATA_FILE
 
 
 class Task(TypedDict):

@@ -1,5 +1,6 @@
 """Script menus: the navigation data the pages of Doxygen, DocFX and LibreOffice's help build their
-menus from (crawler/node/menus.py), what a node answers for one, and what the scheduler makes of it."""
+menus from, and the data fgallery's page draws its gallery from (crawler/node/menus.py), what a
+node answers for one, and what the scheduler makes of it."""
 
 from __future__ import annotations
 
@@ -20,6 +21,13 @@ from crawler.urls import canonical
 from tests.test_sitemaps import drive
 
 SITE = "http://site.test"
+# As fgallery 1.9.1 writes it (two photos; the second with a caption and its original kept)
+FGALLERY_DATA = (
+    '{"name":"Holiday","version":"1.9.1","download":"files/album.zip","blur":[600,336],"thumb":[[150,112],[267,200]],'
+    '"data":[{"thumb":["thumbs/p00.jpg",[150,113]],"img":["imgs/p00.jpg",[1600,1200]],"blur":"blurs/p00.jpg",'
+    '"stamp":1},{"stamp":2,"blur":"blurs/p01.jpg","img":["imgs/p01.jpg",[1600,1200]],"file":["files/p01.jpg",'
+    '[3200,2400]],"caption":["Lake","At dawn"],"thumb":["thumbs/p01.jpg",[150,113]],"date":"2026-05-01 06:12"},'
+    '{"img":7},"not an item"]}')
 # As Doxygen 1.9.4 writes them (cut short)
 MENUDATA = """/*
  @licstart  The following is the entire license notice for the JavaScript code in this file.
@@ -121,6 +129,38 @@ def test_only_navigation_data_counts_as_a_menu() -> None:
     for src in ("jquery.js", "menu.js", "navtree.js", "mymenudata.js", "menudata.json", "menudata.js.map",
                 "contents.js", "static/contents.js", "en-US/langnames.js"):
         assert not is_menu_file(src), src
+
+
+def test_fgallery_data_lists_every_size_of_every_photo() -> None:
+    # fgallery (Debian's package) writes a page with no picture in it: its script draws the gallery
+    # from data.json beside the page. A crawl found the viewer's icons alone, none of the photos.
+    entries = read_menu(FGALLERY_DATA, "data.json")
+    assert entries.pages == [] and entries.menus == []
+    assert entries.images == [(["thumbs/p00.jpg", "blurs/p00.jpg", "imgs/p00.jpg"], None, None),
+                              (["thumbs/p01.jpg", "blurs/p01.jpg", "imgs/p01.jpg", "files/p01.jpg"], "Lake", "At dawn")]
+    for other in ('{"data": "x"}', "[1, 2]", "not json", '{"data": [{"thumb": [7]}]}', '[' * 100_000):
+        assert read_menu(other, "data.json").images == [], other
+
+
+def test_an_fgallery_page_names_its_data() -> None:
+    html = (b'<html><head><script src="mootools-core-1.4.js" type="text/javascript"></script>'
+            b'<script src="mootools-mooswipe.js" type="text/javascript"></script>'
+            b'<script src="index.js" type="text/javascript"></script></head>'
+            b'<body><div id="gallery"></div></body></html>')
+    refs = extract(html, f"{SITE}/photos/2026/")
+    assert [url for url, _key in refs.menus] == [f"{SITE}/photos/2026/data.json"]  # as its script asks, from the page
+    assert extract(html.replace(b"mooswipe", b"more"), f"{SITE}/photos/2026/").menus == []
+
+
+@responses.activate
+def test_a_node_answers_fgallery_data_with_its_photos(tmp_path: Path) -> None:
+    result = answered(tmp_path, f"{SITE}/photos/data.json", FGALLERY_DATA, "application/json")
+    assert result["outcome"] == "fetched" and result["links"] == []
+    assert [(url, form, title, caption) for url, _key, form, _alt, title, caption in result["images"]] == [
+        (f"{SITE}/photos/{path}", "gallery", *words) for path, words in [
+            ("thumbs/p00.jpg", ("", "")), ("blurs/p00.jpg", ("", "")), ("imgs/p00.jpg", ("", "")),
+            ("thumbs/p01.jpg", ("Lake", "At dawn")), ("blurs/p01.jpg", ("Lake", "At dawn")),
+            ("imgs/p01.jpg", ("Lake", "At dawn")), ("files/p01.jpg", ("Lake", "At dawn"))]]
 
 
 def test_a_page_names_the_navigation_data_its_scripts_load() -> None:
@@ -225,3 +265,47 @@ def test_sitemaps_only_reads_no_menus(tmp_path: Path) -> None:
     _scheduler, fetched = crawl(tmp_path, Limits(), sitemaps_only=True)  # menus are links: not followed
     assert [(kind, path) for kind, path, _depth in fetched] == [("robots", "/robots.txt"), ("sitemap", "/sitemap.xml"),
                                                                 ("page", "/api/")]
+
+
+def gallery_site(task: dict) -> dict:
+    """An fgallery page: no picture in it, its data file lists them."""
+    path = task["url"].removeprefix(SITE)
+    if path == "/photos/":
+        return dict(make_result(task, "n", "fetched", status=200,
+                                menus=refs(f"{SITE}/photos/data.json", f"{SITE}/photos/menudata.js")))
+    if path == "/photos/data.json":
+        return dict(make_result(task, "n", "fetched", status=200,
+                                images=[[f"{SITE}/photos/imgs/a.jpg", canonical(f"{SITE}/photos/imgs/a.jpg") or "",
+                                         "gallery", "", "Lake", ""]]))
+    return dict(make_result(task, "n", "fetched", status=404 if task["kind"] == "robots" else 200))
+
+
+@pytest.mark.parametrize(("max_depth", "sitemaps_only"), [(None, False), (0, False), (None, True)])
+def test_a_gallery_s_data_gives_its_pictures_at_any_depth(tmp_path: Path, max_depth: int | None,
+                                                           sitemaps_only: bool) -> None:
+    # --max-depth 0 on a gallery's page left its data unread, and the crawl saved none of its photos:
+    # depth bounds the pages a menu lists, not the pictures a page shows (nor does --sitemaps-only).
+    config = SchedulerConfig(output_dir=tmp_path, authkey=b"k" * 32, seeds=(f"{SITE}/photos/",),
+                             scope=Scope(frozenset({"site.test"}), read_sitemaps=sitemaps_only,
+                                         sitemaps_only=sitemaps_only),
+                             politeness=Politeness(delay_seconds=0, per_host=1), limits=Limits(max_depth=max_depth))
+    scheduler = Scheduler(config, clock=lambda: 0.0, store=MemoryStore())
+    fetched = [(kind, path) for kind, path, _depth in drive(scheduler, gallery_site)]
+    assert ("menu", "/photos/data.json") in fetched and ("image", "/photos/imgs/a.jpg") in fetched
+    navigation = max_depth is None and not sitemaps_only
+    assert (("menu", "/photos/menudata.js") in fetched) == navigation  # as deep as the pages it lists
+    assert scheduler.counts["menus/fetched"] == (1 if navigation else 0)  # a gallery's data is no menu
+
+
+@responses.activate
+@pytest.mark.parametrize(("robots", "reads_data"), [("nofollow", True), ("noimageindex", False)])
+def test_a_gallery_page_s_opt_outs_are_those_of_its_pictures(tmp_path: Path, robots: str, reads_data: bool) -> None:
+    page = (f'<html><head><meta name="robots" content="{robots}"><script src="mootools-mooswipe.js"></script>'
+            '</head><body><a href="other.html">other</a></body></html>')
+    responses.add(responses.GET, f"{SITE}/photos/", body=page, content_type="text/html")
+    limits = FetchLimits()
+    task = make_task("1.1.p", "page", f"{SITE}/photos/", 0, None, 0)
+    handler = TaskHandler("n1", limits, ImageFilter(), tmp_path)  # opt-outs honoured, as by default
+    result = read_result(dict(handler.handle(task, new_session(limits))))
+    assert (result["links"] == []) == reads_data  # nofollow: no link; noimageindex: links, no picture
+    assert [url for url, _key in result["menus"]] == ([f"{SITE}/photos/data.json"] if reads_data else [])

@@ -30,7 +30,7 @@ from lxml import etree
 from crawler.messages import MAX_INLINE_IMAGES, MAX_REF_CHARS_PER_PAGE, MAX_REFS_PER_PAGE, MAX_WORDS_CHARS, Found
 from crawler.node import css, galleria
 from crawler.node.link_header import parse_link_header
-from crawler.node.menus import DOCFX_NAVIGATION, docfx_menu, is_menu_file
+from crawler.node.menus import DOCFX_NAVIGATION, FGALLERY_DATA, docfx_menu, is_fgallery_viewer, is_menu_file
 from crawler.node.optout import meta_directives
 from crawler.node.query_encoding import query_codec, with_query_in
 from crawler.node.refresh import refresh_target
@@ -518,6 +518,7 @@ class _Hidden:
     menus: list[bytes] = field(default_factory=list)  # the src of scripts' navigation data (see node.menus)
     inline_scripts: list[bytes] = field(default_factory=list)  # the code of scripts with no src
     loads_galleria: bool = False  # a <script src> loads Galleria, which shows what inline scripts give it
+    loads_fgallery: bool = False  # a <script src> loads fgallery's viewer, which draws data.json (node.menus)
     shadow_depth: int = 0  # declarative shadow roots open around the markup being read
 
     def keep(self, match: re.Match[bytes]) -> bytes:
@@ -543,7 +544,7 @@ class _Hidden:
         return b""
 
     def _script(self, attributes: bytes, content: bytes) -> None:
-        """A script that is neither JSON-LD nor Magento's: a menu's data file, Galleria, or inline code."""
+        """A script that is neither JSON-LD nor Magento's: a menu's data file, Galleria, fgallery, or inline code."""
         source = _SCRIPT_SRC.search(attributes)
         if source is None:
             self.inline_scripts.append(content)  # read only where Galleria is loaded (node.galleria)
@@ -554,6 +555,8 @@ class _Hidden:
                 self.menus.append(src)
             elif galleria.is_galleria_script(name):
                 self.loads_galleria = True
+            elif is_fgallery_viewer(name):
+                self.loads_fgallery = True
 
 
 class _Marks(NamedTuple):
@@ -787,6 +790,8 @@ class _Document:
             _read_magento_gallery(decode(block, self.charset), found)
         for src in self.hidden.menus:
             found.menu(html_text.unescape(decode(src, self.charset)).strip())
+        if self.hidden.loads_fgallery:
+            found.menu(FGALLERY_DATA)  # relative to the page, as its script asks for it
         if self.hidden.loads_galleria:
             for block in self.hidden.inline_scripts:
                 _read_galleria(decode(block, self.charset), found)

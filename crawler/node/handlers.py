@@ -15,7 +15,7 @@ import requests
 
 from crawler.config import FetchLimits, ImageFilter, RequestOptions
 from crawler.errors import FetchError, StorageError
-from crawler.messages import MAX_ROBOTS_CHARS, Found, Kind, Outcome, Result, Task, make_result
+from crawler.messages import MAX_ROBOTS_CHARS, Found, Kind, Outcome, Result, Task, is_gallery_data, make_result
 from crawler.node import css
 from crawler.node.extract import Collector, decode, extract
 from crawler.node.fetcher import Fetched, fetch
@@ -150,10 +150,11 @@ class TaskHandler:
         menus = refs.menus
         if self._agent is not None:
             asked = refs.robots | fetched.robots  # <meta name=robots> and the X-Robots-Tag header
-            if asked & NO_FOLLOW:
-                links, menus = [], []
+            if asked & NO_FOLLOW:  # a gallery's data (its pictures) stays
+                links, menus = [], [menu for menu in menus if is_gallery_data(menu[0])]
             if asked & NO_IMAGES:  # the images on this page are not ours to take (another page may still show them)
                 images, stylesheets, inline, withheld = [], [], [], len(refs.images) + len(refs.inline)
+                menus = [menu for menu in menus if not is_gallery_data(menu[0])]
         saved, unsaved = save_inline(inline, task["url"], self.output_dir, self.limits, self.image_filter)
         return make_result(task, self.node_id, Outcome.FETCHED, links=links, images=images, stylesheets=stylesheets,
                            menus=menus, inline=saved, inline_unsaved=unsaved,
@@ -190,18 +191,23 @@ class TaskHandler:
                            referrer_policy=fetched.referrer_policy)  # its images' Referer is the stylesheet's URL
 
     def _menu(self, task: Task, session: requests.Session) -> Result:
-        """Fetch a site's navigation data and report the pages it lists."""
+        """Fetch a site's navigation data and report the pages it lists (or a gallery's data, its pictures)."""
         fetched = self._fetch_to_read(task, session, _NOT_MENU_TYPES, "not-a-menu")
         if not isinstance(fetched, Fetched):
             return fetched
         name = urlsplit(task["url"]).path.rpartition("/")[2]
         entries = read_menu(decode(fetched.body, fetched.charset), name)
-        found = Collector(absolute(task["url"], entries.base) or task["url"])  # its folder, or the one above
+        found = Collector(absolute(task["url"], entries.base) or task["url"],  # its folder, or the one above
+                          widest_only=self.image_filter.srcset == "largest")
         for page in entries.pages:
             found.link(page)
         for menu in entries.menus:
             found.menu(menu)
+        for picture in entries.images:
+            for url in picture.sizes[-1:] if found.widest_only else picture.sizes:
+                found.image(url, Found.GALLERY, None, picture.title, picture.caption)
         return make_result(task, self.node_id, Outcome.FETCHED, links=found.refs.links, menus=found.refs.menus,
+                           images=found.refs.images,
                            status=fetched.status, bytes=len(fetched.body),
                            reason=_cut_short(fetched, found.refs.capped), validators=_validators_of(fetched))
 

@@ -31,12 +31,24 @@ href="en-US/text/swriter/main0000.html?DbPAR=WRITER">…'`) and its index from `
 (`var bookmarks = [{url:"en-US/text/….html?DbPAR=…#bm_id…", …}]`). Its pages link few others: a
 crawl that does not read these found 9 of its 2,561 pages. Their URLs are relative to the help's
 root, the folder above the language's (every page's `<base href>`), not to the file.
+
+fgallery (a static photo gallery generator, packaged by Debian) writes a page with no picture in
+it: its `index.js` draws the gallery from `data.json` beside the page (`{"data": [{"thumb":
+["thumbs/a.jpg", [w, h]], "img": ["imgs/a.jpg", [w, h]], "blur": "blurs/a.jpg", "file":
+["files/a.jpg", …], "caption": ["title", "description"]}…]}`), relative to the page: the strip's
+thumbnails, the photo, the blurred backdrop behind it and the original its download button gives.
+A page that loads fgallery's viewer (its `mootools-mooswipe.js`) names that file as a menu; the
+file's pictures are the gallery's (a crawl found the viewer's icons alone).
 """
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
+from typing import NamedTuple
+
+from crawler.messages import GALLERY_DATA_FILE
 
 # The data files by name: a page's <script src> names Doxygen's menudata.js or navtreedata.js
 # (which leads to the navtreeindexN.js files: navtree.js loads them by number), or LibreOffice's
@@ -52,6 +64,9 @@ _PAGE_LITERAL = re.compile(r"""["']([^"'\s\\<>?#]{1,2048}?\.(?:html|htm|xhtml)(?
 _TREE_INDEX = re.compile(r"\bNAVTREEINDEX\s*=\s*\[")  # its entries run to the next "]"
 _QUOTED = re.compile(r"""["'][^"']*["']""")
 MAX_TREE_INDEX_FILES = 10_000  # Doxygen writes 250 entries a file: 2.5 million pages of a tree
+_FGALLERY_VIEWER = re.compile(r"(?:^|/)mootools-mooswipe\.js(?:[?#]|$)")  # a script only fgallery's page loads
+FGALLERY_DATA = GALLERY_DATA_FILE  # what its index.js reads, relative to the page (crawler.messages)
+_FGALLERY_SIZES = ("thumb", "blur", "img", "file")  # smallest first: --srcset largest keeps the last one given
 
 
 DOCFX_NAVIGATION = frozenset({"docfx:navrel", "docfx:tocrel"})  # <meta> names: its navbar's and its TOC's file
@@ -68,17 +83,31 @@ def is_menu_file(src: str) -> bool:
     return _MENU_FILE.search(src.strip()) is not None
 
 
+def is_fgallery_viewer(src: str) -> bool:
+    """Whether a script's URL (as written) is fgallery's viewer, whose page draws data.json."""
+    return _FGALLERY_VIEWER.search(src.strip()) is not None
+
+
+class GalleryPicture(NamedTuple):
+    sizes: list[str]  # as written, relative to `base`; smallest first
+    title: str | None
+    caption: str | None
+
+
 @dataclass
 class MenuEntries:
-    """What one data file lists: pages, and more data files (a tree's index files)."""
+    """What one data file lists: pages, more data files (a tree's index files), and pictures (a gallery's)."""
 
     pages: list[str] = field(default_factory=list)  # as written: relative to `base`
     menus: list[str] = field(default_factory=list)
+    images: list[GalleryPicture] = field(default_factory=list)
     base: str = ""  # what the URLs are relative to, from the file's own URL ("": its folder)
 
 
 def read_menu(text: str, name: str) -> MenuEntries:
-    """The pages a data file called `name` lists, and the index files of a tree's data."""
+    """The pages a data file called `name` lists, and the index files of a tree's data (or an fgallery's pictures)."""
+    if name == FGALLERY_DATA:
+        return MenuEntries(images=_fgallery_pictures(text))
     libreoffice = name in _LIBREOFFICE_FILES
     if libreoffice and not _LIBREOFFICE_DATA.match(text):
         return MenuEntries()  # names other scripts have too: only LibreOffice's are read
@@ -93,3 +122,31 @@ def read_menu(text: str, name: str) -> MenuEntries:
         files = min(len(_QUOTED.findall(listed)), MAX_TREE_INDEX_FILES)
         entries.menus = [f"navtreeindex{number}.js" for number in range(files)]
     return entries
+
+
+def _fgallery_pictures(text: str) -> list[GalleryPicture]:
+    """The pictures of fgallery's data.json, each with its sizes; none where the file is not its."""
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError):  # the file is cut at --max-page-bytes: nesting is what is left to bound
+        return []
+    items = data.get("data") if isinstance(data, dict) else None
+    pictures = []
+    for item in items if isinstance(items, list) else []:
+        if not isinstance(item, dict):
+            continue
+        sizes = [_first_text(item.get(size)) for size in _FGALLERY_SIZES]
+        caption = item.get("caption")
+        title, description = (caption + [None, None])[:2] if isinstance(caption, list) else (None, None)
+        if any(sizes):
+            pictures.append(GalleryPicture([size for size in sizes if size],
+                                           title if isinstance(title, str) and title else None,
+                                           description if isinstance(description, str) and description else None))
+    return pictures
+
+
+def _first_text(value: object) -> str | None:
+    """A size's path: written alone (the backdrop's) or first beside its dimensions (["imgs/a.jpg", [w, h]])."""
+    if isinstance(value, list) and value:
+        value = value[0]
+    return value if isinstance(value, str) and value else None

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from crawler.config import SchedulerConfig
-from crawler.messages import Found, InlineImage, Kind, Outcome, Result, SavedImage, shown
+from crawler.messages import Found, InlineImage, Kind, Outcome, Result, SavedImage, is_gallery_data, shown
 from crawler.reasons import (
     BOT_CHALLENGE,
     CONNECTION_REFUSED,
@@ -361,6 +361,8 @@ class ResultApplier:
         if not self._config.scope.sitemaps_only:  # else pages come from sitemaps only
             self._add_pages(row, result, row.depth + 1)
             self._add_menus(row, result)
+        else:
+            self._add_menus(row, result, galleries_only=True)  # a gallery's data: the page's pictures
         self._add_resources(row, result, row.depth + 1, 0)
         self._tracker.record_discovered(self._frontier.pending_count - before, now)
 
@@ -443,25 +445,31 @@ class ResultApplier:
         self._add_resources(row, result, row.depth, row.depth + 1)
 
     def _menu_fetched(self, row: UrlRow, result: Result, now: float) -> None:
-        """Navigation data a page's scripts build its menus from: its pages are one hop from that page."""
+        """Navigation data a page's scripts build its menus from: its pages are one hop from that page
+        (and a gallery's data its pictures, which that page shows)."""
         self._frontier.finish(row)
-        self._counts["menus/fetched"] += 1
+        if result["links"] or result["menus"] or not result["images"]:  # a gallery's data is no menu to count
+            self._counts["menus/fetched"] += 1
         self._cut_short(row, result, "menus")
-        url_event(Outcome.FETCHED, row.url, kind=row.kind, links=len(result["links"]))
+        url_event(Outcome.FETCHED, row.url, kind=row.kind, links=len(result["links"]), images=len(result["images"]))
         before, pending = self.pages_admitted, self._frontier.pending_count
         self._add_pages(row, result, row.depth + 1)
         self._counts["menus/pages"] += self.pages_admitted - before
         self._add_menus(row, result)
+        if result["images"]:
+            self._add_resources(row, result, row.depth + 1, MAX_IMPORT_DEPTH + 1)  # no stylesheets in data
         self._tracker.record_discovered(self._frontier.pending_count - pending, now)
 
-    def _add_menus(self, row: UrlRow, result: Result) -> None:
+    def _add_menus(self, row: UrlRow, result: Result, galleries_only: bool = False) -> None:
         """Queue the navigation data a page (or a menu) names, at its depth: what it lists are its links.
-        Only on hosts whose pages the crawl follows (what it lists are pages of its own host)."""
+        Only on hosts whose pages the crawl follows (what it lists are pages of its own host). A
+        gallery's data lists the page's pictures: no page depth applies to it."""
         max_depth = self._config.limits.max_depth
-        if max_depth is not None and row.depth + 1 > max_depth:
-            return  # none of its pages would be taken
+        pages_only = galleries_only or (max_depth is not None and row.depth + 1 > max_depth)  # no page taken
         seen, allows, has_pages_on = self._frontier.seen, self._scope.allows_resource, self._scope.has_pages_on
         for url, key in result["menus"]:
+            if pages_only and not is_gallery_data(key):
+                continue
             if not seen(key) and allows(key) and has_pages_on(origin_of(key)):
                 self._frontier.add(url, key, Kind.MENU, row.depth, row.url)
 

@@ -238,15 +238,26 @@ def _doxygen_page(title: str, scripts: str, body: str) -> str:
 
 def test_crawl_of_sites_whose_menus_scripts_draw_reaches_the_pages_they_list(tmp_path: Path, serve_site,
                                                                             processes) -> None:
-    # Doxygen, DocFX and LibreOffice's help. Before, each main page (which links no other page)
-    # was all there was: 0 of the 6 pictures saved.
+    # Doxygen, DocFX and LibreOffice's help, and an fgallery gallery. Before, each main page (which
+    # links no other page, or shows no photo) was all there was: 0 of the 9 pictures saved.
     site_root = tmp_path / "site"
     menu_bar, tree, docfx, help_root = site_root / "api", site_root / "manual", site_root / "net", site_root / "help"
-    for folder in (menu_bar, tree, docfx / "docs", help_root / "en-US" / "text" / "swriter", help_root / "media"):
+    gallery = site_root / "photos"
+    for folder in (menu_bar, tree, docfx / "docs", help_root / "en-US" / "text" / "swriter", help_root / "media",
+                   gallery / "thumbs", gallery / "imgs", gallery / "blurs"):
         folder.mkdir(parents=True)
     (site_root / "index.html").write_text(
         '<a href="api/index.html">API</a> <a href="manual/index.html">Manual</a> <a href="net/">.NET</a>'
-        ' <a href="help/en-US/text/swriter/main.html">Help</a>')
+        ' <a href="help/en-US/text/swriter/main.html">Help</a> <a href="photos/">Photos</a>')
+    # fgallery's page: its viewer draws the gallery from data.json beside the page
+    (gallery / "index.html").write_text(
+        '<html><head><script src="mootools-core-1.4.js"></script><script src="mootools-mooswipe.js"></script>'
+        '<script src="index.js"></script></head><body><div id="gallery"></div></body></html>')
+    (gallery / "data.json").write_text(json.dumps({"name": "Photos", "data": [
+        {"thumb": ["thumbs/lake.jpg", [150, 113]], "img": ["imgs/lake.jpg", [1600, 1200]], "blur": "blurs/lake.jpg",
+         "caption": ["Lake", "At dawn"]}]}))
+    for number, size in enumerate(("thumbs", "imgs", "blurs")):
+        (gallery / size / "lake.jpg").write_bytes(make_image(320 + number, "jpg"))
     (menu_bar / "index.html").write_text(_doxygen_page(
         "API", '<script type="text/javascript" src="menudata.js"></script>', "<p>The main page.</p>"))
     (menu_bar / "menudata.js").write_text(
@@ -289,9 +300,12 @@ def test_crawl_of_sites_whose_menus_scripts_draw_reaches_the_pages_they_list(tmp
     output = tmp_path / "out"
     result = processes.run("run", site.url, "--output", str(output), "--delay", "0", timeout=60)
     assert result.returncode == 0, result.stderr
-    assert sorted(record["name"] for record in read_jsonl(output / "manifest.jsonl")) == sorted(
-        [*pictures.values(), "shapes.png"])
+    saved = read_jsonl(output / "manifest.jsonl")
+    assert sorted(record["name"] for record in saved) == sorted([*pictures.values(), "shapes.png", *["lake.jpg"] * 3])
+    assert {record["url"].rsplit("/", 2)[1]: (record["title"], record["caption"]) for record in saved
+            if record["name"] == "lake.jpg"} == {size: ("Lake", "At dawn") for size in ("thumbs", "imgs", "blurs")}
     assert "from 7 script menus" in result.stdout
+    assert site.hits["photos/data.json"] == 1 and site.hits["photos/index.js"] == 0
     # each data file once; jquery.js, a script like any other, is not asked for
     assert site.hits["api/menudata.js"] == 1 and site.hits["manual/navtreeindex1.js"] == 1
     assert site.hits["api/jquery.js"] == 0
