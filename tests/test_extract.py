@@ -244,6 +244,47 @@ def test_extract_the_pictures_of_a_galleria_gallery() -> None:
     assert [url for url, _key, form, *_words in extract(alone.encode(), PAGE).images] == [FAVICON]
 
 
+def test_extract_the_pictures_of_nanogallery2_items_in_a_script() -> None:
+    # nanogallery2 given its items in a script: Chromium loaded each thumbnail (srct, else src), a
+    # crawl none. Relative URLs follow itemsBaseURL, as the script puts them together.
+    html = ('<script src="/js/jquery.nanogallery2.min.js"></script><div id="ng"></div><script>'
+            'jQuery("#ng").nanogallery2({items: [\n'
+            "{ src: 'berlin1.jpg', srct: 'berlin1_t.jpg', title: 'Berlin 1', description: 'Museum' },\n"
+            '{ "src": "https://cdn.test/berlin2.jpg", "title": "Berlin 2" },\n'
+            "{ src: 'berlin3.jpg', srct: '' }], thumbnailWidth: 150,\n"
+            "itemsBaseURL: 'https://nanogallery2.test/samples/'});</script>")
+    refs = extract(html.encode(), PAGE)
+    assert {url: (form, title, caption) for url, _key, form, _alt, title, caption in refs.images} == {
+        "https://nanogallery2.test/samples/berlin1_t.jpg": ("gallery", "Berlin 1", "Museum"),
+        "https://nanogallery2.test/samples/berlin1.jpg": ("gallery", "Berlin 1", "Museum"),
+        "https://cdn.test/berlin2.jpg": ("gallery", "Berlin 2", ""),
+        "https://nanogallery2.test/samples/berlin3.jpg": ("gallery", "", ""), FAVICON: ("favicon", "", "")}
+    largest = extract(html.encode(), PAGE, srcset="largest")
+    assert [url for url, _key, form, *_words in largest.images if form == "gallery"] == [
+        "https://nanogallery2.test/samples/berlin1.jpg", "https://cdn.test/berlin2.jpg",
+        "https://nanogallery2.test/samples/berlin3.jpg"]
+
+
+def test_extract_the_pictures_of_unite_gallery_and_nanogallery2_markup() -> None:
+    # Unite Gallery (its WordPress and Joomla plugins) shows each <img>'s data-image in its slider,
+    # the src in its strip; nanogallery2 draws each <a>'s data-ngthumb as a thumbnail, and opens its
+    # href (or data-ngsrc). A crawl read the thumbnails of the first and the pictures of the second:
+    # none of the 6 big pictures of a Unite Gallery nor the 6 thumbnails of a nanogallery2 one.
+    html = """<div id="gallery" style="display:none">
+    <img alt="Lake" src="thumbs/lake.jpg" data-image="big/lake.jpg" data-description="At dawn">
+    <img alt="Ship" src="thumbs/ship.jpg" data-image="true"></div>
+    <div data-nanogallery2='{"thumbnailHeight": 150}'>
+    <a href="big/tree.jpg" data-ngthumb="thumbs/tree.jpg" data-ngdesc="Oak">Tree</a>
+    <a data-ngsrc="big/hill.jpg" data-ngthumb="thumbs/hill.jpg">Hill</a></div>"""
+    assert found(html) == {
+        "http://site.test/dir/thumbs/lake.jpg": "img", "http://site.test/dir/big/lake.jpg": "lazy",
+        "http://site.test/dir/thumbs/ship.jpg": "img", "http://site.test/dir/thumbs/tree.jpg": "lazy",
+        "http://site.test/dir/thumbs/hill.jpg": "lazy", FAVICON: "favicon"}
+    # links straight to pictures, saved as pictures (found_as link)
+    assert [url for url, _key in extract(html.encode(), PAGE).links] == [
+        "http://site.test/dir/big/tree.jpg", "http://site.test/dir/big/hill.jpg"]
+
+
 def test_extract_links_skip_non_http_and_fragments_only_duplicate() -> None:
     html = """<a href="next.html">n</a><a href="next.html#top">again</a><a href="mailto:x@y.z">m</a>
     <a href="javascript:void(0)">j</a><a href="data:text/html,hi">d</a><a href="tel:123">t</a>

@@ -28,7 +28,7 @@ from typing import NamedTuple, Protocol, TypeGuard
 from lxml import etree
 
 from crawler.messages import MAX_INLINE_IMAGES, MAX_REF_CHARS_PER_PAGE, MAX_REFS_PER_PAGE, MAX_WORDS_CHARS, Found
-from crawler.node import css, galleria
+from crawler.node import css, script_galleries
 from crawler.node.link_header import parse_link_header
 from crawler.node.menus import DOCFX_NAVIGATION, FGALLERY_DATA, docfx_menu, is_fgallery_viewer, is_menu_file
 from crawler.node.optout import meta_directives
@@ -115,16 +115,19 @@ _SCRIPT_SRC = re.compile(rb"(?:^|[\s/])src\s*=\s*(?:\"([^\"]*)\"|'([^']*)'|([^\s
 _LAZY_SRC = ("data-src", "data-original", "data-lazy-src", "data-url", "data-lazy", "data-flickity-lazyload",
              "data-lazyload", "data-ezsrc", "data-cfsrc", "data-echo", "data-src-retina", "data-opt-src",
              "data-splide-lazy",
+             "data-image",  # Unite Gallery's picture of its slider (the src is its thumbnail); Squarespace's
              "ix-src")  # imgix.js (v3), which makes it the src and writes a srcset of the same picture
 _LAZY_SRCSET = ("data-srcset", "data-lazy-srcset", "data-flickity-lazyload-srcset", "data-ezsrcset",
                 "data-splide-lazy-srcset")
-_LIGHTBOX_SRC = ("data-src", "data-mfp-src")  # on <a>: Fancybox's and lightGallery's, Magnific Popup's
+# on <a>: Fancybox's and lightGallery's, Magnific Popup's, nanogallery2's
+_LIGHTBOX_SRC = ("data-src", "data-mfp-src", "data-ngsrc")
 _LIGHTBOX_MARKS = tuple(name.encode() for name in _LIGHTBOX_SRC)  # one look at a page's bytes spares a look per <a>
 _LAZY_FRAME_SRC = ("data-src", "data-lazy-src", "data-ezsrc")  # on <iframe>: a page, as its src would be
 _LAZY_BACKGROUNDS = ("data-bg", "data-background", "data-background-image", "data-bg-multi", "data-bg-hidpi",
                      "data-bg-multi-hidpi", "data-flickity-bg-lazyload", "data-echo-background",
                      "data-thumb",  # WooCommerce's and Slider Revolution's gallery thumbnails
                      "data-thumbnail",  # Elementor's Gallery widget (its e-gallery script)
+                     "data-ngthumb",  # nanogallery2's thumbnails (the <a>'s href is the picture)
                      "data-vc-parallax-image", "data-image-src")  # WPBakery's and parallax.js's parallax
 # data-src on an element with no src of its own (a <div>, an <li>): the background jQuery Lazy and
 # bLazy give it, or the picture a gallery (lightGallery) opens from it. On these it stands for the src.
@@ -141,7 +144,8 @@ _SLIDESHOW_SETTINGS, _SLIDESHOW = "data-settings", "background_slideshow_gallery
 _WIX_IMAGE_INFO, _WIX_MEDIA = "data-image-info", "https://static.wixstatic.com/media/"
 # in a tag that may have one of those
 _LAZY_BACKGROUND_MARKS = (b"data-bg", b"data-background", b"data-flickity-bg", b"data-echo-background",
-                          b"data-thumb", b"data-vc-parallax-image", b"data-image-src", _SLIDESHOW.encode(),
+                          b"data-thumb", b"data-ngthumb", b"data-vc-parallax-image", b"data-image-src",
+                          _SLIDESHOW.encode(),
                           b"data-image-info")
 _MEDIA_OF_A_SET = re.compile(r"\[[^\]]*\]\s*$")
 # lazysizes' rias plugin (Shopify's Debut theme) fills {width} in a lazy URL from data-widths, or
@@ -517,7 +521,8 @@ class _Hidden:
     galleries: list[bytes] = field(default_factory=list)  # Magento's script data with a product gallery
     menus: list[bytes] = field(default_factory=list)  # the src of scripts' navigation data (see node.menus)
     inline_scripts: list[bytes] = field(default_factory=list)  # the code of scripts with no src
-    loads_galleria: bool = False  # a <script src> loads Galleria, which shows what inline scripts give it
+    # gallery scripts a <script src> loads (Galleria, nanogallery2), which show what inline scripts give them
+    galleries_loaded: list[script_galleries.Library] = field(default_factory=list)
     loads_fgallery: bool = False  # a <script src> loads fgallery's viewer, which draws data.json (node.menus)
     shadow_depth: int = 0  # declarative shadow roots open around the markup being read
 
@@ -544,17 +549,17 @@ class _Hidden:
         return b""
 
     def _script(self, attributes: bytes, content: bytes) -> None:
-        """A script that is neither JSON-LD nor Magento's: a menu's data file, Galleria, fgallery, or inline code."""
+        """A script that is neither JSON-LD nor Magento's: a menu's data file, a gallery script, or inline code."""
         source = _SCRIPT_SRC.search(attributes)
         if source is None:
-            self.inline_scripts.append(content)  # read only where Galleria is loaded (node.galleria)
+            self.inline_scripts.append(content)  # read only where a gallery script is loaded (node.script_galleries)
         elif b".js" in attributes:
             src = next(value for value in source.groups() if value is not None)
             name = src.decode("latin-1")
             if is_menu_file(name):
                 self.menus.append(src)
-            elif galleria.is_galleria_script(name):
-                self.loads_galleria = True
+            elif (library := script_galleries.library_of(name)) is not None and library not in self.galleries_loaded:
+                self.galleries_loaded.append(library)
             elif is_fgallery_viewer(name):
                 self.loads_fgallery = True
 
@@ -792,9 +797,9 @@ class _Document:
             found.menu(html_text.unescape(decode(src, self.charset)).strip())
         if self.hidden.loads_fgallery:
             found.menu(FGALLERY_DATA)  # relative to the page, as its script asks for it
-        if self.hidden.loads_galleria:
+        for library in self.hidden.galleries_loaded:
             for block in self.hidden.inline_scripts:
-                _read_galleria(decode(block, self.charset), found)
+                _read_script_gallery(decode(block, self.charset), library, found)
         return declared_icon
 
 
@@ -1352,11 +1357,11 @@ def _read_magento_gallery(text: str, found: Collector) -> None:
         stack.extend(item for key, item in value.items() if key != _MAGENTO_GALLERY and isinstance(item, dict))
 
 
-def _read_galleria(text: str, found: Collector) -> None:
-    """Collect the pictures of Galleria's data in a script: each size of each item, or its largest alone."""
-    for item in galleria.items(text):
+def _read_script_gallery(text: str, library: script_galleries.Library, found: Collector) -> None:
+    """Collect the pictures of a gallery script's data in a script: each size of each item, or its largest alone."""
+    for item in script_galleries.items(text, library):
         for url in item.sizes[-1:] if found.widest_only else item.sizes:
-            found.image(url, Found.GALLERY, None, item.title, item.description)
+            found.image(url, Found.GALLERY, None, item.title, item.caption)
 
 
 def _read_json_ld(text: str, found: Collector) -> None:

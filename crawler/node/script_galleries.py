@@ -1,0 +1,101 @@
+"""Pictures a gallery script shows from data a page's own script gives it.
+
+Galleria (galleria.io: sigal's `galleria` theme, Galleria's WordPress and Drupal modules) and
+nanogallery2 (its WordPress plugins) build their stage and thumbnails from a list of items, most
+often written into the page as a JavaScript literal:
+
+    var data = [{thumb: "thumbnails/p00.jpg", image: "p00.jpg", big: "full/p00.jpg",
+                 title: "Lake", description: "At dawn"}, …];          Galleria.run(…, {dataSource: data})
+    $("#g").nanogallery2({items: [{src: "p00.jpg", srct: "p00_t.jpg", title: "Lake"}, …],
+                          itemsBaseURL: "https://photos.example/2026/"})
+
+Galleria shows each item's `thumb` in its strip, its `image` on the stage and its `big` in full
+screen, relative to the page as an `<img src>` is; nanogallery2 its `srct` as the thumbnail (or
+`src` where there is none) and its `src` when opened, each after its `itemsBaseURL` unless it
+starts with `http://`, `https://` (or ftp, file). The page's markup names none of them: a crawl of a sigal gallery found
+its theme's two icons and none of its photos. The items are read only on a page that loads the
+library (a `<script src>` whose file is `galleria….js`, `jquery.nanogallery2….js`): elsewhere
+such keys are some other script's business.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import NamedTuple
+
+
+class Library(NamedTuple):
+    """A gallery script: its file's name, and the keys of its items."""
+
+    script: re.Pattern[str]  # the file of a <script src> that loads it
+    sizes: tuple[str, ...]  # the keys of an item's pictures, smallest first: --srcset largest keeps the last
+    title: str
+    caption: str
+    base: str | None = None  # the option whose value goes before an item's relative URLs
+
+
+GALLERIA = Library(re.compile(r"(?:^|/)galleria[\w.-]{0,64}\.js(?:[?#]|$)", re.IGNORECASE),
+                   ("thumb", "image", "big"), "title", "description")
+NANOGALLERY2 = Library(re.compile(r"(?:^|/)(?:jquery\.)?nanogallery2[\w.-]{0,64}\.js(?:[?#]|$)", re.IGNORECASE),
+                       ("srct", "src"), "title", "description", base="itemsBaseURL")
+LIBRARIES = (GALLERIA, NANOGALLERY2)
+
+# An item: a flat object literal (an item with nested objects is read from its innermost one)
+_ITEM = re.compile(r"\{[^{}]{1,8192}\}")
+# key: "string" or 'string', the key bare or quoted (JSON), a whole name (not the end of
+# 'background-image' or of data.image); what a variable or an expression gives is not known
+_VALUE = r"""\s*:\s*(?:"((?:[^"\\\n]|\\.){0,4096})"|'((?:[^'\\\n]|\\.){0,4096})')"""
+_KEY = r"""(?<![\w$.-])["']?({})["']?"""
+_ESCAPE = re.compile(r"\\(?:u([0-9a-fA-F]{4})|x([0-9a-fA-F]{2})|(.))", re.DOTALL)
+_SINGLE_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "b": "\b", "f": "\f", "v": "\v", "0": "\0"}
+_PROTOCOL = re.compile(r"^(?:https?|ftps?|file)://")  # what nanogallery2 leaves without its base
+MAX_ITEMS = 10_000  # a page's items; the page's references are bounded anyway (extract)
+
+
+class Item(NamedTuple):
+    sizes: list[str]  # the URLs as the script takes them (relative to the page), smallest first
+    title: str | None
+    caption: str | None
+
+
+def library_of(src: str) -> Library | None:
+    """The gallery script a `<script src>` loads (its core, a build of it, or one of its themes), if any."""
+    return next((library for library in LIBRARIES if library.script.search(src)), None)
+
+
+def _text(literal: str) -> str:
+    """A JavaScript string literal's content, its escapes read (`\\/`, `\\u00e9`, `\\x41`, `\\n`)."""
+    if "\\" not in literal:
+        return literal
+    return _ESCAPE.sub(lambda m: chr(int(m[1] or m[2], 16)) if m[1] or m[2] else _SINGLE_ESCAPES.get(m[3], m[3]),
+                       literal)
+
+
+def _pairs(keys: tuple[str, ...]) -> re.Pattern[str]:
+    return re.compile(_KEY.format("|".join(keys)) + _VALUE)
+
+
+_PATTERNS = {library: _pairs((*library.sizes, library.title, library.caption)) for library in LIBRARIES}
+_BASES = {library: _pairs((library.base,)) for library in LIBRARIES if library.base}
+
+
+def items(script: str, library: Library) -> Iterator[Item]:
+    """The items of `library`'s data in a script's text that name at least one picture."""
+    base = ""
+    if library.base and (option := _BASES[library].search(script)) is not None:
+        base = _text(option.group(2) if option.group(2) is not None else option.group(3)).strip()
+    count = 0
+    for item in _ITEM.finditer(script):
+        values: dict[str, str] = {}
+        for pair in _PATTERNS[library].finditer(item.group()):
+            value = pair.group(2) if pair.group(2) is not None else pair.group(3)
+            values.setdefault(pair.group(1), _text(value).strip())
+        sizes = [values[size] for size in library.sizes if values.get(size)]
+        if sizes:
+            if base:
+                sizes = [size if _PROTOCOL.match(size) else base + size for size in sizes]
+            yield Item(sizes, values.get(library.title) or None, values.get(library.caption) or None)
+            count += 1
+            if count >= MAX_ITEMS:
+                return
