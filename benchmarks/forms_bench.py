@@ -260,6 +260,22 @@ def written_in(work: Path, pages: int = 20, plots: int = 4) -> None:
               "the crawler leaves it out)")
 
 
+def fgallery_site(work: Path, photos: int = 12) -> None:
+    """A gallery written by Debian's fgallery (a page with no picture in it, its script reading
+    data.json), compared as a real site is, where the fgallery command is installed."""
+    if shutil.which("fgallery") is None:
+        print("\n## real site: fgallery gallery skipped (`apt-get install fgallery` adds it)")
+        return
+    source, gallery = work / "photos", work / "fgallery"
+    source.mkdir(parents=True, exist_ok=True)
+    for number in range(photos):  # photos of some size: fgallery makes thumbnails, blurs and the shown size
+        (source / f"p{number:02d}.jpg").write_bytes(make_image(5000 + number, "jpg", (1600, 1200)))
+    shutil.rmtree(gallery, ignore_errors=True)
+    subprocess.run(["fgallery", str(source), str(gallery), "Photos"], check=True, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL)
+    real_site(work / "fgallery-out", gallery, "fgallery")
+
+
 def form_names(truth: SiteTruth) -> set[str]:
     return {form for forms in truth.forms.values() for form in forms}
 
@@ -271,3 +287,4 @@ if __name__ == "__main__":
     real_site(Path(tempfile.mkdtemp(prefix="crawler-doxygen-")), DOXYGEN_SITE, "doxygen-doc")
     real_site(Path(tempfile.mkdtemp(prefix="crawler-libreoffice-")), LIBREOFFICE_HELP, "libreoffice-help-en-us",
               seed=LIBREOFFICE_HELP_SEED, sample=150)
+    fgallery_site(Path(tempfile.mkdtemp(prefix="crawler-fgallery-")))
