@@ -151,7 +151,7 @@ class Found(Word):
     BACKGROUND = "background"  # the background attribute of body, table, td, th
     META = "meta"  # og:image, twitter:image, itemprop=image
     JSON_LD = "json-ld"  # a JSON-LD image, ImageObject, thumbnailUrl or logo
-    GALLERY = "gallery"  # a gallery's pictures in the data its script shows them from (Magento, Galleria, fgallery)
+    GALLERY = "gallery"  # a gallery's pictures in the data its script shows them from (Magento, Galleria…)
     LINK = "link"  # <a href> or <link rel=image_src> straight to an image
     SEED = "seed"  # a seed URL that turned out to be an image
     SITEMAP = "sitemap"  # <image:image> in a sitemap (Google's image extension)

@@ -27,10 +27,17 @@ from typing import NamedTuple, Protocol, TypeGuard
 
 from lxml import etree
 
-from crawler.messages import MAX_INLINE_IMAGES, MAX_REF_CHARS_PER_PAGE, MAX_REFS_PER_PAGE, MAX_WORDS_CHARS, Found
+from crawler.messages import (
+    GALLERY_DATA_FILE,
+    MAX_INLINE_IMAGES,
+    MAX_REF_CHARS_PER_PAGE,
+    MAX_REFS_PER_PAGE,
+    MAX_WORDS_CHARS,
+    Found,
+)
 from crawler.node import css, script_galleries
 from crawler.node.link_header import parse_link_header
-from crawler.node.menus import DOCFX_NAVIGATION, FGALLERY_DATA, docfx_menu, is_fgallery_viewer, is_menu_file
+from crawler.node.menus import DOCFX_NAVIGATION, docfx_menu, is_fgallery_viewer, is_menu_file
 from crawler.node.optout import meta_directives
 from crawler.node.query_encoding import query_codec, with_query_in
 from crawler.node.refresh import refresh_target
@@ -796,7 +803,7 @@ class _Document:
         for src in self.hidden.menus:
             found.menu(html_text.unescape(decode(src, self.charset)).strip())
         if self.hidden.loads_fgallery:
-            found.menu(FGALLERY_DATA)  # relative to the page, as its script asks for it
+            found.menu(GALLERY_DATA_FILE)  # relative to the page, as its script asks for it
         for library in self.hidden.galleries_loaded:
             for block in self.hidden.inline_scripts:
                 _read_script_gallery(decode(block, self.charset), library, found)

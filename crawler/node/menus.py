@@ -65,7 +65,6 @@ _TREE_INDEX = re.compile(r"\bNAVTREEINDEX\s*=\s*\[")  # its entries run to the n
 _QUOTED = re.compile(r"""["'][^"']*["']""")
 MAX_TREE_INDEX_FILES = 10_000  # Doxygen writes 250 entries a file: 2.5 million pages of a tree
 _FGALLERY_VIEWER = re.compile(r"(?:^|/)mootools-mooswipe\.js(?:[?#]|$)")  # a script only fgallery's page loads
-FGALLERY_DATA = GALLERY_DATA_FILE  # what its index.js reads, relative to the page (crawler.messages)
 _FGALLERY_SIZES = ("thumb", "blur", "img", "file")  # smallest first: --srcset largest keeps the last one given
 
 
@@ -106,7 +105,7 @@ class MenuEntries:
 
 def read_menu(text: str, name: str) -> MenuEntries:
     """The pages a data file called `name` lists, and the index files of a tree's data (or an fgallery's pictures)."""
-    if name == FGALLERY_DATA:
+    if name == GALLERY_DATA_FILE:  # fgallery's, what its index.js reads beside the page
         return MenuEntries(images=_fgallery_pictures(text))
     libreoffice = name in _LIBREOFFICE_FILES
     if libreoffice and not _LIBREOFFICE_DATA.match(text):

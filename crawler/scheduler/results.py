@@ -465,10 +465,10 @@ class ResultApplier:
         Only on hosts whose pages the crawl follows (what it lists are pages of its own host). A
         gallery's data lists the page's pictures: no page depth applies to it."""
         max_depth = self._config.limits.max_depth
-        pages_only = galleries_only or (max_depth is not None and row.depth + 1 > max_depth)  # no page taken
+        too_deep = max_depth is not None and row.depth + 1 > max_depth  # none of its pages would be taken
         seen, allows, has_pages_on = self._frontier.seen, self._scope.allows_resource, self._scope.has_pages_on
         for url, key in result["menus"]:
-            if pages_only and not is_gallery_data(key):
+            if (galleries_only or too_deep) and not is_gallery_data(key):
                 continue
             if not seen(key) and allows(key) and has_pages_on(origin_of(key)):
                 self._frontier.add(url, key, Kind.MENU, row.depth, row.url)
