@@ -14,7 +14,7 @@ from typing import Any, Literal, TypedDict, get_args
 
 from crawler.errors import BadMessage
 
-PROTOCOL_VERSION = 18  # 2: stylesheet tasks; images carry how they were found. 3: withheld images.
+PROTOCOL_VERSION = 19  # 2: stylesheet tasks; images carry how they were found. 3: withheld images.
 # 4: images carry their words (alt, title, caption); sitemap tasks; validators for re-crawls.
 # 5: the desk may hand out a chain (a list of tasks of one origin, run one after another)
 # 6: validators carry max_age (how long the server said the response stays fresh)
@@ -34,6 +34,8 @@ PROTOCOL_VERSION = 18  # 2: stylesheet tasks; images carry how they were found. 
 # 17: results carry the cookies the site set (Set-Cookie), the crawl shares them with every node, and
 #     a task names the version of that shared jar it needs
 # 18: results carry the hosts that asked to be fetched over https only (Strict-Transport-Security)
+# 19: a menu's result may carry pictures (a gallery's data, GALLERY_DATA_FILE), which a scheduler of
+#     18 would have dropped
 
 MAX_URL_CHARS = 8192  # longer URLs are dropped by the extractor; servers refuse them too (Apache: 8190)
 MAX_REFS_PER_PAGE = 50_000  # links plus images from one page; a sitemap lists 50,000 URLs at most
