@@ -37,7 +37,8 @@ def visit_all(urls: list[str], settle_seconds: float = 5.0) -> None:
     try:
         for url in urls:
             driver.get(url)
-            driver.execute_script("window.scrollTo(0, document.body.scrollHeight)")
+            # a document with no <body> yet (or none: an SVG, XHTML) is scrolled by its root
+            driver.execute_script("window.scrollTo(0, (document.body || document.documentElement).scrollHeight)")
             deadline = time.monotonic() + settle_seconds
             while time.monotonic() < deadline and driver.execute_script(
                     "return document.readyState !== 'complete' || "
