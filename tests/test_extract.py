@@ -265,6 +265,16 @@ def test_extract_the_pictures_of_nanogallery2_items_in_a_script() -> None:
         "https://nanogallery2.test/samples/berlin3.jpg"]
 
 
+def test_extract_the_slides_of_a_vegas_slideshow() -> None:
+    # Vegas (a jQuery background slideshow, many themes' full-screen hero) shows each slide's src in
+    # turn: Chromium loaded 3 of 4 in 5 s, the crawl none (the page names them only in its script).
+    html = ('<script src="/wp-content/themes/x/js/jquery.vegas.min.js"></script><body><script>'
+            '$("body").vegas({ delay: 7000, slides: [ { src: "img/s0.jpg" }, { src: "/img/s1.jpg" },\n'
+            '{ src: "poster.jpg", video: { src: ["v.mp4", "v.webm"], loop: true } } ] });</script></body>')
+    assert found(html) == {"http://site.test/dir/img/s0.jpg": "gallery", "http://site.test/img/s1.jpg": "gallery",
+                           FAVICON: "favicon"}  # a video's slide is its video (its poster, a nested object, left)
+
+
 def test_extract_the_pictures_of_unite_gallery_and_nanogallery2_markup() -> None:
     # Unite Gallery (its WordPress and Joomla plugins) shows each <img>'s data-image in its slider,
     # the src in its strip; nanogallery2 draws each <a>'s data-ngthumb as a thumbnail, and opens its

@@ -1,21 +1,24 @@
 """Pictures a gallery script shows from data a page's own script gives it.
 
 Galleria (galleria.io: sigal's `galleria` theme, Galleria's WordPress and Drupal modules) and
-nanogallery2 (its WordPress plugins) build their stage and thumbnails from a list of items, most
-often written into the page as a JavaScript literal:
+nanogallery2 (its WordPress plugins) build their stage and thumbnails from a list of items, and
+Vegas (a jQuery background slideshow: many themes' full-screen hero) its slides, most often
+written into the page as a JavaScript literal:
 
     var data = [{thumb: "thumbnails/p00.jpg", image: "p00.jpg", big: "full/p00.jpg",
                  title: "Lake", description: "At dawn"}, …];          Galleria.run(…, {dataSource: data})
     $("#g").nanogallery2({items: [{src: "p00.jpg", srct: "p00_t.jpg", title: "Lake"}, …],
                           itemsBaseURL: "https://photos.example/2026/"})
+    $("body").vegas({slides: [{src: "img/hero1.jpg"}, {src: "img/hero2.jpg"}]})
 
 Galleria shows each item's `thumb` in its strip, its `image` on the stage and its `big` in full
 screen, relative to the page as an `<img src>` is; nanogallery2 its `srct` as the thumbnail (or
 `src` where there is none) and its `src` when opened, each after its `itemsBaseURL` unless it
-starts with `http://`, `https://` (or ftp, file). The page's markup names none of them: a crawl of a sigal gallery found
-its theme's two icons and none of its photos. The items are read only on a page that loads the
-library (a `<script src>` whose file is `galleria….js`, `jquery.nanogallery2….js`): elsewhere
-such keys are some other script's business.
+starts with `http://`, `https://` (or ftp, file); Vegas each slide's `src` in turn, relative to
+the page, as its background. The page's markup names none of them: a crawl of a sigal gallery
+found its theme's two icons and none of its photos. The items are read only on a page that loads
+the library (a `<script src>` whose file is `galleria….js`, `jquery.nanogallery2….js`,
+`vegas….js`): elsewhere such keys are some other script's business.
 """
 
 from __future__ import annotations
@@ -30,8 +33,8 @@ class Library(NamedTuple):
 
     script: re.Pattern[str]  # the file of a <script src> that loads it
     sizes: tuple[str, ...]  # the keys of an item's pictures, smallest first: --srcset largest keeps the last
-    title: str
-    caption: str
+    title: str | None = None
+    caption: str | None = None
     base: str | None = None  # the option whose value goes before an item's relative URLs
 
 
@@ -39,7 +42,8 @@ GALLERIA = Library(re.compile(r"(?:^|/)galleria[\w.-]{0,64}\.js(?:[?#]|$)", re.I
                    ("thumb", "image", "big"), "title", "description")
 NANOGALLERY2 = Library(re.compile(r"(?:^|/)(?:jquery\.)?nanogallery2[\w.-]{0,64}\.js(?:[?#]|$)", re.IGNORECASE),
                        ("srct", "src"), "title", "description", base="itemsBaseURL")
-LIBRARIES = (GALLERIA, NANOGALLERY2)
+VEGAS = Library(re.compile(r"(?:^|/)(?:jquery\.)?vegas[\w.-]{0,64}\.js(?:[?#]|$)", re.IGNORECASE), ("src",))
+LIBRARIES = (GALLERIA, NANOGALLERY2, VEGAS)
 
 # An item: a flat object literal (an item with nested objects is read from its innermost one)
 _ITEM = re.compile(r"\{[^{}]{1,8192}\}")
@@ -76,7 +80,8 @@ def _pairs(keys: tuple[str, ...]) -> re.Pattern[str]:
     return re.compile(_KEY.format("|".join(keys)) + _VALUE)
 
 
-_PATTERNS = {library: _pairs((*library.sizes, library.title, library.caption)) for library in LIBRARIES}
+_PATTERNS = {library: _pairs(tuple(key for key in (*library.sizes, library.title, library.caption) if key))
+             for library in LIBRARIES}
 _BASES = {library: _pairs((library.base,)) for library in LIBRARIES if library.base}
 
 
@@ -95,7 +100,7 @@ def items(script: str, library: Library) -> Iterator[Item]:
         if sizes:
             if base:
                 sizes = [size if _PROTOCOL.match(size) else base + size for size in sizes]
-            yield Item(sizes, values.get(library.title) or None, values.get(library.caption) or None)
+            yield Item(sizes, values.get(library.title or "") or None, values.get(library.caption or "") or None)
             count += 1
             if count >= MAX_ITEMS:
                 return
