@@ -216,6 +216,18 @@ def test_extract_the_pictures_of_a_magento_product_gallery() -> None:
         f"{cdn}/f/scale.jpg", f"{cdn}/f/side.jpg"]
 
 
+def forms_and_words(html: str) -> dict[str, tuple[str, str, str]]:
+    """{url: (found_as, title, caption)} of the page's images."""
+    refs = extract(html.encode(), PAGE)
+    return {url: (form, title, caption) for url, _key, form, _alt, title, caption in refs.images}
+
+
+def largest_of_gallery(html: str) -> list[str]:
+    """The gallery pictures of the page with --srcset largest: one size of each."""
+    return [url for url, _key, form, *_words in extract(html.encode(), PAGE, srcset="largest").images
+            if form == "gallery"]
+
+
 def test_extract_the_pictures_of_a_galleria_gallery() -> None:
     # Galleria (the gallery of sigal's galleria theme, of Galleria's WordPress and Drupal modules)
     # shows pictures it is given as data in a script: a crawl of a sigal gallery found 2 of the 16
@@ -229,15 +241,13 @@ def test_extract_the_pictures_of_a_galleria_gallery() -> None:
             '{ image: someVariable, thumb: "" }, { video: "https://video.test/v" }];\n'
             "Galleria.run('#gallery', {dataSource: data});\n"
             "$('#gallery').css({'background-image': 'url(bg.png)', 'data.thumb': 'x.png'});</script></body></html>")
-    refs = extract(html.encode(), PAGE)
-    assert {url: (form, title, caption) for url, _key, form, _alt, title, caption in refs.images} == {
+    assert forms_and_words(html) == {
         "http://site.test/photos/thumbnails/p00.jpg": ("gallery", "Lake", "At dawn"),
         "http://site.test/photos/p00.jpg": ("gallery", "Lake", "At dawn"),
         "http://site.test/photos/thumbnails/p01.jpg": ("gallery", "", ""),
         "http://site.test/photos/p01.jpg": ("gallery", "", ""),
         "http://site.test/photos/big/p01 é.jpg": ("gallery", "", ""), FAVICON: ("favicon", "", "")}
-    largest = extract(html.encode(), PAGE, srcset="largest")  # one size of each picture: the largest given
-    assert [url for url, _key, form, *_words in largest.images if form == "gallery"] == [
+    assert largest_of_gallery(html) == [  # one size of each picture: the largest given
         "http://site.test/photos/p00.jpg", "http://site.test/photos/big/p01 é.jpg"]
     # The same data on a page that does not load Galleria is some other script's business
     alone = html.replace("galleria-1.6.1.min.js", "app.js")
@@ -253,14 +263,12 @@ def test_extract_the_pictures_of_nanogallery2_items_in_a_script() -> None:
             '{ "src": "https://cdn.test/berlin2.jpg", "title": "Berlin 2" },\n'
             "{ src: 'berlin3.jpg', srct: '' }], thumbnailWidth: 150,\n"
             "itemsBaseURL: 'https://nanogallery2.test/samples/'});</script>")
-    refs = extract(html.encode(), PAGE)
-    assert {url: (form, title, caption) for url, _key, form, _alt, title, caption in refs.images} == {
+    assert forms_and_words(html) == {
         "https://nanogallery2.test/samples/berlin1_t.jpg": ("gallery", "Berlin 1", "Museum"),
         "https://nanogallery2.test/samples/berlin1.jpg": ("gallery", "Berlin 1", "Museum"),
         "https://cdn.test/berlin2.jpg": ("gallery", "Berlin 2", ""),
         "https://nanogallery2.test/samples/berlin3.jpg": ("gallery", "", ""), FAVICON: ("favicon", "", "")}
-    largest = extract(html.encode(), PAGE, srcset="largest")
-    assert [url for url, _key, form, *_words in largest.images if form == "gallery"] == [
+    assert largest_of_gallery(html) == [
         "https://nanogallery2.test/samples/berlin1.jpg", "https://cdn.test/berlin2.jpg",
         "https://nanogallery2.test/samples/berlin3.jpg"]
 
