@@ -391,6 +391,11 @@ class Collector:
         if self._pictures:
             self._pictures[-1].append(entry)
 
+    def gallery_picture(self, sizes: list[str], title: object = None, caption: object = None) -> None:
+        """A picture a gallery script shows from its data, each size given (smallest first), or the largest alone."""
+        for url in sizes[-1:] if self.widest_only else sizes:
+            self.image(url, Found.GALLERY, None, title, caption)
+
     def _new_image(self, pair: list[str], found_as: Found) -> list[str]:
         """The entry of a picture new to the page: [url, canonical, found_as, alt, title, caption]."""
         entry = [*pair, found_as.value, "", "", ""]
@@ -1358,17 +1363,15 @@ def _read_magento_gallery(text: str, found: Collector) -> None:
         budget -= len(items)  # each picture is a value visited, as in _read_json_ld
         for item in items:
             if isinstance(item, dict):
-                sizes = [item[size] for size in _GALLERY_SIZES if isinstance(item.get(size), str)]
-                for url in sizes[-1:] if found.widest_only else sizes:
-                    found.image(url, Found.GALLERY, None, None, item.get("caption"))
+                found.gallery_picture([item[size] for size in _GALLERY_SIZES if isinstance(item.get(size), str)],
+                                      None, item.get("caption"))
         stack.extend(item for key, item in value.items() if key != _MAGENTO_GALLERY and isinstance(item, dict))
 
 
 def _read_script_gallery(text: str, library: script_galleries.Library, found: Collector) -> None:
-    """Collect the pictures of a gallery script's data in a script: each size of each item, or its largest alone."""
-    for item in script_galleries.items(text, library):
-        for url in item.sizes[-1:] if found.widest_only else item.sizes:
-            found.image(url, Found.GALLERY, None, item.title, item.caption)
+    """Collect the pictures of a gallery script's data in a script."""
+    for picture in script_galleries.items(text, library):
+        found.gallery_picture(*picture)
 
 
 def _read_json_ld(text: str, found: Collector) -> None:

@@ -204,8 +204,7 @@ class TaskHandler:
         for menu in entries.menus:
             found.menu(menu)
         for picture in entries.images:
-            for url in picture.sizes[-1:] if found.widest_only else picture.sizes:
-                found.image(url, Found.GALLERY, None, picture.title, picture.caption)
+            found.gallery_picture(*picture)
         return make_result(task, self.node_id, Outcome.FETCHED, links=found.refs.links, menus=found.refs.menus,
                            images=found.refs.images,
                            status=fetched.status, bytes=len(fetched.body),

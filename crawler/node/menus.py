@@ -46,9 +46,9 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from typing import NamedTuple
 
 from crawler.messages import GALLERY_DATA_FILE
+from crawler.node.script_galleries import GalleryPicture
 
 # The data files by name: a page's <script src> names Doxygen's menudata.js or navtreedata.js
 # (which leads to the navtreeindexN.js files: navtree.js loads them by number), or LibreOffice's
@@ -87,19 +87,13 @@ def is_fgallery_viewer(src: str) -> bool:
     return _FGALLERY_VIEWER.search(src.strip()) is not None
 
 
-class GalleryPicture(NamedTuple):
-    sizes: list[str]  # as written, relative to `base`; smallest first
-    title: str | None
-    caption: str | None
-
-
 @dataclass
 class MenuEntries:
     """What one data file lists: pages, more data files (a tree's index files), and pictures (a gallery's)."""
 
     pages: list[str] = field(default_factory=list)  # as written: relative to `base`
     menus: list[str] = field(default_factory=list)
-    images: list[GalleryPicture] = field(default_factory=list)
+    images: list[GalleryPicture] = field(default_factory=list)  # a gallery's: relative to `base` as well
     base: str = ""  # what the URLs are relative to, from the file's own URL ("": its folder)
 
 

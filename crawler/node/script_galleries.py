@@ -57,8 +57,10 @@ _PROTOCOL = re.compile(r"^(?:https?|ftps?|file)://")  # what nanogallery2 leaves
 MAX_ITEMS = 10_000  # a page's items; the page's references are bounded anyway (extract)
 
 
-class Item(NamedTuple):
-    sizes: list[str]  # the URLs as the script takes them (relative to the page), smallest first
+class GalleryPicture(NamedTuple):
+    """A picture of a gallery's data: its sizes' URLs as the script takes them, smallest first, and its words."""
+
+    sizes: list[str]
     title: str | None
     caption: str | None
 
@@ -85,7 +87,7 @@ _PATTERNS = {library: _pairs(tuple(key for key in (*library.sizes, library.title
 _BASES = {library: _pairs((library.base,)) for library in LIBRARIES if library.base}
 
 
-def items(script: str, library: Library) -> Iterator[Item]:
+def items(script: str, library: Library) -> Iterator[GalleryPicture]:
     """The items of `library`'s data in a script's text that name at least one picture."""
     base = ""
     if library.base and (option := _BASES[library].search(script)) is not None:
@@ -100,7 +102,8 @@ def items(script: str, library: Library) -> Iterator[Item]:
         if sizes:
             if base:
                 sizes = [size if _PROTOCOL.match(size) else base + size for size in sizes]
-            yield Item(sizes, values.get(library.title or "") or None, values.get(library.caption or "") or None)
+            title, caption = values.get(library.title or ""), values.get(library.caption or "")
+            yield GalleryPicture(sizes, title or None, caption or None)
             count += 1
             if count >= MAX_ITEMS:
                 return
