@@ -283,6 +283,31 @@ def test_extract_the_slides_of_a_vegas_slideshow() -> None:
                            FAVICON: "favicon"}  # a video's slide is its video (its poster, a nested object, left)
 
 
+def test_extract_the_pictures_of_fotorama_and_backstretch() -> None:
+    # Fotorama (Magento's gallery, and many a site's own) shows each frame's picture, its thumbnail
+    # and, in full screen, its data-full; Backstretch a slideshow of the URLs it is called with.
+    # With Chromium: Fotorama's first frames and Backstretch's 3 slides loaded; the crawl found
+    # none of Backstretch's, nor Fotorama's data-img, data-full or scripted frames.
+    fotorama = ('<script src="/js/fotorama.js"></script><div class="fotorama" data-nav="thumbs">'
+                '<a href="img/big0.jpg" data-thumb="img/th0.jpg" data-full="img/full0.jpg"></a>'
+                '<div data-img="img/big1.jpg" data-thumb="img/th1.jpg"></div>'
+                '<img src="img/big2.jpg" data-full="img/full2.jpg"></div><div id="f2"></div><script>'
+                "$('#f2').fotorama({nav: 'thumbs', data: [{img: 'img/big3.jpg', thumb: 'img/th3.jpg', "
+                "full: 'img/full3.jpg', caption: 'Three'}]});</script>")
+    refs = extract(fotorama.encode(), PAGE)
+    assert {url.rsplit("/", 1)[1]: (form, caption) for url, _key, form, _alt, _title, caption in refs.images} == {
+        "th0.jpg": ("lazy", ""), "big1.jpg": ("lazy", ""), "th1.jpg": ("lazy", ""), "big2.jpg": ("img", ""),
+        "full2.jpg": ("lazy", ""), "th3.jpg": ("gallery", "Three"), "big3.jpg": ("gallery", "Three"),
+        "full3.jpg": ("gallery", "Three"), "favicon.ico": ("favicon", "")}
+    assert [url.rsplit("/", 1)[1] for url, _key in refs.links] == ["big0.jpg", "full0.jpg"]  # saved as pictures
+    backstretch = ('<script src="js/jquery.backstretch.min.js"></script><div id="hero"></div><script>'
+                   '$.backstretch(["img/s0.jpg", \'img/s1.jpg\'], {duration: 3000, fade: 750});\n'
+                   "$('#hero').backstretch('img/s2.jpg'); $('#hero').backstretch('pause');\n"
+                   "$.backstretch([{url: 'img/s3.jpg', fade: 500}]); $.backstretch(slides);</script>")
+    assert found(backstretch) == {f"http://site.test/dir/img/s{n}.jpg": "gallery" for n in range(4)} | {
+        FAVICON: "favicon"}
+
+
 def test_extract_the_pictures_of_unite_gallery_and_nanogallery2_markup() -> None:
     # Unite Gallery (its WordPress and Joomla plugins) shows each <img>'s data-image in its slider,
     # the src in its strip; nanogallery2 draws each <a>'s data-ngthumb as a thumbnail, and opens its

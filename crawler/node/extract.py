@@ -123,11 +123,12 @@ _LAZY_SRC = ("data-src", "data-original", "data-lazy-src", "data-url", "data-laz
              "data-lazyload", "data-ezsrc", "data-cfsrc", "data-echo", "data-src-retina", "data-opt-src",
              "data-splide-lazy",
              "data-image",  # Unite Gallery's picture of its slider (the src is its thumbnail); Squarespace's
+             "data-full",  # Fotorama's picture in full screen
              "ix-src")  # imgix.js (v3), which makes it the src and writes a srcset of the same picture
 _LAZY_SRCSET = ("data-srcset", "data-lazy-srcset", "data-flickity-lazyload-srcset", "data-ezsrcset",
                 "data-splide-lazy-srcset")
-# on <a>: Fancybox's and lightGallery's, Magnific Popup's, nanogallery2's
-_LIGHTBOX_SRC = ("data-src", "data-mfp-src", "data-ngsrc")
+# on <a>: Fancybox's and lightGallery's, Magnific Popup's, nanogallery2's, Fotorama's full screen
+_LIGHTBOX_SRC = ("data-src", "data-mfp-src", "data-ngsrc", "data-full")
 _LIGHTBOX_MARKS = tuple(name.encode() for name in _LIGHTBOX_SRC)  # one look at a page's bytes spares a look per <a>
 _LAZY_FRAME_SRC = ("data-src", "data-lazy-src", "data-ezsrc")  # on <iframe>: a page, as its src would be
 _LAZY_BACKGROUNDS = ("data-bg", "data-background", "data-background-image", "data-bg-multi", "data-bg-hidpi",
@@ -135,6 +136,7 @@ _LAZY_BACKGROUNDS = ("data-bg", "data-background", "data-background-image", "dat
                      "data-thumb",  # WooCommerce's and Slider Revolution's gallery thumbnails
                      "data-thumbnail",  # Elementor's Gallery widget (its e-gallery script)
                      "data-ngthumb",  # nanogallery2's thumbnails (the <a>'s href is the picture)
+                     "data-img",  # Fotorama's frame given as a <div>
                      "data-vc-parallax-image", "data-image-src")  # WPBakery's and parallax.js's parallax
 # data-src on an element with no src of its own (a <div>, an <li>): the background jQuery Lazy and
 # bLazy give it, or the picture a gallery (lightGallery) opens from it. On these it stands for the src.
@@ -151,7 +153,7 @@ _SLIDESHOW_SETTINGS, _SLIDESHOW = "data-settings", "background_slideshow_gallery
 _WIX_IMAGE_INFO, _WIX_MEDIA = "data-image-info", "https://static.wixstatic.com/media/"
 # in a tag that may have one of those
 _LAZY_BACKGROUND_MARKS = (b"data-bg", b"data-background", b"data-flickity-bg", b"data-echo-background",
-                          b"data-thumb", b"data-ngthumb", b"data-vc-parallax-image", b"data-image-src",
+                          b"data-thumb", b"data-ngthumb", b"data-img", b"data-vc-parallax-image", b"data-image-src",
                           _SLIDESHOW.encode(),
                           b"data-image-info")
 _MEDIA_OF_A_SET = re.compile(r"\[[^\]]*\]\s*$")

@@ -1,24 +1,30 @@
 """Pictures a gallery script shows from data a page's own script gives it.
 
-Galleria (galleria.io: sigal's `galleria` theme, Galleria's WordPress and Drupal modules) and
-nanogallery2 (its WordPress plugins) build their stage and thumbnails from a list of items, and
-Vegas (a jQuery background slideshow: many themes' full-screen hero) its slides, most often
-written into the page as a JavaScript literal:
+Galleria (galleria.io: sigal's `galleria` theme, Galleria's WordPress and Drupal modules),
+nanogallery2 (its WordPress plugins) and Fotorama build their stage and thumbnails from a list of
+items, Vegas and Backstretch (jQuery background slideshows: many themes' full-screen hero) their
+slides, most often written into the page as a JavaScript literal:
 
     var data = [{thumb: "thumbnails/p00.jpg", image: "p00.jpg", big: "full/p00.jpg",
                  title: "Lake", description: "At dawn"}, …];          Galleria.run(…, {dataSource: data})
     $("#g").nanogallery2({items: [{src: "p00.jpg", srct: "p00_t.jpg", title: "Lake"}, …],
                           itemsBaseURL: "https://photos.example/2026/"})
     $("body").vegas({slides: [{src: "img/hero1.jpg"}, {src: "img/hero2.jpg"}]})
+    $(".fotorama").fotorama({data: [{img: "1.jpg", thumb: "1_t.jpg", full: "1_f.jpg", caption: "…"}]})
+    $.backstretch(["img/hero1.jpg", "img/hero2.jpg"], {duration: 3000})
 
 Galleria shows each item's `thumb` in its strip, its `image` on the stage and its `big` in full
 screen, relative to the page as an `<img src>` is; nanogallery2 its `srct` as the thumbnail (or
 `src` where there is none) and its `src` when opened, each after its `itemsBaseURL` unless it
 starts with `http://`, `https://` (or ftp, file); Vegas each slide's `src` in turn, relative to
-the page, as its background. The page's markup names none of them: a crawl of a sigal gallery
-found its theme's two icons and none of its photos. The items are read only on a page that loads
+the page, as its background; Fotorama each item's `thumb`, `img` and `full` (its full screen);
+and Backstretch (a jQuery background slideshow of Bootstrap's era) the URLs it is called with,
+`$.backstretch([…])` or `$("#hero").backstretch("a.jpg")` (or items' `url`). The page's markup
+names none of them: a crawl of a sigal gallery found its theme's two icons and none of its
+photos. The items are read only on a page that loads
 the library (a `<script src>` whose file is `galleria….js`, `jquery.nanogallery2….js`,
-`vegas….js`): elsewhere such keys are some other script's business.
+`vegas….js`, `fotorama….js`, `jquery.backstretch….js`): elsewhere such keys are some other
+script's business.
 """
 
 from __future__ import annotations
@@ -36,6 +42,7 @@ class Library(NamedTuple):
     title: str | None = None
     caption: str | None = None
     base: str | None = None  # the option whose value goes before an item's relative URLs
+    call: str | None = None  # a function whose first argument is a picture's URL, or a list of them
 
 
 GALLERIA = Library(re.compile(r"(?:^|/)galleria[\w.-]{0,64}\.js(?:[?#]|$)", re.IGNORECASE),
@@ -43,7 +50,11 @@ GALLERIA = Library(re.compile(r"(?:^|/)galleria[\w.-]{0,64}\.js(?:[?#]|$)", re.I
 NANOGALLERY2 = Library(re.compile(r"(?:^|/)(?:jquery\.)?nanogallery2[\w.-]{0,64}\.js(?:[?#]|$)", re.IGNORECASE),
                        ("srct", "src"), "title", "description", base="itemsBaseURL")
 VEGAS = Library(re.compile(r"(?:^|/)(?:jquery\.)?vegas[\w.-]{0,64}\.js(?:[?#]|$)", re.IGNORECASE), ("src",))
-LIBRARIES = (GALLERIA, NANOGALLERY2, VEGAS)
+FOTORAMA = Library(re.compile(r"(?:^|/)fotorama[\w.-]{0,64}\.js(?:[?#]|$)", re.IGNORECASE),
+                   ("thumb", "img", "full"), caption="caption")
+BACKSTRETCH = Library(re.compile(r"(?:^|/)(?:jquery\.)?backstretch[\w.-]{0,64}\.js(?:[?#]|$)", re.IGNORECASE),
+                      ("url",), call="backstretch")
+LIBRARIES = (GALLERIA, NANOGALLERY2, VEGAS, FOTORAMA, BACKSTRETCH)
 
 # An item: a flat object literal (an item with nested objects is read from its innermost one)
 _ITEM = re.compile(r"\{[^{}]{1,8192}\}")
@@ -54,6 +65,9 @@ _KEY = r"""(?<![\w$.-])["']?({})["']?"""
 _ESCAPE = re.compile(r"\\(?:u([0-9a-fA-F]{4})|x([0-9a-fA-F]{2})|(.))", re.DOTALL)
 _SINGLE_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "b": "\b", "f": "\f", "v": "\v", "0": "\0"}
 _PROTOCOL = re.compile(r"^(?:https?|ftps?|file)://")  # what nanogallery2 leaves without its base
+_STRING = re.compile(r"""(?:"((?:[^"\\\n]|\\.){0,4096})"|'((?:[^'\\\n]|\\.){0,4096})')""")
+# a call's first argument: a list of strings (no objects in it: those are items) or one string
+_LIST_OF_STRINGS = r"""\s*\(\s*(\[[^\[\]{}]{0,65536}\]|"[^"\n]{0,4096}"|'[^'\n]{0,4096}')"""
 MAX_ITEMS = 10_000  # a page's items; the page's references are bounded anyway (extract)
 
 
@@ -85,6 +99,13 @@ def _pairs(keys: tuple[str, ...]) -> re.Pattern[str]:
 _PATTERNS = {library: _pairs(tuple(key for key in (*library.sizes, library.title, library.caption) if key))
              for library in LIBRARIES}
 _BASES = {library: _pairs((library.base,)) for library in LIBRARIES if library.base}
+_CALLS = {library: re.compile(r"(?<![\w$])" + library.call + _LIST_OF_STRINGS) for library in LIBRARIES if library.call}
+
+
+def _strings(text: str) -> list[str]:
+    """The string literals' contents in `text`, their escapes read."""
+    return [_text(match.group(1) if match.group(1) is not None else match.group(2)).strip()
+            for match in _STRING.finditer(text)]
 
 
 def items(script: str, library: Library) -> Iterator[GalleryPicture]:
@@ -93,6 +114,12 @@ def items(script: str, library: Library) -> Iterator[GalleryPicture]:
     if library.base and (option := _BASES[library].search(script)) is not None:
         base = _text(option.group(2) if option.group(2) is not None else option.group(3)).strip()
     count = 0
+    if library.call:  # $.backstretch(["a.jpg", "b.jpg"]), $("#hero").backstretch("a.jpg")
+        for call in _CALLS[library].finditer(script):
+            for url in _strings(call.group(1)):
+                if "." in url or "/" in url:  # not a method's name: backstretch("pause"), ("destroy")
+                    yield GalleryPicture([url], None, None)
+                    count += 1
     for item in _ITEM.finditer(script):
         values: dict[str, str] = {}
         for pair in _PATTERNS[library].finditer(item.group()):
