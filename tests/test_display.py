@@ -4,6 +4,7 @@ import pytest
 from rich.console import Console
 
 from crawler.output.display import render_status
+from crawler.scheduler.status import status_line
 
 STATUS = {"state": "running", "elapsed": 62, "pages": {"fetched": 1234, "failed": 3, "skipped": 12},
           "images": {"saved": 45678, "duplicate": 910, "failed": 11, "skipped": 100}, "bytes_saved": 123_456_789,
@@ -21,3 +22,11 @@ def test_display_wraps_the_status_lines_between_fields_never_inside_one(width: i
     assert all(len(line.rstrip()) <= width for line in lines)
     for field in FIELDS:
         assert any(field in line for line in lines), (field, lines)
+
+
+def test_the_status_log_line_gives_its_estimate_as_a_person_reads_it() -> None:
+    # A long crawl's log line said "about 5123s left"; the live display said 1h25m23s
+    line = status_line(STATUS | {"eta_seconds": 5123.4})
+    assert line.startswith("62s: 1234 pages, 45678 images saved") and line.endswith(", about 1 h 25 min left")
+    assert status_line(STATUS | {"eta_seconds": 42.0}).endswith(", about 42.0 s left")
+    assert "left" not in status_line(STATUS)  # still discovering: no estimate

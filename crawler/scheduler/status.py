@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import deque
 from typing import Any
 
-from crawler.units import plural, size_text
+from crawler.units import duration_text, plural, size_text
 
 RATE_WINDOW_SECONDS = 10.0
 
@@ -89,7 +89,7 @@ def status_line(status: dict[str, Any]) -> str:
     """Return the picture as one log line (for logs, CI and `nohup`)."""
     pages, images = status["pages"], status["images"]
     failed = pages["failed"] + images["failed"]
-    eta = f", about {status['eta_seconds']:.0f}s left" if status.get("eta_seconds") else ""
+    eta = f", about {duration_text(status['eta_seconds'])} left" if status.get("eta_seconds") else ""
     return (f"{status['elapsed']:.0f}s: {plural(pages['fetched'], 'page')}, {plural(images['saved'], 'image')} "
             f"saved ({size_text(status['bytes_saved'])}, {plural(images['duplicate'], 'duplicate')}), "
             f"{failed} failed, {status['pending']} pending, {status['in_flight']} in flight, "
