@@ -289,7 +289,7 @@ def test_extract_the_pictures_of_fotorama_and_backstretch() -> None:
     # With Chromium: Fotorama's first frames and Backstretch's 3 slides loaded; the crawl found
     # none of Backstretch's, nor Fotorama's data-img, data-full or scripted frames.
     fotorama = ('<script src="/js/fotorama.js"></script><div class="fotorama" data-nav="thumbs">'
-                '<a href="img/big0.jpg" data-thumb="img/th0.jpg" data-full="img/full0.jpg"></a>'
+                '<a href="img/big0.jpg" data-thumb="img/th0.jpg" data-full="img/full0.jpg"></a><a data-full="true"></a>'
                 '<div data-img="img/big1.jpg" data-thumb="img/th1.jpg"></div>'
                 '<img src="img/big2.jpg" data-full="img/full2.jpg"></div><div id="f2"></div><script>'
                 "$('#f2').fotorama({nav: 'thumbs', data: [{img: 'img/big3.jpg', thumb: 'img/th3.jpg', "

@@ -1019,7 +1019,7 @@ def _anchor(get: _Get, found: Collector, image: _Image, srcset: _Image) -> bool:
     if found.lightboxes:  # what a lightbox opens, where the anchor has no href to it
         for attribute in _LIGHTBOX_SRC:
             ref = get(attribute)
-            if ref is not None:
+            if _is_a_lazy_source(ref):  # a URL, not a switch (data-full="true")
                 found.link(ref)
     return False
 
