@@ -21,10 +21,9 @@ the page, as its background; Fotorama each item's `thumb`, `img` and `full` (its
 and Backstretch (a jQuery background slideshow of Bootstrap's era) the URLs it is called with,
 `$.backstretch([…])` or `$("#hero").backstretch("a.jpg")` (or items' `url`). The page's markup
 names none of them: a crawl of a sigal gallery found its theme's two icons and none of its
-photos. The items are read only on a page that loads
-the library (a `<script src>` whose file is `galleria….js`, `jquery.nanogallery2….js`,
-`vegas….js`, `fotorama….js`, `jquery.backstretch….js`): elsewhere such keys are some other
-script's business.
+photos. The items are read only on a page that loads the library (a `<script src>` whose file is
+`galleria….js`, `jquery.nanogallery2….js`, `vegas….js`, `fotorama….js`,
+`jquery.backstretch….js`): elsewhere such keys are some other script's business.
 """
 
 from __future__ import annotations
@@ -60,12 +59,13 @@ LIBRARIES = (GALLERIA, NANOGALLERY2, VEGAS, FOTORAMA, BACKSTRETCH)
 _ITEM = re.compile(r"\{[^{}]{1,8192}\}")
 # key: "string" or 'string', the key bare or quoted (JSON), a whole name (not the end of
 # 'background-image' or of data.image); what a variable or an expression gives is not known
-_VALUE = r"""\s*:\s*(?:"((?:[^"\\\n]|\\.){0,4096})"|'((?:[^'\\\n]|\\.){0,4096})')"""
+_LITERAL = r"""(?:"((?:[^"\\\n]|\\.){0,4096})"|'((?:[^'\\\n]|\\.){0,4096})')"""  # "…" or '…': two groups
+_VALUE = r"\s*:\s*" + _LITERAL
 _KEY = r"""(?<![\w$.-])["']?({})["']?"""
 _ESCAPE = re.compile(r"\\(?:u([0-9a-fA-F]{4})|x([0-9a-fA-F]{2})|(.))", re.DOTALL)
 _SINGLE_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "b": "\b", "f": "\f", "v": "\v", "0": "\0"}
 _PROTOCOL = re.compile(r"^(?:https?|ftps?|file)://")  # what nanogallery2 leaves without its base
-_STRING = re.compile(r"""(?:"((?:[^"\\\n]|\\.){0,4096})"|'((?:[^'\\\n]|\\.){0,4096})')""")
+_STRING = re.compile(_LITERAL)
 # a call's first argument: a list of strings (no objects in it: those are items) or one string
 _LIST_OF_STRINGS = r"""\s*\(\s*(\[[^\[\]{}]{0,65536}\]|"[^"\n]{0,4096}"|'[^'\n]{0,4096}')"""
 MAX_ITEMS = 10_000  # a page's items; the page's references are bounded anyway (extract)
@@ -102,29 +102,29 @@ _BASES = {library: _pairs((library.base,)) for library in LIBRARIES if library.b
 _CALLS = {library: re.compile(r"(?<![\w$])" + library.call + _LIST_OF_STRINGS) for library in LIBRARIES if library.call}
 
 
-def _strings(text: str) -> list[str]:
-    """The string literals' contents in `text`, their escapes read."""
-    return [_text(match.group(1) if match.group(1) is not None else match.group(2)).strip()
-            for match in _STRING.finditer(text)]
+def _content(match: re.Match[str], group: int) -> str:
+    """The content of the string literal _LITERAL matched from `group` on (its two quotes' groups)."""
+    double = match.group(group)
+    return _text(double if double is not None else match.group(group + 1)).strip()
 
 
 def items(script: str, library: Library) -> Iterator[GalleryPicture]:
     """The items of `library`'s data in a script's text that name at least one picture."""
     base = ""
     if library.base and (option := _BASES[library].search(script)) is not None:
-        base = _text(option.group(2) if option.group(2) is not None else option.group(3)).strip()
+        base = _content(option, 2)
     count = 0
     if library.call:  # $.backstretch(["a.jpg", "b.jpg"]), $("#hero").backstretch("a.jpg")
         for call in _CALLS[library].finditer(script):
-            for url in _strings(call.group(1)):
-                if "." in url or "/" in url:  # not a method's name: backstretch("pause"), ("destroy")
+            for literal in _STRING.finditer(call.group(1)):
+                url = _content(literal, 1)
+                if ("." in url or "/" in url) and count < MAX_ITEMS:  # not a method: backstretch("pause")
                     yield GalleryPicture([url], None, None)
                     count += 1
     for item in _ITEM.finditer(script):
         values: dict[str, str] = {}
         for pair in _PATTERNS[library].finditer(item.group()):
-            value = pair.group(2) if pair.group(2) is not None else pair.group(3)
-            values.setdefault(pair.group(1), _text(value).strip())
+            values.setdefault(pair.group(1), _content(pair, 2))
         sizes = [values[size] for size in library.sizes if values.get(size)]
         if sizes:
             if base:
