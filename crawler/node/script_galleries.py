@@ -118,9 +118,11 @@ def items(script: str, library: Library) -> Iterator[GalleryPicture]:
         for call in _CALLS[library].finditer(script):
             for literal in _STRING.finditer(call.group(1)):
                 url = _content(literal, 1)
-                if ("." in url or "/" in url) and count < MAX_ITEMS:  # not a method: backstretch("pause")
+                if "." in url or "/" in url:  # not a method's name: backstretch("pause"), ("destroy")
                     yield GalleryPicture([url], None, None)
                     count += 1
+                    if count >= MAX_ITEMS:
+                        return
     for item in _ITEM.finditer(script):
         values: dict[str, str] = {}
         for pair in _PATTERNS[library].finditer(item.group()):
