@@ -308,6 +308,26 @@ def test_extract_the_pictures_of_fotorama_and_backstretch() -> None:
         FAVICON: "favicon"}
 
 
+def test_extract_nanogallery2_markup_after_its_items_base_url() -> None:
+    # nanogallery2's own example: the container's options give itemsBaseURL, and each <a>'s href,
+    # data-ngthumb and data-ngsrc follow it (as its script joins them); they were resolved against
+    # the page, and each was a 404.
+    html = """<div data-nanogallery2='{"itemsBaseURL": "https://nanogallery2.test/samples/", "thumbnailHeight": 150}'>
+    <a href="berlin1.jpg" data-ngthumb="berlin1_t.jpg">Berlin 1</a>
+    <a href="https://cdn.test/berlin2.jpg" data-ngthumb="berlin2_t.jpg">Berlin 2</a>
+    <a data-ngsrc="berlin3.jpg" data-ngthumb="berlin3_t.jpg">Berlin 3</a></div>
+    <a href="about.html">About</a>
+    <div data-nanogallery2='{"thumbnailHeight": 100}'><a href="own.jpg" data-ngthumb="own_t.jpg">Own</a></div>"""
+    refs = extract(html.encode(), PAGE)
+    assert [url for url, _key, form, *_words in refs.images if form == "lazy"] == [
+        "https://nanogallery2.test/samples/berlin1_t.jpg", "https://nanogallery2.test/samples/berlin2_t.jpg",
+        "https://nanogallery2.test/samples/berlin3_t.jpg", "http://site.test/dir/own_t.jpg"]
+    assert [url for url, _key in refs.links] == [
+        "https://nanogallery2.test/samples/berlin1.jpg", "https://cdn.test/berlin2.jpg",
+        "https://nanogallery2.test/samples/berlin3.jpg", "http://site.test/dir/about.html",
+        "http://site.test/dir/own.jpg"]
+
+
 def test_extract_the_pictures_of_unite_gallery_and_nanogallery2_markup() -> None:
     # Unite Gallery (its WordPress and Joomla plugins) shows each <img>'s data-image in its slider,
     # the src in its strip; nanogallery2 draws each <a>'s data-ngthumb as a thumbnail, and opens its

@@ -151,10 +151,12 @@ _SLIDESHOW_SETTINGS, _SLIDESHOW = "data-settings", "background_slideshow_gallery
 # src>; its script swaps in the picture named in the JSON of data-image-info ({"imageData": {"uri":
 # "11062b_…~mv2.jpg"}}), cut to the layout's size. The picture whole is at its media server's URL.
 _WIX_IMAGE_INFO, _WIX_MEDIA = "data-image-info", "https://static.wixstatic.com/media/"
+# nanogallery2's container, whose options (JSON) may give the base its anchors' URLs follow
+_NANOGALLERY2, _NANOGALLERY2_ITEMS = "data-nanogallery2", ("href", "data-ngsrc", "data-ngthumb")
 # in a tag that may have one of those
 _LAZY_BACKGROUND_MARKS = (b"data-bg", b"data-background", b"data-flickity-bg", b"data-echo-background",
                           b"data-thumb", b"data-ngthumb", b"data-img", b"data-vc-parallax-image", b"data-image-src",
-                          _SLIDESHOW.encode(),
+                          _SLIDESHOW.encode(), _NANOGALLERY2.encode(),
                           b"data-image-info")
 _MEDIA_OF_A_SET = re.compile(r"\[[^\]]*\]\s*$")
 # lazysizes' rias plugin (Shopify's Debut theme) fills {width} in a lazy URL from data-widths, or
@@ -310,6 +312,7 @@ class Collector:
         self.element_policy: str | None = None  # the referrerpolicy of the tag being read, if it sets one
         self.attributes: Callable[[], list[tuple[str, str]]] = list  # the tag being read's, for the few that ask
         self.lightboxes = False  # whether the markup being read has lightbox anchors (see _anchor)
+        self.items_base = ""  # the itemsBaseURL of the nanogallery2 container being read (see _nanogallery2)
 
     def _resolve(self, ref: object, which: int) -> list[str] | None:
         if not isinstance(ref, str):
@@ -904,6 +907,7 @@ def _read_tags(tags: list[etree._Element], marks: _Marks, found: Collector, only
                 urls = [url for url in urls if not _is_data_uri(url)]
             found.css_images(urls, only_as or Found.CSS_INLINE)
         if marks.lazy_backgrounds:
+            _nanogallery2(get, found)
             _lazy_backgrounds(get, found, only_as or Found.LAZY)
             _background_slideshow(get, found, only_as or Found.GALLERY)
             _wix_image(get, found, only_as or Found.LAZY)
@@ -914,10 +918,29 @@ def _read_tags(tags: list[etree._Element], marks: _Marks, found: Collector, only
     return declared_icon
 
 
+def _nanogallery2(get: _Get, found: Collector) -> None:
+    """A nanogallery2 container: the itemsBaseURL of its options, which its anchors' URLs follow."""
+    options = get(_NANOGALLERY2)
+    if isinstance(options, str):
+        parsed = _bounded_json(options)
+        base = parsed.get("itemsBaseURL") if isinstance(parsed, dict) else None
+        found.items_base = base.strip() if isinstance(base, str) else ""
+
+
+def _in_gallery(get: _Get, base: str, attribute: str, value: object) -> object:
+    """An attribute's value after a nanogallery2 container's itemsBaseURL, `base`, where it is one of
+    its item's URLs, as its script joins them (not before an absolute URL); else the value as it is."""
+    if (isinstance(value, str) and attribute in _NANOGALLERY2_ITEMS and get("data-ngthumb") is not None
+            and not script_galleries.STARTS_WITH_PROTOCOL.match(value.strip())):
+        return base + value.strip()
+    return value
+
+
 def _lazy_backgrounds(get: _Get, found: Collector, found_as: Found) -> None:
     """The backgrounds a lazy-loading script would give the element (see _LAZY_BACKGROUNDS)."""
+    base = found.items_base
     for attribute in (*_LAZY_BACKGROUNDS, *_LAZY_BACKGROUND_SETS):
-        value = get(attribute)
+        value = get(attribute) if not base else _in_gallery(get, base, attribute, get(attribute))
         if not isinstance(value, str):
             continue
         if css.might_refer(value):
@@ -1014,11 +1037,13 @@ def _anchor(get: _Get, found: Collector, image: _Image, srcset: _Image) -> bool:
     if found.agent is not None and "nofollow" in _tokens(get("rel")):
         return False  # the site asks crawlers not to follow it (wget does the same)
     # an <a> of an inline SVG (a clickable map) may name its target in xlink:href; href wins (SVG 2)
-    href = get("href")
+    href, base = get("href"), found.items_base
+    if base:
+        href = _in_gallery(get, base, "href", href)
     found.link(href if href is not None else get("xlink:href"))  # a link straight to a picture is saved as one
     if found.lightboxes:  # what a lightbox opens, where the anchor has no href to it
         for attribute in _LIGHTBOX_SRC:
-            ref = get(attribute)
+            ref = get(attribute) if not base else _in_gallery(get, base, attribute, get(attribute))
             if _is_a_lazy_source(ref):  # a URL, not a switch (data-full="true")
                 found.link(ref)
     return False

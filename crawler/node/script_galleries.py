@@ -64,7 +64,7 @@ _VALUE = r"\s*:\s*" + _LITERAL
 _KEY = r"""(?<![\w$.-])["']?({})["']?"""
 _ESCAPE = re.compile(r"\\(?:u([0-9a-fA-F]{4})|x([0-9a-fA-F]{2})|(.))", re.DOTALL)
 _SINGLE_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "b": "\b", "f": "\f", "v": "\v", "0": "\0"}
-_PROTOCOL = re.compile(r"^(?:https?|ftps?|file)://")  # what nanogallery2 leaves without its base
+STARTS_WITH_PROTOCOL = re.compile(r"^(?:https?|ftps?|file)://")  # what nanogallery2 leaves without its base
 _STRING = re.compile(_LITERAL)
 # a call's first argument: a list of strings (no objects in it: those are items) or one string
 _LIST_OF_STRINGS = r"""\s*\(\s*(\[[^\[\]{}]{0,65536}\]|"[^"\n]{0,4096}"|'[^'\n]{0,4096}')"""
@@ -130,7 +130,7 @@ def items(script: str, library: Library) -> Iterator[GalleryPicture]:
         sizes = [values[size] for size in library.sizes if values.get(size)]
         if sizes:
             if base:
-                sizes = [size if _PROTOCOL.match(size) else base + size for size in sizes]
+                sizes = [size if STARTS_WITH_PROTOCOL.match(size) else base + size for size in sizes]
             title, caption = values.get(library.title or ""), values.get(library.caption or "")
             yield GalleryPicture(sizes, title or None, caption or None)
             count += 1
