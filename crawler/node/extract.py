@@ -930,9 +930,8 @@ def _nanogallery2(get: _Get, found: Collector) -> None:
 def _in_gallery(get: _Get, base: str, attribute: str, value: object) -> object:
     """An attribute's value after a nanogallery2 container's itemsBaseURL, `base`, where it is one of
     its item's URLs, as its script joins them (not before an absolute URL); else the value as it is."""
-    if (isinstance(value, str) and attribute in _NANOGALLERY2_ITEMS and get("data-ngthumb") is not None
-            and not script_galleries.STARTS_WITH_PROTOCOL.match(value.strip())):
-        return base + value.strip()
+    if isinstance(value, str) and attribute in _NANOGALLERY2_ITEMS and get("data-ngthumb") is not None:
+        return script_galleries.after_base(base, value)
     return value
 
 

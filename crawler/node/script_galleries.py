@@ -64,7 +64,7 @@ _VALUE = r"\s*:\s*" + _LITERAL
 _KEY = r"""(?<![\w$.-])["']?({})["']?"""
 _ESCAPE = re.compile(r"\\(?:u([0-9a-fA-F]{4})|x([0-9a-fA-F]{2})|(.))", re.DOTALL)
 _SINGLE_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "b": "\b", "f": "\f", "v": "\v", "0": "\0"}
-STARTS_WITH_PROTOCOL = re.compile(r"^(?:https?|ftps?|file)://")  # what nanogallery2 leaves without its base
+_STARTS_WITH_PROTOCOL = re.compile(r"^(?:https?|ftps?|file)://")  # what nanogallery2 leaves without its base
 _STRING = re.compile(_LITERAL)
 # a call's first argument: a list of strings (no objects in it: those are items) or one string
 _LIST_OF_STRINGS = r"""\s*\(\s*(\[[^\[\]{}]{0,65536}\]|"[^"\n]{0,4096}"|'[^'\n]{0,4096}')"""
@@ -102,6 +102,13 @@ _BASES = {library: _pairs((library.base,)) for library in LIBRARIES if library.b
 _CALLS = {library: re.compile(r"(?<![\w$])" + library.call + _LIST_OF_STRINGS) for library in LIBRARIES if library.call}
 
 
+def after_base(base: str, url: str) -> str:
+    """An item's URL as nanogallery2 joins it to its itemsBaseURL: the base before it, unless it
+    starts with a protocol (http://, https://, ftp://, file://)."""
+    url = url.strip()
+    return url if _STARTS_WITH_PROTOCOL.match(url) else base + url
+
+
 def _content(match: re.Match[str], group: int) -> str:
     """The content of the string literal _LITERAL matched from `group` on (its two quotes' groups)."""
     double = match.group(group)
@@ -130,7 +137,7 @@ def items(script: str, library: Library) -> Iterator[GalleryPicture]:
         sizes = [values[size] for size in library.sizes if values.get(size)]
         if sizes:
             if base:
-                sizes = [size if STARTS_WITH_PROTOCOL.match(size) else base + size for size in sizes]
+                sizes = [after_base(base, size) for size in sizes]
             title, caption = values.get(library.title or ""), values.get(library.caption or "")
             yield GalleryPicture(sizes, title or None, caption or None)
             count += 1
