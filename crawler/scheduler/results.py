@@ -448,7 +448,7 @@ class ResultApplier:
         """Navigation data a page's scripts build its menus from: its pages are one hop from that page
         (and a gallery's data its pictures, which that page shows)."""
         self._frontier.finish(row)
-        if result["links"] or result["menus"] or not result["images"]:  # a gallery's data is no menu to count
+        if not is_gallery_data(row.canonical):  # a gallery's data is no menu to count
             self._counts["menus/fetched"] += 1
         self._cut_short(row, result, "menus")
         url_event(Outcome.FETCHED, row.url, kind=row.kind, links=len(result["links"]), images=len(result["images"]))
