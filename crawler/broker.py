@@ -264,6 +264,22 @@ def _shutdown(conn: connection.Connection) -> None:
         pass
 
 
+class _Tally:
+    """Like events counted, and said in one log line at most every 10 s: a flood is one line with its count."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self._said = -10.0
+
+    def add(self, message: str, *args: object) -> None:
+        """Count one; log `message` (its first %d the count so far) if 10 s have passed since the last."""
+        self.count += 1
+        now = time.monotonic()
+        if now - self._said >= 10.0:
+            self._said = now
+            log.warning(message, self.count, *args)
+
+
 class _GuardedServer(managers.Server):
     """The stock server plus a handshake deadline, a log line for every refused peer, and a stop."""
 
@@ -275,8 +291,8 @@ class _GuardedServer(managers.Server):
     def __init__(self, *args: Any) -> None:
         super().__init__(*args)
         self.handshakes = threading.BoundedSemaphore(MAX_HANDSHAKES)
-        self.refused_busy = 0
-        self._last_busy_warning = -10.0
+        self.refused_busy = _Tally()
+        self.refused_threadless = _Tally()
 
     def accepter(self) -> None:
         # The stock loop retries accept() forever on any OSError: once stop() closes the
@@ -293,22 +309,34 @@ class _GuardedServer(managers.Server):
             if not self.handshakes.acquire(blocking=False):
                 self._refuse_busy(c)
                 continue
-            threading.Thread(target=self.handle_request, args=(c,), daemon=True).start()
+            try:
+                threading.Thread(target=self.handle_request, args=(c,), daemon=True).start()
+            except RuntimeError as exc:  # out of threads: this connection is lost, not the scheduler
+                self.handshakes.release()
+                c.close()
+                self._out_of_threads(exc)
+                time.sleep(0.05)  # the machine is short of threads: no spinning
 
     def _refuse_busy(self, c: connection.Connection) -> None:
         c.close()
-        self.refused_busy += 1
-        now = time.monotonic()
-        if now - self._last_busy_warning >= 10.0:  # a flood is one line every 10 s, with its count
-            self._last_busy_warning = now
-            log.warning("scheduler: %d connections closed unauthenticated: %d handshakes already in progress "
-                        "(a flood of idle connections?)", self.refused_busy, MAX_HANDSHAKES)
+        self.refused_busy.add("scheduler: %d connections closed unauthenticated: %d handshakes already in progress "
+                              "(a flood of idle connections?)", MAX_HANDSHAKES)
+
+    def _out_of_threads(self, exc: RuntimeError) -> None:
+        self.refused_threadless.add("scheduler: %d connections closed: could not start a thread to serve them "
+                                    "(%s: the machine is out of threads or memory; a node with too many "
+                                    "--threads?); nodes retry", exc)
 
     def _handle_request(self, c: connection.Connection) -> None:
         peer = _peer_of(c)
         watchdog = threading.Timer(HANDSHAKE_SECONDS, _shutdown, args=(c,))
         watchdog.daemon = True
-        watchdog.start()
+        try:
+            watchdog.start()
+        except RuntimeError as exc:  # without its deadline, a silent peer would hold a handshake slot for ever
+            self.handshakes.release()
+            self._out_of_threads(exc)
+            return  # handle_request closes the connection
         try:
             connection.deliver_challenge(c, self.authkey)
             connection.answer_challenge(c, self.authkey)

@@ -234,6 +234,13 @@ class SchedulerConfig:
         return self.fetch.total_seconds * 2 + 30.0
 
 
+# A fetcher thread is a request in flight. At about 1 ms of CPU a request, one process (one GIL)
+# does some 1,000 requests a second: more threads than that only wait, and 20,000 in each of
+# `crawler run`'s two workers took the whole machine's threads (pid_max is often 32,768): no
+# process on it could start one, the scheduler included.
+MAX_THREADS = 1024
+
+
 @dataclass(frozen=True)
 class WorkerConfig:
     """Everything `crawler worker` needs; the crawl's own settings come from the scheduler."""
@@ -255,5 +262,8 @@ class WorkerConfig:
 
     def __post_init__(self) -> None:
         _require(self.threads >= 1, f"--threads must be at least 1, got {self.threads}")
+        _require(self.threads <= MAX_THREADS, f"--threads {self.threads}: at most {MAX_THREADS} fetcher threads a "
+                 "worker process (one process's CPU makes about 1,000 requests a second: more threads only wait); for "
+                 "more requests at once, --processes N or more nodes")
         _require(self.processes >= 1, f"--processes must be at least 1, got {self.processes}")
         _require(self.reconnect_seconds >= 0, "--reconnect-seconds cannot be negative")

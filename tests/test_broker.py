@@ -9,6 +9,7 @@ import pytest
 
 from crawler import broker
 from crawler.errors import BadAuthkey, ConfigError, SchedulerUnreachable
+from tests.threads_run_out import ThreadsRunOut
 
 
 @pytest.fixture
@@ -254,3 +255,23 @@ def test_broker_idle_connections_hold_at_most_the_handshake_cap_of_threads(serve
             assert time.monotonic() < deadline
             time.sleep(0.1)
     assert results.get(timeout=2) == [{"v": 2}]
+
+
+@pytest.mark.parametrize("timers", [False, True], ids=["connection-thread", "handshake-deadline"])
+def test_broker_a_machine_out_of_threads_costs_connections_not_the_scheduler(served, caplog, monkeypatch,
+                                                                             timers: bool) -> None:
+    # Before: the accepter thread died of the first RuntimeError (a traceback, then no node could
+    # ever connect again: the crawl hung); a handshake whose deadline could not start kept its slot
+    # of MAX_HANDSHAKES, so 32 of them shut everyone out all the same.
+    running, key, _tasks, results, _bulletin = served
+    failures = broker.MAX_HANDSHAKES + 3 if timers else 3
+    monkeypatch.setattr(broker, "REPLY_SECONDS", 1.0)  # before: each connection waited this long, unanswered
+    monkeypatch.setattr(broker, "threading", ThreadsRunOut(failures, timers=timers))
+    for _ in range(failures):
+        with pytest.raises((SchedulerUnreachable, *broker.CONNECTION_ERRORS)):
+            broker._bounded_client(running.address, authkey=key)
+    link = broker.connect(*running.address, key)  # threads to spare again: nodes get in
+    link.results.put([{"v": 3}])
+    assert results.get(timeout=2) == [{"v": 3}]
+    assert "could not start a thread" in caplog.text
+    assert caplog.text.count("could not start a thread") == 1  # one line for the lot, not one per connection

@@ -2,7 +2,16 @@
 
 import pytest
 
-from crawler.config import FetchLimits, Limits, Politeness, RequestOptions, SchedulerConfig, Scope, WorkerConfig
+from crawler.config import (
+    MAX_THREADS,
+    FetchLimits,
+    Limits,
+    Politeness,
+    RequestOptions,
+    SchedulerConfig,
+    Scope,
+    WorkerConfig,
+)
 from crawler.errors import ConfigError
 from crawler.units import duration_text, parse_seconds, parse_size, plural, seconds_option, size_option, size_text
 
@@ -17,6 +26,7 @@ from crawler.units import duration_text, parse_seconds, parse_size, plural, seco
     (lambda: SchedulerConfig(output_dir=".", authkey=b"k", max_attempts=0), "--max-attempts"),  # type: ignore[arg-type]
     (lambda: SchedulerConfig(output_dir=".", authkey=b"k", lease_seconds=0), "--lease-seconds"),  # type: ignore[arg-type]
     (lambda: WorkerConfig("h", 1, b"k", threads=0), "--threads"),
+    (lambda: WorkerConfig("h", 1, b"k", threads=MAX_THREADS + 1), "--threads"),  # 20,000 took the machine's threads
     (lambda: WorkerConfig("h", 1, b"k", processes=0), "--processes"),
     (lambda: SchedulerConfig(output_dir=".", authkey=b"k", prune=True), "--prune"),  # type: ignore[arg-type]
     (lambda: SchedulerConfig(output_dir=".", authkey=b"k", recrawl=True, fresh=True), "--recrawl"),  # type: ignore[arg-type]
@@ -30,6 +40,7 @@ def test_config_nonsense_values_are_refused_with_the_option_named(make, option: 
 
 
 def test_config_zero_depth_and_zero_delay_are_meaningful() -> None:
+    assert WorkerConfig("h", 1, b"k", threads=MAX_THREADS).threads == MAX_THREADS
     assert Limits(max_depth=0).max_depth == 0  # the seeds only
     assert Politeness(delay_seconds=0).delay_seconds == 0  # a site you own
 

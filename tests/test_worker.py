@@ -302,3 +302,37 @@ def test_worker_a_scheduler_of_another_protocol_is_named_with_what_to_do() -> No
     assert str(caught.value) == (f"scheduler speaks protocol {PROTOCOL_VERSION - 1}, this node {PROTOCOL_VERSION}: "
                                  f"run one queue-crawler version on the scheduler and every node (this node's: "
                                  f"{crawler.__version__})")
+
+
+def test_worker_short_of_threads_says_so_in_one_line_and_takes_no_task(tmp_path, monkeypatch) -> None:
+    # `crawler run --threads 20000`: the machine ran out of threads; each worker died with a
+    # RuntimeError traceback (after its feeder had taken tasks it would never fetch).
+    import queue
+
+    from crawler import broker
+    from crawler.errors import CrawlerError
+    from crawler.node import worker as worker_module
+    from crawler.storage import mark_crawl
+    from tests.threads_run_out import ThreadsRunOut
+
+    crawl_id = mark_crawl(tmp_path, keep=False)
+    key = broker.generate_authkey()
+    tasks: queue.Queue = queue.Queue()
+    tasks.put(dict(make_task("1", "image", "http://a.test/1.png", 0, None, 0)))
+    results: queue.Queue = queue.Queue()
+    bulletin = broker.Bulletin({"protocol": PROTOCOL_VERSION, "crawl_id": crawl_id, "state": "running",
+                                "output_dir": str(tmp_path), "fetch": FetchLimits().to_dict(),
+                                "image_filter": ImageFilter().to_dict(), "request": RequestOptions().to_dict()})
+    served = broker.serve("127.0.0.1", 0, key, tasks, results, bulletin)
+    monkeypatch.setattr(worker_module, "threading", ThreadsRunOut(1, allowed=3))
+    try:
+        worker = Worker(WorkerConfig(*served.address, key, threads=8, node_id="short"))
+        with pytest.raises(CrawlerError) as caught:
+            worker.run()
+    finally:
+        served.stop()
+    assert str(caught.value) == ("could start only 3 of its 8 fetcher threads (can't start new thread): the machine "
+                                 "is out of threads or memory; give it fewer --threads")
+    assert tasks.qsize() == 1  # the task is still the crawl's to hand out
+    said = [results.get_nowait()["type"] for _ in range(results.qsize())]
+    assert said == ["hello", "bye"]  # the scheduler counts no node that is gone

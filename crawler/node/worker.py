@@ -257,8 +257,7 @@ class Worker:
                                      daemon=True) for n in range(self.config.threads)]
         feeder = threading.Thread(target=self._feed_loop, name="feeder", daemon=True)
         reporter = threading.Thread(target=self._report_loop, args=(fetchers,), name="reporter", daemon=True)
-        for thread in (feeder, *fetchers, reporter):
-            thread.start()
+        self._start(fetchers, reporter, feeder)
         self._watch()
         for thread in (feeder, *fetchers, reporter):
             thread.join()
@@ -270,6 +269,22 @@ class Worker:
         log.info("worker %s: done: %s, %s", self.node_id, plural(self.done, "task"),
                  plural(self.failed, "attempt") + " failed")
         return 0
+
+    def _start(self, fetchers: list[threading.Thread], reporter: threading.Thread, feeder: threading.Thread) -> None:
+        """Start the node's threads, the feeder last: a node the machine cannot give its threads
+        leaves having taken no task, and says why in one line (a CrawlerError)."""
+        try:
+            for thread in (*fetchers, reporter, feeder):
+                thread.start()
+        except RuntimeError as exc:  # "can't start new thread": the kernel's limit of threads, or the memory
+            started = sum(thread.is_alive() for thread in fetchers)
+            for _ in range(started):
+                self._inbox.put(None)  # the started fetchers end, each saying so to the reporter
+            for _ in range(len(fetchers) - started):
+                self._outbox.put(None)  # and for those that never started: the reporter ends too
+            self._send_event("bye")
+            raise CrawlerError(f"could start only {started} of its {self.config.threads} fetcher threads ({exc}): "
+                               "the machine is out of threads or memory; give it fewer --threads") from exc
 
     def _watch(self) -> None:
         """Main thread: heartbeats, the status line, and noticing the end of the crawl."""
