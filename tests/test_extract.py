@@ -308,6 +308,38 @@ def test_extract_the_pictures_of_fotorama_and_backstretch() -> None:
         FAVICON: "favicon"}
 
 
+def test_extract_the_pictures_lightgallery_and_photoswipe_open_from_a_script() -> None:
+    # lightGallery's dynamic mode and PhotoSwipe are given their slides in a script, and show each
+    # when the visitor opens the gallery (its thumbnail, in lightGallery's strip, at once): the
+    # markup names none, so a crawl found none. A slide that is a video is no picture: its
+    # thumbnail or PhotoSwipe's placeholder (msrc) is.
+    lightgallery = ('<script src="/assets/lightgallery/lightgallery.umd.js"></script><button id="open">Open</button>'
+                    "<script>const gallery = lightGallery(document.getElementById('open'), {dynamic: true,\n"
+                    "  dynamicEl: [{src: 'img/1.jpg', thumb: 'img/thumb-1.jpg', subHtml: '<h4>Fading light</h4>'},\n"
+                    '    {"src": "img/2.jpg", "thumb": "img/thumb-2.jpg"},\n'
+                    "    {src: 'https://www.youtube.com/watch?v=EIUJfXk3_3w', thumb: 'img/yt.jpg'},\n"
+                    "    {src: 'media/clip.mp4?v=2', thumb: 'img/clip.jpg'}]});</script>")
+    assert found(lightgallery) == {f"http://site.test/dir/img/{name}.jpg": "gallery" for name in (
+        "1", "thumb-1", "2", "thumb-2", "yt", "clip")} | {FAVICON: "favicon"}
+    assert largest_of_gallery(lightgallery) == [f"http://site.test/dir/img/{name}.jpg"
+                                                for name in ("1", "2", "yt", "clip")]
+    photoswipe4 = ('<script src="js/photoswipe.min.js"></script><script src="js/photoswipe-ui-default.min.js">'
+                   "</script><script>var items = [{src: 'big/a.jpg', msrc: 'small/a.jpg', w: 1200, h: 900, "
+                   "title: 'Harbour'}, {html: '<div>Hello</div>'}];\n"
+                   "var gallery = new PhotoSwipe(pswpElement, PhotoSwipeUI_Default, items, {index: 0});</script>")
+    assert forms_and_words(photoswipe4) == {"http://site.test/dir/small/a.jpg": ("gallery", "Harbour", ""),
+                                            "http://site.test/dir/big/a.jpg": ("gallery", "Harbour", ""),
+                                            FAVICON: ("favicon", "", "")}
+    # PhotoSwipe 5 is an ES module: the page imports it from its own script instead of a <script src>
+    photoswipe5 = ('<script type="module">\nimport PhotoSwipeLightbox from "/js/photoswipe-lightbox.esm.min.js";\n'
+                   "const lightbox = new PhotoSwipeLightbox({dataSource: [\n"
+                   "  {src: '/photos/b.jpg', width: 1500, height: 1000, alt: 'Bridge'}],\n"
+                   "  pswpModule: () => import('/js/photoswipe.esm.min.js')});\nlightbox.init();</script>")
+    assert found(photoswipe5) == {"http://site.test/photos/b.jpg": "gallery", FAVICON: "favicon"}
+    elsewhere = photoswipe5.replace("photoswipe", "app")  # the same keys are another script's business
+    assert found(elsewhere) == {FAVICON: "favicon"}
+
+
 def test_extract_nanogallery2_markup_after_its_items_base_url() -> None:
     # nanogallery2's own example: the container's options give itemsBaseURL, and each <a>'s href,
     # data-ngthumb and data-ngsrc follow it (as its script joins them); they were resolved against

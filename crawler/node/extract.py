@@ -128,6 +128,9 @@ _LAZY_SRC = ("data-src", "data-original", "data-lazy-src", "data-url", "data-laz
 _LAZY_SRCSET = ("data-srcset", "data-lazy-srcset", "data-flickity-lazyload-srcset", "data-ezsrcset",
                 "data-splide-lazy-srcset")
 # on <a>: Fancybox's and lightGallery's, Magnific Popup's, nanogallery2's, Fotorama's full screen
+# a module script's static or dynamic import of a script file: `from "x.js"`, `import("x.js")`
+_MODULE_IMPORT = re.compile(rb"""(?<![\w$.])(?:from|import)\s*\(?\s*["']"""
+                            rb"""([^"'\s]{1,2048}\.js(?:\?[^"'\s]{0,512})?)["']""")
 _LIGHTBOX_SRC = ("data-src", "data-mfp-src", "data-ngsrc", "data-full")
 _LIGHTBOX_MARKS = tuple(name.encode() for name in _LIGHTBOX_SRC)  # one look at a page's bytes spares a look per <a>
 _LAZY_FRAME_SRC = ("data-src", "data-lazy-src", "data-ezsrc")  # on <iframe>: a page, as its src would be
@@ -570,15 +573,23 @@ class _Hidden:
         source = _SCRIPT_SRC.search(attributes)
         if source is None:
             self.inline_scripts.append(content)  # read only where a gallery script is loaded (node.script_galleries)
+            if b"import" in content:  # a module's: `import PhotoSwipeLightbox from "/js/photoswipe-lightbox.esm.js"`
+                for imported in _MODULE_IMPORT.finditer(content):
+                    self._gallery_loaded(imported.group(1).decode("latin-1"))
         elif b".js" in attributes:
             src = next(value for value in source.groups() if value is not None)
             name = src.decode("latin-1")
             if is_menu_file(name):
                 self.menus.append(src)
-            elif (library := script_galleries.library_of(name)) is not None and library not in self.galleries_loaded:
-                self.galleries_loaded.append(library)
             elif is_fgallery_viewer(name):
                 self.loads_fgallery = True
+            else:
+                self._gallery_loaded(name)
+
+    def _gallery_loaded(self, script: str) -> None:
+        """Note the gallery library the script at `script` is, if it is one (node.script_galleries)."""
+        if (library := script_galleries.library_of(script)) is not None and library not in self.galleries_loaded:
+            self.galleries_loaded.append(library)
 
 
 class _Marks(NamedTuple):

@@ -19,11 +19,20 @@ screen, relative to the page as an `<img src>` is; nanogallery2 its `srct` as th
 starts with `http://`, `https://` (or ftp, file); Vegas each slide's `src` in turn, relative to
 the page, as its background; Fotorama each item's `thumb`, `img` and `full` (its full screen);
 and Backstretch (a jQuery background slideshow of Bootstrap's era) the URLs it is called with,
-`$.backstretch([…])` or `$("#hero").backstretch("a.jpg")` (or items' `url`). The page's markup
-names none of them: a crawl of a sigal gallery found its theme's two icons and none of its
+`$.backstretch([…])` or `$("#hero").backstretch("a.jpg")` (or items' `url`). lightGallery in
+its dynamic mode and PhotoSwipe open slides a script gives them:
+
+    lightGallery(button, {dynamic: true, dynamicEl: [{src: "1.jpg", thumb: "1_t.jpg", subHtml: "…"}]})
+    new PhotoSwipe(element, PhotoSwipeUI_Default, [{src: "1.jpg", msrc: "1_s.jpg", w: 1200, h: 900}])
+    new PhotoSwipeLightbox({dataSource: [{src: "1.jpg", width: 1200, height: 900}], …})
+
+each slide's `src`, and lightGallery's `thumb` in its strip, PhotoSwipe's `msrc` while it loads.
+A slide that is a video (`.mp4`, a YouTube or Vimeo page…) is none of its pictures. The page's
+markup names none of them: a crawl of a sigal gallery found its theme's two icons and none of its
 photos. The items are read only on a page that loads the library (a `<script src>` whose file is
 `galleria….js`, `jquery.nanogallery2….js`, `vegas….js`, `fotorama….js`,
-`jquery.backstretch….js`): elsewhere such keys are some other script's business.
+`jquery.backstretch….js`, `lightgallery….js`, `photoswipe….js`, or a module script's `import`
+of one): elsewhere such keys are some other script's business.
 """
 
 from __future__ import annotations
@@ -53,7 +62,12 @@ FOTORAMA = Library(re.compile(r"(?:^|/)fotorama[\w.-]{0,64}\.js(?:[?#]|$)", re.I
                    ("thumb", "img", "full"), caption="caption")
 BACKSTRETCH = Library(re.compile(r"(?:^|/)(?:jquery\.)?backstretch[\w.-]{0,64}\.js(?:[?#]|$)", re.IGNORECASE),
                       ("url",), call="backstretch")
-LIBRARIES = (GALLERIA, NANOGALLERY2, VEGAS, FOTORAMA, BACKSTRETCH)
+# lightGallery's dynamic mode (dynamicEl) and PhotoSwipe (v4's items, v5's dataSource): the slides
+# it shows once the gallery is opened; lightGallery's thumbnails at once, in its strip
+LIGHTGALLERY = Library(re.compile(r"(?:^|/)lightgallery[\w.-]{0,64}\.js(?:[?#]|$)", re.IGNORECASE), ("thumb", "src"))
+PHOTOSWIPE = Library(re.compile(r"(?:^|/)photoswipe[\w.-]{0,64}\.js(?:[?#]|$)", re.IGNORECASE), ("msrc", "src"),
+                     "title")
+LIBRARIES = (GALLERIA, NANOGALLERY2, VEGAS, FOTORAMA, BACKSTRETCH, LIGHTGALLERY, PHOTOSWIPE)
 
 # An item: a flat object literal (an item with nested objects is read from its innermost one)
 _ITEM = re.compile(r"\{[^{}]{1,8192}\}")
@@ -69,6 +83,10 @@ _STRING = re.compile(_LITERAL)
 # a call's first argument: a list of strings (no objects in it: those are items) or one string
 _LIST_OF_STRINGS = r"""\s*\(\s*(\[[^\[\]{}]{0,65536}\]|"[^"\n]{0,4096}"|'[^'\n]{0,4096}')"""
 MAX_ITEMS = 10_000  # a page's items; the page's references are bounded anyway (extract)
+# A slide that is a video (a file, or a page of a video site the library embeds) is no picture
+_VIDEO = re.compile(r"\.(?:mp4|m4v|webm|ogv|mov|m3u8|mpd)(?:[?#]|$)|^(?:https?:)?//(?:[\w-]+\.)*"
+                    r"(?:youtube\.com|youtube-nocookie\.com|youtu\.be|vimeo\.com|dailymotion\.com)(?:[/?#]|$)",
+                    re.IGNORECASE)
 
 
 class GalleryPicture(NamedTuple):
@@ -134,7 +152,7 @@ def items(script: str, library: Library) -> Iterator[GalleryPicture]:
         values: dict[str, str] = {}
         for pair in _PATTERNS[library].finditer(item.group()):
             values.setdefault(pair.group(1), _content(pair, 2))
-        sizes = [values[size] for size in library.sizes if values.get(size)]
+        sizes = [values[size] for size in library.sizes if values.get(size) and not _VIDEO.search(values[size])]
         if sizes:
             if base:
                 sizes = [after_base(base, size) for size in sizes]
