@@ -300,6 +300,10 @@ def test_extract_the_pictures_of_fotorama_and_backstretch() -> None:
         "full2.jpg": ("lazy", ""), "th3.jpg": ("gallery", "Three"), "big3.jpg": ("gallery", "Three"),
         "full3.jpg": ("gallery", "Three"), "favicon.ico": ("favicon", "")}
     assert [url.rsplit("/", 1)[1] for url, _key in refs.links] == ["big0.jpg", "full0.jpg"]  # saved as pictures
+    largest = extract(fotorama.encode(), PAGE, srcset="largest")  # each frame's full-screen picture, else its own
+    assert [url.rsplit("/", 1)[1] for url, *_rest in largest.images] == ["big1.jpg", "full2.jpg", "full3.jpg",
+                                                                          "favicon.ico"]
+    assert [url.rsplit("/", 1)[1] for url, _key in largest.links] == ["full0.jpg"]
     backstretch = ('<script src="js/jquery.backstretch.min.js"></script><div id="hero"></div><script>'
                    '$.backstretch(["img/s0.jpg", \'img/s1.jpg\'], {duration: 3000, fade: 750});\n'
                    "$('#hero').backstretch('img/s2.jpg'); $('#hero').backstretch('pause');\n"
@@ -377,6 +381,13 @@ def test_extract_the_pictures_of_unite_gallery_and_nanogallery2_markup() -> None
         "http://site.test/dir/thumbs/hill.jpg": "lazy", FAVICON: "favicon"}
     # links straight to pictures, saved as pictures (found_as link)
     assert [url for url, _key in extract(html.encode(), PAGE).links] == [
+        "http://site.test/dir/big/tree.jpg", "http://site.test/dir/big/hill.jpg"]
+    # --srcset largest: one size of each picture, as of a srcset and of a gallery script's data (a
+    # thumbnail beside its picture on one element was kept: both sizes of every picture)
+    largest = extract(html.encode(), PAGE, srcset="largest")
+    assert [url for url, _key, *_rest in largest.images] == [
+        "http://site.test/dir/big/lake.jpg", "http://site.test/dir/thumbs/ship.jpg", FAVICON]
+    assert [url for url, _key in largest.links] == [
         "http://site.test/dir/big/tree.jpg", "http://site.test/dir/big/hill.jpg"]
 
 

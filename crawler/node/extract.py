@@ -147,6 +147,12 @@ _OWN_LAZY_SRC = frozenset({"img", "amp-img", "amp-anim", "image", "source", "ifr
                            "video", "amp-video", "audio", "track", "embed", "object", "input", "script",
                            "a", "area", "link", "use"})
 _LAZY_BACKGROUND_SETS = ("data-bgset", "data-bg-set")
+# A gallery's thumbnail named on the element that names its picture too (Fotorama's data-thumb
+# beside its href or data-img, nanogallery2's data-ngthumb beside its href or data-ngsrc, Unite
+# Gallery's src beside its data-image): with --srcset largest, one size of each picture, the picture
+_THUMBNAILS = frozenset({"data-thumb", "data-ngthumb", "data-thumbnail"})
+_PICTURES_OF_THUMBNAILS = ("href", "data-ngsrc", "data-img", "data-image", "data-full")
+_PICTURES_OF_A_SRC = ("data-image", "data-full")  # on an <img>: what Unite Gallery and Fotorama show larger
 _LOZAD_IMAGE_SET = "data-background-image-set"  # the arguments of an image-set(), which lozad wraps
 # Elementor's background slideshow: the pictures its script shows, in the JSON of data-settings
 _SLIDESHOW_SETTINGS, _SLIDESHOW = "data-settings", "background_slideshow_gallery"
@@ -949,9 +955,10 @@ def _in_gallery(get: _Get, base: str, attribute: str, value: object) -> object:
 def _lazy_backgrounds(get: _Get, found: Collector, found_as: Found) -> None:
     """The backgrounds a lazy-loading script would give the element (see _LAZY_BACKGROUNDS)."""
     base = found.items_base
+    thumbnails_too = not (found.widest_only and _names_a_picture(get, _PICTURES_OF_THUMBNAILS))
     for attribute in (*_LAZY_BACKGROUNDS, *_LAZY_BACKGROUND_SETS):
         value = get(attribute) if not base else _in_gallery(get, base, attribute, get(attribute))
-        if not isinstance(value, str):
+        if not isinstance(value, str) or not thumbnails_too and attribute in _THUMBNAILS:
             continue
         if css.might_refer(value):
             found.css_images(css.inline_style_images(value), found_as)
@@ -964,6 +971,13 @@ def _lazy_backgrounds(get: _Get, found: Collector, found_as: Found) -> None:
     image_set = get(_LOZAD_IMAGE_SET)
     if isinstance(image_set, str):
         found.css_images(_lozad_image_set(image_set), found_as)
+
+
+def _names_a_picture(get: _Get, attributes: tuple[str, ...]) -> bool:
+    """Whether one of the element's `attributes` names a picture (a URL ending as a picture's file
+    name does): the larger size of a thumbnail the element names too."""
+    return any(_is_a_lazy_source(value := get(attribute)) and looks_like_an_image(str(value))
+               for attribute in attributes)
 
 
 def _element_source(get: _Get, found: Collector, found_as: Found) -> None:
@@ -1050,7 +1064,8 @@ def _anchor(get: _Get, found: Collector, image: _Image, srcset: _Image) -> bool:
     href, base = get("href"), found.items_base
     if base:
         href = _in_gallery(get, base, "href", href)
-    found.link(href if href is not None else get("xlink:href"))  # a link straight to a picture is saved as one
+    if not (found.widest_only and _names_a_picture(get, ("data-full",)) and looks_like_an_image(str(href))):
+        found.link(href if href is not None else get("xlink:href"))  # a link straight to a picture is saved as one
     if found.lightboxes:  # what a lightbox opens, where the anchor has no href to it
         for attribute in _LIGHTBOX_SRC:
             ref = get(attribute) if not base else _in_gallery(get, base, attribute, get(attribute))
@@ -1077,7 +1092,8 @@ def _img(get: _Get, found: Collector, image: _Image, srcset: _Image) -> bool:
     src = get("src")
     sourceless = not isinstance(src, str) or not src.strip() or _is_data_uri(src)
     unnamed = _sources_of_its_own(found.attributes()) if sourceless else []
-    if not (_is_data_uri(src) and (unnamed or _swapped_by_a_script(get))):
+    if not (_is_data_uri(src) and (unnamed or _swapped_by_a_script(get))
+            or found.widest_only and _names_a_picture(get, _PICTURES_OF_A_SRC)):
         image(src, Found.IMG, alt, title)
     for picture in unnamed:
         image(picture, Found.LAZY, alt, title)
