@@ -344,6 +344,26 @@ def test_extract_the_pictures_lightgallery_and_photoswipe_open_from_a_script() -
     assert found(elsewhere) == {FAVICON: "favicon"}
 
 
+def test_extract_the_pictures_fancybox_opens_from_a_script() -> None:
+    # Fancybox 4 and 5 opened by a script (Fancybox.show([...])): after a click Chromium loaded each
+    # picture and its thumbnail (3 and 4 on two probe pages); the crawl found none. Slides of
+    # another type (an iframe, HTML, an element of the page, a video) are no pictures.
+    html = ('<script src="/vendor/@fancyapps/ui/dist/fancybox/fancybox.umd.js"></script><script>\n'
+            "document.getElementById('open').addEventListener('click', () => Fancybox.show([\n"
+            "  {src: 'img/a.jpg', thumbSrc: 'img/a_t.jpg', caption: 'Harbour'},\n"
+            '  {src: "img/b.jpg", thumb: "img/b_t.jpg", type: "image"},\n'
+            "  {src: '#dialog', type: 'inline'}, {src: 'form.html', type: 'iframe'},\n"
+            "  {src: '<p>Hi</p>', type: 'html'},\n"
+            "  {src: 'https://www.youtube.com/watch?v=z2X2HaTvkl8'}, {src: 'img/c.jpg', thumb: 'img/c_t.jpg', "
+            "type: 'iframe'}]));</script>")
+    assert forms_and_words(html) == {
+        "http://site.test/dir/img/a_t.jpg": ("gallery", "", "Harbour"),
+        "http://site.test/dir/img/a.jpg": ("gallery", "", "Harbour"),
+        "http://site.test/dir/img/b_t.jpg": ("gallery", "", ""), "http://site.test/dir/img/b.jpg": ("gallery", "", ""),
+        FAVICON: ("favicon", "", "")}
+    assert largest_of_gallery(html) == ["http://site.test/dir/img/a.jpg", "http://site.test/dir/img/b.jpg"]
+
+
 def test_extract_nanogallery2_markup_after_its_items_base_url() -> None:
     # nanogallery2's own example: the container's options give itemsBaseURL, and each <a>'s href,
     # data-ngthumb and data-ngsrc follow it (as its script joins them); they were resolved against

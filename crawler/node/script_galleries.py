@@ -25,14 +25,16 @@ its dynamic mode and PhotoSwipe open slides a script gives them:
     lightGallery(button, {dynamic: true, dynamicEl: [{src: "1.jpg", thumb: "1_t.jpg", subHtml: "…"}]})
     new PhotoSwipe(element, PhotoSwipeUI_Default, [{src: "1.jpg", msrc: "1_s.jpg", w: 1200, h: 900}])
     new PhotoSwipeLightbox({dataSource: [{src: "1.jpg", width: 1200, height: 900}], …})
+    Fancybox.show([{src: "1.jpg", thumb: "1_t.jpg", caption: "…"}, {src: "#dialog", type: "inline"}])
 
-each slide's `src`, and lightGallery's `thumb` in its strip, PhotoSwipe's `msrc` while it loads.
-A slide that is a video (`.mp4`, a YouTube or Vimeo page…) is none of its pictures. The page's
+each slide's `src`, and lightGallery's `thumb` in its strip, PhotoSwipe's `msrc` while it loads,
+Fancybox's `thumb` (5: `thumbSrc`) unless the slide's `type` is other than "image". A slide that
+is a video (`.mp4`, a YouTube or Vimeo page…), HTML or an element of the page is none of its pictures. The page's
 markup names none of them: a crawl of a sigal gallery found its theme's two icons and none of its
 photos. The items are read only on a page that loads the library (a `<script src>` whose file is
 `galleria….js`, `jquery.nanogallery2….js`, `vegas….js`, `fotorama….js`,
-`jquery.backstretch….js`, `lightgallery….js`, `photoswipe….js`, or a module script's `import`
-of one): elsewhere such keys are some other script's business.
+`jquery.backstretch….js`, `lightgallery….js`, `photoswipe….js`, `fancybox….js`, or a module
+script's `import` of one): elsewhere such keys are some other script's business.
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ class Library(NamedTuple):
     caption: str | None = None
     base: str | None = None  # the option whose value goes before an item's relative URLs
     call: str | None = None  # a function whose first argument is a picture's URL, or a list of them
+    kind: str | None = None  # the key of an item's type: an item of a type other than "image" is no picture
 
 
 GALLERIA = Library(re.compile(r"(?:^|/)galleria[\w.-]{0,64}\.js(?:[?#]|$)", re.IGNORECASE),
@@ -67,7 +70,10 @@ BACKSTRETCH = Library(re.compile(r"(?:^|/)(?:jquery\.)?backstretch[\w.-]{0,64}\.
 LIGHTGALLERY = Library(re.compile(r"(?:^|/)lightgallery[\w.-]{0,64}\.js(?:[?#]|$)", re.IGNORECASE), ("thumb", "src"))
 PHOTOSWIPE = Library(re.compile(r"(?:^|/)photoswipe[\w.-]{0,64}\.js(?:[?#]|$)", re.IGNORECASE), ("msrc", "src"),
                      "title")
-LIBRARIES = (GALLERIA, NANOGALLERY2, VEGAS, FOTORAMA, BACKSTRETCH, LIGHTGALLERY, PHOTOSWIPE)
+# Fancybox 4 and 5 (@fancyapps/ui), opened by a script: Fancybox.show([{src, thumb (5: thumbSrc), caption}])
+FANCYBOX = Library(re.compile(r"(?:^|/)(?:jquery\.)?fancybox[\w.-]{0,64}\.js(?:[?#]|$)", re.IGNORECASE),
+                   ("thumb", "thumbSrc", "src"), caption="caption", kind="type")
+LIBRARIES = (GALLERIA, NANOGALLERY2, VEGAS, FOTORAMA, BACKSTRETCH, LIGHTGALLERY, PHOTOSWIPE, FANCYBOX)
 
 # An item: a flat object literal (an item with nested objects is read from its innermost one)
 _ITEM = re.compile(r"\{[^{}]{1,8192}\}")
@@ -83,10 +89,11 @@ _STRING = re.compile(_LITERAL)
 # a call's first argument: a list of strings (no objects in it: those are items) or one string
 _LIST_OF_STRINGS = r"""\s*\(\s*(\[[^\[\]{}]{0,65536}\]|"[^"\n]{0,4096}"|'[^'\n]{0,4096}')"""
 MAX_ITEMS = 10_000  # a page's items; the page's references are bounded anyway (extract)
-# A slide that is a video (a file, or a page of a video site the library embeds) is no picture
-_VIDEO = re.compile(r"\.(?:mp4|m4v|webm|ogv|mov|m3u8|mpd)(?:[?#]|$)|^(?:https?:)?//(?:[\w-]+\.)*"
-                    r"(?:youtube\.com|youtube-nocookie\.com|youtu\.be|vimeo\.com|dailymotion\.com)(?:[/?#]|$)",
-                    re.IGNORECASE)
+# A slide that is a video (a file, or a page of a video site the library embeds) is no picture,
+# nor one given as HTML or as an element of the page (Fancybox's "<p>…</p>", "#dialog")
+_NOT_A_PICTURE = re.compile(r"^#|<|\.(?:mp4|m4v|webm|ogv|mov|m3u8|mpd)(?:[?#]|$)|^(?:https?:)?//(?:[\w-]+\.)*"
+                            r"(?:youtube\.com|youtube-nocookie\.com|youtu\.be|vimeo\.com|dailymotion\.com)(?:[/?#]|$)",
+                            re.IGNORECASE)
 
 
 class GalleryPicture(NamedTuple):
@@ -114,7 +121,8 @@ def _pairs(keys: tuple[str, ...]) -> re.Pattern[str]:
     return re.compile(_KEY.format("|".join(keys)) + _VALUE)
 
 
-_PATTERNS = {library: _pairs(tuple(key for key in (*library.sizes, library.title, library.caption) if key))
+_PATTERNS = {library: _pairs(tuple(key for key in (*library.sizes, library.title, library.caption, library.kind)
+                                   if key))
              for library in LIBRARIES}
 _BASES = {library: _pairs((library.base,)) for library in LIBRARIES if library.base}
 _CALLS = {library: re.compile(r"(?<![\w$])" + library.call + _LIST_OF_STRINGS) for library in LIBRARIES if library.call}
@@ -152,7 +160,9 @@ def items(script: str, library: Library) -> Iterator[GalleryPicture]:
         values: dict[str, str] = {}
         for pair in _PATTERNS[library].finditer(item.group()):
             values.setdefault(pair.group(1), _content(pair, 2))
-        sizes = [values[size] for size in library.sizes if values.get(size) and not _VIDEO.search(values[size])]
+        if library.kind and values.get(library.kind, "image").lower() != "image":
+            continue  # Fancybox's iframe, inline, html, video…
+        sizes = [values[size] for size in library.sizes if values.get(size) and not _NOT_A_PICTURE.search(values[size])]
         if sizes:
             if base:
                 sizes = [after_base(base, size) for size in sizes]
