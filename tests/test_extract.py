@@ -364,6 +364,33 @@ def test_extract_the_pictures_fancybox_opens_from_a_script() -> None:
     assert largest_of_gallery(html) == ["http://site.test/dir/img/a.jpg", "http://site.test/dir/img/b.jpg"]
 
 
+def test_extract_the_pictures_of_a_webflow_lightbox() -> None:
+    # Webflow (and every site exported from it) writes a lightbox as a link to "#" around its
+    # thumbnail, with the pictures it opens in a JSON script of class w-json: the picture itself
+    # was named nowhere else, and the crawl saved the thumbnail alone.
+    html = """<a href="#" class="lightbox-link w-inline-block w-lightbox"><img src="images/Road-2-p-500.jpeg" alt="">
+    <script type="application/json" class="w-json">{
+      "items": [{"_id": "5ece", "origFileName": "Layer 9.jpg", "fileName": "Layer 9.jpg", "fileSize": 273778,
+                 "height": 1068, "url": "https://uploads-ssl.webflow.com/6423/6423_Layer%209.jpg", "width": 1600,
+                 "type": "image", "caption": "The road"},
+                {"url": "images/second.jpg", "thumbnailUrl": "images/second-thumb.jpg"},
+                {"url": "https://www.youtube.com/watch?v=x", "originalUrl": "https://www.youtube.com/watch?v=x",
+                 "html": "<iframe></iframe>", "thumbnailUrl": "https://i.ytimg.com/vi/x/hqdefault.jpg",
+                 "type": "video"}],
+      "group": "Gallery"}</script></a>
+    <script type="application/json" class="w-json">{"items": [], "group": ""}</script>
+    <script type="application/json" class="w-json">not json</script>"""
+    assert forms_and_words(html) == {
+        "http://site.test/dir/images/Road-2-p-500.jpeg": ("img", "", ""),
+        "https://uploads-ssl.webflow.com/6423/6423_Layer%209.jpg": ("gallery", "", "The road"),
+        "http://site.test/dir/images/second-thumb.jpg": ("gallery", "", ""),
+        "http://site.test/dir/images/second.jpg": ("gallery", "", ""),
+        "https://i.ytimg.com/vi/x/hqdefault.jpg": ("gallery", "", ""), FAVICON: ("favicon", "", "")}
+    assert largest_of_gallery(html) == ["https://uploads-ssl.webflow.com/6423/6423_Layer%209.jpg",
+                                        "http://site.test/dir/images/second.jpg",
+                                        "https://i.ytimg.com/vi/x/hqdefault.jpg"]
+
+
 def test_extract_nanogallery2_markup_after_its_items_base_url() -> None:
     # nanogallery2's own example: the container's options give itemsBaseURL, and each <a>'s href,
     # data-ngthumb and data-ngsrc follow it (as its script joins them); they were resolved against

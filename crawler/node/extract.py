@@ -106,6 +106,8 @@ _SHADOW_ROOT = re.compile(rb"\bshadowrootmode\s*=", re.IGNORECASE)
 _JSON_LD = re.compile(rb"type\s*=\s*[\"']?application/ld\+json", re.IGNORECASE)
 # Magento's product pages send one <img> and the whole gallery as data for its gallery script
 # (Fotorama), which shows each picture's thumb and img, and full in full screen and the magnifier.
+# Webflow's lightbox: the pictures it opens, as JSON in a script of class w-json inside its link
+_WEBFLOW_LIGHTBOX = re.compile(rb"""class\s*=\s*["']?(?:[^"'>]*\s)?w-json(?:[\s"'>]|$)""", re.IGNORECASE)
 _MAGENTO_INIT = re.compile(rb"type\s*=\s*[\"']?text/x-magento-init", re.IGNORECASE)
 _MAGENTO_GALLERY = "mage/gallery/gallery"
 _GALLERY_SIZES = ("thumb", "img", "full")  # smallest first: --srcset largest keeps the last one given
@@ -545,6 +547,7 @@ class _Hidden:
     styles: list[bytes] = field(default_factory=list)
     json_ld: list[bytes] = field(default_factory=list)
     galleries: list[bytes] = field(default_factory=list)  # Magento's script data with a product gallery
+    lightboxes: list[bytes] = field(default_factory=list)  # Webflow's lightbox data (w-json)
     menus: list[bytes] = field(default_factory=list)  # the src of scripts' navigation data (see node.menus)
     inline_scripts: list[bytes] = field(default_factory=list)  # the code of scripts with no src
     # gallery scripts a <script src> loads (Galleria, nanogallery2), which show what inline scripts give them
@@ -570,6 +573,8 @@ class _Hidden:
             self.json_ld.append(content)
         elif name == b"script" and _MAGENTO_INIT.search(match.group(2)) and b"gallery" in content:
             self.galleries.append(content)
+        elif name == b"script" and _WEBFLOW_LIGHTBOX.search(match.group(2)):
+            self.lightboxes.append(content)
         elif name == b"script":
             self._script(match.group(2), content)
         return b""
@@ -827,6 +832,8 @@ class _Document:
             _read_json_ld(decode(block, self.charset), found)
         for block in self.hidden.galleries:
             _read_magento_gallery(decode(block, self.charset), found)
+        for block in self.hidden.lightboxes:
+            _read_webflow_lightbox(decode(block, self.charset), found)
         for src in self.hidden.menus:
             found.menu(html_text.unescape(decode(src, self.charset)).strip())
         if self.hidden.loads_fgallery:
@@ -1419,6 +1426,22 @@ def _read_magento_gallery(text: str, found: Collector) -> None:
                 found.gallery_picture([item[size] for size in _GALLERY_SIZES if isinstance(item.get(size), str)],
                                       None, item.get("caption"))
         stack.extend(item for key, item in value.items() if key != _MAGENTO_GALLERY and isinstance(item, dict))
+
+
+def _read_webflow_lightbox(text: str, found: Collector) -> None:
+    """Collect the pictures of a Webflow lightbox's data ({"items": [{"url", "type", "caption",
+    "thumbnailUrl"}…], "group"}): an image's url (what it opens) and any item's thumbnailUrl (its
+    strip's; a video's is a picture, its url a page of the video site)."""
+    data = _bounded_json(text)
+    items = data.get("items") if isinstance(data, dict) else None
+    for item in items[:_MAX_JSON_LD_NODES] if isinstance(items, list) else []:
+        if not isinstance(item, dict):
+            continue
+        sizes = [item["thumbnailUrl"]] if isinstance(item.get("thumbnailUrl"), str) else []
+        if item.get("type", "image") == "image" and isinstance(item.get("url"), str):
+            sizes.append(item["url"])
+        caption = item.get("caption")
+        found.gallery_picture(sizes, None, caption if isinstance(caption, str) else None)
 
 
 def _read_script_gallery(text: str, library: script_galleries.Library, found: Collector) -> None:
