@@ -109,10 +109,41 @@ def _folder_of(base: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc, parts.path[:parts.path.rfind("/") + 1], "", ""))
 
 
+def join(base: str, ref: str) -> str:
+    """`ref` resolved against `base` as a browser resolves it: urljoin, but a relative path keeps
+    its empty segments (CPython's urljoin drops them, gh-84774: `a//b.png` against /x/ gave
+    /x/a/b.png, where a browser asks for /x/a//b.png). Raises ValueError as urljoin does."""
+    url = urljoin(base, ref)
+    if "//" not in ref and "//" not in base[base.find("//") + 2:]:
+        return url  # no empty segment anywhere: urljoin's is the browser's (the common case, at two finds' cost)
+    reference = urlsplit(ref)
+    if reference.scheme or reference.netloc or not reference.path or reference.path.startswith("/"):
+        return url  # urljoin drops no segment of these
+    parts = urlsplit(url)
+    base_path = urlsplit(base).path or "/"  # RFC 3986 5.2.3: an empty base path with a host merges as "/"
+    merged = base_path[:base_path.rfind("/") + 1] + reference.path
+    return urlunsplit(parts._replace(path=_without_dot_segments(merged)))
+
+
+def _without_dot_segments(path: str) -> str:
+    """An absolute path with its "." and ".." segments resolved (RFC 3986 5.2.4), its empty ones kept."""
+    segments = path.split("/")[1:]
+    kept: list[str] = []
+    for number, segment in enumerate(segments, 1):
+        if segment in (".", ".."):
+            if segment == ".." and kept:
+                kept.pop()
+            if number == len(segments):
+                kept.append("")  # "a/." and "a/b/..": the folder, with its slash
+        else:
+            kept.append(segment)
+    return "/" + "/".join(kept)
+
+
 def _joined(base: str, ref: str) -> str | None:
     """`ref` (stripped) resolved against `base` if that makes an http(s) URL, else None."""
     try:
-        url = urljoin(base, ref)
+        url = join(base, ref)
         parts = urlsplit(url)
     except ValueError:  # e.g. an invalid IPv6 literal in the host
         return None

@@ -68,6 +68,8 @@ def test_fetcher_does_not_follow_redirects_but_reports_them() -> None:
     assert fetch(new_session(LIMITS), URL, LIMITS, 1000).location == "http://site.test/c%1B[2J.html"  # no escape
     responses.replace(responses.GET, URL, status=302, headers={"Location": "\\new\\place.html"})
     assert fetch(new_session(LIMITS), URL, LIMITS, 1000).location == "http://site.test/new/place.html"  # as a browser
+    responses.replace(responses.GET, URL, status=302, headers={"Location": "media//photo.jpg"})
+    assert fetch(new_session(LIMITS), URL, LIMITS, 1000).location == "http://site.test/media//photo.jpg"  # kept: //
 
 
 @responses.activate

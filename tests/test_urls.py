@@ -85,6 +85,28 @@ def test_urls_absolute_resolves_and_drops_non_http() -> None:
     assert absolute("http://a.com/", "/a\x1b]0;title\x07b\x85.png") == "http://a.com/a%1B]0;title%07b%C2%85.png"
 
 
+@pytest.mark.parametrize("base, ref, expected", [
+    # Debian's debian-handbook: every page shows <img src="Common_Content/images//image_left.png">;
+    # Chromium asks for that, the crawl asked for images/image_left.png (CPython's urljoin drops
+    # the empty segments of a relative path, gh-84774), which a server may not have (an S3 key
+    # "/a.png" is not "a.png"; Wikipedia's /wiki//Python is not /wiki/Python)
+    ("http://a.test/en-US/x.html", "Common_Content/images//image_left.png",
+     "http://a.test/en-US/Common_Content/images//image_left.png"),
+    ("http://a.test/wiki//Python/page.html", "img.png", "http://a.test/wiki//Python/img.png"),
+    ("http://a.test/a//b/c.html", "../d.png", "http://a.test/a//d.png"),
+    ("http://a.test/a//b/c.html", "./e//f/../g.png?x=1#top", "http://a.test/a//b/e//g.png?x=1"),
+    ("http://a.test/a/b.html", "c//", "http://a.test/a/c//"),
+    ("http://a.test/a//b/c.html", "..", "http://a.test/a//"),
+    ("http://a.test/a//b/c.html", "?q", "http://a.test/a//b/c.html?q"),
+    ("http://a.test/a/b.html", "/x//y.png", "http://a.test/x//y.png"),  # these urljoin kept
+    ("http://a.test/a/b.html", "//cdn.test/p//q.png", "http://cdn.test/p//q.png"),
+    ("http://a.test/a/b/c.html", "../../../../d.png", "http://a.test/d.png"),
+])
+def test_urls_a_path_keeps_its_empty_segments_as_a_browser_resolves_it(base: str, ref: str, expected: str) -> None:
+    assert absolute(base, ref) == expected
+    assert urls.join(base, ref).split("#")[0] == expected  # redirects' Location too
+
+
 def test_urls_a_backslash_before_the_query_is_a_slash_as_browsers_read_it() -> None:
     # Pages written on Windows name pictures with backslashes. A browser reads each as a slash in an
     # http(s) URL; before, `images\\photo.jpg` was asked for as images%5Cphoto.jpg (a 404 on most
