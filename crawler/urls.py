@@ -49,8 +49,7 @@ def absolute(base: str, ref: str) -> str | None:
     ref = encode_controls(_INNER_WHITESPACE.sub("", ref.strip(_STRIP_CHARS)))
     if not ref:
         return None
-    if "\\" in ref:
-        ref = backslashes_as_slashes(ref)
+    ref = slashes_as_read(ref)
     if _resolves_to_itself(ref):
         return ref  # what resolving it would give back: the common case, at a regular expression's cost
     if len(ref) > _MAX_JOINED_CHARS or _KEEPS_THE_BASE_PATH.match(ref):
@@ -67,6 +66,17 @@ def absolute(base: str, ref: str) -> str | None:
 _SCHEME = re.compile(r"[a-zA-Z][a-zA-Z0-9+.-]*:")
 
 
+def slashes_as_read(ref: str) -> str:
+    """A reference's (or a Location's) slashes as a browser reads them: a backslash before its
+    query is a slash, and three or more slashes before a host are two ("///cdn.example/x.png", a
+    template's "/" + "//cdn.example/…", names cdn.example)."""
+    if "\\" in ref:
+        ref = backslashes_as_slashes(ref)
+    if "///" in ref[:9]:
+        ref = _EXTRA_SLASHES.sub(r"\1//", ref, count=1)
+    return ref
+
+
 def backslashes_as_slashes(ref: str) -> str:
     """`ref` with each backslash before its query or fragment read as a slash, unless it names a
     scheme other than http(s), where a backslash is only a character."""
@@ -77,6 +87,9 @@ def backslashes_as_slashes(ref: str) -> str:
     return ref[:end].replace("\\", "/") + ref[end:]
 
 
+# Before a host the URL standard skips any number of slashes (in an http(s) URL, or one relative to
+# the page's scheme): urljoin took the third as the start of the page host's path
+_EXTRA_SLASHES = re.compile(r"^((?:https?:)?)/{3,}", re.IGNORECASE)
 _MAX_JOINED_CHARS = 2048  # longer references are resolved each time, not kept
 # An absolute http(s) URL as seed lists and most absolute links write it resolves to itself (urljoin
 # leaves the dot segments of a reference with a host alone): a lower-case scheme, a host of letters,

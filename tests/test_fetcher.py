@@ -70,6 +70,8 @@ def test_fetcher_does_not_follow_redirects_but_reports_them() -> None:
     assert fetch(new_session(LIMITS), URL, LIMITS, 1000).location == "http://site.test/new/place.html"  # as a browser
     responses.replace(responses.GET, URL, status=302, headers={"Location": "media//photo.jpg"})
     assert fetch(new_session(LIMITS), URL, LIMITS, 1000).location == "http://site.test/media//photo.jpg"  # kept: //
+    responses.replace(responses.GET, URL, status=302, headers={"Location": "///cdn.test/photo.jpg"})
+    assert fetch(new_session(LIMITS), URL, LIMITS, 1000).location == "http://cdn.test/photo.jpg"  # its host
 
 
 @responses.activate

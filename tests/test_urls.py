@@ -107,6 +107,16 @@ def test_urls_a_path_keeps_its_empty_segments_as_a_browser_resolves_it(base: str
     assert urls.join(base, ref).split("#")[0] == expected  # redirects' Location too
 
 
+@pytest.mark.parametrize("ref", ["///cdn.test/x.png", "////cdn.test/x.png", "http:///cdn.test/x.png",
+                                 "https:////cdn.test/x.png", "\\\\\\cdn.test\\x.png"])
+def test_urls_more_slashes_before_a_host_are_one_pair_as_a_browser_reads_them(ref: str) -> None:
+    # A template's "/" + "//cdn.test/x.png" makes ///cdn.test/x.png: a browser skips the extra
+    # slashes and asks cdn.test for it; the crawl asked the page's own host for /cdn.test/x.png
+    # (or, with the scheme written, refused the URL).
+    scheme = "https" if ref.startswith("https") else "http"
+    assert absolute("http://a.test/d/p.html", ref) == f"{scheme}://cdn.test/x.png"
+
+
 def test_urls_a_backslash_before_the_query_is_a_slash_as_browsers_read_it() -> None:
     # Pages written on Windows name pictures with backslashes. A browser reads each as a slash in an
     # http(s) URL; before, `images\\photo.jpg` was asked for as images%5Cphoto.jpg (a 404 on most

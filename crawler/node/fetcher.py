@@ -39,7 +39,7 @@ from crawler.reasons import (
     COULD_NOT_RESOLVE,
     NO_SUCH_HOST,
 )
-from crawler.urls import backslashes_as_slashes, canonical, encode_controls, join, referrer_policy
+from crawler.urls import canonical, encode_controls, join, referrer_policy, slashes_as_read
 
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 # Statuses a later attempt may fix. 404, 410 and other 4xx are final.
@@ -432,7 +432,7 @@ def _redirect_target(url: str, response: requests.Response) -> str:
     location = _as_a_browser_reads_it(response.headers.get("Location", "").strip())
     if not location:
         raise FetchError(url, f"http-{response.status_code}-without-location")
-    target = join(url, encode_controls(backslashes_as_slashes(location)))  # as links are read
+    target = join(url, encode_controls(slashes_as_read(location)))  # as links are read
     if urlsplit(target).scheme.lower() not in ("http", "https"):
         raise FetchError(url, "redirect-to-unsupported-scheme")
     return target
