@@ -32,7 +32,7 @@ from crawler.config import (
 )
 from crawler.credentials import parse_header, read_basic_auth, read_cookies
 from crawler.errors import ConfigError, CrawlerError, SeedError, StorageError
-from crawler.output.report import recrawl_line
+from crawler.output.report import opted_out_images, recrawl_line
 from crawler.seeds import read_seeds
 from crawler.storage import MANIFEST_NAME, STATE_DIR, read_jsonl
 from crawler.supervise import LocalNodes, LocalWorkers, run_local_crawl, run_node, run_scheduler, terminal
@@ -213,8 +213,8 @@ def _add_crawl_options(parser: argparse.ArgumentParser, output_default: str | No
     polite.add_argument("--per-host", type=_positive(int), default=Politeness.per_host, metavar="N",
                         help="requests in flight to one host (default: %(default)s)")
     polite.add_argument("--ignore-robots", action="store_true",
-                        help="do not read robots.txt, nor obey X-Robots-Tag, <meta name=robots> and "
-                             "rel=nofollow (only for sites you own)")
+                        help="do not read robots.txt, nor obey X-Robots-Tag, <meta name=robots>, TDMRep's "
+                             "tdm-reservation and rel=nofollow (only for sites you own)")
     polite.add_argument("--user-agent", default=FetchLimits.user_agent, metavar="TEXT",
                         help="User-Agent header (default: %(default)s)")
     requests_group = parser.add_argument_group("requests")
@@ -508,11 +508,12 @@ def _print_summary(summary: Summary) -> int:
         print(recheck, flush=True)
     for problem in summary.seed_problems:  # the warnings that scrolled by, where a reader looks last
         print(f"The {problem}.", flush=True)
-    withheld, tagged = c.get("images/opted-out", 0), c.get("images/x-robots-tag", 0)
+    withheld, tagged = c.get("images/opted-out", 0), opted_out_images(c)
     if withheld or tagged:
         print(f"Left out at the sites' request: {plural(withheld, 'image reference')} on pages that opt out "
-              f"(<meta name=robots> or X-Robots-Tag noimageindex/noai), {plural(tagged, 'image')} sent with "
-              "X-Robots-Tag noai/noimageindex (--ignore-robots, on sites you own, keeps them).", flush=True)
+              "(<meta name=robots> or X-Robots-Tag noimageindex/noai, or TDMRep's tdm-reservation), "
+              f"{plural(tagged, 'image')} sent with X-Robots-Tag noai/noimageindex or tdm-reservation: 1 "
+              "(--ignore-robots, on sites you own, keeps them).", flush=True)
     if c.get("pages/fetched") and not c.get("images/referenced") and not withheld:
         print(f"No picture on the {plural(c['pages/fetched'], 'page')} fetched (a favicon aside): where a browser "
               "shows some, the site draws them with scripts, and this crawler runs none.", flush=True)

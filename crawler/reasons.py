@@ -25,6 +25,10 @@ MAX_SLOW_ATTEMPTS = 2
 # A bot check instead of the page (Cloudflare marks its challenge pages `cf-mitigated: challenge`,
 # whatever their status): only a browser that runs its script gets past, so asking again is no use
 BOT_CHALLENGE = "bot-challenge"
+# An image its server sent with an opt-out for us: an X-Robots-Tag (noai, noimageindex…), or
+# TDMRep's tdm-reservation: 1 (see node.optout). Each is counted as images/REASON.
+X_ROBOTS_TAG = "x-robots-tag"
+TDM_RESERVATION = "tdm-reservation"
 # A chained task handed back unfetched (see Frontier.next_tasks): a task before it in its chain
 # failed in a way worth another attempt (the origin or our disk is in trouble, maybe asking us to
 # slow down), or the crawl is stopping, so the node stops the chain there. Not an attempt: the

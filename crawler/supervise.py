@@ -75,8 +75,8 @@ def run_scheduler(config: SchedulerConfig, quiet: bool,
         on_status = lambda status: live.update(render_status(status))  # noqa: E731
     scheduler = Scheduler(config, on_status=on_status)
     if not config.politeness.obey_robots:
-        log.warning("scheduler: --ignore-robots: robots.txt, X-Robots-Tag, <meta name=robots> and rel=nofollow "
-                    "are NOT obeyed; crawl only sites you own")
+        log.warning("scheduler: --ignore-robots: robots.txt, X-Robots-Tag, <meta name=robots>, tdm-reservation and "
+                    "rel=nofollow are NOT obeyed; crawl only sites you own")
     if not config.request.check_certificates:
         log.warning("scheduler: --no-check-certificate: TLS certificates are NOT checked; whoever sits between "
                     "the nodes and the sites can change what is saved")

@@ -152,6 +152,18 @@ def test_cli_closing_lines_name_the_robots_txt_that_kept_shown_images_out(capsys
     assert "robots.txt" not in capsys.readouterr().out
 
 
+def test_cli_closing_lines_count_the_images_a_tdmrep_reservation_kept_out(capsys) -> None:
+    from crawler.cli import _print_summary
+    from crawler.scheduler.loop import StopReason, Summary
+    counts = {"pages/fetched": 2, "images/referenced": 9, "images/opted-out": 3, "images/x-robots-tag": 1,
+              "images/tdm-reservation": 2}
+    _print_summary(Summary(StopReason.FINISHED, "", 1.0, counts))
+    assert ("Left out at the sites' request: 3 image references on pages that opt out (<meta name=robots> or "
+            "X-Robots-Tag noimageindex/noai, or TDMRep's tdm-reservation), 3 images sent with X-Robots-Tag "
+            "noai/noimageindex or tdm-reservation: 1 (--ignore-robots, on sites you own, keeps them).") \
+        in capsys.readouterr().out
+
+
 @pytest.mark.parametrize(("counts", "said"), [
     ({"menus/fetched": 3, "menus/pages": 40}, "5 pages fetched (40 pages from 3 script menus);"),
     ({"menus/fetched": 2, "menus/pages": 40, "menus/failed": 1},

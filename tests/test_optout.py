@@ -93,3 +93,28 @@ def test_optout_meta_robots_nofollow_and_none(tmp_path: Path) -> None:
     none = run(tmp_path, "page", "http://site.test/none.html")
     assert none["links"] == [] and none["images"] == [] and none["withheld"] == 2
     assert "none" in NO_IMAGES
+
+
+@responses.activate
+def test_optout_tdmrep_reservation_in_a_header_or_a_meta_keeps_images_out(tmp_path: Path) -> None:
+    # TDMRep (the W3C community group's Text and Data Mining Reservation Protocol, which the EU's
+    # DSM directive's article 4 opt-out is written in): `tdm-reservation: 1` reserves the site's
+    # rights. The crawl read only X-Robots-Tag and <meta name=robots>, and took the images.
+    responses.get("http://site.test/reserved.png", content_type="image/png", body=make_image(4, "png"),
+                  headers={"tdm-reservation": " 1 ", "tdm-policy": "https://site.test/policy.json"})
+    responses.get("http://site.test/free.png", content_type="image/png", body=make_image(5, "png"),
+                  headers={"tdm-reservation": "0"})
+    skipped = run(tmp_path, "image", "http://site.test/reserved.png")
+    assert (skipped["outcome"], skipped["reason"]) == ("skipped", "tdm-reservation")
+    assert run(tmp_path, "image", "http://site.test/free.png")["outcome"] == "saved"
+    assert run(tmp_path, "image", "http://site.test/reserved.png", honour=False)["outcome"] == "saved"
+    for headers, body in (({}, b'<meta name="tdm-reservation" content="1"><a href="/n.html">n</a><img src="/x.png">'),
+                          ({"TDM-Reservation": "1"}, b'<a href="/n.html">n</a><img src="/x.png">')):
+        responses.upsert(responses.GET, PAGE, content_type="text/html", body=body, headers=headers)
+        page = run(tmp_path, "page", PAGE)
+        assert page["images"] == [] and page["withheld"] == 2  # x and the implicit favicon
+        assert [pair[0] for pair in page["links"]] == ["http://site.test/n.html"]  # mining, not following
+        assert len(run(tmp_path, "page", PAGE, honour=False)["images"]) == 2
+    responses.upsert(responses.GET, PAGE, content_type="text/html",
+                     body=b'<meta name="tdm-reservation" content="0"><img src="/x.png">')
+    assert len(run(tmp_path, "page", PAGE)["images"]) == 2

@@ -41,6 +41,7 @@ def prepare_output(root: Path) -> None:
         "seconds": 12.5, "counts": {"pages/fetched": 7, "sitemaps/fetched": 2, "sitemaps/pages": 5,
                                     "images/duplicate": 2, "bytes/duplicate": 3000,
                                     "images/out-of-scope": 12, "images/opted-out": 4, "images/x-robots-tag": 1,
+                                    "images/tdm-reservation": 2,
                                     "images/denied": 2},
         "out_of_scope_hosts": ["cdn.example.com"],
         "slowest_hosts": [{"origin": "http://b.test:8080", "downloads": 3, "mean_seconds": 1.5},
@@ -69,8 +70,8 @@ def test_report_summarize_counts_hosts_types_duplicates_and_failures(tmp_path: P
     text = render_text(summary)
     assert "duplicates avoided: 2 images" in text
     assert "1.50  http://b.test:8080 (3 downloads)\n     0.50  http://c.test (1 download)" in text
-    assert ("left out at the sites' request: 4 image references on pages that opt out, 1 image sent with "
-            "X-Robots-Tag") in text
+    assert ("left out at the sites' request: 4 image references on pages that opt out, 3 images sent with "
+            "X-Robots-Tag or tdm-reservation") in text
     assert "with words (alt, title or caption): 2 of 3 images" in text
     assert "sitemaps read: 2, listing 5 pages the crawl took" in text
 

@@ -38,7 +38,7 @@ from crawler.messages import (
 from crawler.node import css, script_galleries
 from crawler.node.link_header import parse_link_header
 from crawler.node.menus import DOCFX_NAVIGATION, docfx_menu, is_fgallery_viewer, is_menu_file
-from crawler.node.optout import meta_directives
+from crawler.node.optout import TDM_RESERVED, meta_directives, tdm_reserved
 from crawler.node.query_encoding import query_codec, with_query_in
 from crawler.node.refresh import refresh_target
 from crawler.node.srcset import srcset_urls, widest_candidate
@@ -1214,6 +1214,9 @@ def _meta(get: _Get, found: Collector, image: _Image, srcset: _Image) -> bool:
     key = get("property") or get("name")
     if found.agent is not None and isinstance(key, str) and key.strip().lower() in ("robots", found.agent):
         found.refs.robots |= meta_directives(get("content"))
+    elif found.agent is not None and isinstance(key, str) and key.strip().lower() == TDM_RESERVED:
+        if tdm_reserved(get("content")):
+            found.refs.robots |= {TDM_RESERVED}
     if (isinstance(key, str) and key.strip().lower() in _META_IMAGE) or _is_token(get("itemprop"), "image"):
         image(get("content"), Found.META)
     elif isinstance(key, str) and key.strip().lower() in DOCFX_NAVIGATION and isinstance(get("content"), str):

@@ -27,7 +27,7 @@ from crawler.errors import FetchError, TransientFetchError
 from crawler.messages import MAX_TEXT_CHARS
 from crawler.node.deadline import brief_reads, fetch_deadline, watched_adapter
 from crawler.node.disposition import disposition_filename
-from crawler.node.optout import agent_token, header_directives
+from crawler.node.optout import TDM_RESERVED, agent_token, header_directives, tdm_reserved
 from crawler.reasons import (
     BAD_RESPONSE,
     BOT_CHALLENGE,
@@ -66,7 +66,7 @@ class Fetched:
     location: str | None = None  # absolute URL of a redirect target
     truncated: bool = False
     elapsed: float = 0.0
-    robots: frozenset[str] = frozenset()  # X-Robots-Tag directives for us (or for everyone)
+    robots: frozenset[str] = frozenset()  # X-Robots-Tag directives for us (or for everyone), TDMRep's reservation
     validators: dict[str, str] = dataclasses.field(default_factory=dict)  # the response's etag, last_modified
     not_modified: bool = False  # a conditional request answered 304: no body, the content is what it was
     refresh: str | None = None  # the Refresh header: where a browser goes next, and when (see node.refresh)
@@ -372,12 +372,17 @@ def _fetch_once(session: requests.Session, url: str, limits: FetchLimits, max_by
 
 
 def _robots_tags(response: requests.Response, user_agent: str) -> frozenset[str]:
+    """The X-Robots-Tag directives for us, and TDM_RESERVED where the response's tdm-reservation says so."""
+    reserved = _TDM_RESERVED if tdm_reserved(response.headers.get(TDM_RESERVED)) else frozenset()
     if "X-Robots-Tag" not in response.headers:  # most responses: no parsing at all
-        return frozenset()
+        return reserved
     raw_headers = response.raw.headers  # urllib3 keeps repeated headers apart
     values = raw_headers.getlist("X-Robots-Tag") if hasattr(raw_headers, "getlist") else [
         response.headers["X-Robots-Tag"]]
-    return header_directives(values, agent_token(user_agent))
+    return header_directives(values, agent_token(user_agent)) | reserved
+
+
+_TDM_RESERVED = frozenset({TDM_RESERVED})
 
 
 # getaddrinfo's answers that the name has no address (NXDOMAIN, or no record of the family

@@ -23,8 +23,9 @@ from crawler.node.images import NotAnImage
 from crawler.node.inline import save_inline
 from crawler.node.keep import Unwanted, keep_image
 from crawler.node.menus import read_menu
-from crawler.node.optout import NO_FOLLOW, NO_IMAGES, agent_token
+from crawler.node.optout import NO_FOLLOW, NO_IMAGES, TDM_RESERVED, agent_token
 from crawler.node.sitemap import GZIP_TYPES, MAX_SITEMAP_BYTES, XML_TYPES, SitemapEntries, SitemapError, read_sitemap
+from crawler.reasons import TDM_RESERVATION, X_ROBOTS_TAG
 from crawler.urls import absolute, canonical, referrer
 
 log = logging.getLogger(__name__)
@@ -244,7 +245,8 @@ class TaskHandler:
     def _save(self, task: Task, fetched: Fetched) -> Result:
         data = fetched.body
         if self._agent is not None and fetched.robots & NO_IMAGES:  # X-Robots-Tag: noai, noimageindex…
-            return make_result(task, self.node_id, Outcome.SKIPPED, reason="x-robots-tag", status=fetched.status,
+            reason = X_ROBOTS_TAG if fetched.robots & NO_IMAGES - {TDM_RESERVED} else TDM_RESERVATION
+            return make_result(task, self.node_id, Outcome.SKIPPED, reason=reason, status=fetched.status,
                                bytes=len(data))
         try:
             image, info, written = keep_image(data, fetched.sha256, task["url"], self.output_dir,

@@ -1,4 +1,5 @@
-"""A site's opt-outs for its images and links: X-Robots-Tag headers and <meta name=robots> directives.
+"""A site's opt-outs for its images and links: X-Robots-Tag headers and <meta name=robots> directives,
+and TDMRep's reservation of its text-and-data-mining rights.
 
 Both hold comma-separated directives; an X-Robots-Tag value may name the crawler it is for
 (`X-Robots-Tag: otherbot: noindex, nofollow`), and then only those directives, up to the next
@@ -10,9 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+# TDMRep (the W3C community group's Text and Data Mining Reservation Protocol, in which sites write
+# the opt-out of the EU's DSM directive, article 4): `tdm-reservation: 1` in a response's header or
+# a page's <meta name="tdm-reservation" content="1"> reserves the site's rights. Read as one more
+# directive for us. (Its /.well-known/tdmrep.json, a file per site, is not read.)
+TDM_RESERVED = "tdm-reservation"
 # Any of these keeps a page's images (or an image) out of the crawl: the search engines' "do not
-# index images", the newer "not for AI", and "none" (noindex, nofollow and everything else).
-NO_IMAGES = frozenset({"noimageindex", "noai", "noimageai", "none"})
+# index images", the newer "not for AI", "none" (noindex, nofollow and everything else), and TDMRep's.
+NO_IMAGES = frozenset({"noimageindex", "noai", "noimageai", "none", TDM_RESERVED})
 NO_FOLLOW = frozenset({"nofollow", "none"})
 # Directives that carry a value after a colon, so "unavailable_after: …" names no crawler.
 _WITH_VALUE = frozenset({"unavailable_after", "max-snippet", "max-image-preview", "max-video-preview"})
@@ -44,3 +50,8 @@ def meta_directives(content: object) -> frozenset[str]:
     if not isinstance(content, str):
         return frozenset()
     return frozenset(word.strip().lower() for word in content.split(",") if word.strip())
+
+
+def tdm_reserved(value: object) -> bool:
+    """Whether a tdm-reservation header's or meta's value reserves the rights ("1"; "0" does not)."""
+    return isinstance(value, str) and value.strip() == "1"

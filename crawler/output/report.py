@@ -8,6 +8,7 @@ from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
 
+from crawler.reasons import TDM_RESERVATION, X_ROBOTS_TAG
 from crawler.storage import (
     FAILURES_NAME,
     MANIFEST_NAME,
@@ -67,7 +68,7 @@ def summarize(output_dir: Path) -> dict[str, Any]:
         "inline": {"saved": sum(1 for r in manifest if str(r.get("url")).startswith("data:")),  # data: URIs
                    "not_saved": counts.get("images/inline-not-saved", 0)},  # filtered out, or no image
         "opted_out": {"image_references": counts.get("images/opted-out", 0),  # on pages that opt out
-                      "images": counts.get("images/x-robots-tag", 0)},  # sent with X-Robots-Tag
+                      "images": opted_out_images(counts)},  # sent with X-Robots-Tag or tdm-reservation
         "failures": dict(sorted(reasons.items(), key=lambda item: -item[1]["count"])),
         "slowest_hosts": runs[-1].get("slowest_hosts", []) if runs else [],
         "runs": len(runs),
@@ -78,6 +79,11 @@ def summarize(output_dir: Path) -> dict[str, Any]:
         "duration_seconds": round(sum(float(run.get("seconds", 0)) for run in runs), 2),
         "missing_files": [r["path"] for r in manifest if not (output_dir / r["path"]).is_file()],
     }
+
+
+def opted_out_images(counts: dict[str, int]) -> int:
+    """Images their servers sent with an opt-out for us (X-Robots-Tag, TDMRep), which were not saved."""
+    return counts.get(f"images/{X_ROBOTS_TAG}", 0) + counts.get(f"images/{TDM_RESERVATION}", 0)
 
 
 def recrawl_line(counts: dict[str, int]) -> str:
@@ -143,7 +149,8 @@ def render_text(summary: dict[str, Any]) -> str:
     opted_out = summary["opted_out"]
     if opted_out["image_references"] or opted_out["images"]:
         lines.append(f"left out at the sites' request: {plural(opted_out['image_references'], 'image reference')} "
-                     f"on pages that opt out, {plural(opted_out['images'], 'image')} sent with X-Robots-Tag")
+                     f"on pages that opt out, {plural(opted_out['images'], 'image')} sent with X-Robots-Tag or "
+                     "tdm-reservation")
     if len(summary["history"]) > 1:
         lines.append("runs:")
         for run in summary["history"]:

@@ -26,6 +26,8 @@ from crawler.reasons import (
     NO_SUCH_HOST,
     NOT_STARTED,
     SLOW_REASONS,
+    TDM_RESERVATION,
+    X_ROBOTS_TAG,
     describe_reason,
 )
 from crawler.scheduler.filecheck import SavedFileCheck
@@ -216,9 +218,9 @@ class ResultApplier:
             self._redirected(row, result)
         elif outcome == Outcome.UNCHANGED:
             self._unchanged(row, result)
-        else:  # skipped: filtered out, not a kind of page we read, or kept out by the site (x-robots-tag)
-            if result["reason"] == "x-robots-tag":
-                self._counts["images/x-robots-tag"] += 1
+        else:  # skipped: filtered out, not a kind of page we read, or kept out by the site (x-robots-tag, TDMRep)
+            if result["reason"] in (X_ROBOTS_TAG, TDM_RESERVATION):  # images sent with a site's opt-out
+                self._counts[f"images/{result['reason']}"] += 1
             elif result["reason"] == "not-html" and _is_a_seed(row):
                 self._seed_came_to_nothing(f"seed {row.url} is no web page (nor a picture or a sitemap): "
                                            "nothing to crawl from it")
