@@ -106,10 +106,10 @@ _SHADOW_ROOT = re.compile(rb"\bshadowrootmode\s*=", re.IGNORECASE)
 _JSON_LD = re.compile(rb"type\s*=\s*[\"']?application/ld\+json", re.IGNORECASE)
 # Magento's product pages send one <img> and the whole gallery as data for its gallery script
 # (Fotorama), which shows each picture's thumb and img, and full in full screen and the magnifier.
-# Webflow's lightbox: the pictures it opens, as JSON in a script of class w-json inside its link
-_WEBFLOW_LIGHTBOX = re.compile(rb"""class\s*=\s*["']?(?:[^"'>]*\s)?w-json(?:[\s"'>]|$)""", re.IGNORECASE)
 _MAGENTO_INIT = re.compile(rb"type\s*=\s*[\"']?text/x-magento-init", re.IGNORECASE)
 _MAGENTO_GALLERY = "mage/gallery/gallery"
+# Webflow's lightbox: the pictures it opens, as JSON in a script of class w-json inside its link
+_WEBFLOW_LIGHTBOX = re.compile(rb"""class\s*=\s*["']?(?:[^"'>]*\s)?w-json(?:[\s"'>]|$)""", re.IGNORECASE)
 _GALLERY_SIZES = ("thumb", "img", "full")  # smallest first: --srcset largest keeps the last one given
 # A <script>'s src, in its attributes as the hidden pass has them: a menu's data file (node.menus)
 _SCRIPT_SRC = re.compile(rb"(?:^|[\s/])src\s*=\s*(?:\"([^\"]*)\"|'([^']*)'|([^\s>]+))", re.IGNORECASE)
@@ -129,10 +129,10 @@ _LAZY_SRC = ("data-src", "data-original", "data-lazy-src", "data-url", "data-laz
              "ix-src")  # imgix.js (v3), which makes it the src and writes a srcset of the same picture
 _LAZY_SRCSET = ("data-srcset", "data-lazy-srcset", "data-flickity-lazyload-srcset", "data-ezsrcset",
                 "data-splide-lazy-srcset")
-# on <a>: Fancybox's and lightGallery's, Magnific Popup's, nanogallery2's, Fotorama's full screen
 # a module script's static or dynamic import of a script file: `from "x.js"`, `import("x.js")`
 _MODULE_IMPORT = re.compile(rb"""(?<![\w$.])(?:from|import)\s*\(?\s*["']"""
                             rb"""([^"'\s]{1,2048}\.js(?:\?[^"'\s]{0,512})?)["']""")
+# on <a>: Fancybox's and lightGallery's, Magnific Popup's, nanogallery2's, Fotorama's full screen
 _LIGHTBOX_SRC = ("data-src", "data-mfp-src", "data-ngsrc", "data-full")
 _LIGHTBOX_MARKS = tuple(name.encode() for name in _LIGHTBOX_SRC)  # one look at a page's bytes spares a look per <a>
 _LAZY_FRAME_SRC = ("data-src", "data-lazy-src", "data-ezsrc")  # on <iframe>: a page, as its src would be

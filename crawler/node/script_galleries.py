@@ -29,9 +29,9 @@ its dynamic mode and PhotoSwipe open slides a script gives them:
 
 each slide's `src`, and lightGallery's `thumb` in its strip, PhotoSwipe's `msrc` while it loads,
 Fancybox's `thumb` (5: `thumbSrc`) unless the slide's `type` is other than "image". A slide that
-is a video (`.mp4`, a YouTube or Vimeo page…), HTML or an element of the page is none of its pictures. The page's
-markup names none of them: a crawl of a sigal gallery found its theme's two icons and none of its
-photos. The items are read only on a page that loads the library (a `<script src>` whose file is
+is a video (`.mp4`, a YouTube or Vimeo page…), HTML or an element of the page is none of its
+pictures. The page's markup names none of them: a crawl of a sigal gallery found its theme's two
+icons and none of its photos. The items are read only on a page that loads the library (a `<script src>` whose file is
 `galleria….js`, `jquery.nanogallery2….js`, `vegas….js`, `fotorama….js`,
 `jquery.backstretch….js`, `lightgallery….js`, `photoswipe….js`, `fancybox….js`, or a module
 script's `import` of one): elsewhere such keys are some other script's business.
