@@ -236,7 +236,9 @@ def generate_site(root: Path, pages: int = 200, images: int = 500, *, seed: int 
                 (root / css_path).parent.mkdir(parents=True, exist_ok=True)
                 (root / css_path).write_text(text, encoding="utf-8")
                 truth.stylesheets.append(css_path)
-        head = '<meta property="og:image" content="/img/0.png">' if number == 0 else ""
+        # the home page names the site's web app manifest, whose icon a browser loads with it
+        head = ('<meta property="og:image" content="/img/0.png"><link rel="manifest" href="/site.webmanifest">'
+                if number == 0 else "")
         (root / page_path).write_text(page_html(f"Page {number}", markups, "".join(body), head), encoding="utf-8")
         truth.pages.append(page_path)
     # No page declares an icon, so a browser (and the crawler) asks for /favicon.ico; PNG bytes, as many sites serve.
@@ -244,6 +246,12 @@ def generate_site(root: Path, pages: int = 200, images: int = 500, *, seed: int 
     image_paths.append("favicon.ico")
     truth.forms["favicon.ico"] = {"favicon"}
     truth.browser_images.add("favicon.ico")
+    (root / "img" / "app-icon.png").write_bytes(make_image(-2 - first_image, "png"))
+    (root / "site.webmanifest").write_text(json.dumps({"name": "Generated", "icons": [
+        {"src": "img/app-icon.png", "sizes": "192x192", "type": "image/png"}]}), encoding="utf-8")
+    image_paths.append("img/app-icon.png")
+    truth.forms["img/app-icon.png"] = {"icon"}
+    truth.browser_images.add("img/app-icon.png")
     truth.images = {path: hashlib.sha256((root / path).read_bytes()).hexdigest() for path in image_paths}
     return truth
 

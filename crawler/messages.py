@@ -14,7 +14,7 @@ from typing import Any, Literal, TypedDict, get_args
 
 from crawler.errors import BadMessage
 
-PROTOCOL_VERSION = 19  # 2: stylesheet tasks; images carry how they were found. 3: withheld images.
+PROTOCOL_VERSION = 20  # 2: stylesheet tasks; images carry how they were found. 3: withheld images.
 # 4: images carry their words (alt, title, caption); sitemap tasks; validators for re-crawls.
 # 5: the desk may hand out a chain (a list of tasks of one origin, run one after another)
 # 6: validators carry max_age (how long the server said the response stays fresh)
@@ -36,6 +36,8 @@ PROTOCOL_VERSION = 19  # 2: stylesheet tasks; images carry how they were found. 
 # 18: results carry the hosts that asked to be fetched over https only (Strict-Transport-Security)
 # 19: a menu's result may carry pictures (a gallery's data, GALLERY_DATA_FILE), which a scheduler of
 #     18 would have dropped
+# 20: a web app manifest is a menu of pictures (its icons) too (is_picture_data), which a scheduler
+#     of 19 would count and bound as navigation
 
 MAX_URL_CHARS = 8192  # longer URLs are dropped by the extractor; servers refuse them too (Apache: 8190)
 MAX_REFS_PER_PAGE = 50_000  # links plus images from one page; a sitemap lists 50,000 URLs at most
@@ -68,6 +70,7 @@ MAX_CHAIN_TASKS = 32
 # it lists are the page's pictures: --max-depth, --sitemaps-only and nofollow do not apply to it,
 # a page's opt-out of its images (noimageindex) does.
 GALLERY_DATA_FILE = "data.json"
+WEB_MANIFEST_FILE = "manifest.json"  # what most sites call their web app manifest, beside *.webmanifest
 
 # How a bad value is shown in an error: short, and safe for any shape a peer can send (repr() of
 # a list nested 5,000 deep would raise RecursionError; reprlib stops at a few levels).
@@ -162,10 +165,17 @@ class Found(Word):
 FOUND_AS = frozenset(found.value for found in Found)
 
 
-def is_gallery_data(url: str) -> bool:
-    """Whether a menu's URL names a gallery's data file (its path's last segment), not navigation."""
+def is_picture_data(url: str) -> bool:
+    """Whether a menu's URL names a data file of the page's pictures, not navigation: a gallery's
+    (fgallery's data.json), or a web app manifest (its icons). By its path's last segment."""
     path = url.partition("?")[0].partition("#")[0]
-    return path[path.rfind("/") + 1:] == GALLERY_DATA_FILE
+    name = path[path.rfind("/") + 1:]
+    return name == GALLERY_DATA_FILE or is_web_manifest(name)
+
+
+def is_web_manifest(name: str) -> bool:
+    """Whether a file's name is one sites give their web app manifest (site.webmanifest, manifest.json)."""
+    return name.endswith(".webmanifest") or name == WEB_MANIFEST_FILE
 
 
 class Task(TypedDict):

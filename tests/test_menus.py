@@ -309,3 +309,37 @@ def test_a_gallery_page_s_opt_outs_are_those_of_its_pictures(tmp_path: Path, rob
     result = read_result(dict(handler.handle(task, new_session(limits))))
     assert (result["links"] == []) == reads_data  # nofollow: no link; noimageindex: links, no picture
     assert [url for url, _key in result["menus"]] == ([f"{SITE}/photos/data.json"] if reads_data else [])
+
+
+MANIFEST = """{"name": "Probe", "start_url": "/", "display": "standalone",
+ "icons": [{"src": "img/icon-192.png", "sizes": "192x192", "type": "image/png"},
+           {"src": "/icons/icon-512.png", "sizes": "512x512"}, {"src": "https://cdn.test/m.png", "purpose": "maskable"},
+           {"sizes": "1x1"}, {"src": 7}, "icon.png"],
+ "screenshots": [{"src": "img/wide.jpg"}]}"""
+
+
+def test_a_web_app_manifest_gives_its_icons() -> None:
+    # Chromium reads a page's web app manifest and loads an icon of it (of three, the 192-pixel one on
+    # a probe page); the crawl read no manifest. Its icons are the site's, as its favicons are.
+    entries = read_menu(MANIFEST, "site.webmanifest")
+    assert entries.icons == ["img/icon-192.png", "/icons/icon-512.png", "https://cdn.test/m.png"]
+    assert entries.pages == [] and entries.images == []
+    for other in ('{"icons": "x"}', "[1]", "not json", "[" * 100_000):
+        assert read_menu(other, "manifest.json").icons == [], other
+
+
+def test_a_page_names_its_web_app_manifest_by_the_names_sites_give_it() -> None:
+    for name in ("site.webmanifest", "manifest.webmanifest", "manifest.json", "app.webmanifest?v=3"):
+        html = f'<html><head><link rel="manifest" href="/static/{name}"></head><body></body></html>'.encode()
+        assert [url for url, _key in extract(html, f"{SITE}/a/page.html").menus] == [f"{SITE}/static/{name}"], name
+    other = b'<link rel="manifest" href="/api/app-config">'  # a name no other rule shares is not read: said
+    assert extract(other, f"{SITE}/a/page.html").menus == []
+
+
+@responses.activate
+def test_a_node_answers_a_web_app_manifest_with_its_icons(tmp_path: Path) -> None:
+    result = answered(tmp_path, f"{SITE}/static/site.webmanifest", MANIFEST, "application/manifest+json")
+    assert result["outcome"] == "fetched" and result["links"] == []
+    assert [(url, form) for url, _key, form, *_words in result["images"]] == [
+        (f"{SITE}/static/img/icon-192.png", "icon"), (f"{SITE}/icons/icon-512.png", "icon"),
+        ("https://cdn.test/m.png", "icon")]

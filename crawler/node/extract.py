@@ -34,6 +34,7 @@ from crawler.messages import (
     MAX_REFS_PER_PAGE,
     MAX_WORDS_CHARS,
     Found,
+    is_picture_data,
 )
 from crawler.node import css, script_galleries
 from crawler.node.link_header import parse_link_header
@@ -1236,6 +1237,8 @@ def _link(get: _Get, found: Collector, image: _Image, srcset: _Image) -> bool:
         found.stylesheet(get("href"))
     if rels & _ICON_RELS:
         image(get("href"), Found.ICON)
+    if "manifest" in rels and isinstance(href := get("href"), str) and is_picture_data(href.strip()):
+        found.menu(href)  # a web app manifest: its icons (node.menus), by the names sites give it
     if "preload" in rels:
         _preload(get, found, image, srcset)
     if "image_src" in rels:

@@ -15,7 +15,7 @@ import requests
 
 from crawler.config import FetchLimits, ImageFilter, RequestOptions
 from crawler.errors import FetchError, StorageError
-from crawler.messages import MAX_ROBOTS_CHARS, Found, Kind, Outcome, Result, Task, is_gallery_data, make_result
+from crawler.messages import MAX_ROBOTS_CHARS, Found, Kind, Outcome, Result, Task, is_picture_data, make_result
 from crawler.node import css
 from crawler.node.extract import Collector, decode, extract
 from crawler.node.fetcher import Fetched, fetch
@@ -152,10 +152,10 @@ class TaskHandler:
         if self._agent is not None:
             asked = refs.robots | fetched.robots  # <meta name=robots> and the X-Robots-Tag header
             if asked & NO_FOLLOW:  # a gallery's data (its pictures) stays
-                links, menus = [], [menu for menu in menus if is_gallery_data(menu[0])]
+                links, menus = [], [menu for menu in menus if is_picture_data(menu[0])]
             if asked & NO_IMAGES:  # the images on this page are not ours to take (another page may still show them)
                 images, stylesheets, inline, withheld = [], [], [], len(refs.images) + len(refs.inline)
-                menus = [menu for menu in menus if not is_gallery_data(menu[0])]
+                menus = [menu for menu in menus if not is_picture_data(menu[0])]
         saved, unsaved = save_inline(inline, task["url"], self.output_dir, self.limits, self.image_filter)
         return make_result(task, self.node_id, Outcome.FETCHED, links=links, images=images, stylesheets=stylesheets,
                            menus=menus, inline=saved, inline_unsaved=unsaved,
@@ -206,6 +206,8 @@ class TaskHandler:
             found.menu(menu)
         for picture in entries.images:
             found.gallery_picture(*picture)
+        for icon in entries.icons:  # a web app manifest's
+            found.image(icon, Found.ICON)
         return make_result(task, self.node_id, Outcome.FETCHED, links=found.refs.links, menus=found.refs.menus,
                            images=found.refs.images,
                            status=fetched.status, bytes=len(fetched.body),

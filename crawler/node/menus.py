@@ -39,6 +39,11 @@ it: its `index.js` draws the gallery from `data.json` beside the page (`{"data":
 thumbnails, the photo, the blurred backdrop behind it and the original its download button gives.
 A page that loads fgallery's viewer (its `mootools-mooswipe.js`) names that file as a menu; the
 file's pictures are the gallery's (a crawl found the viewer's icons alone).
+
+A web app manifest (`<link rel="manifest" href="site.webmanifest">`, `manifest.json`) is read
+alike: a browser reads it with the page and loads one of its icons (`{"icons": [{"src":
+"icon-192.png", "sizes": "192x192"}…]}`, relative to the manifest); its icons are the site's, as
+its favicons are.
 """
 
 from __future__ import annotations
@@ -47,7 +52,7 @@ import json
 import re
 from dataclasses import dataclass, field
 
-from crawler.messages import GALLERY_DATA_FILE
+from crawler.messages import GALLERY_DATA_FILE, is_web_manifest
 from crawler.node.script_galleries import GalleryPicture
 
 # The data files by name: a page's <script src> names Doxygen's menudata.js or navtreedata.js
@@ -63,6 +68,7 @@ _PAGE_LITERAL = re.compile(r"""["']([^"'\s\\<>?#]{1,2048}?\.(?:html|htm|xhtml)(?
                            r"""(?:#[^"'\s\\<>]{0,1024})?)["']""")
 _TREE_INDEX = re.compile(r"\bNAVTREEINDEX\s*=\s*\[")  # its entries run to the next "]"
 _QUOTED = re.compile(r"""["'][^"']*["']""")
+MAX_MANIFEST_ICONS = 100  # sizes of one icon: real manifests list 2 to 20
 MAX_TREE_INDEX_FILES = 10_000  # Doxygen writes 250 entries a file: 2.5 million pages of a tree
 _FGALLERY_VIEWER = re.compile(r"(?:^|/)mootools-mooswipe\.js(?:[?#]|$)")  # a script only fgallery's page loads
 _FGALLERY_SIZES = ("thumb", "blur", "img", "file")  # smallest first: --srcset largest keeps the last one given
@@ -94,6 +100,7 @@ class MenuEntries:
     pages: list[str] = field(default_factory=list)  # as written: relative to `base`
     menus: list[str] = field(default_factory=list)
     images: list[GalleryPicture] = field(default_factory=list)  # a gallery's: relative to `base` as well
+    icons: list[str] = field(default_factory=list)  # a web app manifest's: relative to the file
     base: str = ""  # what the URLs are relative to, from the file's own URL ("": its folder)
 
 
@@ -101,6 +108,8 @@ def read_menu(text: str, name: str) -> MenuEntries:
     """The pages a data file called `name` lists, and the index files of a tree's data (or an fgallery's pictures)."""
     if name == GALLERY_DATA_FILE:  # fgallery's, what its index.js reads beside the page
         return MenuEntries(images=_fgallery_pictures(text))
+    if is_web_manifest(name):
+        return MenuEntries(icons=_manifest_icons(text))
     libreoffice = name in _LIBREOFFICE_FILES
     if libreoffice and not _LIBREOFFICE_DATA.match(text):
         return MenuEntries()  # names other scripts have too: only LibreOffice's are read
@@ -136,6 +145,17 @@ def _fgallery_pictures(text: str) -> list[GalleryPicture]:
                                            title if isinstance(title, str) and title else None,
                                            description if isinstance(description, str) and description else None))
     return pictures
+
+
+def _manifest_icons(text: str) -> list[str]:
+    """The `src` of each of a web app manifest's icons ({"icons": [{"src", "sizes", "type"}…]})."""
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError):  # cut at --max-page-bytes, or not JSON
+        return []
+    icons = data.get("icons") if isinstance(data, dict) else None
+    return [icon["src"] for icon in icons[:MAX_MANIFEST_ICONS] if isinstance(icon, dict) and isinstance(
+        icon.get("src"), str) and icon["src"].strip()] if isinstance(icons, list) else []
 
 
 def _first_text(value: object) -> str | None:

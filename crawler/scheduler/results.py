@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from crawler.config import SchedulerConfig
-from crawler.messages import Found, InlineImage, Kind, Outcome, Result, SavedImage, is_gallery_data, shown
+from crawler.messages import Found, InlineImage, Kind, Outcome, Result, SavedImage, is_picture_data, shown
 from crawler.reasons import (
     BOT_CHALLENGE,
     CONNECTION_REFUSED,
@@ -450,7 +450,7 @@ class ResultApplier:
         """Navigation data a page's scripts build its menus from: its pages are one hop from that page
         (and a gallery's data its pictures, which that page shows)."""
         self._frontier.finish(row)
-        if not is_gallery_data(row.canonical):  # a gallery's data is no menu to count
+        if not is_picture_data(row.canonical):  # a gallery's data (or a manifest) is no menu to count
             self._counts["menus/fetched"] += 1
         self._cut_short(row, result, "menus")
         url_event(Outcome.FETCHED, row.url, kind=row.kind, links=len(result["links"]), images=len(result["images"]))
@@ -470,7 +470,7 @@ class ResultApplier:
         too_deep = max_depth is not None and row.depth + 1 > max_depth  # none of its pages would be taken
         seen, allows, has_pages_on = self._frontier.seen, self._scope.allows_resource, self._scope.has_pages_on
         for url, key in result["menus"]:
-            if (galleries_only or too_deep) and not is_gallery_data(key):
+            if (galleries_only or too_deep) and not is_picture_data(key):
                 continue
             if not seen(key) and allows(key) and has_pages_on(origin_of(key)):
                 self._frontier.add(url, key, Kind.MENU, row.depth, row.url)
