@@ -151,7 +151,7 @@ class TaskHandler:
         menus = refs.menus
         if self._agent is not None:
             asked = refs.robots | fetched.robots  # <meta name=robots> and the X-Robots-Tag header
-            if asked & NO_FOLLOW:  # a gallery's data (its pictures) stays
+            if asked & NO_FOLLOW:  # a file of the page's pictures (a gallery's data, a manifest) stays
                 links, menus = [], [menu for menu in menus if is_picture_data(menu[0])]
             if asked & NO_IMAGES:  # the images on this page are not ours to take (another page may still show them)
                 images, stylesheets, inline, withheld = [], [], [], len(refs.images) + len(refs.inline)
