@@ -123,19 +123,24 @@ def _folder_of(base: str) -> str:
 
 
 def join(base: str, ref: str) -> str:
-    """`ref` resolved against `base` as a browser resolves it: urljoin, but a relative path keeps
-    its empty segments (CPython's urljoin drops them, gh-84774: `a//b.png` against /x/ gave
-    /x/a/b.png, where a browser asks for /x/a//b.png). Raises ValueError as urljoin does."""
+    """`ref` resolved against `base` as a browser resolves it: urljoin, but a path keeps its empty
+    segments (CPython's urljoin drops them, gh-84774: `a//b.png` against /x/ gave /x/a/b.png, where
+    a browser asks for /x/a//b.png), and "?" empties the query. Raises ValueError as urljoin does."""
+    if ref[:1] == "?":  # a query alone replaces the base's, an empty one too (urljoin kept it: gh-76960)
+        reference = urlsplit(ref)
+        return urlunsplit(urlsplit(base)._replace(query=reference.query, fragment=reference.fragment))
     url = urljoin(base, ref)
     if "//" not in ref and "//" not in base[base.find("//") + 2:]:
         return url  # no empty segment anywhere: urljoin's is the browser's (the common case, at two finds' cost)
     reference = urlsplit(ref)
-    if reference.scheme or reference.netloc or not reference.path or reference.path.startswith("/"):
+    if reference.scheme or reference.netloc or not reference.path:
         return url  # urljoin drops no segment of these
-    parts = urlsplit(url)
-    base_path = urlsplit(base).path or "/"  # RFC 3986 5.2.3: an empty base path with a host merges as "/"
-    merged = base_path[:base_path.rfind("/") + 1] + reference.path
-    return urlunsplit(parts._replace(path=_without_dot_segments(merged)))
+    if reference.path.startswith("/"):
+        merged = reference.path  # urljoin keeps its empty segments, but not one a ".." reaches: /..//b
+    else:
+        base_path = urlsplit(base).path or "/"  # RFC 3986 5.2.3: an empty base path with a host merges as "/"
+        merged = base_path[:base_path.rfind("/") + 1] + reference.path
+    return urlunsplit(urlsplit(url)._replace(path=_without_dot_segments(merged)))
 
 
 def _without_dot_segments(path: str) -> str:

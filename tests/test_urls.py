@@ -98,7 +98,11 @@ def test_urls_absolute_resolves_and_drops_non_http() -> None:
     ("http://a.test/a/b.html", "c//", "http://a.test/a/c//"),
     ("http://a.test/a//b/c.html", "..", "http://a.test/a//"),
     ("http://a.test/a//b/c.html", "?q", "http://a.test/a//b/c.html?q"),
+    # an empty query replaces the page's (CPython's urljoin kept it, gh-76960): "clear the filters"
+    ("http://a.test/list.html?page=2&colour=red", "?", "http://a.test/list.html"),
+    ("http://a.test/list.html?page=2", "?#top", "http://a.test/list.html"),
     ("http://a.test/a/b.html", "/x//y.png", "http://a.test/x//y.png"),  # these urljoin kept
+    ("http://a.test/a/b.html", "/..//y.png", "http://a.test//y.png"),  # not this one (Node's URL agrees)
     ("http://a.test/a/b.html", "//cdn.test/p//q.png", "http://cdn.test/p//q.png"),
     ("http://a.test/a/b/c.html", "../../../../d.png", "http://a.test/d.png"),
 ])
