@@ -363,7 +363,7 @@ class _Replacer:
                     continue
                 if slot.restart_at is None:
                     slot.deaths = 1 if now - slot.started > _STEADY_SECONDS else slot.deaths + 1
-                    wait = min(_RESTART_SECONDS[0] * 2 ** (slot.deaths - 1), _RESTART_SECONDS[1])
+                    wait = _restart_wait(slot.deaths)
                     slot.restart_at = now + wait
                     log.warning("%s %s (pid %d) %s; starting another in its place in %gs", self._who,
                                 slot.node_id, slot.process.pid, _how_it_ended(code), wait)
@@ -373,9 +373,28 @@ class _Replacer:
                     with self._starting:
                         if self._stopped.is_set():
                             return
-                        slot.generation += 1
-                        slot.node_id = f"{slot.node_id.split('.', 1)[0]}.{slot.generation}"
-                        slot.process, slot.started, slot.restart_at = self._start(slot.node_id), now, None
+                        self._restart(slot, now)
+
+    def _restart(self, slot: _Slot, now: float) -> None:
+        """Start the successor of the process that died in `slot` (its node id one generation on)."""
+        node_id = f"{slot.node_id.split('.', 1)[0]}.{slot.generation + 1}"
+        try:
+            process = self._start(node_id)
+        except OSError as exc:  # out of processes, memory or descriptors: this thread must live to try again
+            slot.deaths += 1
+            wait = _restart_wait(slot.deaths)
+            slot.restart_at = now + wait
+            log.warning("%s %s could not be started (%s); trying again in %gs", self._who, node_id,
+                        exc.strerror or exc, wait)
+            return
+        slot.generation += 1
+        slot.node_id = node_id
+        slot.process, slot.started, slot.restart_at = process, now, None
+
+
+def _restart_wait(deaths: int) -> float:
+    """How long a worker that died (or could not be started) `deaths` times in a row waits to start again."""
+    return min(_RESTART_SECONDS[0] * 2 ** (deaths - 1), _RESTART_SECONDS[1])
 
 
 def _how_it_ended(code: int) -> str:

@@ -114,3 +114,33 @@ def test_a_scheduler_listening_on_every_address_names_one_other_machines_reach(
     assert port == 8972 and f"--connect {host}:8972" in scheduler.join_command
     with socket.socket() as probe:
         probe.bind((host, 0))  # an address of this machine
+
+
+def test_a_worker_that_cannot_be_started_again_is_tried_again_later(monkeypatch: pytest.MonkeyPatch, caplog) -> None:
+    # A machine out of processes or memory: starting a dead worker's successor raised OSError in the
+    # replacer's thread, which died of it (a traceback), and no worker was ever started again: a
+    # crawl whose workers had all died waited for ever.
+    import time
+    from types import SimpleNamespace
+
+    monkeypatch.setattr(supervise, "_WATCH_SECONDS", 0.02)
+    monkeypatch.setattr(supervise, "_RESTART_SECONDS", (0.05, 0.2))
+    started: list[str] = []
+
+    def start(node_id: str) -> SimpleNamespace:
+        started.append(node_id)
+        if len(started) == 1:
+            raise OSError(11, "Resource temporarily unavailable")
+        return SimpleNamespace(exitcode=None, pid=4321)
+
+    died: list[str] = []
+    replacer = supervise._Replacer(start, "crawl: local worker", died.append)
+    replacer.add("local-1", SimpleNamespace(exitcode=1, pid=1234))  # a worker that died
+    replacer.watch_in_a_thread()
+    deadline = time.monotonic() + 5
+    while len(started) < 2 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    replacer.stop()
+    assert started == ["local-1.2", "local-1.2"] and died == ["local-1"]
+    assert replacer.processes()[0].pid == 4321
+    assert "could not be started (Resource temporarily unavailable); trying again in" in caplog.text
