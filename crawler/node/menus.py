@@ -154,8 +154,10 @@ def _manifest_icons(text: str) -> list[str]:
     except (ValueError, RecursionError):  # cut at --max-page-bytes, or not JSON
         return []
     icons = data.get("icons") if isinstance(data, dict) else None
-    return [icon["src"] for icon in icons[:MAX_MANIFEST_ICONS] if isinstance(icon, dict) and isinstance(
-        icon.get("src"), str) and icon["src"].strip()] if isinstance(icons, list) else []
+    if not isinstance(icons, list):
+        return []
+    return [icon["src"] for icon in icons[:MAX_MANIFEST_ICONS]
+            if isinstance(icon, dict) and isinstance(icon.get("src"), str) and icon["src"].strip()]
 
 
 def _first_text(value: object) -> str | None:
