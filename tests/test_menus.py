@@ -343,3 +343,25 @@ def test_a_node_answers_a_web_app_manifest_with_its_icons(tmp_path: Path) -> Non
     assert [(url, form) for url, _key, form, *_words in result["images"]] == [
         (f"{SITE}/static/img/icon-192.png", "icon"), (f"{SITE}/icons/icon-512.png", "icon"),
         ("https://cdn.test/m.png", "icon")]
+
+
+def test_a_missing_manifest_or_gallery_data_is_no_failed_script_menu(tmp_path: Path) -> None:
+    # A page whose manifest is gone (a 404) closed with "(0 pages from 0 script menus, 1 failed)":
+    # the failure is recorded, but a file of the page's pictures is no script menu.
+    def site(task: dict) -> dict:
+        path = task["url"].removeprefix(SITE)
+        if path == "/photos/":
+            return dict(make_result(task, "n", "fetched", status=200,
+                                    menus=refs(f"{SITE}/site.webmanifest", f"{SITE}/photos/data.json")))
+        if path in ("/site.webmanifest", "/photos/data.json"):
+            return dict(make_result(task, "n", "failed", status=404, reason="http-404"))
+        return dict(make_result(task, "n", "fetched", status=404 if task["kind"] == "robots" else 200))
+
+    config = SchedulerConfig(output_dir=tmp_path, authkey=b"k" * 32, seeds=(f"{SITE}/photos/",),
+                             scope=Scope(frozenset({"site.test"})), politeness=Politeness(delay_seconds=0, per_host=1))
+    scheduler = Scheduler(config, clock=lambda: 0.0, store=MemoryStore())
+    fetched = [(kind, path) for kind, path, _depth in drive(scheduler, site)]
+    scheduler._applier.record_dropped()  # as the scheduler's loop does after each batch of answers
+    assert ("menu", "/site.webmanifest") in fetched and ("menu", "/photos/data.json") in fetched
+    assert not scheduler.counts.get("menus/failed") and not scheduler.counts.get("menus/fetched")
+    assert scheduler.counts["picture-data/failed"] == 2  # counted apart; failures.jsonl names each

@@ -61,6 +61,7 @@ MAX_IMPORT_DEPTH = 8
 MAX_SITEMAP_DEPTH = 3
 SITEMAP_PAGE_DEPTH = 1  # a page a sitemap lists is one hop from the site's root, as if linked from it
 _FAVICON = Found.FAVICON.value  # a browser's guess, not a picture the page shows
+_PICTURE_DATA = "picture-data"  # what a menu of the page's pictures is counted as (no script menu)
 _AS_DOCUMENT = frozenset({Found.OBJECT.value, Found.SVG_USE.value})  # the forms that show an SVG as a document
 _LINK = Found.LINK.value  # a link straight to a picture
 _READ_IN_PART = ("truncated", "too-many-references")  # a fetched page's reasons to be recorded as partial
@@ -450,9 +451,8 @@ class ResultApplier:
         """Navigation data a page's scripts build its menus from: its pages are one hop from that page
         (and a gallery's data its pictures, which that page shows)."""
         self._frontier.finish(row)
-        if not is_picture_data(row.canonical):  # a gallery's data (or a manifest) is no menu to count
-            self._counts["menus/fetched"] += 1
-        self._cut_short(row, result, "menus")
+        self._counts[f"{_counted_as(row)}/fetched"] += 1  # a gallery's data (or a manifest) is no menu to count
+        self._cut_short(row, result, _counted_as(row))
         url_event(Outcome.FETCHED, row.url, kind=row.kind, links=len(result["links"]), images=len(result["images"]))
         before, pending = self.pages_admitted, self._frontier.pending_count
         self._add_pages(row, result, row.depth + 1)
@@ -692,6 +692,12 @@ class ResultApplier:
     def _record_failure(self, row: UrlRow, outcome: Outcome, reason: str, attempts: int) -> None:
         self._records.failure(row, outcome, reason, attempts)
         url_event(outcome, row.url, kind=row.kind, reason=reason, attempts=attempts, page_url=row.page_url)
-        self._counts[f"{_PLURAL[row.kind]}/{outcome}"] += 1
+        self._counts[f"{_counted_as(row)}/{outcome}"] += 1
         if reason == "too-large" and row.kind == Kind.IMAGE:
             self._counts["images/too-large"] += 1  # the closing lines name the option that refused them
+
+
+def _counted_as(row: UrlRow) -> str:
+    """The word a URL's outcomes are counted under: its kind's, but a menu of the page's pictures (a
+    gallery's data, a web app manifest) is no script menu the closing line counts."""
+    return _PICTURE_DATA if row.kind == Kind.MENU and is_picture_data(row.canonical) else _PLURAL[row.kind]
