@@ -451,8 +451,9 @@ class ResultApplier:
         """Navigation data a page's scripts build its menus from: its pages are one hop from that page
         (and a gallery's data its pictures, which that page shows)."""
         self._frontier.finish(row)
-        self._counts[f"{_counted_as(row)}/fetched"] += 1  # a gallery's data (or a manifest) is no menu to count
-        self._cut_short(row, result, _counted_as(row))
+        counted_as = _counted_as(row)  # a gallery's data (or a manifest) is no menu to count
+        self._counts[f"{counted_as}/fetched"] += 1
+        self._cut_short(row, result, counted_as)
         url_event(Outcome.FETCHED, row.url, kind=row.kind, links=len(result["links"]), images=len(result["images"]))
         before, pending = self.pages_admitted, self._frontier.pending_count
         self._add_pages(row, result, row.depth + 1)
