@@ -59,11 +59,9 @@ def absolute(base: str, ref: str) -> str | None:
     return _joined_in_folder(_folder_of(base), ref)
 
 
-# In an http(s) URL the URL standard reads a backslash before the query as a slash: pages written
-# on Windows name `images\photo.jpg`, `..\img\a.png` or `\\cdn.example\x.png`, and a browser asks
-# for images/photo.jpg, ../img/a.png and //cdn.example/x.png. Sent as written, each was a 404 (or
-# resolved into the page's own folder).
-_SCHEME = re.compile(r"[a-zA-Z][a-zA-Z0-9+.-]*:")
+# Before a host the URL standard skips any number of slashes (in an http(s) URL, or one relative to
+# the page's scheme): urljoin took the third as the start of the page host's path
+_EXTRA_SLASHES = re.compile(r"^((?:https?:)?)/{3,}", re.IGNORECASE)
 
 
 def slashes_as_read(ref: str) -> str:
@@ -77,6 +75,13 @@ def slashes_as_read(ref: str) -> str:
     return ref
 
 
+# In an http(s) URL the URL standard reads a backslash before the query as a slash: pages written
+# on Windows name `images\photo.jpg`, `..\img\a.png` or `\\cdn.example\x.png`, and a browser asks
+# for images/photo.jpg, ../img/a.png and //cdn.example/x.png. Sent as written, each was a 404 (or
+# resolved into the page's own folder).
+_SCHEME = re.compile(r"[a-zA-Z][a-zA-Z0-9+.-]*:")
+
+
 def backslashes_as_slashes(ref: str) -> str:
     """`ref` with each backslash before its query or fragment read as a slash, unless it names a
     scheme other than http(s), where a backslash is only a character."""
@@ -87,9 +92,6 @@ def backslashes_as_slashes(ref: str) -> str:
     return ref[:end].replace("\\", "/") + ref[end:]
 
 
-# Before a host the URL standard skips any number of slashes (in an http(s) URL, or one relative to
-# the page's scheme): urljoin took the third as the start of the page host's path
-_EXTRA_SLASHES = re.compile(r"^((?:https?:)?)/{3,}", re.IGNORECASE)
 _MAX_JOINED_CHARS = 2048  # longer references are resolved each time, not kept
 # An absolute http(s) URL as seed lists and most absolute links write it resolves to itself (urljoin
 # leaves the dot segments of a reference with a host alone): a lower-case scheme, a host of letters,

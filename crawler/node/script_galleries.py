@@ -31,10 +31,10 @@ each slide's `src`, and lightGallery's `thumb` in its strip, PhotoSwipe's `msrc`
 Fancybox's `thumb` (5: `thumbSrc`) unless the slide's `type` is other than "image". A slide that
 is a video (`.mp4`, a YouTube or Vimeo page…), HTML or an element of the page is none of its
 pictures. The page's markup names none of them: a crawl of a sigal gallery found its theme's two
-icons and none of its photos. The items are read only on a page that loads the library (a `<script src>` whose file is
-`galleria….js`, `jquery.nanogallery2….js`, `vegas….js`, `fotorama….js`,
-`jquery.backstretch….js`, `lightgallery….js`, `photoswipe….js`, `fancybox….js`, or a module
-script's `import` of one): elsewhere such keys are some other script's business.
+icons and none of its photos. The items are read only on a page that loads the library (a
+`<script src>` whose file is `galleria….js`, `jquery.nanogallery2….js`, `vegas….js`,
+`fotorama….js`, `jquery.backstretch….js`, `lightgallery….js`, `photoswipe….js`, `fancybox….js`,
+or a module script's `import` of one): elsewhere such keys are some other script's business.
 """
 
 from __future__ import annotations
@@ -66,7 +66,7 @@ FOTORAMA = Library(re.compile(r"(?:^|/)fotorama[\w.-]{0,64}\.js(?:[?#]|$)", re.I
 BACKSTRETCH = Library(re.compile(r"(?:^|/)(?:jquery\.)?backstretch[\w.-]{0,64}\.js(?:[?#]|$)", re.IGNORECASE),
                       ("url",), call="backstretch")
 # lightGallery's dynamic mode (dynamicEl) and PhotoSwipe (v4's items, v5's dataSource): the slides
-# it shows once the gallery is opened; lightGallery's thumbnails at once, in its strip
+# they show once the gallery is opened; lightGallery's thumbnails at once, in its strip
 LIGHTGALLERY = Library(re.compile(r"(?:^|/)lightgallery[\w.-]{0,64}\.js(?:[?#]|$)", re.IGNORECASE), ("thumb", "src"))
 PHOTOSWIPE = Library(re.compile(r"(?:^|/)photoswipe[\w.-]{0,64}\.js(?:[?#]|$)", re.IGNORECASE), ("msrc", "src"),
                      "title")
