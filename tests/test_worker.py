@@ -11,7 +11,8 @@ import crawler
 from crawler.config import FetchLimits, ImageFilter, RequestOptions, WorkerConfig
 from crawler.errors import BadMessage
 from crawler.messages import PROTOCOL_VERSION, Outcome, make_result, make_task
-from crawler.node.worker import Worker
+from crawler.node import worker as worker_module
+from crawler.node.worker import Worker, _Answer
 from crawler.reasons import NOT_STARTED
 
 TASKS = 20_000
@@ -71,7 +72,9 @@ def _run_one_chain(worker: Worker, handler: _Handler, length: int) -> list[dict]
     worker._inbox.put(None)
     worker._unfinished = 1  # one chain
     worker._fetch_loop(handler, None)  # type: ignore[arg-type]
-    return [worker._outbox.get_nowait() for _ in range(length)]
+    answers = [worker._outbox.get_nowait() for _ in range(length)]
+    assert [answer.ends_chain for answer in answers] == [False] * (length - 1) + [True]  # type: ignore[union-attr]
+    return [answer.result for answer in answers]  # type: ignore[union-attr]
 
 
 def test_worker_a_chain_stops_at_a_failure_worth_retrying_and_hands_the_rest_back_unfetched() -> None:
@@ -119,11 +122,64 @@ def test_worker_learns_that_the_crawl_is_stopping_from_the_answer_to_its_report(
 
     worker._link = SimpleNamespace(results=SimpleNamespace(put=put))  # type: ignore[assignment]
     result = make_result(make_task("1", "image", "http://a.test/1.png", 0, None, 0), worker.node_id, Outcome.SAVED)
-    worker._outbox.put(result)
+    worker._outbox.put(_Answer(result, ends_chain=True))
     worker._outbox.put(None)  # the one fetcher has ended
     worker._report_loop([threading.Thread()])
     assert sent == [[result]]
     assert worker._winding_down  # so a chain's next task goes back unstarted (the test above)
+
+
+class _Slow(_Handler):
+    """Takes `seconds` over each task; saves it."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+
+    def handle(self, task: dict, session: object) -> dict:
+        time.sleep(self.seconds)
+        return dict(make_result(task, "n1", Outcome.SAVED))  # type: ignore[arg-type]  # only its id is read
+
+
+def _run_chains(worker: Worker, chains: list[tuple[_Handler, list[str]]]) -> list[tuple[list[str], float]]:
+    """Run each chain (of tasks with these ids) on a fetcher thread of its own, with the reporter;
+    return the task ids of each put() to the scheduler and when it came, from the start."""
+    sent: list[tuple[list[str], float]] = []
+    started = time.monotonic()
+    worker._link = SimpleNamespace(results=SimpleNamespace(  # type: ignore[assignment]
+        put=lambda batch: sent.append(([result["task_id"] for result in batch], time.monotonic() - started))))
+    for _handler, ids in chains:  # each fetcher takes one: the first is busy with its chain when the next starts
+        worker._inbox.put([{"id": task_id, "cookies": 0} for task_id in ids])  # type: ignore[misc]
+    for _chain in chains:
+        worker._inbox.put(None)
+    worker._unfinished = len(chains)
+    fetchers = [threading.Thread(target=worker._fetch_loop, args=(handler, None)) for handler, _ids in chains]
+    reporter = threading.Thread(target=worker._report_loop, args=(fetchers,))
+    for thread in (*fetchers, reporter):
+        thread.start()
+    for thread in (*fetchers, reporter):
+        thread.join(timeout=20)
+    return sent
+
+
+def test_worker_results_of_a_chain_that_goes_on_leave_together_and_the_last_at_once(monkeypatch) -> None:
+    # A chain holds its origin's slot until its last result, so the results before it may wait for
+    # company: one put() for the chain, where each result went alone (one put a task: a one-site
+    # crawl's scheduler spent half its CPU on them). The last leaves at once, the wait unfinished.
+    monkeypatch.setattr(worker_module, "_REPORT_GATHER_SECONDS", 30.0)
+    worker = Worker(WorkerConfig("127.0.0.1", 1, b"k", threads=4))  # 3 fetchers idle: the node is not saturated
+    sent = _run_chains(worker, [(_Slow(0.02), ["1", "2", "3", "4", "5"])])
+    assert [ids for ids, _at in sent] == [["1", "2", "3", "4", "5"]]
+    assert sent[0][1] < 10  # with the last result, not at the end of the wait
+
+
+def test_worker_a_result_waiting_for_company_leaves_with_another_chains_last_result(monkeypatch) -> None:
+    # Chain a's first result waits for a's end; chain b's only result ends a chain, whose slot the
+    # scheduler frees when it arrives: it leaves at once, and a's waiting result with it.
+    monkeypatch.setattr(worker_module, "_REPORT_GATHER_SECONDS", 30.0)
+    worker = Worker(WorkerConfig("127.0.0.1", 1, b"k", threads=4))
+    sent = _run_chains(worker, [(_Slow(0.2), ["a1", "a2", "a3"]), (_Slow(0.3), ["b1"])])
+    assert [ids for ids, _at in sent] == [["a1", "b1"], ["a2", "a3"]]
+    assert sent[-1][1] < 10
 
 
 def test_worker_a_feeder_that_fails_stops_the_node_instead_of_leaving_it_idle_and_alive() -> None:

@@ -16,7 +16,7 @@ import socket
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import requests
 
@@ -49,14 +49,22 @@ _POLL_SECONDS = 0.1  # longest wait on the scheduler before looking at the stop 
 _STATUS_SECONDS = 5.0  # how often a node logs its one-line status
 # Every take() and put() is a round trip that costs CPU on both ends (pickling, a server thread,
 # GIL hand-offs), so both go in batches: tasks are taken once a quarter of the room is free, not
-# as each task ends, and results leave together (waiting for company only while the node is
-# saturated: see _report_loop). Room counts tasks not yet
+# as each task ends, and results leave together (waiting for company only while that keeps no
+# host waiting: see _wait_for_company). Room counts tasks not yet
 # finished (queued here or in work), so results waiting to be sent never keep a thread idle.
 _REFILL_FRACTION = 4  # take more once 1/4 of the room is free
-_REPORT_GATHER_SECONDS = 0.02  # how long a result waits for company while the node is saturated
+_REPORT_GATHER_SECONDS = 0.02  # how long a result waits for company at most (see _wait_for_company)
 _REPORT_BATCH = 200  # results per put() at most
 _REPORT_BATCH_CHARS = 4_000_000  # a batch closes past this; one result adds MAX_REF_CHARS_PER_PAGE at most,
 # so a batch stays under 10M characters: 40 MB of UTF-8 at worst, under broker.MAX_MESSAGE_BYTES
+
+
+class _Answer(NamedTuple):
+    """A task's result on its way to the reporter, and whether it is the last of its chain (its
+    fetcher is free, and the scheduler frees the origin's slot when it arrives)."""
+
+    result: Result
+    ends_chain: bool
 
 
 def default_node_id() -> str:
@@ -87,7 +95,7 @@ class Worker:
         # task). None in the inbox: no more tasks (one per fetcher, after the last task); None in
         # the outbox: a fetcher has ended (its last message). Threads leave at once at the end.
         self._inbox: queue.Queue[list[Task] | None] = queue.Queue()  # taken, not started
-        self._outbox: queue.Queue[dict[str, Any] | None] = queue.Queue()  # answered, not sent
+        self._outbox: queue.Queue[_Answer | None] = queue.Queue()  # answered, not sent
         self._held: set[str] = set()  # every task id taken and not yet reported (for heartbeats)
         self._instance = secrets.token_hex(4)  # in each event: tells this process from another with its id
         # Chains taken and not yet done (a task alone is a chain of one): what the feeder's room is
@@ -97,6 +105,11 @@ class Worker:
         self._unfinished = 0
         self._busy = 0  # fetchers with a chain in hand
         self._held_changed = threading.Condition()  # guards the three; notified when a task is finished
+        # Chains whose last result went to the outbox, and of those the reporter has taken: while
+        # the two are equal, every result waiting there is one of a chain that goes on.
+        self._chains_ended = 0
+        self._chains_taken = 0
+        self._chain_ended = threading.Condition()  # guards _chains_ended; notified as it grows
         self._limit = max(2, config.threads * TASKS_HELD_PER_THREAD)
         self._refill = max(1, self._limit // _REFILL_FRACTION)
         self.done = 0
@@ -420,7 +433,11 @@ class Worker:
 
     def _finished(self, result: Result, attempted: bool, chain_done: bool) -> None:
         """Hand a task's result to the reporter; once `chain_done` (its fetcher is free), free its room."""
-        self._outbox.put(dict(result))
+        self._outbox.put(_Answer(result.copy(), chain_done))
+        if chain_done:
+            with self._chain_ended:
+                self._chains_ended += 1
+                self._chain_ended.notify()
         with self._held_changed:  # N fetchers count: += is no atomic step
             self.done += attempted
             self.failed += attempted and result["outcome"] == Outcome.FAILED
@@ -429,28 +446,45 @@ class Worker:
             if self._limit - self._unfinished >= self._refill:
                 self._held_changed.notify()
 
+    def _wait_for_company(self, first: _Answer | None) -> None:
+        """Hold the first result of a batch back a moment where that keeps no host waiting, so that
+        those behind it leave in the same put(): each put is a round trip that costs both ends CPU
+        (one result a put, a one-site crawl's scheduler spent half its CPU on them).
+
+        The scheduler frees a host's politeness slot only when the result that frees it arrives,
+        so a result waits (up to _REPORT_GATHER_SECONDS) only while every fetcher has a task in
+        hand, when waiting starves nobody, or while its chain goes on, whose slot stays held until
+        the chain's last result: until then, or until some other chain's last result comes.
+        Otherwise it leaves at once, with whatever piled up while the last put() was on the wire
+        (group commit).
+        """
+        if first is None:
+            return
+        if self._busy >= self.config.threads:  # an int read: no lock needed
+            time.sleep(_REPORT_GATHER_SECONDS)
+        elif not first.ends_chain:
+            with self._chain_ended:
+                self._chain_ended.wait_for(lambda: self._chains_ended > self._chains_taken, _REPORT_GATHER_SECONDS)
+
     def _report_loop(self, fetchers: list[threading.Thread]) -> None:
         """Send results as they come, each batch holding whatever finished while the last was sent."""
         ended = 0  # fetchers that have said they are done
         while ended < len(fetchers):
-            # The scheduler frees a host's politeness slot only when the result arrives, so a result
-            # waits for company only while every fetcher has a task in hand: then waiting starves
-            # nobody and saves round trips (each costs both ends CPU). Otherwise it leaves at once,
-            # with whatever piled up while the last put() was on the wire (group commit).
             first = self._outbox.get()
-            if first is not None and self._busy >= self.config.threads:  # an int read: no lock needed
-                time.sleep(_REPORT_GATHER_SECONDS)
+            self._wait_for_company(first)
             gathered = [first]
-            chars = 0 if first is None else result_chars(first)
+            chars = 0 if first is None else result_chars(first.result)
             # Bounded in count and size: the scheduler drops a connection whose message is too big.
             while len(gathered) < _REPORT_BATCH and chars < _REPORT_BATCH_CHARS:
                 try:
-                    result = self._outbox.get_nowait()
+                    answer = self._outbox.get_nowait()
                 except queue.Empty:
                     break
-                gathered.append(result)
-                chars += 0 if result is None else result_chars(result)
-            batch = [result for result in gathered if result is not None]
+                gathered.append(answer)
+                chars += 0 if answer is None else result_chars(answer.result)
+            answers = [answer for answer in gathered if answer is not None]
+            self._chains_taken += sum(answer.ends_chain for answer in answers)
+            batch = [answer.result for answer in answers]
             ended += len(gathered) - len(batch)
             if batch and not self._put(batch):
                 return  # the scheduler is gone for good; run() reports it
