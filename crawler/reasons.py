@@ -13,6 +13,10 @@ CERTIFICATE_UNTRUSTED = "certificate-untrusted"  # self-signed, or by an authori
 CERTIFICATE_EXPIRED = "certificate-expired"  # or not valid yet
 CERTIFICATE_WRONG_HOST = "certificate-wrong-host"
 CONNECTION_RESET = "connection-reset"
+# An https:// URL whose server answered the TLS handshake in plain text (OpenSSL's "wrong version
+# number"): an http:// site, or a port of another service. Any other failed handshake is TLS_FAILED.
+NO_TLS = "no-tls"
+TLS_FAILED = "ssl-error"
 # What came back is no HTTP a client reads (another protocol's port, a broken status line, headers
 # past http.client's bounds, two lengths): asking again gets the same
 BAD_RESPONSE = "bad-response"
@@ -66,6 +70,10 @@ def describe_reason(reason: str, url: str) -> str:
         return f"the certificate of {address} has expired (or is not valid yet; --no-check-certificate takes it)"
     if reason == CERTIFICATE_WRONG_HOST:
         return f"the certificate of {address} is for another host name (--no-check-certificate takes it)"
+    if reason == NO_TLS:
+        return f"{address} does not speak TLS: it answered https:// in plain text (an http:// site?)"
+    if reason == TLS_FAILED:
+        return f"the TLS handshake with {address} failed (ssl-error)"
     if reason == BOT_CHALLENGE:
         return (f"{address} answered with a bot check (Cloudflare's challenge, cf-mitigated), which only a "
                 "browser running its script gets past")

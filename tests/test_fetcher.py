@@ -13,6 +13,7 @@ import responses
 from crawler.config import FetchLimits
 from crawler.errors import FetchError, TransientFetchError
 from crawler.node.fetcher import fetch, fresh_seconds, new_session, retry_after_seconds
+from crawler.reasons import describe_reason
 
 LIMITS = FetchLimits(total_seconds=5, max_redirects=3)
 URL = "http://site.test/a"
@@ -219,7 +220,6 @@ def _closed_port() -> int:
     ("http://no-such-host.invalid/robots.txt", "no-such-host", "no host is named no-such-host.invalid", False),
 ])
 def test_fetcher_connection_failures_name_their_cause(url: str, reason: str, words: str, retryable: bool) -> None:
-    from crawler.reasons import describe_reason
     with pytest.raises(FetchError) as caught:
         fetch(new_session(LIMITS), url, LIMITS, 1000)
     assert (caught.value.reason, caught.value.retryable) == (reason, retryable)
@@ -523,7 +523,6 @@ def self_signed_site(tmp_path: Path) -> Iterator[str]:
 
 
 def test_fetcher_an_untrusted_certificate_is_named_as_such(self_signed_site: str) -> None:
-    from crawler.reasons import describe_reason
     url = self_signed_site + "robots.txt"
     with pytest.raises(FetchError) as caught:
         fetch(new_session(LIMITS), url, LIMITS, 1000)
@@ -545,17 +544,46 @@ def test_fetcher_no_check_certificate_takes_a_self_signed_one_without_a_warning_
     assert [str(w.message) for w in warned] == []
 
 
-def test_fetcher_https_to_a_server_that_speaks_no_tls_is_an_ssl_error() -> None:
+def test_fetcher_https_to_a_server_that_speaks_no_tls_says_so() -> None:
+    # An https:// seed for a site served over http (a local `python -m http.server`, say) was
+    # "could not be read: ssl-error"; OpenSSL's "wrong version number" is a plain-text answer.
     import http.server
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), http.server.SimpleHTTPRequestHandler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"https://127.0.0.1:{server.server_address[1]}/"
     try:
         with pytest.raises(FetchError) as caught:  # ssl's error carries its reason as text, not an exception
-            fetch(new_session(LIMITS), f"https://127.0.0.1:{server.server_address[1]}/", LIMITS, 1000)
+            fetch(new_session(LIMITS), url, LIMITS, 1000)
     finally:
         server.shutdown()
         server.server_close()
+    assert (caught.value.reason, caught.value.retryable) == ("no-tls", False)
+    address = f"127.0.0.1:{server.server_address[1]}"
+    assert describe_reason(caught.value.reason, url) == (
+        f"{address} does not speak TLS: it answered https:// in plain text (an http:// site?)")
+
+
+def test_fetcher_a_tls_handshake_that_fails_otherwise_says_with_whom() -> None:
+    # A server that refuses the handshake (no version or cipher in common): a TLS alert, nothing
+    # more to name than the handshake and the address.
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+
+    def refuse_the_hello() -> None:
+        connection, _address = listener.accept()
+        connection.recv(4096)
+        connection.sendall(bytes([21, 3, 3, 0, 2, 2, 40]))  # an alert record: fatal, handshake_failure
+        connection.close()
+
+    threading.Thread(target=refuse_the_hello, daemon=True).start()
+    url = f"https://127.0.0.1:{port}/"
+    try:
+        with pytest.raises(FetchError) as caught:
+            fetch(new_session(LIMITS), url, LIMITS, 1000)
+    finally:
+        listener.close()
     assert (caught.value.reason, caught.value.retryable) == ("ssl-error", False)
+    assert describe_reason(caught.value.reason, url) == f"the TLS handshake with 127.0.0.1:{port} failed (ssl-error)"
 
 
 def _cookie_check_site(hops: dict[str, tuple[str, bool]], pages: set[str]) -> list[str]:
@@ -629,7 +657,6 @@ def test_fetcher_reads_past_interim_responses_to_the_answer(interim: bytes) -> N
 ], ids=["another-protocol", "101-headers", "a-70k-header", "two-lengths", "40-interim"])
 def test_fetcher_an_answer_that_is_not_http_is_a_bad_response_and_final(answer: bytes) -> None:
     """It was a retried `ConnectionError` (a `bad-url` for the two lengths), which said nothing."""
-    from crawler.reasons import describe_reason
     with _dripping_server(answer, b"", every=0) as base:
         with pytest.raises(FetchError) as caught:
             fetch(new_session(LIMITS), base + "a.png", LIMITS, 1000)

@@ -38,6 +38,8 @@ from crawler.reasons import (
     CONNECTION_RESET,
     COULD_NOT_RESOLVE,
     NO_SUCH_HOST,
+    NO_TLS,
+    TLS_FAILED,
 )
 from crawler.urls import canonical, encode_controls, join, referrer_policy, slashes_as_read
 
@@ -411,11 +413,14 @@ def _causes(exc: BaseException) -> Iterator[BaseException]:
 
 
 def _tls_reason(exc: BaseException) -> str:
-    """Why a TLS handshake failed: the certificate's fault where OpenSSL says so, else ssl-error."""
+    """Why a TLS handshake failed: the certificate's fault where OpenSSL says so, a server that
+    answered in plain text, else TLS_FAILED."""
     for cause in _causes(exc):
         if isinstance(cause, ssl.SSLCertVerificationError):
-            return _CERTIFICATE_REASONS.get(cause.verify_code, "ssl-error")
-    return "ssl-error"
+            return _CERTIFICATE_REASONS.get(cause.verify_code, TLS_FAILED)
+        if isinstance(cause, ssl.SSLError) and cause.reason == "WRONG_VERSION_NUMBER":
+            return NO_TLS
+    return TLS_FAILED
 
 
 def _connection_reason(exc: requests.exceptions.ConnectionError) -> str:
