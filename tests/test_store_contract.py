@@ -204,15 +204,13 @@ def test_an_images_words_and_the_pages_that_referred_to_it_last(backend: tuple[C
     plain = _add(store, "/plain.png", Kind.IMAGE, page_url="http://a.test/")
     store.note_references(["http://a.test/cat.png", "http://a.test/plain.png"])
     store.note_references(["http://a.test/cat.png", "http://a.test/never-added.png"])  # not a URL of the crawl
-    assert store.references_to("http://a.test/cat.png") == 2
     store.commit()
+    assert store.reference_counts() == {"http://a.test/cat.png": 2, "http://a.test/plain.png": 1}
     store.note_references(["http://a.test/cat.png"])  # after a commit: counted on top of what is stored
-    assert store.references_to("http://a.test/cat.png") == 3
     store.commit()
     store = reopen(store)
     assert store.get_url(image).words == words  # type: ignore[union-attr]
     assert store.get_url(plain).words is None  # type: ignore[union-attr]
-    assert store.references_to("http://a.test/cat.png") == 3
     assert store.reference_counts() == {"http://a.test/cat.png": 3, "http://a.test/plain.png": 1}
 
 

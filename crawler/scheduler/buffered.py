@@ -69,10 +69,6 @@ class BufferedStore(CrawlStore):
     def _all_stored_hashes(self) -> Iterable[str]:
         """The sha256 of all stored content, as last written."""
 
-    @abstractmethod
-    def _stored_references(self, canonical: str) -> int:
-        """References counted for a URL, as last written."""
-
     # -- shared -------------------------------------------------------------------------------------
 
     def _flush(self) -> None:
@@ -133,9 +129,6 @@ class BufferedStore(CrawlStore):
 
     def note_references(self, canonicals: list[str]) -> None:
         self._pending.references.update(canonicals)
-
-    def references_to(self, canonical: str) -> int:
-        return self._stored_references(canonical) + self._pending.references[canonical]
 
     def note_fetch(self, url_id: int, fetch: str | None, at: float) -> None:
         self._pending.fetches[url_id] = (fetch, at)

@@ -200,14 +200,6 @@ end
 return cjson.encode(found)
 """.replace("$ID_BUCKET", str(ID_BUCKET))
 
-# ARGV: the crawl's key prefix, a URL's seen bucket and digest. Returns the references counted for it.
-_REFERENCES = """
-local id = redis.call('HGET', ARGV[1] .. 'seen:' .. ARGV[2], ARGV[3])
-if not id then return 0 end
-return tonumber(redis.call('HGET', ARGV[1] .. 'refs:' .. math.floor(tonumber(id) / $ID_BUCKET), id)) or 0
-""".replace("$ID_BUCKET", str(ID_BUCKET))
-
-
 def check_crawl_name(name: str) -> str:
     if not _CRAWL_NAME.fullmatch(name):
         raise ConfigError(f"--crawl {name!r}: use 1 to 64 letters, digits, dots, dashes or underscores")
@@ -239,7 +231,6 @@ class RedisStore(BufferedStore):
             raise StateError(f"cannot use Redis at {_shown_url(url)}: {_refusal(exc, _AGAIN)}") from exc
         self._write_script = self._redis.register_script(_WRITE)
         self._read_script = self._redis.register_script(_READ)
-        self._references_script = self._redis.register_script(_REFERENCES)
         self._ids_left = 0
         self._next = 0
         # The origin of each URL out on lease, for the write script: a URL's work ending changes its
@@ -350,9 +341,6 @@ class RedisStore(BufferedStore):
 
     def _all_stored_hashes(self) -> Iterable[str]:
         return list(self._call(lambda: self._redis.hkeys(self._key["images"])))
-
-    def _stored_references(self, canonical: str) -> int:
-        return int(self._call(lambda: self._references_script(args=[self._prefix, *_seen_place(canonical)])))
 
     # -- durability -----------------------------------------------------------------------------
 

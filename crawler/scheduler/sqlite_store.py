@@ -154,10 +154,6 @@ class SqliteStore(BufferedStore):
     def _all_stored_hashes(self) -> Iterable[str]:
         return (row[0] for row in self._db.execute("SELECT sha256 FROM images"))
 
-    def _stored_references(self, canonical: str) -> int:
-        row = self._db.execute("SELECT pages FROM urls WHERE canonical=?", (canonical,)).fetchone()
-        return row[0] if row else 0
-
     # -- durability -----------------------------------------------------------------------------
 
     def commit(self) -> None:

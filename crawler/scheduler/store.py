@@ -102,10 +102,6 @@ class CrawlStore(ABC):
         """One more page (or stylesheet, or sitemap) referred to each of these URLs as an image."""
 
     @abstractmethod
-    def references_to(self, canonical: str) -> int:
-        """How many references note_references has counted for this URL."""
-
-    @abstractmethod
     def reference_counts(self) -> dict[str, int]:
         """{url: pages that referred to it as an image}, for the URLs that have any, each by the URL
         its row keeps (the manifest's: looking records up by canonical form cost 30 µs an image)."""
@@ -314,9 +310,6 @@ class MemoryStore(CrawlStore):
         for url_id, fetch in self._pending_fetches.items():
             self._rows[url_id] = self._rows[url_id]._replace(fetch=fetch)
         self._pending_fetches.clear()
-
-    def references_to(self, canonical: str) -> int:
-        return self._references[canonical]
 
     def reference_counts(self) -> dict[str, int]:
         urls = {row.canonical: row.url for row in self._rows.values()}
