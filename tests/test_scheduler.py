@@ -153,7 +153,7 @@ class _CountedReads(MemoryStore):
 def test_a_new_images_record_reads_no_count_until_the_run_ends_which_writes_it(tmp_path: Path) -> None:
     # The count of pages that showed an image is exact when a run ends (pages fetched later show
     # images saved earlier). It was also read from the store for each new image, for an interim
-    # figure: a Redis script call each on the scheduler's loop, 30 % of its CPU on a one-site crawl.
+    # figure: a Redis script call each on the scheduler's loop, a quarter of its CPU on a one-site crawl.
     store = _CountedReads()
     records = CrawlRecords(tmp_path, store)
     url = f"{SITE}/cat.png"

@@ -134,7 +134,7 @@ class CrawlRecords:
     def image(self, row: UrlRow, image: dict[str, Any], node: str) -> None:
         """Record a newly stored image. Its `pages` is the page it was found on until the run ends
         (settle writes the count): pages fetched later refer to it too, and a count read from the
-        store for each new image cost a Redis crawl's scheduler 30 % of its CPU."""
+        store for each new image cost a Redis crawl's scheduler a quarter of its CPU."""
         given = json.loads(row.words) if row.words else {}
         self._record_image(image, node, url=row.url, page_url=row.page_url, found_as=found_as_of(row),
                            name=original_name(row.url, image.get("filename")), pages=pages_count(0, row.page_url),
