@@ -157,8 +157,9 @@ def test_a_new_images_record_reads_no_count_until_the_run_ends_which_writes_it(t
     store = _CountedReads()
     records = CrawlRecords(tmp_path, store)
     url = f"{SITE}/cat.png"
-    url_id = store.add_url(canonical(url) or url, url, Kind.IMAGE, 1, f"{SITE}/a.html", 0, found_as="img")
-    store.note_references([canonical(url) or url] * 2)  # shown on two pages before it was saved
+    key = canonical(url) or url
+    url_id = store.add_url(key, url, Kind.IMAGE, 1, f"{SITE}/a.html", 0, found_as="img")
+    store.note_references([key] * 2)  # shown on two pages before it was saved
     image = {"path": "images/site/" + "c" * 64 + ".png", "sha256": "c" * 64, "bytes": 10, "content_type": "image/png",
              "width": 1, "height": 1, "filename": None}
     records.image(store.get_url(url_id), image, "n1")  # type: ignore[arg-type]
@@ -166,7 +167,7 @@ def test_a_new_images_record_reads_no_count_until_the_run_ends_which_writes_it(t
     assert store.reads == 0
     interim = json.loads((tmp_path / "manifest.jsonl").read_text())
     assert interim["pages"] == 1  # the page it was found on, until the run ends
-    store.note_references([canonical(url) or url])  # a third page, fetched later
+    store.note_references([key])  # a third page, fetched later
     records.commit()
     records.settle()
     assert store.reads == 1  # one read for the whole manifest
