@@ -15,7 +15,6 @@ import random
 import shutil
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from collections import Counter
@@ -23,7 +22,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from benchmarks import browser
-from benchmarks.crawl import REPO
+from benchmarks.crawl import REPO, run_command
 from benchmarks.servers import Nginx, PythonServer, free_ports
 from benchmarks.site import SiteTruth, generate_site, make_image
 from benchmarks.site import generate as generate_classic
@@ -36,8 +35,8 @@ from crawler.storage import read_jsonl
 def crawl(base: str, output: Path, repo: Path = REPO) -> set[str]:
     """Crawl with `crawler run` (defaults, no delay) from the source tree `repo`; return the saved sha256s."""
     env = dict(os.environ, **{broker.AUTHKEY_ENV: broker.generate_authkey().decode()})
-    done = subprocess.run([sys.executable, "-m", "crawler", "run", base, "--output", str(output), "--fresh",
-                           "--delay", "0", "--quiet"], cwd=repo, env=env, stdout=subprocess.DEVNULL)
+    done = subprocess.run(run_command(base, "--output", str(output), "--fresh", "--delay", "0", "--quiet"),
+                          cwd=repo, env=env, stdout=subprocess.DEVNULL)
     if done.returncode not in (0, 3):  # 3: some pages or sites failed (a real site's dead links), the rest saved
         raise subprocess.CalledProcessError(done.returncode, done.args)
     return {record["sha256"] for record in read_jsonl(output / "manifest.jsonl")}

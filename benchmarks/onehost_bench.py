@@ -20,7 +20,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from benchmarks.crawl import REPO
+from benchmarks.crawl import REPO, run_command
 from benchmarks.forms_bench import DOC_SITE
 from benchmarks.scrapy_reference import SPIDER
 from benchmarks.servers import LatencyServer, Nginx, PythonServer, free_ports
@@ -66,8 +66,7 @@ def _measure(name: str, root: Path, work: Path, runs: int) -> None:
             server.reset()
             launched = time.time()
             walls["queue-crawler"].append(_seconds(
-                [sys.executable, "-m", "crawler", "run", base, "--output", str(work / f"ours{n}"), "--fresh",
-                 "--delay", "0", "--quiet"], REPO, env))
+                run_command(base, "--output", str(work / f"ours{n}"), "--fresh", "--delay", "0", "--quiet"), REPO, env))
             requests["queue-crawler"] = sum(server.hits().values())
             images["queue-crawler"] = _image_files(work / f"ours{n}" / "images")
             spans = server.spans()

@@ -19,12 +19,11 @@ import random
 import shutil
 import statistics
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from benchmarks.crawl import REPO
+from benchmarks.crawl import REPO, run_command
 from benchmarks.forms_bench import DOC_SITE
 from benchmarks.servers import Nginx, free_ports, self_signed_certificate
 from benchmarks.site import generate_site
@@ -33,8 +32,8 @@ from crawler import broker
 
 def _timed_run(*arguments: str, env: dict[str, str]) -> tuple[float, str]:
     started = time.monotonic()
-    done = subprocess.run([sys.executable, "-m", "crawler", "run", *arguments, "--delay", "0"], cwd=REPO, env=env,
-                          capture_output=True, text=True, check=False)
+    done = subprocess.run(run_command(*arguments, "--delay", "0"), cwd=REPO, env=env, capture_output=True, text=True,
+                          check=False)
     if done.returncode != 0:
         raise RuntimeError(f"crawler run {' '.join(arguments)} failed: {done.stderr.strip()[-300:]}")
     return time.monotonic() - started, done.stdout
