@@ -112,8 +112,10 @@ class Worker:
         self._chain_ended = threading.Condition()  # guards _chains_ended; notified as it grows
         self._limit = max(2, config.threads * TASKS_HELD_PER_THREAD)
         self._refill = max(1, self._limit // _REFILL_FRACTION)
+        # Tasks attempted. What became of them is the scheduler's to say: it alone knows which
+        # answers are failures (a guessed /favicon.ico or /sitemap.xml that is not there is none)
+        # and which attempts were the last.
         self.done = 0
-        self.failed = 0
 
     def request_stop(self) -> None:
         """Finish the tasks in hand and leave (signal-safe)."""
@@ -278,9 +280,7 @@ class Worker:
         if self._lost.is_set() or self._broken.is_set():
             return 0 if self._paused and not self._broken.is_set() else 1  # paused: leaving is no failure
         self._send_event("bye")
-        # attempts, not URLs: a retry counts again, and the scheduler's closing lines say what failed for good
-        log.info("worker %s: done: %s, %s", self.node_id, plural(self.done, "task"),
-                 plural(self.failed, "attempt") + " failed")
+        log.info("worker %s: done: %s", self.node_id, plural(self.done, "task"))
         return 0
 
     def _start(self, fetchers: list[threading.Thread], reporter: threading.Thread, feeder: threading.Thread) -> None:
@@ -324,8 +324,8 @@ class Worker:
                 self._send_event("heartbeat")
                 next_heartbeat = now + self.config.heartbeat_seconds
             if now - last_status >= _STATUS_SECONDS:
-                log.info("worker %s: %s done (%s failed), %d held, %.1f tasks/s, up %.0fs", self.node_id,
-                         plural(self.done, "task"), plural(self.failed, "attempt"), len(self._held),
+                log.info("worker %s: %s done, %d held, %.1f tasks/s, up %.0fs", self.node_id,
+                         plural(self.done, "task"), len(self._held),
                          (self.done - done_at_last_status) / (now - last_status), now - started)
                 last_status, done_at_last_status = now, self.done
             self._stop.wait(_POLL_SECONDS)
@@ -440,7 +440,6 @@ class Worker:
                 self._chain_ended.notify()
         with self._held_changed:  # N fetchers count: += is no atomic step
             self.done += attempted
-            self.failed += attempted and result["outcome"] == Outcome.FAILED
             self._unfinished -= chain_done
             self._busy -= chain_done
             if self._limit - self._unfinished >= self._refill:
