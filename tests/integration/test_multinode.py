@@ -64,7 +64,7 @@ class _SlowImages(SimpleHTTPRequestHandler):
 def _crawl_across_the_link(tmp_path: Path, namespace: Namespace, processes, *scheduler_args: str,  # type: ignore[no-untyped-def]
                            reconnect: str = "5"):
     """A slow site and a scheduler on our side, a 2-thread node in the namespace; returns them and the output."""
-    truth = generate_site(tmp_path / "site", pages=60, images=240)
+    truth = generate_site(tmp_path / "site", pages=30, images=120)
     httpd = ThreadingHTTPServer((HOST_IP, 0), functools.partial(_SlowImages, directory=str(tmp_path / "site")))
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     output = tmp_path / "shared-output"
