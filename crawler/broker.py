@@ -290,6 +290,11 @@ class _GuardedServer(managers.Server):
 
     def __init__(self, *args: Any) -> None:
         super().__init__(*args)
+        # The stock server listens with a backlog of 16. Nodes starting together open a dozen
+        # connections each, faster than one accepter thread takes them; past the backlog Linux
+        # drops their SYNs, sent again only after 1 s, then 2 s. The kernel caps this at its
+        # own limit (net.core.somaxconn).
+        self.listener._listener._socket.listen(socket.SOMAXCONN)  # type: ignore[attr-defined]  # Listener keeps its socket private
         self.handshakes = threading.BoundedSemaphore(MAX_HANDSHAKES)
         self.refused_busy = _Tally()
         self.refused_threadless = _Tally()

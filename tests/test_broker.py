@@ -257,6 +257,32 @@ def test_broker_idle_connections_hold_at_most_the_handshake_cap_of_threads(serve
     assert results.get(timeout=2) == [{"v": 2}]
 
 
+def test_broker_a_burst_of_connections_loses_no_syn_while_the_accepter_is_busy(monkeypatch) -> None:
+    """Nodes starting together open a dozen connections each. The stock server listens with a
+    backlog of 16: past it Linux drops a SYN, and the node's connect waits 1 s for it to be sent
+    again, then 2 s (its CONNECT_SECONDS end at 3). Before: the 18th connection here timed out."""
+    accepting = threading.Event()
+    accepter = broker._GuardedServer.accepter
+
+    def busy_then_accepting(server: broker._GuardedServer) -> None:
+        accepting.wait(10)  # the accepter busy elsewhere: connections wait in the backlog
+        accepter(server)
+
+    monkeypatch.setattr(broker._GuardedServer, "accepter", busy_then_accepting)
+    running = broker.serve("127.0.0.1", 0, broker.generate_authkey(), queue.Queue(), queue.Queue(),
+                           broker.Bulletin({}))
+    waiting = []
+    try:
+        for _ in range(64):
+            waiting.append(socket.create_connection(running.address, timeout=0.5))  # < the SYN's 1 s
+    finally:
+        accepting.set()
+        for sock in waiting:
+            sock.close()
+        running.stop()
+    assert len(waiting) == 64
+
+
 @pytest.mark.parametrize("timers", [False, True], ids=["connection-thread", "handshake-deadline"])
 def test_broker_a_machine_out_of_threads_costs_connections_not_the_scheduler(served, caplog, monkeypatch,
                                                                              timers: bool) -> None:
