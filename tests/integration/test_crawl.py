@@ -136,7 +136,7 @@ def test_crawl_verbose_says_what_became_of_each_url_and_log_file_keeps_it(tmp_pa
     assert f"saved {site.url}img/heron.jpg → images/" in result.stderr and "(4.2 kB, 320×200)" in result.stderr
     assert "Starting new HTTP connection" not in result.stderr  # urllib3's debug lines stay quiet
     # What became of the URLs is the closing line's to say: the nodes counted "attempts failed" (2
-    # here) beside "6 pages fetched (1 failed, 1 skipped)", the guessed /sitemap.xml that is not there among them.
+    # here) beside "6 pages fetched (1 failed, 1 skipped)", the guessed /sitemap.xml among them.
     nodes_done = re.findall(r"worker \S+: done: (.*)", result.stderr)
     assert len(nodes_done) == 2 and all(re.fullmatch(r"\d+ tasks?", line) for line in nodes_done), nodes_done
     events = [json.loads(line) for line in log_file.read_text().splitlines()]
