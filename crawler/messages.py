@@ -14,7 +14,7 @@ from typing import Any, Literal, TypedDict, get_args
 
 from crawler.errors import BadMessage
 
-PROTOCOL_VERSION = 20  # 2: stylesheet tasks; images carry how they were found. 3: withheld images.
+PROTOCOL_VERSION = 21  # 2: stylesheet tasks; images carry how they were found. 3: withheld images.
 # 4: images carry their words (alt, title, caption); sitemap tasks; validators for re-crawls.
 # 5: the desk may hand out a chain (a list of tasks of one origin, run one after another)
 # 6: validators carry max_age (how long the server said the response stays fresh)
@@ -38,6 +38,12 @@ PROTOCOL_VERSION = 20  # 2: stylesheet tasks; images carry how they were found. 
 #     18 would have dropped
 # 20: a web app manifest is a menu of pictures (its icons) too (is_picture_data), which a scheduler
 #     of 19 would count and bound as navigation
+# 21: results say how long the node held them back to send them together (held), which the
+#     scheduler takes off an origin's gap; the bulletin gives nodes the crawl's --delay
+
+# What a scheduler takes off an origin's gap for a result's `held` at most: a node holds one for
+# company 20 ms, and a put on the wire a moment more; a larger claim shortens no gap further.
+MAX_HELD_SECONDS = 0.1
 
 MAX_URL_CHARS = 8192  # longer URLs are dropped by the extractor; servers refuse them too (Apache: 8190)
 MAX_REFS_PER_PAGE = 50_000  # links plus images from one page; a sitemap lists 50,000 URLs at most
@@ -241,6 +247,7 @@ class Result(TypedDict):
     cookies: list[list[Any]]  # cookies the site set while this task ran: [domain, path, name, value, secure, expires]
     hsts: list[list[Any]]  # [host, max_age, include_subdomains] of its https answers' Strict-Transport-Security
     elapsed: float
+    held: float  # seconds the node kept it back after the task ended, to send it with others
     bytes: int
 
 
@@ -284,7 +291,7 @@ def make_result(task: Task, node: str, outcome: Outcome, **fields: Any) -> Resul
         "v": PROTOCOL_VERSION, "type": "result", "task_id": task["id"], "node": node, "outcome": str(outcome),
         "reason": None, "retryable": False, "retry_after": None, "links": [], "images": [], "stylesheets": [],
         "sitemaps": [], "menus": [], "location": None, "image": None, "robots_text": None, "status": None,
-        "elapsed": 0.0, "bytes": 0, "withheld": 0, "validators": {}, "lastmods": [], "as_sitemap": False,
+        "elapsed": 0.0, "held": 0.0, "bytes": 0, "withheld": 0, "validators": {}, "lastmods": [], "as_sitemap": False,
         "referrer_policy": None, "referrer_policies": [], "inline": [], "inline_unsaved": {}, "cookies": [],
         "hsts": [],
     }
@@ -438,6 +445,8 @@ def read_result(message: dict[str, Any]) -> Result:
     _require_text(result, "robots_text", what, MAX_ROBOTS_CHARS, optional=True)
     _require(result, "status", (int, type(None)), what)
     _require(result, "elapsed", (int, float), what)
+    if not 0 <= _require(result, "held", (int, float), what) < 3600:  # NaN fails too; MAX_HELD_SECONDS of it count
+        raise BadMessage(f"{what}: held is not a number of seconds")
     _require(result, "bytes", int, what)
     if _require(result, "withheld", int, what) < 0:
         raise BadMessage(f"{what}: withheld is negative")

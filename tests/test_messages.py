@@ -116,6 +116,7 @@ def test_messages_a_recrawl_task_and_its_answer_carry_validators() -> None:
     {"validators": {"max_age": "soon"}}, {"validators": {"max_age": "9" * 10}},  # a year is 8 digits
     {"lastmods": [["http://a.test/", "yesterday"]]}, {"lastmods": [["http://a.test/"]]}, {"lastmods": {"a": 1}},
     {"outcome": "gone"}, {"outcome": "partial"},  # words of the records, never of a node
+    {"held": -1.0}, {"held": float("nan")}, {"held": "0.02"}, {"held": None},  # seconds a node held it
 ])
 def test_messages_a_results_validators_and_lastmods_are_checked(change: dict) -> None:
     with pytest.raises(BadMessage):

@@ -700,6 +700,24 @@ def test_the_slowest_hosts_are_timed_on_what_reached_a_server(tmp_path: Path, re
         [{"origin": SITE, "downloads": 1, "mean_seconds": elapsed}] if timed else [])
 
 
+@pytest.mark.parametrize(("held", "gap_from"), [(0.0, 10.0), (0.02, 9.98), (5.0, 9.9)])  # the last: at most 0.1 s
+def test_an_origins_gap_counts_from_the_response_not_from_a_result_the_node_held(tmp_path: Path, held: float,
+                                                                                gap_from: float) -> None:
+    # A node holds results for company where a --delay paces the crawl; the gap between one
+    # response and the next request must not grow by what it held (before: 20 ms more a request).
+    config = SchedulerConfig(output_dir=tmp_path, authkey=b"k" * 32, seeds=(f"{SITE}/",),
+                             scope=Scope(frozenset({"site.test"}), read_sitemaps=False),
+                             politeness=Politeness(delay_seconds=0.5, obey_robots=False, per_host=1))
+    scheduler = Scheduler(config, clock=lambda: 0.0, store=MemoryStore())
+    scheduler._applier.add_seeds([f"{SITE}/"])
+    first = scheduler._frontier.next_task(9.0)
+    assert first is not None
+    scheduler._frontier.add(f"{SITE}/b", canonical(f"{SITE}/b"), Kind.PAGE, 1, f"{SITE}/")
+    scheduler._handle(dict(make_result(first, "n1", Outcome.FETCHED, status=200, held=held)), 10.0)
+    assert scheduler._frontier.next_task(gap_from + 0.5 - 0.001) is None
+    assert scheduler._frontier.next_task(gap_from + 0.5) is not None
+
+
 def test_a_seed_its_robots_txt_forbids_says_so(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     # Before: "0 pages fetched (1 skipped)", and nothing said the site asks crawlers to stay out.
     scheduler, robots = _robots_task_of_a_site(tmp_path)

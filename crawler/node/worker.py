@@ -60,11 +60,12 @@ _REPORT_BATCH_CHARS = 4_000_000  # a batch closes past this; one result adds MAX
 
 
 class _Answer(NamedTuple):
-    """A task's result on its way to the reporter, and whether it is the last of its chain (its
-    fetcher is free, and the scheduler frees the origin's slot when it arrives)."""
+    """A task's result on its way to the reporter, whether it is the last of its chain (its
+    fetcher is free, and the scheduler frees the origin's slot when it arrives), and when it ended."""
 
     result: Result
     ends_chain: bool
+    ended_at: float  # time.monotonic(): what the result's `held` counts from
 
 
 def default_node_id() -> str:
@@ -112,6 +113,7 @@ class Worker:
         self._chain_ended = threading.Condition()  # guards _chains_ended; notified as it grows
         self._limit = max(2, config.threads * TASKS_HELD_PER_THREAD)
         self._refill = max(1, self._limit // _REFILL_FRACTION)
+        self._paced_hold = 0.0  # how long a result may wait for company in a crawl a --delay paces (see run)
         # Tasks attempted. What became of them is the scheduler's to say: it alone knows which
         # answers are failures (a guessed /favicon.ico or /sitemap.xml that is not there is none)
         # and which attempts were the last.
@@ -252,6 +254,9 @@ class Worker:
             log.info("worker %s: the crawl at %s:%d is over; nothing to do", self.node_id, self.config.host,
                      self.config.port)
             return 0
+        delay = settings.get("delay")
+        if isinstance(delay, (int, float)) and delay > 0:  # half the gap: the slot is free again well before it ends
+            self._paced_hold = min(_REPORT_GATHER_SECONDS, delay / 2)
         handler = TaskHandler(self.node_id, FetchLimits.from_dict(settings["fetch"]),
                               ImageFilter.from_dict(settings["image_filter"]), self._output_dir,
                               RequestOptions.from_dict(settings.get("request", {})))
@@ -433,7 +438,7 @@ class Worker:
 
     def _finished(self, result: Result, attempted: bool, chain_done: bool) -> None:
         """Hand a task's result to the reporter; once `chain_done` (its fetcher is free), free its room."""
-        self._outbox.put(_Answer(result.copy(), chain_done))
+        self._outbox.put(_Answer(result.copy(), chain_done, time.monotonic()))
         if chain_done:
             with self._chain_ended:
                 self._chains_ended += 1
@@ -453,9 +458,11 @@ class Worker:
         The scheduler frees a host's politeness slot only when the result that frees it arrives,
         so a result waits (up to _REPORT_GATHER_SECONDS) only while every fetcher has a task in
         hand, when waiting starves nobody, or while its chain goes on, whose slot stays held until
-        the chain's last result: until then, or until some other chain's last result comes.
-        Otherwise it leaves at once, with whatever piled up while the last put() was on the wire
-        (group commit).
+        the chain's last result: until then, or until some other chain's last result comes; or
+        where a --delay paces every host, for at most half the gap: the slot is free again long
+        before the gap ends, which the scheduler counts from the response's end (the result says
+        how long it was held). Otherwise it leaves at once, with whatever piled up while the last
+        put() was on the wire (group commit).
         """
         if first is None:
             return
@@ -464,6 +471,8 @@ class Worker:
         elif not first.ends_chain:
             with self._chain_ended:
                 self._chain_ended.wait_for(lambda: self._chains_ended > self._chains_taken, _REPORT_GATHER_SECONDS)
+        elif self._paced_hold:
+            time.sleep(self._paced_hold)
 
     def _report_loop(self, fetchers: list[threading.Thread]) -> None:
         """Send results as they come, each batch holding whatever finished while the last was sent."""
@@ -483,6 +492,9 @@ class Worker:
                 chars += 0 if answer is None else result_chars(answer.result)
             answers = [answer for answer in gathered if answer is not None]
             self._chains_taken += sum(answer.ends_chain for answer in answers)
+            sending = time.monotonic()
+            for answer in answers:  # the scheduler counts the origin's gap from the response's end
+                answer.result["held"] = round(sending - answer.ended_at, 4)
             batch = [answer.result for answer in answers]
             ended += len(gathered) - len(batch)
             if batch and not self._put(batch):

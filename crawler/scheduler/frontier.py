@@ -376,8 +376,8 @@ class Frontier:
     def complete(self, task_id: str, now: float) -> UrlRow | None:
         """End the lease of `task_id`; return its URL's row, or None if the URL is finished already.
 
-        The origin's next request waits `delay` from now too, so the gap holds between one
-        response and the next request, not only between dispatches.
+        The origin's next request waits `delay` from `now` too (when the response ended), so the
+        gap holds between one response and the next request, not only between dispatches.
         """
         parsed = parse_task_id(task_id)
         if parsed is None or parsed[2] != self.run_id:

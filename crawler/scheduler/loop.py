@@ -162,6 +162,7 @@ class Scheduler:
             "state": "running", "output_dir": str(output.resolve()),
             "fetch": config.fetch.to_dict(), "image_filter": config.image_filter.to_dict(),
             "request": config.request.to_dict(),
+            "delay": config.politeness.delay_seconds,  # each host's gap at least: what a node may hold results for
         })
         self._served: broker.Served | None = None
         self._cookies = SharedCookies()  # the site's cookies, for every node as for one browser's tabs

@@ -17,7 +17,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from crawler.config import SchedulerConfig
-from crawler.messages import Found, InlineImage, Kind, Outcome, Result, SavedImage, is_picture_data, shown
+from crawler.messages import (
+    MAX_HELD_SECONDS,
+    Found,
+    InlineImage,
+    Kind,
+    Outcome,
+    Result,
+    SavedImage,
+    is_picture_data,
+    shown,
+)
 from crawler.reasons import (
     BOT_CHALLENGE,
     CONNECTION_REFUSED,
@@ -173,7 +183,8 @@ class ResultApplier:
 
     def apply(self, result: Result, now: float) -> None:
         """Apply one checked result (a late or forged answer is counted and changes nothing)."""
-        row = self._frontier.complete(result["task_id"], now)
+        # the origin's gap counts from the response's end: the node says how long it held the result
+        row = self._frontier.complete(result["task_id"], now - min(result["held"], MAX_HELD_SECONDS))
         if row is None:
             self._counts["results/ignored"] += 1  # a second answer to a task that is already finished
             return
