@@ -56,7 +56,7 @@ _MAX_FRESH_SECONDS = 365 * 24 * 3600  # RFC 9111 5.3: an Expires more than a yea
 _CA_BUNDLE_VARIABLES = ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
 # The hosts a node process keeps kept-alive connections for: urllib3 closes the least recently used
 # host's when one more comes. A crawl of many sites takes them in turn (each one's requests a
-# --delay apart): with 64, a crawl of 120 sites opened a new connection for 61 % of its requests.
+# --delay apart): with 64, a crawl of 120 sites opened a new connection for 62 % of its requests.
 MAX_HOST_POOLS = 256
 _SPARE_FILES = 256  # descriptors left for the rest: images being written, the link to the scheduler
 _CHARSET = re.compile(r"charset\s*=\s*[\"']?([\w.:-]+)", re.I)
