@@ -195,7 +195,7 @@ def test_resilience_sigterm_pauses_and_the_same_nodes_carry_on_after_resume(tmp_
 
 
 def test_resilience_hostile_peers_do_not_harm_the_crawl(tmp_path: Path, serve_site, processes) -> None:
-    truth = generate_site(tmp_path / "site", pages=40, images=160)
+    truth = generate_site(tmp_path / "site", pages=20, images=80)
     # slow enough that the crawl is still running when every hostile message has been sent
     site = serve_site(tmp_path / "site", redirects=truth.redirects, image_delay=0.2)
     output = tmp_path / "out"
