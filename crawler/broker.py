@@ -280,6 +280,11 @@ class _Tally:
             log.warning(message, self.count, *args)
 
 
+def _listening_socket(listener: connection.Listener) -> socket.socket | None:
+    """The socket a TCP Listener accepts on (it keeps it private); None for any other kind."""
+    return getattr(getattr(listener, "_listener", None), "_socket", None)
+
+
 class _GuardedServer(managers.Server):
     """The stock server plus a handshake deadline, a log line for every refused peer, and a stop."""
 
@@ -294,7 +299,9 @@ class _GuardedServer(managers.Server):
         # connections each, faster than one accepter thread takes them; past the backlog Linux
         # drops their SYNs, sent again only after 1 s, then 2 s. The kernel caps this at its
         # own limit (net.core.somaxconn).
-        self.listener._listener._socket.listen(socket.SOMAXCONN)  # type: ignore[attr-defined]  # Listener keeps its socket private
+        listening = _listening_socket(self.listener)
+        if listening is not None:
+            listening.listen(socket.SOMAXCONN)
         self.handshakes = threading.BoundedSemaphore(MAX_HANDSHAKES)
         self.refused_busy = _Tally()
         self.refused_threadless = _Tally()
@@ -405,8 +412,8 @@ class Served:
     def stop(self) -> None:
         self.server.stop_event.set()
         # close() alone does not wake a thread blocked in accept(); shutdown() does (it then fails
-        # with EINVAL and the accept loop sees the stop). Listener keeps its socket private.
-        listening = getattr(getattr(self.server.listener, "_listener", None), "_socket", None)
+        # with EINVAL and the accept loop sees the stop).
+        listening = _listening_socket(self.server.listener)
         try:
             if listening is not None:
                 listening.shutdown(socket.SHUT_RDWR)

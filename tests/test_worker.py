@@ -186,7 +186,7 @@ def test_worker_a_result_waiting_for_company_leaves_with_another_chains_last_res
 def test_worker_where_a_delay_paces_the_crawl_results_wait_for_company_and_say_how_long(paced_hold: float) -> None:
     # Each task alone, the node far from saturated: where a --delay paces every host (run() sets
     # the hold from the bulletin), a result waits up to 20 ms, so the next one leaves with it (one
-    # put, where there were two: a crawl of 120 sites at --delay 0.5 cost the scheduler 1.2 ms a
+    # put, where there were two: a crawl of 120 sites at --delay 0.5 cost the scheduler 1.3 ms a
     # request). Each result says how long it was held, which the scheduler takes off the gap.
     worker = Worker(WorkerConfig("127.0.0.1", 1, b"k", threads=4))
     worker._paced_hold = paced_hold

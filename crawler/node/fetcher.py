@@ -140,8 +140,8 @@ def new_session(limits: FetchLimits, options: RequestOptions = RequestOptions(),
         session.auth = _HostAuth(options.basic_auth)
     # fetch() deadlines hold; a pool for each host of many, each as large as the threads that may
     # use it at once (a connection given back to a full pool is closed)
-    adapter = watched_adapter(max_retries=0, pool_connections=_host_pools(max(threads, 1)),
-                              pool_maxsize=max(threads, 1))
+    per_host = max(threads, 1)
+    adapter = watched_adapter(max_retries=0, pool_connections=_host_pools(per_host), pool_maxsize=per_host)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     return session
