@@ -104,13 +104,17 @@ class TaskDesk:
     `on_empty` is called when a take leaves the queue empty, so the scheduler refills it at once
     instead of at its next result or idle timeout. `on_taken(taker, batch)` is told who took what
     (a node names itself), so that what a node that dies holds is known before its next heartbeat.
+    `on_hand_out(batch)` may change the tasks of every batch before it leaves (the scheduler counts
+    their waits from then).
     """
 
     def __init__(self, tasks: queue.Queue, on_empty: Callable[[], None] | None = None,
-                 on_taken: Callable[[str, list[Any]], None] | None = None) -> None:
+                 on_taken: Callable[[str, list[Any]], None] | None = None,
+                 on_hand_out: Callable[[list[Any]], None] | None = None) -> None:
         self._tasks = tasks
         self._on_empty = on_empty
         self._on_taken = on_taken
+        self._on_hand_out = on_hand_out
         self._closed = threading.Event()
         self._takers_waiting = 0  # takes blocked on the empty queue; changed under its lock
 
@@ -145,11 +149,22 @@ class TaskDesk:
             emptied = not waiting
             if not emptied and self._takers_waiting:
                 self._tasks.not_empty.notify()  # what is left is another taker's share
+        if batch and self._on_hand_out is not None:
+            self._on_hand_out(batch)
         if emptied and self._on_empty is not None:
             self._on_empty()
         if batch and self._on_taken is not None and type(taker) is str and 0 < len(taker) <= _MAX_TAKER_CHARS:
             self._on_taken(taker, batch)
         return batch
+
+
+def put_together(tasks: queue.Queue, items: list[Any]) -> None:
+    """Queue `items` at once for TaskDesk.take: one wake-up, so the take it wakes finds them all
+    (put one by one, the first woke a take, which could leave with that one alone)."""
+    with tasks.not_empty:  # the queue's own lock, as put() takes it
+        tasks.queue.extend(items)
+        tasks.unfinished_tasks += len(items)
+        tasks.not_empty.notify()
 
 
 def generate_authkey() -> bytes:
@@ -427,7 +442,8 @@ class Served:
 
 def serve(host: str, port: int, authkey: bytes, tasks: queue.Queue, results: queue.Queue,
           bulletin: Bulletin, on_empty: Callable[[], None] | None = None,
-          on_taken: Callable[[str, list[Any]], None] | None = None) -> Served:
+          on_taken: Callable[[str, list[Any]], None] | None = None,
+          on_hand_out: Callable[[list[Any]], None] | None = None) -> Served:
     """Start serving the queues on host:port (0: any free port) in a background thread (the
     callbacks: see TaskDesk)."""
     check_listen(host, authkey)
@@ -436,7 +452,7 @@ def serve(host: str, port: int, authkey: bytes, tasks: queue.Queue, results: que
     class _SchedulerManager(managers.BaseManager):
         pass
 
-    desk = TaskDesk(tasks, on_empty, on_taken)
+    desk = TaskDesk(tasks, on_empty, on_taken, on_hand_out)
     _SchedulerManager.register("get_desk", callable=lambda: desk, exposed=("take",))
     box = ResultBox(results, bulletin)
     _SchedulerManager.register("get_results", callable=lambda: box, exposed=_QUEUE_METHODS)

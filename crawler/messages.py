@@ -14,7 +14,7 @@ from typing import Any, Literal, TypedDict, get_args
 
 from crawler.errors import BadMessage
 
-PROTOCOL_VERSION = 21  # 2: stylesheet tasks; images carry how they were found. 3: withheld images.
+PROTOCOL_VERSION = 22  # 2: stylesheet tasks; images carry how they were found. 3: withheld images.
 # 4: images carry their words (alt, title, caption); sitemap tasks; validators for re-crawls.
 # 5: the desk may hand out a chain (a list of tasks of one origin, run one after another)
 # 6: validators carry max_age (how long the server said the response stays fresh)
@@ -40,10 +40,14 @@ PROTOCOL_VERSION = 21  # 2: stylesheet tasks; images carry how they were found. 
 #     of 19 would count and bound as navigation
 # 21: results say how long the node held them back to send them together (held), which the
 #     scheduler takes off an origin's gap; the bulletin gives nodes the crawl's --delay
+# 22: tasks say how long the node waits before it starts one (wait): the scheduler hands a task
+#     out up to one dispatch step (DISPATCH_STEP_SECONDS) before its origin's gap ends
 
 # What a scheduler takes off an origin's gap for a result's `held` at most: a node holds one for
 # company 20 ms, and a put on the wire a moment more; a larger claim shortens no gap further.
 MAX_HELD_SECONDS = 0.1
+# A task's wait at most (a scheduler sends at most one dispatch step): a longer one is no task of ours.
+MAX_TASK_WAIT_SECONDS = 1.0
 
 MAX_URL_CHARS = 8192  # longer URLs are dropped by the extractor; servers refuse them too (Apache: 8190)
 MAX_REFS_PER_PAGE = 50_000  # links plus images from one page; a sitemap lists 50,000 URLs at most
@@ -195,6 +199,7 @@ class Task(TypedDict):
     known: dict[str, str] | None  # a re-crawl: the validators of the last fetch (VALIDATOR_KEYS), else None
     referrer_policy: str | None  # the one the page set for this image (REFERRER_POLICIES); None: the default
     cookies: int  # the version of the crawl's shared cookie jar this task needs (0: none; see node.cookies)
+    wait: float  # seconds from when the node takes it to when it may start: its origin's gap ends then
 
 
 class SavedImage(TypedDict):
@@ -282,7 +287,8 @@ def parse_task_id(task_id: str) -> tuple[int, int, str] | None:
 def make_task(task_id: str, kind: str, url: str, depth: int, page_url: str | None, hops: int,
               known: dict[str, str] | None = None, referrer_policy: str | None = None) -> Task:
     return {"v": PROTOCOL_VERSION, "id": task_id, "kind": str(kind), "url": url, "depth": depth,
-            "page_url": page_url, "hops": hops, "known": known, "referrer_policy": referrer_policy, "cookies": 0}
+            "page_url": page_url, "hops": hops, "known": known, "referrer_policy": referrer_policy, "cookies": 0,
+            "wait": 0.0}
 
 
 def make_result(task: Task, node: str, outcome: Outcome, **fields: Any) -> Result:
@@ -404,6 +410,8 @@ def read_task(message: object) -> Task:
     _check_referrer_policy(task, what)
     if _require(task, "cookies", int, what) < 0:
         raise BadMessage(f"{what}: cookies is negative")
+    if not 0 <= _require(task, "wait", (int, float), what) <= MAX_TASK_WAIT_SECONDS:  # NaN fails too
+        raise BadMessage(f"{what}: wait is not a number of seconds up to {MAX_TASK_WAIT_SECONDS:g}")
     return task  # type: ignore[return-value]  # every field was checked above
 
 

@@ -122,15 +122,27 @@ def test_broker_takes_waiting_together_share_what_arrives() -> None:
         taker.start()
     time.sleep(0.2)  # both takes are waiting on the empty queue
     started = time.monotonic()
-    with tasks.mutex:  # both chains arrive in one step, and only one taker is woken for them
-        tasks.queue.extend(["chain 1", "chain 2"])
-        tasks.not_empty.notify()
+    broker.put_together(tasks, ["chain 1", "chain 2"])  # both in one step; only one taker is woken for them
     for taker in takers:
         taker.join(timeout=10)
     assert sorted(batch for batch, _when in taken) == [["chain 1"], ["chain 2"]]
     assert max(when for _batch, when in taken) - started < 1.0  # the first woke the second
     tasks.put("alone")
     assert desk.take(10, 1.0) == ["alone"]  # nobody else waiting: a take gets everything
+
+
+def test_broker_a_take_waiting_leaves_with_a_whole_round_and_each_batch_is_shown_before_it_leaves() -> None:
+    tasks: queue.Queue = queue.Queue()
+    shown: list = []
+    desk = broker.TaskDesk(tasks, on_hand_out=lambda batch: shown.append(list(batch)))
+    taken: list = []
+    waiting = threading.Thread(target=lambda: taken.append(desk.take(10, 5.0)))
+    waiting.start()
+    time.sleep(0.1)
+    broker.put_together(tasks, [f"task {n}" for n in range(5)])
+    waiting.join(timeout=10)
+    assert taken == shown == [[f"task {n}" for n in range(5)]]
+    assert desk.take(10, 0.0) == [] and shown == taken  # an empty take shows nothing
 
 
 def test_broker_stopped_server_leaves_no_thread_behind() -> None:

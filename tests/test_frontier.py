@@ -5,7 +5,7 @@ import pytest
 from crawler.config import Politeness
 from crawler.errors import StateError
 from crawler.messages import MAX_CHAIN_TASKS, Kind
-from crawler.scheduler.frontier import Frontier
+from crawler.scheduler.frontier import DISPATCH_STEP_SECONDS, Frontier
 from crawler.scheduler.sqlite_store import SqliteStore
 from crawler.urls import canonical
 
@@ -204,17 +204,22 @@ def _urls(tasks: list) -> list[str]:
 
 def test_frontier_says_when_politeness_next_lets_a_task_go(tmp_path: Path) -> None:
     # The scheduler sleeps until then: before, it woke only at its next 50 ms idle poll, so a
-    # --delay 0.12 gap came out at 0.15 s and a --delay 0.03 one at 0.05 s.
-    frontier, _ = make(tmp_path, delay=0.12, robots=False)
+    # --delay 0.12 gap came out at 0.15 s and a --delay 0.03 one at 0.05 s. "Then" is the start of
+    # the dispatch step in which the gap ends: that round hands the task out, with the rest as its wait.
+    assert DISPATCH_STEP_SECONDS == 0.02  # the times below are steps of 20 ms
+    frontier, _ = make(tmp_path, delay=0.123, robots=False)
     assert frontier.next_wake(0.0) is None  # nothing waits on time
     add(frontier, "http://a.test/0")
     add(frontier, "http://a.test/1")
-    first = frontier.next_task(10.0)
-    assert first is not None and frontier.next_wake(10.0) == pytest.approx(10.12)
-    frontier.complete(first["id"], 10.05)  # the gap runs from the answer too
-    assert frontier.next_wake(10.05) == pytest.approx(10.17)
-    assert frontier.next_task(10.16) is None and frontier.next_task(10.17) is not None
-    assert frontier.next_wake(10.17) == pytest.approx(10.29)  # the gap after that dispatch
+    first = frontier.next_task(10.001)
+    assert first is not None and first["wait"] == 0
+    assert frontier.next_wake(10.001) == pytest.approx(10.12)  # its gap ends at 10.124
+    frontier.complete(first["id"], 10.05)  # the gap runs from the answer too: to 10.173
+    assert frontier.next_wake(10.05) == pytest.approx(10.16)
+    assert frontier.next_task(10.159) is None  # a step that ends before the gap does
+    second = frontier.next_task(10.161)
+    assert second is not None and second["wait"] == pytest.approx(0.012)  # it starts as the gap ends
+    assert frontier.next_wake(10.161) == pytest.approx(10.28)  # the gap after its start ends at 10.296
     assert frontier.next_wake(10.3) is None
     retried, _ = make(tmp_path / "retry", robots=False)
     add(retried, "http://b.test/0")

@@ -21,10 +21,16 @@ def test_messages_round_trip_through_pickle_as_plain_data() -> None:
 @pytest.mark.parametrize("change", [
     {"v": 99}, {"kind": "shell"}, {"url": 5}, {"depth": "1"}, {"depth": True}, {"id": "x" * 1000},
     {"known": ["etag"]}, {"known": {"etag": 5}}, {"known": {"cookie": "x"}}, {"known": {"etag": "x" * 1000}},
+    {"wait": -0.01}, {"wait": 3600.0}, {"wait": float("nan")}, {"wait": "0.01"}, {"wait": True}, {"wait": None},
 ])
 def test_messages_read_task_rejects_bad_fields(change: dict) -> None:
     with pytest.raises(BadMessage):
         read_task({**task(), **change})
+
+
+def test_messages_a_task_may_wait_up_to_a_second() -> None:
+    for wait in (0, 0.0, 0.0125, 1.0):
+        assert read_task({**task(), "wait": wait})["wait"] == wait
 
 
 @pytest.mark.parametrize("bad", [None, "text", b"bytes", ["v", 1], {"v": 1, "type": "result"}])

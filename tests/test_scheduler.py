@@ -700,7 +700,7 @@ def test_the_slowest_hosts_are_timed_on_what_reached_a_server(tmp_path: Path, re
         [{"origin": SITE, "downloads": 1, "mean_seconds": elapsed}] if timed else [])
 
 
-@pytest.mark.parametrize(("held", "gap_from"), [(0.0, 10.0), (0.02, 9.98), (5.0, 9.9)])  # the last: at most 0.1 s
+@pytest.mark.parametrize(("held", "gap_from"), [(0.0, 10.007), (0.02, 9.987), (5.0, 9.907)])  # the last: 0.1 s at most
 def test_an_origins_gap_counts_from_the_response_not_from_a_result_the_node_held(tmp_path: Path, held: float,
                                                                                 gap_from: float) -> None:
     # A node holds results for company where a --delay paces the crawl; the gap between one
@@ -713,9 +713,11 @@ def test_an_origins_gap_counts_from_the_response_not_from_a_result_the_node_held
     first = scheduler._frontier.next_task(9.0)
     assert first is not None
     scheduler._frontier.add(f"{SITE}/b", canonical(f"{SITE}/b"), Kind.PAGE, 1, f"{SITE}/")
-    scheduler._handle(dict(make_result(first, "n1", Outcome.FETCHED, status=200, held=held)), 10.0)
-    assert scheduler._frontier.next_task(gap_from + 0.5 - 0.001) is None
-    assert scheduler._frontier.next_task(gap_from + 0.5) is not None
+    scheduler._handle(dict(make_result(first, "n1", Outcome.FETCHED, status=200, held=held)), 10.007)
+    assert scheduler._frontier.next_task(gap_from + 0.5 - 0.03) is None  # a dispatch step before the gap ends
+    asked = gap_from + 0.5 - 0.004  # in the step in which it ends: handed out, to start as it ends
+    task = scheduler._frontier.next_task(asked)
+    assert task is not None and asked + task["wait"] == pytest.approx(gap_from + 0.5)
 
 
 def test_a_seed_its_robots_txt_forbids_says_so(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
@@ -921,3 +923,32 @@ def test_chains_go_out_only_where_slots_are_what_the_crawl_waits_for(tmp_path: P
     scheduler._dispatch(0.0)
     items = [scheduler._tasks.get_nowait() for _ in range(scheduler._tasks.qsize())]
     assert any(isinstance(item, list) for item in items) == chained
+
+
+def test_a_crawl_a_delay_paces_hands_out_a_steps_tasks_together_each_to_start_as_its_gap_ends(
+        tmp_path: Path) -> None:
+    # 120 sites with --delay 0.5: each host's gap ended on its own, so the scheduler woke, dispatched
+    # one task and a node took it, for nearly every request (7,500 takes for 8,400 tasks; 2,400 now).
+    hosts = [f"http://h{n}.test" for n in range(5)]
+    clock = [0.0]
+    config = SchedulerConfig(output_dir=tmp_path, authkey=b"k" * 32, seeds=tuple(f"{host}/" for host in hosts),
+                             scope=Scope(frozenset(f"h{n}.test" for n in range(5)), read_sitemaps=False),
+                             politeness=Politeness(delay_seconds=0.5, obey_robots=False, per_host=1))
+    scheduler = Scheduler(config, clock=lambda: clock[0], store=MemoryStore())
+    scheduler._applier.add_seeds([f"{host}/" for host in hosts])
+    scheduler._handle(dict(make_node_event("hello", "n1", 8, [], 0)), 0.0)
+    scheduler._dispatch(0.0)
+    firsts = [scheduler._tasks.get_nowait() for _ in range(scheduler._tasks.qsize())]
+    assert len(firsts) == 5 and all(task["wait"] == 0 for task in firsts)
+    for n, task in enumerate(firsts):  # answered 2 ms apart: the gaps end at 0.601, 0.603 … 0.609
+        scheduler._frontier.add(f"{hosts[n]}/next", canonical(f"{hosts[n]}/next"), Kind.PAGE, 1, f"{hosts[n]}/")
+        scheduler._handle(dict(make_result(task, "n1", Outcome.FETCHED, status=200)), 0.101 + 0.002 * n)
+    assert scheduler._frontier.next_wake(0.2) == pytest.approx(0.6)  # the start of the step they end in
+    scheduler._dispatch(0.5999)
+    assert scheduler._tasks.qsize() == 0  # a step before: nothing
+    scheduler._dispatch(0.6005)  # one round hands out all five, to start as each gap ends
+    desk = broker.TaskDesk(scheduler._tasks, on_hand_out=scheduler._count_waits_from_now)
+    clock[0] = 0.602  # taken 1.5 ms later: the waits count from then
+    taken = desk.take(10, 0.0)
+    assert [task["url"] for task in taken] == [f"{host}/next" for host in hosts]  # those to start first in front
+    assert [round(0.602 + task["wait"], 6) for task in taken] == [0.602, 0.603, 0.605, 0.607, 0.609]

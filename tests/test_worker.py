@@ -12,7 +12,7 @@ from crawler.config import FetchLimits, ImageFilter, RequestOptions, WorkerConfi
 from crawler.errors import BadMessage
 from crawler.messages import PROTOCOL_VERSION, Outcome, make_result, make_task
 from crawler.node import worker as worker_module
-from crawler.node.worker import Worker, _Answer
+from crawler.node.worker import Worker, _Answer, _Chain
 from crawler.reasons import NOT_STARTED
 
 TASKS = 20_000
@@ -47,7 +47,7 @@ def test_worker_counts_every_task_of_every_fetcher_thread() -> None:
     worker.checking = True
     for number in range(0, TASKS, 4):  # chains of one to three tasks (of the same thread, in turn)
         for chain in ([number], [number + 1, number + 2, number + 3]):
-            worker._inbox.put([{"id": str(n), "cookies": 0} for n in chain])  # type: ignore[misc]
+            worker._inbox.put(_Chain([{"id": str(n), "cookies": 0, "wait": 0.0} for n in chain], 0.0))  # type: ignore[misc]
     for _ in range(8):
         worker._inbox.put(None)
     worker._unfinished = TASKS // 2  # chains: two for every four tasks
@@ -68,7 +68,7 @@ def test_worker_counts_every_task_of_every_fetcher_thread() -> None:
 def _run_one_chain(worker: Worker, handler: _Handler, length: int) -> list[dict]:
     """Run a chain of image tasks 1..length through one fetcher thread of `worker`; return its results."""
     chain = [dict(make_task(f"{n}", "image", f"http://a.test/{n}.png", 0, None, 0)) for n in range(1, length + 1)]
-    worker._inbox.put(chain)  # type: ignore[arg-type]
+    worker._inbox.put(_Chain(chain, time.monotonic()))  # type: ignore[arg-type]
     worker._inbox.put(None)
     worker._unfinished = 1  # one chain
     worker._fetch_loop(handler, None)  # type: ignore[arg-type]
@@ -110,6 +110,30 @@ def test_worker_a_stopping_crawl_ends_a_chain_after_the_task_in_hand() -> None:
     assert worker.done == 1 and worker._unfinished == 0 and worker._busy == 0
 
 
+@pytest.mark.parametrize(("queued_for", "started_after"), [(0.0, 0.05), (0.03, 0.02), (0.2, 0.0)])
+def test_worker_starts_a_task_no_sooner_than_its_wait_after_it_was_taken(queued_for: float,
+                                                                        started_after: float) -> None:
+    # The scheduler hands a task out up to a dispatch step before its origin's gap ends; its wait
+    # counts from the take, and time it spent in the node's inbox counts towards it.
+    worker = Worker(WorkerConfig("127.0.0.1", 1, b"k", threads=1))
+    started: list[float] = []
+
+    class _Timed(_Handler):
+        def handle(self, task: dict, session: object) -> dict:
+            started.append(time.monotonic())
+            return {"task_id": task["id"], "outcome": "saved", "retryable": False, "reason": None}
+
+    task = dict(make_task("1", "image", "http://a.test/1.png", 0, None, 0), wait=0.05)
+    taken_at = time.monotonic() - queued_for
+    worker._inbox.put(_Chain([task], taken_at))  # type: ignore[list-item]
+    worker._inbox.put(None)
+    worker._unfinished = 1
+    worker._fetch_loop(_Timed(), None)  # type: ignore[arg-type]
+    waited = started[0] - taken_at - queued_for  # from when it reached the fetcher
+    assert started[0] - taken_at >= 0.05  # never before the gap ends
+    assert started_after - 0.001 <= waited < started_after + 0.02, waited
+
+
 def test_worker_learns_that_the_crawl_is_stopping_from_the_answer_to_its_report() -> None:
     # The bulletin is read every 0.1 s; on a fast site a chain ran on for dozens of images in that
     # time, and --max-bytes 20k saved 16 to 29 images past the quota where 16 fetchers were at work.
@@ -148,7 +172,7 @@ def _run_chains(worker: Worker, chains: list[tuple[_Handler, list[str]]]) -> lis
     worker._link = SimpleNamespace(results=SimpleNamespace(  # type: ignore[assignment]
         put=lambda batch: sent.append(([result["task_id"] for result in batch], time.monotonic() - started))))
     for _handler, ids in chains:  # each fetcher takes one: the first is busy with its chain when the next starts
-        worker._inbox.put([{"id": task_id, "cookies": 0} for task_id in ids])  # type: ignore[misc]
+        worker._inbox.put(_Chain([{"id": task_id, "cookies": 0, "wait": 0.0} for task_id in ids], 0.0))  # type: ignore[misc]
     for _chain in chains:
         worker._inbox.put(None)
     worker._unfinished = len(chains)
@@ -372,7 +396,7 @@ def test_worker_takes_the_crawls_cookies_in_before_a_chain_that_needs_them_reach
     worker._link = SimpleNamespace(desk=SimpleNamespace(take=lambda *_args: batches.pop(0)),  # type: ignore[assignment]
                                    bulletin=SimpleNamespace(cookies=cookies, read=lambda: {"state": "finished"}))
     worker._feed()
-    assert worker._inbox.get_nowait() == chain
+    assert worker._inbox.get_nowait().tasks == chain  # type: ignore[union-attr]
     assert [(c.name, c.value) for c in worker._session.cookies] == [("session", "abc")]
     assert reads == [threading.current_thread().name]  # once, by the feeder
 

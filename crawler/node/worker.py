@@ -59,6 +59,14 @@ _REPORT_BATCH_CHARS = 4_000_000  # a batch closes past this; one result adds MAX
 # so a batch stays under 10M characters: 40 MB of UTF-8 at worst, under broker.MAX_MESSAGE_BYTES
 
 
+class _Chain(NamedTuple):
+    """Tasks taken together to run one after another (most chains are one task), and when: what
+    each task's wait counts from."""
+
+    tasks: list[Task]
+    taken_at: float  # time.monotonic() when the take returned
+
+
 class _Answer(NamedTuple):
     """A task's result on its way to the reporter, whether it is the last of its chain (its
     fetcher is free, and the scheduler frees the origin's slot when it arrives), and when it ended."""
@@ -66,6 +74,13 @@ class _Answer(NamedTuple):
     result: Result
     ends_chain: bool
     ended_at: float  # time.monotonic(): what the result's `held` counts from
+
+
+def _sleep_until(moment: float) -> None:
+    """Wait until time.monotonic() reaches `moment` (a task's wait is a step of 20 ms at most)."""
+    pause = moment - time.monotonic()
+    if pause > 0:
+        time.sleep(pause)
 
 
 def default_node_id() -> str:
@@ -95,7 +110,7 @@ class Worker:
         # The inbox holds chains: tasks one fetcher runs one after another (most chains are one
         # task). None in the inbox: no more tasks (one per fetcher, after the last task); None in
         # the outbox: a fetcher has ended (its last message). Threads leave at once at the end.
-        self._inbox: queue.Queue[list[Task] | None] = queue.Queue()  # taken, not started
+        self._inbox: queue.Queue[_Chain | None] = queue.Queue()  # taken, not started
         self._outbox: queue.Queue[_Answer | None] = queue.Queue()  # answered, not sent
         self._held: set[str] = set()  # every task id taken and not yet reported (for heartbeats)
         self._instance = secrets.token_hex(4)  # in each event: tells this process from another with its id
@@ -382,6 +397,7 @@ class Worker:
             except broker.CONNECTION_ERRORS:
                 self._reconnect(link)
                 continue
+            taken_at = time.monotonic()
             for message in batch:
                 try:
                     chain = read_chain(message)
@@ -394,7 +410,7 @@ class Worker:
                 with self._held_changed:
                     self._held.update(task["id"] for task in chain)
                     self._unfinished += 1
-                self._inbox.put(chain)
+                self._inbox.put(_Chain(chain, taken_at))
 
     def _fetch_loop(self, handler: TaskHandler, session: requests.Session) -> None:
         """One fetcher thread: chains from the inbox until the end.
@@ -403,18 +419,21 @@ class Worker:
         down, or asking us to slow down), the rest go back unfetched, for the scheduler to pace; so
         do they once the crawl or this node is stopping (a limit, an interrupt), which then ends as
         soon as the task in hand, not the whole chain, is done. Once the crawl is stopping, a chain
-        or task that waited here is not started at all: only what was in hand still lands.
+        or task that waited here is not started at all: only what was in hand still lands. A task
+        starts no sooner than its wait after it was taken (its origin's gap ends then).
         """
         try:
-            while (chain := self._inbox.get()) is not None:
+            while (taken := self._inbox.get()) is not None:
                 with self._held_changed:
                     self._busy += 1
                 hand_back = False
+                chain = taken.tasks
                 for position, task in enumerate(chain, 1):
                     hand_back = hand_back or self._winding_down or (position > 1 and self._stop.is_set())
                     if hand_back:
                         result = make_result(task, self.node_id, Outcome.FAILED, reason=NOT_STARTED, retryable=True)
                     else:
+                        _sleep_until(taken.taken_at + task["wait"])  # its origin's gap ends then
                         self._set_cookies.start()
                         self._hsts.start()
                         result = handler.handle(task, session)

@@ -39,6 +39,16 @@ from crawler.urls import origin_of
 log = logging.getLogger(__name__)
 _SAID_PAUSE_SECONDS = 5.0  # a Retry-After this long or longer is said in the log: the crawl visibly waits
 _RESOURCE_KINDS = (Kind.IMAGE, Kind.STYLESHEET, Kind.SITEMAP, Kind.MENU)  # queued apart from pages, and taken first
+# Gaps end on a clock of this step: each dispatch round hands out every task whose origin's gap
+# ends before the step is over, saying how long the node waits before it starts it (its `wait`).
+# A crawl a --delay paces then wakes the scheduler once a step and hands its nodes several tasks a
+# take, not one of each for every request; the gaps stay as long as they were (the node waits them out).
+DISPATCH_STEP_SECONDS = 0.02
+
+
+def step_end(now: float) -> float:
+    """The end of the dispatch step `now` falls in: what a round may hand out has its gap end by then."""
+    return (now // DISPATCH_STEP_SECONDS + 1) * DISPATCH_STEP_SECONDS
 
 
 def known_validators(fetch: str) -> dict[str, str]:
@@ -314,7 +324,7 @@ class Frontier:
         """Lease the origin's next task if politeness allows; `position` > 0: the next of a chain,
         which runs in the slot its first task took."""
         while (queue := self._queue_to_take(host, allow_images)) is not None:
-            if (position == 0 and host.in_flight >= self._politeness.per_host) or host.next_time > now:
+            if (position == 0 and host.in_flight >= self._politeness.per_host) or host.next_time > step_end(now):
                 return None
             row = self._store.get_url(queue[0], itertools.islice(queue, 1, None))
             if row is None:  # a hash collision's twin that SQLite refused: nothing to fetch
@@ -347,15 +357,18 @@ class Frontier:
     def _lease(self, host: _Host, row: UrlRow, now: float, position: int) -> Task:
         leased = self._store.lease(row)
         task_id = make_task_id(row.id, leased.attempts, self.run_id)
-        expires = now + self._lease_seconds * (position + 1)  # a chained task starts when those before it end
+        starts = max(now, host.next_time)  # the origin's gap ends then (within this dispatch step)
+        expires = starts + self._lease_seconds * (position + 1)  # a chained task starts when those before it end
         self._leases[task_id] = Lease(task_id, row.id, host.origin, row.kind, expires, leased)
         heapq.heappush(self._expiries, (expires, task_id))
         self._lease_of_url[row.id] = task_id
         if position == 0:
             host.in_flight += 1
-        self._keep_gap(host, now, host.delay)
-        return make_task(task_id, row.kind, row.url, row.depth, row.page_url, row.hops,
+        self._keep_gap(host, starts, host.delay)
+        task = make_task(task_id, row.kind, row.url, row.depth, row.page_url, row.hops,
                          known_validators(row.fetch) if row.fetch else None, referrer_policy_of(row.words))
+        task["wait"] = starts - now
+        return task
 
     def fail(self, row: UrlRow, reason: str, outcome: Outcome = Outcome.FAILED) -> None:
         """Record a URL as failed (or skipped) for good."""
@@ -454,13 +467,20 @@ class Frontier:
                 heapq.heappush(self._gaps_end, (until, host.origin))
 
     def next_wake(self, now: float) -> float | None:
-        """When a task held back by politeness may next go out (an origin's gap ends, a retry
-        falls due), for the scheduler to wake then rather than at its next idle poll; None if
-        nothing waits on time. A gap that ends and finds nothing to send costs one idle round."""
+        """When a task held back by politeness may next go out (the dispatch step in which an
+        origin's gap ends begins, a retry falls due), for the scheduler to wake then rather than at
+        its next idle poll; None if nothing waits on time. A gap that ends and finds nothing to send
+        costs one idle round."""
         gaps = self._gaps_end
         while gaps and self._gap_stale(*gaps[0], now):
             heapq.heappop(gaps)
-        soonest = [gaps[0][0]] if gaps else []
+        soonest = []
+        if gaps:
+            gap_end = gaps[0][0]
+            step_begins = step_end(gap_end - DISPATCH_STEP_SECONDS)  # the round there hands its task out
+            # Past already: that round could not send it (the origin's slots were taken, robots.txt
+            # first…); the gap's end is the time to look again.
+            soonest.append(step_begins if step_begins > now else gap_end)
         if self._delayed:
             soonest.append(self._delayed[0][0])
         return min(soonest, default=None)

@@ -137,6 +137,7 @@ class Scheduler:
         self._stop_requested = threading.Event()
         self._stop_now = threading.Event()
         self._tasks: queue.Queue[dict[str, Any] | list[dict[str, Any]]] = queue.Queue()  # a task, or a chain
+        self._starts: dict[str, float] = {}  # task id -> when it may start, for queued tasks that wait (see _dispatch)
         self._results: queue.Queue[object] = queue.Queue()
         self._nodes: dict[str, _Node] = {}
         self._dead: set[str] = set()  # nodes whose process ended: what is still taken in their name goes back
@@ -227,8 +228,20 @@ class Scheduler:
     def listen(self) -> tuple[str, int]:
         """Start serving the queues; return the address nodes connect to."""
         self._served = broker.serve(self.config.listen_host, self.config.listen_port, self.config.authkey,
-                                    self._tasks, self._results, self.bulletin, self.wake_to_refill, self._note_taken)
+                                    self._tasks, self._results, self.bulletin, self.wake_to_refill, self._note_taken,
+                                    self._count_waits_from_now)
         return self._served.address
+
+    def _count_waits_from_now(self, batch: list[Any]) -> None:
+        """A node takes `batch` (called by the server's threads): each task's wait, counted from its
+        dispatch, now counts from this take, as the node counts it. A task that sat in the queue
+        until a node had room would otherwise wait its whole wait again, holding a fetcher."""
+        now = self._clock()
+        for item in batch:
+            for task in _tasks_in(item):
+                starts = self._starts.pop(task["id"], None)
+                if starts is not None:
+                    task["wait"] = max(0.0, starts - now)
 
     def _note_taken(self, node_id: str, batch: list[Any]) -> None:
         """Node `node_id` took `batch` (called by the server's threads): the loop notes it as the
@@ -408,22 +421,43 @@ class Scheduler:
         target = max(4, TASKS_HELD_PER_THREAD * threads)
         with self._tasks.mutex:  # our own queue; an item is a task or a chain of them
             queued = sum(len(_tasks_in(item)) for item in self._tasks.queue)
-        while queued < target:
-            allow_images = now >= self._applier.images_paused_until and (limit is None or (
-                self._images_saved() + self._frontier.in_flight_of(Kind.IMAGE) + self._applier.checks_pending < limit))
-            # Chains (Frontier.next_tasks) only while the waiting origins' slots are fewer than the
-            # nodes' threads: then a slot's round trips are what the crawl waits for. An image limit
-            # is counted a task at a time.
-            chain = limit is None and self._frontier.waiting_origins * self.config.politeness.per_host < threads
-            tasks = self._frontier.next_tasks(now, allow_images, chain)
-            if not tasks:
-                return True
-            cookies = self._cookies.names_version  # a node with an older jar reads it before it fetches
-            self._tasks.put([dict(task, cookies=cookies) for task in tasks] if len(tasks) > 1
-                            else dict(tasks[0], cookies=cookies))
-            queued += len(tasks)
-            self.counts["tasks/dispatched"] += len(tasks)
-        return False
+        handed: list[dict[str, Any] | list[dict[str, Any]]] = []  # this round's, queued together at its end
+        try:
+            while queued < target:
+                allow_images = self._images_allowed(now, limit)
+                # Chains (Frontier.next_tasks) only while the waiting origins' slots are fewer than the
+                # nodes' threads: then a slot's round trips are what the crawl waits for. An image limit
+                # is counted a task at a time.
+                chain = limit is None and self._frontier.waiting_origins * self.config.politeness.per_host < threads
+                tasks = self._frontier.next_tasks(now, allow_images, chain)
+                if not tasks:
+                    return True
+                cookies = self._cookies.names_version  # a node with an older jar reads it before it fetches
+                handed.append([dict(task, cookies=cookies) for task in tasks] if len(tasks) > 1
+                              else dict(tasks[0], cookies=cookies))
+                queued += len(tasks)
+                self.counts["tasks/dispatched"] += len(tasks)
+            return False
+        finally:
+            self._hand_to_nodes(handed, now)
+
+    def _images_allowed(self, now: float, limit: int | None) -> bool:
+        """Image tasks may go: not paused (the output was not writable), nor at --max-images."""
+        return now >= self._applier.images_paused_until and (limit is None or (
+            self._images_saved() + self._frontier.in_flight_of(Kind.IMAGE) + self._applier.checks_pending < limit))
+
+    def _hand_to_nodes(self, handed: list[dict[str, Any] | list[dict[str, Any]]], now: float) -> None:
+        """Queue a round's tasks together, those that may start first in front: a take then leaves
+        with all it has room for (a take woken by the first of several puts left with that one).
+        The start of a task that waits is kept until a node takes it (_count_waits_from_now)."""
+        if not handed:
+            return
+        handed.sort(key=lambda item: _tasks_in(item)[0]["wait"])
+        for item in handed:
+            for task in _tasks_in(item):
+                if task["wait"] > 0:
+                    self._starts[task["id"]] = now + task["wait"]
+        broker.put_together(self._tasks, handed)
 
     def _take_back_queued(self) -> None:
         """Return tasks no node has taken yet to the frontier (they stay pending for a resume)."""
@@ -433,6 +467,7 @@ class Scheduler:
             except queue.Empty:
                 return
             for task in reversed(_tasks_in(item)):  # each goes to the front
+                self._starts.pop(task["id"], None)
                 self._frontier.release(str(task["id"]))
 
     # -- results --------------------------------------------------------------------------------
