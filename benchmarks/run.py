@@ -2,7 +2,8 @@
 
 Prints figures (medians of --runs) for: one site with default options beside wget and Scrapy, a
 loopback crawl of two hosts served by nginx, a crawl against a server
-that adds 50 ms per response, scaling over 1/2/4 worker nodes, the scheduler's own ceiling, and its
+that adds 50 ms per response, scaling over 1/2/4 worker nodes, 120 sites paced by --delay (CPU per
+request, gaps at the servers), the scheduler's own ceiling, and its
 memory per URL, the gallery at 10,000 and 50,000 images, and coverage of every form of image reference against
 headless Chromium and wget (with extraction CPU per page). The machine is shared and noisy: compare
 ratios within one run.
@@ -18,12 +19,21 @@ import sys
 import tempfile
 from pathlib import Path
 
-from benchmarks import forms_bench, gallery_bench, onehost_bench, recrawl_bench, redis_bench, scheduler_bench
+from benchmarks import (
+    forms_bench,
+    gallery_bench,
+    onehost_bench,
+    paced_bench,
+    recrawl_bench,
+    redis_bench,
+    scheduler_bench,
+)
 from benchmarks.crawl import REPO, CrawlFigures, run_crawl
 from benchmarks.servers import LatencyServer, Nginx, PythonServer, free_ports
 from benchmarks.site import SiteTruth, generate
 
-SECTIONS = ("onehost", "crawl", "latency", "scaling", "scheduler", "memory", "gallery", "forms", "recrawl", "redis")
+SECTIONS = ("onehost", "crawl", "latency", "scaling", "paced", "scheduler", "memory", "gallery", "forms", "recrawl",
+            "redis")
 
 
 def median(values: list[float]) -> float:
@@ -74,6 +84,8 @@ def main(argv: list[str] | None = None) -> int:
                 loopback(work, args, pictures)
             if wanted & {"latency", "scaling"}:
                 latency(work, args, pictures, "latency" in wanted, "scaling" in wanted)
+        if "paced" in wanted:
+            paced_bench.paced(work / "paced", args.runs)
         if "scheduler" in wanted:
             scheduler_bench.ceiling(work / "sched")
             scheduler_bench.ceiling_over_socket(work / "sched-socket")

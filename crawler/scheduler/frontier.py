@@ -81,7 +81,7 @@ class _Host:
     # Ctrl-C) then has the images of the pages it did fetch.
     resources: deque[int] = field(default_factory=deque)
     in_flight: int = 0
-    next_time: float = 0.0  # no dispatch to this origin before this moment
+    next_time: float = 0.0  # no request to this origin before this moment (its task may go out sooner, to wait)
     delay: float = 0.0
     rules: RobotsRules | None = None  # None until robots.txt is known
     robots_failed: bool = False  # robots.txt could not be fetched: nothing else is requested

@@ -137,7 +137,7 @@ class Scheduler:
         self._stop_requested = threading.Event()
         self._stop_now = threading.Event()
         self._tasks: queue.Queue[dict[str, Any] | list[dict[str, Any]]] = queue.Queue()  # a task, or a chain
-        self._starts: dict[str, float] = {}  # task id -> when it may start, for queued tasks that wait (see _dispatch)
+        self._starts: dict[str, float] = {}  # task id -> when it may start: queued tasks that wait (_hand_to_nodes)
         self._results: queue.Queue[object] = queue.Queue()
         self._nodes: dict[str, _Node] = {}
         self._dead: set[str] = set()  # nodes whose process ended: what is still taken in their name goes back
