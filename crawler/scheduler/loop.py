@@ -297,7 +297,7 @@ class Scheduler:
 
         Returns why the run is over once it is (nothing left, or stopping with nothing in flight).
         """
-        self._drain_results(now)
+        self._drain_results()
         if self._sync is not None:
             self._sync.step(now, self._ran_dry)
         self._applier.collect_checked(now)
@@ -403,13 +403,15 @@ class Scheduler:
             return
         self._handle(message, self._clock())
 
-    def _drain_results(self, now: float) -> None:
+    def _drain_results(self) -> None:
+        """Handle the results waiting, each at the time it is read: an origin's gap counts from its
+        response's end, and a round of hundreds of results takes a good part of a second."""
         for _ in range(_MAX_RESULTS_PER_ROUND):
             try:
                 message = self._results.get_nowait()
             except queue.Empty:
                 return
-            self._handle(message, now)
+            self._handle(message, self._clock())
 
     def _dispatch(self, now: float) -> bool:
         """Queue tasks up to what the nodes hold; return True if the frontier had no task to give
@@ -626,7 +628,7 @@ class Scheduler:
             self._served.desk.close()  # a node's next take returns at once, empty: it reads the end and leaves
         deadline = self._clock() + (_BYE_WAIT_SECONDS if finished else _PAUSE_NOTICE_SECONDS)
         while self._clock() < deadline:
-            self._drain_results(self._clock())  # a node that joined as the crawl ended is waited for too
+            self._drain_results()  # a node that joined as the crawl ended is waited for too
             if not self._nodes:
                 break
             self._wait_for_result()
