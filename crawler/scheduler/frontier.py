@@ -324,7 +324,7 @@ class Frontier:
         """Lease the origin's next task if politeness allows; `position` > 0: the next of a chain,
         which runs in the slot its first task took."""
         while (queue := self._queue_to_take(host, allow_images)) is not None:
-            if (position == 0 and host.in_flight >= self._politeness.per_host) or host.next_time > step_end(now):
+            if (position == 0 and host.in_flight >= self._slots(host)) or host.next_time > step_end(now):
                 return None
             row = self._store.get_url(queue[0], itertools.islice(queue, 1, None))
             if row is None:  # a hash collision's twin that SQLite refused: nothing to fetch
@@ -353,6 +353,15 @@ class Frontier:
                 continue
             return self._lease(host, row, now, position)
         return None
+
+    def _slots(self, host: _Host) -> int:
+        """Requests the origin may have in flight: --per-host, but one where a gap is kept between
+        its requests (--delay, Crawl-delay). The frontier knows when a task went out, not when its
+        request started: a second one in flight was spaced from the first's dispatch, and a node
+        that started the first late (its fetchers busy, a pause of its process) put the two closer
+        than the gap. One at a time, the next goes a gap after the last answer, as Heritrix and
+        Nutch space a host's requests."""
+        return 1 if host.delay > 0 else self._politeness.per_host
 
     def _lease(self, host: _Host, row: UrlRow, now: float, position: int) -> Task:
         leased = self._store.lease(row)
