@@ -468,12 +468,13 @@ class Frontier:
                 lease.node = node
 
     def _keep_gap(self, host: _Host, now: float, seconds: float) -> None:
-        """No dispatch to `host` for `seconds` from `now` (a gap that ends later stands)."""
+        """No request to `host` for `seconds` from `now` (a gap that ends later stands). No gap moves
+        nothing: a result read after its round began would otherwise hold the origin back from that
+        round's dispatch, and with no gap to end, nothing woke the scheduler for it."""
         until = now + seconds
-        if until > host.next_time:
+        if seconds > 0 and until > host.next_time:
             host.next_time = until
-            if seconds > 0:
-                heapq.heappush(self._gaps_end, (until, host.origin))
+            heapq.heappush(self._gaps_end, (until, host.origin))
 
     def next_wake(self, now: float) -> float | None:
         """When a task held back by politeness may next go out (the dispatch step in which an
