@@ -405,7 +405,7 @@ class Scheduler:
 
     def _drain_results(self) -> None:
         """Handle the results waiting, each at the time it is read: an origin's gap counts from its
-        response's end, and a round of hundreds of results takes a good part of a second."""
+        response's end, and a round of hundreds of results takes a tenth of a second or more."""
         for _ in range(_MAX_RESULTS_PER_ROUND):
             try:
                 message = self._results.get_nowait()
