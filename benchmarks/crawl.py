@@ -78,11 +78,26 @@ class PeakRss:
         return self.kib / 1024
 
 
-def _wait(child: subprocess.Popen[bytes], peak: PeakRss) -> tuple[float, float]:
-    """Reap a child; return its CPU seconds (exact, from wait4) and peak RSS in MB."""
+def reap(child: subprocess.Popen[bytes]) -> float:
+    """Wait for a child, set its return code and close its piped output; return its CPU seconds
+    (exact, from wait4)."""
     _pid, status, usage = os.wait4(child.pid, 0)
     child.returncode = os.waitstatus_to_exitcode(status)
-    return usage.ru_utime + usage.ru_stime, peak.mb
+    if child.stdout is not None:
+        child.stdout.close()
+    return usage.ru_utime + usage.ru_stime
+
+
+def listening_port(scheduler: subprocess.Popen[bytes]) -> str:
+    """The port a `crawler scheduler --listen 127.0.0.1:0` started with stdout piped says it listens on."""
+    assert scheduler.stdout is not None
+    line = scheduler.stdout.readline().decode()
+    return line.split("listening on ")[1].split(",")[0].rsplit(":", 1)[1]
+
+
+def _wait(child: subprocess.Popen[bytes], peak: PeakRss) -> tuple[float, float]:
+    """Reap a child; return its CPU seconds and peak RSS in MB."""
+    return reap(child), peak.mb
 
 
 def run_crawl(seed: str, output: Path, truth: SiteTruth, server, *, workers: int, threads: int,
@@ -94,17 +109,14 @@ def run_crawl(seed: str, output: Path, truth: SiteTruth, server, *, workers: int
     scheduler = subprocess.Popen([sys.executable, "-m", "crawler", "scheduler", seed, "--output", str(output),
                                   "--fresh", "--listen", "127.0.0.1:0", "--delay", "0", "--per-host", "256",
                                   "--quiet", *extra], cwd=REPO, env=env, stdout=subprocess.PIPE)
-    assert scheduler.stdout is not None
     scheduler_peak = PeakRss(scheduler.pid)
-    line = scheduler.stdout.readline().decode()
-    port = line.split("listening on ")[1].split(",")[0].rsplit(":", 1)[1]
+    port = listening_port(scheduler)
     nodes = [subprocess.Popen([sys.executable, "-m", "crawler", "worker", "--connect", f"127.0.0.1:{port}",
                                "--threads", str(threads), "--processes", str(processes_per_worker),
                                "--quiet"], cwd=REPO, env=env) for _ in range(workers)]
     node_peaks = [PeakRss(node.pid) for node in nodes]
     scheduler_cpu, scheduler_peak_mb = _wait(scheduler, scheduler_peak)
     wall = time.monotonic() - started
-    scheduler.stdout.close()
     worker_usage = [_wait(node, peak) for node, peak in zip(nodes, node_peaks)]
     if scheduler.returncode != 0 or any(node.returncode != 0 for node in nodes):
         raise RuntimeError(f"crawl failed: scheduler {scheduler.returncode}, workers "

@@ -17,19 +17,13 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-from benchmarks.crawl import REPO
+from benchmarks.crawl import REPO, listening_port, reap
 from benchmarks.servers import Nginx, free_ports
 from benchmarks.site import CLASSIC_FORMS, generate_site
 from crawler import broker
 
 SITES = 120
 DELAYS = (0.5, 0.1)
-
-
-def _cpu_of(child: subprocess.Popen[bytes]) -> float:
-    _pid, status, usage = os.wait4(child.pid, 0)
-    child.returncode = os.waitstatus_to_exitcode(status)
-    return usage.ru_utime + usage.ru_stime
 
 
 def _crawl(seeds: Path, output: Path, delay: float) -> tuple[float, float, float]:
@@ -39,14 +33,12 @@ def _crawl(seeds: Path, output: Path, delay: float) -> tuple[float, float, float
     scheduler = subprocess.Popen([sys.executable, "-m", "crawler", "scheduler", str(seeds), "--output", str(output),
                                   "--fresh", "--listen", "127.0.0.1:0", "--delay", str(delay), "--quiet"],
                                  cwd=REPO, env=env, stdout=subprocess.PIPE)
-    assert scheduler.stdout is not None
-    port = scheduler.stdout.readline().decode().split("listening on ")[1].split(",")[0].rsplit(":", 1)[1]
+    port = listening_port(scheduler)
     workers = [subprocess.Popen([sys.executable, "-m", "crawler", "worker", "--connect", f"127.0.0.1:{port}",
                                  "--threads", "8", "--quiet"], cwd=REPO, env=env) for _ in range(2)]
-    scheduler_cpu = _cpu_of(scheduler)
+    scheduler_cpu = reap(scheduler)
     wall = time.monotonic() - started
-    scheduler.stdout.close()
-    workers_cpu = sum(_cpu_of(worker) for worker in workers)
+    workers_cpu = sum(reap(worker) for worker in workers)
     if scheduler.returncode != 0 or any(worker.returncode != 0 for worker in workers):
         raise RuntimeError(f"crawl failed: scheduler {scheduler.returncode}, workers "
                            f"{[worker.returncode for worker in workers]}")
@@ -59,8 +51,11 @@ def _gaps(server: Nginx) -> list[float]:
     for line in (server.workdir / "access.log").read_text().splitlines():
         port, _uri, _status, end, took = line.split(" ")[:5]
         starts[port].append(float(end) - float(took))
-    return [later - earlier for times in starts.values()
-            for earlier, later in zip(sorted(times), sorted(times)[1:])]
+    gaps = []
+    for times in starts.values():
+        times.sort()
+        gaps += [later - earlier for earlier, later in zip(times, times[1:])]
+    return gaps
 
 
 def paced(work: Path, runs: int = 3, sites: int = SITES) -> None:

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import hashlib
-import os
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-from benchmarks.crawl import CrawlFigures, PeakRss, _url_of
+from benchmarks.crawl import CrawlFigures, PeakRss, _url_of, reap
 from benchmarks.site import SiteTruth
 
 SPIDER = Path(__file__).with_name("scrapy_spider.py")
@@ -23,9 +22,8 @@ def run(seed: str, output: Path, truth: SiteTruth, server) -> CrawlFigures:
                               "-a", f"start={seed}",
                               "-s", f"FILES_STORE={output}"], cwd=output)
     peak = PeakRss(child.pid)
-    _pid, status, usage = os.wait4(child.pid, 0)
+    cpu = reap(child)
     wall = time.monotonic() - started
-    child.returncode = os.waitstatus_to_exitcode(status)
     if child.returncode != 0:
         raise RuntimeError(f"scrapy exited {child.returncode}")
     hits = server.hits()
@@ -34,7 +32,7 @@ def run(seed: str, output: Path, truth: SiteTruth, server) -> CrawlFigures:
     expected = set(truth.images.values())
     return CrawlFigures(
         wall_seconds=wall, pages=len(set(truth.pages) & by_url), images=len(saved), requests=sum(hits.values()),
-        cpu_seconds=usage.ru_utime + usage.ru_stime, scheduler_cpu_seconds=0.0,
+        cpu_seconds=cpu, scheduler_cpu_seconds=0.0,
         scheduler_peak_mb=peak.mb, worker_peak_mb=peak.mb,
         page_coverage=len(set(truth.pages) & by_url) / len(truth.pages),
         image_coverage=len(saved & expected) / len(expected),
