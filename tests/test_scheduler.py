@@ -11,6 +11,7 @@ import json
 import queue
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -700,19 +701,27 @@ def test_the_slowest_hosts_are_timed_on_what_reached_a_server(tmp_path: Path, re
         [{"origin": SITE, "downloads": 1, "mean_seconds": elapsed}] if timed else [])
 
 
+def _one_page_in_flight(tmp_path: Path, delay: float,
+                        clock: Callable[[], float] = lambda: 0.0) -> tuple[Scheduler, dict]:
+    """A scheduler of one site (one request at a time, robots.txt not read) whose seed was handed
+    out at 9.0, and /b waiting behind it; returns it and the seed's task."""
+    config = SchedulerConfig(output_dir=tmp_path, authkey=b"k" * 32, seeds=(f"{SITE}/",),
+                             scope=Scope(frozenset({"site.test"}), read_sitemaps=False),
+                             politeness=Politeness(delay_seconds=delay, obey_robots=False, per_host=1))
+    scheduler = Scheduler(config, clock=clock, store=MemoryStore())
+    scheduler._applier.add_seeds([f"{SITE}/"])
+    first = scheduler._frontier.next_task(9.0)
+    assert first is not None
+    scheduler._frontier.add(f"{SITE}/b", canonical(f"{SITE}/b"), Kind.PAGE, 1, f"{SITE}/")
+    return scheduler, dict(first)
+
+
 @pytest.mark.parametrize(("held", "gap_from"), [(0.0, 10.007), (0.02, 9.987), (5.0, 9.907)])  # the last: 0.1 s at most
 def test_an_origins_gap_counts_from_the_response_not_from_a_result_the_node_held(tmp_path: Path, held: float,
                                                                                 gap_from: float) -> None:
     # A node holds results for company where a --delay paces the crawl; the gap between one
     # response and the next request must not grow by what it held (before: 20 ms more a request).
-    config = SchedulerConfig(output_dir=tmp_path, authkey=b"k" * 32, seeds=(f"{SITE}/",),
-                             scope=Scope(frozenset({"site.test"}), read_sitemaps=False),
-                             politeness=Politeness(delay_seconds=0.5, obey_robots=False, per_host=1))
-    scheduler = Scheduler(config, clock=lambda: 0.0, store=MemoryStore())
-    scheduler._applier.add_seeds([f"{SITE}/"])
-    first = scheduler._frontier.next_task(9.0)
-    assert first is not None
-    scheduler._frontier.add(f"{SITE}/b", canonical(f"{SITE}/b"), Kind.PAGE, 1, f"{SITE}/")
+    scheduler, first = _one_page_in_flight(tmp_path, 0.5)
     scheduler._handle(dict(make_result(first, "n1", Outcome.FETCHED, status=200, held=held)), 10.007)
     assert scheduler._frontier.next_task(gap_from + 0.5 - 0.03) is None  # a dispatch step before the gap ends
     asked = gap_from + 0.5 - 0.004  # in the step in which it ends: handed out, to start as it ends
@@ -958,15 +967,8 @@ def test_a_result_read_late_in_a_round_counts_its_gap_from_when_it_was_read(tmp_
     # A round reads up to 500 results, and each was handled as if it had come when the round began;
     # after a pile-up (a pause of the scheduler's, a burst of answers) an origin's gap ran from a
     # moment before its response ended, and its next request came that much early.
-    clock = [10.3]  # what the clock says as the result is read: the round began at 10.0
-    config = SchedulerConfig(output_dir=tmp_path, authkey=b"k" * 32, seeds=(f"{SITE}/",),
-                             scope=Scope(frozenset({"site.test"}), read_sitemaps=False),
-                             politeness=Politeness(delay_seconds=0.5, obey_robots=False, per_host=1))
-    scheduler = Scheduler(config, clock=lambda: clock[0], store=MemoryStore())
-    scheduler._applier.add_seeds([f"{SITE}/"])
-    first = scheduler._frontier.next_task(9.0)
-    assert first is not None
-    scheduler._frontier.add(f"{SITE}/b", canonical(f"{SITE}/b"), Kind.PAGE, 1, f"{SITE}/")
+    # what the clock says as the result is read: the round began at 10.0
+    scheduler, first = _one_page_in_flight(tmp_path, 0.5, clock=lambda: 10.3)
     scheduler._results.put(dict(make_result(first, "n1", Outcome.FETCHED, status=200)))
     scheduler._step(10.0)
     assert scheduler._tasks.qsize() == 0
@@ -975,21 +977,12 @@ def test_a_result_read_late_in_a_round_counts_its_gap_from_when_it_was_read(tmp_
     assert task is not None and 10.795 + task["wait"] == pytest.approx(10.8)
 
 
-
 def test_with_no_delay_a_result_read_late_in_a_round_holds_nothing_back_from_its_dispatch(tmp_path: Path) -> None:
     # A result read at its own time moved its origin's next request to then even with no gap to
     # keep; the round's dispatch, timed at its start, handed nothing out, and nothing woke the
     # scheduler before its 50 ms idle poll (the scheduler ceiling fell from 6,600 to 4,400 tasks/s).
-    clock = [10.3]
-    config = SchedulerConfig(output_dir=tmp_path, authkey=b"k" * 32, seeds=(f"{SITE}/",),
-                             scope=Scope(frozenset({"site.test"}), read_sitemaps=False),
-                             politeness=Politeness(delay_seconds=0, obey_robots=False, per_host=1))
-    scheduler = Scheduler(config, clock=lambda: clock[0], store=MemoryStore())
-    scheduler._applier.add_seeds([f"{SITE}/"])
+    scheduler, first = _one_page_in_flight(tmp_path, 0, clock=lambda: 10.3)
     scheduler._handle(dict(make_node_event("hello", "n1", 8, [], 0)), 9.0)
-    first = scheduler._frontier.next_task(9.0)
-    assert first is not None
-    scheduler._frontier.add(f"{SITE}/b", canonical(f"{SITE}/b"), Kind.PAGE, 1, f"{SITE}/")
     scheduler._results.put(dict(make_result(first, "n1", Outcome.FETCHED, status=200)))
     scheduler._step(10.0)
     assert [task["url"] for task in _tasks_in(scheduler._tasks.get_nowait())] == [f"{SITE}/b"]
