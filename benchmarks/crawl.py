@@ -9,6 +9,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from benchmarks.site import SiteTruth
 from crawler import broker
@@ -35,6 +36,7 @@ class CrawlFigures:
     images: int
     requests: int
     cpu_seconds: float  # all crawler processes, user + system
+    system_cpu_seconds: float  # of cpu_seconds, the kernel's (system calls: sockets, files)
     scheduler_cpu_seconds: float
     scheduler_peak_mb: float
     worker_peak_mb: float
@@ -78,14 +80,23 @@ class PeakRss:
         return self.kib / 1024
 
 
-def reap(child: subprocess.Popen[bytes]) -> float:
+class CpuTimes(NamedTuple):
+    user: float
+    system: float  # in the kernel, on the process's behalf
+
+    @property
+    def total(self) -> float:
+        return self.user + self.system
+
+
+def reap(child: subprocess.Popen[bytes]) -> CpuTimes:
     """Wait for a child, set its return code and close its piped output; return its CPU seconds
     (exact, from wait4)."""
     _pid, status, usage = os.wait4(child.pid, 0)
     child.returncode = os.waitstatus_to_exitcode(status)
     if child.stdout is not None:
         child.stdout.close()
-    return usage.ru_utime + usage.ru_stime
+    return CpuTimes(usage.ru_utime, usage.ru_stime)
 
 
 def listening_port(scheduler: subprocess.Popen[bytes]) -> str:
@@ -95,8 +106,8 @@ def listening_port(scheduler: subprocess.Popen[bytes]) -> str:
     return line.split("listening on ")[1].split(",")[0].rsplit(":", 1)[1]
 
 
-def _wait(child: subprocess.Popen[bytes], peak: PeakRss) -> tuple[float, float]:
-    """Reap a child; return its CPU seconds and peak RSS in MB."""
+def _wait(child: subprocess.Popen[bytes], peak: PeakRss) -> tuple[CpuTimes, float]:
+    """Reap a child; return its CPU times and peak RSS in MB."""
     return reap(child), peak.mb
 
 
@@ -129,8 +140,9 @@ def run_crawl(seed: str, output: Path, truth: SiteTruth, server, *, workers: int
     return CrawlFigures(
         wall_seconds=wall, pages=sum(1 for url in by_url if url in pages),
         images=len(manifest), requests=sum(hits.values()),
-        cpu_seconds=scheduler_cpu + sum(cpu for cpu, _ in worker_usage),
-        scheduler_cpu_seconds=scheduler_cpu, scheduler_peak_mb=scheduler_peak_mb,
+        cpu_seconds=scheduler_cpu.total + sum(cpu.total for cpu, _ in worker_usage),
+        system_cpu_seconds=scheduler_cpu.system + sum(cpu.system for cpu, _ in worker_usage),
+        scheduler_cpu_seconds=scheduler_cpu.total, scheduler_peak_mb=scheduler_peak_mb,
         worker_peak_mb=max(peak for _, peak in worker_usage),
         page_coverage=len(pages & set(by_url)) / len(pages),
         image_coverage=len(saved & expected) / len(expected),

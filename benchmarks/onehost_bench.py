@@ -21,6 +21,7 @@ from collections import Counter
 from pathlib import Path
 
 from benchmarks.crawl import REPO, run_command
+from benchmarks.disk import describe, new_file_microseconds
 from benchmarks.forms_bench import DOC_SITE
 from benchmarks.scrapy_reference import SPIDER
 from benchmarks.servers import LatencyServer, Nginx, PythonServer, free_ports
@@ -61,6 +62,7 @@ def _measure(name: str, root: Path, work: Path, runs: int) -> None:
     requests: dict[str, int] = {}
     images: dict[str, int] = {}  # image files each left on disk: a crawler that did less work shows here
     phases: list[tuple[float, float, float]] = []  # ours: start-up, crawling, end (where the server logs spans)
+    disk_before = new_file_microseconds(work)
     try:
         for n in range(runs):
             server.reset()
@@ -90,6 +92,7 @@ def _measure(name: str, root: Path, work: Path, runs: int) -> None:
                 images["Scrapy"] = _image_files(folder / "full")
     finally:
         server.close()
+    disk_after = new_file_microseconds(work)
     print(f"\n## one host: {name}, served by {server.name} (median of {runs})")
     ours = statistics.median(walls["queue-crawler"])
     for crawler, values in walls.items():
@@ -103,6 +106,7 @@ def _measure(name: str, root: Path, work: Path, runs: int) -> None:
         start_up, crawling, end = (statistics.median(phase[k] for phase in phases) for k in range(3))
         print(f"  queue-crawler's time: {start_up:.2f} s to the first request, {crawling:.2f} s crawling, "
               f"{end:.2f} s from the last answer to its exit (medians)")
+    print(describe(disk_before, disk_after))
     print("  targets: queue-crawler within 2x wget's wall time and at most 0.5x Scrapy's")
 
 

@@ -36,9 +36,9 @@ def _crawl(seeds: Path, output: Path, delay: float) -> tuple[float, float, float
     port = listening_port(scheduler)
     workers = [subprocess.Popen([sys.executable, "-m", "crawler", "worker", "--connect", f"127.0.0.1:{port}",
                                  "--threads", "8", "--quiet"], cwd=REPO, env=env) for _ in range(2)]
-    scheduler_cpu = reap(scheduler)
+    scheduler_cpu = reap(scheduler).total
     wall = time.monotonic() - started
-    workers_cpu = sum(reap(worker) for worker in workers)
+    workers_cpu = sum(reap(worker).total for worker in workers)
     if scheduler.returncode != 0 or any(worker.returncode != 0 for worker in workers):
         raise RuntimeError(f"crawl failed: scheduler {scheduler.returncode}, workers "
                            f"{[worker.returncode for worker in workers]}")

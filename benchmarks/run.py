@@ -29,6 +29,7 @@ from benchmarks import (
     scheduler_bench,
 )
 from benchmarks.crawl import REPO, CrawlFigures, run_crawl
+from benchmarks.disk import describe, new_file_microseconds
 from benchmarks.servers import LatencyServer, Nginx, PythonServer, free_ports
 from benchmarks.site import SiteTruth, generate
 
@@ -49,7 +50,8 @@ def report_crawls(title: str, runs: list[CrawlFigures]) -> None:
     print(f"  pages/s               {med('pages') / wall:9.1f}   ({runs[0].pages} pages)")
     print(f"  images/s              {med('images') / wall:9.1f}   ({runs[0].images} images saved)")
     print(f"  requests              {med('requests'):9.0f}")
-    print(f"  CPU seconds, all      {med('cpu_seconds'):9.2f}   (scheduler {med('scheduler_cpu_seconds'):.2f})")
+    print(f"  CPU seconds, all      {med('cpu_seconds'):9.2f}   (scheduler {med('scheduler_cpu_seconds'):.2f}; "
+          f"in the kernel {med('system_cpu_seconds'):.2f})")
     print(f"  CPU ms per request    {median([r.cpu_ms_per_request for r in runs]):9.3f}")
     print(f"  peak RSS scheduler MB {med('scheduler_peak_mb'):9.1f}")
     print(f"  peak RSS worker MB    {med('worker_peak_mb'):9.1f}")
@@ -126,9 +128,11 @@ def loopback(work: Path, args: argparse.Namespace, pictures: dict[int, bytes]) -
           f"({len(set(truth.images.values()))} distinct), 2 hosts, served by {server.name}")
     seed = f"http://127.0.0.1:{ports[0]}/"
     try:
+        disk_before = new_file_microseconds(work)
         runs = [run_crawl(seed, work / f"out{n}", truth, server, workers=args.workers, threads=args.threads)
                 for n in range(args.runs)]
         report_crawls(f"queue-crawler, {args.workers} workers x {args.threads} threads", runs)
+        print(describe(disk_before, new_file_microseconds(work)))
         if args.scrapy:
             from benchmarks import scrapy_reference
             reference = [scrapy_reference.run(seed, work / f"scrapy{n}", truth, server) for n in range(args.runs)]

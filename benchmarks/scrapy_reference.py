@@ -32,7 +32,7 @@ def run(seed: str, output: Path, truth: SiteTruth, server) -> CrawlFigures:
     expected = set(truth.images.values())
     return CrawlFigures(
         wall_seconds=wall, pages=len(set(truth.pages) & by_url), images=len(saved), requests=sum(hits.values()),
-        cpu_seconds=cpu, scheduler_cpu_seconds=0.0,
+        cpu_seconds=cpu.total, system_cpu_seconds=cpu.system, scheduler_cpu_seconds=0.0,
         scheduler_peak_mb=peak.mb, worker_peak_mb=peak.mb,
         page_coverage=len(set(truth.pages) & by_url) / len(truth.pages),
         image_coverage=len(saved & expected) / len(expected),
