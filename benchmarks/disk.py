@@ -6,8 +6,8 @@ project's machine, a virtual machine's ext4, the first block of a new file has c
 its part of the disk) and by how much was made and deleted there lately, and it changes within
 minutes. In 16 interleaved runs on the generated site of the onehost section, wget took 0.18 to
 0.20 s where a new file cost some 30 µs and 0.71 s where it cost 950 µs; queue-crawler 1.00 to
-1.10 s and 1.42 s: the ratio between them went from 5.5 to 2.0 with the disk alone. The crawl
-sections print it beside their figures, probed before and after their runs.
+1.10 s and 1.37 to 1.42 s: the ratio between them went from 5.5 to 2.0 with the disk alone. The
+crawl sections print it beside their figures, probed before and after their runs.
 """
 
 from __future__ import annotations
