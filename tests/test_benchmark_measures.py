@@ -17,7 +17,6 @@ def test_reap_gives_a_child_s_cpu_in_its_own_code_and_in_the_kernel_apart() -> N
     times = reap(child)
     assert child.returncode == 0
     assert times.system > 0.02 and times.user > 0.02, times  # 300,000 system calls, and the loop that made them
-    assert times.total == times.user + times.system
 
 
 def test_the_disk_probe_times_files_it_makes_and_leaves_them(tmp_path: Path) -> None:
