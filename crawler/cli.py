@@ -788,8 +788,11 @@ def parse_command_line(parser: argparse.ArgumentParser, argv: list[str]) -> argp
     args, unknown = parser.parse_known_args(argv)
     commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
     if unknown:
-        _refuse_unknown(commands, getattr(args, "command", None), unknown)
-        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+        command_name = getattr(args, "command", None)
+        _refuse_unknown(commands, command_name, unknown)
+        # said by the command's parser: its usage lists the options it does take
+        (commands.choices[command_name] if command_name else parser).error(
+            f"unrecognized arguments: {' '.join(unknown)}")
     if getattr(args, "config", None) is None:
         return args
     command = commands.choices[args.command]

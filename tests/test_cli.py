@@ -228,6 +228,9 @@ def test_cli_the_command_leaves_with_mains_code_its_output_and_the_exit_handlers
     (["--help"], 0, "usage: crawler"),
     (["run", "--help"], 0, "usage: crawler run"),
     (["run", "https://example.com/", "--no-such-option"], 2, "unrecognized arguments: --no-such-option"),
+    # the command's own usage, with the options it does take (it showed `crawler [-h] COMMAND ...`)
+    (["export", "out", "--to", "by-name"], 2, "crawler export: error: unrecognized arguments: --to by-name"),
+    (["export", "out", "--to", "by-name"], 2, "[--layout {manifest,names}] [--into DIR]"),
     (["run", "https://example.com/", "--delay", "soon"], 2, "--delay"),
     # a node given one of the crawl's options is told where it goes (it was "unrecognized arguments")
     (["worker", "--connect", "127.0.0.1:1", "--no-check-certificate"], 2,
