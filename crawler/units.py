@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import shlex
 import time
+from collections.abc import Callable
 from datetime import datetime, timezone
 
 
@@ -48,6 +49,7 @@ def parse_size(text: str) -> int:
     match = _NUMBER_AND_UNIT.fullmatch(text)
     unit = match.group(2).lower() if match else ""
     if match is None or unit not in _SIZE_UNITS:
+        _refuse_negative(text, parse_size)
         raise ValueError(f"{text!r} is not a size (like 5M, 20MiB, 512k or a number of bytes)")
     return int(float(match.group(1)) * _SIZE_UNITS[unit])
 
@@ -66,7 +68,20 @@ def parse_seconds(text: str) -> float:
         parts = [(float(number), unit.lower()) for number, unit in _TIME_PART.findall(text)]
         if all(unit in _TIME_UNITS for _number, unit in parts):
             return sum(number * _TIME_UNITS[unit] for number, unit in parts)
+    _refuse_negative(text, parse_seconds)
     raise ValueError(f"{text!r} is not a time (like 1.5s, 500ms, 2m, 1h, 1m30s or a number of seconds)")
+
+
+def _refuse_negative(text: str, parse: Callable[[str], float]) -> None:
+    """Say so where `text` is a size or time but for its minus sign (`--delay -1` is no typo)."""
+    unsigned = text.strip()
+    if not unsigned.startswith("-"):
+        return
+    try:
+        parse(unsigned[1:])
+    except ValueError:
+        return
+    raise ValueError(f"must not be negative: {text!r}")
 
 
 def size_option(count: int) -> str:

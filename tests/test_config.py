@@ -1,5 +1,8 @@
 """Settings that cannot work are refused with a sentence naming the option, never silently changed."""
 
+import re
+from collections.abc import Callable
+
 import pytest
 
 from crawler.config import (
@@ -64,12 +67,20 @@ def test_units_times_take_units(text: str, seconds: float) -> None:
     assert parse_seconds(text) == seconds
 
 
-@pytest.mark.parametrize("bad", ["5X", "", "-1", "1.2.3", "M", "1m30", "1x30s", "m30s"])
+@pytest.mark.parametrize("bad", ["5X", "", "1.2.3", "M", "1m30", "1x30s", "m30s", "--1", "-"])
 def test_units_nonsense_is_a_sentence(bad: str) -> None:
     with pytest.raises(ValueError, match="is not a"):
         parse_size(bad)
     with pytest.raises(ValueError, match="is not a"):
         parse_seconds(bad)
+
+
+@pytest.mark.parametrize(("parse", "bad"), [(parse_size, "-1"), (parse_size, " -5M "), (parse_seconds, "-1"),
+                                            (parse_seconds, "-0.5s"), (parse_seconds, "-1m30s")])
+def test_units_a_negative_size_or_time_is_said_to_be_one(parse: Callable[[str], float], bad: str) -> None:
+    # `--delay -1` said "'-1' is not a time", as for a typo; --max-pages -3 says "must not be negative"
+    with pytest.raises(ValueError, match=re.escape(f"must not be negative: {bad!r}")):
+        parse(bad)
 
 
 def test_units_words_for_people() -> None:
