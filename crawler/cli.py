@@ -37,6 +37,8 @@ from crawler.seeds import read_seeds
 from crawler.storage import MANIFEST_NAME, STATE_DIR, read_jsonl
 from crawler.supervise import LocalNodes, LocalWorkers, run_local_crawl, run_node, run_scheduler, terminal
 from crawler.units import (
+    checked_seconds,
+    checked_size,
     duration_text,
     parse_seconds,
     parse_size,
@@ -873,12 +875,23 @@ def _convert(action: argparse.Action, value: Any) -> Any:
     for item in values:
         if isinstance(item, (dict, list)):
             raise TypeError("expected a string or a number")
-        if action.type is not None and not (isinstance(item, (int, float)) and action.type in (_seconds, _size)):
+        if action.type in (_seconds, _size) and isinstance(item, (int, float)):
+            item = _number_as(action.type, item)
+        elif action.type is not None:
             item = action.type(str(item))  # type: ignore[operator]  # typeshed: a str names a registered type
         if action.choices is not None and item not in action.choices:
             raise ValueError(f"choose from {', '.join(map(str, action.choices))}")
         converted.append(item)
     return converted if many else converted[0]
+
+
+def _number_as(kind: Callable[[str], Any], number: float) -> float | int:
+    """A crawl file's number for a time or size option (`delay = 1.5`), held to the command line's rules."""
+    if isinstance(number, bool):  # TOML's true is no number of seconds
+        raise TypeError(f"expected a {'time' if kind is _seconds else 'size'}, not true or false")
+    if kind is _seconds:
+        return checked_seconds(float(number), repr(number))
+    return checked_size(number, repr(number))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -9,6 +9,7 @@ from typing import Any
 
 from crawler import __version__
 from crawler.errors import ConfigError
+from crawler.units import LONGEST_SECONDS, seconds_option
 
 DEFAULT_USER_AGENT = f"queue-crawler/{__version__} (+https://github.com/queue-crawler/queue-crawler)"
 
@@ -22,6 +23,9 @@ SRCSET_CHOICES = ("all", "largest")  # --srcset
 # and the tasks the scheduler keeps queued for it: enough that every thread stays busy while the
 # next batch of tasks is on its way.
 TASKS_HELD_PER_THREAD = 2
+
+
+_LONGEST = seconds_option(LONGEST_SECONDS)
 
 
 def _require(condition: bool, message: str) -> None:
@@ -51,13 +55,17 @@ class FetchLimits:
     honour_opt_outs: bool = True
 
     def __post_init__(self) -> None:
-        _require(self.total_seconds > 0, f"--timeout must be more than 0 seconds, got {self.total_seconds:g}")
-        _require(self.connect_seconds > 0 and self.read_seconds > 0, "connect and read timeouts must be more than 0")
+        # Each is a thread's wait on a node, which rebuilds these from the scheduler's message.
+        _require(0 < self.total_seconds <= LONGEST_SECONDS,
+                 f"--timeout must be more than 0 seconds and at most {_LONGEST}, got {self.total_seconds:g}")
+        _require(0 < self.connect_seconds <= LONGEST_SECONDS and 0 < self.read_seconds <= LONGEST_SECONDS,
+                 f"connect and read timeouts must be more than 0 and at most {_LONGEST}")
         _require(self.max_page_bytes > 0, f"--max-page-bytes must be more than 0, got {self.max_page_bytes}")
         _require(self.max_image_bytes > 0, f"--max-image-bytes must be more than 0, got {self.max_image_bytes}")
         _require(self.max_redirects >= 0, "max_redirects cannot be negative")
         _require(self.min_bytes_per_second >= 0, "--min-speed cannot be negative")
-        _require(self.min_speed_seconds > 0, f"--min-speed-time must be more than 0, got {self.min_speed_seconds:g}")
+        _require(0 < self.min_speed_seconds <= LONGEST_SECONDS,
+                 f"--min-speed-time must be more than 0 and at most {_LONGEST}, got {self.min_speed_seconds:g}")
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -3,6 +3,7 @@ and paths as typed in a command to paste."""
 
 from __future__ import annotations
 
+import math
 import re
 import shlex
 import time
@@ -50,12 +51,30 @@ def parse_size(text: str) -> int:
     unit = match.group(2).lower() if match else ""
     if match is None or unit not in _SIZE_UNITS:
         _refuse_negative(text, parse_size)
-        raise ValueError(f"{text!r} is not a size (like 5M, 20MiB, 512k or a number of bytes)")
-    return int(float(match.group(1)) * _SIZE_UNITS[unit])
+        raise _not_a_size(text)
+    return checked_size(float(match.group(1)) * _SIZE_UNITS[unit], text)
+
+
+def checked_size(count: float, said: str) -> int:
+    """`count` bytes as a size option holds them, if it may (a crawl file gives numbers as they are)."""
+    if not math.isfinite(count):
+        raise _not_a_size(said)
+    if count < 0:
+        raise ValueError(f"must not be negative: {said!r}")
+    return int(count)
+
+
+def _not_a_size(text: str) -> ValueError:
+    return ValueError(f"{text!r} is not a size (like 5M, 20MiB, 512k or a number of bytes)")
 
 
 _TIME_PARTS = re.compile(r"(?:[0-9]*\.?[0-9]+[a-zA-Z]+){2,}")  # 1m30s, 1h30m, 2d12h
 _TIME_PART = re.compile(r"([0-9]*\.?[0-9]+)([a-zA-Z]+)")
+
+
+# No option has a use for a longer time, and a thread cannot wait much longer (about 292 years:
+# `--timeout 100000000000000000000` killed each node's deadline thread with an OverflowError).
+LONGEST_SECONDS = 3650 * 86400.0
 
 
 def parse_seconds(text: str) -> float:
@@ -63,13 +82,29 @@ def parse_seconds(text: str) -> float:
     match = _NUMBER_AND_UNIT.fullmatch(text)
     unit = match.group(2).lower() if match else ""
     if match is not None and unit in _TIME_UNITS:
-        return float(match.group(1)) * _TIME_UNITS[unit]
+        return checked_seconds(float(match.group(1)) * _TIME_UNITS[unit], text)
     if _TIME_PARTS.fullmatch(text.strip()):  # each part with its unit, as Go and systemd write durations
         parts = [(float(number), unit.lower()) for number, unit in _TIME_PART.findall(text)]
         if all(unit in _TIME_UNITS for _number, unit in parts):
-            return sum(number * _TIME_UNITS[unit] for number, unit in parts)
+            return checked_seconds(sum(number * _TIME_UNITS[unit] for number, unit in parts), text)
     _refuse_negative(text, parse_seconds)
-    raise ValueError(f"{text!r} is not a time (like 1.5s, 500ms, 2m, 1h, 1m30s or a number of seconds)")
+    raise _not_a_time(text)
+
+
+def checked_seconds(seconds: float, said: str) -> float:
+    """`seconds` as a time option holds them, if it may (a crawl file gives numbers as they are)."""
+    if not math.isfinite(seconds):
+        raise _not_a_time(said)
+    if seconds < 0:
+        raise ValueError(f"must not be negative: {said!r}")
+    if seconds > LONGEST_SECONDS:
+        raise ValueError(f"{said!r} is longer than {seconds_option(LONGEST_SECONDS)} (ten years), "
+                         "the longest time an option takes")
+    return seconds
+
+
+def _not_a_time(text: str) -> ValueError:
+    return ValueError(f"{text!r} is not a time (like 1.5s, 500ms, 2m, 1h, 1m30s or a number of seconds)")
 
 
 def _refuse_negative(text: str, parse: Callable[[str], float]) -> None:

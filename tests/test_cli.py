@@ -91,6 +91,16 @@ def test_cli_an_option_of_a_pair_on_the_command_line_overrides_the_files_other( 
     ("fresh = true\nresume = true", "fresh and resume contradict each other; keep one"),
     ("insecure = true\nno-check-certificate = false", "insecure and no-check-certificate contradict each other"),
     ('output = ""', "empty (an unset shell variable?)"),
+    # A crawl file's numbers meet the command line's rules: -1 was taken (exit 1, other words), inf
+    # and a time past a thread's longest wait were taken (a crawl that never ends, a node's deadline
+    # thread dead of an OverflowError), nan was called negative, and true was a second.
+    ("delay = -1", "delay = -1: must not be negative: '-1'"),
+    ("delay = inf", "delay = inf: 'inf' is not a time"),
+    ("delay = nan", "delay = nan: 'nan' is not a time"),
+    ("timeout = 1e23", "'1e+23' is longer than 3650d (ten years), the longest time an option takes"),
+    ("max-bytes = inf", "max-bytes = inf: 'inf' is not a size"),
+    ("max-bytes = -5", "max-bytes = -5: must not be negative: '-5'"),
+    ("delay = true", "delay = True: expected a time, not true or false"),
 ])
 def test_cli_config_file_mistakes_are_one_line(tmp_path, capsys: pytest.CaptureFixture[str], text: str,  # type: ignore[no-untyped-def]
                                                words: str) -> None:

@@ -83,6 +83,28 @@ def test_units_a_negative_size_or_time_is_said_to_be_one(parse: Callable[[str], 
         parse(bad)
 
 
+@pytest.mark.parametrize("text", ["100000000000000000000", "3651d", "87601h"])
+def test_units_a_time_past_ten_years_is_refused(text: str) -> None:
+    # `--timeout 100000000000000000000` was taken, and each node's deadline thread died of an
+    # OverflowError (a thread waits at most ~292 years); no option has a use for ten years
+    with pytest.raises(ValueError, match=re.escape(f"{text!r} is longer than 3650d (ten years)")):
+        parse_seconds(text)
+    assert parse_seconds("3650d") == 3650 * 86400
+
+
+def test_config_fetch_limits_from_the_wire_are_bounded() -> None:
+    # a node rebuilds its fetch limits from the scheduler's message: a time no thread can wait
+    # is refused there too, and NaN with it
+    sent = FetchLimits().to_dict()
+    for bad in (1e23, float("nan"), float("inf")):
+        with pytest.raises(ConfigError, match="--timeout"):
+            FetchLimits.from_dict({**sent, "total_seconds": bad})
+        with pytest.raises(ConfigError, match="--min-speed-time"):
+            FetchLimits.from_dict({**sent, "min_speed_seconds": bad})
+        with pytest.raises(ConfigError, match="connect and read timeouts"):
+            FetchLimits.from_dict({**sent, "read_seconds": bad})
+
+
 def test_units_words_for_people() -> None:
     assert [size_text(n) for n in (512, 3_300, 33_000, 4_200_000, 1_250_000_000)] == [
         "512 B", "3.3 kB", "33 kB", "4.2 MB", "1.25 GB"]
