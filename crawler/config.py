@@ -247,6 +247,12 @@ class SchedulerConfig:
 # `crawler run`'s two workers took the whole machine's threads (pid_max is often 32,768): no
 # process on it could start one, the scheduler included.
 MAX_THREADS = 1024
+# A worker process is a Python interpreter (some 40-50 MB) that parses on one core: a machine's
+# worth is one or two a core, and `crawler run --workers 100000` forked until it was killed,
+# saying nothing. For more, more machines.
+MAX_PROCESSES = 256
+PROCESSES_BOUND = (f"at most {MAX_PROCESSES} worker processes on one machine (each a Python process that parses on "
+                   "a core); for more, start nodes on more machines")
 
 
 @dataclass(frozen=True)
@@ -274,4 +280,5 @@ class WorkerConfig:
                  "worker process (one process's CPU makes about 1,000 requests a second: more threads only wait); for "
                  "more requests at once, --processes N or more nodes")
         _require(self.processes >= 1, f"--processes must be at least 1, got {self.processes}")
+        _require(self.processes <= MAX_PROCESSES, f"--processes {self.processes}: {PROCESSES_BOUND}")
         _require(self.reconnect_seconds >= 0, "--reconnect-seconds cannot be negative")

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from crawler import broker
-from crawler.config import SchedulerConfig, WorkerConfig
+from crawler.config import MAX_PROCESSES, PROCESSES_BOUND, SchedulerConfig, WorkerConfig
 from crawler.errors import ConfigError, CrawlerError
 from crawler.storage import CONTACT_NAME, STATE_DIR
 from crawler.units import path_option
@@ -184,6 +184,9 @@ class LocalNodes:
     def __post_init__(self) -> None:
         if self.workers < 1:
             raise ConfigError(f"--workers must be at least 1 (worker processes), got {self.workers}")
+        if self.workers * self.processes > MAX_PROCESSES:
+            each = f" × --processes {self.processes}" if self.processes > 1 else ""
+            raise ConfigError(f"--workers {self.workers}{each}: {PROCESSES_BOUND}")
         WorkerConfig("127.0.0.1", 0, b"", threads=self.threads, processes=self.processes)  # its sentences
 
 

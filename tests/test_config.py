@@ -6,6 +6,7 @@ from collections.abc import Callable
 import pytest
 
 from crawler.config import (
+    MAX_PROCESSES,
     MAX_THREADS,
     FetchLimits,
     Limits,
@@ -16,6 +17,7 @@ from crawler.config import (
     WorkerConfig,
 )
 from crawler.errors import ConfigError
+from crawler.supervise import LocalNodes
 from crawler.units import duration_text, parse_seconds, parse_size, plural, seconds_option, size_option, size_text
 
 
@@ -31,6 +33,10 @@ from crawler.units import duration_text, parse_seconds, parse_size, plural, seco
     (lambda: WorkerConfig("h", 1, b"k", threads=0), "--threads"),
     (lambda: WorkerConfig("h", 1, b"k", threads=MAX_THREADS + 1), "--threads"),  # 20,000 took the machine's threads
     (lambda: WorkerConfig("h", 1, b"k", processes=0), "--processes"),
+    # `crawler run --workers 100000` forked until it was killed, saying nothing
+    (lambda: WorkerConfig("h", 1, b"k", processes=MAX_PROCESSES + 1), "--processes"),
+    (lambda: LocalNodes(workers=MAX_PROCESSES + 1), "--workers"),
+    (lambda: LocalNodes(workers=MAX_PROCESSES // 2 + 1, processes=2), "--workers"),
     (lambda: SchedulerConfig(output_dir=".", authkey=b"k", prune=True), "--prune"),  # type: ignore[arg-type]
     (lambda: SchedulerConfig(output_dir=".", authkey=b"k", recrawl=True, fresh=True), "--recrawl"),  # type: ignore[arg-type]
     (lambda: SchedulerConfig(output_dir=".", authkey=b"k", state_url="redis://h/0"), "--crawl"),  # type: ignore[arg-type]
@@ -44,6 +50,7 @@ def test_config_nonsense_values_are_refused_with_the_option_named(make, option: 
 
 def test_config_zero_depth_and_zero_delay_are_meaningful() -> None:
     assert WorkerConfig("h", 1, b"k", threads=MAX_THREADS).threads == MAX_THREADS
+    assert LocalNodes(workers=MAX_PROCESSES // 2, processes=2).workers == MAX_PROCESSES // 2
     assert Limits(max_depth=0).max_depth == 0  # the seeds only
     assert Politeness(delay_seconds=0).delay_seconds == 0  # a site you own
 
