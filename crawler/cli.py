@@ -468,7 +468,7 @@ def scheduler_config(args: argparse.Namespace, authkey: bytes, listen: tuple[str
         fetch=FetchLimits(total_seconds=args.timeout, read_seconds=min(FetchLimits.read_seconds, args.timeout),
                           connect_seconds=min(FetchLimits.connect_seconds, args.timeout),
                           max_page_bytes=args.max_page_bytes, max_image_bytes=args.max_image_bytes,
-                          user_agent=args.user_agent, min_bytes_per_second=args.min_speed,
+                          user_agent=args.user_agent.strip(), min_bytes_per_second=args.min_speed,
                           min_speed_seconds=args.min_speed_time, honour_opt_outs=not args.ignore_robots),
         image_filter=ImageFilter(args.min_bytes, args.min_width, args.min_height, args.types, args.srcset),
         max_attempts=args.max_attempts, lease_seconds=args.lease_seconds,

@@ -34,6 +34,22 @@ def _require(condition: bool, message: str) -> None:
         raise ConfigError(message)
 
 
+def header_value_fault(value: str) -> str | None:
+    """Why `value` cannot go as an HTTP header's value, or None. http.client sends a value as Latin-1
+    text and requests refuses a line break or a leading space; a control character is no field
+    content (RFC 9110). Each was taken, and every request of the crawl failed, said as bad-url."""
+    if value[:1] in (" ", "\t"):
+        return "cannot begin with a space"
+    for char in value:
+        if char in "\r\n":
+            return "cannot hold a line break"
+        if (char < " " and char != "\t") or char == "\x7f":
+            return f"cannot hold the control character {char!r}"
+        if ord(char) > 0xFF:
+            return f"cannot hold {char!r}: a header goes as Latin-1 text, which has no such character"
+    return None
+
+
 @dataclass(frozen=True)
 class FetchLimits:
     """Bounds on one download, applied by every crawler node (sent to nodes by the scheduler)."""
@@ -64,6 +80,8 @@ class FetchLimits:
         _require(self.max_image_bytes > 0, f"--max-image-bytes must be more than 0, got {self.max_image_bytes}")
         _require(self.max_redirects >= 0, "max_redirects cannot be negative")
         _require(self.min_bytes_per_second >= 0, "--min-speed cannot be negative")
+        agent_fault = header_value_fault(self.user_agent)
+        _require(agent_fault is None, f"--user-agent {agent_fault}")
         _require(0 < self.min_speed_seconds <= LONGEST_SECONDS,
                  f"--min-speed-time must be more than 0 and at most {_LONGEST}, got {self.min_speed_seconds:g}")
 
@@ -90,6 +108,11 @@ class RequestOptions:
     cookies: tuple[tuple[str, str, str, str, bool], ...] = ()  # (domain, path, name, value, secure): a cookies.txt
     basic_auth: tuple[tuple[str, str, str], ...] = ()  # (host, user, password), from --auth-file
     check_certificates: bool = True  # off with --no-check-certificate, as wget's and curl's -k
+
+    def __post_init__(self) -> None:
+        for name, value in self.headers:
+            fault = header_value_fault(value)
+            _require(fault is None, f"--header {name}: a value {fault}")
 
     def to_dict(self) -> dict[str, Any]:
         return {"headers": [list(h) for h in self.headers], "cookies": [list(c) for c in self.cookies],

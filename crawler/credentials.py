@@ -11,6 +11,7 @@ import re
 import stat
 from pathlib import Path
 
+from crawler.config import header_value_fault
 from crawler.errors import BadAuthkey, ConfigError
 
 _TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # an HTTP header name (RFC 9110 token)
@@ -39,9 +40,11 @@ def parse_header(text: str) -> tuple[str, str]:
         raise ConfigError(f"--header {text!r} is not 'Name: value'")
     if name.lower() in _NOT_OURS:
         raise ConfigError(f"--header {name} is set by the HTTP client itself and cannot be given")
-    if "\r" in value or "\n" in value:
-        raise ConfigError(f"--header {name}: a value cannot hold a line break")
-    return name, value.strip()
+    value = value.strip()  # the space around a field's value is not part of it (RFC 9110)
+    fault = header_value_fault(value)
+    if fault is not None:
+        raise ConfigError(f"--header {name}: a value {fault}")
+    return name, value
 
 
 def read_cookies(path: Path) -> tuple[tuple[str, str, str, str, bool], ...]:
@@ -52,6 +55,10 @@ def read_cookies(path: Path) -> tuple[tuple[str, str, str, str, bool], ...]:
         jar.load(str(path), ignore_discard=True, ignore_expires=True)
     except (OSError, http.cookiejar.LoadError) as exc:
         raise ConfigError(f"cannot read cookies file {path}: {getattr(exc, 'strerror', None) or exc}") from exc
+    for cookie in jar:
+        fault = header_value_fault(f"{cookie.name}={cookie.value or ''}")
+        if fault is not None:  # every request to its site would fail
+            raise ConfigError(f"cookies file {path}: cookie {cookie.name} of {cookie.domain}: a value {fault}")
     return tuple((cookie.domain, cookie.path, cookie.name, cookie.value or "", bool(cookie.secure)) for cookie in jar)
 
 

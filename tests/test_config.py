@@ -112,6 +112,21 @@ def test_config_fetch_limits_from_the_wire_are_bounded() -> None:
             FetchLimits.from_dict({**sent, "read_seconds": bad})
 
 
+@pytest.mark.parametrize("agent, words", [
+    ("a\nb", "--user-agent cannot hold a line break"),
+    ("crawler ☃", "--user-agent cannot hold '☃': a header goes as Latin-1 text"),
+    (" crawler", "--user-agent cannot begin with a space"),
+])
+def test_config_a_user_agent_http_cannot_send_is_refused(agent: str, words: str) -> None:
+    # each was taken, and every request of the crawl failed, said as bad-url; a node checks what
+    # its scheduler sends too, and the headers of --header with it
+    with pytest.raises(ConfigError, match=re.escape(words)):
+        FetchLimits(user_agent=agent)
+    with pytest.raises(ConfigError, match=re.escape(words.replace("--user-agent", "--header X-A: a value"))):
+        RequestOptions.from_dict({"headers": [["X-A", agent]]})
+    assert FetchLimits(user_agent="crawler/1 (café)").user_agent == "crawler/1 (café)"
+
+
 def test_units_words_for_people() -> None:
     assert [size_text(n) for n in (512, 3_300, 33_000, 4_200_000, 1_250_000_000)] == [
         "512 B", "3.3 kB", "33 kB", "4.2 MB", "1.25 GB"]

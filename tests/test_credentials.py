@@ -1,3 +1,4 @@
+import re
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,19 @@ def test_credentials_headers_are_name_and_value() -> None:
     for bad in ("no colon", "Bad Name: x", ": x", "Host: evil.test", "X-A: b\r\nX-B: c"):
         with pytest.raises(ConfigError):
             parse_header(bad)
+    assert parse_header("X-Latin: café") == ("X-Latin", "café")  # Latin-1, as http.client sends it
+
+
+@pytest.mark.parametrize("bad, words", [
+    ("X-A: ☃", "--header X-A: a value cannot hold '☃': a header goes as Latin-1 text"),
+    ("X-A: a\x00b", "--header X-A: a value cannot hold the control character '\\x00'"),
+    ("X-A: a\x7fb", "--header X-A: a value cannot hold the control character '\\x7f'"),
+])
+def test_credentials_a_header_value_http_cannot_send_is_refused(bad: str, words: str) -> None:
+    # each was taken, and every request of the crawl failed, said as bad-url ("the seed was
+    # skipped: its site's robots.txt could not be read: bad-url")
+    with pytest.raises(ConfigError, match=re.escape(words)):
+        parse_header(bad)
 
 
 def test_credentials_netscape_cookies_file(tmp_path: Path) -> None:
@@ -25,6 +39,15 @@ def test_credentials_netscape_cookies_file(tmp_path: Path) -> None:
     (tmp_path / "bad.txt").write_text("not a cookies file\n")
     with pytest.raises(ConfigError, match="cannot read cookies file"):
         read_cookies(tmp_path / "bad.txt")
+
+
+def test_credentials_a_cookie_no_request_can_carry_is_refused(tmp_path: Path) -> None:
+    # it was taken, and every request to its site failed, said as bad-url
+    cookies = tmp_path / "cookies.txt"
+    cookies.write_text("# Netscape HTTP Cookie File\nsite.test\tFALSE\t/\tFALSE\t0\tsession\tv☃l\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=re.escape(f"cookies file {cookies}: cookie session of site.test: a value "
+                                                    "cannot hold '☃': a header goes as Latin-1 text")):
+        read_cookies(cookies)
 
 
 def test_credentials_auth_file_must_be_private_and_well_formed(tmp_path: Path) -> None:

@@ -1,3 +1,4 @@
+import base64
 import contextlib
 import gzip
 import socket
@@ -252,6 +253,19 @@ def test_fetcher_sends_the_crawls_headers_cookies_and_auth_only_to_its_host() ->
     assert ours["Accept-Language"] == "en" and ours["Cookie"] == "session=abc"
     assert ours["Authorization"] == "Basic YWxpY2U6c2VjcmV0"  # alice:secret
     assert "Authorization" not in theirs and "Cookie" not in theirs and theirs["Accept-Language"] == "en"
+
+
+@responses.activate
+@pytest.mark.parametrize("password", ["pässwörd", "p☃ss"])
+def test_fetcher_sends_basic_auth_as_utf8(password: str) -> None:
+    # as curl and browsers do (RFC 7617's charset): requests sent "pässwörd" as Latin-1, which a
+    # server's UTF-8 htpasswd does not match, and failed every request with "p☃ss" (said as bad-url)
+    from crawler.config import RequestOptions
+    responses.get("http://site.test/a", body=b"x")
+    fetch(new_session(LIMITS, RequestOptions(basic_auth=(("site.test", "alice", password),))),
+          "http://site.test/a", LIMITS, 1000)
+    sent = base64.b64encode(f"alice:{password}".encode()).decode()
+    assert responses.calls[0].request.headers["Authorization"] == f"Basic {sent}"
 
 
 @responses.activate

@@ -97,7 +97,9 @@ class _HostAuth(requests.auth.AuthBase):
     """HTTP basic auth for the hosts it names only: credentials never go to another host."""
 
     def __init__(self, credentials: tuple[tuple[str, str, str], ...]) -> None:
-        self._by_host = {host.lower(): requests.auth.HTTPBasicAuth(user, password)
+        # As UTF-8, as curl and browsers send it (RFC 7617's charset): requests would send text as
+        # Latin-1, which a UTF-8 htpasswd does not match, and fail on what Latin-1 cannot write.
+        self._by_host = {host.lower(): requests.auth.HTTPBasicAuth(user.encode(), password.encode())
                          for host, user, password in credentials}
 
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
