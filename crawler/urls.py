@@ -191,6 +191,8 @@ def canonical(url: str) -> str | None:
         if parts.scheme.lower() not in CRAWLABLE_SCHEMES or not host or _FORBIDDEN_IN_A_HOST.search(host):
             return None
         port = parts.port  # raises ValueError on a port out of range
+        if port == 0:  # no server listens there; urllib3 reads it as none given and went to port 80 (443)
+            return None
         # a host that may end in a number (the test spares a name the call): an IPv4 address
         address = _ipv4_of(host) if host[-1].isdigit() or host[-1] == "." or "0x" in host else None
         if address is not None and address != host:

@@ -24,7 +24,9 @@ def test_urls_canonical_normalises(url: str, expected: str) -> None:
 @pytest.mark.parametrize("url", ["ftp://example.com/", "mailto:a@b.c", "http://", "http://e.com:99999/",
                                  "javascript:alert(1)", "http://e.com/" + "a" * 9000,
                                  # hosts a browser's URL parser refuses (they went out to the DNS as seeds and links)
-                                 "https://exa mple.com/", "http://a<b.test/", "http://a|b.test/x", "http://a^b.test/"])
+                                 "https://exa mple.com/", "http://a<b.test/", "http://a|b.test/x", "http://a^b.test/",
+                                 # port 0: urllib3 reads it as none given and connected to port 80 (443)
+                                 "http://127.0.0.1:0/", "https://e.com:00/x"])
 def test_urls_canonical_refuses_what_is_not_crawlable(url: str) -> None:
     assert canonical(url) is None
 
