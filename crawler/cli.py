@@ -735,6 +735,7 @@ def cmd_inspect(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
+    from crawler.output.export import is_the_crawls_own
     from crawler.output.report import manifest_csv
     _require_output(args.output)
     if args.layout == "names":
@@ -753,6 +754,8 @@ def cmd_export(args: argparse.Namespace) -> int:
     if args.file is None:
         sys.stdout.write(text)
         return EXIT_OK
+    if is_the_crawls_own(args.output, args.file):  # `-f out/manifest.jsonl` wrote the CSV over the manifest
+        raise ConfigError(f"{args.file} is one of the crawl's own files; write the export elsewhere")
     try:
         args.file.write_text(text, encoding="utf-8")
     except OSError as exc:

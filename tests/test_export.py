@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from crawler.cli import main
 from crawler.errors import ConfigError
 from crawler.output.export import export_by_name
 from crawler.storage import original_name, safe_name
@@ -75,7 +76,8 @@ def test_export_links_each_image_under_host_path_and_name(tmp_path: Path) -> Non
 def test_export_refuses_the_stores_own_folders_and_symlinks_out(tmp_path: Path) -> None:
     output = tmp_path / "out"
     write_manifest(output, [stored(output, 1, "http://site.test/a/x.png", "x.png")])
-    for inside in (output, output / "images", output / "images" / "site.test", output / ".crawler"):
+    for inside in (output, output / "images", output / "images" / "site.test", output / ".crawler",
+                   output / "thumbnails"):  # the gallery's
         with pytest.raises(ConfigError, match="mix with the crawl's own files"):
             export_by_name(output, inside)
     elsewhere = tmp_path / "elsewhere"
@@ -123,3 +125,19 @@ def test_original_name_is_the_one_the_server_gave_made_safe(given: str | None, n
     # A Content-Disposition name comes from the site through a node: only what safe_file_name lets
     # through is kept, and it is a name, not a URL segment (no percent-decoding).
     assert original_name("http://site.test/attachment.php?id=3", given) == name
+
+
+@pytest.mark.parametrize("own", ["manifest.jsonl", "failures.jsonl", "index.html", "images/list.csv", ".crawler/x.csv",
+                                 "thumbnails/x.csv"])
+def test_export_to_a_file_of_the_crawls_own_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                       own: str) -> None:
+    # `crawler export out -f out/manifest.jsonl` wrote the CSV over the crawl's manifest: the record
+    # of every image saved, which inspect, export, the gallery and a --recrawl read
+    output = tmp_path / "out"
+    write_manifest(output, [stored(output, 1, "http://site.test/a/x.png", "x.png")])
+    manifest = (output / "manifest.jsonl").read_bytes()
+    assert main(["export", str(output), "-f", str(output / own)]) == 1
+    assert f"{output / own} is one of the crawl's own files" in capsys.readouterr().err
+    assert (output / "manifest.jsonl").read_bytes() == manifest
+    assert main(["export", str(output), "-f", str(output / "export.csv")]) == 0  # beside them: the user's
+    assert "site.test/a/x.png" in (output / "export.csv").read_text()

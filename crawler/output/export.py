@@ -21,7 +21,17 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from crawler.errors import ConfigError, StorageError
-from crawler.storage import IMAGES_DIR, MANIFEST_NAME, STATE_DIR, host_folder, read_jsonl, safe_file_name, safe_name
+from crawler.output.gallery import GALLERY_NAME, THUMBNAILS_DIR
+from crawler.storage import (
+    FAILURES_NAME,
+    IMAGES_DIR,
+    MANIFEST_NAME,
+    STATE_DIR,
+    host_folder,
+    read_jsonl,
+    safe_file_name,
+    safe_name,
+)
 
 _MAX_FOLDERS = 16  # path segments of a URL kept as folders (deeper ones join the last)
 _MAX_TRIES = 1000  # name-2 … name-1000, then the content hash decides
@@ -40,11 +50,20 @@ class ExportCount:
     missing: int = 0  # manifest records whose file is not in the output
 
 
+def is_the_crawls_own(output_dir: Path, path: Path) -> bool:
+    """Whether `path` is one of the files the crawl and its gallery write in `output_dir`, or in
+    one of their folders (an export written there would overwrite them, or mix with them)."""
+    target, output = path.resolve(), output_dir.resolve()
+    if target in [output / name for name in (MANIFEST_NAME, FAILURES_NAME, GALLERY_NAME)]:
+        return True
+    folders = [output / name for name in (IMAGES_DIR, STATE_DIR, THUMBNAILS_DIR)]
+    return any(target == folder or folder in target.parents for folder in folders)
+
+
 def export_by_name(output_dir: Path, into: Path) -> ExportCount:
     """Write every saved image as INTO/HOST/PATH/NAME; return what was done."""
     root = into.resolve()
-    kept = [(output_dir / folder).resolve() for folder in (IMAGES_DIR, STATE_DIR)]
-    if root == output_dir.resolve() or any(root == folder or folder in root.parents for folder in kept):
+    if root == output_dir.resolve() or is_the_crawls_own(output_dir, into):
         raise ConfigError(f"{into} would mix with the crawl's own files; choose another export folder")
     count, ready = ExportCount(), set[Path]()
     try:
