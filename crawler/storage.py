@@ -13,6 +13,7 @@ import errno
 import fcntl
 import itertools
 import json
+import logging
 import os
 import re
 import secrets
@@ -23,7 +24,10 @@ from typing import Any, TextIO
 from urllib.parse import unquote, urlsplit
 
 from crawler.errors import StorageError
+from crawler.units import plural
 from crawler.urls import DEFAULT_PORTS
+
+log = logging.getLogger(__name__)
 
 IMAGES_DIR = "images"
 MANIFEST_NAME = "manifest.jsonl"
@@ -353,15 +357,38 @@ def rewrite_jsonl(path: Path, records: Iterable[dict[str, Any]]) -> None:
         temp.unlink(missing_ok=True)  # there only if something failed before the rename
 
 
-def read_jsonl(path: Path) -> list[dict[str, Any]]:
-    """Return the records of a JSON Lines file; a torn last line (a crash mid-write) is skipped."""
+# What the output's readers (inspect, export, the gallery) take each file's records to hold: these
+# fields, of these types (the crawl writes more). A line without them, or no JSON object at all (a
+# hand edit, another program's file, a damaged disk), stopped them with a traceback.
+Shape = dict[str, type | tuple[type, ...]]
+MANIFEST_SHAPE: Shape = {"url": str, "path": str, "sha256": str}
+FAILURES_SHAPE: Shape = {"url": str, "outcome": str, "reason": str}
+RUNS_SHAPE: Shape = {"counts": dict}
+_LINES_NAMED = 5  # of the lines left out, those a warning names
+_SAID_LEFT_OUT: set[tuple[str, int]] = set()  # (file, lines left out) a warning has named
+
+
+def read_jsonl(path: Path, shape: Shape | None = None) -> list[dict[str, Any]]:
+    """Return the records of a JSON Lines file that are objects with `shape`'s fields. The other
+    lines are left out, and a warning names them; a torn last line (a crash mid-write) goes unsaid."""
     records: list[dict[str, Any]] = []
     if not path.exists():
         return records
-    with open(path, encoding="utf-8") as source:
-        for line in source:
+    left_out: list[int] = []
+    with open(path, "rb") as source:
+        for number, line in enumerate(source, start=1):
             try:
-                records.append(json.loads(line))
-            except json.JSONDecodeError:
-                continue
+                record = json.loads(line)
+            except ValueError:  # not JSON, or not UTF-8
+                record = None
+            if isinstance(record, dict) and all(isinstance(record.get(field), kind)
+                                                for field, kind in (shape or {}).items()):
+                records.append(record)
+            elif line.endswith(b"\n") and line.strip():
+                left_out.append(number)
+    if left_out and (str(path), len(left_out)) not in _SAID_LEFT_OUT:  # inspect reads the manifest twice: said once
+        _SAID_LEFT_OUT.add((str(path), len(left_out)))
+        named = ", ".join(map(str, left_out[:_LINES_NAMED])) + (", …" if len(left_out) > _LINES_NAMED else "")
+        log.warning("%s: %s left out, not its records (line%s %s)", path, plural(len(left_out), "line"),
+                    "s" if len(left_out) > 1 else "", named)
     return records

@@ -356,8 +356,8 @@ def test_cli_output_whose_reader_left_ends_quietly(tmp_path) -> None:  # type: i
     # met a closed pipe, and Python printed a BrokenPipeError traceback.
     output = tmp_path / "out"
     output.mkdir()
-    records = ({"url": f"http://h/{n}.png", "path": f"images/h/{n}.png", "alt": "a cat " + "x" * 100}
-               for n in range(3000))
+    records = ({"url": f"http://h/{n}.png", "path": f"images/h/{n}.png", "sha256": f"{n:064x}",
+                "alt": "a cat " + "x" * 100} for n in range(3000))
     (output / "manifest.jsonl").write_text("".join(json.dumps(record) + "\n" for record in records))
     reading = subprocess.Popen([sys.executable, "-m", "crawler", "inspect", str(output), "--search", "cat"],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=REPO)

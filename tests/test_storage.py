@@ -1,4 +1,6 @@
 import hashlib
+import json
+import logging
 import os
 import threading
 from collections.abc import Callable, Iterator
@@ -8,6 +10,7 @@ import pytest
 
 from crawler.errors import StorageError
 from crawler.storage import (
+    MANIFEST_SHAPE,
     JsonLines,
     check_writable,
     host_folder,
@@ -108,6 +111,22 @@ def test_storage_jsonl_append_rewrite_and_torn_last_line(tmp_path: Path) -> None
     assert read_jsonl(path) == [{"a": 1}, {"b": "é"}]
     rewrite_jsonl(path, [{"z": 0}])
     assert read_jsonl(path) == [{"z": 0}]
+
+
+def test_storage_jsonl_leaves_out_and_names_lines_that_are_not_its_records(tmp_path: Path,
+                                                                          caplog: pytest.LogCaptureFixture) -> None:
+    # a hand edit, another program's file, a damaged disk: each such line stopped `crawler inspect`
+    # and `export` with a traceback (KeyError, TypeError, AttributeError, UnicodeDecodeError)
+    path = tmp_path / "manifest.jsonl"
+    good = {"url": "http://a.test/x.png", "path": "images/a.test/x.png", "sha256": "0" * 64}
+    path.write_bytes(b"".join(json.dumps(line).encode() + b"\n" for line in (good, [1], {"a": 1}, {**good, "path": 3}))
+                     + b"\xff\xfe\n" + b"\n" + json.dumps(good).encode() + b"\n" + b'{"url": ')  # a torn last line
+    with caplog.at_level(logging.WARNING):
+        assert read_jsonl(path, MANIFEST_SHAPE) == [good, good]
+    assert f"{path}: 4 lines left out, not its records (lines 2, 3, 4, 5)" in caplog.text
+    caplog.clear()
+    assert len(read_jsonl(path)) == 4  # any object, where no shape is asked for
+    assert "lines left out" in caplog.text
 
 
 def test_lines_appended_after_another_process_rewrote_the_file_land_in_it(tmp_path: Path) -> None:
