@@ -34,7 +34,7 @@ from crawler.credentials import parse_header, read_basic_auth, read_cookies
 from crawler.errors import ConfigError, CrawlerError, SeedError, StorageError
 from crawler.output.report import opted_out_images, recrawl_line
 from crawler.seeds import read_seeds
-from crawler.storage import MANIFEST_NAME, MANIFEST_SHAPE, STATE_DIR, read_jsonl
+from crawler.storage import MANIFEST_NAME, STATE_DIR, is_manifest_record, read_jsonl
 from crawler.supervise import LocalNodes, LocalWorkers, run_local_crawl, run_node, run_scheduler, terminal
 from crawler.units import (
     checked_seconds,
@@ -750,7 +750,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         text = manifest_csv(args.output)
     else:  # the records as the crawl wrote them, torn lines (a crash mid-write) left out
         text = "".join(json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n"
-                       for record in read_jsonl(args.output / MANIFEST_NAME, MANIFEST_SHAPE))
+                       for record in read_jsonl(args.output / MANIFEST_NAME, is_manifest_record))
     if args.file is None:
         sys.stdout.write(text)
         return EXIT_OK

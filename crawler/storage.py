@@ -18,7 +18,7 @@ import os
 import re
 import secrets
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, TextIO
 from urllib.parse import unquote, urlsplit
@@ -357,20 +357,39 @@ def rewrite_jsonl(path: Path, records: Iterable[dict[str, Any]]) -> None:
         temp.unlink(missing_ok=True)  # there only if something failed before the rename
 
 
-# What the output's readers (inspect, export, the gallery) take each file's records to hold: these
-# fields, of these types (the crawl writes more). A line without them, or no JSON object at all (a
-# hand edit, another program's file, a damaged disk), stopped them with a traceback.
-Shape = dict[str, type | tuple[type, ...]]
-MANIFEST_SHAPE: Shape = {"url": str, "path": str, "sha256": str}
-FAILURES_SHAPE: Shape = {"url": str, "outcome": str, "reason": str}
-RUNS_SHAPE: Shape = {"counts": dict}
+# What the output's readers (inspect, export, the gallery) take each file's records to be. The
+# crawl writes more fields; a line without these (a hand edit, another program's file, a damaged
+# disk) stopped them with a traceback.
+Accept = Callable[[dict[str, Any]], bool]
+
+
+def _fields(**kinds: type) -> Accept:
+    return lambda record: all(isinstance(record.get(field), kind) for field, kind in kinds.items())
+
+
+# images/<a host folder as host_folder makes it>/<sha256>.<extension>: what image_path() gives
+_STORE_PATH = re.compile(rf"{IMAGES_DIR}/[a-z0-9_-][a-z0-9._-]{{0,119}}/([0-9a-f]{{64}})\.[a-z0-9]{{1,5}}")
+
+
+def is_manifest_record(record: dict[str, Any]) -> bool:
+    """A record with a URL, and a path of the store's own making for its sha256: whoever can write the
+    shared output could forge one, and `inspect` read the picture a forged path named outside the
+    output and wrote its thumbnail where a forged sha256 led."""
+    if not _fields(url=str, path=str, sha256=str)(record):
+        return False
+    stored = _STORE_PATH.fullmatch(record["path"])
+    return stored is not None and stored.group(1) == record["sha256"]
+
+
+is_failure_record = _fields(url=str, outcome=str, reason=str)
+is_run_record = _fields(counts=dict)
 _LINES_NAMED = 5  # of the lines left out, those a warning names
 _SAID_LEFT_OUT: set[tuple[str, int]] = set()  # (file, lines left out) a warning has named
 
 
-def read_jsonl(path: Path, shape: Shape | None = None) -> list[dict[str, Any]]:
-    """Return the records of a JSON Lines file that are objects with `shape`'s fields. The other
-    lines are left out, and a warning names them; a torn last line (a crash mid-write) goes unsaid."""
+def read_jsonl(path: Path, accept: Accept | None = None) -> list[dict[str, Any]]:
+    """Return the records of a JSON Lines file: its objects, those `accept` takes where given. The
+    other lines are left out, and a warning names them; a torn last line (a crash's) goes unsaid."""
     records: list[dict[str, Any]] = []
     if not path.exists():
         return records
@@ -381,8 +400,7 @@ def read_jsonl(path: Path, shape: Shape | None = None) -> list[dict[str, Any]]:
                 record = json.loads(line)
             except ValueError:  # not JSON, or not UTF-8
                 record = None
-            if isinstance(record, dict) and all(isinstance(record.get(field), kind)
-                                                for field, kind in (shape or {}).items()):
+            if isinstance(record, dict) and (accept is None or accept(record)):
                 records.append(record)
             elif line.endswith(b"\n") and line.strip():
                 left_out.append(number)

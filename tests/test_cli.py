@@ -336,8 +336,8 @@ def test_cli_inspect_of_an_output_it_cannot_write_gives_the_summary_and_says_so(
     (output / "images" / "h").mkdir(parents=True)
     picture = io.BytesIO()
     Image.new("RGB", (4, 4)).save(picture, "PNG")
-    (output / "images" / "h" / "p.png").write_bytes(picture.getvalue())
-    record = {"url": "http://h/p.png", "path": "images/h/p.png", "sha256": "ab" * 32, "bytes": 10,
+    (output / "images" / "h" / f"{'ab' * 32}.png").write_bytes(picture.getvalue())
+    record = {"url": "http://h/p.png", "path": f"images/h/{'ab' * 32}.png", "sha256": "ab" * 32, "bytes": 10,
               "content_type": "image/png"}
     (output / "manifest.jsonl").write_text(json.dumps(record) + "\n")
     if blocked == "thumbnails":
@@ -356,7 +356,7 @@ def test_cli_output_whose_reader_left_ends_quietly(tmp_path) -> None:  # type: i
     # met a closed pipe, and Python printed a BrokenPipeError traceback.
     output = tmp_path / "out"
     output.mkdir()
-    records = ({"url": f"http://h/{n}.png", "path": f"images/h/{n}.png", "sha256": f"{n:064x}",
+    records = ({"url": f"http://h/{n}.png", "path": f"images/h/{n:064x}.png", "sha256": f"{n:064x}",
                 "alt": "a cat " + "x" * 100} for n in range(3000))
     (output / "manifest.jsonl").write_text("".join(json.dumps(record) + "\n" for record in records))
     reading = subprocess.Popen([sys.executable, "-m", "crawler", "inspect", str(output), "--search", "cat"],

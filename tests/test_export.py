@@ -90,14 +90,16 @@ def test_export_refuses_the_stores_own_folders_and_symlinks_out(tmp_path: Path) 
     assert list(elsewhere.iterdir()) == []
 
 
-def test_export_counts_records_whose_file_is_gone_or_whose_path_is_not_the_stores(tmp_path: Path) -> None:
+def test_export_counts_records_whose_file_is_gone_and_leaves_out_a_path_not_the_stores(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     output = tmp_path / "out"
     gone = stored(output, 1, "http://site.test/gone.png", "gone.png")
     (output / gone["path"]).unlink()
     forged = {**stored(output, 2, "http://site.test/f.png", "f.png"), "path": "../../etc/passwd"}
     write_manifest(output, [gone, forged])
     done = export_by_name(output, tmp_path / "named")
-    assert (done.missing, done.linked + done.copied) == (2, 0)
+    assert (done.missing, done.linked + done.copied) == (1, 0)
+    assert "1 line left out, not its records (line 2)" in caplog.text
 
 
 def test_export_names_end_as_what_the_file_is(tmp_path: Path) -> None:

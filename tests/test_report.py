@@ -91,6 +91,25 @@ def test_report_reads_an_output_whose_files_hold_lines_that_are_not_their_record
     assert (tmp_path / "index.html").read_text().count("Harbour at dusk") >= 1
 
 
+def test_report_takes_no_path_from_the_manifest_but_the_stores_own(tmp_path: Path) -> None:
+    # whoever can write the shared output (any node's machine) could forge a record: inspect read
+    # the picture it named outside the output and wrote its thumbnail where the sha256 led
+    output = tmp_path / "out"
+    output.mkdir()
+    prepare_output(output)
+    (tmp_path / "elsewhere.png").write_bytes(make_image(7, "png"))
+    forged = [{"url": "http://a.test/f.png", "path": "images/../../elsewhere.png", "sha256": "../pwned"},
+              {"url": "http://a.test/g.png", "path": "images/a.test/" + "1" * 64 + ".png", "sha256": "../../pwned"},
+              {"url": "http://a.test/h.png", "path": "images/../" + "2" * 64 + ".png", "sha256": "2" * 64},
+              {"url": "http://a.test/i.png", "path": "/etc/" + "3" * 64 + ".png", "sha256": "3" * 64}]
+    with open(output / "manifest.jsonl", "a") as manifest:
+        manifest.write("".join(json.dumps(record) + "\n" for record in forged))
+    write_gallery(output)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["elsewhere.png", "out"]
+    assert "elsewhere" not in (output / "index.html").read_text()
+    assert summarize(output)["images"] == 3
+
+
 def test_report_notices_missing_files(tmp_path: Path) -> None:
     prepare_output(tmp_path)
     victim = next((tmp_path / "images" / "a.test").iterdir())

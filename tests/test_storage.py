@@ -10,11 +10,11 @@ import pytest
 
 from crawler.errors import StorageError
 from crawler.storage import (
-    MANIFEST_SHAPE,
     JsonLines,
     check_writable,
     host_folder,
     image_path,
+    is_manifest_record,
     read_jsonl,
     remove_temporaries,
     rewrite_jsonl,
@@ -118,11 +118,11 @@ def test_storage_jsonl_leaves_out_and_names_lines_that_are_not_its_records(tmp_p
     # a hand edit, another program's file, a damaged disk: each such line stopped `crawler inspect`
     # and `export` with a traceback (KeyError, TypeError, AttributeError, UnicodeDecodeError)
     path = tmp_path / "manifest.jsonl"
-    good = {"url": "http://a.test/x.png", "path": "images/a.test/x.png", "sha256": "0" * 64}
+    good = {"url": "http://a.test/x.png", "path": f"images/a.test/{'0' * 64}.png", "sha256": "0" * 64}
     path.write_bytes(b"".join(json.dumps(line).encode() + b"\n" for line in (good, [1], {"a": 1}, {**good, "path": 3}))
                      + b"\xff\xfe\n" + b"\n" + json.dumps(good).encode() + b"\n" + b'{"url": ')  # a torn last line
     with caplog.at_level(logging.WARNING):
-        assert read_jsonl(path, MANIFEST_SHAPE) == [good, good]
+        assert read_jsonl(path, is_manifest_record) == [good, good]
     assert f"{path}: 4 lines left out, not its records (lines 2, 3, 4, 5)" in caplog.text
     caplog.clear()
     assert len(read_jsonl(path)) == 4  # any object, where no shape is asked for

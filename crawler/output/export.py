@@ -26,9 +26,9 @@ from crawler.storage import (
     FAILURES_NAME,
     IMAGES_DIR,
     MANIFEST_NAME,
-    MANIFEST_SHAPE,
     STATE_DIR,
     host_folder,
+    is_manifest_record,
     read_jsonl,
     safe_file_name,
     safe_name,
@@ -69,7 +69,7 @@ def export_by_name(output_dir: Path, into: Path) -> ExportCount:
     count, ready = ExportCount(), set[Path]()
     try:
         root.mkdir(parents=True, exist_ok=True)
-        for record in read_jsonl(output_dir / MANIFEST_NAME, MANIFEST_SHAPE):
+        for record in read_jsonl(output_dir / MANIFEST_NAME, is_manifest_record):
             source = _stored_file(output_dir, record)
             if source is None:
                 count.missing += 1

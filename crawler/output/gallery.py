@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 from PIL import Image
 
-from crawler.storage import MANIFEST_NAME, MANIFEST_SHAPE, host_folder_of_path, read_jsonl, save_atomic
+from crawler.storage import MANIFEST_NAME, host_folder_of_path, is_manifest_record, read_jsonl, save_atomic
 from crawler.units import plural
 
 log = logging.getLogger(__name__)
@@ -241,7 +241,7 @@ def _option(value: str, label: str) -> str:
 
 def write_gallery(output_dir: Path) -> Path:
     """Write OUTPUT/index.html (and missing thumbnails); return its path."""
-    records = read_jsonl(output_dir / MANIFEST_NAME, MANIFEST_SHAPE)
+    records = read_jsonl(output_dir / MANIFEST_NAME, is_manifest_record)
     # Pillow lets go of the GIL while it decodes, scales and encodes, so threads make thumbnails on
     # every core: most of a first write's time, some 4 ms a real picture on this machine.
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:

@@ -11,13 +11,13 @@ from typing import Any
 from crawler.reasons import TDM_RESERVATION, X_ROBOTS_TAG
 from crawler.storage import (
     FAILURES_NAME,
-    FAILURES_SHAPE,
     MANIFEST_NAME,
-    MANIFEST_SHAPE,
     RUNS_NAME,
-    RUNS_SHAPE,
     STATE_DIR,
     host_folder_of_path,
+    is_failure_record,
+    is_manifest_record,
+    is_run_record,
     read_jsonl,
     scheduler_at_work,
 )
@@ -31,9 +31,9 @@ _EXAMPLES = 3
 
 def summarize(output_dir: Path) -> dict[str, Any]:
     """Return a crawl's figures: images by host and type, bytes, duplicates avoided, failures, timing."""
-    manifest = read_jsonl(output_dir / MANIFEST_NAME, MANIFEST_SHAPE)
-    failures = read_jsonl(output_dir / FAILURES_NAME, FAILURES_SHAPE)
-    runs = read_jsonl(output_dir / STATE_DIR / RUNS_NAME, RUNS_SHAPE)
+    manifest = read_jsonl(output_dir / MANIFEST_NAME, is_manifest_record)
+    failures = read_jsonl(output_dir / FAILURES_NAME, is_failure_record)
+    runs = read_jsonl(output_dir / STATE_DIR / RUNS_NAME, is_run_record)
     by_host: dict[str, dict[str, int]] = defaultdict(lambda: {"images": 0, "bytes": 0})
     for record in manifest:
         host = by_host[host_folder_of_path(record["path"])]
@@ -174,7 +174,7 @@ def search(output_dir: Path, query: str) -> list[dict[str, Any]]:
     """The manifest records whose words, name or URLs hold every word of `query` (any case)."""
     wanted = query.lower().split()
     found = []
-    for record in read_jsonl(output_dir / MANIFEST_NAME, MANIFEST_SHAPE):
+    for record in read_jsonl(output_dir / MANIFEST_NAME, is_manifest_record):
         text = " ".join(str(record.get(field) or "") for field in SEARCHED_FIELDS).lower()
         if all(word in text for word in wanted):
             found.append(record)
@@ -200,7 +200,7 @@ def manifest_csv(output_dir: Path) -> str:
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=MANIFEST_FIELDS, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
-    for record in read_jsonl(output_dir / MANIFEST_NAME, MANIFEST_SHAPE):
+    for record in read_jsonl(output_dir / MANIFEST_NAME, is_manifest_record):
         writer.writerow({field: "'" + value if isinstance(value, str) and value.startswith(_FORMULA_STARTS) else value
                          for field, value in record.items()})
     return out.getvalue()
