@@ -882,6 +882,10 @@ def _convert(action: argparse.Action, value: Any) -> Any:
             item = _number_as(action.type, item)
         elif action.type is not None:
             item = action.type(str(item))  # type: ignore[operator]  # typeshed: a str names a registered type
+        elif isinstance(item, bool):  # a text option (user-agent = true was sent as "True")
+            raise TypeError("expected text, not true or false")
+        else:
+            item = str(item)  # user-agent = 5 or crawl = 2024, as the command line reads them
         if action.choices is not None and item not in action.choices:
             raise ValueError(f"choose from {', '.join(map(str, action.choices))}")
         converted.append(item)

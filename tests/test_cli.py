@@ -44,6 +44,15 @@ def test_cli_config_file_holds_options_and_the_command_line_overrides(tmp_path) 
     assert args.no_check_certificate is True  # an option's other long name (--insecure) is a key too
 
 
+def test_cli_config_file_number_for_a_text_option_is_its_text(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # `user-agent = 5` stayed a number: every request failed (requests takes only text in a header)
+    from crawler.cli import parse_command_line, scheduler_config
+    config = tmp_path / "crawl.toml"
+    config.write_text('seeds = ["https://example.com/"]\nuser-agent = 5\n')
+    args = parse_command_line(build_parser(), ["run", "--config", str(config)])
+    assert scheduler_config(args, b"k" * 32, ("127.0.0.1", 0)).fetch.user_agent == "5"
+
+
 @pytest.mark.parametrize("crawl_file, command_line, starts", [
     # A crawl file's fresh = true beside the command line's --resume started over (the saved crawl
     # discarded), where the command line is to override the file.
@@ -101,6 +110,7 @@ def test_cli_an_option_of_a_pair_on_the_command_line_overrides_the_files_other( 
     ("max-bytes = inf", "max-bytes = inf: 'inf' is not a size"),
     ("max-bytes = -5", "max-bytes = -5: must not be negative: '-5'"),
     ("delay = true", "delay = True: expected a time, not true or false"),
+    ("user-agent = true", "user-agent = True: expected text, not true or false"),  # was sent as "True"
 ])
 def test_cli_config_file_mistakes_are_one_line(tmp_path, capsys: pytest.CaptureFixture[str], text: str,  # type: ignore[no-untyped-def]
                                                words: str) -> None:
