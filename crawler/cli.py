@@ -34,7 +34,7 @@ from crawler.credentials import parse_header, read_basic_auth, read_cookies
 from crawler.errors import ConfigError, CrawlerError, SeedError, StorageError
 from crawler.output.report import opted_out_images, recrawl_line
 from crawler.seeds import read_seeds
-from crawler.storage import MANIFEST_NAME, STATE_DIR, is_manifest_record, read_jsonl
+from crawler.storage import MANIFEST_NAME, STATE_DIR, is_manifest_record, is_the_crawls_own, read_jsonl
 from crawler.supervise import LocalNodes, LocalWorkers, run_local_crawl, run_node, run_scheduler, terminal
 from crawler.units import (
     checked_seconds,
@@ -735,7 +735,6 @@ def cmd_inspect(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from crawler.output.export import is_the_crawls_own
     from crawler.output.report import manifest_csv
     _require_output(args.output)
     if args.layout == "names":
@@ -785,6 +784,10 @@ def _setup_logging(args: argparse.Namespace) -> None:
     if level == logging.DEBUG:
         urllog.show_on(handler)
     if getattr(args, "log_file", None) is not None:
+        # into the state's database (--log-file out/.crawler/state.sqlite) its lines were appended,
+        # and into the manifest they were lost to the rewrite at the run's end
+        if is_the_crawls_own(args.output, args.log_file):
+            raise ConfigError(f"--log-file {args.log_file} is one of the crawl's own files; write the log elsewhere")
         urllog.write_to(args.log_file)
 
 

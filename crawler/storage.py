@@ -37,6 +37,8 @@ RUNS_NAME = "runs.jsonl"  # under STATE_DIR: one summary per scheduler run
 CRAWL_ID_NAME = "crawl-id"  # under STATE_DIR: which crawl this output holds (a node checks it is there)
 CONTACT_NAME = "contact.json"  # under STATE_DIR: where the running scheduler listens
 LOCK_NAME = "lock"  # under STATE_DIR: held by the scheduler of a crawl kept in SQLite while it runs
+GALLERY_NAME = "index.html"  # what `crawler inspect` writes
+THUMBNAILS_DIR = "thumbnails"  # the gallery's, beside it
 _TEMP_PREFIX = ".tmp-"
 _UNSAFE_HOST_CHARS = re.compile(r"[^a-z0-9._-]")
 
@@ -279,6 +281,16 @@ def check_crawl_output(root: Path, crawl_id: str, scheduler_path: str) -> None:
         raise StorageError(f"{root} holds {held} (its {STATE_DIR}/{CRAWL_ID_NAME} does not match the scheduler's): "
                            f"{mounted_hint}", "wrong-output")
     check_writable(root, create=False)
+
+
+def is_the_crawls_own(output_dir: Path, path: Path) -> bool:
+    """Whether `path` is one of the files the crawl and its gallery write in `output_dir`, or in one
+    of their folders: an export or a log written there would overwrite them, or mix with them."""
+    target, output = path.resolve(), output_dir.resolve()
+    if target in [output / name for name in (MANIFEST_NAME, FAILURES_NAME, GALLERY_NAME)]:
+        return True
+    folders = [output / name for name in (IMAGES_DIR, STATE_DIR, THUMBNAILS_DIR)]
+    return any(target == folder or folder in target.parents for folder in folders)
 
 
 def remove_temporaries(root: Path) -> int:

@@ -361,6 +361,17 @@ def test_cli_inspect_of_an_output_it_cannot_write_gives_the_summary_and_says_so(
     assert "cannot write the gallery" in captured.err and "(--no-gallery leaves it out)" in captured.err
 
 
+@pytest.mark.parametrize("own", ["manifest.jsonl", ".crawler/state.sqlite", "images/log.jsonl"])
+def test_cli_log_file_of_the_crawls_own_is_refused(tmp_path, capsys: pytest.CaptureFixture[str],  # type: ignore[no-untyped-def]
+                                                   own: str) -> None:
+    # `--log-file out/.crawler/state.sqlite` appended the log's lines to the crawl's database, and a
+    # log written to out/manifest.jsonl was lost when the run rewrote the manifest
+    output = tmp_path / "out"
+    code = main(["run", "http://127.0.0.1:9/", "-o", str(output), "-q", "--log-file", str(output / own)])
+    assert code == 1
+    assert f"--log-file {output / own} is one of the crawl's own files" in capsys.readouterr().err
+
+
 def test_cli_output_whose_reader_left_ends_quietly(tmp_path) -> None:  # type: ignore[no-untyped-def]
     # `crawler inspect out --search cat | head -1`: once head has its line, the rest of the output
     # met a closed pipe, and Python printed a BrokenPipeError traceback.

@@ -21,14 +21,12 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from crawler.errors import ConfigError, StorageError
-from crawler.output.gallery import GALLERY_NAME, THUMBNAILS_DIR
 from crawler.storage import (
-    FAILURES_NAME,
     IMAGES_DIR,
     MANIFEST_NAME,
-    STATE_DIR,
     host_folder,
     is_manifest_record,
+    is_the_crawls_own,
     read_jsonl,
     safe_file_name,
     safe_name,
@@ -49,16 +47,6 @@ class ExportCount:
     present: int = 0  # already there from an earlier export
     renamed: int = 0  # given name-N.ext because another image had the name
     missing: int = 0  # manifest records whose file is not in the output
-
-
-def is_the_crawls_own(output_dir: Path, path: Path) -> bool:
-    """Whether `path` is one of the files the crawl and its gallery write in `output_dir`, or in
-    one of their folders (an export written there would overwrite them, or mix with them)."""
-    target, output = path.resolve(), output_dir.resolve()
-    if target in [output / name for name in (MANIFEST_NAME, FAILURES_NAME, GALLERY_NAME)]:
-        return True
-    folders = [output / name for name in (IMAGES_DIR, STATE_DIR, THUMBNAILS_DIR)]
-    return any(target == folder or folder in target.parents for folder in folders)
 
 
 def export_by_name(output_dir: Path, into: Path) -> ExportCount:

@@ -16,14 +16,20 @@ from urllib.parse import urlsplit
 
 from PIL import Image
 
-from crawler.storage import MANIFEST_NAME, host_folder_of_path, is_manifest_record, read_jsonl, save_atomic
+from crawler.storage import (
+    GALLERY_NAME,
+    MANIFEST_NAME,
+    THUMBNAILS_DIR,
+    host_folder_of_path,
+    is_manifest_record,
+    read_jsonl,
+    save_atomic,
+)
 from crawler.units import plural
 
 log = logging.getLogger(__name__)
 
-THUMBNAILS_DIR = "thumbnails"
 THUMBNAIL_PIXELS = 240
-GALLERY_NAME = "index.html"
 # A vector image is its own thumbnail; so are JPEG XL and HEIC, which Pillow cannot read (a browser
 # that shows the format shows it).
 _OWN_THUMBNAILS = ("image/svg+xml", "image/jxl", "image/heic", "image/heif")
