@@ -387,14 +387,20 @@ def is_manifest_record(record: dict[str, Any]) -> bool:
     """A record with a URL, and a path of the store's own making for its sha256: whoever can write the
     shared output could forge one, and `inspect` read the picture a forged path named outside the
     output and wrote its thumbnail where a forged sha256 led."""
-    if not _fields(url=str, path=str, sha256=str)(record):
+    if not _fields(url=str, path=str, sha256=str)(record) or not isinstance(record.get("bytes", 0), int):
         return False
     stored = _STORE_PATH.fullmatch(record["path"])
     return stored is not None and stored.group(1) == record["sha256"]
 
 
 is_failure_record = _fields(url=str, outcome=str, reason=str)
-is_run_record = _fields(counts=dict)
+
+
+def is_run_record(record: dict[str, Any]) -> bool:
+    """A run's summary whose counts and time are numbers, as the readers add them up."""
+    counts = record.get("counts")
+    return (isinstance(counts, dict) and all(isinstance(count, int) for count in counts.values())
+            and isinstance(record.get("seconds", 0), (int, float)))
 _LINES_NAMED = 5  # of the lines left out, those a warning names
 _SAID_LEFT_OUT: set[tuple[str, int]] = set()  # (file, lines left out) a warning has named
 

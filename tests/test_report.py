@@ -83,6 +83,13 @@ def test_report_reads_an_output_whose_files_hold_lines_that_are_not_their_record
     for name in ("manifest.jsonl", "failures.jsonl", ".crawler/runs.jsonl"):
         with open(tmp_path / name, "ab") as damaged:
             damaged.write(b'[1]\n{"a": 1}\n{"url": 5, "path": [], "counts": 3}\n\xff\xfe\nurl,page_url,path\n')
+    sha = "9" * 64  # records of the right shape but for a number that is text
+    with open(tmp_path / "manifest.jsonl", "a") as manifest:
+        manifest.write(json.dumps({"url": "http://a.test/9.png", "path": f"images/a.test/{sha}.png", "sha256": sha,
+                                   "bytes": "3 kB"}) + "\n")
+    with open(tmp_path / ".crawler" / "runs.jsonl", "a") as runs:
+        runs.write("".join(json.dumps(run) + "\n" for run in ({"counts": {"pages/fetched": "7"}},
+                                                              {"counts": {}, "seconds": "x"})))
     summary = summarize(tmp_path)
     assert (summary["images"], summary["runs"], sum(r["count"] for r in summary["failures"].values())) == (3, 1, 6)
     assert "3 images" in render_text(summary)
