@@ -9,6 +9,7 @@ from typing import Any
 
 from crawler import __version__
 from crawler.errors import ConfigError
+from crawler.messages import NODE_ID
 from crawler.units import LONGEST_SECONDS, seconds_option
 
 DEFAULT_USER_AGENT = f"queue-crawler/{__version__} (+https://github.com/queue-crawler/queue-crawler)"
@@ -304,4 +305,7 @@ class WorkerConfig:
                  "more requests at once, --processes N or more nodes")
         _require(self.processes >= 1, f"--processes must be at least 1, got {self.processes}")
         _require(self.processes <= MAX_PROCESSES, f"--processes {self.processes}: {PROCESSES_BOUND}")
+        _require(not self.node_id or (len(self.node_id) <= 64 and NODE_ID.fullmatch(self.node_id) is not None),
+                 f"--node-id {self.node_id!r}: use 1 to 64 letters, digits, dots, dashes or underscores, "
+                 "beginning with a letter or digit")
         _require(self.reconnect_seconds >= 0, "--reconnect-seconds cannot be negative")

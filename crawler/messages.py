@@ -7,6 +7,7 @@ Only str, int, float, bool, None, list and dict travel through the queues. Every
 from __future__ import annotations
 
 import platform
+import re
 import reprlib
 from collections.abc import Mapping
 from enum import Enum
@@ -59,7 +60,11 @@ MAX_REF_CHARS_PER_PAGE = 6_000_000
 # notebook holds tens, a page of base64 thumbnails a few hundred.
 MAX_INLINE_IMAGES = 1000
 MAX_ROBOTS_CHARS = 512 * 1024  # Google reads the first 500 KiB of a robots.txt
-MAX_TEXT_CHARS = 300  # reasons, node ids, content types
+MAX_TEXT_CHARS = 300  # reasons, content types
+# A node's name in the scheduler's log and the manifest: letters, digits, dots, dashes, underscores
+# (a line break in one forged a log line of its own). 64 a user gives (--node-id), and room for
+# the -pN of each of its processes.
+NODE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 # Cookies a site sets: a browser keeps a name and value of up to 4096 bytes, and ignores a Domain
 # or Path over 1024 (RFC 6265bis); one response of a real site sets a few, a result carries at most
 # this many.
@@ -346,6 +351,13 @@ def _require_text(message: dict[str, Any], key: str, what: str, limit: int, opti
         raise BadMessage(f"{what}: field {key!r} is longer than {limit} characters")
 
 
+def _require_node_id(message: dict[str, Any], what: str) -> None:
+    node = _require(message, "node", str, what)
+    if not NODE_ID.fullmatch(node):
+        raise BadMessage(f"{what}: node id {shown(node)} is not letters, digits, dots, dashes and underscores "
+                         "(100 at most)")
+
+
 def _check_envelope(message: object, expected_type: str | None) -> dict[str, Any]:
     if not isinstance(message, dict) or message.get("v") != PROTOCOL_VERSION:
         raise BadMessage(f"not a v{PROTOCOL_VERSION} message: {shown(message)}")
@@ -436,7 +448,7 @@ def read_result(message: dict[str, Any]) -> Result:
     result = _check_envelope(message, "result")
     _require_text(result, "task_id", "result", MAX_TEXT_CHARS)
     what = f"result for task {result['task_id'][:40]!r}"  # a str now: cheap to show
-    _require_text(result, "node", what, MAX_TEXT_CHARS)
+    _require_node_id(result, what)
     if result.get("outcome") not in OUTCOMES:
         raise BadMessage(f"{what}: unknown outcome {shown(result.get('outcome'))}")
     _require_text(result, "reason", what, MAX_TEXT_CHARS, optional=True)
@@ -555,8 +567,8 @@ def read_node_event(message: dict[str, Any]) -> NodeEvent:
     event = _check_envelope(message, None)
     if event.get("type") not in NODE_EVENTS:
         raise BadMessage(f"unknown message type {shown(event.get('type'))}")
-    _require_text(event, "node", str(event["type"]), MAX_TEXT_CHARS)
-    what = f"{event['type']} from node {event['node'][:40]!r}"
+    _require_node_id(event, str(event["type"]))
+    what = f"{event['type']} from node {event['node']}"
     _require(event, "threads", int, what)
     _require(event, "done", int, what)
     _require_text(event, "python", what, 40, optional=True)

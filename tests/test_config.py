@@ -33,6 +33,8 @@ from crawler.units import duration_text, parse_seconds, parse_size, plural, seco
     (lambda: WorkerConfig("h", 1, b"k", threads=0), "--threads"),
     (lambda: WorkerConfig("h", 1, b"k", threads=MAX_THREADS + 1), "--threads"),  # 20,000 took the machine's threads
     (lambda: WorkerConfig("h", 1, b"k", processes=0), "--processes"),
+    (lambda: WorkerConfig("h", 1, b"k", node_id="evil\nINFO forged"), "--node-id"),  # a line of the log of its own
+    (lambda: WorkerConfig("h", 1, b"k", node_id="x" * 65), "--node-id"),
     # `crawler run --workers 100000` forked until it was killed, saying nothing
     (lambda: WorkerConfig("h", 1, b"k", processes=MAX_PROCESSES + 1), "--processes"),
     (lambda: LocalNodes(workers=MAX_PROCESSES + 1), "--workers"),

@@ -72,6 +72,21 @@ def test_messages_node_events_are_checked() -> None:
         read_message({**event, "type": "exec"})
 
 
+@pytest.mark.parametrize("node", ["evil\n12:00:00 INFO    scheduler: forged", "a b", "", "x" * 101, "-lead", "é"])
+def test_messages_a_node_id_is_a_name_not_a_line(node: str) -> None:
+    # a peer's id went as it was into the scheduler's log (a line break forged a log line of its
+    # own) and into the manifest: letters, digits, dots, dashes and underscores now, or refused
+    with pytest.raises(BadMessage, match="node id"):
+        read_message(dict(make_node_event("hello", node, 4, [], 0)))
+    with pytest.raises(BadMessage, match="node id"):
+        read_result(dict(make_result(task(), node, "failed", reason="http-404")))
+
+
+def test_messages_node_ids_as_nodes_make_them_pass() -> None:
+    for node in ("local-1", "local-2-p3", "vm-29531", "crawler_01.example.com-4711-p2", "x" * 100):
+        assert read_message(dict(make_node_event("heartbeat", node, 4, [], 0)))["node"] == node
+
+
 def test_messages_images_say_how_they_were_found_and_stylesheets_travel_apart() -> None:
     result = make_result(task(), "n", "fetched", images=[["http://a.test/x.svg", "http://a.test/x.svg", "css-linked",
                                                                        "Flag of France", "", "A flag"]],

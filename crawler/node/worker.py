@@ -11,6 +11,7 @@ import logging
 import os
 import platform
 import queue
+import re
 import secrets
 import socket
 import threading
@@ -84,7 +85,9 @@ def _sleep_until(moment: float) -> None:
 
 
 def default_node_id() -> str:
-    return f"{socket.gethostname()}-{os.getpid()}"
+    """HOST-PID, the host name in the characters a node id takes (messages.NODE_ID)."""
+    host = re.sub(r"[^A-Za-z0-9._-]", "_", socket.gethostname()).lstrip("._-")[:48] or "node"
+    return f"{host}-{os.getpid()}"
 
 
 class Worker:
