@@ -65,6 +65,7 @@ MAX_TEXT_CHARS = 300  # reasons, content types
 # (a line break in one forged a log line of its own). 64 a user gives (--node-id), and room for
 # the -pN of each of its processes.
 NODE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")  # C0 and C1 controls: a line break, a terminal's escape
 # Cookies a site sets: a browser keeps a name and value of up to 4096 bytes, and ignores a Domain
 # or Path over 1024 (RFC 6265bis); one response of a real site sets a few, a result carries at most
 # this many.
@@ -452,6 +453,8 @@ def read_result(message: dict[str, Any]) -> Result:
     if result.get("outcome") not in OUTCOMES:
         raise BadMessage(f"{what}: unknown outcome {shown(result.get('outcome'))}")
     _require_text(result, "reason", what, MAX_TEXT_CHARS, optional=True)
+    if result.get("reason") is not None and _CONTROL.search(result["reason"]):  # said in the log as it came
+        raise BadMessage(f"{what}: reason {shown(result['reason'])} is not one line of text")
     _require(result, "retryable", bool, what)
     _require(result, "retry_after", (int, float, type(None)), what)
     _check_pairs(result, "links", what, MAX_REFS_PER_PAGE)

@@ -82,6 +82,14 @@ def test_messages_a_node_id_is_a_name_not_a_line(node: str) -> None:
         read_result(dict(make_result(task(), node, "failed", reason="http-404")))
 
 
+@pytest.mark.parametrize("reason", ["x\n12:00:00 WARNING scheduler: forged", "x\ry", "x\x1b[2Jy", "x\x85y"])
+def test_messages_a_reason_is_one_line_of_text(reason: str) -> None:
+    # the scheduler says a seed's failure in its log with the reason a node gave, as it came
+    with pytest.raises(BadMessage, match="reason"):
+        read_result(dict(make_result(task(), "n", "failed", reason=reason)))
+    assert read_result(dict(make_result(task(), "n", "failed", reason="http-404")))["reason"] == "http-404"
+
+
 def test_messages_node_ids_as_nodes_make_them_pass() -> None:
     for node in ("local-1", "local-2-p3", "vm-29531", "crawler_01.example.com-4711-p2", "x" * 100):
         assert read_message(dict(make_node_event("heartbeat", node, 4, [], 0)))["node"] == node
