@@ -346,10 +346,13 @@ def _type_names(types: type | tuple[type, ...]) -> str:
     return " or ".join(t.__name__ for t in _as_tuple(types))
 
 
-def _require_text(message: dict[str, Any], key: str, what: str, limit: int, optional: bool = False) -> None:
+def _require_text(message: dict[str, Any], key: str, what: str, limit: int, optional: bool = False,
+                  one_line: bool = False) -> None:
     value = _require(message, key, (str, type(None)) if optional else str, what)
     if value is not None and len(value) > limit:
         raise BadMessage(f"{what}: field {key!r} is longer than {limit} characters")
+    if one_line and value is not None and _CONTROL.search(value):  # the scheduler logs it as it came
+        raise BadMessage(f"{what}: {key} {shown(value)} is not one line of text")
 
 
 def _require_node_id(message: dict[str, Any], what: str) -> None:
@@ -452,9 +455,7 @@ def read_result(message: dict[str, Any]) -> Result:
     _require_node_id(result, what)
     if result.get("outcome") not in OUTCOMES:
         raise BadMessage(f"{what}: unknown outcome {shown(result.get('outcome'))}")
-    _require_text(result, "reason", what, MAX_TEXT_CHARS, optional=True)
-    if result.get("reason") is not None and _CONTROL.search(result["reason"]):  # said in the log as it came
-        raise BadMessage(f"{what}: reason {shown(result['reason'])} is not one line of text")
+    _require_text(result, "reason", what, MAX_TEXT_CHARS, optional=True, one_line=True)
     _require(result, "retryable", bool, what)
     _require(result, "retry_after", (int, float, type(None)), what)
     _check_pairs(result, "links", what, MAX_REFS_PER_PAGE)
@@ -574,8 +575,8 @@ def read_node_event(message: dict[str, Any]) -> NodeEvent:
     what = f"{event['type']} from node {event['node']}"
     _require(event, "threads", int, what)
     _require(event, "done", int, what)
-    _require_text(event, "python", what, 40, optional=True)
-    _require_text(event, "instance", what, 40, optional=True)
+    _require_text(event, "python", what, 40, optional=True, one_line=True)
+    _require_text(event, "instance", what, 40, optional=True, one_line=True)
     tasks = _require(event, "tasks", list, what)
     if len(tasks) > MAX_TASK_IDS or not all(isinstance(t, str) and len(t) <= MAX_TEXT_CHARS for t in tasks):
         raise BadMessage(f"{what}: tasks is not a list of task ids")

@@ -88,6 +88,10 @@ def test_messages_a_reason_is_one_line_of_text(reason: str) -> None:
     with pytest.raises(BadMessage, match="reason"):
         read_result(dict(make_result(task(), "n", "failed", reason=reason)))
     assert read_result(dict(make_result(task(), "n", "failed", reason="http-404")))["reason"] == "http-404"
+    hello = dict(make_node_event("hello", "n", 4, [], 0))
+    for field in ("python", "instance"):  # "node n joined with 4 threads (Python 3.11.7; …)"
+        with pytest.raises(BadMessage, match=field):
+            read_message({**hello, field: reason[:40]})
 
 
 def test_messages_node_ids_as_nodes_make_them_pass() -> None:
