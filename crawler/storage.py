@@ -379,6 +379,7 @@ def _fields(**kinds: type) -> Accept:
     return lambda record: all(isinstance(record.get(field), kind) for field, kind in kinds.items())
 
 
+_MANIFEST_FIELDS = _fields(url=str, path=str, sha256=str)
 # images/<a host folder as host_folder makes it>/<sha256>.<extension>: what image_path() gives
 _STORE_PATH = re.compile(rf"{IMAGES_DIR}/[a-z0-9_-][a-z0-9._-]{{0,119}}/([0-9a-f]{{64}})\.[a-z0-9]{{1,5}}")
 
@@ -387,7 +388,7 @@ def is_manifest_record(record: dict[str, Any]) -> bool:
     """A record with a URL, and a path of the store's own making for its sha256: whoever can write the
     shared output could forge one, and `inspect` read the picture a forged path named outside the
     output and wrote its thumbnail where a forged sha256 led."""
-    if not _fields(url=str, path=str, sha256=str)(record) or not isinstance(record.get("bytes", 0), int):
+    if not _MANIFEST_FIELDS(record) or not isinstance(record.get("bytes", 0), int):
         return False
     stored = _STORE_PATH.fullmatch(record["path"])
     return stored is not None and stored.group(1) == record["sha256"]
@@ -401,6 +402,8 @@ def is_run_record(record: dict[str, Any]) -> bool:
     counts = record.get("counts")
     return (isinstance(counts, dict) and all(isinstance(count, int) for count in counts.values())
             and isinstance(record.get("seconds", 0), (int, float)))
+
+
 _LINES_NAMED = 5  # of the lines left out, those a warning names
 _SAID_LEFT_OUT: set[tuple[str, int]] = set()  # (file, lines left out) a warning has named
 
