@@ -134,7 +134,7 @@ def test_original_name_is_the_one_the_server_gave_made_safe(given: str | None, n
 def test_export_to_a_file_of_the_crawls_own_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                                        own: str) -> None:
     # `crawler export out -f out/manifest.jsonl` wrote the CSV over the crawl's manifest: the record
-    # of every image saved, which inspect, export, the gallery and a --recrawl read
+    # of every image saved, which inspect, export and the gallery read
     output = tmp_path / "out"
     write_manifest(output, [stored(output, 1, "http://site.test/a/x.png", "x.png")])
     manifest = (output / "manifest.jsonl").read_bytes()
