@@ -457,7 +457,9 @@ def read_result(message: dict[str, Any]) -> Result:
         raise BadMessage(f"{what}: unknown outcome {shown(result.get('outcome'))}")
     _require_text(result, "reason", what, MAX_TEXT_CHARS, optional=True, one_line=True)
     _require(result, "retryable", bool, what)
-    _require(result, "retry_after", (int, float, type(None)), what)
+    retry_after = _require(result, "retry_after", (int, float, type(None)), what)
+    if retry_after is not None and not 0 <= retry_after < float("inf"):  # NaN fails too
+        raise BadMessage(f"{what}: retry_after {shown(retry_after)} is no time to wait")
     _check_pairs(result, "links", what, MAX_REFS_PER_PAGE)
     _check_images(result, what)
     _check_pairs(result, "stylesheets", what, MAX_REFS_PER_PAGE)

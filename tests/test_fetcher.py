@@ -152,6 +152,9 @@ def test_fetcher_retry_after_accepts_seconds_and_dates() -> None:
     assert retry_after_seconds("120") == 120.0
     assert retry_after_seconds("Wed, 21 Oct 2015 07:28:00 GMT", now=1445412470.0) == 10.0
     assert retry_after_seconds("soon") is None and retry_after_seconds(None) is None
+    # HTTP's digits are ASCII's: a 503's "Retry-After: ²" (Latin-1 0xB2, which str.isdigit takes)
+    # raised a ValueError, and the URL failed at once as bad-url, where its server asked for a wait
+    assert retry_after_seconds("²") is None and retry_after_seconds("١٢") is None
 
 
 def test_fetcher_reads_the_environment_only_when_it_matters(monkeypatch) -> None:

@@ -94,6 +94,16 @@ def test_messages_a_reason_is_one_line_of_text(reason: str) -> None:
             read_message({**hello, field: reason[:40]})
 
 
+@pytest.mark.parametrize("retry_after", [float("nan"), float("inf"), -1.0, True, "60"])
+def test_messages_a_retry_after_is_a_time_to_wait(retry_after: object) -> None:
+    # bounded as a task's wait is: the frontier happens to ignore NaN or a negative one (its
+    # comparisons fail), which is luck, not a check
+    with pytest.raises(BadMessage, match="retry_after"):
+        read_result({**make_result(task(), "n", "failed", reason="http-503"), "retry_after": retry_after})
+    waiting = {**make_result(task(), "n", "failed", reason="http-503"), "retry_after": 60}
+    assert read_result(waiting)["retry_after"] == 60
+
+
 def test_messages_node_ids_as_nodes_make_them_pass() -> None:
     for node in ("local-1", "local-2-p3", "vm-29531", "crawler_01.example.com-4711-p2", "x" * 100):
         assert read_message(dict(make_node_event("heartbeat", node, 4, [], 0)))["node"] == node

@@ -172,7 +172,7 @@ def retry_after_seconds(value: str | None, now: float | None = None) -> float | 
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
+    if value.isascii() and value.isdigit():  # HTTP's digits: str.isdigit takes "²" too, which float() refuses
         return float(value)
     when = _http_time(value)
     if not when:
