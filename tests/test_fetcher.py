@@ -129,6 +129,10 @@ def test_fetcher_gzip_bomb_stops_at_the_decoded_cap() -> None:
     ({"Cache-Control": "max-age=60", "Expires": "Thu, 01 Jan 2026 01:00:00 GMT"}, 60),  # max-age first
     ({"Expires": "0"}, 0), ({"Expires": "Thu, 01 Jan 2026 01:00:00 GMT"}, 0),  # with no Date: past, by now
     ({"Cache-Control": "max-age=99999999999"}, 365 * 24 * 3600), ({}, 0),
+    # HTTP's digits are ASCII's: "²" (Latin-1 0xB2) passes str.isdigit and float() refuses it, a
+    # ValueError that failed a page its server had sent whole
+    ({"Cache-Control": "max-age=²"}, 0), ({"Cache-Control": "max-age=60", "Age": "²"}, 60),
+    ({"Cache-Control": "max-age=١٢"}, 0),
 ])
 def test_fetcher_reads_how_long_the_server_says_a_response_stays_fresh(headers: dict, seconds: int) -> None:
     assert fresh_seconds(headers, now=1_800_000_000.0) == seconds
