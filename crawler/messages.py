@@ -548,7 +548,7 @@ def _check_validators(validators: dict[str, Any], what: str) -> None:
                for key, value in validators.items()):
         raise BadMessage(f"{what}: validators {shown(validators)} are not {'/'.join(VALIDATOR_KEYS)} texts")
     max_age = validators.get("max_age")
-    if max_age is not None and not (max_age.isdigit() and len(max_age) <= 9):  # a year is 8 digits
+    if max_age is not None and not (max_age.isascii() and max_age.isdigit() and len(max_age) <= 9):  # a year: 8
         raise BadMessage(f"{what}: max_age {shown(max_age)} is not a number of seconds")
 
 

@@ -157,6 +157,7 @@ def test_messages_a_recrawl_task_and_its_answer_carry_validators() -> None:
 @pytest.mark.parametrize("change", [
     {"validators": {"etag": ["x"]}}, {"validators": {"x-secret": "1"}}, {"validators": None},
     {"validators": {"max_age": "soon"}}, {"validators": {"max_age": "9" * 10}},  # a year is 8 digits
+    {"validators": {"max_age": "²"}},  # str.isdigit takes it, int() does not: a --recrawl's start raised
     {"lastmods": [["http://a.test/", "yesterday"]]}, {"lastmods": [["http://a.test/"]]}, {"lastmods": {"a": 1}},
     {"outcome": "gone"}, {"outcome": "partial"},  # words of the records, never of a node
     {"held": -1.0}, {"held": float("nan")}, {"held": "0.02"}, {"held": None},  # seconds a node held it
