@@ -285,8 +285,8 @@ def make_task_id(url_id: int, attempt: int, run: str) -> str:
 def parse_task_id(task_id: str) -> tuple[int, int, str] | None:
     """(url id, attempt, run) of a task id made by make_task_id, or None for anything else."""
     parts = task_id.split(".")
-    if len(parts) != 3 or not parts[0].isdigit() or not parts[1].isdigit() or not parts[2]:
-        return None
+    if len(parts) != 3 or not task_id.isascii() or not parts[0].isdigit() or not parts[1].isdigit() or not parts[2]:
+        return None  # ASCII first: str.isdigit takes "²", which int() refuses
     return int(parts[0]), int(parts[1]), parts[2]
 
 

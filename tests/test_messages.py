@@ -3,7 +3,15 @@ import pickle
 import pytest
 
 from crawler.errors import BadMessage
-from crawler.messages import make_node_event, make_result, make_task, read_message, read_result, read_task
+from crawler.messages import (
+    make_node_event,
+    make_result,
+    make_task,
+    parse_task_id,
+    read_message,
+    read_result,
+    read_task,
+)
 
 
 def task() -> dict:
@@ -102,6 +110,15 @@ def test_messages_a_retry_after_is_a_time_to_wait(retry_after: object) -> None:
         read_result({**make_result(task(), "n", "failed", reason="http-503"), "retry_after": retry_after})
     waiting = {**make_result(task(), "n", "failed", reason="http-503"), "retry_after": 60}
     assert read_result(waiting)["retry_after"] == 60
+
+
+def test_messages_a_task_id_is_ascii_digits_and_its_run() -> None:
+    # a result's task id is parsed when its lease ends: "²" passed str.isdigit and int() raised a
+    # ValueError in Frontier.complete, which the scheduler's loop does not catch (a forged id is
+    # to be dropped, as one of another run is)
+    assert parse_task_id("12.1.ab12") == (12, 1, "ab12")
+    for forged in ("².1.ab12", "١٢.1.ab12", "12.².ab12", "12.1", "12.1.", "x.1.ab12"):
+        assert parse_task_id(forged) is None, forged
 
 
 def test_messages_node_ids_as_nodes_make_them_pass() -> None:
