@@ -78,7 +78,7 @@ def _address(text: str) -> tuple[str, int]:
         raise argparse.ArgumentTypeError(f"expected HOST:PORT, got {text!r}: a scheduler is no web server, "
                                          "leave out the scheme")
     host, _, port = text.rpartition(":")
-    if not host or not port.isdigit() or not 0 <= int(port) < 65536:
+    if not host or not (port.isascii() and port.isdigit()) or not 0 <= int(port) < 65536:  # isdigit takes "²"
         raise argparse.ArgumentTypeError(f"expected HOST:PORT, got {text!r}")
     return host.strip("[]"), int(port)
 

@@ -309,6 +309,20 @@ def test_cli_an_address_copied_as_a_url_says_to_leave_out_the_scheme(capsys) -> 
     assert "a scheduler is no web server, leave out the scheme" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("words", [["run", "http://a.test/", "--listen", "127.0.0.1:²"],
+                                   ["worker", "--connect", "127.0.0.1:²"], ["status", "127.0.0.1:²"]])
+def test_cli_a_port_is_ascii_digits(capsys: pytest.CaptureFixture[str], words: list[str]) -> None:
+    # "²" passes str.isdigit and int() refuses it: `crawler status 127.0.0.1:²` stopped with a
+    # ValueError traceback, --listen and --connect said "invalid _address value"
+    if words[0] == "status":
+        assert main(words) == 1
+    else:
+        with pytest.raises(SystemExit):  # argparse's own exit, 2
+            main(words)
+    error = capsys.readouterr().err
+    assert "127.0.0.1:²" in error and ("expected HOST:PORT" in error or "neither HOST:PORT" in error), error
+
+
 def test_cli_config_file_types_may_be_a_list(tmp_path) -> None:  # type: ignore[no-untyped-def]
     # types = ["jpg", "png"], as header and allow-domain are written, was "expected one value, not a list"
     from crawler.cli import parse_command_line
