@@ -2,6 +2,8 @@ import codecs
 import json
 import re
 
+import pytest
+
 from crawler.messages import MAX_REFS_PER_PAGE, Found
 from crawler.node.extract import _TAGS, MAX_SHADOW_DEPTH, Collector, _alternation, extract
 from crawler.urls import canonical
@@ -494,6 +496,17 @@ def test_extract_survives_malformed_and_non_utf8_html() -> None:
     refs = extract(html, PAGE, encoding="iso-8859-1")
     assert refs.images[0][1] == "http://site.test/dir/caf%C3%A9.png"
     assert refs.links[0][0] == "http://site.test/dir/x.html"
+
+
+@pytest.mark.parametrize("charset", ["idna", "undefined", "base64", "rot13", "unicode_escape", "punycode"])
+def test_extract_a_codec_that_is_no_charset_is_as_none_declared(charset: str) -> None:
+    # Python has codecs that are no charset a page is written in: charset=idna (a server's mistake or
+    # mischief) raised a UnicodeError as the page was decoded, and the page failed as internal-error;
+    # base64 and rot13 raised LookupError, undefined always raises
+    html = ("<a href='/" + "long-page-name-" * 10 + ".html'>x</a><img src='caf\xe9.png'>").encode("utf-8")
+    refs = extract(html, PAGE, encoding=charset)
+    assert refs.links[0][0] == "http://site.test/" + "long-page-name-" * 10 + ".html"
+    assert refs.images[0][1] == "http://site.test/dir/caf%C3%A9.png"
 
 
 def test_extract_unclosed_and_oddly_placed_tags_lose_nothing() -> None:

@@ -251,14 +251,22 @@ def decode(html: bytes, encoding: str | None) -> str:
     return html.decode(_page_encoding(html, declared), errors="replace")
 
 
+# Python's codecs that are no charset a page is written in, as a page or its server may name them
+# all the same (charset=idna raised a UnicodeError as the page was decoded, and the page failed);
+# base64, rot13 and their kind are no text encoding at all.
+_NO_CHARSETS = frozenset({"idna", "punycode", "raw-unicode-escape", "unicode-escape", "undefined"})
+
+
 def _page_encoding(html: bytes, declared: str | None) -> str:
     """The encoding a page is read in (and its links' queries written in: see query_encoding): its
     declared one, else UTF-8 where its bytes are UTF-8, else Windows-1252."""
     if declared:
         try:
-            return codecs.lookup(declared.strip()).name
+            codec = codecs.lookup(declared.strip())
         except (LookupError, ValueError):  # an unknown charset name (or one with a NUL): the guesses decide
-            pass
+            codec = None
+        if codec is not None and codec._is_text_encoding and codec.name not in _NO_CHARSETS:
+            return codec.name
     try:
         html.decode("utf-8")
     except UnicodeDecodeError:
