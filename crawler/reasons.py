@@ -20,6 +20,8 @@ TLS_FAILED = "ssl-error"
 # What came back is no HTTP a client reads (another protocol's port, a broken status line, headers
 # past http.client's bounds, two lengths): asking again gets the same
 BAD_RESPONSE = "bad-response"
+BAD_ENCODING = "bad-encoding"  # a body its Content-Encoding (gzip, br, deflate, zstd) does not decode
+INCOMPLETE_BODY = "incomplete-body"  # the connection closed before the body's announced end
 # Failures before any server answered: they took no time of one (see StatusTracker.record_result)
 NO_SERVER_REACHED = frozenset({NO_SUCH_HOST, COULD_NOT_RESOLVE, CONNECTION_REFUSED})
 # A URL that was this slow twice will very likely be slow a third time, and every attempt holds
@@ -72,6 +74,10 @@ def describe_reason(reason: str, url: str) -> str:
         return f"the certificate of {address} is for another host name (--no-check-certificate takes it)"
     if reason == NO_TLS:
         return f"{address} does not speak TLS: it answered https:// in plain text (an http:// site?)"
+    if reason == BAD_ENCODING:
+        return f"{address} sent a body that does not decode as its Content-Encoding says (gzip, br, deflate, zstd)"
+    if reason == INCOMPLETE_BODY:
+        return f"{address} closed the connection before the end of the body it announced"
     if reason == TLS_FAILED:
         return f"the TLS handshake with {address} failed (ssl-error)"
     if reason == BOT_CHALLENGE:

@@ -105,6 +105,18 @@ def test_fetcher_refuses_declared_oversize_without_reading() -> None:
 
 
 @responses.activate
+def test_fetcher_a_body_that_does_not_decode_is_named_in_words() -> None:
+    # "The seed http://… failed: bad-encoding." said the token alone
+    responses.get(URL, body=b"\x00\x01not gzip at all", headers={"Content-Encoding": "gzip"}, content_type="text/html")
+    with pytest.raises(FetchError) as caught:
+        fetch(new_session(LIMITS), URL, LIMITS, 1000)
+    assert caught.value.reason == "bad-encoding"
+    assert describe_reason("bad-encoding", URL).startswith("site.test:80 sent a body that does not decode as its "
+                                                           "Content-Encoding says")
+    assert describe_reason("incomplete-body", URL).startswith("site.test:80 closed the connection before the end")
+
+
+@responses.activate
 def test_fetcher_cuts_pages_at_the_cap() -> None:
     responses.get(URL, body=b"y" * 5000, content_type="text/html")
     fetched = fetch(new_session(LIMITS), URL, LIMITS, 1000, cut_at_cap=True)

@@ -30,6 +30,7 @@ from crawler.node.deadline import brief_reads, fetch_deadline, watched_adapter
 from crawler.node.disposition import disposition_filename
 from crawler.node.optout import TDM_RESERVED, agent_token, header_directives, tdm_reserved
 from crawler.reasons import (
+    BAD_ENCODING,
     BAD_RESPONSE,
     BOT_CHALLENGE,
     CERTIFICATE_EXPIRED,
@@ -38,6 +39,7 @@ from crawler.reasons import (
     CONNECTION_REFUSED,
     CONNECTION_RESET,
     COULD_NOT_RESOLVE,
+    INCOMPLETE_BODY,
     NO_SUCH_HOST,
     NO_TLS,
     TLS_FAILED,
@@ -392,9 +394,9 @@ def _fetch_once(session: requests.Session, url: str, limits: FetchLimits, max_by
             requests.exceptions.MissingSchema) as exc:
         raise FetchError(url, "bad-url") from exc
     except (requests.exceptions.ContentDecodingError, urllib3.exceptions.DecodeError) as exc:
-        raise FetchError(url, "bad-encoding") from exc
+        raise FetchError(url, BAD_ENCODING) from exc
     except (requests.exceptions.ChunkedEncodingError, urllib3.exceptions.ProtocolError) as exc:
-        raise TransientFetchError(url, "incomplete-body") from exc
+        raise TransientFetchError(url, INCOMPLETE_BODY) from exc
     except requests.exceptions.ConnectionError as exc:
         reason = _connection_reason(exc)
         if reason in (NO_SUCH_HOST, BAD_RESPONSE):  # asking again gets the same answer, each time after a backoff
