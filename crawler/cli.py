@@ -37,6 +37,7 @@ from crawler.seeds import read_seeds
 from crawler.storage import MANIFEST_NAME, STATE_DIR, is_manifest_record, is_the_crawls_own, read_jsonl
 from crawler.supervise import LocalNodes, LocalWorkers, run_local_crawl, run_node, run_scheduler, terminal
 from crawler.units import (
+    ascii_digits,
     checked_seconds,
     checked_size,
     duration_text,
@@ -78,7 +79,7 @@ def _address(text: str) -> tuple[str, int]:
         raise argparse.ArgumentTypeError(f"expected HOST:PORT, got {text!r}: a scheduler is no web server, "
                                          "leave out the scheme")
     host, _, port = text.rpartition(":")
-    if not host or not (port.isascii() and port.isdigit()) or not 0 <= int(port) < 65536:  # isdigit takes "²"
+    if not host or not ascii_digits(port) or not 0 <= int(port) < 65536:
         raise argparse.ArgumentTypeError(f"expected HOST:PORT, got {text!r}")
     return host.strip("[]"), int(port)
 

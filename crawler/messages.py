@@ -14,6 +14,7 @@ from enum import Enum
 from typing import Any, Literal, TypedDict, get_args
 
 from crawler.errors import BadMessage
+from crawler.units import ascii_digits
 
 PROTOCOL_VERSION = 22  # 2: stylesheet tasks; images carry how they were found. 3: withheld images.
 # 4: images carry their words (alt, title, caption); sitemap tasks; validators for re-crawls.
@@ -285,8 +286,8 @@ def make_task_id(url_id: int, attempt: int, run: str) -> str:
 def parse_task_id(task_id: str) -> tuple[int, int, str] | None:
     """(url id, attempt, run) of a task id made by make_task_id, or None for anything else."""
     parts = task_id.split(".")
-    if len(parts) != 3 or not task_id.isascii() or not parts[0].isdigit() or not parts[1].isdigit() or not parts[2]:
-        return None  # ASCII first: str.isdigit takes "²", which int() refuses
+    if len(parts) != 3 or not ascii_digits(parts[0]) or not ascii_digits(parts[1]) or not parts[2]:
+        return None
     return int(parts[0]), int(parts[1]), parts[2]
 
 
@@ -548,7 +549,7 @@ def _check_validators(validators: dict[str, Any], what: str) -> None:
                for key, value in validators.items()):
         raise BadMessage(f"{what}: validators {shown(validators)} are not {'/'.join(VALIDATOR_KEYS)} texts")
     max_age = validators.get("max_age")
-    if max_age is not None and not (max_age.isascii() and max_age.isdigit() and len(max_age) <= 9):  # a year: 8
+    if max_age is not None and not (ascii_digits(max_age) and len(max_age) <= 9):  # a year is 8 digits
         raise BadMessage(f"{what}: max_age {shown(max_age)} is not a number of seconds")
 
 

@@ -34,6 +34,12 @@ def duration_text(seconds: float) -> str:
     return f"{whole // 3600} h {whole % 3600 // 60} min"
 
 
+def ascii_digits(text: str) -> bool:
+    """Whether `text` is digits as HTTP, ports and our ids write them: ASCII ones. str.isdigit takes
+    "²" (Latin-1's 0xB2) too, which int() and float() refuse with a ValueError."""
+    return text.isascii() and text.isdigit()
+
+
 def plural(count: int, noun: str, many: str | None = None) -> str:
     """`count` with its noun in the right number: 1 image, 2 images, 1 duplicate, 3 hosts."""
     return f"{count} {noun if count == 1 else many or noun + 's'}"

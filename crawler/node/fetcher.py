@@ -44,6 +44,7 @@ from crawler.reasons import (
     NO_TLS,
     TLS_FAILED,
 )
+from crawler.units import ascii_digits
 from crawler.urls import canonical, encode_controls, join, referrer_policy, slashes_as_read
 
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
@@ -169,18 +170,12 @@ def _host_pools(threads: int) -> int:
     return max(16, min(MAX_HOST_POOLS, (soft - _SPARE_FILES) // threads))
 
 
-def _http_digits(text: str) -> bool:
-    """Whether a header's number is HTTP's 1*DIGIT: ASCII digits only (str.isdigit takes "²", Latin-1's
-    0xB2, which float() refuses: a ValueError that failed the URL, said as bad-url)."""
-    return text.isascii() and text.isdigit()
-
-
 def retry_after_seconds(value: str | None, now: float | None = None) -> float | None:
     """Return the delay a Retry-After header asks for (seconds or an HTTP date), or None."""
     if not value:
         return None
     value = value.strip()
-    if _http_digits(value):
+    if ascii_digits(value):
         return float(value)
     when = _http_time(value)
     if not when:
@@ -275,7 +270,7 @@ def fresh_seconds(headers: Mapping[str, str], now: float | None = None) -> int:
     if "no-cache" in directives or "no-store" in directives:
         return 0
     max_age = directives.get("max-age", "")
-    if _http_digits(max_age):
+    if ascii_digits(max_age):
         lifetime = float(max_age)
     elif "Expires" in headers:  # an Expires that is no date ("0", "-1") has expired already
         lifetime = _http_time(headers["Expires"]) - (_http_time(headers.get("Date", "")) or
@@ -283,7 +278,7 @@ def fresh_seconds(headers: Mapping[str, str], now: float | None = None) -> int:
     else:
         return 0
     age = headers.get("Age", "").strip()
-    left = lifetime - (float(age) if _http_digits(age) else 0.0)
+    left = lifetime - (float(age) if ascii_digits(age) else 0.0)
     return int(min(max(left, 0.0), _MAX_FRESH_SECONDS))
 
 
@@ -368,7 +363,7 @@ def _fetch_once(session: requests.Session, url: str, limits: FetchLimits, max_by
             if images_as_images and declared_type.startswith("image/"):
                 max_bytes, cut_at_cap = limits.max_image_bytes, False
             declared = response.headers.get("Content-Length", "")
-            if not cut_at_cap and _http_digits(declared) and int(declared) > max_bytes:
+            if not cut_at_cap and ascii_digits(declared) and int(declared) > max_bytes:
                 raise FetchError(url, "too-large")
             body, truncated = _read_body(response, url, limits, max_bytes, cut_at_cap, deadline, started)
             charset = _CHARSET.search(content_type)
