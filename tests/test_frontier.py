@@ -6,6 +6,7 @@ from crawler.config import Politeness
 from crawler.errors import StateError
 from crawler.messages import MAX_CHAIN_TASKS, Kind
 from crawler.scheduler.frontier import DISPATCH_STEP_SECONDS, Frontier
+from crawler.scheduler.robots import MAX_WILDCARD_RULES, RobotsRules, listed_sitemaps
 from crawler.scheduler.sqlite_store import SqliteStore
 from crawler.urls import canonical
 
@@ -42,6 +43,28 @@ def test_frontier_fetches_robots_first_then_obeys_it(tmp_path: Path) -> None:
     assert task is not None and task["url"] == "http://a.test/public"
     assert [(d.row.url, d.outcome, d.reason) for d in frontier.dropped] == [
         ("http://a.test/private/x", "skipped", "robots")]
+
+
+def test_frontier_a_robots_txt_too_costly_to_read_disallows_its_site(tmp_path: Path,
+                                                                   caplog: pytest.LogCaptureFixture) -> None:
+    # Each rule with a wildcard is a pattern search for every URL of its site, in the scheduler's one
+    # thread: 15,000 of them (512 KiB holds that many) cost 62 ms a URL, so a chain of 32 tasks would
+    # hold every other site's dispatch 2 s. Past MAX_WILDCARD_RULES the site is taken as disallowed,
+    # and said so, rather than crawled against rules left unread.
+    frontier, _ = make(tmp_path)
+    add(frontier, "http://a.test/public")
+    robots = frontier.next_task(0.0)
+    assert robots is not None
+    frontier.complete(robots["id"], 0.0)
+    rules = "".join(f"Disallow: /*x*{n}*\n" for n in range(MAX_WILDCARD_RULES + 1))
+    frontier.set_robots("http://a.test", "User-agent: *\n" + rules)
+    assert frontier.next_task(0.0) is None
+    dropped = [(d.row.url, d.outcome, d.reason) for d in frontier.dropped]
+    assert dropped == [("http://a.test/public", "skipped", "robots")]
+    assert f"http://a.test: its robots.txt holds {MAX_WILDCARD_RULES + 1} rules with wildcards" in caplog.text
+    assert listed_sitemaps("Sitemap: http://a.test/s.xml\nUser-agent: *\n" + rules) == []  # nor its sitemaps read
+    within = RobotsRules("User-agent: *\n" + "".join(f"Disallow: /*x*{n}*\n" for n in range(MAX_WILDCARD_RULES)))
+    assert within.allows("http://a.test/public") and not within.allows("http://a.test/ax1b")
 
 
 def test_frontier_politeness_delay(tmp_path: Path) -> None:

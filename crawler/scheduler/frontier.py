@@ -24,7 +24,7 @@ from crawler.messages import (
     make_task_id,
     parse_task_id,
 )
-from crawler.scheduler.robots import ALLOW_ALL, RobotsRules
+from crawler.scheduler.robots import ALLOW_ALL, MAX_WILDCARD_RULES, RobotsRules
 from crawler.scheduler.store import (
     UNFINISHED,
     CrawlStore,
@@ -246,6 +246,10 @@ class Frontier:
 
     def _apply_robots(self, host: _Host, text: str | None) -> None:
         host.rules = RobotsRules(text)
+        if host.rules.too_costly:
+            log.warning("scheduler: %s: its robots.txt holds %d rules with wildcards (more than %d, each a pattern "
+                        "search for every URL): taking every URL there as disallowed", host.origin,
+                        host.rules.wildcard_rules, MAX_WILDCARD_RULES)
         crawl_delay = host.rules.crawl_delay()
         if crawl_delay is not None and crawl_delay > host.delay:
             capped = min(crawl_delay, self._politeness.max_crawl_delay_seconds)
