@@ -132,6 +132,50 @@ def test_fetcher_gzip_bomb_stops_at_the_decoded_cap() -> None:
     assert caught.value.reason == "too-large"
 
 
+@pytest.mark.parametrize("status", [200, 404, 301])
+def test_fetcher_a_compressed_body_costs_memory_by_the_cap_not_by_its_ratio(status: int) -> None:
+    # 58 kB of gzip that inflate to 60 MB, as a picture (200: read to the cap) or as a body the
+    # fetcher drops to keep its connection (404, 301). urllib3 before 2.6 inflated each chunk it
+    # read whole (CVE-2025-66471): 60 MB at once for a picture capped at 100 kB, for every such
+    # URL a hostile site links; pyproject.toml now asks for a release without it.
+    import tracemalloc
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    bomb = gzip.compress(b"\0" * 60_000_000)
+    assert len(bomb) < 64 * 1024  # one read's worth; small enough to be read and dropped, not closed
+
+    class Bomb(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self) -> None:
+            self.send_response(status)
+            self.send_header("Content-Encoding", "gzip")
+            self.send_header("Content-Type", "image/png")
+            self.send_header("Location", "/elsewhere")
+            self.send_header("Content-Length", str(len(bomb)))
+            self.end_headers()
+            self.wfile.write(bomb)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Bomb)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_port}"
+    tracemalloc.start()
+    try:
+        try:
+            outcome = fetch(new_session(LIMITS), base + "/a.png", LIMITS, 100_000).location
+        except FetchError as exc:
+            outcome = exc.reason
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+        server.shutdown()
+    assert outcome == {200: "too-large", 404: "http-404", 301: base + "/elsewhere"}[status]
+    assert peak < 10_000_000
+
 @pytest.mark.parametrize(("headers", "seconds"), [
     ({"Cache-Control": "public, max-age=3600"}, 3600),
     ({"Cache-Control": "max-age=3600", "Age": "600"}, 3000),  # 10 minutes of it spent in a cache
