@@ -32,6 +32,7 @@ from crawler.config import (
 )
 from crawler.credentials import parse_header, read_basic_auth, read_cookies
 from crawler.errors import ConfigError, CrawlerError, SeedError, StorageError
+from crawler.named_files import SETTINGS_FILE_BYTES, read_bounded
 from crawler.output.report import opted_out_images, recrawl_line
 from crawler.seeds import read_seeds
 from crawler.storage import MANIFEST_NAME, STATE_DIR, is_manifest_record, is_the_crawls_own, read_jsonl
@@ -830,10 +831,11 @@ def _refuse_unknown(commands: argparse._SubParsersAction, command: str | None, u
 def _config_file_defaults(command: argparse.ArgumentParser, path: Path) -> dict[str, Any]:
     """The options in a TOML crawl file, converted as the command line converts them."""
     try:
-        with open(path, "rb") as source:
-            data = tomllib.load(source)
+        data = tomllib.loads(read_bounded(path, "config file", SETTINGS_FILE_BYTES).decode("utf-8"))
     except OSError as exc:
         raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:  # an editor's Latin-1 or Windows-1252: TOML is UTF-8
+        raise ConfigError(f"config file {path} is not UTF-8 text (byte {exc.start + 1}); save it as UTF-8") from exc
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"config file {path} is not TOML: {exc}") from exc
     actions = {name: action for action in command._actions if action.dest not in ("help", "config")

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from crawler.config import header_value_fault
 from crawler.errors import BadAuthkey, ConfigError
+from crawler.named_files import COOKIES_FILE_BYTES, SETTINGS_FILE_BYTES, check_size, read_bounded
 
 _TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # an HTTP header name (RFC 9110 token)
 _NOT_OURS = frozenset({"host", "content-length", "transfer-encoding", "connection"})  # the HTTP stack's own
@@ -22,7 +23,9 @@ def read_private_text(path: Path, what: str) -> str:
     """The text of a file only its owner may read; BadAuthkey (a line saying how to fix it) otherwise."""
     try:
         mode = path.stat().st_mode
-        text = path.read_text(encoding="utf-8")
+        text = read_bounded(path, what, SETTINGS_FILE_BYTES).decode("utf-8")
+    except ConfigError as exc:  # a key file must say why it is refused as a BadAuthkey does
+        raise BadAuthkey(str(exc)) from exc
     except OSError as exc:
         raise BadAuthkey(f"cannot read {what} {path}: {exc.strerror}") from exc
     except UnicodeDecodeError as exc:
@@ -51,6 +54,7 @@ def read_cookies(path: Path) -> tuple[tuple[str, str, str, str, bool], ...]:
     """(domain, path, name, value, secure) of every cookie in a Netscape cookies.txt (what browsers'
     add-ons export); a secure one goes over https only, as the browser sent it."""
     jar = http.cookiejar.MozillaCookieJar()
+    check_size(path, "cookies file", COOKIES_FILE_BYTES)
     try:
         jar.load(str(path), ignore_discard=True, ignore_expires=True)
     except (OSError, http.cookiejar.LoadError) as exc:

@@ -8,6 +8,7 @@ import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 from urllib.parse import urlsplit
 
 from crawler.errors import ConfigError
@@ -80,7 +81,8 @@ def _file_lines(source: str) -> list[str]:
         raise ConfigError(f"{source!r} is neither a seed file nor a URL; did you mean {_as_url(source, 'https')} "
                           f"(or {_as_url(source, 'http')})?")
     try:
-        return _text_of(path.read_bytes(), source).splitlines()
+        with path.open("rb") as file:
+            return _text_of(file, source).splitlines()
     except OSError as exc:
         raise ConfigError(f"cannot read seed file {source}: {exc.strerror}") from exc
 
@@ -90,16 +92,18 @@ _UNICODE_MARKS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32
 _SNIFFED_BYTES = 8192  # looked at for NUL bytes
 
 
-def _text_of(data: bytes, where: str) -> str:
+def _text_of(file: BinaryIO, where: str) -> str:
     """A seed list's text: UTF-8, a byte order mark (Windows editors write one) not part of line 1;
     UTF-16 or UTF-32 where its mark says so (what Notepad saves as "Unicode"). A file with NUL
-    bytes otherwise is no list (a picture given by mistake): one error, not a warning a "line"."""
+    bytes otherwise is no list (a picture given by mistake): one error, not a warning a "line",
+    said from its first bytes, before the rest is read (`/dev/zero` has no end)."""
+    head = file.read(_SNIFFED_BYTES)
     for mark, encoding in _UNICODE_MARKS:
-        if data.startswith(mark):
-            return data.decode(encoding, errors="replace")
-    if b"\0" in data[:_SNIFFED_BYTES]:
+        if head.startswith(mark):
+            return (head + file.read()).decode(encoding, errors="replace")
+    if b"\0" in head:
         raise ConfigError(f"{where} is not a list of URLs (it holds binary data): a seed file is text, one URL a line")
-    return data.decode("utf-8-sig", errors="replace")
+    return (head + file.read()).decode("utf-8-sig", errors="replace")
 
 
 def _standard_input_lines() -> list[str]:
@@ -108,4 +112,4 @@ def _standard_input_lines() -> list[str]:
         return []
     if sys.stdin.isatty():
         print("reading seed URLs from the terminal, one a line; end with Ctrl-D", file=sys.stderr, flush=True)
-    return _text_of(sys.stdin.buffer.read(), "standard input").splitlines()
+    return _text_of(sys.stdin.buffer, "standard input").splitlines()

@@ -5,10 +5,12 @@ import io
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 from crawler.cli import build_parser, main
+from tests.endless_input import outcome_of_reading_endless
 from tests.loaded_modules import REPO, modules_after
 
 
@@ -119,6 +121,27 @@ def test_cli_config_file_mistakes_are_one_line(tmp_path, capsys: pytest.CaptureF
     assert main(["run", "--config", str(config)]) == 2
     error = capsys.readouterr().err
     assert words in error and error.count("\n") == 1
+
+
+@pytest.mark.parametrize(("content", "words"), [
+    # an editor's Latin-1: a traceback (UnicodeDecodeError) where every other mistake is one line
+    (b'user-agent = "caf\xe9"\n', "is not UTF-8 text (byte 18); save it as UTF-8"),
+    # `--config /dev/zero` (a pipe that never ends here): read until the memory was gone
+    (None, "is larger than 1MiB: no such file is; was another file given?"),
+])
+def test_cli_config_file_that_is_no_crawl_file_is_one_line(tmp_path, capsys: pytest.CaptureFixture[str],  # type: ignore[no-untyped-def]
+                                                            content: bytes | None, words: str) -> None:
+    def run(config: Path) -> int:
+        return main(["run", "--config", str(config)])
+
+    if content is None:
+        code = outcome_of_reading_endless(tmp_path, run)
+    else:
+        config = tmp_path / "crawl.toml"
+        config.write_bytes(content)
+        code = run(config)
+    error = capsys.readouterr().err
+    assert code == 2 and words in error and error.count("\n") == 1, error
 
 
 def _modules_after_a_node(then: str, prefixes: tuple[str, ...]) -> list[str]:

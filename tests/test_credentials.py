@@ -3,8 +3,10 @@ from pathlib import Path
 
 import pytest
 
+from crawler.broker import read_authkey_file
 from crawler.credentials import parse_header, read_basic_auth, read_cookies
 from crawler.errors import BadAuthkey, ConfigError
+from tests.endless_input import outcome_of_reading_endless
 
 
 def test_credentials_headers_are_name_and_value() -> None:
@@ -61,3 +63,19 @@ def test_credentials_auth_file_must_be_private_and_well_formed(tmp_path: Path) -
     auth.write_text("photos.example.com alice\n")
     with pytest.raises(ConfigError, match="HOST USER:PASSWORD"):
         read_basic_auth(auth)
+
+
+@pytest.mark.parametrize("what", ["auth file", "authkey file"])
+def test_credentials_a_file_that_never_ends_is_refused_not_read_for_ever(tmp_path: Path, what: str) -> None:
+    # `--auth-file /dev/zero`, `--authkey-file /dev/zero`: read until the memory was gone, the
+    # command saying nothing. A key or auth file is a few hundred bytes; past 1 MiB it is another file.
+    read = read_basic_auth if what == "auth file" else read_authkey_file
+    refused = outcome_of_reading_endless(tmp_path, read)
+    assert isinstance(refused, BadAuthkey) and str(refused).startswith(f"{what} ")
+    assert "is larger than 1MiB: no such file is; was another file given?" in str(refused)
+
+
+def test_credentials_a_device_for_a_cookies_file_is_refused() -> None:
+    # `--cookies /dev/zero` read one endless line; a pipe (`--cookies <(…)`) is still read
+    with pytest.raises(ConfigError, match="cookies file /dev/zero is a device, not a file"):
+        read_cookies(Path("/dev/zero"))

@@ -4,6 +4,7 @@ import pytest
 
 from crawler.errors import ConfigError
 from crawler.seeds import read_seeds
+from tests.endless_input import outcome_of_reading_endless
 
 
 def test_seeds_read_urls_skipping_blanks_and_comments(tmp_path: Path) -> None:
@@ -71,6 +72,13 @@ def test_seeds_a_file_that_is_no_text_is_one_error_not_a_line_per_line(tmp_path:
     photo.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 40)
     with pytest.raises(ConfigError, match=r"photo.png is not a list of URLs \(it holds binary data\)"):
         read_seeds([str(photo)])
+
+
+def test_seeds_a_binary_stream_is_refused_from_its_first_bytes(tmp_path: Path) -> None:
+    # `crawler run /dev/zero` (or a 4 GB video given for a list) was read whole before its NUL
+    # bytes were seen: the command hung, its memory growing, until it was killed.
+    refused = outcome_of_reading_endless(tmp_path, lambda pipe: read_seeds([str(pipe)]))
+    assert isinstance(refused, ConfigError) and "holds binary data" in str(refused)
 
 
 @pytest.mark.parametrize(("typed", "meant"), [
