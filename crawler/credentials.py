@@ -1,4 +1,5 @@
-"""What requests carry from files and flags: headers, Netscape cookies.txt, basic-auth credentials.
+"""What requests carry from files, flags and the environment: headers, Netscape cookies.txt,
+basic-auth credentials, proxies.
 
 Secrets never come from the command line (ps shows it to every user): an auth file, like a key
 file, must be readable by its owner only.
@@ -7,9 +8,12 @@ file, must be readable by its owner only.
 from __future__ import annotations
 
 import http.cookiejar
+import importlib.util
 import re
 import stat
 from pathlib import Path
+from urllib.parse import urlsplit
+from urllib.request import getproxies
 
 from crawler.config import header_value_fault
 from crawler.errors import BadAuthkey, ConfigError
@@ -79,3 +83,27 @@ def read_basic_auth(path: Path) -> tuple[tuple[str, str, str], ...]:
             raise ConfigError(f"{path}:{number}: expected 'HOST USER:PASSWORD'")
         credentials.append((host.lower(), user, password))
     return tuple(credentials)
+
+
+_PROXY_SCHEMES = frozenset({"http", "https", "socks4", "socks4a", "socks5", "socks5h"})
+
+
+def check_proxies() -> None:
+    """Refuse a proxy the environment names for http(s) that requests cannot use: each request of
+    the crawl failed with it, said as the site's fault ("bad-url")."""
+    for scheme, value in getproxies().items():
+        if scheme not in ("http", "https", "all"):
+            continue
+        url = value if "://" in value else f"http://{value}"  # a bare host:port, as requests reads it
+        try:
+            parts = urlsplit(url)
+            parts.port  # noqa: B018 - raises ValueError for a port that is no number
+            usable = bool(parts.hostname) and parts.scheme.lower() in _PROXY_SCHEMES
+        except ValueError:
+            usable = False
+        if not usable:
+            raise ConfigError(f"${scheme}_proxy is {value!r}, which is no proxy URL (like http://proxy.example:3128):"
+                              " every request would fail")
+        if parts.scheme.lower().startswith("socks") and importlib.util.find_spec("socks") is None:
+            raise ConfigError(f"${scheme}_proxy names a SOCKS proxy, which needs PySocks: "
+                              "python3 -m pip install 'requests[socks]'")

@@ -22,8 +22,15 @@ TLS_FAILED = "ssl-error"
 BAD_RESPONSE = "bad-response"
 BAD_ENCODING = "bad-encoding"  # a body its Content-Encoding (gzip, br, deflate, zstd) does not decode
 INCOMPLETE_BODY = "incomplete-body"  # the connection closed before the body's announced end
+# The proxy the node's environment names ($http_proxy, $https_proxy, $all_proxy), not the site,
+# refused the connection, has a name the DNS does not know, or failed otherwise (closed the
+# connection, would not open a tunnel to the site)
+PROXY_REFUSED = "proxy-refused"
+PROXY_UNKNOWN_HOST = "proxy-unknown-host"
+PROXY_FAILED = "proxy-failed"
 # Failures before any server answered: they took no time of one (see StatusTracker.record_result)
-NO_SERVER_REACHED = frozenset({NO_SUCH_HOST, COULD_NOT_RESOLVE, CONNECTION_REFUSED})
+NO_SERVER_REACHED = frozenset({NO_SUCH_HOST, COULD_NOT_RESOLVE, CONNECTION_REFUSED, PROXY_REFUSED,
+                               PROXY_UNKNOWN_HOST})
 # A URL that was this slow twice will very likely be slow a third time, and every attempt holds
 # one of its host's slots for up to --timeout: two attempts survive a one-off stall.
 SLOW_REASONS = frozenset({"ReadTimeout", "ConnectTimeout", "too-slow"})
@@ -51,6 +58,16 @@ def _host_port(url: str) -> tuple[str, str]:
         return url, url
 
 
+def _proxy_sentence(reason: str, url: str, address: str) -> str:
+    scheme = url.partition(":")[0].lower()
+    proxy = f"the proxy the node sends {scheme}:// requests through (its ${scheme}_proxy or $all_proxy)"
+    if reason == PROXY_REFUSED:
+        return f"connection refused by {proxy}"
+    if reason == PROXY_UNKNOWN_HOST:
+        return f"the DNS knows no host by the name of {proxy}"
+    return f"{proxy} failed: it closed the connection, or would not connect to {address}"
+
+
 def describe_reason(reason: str, url: str) -> str:
     """Return what `reason` means for `url` in words a person can act on."""
     host, address = _host_port(url)
@@ -62,6 +79,8 @@ def describe_reason(reason: str, url: str) -> str:
         return f"connection refused by {address}"
     if reason == CONNECTION_RESET:
         return f"connection reset by {address}"
+    if reason in (PROXY_REFUSED, PROXY_UNKNOWN_HOST, PROXY_FAILED):
+        return _proxy_sentence(reason, url, address)
     if reason == BAD_RESPONSE:
         return (f"{address} answered with something that is not HTTP a client can read (a status line or "
                 "headers that are not HTTP, more than 100 header lines or one over 64 KiB, two lengths)")

@@ -144,6 +144,23 @@ def test_cli_config_file_that_is_no_crawl_file_is_one_line(tmp_path, capsys: pyt
     assert code == 2 and words in error and error.count("\n") == 1, error
 
 
+@pytest.mark.parametrize("command", [["run", "http://127.0.0.1:9/"], ["worker", "--connect", "127.0.0.1:9"]])
+def test_cli_a_proxy_that_is_no_url_is_refused_before_the_crawl(tmp_path, monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
+                                                                capsys: pytest.CaptureFixture[str],
+                                                                command: list[str]) -> None:
+    # http_proxy=http://[::1 (a typo): the crawl ran, every request failed, and each site was
+    # blamed ("its site's robots.txt could not be read: bad-url"), exit 4
+    for name in ("http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("http_proxy", "http://[::1")
+    monkeypatch.setenv("CRAWLER_AUTHKEY", "k" * 32)
+    assert main([*command, "--output", str(tmp_path / "out")]) == 1
+    error = capsys.readouterr().err
+    assert error.endswith("$http_proxy is 'http://[::1', which is no proxy URL (like http://proxy.example:3128): "
+                          "every request would fail\n") and error.count("\n") == 1, error
+    assert not (tmp_path / "out").exists()
+
+
 def _modules_after_a_node(then: str, prefixes: tuple[str, ...]) -> list[str]:
     """The modules named `prefixes` that a process holds after running `crawler worker` (its scheduler
     is not there: it stops at once) and then the Python statement `then`."""

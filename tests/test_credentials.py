@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 
 from crawler.broker import read_authkey_file
-from crawler.credentials import parse_header, read_basic_auth, read_cookies
+from crawler.credentials import check_proxies, parse_header, read_basic_auth, read_cookies
 from crawler.errors import BadAuthkey, ConfigError
 from tests.endless_input import outcome_of_reading_endless
 
@@ -79,3 +79,29 @@ def test_credentials_a_device_for_a_cookies_file_is_refused() -> None:
     # `--cookies /dev/zero` read one endless line; a pipe (`--cookies <(…)`) is still read
     with pytest.raises(ConfigError, match="cookies file /dev/zero is a device, not a file"):
         read_cookies(Path("/dev/zero"))
+
+
+def _only_proxy(monkeypatch: pytest.MonkeyPatch, name: str, value: str) -> None:
+    for variable in ("http_proxy", "https_proxy", "all_proxy", "no_proxy"):
+        monkeypatch.delenv(variable, raising=False)
+        monkeypatch.delenv(variable.upper(), raising=False)
+    monkeypatch.setenv(name, value)
+
+
+@pytest.mark.parametrize("value", ["http://[::1", "http://proxy.example:abc", "ftp://proxy.example:21", "http://:3128"])
+def test_credentials_a_proxy_requests_cannot_use_is_refused(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    # every request of the crawl failed with it, each recorded as the site's "bad-url"
+    _only_proxy(monkeypatch, "https_proxy", value)
+    with pytest.raises(ConfigError) as refused:
+        check_proxies()
+    assert str(refused.value) == (f"$https_proxy is {value!r}, which is no proxy URL (like http://proxy.example:3128):"
+                                  " every request would fail")
+
+
+@pytest.mark.parametrize("value", ["http://proxy.example:3128", "proxy.example:3128", "https://user:pw@proxy.example/",
+                                   "socks5h://127.0.0.1:1080"])
+def test_credentials_a_proxy_requests_can_use_passes(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    if value.startswith("socks"):
+        pytest.importorskip("socks", reason="SOCKS proxies need PySocks (requests[socks])")
+    _only_proxy(monkeypatch, "all_proxy", value)
+    check_proxies()

@@ -291,6 +291,28 @@ def test_fetcher_connection_failures_name_their_cause(url: str, reason: str, wor
     assert describe_reason(reason, url).startswith(words)
 
 
+@pytest.mark.parametrize("proxy, reason, words, retryable", [
+    (f"http://127.0.0.1:{_closed_port()}", "proxy-refused", "connection refused by the proxy", True),
+    ("no-such-proxy.invalid:3128", "proxy-unknown-host", "the DNS knows no host by the name", False),
+    (f"socks5://127.0.0.1:{_closed_port()}", "proxy-refused", "connection refused by the proxy", True),
+])
+def test_fetcher_a_proxy_that_fails_is_named_not_the_site(monkeypatch: pytest.MonkeyPatch, proxy: str, reason: str,
+                                                           words: str, retryable: bool) -> None:
+    # With $http_proxy pointing nowhere, every request failed as "connection refused by" the
+    # site's own address (or "no host is named 127.0.0.1"): the crawl blamed each site, exit 4.
+    if proxy.startswith("socks"):
+        pytest.importorskip("socks", reason="SOCKS proxies need PySocks (requests[socks])")
+    for name in ("http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY", "no_proxy", "NO_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("http_proxy", proxy)
+    url = "http://127.0.0.1:8741/robots.txt"
+    with pytest.raises(FetchError) as caught:
+        fetch(new_session(LIMITS), url, LIMITS, 1000)
+    assert (caught.value.reason, caught.value.retryable) == (reason, retryable)
+    said = describe_reason(reason, url)
+    assert words in said and "$http_proxy" in said and "127.0.0.1:8741" not in said
+
+
 def test_fetcher_a_resolver_in_trouble_is_worth_another_attempt(monkeypatch: pytest.MonkeyPatch) -> None:
     def resolver_down(*args: object, **kwargs: object) -> None:
         raise socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution")

@@ -42,6 +42,9 @@ from crawler.reasons import (
     INCOMPLETE_BODY,
     NO_SUCH_HOST,
     NO_TLS,
+    PROXY_FAILED,
+    PROXY_REFUSED,
+    PROXY_UNKNOWN_HOST,
     TLS_FAILED,
 )
 from crawler.units import ascii_digits
@@ -393,8 +396,8 @@ def _fetch_once(session: requests.Session, url: str, limits: FetchLimits, max_by
     except (requests.exceptions.ChunkedEncodingError, urllib3.exceptions.ProtocolError) as exc:
         raise TransientFetchError(url, INCOMPLETE_BODY) from exc
     except requests.exceptions.ConnectionError as exc:
-        reason = _connection_reason(exc)
-        if reason in (NO_SUCH_HOST, BAD_RESPONSE):  # asking again gets the same answer, each time after a backoff
+        reason = _proxy_reason(exc) if _the_proxy_failed(exc) else _connection_reason(exc)
+        if reason in (NO_SUCH_HOST, PROXY_UNKNOWN_HOST, BAD_RESPONSE):  # asking again gets the same answer
             raise FetchError(url, reason) from exc
         raise TransientFetchError(url, reason) from exc
     except (requests.exceptions.RequestException, urllib3.exceptions.HTTPError) as exc:
@@ -451,6 +454,23 @@ def _tls_reason(exc: BaseException) -> str:
         if isinstance(cause, ssl.SSLError) and cause.reason == "WRONG_VERSION_NUMBER":
             return NO_TLS
     return TLS_FAILED
+
+
+def _the_proxy_failed(exc: requests.exceptions.ConnectionError) -> bool:
+    """Whether the proxy, not the site, failed us: urllib3's ProxyError (an HTTP proxy: what went
+    wrong beyond it comes back as its answer's status), or PySocks' ProxyConnectionError (SOCKS)."""
+    return any(isinstance(cause, urllib3.exceptions.ProxyError)
+               or (type(cause).__module__, type(cause).__name__) == ("socks", "ProxyConnectionError")
+               for cause in _causes(exc))
+
+
+def _proxy_reason(exc: requests.exceptions.ConnectionError) -> str:
+    for cause in _causes(exc):
+        if isinstance(cause, socket.gaierror):
+            return PROXY_UNKNOWN_HOST if cause.errno in _NO_SUCH_NAME else PROXY_FAILED
+        if isinstance(cause, ConnectionRefusedError):
+            return PROXY_REFUSED
+    return PROXY_FAILED
 
 
 def _connection_reason(exc: requests.exceptions.ConnectionError) -> str:
