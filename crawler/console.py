@@ -42,6 +42,11 @@ def run() -> None:
     """Run the command line and exit with its code."""
     global _exit_code
     atexit.register(_leave)  # before the CLI's imports register theirs: handlers run last-in, first-out
+    for stream in (sys.stdout, sys.stderr):
+        # A page's words where the terminal or locale has no such characters (PYTHONIOENCODING=ascii,
+        # a Latin-1 locale) are shown escaped (\u5199), not a UnicodeEncodeError halfway through
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
     from crawler.cli import main
 
     try:

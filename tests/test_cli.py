@@ -3,6 +3,7 @@
 import argparse
 import io
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -442,6 +443,20 @@ def test_cli_output_whose_reader_left_ends_quietly(tmp_path) -> None:  # type: i
     code = reading.wait(timeout=60)
     stderr = reading.stderr.read().decode()
     assert code == 1 and "Traceback" not in stderr and "BrokenPipeError" not in stderr, stderr
+
+
+def test_cli_words_a_terminal_cannot_show_are_escaped_not_a_traceback(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # A page's words in a locale or terminal without them (PYTHONIOENCODING=ascii, a Latin-1
+    # locale): `crawler inspect out --search 写真` ended in a UnicodeEncodeError traceback
+    output = tmp_path / "out"
+    output.mkdir()
+    record = {"url": "http://h/p.png", "path": f"images/h/{'ab' * 32}.png", "sha256": "ab" * 32, "bytes": 10,
+              "alt": "Ünïcode 写真 ☃"}
+    (output / "manifest.jsonl").write_text(json.dumps(record) + "\n")
+    shown = subprocess.run([sys.executable, "-m", "crawler", "inspect", str(output), "--search", "写真"],
+                           capture_output=True, cwd=REPO, timeout=60, env={**os.environ, "PYTHONIOENCODING": "ascii"})
+    assert shown.returncode == 0 and b"Traceback" not in shown.stderr, shown.stderr
+    assert b"\\xdcn\\xefcode \\u5199\\u771f \\u2603" in shown.stdout, shown.stdout
 
 
 @pytest.mark.parametrize("again", ["--resume", "--recrawl"])
