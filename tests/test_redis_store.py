@@ -105,6 +105,21 @@ def test_a_server_that_would_lose_the_crawl_is_refused_in_one_line(redis_server:
         RedisStore(redis_server.url, "no/slashes", resume=False, fresh=True)
 
 
+@pytest.mark.parametrize(("path_and_query", "words"), [
+    # redis-py passes an option it does not read to the connection: a TypeError traceback
+    ("/0?foo=bar", "Redis URLs take no option foo (redis-py's options are"),
+    ("/0?socket_timout=5&foo=1", "Redis URLs take no option foo, socket_timout"),
+    # a database that is no number was dropped, and the crawl went to database 0
+    ("/abc", "the database of a Redis URL is a number from 0 (redis://HOST:PORT/0), not 'abc'"),
+])
+def test_a_redis_url_with_options_redis_does_not_take_is_refused_in_one_line(redis_server: RedisServer,
+                                                                            path_and_query: str, words: str) -> None:
+    url = redis_server.url.rsplit("/", 1)[0] + path_and_query
+    with pytest.raises(StateError) as refused:
+        RedisStore(url, "options", resume=False, fresh=True)
+    assert words in str(refused.value) and "\n" not in str(refused.value)
+
+
 def test_a_write_redis_refuses_says_what_to_do_and_resume_carries_on(tmp_path: Path) -> None:
     # A Redis out of memory stopped the crawl with its bare reply: "command not allowed when used
     # memory > 'maxmemory'", and nothing about what to do.

@@ -17,6 +17,7 @@ from __future__ import annotations
 import base64
 import functools
 import hashlib
+import inspect
 import json
 import logging
 import os
@@ -27,6 +28,7 @@ import time
 from collections.abc import Iterable, Iterator
 from email.utils import formatdate, parsedate_to_datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import redis
 
@@ -45,6 +47,7 @@ from crawler.scheduler.store import (
     dispatch_origin,
     recrawl_rows,
 )
+from crawler.units import ascii_digits
 from crawler.urls import origin_of
 
 log = logging.getLogger(__name__)
@@ -214,8 +217,10 @@ class RedisStore(BufferedStore):
         self._crawl = check_crawl_name(crawl)
         self._where = f"crawl {crawl!r} in {_shown_url(url)}"
         try:
+            _check_database(url)
             self._redis = redis.Redis.from_url(url, decode_responses=True, socket_timeout=10,
                                                socket_connect_timeout=5, health_check_interval=30)
+            _check_options(self._redis, url)
             _check_server(self._redis, url)
         except ValueError as exc:
             raise StateError(f"cannot use Redis at {_shown_url(url)}: {exc}") from exc
@@ -744,6 +749,38 @@ def _refusal(exc: redis.RedisError, then: str) -> str:
 def _shown_url(url: str) -> str:
     """A Redis URL as an error may show it: without its password."""
     return re.sub(r"//[^@/]*@", "//", url)
+
+
+def _check_database(url: str) -> None:
+    """redis-py drops a database that is no number (`redis://HOST:PORT/abc`) and uses database 0."""
+    parts = urlsplit(url)
+    database = parts.path.strip("/")
+    if parts.scheme in ("redis", "rediss") and database and not ascii_digits(database):
+        raise ValueError(f"the database of a Redis URL is a number from 0 (redis://HOST:PORT/0), not {database!r}")
+
+
+def _check_options(client: redis.Redis, url: str) -> None:
+    """redis-py hands a URL's options (`?socket_timeout=5`) to its connection class, and one that
+    class does not take fails the first command with a TypeError: refuse it here, by name."""
+    pool = client.connection_pool
+    taken: set[str] = set()
+    for klass in pool.connection_class.__mro__:  # each __init__ passes what it does not name up
+        init = vars(klass).get("__init__")
+        if init is None:
+            continue
+        parameters = inspect.signature(init).parameters.values()
+        taken |= {parameter.name for parameter in parameters if parameter.kind is parameter.KEYWORD_ONLY
+                  or parameter.kind is parameter.POSITIONAL_OR_KEYWORD}
+        if not any(parameter.kind is parameter.VAR_KEYWORD for parameter in parameters):
+            break
+    unknown = sorted(set(pool.connection_kwargs) - taken)
+    if unknown:
+        tls = "SSL" in pool.connection_class.__name__
+        ssl_ones = any(name.startswith("ssl_") for name in unknown)
+        hint = "; ssl_ options go with rediss://" if ssl_ones and not tls else ""
+        raise ValueError(f"Redis URLs take no option {', '.join(unknown)} (redis-py's options are the keyword "
+                         f"arguments of its {pool.connection_class.__name__}, like socket_timeout"
+                         f"{' or ssl_cert_reqs' if tls else ''}){hint}")
 
 
 def _check_server(client: redis.Redis, url: str) -> None:
