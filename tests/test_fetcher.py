@@ -1,5 +1,6 @@
 import base64
 import contextlib
+import functools
 import gzip
 import socket
 import threading
@@ -132,6 +133,12 @@ def test_fetcher_gzip_bomb_stops_at_the_decoded_cap() -> None:
     assert caught.value.reason == "too-large"
 
 
+@functools.cache
+def _gzip_bomb() -> bytes:
+    """58 kB of gzip that inflate to 60 MB."""
+    return gzip.compress(b"\0" * 60_000_000)
+
+
 @pytest.mark.parametrize("status", [200, 404, 301])
 def test_fetcher_a_compressed_body_costs_memory_by_the_cap_not_by_its_ratio(status: int) -> None:
     # 58 kB of gzip that inflate to 60 MB, as a picture (200: read to the cap) or as a body the
@@ -141,7 +148,7 @@ def test_fetcher_a_compressed_body_costs_memory_by_the_cap_not_by_its_ratio(stat
     import tracemalloc
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-    bomb = gzip.compress(b"\0" * 60_000_000)
+    bomb = _gzip_bomb()
     assert len(bomb) < 64 * 1024  # one read's worth; small enough to be read and dropped, not closed
 
     class Bomb(BaseHTTPRequestHandler):
