@@ -176,7 +176,8 @@ def _add_crawl_options(parser: argparse.ArgumentParser, output_default: str | No
                         help="read options from a TOML file (keys are the long option names: max-pages = 200, "
                              "delay = \"1s\", seeds = [...]); the command line overrides it")
     parser.add_argument("--log-file", type=Path, metavar="FILE",
-                        help="write what became of every URL to FILE as JSON Lines, whatever the terminal shows")
+                        help="write what became of every URL to FILE as JSON Lines, whatever the terminal shows "
+                             "(-: standard output)")
     parser.add_argument("seeds", nargs="*", metavar="SEED",
                         help="seed files (one URL per line, # comments; - reads them from standard input) "
                              "and/or URLs")
@@ -394,7 +395,8 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("output", type=Path, help="a crawl's output directory")
     export.add_argument("--format", choices=("csv", "jsonl"), default="csv", help="default: %(default)s")
     export.add_argument("--csv", action="store_const", const="csv", dest="format", help=argparse.SUPPRESS)
-    export.add_argument("-f", "--file", type=Path, help="write here instead of standard output")
+    export.add_argument("-f", "--file", type=Path, metavar="FILE",
+                        help="write to FILE rather than standard output (- is standard output too)")
     export.add_argument("--layout", choices=("manifest", "names"), default="manifest",
                         help="manifest: the records (default); names: the image files under their sites' names")
     export.add_argument("--into", type=_folder, metavar="DIR",
@@ -753,7 +755,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     else:  # the records as the crawl wrote them, torn lines (a crash mid-write) left out
         text = "".join(json.dumps(record, ensure_ascii=False, sort_keys=True) + "\n"
                        for record in read_jsonl(args.output / MANIFEST_NAME, is_manifest_record))
-    if args.file is None:
+    if args.file is None or str(args.file) == urllog.STANDARD_OUTPUT:
         sys.stdout.write(text)
         return EXIT_OK
     if is_the_crawls_own(args.output, args.file):  # `-f out/manifest.jsonl` wrote the CSV over the manifest

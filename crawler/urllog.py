@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -53,10 +54,15 @@ def show_on(handler: logging.Handler) -> None:
     log.addHandler(handler)
 
 
+STANDARD_OUTPUT = "-"  # as curl's -o - and wget's -O - mean it
+
+
 def write_to(path: Path) -> None:
-    """Write every URL's outcome to `path` as JSON Lines, appending; ConfigError if it cannot be."""
+    """Write every URL's outcome to `path` as JSON Lines, appending (`-`: standard output);
+    ConfigError if it cannot be."""
     try:
-        handler = logging.FileHandler(path, encoding="utf-8")
+        handler: logging.Handler = (logging.StreamHandler(sys.stdout) if str(path) == STANDARD_OUTPUT
+                                    else logging.FileHandler(path, encoding="utf-8"))
     except OSError as exc:
         raise ConfigError(f"cannot write {path}: {exc.strerror or exc} (--log-file)") from exc
     handler.setFormatter(_JsonLines())

@@ -416,6 +416,23 @@ def test_cli_inspect_of_an_output_it_cannot_write_gives_the_summary_and_says_so(
     assert "cannot write the gallery" in captured.err and "(--no-gallery leaves it out)" in captured.err
 
 
+def test_cli_log_file_dash_is_standard_output(tmp_path, monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    # `--log-file -` wrote a file named "-"; a dash is standard output, as for curl -o - and wget -O -
+    import logging
+
+    from crawler import urllog
+    monkeypatch.chdir(tmp_path)
+    main(["run", "http://127.0.0.1:9/", "-o", str(tmp_path / "out"), "-q", "--log-file", "-", "--max-attempts", "1"])
+    handlers = list(urllog.log.handlers)
+    for handler in handlers:
+        urllog.log.removeHandler(handler)
+        if isinstance(handler, logging.FileHandler):
+            handler.close()
+    assert not (tmp_path / "-").exists()
+    assert '"url": "http://127.0.0.1:9/robots.txt"' in capsys.readouterr().out
+
+
 @pytest.mark.parametrize("own", ["manifest.jsonl", ".crawler/state.sqlite", "images/log.jsonl"])
 def test_cli_log_file_of_the_crawls_own_is_refused(tmp_path, capsys: pytest.CaptureFixture[str],  # type: ignore[no-untyped-def]
                                                    own: str) -> None:

@@ -143,3 +143,14 @@ def test_export_to_a_file_of_the_crawls_own_is_refused(tmp_path: Path, capsys: p
     assert (output / "manifest.jsonl").read_bytes() == manifest
     assert main(["export", str(output), "-f", str(output / "export.csv")]) == 0  # beside them: the user's
     assert "site.test/a/x.png" in (output / "export.csv").read_text()
+
+
+def test_export_to_a_dash_writes_standard_output(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    # `-f -`, as curl's -o - and wget's -O - mean standard output: it wrote a file named "-"
+    output = tmp_path / "out"
+    write_manifest(output, [stored(output, 1, "http://site.test/a/x.png", "x.png")])
+    monkeypatch.chdir(tmp_path)
+    assert main(["export", str(output), "-f", "-"]) == 0
+    assert "site.test/a/x.png" in capsys.readouterr().out
+    assert not (tmp_path / "-").exists()
