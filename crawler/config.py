@@ -81,6 +81,8 @@ class FetchLimits:
         _require(self.max_image_bytes > 0, f"--max-image-bytes must be more than 0, got {self.max_image_bytes}")
         _require(self.max_redirects >= 0, "max_redirects cannot be negative")
         _require(self.min_bytes_per_second >= 0, "--min-speed cannot be negative")
+        _require(self.user_agent.strip() != "", "--user-agent is empty (an unset shell variable?); leave the option "
+                 "out for the default, which names the crawler and its version")
         agent_fault = header_value_fault(self.user_agent)
         _require(agent_fault is None, f"--user-agent {agent_fault}")
         _require(0 < self.min_speed_seconds <= LONGEST_SECONDS,

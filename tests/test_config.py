@@ -114,6 +114,14 @@ def test_config_fetch_limits_from_the_wire_are_bounded() -> None:
             FetchLimits.from_dict({**sent, "read_seconds": bad})
 
 
+@pytest.mark.parametrize("agent", ["", "   "])
+def test_config_an_empty_user_agent_is_refused(agent: str) -> None:
+    # `--user-agent "$UA"` with UA unset sent every request with an empty User-Agent (which many
+    # sites refuse), and robots.txt groups for the crawler's own name no longer applied
+    with pytest.raises(ConfigError, match=re.escape("--user-agent is empty (an unset shell variable?)")):
+        FetchLimits(user_agent=agent)
+
+
 @pytest.mark.parametrize("agent, words", [
     ("a\nb", "--user-agent cannot hold a line break"),
     ("crawler ☃", "--user-agent cannot hold '☃': a header goes as Latin-1 text"),
