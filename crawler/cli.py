@@ -520,7 +520,9 @@ def _print_summary(summary: Summary) -> int:
               "(<meta name=robots> or X-Robots-Tag noimageindex/noai, or TDMRep's tdm-reservation), "
               f"{plural(tagged, 'image')} sent with X-Robots-Tag noai/noimageindex or tdm-reservation: 1 "
               "(--ignore-robots, on sites you own, keeps them).", flush=True)
-    if c.get("pages/fetched") and not c.get("images/referenced") and not withheld:
+    # Pictures a page links to but does not show (a directory listing's) are saved all the same
+    saved_any = c.get("images/saved", 0) - c.get("images/favicon", 0) + c.get("images/duplicate", 0)
+    if c.get("pages/fetched") and not c.get("images/referenced") and not withheld and not saved_any:
         print(f"No picture on the {plural(c['pages/fetched'], 'page')} fetched (a favicon aside): where a browser "
               "shows some, the site draws them with scripts, and this crawler runs none.", flush=True)
     if c.get("images/inline-not-saved"):

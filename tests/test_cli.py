@@ -213,6 +213,17 @@ def test_cli_closing_lines_name_the_robots_txt_that_kept_shown_images_out(capsys
     assert "robots.txt" not in capsys.readouterr().out
 
 
+def test_cli_closing_lines_say_no_picture_was_shown_only_when_none_was_saved(capsys) -> None:
+    # An open directory (Apache's or nginx's listing) links its pictures and shows none: 60 were
+    # saved, and the closing lines said the site drew its pictures with scripts
+    from crawler.cli import _print_summary
+    from crawler.scheduler.loop import StopReason, Summary
+    _print_summary(Summary(StopReason.FINISHED, "", 1.0, {"pages/fetched": 21, "images/saved": 60}))
+    assert "No picture on the" not in capsys.readouterr().out
+    _print_summary(Summary(StopReason.FINISHED, "", 1.0, {"pages/fetched": 21, "images/saved": 1, "images/favicon": 1}))
+    assert "No picture on the 21 pages fetched (a favicon aside)" in capsys.readouterr().out
+
+
 def test_cli_closing_lines_count_the_images_a_tdmrep_reservation_kept_out(capsys) -> None:
     from crawler.cli import _print_summary
     from crawler.scheduler.loop import StopReason, Summary

@@ -630,6 +630,8 @@ class ResultApplier:
             self._note_fetch(row, result)
             self._counts["images/saved"] += 1
             self._counts["bytes/saved"] += image["bytes"]
+            if row.found_as == _FAVICON:  # a browser's guess, which the closing lines count apart
+                self._counts["images/favicon"] += 1
 
     def _inline_checked(self, claim: _InlineClaim, problem: str | None, now: float) -> None:
         """Count (or not) a picture written into a page once the disk has shown its file."""
