@@ -356,6 +356,27 @@ def is_a_crawler_trap(key: str) -> bool:
     return False
 
 
+# A directory listing of Apache's (mod_autoindex) links itself sorted by each column, either way
+# (?C=N;O=D, ?C=M;O=A, …, with F= for its format, V= for version sort, P= for a pattern): the same
+# files, listed again, eight times over. wget's users reject "index.html?*" for it.
+_LISTING_ORDER_VALUES = {"C": frozenset("NMSD"), "O": frozenset("AD"), "F": frozenset("012"), "V": frozenset("01")}
+_LISTING_QUERY_SEPARATOR = re.compile("[;&]")
+
+
+def is_another_listing_order(url: str, page_url: str) -> bool:
+    """True if the link `url` on the page `page_url` is that directory listing in another order."""
+    base, _, query = url.partition("#")[0].partition("?")
+    if not query or base != page_url.partition("#")[0].partition("?")[0]:
+        return False
+    names = set()
+    for pair in _LISTING_QUERY_SEPARATOR.split(query):
+        name, _, value = pair.partition("=")
+        if name != "P" and value not in _LISTING_ORDER_VALUES.get(name, ()):
+            return False
+        names.add(name)
+    return bool(names & {"C", "O"})
+
+
 # An events calendar's "previous" and "next" lead on for ever, month after month or day after day.
 # A page link dated (/2031/05/, 2031-05-17, month=2031-05, year=2031&month=5) in a URL that is the
 # page's own but for its date is a calendar's step; one to a month more than CALENDAR_YEARS from

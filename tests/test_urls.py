@@ -6,7 +6,15 @@ import pytest
 
 from crawler import urls
 from crawler.config import Scope
-from crawler.urls import ScopeRules, absolute, canonical, origin_of, referrer, referrer_policy
+from crawler.urls import (
+    ScopeRules,
+    absolute,
+    canonical,
+    is_another_listing_order,
+    origin_of,
+    referrer,
+    referrer_policy,
+)
 
 
 @pytest.mark.parametrize("url, expected", [
@@ -314,6 +322,18 @@ def test_urls_scope_an_international_domain_name_is_in_scope_as_its_pages_are_ke
     assert rules.allows(canonical("http://menu.café.test/") or "")  # an allowed domain too
     assert rules.has_pages_on("http://xn--bcher-kva.example")
     assert not rules.allows(canonical("http://bucher.example/") or "")
+
+
+@pytest.mark.parametrize(("link", "another_order"), [
+    # Apache's directory listing (mod_autoindex) links itself sorted by each column, either way
+    ("http://h/album/?C=N;O=D", True), ("http://h/album/?C=M;O=A", True), ("http://h/album/?O=D&C=S", True),
+    ("http://h/album/?C=N;O=D;F=2;V=1", True), ("http://h/album/?C=D;O=A;P=*.png", True),
+    ("http://h/other/?C=N;O=D", False),  # another folder's listing: its files are others
+    ("http://h/album/?C=2&P=3", False),  # a category and a page, whatever their names
+    ("http://h/album/?C=N;O=D;page=2", False), ("http://h/album/?sort=name", False), ("http://h/album/", False),
+])
+def test_a_directory_listings_links_to_itself_in_another_order_are_known(link: str, another_order: bool) -> None:
+    assert is_another_listing_order(link, "http://h/album/") is another_order
 
 
 def test_crawler_traps_are_paths_that_repeat_themselves_or_grow_without_end() -> None:

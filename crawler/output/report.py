@@ -62,6 +62,7 @@ def summarize(output_dir: Path) -> dict[str, Any]:
         "duplicates": {"images": counts.get("images/duplicate", 0), "bytes": counts.get("bytes/duplicate", 0)},
         "pages_fetched": counts.get("pages/fetched", 0),
         "traps": counts.get("pages/traps", 0),  # links left out as crawler traps
+        "listing_orders": counts.get("pages/listing-orders", 0),  # urls.is_another_listing_order
         "sitemaps": {"fetched": counts.get("sitemaps/fetched", 0), "pages": counts.get("sitemaps/pages", 0)},
         "menus": {"fetched": counts.get("menus/fetched", 0), "pages": counts.get("menus/pages", 0)},  # node.menus
         "with_words": sum(1 for r in manifest if r.get("alt") or r.get("title") or r.get("caption")),
@@ -122,6 +123,8 @@ def render_text(summary: dict[str, Any]) -> str:
     if summary["traps"]:
         lines.append("links left out as crawler traps (a path repeating itself, too deep, or a calendar's far dates): "
                      f"{summary['traps']}")
+    if summary["listing_orders"]:
+        lines.append(f"links to a directory listing's other sort orders left out: {summary['listing_orders']}")
     if summary["inline"]["saved"] or summary["inline"]["not_saved"]:
         lines.append(f"written into the pages as data: URIs: {summary['inline']['saved']} saved, "
                      f"{summary['inline']['not_saved']} not (filtered out, or not an image)")

@@ -55,6 +55,7 @@ from crawler.urls import (
     host_of,
     is_a_calendar_trap,
     is_a_crawler_trap,
+    is_another_listing_order,
     looks_like_an_image,
     origin_of,
 )
@@ -442,6 +443,8 @@ class ResultApplier:
                 if is_a_crawler_trap(key) or is_a_calendar_trap(key, row.canonical, today):
                     self._counts["pages/traps"] += 1
                     self.trap_example = self.trap_example or url
+                elif is_another_listing_order(url, row.url):
+                    self._counts["pages/listing-orders"] += 1
                 elif self._frontier.add(url, key, Kind.PAGE, depth, row.url):
                     self.pages_admitted += 1
             elif looks_like_an_image(key):  # a gallery's thumbnail linking to the picture on a CDN

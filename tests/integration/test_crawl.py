@@ -508,6 +508,44 @@ def test_crawl_asks_for_images_with_the_referrer_policy_their_page_sets(tmp_path
     assert "Referer" not in cdn.headers["1.jpg"] and "Referer" not in cdn.headers["2.jpg"]
 
 
+APACHE_LISTING = """<!DOCTYPE HTML PUBLIC "-//W3C//DTD HTML 4.01//EN" "http://www.w3.org/TR/html4/strict.dtd">
+<html>
+ <head>
+  <title>Index of /album</title>
+ </head>
+ <body>
+<h1>Index of /album</h1>
+<pre>      <a href="?C=N;O=D">Name</a>                    <a href="?C=M;O=A">Last modified</a>
+      <a href="?C=S;O=A">Size</a>  <a href="?C=D;O=A">Description</a><hr>      <a href="/">Parent Directory</a>
+      <a href="p0.png">p0.png</a>                  2026-12-07 18:25   77
+      <a href="p1.png">p1.png</a>                  2026-12-07 18:25   77
+<hr></pre>
+</body></html>
+"""  # what Apache 2.4's mod_autoindex writes for a folder of two pictures (FancyIndexing; one line cut in two)
+
+
+def test_crawl_of_a_directory_listing_takes_it_once_not_in_every_order(tmp_path: Path, serve_site,
+                                                                      processes) -> None:
+    # Apache's listing links itself sorted by name, date, size and description, either way: each
+    # folder was fetched 9 times (21 listings, 189 pages), its pictures then said to be "drawn with
+    # scripts" since no page showed them. wget users reject "index.html?*" for the same reason.
+    site_root = tmp_path / "site"
+    (site_root / "album").mkdir(parents=True)
+    (site_root / "index.html").write_text('<a href="album/">album</a>')
+    (site_root / "album" / "index.html").write_text(APACHE_LISTING)  # served for every ?C=…;O=… as Apache does
+    for n in range(2):
+        (site_root / "album" / f"p{n}.png").write_bytes(make_image(n, "png"))
+    site = serve_site(site_root)
+    output = tmp_path / "out"
+    result = processes.run("run", site.url, "--output", str(output), "--delay", "0", timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert site.hits["album/"] == 1
+    assert {record["name"] for record in read_jsonl(output / "manifest.jsonl")} == {"p0.png", "p1.png"}
+    assert "No picture on the" not in result.stdout
+    report = processes.run("inspect", str(output), "--no-gallery", timeout=60).stdout
+    assert "links to a directory listing's other sort orders left out: 4" in report
+
+
 def test_crawl_of_a_page_drawn_by_scripts_says_why_it_found_no_picture(tmp_path: Path, serve_site, processes) -> None:
     # A single-page app sends an empty <div> and a script; before, the crawl said "0 images saved"
     # and nothing more, which reads like a defect of the crawler.
