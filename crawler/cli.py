@@ -160,7 +160,8 @@ def _types(text: str) -> tuple[str, ...]:
 
 def _add_logging(parser: argparse.ArgumentParser) -> None:
     group = parser.add_mutually_exclusive_group()
-    group.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors")
+    group.add_argument("-q", "--quiet", action="store_true",
+                       help="no progress: warnings and errors, where to reach the crawl, and how it ended")
     group.add_argument("-v", "--verbose", action="store_true",
                        help="one line per URL (saved, failed, skipped, with the reason) and debug detail")
 
