@@ -10,6 +10,7 @@ import argparse
 import difflib
 import json
 import logging
+import os
 import re
 import sys
 import tomllib
@@ -654,7 +655,11 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     """Serve the demo site and crawl it as `crawler run URL --fresh --delay 0 --per-host 8` would."""
-    from crawler.demo import serve_folder
+    from crawler.demo import DEMO_HOST, serve_folder
+    # The demo's server is on this machine: a proxy the environment names elsewhere cannot reach it.
+    # Its workers, forked below, take the environment as it is then.
+    os.environ["no_proxy"] = ",".join(filter(None, (os.environ.get("no_proxy") or os.environ.get("NO_PROXY"),
+                                                     DEMO_HOST)))
     nodes = LocalNodes(args.workers, args.threads, args.processes)
     authkey = broker.generate_authkey()
     workers = LocalWorkers(nodes, authkey, quiet=args.quiet, verbose=args.verbose)  # before the server's thread

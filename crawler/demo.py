@@ -9,6 +9,7 @@ from pathlib import Path
 
 from crawler.errors import ConfigError
 
+DEMO_HOST = "127.0.0.1"  # loopback only: the demo site is served to this machine alone
 DEMO_PORT = 8737
 
 
@@ -23,9 +24,9 @@ def serve_folder(root: Path) -> tuple[ThreadingHTTPServer, str]:
         raise ConfigError(f"no demo site at {root} (expected {root / 'index.html'}); run from the repository root")
     handler = functools.partial(_QuietHandler, directory=str(root))
     try:  # a fixed port keeps the host folder under output/images the same from run to run
-        server = ThreadingHTTPServer(("127.0.0.1", DEMO_PORT), handler)
+        server = ThreadingHTTPServer((DEMO_HOST, DEMO_PORT), handler)
     except OSError:
-        server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        server = ThreadingHTTPServer((DEMO_HOST, 0), handler)
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, name="demo-site", daemon=True).start()
-    return server, f"http://127.0.0.1:{server.server_address[1]}/"
+    return server, f"http://{DEMO_HOST}:{server.server_address[1]}/"
