@@ -229,6 +229,8 @@ def test_fetcher_reads_the_environment_only_when_it_matters(monkeypatch) -> None
                  "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
         monkeypatch.delenv(name, raising=False)
     assert new_session(LIMITS).trust_env is False
+    monkeypatch.setenv("no_proxy", "localhost")  # no proxy named: requests' per-request lookups would cost
+    assert new_session(LIMITS).trust_env is False  # a third of its CPU for nothing, as they did
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/certs/ca-certificates.crt")
     session = new_session(LIMITS)
     assert session.trust_env is False and session.verify == "/etc/ssl/certs/ca-certificates.crt"
@@ -252,6 +254,7 @@ def test_fetcher_never_sends_netrc_credentials(tmp_path, monkeypatch) -> None:
 
 @responses.activate
 def test_fetcher_keeps_the_session_cookies_and_honours_a_configured_proxy(monkeypatch) -> None:
+    monkeypatch.delenv("http_proxy", raising=False)  # the lower-case name wins over HTTP_PROXY
     monkeypatch.setenv("HTTP_PROXY", "http://proxy.internal:3128")
     monkeypatch.delenv("NO_PROXY", raising=False)
     monkeypatch.delenv("no_proxy", raising=False)

@@ -132,7 +132,7 @@ def new_session(limits: FetchLimits, options: RequestOptions = RequestOptions(),
     # trust_env is on: a third of its CPU per request here. Read the CA bundle once, keep
     # trust_env only where a proxy is configured (so NO_PROXY works as usual); ~/.netrc
     # credentials are never worth sending to the sites of a crawl.
-    session.trust_env = bool(getproxies())
+    session.trust_env = any(scheme != "no" for scheme in getproxies())  # $no_proxy alone names no proxy
     session.auth = _no_auth  # _get passes it on: with trust_env on, requests would look up ~/.netrc per host
     bundle = next((os.environ[name] for name in _CA_BUNDLE_VARIABLES if os.environ.get(name)), None)
     if not options.check_certificates:  # --no-check-certificate, said once by the scheduler
