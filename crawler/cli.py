@@ -31,7 +31,7 @@ from crawler.config import (
     Scope,
     WorkerConfig,
 )
-from crawler.credentials import check_proxies, parse_header, read_basic_auth, read_cookies
+from crawler.credentials import check_environment, parse_header, read_basic_auth, read_cookies
 from crawler.errors import ConfigError, CrawlerError, SeedError, StorageError
 from crawler.named_files import SETTINGS_FILE_BYTES, read_bounded
 from crawler.output.report import opted_out_images, recrawl_line
@@ -636,7 +636,7 @@ def cmd_scheduler(args: argparse.Namespace) -> int:
 
 def cmd_worker(args: argparse.Namespace) -> int:
     from crawler.node.worker import default_node_id
-    check_proxies()
+    check_environment()
     (host, port), *alternates = args.connect
     config = WorkerConfig(host=host, port=port, alternates=tuple(alternates), authkey=_authkey(args),
                           threads=args.threads, processes=args.processes, output_dir=args.output,

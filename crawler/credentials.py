@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import http.cookiejar
 import importlib.util
+import os
 import re
 import stat
 from pathlib import Path
@@ -86,6 +87,36 @@ def read_basic_auth(path: Path) -> tuple[tuple[str, str, str], ...]:
 
 
 _PROXY_SCHEMES = frozenset({"http", "https", "socks4", "socks4a", "socks5", "socks5h"})
+CA_BUNDLE_VARIABLES = ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")  # requests' names, the first set wins
+_BUNDLE_BYTES_READ = 16 * 2**20  # a system's whole bundle is some 200 kB
+
+
+def check_environment() -> None:
+    """Refuse, before a crawl, what the environment tells requests and it cannot use: every
+    request (or every https one) of the crawl failed with it, each said as the site's fault."""
+    check_proxies()
+    check_ca_bundle()
+
+
+def check_ca_bundle() -> None:
+    """A CA bundle named in the environment must be a file of PEM certificates, or a folder of them:
+    a missing one failed each https request as "internal-error: OSError", a file of no certificate
+    as a failed TLS handshake."""
+    name = next((name for name in CA_BUNDLE_VARIABLES if os.environ.get(name)), None)
+    if name is None:
+        return
+    bundle = os.environ[name]
+    if os.path.isdir(bundle):
+        return  # a folder of hashed certificates (c_rehash), as OpenSSL reads one
+    try:
+        with open(bundle, "rb") as source:  # read, not loaded into OpenSSL: that is 20 ms for a system's bundle
+            holds_a_certificate = b"-----BEGIN CERTIFICATE-----" in source.read(_BUNDLE_BYTES_READ)
+    except OSError as exc:
+        raise ConfigError(f"${name} names {bundle}, which cannot be read ({exc.strerror}): every https request "
+                          "would fail") from None
+    if not holds_a_certificate:
+        raise ConfigError(f"${name} names {bundle}, which holds no PEM certificate (-----BEGIN CERTIFICATE-----): "
+                          "every https request would fail")
 
 
 def check_proxies() -> None:

@@ -162,6 +162,26 @@ def test_cli_a_proxy_that_is_no_url_is_refused_before_the_crawl(tmp_path, monkey
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.parametrize(("bundle", "words"), [
+    ("/nonexistent/ca.pem", "which cannot be read (No such file or directory)"),  # was "internal-error: OSError"
+    ("hosts.txt", "which holds no PEM certificate"),  # was "the TLS handshake … failed (ssl-error)"
+])
+def test_cli_a_ca_bundle_that_is_none_is_refused_before_the_crawl(tmp_path, monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
+                                                                 capsys: pytest.CaptureFixture[str], bundle: str,
+                                                                 words: str) -> None:
+    # every https request of the crawl failed with it, each said as the site's fault, exit 4
+    if not bundle.startswith("/"):  # a file of something else
+        bundle = str(tmp_path / bundle)
+        Path(bundle).write_text("127.0.0.1 localhost\n")
+    monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", bundle)
+    monkeypatch.setenv("CRAWLER_AUTHKEY", "k" * 32)
+    assert main(["run", "https://127.0.0.1:9/", "--output", str(tmp_path / "out")]) == 1
+    error = capsys.readouterr().err
+    assert f"$REQUESTS_CA_BUNDLE names {bundle}, {words}" in error and error.count("\n") == 1, error
+    assert error.endswith(": every https request would fail\n")
+
+
 def _modules_after_a_node(then: str, prefixes: tuple[str, ...]) -> list[str]:
     """The modules named `prefixes` that a process holds after running `crawler worker` (its scheduler
     is not there: it stops at once) and then the Python statement `then`."""

@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 
 from crawler.broker import read_authkey_file
-from crawler.credentials import check_proxies, parse_header, read_basic_auth, read_cookies
+from crawler.credentials import check_ca_bundle, check_proxies, parse_header, read_basic_auth, read_cookies
 from crawler.errors import BadAuthkey, ConfigError
 from tests.endless_input import outcome_of_reading_endless
 
@@ -105,3 +105,17 @@ def test_credentials_a_proxy_requests_can_use_passes(monkeypatch: pytest.MonkeyP
         pytest.importorskip("socks", reason="SOCKS proxies need PySocks (requests[socks])")
     _only_proxy(monkeypatch, "all_proxy", value)
     check_proxies()
+
+
+def test_credentials_a_ca_bundle_of_certificates_or_a_folder_passes(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
+    bundle = tmp_path / "ca.pem"
+    bundle.write_text("# our CA\n-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n")
+    for named in (bundle, tmp_path):  # a file of PEM certificates, a folder of hashed ones
+        monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(named))
+        check_ca_bundle()
+    monkeypatch.delenv("REQUESTS_CA_BUNDLE")
+    monkeypatch.setenv("CURL_CA_BUNDLE", str(tmp_path / "missing.pem"))  # requests reads this name too
+    with pytest.raises(ConfigError, match=r"\$CURL_CA_BUNDLE names .*missing.pem, which cannot be read"):
+        check_ca_bundle()

@@ -24,6 +24,7 @@ import urllib3
 import urllib3.exceptions
 
 from crawler.config import FetchLimits, RequestOptions
+from crawler.credentials import CA_BUNDLE_VARIABLES
 from crawler.errors import FetchError, TransientFetchError
 from crawler.messages import MAX_TEXT_CHARS
 from crawler.node.deadline import brief_reads, fetch_deadline, watched_adapter
@@ -59,7 +60,6 @@ _CHUNK_BYTES = 64 * 1024
 _UNWANTED_BODY_BYTES = 64 * 1024
 _UNWANTED_BODY_SECONDS = 0.5
 _MAX_FRESH_SECONDS = 365 * 24 * 3600  # RFC 9111 5.3: an Expires more than a year ahead is no promise
-_CA_BUNDLE_VARIABLES = ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
 # The hosts a node process keeps kept-alive connections for: urllib3 closes the least recently used
 # host's when one more comes. A crawl of many sites takes them in turn (each one's requests a
 # --delay apart): with 64, a crawl of 120 sites opened a new connection for 62 % of its requests.
@@ -134,7 +134,7 @@ def new_session(limits: FetchLimits, options: RequestOptions = RequestOptions(),
     # credentials are never worth sending to the sites of a crawl.
     session.trust_env = any(scheme != "no" for scheme in getproxies())  # $no_proxy alone names no proxy
     session.auth = _no_auth  # _get passes it on: with trust_env on, requests would look up ~/.netrc per host
-    bundle = next((os.environ[name] for name in _CA_BUNDLE_VARIABLES if os.environ.get(name)), None)
+    bundle = next((os.environ[name] for name in CA_BUNDLE_VARIABLES if os.environ.get(name)), None)
     if not options.check_certificates:  # --no-check-certificate, said once by the scheduler
         session.verify = False
         urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)  # else one for every request
