@@ -133,6 +133,19 @@ def test_fetcher_gzip_bomb_stops_at_the_decoded_cap() -> None:
     assert caught.value.reason == "too-large"
 
 
+@contextlib.contextmanager
+def _serving(handler: type) -> Iterator[str]:
+    """A threaded HTTP server on 127.0.0.1 with `handler`; yields its base URL, shut down after."""
+    from http.server import ThreadingHTTPServer
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+
+
 @functools.cache
 def _gzip_bomb() -> bytes:
     """58 kB of gzip that inflate to 60 MB."""
@@ -146,7 +159,7 @@ def test_fetcher_a_compressed_body_costs_memory_by_the_cap_not_by_its_ratio(stat
     # read whole (CVE-2025-66471): 60 MB at once for a picture capped at 100 kB, for every such
     # URL a hostile site links; pyproject.toml now asks for a release without it.
     import tracemalloc
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    from http.server import BaseHTTPRequestHandler
 
     bomb = _gzip_bomb()
     assert len(bomb) < 64 * 1024  # one read's worth; small enough to be read and dropped, not closed
@@ -166,20 +179,16 @@ def test_fetcher_a_compressed_body_costs_memory_by_the_cap_not_by_its_ratio(stat
         def log_message(self, *args: object) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Bomb)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    base = f"http://127.0.0.1:{server.server_port}"
     tracemalloc.start()
     try:
-        try:
-            outcome = fetch(new_session(LIMITS), base + "/a.png", LIMITS, 100_000).location
-        except FetchError as exc:
-            outcome = exc.reason
+        with _serving(Bomb) as base:
+            try:
+                outcome = fetch(new_session(LIMITS), base + "/a.png", LIMITS, 100_000).location
+            except FetchError as exc:
+                outcome = exc.reason
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
-        server.shutdown()
     assert outcome == {200: "too-large", 404: "http-404", 301: base + "/elsewhere"}[status]
     assert peak < 10_000_000
 
@@ -384,7 +393,7 @@ def test_fetcher_a_location_in_raw_utf8_is_read_as_utf8_as_browsers_do() -> None
     # http.client reads header bytes as Latin-1, so the redirect went to /cafÃ©/, a 404, where a
     # browser goes to /café/. A Location that is no UTF-8 keeps its bytes, percent-encoded, as a
     # browser sends them; before, requests failed on it and the page was recorded as a bad URL.
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    from http.server import BaseHTTPRequestHandler
 
     class Redirect(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
@@ -396,23 +405,17 @@ def test_fetcher_a_location_in_raw_utf8_is_read_as_utf8_as_browsers_do() -> None
         def log_message(self, *args: object) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Redirect)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    base = f"http://127.0.0.1:{server.server_port}"
-    try:
+    with _serving(Redirect) as base:
         utf8 = fetch(new_session(LIMITS), base + "/utf8", LIMITS, 1000).location
         latin = fetch(new_session(LIMITS), base + "/latin", LIMITS, 1000).location
         refresh = fetch(new_session(LIMITS), base + "/refresh", LIMITS, 1000).refresh
-    finally:
-        server.shutdown()
     assert utf8 == base + "/café/写真.html?q=été"
     assert latin == base + "/caf%E9/"
     assert refresh == "0; url=/café/写真.html?q=été"  # a Refresh header's target, the same way
 
 
 def test_fetcher_a_body_slower_than_min_speed_is_cut_long_before_the_timeout() -> None:
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    from http.server import BaseHTTPRequestHandler
 
     class Drip(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
@@ -430,14 +433,9 @@ def test_fetcher_a_body_slower_than_min_speed_is_cut_long_before_the_timeout() -
         def log_message(self, *args: object) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Drip)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
     limits = FetchLimits(total_seconds=20, min_bytes_per_second=100, min_speed_seconds=1.0)
-    try:
-        took = _seconds_until_too_slow(f"http://127.0.0.1:{server.server_port}/drip.png", limits)
-    finally:
-        server.shutdown()
+    with _serving(Drip) as base:
+        took = _seconds_until_too_slow(base + "/drip.png", limits)
     assert took < 2.5  # the 1 s window, not the 20 s timeout
 
 
