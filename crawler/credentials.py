@@ -1,5 +1,5 @@
 """What requests carry from files, flags and the environment: headers, Netscape cookies.txt,
-basic-auth credentials, proxies.
+basic-auth credentials, proxies and a CA bundle.
 
 Secrets never come from the command line (ps shows it to every user): an auth file, like a key
 file, must be readable by its owner only.
@@ -88,7 +88,7 @@ def read_basic_auth(path: Path) -> tuple[tuple[str, str, str], ...]:
 
 _PROXY_SCHEMES = frozenset({"http", "https", "socks4", "socks4a", "socks5", "socks5h"})
 CA_BUNDLE_VARIABLES = ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")  # requests' names, the first set wins
-_BUNDLE_BYTES_READ = 16 * 2**20  # a system's whole bundle is some 200 kB
+_BUNDLE_BYTES = 16 * 2**20  # a system's whole bundle is some 200 kB
 
 
 def check_environment() -> None:
@@ -108,9 +108,8 @@ def check_ca_bundle() -> None:
     bundle = os.environ[name]
     if os.path.isdir(bundle):
         return  # a folder of hashed certificates (c_rehash), as OpenSSL reads one
-    try:
-        with open(bundle, "rb") as source:  # read, not loaded into OpenSSL: that is 20 ms for a system's bundle
-            holds_a_certificate = b"-----BEGIN CERTIFICATE-----" in source.read(_BUNDLE_BYTES_READ)
+    try:  # read, not loaded into OpenSSL: that is 20 ms for a system's bundle
+        holds_a_certificate = b"-----BEGIN CERTIFICATE-----" in read_bounded(Path(bundle), f"${name}", _BUNDLE_BYTES)
     except OSError as exc:
         raise ConfigError(f"${name} names {bundle}, which cannot be read ({exc.strerror}): every https request "
                           "would fail") from None
