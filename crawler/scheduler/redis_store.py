@@ -220,7 +220,7 @@ class RedisStore(BufferedStore):
             _check_database(url)
             self._redis = redis.Redis.from_url(url, decode_responses=True, socket_timeout=10,
                                                socket_connect_timeout=5, health_check_interval=30)
-            _check_options(self._redis, url)
+            _check_options(self._redis)
             _check_server(self._redis, url)
         except ValueError as exc:
             raise StateError(f"cannot use Redis at {_shown_url(url)}: {exc}") from exc
@@ -759,7 +759,7 @@ def _check_database(url: str) -> None:
         raise ValueError(f"the database of a Redis URL is a number from 0 (redis://HOST:PORT/0), not {database!r}")
 
 
-def _check_options(client: redis.Redis, url: str) -> None:
+def _check_options(client: redis.Redis) -> None:
     """redis-py hands a URL's options (`?socket_timeout=5`) to its connection class, and one that
     class does not take fails the first command with a TypeError: refuse it here, by name."""
     pool = client.connection_pool
