@@ -646,6 +646,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     nodes = LocalNodes(args.workers, args.threads, args.processes)  # refuses 0 threads before anything starts
+    check_environment()  # the demo needs no such check: its requests go to its own server directly
     given = args.authkey_file is not None or broker.authkey_from_env() is not None
     config = scheduler_config(args, _authkey(args) if given else broker.generate_authkey(), args.listen)
     workers = LocalWorkers(nodes, config.authkey, quiet=args.quiet, verbose=args.verbose)

@@ -22,7 +22,6 @@ from typing import TYPE_CHECKING, Any
 
 from crawler import broker
 from crawler.config import MAX_PROCESSES, PROCESSES_BOUND, SchedulerConfig, WorkerConfig
-from crawler.credentials import check_environment
 from crawler.errors import ConfigError, CrawlerError
 from crawler.storage import CONTACT_NAME, STATE_DIR
 from crawler.units import path_option
@@ -189,7 +188,6 @@ class LocalNodes:
             each = f" × --processes {self.processes}" if self.processes > 1 else ""
             raise ConfigError(f"--workers {self.workers}{each}: {PROCESSES_BOUND}")
         WorkerConfig("127.0.0.1", 0, b"", threads=self.threads, processes=self.processes)  # its sentences
-        check_environment()
 
 
 class LocalWorkers:

@@ -87,14 +87,17 @@ def test_crawl_saves_every_reachable_image_once_with_two_workers(tmp_path: Path,
     assert {p.name for p in output.iterdir()} == {"images", "manifest.jsonl", "failures.jsonl", ".crawler"}
 
 
+@pytest.mark.parametrize("proxy", ["closed", "http://[::1"])
 def test_crawl_demo_command_reaches_its_own_server_past_a_proxy(tmp_path: Path, processes,
-                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+                                                               monkeypatch: pytest.MonkeyPatch, proxy: str) -> None:
     # On a machine whose environment names a proxy ($http_proxy, as many offices' and CI's do, with
     # no $no_proxy), the README's main command sent its requests for its own 127.0.0.1 server to
-    # the proxy, which cannot reach it: "0 pages fetched", exit 4.
-    with socket.socket() as closed:
-        closed.bind(("127.0.0.1", 0))
-        proxy = f"http://127.0.0.1:{closed.getsockname()[1]}"
+    # the proxy, which cannot reach it: "0 pages fetched", exit 4. Nor does a proxy setting it does
+    # not use stop it.
+    if proxy == "closed":
+        with socket.socket() as closed:
+            closed.bind(("127.0.0.1", 0))
+            proxy = f"http://127.0.0.1:{closed.getsockname()[1]}"
     for name in ("no_proxy", "NO_PROXY", "all_proxy", "ALL_PROXY"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("http_proxy", proxy)
