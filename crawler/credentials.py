@@ -87,7 +87,7 @@ def read_basic_auth(path: Path) -> tuple[tuple[str, str, str], ...]:
 
 
 _PROXY_SCHEMES = frozenset({"http", "https", "socks4", "socks4a", "socks5", "socks5h"})
-CA_BUNDLE_VARIABLES = ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")  # requests' names, the first set wins
+_CA_BUNDLE_VARIABLES = ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")  # requests' names, the first set wins
 _BUNDLE_BYTES = 16 * 2**20  # a system's whole bundle is some 200 kB
 
 
@@ -98,14 +98,20 @@ def check_environment() -> None:
     check_ca_bundle()
 
 
+def named_ca_bundle() -> tuple[str, str] | None:
+    """(variable, path) of the CA bundle the environment names for requests, or None."""
+    name = next((name for name in _CA_BUNDLE_VARIABLES if os.environ.get(name)), None)
+    return None if name is None else (name, os.environ[name])
+
+
 def check_ca_bundle() -> None:
     """A CA bundle named in the environment must be a file of PEM certificates, or a folder of them:
     a missing one failed each https request as "internal-error: OSError", a file of no certificate
     as a failed TLS handshake."""
-    name = next((name for name in CA_BUNDLE_VARIABLES if os.environ.get(name)), None)
-    if name is None:
+    named = named_ca_bundle()
+    if named is None:
         return
-    bundle = os.environ[name]
+    name, bundle = named
     if os.path.isdir(bundle):
         return  # a folder of hashed certificates (c_rehash), as OpenSSL reads one
     try:  # read, not loaded into OpenSSL: that is 20 ms for a system's bundle

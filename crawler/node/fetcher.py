@@ -7,7 +7,6 @@ import email.utils
 import functools
 import hashlib
 import http.client
-import os
 import re
 import resource
 import socket
@@ -24,7 +23,7 @@ import urllib3
 import urllib3.exceptions
 
 from crawler.config import FetchLimits, RequestOptions
-from crawler.credentials import CA_BUNDLE_VARIABLES
+from crawler.credentials import named_ca_bundle
 from crawler.errors import FetchError, TransientFetchError
 from crawler.messages import MAX_TEXT_CHARS
 from crawler.node.deadline import brief_reads, fetch_deadline, watched_adapter
@@ -134,7 +133,8 @@ def new_session(limits: FetchLimits, options: RequestOptions = RequestOptions(),
     # credentials are never worth sending to the sites of a crawl.
     session.trust_env = any(scheme != "no" for scheme in getproxies())  # $no_proxy alone names no proxy
     session.auth = _no_auth  # _get passes it on: with trust_env on, requests would look up ~/.netrc per host
-    bundle = next((os.environ[name] for name in CA_BUNDLE_VARIABLES if os.environ.get(name)), None)
+    named = named_ca_bundle()
+    bundle = named[1] if named else None
     if not options.check_certificates:  # --no-check-certificate, said once by the scheduler
         session.verify = False
         urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)  # else one for every request
