@@ -195,9 +195,14 @@ def write_authkey_file(path: Path, key: bytes | None = None, replace: bool = Fal
 KEY_NAME = "authkey"  # under OUTPUT/.crawler/: the key `crawler run` generated (mode 600)
 
 
+def host_port(host: str, port: int) -> str:
+    """HOST:PORT as a user gives it back: an IPv6 address in brackets, as URLs write it ([::1]:50000)."""
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
 def write_contact(state_dir: Path, host: str, port: int) -> None:
     """Note where the scheduler listens, so `crawler status OUTPUT` finds it."""
-    replace_text(state_dir / CONTACT_NAME, json.dumps({"address": f"{host}:{port}"}) + "\n")
+    replace_text(state_dir / CONTACT_NAME, json.dumps({"address": host_port(host, port)}) + "\n")
 
 
 def read_contact(state_dir: Path) -> tuple[str, int]:
@@ -205,7 +210,7 @@ def read_contact(state_dir: Path) -> tuple[str, int]:
     try:
         address = json.loads((state_dir / CONTACT_NAME).read_text(encoding="utf-8"))["address"]
         host, _, port = str(address).rpartition(":")
-        return host, int(port)
+        return host.removeprefix("[").removesuffix("]"), int(port)
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ConfigError(f"no running crawl noted in {state_dir.parent} (no {CONTACT_NAME}): `crawler inspect "
                           f"{path_option(state_dir.parent)}` shows what a finished one did; for a running one "
@@ -237,14 +242,16 @@ def check_listen(host: str, authkey: bytes) -> None:
 
 def reachable_host(host: str) -> str:
     """The address to give nodes (and `crawler status`) for a scheduler listening on `host`: `host`
-    itself, but for the wildcard 0.0.0.0, which names no machine (a node told to connect to it
-    connects to its own), this machine's address on its route out (a UDP socket's connect() picks
-    the route and sends nothing; 192.0.2.1 is a documentation address), else its name."""
-    if host not in ("0.0.0.0", ""):
+    itself, but for a wildcard (0.0.0.0, or IPv6's ::), which names no machine (a node told to
+    connect to it connects to its own), this machine's address on its route out (a UDP socket's
+    connect() picks the route and sends nothing; 192.0.2.1 and 2001:db8::1 are documentation
+    addresses), else its name."""
+    if host not in ("0.0.0.0", "", "::"):
         return host
+    family, nowhere = (socket.AF_INET6, "2001:db8::1") if host == "::" else (socket.AF_INET, "192.0.2.1")
     try:
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-            probe.connect(("192.0.2.1", 9))
+        with socket.socket(family, socket.SOCK_DGRAM) as probe:
+            probe.connect((nowhere, 9))
             return str(probe.getsockname()[0])
     except OSError:  # no route out: the name, which the nodes may resolve
         return socket.gethostname()
@@ -266,7 +273,7 @@ def _peer_of(conn: connection.Connection) -> str:
             host, port = sock.getpeername()[:2]
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # no Nagle stalls on replies
             _tune(sock, None)  # a node gone silent frees its server thread (no read bound: proxies idle)
-            return f"{host}:{port}"
+            return host_port(host, port)
     except OSError:
         return "unknown peer"
 
@@ -459,9 +466,9 @@ def serve(host: str, port: int, authkey: bytes, tasks: queue.Queue, results: que
     _SchedulerManager.register("get_bulletin", callable=lambda: bulletin, exposed=("read", "cookies"))
     try:
         # What BaseManager.get_server() does, with our server class (get_server hard-codes Server).
-        server = _GuardedServer(_SchedulerManager._registry, (host, port), authkey, "pickle")  # type: ignore[attr-defined]  # register() makes _registry
+        server = _GuardedServer(_SchedulerManager._registry, (host, port), authkey, _BOUNDED)  # type: ignore[attr-defined]  # register() makes _registry
     except OSError as exc:
-        raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
+        raise ConfigError(f"cannot listen on {host_port(host, port)}: {exc.strerror or exc}") from exc
     thread = threading.Thread(target=_serve_forever, args=(server,), name="manager-server", daemon=True)
     thread.start()
     address = server.listener.address  # a TCP listener: (host, port)
@@ -493,6 +500,12 @@ def _tune(sock: socket.socket, reply_seconds: float | None) -> None:
                         struct.pack("ll", seconds, int((reply_seconds - seconds) * 1e6)))
 
 
+def _listener(address: tuple[str, int], backlog: int) -> connection.Listener:
+    """connection.Listener for TCP over IPv4 or IPv6 (the stock one takes every (host, port) for
+    IPv4: an IPv6 address could not be listened on). A host name stays IPv4, as before."""
+    return connection.Listener(address, "AF_INET6" if ":" in address[0] else "AF_INET", backlog)
+
+
 def _bounded_client(address: tuple[str, int], family: str | None = None,
                     authkey: bytes | None = None) -> connection.Connection:
     """connection.Client for TCP, with a connect timeout, keepalive and a bound on every reply."""
@@ -510,7 +523,7 @@ def _bounded_client(address: tuple[str, int], family: str | None = None,
 
 
 # An addition beside "pickle" (which stays as it is).
-managers.listener_client[_BOUNDED] = (connection.Listener, _bounded_client)  # type: ignore[attr-defined]  # no stub
+managers.listener_client[_BOUNDED] = (_listener, _bounded_client)  # type: ignore[attr-defined]  # no stub
 
 
 class _NodeManager(managers.BaseManager):
@@ -543,16 +556,16 @@ def connect(host: str, port: int, authkey: bytes) -> Link:
         # register() added these methods at run time; typeshed cannot know them
         return Link(manager.get_desk(), manager.get_results(), manager.get_bulletin())  # type: ignore[attr-defined]  # made by register()
     except AuthenticationError as exc:  # multiprocessing's: "digest sent was rejected"
-        raise BadAuthkey(f"scheduler at {host}:{port} rejected our authkey: a node needs the scheduler's key "
+        raise BadAuthkey(f"scheduler at {host_port(host, port)} rejected our authkey: a node needs the scheduler's key "
                          f"(--authkey-file FILE, or ${AUTHKEY_ENV})") from exc
     except BlockingIOError as exc:  # connected, then the bound on a reply ran out (_tune's SO_RCVTIMEO: EAGAIN)
         raise SchedulerUnreachable(
-            f"no scheduler at {host}:{port}: something accepted the connection but did not answer as a "
+            f"no scheduler at {host_port(host, port)}: something accepted the connection but did not answer as a "
             f"scheduler within {REPLY_SECONDS:g}s (another service on that port?)") from exc
     except (ConnectionError, EOFError, OSError) as exc:
         reason = getattr(exc, "strerror", None) or type(exc).__name__
         raise SchedulerUnreachable(
-            f"no scheduler at {host}:{port} ({reason}); is `crawler scheduler` running there?") from exc
+            f"no scheduler at {host_port(host, port)} ({reason}); is `crawler scheduler` running there?") from exc
 
 
 # What a proxy call raises when the link is broken or out of step: a socket error (ConnectionError

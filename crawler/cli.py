@@ -83,7 +83,12 @@ def _address(text: str) -> tuple[str, int]:
     host, _, port = text.rpartition(":")
     if not host or not ascii_digits(port) or not 0 <= int(port) < 65536:
         raise argparse.ArgumentTypeError(f"expected HOST:PORT, got {text!r}")
-    return host.strip("[]"), int(port)
+    if host.startswith("[") and host.endswith("]"):
+        return host[1:-1], int(port)
+    if ":" in host:  # also the address ::1:50000, with no port
+        raise argparse.ArgumentTypeError(f"expected HOST:PORT, got {text!r}: an IPv6 address goes in brackets: "
+                                         f"[{host}]:{port}")
+    return host, int(port)
 
 
 def _addresses(text: str) -> list[tuple[str, int]]:
@@ -320,7 +325,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_crawl_options(scheduler, output_default=None)
     scheduler.add_argument("--listen", type=_address, default=("127.0.0.1", DEFAULT_PORT), metavar="HOST:PORT",
                            help=f"address to serve nodes on (default: 127.0.0.1:{DEFAULT_PORT}; "
-                                "0.0.0.0:PORT for other machines)")
+                                "0.0.0.0:PORT for other machines, [::]:PORT over IPv6 too)")
     _add_key(scheduler)
 
     worker = commands.add_parser(
@@ -703,7 +708,7 @@ def cmd_status(args: argparse.Namespace) -> int:
             raise ConfigError(f"{args.address!r} is neither HOST:PORT nor an output directory") from exc
     status = broker.connect(host, port, _authkey(args)).bulletin.read().get("status")
     if status is None:
-        raise CrawlerError(f"the scheduler at {host}:{port} has no status yet; try again in a second")
+        raise CrawlerError(f"the scheduler at {broker.host_port(host, port)} has no status yet; try again in a second")
     if args.json:
         print(json.dumps(status, indent=1, sort_keys=True))
     else:

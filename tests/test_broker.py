@@ -212,11 +212,68 @@ def test_broker_another_service_on_the_port_is_named_as_such(monkeypatch: pytest
                                  "that port?)")
 
 
+def _has_ipv6_loopback() -> bool:
+    try:
+        with socket.socket(socket.AF_INET6) as probe:
+            probe.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not _has_ipv6_loopback(), reason="this machine has no IPv6 loopback (::1)")
+def test_broker_a_scheduler_listens_and_nodes_connect_over_ipv6() -> None:
+    # On an IPv6-only network the scheduler could not listen at all: `--listen [::1]:PORT` said
+    # "cannot listen on ::1:PORT: Address family for hostname not supported" (the stock listener
+    # takes every (host, port) for IPv4).
+    tasks: queue.Queue = queue.Queue()
+    key = broker.generate_authkey()
+    running = broker.serve("::1", 0, key, tasks, queue.Queue(), broker.Bulletin({"state": "running"}))
+    try:
+        host, port = running.address
+        assert host == "::1" and port > 0
+        tasks.put({"v": 1, "id": "1.1"})
+        link = broker.connect(host, port, key)
+        assert link.desk.take(5, 2) == [{"v": 1, "id": "1.1"}]
+        with pytest.raises(BadAuthkey, match=rf"scheduler at \[::1\]:{port} rejected our authkey"):
+            broker.connect(host, port, broker.generate_authkey())
+    finally:
+        running.stop()
+
+
+def test_broker_an_ipv6_address_is_written_in_brackets_and_read_back(tmp_path: Path) -> None:
+    # "::1:50000" names no port a reader can tell apart; every address the crawl shows or notes
+    # is written as URLs write it, [::1]:50000, and `crawler status OUTPUT` reads it back.
+    assert broker.host_port("::1", 50000) == "[::1]:50000"
+    assert broker.host_port("127.0.0.1", 50000) == "127.0.0.1:50000"
+    assert broker.host_port("box.example", 50000) == "box.example:50000"
+    broker.write_contact(tmp_path, "fd00::5", 50000)
+    assert "[fd00::5]:50000" in (tmp_path / broker.CONTACT_NAME).read_text()
+    assert broker.read_contact(tmp_path) == ("fd00::5", 50000)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with pytest.raises(SchedulerUnreachable, match=rf"no scheduler at \[::1\]:{port} "):
+        broker.connect("::1", port, b"k" * 32)
+
+
+def test_broker_the_ipv6_wildcard_names_an_address_of_this_machine() -> None:
+    # `--listen [::]:PORT` (every address, IPv4's too on Linux) names no machine, as 0.0.0.0 does
+    host = broker.reachable_host("::")
+    assert host not in ("::", "")
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family) as probe:
+        probe.bind((host, 0))  # an address of this machine (or its name)
+
+
 def test_broker_refuses_public_bind_with_a_short_key() -> None:
     with pytest.raises(BadAuthkey, match="refusing to listen on 0.0.0.0"):
         broker.check_listen("0.0.0.0", b"short")
     broker.check_listen("0.0.0.0", broker.generate_authkey())
     broker.check_listen("127.0.0.1", b"short")
+    with pytest.raises(BadAuthkey, match="refusing to listen on ::"):
+        broker.check_listen("::", b"short")  # IPv6's every address
+    broker.check_listen("::1", b"short")
 
 
 def test_broker_authkey_file_must_be_private(tmp_path: Path) -> None:

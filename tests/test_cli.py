@@ -381,6 +381,16 @@ def test_cli_an_address_copied_as_a_url_says_to_leave_out_the_scheme(capsys) -> 
     assert "a scheduler is no web server, leave out the scheme" in capsys.readouterr().err
 
 
+def test_cli_an_ipv6_address_is_given_in_brackets(capsys: pytest.CaptureFixture[str]) -> None:
+    # "::1:50000" is also the IPv6 address ::1:50000 with no port: written as URLs write it, in brackets
+    from crawler.cli import _address, _addresses
+    assert _address("[::1]:50000") == ("::1", 50000)
+    assert _addresses("[fd00::1]:50000,box:50001") == [("fd00::1", 50000), ("box", 50001)]
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["worker", "--connect", "::1:50000"])
+    assert "an IPv6 address goes in brackets: [::1]:50000" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("words", [["run", "http://a.test/", "--listen", "127.0.0.1:²"],
                                    ["worker", "--connect", "127.0.0.1:²"], ["status", "127.0.0.1:²"]])
 def test_cli_a_port_is_ascii_digits(capsys: pytest.CaptureFixture[str], words: list[str]) -> None:

@@ -321,6 +321,34 @@ def test_worker_a_node_that_joins_a_finished_crawl_leaves_at_once(tmp_path) -> N
     assert results.empty()  # no hello: the scheduler waits for no node that never works
 
 
+def test_worker_names_the_scheduler_it_reached_of_the_crawls_several(tmp_path, caplog) -> None:
+    # `--connect A:PORT,B:PORT` with A down: the node reached B and said "connected to A:PORT"
+    import logging
+    import queue
+
+    from crawler import broker
+    from crawler.messages import PROTOCOL_VERSION
+    from crawler.storage import mark_crawl
+    from tests.integration.test_cli_errors import free_port
+
+    crawl_id = mark_crawl(tmp_path, keep=False)
+    key = broker.generate_authkey()
+    bulletin = broker.Bulletin({"protocol": PROTOCOL_VERSION, "crawl_id": crawl_id, "state": "finished",
+                                "output_dir": str(tmp_path), "fetch": FetchLimits().to_dict(),
+                                "image_filter": ImageFilter().to_dict(), "request": RequestOptions().to_dict()})
+    served = broker.serve("127.0.0.1", 0, key, queue.Queue(), queue.Queue(), bulletin)
+    down = free_port()
+    try:
+        worker = Worker(WorkerConfig("127.0.0.1", down, key, threads=1, node_id="two", alternates=(served.address,)))
+        with caplog.at_level(logging.INFO, logger="crawler"):
+            assert worker.run() == 0
+    finally:
+        served.stop()
+    said = caplog.text
+    assert f"the crawl at 127.0.0.1:{served.address[1]} is over" in said, said
+    assert f"scheduler at 127.0.0.1:{down} not reachable" in said
+
+
 def test_worker_asked_to_leave_before_it_reached_its_scheduler_leaves_quietly() -> None:
     # A --resume of a finished crawl: its scheduler ended before `crawler run`'s workers reached it;
     # they retried for 10 s, then each printed a traceback ("no scheduler at …"). Now the run asks

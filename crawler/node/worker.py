@@ -157,7 +157,8 @@ class Worker:
                 except SchedulerUnreachable as exc:
                     last = exc
                     if not self._stop.is_set():  # leaving (a signal): one try of each, to hand back what it holds
-                        log.info("worker %s: scheduler at %s:%d not reachable; retrying", self.node_id, host, port)
+                        log.info("worker %s: scheduler at %s not reachable; retrying", self.node_id,
+                                 broker.host_port(host, port))
                     self._address = (self._address + 1) % len(addresses)
             if time.monotonic() + delay > give_up or self._stop.is_set():
                 if len(addresses) == 1:
@@ -165,6 +166,10 @@ class Worker:
                 raise SchedulerUnreachable(f"none of the crawl's schedulers answers ({last})") from last
             self._stop.wait(delay)  # asked to leave meanwhile (a signal): at once
             delay = min(delay * 2, 1.0)  # each try is a fresh connection: back soon after a partition
+
+    def _scheduler_address(self) -> str:
+        """The address of the scheduler the link goes to (of the crawl's several, the one answering)."""
+        return broker.host_port(*self.config.addresses()[self._address])
 
     def _reconnect(self, broken: broker.Link) -> broker.Link | None:
         """Replace a broken link (proxies never reconnect by themselves); None if the scheduler is gone."""
@@ -269,8 +274,7 @@ class Worker:
         self._check_output(settings)
         if settings.get("state") == "finished":  # joined as it ended: the scheduler may be gone by the next call
             self.crawl_over = True
-            log.info("worker %s: the crawl at %s:%d is over; nothing to do", self.node_id, self.config.host,
-                     self.config.port)
+            log.info("worker %s: the crawl at %s is over; nothing to do", self.node_id, self._scheduler_address())
             return 0
         delay = settings.get("delay")
         if isinstance(delay, (int, float)) and delay > 0:  # half the gap: the slot is free again well before it ends
@@ -278,8 +282,8 @@ class Worker:
         handler = TaskHandler(self.node_id, FetchLimits.from_dict(settings["fetch"]),
                               ImageFilter.from_dict(settings["image_filter"]), self._output_dir,
                               RequestOptions.from_dict(settings.get("request", {})))
-        log.info("worker %s: connected to %s:%d (protocol %d, scheduler on Python %s, this node on %s), "
-                 "%d threads, saving to %s", self.node_id, self.config.host, self.config.port, PROTOCOL_VERSION,
+        log.info("worker %s: connected to %s (protocol %d, scheduler on Python %s, this node on %s), "
+                 "%d threads, saving to %s", self.node_id, self._scheduler_address(), PROTOCOL_VERSION,
                  settings.get("python", "?"), platform.python_version(), self.config.threads, self._output_dir)
         self._send_event("hello")
         # One Session for all fetchers: a host's next request, whichever thread makes it, goes on a

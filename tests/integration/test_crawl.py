@@ -707,3 +707,34 @@ def test_crawl_saves_the_pictures_written_into_a_report(tmp_path: Path, serve_si
     assert result.returncode == 0, result.stderr
     assert "1 page cut at --max-page-bytes (6.0 kB): what came after was not read." in result.stdout
     assert "1 of them written into the pages" in result.stdout  # the first plot, before the cut
+
+
+def test_crawl_with_its_scheduler_on_ipv6(tmp_path: Path, serve_site, processes) -> None:
+    # On an IPv6-only network nodes could not join at all: `--listen [::1]:PORT` said "cannot listen
+    # on ::1:PORT: Address family for hostname not supported".
+    try:
+        with socket.socket(socket.AF_INET6) as probe:
+            probe.bind(("::1", 0))
+    except OSError:
+        pytest.skip("this machine has no IPv6 loopback (::1)")
+    generate_site(tmp_path / "site", pages=10, images=20)
+    site = serve_site(tmp_path / "site")
+    scheduler = processes.start("scheduler", site.url, "--output", str(tmp_path / "apart"), "--delay", "0",
+                                "--listen", "[::1]:0")
+    assert scheduler.stdout is not None
+    listening = scheduler.stdout.readline()
+    address = re.search(r"listening on (\[::1\]:\d+),", listening)
+    assert address, listening
+    watch = scheduler.stdout.readline()
+    assert f"crawler status {address[1]} " in watch, watch  # as the user gives it back
+    worker = processes.start("worker", "--connect", address[1], "--threads", "2")
+    code, stdout, stderr = finish(scheduler)
+    assert code == 0 and "Crawl finished" in stdout, stderr
+    worker_code, _, worker_log = finish(worker, timeout=30)
+    assert worker_code == 0 and f"connected to {address[1]} " in worker_log, worker_log
+    # `crawler run`: its own workers reach it there too
+    result = processes.run("run", site.url, "--output", str(tmp_path / "together"), "--delay", "0",
+                           "--listen", "[::1]:0", "--quiet")
+    assert result.returncode == 0, result.stderr
+    for output in ("apart", "together"):
+        assert len(read_jsonl(tmp_path / output / "manifest.jsonl")) >= 20, output
