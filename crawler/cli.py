@@ -929,8 +929,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     try:
         args = parse_command_line(parser, argv)
-    except ConfigError as exc:
-        print(f"crawler: error: {exc}", file=sys.stderr, flush=True)
+    except ConfigError as exc:  # a crawl file's mistake: named with its command, as argparse names it
+        command = next((word for word in argv if not word.startswith("-")), None)
+        named = f"crawler {command}" if command in _COMMANDS else "crawler"
+        print(f"{named}: error: {exc}", file=sys.stderr, flush=True)
         return EXIT_USAGE
     if args.command is None:  # a bare `crawler`: what it can do
         parser.print_help()

@@ -122,6 +122,7 @@ def test_cli_config_file_mistakes_are_one_line(tmp_path, capsys: pytest.CaptureF
     assert main(["run", "--config", str(config)]) == 2
     error = capsys.readouterr().err
     assert words in error and error.count("\n") == 1
+    assert error.startswith("crawler run: error: "), error  # the command, as argparse's own errors name it
 
 
 @pytest.mark.parametrize(("content", "words"), [
