@@ -232,6 +232,17 @@ def test_scheduler_crawls_to_the_end_and_records_what_happened(tmp_path: Path, b
         "skipped", "no-sitemap")
 
 
+def test_a_crawl_started_over_keeps_no_figure_of_the_one_it_discarded(tmp_path: Path) -> None:
+    # `--fresh` dropped the manifest and the failures but kept the runs' figures: `crawler inspect`
+    # then said "5 images, 6 pages … in 2 runs", the images of the new crawl beside the pages of both.
+    crawl(tmp_path, SqliteStore(tmp_path, resume=False, fresh=False))
+    crawl(tmp_path, SqliteStore(tmp_path, resume=False, fresh=True))
+    summary = summarize(tmp_path)
+    assert (summary["runs"], summary["pages_fetched"], summary["images"]) == (1, 2, 1)
+    crawl(tmp_path, SqliteStore(tmp_path, resume=True, fresh=False), recrawl=True)  # a crawl's runs still add up
+    assert summarize(tmp_path)["runs"] == 2
+
+
 def test_max_bytes_stops_the_crawl_once_that_much_is_saved(tmp_path: Path) -> None:
     # wget's --quota: a crawl capped by disk, not by a count of images of unknown sizes.
     _scheduler, _node, summary = crawl(tmp_path, limits=Limits(max_bytes=10))  # x.png is 10 bytes

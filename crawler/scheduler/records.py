@@ -84,8 +84,8 @@ class CrawlRecords:
             rewrite_jsonl(output_dir / FAILURES_NAME, self._standing(store.records("failures")))
             if self.gone:
                 store.forget_images({record["sha256"] for record in self.gone})
-        elif not store.resumed:
-            for stale in (output_dir / MANIFEST_NAME, output_dir / FAILURES_NAME):
+        elif not store.resumed:  # a new crawl (--fresh): nothing of the one it replaces is counted
+            for stale in (output_dir / MANIFEST_NAME, output_dir / FAILURES_NAME, output_dir / STATE_DIR / RUNS_NAME):
                 stale.unlink(missing_ok=True)
         self._manifest = JsonLines(output_dir / MANIFEST_NAME)
         self._failures = JsonLines(output_dir / FAILURES_NAME)
