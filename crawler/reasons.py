@@ -83,7 +83,7 @@ def describe_reason(reason: str, url: str) -> str:
         return _proxy_sentence(reason, url, address)
     if reason == BAD_RESPONSE:
         return (f"{address} answered with something that is not HTTP a client can read (a status line or "
-                "headers that are not HTTP, more than 100 header lines or one over 64 KiB, two lengths)")
+                "headers that are not HTTP, a head over 256 KiB or 8,192 lines or a line over 64 KiB, two lengths)")
     if reason == CERTIFICATE_UNTRUSTED:
         return (f"the certificate of {address} is not trusted (self-signed, or by an authority this machine "
                 "does not know: REQUESTS_CA_BUNDLE names a CA file to trust; --no-check-certificate takes any)")

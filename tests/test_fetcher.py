@@ -802,13 +802,29 @@ def test_fetcher_reads_past_interim_responses_to_the_answer(interim: bytes) -> N
     assert (fetched.status, fetched.body) == (200, b"hello")
 
 
+@pytest.mark.parametrize("lines", [101, 1_000, 8_000])
+def test_fetcher_reads_a_head_of_many_lines_as_a_browser_does(lines: int) -> None:
+    """Microsoft 365's pages, Akamai's edges with their cookies and debug headers send more than
+    100 header lines, which a browser reads (to 256 KiB in all) and http.client refused: the page
+    or picture was a `bad-response`."""
+    cookies = b"".join(b"Set-Cookie: c%d=v; Path=/\r\n" % n for n in range(lines - 4))
+    answer = _ANSWER.replace(b"Connection: close\r\n", b"Connection: close\r\n" + cookies)
+    with _dripping_server(answer, b"", every=0) as base:
+        fetched = fetch(new_session(LIMITS), base + "page.html", LIMITS, 1000)
+    assert (fetched.status, fetched.body) == (200, b"hello")
+
+
 @pytest.mark.parametrize("answer", [
     b"SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n",  # a port that speaks another protocol
-    b"HTTP/1.1 200 OK\r\n" + b"".join(b"X-%d: v\r\n" % n for n in range(101)) + b"\r\n",  # past http.client's 100
+    b"HTTP/1.1 200 OK\r\n" + b"".join(b"X-%d: v\r\n" % n for n in range(9_000)) + b"\r\n",  # past 8,192 lines
+    b"HTTP/1.1 200 OK\r\n" + b"".join(b"X-%d: %s\r\n" % (n, b"v" * 1000) for n in range(300)) + b"\r\n",  # 300 KB
+    b"HTTP/1.1 103 Early Hints\r\n" + b"Link: </a.png>; rel=preload\r\n" * 3_000 + b"\r\n" +
+    b"HTTP/1.1 103 Early Hints\r\n" + b"Link: </a.png>; rel=preload\r\n" * 7_000 + b"\r\n" + _ANSWER,  # 300 KB
     b"HTTP/1.1 200 OK\r\nX-Long: " + b"a" * 70_000 + b"\r\n\r\n",  # a header line past its 64 KiB
     b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 3\r\n\r\nhello",
     b"HTTP/1.1 103 Early Hints\r\n\r\n" * 40 + _ANSWER,  # hints without end
-], ids=["another-protocol", "101-headers", "a-70k-header", "two-lengths", "40-interim"])
+], ids=["another-protocol", "9000-header-lines", "a-300k-head", "300k-of-hints", "a-70k-header", "two-lengths",
+        "40-interim"])
 def test_fetcher_an_answer_that_is_not_http_is_a_bad_response_and_final(answer: bytes) -> None:
     """It was a retried `ConnectionError` (a `bad-url` for the two lengths), which said nothing."""
     with _dripping_server(answer, b"", every=0) as base:

@@ -28,7 +28,7 @@ import requests.adapters
 import urllib3
 import urllib3.connection
 
-from crawler.node.interim import AnswerAfterInterim
+from crawler.node.response_head import BrowserReadResponse
 
 _current = threading.local()  # .deadline (monotonic) and .tickets of the fetch this thread runs
 
@@ -141,7 +141,7 @@ def _watched(sock: Any) -> None:
 
 
 class _WatchedHTTPConnection(urllib3.connection.HTTPConnection):
-    response_class = AnswerAfterInterim  # the answer, not a 103 Early Hints before it
+    response_class = BrowserReadResponse  # the answer, not a 103 Early Hints before it; a head of any lines
 
     def getresponse(self) -> urllib3.HTTPResponse:  # type: ignore[override]  # same call, typeshed's stub differs
         _watched(self.sock)  # the body is read after this returns: the watch stays until the fetch ends
@@ -149,7 +149,7 @@ class _WatchedHTTPConnection(urllib3.connection.HTTPConnection):
 
 
 class _WatchedHTTPSConnection(urllib3.connection.HTTPSConnection):
-    response_class = AnswerAfterInterim
+    response_class = BrowserReadResponse
 
     def getresponse(self) -> urllib3.HTTPResponse:  # type: ignore[override]  # as above
         sock = self.sock
