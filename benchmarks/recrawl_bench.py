@@ -23,6 +23,8 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import requests.utils
+
 from benchmarks.crawl import REPO, run_command
 from benchmarks.forms_bench import DOC_SITE
 from benchmarks.servers import Nginx, free_ports, self_signed_certificate
@@ -65,8 +67,11 @@ def recrawl(work: Path, pages: int = 1000, runs: int = 3, share: float = 0.05) -
     if certificate is None:
         print("  https: skipped (needs the openssl command)")
         return
-    # Most sites are https: there a request that opens a new connection also pays for a TLS handshake.
-    env = dict(env, REQUESTS_CA_BUNDLE=str(certificate[0]))
+    # Most sites are https: there a request that opens a new connection also pays for a TLS handshake,
+    # against the authorities a crawl trusts (certifi's, which requests uses), this server's among them.
+    trusted = work / "tls" / "trusted.pem"
+    trusted.write_text(Path(requests.utils.DEFAULT_CA_BUNDLE_PATH).read_text() + certificate[0].read_text())
+    env = dict(env, REQUESTS_CA_BUNDLE=str(trusted))
     _rounds(work, root, truth.pages, certificate, env, rng, stamps, runs, share)
     # Many sites tell caches how long their images stay fresh (nginx: `expires 30d`); a re-crawl
     # within that time does not ask for them.

@@ -3,7 +3,7 @@
 Socket timeouts bound each read, not the sum: a server that drips its status line and headers a
 byte at a time, each byte just inside the read timeout, could hold a fetcher thread for hours
 (the body is checked between chunks, the head is read inside http.client). Connections made
-through `watched_adapter` register their socket with one watchdog thread per process when the
+through a `watched` adapter register their socket with one watchdog thread per process when the
 head is read; when the fetch's deadline passes first, the watchdog shuts the socket down, the
 blocked read returns, and the fetcher reports `too-slow`.
 
@@ -165,9 +165,8 @@ class _WatchedHTTPSPool(urllib3.HTTPSConnectionPool):
     ConnectionCls = _WatchedHTTPSConnection
 
 
-def watched_adapter(**options: Any) -> requests.adapters.HTTPAdapter:
-    """An HTTPAdapter whose direct connections obey fetch_deadline (through a proxy, only the
+def watched(adapter: requests.adapters.HTTPAdapter) -> requests.adapters.HTTPAdapter:
+    """`adapter`, its direct connections made to obey fetch_deadline (through a proxy, only the
     per-read timeouts apply)."""
-    adapter = requests.adapters.HTTPAdapter(**options)
     adapter.poolmanager.pool_classes_by_scheme = {"http": _WatchedHTTPPool, "https": _WatchedHTTPSPool}
     return adapter

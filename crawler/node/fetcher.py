@@ -26,9 +26,10 @@ from crawler.config import FetchLimits, RequestOptions
 from crawler.credentials import named_ca_bundle
 from crawler.errors import FetchError, TransientFetchError
 from crawler.messages import MAX_TEXT_CHARS
-from crawler.node.deadline import brief_reads, fetch_deadline, watched_adapter
+from crawler.node.deadline import brief_reads, fetch_deadline, watched
 from crawler.node.disposition import disposition_filename
 from crawler.node.optout import TDM_RESERVED, agent_token, header_directives, tdm_reserved
+from crawler.node.trust import SharedTrustAdapter
 from crawler.reasons import (
     BAD_ENCODING,
     BAD_RESPONSE,
@@ -149,7 +150,9 @@ def new_session(limits: FetchLimits, options: RequestOptions = RequestOptions(),
     # fetch() deadlines hold; a pool for each host of many, each as large as the threads that may
     # use it at once (a connection given back to a full pool is closed)
     per_host = max(threads, 1)
-    adapter = watched_adapter(max_retries=0, pool_connections=_host_pools(per_host), pool_maxsize=per_host)
+    # (and the trusted certificates loaded once, not for every connection: see trust.py)
+    adapter = watched(SharedTrustAdapter(bundle, max_retries=0, pool_connections=_host_pools(per_host),
+                                         pool_maxsize=per_host))
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     return session
