@@ -279,6 +279,36 @@ def test_fetcher_keeps_the_session_cookies_and_honours_a_configured_proxy(monkey
 
 
 @responses.activate
+def test_fetcher_looks_up_a_sites_proxy_once_not_for_every_request(monkeypatch) -> None:
+    # Behind a proxy, requests merged the environment into every request (the proxies, $no_proxy
+    # matched against the host): 190 us of a fetch's 700 us of CPU, for an answer each site keeps.
+    import requests.sessions
+    for name in ("http_proxy", "https_proxy", "all_proxy", "ALL_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", "http://proxy.internal:3128")
+    monkeypatch.setenv("NO_PROXY", "direct.test")
+    looked_up: list[str] = []
+    lookup = requests.sessions.get_environ_proxies
+
+    def counted(url: str, no_proxy: str | None = None) -> dict[str, str]:
+        looked_up.append(url)
+        return lookup(url, no_proxy=no_proxy)
+
+    monkeypatch.setattr(requests.sessions, "get_environ_proxies", counted)
+    for site in ("http://site.test", "http://direct.test"):
+        for number in range(3):
+            responses.get(f"{site}/{number}.png", body=b"x")
+    session = new_session(LIMITS)
+    for number in range(3):
+        for site in ("http://site.test", "http://direct.test"):
+            fetch(session, f"{site}/{number}.png", LIMITS, 100)
+    assert len(looked_up) == 2, looked_up  # once a site
+    proxies = {call.request.url.split("/")[2]: call.request.req_kwargs["proxies"] for call in responses.calls}
+    assert proxies["site.test"].get("http") == "http://proxy.internal:3128"
+    assert not proxies["direct.test"].get("http")  # $no_proxy still honoured
+
+
+@responses.activate
 def test_fetcher_uses_the_ca_bundle_for_https_only(monkeypatch) -> None:
     for name in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
         monkeypatch.delenv(name, raising=False)
