@@ -23,6 +23,33 @@ def test_images_identify_sniffs_type_and_size(extension: str, kind: str, content
     assert (info.type, info.content_type, info.width, info.height) == (kind, content_type, 24, 16)
 
 
+def _photo_turned(orientation: int | None, exif: bytes | None = None) -> bytes:
+    """A 400×200 JPEG as a phone camera stores it, with the EXIF orientation that turns it upright."""
+    out = io.BytesIO()
+    if exif is None and orientation is not None:
+        tags = Image.Exif()
+        tags[0x0112] = orientation
+        exif = tags.tobytes()
+    Image.new("RGB", (400, 200), "red").save(out, "JPEG", **({"exif": exif} if exif else {}))
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("orientation, size", [(None, (400, 200)), (1, (400, 200)), (3, (400, 200)),
+                                               (6, (200, 400)), (8, (200, 400)), (5, (200, 400))])
+def test_images_a_photo_is_as_wide_and_tall_as_a_browser_shows_it(orientation: int | None,
+                                                                   size: tuple[int, int]) -> None:
+    # A phone stores a portrait photo's pixels sideways and says in EXIF how to turn them, as every
+    # browser does: a 400×200 file turned by orientation 6 is shown 200 wide and 400 tall (its
+    # naturalWidth). It was 400×200 in the manifest, and --min-width 300 kept it.
+    info = identify(_photo_turned(orientation), MAX_PIXELS)
+    assert (info.width, info.height) == size
+
+
+def test_images_a_photo_whose_exif_is_broken_is_still_an_image() -> None:
+    info = identify(_photo_turned(None, exif=b"Exif\x00\x00MM\x00*\x00\x00\xff\xff\xff\xff"), MAX_PIXELS)
+    assert (info.type, info.width, info.height) == ("jpeg", 400, 200)
+
+
 def test_images_html_served_as_an_image_is_rejected() -> None:
     with pytest.raises(NotAnImage) as caught:
         identify(b"<!doctype html><html><body>Not found</body></html>", MAX_PIXELS)

@@ -264,6 +264,33 @@ def test_report_the_gallery_groups_a_picture_written_into_a_page_under_the_pages
     assert {r["host"] for r in records} == {"a.test", "b.test:8080"}  # before: a third, "b.test_8080"
 
 
+def test_report_a_photo_s_thumbnail_is_turned_as_the_photo_is_shown(tmp_path: Path) -> None:
+    # A phone's portrait photo (pixels stored sideways, EXIF orientation 6): the lightbox showed it
+    # upright, as browsers turn it, and its thumbnail lay on its side.
+    from PIL import Image
+    prepare_output(tmp_path)
+    raw = Image.new("RGB", (400, 200), (255, 0, 0))
+    raw.paste((0, 0, 255), (0, 0, 100, 200))  # blue on the left as stored: on top once turned
+    tags = Image.Exif()
+    tags[0x0112] = 6
+    sha = f"{11:064x}"
+    path = f"images/a.test/{sha}.jpg"
+    out = io.BytesIO()
+    raw.save(out, "JPEG", exif=tags.tobytes())
+    (tmp_path / path).write_bytes(out.getvalue())
+    record = {"url": "http://a.test/portrait.jpg", "page_url": "http://a.test/", "path": path, "sha256": sha,
+              "bytes": len(out.getvalue()), "content_type": "image/jpeg", "width": 200, "height": 400,
+              "node": "n1", "time": "t", "found_as": "img", "name": "portrait.jpg", "alt": None, "title": None,
+              "caption": None, "pages": 1}
+    with open(tmp_path / "manifest.jsonl", "a") as manifest:
+        manifest.write(json.dumps(record) + "\n")
+    write_gallery(tmp_path)
+    with Image.open(next((tmp_path / "thumbnails").rglob(f"{sha}.jpg"))) as thumbnail:
+        assert thumbnail.size == (120, 240)
+        red, green, blue = thumbnail.convert("RGB").getpixel((60, 10))  # the top: blue
+        assert blue > 200 and red < 60, (red, green, blue)
+
+
 @pytest.mark.parametrize("extension, content_type", [("jxl", "image/jxl"), ("heic", "image/heic")])
 def test_report_a_jpeg_xl_or_heic_is_its_own_thumbnail(tmp_path: Path, caplog: pytest.LogCaptureFixture,
                                                        extension: str, content_type: str) -> None:

@@ -39,6 +39,10 @@ for _plugin in ("WebP", "Tiff", "Ico", "Avif"):
     except ImportError:  # AVIF came with Pillow 11.2
         pass
 _PILLOW_FORMATS = [name for name in _FORMATS if name in Image.OPEN]  # MPO opens through the JPEG parser
+# Pillow's words on a picture's broken metadata ("Corrupt EXIF data"), printed by a node for the first
+# of each kind: the picture is still one, and what became of it is said as an outcome. Set once, for
+# the process: catch_warnings() is not safe in threads.
+warnings.filterwarnings("ignore", category=UserWarning, module=r"PIL\.")
 _XML_START = re.compile(rb"^(?:\xef\xbb\xbf)?\s*<")  # no raster format starts with "<"
 _SVG_NAMES = ("svg", "{http://www.w3.org/2000/svg}svg")
 _SVG_LENGTH = re.compile(r"\s*([0-9]*\.?[0-9]+)\s*(?:px)?\s*")
@@ -82,6 +86,8 @@ def identify(data: bytes, max_pixels: int) -> ImageInfo:
                 width, height = picture.size
                 if width * height > max_pixels:
                     raise NotAnImage("decompression-bomb")
+                if _turned_a_quarter(picture):  # as a browser shows it (its naturalWidth and naturalHeight)
+                    width, height = height, width
                 picture.verify()  # checks structure (PNG chunk CRCs and the like) without decoding
                 pillow_format = picture.format or ""
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
@@ -96,6 +102,24 @@ def identify(data: bytes, max_pixels: int) -> ImageInfo:
         raise NotAnImage("not-an-image")
     kind, extension, content_type = _FORMATS[pillow_format]
     return ImageInfo(kind, extension, content_type, width, height)
+
+
+_QUARTER_TURNS = frozenset({5, 6, 7, 8})  # EXIF orientations that turn the stored pixels by 90° or 270°
+
+
+def _turned_a_quarter(picture: Image.Image) -> bool:
+    """Whether the picture's EXIF orientation turns it a quarter: a phone stores a portrait photo's
+    pixels sideways and says so, and browsers show it turned. Broken EXIF turns nothing (a browser
+    shows such a picture as stored), and is no reason to refuse it."""
+    block = picture.info.get("exif")  # read with the header (JPEG, WebP, PNG's eXIf): no pixel is decoded
+    if not isinstance(block, bytes):
+        return False
+    try:
+        tags = Image.Exif()
+        tags.load(block)
+        return tags.get(0x0112) in _QUARTER_TURNS  # 0x0112: Orientation
+    except Exception:  # whatever a hostile EXIF block makes Pillow's TIFF reader raise
+        return False
 
 
 def _sized_by_its_header(dimensions: tuple[int, int] | None, max_pixels: int, kind: str, extension: str,

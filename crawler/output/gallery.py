@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from PIL import Image
+from PIL import Image, ImageOps
 
 from crawler.storage import (
     GALLERY_NAME,
@@ -45,7 +45,9 @@ def make_thumbnail(output_dir: Path, record: dict[str, Any]) -> str:
     try:
         with Image.open(output_dir / record["path"]) as opened:
             opened.thumbnail((THUMBNAIL_PIXELS, THUMBNAIL_PIXELS))
-            picture: Image.Image = opened
+            # turned as its EXIF orientation says, as the browser shows the picture itself (a phone's
+            # portrait photo is stored sideways); the small thumbnail is turned, not the photo
+            picture: Image.Image = ImageOps.exif_transpose(opened)
             if picture.mode not in ("RGB", "L"):
                 picture = picture.convert("RGBA")
                 background = Image.new("RGB", picture.size, (255, 255, 255))
