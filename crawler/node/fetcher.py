@@ -27,6 +27,7 @@ from crawler.config import FetchLimits, RequestOptions
 from crawler.credentials import named_ca_bundle
 from crawler.errors import FetchError, TransientFetchError
 from crawler.messages import MAX_TEXT_CHARS
+from crawler.node.cookies import SiteIndexedJar
 from crawler.node.deadline import brief_reads, fetch_deadline, watched
 from crawler.node.disposition import disposition_filename
 from crawler.node.optout import TDM_RESERVED, agent_token, header_directives, tdm_reserved
@@ -138,6 +139,7 @@ def new_session(limits: FetchLimits, options: RequestOptions = RequestOptions(),
     headers, cookies and per-host basic auth, no automatic retries, and a pool of up to `threads`
     kept-alive connections per host."""
     session = _CrawlSession()
+    session.cookies = SiteIndexedJar()  # a request reads its own site's cookies, not every site's
     # requests re-reads the environment (proxies, netrc, CA bundle) on every request when
     # trust_env is on: a third of its CPU per request here. Read the CA bundle once, keep
     # trust_env only where a proxy is configured (so NO_PROXY works as usual); ~/.netrc
