@@ -13,7 +13,7 @@ from urllib.parse import urljoin
 import pytest
 import responses
 
-from crawler.config import FetchLimits
+from crawler.config import FetchLimits, RequestOptions
 from crawler.errors import FetchError, TransientFetchError
 from crawler.node.fetcher import fetch, fresh_seconds, new_session, retry_after_seconds
 from crawler.reasons import describe_reason
@@ -728,7 +728,7 @@ def test_fetcher_no_check_certificate_takes_a_self_signed_one_without_a_warning_
     assert [str(w.message) for w in warned] == []
 
 
-@pytest.mark.parametrize("named", ["file", "none"])
+@pytest.mark.parametrize("named", ["file", "none", "unchecked"])
 def test_fetcher_loads_the_trusted_certificates_once_not_for_every_connection(
         self_signed_site: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, named: str) -> None:
     """requests has urllib3 load the CA bundle (certifi's, or the one $REQUESTS_CA_BUNDLE names) into
@@ -745,17 +745,21 @@ def test_fetcher_loads_the_trusted_certificates_once_not_for_every_connection(
             loads.append(args or kwargs)
             super().load_verify_locations(*args, **kwargs)  # type: ignore[arg-type]
 
+        def load_default_certs(self, *args: object) -> None:  # type: ignore[override]
+            loads.append("the system's")  # --no-check-certificate's connections each loaded them, unused
+            super().load_default_certs(*args)  # type: ignore[arg-type]
+
     monkeypatch.setattr(urllib3.util.ssl_, "SSLContext", CountingContext)  # what urllib3 makes contexts of
     if named == "file":
         monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(tmp_path / "tls" / "tls.crt"))
-    session = new_session(LIMITS, threads=2)
+    session = new_session(LIMITS, RequestOptions(check_certificates=named != "unchecked"), threads=2)
     for _ in range(6):
-        if named == "file":
+        if named in ("file", "unchecked"):
             assert fetch(session, self_signed_site + "robots.txt", LIMITS, 1000).status == 200
         else:  # certifi's authorities: not this server's, and still checked
             with pytest.raises(FetchError, match="certificate-untrusted"):
                 fetch(session, self_signed_site + "robots.txt", LIMITS, 1000)
-    assert len(loads) == 1, loads
+    assert len(loads) == (0 if named == "unchecked" else 1), loads
 
 
 def test_fetcher_https_to_a_server_that_speaks_no_tls_says_so() -> None:
