@@ -296,10 +296,8 @@ def test_worker_a_stopping_crawl_starts_no_task_that_waits_in_the_node() -> None
     assert worker.done == 0 and worker._unfinished == 0 and worker._busy == 0
 
 
-def test_worker_a_node_that_joins_a_finished_crawl_leaves_at_once(tmp_path) -> None:
-    # A node that connected as a small crawl ended went on to say hello and start its fetchers, and
-    # when the scheduler's process was gone by its next call, it left with an error ("no scheduler
-    # at ..."), though the crawl had finished well. The bulletin it reads first says so: it leaves.
+def _serve_a_crawl(tmp_path, state: str, results=None):  # type: ignore[no-untyped-def]
+    """A scheduler's manager on 127.0.0.1 for a crawl in `state` saving to tmp_path: (served, key)."""
     import queue
 
     from crawler import broker
@@ -308,11 +306,20 @@ def test_worker_a_node_that_joins_a_finished_crawl_leaves_at_once(tmp_path) -> N
 
     crawl_id = mark_crawl(tmp_path, keep=False)
     key = broker.generate_authkey()
-    results: queue.Queue = queue.Queue()
-    bulletin = broker.Bulletin({"protocol": PROTOCOL_VERSION, "crawl_id": crawl_id, "state": "finished",
+    bulletin = broker.Bulletin({"protocol": PROTOCOL_VERSION, "crawl_id": crawl_id, "state": state,
                                 "output_dir": str(tmp_path), "fetch": FetchLimits().to_dict(),
                                 "image_filter": ImageFilter().to_dict(), "request": RequestOptions().to_dict()})
-    served = broker.serve("127.0.0.1", 0, key, queue.Queue(), results, bulletin)
+    return broker.serve("127.0.0.1", 0, key, queue.Queue(), results or queue.Queue(), bulletin), key
+
+
+def test_worker_a_node_that_joins_a_finished_crawl_leaves_at_once(tmp_path) -> None:
+    # A node that connected as a small crawl ended went on to say hello and start its fetchers, and
+    # when the scheduler's process was gone by its next call, it left with an error ("no scheduler
+    # at ..."), though the crawl had finished well. The bulletin it reads first says so: it leaves.
+    import queue
+
+    results: queue.Queue = queue.Queue()
+    served, key = _serve_a_crawl(tmp_path, "finished", results)
     try:
         worker = Worker(WorkerConfig(*served.address, key, threads=2, node_id="late"))
         assert worker.run() == 0
@@ -324,19 +331,10 @@ def test_worker_a_node_that_joins_a_finished_crawl_leaves_at_once(tmp_path) -> N
 def test_worker_names_the_scheduler_it_reached_of_the_crawls_several(tmp_path, caplog) -> None:
     # `--connect A:PORT,B:PORT` with A down: the node reached B and said "connected to A:PORT"
     import logging
-    import queue
 
-    from crawler import broker
-    from crawler.messages import PROTOCOL_VERSION
-    from crawler.storage import mark_crawl
     from tests.integration.test_cli_errors import free_port
 
-    crawl_id = mark_crawl(tmp_path, keep=False)
-    key = broker.generate_authkey()
-    bulletin = broker.Bulletin({"protocol": PROTOCOL_VERSION, "crawl_id": crawl_id, "state": "finished",
-                                "output_dir": str(tmp_path), "fetch": FetchLimits().to_dict(),
-                                "image_filter": ImageFilter().to_dict(), "request": RequestOptions().to_dict()})
-    served = broker.serve("127.0.0.1", 0, key, queue.Queue(), queue.Queue(), bulletin)
+    served, key = _serve_a_crawl(tmp_path, "finished")
     down = free_port()
     try:
         worker = Worker(WorkerConfig("127.0.0.1", down, key, threads=1, node_id="two", alternates=(served.address,)))
@@ -382,17 +380,7 @@ def test_worker_a_paused_crawl_whose_scheduler_leaves_is_no_warning(caplog) -> N
 def test_worker_after_reconnecting_reads_the_cookie_jar_of_the_scheduler_it_reached(tmp_path) -> None:
     # Each scheduler counts its jar's versions from 0: a node that held version 7 of a scheduler
     # since restarted (or of another of the crawl's schedulers) took version 1 of the new one as old.
-    import queue
-
-    from crawler import broker
-    from crawler.storage import mark_crawl
-
-    crawl_id = mark_crawl(tmp_path, keep=False)
-    key = broker.generate_authkey()
-    bulletin = broker.Bulletin({"protocol": PROTOCOL_VERSION, "crawl_id": crawl_id, "state": "running",
-                                "output_dir": str(tmp_path), "fetch": FetchLimits().to_dict(),
-                                "image_filter": ImageFilter().to_dict(), "request": RequestOptions().to_dict()})
-    served = broker.serve("127.0.0.1", 0, key, queue.Queue(), queue.Queue(), bulletin)
+    served, key = _serve_a_crawl(tmp_path, "running")
     try:
         worker = Worker(WorkerConfig(*served.address, key, threads=1, node_id="back"))
         worker._output_dir = tmp_path
