@@ -356,10 +356,18 @@ def is_a_crawler_trap(key: str) -> bool:
     return False
 
 
-# A directory listing of Apache's (mod_autoindex) links itself sorted by each column, either way
-# (?C=N;O=D, ?C=M;O=A, …, with F= for its format, V= for version sort, P= for a pattern): the same
-# files, listed again, eight times over. wget's users reject "index.html?*" for it.
-_LISTING_ORDER_VALUES = {"C": frozenset("NMSD"), "O": frozenset("AD"), "F": frozenset("012"), "V": frozenset("01")}
+# A directory listing links itself sorted by each column, either way: the same files, listed again,
+# eight times over (wget's users reject "index.html?*" for it). Each server's words for it: each
+# argument it may carry (None: any value), and how many of its ordering arguments make a sort.
+_LISTING_ORDERS: tuple[tuple[dict[str, frozenset[str] | None], frozenset[str], int], ...] = (
+    # Apache's (mod_autoindex): ?C=N;O=D, ?C=M;O=A, … with F= its format, V= version sort, P= a pattern
+    ({"C": frozenset("NMSD"), "O": frozenset("AD"), "F": frozenset("012"), "V": frozenset("01"), "P": None},
+     frozenset({"C", "O"}), 1),
+    # Caddy's (file_server browse): ?sort=namedirfirst&order=desc, … with limit= where it lists so many
+    # (an offset= is the listing's next part: other files)
+    ({"sort": frozenset({"namedirfirst", "name", "size", "time"}), "order": frozenset({"asc", "desc"}),
+      "limit": None}, frozenset({"sort", "order"}), 2),
+)
 _LISTING_QUERY_SEPARATOR = re.compile("[;&]")
 
 
@@ -368,13 +376,13 @@ def is_another_listing_order(url: str, page_url: str) -> bool:
     base, _, query = url.partition("#")[0].partition("?")
     if not query or base != page_url.partition("#")[0].partition("?")[0]:
         return False
-    names = set()
-    for pair in _LISTING_QUERY_SEPARATOR.split(query):
-        name, _, value = pair.partition("=")
-        if name != "P" and value not in _LISTING_ORDER_VALUES.get(name, ()):
-            return False
-        names.add(name)
-    return bool(names & {"C", "O"})
+    arguments = dict(pair.partition("=")[::2] for pair in _LISTING_QUERY_SEPARATOR.split(query))
+    for words, ordering, needed in _LISTING_ORDERS:
+        if len(ordering.intersection(arguments)) >= needed and all(
+                name in words and (words[name] is None or value in words[name])  # type: ignore[operator]  # mypy narrows no index
+                for name, value in arguments.items()):
+            return True
+    return False
 
 
 # An events calendar's "previous" and "next" lead on for ever, month after month or day after day.

@@ -331,6 +331,12 @@ def test_urls_scope_an_international_domain_name_is_in_scope_as_its_pages_are_ke
     ("http://h/other/?C=N;O=D", False),  # another folder's listing: its files are others
     ("http://h/album/?C=2&P=3", False),  # a category and a page, whatever their names
     ("http://h/album/?C=N;O=D;page=2", False), ("http://h/album/?sort=name", False), ("http://h/album/", False),
+    # Caddy's (file_server browse): ?sort=name&order=desc, by each of its columns (limit= where it lists so many)
+    ("http://h/album/?sort=namedirfirst&order=desc", True), ("http://h/album/?sort=size&order=asc", True),
+    ("http://h/album/?order=asc&sort=time&limit=100", True),
+    ("http://h/album/?sort=name&order=asc&offset=100", False),  # the listing's next part: other files
+    ("http://h/album/?sort=price&order=asc", False), ("http://h/album/?sort=name&order=up", False),
+    ("http://h/other/?sort=name&order=asc", False), ("http://h/album/?sort=name&C=N", False),
 ])
 def test_a_directory_listings_links_to_itself_in_another_order_are_known(link: str, another_order: bool) -> None:
     assert is_another_listing_order(link, "http://h/album/") is another_order
