@@ -762,6 +762,25 @@ def test_fetcher_loads_the_trusted_certificates_once_not_for_every_connection(
     assert len(loads) == (0 if named == "unchecked" else 1), loads
 
 
+def test_fetcher_a_pool_without_the_shared_context_keeps_the_bundle_requests_gives_it() -> None:
+    # requests before 2.32.2 never asks the adapter for a pool's TLS settings
+    # (build_connection_pool_key_attributes): its pools hold no shared context, and clearing the
+    # bundle requests named for them would have left each connection trusting the system's store.
+    from types import SimpleNamespace
+
+    import requests.utils
+
+    from crawler.node.trust import SharedTrustAdapter
+    adapter = SharedTrustAdapter()
+    plain = SimpleNamespace(conn_kw={}, cert_reqs=None, ca_certs=None, ca_cert_dir=None)
+    adapter.cert_verify(plain, "https://site.test/", True, None)
+    assert plain.ca_certs == requests.utils.DEFAULT_CA_BUNDLE_PATH
+    shared = SimpleNamespace(conn_kw={"ssl_context": adapter._trusted()}, cert_reqs=None, ca_certs=None,
+                             ca_cert_dir=None)  # as urllib3's pool keeps what its connections are made with
+    adapter.cert_verify(shared, "https://site.test/", True, None)
+    assert shared.ca_certs is None  # the pool's context holds them: not loaded again per connection
+
+
 def test_fetcher_https_to_a_server_that_speaks_no_tls_says_so() -> None:
     # An https:// seed for a site served over http (a local `python -m http.server`, say) was
     # "could not be read: ssl-error"; OpenSSL's "wrong version number" is a plain-text answer.

@@ -71,5 +71,7 @@ class SharedTrustAdapter(requests.adapters.HTTPAdapter):
 
     def cert_verify(self, conn: Any, url: str, verify: Any, cert: Any) -> None:
         super().cert_verify(conn, url, verify, cert)
-        if url[:6].lower() == "https:" and self._shares(verify):
-            conn.ca_certs = conn.ca_cert_dir = None  # held by the pool's context: not loaded again per connection
+        # Held by the pool's context: not loaded again for each connection. Only where the pool has
+        # it: requests before 2.32.2 never calls build_connection_pool_key_attributes.
+        if self._context is not None and getattr(conn, "conn_kw", {}).get("ssl_context") is self._context:
+            conn.ca_certs = conn.ca_cert_dir = None
