@@ -30,3 +30,12 @@ def _requirements() -> dict[str, Requirement]:
 def test_dependencies_admit_no_release_with_a_flaw_a_site_can_reach(library: str, release: str, flaw: str) -> None:
     requirement = _requirements()[library.lower()]
     assert not requirement.specifier.contains(release), f"pyproject.toml admits {library} {release} ({flaw})"
+
+
+
+def test_dependencies_admit_no_requests_that_asks_no_adapter_for_a_pools_tls_settings() -> None:
+    # node/trust.py keeps one TLS context a process through HTTPAdapter.build_connection_pool_key_attributes,
+    # which requests calls from 2.32.2 on; before it, each connection loaded the CA bundle (20 ms of CPU).
+    import requests.adapters
+    assert not _requirements()["requests"].specifier.contains("2.32.1")
+    assert hasattr(requests.adapters.HTTPAdapter, "build_connection_pool_key_attributes")
