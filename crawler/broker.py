@@ -27,7 +27,7 @@ from typing import Any
 from crawler.credentials import read_private_text
 from crawler.errors import BadAuthkey, ConfigError, SchedulerUnreachable
 from crawler.storage import CONTACT_NAME, replace_text
-from crawler.units import path_option
+from crawler.units import host_port, path_option
 
 log = logging.getLogger(__name__)
 
@@ -193,11 +193,6 @@ def write_authkey_file(path: Path, key: bytes | None = None, replace: bool = Fal
 
 
 KEY_NAME = "authkey"  # under OUTPUT/.crawler/: the key `crawler run` generated (mode 600)
-
-
-def host_port(host: str, port: int) -> str:
-    """HOST:PORT as a user gives it back: an IPv6 address in brackets, as URLs write it ([::1]:50000)."""
-    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
 def write_contact(state_dir: Path, host: str, port: int) -> None:

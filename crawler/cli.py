@@ -43,6 +43,7 @@ from crawler.units import (
     checked_seconds,
     checked_size,
     duration_text,
+    host_port,
     parse_seconds,
     parse_size,
     path_option,
@@ -708,7 +709,7 @@ def cmd_status(args: argparse.Namespace) -> int:
             raise ConfigError(f"{args.address!r} is neither HOST:PORT nor an output directory") from exc
     status = broker.connect(host, port, _authkey(args)).bulletin.read().get("status")
     if status is None:
-        raise CrawlerError(f"the scheduler at {broker.host_port(host, port)} has no status yet; try again in a second")
+        raise CrawlerError(f"the scheduler at {host_port(host, port)} has no status yet; try again in a second")
     if args.json:
         print(json.dumps(status, indent=1, sort_keys=True))
     else:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+from crawler.units import host_port
 from crawler.urls import DEFAULT_PORTS
 
 COULD_NOT_RESOLVE = "could-not-resolve"  # the resolver failed this time (worth another attempt)
@@ -53,7 +54,7 @@ def _host_port(url: str) -> tuple[str, str]:
     try:
         parts = urlsplit(url)
         port = parts.port or DEFAULT_PORTS.get(parts.scheme, 0)
-        return parts.hostname or url, f"{parts.hostname}:{port}"
+        return parts.hostname or url, host_port(parts.hostname or "", port)
     except ValueError:
         return url, url
 

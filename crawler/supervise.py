@@ -24,7 +24,7 @@ from crawler import broker
 from crawler.config import MAX_PROCESSES, PROCESSES_BOUND, SchedulerConfig, WorkerConfig
 from crawler.errors import ConfigError, CrawlerError
 from crawler.storage import CONTACT_NAME, STATE_DIR
-from crawler.units import path_option
+from crawler.units import host_port, path_option
 
 if TYPE_CHECKING:  # imported where a scheduler runs: a node's processes never load it
     from crawler.scheduler.loop import Scheduler, Summary
@@ -81,7 +81,7 @@ def run_scheduler(config: SchedulerConfig, quiet: bool,
         log.warning("scheduler: --no-check-certificate: TLS certificates are NOT checked; whoever sits between "
                     "the nodes and the sites can change what is saved")
     host, port = scheduler.listen()
-    print(f"scheduler: listening on {broker.host_port(host, port)}, saving to {config.output_dir}", flush=True)
+    print(f"scheduler: listening on {host_port(host, port)}, saving to {config.output_dir}", flush=True)
     _note_contact(scheduler, config, host, port, key_file, generated_key)
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: scheduler.request_stop())
@@ -102,7 +102,7 @@ def _note_contact(scheduler: Scheduler, config: SchedulerConfig, host: str, port
     state_dir = config.output_dir / STATE_DIR
     host = broker.reachable_host(host)  # --listen 0.0.0.0: this machine's address, not the wildcard
     broker.write_contact(state_dir, host, port)
-    address = broker.host_port(host, port)
+    address = host_port(host, port)
     key_option = (f" --authkey-file {path_option(state_dir / broker.KEY_NAME)}" if generated_key
                   else f" --authkey-file {path_option(key_file)}" if key_file is not None
                   else f" (with ${broker.AUTHKEY_ENV} set)")
@@ -269,7 +269,7 @@ class LocalWorkers:
         env = dict(os.environ, **{broker.AUTHKEY_ENV: self._authkey.decode()})  # not argv: ps shows argv
         verbosity = ["--quiet"] if self._quiet_workers else ["--verbose"] if self._verbose else []
         child = subprocess.Popen(
-            [sys.executable, "-m", "crawler", "worker", "--connect", broker.host_port(host, port),
+            [sys.executable, "-m", "crawler", "worker", "--connect", host_port(host, port),
              "--threads", str(self._nodes.threads), "--processes", str(processes),
              "--node-id", node_id, "--reconnect-seconds", str(_LOCAL_RECONNECT_SECONDS), *verbosity], env=env)
         self._started.append(child)

@@ -40,6 +40,11 @@ def ascii_digits(text: str) -> bool:
     return text.isascii() and text.isdigit()
 
 
+def host_port(host: str, port: int | str) -> str:
+    """HOST:PORT as a user gives it back: an IPv6 address in brackets, as URLs write it ([::1]:50000)."""
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
 def plural(count: int, noun: str, many: str | None = None) -> str:
     """`count` with its noun in the right number: 1 image, 2 images, 1 duplicate, 3 hosts."""
     return f"{count} {noun if count == 1 else many or noun + 's'}"

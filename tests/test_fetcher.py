@@ -105,6 +105,13 @@ def test_fetcher_refuses_declared_oversize_without_reading() -> None:
     assert caught.value.reason == "too-large"
 
 
+def test_fetcher_a_site_on_ipv6_is_named_as_a_url_writes_it() -> None:
+    # "connection refused by ::1:8080": written as a URL writes it (and as the scheduler's own
+    # addresses are), in brackets
+    assert describe_reason("connection-refused", "http://[::1]:8080/a.png") == "connection refused by [::1]:8080"
+    assert describe_reason("connection-refused", "https://[fd00::5]/") == "connection refused by [fd00::5]:443"
+
+
 @responses.activate
 def test_fetcher_a_body_that_does_not_decode_is_named_in_words() -> None:
     # "The seed http://… failed: bad-encoding." said the token alone

@@ -41,7 +41,7 @@ from crawler.node.handlers import TaskHandler
 from crawler.node.hsts import HstsNotes
 from crawler.reasons import NOT_STARTED
 from crawler.storage import check_crawl_output
-from crawler.units import plural
+from crawler.units import host_port, plural
 
 log = logging.getLogger(__name__)
 
@@ -158,7 +158,7 @@ class Worker:
                     last = exc
                     if not self._stop.is_set():  # leaving (a signal): one try of each, to hand back what it holds
                         log.info("worker %s: scheduler at %s not reachable; retrying", self.node_id,
-                                 broker.host_port(host, port))
+                                 host_port(host, port))
                     self._address = (self._address + 1) % len(addresses)
             if time.monotonic() + delay > give_up or self._stop.is_set():
                 if len(addresses) == 1:
@@ -169,7 +169,7 @@ class Worker:
 
     def _scheduler_address(self) -> str:
         """The address of the scheduler the link goes to (of the crawl's several, the one answering)."""
-        return broker.host_port(*self.config.addresses()[self._address])
+        return host_port(*self.config.addresses()[self._address])
 
     def _reconnect(self, broken: broker.Link) -> broker.Link | None:
         """Replace a broken link (proxies never reconnect by themselves); None if the scheduler is gone."""
