@@ -15,6 +15,7 @@ import atexit
 import os
 import select
 import sys
+import warnings
 
 _exit_code = 1  # what the process ends with if main() never returns (an uncaught exception)
 
@@ -38,10 +39,27 @@ def _reader_left(stream: object) -> bool:
         return False
 
 
+# requests imports a character-set detector (charset_normalizer, or chardet where installed) for
+# Response.text on a body that names no charset. The crawl never asks it: pages are decoded from
+# their bytes by the extractor's own rules (node/extract.py), and nothing reads .text. Importing it
+# was 25-36 ms of every command's start, a crawl's before its first request. A None in sys.modules makes an import fail, which requests expects
+# (Response.text falls back to UTF-8). Only the crawler's own processes, which start here, do so.
+_UNUSED_DETECTORS = ("charset_normalizer", "chardet")
+
+
+def _leave_out_unused_detectors() -> None:
+    """Keep requests from importing the character-set detector the crawl never uses (see above)."""
+    for name in _UNUSED_DETECTORS:
+        sys.modules.setdefault(name, None)  # type: ignore[arg-type]  # None: "not importable"
+    warnings.filterwarnings("ignore", message="Unable to find acceptable character detection dependency",
+                            module="requests")
+
+
 def run() -> None:
     """Run the command line and exit with its code."""
     global _exit_code
     atexit.register(_leave)  # before the CLI's imports register theirs: handlers run last-in, first-out
+    _leave_out_unused_detectors()
     for stream in (sys.stdout, sys.stderr):
         # A page's words where the terminal or locale has no such characters (PYTHONIOENCODING=ascii,
         # a Latin-1 locale) are shown escaped (\u5199), not a UnicodeEncodeError halfway through
