@@ -42,8 +42,9 @@ def _reader_left(stream: object) -> bool:
 # requests imports a character-set detector (charset_normalizer, or chardet where installed) for
 # Response.text on a body that names no charset. The crawl never asks it: pages are decoded from
 # their bytes by the extractor's own rules (node/extract.py), and nothing reads .text. Importing it
-# was 25-36 ms of every command's start, a crawl's before its first request. A None in sys.modules makes an import fail, which requests expects
-# (Response.text falls back to UTF-8). Only the crawler's own processes, which start here, do so.
+# was 25-36 ms of every command's start, a crawl's before its first request. A None in
+# sys.modules makes an import fail, which requests expects (Response.text falls back to UTF-8).
+# Only the crawler's own processes, which start here, do so.
 _UNUSED_DETECTORS = ("charset_normalizer", "chardet")
 
 
