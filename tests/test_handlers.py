@@ -71,6 +71,45 @@ def test_handlers_a_link_to_a_picture_is_held_to_the_image_cap_not_the_page_cap(
 
 
 @responses.activate
+def test_handlers_a_link_to_a_picture_its_server_has_no_type_for_is_read_by_its_bytes(tmp_path: Path) -> None:
+    # An open directory's links to .heic and .jxl photos on nginx (Debian's mime.types has neither:
+    # application/octet-stream), to .webp on an old server (text/plain), an SVG sent as XML, a
+    # picture sent with no type (Apache's for an extension it does not know): each was skipped
+    # as `not-html`, where the same file in an <img> was saved.
+    from benchmarks.site import make_image
+    from tests.test_images import _JXL_24X16
+    svg = b'<svg xmlns="http://www.w3.org/2000/svg" width="8" height="8"/>'
+    served = {"a.jxl": ("application/octet-stream", _JXL_24X16),
+              "b.webp": ("text/plain; charset=UTF-8", make_image(1, "webp")),
+              "c.svg": ("text/xml", svg),
+              "d.jpg": ("binary/octet-stream", make_image(2, "jpg")),
+              "e.png": ("", make_image(3, "png"))}
+    for name, (content_type, body) in served.items():
+        responses.get(f"http://site.test/photos/{name}", body=body, content_type=content_type or None)
+    node, session = handler(tmp_path), new_session(LIMITS)
+    for number, (name, (_type, body)) in enumerate(served.items()):
+        result = node.handle(make_task(f"{number}.1", "page", f"http://site.test/photos/{name}", 1, None, 0), session)
+        assert result["outcome"] == "saved", (name, result["reason"])
+        assert (tmp_path / result["image"]["path"]).read_bytes() == body
+
+
+@responses.activate
+def test_handlers_a_picture_named_link_that_is_no_picture_is_read_as_before(tmp_path: Path) -> None:
+    limits = FetchLimits(max_page_bytes=1000, max_image_bytes=10_000)
+    node, session = TaskHandler("node-1", limits, ImageFilter(), tmp_path), new_session(limits)
+    responses.get("http://site.test/notes.jpg", content_type="application/octet-stream", body=b"\x01" * 500)
+    responses.get("http://site.test/view.jpg", body=b"<html><img src=photo.jpg>" + b" " * 2000, content_type=None)
+    responses.get("http://site.test/huge.jxl", content_type="application/octet-stream", body=b"\xff\x0a" * 6000)
+    skipped = node.handle(make_task("1.1", "page", "http://site.test/notes.jpg", 1, None, 0), session)
+    assert (skipped["outcome"], skipped["reason"]) == ("skipped", "not-html")
+    page = node.handle(make_task("2.1", "page", "http://site.test/view.jpg", 1, None, 0), session)
+    assert page["outcome"] == "fetched" and page["reason"] == "truncated"  # at the page cap, as a page is
+    assert "http://site.test/photo.jpg" in [image[0] for image in page["images"]]
+    refused = node.handle(make_task("3.1", "page", "http://site.test/huge.jxl", 1, None, 0), session)
+    assert (refused["outcome"], refused["reason"]) == ("failed", "too-large")  # held to the image cap
+
+
+@responses.activate
 def test_handlers_a_recrawl_reads_nothing_again_when_the_bytes_are_the_same(tmp_path: Path) -> None:
     import hashlib
     page, image = "http://site.test/p.html", "http://site.test/i.svg"

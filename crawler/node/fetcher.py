@@ -51,7 +51,7 @@ from crawler.reasons import (
     TLS_FAILED,
 )
 from crawler.units import ascii_digits
-from crawler.urls import canonical, encode_controls, join, referrer_policy, slashes_as_read
+from crawler.urls import canonical, encode_controls, join, looks_like_an_image, referrer_policy, slashes_as_read
 
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 # Statuses a later attempt may fix. 404, 410 and other 4xx are final.
@@ -68,6 +68,7 @@ _MAX_FRESH_SECONDS = 365 * 24 * 3600  # RFC 9111 5.3: an Expires more than a yea
 MAX_HOST_POOLS = 256
 _ORIGINS_REMEMBERED = 4096  # sites whose proxy settings a node process keeps (a few hundred bytes each)
 _SPARE_FILES = 256  # descriptors left for the rest: images being written, the link to the scheduler
+_PAGE_TYPES = ("text/html", "application/xhtml+xml")  # a picture's path answered with one of these is a page
 _CHARSET = re.compile(r"charset\s*=\s*[\"']?([\w.:-]+)", re.I)
 
 
@@ -91,6 +92,7 @@ class Fetched:
     filename: str | None = None  # the name Content-Disposition gives it, as sent (see node.disposition)
     referrer_policy: str | None = None  # what its Referrer-Policy header sets for the requests it leads to
     link_header: str | None = None  # its Link header: a browser fetches the images it preloads
+    picture_by_name: bool = False  # read as a picture for its path's sake, whatever type it declared (see fetch)
 
     @functools.cached_property
     def sha256(self) -> str:
@@ -209,7 +211,11 @@ def fetch(session: requests.Session, url: str, limits: FetchLimits, max_bytes: i
 
     Over `max_bytes` the body is cut there when `cut_at_cap`, else the download fails as too-large.
     With `images_as_images`, a response that says it is an image gets the image cap instead (a
-    page link straight to a picture is held to --max-image-bytes, as the same picture in <img>).
+    page link straight to a picture is held to --max-image-bytes, as the same picture in <img>),
+    and so does one to a URL whose path is a picture's that declares no page's type: a server's
+    generic type for a format it has no name for (nginx's application/octet-stream for .heic and
+    .jxl, an old server's text/plain for .webp, S3's binary/octet-stream, Apache's none), or XML
+    for an SVG. It comes back `picture_by_name`, for its bytes to say what it is.
     With `known` validators (a re-crawl), the request is conditional; a 304 comes back as
     `not_modified`. `referrer` goes as the Referer header, unless --header gave one. With
     `body_types` (content types, or their starts), a response that declares another type comes
@@ -379,9 +385,11 @@ def _fetch_once(session: requests.Session, url: str, limits: FetchLimits, max_by
                 raise FetchError(url, f"http-{status}", status=status)
             content_type = response.headers.get("Content-Type", "")
             declared_type = content_type.split(";")[0].strip().lower()
-            if body_types is not None and declared_type and not declared_type.startswith(body_types):
+            by_name = (images_as_images and not declared_type.startswith("image/")
+                       and declared_type not in _PAGE_TYPES and looks_like_an_image(url))
+            if body_types is not None and declared_type and not declared_type.startswith(body_types) and not by_name:
                 return Fetched(url, status, b"", declared_type)  # left unread: leaving closes its connection
-            if images_as_images and declared_type.startswith("image/"):
+            if images_as_images and (declared_type.startswith("image/") or by_name):
                 max_bytes, cut_at_cap = limits.max_image_bytes, False
             declared = response.headers.get("Content-Length", "")
             if not cut_at_cap and ascii_digits(declared) and int(declared) > max_bytes:
@@ -394,7 +402,8 @@ def _fetch_once(session: requests.Session, url: str, limits: FetchLimits, max_by
                            refresh=_as_a_browser_reads_it(response.headers.get("Refresh", "")) or None,
                            filename=disposition_filename(response.headers.get("Content-Disposition")),
                            referrer_policy=referrer_policy(response.headers.get("Referrer-Policy")),
-                           link_header=_as_a_browser_reads_it(response.headers.get("Link", "")) or None)
+                           link_header=_as_a_browser_reads_it(response.headers.get("Link", "")) or None,
+                           picture_by_name=by_name)
     except FetchError:
         raise
     except requests.exceptions.ConnectTimeout as exc:

@@ -6,6 +6,7 @@ disk or our own code becomes a failed result with a reason.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from pathlib import Path
@@ -132,6 +133,11 @@ class TaskHandler:
             return answered
         if fetched.content_type.startswith("image/"):  # a link straight to a picture: keep it
             return self._save(task, fetched)
+        if fetched.picture_by_name:  # a picture's path under a generic type (see fetch): its bytes decide
+            try:
+                return self._keep(task, fetched)
+            except NotAnImage:
+                fetched = _as_a_page(fetched, self.limits.max_page_bytes)  # no picture: read as it was before
         if fetched.content_type in sitemap_types:  # a seed https://site/sitemap.xml: what it lists
             if fetched.truncated and task["page_url"] is None:  # a seed: as long as the protocol allows
                 fetched = fetch(session, task["url"], self.limits, MAX_SITEMAP_BYTES, cut_at_cap=True)
@@ -245,6 +251,15 @@ class TaskHandler:
                            lastmods=lastmods, as_sitemap=as_sitemap)
 
     def _save(self, task: Task, fetched: Fetched) -> Result:
+        """Save the body if it is an image the crawl keeps, and say what became of it."""
+        try:
+            return self._keep(task, fetched)
+        except NotAnImage as exc:
+            return make_result(task, self.node_id, Outcome.FAILED, reason=exc.reason, status=fetched.status,
+                               bytes=len(fetched.body))
+
+    def _keep(self, task: Task, fetched: Fetched) -> Result:
+        """_save, but a body that is no image at all raises NotAnImage."""
         data = fetched.body
         if self._agent is not None and fetched.robots & NO_IMAGES:  # X-Robots-Tag: noai, noimageindex…
             reason = X_ROBOTS_TAG if fetched.robots & NO_IMAGES - {TDM_RESERVED} else TDM_RESERVATION
@@ -255,12 +270,16 @@ class TaskHandler:
                                               self.limits.max_image_pixels, self.image_filter, fetched.filename)
         except Unwanted as exc:
             return make_result(task, self.node_id, Outcome.SKIPPED, reason=exc.reason, bytes=len(data))
-        except NotAnImage as exc:
-            return make_result(task, self.node_id, Outcome.FAILED, reason=exc.reason, status=fetched.status,
-                               bytes=len(data))
         return make_result(task, self.node_id, Outcome.SAVED if written else Outcome.DUPLICATE, image=image,
                            status=fetched.status, bytes=len(data), validators=_validators_of(fetched),
                            images=_svg_loads(task["url"], info.loads) if info.loads else [])
+
+
+def _as_a_page(fetched: Fetched, max_page_bytes: int) -> Fetched:
+    """A body read under the image cap, as it would have been read for a page: cut at the page cap."""
+    if len(fetched.body) <= max_page_bytes:
+        return fetched
+    return dataclasses.replace(fetched, body=fetched.body[:max_page_bytes], truncated=True)
 
 
 def _cut_short(fetched: Fetched, capped: bool) -> str | None:
