@@ -14,12 +14,12 @@ short lines costs the header parser some 3 µs a line), each line at most http.c
 And it reads a plain head without the `email` package. http.client hands every head to email's
 parser, built for mail (continuation lines, envelopes, multipart bodies): 21.8 µs for nginx's
 eight fields, against 1.4 µs to read their lines, of a fetch's 400-odd on a kept-alive connection
-(7.4 µs read here). A head
-whose every line is `Name: value` (a name of visible ASCII, no line break inside the value) and
-whose type is neither multipart nor message/* is made into the same HTTPMessage that parser makes
-of it, field for field; any other head (a continuation line, a line with no colon, a bare CR, an
-envelope line, a multipart type) still goes to the parser. http.client reads heads through its
-module's `parse_headers` alone: that is the function replaced, at import, as `_MAXHEADERS` is.
+(7.4 µs read here). A head whose every line is `Name: value` (a name of visible ASCII, no line
+break inside the value) and whose type is neither multipart nor message/* is made into the same
+HTTPMessage that parser makes of it, field for field; any other head (a continuation line, a line
+with no colon, a bare CR, an envelope line, a multipart type) still goes to the parser. http.client
+reads heads through its module's `parse_headers` alone: that is the function replaced, at import,
+as `_MAXHEADERS` is.
 """
 
 from __future__ import annotations
@@ -52,7 +52,6 @@ def parse_headers(fp: Any, _class: type[http.client.HTTPMessage] = http.client.H
     if args or kwargs:  # a later Python's parameters: its own function knows them
         return _stock_parse_headers(fp, _class, *args, **kwargs)
     lines = http.client._read_headers(fp)  # type: ignore[attr-defined]  # private: its bounds, unchanged
-    message = _class()
     fields = []
     for line in lines:
         if line in _HEAD_ENDS:
@@ -61,6 +60,7 @@ def parse_headers(fp: Any, _class: type[http.client.HTTPMessage] = http.client.H
         if field is None:
             return _by_email(lines, _class)
         fields.append((field[1].decode("iso-8859-1"), field[2].decode("iso-8859-1")))
+    message = _class()
     message._headers = fields  # type: ignore[attr-defined]  # what the parser's set_raw appends to
     message.set_payload("")  # the parser's: the (empty) rest after the head
     if message.get_content_maintype() in _EMAIL_PARSED:
