@@ -304,8 +304,9 @@ def _without_session_ids(parts: SplitResult) -> SplitResult:
 
 # How the paths of the picture formats browsers show (and TIFF) end: a URL that ends so is taken for
 # a picture before it is fetched.
+# Chromium's names of picture files too: .jfif is what Windows saves many JPEGs as, .apng an animated PNG
 _IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".webp", ".svg", ".bmp", ".ico", ".avif", ".jxl", ".heic", ".heif",
-                   ".tif", ".tiff")
+                   ".tif", ".tiff", ".jfif", ".jpe", ".pjpeg", ".pjp", ".apng")
 
 
 def https_form(url: str) -> str | None:

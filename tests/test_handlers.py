@@ -83,7 +83,8 @@ def test_handlers_a_link_to_a_picture_its_server_has_no_type_for_is_read_by_its_
               "b.webp": ("text/plain; charset=UTF-8", make_image(1, "webp")),
               "c.svg": ("text/xml", svg),
               "d.jpg": ("binary/octet-stream", make_image(2, "jpg")),
-              "e.png": ("", make_image(3, "png"))}
+              "e.png": ("", make_image(3, "png")),
+              "f.jfif": ("application/octet-stream", make_image(4, "jpg"))}  # a JPEG as Windows names it
     for name, (content_type, body) in served.items():
         responses.get(f"http://site.test/photos/{name}", body=body, content_type=content_type or None)
     node, session = handler(tmp_path), new_session(LIMITS)
