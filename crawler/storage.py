@@ -70,10 +70,24 @@ def host_folder(url: str) -> str:
         port = parts.port
     except ValueError:
         host, port = "", None
+    host = _ascii_host(host)
     if port is not None and port != DEFAULT_PORTS.get(parts.scheme):
         host = f"{host}_{port}"
     name = _UNSAFE_HOST_CHARS.sub("_", host).strip(".")[:120]
     return name if name and name not in (".", "..") else "unknown-host"
+
+
+def _ascii_host(host: str) -> str:
+    """A host name in its ASCII form, as DNS holds it (IDNA: `пример.рф` is `xn--e1afmkfd.xn--p1ai`).
+    Each letter outside ASCII became a `_` in its folder's name, and every Cyrillic name of a
+    6-letter label under .рф shared the one folder `______.__`."""
+    if host.isascii():
+        return host
+    try:
+        return host.encode("idna").decode("ascii")
+    except UnicodeError:  # what IDNA 2003 refuses (a label too long once encoded): Punycode, label by label
+        return ".".join(label if label.isascii() else "xn--" + label.encode("punycode").decode("ascii")
+                        for label in host.split("."))
 
 
 # The one rule for a file or folder name taken from a URL: percent-decoded, then no separators, no

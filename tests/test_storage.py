@@ -31,9 +31,21 @@ SHA = hashlib.sha256(b"x").hexdigest()
     ("http://[::1]:81/a.png", "__1_81"),
     ("http://../etc/passwd", "unknown-host"),
     ("http://%2e%2e/x", "_2e_2e"),
+    ("http://пример.рф/a.png", "xn--e1afmkfd.xn--p1ai"),  # IDNA's ASCII form of a name in another script
+    ("http://B\u00fccher.example:8080/a.png", "xn--bcher-kva.example_8080"),
 ])
 def test_storage_host_folder_is_a_safe_name(url: str, folder: str) -> None:
     assert host_folder(url) == folder
+
+
+def test_storage_hosts_named_in_other_scripts_keep_folders_of_their_own() -> None:
+    # Each letter outside ASCII became a `_`: every Cyrillic name of a 6-letter label under .рф
+    # shared the one folder `______.__`, and bücher.example was bächer.example's.
+    hosts = ["пример.рф", "привет.рф", "bücher.example", "bächer.example", "例子.测试", "示例.测试",
+             "ü" * 70 + ".example", "ü" * 71 + ".example"]  # labels IDNA refuses as too long: Punycode alone
+    folders = {host_folder(f"https://{host}/a.png") for host in hosts}
+    assert len(folders) == len(hosts)
+    assert all(folder.isascii() and "_" not in folder for folder in folders)
 
 
 def test_storage_image_path_never_comes_from_the_url_path() -> None:
