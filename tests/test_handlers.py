@@ -95,6 +95,27 @@ def test_handlers_a_link_to_a_picture_its_server_has_no_type_for_is_read_by_its_
 
 
 @responses.activate
+def test_handlers_a_download_link_that_names_a_picture_file_is_read_by_its_bytes(tmp_path: Path) -> None:
+    # A gallery's "download the original" (Piwigo's action.php?…&download, a forum's attachment)
+    # sends the full-size photo as application/octet-stream with its file name in
+    # Content-Disposition: it was skipped as `not-html`, unread.
+    from benchmarks.site import make_image
+    photo = make_image(5, "jpg")
+    generic = "application/octet-stream"
+    responses.get("http://site.test/action.php?id=12&part=e&download", body=photo, content_type=generic,
+                  headers={"Content-Disposition": 'attachment; filename="lake at dawn.jpg"'})
+    responses.get("http://site.test/action.php?id=13&download", body=b"%PDF-1.4", content_type=generic,
+                  headers={"Content-Disposition": 'attachment; filename="menu.pdf"'})
+    node, session = handler(tmp_path), new_session(LIMITS)
+    saved = node.handle(make_task("1.1", "page", "http://site.test/action.php?id=12&part=e&download", 1, None, 0),
+                        session)
+    assert saved["outcome"] == "saved" and saved["image"]["filename"] == "lake at dawn.jpg"
+    assert (tmp_path / saved["image"]["path"]).read_bytes() == photo
+    other = node.handle(make_task("2.1", "page", "http://site.test/action.php?id=13&download", 1, None, 0), session)
+    assert (other["outcome"], other["reason"], other["bytes"]) == ("skipped", "not-html", 0)  # left unread
+
+
+@responses.activate
 def test_handlers_a_picture_named_link_that_is_no_picture_is_read_as_before(tmp_path: Path) -> None:
     limits = FetchLimits(max_page_bytes=1000, max_image_bytes=10_000)
     node, session = TaskHandler("node-1", limits, ImageFilter(), tmp_path), new_session(limits)

@@ -212,10 +212,12 @@ def fetch(session: requests.Session, url: str, limits: FetchLimits, max_bytes: i
     Over `max_bytes` the body is cut there when `cut_at_cap`, else the download fails as too-large.
     With `images_as_images`, a response that says it is an image gets the image cap instead (a
     page link straight to a picture is held to --max-image-bytes, as the same picture in <img>),
-    and so does one to a URL whose path is a picture's that declares no page's type: a server's
-    generic type for a format it has no name for (nginx's application/octet-stream for .heic and
-    .jxl, an old server's text/plain for .webp, S3's binary/octet-stream, Apache's none), or XML
-    for an SVG. It comes back `picture_by_name`, for its bytes to say what it is.
+    and so does one to a URL whose path is a picture's, or whose Content-Disposition names a
+    picture's file (a gallery's "download" link: `action.php?id=12&download`), that declares no
+    page's type: a server's generic type for a format it has no name for (nginx's
+    application/octet-stream for .heic and .jxl, an old server's text/plain for .webp, S3's
+    binary/octet-stream, Apache's none; a download's octet-stream), or XML for an SVG. It comes
+    back `picture_by_name`, for its bytes to say what it is.
     With `known` validators (a re-crawl), the request is conditional; a 304 comes back as
     `not_modified`. `referrer` goes as the Referer header, unless --header gave one. With
     `body_types` (content types, or their starts), a response that declares another type comes
@@ -385,8 +387,9 @@ def _fetch_once(session: requests.Session, url: str, limits: FetchLimits, max_by
                 raise FetchError(url, f"http-{status}", status=status)
             content_type = response.headers.get("Content-Type", "")
             declared_type = content_type.split(";")[0].strip().lower()
-            by_name = (images_as_images and not declared_type.startswith("image/")
-                       and declared_type not in _PAGE_TYPES and looks_like_an_image(url))
+            filename = disposition_filename(response.headers.get("Content-Disposition"))
+            by_name = (images_as_images and not declared_type.startswith("image/") and declared_type not in _PAGE_TYPES
+                       and (looks_like_an_image(url) or looks_like_an_image(filename or "")))
             if body_types is not None and declared_type and not declared_type.startswith(body_types) and not by_name:
                 return Fetched(url, status, b"", declared_type)  # left unread: leaving closes its connection
             if images_as_images and (declared_type.startswith("image/") or by_name):
@@ -400,7 +403,7 @@ def _fetch_once(session: requests.Session, url: str, limits: FetchLimits, max_by
                            charset.group(1) if charset else None, truncated=truncated,
                            robots=_robots_tags(response, limits.user_agent), validators=_validators(response),
                            refresh=_as_a_browser_reads_it(response.headers.get("Refresh", "")) or None,
-                           filename=disposition_filename(response.headers.get("Content-Disposition")),
+                           filename=filename,
                            referrer_policy=referrer_policy(response.headers.get("Referrer-Policy")),
                            link_header=_as_a_browser_reads_it(response.headers.get("Link", "")) or None,
                            picture_by_name=by_name)
