@@ -90,6 +90,19 @@ def _ascii_host(host: str) -> str:
                         for label in host.split("."))
 
 
+def folder_as_shown(folder: str) -> str:
+    """A host folder as `crawler inspect` names it: one of a name in another script with the name
+    as people write it, `xn--bcher-kva.test_8080 (bücher.test)`."""
+    if "xn--" not in folder:
+        return folder
+    name, _, port = folder.rpartition("_")
+    try:
+        written = (name if port.isdigit() else folder).encode("ascii").decode("idna")
+    except UnicodeError:  # not IDNA's (a label encoded as Punycode alone): the folder says it all
+        return folder
+    return f"{folder} ({written})"
+
+
 # The one rule for a file or folder name taken from a URL: percent-decoded, then no separators, no
 # control characters (C0, C1, and the bidirectional ones, with which a file manager shows
 # "photo\u202egnp.exe" as "photoexe.png") and none of the characters Windows refuses, no leading

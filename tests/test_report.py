@@ -48,6 +48,17 @@ def prepare_output(root: Path) -> None:
                           {"origin": "http://c.test", "downloads": 1, "mean_seconds": 0.5}]}) + "\n")
 
 
+def test_report_names_a_host_folder_of_another_script_as_people_write_it(tmp_path: Path) -> None:
+    prepare_output(tmp_path)
+    manifest = tmp_path / "manifest.jsonl"
+    record = json.loads(manifest.read_text().splitlines()[0])
+    sha = "f" * 64
+    record.update(url="http://bücher.test:8080/b.png", sha256=sha, path=f"images/xn--bcher-kva.test_8080/{sha}.png")
+    with manifest.open("a") as lines:
+        lines.write(json.dumps(record) + "\n")
+    assert "xn--bcher-kva.test_8080 (bücher.test)" in render_text(summarize(tmp_path))
+
+
 def test_report_summarize_counts_hosts_types_duplicates_and_failures(tmp_path: Path) -> None:
     prepare_output(tmp_path)
     summary = summarize(tmp_path)

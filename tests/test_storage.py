@@ -38,6 +38,15 @@ def test_storage_host_folder_is_a_safe_name(url: str, folder: str) -> None:
     assert host_folder(url) == folder
 
 
+def test_storage_a_folder_of_a_host_named_in_another_script_is_shown_with_the_name_as_written() -> None:
+    from crawler.storage import folder_as_shown
+    assert folder_as_shown(host_folder("http://bücher.test:8080/a.png")) == "xn--bcher-kva.test_8080 (bücher.test)"
+    assert folder_as_shown(host_folder("https://пример.рф/a.png")) == "xn--e1afmkfd.xn--p1ai (пример.рф)"
+    assert folder_as_shown("example.com_8080") == "example.com_8080"
+    long = host_folder("https://" + "ü" * 70 + ".example/a.png")  # Punycode alone, which IDNA refuses
+    assert folder_as_shown(long) == long
+
+
 def test_storage_hosts_named_in_other_scripts_keep_folders_of_their_own() -> None:
     # Each letter outside ASCII became a `_`: every Cyrillic name of a 6-letter label under .рф
     # shared the one folder `______.__`, and bücher.example was bächer.example's.

@@ -14,6 +14,7 @@ from crawler.storage import (
     MANIFEST_NAME,
     RUNS_NAME,
     STATE_DIR,
+    folder_as_shown,
     host_folder_of_path,
     is_failure_record,
     is_manifest_record,
@@ -136,7 +137,8 @@ def render_text(summary: dict[str, Any]) -> str:
                      f"{plural(summary['menus']['pages'], 'page')} the crawl took")
     if summary["by_host"]:
         lines.append("images by host:")
-        lines += [f"  {v['images']:7d}  {size_text(v['bytes']):>9}  {host}" for host, v in summary["by_host"].items()]
+        lines += [f"  {v['images']:7d}  {size_text(v['bytes']):>9}  {folder_as_shown(host)}"
+                  for host, v in summary["by_host"].items()]
     if summary["by_type"]:
         lines.append("images by type:")
         lines += [f"  {count:7d}  {kind}" for kind, count in summary["by_type"].items()]
