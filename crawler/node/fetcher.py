@@ -68,7 +68,7 @@ _MAX_FRESH_SECONDS = 365 * 24 * 3600  # RFC 9111 5.3: an Expires more than a yea
 MAX_HOST_POOLS = 256
 _ORIGINS_REMEMBERED = 4096  # sites whose proxy settings a node process keeps (a few hundred bytes each)
 _SPARE_FILES = 256  # descriptors left for the rest: images being written, the link to the scheduler
-_PAGE_TYPES = ("text/html", "application/xhtml+xml")  # a picture's path answered with one of these is a page
+PAGE_TYPES = ("text/html", "application/xhtml+xml")  # what a page is sent as (a picture's path so sent is one)
 _CHARSET = re.compile(r"charset\s*=\s*[\"']?([\w.:-]+)", re.I)
 
 
@@ -388,7 +388,7 @@ def _fetch_once(session: requests.Session, url: str, limits: FetchLimits, max_by
             content_type = response.headers.get("Content-Type", "")
             declared_type = content_type.split(";")[0].strip().lower()
             filename = disposition_filename(response.headers.get("Content-Disposition"))
-            by_name = (images_as_images and not declared_type.startswith("image/") and declared_type not in _PAGE_TYPES
+            by_name = (images_as_images and not declared_type.startswith("image/") and declared_type not in PAGE_TYPES
                        and (looks_like_an_image(url) or looks_like_an_image(filename or "")))
             if body_types is not None and declared_type and not declared_type.startswith(body_types) and not by_name:
                 return Fetched(url, status, b"", declared_type)  # left unread: leaving closes its connection

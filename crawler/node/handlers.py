@@ -19,7 +19,7 @@ from crawler.errors import FetchError, StorageError
 from crawler.messages import MAX_ROBOTS_CHARS, Found, Kind, Outcome, Result, Task, is_picture_data, make_result
 from crawler.node import css
 from crawler.node.extract import Collector, decode, extract
-from crawler.node.fetcher import Fetched, fetch
+from crawler.node.fetcher import PAGE_TYPES, Fetched, fetch
 from crawler.node.images import NotAnImage
 from crawler.node.inline import save_inline
 from crawler.node.keep import Unwanted, keep_image
@@ -31,10 +31,10 @@ from crawler.urls import absolute, canonical, referrer
 
 log = logging.getLogger(__name__)
 
-_HTML_TYPES = ("text/html", "application/xhtml+xml", "")
-_NOT_MENU_TYPES = ("text/html", "application/xhtml+xml")  # a menu's data is script or JSON, or sent untyped
-_PAGE_BODY_TYPES = ("text/html", "application/xhtml+xml", "image/")  # what a page task reads (see _page)
-_NOT_CSS_TYPES = ("text/html", "application/xhtml+xml", "application/json", "text/javascript",
+_HTML_TYPES = (*PAGE_TYPES, "")
+_NOT_MENU_TYPES = PAGE_TYPES  # a menu's data is script or JSON, or sent untyped
+_PAGE_BODY_TYPES = (*PAGE_TYPES, "image/")  # what a page task reads (see _page)
+_NOT_CSS_TYPES = (*PAGE_TYPES, "application/json", "text/javascript",
                   "application/javascript")  # an error page or a script where a stylesheet was expected
 
 
