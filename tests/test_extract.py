@@ -89,6 +89,29 @@ def test_extract_linked_stylesheets_and_preloaded_ones() -> None:
     assert [url for url, *_rest in refs.images] == [FAVICON]  # a font is not an image
 
 
+def test_extract_a_stylesheet_a_pages_own_script_switches_a_link_to() -> None:
+    # Qt's offline documentation (every page qdoc writes): the <link> names a plain stylesheet and
+    # the page's script points it at the full one at once; Chromium loads both, and the second's
+    # pictures (its notes' icons, its lists' bullets) were named nowhere the crawl read.
+    qt = """<head><link rel="stylesheet" type="text/css" href="style/offline-simple.css" />
+    <script type="text/javascript">
+      document.getElementsByTagName("link").item(0).setAttribute("href", "style/offline.css");
+    </script></head>"""
+    assert [url for url, _key in extract(qt.encode(), PAGE).stylesheets] == [
+        "http://site.test/dir/style/offline-simple.css", "http://site.test/dir/style/offline.css"]
+    # the same told other ways: a property, single quotes, a query, Filament Group's loadCSS
+    others = """<script>document.getElementById('theme').href = '/css/theme.css?v=3';
+      loadCSS( "https://cdn.test/fonts.css" );
+      link.setAttribute('href','print.CSS')</script>"""
+    assert [url for url, _key in extract(others.encode(), PAGE).stylesheets] == [
+        "http://site.test/css/theme.css?v=3", "https://cdn.test/fonts.css", "http://site.test/dir/print.CSS"]
+    # what is no stylesheet a script loads: a link to a page, a string that only ends in css, a
+    # script file's (read by the browser, not run by the crawl), text in a comment or a <noscript>
+    none = """<script>a.href = "next.html"; var s = "no.css is here"; x.setAttribute("src", "a.css")</script>
+    <script src="/js/app.js">el.href = "not-run.css"</script><!-- <script>l.href = "old.css"</script> -->"""
+    assert extract(none.encode(), PAGE).stylesheets == []
+
+
 def test_extract_icons_and_the_implicit_favicon() -> None:
     declared = """<link rel="icon" type="image/svg+xml" href="/icon.svg"><link rel="shortcut icon" href="/fav.ico">
     <link rel="apple-touch-icon" sizes="180x180" href="/apple.png"><link rel="mask-icon" href="/mask.svg" color="#000">

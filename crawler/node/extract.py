@@ -133,6 +133,13 @@ _LAZY_SRCSET = ("data-srcset", "data-lazy-srcset", "data-flickity-lazyload-srcse
 # a module script's static or dynamic import of a script file: `from "x.js"`, `import("x.js")`
 _MODULE_IMPORT = re.compile(rb"""(?<![\w$.])(?:from|import)\s*\(?\s*["']"""
                             rb"""([^"'\s]{1,2048}\.js(?:\?[^"'\s]{0,512})?)["']""")
+# A stylesheet a page's own script has the browser load, named as a literal: a <link>'s href set to
+# it (`.setAttribute("href", "style/offline.css")`, as every page of Qt's offline documentation does
+# at once, or `.href = "…"`), or Filament Group's `loadCSS("…")`. Its pictures are the page's as a
+# linked stylesheet's are.
+_SCRIPT_STYLESHEET = re.compile(
+    rb"""(?:\.setAttribute\(\s*["']href["']\s*,|(?<![\w$])href\s*=(?!=)|(?<![\w$.])loadCSS\()\s*"""
+    rb"""(["'])([^"'\s]{1,2048}\.css(?:\?[^"'\s]{0,512})?)\1""", re.IGNORECASE)
 # on <a>: Fancybox's and lightGallery's, Magnific Popup's, nanogallery2's, Fotorama's full screen
 _LIGHTBOX_SRC = ("data-src", "data-mfp-src", "data-ngsrc", "data-full")
 _LIGHTBOX_MARKS = tuple(name.encode() for name in _LIGHTBOX_SRC)  # one look at a page's bytes spares a look per <a>
@@ -847,6 +854,10 @@ class _Document:
             found.menu(html_text.unescape(decode(src, self.charset)).strip())
         if self.hidden.loads_fgallery:
             found.menu(GALLERY_DATA_FILE)  # relative to the page, as its script asks for it
+        for block in self.hidden.inline_scripts:
+            if b".css" in block or b".CSS" in block:
+                for named in _SCRIPT_STYLESHEET.finditer(block):
+                    found.stylesheet(decode(named.group(2), self.charset))
         for library in self.hidden.galleries_loaded:
             for block in self.hidden.inline_scripts:
                 _read_script_gallery(decode(block, self.charset), library, found)
