@@ -119,6 +119,60 @@ http {{
         self.process.wait(timeout=10)
 
 
+class Apache:
+    """Apache httpd from Debian's apache2-bin, with its own config, pid file and access log in
+    `workdir`, set up as Debian's and Ubuntu's apache2 package is: mod_deflate compressing HTML,
+    CSS and text for the clients that accept gzip (and so sending "-gzip" after their ETags)."""
+
+    name = "apache"
+    BINARY = "/usr/sbin/apache2"
+    MODULES = Path("/usr/lib/apache2/modules")
+
+    def __init__(self, root: Path, port: int, workdir: Path) -> None:
+        self.port, self.workdir = port, workdir
+        workdir.mkdir(parents=True, exist_ok=True)
+        modules = "".join(f"LoadModule {name}_module {self.MODULES}/mod_{name}.so\n"
+                          for name in ("mpm_event", "authz_core", "mime", "filter", "deflate", "dir"))
+        types = "".join(f"AddType {kind} .{extension}\n" for extension, kind in
+                        ((extension.lstrip("."), kind) for extension, kind in CONTENT_TYPES.items()))
+        (workdir / "mime.types").write_text("")
+        (workdir / "httpd.conf").write_text(f"""ServerRoot {workdir}
+ServerName 127.0.0.1
+PidFile {workdir}/httpd.pid
+Listen 127.0.0.1:{port}
+{modules}TypesConfig {workdir}/mime.types
+{types}DocumentRoot {root}
+DirectoryIndex index.html
+ErrorLog {workdir}/error.log
+LogFormat "%U %>s %B" counts
+CustomLog {workdir}/access.log counts
+AddOutputFilterByType DEFLATE text/html text/plain text/css text/xml application/xml
+""")
+        self.process = subprocess.Popen([self.BINARY, "-f", str(workdir / "httpd.conf"), "-DFOREGROUND"],
+                                        stderr=subprocess.PIPE)
+        _wait_listening([port])
+
+    @classmethod
+    def available(cls) -> bool:
+        return Path(cls.BINARY).exists() and (cls.MODULES / "mod_deflate.so").exists()
+
+    def answers(self) -> list[tuple[str, int, int]]:
+        """(path, status, body bytes sent) of every answer since the last reset, in the order logged."""
+        log = self.workdir / "access.log"
+        found = []
+        for line in log.read_text().splitlines() if log.exists() else []:
+            path, status, sent = line.rsplit(" ", 2)
+            found.append((path, int(status), 0 if sent == "-" else int(sent)))
+        return found
+
+    def reset(self) -> None:
+        (self.workdir / "access.log").write_text("")
+
+    def close(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=10)
+
+
 class _Counting:
     def __init__(self) -> None:
         self.counts: Counter[str] = Counter()

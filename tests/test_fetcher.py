@@ -536,6 +536,21 @@ def test_fetcher_asks_conditionally_in_a_recrawl_and_reads_a_304_as_unmodified()
 
 
 @responses.activate
+def test_fetcher_asks_apache_for_its_content_coded_etag_as_it_validates_it() -> None:
+    # Apache's mod_deflate (on for HTML, CSS and text in Debian's and Ubuntu's default setup) sends a
+    # compressed answer with "-gzip" after its ETag, mod_brotli "-br", and compares If-None-Match with
+    # the ETag before that: the ETag it sent never matched, and every page of a re-crawl came back 200
+    # with its whole body. It is asked for both; any other ETag as it came.
+    url = "http://site.test/a.html"
+    for known, sent in [('"1d6-66213ae6d0ab1-gzip"', '"1d6-66213ae6d0ab1-gzip", "1d6-66213ae6d0ab1"'),
+                        ('W/"9a-5f0-br"', 'W/"9a-5f0-br", W/"9a-5f0"'),
+                        ('"v1"', '"v1"'), ('"-gzip"', '"-gzip"'), ('"a-gzip", "b"', '"a-gzip", "b"')]:
+        responses.get(url, status=304)
+        fetch(new_session(LIMITS), url, LIMITS, 1000, known={"etag": known})
+        assert responses.calls[-1].request.headers["If-None-Match"] == sent
+
+
+@responses.activate
 def test_fetcher_sends_no_conditions_outside_a_recrawl_and_keeps_the_validators() -> None:
     url = "http://site.test/a.html"
     responses.get(url, body=b"<p>x</p>", content_type="text/html",

@@ -267,10 +267,23 @@ def _conditions(known: dict[str, str] | None) -> dict[str, str]:
     headers = {}
     if known:
         if known.get("etag"):
-            headers["If-None-Match"] = known["etag"]
+            headers["If-None-Match"] = _as_apache_validates_it(known["etag"])
         if known.get("last_modified"):
             headers["If-Modified-Since"] = known["last_modified"]
     return headers
+
+
+# An ETag Apache's mod_deflate or mod_brotli made from the file's: they add the coding to the ETag
+# of a compressed answer, and compare If-None-Match with the file's ETag, without it (Apache bug 45023)
+_APACHE_CODED_ETAG = re.compile(r'((?:W/)?"[^"]+)-(?:gzip|br)"')
+
+
+def _as_apache_validates_it(etag: str) -> str:
+    """If-None-Match for `etag`: it, and where Apache coded it (`"1d6-5f0-gzip"`), the ETag Apache
+    compares with (`"1d6-5f0"`) too. Debian's and Ubuntu's Apache compress HTML, CSS and text for
+    every client that accepts gzip: the ETag it sent never matched, so every page came back whole."""
+    coded = _APACHE_CODED_ETAG.fullmatch(etag)
+    return f'{etag}, {coded.group(1)}"' if coded else etag
 
 
 def _validators(response: requests.Response) -> dict[str, str]:

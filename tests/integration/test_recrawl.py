@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks.servers import Apache, free_ports
 from benchmarks.site import make_image
 
 pytestmark = pytest.mark.slow
@@ -90,3 +91,37 @@ def test_a_recrawl_downloads_only_what_changed_and_records_what_is_gone(tmp_path
     # and the closing line says so first, not only "0 pages fetched"
     assert "0 pages fetched and 4 unchanged" in third.stdout and "avoided) and 4 unchanged" in third.stdout
     assert "0 changed, 2 gone; 0 new;" in third.stdout
+
+
+@pytest.mark.skipif(not Apache.available(), reason="needs Apache httpd (Debian's apache2-bin), which .ci/run installs")
+def test_a_recrawl_of_an_apache_site_gets_a_304_for_every_compressed_page(tmp_path: Path, processes) -> None:
+    # Apache as Debian and Ubuntu set it up: mod_deflate compresses HTML for every client that
+    # accepts gzip (requests does), adds "-gzip" to the ETag, and compares If-None-Match with the
+    # ETag before it. The crawl sent the ETag it was given: every page came back 200, whole.
+    root = tmp_path / "site"
+    root.mkdir()
+    write(root / "index.html", '<a href="a.html">a</a><a href="b.html">b</a><img src="i1.png">')
+    write(root / "a.html", "<p>" + "words " * 400 + '</p><img src="i2.png">')
+    write(root / "b.html", "<p>" + "more words " * 400 + '</p><img src="i3.png">')
+    for number in range(1, 4):
+        write(root / f"i{number}.png", make_image(400 + number, "png"))
+    (port,) = free_ports(1)
+    server = Apache(root, port, tmp_path / "apache")
+    try:
+        url, output = f"http://127.0.0.1:{port}/", tmp_path / "out"
+        first = processes.run("run", url, "--output", str(output), "--delay", "0", "--no-sitemaps", timeout=60)
+        assert first.returncode == 0, first.stderr
+        assert len(records(output / "manifest.jsonl")) == 3
+        assert {path: sent > 0 for path, status, sent in server.answers() if path.endswith("html")} == {
+            "/index.html": True, "/a.html": True, "/b.html": True}
+        server.reset()
+        again = processes.run("run", url, "--output", str(output), "--delay", "0", "--no-sitemaps", "--recrawl",
+                              timeout=60)
+        assert again.returncode == 0, again.stderr
+        answered = {path: (status, sent) for path, status, sent in server.answers()}
+    finally:
+        server.close()
+    assert answered == {"/robots.txt": (404, answered["/robots.txt"][1]), "/index.html": (304, 0),
+                        "/a.html": (304, 0), "/b.html": (304, 0), "/i1.png": (304, 0), "/i2.png": (304, 0),
+                        "/i3.png": (304, 0)}
+    assert "Re-crawl: 6 known URLs checked: 6 unchanged" in again.stdout
