@@ -601,6 +601,43 @@ def test_extract_words_of_a_picture_come_from_its_img_and_nested_figures_from_th
     assert found["plain.png"] == ("", "a title", "")
 
 
+def test_extract_words_of_captions_written_before_figure_by_wordpress_and_mediawiki() -> None:
+    # WordPress's caption and gallery where the theme has not asked for HTML5's (Twenty Ten to
+    # Twenty Twelve and many a theme since), and MediaWiki's thumbnail and gallery (before 1.40, and
+    # on many a wiki still): the captions were read only from a <figcaption>, so these had none.
+    html = """<div id="attachment_7" style="width: 310px" class="wp-caption alignright"><a href="/big.jpg">
+      <img aria-describedby="caption-attachment-7" src="/wp/boat-300x200.jpg" alt="boat" class="size-medium"></a>
+      <p id="caption-attachment-7" class="wp-caption-text">A <b>boat</b> &amp; its crew</p></div>
+    <img src="/wp/after.jpg">
+    <dl class='gallery-item'><dt class='gallery-icon landscape'><a href='/wp/g1.jpg'><img src='/wp/g1-150x150.jpg'
+      class='attachment-thumbnail' alt='' /></a></dt><dd class='wp-caption-text gallery-caption' id='gallery-1-9'>
+      First of the gallery</dd></dl><dl class='gallery-item'><dt class='gallery-icon'><img src='/wp/g2-150x150.jpg'>
+      </dt></dl><br style="clear: both" />
+    <div class="thumb tright"><div class="thumbinner" style="width:222px;"><a href="/wiki/File:Owl.jpg"
+      class="image"><img alt="" src="/w/220px-Owl.jpg" class="thumbimage" srcset="/w/330px-Owl.jpg 1.5x"></a>
+      <div class="thumbcaption"><div class="magnify"><a href="/wiki/File:Owl.jpg" class="internal"
+      title="Enlarge"></a></div>A barn owl <div class="note">(<i>Tyto alba</i>)</div> in flight</div></div></div>
+    <ul class="gallery mw-gallery-traditional"><li class="gallerybox" style="width: 155px"><div style="width: 155px">
+      <div class="thumb" style="width: 150px;"><div style="margin:15px auto;"><a href="/wiki/File:Fox.jpg"
+      class="image"><img alt="" src="/w/120px-Fox.jpg"></a></div></div><div class="gallerytext">
+      <p>A red fox</p></div></div></li><li class="gallerybox"><div><div class="thumb"><img src="/w/120px-Hen.jpg">
+      </div><div class="gallerytext"></div></div></li></ul>
+    <div class="wp-caption-text">no container: no one's caption</div><img src="/wp/last.jpg">"""
+    found = words_of(html)
+    assert found["boat-300x200.jpg"] == ("boat", "", "A boat & its crew")
+    assert found["g1-150x150.jpg"] == ("", "", "First of the gallery")
+    assert found["220px-Owl.jpg"] == found["330px-Owl.jpg"] == ("", "", "A barn owl ( Tyto alba ) in flight")
+    assert found["120px-Fox.jpg"] == ("", "", "A red fox")
+    assert found["after.jpg"] == found["g2-150x150.jpg"] == found["120px-Hen.jpg"] == found["last.jpg"] == (
+        "", "", "")
+    # unclosed, nested thousands deep: each caption is read to a bound, and no text twice
+    from crawler.messages import MAX_WORDS_CHARS
+    hostile = ('<div class="wp-caption"><img src="/p/h.png"><p class="wp-caption-text">' + "x" * 40_000
+               + '<div class="thumbinner"><div class="thumbcaption">y' * 5000 + '<img src="/p/last.png">')
+    found = words_of(hostile)
+    assert found["h.png"][2] == "x" * MAX_WORDS_CHARS and found["last.png"] == ("", "", "y")
+
+
 def test_extract_words_carry_no_control_characters() -> None:
     # `crawler inspect --search` prints the words: a page's escape sequences would reach the terminal
     assert words_of('<img src="/p/x.png" alt="a\x1b]0;owned\x07 b\x85c" title="\x1b[2Jt">')["x.png"] == (

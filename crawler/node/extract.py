@@ -101,6 +101,21 @@ _ANY_TAG = re.compile(rb"<([a-zA-Z][a-zA-Z0-9:-]*)\b" + _ATTRIBUTES)  # for styl
 # <figure> and <picture> (start and end) and <figcaption>: the words of the images inside them
 _GROUPING = re.compile(rb"<(/?)(figure|picture|figcaption)\b" + _ATTRIBUTES, re.IGNORECASE)
 _MAX_CAPTION_MARKUP = 16 * 1024  # bytes of a <figcaption> read for its text (an unclosed one ends here)
+# Captions as they were written before <figure>, and still are by WordPress (a theme that has not
+# asked for HTML5's captions: Twenty Ten to Twenty Twelve, many since) and MediaWiki (before 1.40):
+# a container's class, the tag it is on, and the classes of its caption element.
+#   <div class="wp-caption"><img><p class="wp-caption-text">…</p></div>        (WordPress)
+#   <dl class="gallery-item"><dt><img></dt><dd class="gallery-caption">…</dd></dl>
+#   <div class="thumbinner"><img><div class="thumbcaption">…</div></div>      (MediaWiki)
+#   <li class="gallerybox"><div class="thumb"><img></div><div class="gallerytext">…</div></li>
+_CLASSIC_FIGURES = {b"wp-caption": b"div", b"gallery-item": b"dl", b"thumbinner": b"div", b"gallerybox": b"li"}
+_CLASSIC_CAPTIONS = frozenset((b"wp-caption-text", b"gallery-caption", b"thumbcaption", b"gallerytext"))
+_CLASSIC_FIGURE = re.compile(rb"<(div|dl|li)\b(?=[^>]*?class\s*=\s*[\"']?[^\"'>]*?(?:wp-caption|gallery-item|thumbinner"
+                             rb"|gallerybox))" + _ATTRIBUTES, re.IGNORECASE)
+_CLASSIC_CAPTION = re.compile(rb"<(p|dd|div)\b(?=[^>]*?class\s*=\s*[\"']?[^\"'>]*?(?:caption|gallerytext))"
+                              + _ATTRIBUTES, re.IGNORECASE)
+_CLASS = re.compile(rb"""(?:^|[\s"'/])class\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.IGNORECASE)
+_MAX_CLASSIC_FIGURE = 64 * 1024  # bytes of a container read for its caption (an unclosed one ends here)
 _MARKUP_TAG = re.compile(rb"<[^>]*>?")
 _CSS_FUNCTIONS = (b"url(", b"image-set(")
 _SHADOW_ROOT = re.compile(rb"\bshadowrootmode\s*=", re.IGNORECASE)
@@ -644,7 +659,7 @@ def _cut_tags(markup: bytes) -> tuple[bytes, _Marks]:
         name = name.lower()
         parts.append(b"<q-" + name + tag[1 + len(name):] + b"</q-" + name + b">")
     marks = _Marks(lazy, any(mark in lowered for mark in _LIGHTBOX_MARKS), sources)
-    if b"<fig" in lowered or b"<picture" in lowered:
+    if b"<fig" in lowered or b"<picture" in lowered or _has_classic_figures(lowered):
         return _with_groups(markup, lowered, cut, parts), marks
     return b"".join(parts), marks  # no text between the tags: no text nodes for the parser to build
 
@@ -725,10 +740,81 @@ def _with_groups(markup: bytes, lowered: bytes, cut: dict[int, tuple[bytes, byte
             limit = following if following >= 0 else limit
             end = lowered.find(b"</figcaption", match.end(), limit)
             inner = markup[match.end():end if end >= 0 else limit]
-            text = _MARKUP_TAG.sub(b" ", inner).replace(b'"', b"&quot;").replace(b"<", b"&lt;")
-            markers.append((match.start(), b'<q-figcaption text="' + text + b'"></q-figcaption>'))
+            markers.append((match.start(), _caption_marker(inner)))
+    if _has_classic_figures(lowered):
+        markers.extend(_classic_figures(markup, lowered))
     merged = sorted([*zip(sorted(cut), parts), *markers])
     return b"".join(part for _start, part in merged)
+
+
+def _caption_marker(inner: bytes) -> bytes:
+    """The q-figcaption that gives the figure around it the text of `inner` (markup)."""
+    text = _MARKUP_TAG.sub(b" ", inner).replace(b'"', b"&quot;").replace(b"<", b"&lt;")
+    return b'<q-figcaption text="' + text + b'"></q-figcaption>'
+
+
+def _has_classic_figures(lowered: bytes) -> bool:
+    return any(name in lowered for name in _CLASSIC_FIGURES)
+
+
+def _classes(tag: re.Match[bytes]) -> list[bytes]:
+    """The classes of a tag, lowercased."""
+    found = _CLASS.search(tag.group(0))
+    return next(value for value in found.groups() if value is not None).lower().split() if found else []
+
+
+def _classic_figures(markup: bytes, lowered: bytes) -> Iterator[tuple[int, bytes]]:
+    """The markers of the captions written before <figure> (_CLASSIC_FIGURES): each container is a
+    q-figure to its end tag, and the first caption element in it (not in a container inside it) its
+    q-figcaption. The page is read through once, however many containers it has."""
+    # (a class that only contains a container's name, wp-caption-text, makes no container)
+    containers = [(match.start(), match.end(), b"") for match in _CLASSIC_FIGURE.finditer(markup)
+                  if match.group("closed") and any(_CLASSIC_FIGURES.get(name) == match.group(1).lower()
+                                                   for name in _classes(match))]
+    if not containers:
+        return
+    captions = [(match.start(), match.end(), match.group(1).lower()) for match in _CLASSIC_CAPTION.finditer(markup)
+                if match.group("closed") and not _CLASSIC_CAPTIONS.isdisjoint(_classes(match))]
+    ends = _element_ends(lowered)
+    around: list[list[int]] = []  # [end, captioned] of the containers open where the reading is
+    marked = sorted([*containers, *captions])
+    for index, (start, tag_end, caption_tag) in enumerate(marked):
+        while around and around[-1][0] <= start:
+            around.pop()
+        if not caption_tag:  # a container
+            end = min(ends.get(start, len(markup)), tag_end + _MAX_CLASSIC_FIGURE)
+            around.append([end, 0])
+            yield start, b"<q-figure></q-figure>"
+            yield end, b"<q-figure-end></q-figure-end>"
+        elif around and not around[-1][1]:
+            around[-1][1] = 1
+            # no text is read twice: a caption ends where the next container or caption begins
+            following = marked[index + 1][0] if index + 1 < len(marked) else len(markup)
+            limit = min(around[-1][0], tag_end + _MAX_CAPTION_MARKUP, following)
+            if caption_tag == b"div":  # to its end tag
+                inner_end = min(ends.get(start, limit), limit)
+            else:  # a <p> or <dd>: to its end tag (or the container's)
+                closing = lowered.find(b"</" + caption_tag, tag_end, limit)
+                inner_end = closing if closing >= 0 else limit
+            yield start, _caption_marker(markup[tag_end:inner_end])
+
+
+# the start and end tags of the elements that may be a classic figure or its caption
+_BLOCK_TAGS = re.compile(rb"<(/?)(div|dl|li)[\s/>]")
+
+
+def _element_ends(lowered: bytes) -> dict[int, int]:
+    """{start: end} of each <div>, <dl> and <li> of the page that has an end tag: where its start
+    tag and its end tag begin, each end tag closing the last element of its name still open."""
+    ends: dict[int, int] = {}
+    open_ones: dict[bytes, list[int]] = {b"div": [], b"dl": [], b"li": []}
+    for tag in _BLOCK_TAGS.finditer(lowered):
+        opened = open_ones[tag.group(2)]
+        if not tag.group(1):
+            opened.append(tag.start())
+        elif opened:
+            ends[opened.pop()] = tag.start()
+    return ends
 
 
 def _ascii_compatible(html: bytes, encoding: str | None) -> tuple[bytes, str | None]:
