@@ -137,6 +137,10 @@ DOXYGEN_SITE = Path("/usr/share/doc/doxygen/html")
 # files; crawled from one of its pages (its root page is a script's), Chromium sent to a sample
 LIBREOFFICE_HELP = Path("/usr/share/libreoffice/help")
 LIBREOFFICE_HELP_SEED = "en-US/text/shared/05/new_help.html"
+# Debian's qtbase5-doc-html: Qt's offline documentation as qdoc writes it, 2,333 pages of 14 modules,
+# each page's stylesheet switched by its script (see "What is crawled"); crawled from the widgets' index
+QT_DOCS = Path("/usr/share/qt5/doc")
+QT_DOCS_SEED = "qtwidgets/qtwidgets-index.html"
 
 
 def _image_digests(root: Path, paths: set[str]) -> dict[str, str]:
@@ -275,6 +279,15 @@ def fgallery_site(work: Path, photos: int = 12) -> None:
     real_site(work / "fgallery-out", gallery, "fgallery")
 
 
+def real_sites(work: Path) -> None:
+    """The real sites' comparisons, each where its Debian package is installed."""
+    real_site(work / "doc-site")
+    real_site(work / "doxygen-site", DOXYGEN_SITE, "doxygen-doc")
+    real_site(work / "libreoffice-help", LIBREOFFICE_HELP, "libreoffice-help-en-us", seed=LIBREOFFICE_HELP_SEED,
+              sample=150)
+    real_site(work / "qt-docs", QT_DOCS, "qtbase5-doc-html", seed=QT_DOCS_SEED, sample=150)
+
+
 def form_names(truth: SiteTruth) -> set[str]:
     return {form for forms in truth.forms.values() for form in forms}
 
@@ -282,8 +295,5 @@ def form_names(truth: SiteTruth) -> set[str]:
 if __name__ == "__main__":
     forms(Path(tempfile.mkdtemp(prefix="crawler-forms-")))
     written_in(Path(tempfile.mkdtemp(prefix="crawler-reports-")))
-    real_site(Path(tempfile.mkdtemp(prefix="crawler-doc-")))
-    real_site(Path(tempfile.mkdtemp(prefix="crawler-doxygen-")), DOXYGEN_SITE, "doxygen-doc")
-    real_site(Path(tempfile.mkdtemp(prefix="crawler-libreoffice-")), LIBREOFFICE_HELP, "libreoffice-help-en-us",
-              seed=LIBREOFFICE_HELP_SEED, sample=150)
+    real_sites(Path(tempfile.mkdtemp(prefix="crawler-real-")))
     fgallery_site(Path(tempfile.mkdtemp(prefix="crawler-fgallery-")))

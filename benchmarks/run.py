@@ -99,10 +99,7 @@ def main(argv: list[str] | None = None) -> int:
         if "forms" in wanted:
             forms_bench.forms(work / "forms")
             forms_bench.written_in(work / "reports")
-            forms_bench.real_site(work / "doc-site")
-            forms_bench.real_site(work / "doxygen-site", forms_bench.DOXYGEN_SITE, "doxygen-doc")
-            forms_bench.real_site(work / "libreoffice-help", forms_bench.LIBREOFFICE_HELP, "libreoffice-help-en-us",
-                                  seed=forms_bench.LIBREOFFICE_HELP_SEED, sample=150)
+            forms_bench.real_sites(work / "real")
             forms_bench.fgallery_site(work / "fgallery")
         if "recrawl" in wanted:
             recrawl_bench.recrawl(work / "recrawl", runs=args.runs)

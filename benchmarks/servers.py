@@ -162,8 +162,13 @@ AddOutputFilterByType DEFLATE text/html text/plain text/css text/xml application
         found = []
         for line in log.read_text().splitlines() if log.exists() else []:
             path, status, sent = line.rsplit(" ", 2)
-            found.append((path, int(status), 0 if sent == "-" else int(sent)))
+            found.append((path, int(status), int(sent)))
         return found
+
+    def traffic(self) -> tuple[Counter[int], int]:
+        """(requests by status, body bytes sent) since the last reset, as Nginx.traffic."""
+        answers = self.answers()
+        return Counter(status for _path, status, _sent in answers), sum(sent for *_rest, sent in answers)
 
     def reset(self) -> None:
         (self.workdir / "access.log").write_text("")
