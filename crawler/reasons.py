@@ -29,9 +29,13 @@ INCOMPLETE_BODY = "incomplete-body"  # the connection closed before the body's a
 PROXY_REFUSED = "proxy-refused"
 PROXY_UNKNOWN_HOST = "proxy-unknown-host"
 PROXY_FAILED = "proxy-failed"
+# What the proxy answered for the site, not the site (Squid's error pages, see node.fetcher): it
+# could not resolve the site's name; its rules deny the site
+PROXY_NO_SUCH_HOST = "proxy-no-such-host"
+PROXY_DENIED = "proxy-denied"
 # Failures before any server answered: they took no time of one (see StatusTracker.record_result)
 NO_SERVER_REACHED = frozenset({NO_SUCH_HOST, COULD_NOT_RESOLVE, CONNECTION_REFUSED, PROXY_REFUSED,
-                               PROXY_UNKNOWN_HOST})
+                               PROXY_UNKNOWN_HOST, PROXY_NO_SUCH_HOST, PROXY_DENIED})
 # A URL that was this slow twice will very likely be slow a third time, and every attempt holds
 # one of its host's slots for up to --timeout: two attempts survive a one-off stall.
 SLOW_REASONS = frozenset({"ReadTimeout", "ConnectTimeout", "too-slow"})
@@ -66,6 +70,10 @@ def _proxy_sentence(reason: str, url: str, address: str) -> str:
         return f"connection refused by {proxy}"
     if reason == PROXY_UNKNOWN_HOST:
         return f"the DNS knows no host by the name of {proxy}"
+    if reason == PROXY_NO_SUCH_HOST:
+        return f"{proxy} could not resolve {urlsplit(url).hostname or address} (no such host, it says)"
+    if reason == PROXY_DENIED:
+        return f"{proxy} refused to fetch it: its rules deny {address}"
     return f"{proxy} failed: it closed the connection, or would not connect to {address}"
 
 
@@ -80,7 +88,7 @@ def describe_reason(reason: str, url: str) -> str:
         return f"connection refused by {address}"
     if reason == CONNECTION_RESET:
         return f"connection reset by {address}"
-    if reason in (PROXY_REFUSED, PROXY_UNKNOWN_HOST, PROXY_FAILED):
+    if reason in (PROXY_REFUSED, PROXY_UNKNOWN_HOST, PROXY_FAILED, PROXY_NO_SUCH_HOST, PROXY_DENIED):
         return _proxy_sentence(reason, url, address)
     if reason == BAD_RESPONSE:
         return (f"{address} answered with something that is not HTTP a client can read (a status line or "

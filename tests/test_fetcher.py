@@ -369,6 +369,57 @@ def test_fetcher_a_proxy_that_fails_is_named_not_the_site(monkeypatch: pytest.Mo
     assert words in said and "$http_proxy" in said and "127.0.0.1:8741" not in said
 
 
+def _squid_answering(status: int, squid_error: str) -> type:
+    """A handler that answers every request as Squid answers for a site it could not fetch."""
+    from http.server import BaseHTTPRequestHandler
+
+    class SquidError(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = b"<html><body>The requested URL could not be retrieved</body></html>"
+            self.send_response(status)
+            self.send_header("Server", "squid/5.7")
+            self.send_header("X-Squid-Error", squid_error)
+            self.send_header("Content-Type", "text/html;charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    return SquidError
+
+
+@pytest.mark.parametrize("status, squid_error, reason, retryable, words", [
+    (503, "ERR_DNS_FAIL 0", "proxy-no-such-host", False, "could not resolve site.test"),
+    (503, "ERR_CONNECT_FAIL 111", "connection-refused", True, "connection refused by site.test:8741"),
+    (503, "ERR_CONNECT_FAIL 110", "ConnectTimeout", True, "no connection to site.test:8741"),
+    (504, "ERR_READ_TIMEOUT 0", "ReadTimeout", True, "site.test:8741 sent too slowly"),
+    (502, "ERR_ZERO_SIZE_OBJECT 0", "connection-reset", True, "connection reset by site.test:8741"),
+    (403, "ERR_ACCESS_DENIED 0", "proxy-denied", False, "refused to fetch it"),
+])
+def test_fetcher_squids_answer_for_a_site_it_could_not_reach_names_the_cause(
+        monkeypatch: pytest.MonkeyPatch, status: int, squid_error: str, reason: str, retryable: bool,
+        words: str) -> None:
+    # Behind Squid (an office's proxy), a site that does not exist, is not listening or is too slow
+    # came back as the site's "HTTP 503", asked three times; the proxy's own "403" as the site
+    # asking for a login. Squid names what happened in X-Squid-Error.
+    for name in ("http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY", "no_proxy", "NO_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    url = "http://site.test:8741/robots.txt"
+    with _serving(_squid_answering(status, squid_error)) as proxy:
+        monkeypatch.setenv("http_proxy", proxy)
+        with pytest.raises(FetchError) as caught:
+            fetch(new_session(LIMITS), url, LIMITS, 1000)
+        assert (caught.value.reason, caught.value.retryable) == (reason, retryable)
+        assert words in describe_reason(reason, url)
+        # The same answer from a site's own server (Squid in front of it, a reverse proxy) is its answer
+        monkeypatch.delenv("http_proxy")
+        with pytest.raises(FetchError) as caught:
+            fetch(new_session(LIMITS), proxy + "/robots.txt", LIMITS, 1000)
+        assert caught.value.reason == f"http-{status}"
+
+
 def test_fetcher_a_resolver_in_trouble_is_worth_another_attempt(monkeypatch: pytest.MonkeyPatch) -> None:
     def resolver_down(*args: object, **kwargs: object) -> None:
         raise socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution")

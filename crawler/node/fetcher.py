@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import email.utils
+import errno
 import functools
 import hashlib
 import http.client
@@ -20,6 +21,7 @@ from urllib.request import getproxies
 
 import requests
 import requests.auth
+import requests.utils
 import urllib3
 import urllib3.exceptions
 
@@ -45,7 +47,9 @@ from crawler.reasons import (
     INCOMPLETE_BODY,
     NO_SUCH_HOST,
     NO_TLS,
+    PROXY_DENIED,
     PROXY_FAILED,
+    PROXY_NO_SUCH_HOST,
     PROXY_REFUSED,
     PROXY_UNKNOWN_HOST,
     TLS_FAILED,
@@ -392,6 +396,8 @@ def _fetch_once(session: requests.Session, url: str, limits: FetchLimits, max_by
                 return Fetched(url, status, location=_redirect_target(url, response),
                                sets_cookie="Set-Cookie" in response.headers)
             if status != 200:
+                if status >= 400 and "X-Squid-Error" in response.headers and _proxy_for(session, url):
+                    _raise_for_the_proxy(url, response.headers["X-Squid-Error"], status)
                 if response.headers.get("cf-mitigated", "").strip().lower() == "challenge":
                     raise FetchError(url, BOT_CHALLENGE, status=status)  # as a 403, 429 or 503: final all the same
                 if status in RETRY_STATUSES:
@@ -447,6 +453,36 @@ def _fetch_once(session: requests.Session, url: str, limits: FetchLimits, max_by
         raise TransientFetchError(url, type(exc).__name__) from exc
     except (UnicodeError, ValueError) as exc:  # e.g. a Location header that is not a URL
         raise FetchError(url, "bad-url") from exc
+
+
+def _proxy_for(session: requests.Session, url: str) -> str | None:
+    """The proxy the environment has `url` fetched through, if any (see _CrawlSession.environment_for)."""
+    if not session.trust_env or not isinstance(session, _CrawlSession):
+        return None
+    parts = urlsplit(url)
+    proxies = session.environment_for(f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}").get("proxies") or {}
+    return requests.utils.select_proxy(url, proxies)
+
+
+# Squid, the forward proxy most offices run, answers for a site it could not fetch with an error
+# page of its own (a 503, 504, 403…) that names what failed in X-Squid-Error ("ERR_CONNECT_FAIL 111":
+# the error and the system's errno): the site answered nothing. What is not here stays an HTTP status.
+_SQUID_ERRORS = {"ERR_DNS_FAIL": PROXY_NO_SUCH_HOST, "ERR_ACCESS_DENIED": PROXY_DENIED,
+                 "ERR_READ_TIMEOUT": "ReadTimeout", "ERR_ZERO_SIZE_OBJECT": CONNECTION_RESET,
+                 "ERR_CONNECT_FAIL": PROXY_FAILED}
+_CONNECT_ERRNOS = {errno.ECONNREFUSED: CONNECTION_REFUSED, errno.ETIMEDOUT: "ConnectTimeout"}
+
+
+def _raise_for_the_proxy(url: str, squid_error: str, status: int) -> None:
+    """Raise what the proxy's answer says happened to the request for `url`, if Squid names it."""
+    name, _space, number = squid_error.strip().partition(" ")
+    reason = _SQUID_ERRORS.get(name)
+    if reason == PROXY_FAILED and ascii_digits(number):
+        reason = _CONNECT_ERRNOS.get(int(number), PROXY_FAILED)
+    if reason in (PROXY_NO_SUCH_HOST, PROXY_DENIED):  # asking again gets the same answer
+        raise FetchError(url, reason)
+    if reason is not None:
+        raise TransientFetchError(url, reason)
 
 
 def _robots_tags(response: requests.Response, user_agent: str) -> frozenset[str]:
