@@ -71,7 +71,7 @@ def _proxy_sentence(reason: str, url: str, address: str) -> str:
     if reason == PROXY_UNKNOWN_HOST:
         return f"the DNS knows no host by the name of {proxy}"
     if reason == PROXY_NO_SUCH_HOST:
-        return f"{proxy} could not resolve {urlsplit(url).hostname or address} (no such host, it says)"
+        return f"{proxy} could not find the address of {urlsplit(url).hostname or address} (Squid's ERR_DNS_FAIL)"
     if reason == PROXY_DENIED:
         return f"{proxy} refused to fetch it: its rules deny {address}"
     return f"{proxy} failed: it closed the connection, or would not connect to {address}"

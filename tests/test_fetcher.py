@@ -391,7 +391,7 @@ def _squid_answering(status: int, squid_error: str) -> type:
 
 
 @pytest.mark.parametrize("status, squid_error, reason, retryable, words", [
-    (503, "ERR_DNS_FAIL 0", "proxy-no-such-host", False, "could not resolve site.test"),
+    (503, "ERR_DNS_FAIL 0", "proxy-no-such-host", False, "could not find the address of site.test"),
     (503, "ERR_CONNECT_FAIL 111", "connection-refused", True, "connection refused by site.test:8741"),
     (503, "ERR_CONNECT_FAIL 110", "ConnectTimeout", True, "no connection to site.test:8741"),
     (504, "ERR_READ_TIMEOUT 0", "ReadTimeout", True, "site.test:8741 sent too slowly"),

@@ -397,7 +397,7 @@ def _fetch_once(session: requests.Session, url: str, limits: FetchLimits, max_by
                                sets_cookie="Set-Cookie" in response.headers)
             if status != 200:
                 if status >= 400 and "X-Squid-Error" in response.headers and _proxy_for(session, url):
-                    _raise_for_the_proxy(url, response.headers["X-Squid-Error"], status)
+                    _raise_for_the_proxy(url, response.headers["X-Squid-Error"])
                 if response.headers.get("cf-mitigated", "").strip().lower() == "challenge":
                     raise FetchError(url, BOT_CHALLENGE, status=status)  # as a 403, 429 or 503: final all the same
                 if status in RETRY_STATUSES:
@@ -473,7 +473,7 @@ _SQUID_ERRORS = {"ERR_DNS_FAIL": PROXY_NO_SUCH_HOST, "ERR_ACCESS_DENIED": PROXY_
 _CONNECT_ERRNOS = {errno.ECONNREFUSED: CONNECTION_REFUSED, errno.ETIMEDOUT: "ConnectTimeout"}
 
 
-def _raise_for_the_proxy(url: str, squid_error: str, status: int) -> None:
+def _raise_for_the_proxy(url: str, squid_error: str) -> None:
     """Raise what the proxy's answer says happened to the request for `url`, if Squid names it."""
     name, _space, number = squid_error.strip().partition(" ")
     reason = _SQUID_ERRORS.get(name)
