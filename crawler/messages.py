@@ -16,7 +16,7 @@ from typing import Any, Literal, TypedDict, get_args
 from crawler.errors import BadMessage
 from crawler.units import ascii_digits
 
-PROTOCOL_VERSION = 22  # 2: stylesheet tasks; images carry how they were found. 3: withheld images.
+PROTOCOL_VERSION = 23  # 2: stylesheet tasks; images carry how they were found. 3: withheld images.
 # 4: images carry their words (alt, title, caption); sitemap tasks; validators for re-crawls.
 # 5: the desk may hand out a chain (a list of tasks of one origin, run one after another)
 # 6: validators carry max_age (how long the server said the response stays fresh)
@@ -44,6 +44,8 @@ PROTOCOL_VERSION = 22  # 2: stylesheet tasks; images carry how they were found. 
 #     scheduler takes off an origin's gap; the bulletin gives nodes the crawl's --delay
 # 22: tasks say how long the node waits before it starts one (wait): the scheduler hands a task
 #     out up to one dispatch step (DISPATCH_STEP_SECONDS) before its origin's gap ends
+# 23: web app manifests by more names (manifest.php, web-app-manifest, manifest: is_web_manifest),
+#     which a scheduler of 22 would count and bound as navigation
 
 # What a scheduler takes off an origin's gap for a result's `held` at most: a node holds one for
 # company 20 ms, and a put on the wire a moment more; a larger claim shortens no gap further.
@@ -87,7 +89,10 @@ MAX_CHAIN_TASKS = 32
 # it lists are the page's pictures: --max-depth, --sitemaps-only and nofollow do not apply to it,
 # a page's opt-out of its images (noimageindex) does.
 GALLERY_DATA_FILE = "data.json"
-WEB_MANIFEST_FILE = "manifest.json"  # what most sites call their web app manifest, beside *.webmanifest
+# The names sites give their web app manifest (a menu of the site's pictures: its icons):
+# *.webmanifest, manifest.json, and what web applications serve it as, DokuWiki's manifest.php,
+# the WordPress PWA plugin's web-app-manifest route, a bare /manifest
+_WEB_MANIFEST = re.compile(r"[^/]*\.webmanifest|(?:[\w.-]*[-_.])?manifest(?:\.(?:json|php))?", re.IGNORECASE)
 
 # How a bad value is shown in an error: short, and safe for any shape a peer can send (repr() of
 # a list nested 5,000 deep would raise RecursionError; reprlib stops at a few levels).
@@ -192,7 +197,7 @@ def is_picture_data(url: str) -> bool:
 
 def is_web_manifest(name: str) -> bool:
     """Whether a file's name is one sites give their web app manifest (site.webmanifest, manifest.json)."""
-    return name.endswith(".webmanifest") or name == WEB_MANIFEST_FILE
+    return _WEB_MANIFEST.fullmatch(name) is not None
 
 
 class Task(TypedDict):

@@ -329,11 +329,19 @@ def test_a_web_app_manifest_gives_its_icons() -> None:
 
 
 def test_a_page_names_its_web_app_manifest_by_the_names_sites_give_it() -> None:
-    for name in ("site.webmanifest", "manifest.webmanifest", "manifest.json", "app.webmanifest?v=3"):
+    # and those web applications give it: DokuWiki's lib/exe/manifest.php (Chromium loaded its
+    # wiki:dokuwiki.svg, the crawl read no manifest), the WordPress PWA plugin's REST route, a bare
+    # /manifest
+    for name in ("site.webmanifest", "manifest.webmanifest", "manifest.json", "app.webmanifest?v=3",
+                 "lib/exe/manifest.php", "wp-json/wp/v2/web-app-manifest", "manifest", "Manifest.JSON"):
         html = f'<html><head><link rel="manifest" href="/static/{name}"></head><body></body></html>'.encode()
         assert [url for url, _key in extract(html, f"{SITE}/a/page.html").menus] == [f"{SITE}/static/{name}"], name
     other = b'<link rel="manifest" href="/api/app-config">'  # a name no other rule shares is not read: said
     assert extract(other, f"{SITE}/a/page.html").menus == []
+    for name in ("manifest.php", "web-app-manifest", "manifest"):
+        assert read_menu(MANIFEST, name).icons[0] == "img/icon-192.png", name
+    for name in ("manifesto.json", "manifest.js", "no-manifest.html"):  # no manifest's names
+        assert read_menu(MANIFEST, name).icons == [], name
 
 
 @responses.activate
