@@ -585,6 +585,10 @@ def test_extract_words_alt_title_and_the_figures_caption_as_wordpress_writes_the
         "sunset-1024x683.jpg": ("Sunset over the harbour", "Harbour & boats", "The harbour at dusk, photo by Ana"),
         "sunset-300x200.jpg": ("Sunset over the harbour", "Harbour & boats", "The harbour at dusk, photo by Ana"),
         "logo.png": ("", "", ""), "favicon.ico": ("", "", "")}
+    # text inside a word's markup stays one word, as a browser shows it; blocks stay apart
+    assert words_of('<figure><img src="/p/o.png"><figcaption>An owl (<i>Tyto</i> alba), <b>2</b>'
+                    '<sup>nd</sup> shot<div>Photo: Ana</div></figcaption></figure>')["o.png"] == (
+        "", "", "An owl (Tyto alba), 2nd shot Photo: Ana")
 
 
 def test_extract_words_of_a_picture_come_from_its_img_and_nested_figures_from_the_nearest_caption() -> None:
@@ -626,7 +630,7 @@ def test_extract_words_of_captions_written_before_figure_by_wordpress_and_mediaw
     found = words_of(html)
     assert found["boat-300x200.jpg"] == ("boat", "", "A boat & its crew")
     assert found["g1-150x150.jpg"] == ("", "", "First of the gallery")
-    assert found["220px-Owl.jpg"] == found["330px-Owl.jpg"] == ("", "", "A barn owl ( Tyto alba ) in flight")
+    assert found["220px-Owl.jpg"] == found["330px-Owl.jpg"] == ("", "", "A barn owl (Tyto alba) in flight")
     assert found["120px-Fox.jpg"] == ("", "", "A red fox")
     assert found["after.jpg"] == found["g2-150x150.jpg"] == found["120px-Hen.jpg"] == found["last.jpg"] == (
         "", "", "")

@@ -117,6 +117,10 @@ _CLASSIC_CAPTION = re.compile(rb"<(p|dd|div)\b(?=[^>]*?class\s*=\s*[\"']?[^\"'>]
 _CLASS = re.compile(rb"""(?:^|[\s"'/])class\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.IGNORECASE)
 _MAX_CLASSIC_FIGURE = 64 * 1024  # bytes of a container read for its caption (an unclosed one ends here)
 _MARKUP_TAG = re.compile(rb"<[^>]*>?")
+# The tags of text-level elements: a caption's words inside them run on, as a browser shows them
+# ("(<i>Tyto alba</i>)", "2<sup>nd</sup>"), where other tags part them
+_PHRASING_TAG = re.compile(rb"</?(?:a|abbr|b|bdi|bdo|cite|code|data|dfn|em|font|i|kbd|mark|q|s|samp|small|span"
+                           rb"|strong|sub|sup|time|u|var)(?:[\s/][^>]*)?>", re.IGNORECASE)
 _CSS_FUNCTIONS = (b"url(", b"image-set(")
 _SHADOW_ROOT = re.compile(rb"\bshadowrootmode\s*=", re.IGNORECASE)
 _JSON_LD = re.compile(rb"type\s*=\s*[\"']?application/ld\+json", re.IGNORECASE)
@@ -749,7 +753,7 @@ def _with_groups(markup: bytes, lowered: bytes, cut: dict[int, tuple[bytes, byte
 
 def _caption_marker(inner: bytes) -> bytes:
     """The q-figcaption that gives the figure around it the text of `inner` (markup)."""
-    text = _MARKUP_TAG.sub(b" ", inner).replace(b'"', b"&quot;").replace(b"<", b"&lt;")
+    text = _MARKUP_TAG.sub(b" ", _PHRASING_TAG.sub(b"", inner)).replace(b'"', b"&quot;").replace(b"<", b"&lt;")
     return b'<q-figcaption text="' + text + b'"></q-figcaption>'
 
 
