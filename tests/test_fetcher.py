@@ -153,6 +153,27 @@ def _serving(handler: type) -> Iterator[str]:
         server.shutdown()
 
 
+def _answering(status: int, headers: dict[str, str], body: bytes, keep_alive: bool = False) -> type:
+    """A request handler that answers every GET with `status`, `headers` (and Content-Length) and `body`."""
+    from http.server import BaseHTTPRequestHandler
+
+    class Answer(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1" if keep_alive else "HTTP/1.0"
+
+        def do_GET(self) -> None:
+            self.send_response(status)
+            for name, value in headers.items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    return Answer
+
+
 @functools.cache
 def _gzip_bomb() -> bytes:
     """58 kB of gzip that inflate to 60 MB."""
@@ -166,29 +187,14 @@ def test_fetcher_a_compressed_body_costs_memory_by_the_cap_not_by_its_ratio(stat
     # read whole (CVE-2025-66471): 60 MB at once for a picture capped at 100 kB, for every such
     # URL a hostile site links; pyproject.toml now asks for a release without it.
     import tracemalloc
-    from http.server import BaseHTTPRequestHandler
 
     bomb = _gzip_bomb()
     assert len(bomb) < 64 * 1024  # one read's worth; small enough to be read and dropped, not closed
-
-    class Bomb(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def do_GET(self) -> None:
-            self.send_response(status)
-            self.send_header("Content-Encoding", "gzip")
-            self.send_header("Content-Type", "image/png")
-            self.send_header("Location", "/elsewhere")
-            self.send_header("Content-Length", str(len(bomb)))
-            self.end_headers()
-            self.wfile.write(bomb)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
+    answer = _answering(status, {"Content-Encoding": "gzip", "Content-Type": "image/png", "Location": "/elsewhere"},
+                        bomb, keep_alive=True)
     tracemalloc.start()
     try:
-        with _serving(Bomb) as base:
+        with _serving(answer) as base:
             try:
                 outcome = fetch(new_session(LIMITS), base + "/a.png", LIMITS, 100_000).location
             except FetchError as exc:
@@ -371,23 +377,9 @@ def test_fetcher_a_proxy_that_fails_is_named_not_the_site(monkeypatch: pytest.Mo
 
 def _squid_answering(status: int, squid_error: str) -> type:
     """A handler that answers every request as Squid answers for a site it could not fetch."""
-    from http.server import BaseHTTPRequestHandler
-
-    class SquidError(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            body = b"<html><body>The requested URL could not be retrieved</body></html>"
-            self.send_response(status)
-            self.send_header("Server", "squid/5.7")
-            self.send_header("X-Squid-Error", squid_error)
-            self.send_header("Content-Type", "text/html;charset=utf-8")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    return SquidError
+    return _answering(status, {"Server": "squid/5.7", "X-Squid-Error": squid_error,
+                               "Content-Type": "text/html;charset=utf-8"},
+                      b"<html><body>The requested URL could not be retrieved</body></html>")
 
 
 @pytest.mark.parametrize("status, squid_error, reason, retryable, words", [
