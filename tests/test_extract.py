@@ -634,6 +634,20 @@ def test_extract_words_of_captions_written_before_figure_by_wordpress_and_mediaw
     assert found["120px-Fox.jpg"] == ("", "", "A red fox")
     assert found["after.jpg"] == found["g2-150x150.jpg"] == found["120px-Hen.jpg"] == found["last.jpg"] == (
         "", "", "")
+    # DocBook's stylesheets (a figure's title, before or after it: Debian's debian-handbook has 1,276),
+    # and docutils before 0.17 (Sphinx sites built before 2021) and many a page written by hand
+    docbook = """<div class="figure"><a id="id-1.4"></a><div class="figure-contents"><div class="mediaobject">
+      <img src="images/developers-map.png" alt="Map"></div></div><p class="title"><strong>Figure 1.1.
+      Developers around the world</strong></p></div><div class="figure"><p class="title"><b>Figure 1.2. Before</b>
+      </p><div class="figure-contents"><img src="images/before.png"></div></div>
+    <div class="figure align-center" id="id1"><img alt="graph" src="_images/graph.png" />
+      <p class="caption"><span class="caption-text">A graph</span><a class="headerlink" href="#id1">¶</a></p></div>
+    <div class="figure-contents"><img src="images/none.png"><p class="title">not a figure's</p></div>"""
+    found = words_of(docbook)
+    assert found["developers-map.png"] == ("Map", "", "Figure 1.1. Developers around the world")
+    assert found["before.png"] == ("", "", "Figure 1.2. Before")
+    assert found["graph.png"] == ("graph", "", "A graph¶")  # its permalink too, as in a <figcaption>
+    assert found["none.png"] == ("", "", "")
     # unclosed, nested thousands deep: each caption is read to a bound, and no text twice
     from crawler.messages import MAX_WORDS_CHARS
     hostile = ('<div class="wp-caption"><img src="/p/h.png"><p class="wp-caption-text">' + "x" * 40_000

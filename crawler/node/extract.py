@@ -102,19 +102,26 @@ _ANY_TAG = re.compile(rb"<([a-zA-Z][a-zA-Z0-9:-]*)\b" + _ATTRIBUTES)  # for styl
 _GROUPING = re.compile(rb"<(/?)(figure|picture|figcaption)\b" + _ATTRIBUTES, re.IGNORECASE)
 _MAX_CAPTION_MARKUP = 16 * 1024  # bytes of a <figcaption> read for its text (an unclosed one ends here)
 # Captions as they were written before <figure>, and still are by WordPress (a theme that has not
-# asked for HTML5's captions: Twenty Ten to Twenty Twelve, many since) and MediaWiki (before 1.40):
+# asked for HTML5's captions: Twenty Ten to Twenty Twelve, many since), MediaWiki (before 1.40),
+# DocBook's stylesheets and docutils (before 0.17: Sphinx sites built until 2021), and by hand:
 # a container's class, the tag it is on, and the classes of its caption element.
 #   <div class="wp-caption"><img><p class="wp-caption-text">…</p></div>        (WordPress)
 #   <dl class="gallery-item"><dt><img></dt><dd class="gallery-caption">…</dd></dl>
 #   <div class="thumbinner"><img><div class="thumbcaption">…</div></div>      (MediaWiki)
 #   <li class="gallerybox"><div class="thumb"><img></div><div class="gallerytext">…</div></li>
-_CLASSIC_FIGURES = {b"wp-caption": b"div", b"gallery-item": b"dl", b"thumbinner": b"div", b"gallerybox": b"li"}
-_CLASSIC_CAPTIONS = frozenset((b"wp-caption-text", b"gallery-caption", b"thumbcaption", b"gallerytext"))
+#   <div class="figure"><div class="figure-contents"><img></div><p class="title">…</p></div>  (DocBook)
+#   <div class="figure"><img><p class="caption">…</p></div>                    (docutils, by hand)
+_CLASSIC_FIGURES = {b"wp-caption": b"div", b"gallery-item": b"dl", b"thumbinner": b"div", b"gallerybox": b"li",
+                    b"figure": b"div"}
+_CLASSIC_CAPTIONS = frozenset((b"wp-caption-text", b"gallery-caption", b"thumbcaption", b"gallerytext", b"title",
+                               b"caption"))
 _CLASSIC_FIGURE = re.compile(rb"<(div|dl|li)\b(?=[^>]*?class\s*=\s*[\"']?[^\"'>]*?(?:wp-caption|gallery-item|thumbinner"
-                             rb"|gallerybox))" + _ATTRIBUTES, re.IGNORECASE)
-_CLASSIC_CAPTION = re.compile(rb"<(p|dd|div)\b(?=[^>]*?class\s*=\s*[\"']?[^\"'>]*?(?:caption|gallerytext))"
+                             rb"|gallerybox|figure))" + _ATTRIBUTES, re.IGNORECASE)
+_CLASSIC_CAPTION = re.compile(rb"<(p|dd|div)\b(?=[^>]*?class\s*=\s*[\"']?[^\"'>]*?(?:caption|gallerytext|title))"
                               + _ATTRIBUTES, re.IGNORECASE)
 _CLASS = re.compile(rb"""(?:^|[\s"'/])class\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.IGNORECASE)
+# what a page holding one of them has in its bytes: each look reads the whole page (60 us for 90 KB)
+_CLASSIC_MARKS = (b"caption", b"gallery", b"figure")
 _MAX_CLASSIC_FIGURE = 64 * 1024  # bytes of a container read for its caption (an unclosed one ends here)
 _MARKUP_TAG = re.compile(rb"<[^>]*>?")
 # The tags of text-level elements: a caption's words inside them run on, as a browser shows them
@@ -658,13 +665,17 @@ def _cut_tags(markup: bytes) -> tuple[bytes, _Marks]:
     lowered = markup.lower()
     lazy, sources = _cut_marked_tags(markup, lowered, cut)
     parts = []
+    imgs = False
     for start in sorted(cut):
         name, tag = cut[start]
         name = name.lower()
+        imgs = imgs or name == b"img"
         parts.append(b"<q-" + name + tag[1 + len(name):] + b"</q-" + name + b">")
     marks = _Marks(lazy, any(mark in lowered for mark in _LIGHTBOX_MARKS), sources)
-    if b"<fig" in lowered or b"<picture" in lowered or _has_classic_figures(lowered):
-        return _with_groups(markup, lowered, cut, parts), marks
+    # (each look for a classic figure's mark reads the whole page: only where an <img> may have a caption)
+    classic = imgs and any(mark in lowered for mark in _CLASSIC_MARKS)
+    if classic or b"<fig" in lowered or b"<picture" in lowered:
+        return _with_groups(markup, lowered, cut, parts, classic), marks
     return b"".join(parts), marks  # no text between the tags: no text nodes for the parser to build
 
 
@@ -727,8 +738,10 @@ def _tags_holding(markup: bytes, places: list[int]) -> Iterator[re.Match[bytes]]
             yield tag
 
 
-def _with_groups(markup: bytes, lowered: bytes, cut: dict[int, tuple[bytes, bytes]], parts: list[bytes]) -> bytes:
-    """`parts` (the cut tags, in the order of `cut`'s starts) with the grouping markers put in place."""
+def _with_groups(markup: bytes, lowered: bytes, cut: dict[int, tuple[bytes, bytes]], parts: list[bytes],
+                 classic: bool) -> bytes:
+    """`parts` (the cut tags, in the order of `cut`'s starts) with the grouping markers put in place,
+    those of the captions written before <figure> too where the page may hold them (`classic`)."""
     markers: list[tuple[int, bytes]] = []
     for match in _GROUPING.finditer(markup):
         if not match.group("closed"):
@@ -745,7 +758,7 @@ def _with_groups(markup: bytes, lowered: bytes, cut: dict[int, tuple[bytes, byte
             end = lowered.find(b"</figcaption", match.end(), limit)
             inner = markup[match.end():end if end >= 0 else limit]
             markers.append((match.start(), _caption_marker(inner)))
-    if _has_classic_figures(lowered):
+    if classic:
         markers.extend(_classic_figures(markup, lowered))
     merged = sorted([*zip(sorted(cut), parts), *markers])
     return b"".join(part for _start, part in merged)
@@ -755,10 +768,6 @@ def _caption_marker(inner: bytes) -> bytes:
     """The q-figcaption that gives the figure around it the text of `inner` (markup)."""
     text = _MARKUP_TAG.sub(b" ", _PHRASING_TAG.sub(b"", inner)).replace(b'"', b"&quot;").replace(b"<", b"&lt;")
     return b'<q-figcaption text="' + text + b'"></q-figcaption>'
-
-
-def _has_classic_figures(lowered: bytes) -> bool:
-    return any(name in lowered for name in _CLASSIC_FIGURES)
 
 
 def _classes(tag: re.Match[bytes]) -> list[bytes]:
