@@ -646,7 +646,7 @@ def test_extract_words_of_captions_written_before_figure_by_wordpress_and_mediaw
     found = words_of(docbook)
     assert found["developers-map.png"] == ("Map", "", "Figure 1.1. Developers around the world")
     assert found["before.png"] == ("", "", "Figure 1.2. Before")
-    assert found["graph.png"] == ("graph", "", "A graph¶")  # its permalink too, as in a <figcaption>
+    assert found["graph.png"] == ("graph", "", "A graph")  # not its permalink's ¶, shown on hover
     assert found["none.png"] == ("", "", "")
     # unclosed, nested thousands deep: each caption is read to a bound, and no text twice
     from crawler.messages import MAX_WORDS_CHARS

@@ -530,9 +530,10 @@ class Collector:
                 self._chars += len(figure.caption)
 
     def caption(self, text: object) -> None:
-        """A <figcaption>'s text: the caption of the figure it is in (the first one counts)."""
+        """A <figcaption>'s text: the caption of the figure it is in (the first one counts), less
+        the ¶ of a permalink after it (Sphinx's, which a browser shows on hover)."""
         if self._figures and not self._figures[-1].caption:
-            self._figures[-1].caption = words(text)
+            self._figures[-1].caption = words(text).rstrip("¶ ")
 
     def picture_words(self, alt: object, title: object) -> None:
         """The <img> of a <picture>: its alt and title are the words of every source in it."""
