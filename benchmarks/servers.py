@@ -133,8 +133,7 @@ class Apache:
         workdir.mkdir(parents=True, exist_ok=True)
         modules = "".join(f"LoadModule {name}_module {self.MODULES}/mod_{name}.so\n"
                           for name in ("mpm_event", "authz_core", "mime", "filter", "deflate", "dir"))
-        types = "".join(f"AddType {kind} .{extension}\n" for extension, kind in
-                        ((extension.lstrip("."), kind) for extension, kind in CONTENT_TYPES.items()))
+        types = "".join(f"AddType {kind} {extension}\n" for extension, kind in CONTENT_TYPES.items())
         (workdir / "mime.types").write_text("")
         (workdir / "httpd.conf").write_text(f"""ServerRoot {workdir}
 ServerName 127.0.0.1
