@@ -648,6 +648,17 @@ def test_extract_words_of_captions_written_before_figure_by_wordpress_and_mediaw
     assert found["before.png"] == ("", "", "Figure 1.2. Before")
     assert found["graph.png"] == ("graph", "", "A graph")  # not its permalink's ¶, shown on hover
     assert found["none.png"] == ("", "", "")
+    # Blogger's caption table (every captioned picture of a Blogspot post) and Bootstrap 3's thumbnail
+    blogger = """<table align="center" cellpadding="0" cellspacing="0" class="tr-caption-container"><tbody><tr>
+      <td style="text-align: center;"><a href="https://blogger.test/img/s1600/beach.jpg"><img border="0"
+      src="https://blogger.test/img/s320/beach.jpg" width="320" /></a></td></tr><tr><td class="tr-caption"
+      style="text-align: center;">The beach at <b>noon</b></td></tr></tbody></table><img src="/p/after-table.png">
+    <div class="row"><div class="col-sm-6"><div class="thumbnail"><img src="/p/bs.jpg" alt="A boat">
+      <div class="caption"><h3>Harbour</h3><p>Boats at rest</p></div></div></div></div>"""
+    found = words_of(blogger)
+    assert found["beach.jpg"] == ("", "", "The beach at noon")  # the picture and the link to its full size
+    assert found["after-table.png"] == ("", "", "")
+    assert found["bs.jpg"] == ("A boat", "", "Harbour Boats at rest")
     # unclosed, nested thousands deep: each caption is read to a bound, and no text twice
     from crawler.messages import MAX_WORDS_CHARS
     hostile = ('<div class="wp-caption"><img src="/p/h.png"><p class="wp-caption-text">' + "x" * 40_000

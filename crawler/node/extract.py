@@ -111,13 +111,16 @@ _MAX_CAPTION_MARKUP = 16 * 1024  # bytes of a <figcaption> read for its text (an
 #   <li class="gallerybox"><div class="thumb"><img></div><div class="gallerytext">…</div></li>
 #   <div class="figure"><div class="figure-contents"><img></div><p class="title">…</p></div>  (DocBook)
 #   <div class="figure"><img><p class="caption">…</p></div>                    (docutils, by hand)
+#   <table class="tr-caption-container"><tr><td><img></td></tr><tr><td class="tr-caption">…  (Blogger)
+#   <div class="thumbnail"><img><div class="caption">…</div></div>            (Bootstrap 3)
 _CLASSIC_FIGURES = {b"wp-caption": b"div", b"gallery-item": b"dl", b"thumbinner": b"div", b"gallerybox": b"li",
-                    b"figure": b"div"}
+                    b"figure": b"div", b"tr-caption-container": b"table", b"thumbnail": b"div"}
 _CLASSIC_CAPTIONS = frozenset((b"wp-caption-text", b"gallery-caption", b"thumbcaption", b"gallerytext", b"title",
-                               b"caption"))
-_CLASSIC_FIGURE = re.compile(rb"<(div|dl|li)\b(?=[^>]*?class\s*=\s*[\"']?[^\"'>]*?(?:wp-caption|gallery-item|thumbinner"
-                             rb"|gallerybox|figure))" + _ATTRIBUTES, re.IGNORECASE)
-_CLASSIC_CAPTION = re.compile(rb"<(p|dd|div)\b(?=[^>]*?class\s*=\s*[\"']?[^\"'>]*?(?:caption|gallerytext|title))"
+                               b"caption", b"tr-caption"))
+_CLASSIC_FIGURE = re.compile(rb"<(div|dl|li|table)\b(?=[^>]*?class\s*=\s*[\"']?[^\"'>]*?(?:wp-caption|gallery-item"
+                             rb"|thumbinner|gallerybox|figure|tr-caption-container|thumbnail))" + _ATTRIBUTES,
+                             re.IGNORECASE)
+_CLASSIC_CAPTION = re.compile(rb"<(p|dd|div|td)\b(?=[^>]*?class\s*=\s*[\"']?[^\"'>]*?(?:caption|gallerytext|title))"
                               + _ATTRIBUTES, re.IGNORECASE)
 _CLASS = re.compile(rb"""(?:^|[\s"'/])class\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.IGNORECASE)
 # what a page holding one of them has in its bytes: each look reads the whole page (60 us for 90 KB)
@@ -807,21 +810,21 @@ def _classic_figures(markup: bytes, lowered: bytes) -> Iterator[tuple[int, bytes
             limit = min(around[-1][0], tag_end + _MAX_CAPTION_MARKUP, following)
             if caption_tag == b"div":  # to its end tag
                 inner_end = min(ends.get(start, limit), limit)
-            else:  # a <p> or <dd>: to its end tag (or the container's)
+            else:  # a <p>, <dd> or <td>: to its end tag (or the container's)
                 closing = lowered.find(b"</" + caption_tag, tag_end, limit)
                 inner_end = closing if closing >= 0 else limit
             yield start, _caption_marker(markup[tag_end:inner_end])
 
 
 # the start and end tags of the elements that may be a classic figure or its caption
-_BLOCK_TAGS = re.compile(rb"<(/?)(div|dl|li)[\s/>]")
+_BLOCK_TAGS = re.compile(rb"<(/?)(div|dl|li|table)[\s/>]")
 
 
 def _element_ends(lowered: bytes) -> dict[int, int]:
-    """{start: end} of each <div>, <dl> and <li> of the page that has an end tag: where its start
-    tag and its end tag begin, each end tag closing the last element of its name still open."""
+    """{start: end} of each <div>, <dl>, <li> and <table> of the page that has an end tag: where its
+    start tag and its end tag begin, each end tag closing the last element of its name still open."""
     ends: dict[int, int] = {}
-    open_ones: dict[bytes, list[int]] = {b"div": [], b"dl": [], b"li": []}
+    open_ones: dict[bytes, list[int]] = {b"div": [], b"dl": [], b"li": [], b"table": []}
     for tag in _BLOCK_TAGS.finditer(lowered):
         opened = open_ones[tag.group(2)]
         if not tag.group(1):
