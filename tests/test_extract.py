@@ -247,6 +247,23 @@ def forms_and_words(html: str) -> dict[str, tuple[str, str, str]]:
     return {url: (form, title, caption) for url, _key, form, _alt, title, caption in refs.images}
 
 
+def test_extract_the_pictures_jetpacks_carousel_opens() -> None:
+    # Jetpack's carousel (on every WordPress.com site, and on self-hosted WordPress with Jetpack)
+    # opens a picture full screen from what its <img> names in data- attributes: the original,
+    # larger than any size of its srcset (WordPress stops its srcset at 2048 pixels), named nowhere
+    # else, and the large size it shows on most screens.
+    up = "https://blog.test/wp-content/uploads/2024/06/"
+    html = (f'<img data-attachment-id="42" data-orig-file="{up}harbour.jpg" data-orig-size="4032,3024" '
+            f'data-image-title="harbour" data-medium-file="{up}harbour-300x225.jpg" '
+            f'data-large-file="{up}harbour-1024x768.jpg" src="{up}harbour-1024x768.jpg" '
+            f'srcset="{up}harbour-1024x768.jpg 1024w, {up}harbour-300x225.jpg 300w, {up}harbour-2048x1536.jpg 2048w">')
+    found = {url.rsplit("/", 1)[1]: form for url, _key, form, *_words in extract(html.encode(), PAGE).images}
+    assert found == {"harbour-1024x768.jpg": "img", "harbour-300x225.jpg": "srcset", "harbour-2048x1536.jpg": "srcset",
+                     "harbour.jpg": "lazy", "favicon.ico": "favicon"}
+    largest = [url for url, *_rest in extract(html.encode(), PAGE, srcset="largest").images]
+    assert largest == [f"{up}harbour.jpg", FAVICON]  # the original, not the srcset's widest
+
+
 def largest_of_gallery(html: str) -> list[str]:
     """The gallery pictures of the page with --srcset largest: one size of each."""
     return [url for url, _key, form, *_words in extract(html.encode(), PAGE, srcset="largest").images

@@ -156,6 +156,9 @@ _LAZY_SRC = ("data-src", "data-original", "data-lazy-src", "data-url", "data-laz
              "data-splide-lazy",
              "data-image",  # Unite Gallery's picture of its slider (the src is its thumbnail); Squarespace's
              "data-full",  # Fotorama's picture in full screen
+             # Jetpack's carousel (WordPress.com's, and every WordPress with Jetpack): the original
+             # it opens (larger than any size in the srcset, named nowhere else), the size it shows
+             "data-orig-file", "data-large-file",
              "ix-src")  # imgix.js (v3), which makes it the src and writes a srcset of the same picture
 _LAZY_SRCSET = ("data-srcset", "data-lazy-srcset", "data-flickity-lazyload-srcset", "data-ezsrcset",
                 "data-splide-lazy-srcset")
@@ -192,6 +195,7 @@ _LAZY_BACKGROUND_SETS = ("data-bgset", "data-bg-set")
 _THUMBNAILS = frozenset({"data-thumb", "data-ngthumb", "data-thumbnail"})
 _PICTURES_OF_THUMBNAILS = ("href", "data-ngsrc", "data-img", "data-image", "data-full")
 _PICTURES_OF_A_SRC = ("data-image", "data-full")  # on an <img>: what Unite Gallery and Fotorama show larger
+_JETPACK_ORIGINAL = "data-orig-file"  # on an <img>: the original Jetpack's carousel opens (see _LAZY_SRC)
 _LOZAD_IMAGE_SET = "data-background-image-set"  # the arguments of an image-set(), which lozad wraps
 # Elementor's background slideshow: the pictures its script shows, in the JSON of data-settings
 _SLIDESHOW_SETTINGS, _SLIDESHOW = "data-settings", "background_slideshow_gallery"
@@ -1216,6 +1220,10 @@ def _frame(get: _Get, found: Collector, image: _Image, srcset: _Image) -> bool:
 
 def _img(get: _Get, found: Collector, image: _Image, srcset: _Image) -> bool:
     alt, title = get("alt"), get("title")
+    if found.widest_only and _names_a_picture(get, (_JETPACK_ORIGINAL,)):  # the original: wider than any size
+        image(get(_JETPACK_ORIGINAL), Found.LAZY, alt, title)
+        found.picture_words(alt, title)
+        return False
     if found.widest_only and _widest_of_sets(get, image, _IMG_SETS, alt, title):
         found.picture_words(alt, title)
         return False
