@@ -108,6 +108,7 @@ def test_extract_a_stylesheet_a_pages_own_script_switches_a_link_to() -> None:
     # what is no stylesheet a script loads: a link to a page, a string that only ends in css, a
     # script file's (read by the browser, not run by the crawl), text in a comment or a <noscript>
     none = """<script>a.href = "next.html"; var s = "no.css is here"; x.setAttribute("src", "a.css")</script>
+    <script type="application/json">{"href": "theme.css", "assets": ["app.css", "a b.css"]}</script>
     <script src="/js/app.js">el.href = "not-run.css"</script><!-- <script>l.href = "old.css"</script> -->"""
     assert extract(none.encode(), PAGE).stylesheets == []
 
