@@ -20,7 +20,7 @@ import functools
 import html as html_text
 import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import NamedTuple, Protocol, TypeGuard
@@ -117,11 +117,18 @@ _CLASSIC_FIGURES = {b"wp-caption": b"div", b"gallery-item": b"dl", b"thumbinner"
                     b"figure": b"div", b"tr-caption-container": b"table", b"thumbnail": b"div"}
 _CLASSIC_CAPTIONS = frozenset((b"wp-caption-text", b"gallery-caption", b"thumbcaption", b"gallerytext", b"title",
                                b"caption", b"tr-caption"))
-_CLASSIC_FIGURE = re.compile(rb"<(div|dl|li|table)\b(?=[^>]*?class\s*=\s*[\"']?[^\"'>]*?(?:wp-caption|gallery-item"
-                             rb"|thumbinner|gallerybox|figure|tr-caption-container|thumbnail))" + _ATTRIBUTES,
-                             re.IGNORECASE)
-_CLASSIC_CAPTION = re.compile(rb"<(p|dd|div|td)\b(?=[^>]*?class\s*=\s*[\"']?[^\"'>]*?(?:caption|gallerytext|title))"
-                              + _ATTRIBUTES, re.IGNORECASE)
+_CLASSIC_CAPTION_TAGS = (b"p", b"dd", b"div", b"td")
+
+
+def _classed(tags: Iterable[bytes], words: Iterable[bytes]) -> re.Pattern[bytes]:
+    """A start tag of one of `tags` whose class attribute holds one of `words` (a class is then
+    checked whole: see _classes)."""
+    return re.compile(rb"<(" + b"|".join(sorted(set(tags))) + rb")\b(?=[^>]*?class\s*=\s*[\"']?[^\"'>]*?(?:"
+                      + b"|".join(re.escape(word) for word in words) + rb"))" + _ATTRIBUTES, re.IGNORECASE)
+
+
+_CLASSIC_FIGURE = _classed(_CLASSIC_FIGURES.values(), _CLASSIC_FIGURES)
+_CLASSIC_CAPTION = _classed(_CLASSIC_CAPTION_TAGS, _CLASSIC_CAPTIONS)
 _CLASS = re.compile(rb"""(?:^|[\s"'/])class\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.IGNORECASE)
 # what a page holding one of them has in its bytes: each look reads the whole page (60 us for 90 KB)
 _CLASSIC_MARKS = (b"caption", b"gallery", b"figure")
@@ -174,6 +181,7 @@ _STYLESHEET_CALL = re.compile(rb"""(?:\.setAttribute\(\s*["']href["']\s*,|(?<![\
                               rb"""\s*\Z""")
 _AFTER_CSS = re.compile(rb"""(\?[^"'\s]{0,512})?(["'])""")  # a query, then the literal's closing quote
 _MAX_SCRIPT_URL = 2048
+_SPACE = re.compile(rb"\s")  # no URL a script writes as a literal holds one
 # on <a>: Fancybox's and lightGallery's, Magnific Popup's, nanogallery2's, Fotorama's full screen
 _LIGHTBOX_SRC = ("data-src", "data-mfp-src", "data-ngsrc", "data-full")
 _LIGHTBOX_MARKS = tuple(name.encode() for name in _LIGHTBOX_SRC)  # one look at a page's bytes spares a look per <a>
@@ -822,15 +830,15 @@ def _classic_figures(markup: bytes, lowered: bytes) -> Iterator[tuple[int, bytes
             yield start, _caption_marker(markup[tag_end:inner_end])
 
 
-# the start and end tags of the elements that may be a classic figure or its caption
-_BLOCK_TAGS = re.compile(rb"<(/?)(div|dl|li|table)[\s/>]")
+# the start and end tags of the elements that may be a classic figure (or a <div> caption)
+_BLOCK_TAGS = re.compile(rb"<(/?)(" + b"|".join(sorted(set(_CLASSIC_FIGURES.values()))) + rb")[\s/>]")
 
 
 def _element_ends(lowered: bytes) -> dict[int, int]:
-    """{start: end} of each <div>, <dl>, <li> and <table> of the page that has an end tag: where its
-    start tag and its end tag begin, each end tag closing the last element of its name still open."""
+    """{start: end} of each element of _BLOCK_TAGS of the page that has an end tag: where its start
+    tag and its end tag begin, each end tag closing the last element of its name still open."""
     ends: dict[int, int] = {}
-    open_ones: dict[bytes, list[int]] = {b"div": [], b"dl": [], b"li": [], b"table": []}
+    open_ones: dict[bytes, list[int]] = {name: [] for name in _CLASSIC_FIGURES.values()}
     for tag in _BLOCK_TAGS.finditer(lowered):
         opened = open_ones[tag.group(2)]
         if not tag.group(1):
@@ -980,7 +988,7 @@ def _script_stylesheets(block: bytes) -> Iterator[bytes]:
         quote = max(block.rfind(b'"', start, at), block.rfind(b"'", start, at))
         after = _AFTER_CSS.match(block, at + 4)
         if (quote < 0 or after is None or after.group(2) != block[quote:quote + 1]
-                or any(space in block[quote + 1:at] for space in (b" ", b"\t", b"\n", b"\r", b"\f"))
+                or _SPACE.search(block, quote + 1, at) is not None
                 or _STYLESHEET_CALL.search(block, max(0, quote - 64), quote) is None):
             continue
         yield block[quote + 1:after.start(2)]
