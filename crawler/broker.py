@@ -307,11 +307,11 @@ class _GuardedServer(managers.Server):
 
     # Set by managers.Server.__init__; typeshed does not declare them.
     listener: connection.Listener
-    stop_event: threading.Event
     authkey: bytes
 
     def __init__(self, *args: Any) -> None:
         super().__init__(*args)
+        self.stop_event = threading.Event()
         # The stock server listens with a backlog of 16. Nodes starting together open a dozen
         # connections each, faster than one accepter thread takes them; past the backlog Linux
         # drops their SYNs, sent again only after 1 s, then 2 s. The kernel caps this at its
@@ -322,6 +322,14 @@ class _GuardedServer(managers.Server):
         self.handshakes = threading.BoundedSemaphore(MAX_HANDSHAKES)
         self.refused_busy = _Tally()
         self.refused_threadless = _Tally()
+
+    def serve_forever(self) -> None:
+        # The stock loop is written for a manager in a process of its own: it ends by setting
+        # sys.stdout and sys.stderr back to the interpreter's and calling sys.exit(0). Here it runs in
+        # a thread of the scheduler's process, where that took the streams from whoever had
+        # redirected them (a program running a crawl inside its own, a test's capture).
+        threading.Thread(target=self.accepter, daemon=True).start()
+        self.stop_event.wait()
 
     def accepter(self) -> None:
         # The stock loop retries accept() forever on any OSError: once stop() closes the
@@ -410,13 +418,6 @@ def _bounded_receiver(conn: connection.Connection, peer: str) -> Callable[[], An
     return recv
 
 
-def _serve_forever(server: managers.Server) -> None:
-    try:
-        server.serve_forever()
-    except SystemExit:  # the stock loop ends with sys.exit(0), meant for a process of its own
-        pass
-
-
 @dataclass
 class Served:
     """A running manager server inside the scheduler's process."""
@@ -464,7 +465,7 @@ def serve(host: str, port: int, authkey: bytes, tasks: queue.Queue, results: que
         server = _GuardedServer(_SchedulerManager._registry, (host, port), authkey, _BOUNDED)  # type: ignore[attr-defined]  # register() makes _registry
     except OSError as exc:
         raise ConfigError(f"cannot listen on {host_port(host, port)}: {exc.strerror or exc}") from exc
-    thread = threading.Thread(target=_serve_forever, args=(server,), name="manager-server", daemon=True)
+    thread = threading.Thread(target=server.serve_forever, name="manager-server", daemon=True)
     thread.start()
     address = server.listener.address  # a TCP listener: (host, port)
     return Served((str(address[0]), int(address[1])), server, thread, desk)

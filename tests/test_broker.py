@@ -1,6 +1,9 @@
+import contextlib
+import io
 import os
 import queue
 import socket
+import sys
 import threading
 import time
 from pathlib import Path
@@ -155,6 +158,21 @@ def test_broker_stopped_server_leaves_no_thread_behind() -> None:
     while any(thread.name == "manager-accepter" for thread in threading.enumerate()):
         assert time.monotonic() < deadline, "the accept loop outlived stop() (it used to spin at full CPU)"
         time.sleep(0.05)
+
+
+def test_broker_a_stopped_server_leaves_the_process_s_output_streams_alone() -> None:
+    # The stock manager loop, written for a process of its own, ends by setting sys.stdout and
+    # sys.stderr back to the interpreter's: in the scheduler's process it took them from whoever had
+    # redirected them (a program that runs a crawl inside its own; pytest, whose capture of a
+    # later test lost a help text that way in CI, up to a second after a server stopped).
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        running = broker.serve("127.0.0.1", 0, broker.generate_authkey(), queue.Queue(), queue.Queue(),
+                               broker.Bulletin({}))
+        running.stop()
+        running.thread.join(5)
+        assert not running.thread.is_alive()
+        assert sys.stdout is out and sys.stderr is err
 
 
 def test_broker_exposes_only_queue_methods(served) -> None:
