@@ -47,6 +47,10 @@ class SiteIndexedJar(requests.cookies.RequestsCookieJar):
         super().__init__(*args, **kwargs)
         self._next_clearing = 0.0  # monotonic
 
+    def holds_none(self) -> bool:
+        """True when no cookie was ever set in it (http.cookiejar's store has no domain)."""
+        return not self._cookies  # type: ignore[attr-defined]  # http.cookiejar's own store
+
     def clear_expired_cookies(self) -> None:
         now = time.monotonic()
         if now >= self._next_clearing:

@@ -339,6 +339,18 @@ def _http_time(value: str) -> float:
     return when.timestamp() if when is not None else 0.0
 
 
+class _Prepared(requests.PreparedRequest):
+    """A request prepared as requests does, but for an empty jar, where there is no Cookie header
+    to find: requests wraps the request for http.cookiejar to read (a parse of its URL) and has it
+    look, 6 % of a fetch's CPU on a crawl that no site sets a cookie in, most crawls."""
+
+    def prepare_cookies(self, cookies: Any) -> None:
+        if isinstance(cookies, SiteIndexedJar) and cookies.holds_none():
+            self._cookies = cookies
+            return
+        super().prepare_cookies(cookies)
+
+
 def _get(session: requests.Session, url: str, limits: FetchLimits,
          extra_headers: dict[str, str] | None = None) -> requests.Response:
     """session.get(url, stream=True, allow_redirects=False), less its per-call merging of settings.
@@ -348,7 +360,7 @@ def _get(session: requests.Session, url: str, limits: FetchLimits,
     cookies and hooks are still sent and kept; the environment is read only when trust_env is on
     (a proxy is configured), as new_session decides.
     """
-    request = requests.PreparedRequest()
+    request = _Prepared()
     headers = {**session.headers, **extra_headers} if extra_headers else session.headers
     request.prepare(method="GET", url=url, headers=headers, cookies=session.cookies, hooks=session.hooks,
                     auth=session.auth)
