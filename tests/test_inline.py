@@ -69,6 +69,27 @@ def test_inline_a_lazy_loaders_placeholder_is_no_picture_of_the_page() -> None:
     assert [entry[0] for entry in inline_of(html)] == [data_uri(PNG)]  # a switch, not a lazy source
 
 
+def test_inline_the_sizer_of_gatsbys_and_next_js_images_is_no_picture_of_the_page() -> None:
+    # Before each picture, Gatsby's image component (constrained layout) and Next.js's before 13
+    # (intrinsic and responsive layouts) put an <img> of an SVG that only has a width and a height:
+    # it holds the picture's room in the layout and draws nothing. Each was saved as a picture of
+    # the page, a blank file for every size of picture on a site (two of three "pictures" of a page).
+    gatsby = ("data:image/svg+xml;charset=utf-8,%3Csvg%20height='533'%20width='800'%20"
+              "xmlns='http://www.w3.org/2000/svg'%20version='1.1'%3E%3C/svg%3E")
+    next_js = ("data:image/svg+xml,%3csvg%20xmlns=%27http://www.w3.org/2000/svg%27%20version=%271.1%27%20"
+               "width=%27640%27%20height=%27480%27/%3e")
+    as_base64 = data_uri(b'<svg xmlns="http://www.w3.org/2000/svg" width="40" height="30">\n</svg>', "image/svg+xml")
+    drawn = data_uri(b"<svg xmlns='http://www.w3.org/2000/svg' width='4' height='3'><rect width='4' height='3'/></svg>",
+                     "image/svg+xml")
+    html = f"""<div data-gatsby-image-wrapper=""><div style="max-width:800px"><img alt="" role="presentation"
+    aria-hidden="true" src="{gatsby}"></div><picture><img data-main-image="" data-src="/p.jpg" alt="p"></picture></div>
+    <span><span><img alt="" aria-hidden="true" src="{next_js}"></span><img src="/q.jpg" data-nimg="intrinsic"></span>
+    <img src="{as_base64}"><img src="{drawn}">"""
+    assert [entry[0] for entry in inline_of(html)] == [drawn]  # an SVG that draws something is a picture
+    assert [entry[0] for entry in extract(html.encode(), PAGE).images][:2] == ["http://site.test/p.jpg",
+                                                                                 "http://site.test/q.jpg"]
+
+
 def test_inline_a_page_of_more_pictures_than_a_result_holds_says_so() -> None:
     html = "".join(f'<img src="data:image/png;base64,{n:08d}">' for n in range(MAX_INLINE_IMAGES + 5))
     refs = extract(html.encode(), PAGE)

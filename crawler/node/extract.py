@@ -15,6 +15,8 @@ place, read as part of the page. Pictures written into the page as `data:` URIs 
 
 from __future__ import annotations
 
+import base64
+import binascii
 import codecs
 import functools
 import html as html_text
@@ -24,6 +26,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import NamedTuple, Protocol, TypeGuard
+from urllib.parse import unquote
 
 from lxml import etree
 
@@ -261,6 +264,12 @@ _UPGRADED_ON_HTTPS = frozenset({Found.IMG, Found.CSS_INLINE, Found.CSS_STYLE, Fo
                                 Found.SVG_IMAGE, Found.BACKGROUND, Found.PRELOAD})
 # On an <img>, the mark of a placeholder that a script swaps for the picture (Gatsby's blur-up)
 _PLACEHOLDER_MARKS = ("data-placeholder-image",)
+# The sizer Gatsby's image component and Next.js's before 13 put before a picture: an <img> of an
+# SVG with a width and a height and nothing in it, which holds the picture's room in the layout
+# and draws nothing. One is a few hundred characters; a longer data: URI is not looked into.
+_SIZER = re.compile(r"\s*<svg\b[^>]*?(?:/>|>\s*</svg>)\s*", re.IGNORECASE)
+_SIZER_HEADER = re.compile(r"\s*data:image/svg\+xml\s*(?:;[^,;]*)*?(;\s*base64\s*)?,", re.IGNORECASE)
+_MAX_SIZER_CHARS = 1000
 
 
 @dataclass
@@ -1260,7 +1269,7 @@ def _img(get: _Get, found: Collector, image: _Image, srcset: _Image) -> bool:
     src = get("src")
     sourceless = not isinstance(src, str) or not src.strip() or _is_data_uri(src)
     unnamed = _sources_of_its_own(found.attributes()) if sourceless else []
-    if not (_is_data_uri(src) and (unnamed or _swapped_by_a_script(get))
+    if not (_is_data_uri(src) and (unnamed or _swapped_by_a_script(get) or _is_a_sizer(src))
             or found.widest_only and _names_a_picture(get, _PICTURES_OF_A_SRC)):
         image(src, Found.IMG, alt, title)
     for picture in unnamed:
@@ -1276,6 +1285,19 @@ def _img(get: _Get, found: Collector, image: _Image, srcset: _Image) -> bool:
         srcset(_placeholders_filled(get(attribute), get), Found.LAZY, alt, title)
     found.picture_words(alt, title)  # the sources of its <picture> say what it says
     return False
+
+
+def _is_a_sizer(uri: str) -> bool:
+    """Whether the data: URI `uri` holds an SVG that draws nothing, a layout's sizer (_SIZER)."""
+    header = _SIZER_HEADER.match(uri) if len(uri) <= _MAX_SIZER_CHARS else None
+    if header is None:
+        return False
+    body = uri[header.end():]
+    try:
+        text = base64.b64decode(body).decode() if header.group(1) else unquote(body, errors="strict")
+    except (binascii.Error, ValueError):  # not base64, not UTF-8: no sizer of theirs
+        return False
+    return _SIZER.fullmatch(text) is not None
 
 
 def _sources_of_its_own(attributes: list[tuple[str, str]]) -> list[str]:
