@@ -557,6 +557,47 @@ def _dripping_server(at_once: bytes, dripped: bytes, every: float) -> Iterator[s
         listener.close()
 
 
+def test_fetcher_a_kept_alive_connection_keeps_its_timeout_and_the_timeout_holds(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    # urllib3 set a kept-alive socket's timeout to the connect timeout to send each request and back
+    # to the read timeout to read the answer: two ioctl()s a fetch, each a hand-off of the
+    # interpreter's lock between busy fetcher threads (30 us of CPU a fetch with eight of them).
+    from http.server import BaseHTTPRequestHandler
+
+    class SlowOnSecond(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self) -> None:
+            if self.path == "/slow.png":
+                time.sleep(3)  # past the read timeout: the fetch must not wait for it
+            self.send_response(200)
+            self.send_header("Content-Type", "image/png")
+            self.send_header("Content-Length", "3")
+            self.end_headers()
+            self.wfile.write(b"png")
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    limits = FetchLimits(total_seconds=10, read_seconds=0.5, connect_seconds=1.0)
+    session = new_session(limits)
+    set_timeouts: list[object] = []
+    settimeout = socket.socket.settimeout
+
+    def counted(sock: socket.socket, value: object) -> None:
+        set_timeouts.append(value)
+        settimeout(sock, value)  # type: ignore[arg-type]
+
+    with _serving(SlowOnSecond) as base:
+        fetch(session, base + "/a.png", limits, 1000)  # a new connection: its timeouts are set
+        monkeypatch.setattr(socket.socket, "settimeout", counted)
+        fetch(session, base + "/b.png", limits, 1000)  # kept alive
+        assert set_timeouts == []
+        started = time.monotonic()
+        with pytest.raises(TransientFetchError):
+            fetch(session, base + "/slow.png", limits, 1000)
+        assert time.monotonic() - started < 2  # the read timeout of 0.5 s, not the 3 s answer
+
+
 def test_fetcher_a_head_dripped_a_byte_at_a_time_ends_at_the_total_deadline() -> None:
     """Each byte comes within the read timeout, so only a deadline over the whole fetch ends it."""
     head = b"HTTP/1.1 200 OK\r\nContent-Type: image/png\r\n" + b"X-Slow: " + b"y" * 200
