@@ -560,7 +560,7 @@ def _dripping_server(at_once: bytes, dripped: bytes, every: float) -> Iterator[s
 def test_fetcher_a_kept_alive_connection_keeps_its_timeout_and_the_timeout_holds(monkeypatch) -> None:  # type: ignore[no-untyped-def]
     # urllib3 set a kept-alive socket's timeout to the connect timeout to send each request and back
     # to the read timeout to read the answer: two ioctl()s a fetch, each a hand-off of the
-    # interpreter's lock between busy fetcher threads (30 us of CPU a fetch with eight of them).
+    # interpreter's lock between busy fetcher threads (some 45 us of CPU a fetch with eight of them).
     from http.server import BaseHTTPRequestHandler
 
     class SlowOnSecond(BaseHTTPRequestHandler):
