@@ -10,6 +10,7 @@ import dataclasses
 import functools
 import logging
 import os
+import queue
 import signal
 import subprocess
 import sys
@@ -83,8 +84,7 @@ def run_scheduler(config: SchedulerConfig, quiet: bool,
     host, port = scheduler.listen()
     print(f"scheduler: listening on {host_port(host, port)}, saving to {config.output_dir}", flush=True)
     _note_contact(scheduler, config, host, port, key_file, generated_key)
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: scheduler.request_stop())
+    _on_signals(lambda _signum: scheduler.request_stop())
     if on_listening is not None:
         on_listening(host, port, scheduler.node_died)
     try:
@@ -135,14 +135,7 @@ def run_node(config: WorkerConfig, argv: list[str]) -> int:
     if config.processes > 1:
         siblings.watch_in_a_thread()
 
-    def stop(signum: int, _frame: object) -> None:
-        worker.request_stop()
-        siblings.stop()
-        for sibling in siblings.processes():
-            sibling.send_signal(signum)
-
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, stop)
+    _stop_on_signals(worker, siblings)
     try:
         code = worker.run()
     finally:
@@ -152,6 +145,38 @@ def run_node(config: WorkerConfig, argv: list[str]) -> int:
                 sibling.terminate()  # ended would wait --reconnect-seconds for a scheduler that is gone
             sibling.wait()
     return max([code] + [sibling.returncode for sibling in siblings.processes()])
+
+
+def _stop_on_signals(worker: Any, siblings: _Replacer) -> None:
+    """On SIGINT or SIGTERM the node finishes its tasks in hand and leaves, and passes the signal on
+    to its siblings (none is started again)."""
+    def stop(signum: int) -> None:
+        worker.request_stop()
+        siblings.stop()
+        for sibling in siblings.processes():
+            sibling.send_signal(signum)
+
+    _on_signals(stop)
+
+
+def _on_signals(act: Callable[[int], None]) -> None:
+    """Call `act(signum)` on SIGINT and SIGTERM, in a thread of its own.
+
+    Python runs a signal handler in the main thread between two of its steps, which may be inside
+    a lock that thread holds: a handler that takes the same lock (an Event's set() takes one) waits
+    on itself for ever. A worker process sent SIGTERM while it stopped its replacer hung so at a
+    crawl's end. The handler here only puts the signal in a SimpleQueue, whose put() may interrupt
+    another without harm, and the thread that takes it out acts, taking locks as any thread does.
+    """
+    received: queue.SimpleQueue[int] = queue.SimpleQueue()
+
+    def act_on_each() -> None:
+        while True:
+            act(received.get())
+
+    threading.Thread(target=act_on_each, name="signals", daemon=True).start()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda signum, _frame: received.put(signum))
 
 
 def _start_sibling(argv: list[str], node_id: str) -> subprocess.Popen[bytes]:

@@ -144,3 +144,46 @@ def test_a_worker_that_cannot_be_started_again_is_tried_again_later(monkeypatch:
     assert started == ["local-1.2", "local-1.2"] and died == ["local-1"]
     assert replacer.processes()[0].pid == 4321
     assert "could not be started (Resource temporarily unavailable); trying again in" in caplog.text
+
+
+# A signal that arrives while the node stops its replacer: the handler ran in the main thread, inside
+# the lock (and the Event's) that stop() held, took them again and waited on itself for ever. A
+# worker process of a `--processes 2` node hung so at a crawl's end, the node waited on it, and a
+# CI run with it (the node sends its siblings SIGTERM as the crawl ends, when each stops too).
+_SIGNAL_DURING_STOP = """
+import os, signal, threading
+from crawler import supervise
+
+class Node:
+    stops = 0
+    def request_stop(self):
+        Node.stops += 1
+
+class SignalledAtOnce(threading.Event):
+    signalled = False
+    def set(self):
+        if not SignalledAtOnce.signalled:  # the first stop(): the signal arrives while it holds its lock
+            SignalledAtOnce.signalled = True
+            os.kill(os.getpid(), signal.SIGTERM)
+        super().set()
+
+replacer = supervise._Replacer(lambda node_id: None, "worker test: process")
+replacer._stopped = SignalledAtOnce()
+node = Node()
+supervise._stop_on_signals(node, replacer)
+replacer.stop()
+for _ in range(100):
+    if node.stops:
+        break
+    threading.Event().wait(0.05)
+print("stopped", node.stops)
+"""
+
+
+def test_a_node_sent_a_signal_while_it_stops_its_siblings_stops() -> None:
+    try:
+        done = subprocess.run([sys.executable, "-c", _SIGNAL_DURING_STOP], capture_output=True, text=True,
+                              timeout=20, cwd=REPO)
+    except subprocess.TimeoutExpired:
+        pytest.fail("the node waited on itself for ever")
+    assert done.returncode == 0 and done.stdout.strip() == "stopped 1", done.stderr
