@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import os
+import signal
 import ssl
 import subprocess
 import sys
@@ -232,8 +233,10 @@ class Processes:
 
     def start(self, *args: str, key: bytes | None = None, inside: tuple[str, ...] = ()) -> subprocess.Popen[str]:
         """Start `crawler ARGS` (`inside`: the words that run it on another machine, Namespace.inside)."""
+        # A session of its own, so that the test's end kills what the command started too (a node's
+        # other processes, a run's workers): their copies of its pipes kept kill_all waiting.
         child = subprocess.Popen([*inside, sys.executable, "-m", "crawler", *args], cwd=REPO, env=self.env(key),
-                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
         self.children.append(child)
         return child
 
@@ -256,8 +259,10 @@ class Processes:
 
     def kill_all(self) -> None:
         for child in self.children:
-            if child.poll() is None:
-                child.kill()
+            try:
+                os.killpg(child.pid, signal.SIGKILL)
+            except ProcessLookupError:  # it ended, and all it started with it
+                pass
             child.communicate()
 
 
