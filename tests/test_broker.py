@@ -164,7 +164,7 @@ def test_broker_a_stopped_server_leaves_the_process_s_output_streams_alone() -> 
     # The stock manager loop, written for a process of its own, ends by setting sys.stdout and
     # sys.stderr back to the interpreter's: in the scheduler's process it took them from whoever had
     # redirected them (a program that runs a crawl inside its own; pytest, whose capture of a
-    # later test lost a help text that way in CI, up to a second after a server stopped).
+    # later test lost a help text that way in CI, a moment after a server stopped).
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         running = broker.serve("127.0.0.1", 0, broker.generate_authkey(), queue.Queue(), queue.Queue(),

@@ -52,7 +52,7 @@ def test_cookies_a_node_notes_what_each_task_was_set_redirects_included() -> Non
 
 @responses.activate
 def test_cookies_a_session_that_holds_none_sends_none_until_a_site_sets_one() -> None:
-    # A request prepared from an empty jar skips requests' look into it (6 % of a fetch's CPU):
+    # A request prepared from an empty jar skips requests' look into it (some 5 % of a fetch's CPU):
     # what a site sets on one answer still goes with the next request, and only to its site.
     responses.add(responses.GET, f"{SITE}/first", body=b"<p>x</p>", content_type="text/html",
                   headers={"Set-Cookie": "session=abc; Path=/"})
