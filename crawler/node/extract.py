@@ -15,8 +15,6 @@ place, read as part of the page. Pictures written into the page as `data:` URIs 
 
 from __future__ import annotations
 
-import base64
-import binascii
 import codecs
 import functools
 import html as html_text
@@ -26,7 +24,6 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import NamedTuple, Protocol, TypeGuard
-from urllib.parse import unquote
 
 from lxml import etree
 
@@ -39,7 +36,7 @@ from crawler.messages import (
     Found,
     is_picture_data,
 )
-from crawler.node import css, script_galleries
+from crawler.node import css, data_uri, script_galleries
 from crawler.node.link_header import parse_link_header
 from crawler.node.menus import DOCFX_NAVIGATION, docfx_menu, is_fgallery_viewer, is_menu_file
 from crawler.node.optout import TDM_RESERVED, meta_directives, tdm_reserved
@@ -267,8 +264,7 @@ _PLACEHOLDER_MARKS = ("data-placeholder-image",)
 # The sizer Gatsby's image component and Next.js's before 13 put before a picture: an <img> of an
 # SVG with a width and a height and nothing in it, which holds the picture's room in the layout
 # and draws nothing. One is a few hundred characters; a longer data: URI is not looked into.
-_SIZER = re.compile(r"\s*<svg\b[^>]*?(?:/>|>\s*</svg>)\s*", re.IGNORECASE)
-_SIZER_HEADER = re.compile(r"\s*data:image/svg\+xml\s*(?:;[^,;]*)*?(;\s*base64\s*)?,", re.IGNORECASE)
+_SIZER = re.compile(rb"\s*<svg\b[^>]*?(?:/>|>\s*</svg>)\s*", re.IGNORECASE)
 _MAX_SIZER_CHARS = 1000
 
 
@@ -1289,15 +1285,12 @@ def _img(get: _Get, found: Collector, image: _Image, srcset: _Image) -> bool:
 
 def _is_a_sizer(uri: str) -> bool:
     """Whether the data: URI `uri` holds an SVG that draws nothing, a layout's sizer (_SIZER)."""
-    header = _SIZER_HEADER.match(uri) if len(uri) <= _MAX_SIZER_CHARS else None
-    if header is None:
+    if len(uri) > _MAX_SIZER_CHARS or data_uri.media_type(uri) != "image/svg+xml":
         return False
-    body = uri[header.end():]
     try:
-        text = base64.b64decode(body).decode() if header.group(1) else unquote(body, errors="strict")
-    except (binascii.Error, ValueError):  # not base64, not UTF-8: no sizer of theirs
+        return _SIZER.fullmatch(data_uri.decoded(uri, _MAX_SIZER_CHARS)) is not None
+    except data_uri.UnreadableDataUri:
         return False
-    return _SIZER.fullmatch(text) is not None
 
 
 def _sources_of_its_own(attributes: list[tuple[str, str]]) -> list[str]:
