@@ -153,14 +153,17 @@ def _serving(handler: type) -> Iterator[str]:
         server.shutdown()
 
 
-def _answering(status: int, headers: dict[str, str], body: bytes, keep_alive: bool = False) -> type:
-    """A request handler that answers every GET with `status`, `headers` (and Content-Length) and `body`."""
+def _answering(status: int, headers: dict[str, str], body: bytes, keep_alive: bool = False,
+               late: dict[str, float] | None = None) -> type:
+    """A request handler that answers every GET with `status`, `headers` (and Content-Length) and
+    `body`; a path of `late` that many seconds after its request."""
     from http.server import BaseHTTPRequestHandler
 
     class Answer(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1" if keep_alive else "HTTP/1.0"
 
         def do_GET(self) -> None:
+            time.sleep((late or {}).get(self.path, 0))
             self.send_response(status)
             for name, value in headers.items():
                 self.send_header(name, value)
@@ -561,23 +564,8 @@ def test_fetcher_a_kept_alive_connection_keeps_its_timeout_and_the_timeout_holds
     # urllib3 set a kept-alive socket's timeout to the connect timeout to send each request and back
     # to the read timeout to read the answer: two ioctl()s a fetch, each a hand-off of the
     # interpreter's lock between busy fetcher threads (some 45 us of CPU a fetch with eight of them).
-    from http.server import BaseHTTPRequestHandler
-
-    class SlowOnSecond(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def do_GET(self) -> None:
-            if self.path == "/slow.png":
-                time.sleep(3)  # past the read timeout: the fetch must not wait for it
-            self.send_response(200)
-            self.send_header("Content-Type", "image/png")
-            self.send_header("Content-Length", "3")
-            self.end_headers()
-            self.wfile.write(b"png")
-
-        def log_message(self, *args: object) -> None:
-            pass
-
+    # /slow.png comes past the read timeout: the fetch must not wait for it
+    slow_on_third = _answering(200, {"Content-Type": "image/png"}, b"png", keep_alive=True, late={"/slow.png": 3})
     limits = FetchLimits(total_seconds=10, read_seconds=0.5, connect_seconds=1.0)
     session = new_session(limits)
     set_timeouts: list[object] = []
@@ -587,7 +575,7 @@ def test_fetcher_a_kept_alive_connection_keeps_its_timeout_and_the_timeout_holds
         set_timeouts.append(value)
         settimeout(sock, value)  # type: ignore[arg-type]
 
-    with _serving(SlowOnSecond) as base:
+    with _serving(slow_on_third) as base:
         fetch(session, base + "/a.png", limits, 1000)  # a new connection: its timeouts are set
         monkeypatch.setattr(socket.socket, "settimeout", counted)
         fetch(session, base + "/b.png", limits, 1000)  # kept alive
