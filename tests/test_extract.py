@@ -1174,6 +1174,39 @@ def test_extract_reads_markup_as_a_browser_tokenizes_it() -> None:
         "http://site.test/a.png", FAVICON]
 
 
+@pytest.mark.parametrize("markup", [
+    '<div title="<script>"></div><img src="/shown.png"><script>var a = 1</script>',  # text in a value
+    '<a title="Use <!-- for a note" href="/">x</a><img src="/shown.png"><!-- later -->',
+    '<p data-tip="<title>">?</p><img src="/shown.png">',
+    '<p title="a > b <script>">?</p><img src="/shown.png">',  # a ">" in the value before it
+    '<title-bar>Photos</title-bar><img src="/shown.png">',  # a custom element's name
+    '<style-guide><img src="/shown.png"></style-guide>',
+    '<svg viewBox="0 0 9 9"><title/><path d="M0 0h9"/></svg><img src="/shown.png">',  # SVG's empty ones
+    '<svg viewBox="0 0 9 9"><style/></svg><img src="/shown.png"><style>p {}</style>',
+    '<!--><img src="/shown.png"><!-- later -->',  # the HTML standard's empty comments
+    '<!---><img src="/shown.png"><!-- later -->',
+    '<!-- a note --!><img src="/shown.png"><!-- later -->',  # and a comment's other end
+])
+def test_extract_hides_only_the_comments_and_raw_text_a_browser_hides(markup: str) -> None:
+    # A comment, script, style or title was found by its opening text wherever that stood: in an
+    # attribute's value, at the start of a custom element's name, or as SVG's self-closed <title/>,
+    # and a comment ended only at "-->". Each hid the page from there to the next "-->" or "</title>"
+    # (to its end, where none came): here the picture Chromium shows after it.
+    assert images(markup) == ["http://site.test/shown.png", FAVICON]
+
+
+def test_extract_still_hides_what_a_browser_hides() -> None:
+    # An HTML <script> is not closed by "/>" (a browser reads on to </script>), nor is a comment by
+    # "->"; text that only looks like a tag inside a script or a comment is no tag.
+    assert images('<script src="/x.js"/><img src="/hidden.png"></script><img src="/a.png">') == [
+        "http://site.test/a.png", FAVICON]
+    assert images('<!-- x -><img src="/hidden.png"> --><img src="/a.png">') == ["http://site.test/a.png", FAVICON]
+    assert images('<script>if (a <b) { x = "<img src=/hidden.png>" }</script><img src="/a.png">') == [
+        "http://site.test/a.png", FAVICON]
+    assert images('<title>A <img src="/hidden.png"> title</title><textarea><img src="/no.png"></textarea>'
+                  '<img src="/a.png">') == ["http://site.test/a.png", FAVICON]
+
+
 def test_extract_the_source_imgix_js_makes_an_images_src() -> None:
     # imgix.js (v3) gives an <img ix-src> its src and a srcset of the same picture; nothing else
     # names it. Before, such an image was not seen.

@@ -94,8 +94,20 @@ def _alternation(names: tuple[str, ...]) -> bytes:
 # each of them (a 75 KB page of them took 12 s to read before).
 _ATTRIBUTE_TEXT = rb"(?>[^>=]++|=\s*+(?:\"[^\"]*+(?:\"|\Z)|'[^']*+(?:'|\Z)|[^\s>]*+))*+"
 _ATTRIBUTES = _ATTRIBUTE_TEXT + rb"(?:(?P<closed>>)|\Z)"
-_HIDDEN = re.compile(rb"<!--(?:.*?-->|.*)|<(script|style|template|textarea|noscript|title|xmp)\b"
-                     rb"(" + _ATTRIBUTE_TEXT + rb")(?:>(.*?)(?:</\1\s*>|\Z)|\Z)", re.DOTALL | re.IGNORECASE)
+# What a browser does not show as markup: comments and the content of these elements (text, not tags).
+# A comment is "<!-->" or "<!--->" (empty), or ends at "-->" or "--!>"; a name ends at a space, "/"
+# or ">" (<title-bar> is a custom element); SVG's <title/> and <style/> are empty, where an HTML
+# <script/> is not (a browser reads on to </script>). Each counts only where a tag may begin
+# (_Hidden.hide): a "<script>" or "<!--" in an attribute's value is none.
+_RAW_TEXT = rb"(?:script|style|template|textarea|noscript|title|xmp)(?![^\s/>])"
+_HIDDEN_START = re.compile(rb"<(?:!--|" + _RAW_TEXT + rb")", re.IGNORECASE)
+_HIDDEN = re.compile(
+    rb"<!--(?:-?>|.*?--!?>|.*)"
+    rb"|<(?:style|title)(?![^\s/>])" + _ATTRIBUTE_TEXT + rb"(?<=/)>"
+    rb"|<(?P<name>" + _RAW_TEXT + rb")(?P<attributes>" + _ATTRIBUTE_TEXT + rb")"
+    rb"(?:>(?P<content>.*?)(?:</(?P=name)\s*>|\Z)|\Z)", re.DOTALL | re.IGNORECASE)
+_TAG_OR_END_TAG = re.compile(rb"</?[a-zA-Z]" + _ATTRIBUTE_TEXT + rb">")
+_TAG_START = re.compile(rb"<[a-zA-Z]")
 _WANTED = re.compile(rb"<(" + _alternation(_TAGS) + rb")\b" + _ATTRIBUTES, re.IGNORECASE)
 _ANY_TAG = re.compile(rb"<([a-zA-Z][a-zA-Z0-9:-]*)\b" + _ATTRIBUTES)  # for style="" on any element
 # <figure> and <picture> (start and end) and <figcaption>: the words of the images inside them
@@ -620,28 +632,47 @@ class _Hidden:
     loads_fgallery: bool = False  # a <script src> loads fgallery's viewer, which draws data.json (node.menus)
     shadow_depth: int = 0  # declarative shadow roots open around the markup being read
 
+    def hide(self, markup: bytes) -> bytes:
+        """`markup` without its comments and the content of its raw-text elements (_HIDDEN), each set
+        aside (keep) or, for a declarative shadow root, read in place. Until 2026-12-08 each was
+        found by its opening text alone: a title="<script>" or an SVG icon's <title/> hid the rest of
+        the page."""
+        parts: list[bytes] = []
+        shown = boundary = 0  # what is in `parts`; a place known to be outside any tag
+        while (start := _HIDDEN_START.search(markup, boundary)) is not None:
+            inside = _inside_a_tag(markup, boundary, start.start())
+            if inside is not None:
+                boundary = inside  # its end is outside any tag
+                continue
+            hidden = _HIDDEN.match(markup, start.start())
+            assert hidden is not None  # every start is one (a comment or element the page ends in runs to its end)
+            parts += (markup[shown:start.start()], self.keep(hidden))
+            shown = boundary = hidden.end()
+        parts.append(markup[shown:])
+        return b"".join(parts)
+
     def keep(self, match: re.Match[bytes]) -> bytes:
-        name = (match.group(1) or b"").lower()
-        content = match.group(3) or b""  # none where the page ends inside its start tag
-        if name == b"template" and _SHADOW_ROOT.search(match.group(2)) and self.shadow_depth < MAX_SHADOW_DEPTH:
+        name, attributes = (match.group("name") or b"").lower(), match.group("attributes")
+        content = match.group("content") or b""  # none where the page ends inside its start tag
+        if name == b"template" and _SHADOW_ROOT.search(attributes) and self.shadow_depth < MAX_SHADOW_DEPTH:
             # Declarative shadow DOM: a browser renders this template's content in place.
             self.shadow_depth += 1
             try:
-                return _HIDDEN.sub(self.keep, content)
+                return self.hide(content)
             finally:
                 self.shadow_depth -= 1
         if name == b"noscript":
             self.noscript.append(content)
         elif name == b"style":
             self.styles.append(content)
-        elif name == b"script" and _JSON_LD.search(match.group(2)):
+        elif name == b"script" and _JSON_LD.search(attributes):
             self.json_ld.append(content)
-        elif name == b"script" and _MAGENTO_INIT.search(match.group(2)) and b"gallery" in content:
+        elif name == b"script" and _MAGENTO_INIT.search(attributes) and b"gallery" in content:
             self.galleries.append(content)
-        elif name == b"script" and _WEBFLOW_LIGHTBOX.search(match.group(2)):
+        elif name == b"script" and _WEBFLOW_LIGHTBOX.search(attributes):
             self.lightboxes.append(content)
         elif name == b"script":
-            self._script(match.group(2), content)
+            self._script(attributes, content)
         return b""
 
     def _script(self, attributes: bytes, content: bytes) -> None:
@@ -741,6 +772,28 @@ def _cut_marked_tags(markup: bytes, lowered: bytes, cut: dict[int, tuple[bytes, 
 # data-content="<b>…</b>"), each character in one way as in _ATTRIBUTES.
 _TEXT_AND_TAGS = re.compile(rb"(?:[^<]++|<(?![a-zA-Z])|<[a-zA-Z][a-zA-Z0-9:-]*+"
                             rb"(?>[^>=]++|=\s*+(?:\"[^\"]*+\"|'[^']*+'|[^\s>]*+))*+>)*+")
+
+
+def _inside_a_tag(markup: bytes, boundary: int, at: int) -> int | None:
+    """Where the tag that `at` stands inside ends, or None where `at` is in text or at a tag's start
+    (`boundary`: a place before it outside any tag). Most often the last tag before `at` shows it at
+    once; otherwise the tags from `boundary` on are read whole, as a tokenizer reads them, each
+    value in quotes to its closing quote (or the page's end)."""
+    last_open = markup.rfind(b"<", boundary, at)
+    if last_open < 0:
+        return None  # only text since the boundary
+    last_close = markup.rfind(b">", last_open, at)
+    if last_close >= 0:
+        tag = _TAG_OR_END_TAG.match(markup, last_open, at)
+        if tag is not None and tag.end() == last_close + 1:
+            return None  # the last tag before `at` ends before it
+    tag_from = boundary
+    while (start := _TAG_START.search(markup, tag_from, at)) is not None:
+        tag = _ANY_TAG.match(markup, start.start())
+        tag_from = tag.end() if tag is not None else len(markup)  # (every "<" and letter begins one)
+        if tag_from > at:
+            return tag_from
+    return None
 
 
 def _tags_holding(markup: bytes, places: list[int]) -> Iterator[re.Match[bytes]]:
@@ -949,7 +1002,7 @@ class _Document:
     @classmethod
     def of(cls, html: bytes, charset: str | None) -> _Document:
         hidden = _Hidden()
-        visible = _HIDDEN.sub(hidden.keep, html)
+        visible = hidden.hide(html)
         return cls(*_tags(visible, charset), hidden, charset)
 
     def base_href(self) -> str | None:
