@@ -143,7 +143,10 @@ def run_node(config: WorkerConfig, argv: list[str]) -> int:
         for sibling in siblings.processes():
             if worker.crawl_over:  # each was told too; one started in a dead one's place as the crawl
                 sibling.terminate()  # ended would wait --reconnect-seconds for a scheduler that is gone
-            sibling.wait()
+        # Once the crawl is over a sibling has nothing left to finish: one still there after a
+        # while hung (it held the node for ever until 2026-12-08). Stopped by a signal, each
+        # finishes the tasks in hand, each within its --timeout.
+        siblings.wait(_CHILD_EXIT_SECONDS if worker.crawl_over else None)
     return max([code] + [sibling.returncode for sibling in siblings.processes()])
 
 
@@ -376,6 +379,19 @@ class _Replacer:
 
     def watch_in_a_thread(self) -> None:
         threading.Thread(target=self._watch, name="replacer", daemon=True).start()
+
+    def wait(self, seconds: float | None) -> None:
+        """Wait for each process (a command's: a subprocess.Popen) to leave; after `seconds` (None: as
+        long as it takes), kill those still there, each with a line that says so."""
+        until = None if seconds is None else time.monotonic() + seconds
+        for slot in self._slots:
+            try:
+                slot.process.wait(timeout=None if until is None else max(0.0, until - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                log.warning("%s %s (pid %d) did not leave %g s after the crawl ended; killed", self._who,
+                            slot.node_id, slot.process.pid, seconds)
+                slot.process.kill()
+                slot.process.wait()
 
     def stop(self) -> None:
         """The crawl is ending: no process is started again from now on (one starting is started:

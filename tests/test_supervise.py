@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from crawler import supervise
+from crawler.config import WorkerConfig
 from crawler.supervise import LocalNodes, LocalWorkers
 
 REPO = Path(__file__).resolve().parents[1]
@@ -187,3 +188,52 @@ def test_a_node_sent_a_signal_while_it_stops_its_siblings_stops() -> None:
     except subprocess.TimeoutExpired:
         pytest.fail("the node waited on itself for ever")
     assert done.returncode == 0 and done.stdout.strip() == "stopped 1", done.stderr
+
+
+_STUBBORN = ("import signal, sys, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
+             "print('deaf', flush=True); time.sleep(120)")
+
+
+def test_a_node_whose_sibling_will_not_leave_when_the_crawl_ends_kills_it(monkeypatch: pytest.MonkeyPatch,
+                                                                          caplog: pytest.LogCaptureFixture) -> None:
+    # A node's process that does not leave once the crawl is over (one hung as 13a22ed's stopped
+    # replacer did) held the node for ever: it waited for each sibling with no bound.
+    started: list[subprocess.Popen[str]] = []
+
+    def start_deaf_sibling(argv: list[str], node_id: str) -> subprocess.Popen[str]:
+        child = subprocess.Popen([sys.executable, "-c", _STUBBORN], stdout=subprocess.PIPE, text=True)
+        assert child.stdout is not None and child.stdout.readline() == "deaf\n"  # SIGTERM is ignored from here
+        started.append(child)
+        return child
+
+    class CrawlOverAtOnce:
+        crawl_over = True
+
+        def __init__(self, config: WorkerConfig) -> None:
+            pass
+
+        def run(self) -> int:
+            return 0
+
+        def report_death(self, node_id: str) -> None:
+            pass
+
+    monkeypatch.setattr(supervise, "_start_sibling", start_deaf_sibling)
+    monkeypatch.setattr(supervise, "_stop_on_signals", lambda worker, siblings: None)  # (a thread: no handlers)
+    monkeypatch.setattr("crawler.node.worker.Worker", CrawlOverAtOnce)
+    monkeypatch.setattr(supervise, "_CHILD_EXIT_SECONDS", 0.5)
+    config = WorkerConfig(host="127.0.0.1", port=9, authkey=b"k" * 32, node_id="box", processes=2)
+    codes: list[int] = []
+    node = threading.Thread(target=lambda: codes.append(supervise.run_node(config, ["crawler", "worker"])),
+                            daemon=True)
+    node.start()
+    node.join(15)
+    try:
+        assert not node.is_alive(), "the node waited for ever on a sibling that did not leave"
+        assert [child.poll() for child in started] == [-9]  # killed
+        assert codes == [0]  # the crawl was over: nothing was lost
+        assert "worker box: process box-p2 (pid" in caplog.text and "did not leave" in caplog.text
+    finally:
+        for child in started:
+            child.kill()
+            child.wait()
