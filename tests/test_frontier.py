@@ -67,6 +67,32 @@ def test_frontier_a_robots_txt_too_costly_to_read_disallows_its_site(tmp_path: P
     assert within.allows("http://a.test/public") and not within.allows("http://a.test/ax1b")
 
 
+def test_robots_txt_names_us_by_our_product_token_whole_as_rfc_9309_reads_it() -> None:
+    # A group is ours where its User-agent line's product token (its leading letters, "-" and "_",
+    # as Google's parser takes it) is ours, in any case. Protego matched any start of our name
+    # ("queue" took the rules of another robot as ours) and not our name with a version after it
+    # ("queue-crawler/1.0", which a site writes for us, was read as another robot's).
+    def allowed(group: str) -> bool:
+        return RobotsRules(f"User-agent: *\nDisallow: /star\n\n{group}\nDisallow: /\n").allows("http://a.test/x")
+    assert not allowed("User-agent: queue-crawler")
+    assert not allowed("User-agent: Queue-Crawler")
+    assert not allowed("User-agent: queue-crawler/1.0")
+    assert not allowed("User-agent: queue-crawler (+https://example.com/bot)")
+    assert not allowed("User-agent: other-bot\nUser-agent: QUEUE-CRAWLER/2")
+    assert allowed("User-agent: queue")
+    assert allowed("User-agent: queue-")
+    assert allowed("User-agent: crawler")
+    assert not RobotsRules("User-agent: queue\nDisallow: /\n\nUser-agent: *\nDisallow: /x\n").allows("http://a.test/x")
+
+
+def test_robots_txt_written_with_a_byte_order_mark_is_read() -> None:
+    # Editors on Windows (Notepad until 2019) save UTF-8 with a byte order mark, which Google's parser
+    # skips. Its first line was no User-agent line: the group's rules were dropped, every URL allowed.
+    rules = RobotsRules("\ufeffUser-agent: *\nDisallow: /private/\n")
+    assert not rules.allows("http://a.test/private/x") and rules.allows("http://a.test/public")
+    assert listed_sitemaps("\ufeffSitemap: http://a.test/s.xml\n") == ["http://a.test/s.xml"]
+
+
 def test_frontier_politeness_delay(tmp_path: Path) -> None:
     frontier, _ = make(tmp_path, delay=2.0, per_host=2, robots=False)
     for n in range(5):
