@@ -778,7 +778,12 @@ def _inside_a_tag(markup: bytes, boundary: int, at: int) -> int | None:
     """Where the tag that `at` stands inside ends, or None where `at` is in text or at a tag's start
     (`boundary`: a place before it outside any tag). Most often the last tag before `at` shows it at
     once; otherwise the tags from `boundary` on are read whole, as a tokenizer reads them, each
-    value in quotes to its closing quote (or the page's end)."""
+    value in quotes to its closing quote (or the page's end).
+
+    What the last tag cannot show: that it is itself text in a value of a tag around it, as in
+    `<a title="<b>x</b>" data-x="<!--">`. Against html5lib on 3,000 random documents of such
+    pieces, 53 differed (1,335 before 2026-12-08); none where no value holds a whole tag. Reading
+    every tag from the boundary, which would rule it out, cost 14 % of a page's extraction."""
     last_open = markup.rfind(b"<", boundary, at)
     if last_open < 0:
         return None  # only text since the boundary
