@@ -1093,6 +1093,42 @@ def test_extract_writes_a_query_in_the_pages_encoding_as_a_browser_sends_it() ->
     assert refs(utf16, "utf-16", "utf-16") == ["http://site.test/recherche?q=café"]
 
 
+@pytest.mark.parametrize(("label", "text", "written_in", "query"), [
+    ("gb2312", "圖", "gbk", "%88D"),  # a traditional character GBK has and GB2312 lacks
+    ("euc-kr", "똠", "cp949", "%8Cc"),  # a syllable of Windows-949's, not of EUC-KR's
+    ("shift_jis", "①", "cp932", "%87%40"),  # NEC's circled digits, on half the Japanese web
+    ("iso-8859-1", "€", "cp1252", "%80"),  # Windows-1252's, in 0x80 to 0x9F
+    ("us-ascii", "é", "cp1252", "%E9"),
+    ("iso-8859-9", "€", "cp1254", "%80"),
+    ("tis-620", "€", "cp874", "%80"),
+])
+def test_extract_reads_a_charset_label_as_the_encoding_standard_does(label: str, text: str, written_in: str,
+                                                                       query: str) -> None:
+    # Browsers read a label as the Encoding standard says: GB2312 is GBK, EUC-KR Windows-949,
+    # Shift_JIS Windows-31J, ISO-8859-1 and US-ASCII Windows-1252 (what the pages labelled so are
+    # written in). The page was decoded with Python's codec of that name, narrower: each character
+    # outside it became U+FFFD, a picture's path "/\ufffdD/x.png" that no server has (Chromium asked for
+    # "/%E5%9C%96/x.png") and its alt text lost. (Its queries were written in the wide one already.)
+    html = f'<meta charset="{label}"><img src="/{text}/x.png?q={text}" alt="{text}">'.encode(written_in)
+    for header in (None, label):
+        image = extract(html, PAGE, header).images[0]
+        assert image[0] == f"http://site.test/{text}/x.png?q={query}" and image[3] == text
+
+
+def test_extract_takes_a_pages_charset_in_the_html_standards_order() -> None:
+    # A byte order mark first, then the server's charset (one it names that is no charset is none),
+    # then the page's <meta>, where UTF-16 means UTF-8 (a page whose tags are ASCII bytes is no
+    # UTF-16 page: Word's HTML says charset=unicode) and x-user-defined Windows-1252.
+    def alt(html: bytes, header: str | None = None) -> str:
+        return extract(html, PAGE, header).images[0][3]
+    page = '<meta charset="{}"><img src="/x.png" alt="café">'
+    assert alt(codecs.BOM_UTF8 + page.format("utf-8").encode(), "iso-8859-1") == "café"  # the BOM wins
+    assert alt(page.format("windows-1252").encode("cp1252"), "no-such-charset") == "café"
+    for label in ("utf-16", "UTF-16LE", "unicode"):
+        assert alt(page.format(label).encode()) == "café"  # (before: nothing found at all)
+    assert alt(page.format("x-user-defined").encode("cp1252")) == "café"
+
+
 def test_extract_reads_the_picture_a_wix_image_shows_once_its_script_runs() -> None:
     # Wix renders a picture as <wow-image data-image-info="{json}"> around a blurred placeholder,
     # which its script replaces with the picture the JSON names. Before, the 147-pixel blur was all

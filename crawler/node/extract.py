@@ -37,6 +37,7 @@ from crawler.messages import (
     is_picture_data,
 )
 from crawler.node import css, data_uri, script_galleries
+from crawler.node.charsets import UTF_16, codec_of, meta_charset
 from crawler.node.link_header import parse_link_header
 from crawler.node.menus import DOCFX_NAVIGATION, docfx_menu, is_fgallery_viewer, is_menu_file
 from crawler.node.optout import TDM_RESERVED, meta_directives, tdm_reserved
@@ -304,12 +305,13 @@ class PageRefs:
 
 
 def decode(html: bytes, encoding: str | None) -> str:
-    """Return `html` as text: the HTTP charset, else a <meta> charset, else UTF-8, else Windows-1252.
+    """Return `html` as text: in the charset its BOM, its server (`encoding`) or its <meta> declares
+    (_page_codec), else UTF-8, else Windows-1252.
 
     Decided here, as browsers do, not by a parser's guessing (bs4's runs a statistical detector
     over every undeclared page, which costs more than the parse).
     """
-    declared = encoding or _declared_charset(html)
+    declared = _page_codec(html, encoding)
     if not declared:  # most such pages are UTF-8: one pass both tells and decodes
         try:
             return html.decode("utf-8")
@@ -318,22 +320,11 @@ def decode(html: bytes, encoding: str | None) -> str:
     return html.decode(_page_encoding(html, declared), errors="replace")
 
 
-# Python's codecs that are no charset a page is written in, as a page or its server may name them
-# all the same (charset=idna raised a UnicodeError as the page was decoded, and the page failed);
-# base64, rot13 and their kind are no text encoding at all.
-_NO_CHARSETS = frozenset({"idna", "punycode", "raw-unicode-escape", "unicode-escape", "undefined"})
-
-
 def _page_encoding(html: bytes, declared: str | None) -> str:
-    """The encoding a page is read in (and its links' queries written in: see query_encoding): its
-    declared one, else UTF-8 where its bytes are UTF-8, else Windows-1252."""
+    """The codec a page is read in (and its links' queries written in: see query_encoding): the one
+    it declares (_page_codec), else UTF-8 where its bytes are UTF-8, else Windows-1252."""
     if declared:
-        try:
-            codec = codecs.lookup(declared.strip())
-        except (LookupError, ValueError):  # an unknown charset name (or one with a NUL): the guesses decide
-            codec = None
-        if codec is not None and codec._is_text_encoding and codec.name not in _NO_CHARSETS:
-            return codec.name
+        return declared
     try:
         html.decode("utf-8")
     except UnicodeDecodeError:
@@ -341,11 +332,16 @@ def _page_encoding(html: bytes, declared: str | None) -> str:
     return "utf-8"
 
 
-def _declared_charset(html: bytes) -> str | None:
-    if html.startswith(b"\xef\xbb\xbf"):
+def _page_codec(html: bytes, transport: str | None) -> str | None:
+    """The codec a page declares, in the HTML standard's order: a UTF-8 byte order mark (UTF-16's are
+    read before: _ascii_compatible), the charset its server names (one that names none is no
+    declaration), then its <meta>'s. Each label as the Encoding standard reads it (node.charsets)."""
+    if html.startswith(codecs.BOM_UTF8):
         return "utf-8-sig"
-    match = _META_CHARSET.search(html[:4096])
-    return match.group(1).decode("ascii") if match else None
+    codec = codec_of(transport)
+    if codec is None and (match := _META_CHARSET.search(html[:4096])) is not None:
+        codec = meta_charset(match.group(1).decode("ascii"))
+    return codec
 
 
 def words(value: object) -> str:
@@ -914,10 +910,12 @@ def _element_ends(lowered: bytes) -> dict[int, int]:
 def _ascii_compatible(html: bytes, encoding: str | None) -> tuple[bytes, str | None]:
     """UTF-16 is the one encoding pages come in whose tags are not ASCII bytes, and the cuts below
     work on bytes: such a page is re-encoded as UTF-8 first. A BOM decides, as in browsers."""
+    if html.startswith(codecs.BOM_UTF8):
+        return html, "utf-8-sig"
     if html.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return html.decode("utf-16", errors="replace").encode("utf-8"), "utf-8"
-    if encoding and encoding.strip().lower().replace("_", "-") in ("utf-16", "utf-16le", "utf-16be"):
-        return html.decode(encoding.strip(), errors="replace").encode("utf-8"), "utf-8"
+    if (codec := codec_of(encoding)) in UTF_16:
+        return html.decode(codec, errors="replace").encode("utf-8"), "utf-8"
     return html, encoding
 
 
@@ -935,7 +933,7 @@ def extract(html: bytes, page_url: str, encoding: str | None = None, agent: str 
     "largest", an image's srcset candidates and its src count as one picture: only the widest is kept.
     """
     html, encoding = _ascii_compatible(html, encoding)
-    charset = encoding or _declared_charset(html)
+    charset = _page_codec(html, encoding)
     document = _Document.of(html, charset)
     base = page_url
     base_href = document.base_href()
