@@ -77,11 +77,36 @@ def test_an_index_and_a_text_sitemap() -> None:
     # an encoding expat does not know raised LookupError: the node called it an internal error
     (b'<?xml version="1.0" encoding="UTF-9"?><urlset><url><loc>http://site.test/a</loc></url></urlset>',
      "not-a-sitemap"),
+    # a multi-byte encoding expat does not read, nor a browser (ISO-2022-KR: read as nothing), raised
+    # ValueError: the node logged a traceback and failed the sitemap as internal-error
+    (b'<?xml version="1.0" encoding="ISO-2022-KR"?><urlset><url><loc>http://site.test/a</loc></url></urlset>',
+     "not-a-sitemap"),
 ])
 def test_what_is_no_sitemap_says_why(body: bytes, reason: str) -> None:
     with pytest.raises(SitemapError) as caught:
         read_sitemap(body)
     assert caught.value.reason == reason
+
+
+@pytest.mark.parametrize(("label", "written_in"), [("GBK", "gbk"), ("gb2312", "gbk"), ("Shift_JIS", "cp932"),
+                                                  ("EUC-KR", "cp949"), ("windows-1251", "cp1251")])
+def test_a_sitemap_in_another_encoding_than_utf8_is_read_in_the_one_it_declares(label: str, written_in: str) -> None:
+    # expat reads no multi-byte encoding: a sitemap declaring GBK or Shift_JIS (Chinese, Japanese and
+    # Korean sites write them) raised ValueError, and the node failed it as an internal error with a
+    # traceback. It is read in that encoding, its label read as the Encoding standard reads it.
+    text = {"gbk": "圖片", "cp932": "写真①", "cp949": "사진똠", "cp1251": "фото"}[written_in]
+    body = (f'<?xml version="1.0" encoding="{label}"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+            f'<url><loc>http://site.test/{text}.html</loc></url></urlset>').encode(written_in)
+    assert read_sitemap(body).pages == [(f"http://site.test/{text}.html", None)]
+
+
+def test_a_sitemap_with_blank_lines_before_its_xml_declaration_is_read() -> None:
+    # A declaration must begin the document, and expat refused what comes after blank lines (a
+    # WordPress theme's stray newlines put them before every sitemap it writes): "not-a-sitemap".
+    # A whole blank step of the file was passed over already; now the blanks before it are too.
+    body = (b"\xef\xbb\xbf\n\n  <?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+            b'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"><url><loc>http://site.test/a</loc></url></urlset>')
+    assert read_sitemap(body).pages == [("http://site.test/a", None)]
 
 
 def test_a_gzip_bomb_costs_at_most_the_cap() -> None:

@@ -12,7 +12,9 @@ inflated in steps, never past MAX_SITEMAP_BYTES, so a gzip bomb costs at most th
 
 from __future__ import annotations
 
+import codecs
 import itertools
+import re
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -23,6 +25,7 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import DefusedXMLParser
 
 from crawler.messages import MAX_URL_CHARS, MAX_WORDS_CHARS
+from crawler.node.charsets import UTF_16, codec_of
 
 MAX_SITEMAP_BYTES = 50 * 1024 * 1024  # the protocol's limit for one sitemap, uncompressed
 MAX_SITEMAP_ENTRIES = 50_000  # the protocol's limit of URLs in one sitemap (images come on top)
@@ -34,6 +37,10 @@ _GZIP_MAGIC = b"\x1f\x8b"
 # application/gzip, application/x-gzip or (nginx, which maps no .gz) application/octet-stream.
 XML_TYPES = ("text/xml", "application/xml")
 GZIP_TYPES = ("application/gzip", "application/x-gzip", "application/octet-stream")
+# The encoding an XML declaration names (its bytes are ASCII's in every encoding but UTF-16's,
+# which expat reads itself, as it reads UTF-8)
+_DECLARED_ENCODING = re.compile(rb"<\?xml[^>]*?\sencoding\s*=\s*[\"']([A-Za-z0-9._:-]{1,40})[\"']")
+_EXPATS_OWN = frozenset({"utf-8", "utf-8-sig", *UTF_16})
 
 
 class SitemapError(Exception):
@@ -183,20 +190,40 @@ def _read_xml(first: bytes, rest: Iterator[bytes], found: SitemapEntries) -> Non
     target = _Target(found)
     parser = DefusedXMLParser(target=target, forbid_dtd=False, forbid_entities=True, forbid_external=True)
     try:
-        parser.feed(first)
-        for chunk in rest:
+        for chunk in _as_expat_reads_it(first, rest):
             parser.feed(chunk)
         parser.close()
     except _Enough:
         found.truncated = True
     except DefusedXmlException as exc:
         raise SitemapError("unsafe-sitemap") from exc
-    except (ParseError, LookupError) as exc:  # LookupError: an encoding expat does not know (`encoding="x"`)
+    # LookupError: an encoding expat does not know (`encoding="x"`); ValueError: a multi-byte one it
+    # does not read, nor do browsers (ISO-2022-KR: read as nothing)
+    except (ParseError, LookupError, ValueError) as exc:
         if not target.rooted:
             raise SitemapError("not-a-sitemap") from exc  # not XML at all: an HTML page
         if not (found.pages or found.sitemaps or found.images):
             raise SitemapError("bad-sitemap") from exc
         found.truncated = True  # cut short (by the size cap, or broken at the end): the entries before stand
+
+
+def _as_expat_reads_it(first: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:
+    """The XML's chunks, from its first "<" (blank lines before a declaration made it no XML to
+    expat), in UTF-8 where it declares another encoding: expat reads no multi-byte one (a GBK or
+    Shift_JIS sitemap raised ValueError), and a label is read as the Encoding standard reads it."""
+    first = first.removeprefix(codecs.BOM_UTF8).lstrip(b" \t\r\n")
+    declared = _DECLARED_ENCODING.match(first)
+    codec = codec_of(declared.group(1).decode("ascii")) if declared else None
+    if declared is None or codec is None or codec in _EXPATS_OWN:
+        yield first
+        yield from rest
+        return
+    yield first[:declared.start(1)] + b"UTF-8" + first[declared.end(1):declared.end()]
+    decoder = codecs.getincrementaldecoder(codec)(errors="replace")
+    yield decoder.decode(first[declared.end():]).encode()
+    for chunk in rest:
+        yield decoder.decode(chunk).encode()
+    yield decoder.decode(b"", final=True).encode()
 
 
 def _read_text(first: bytes, rest: Iterator[bytes], found: SitemapEntries) -> None:
