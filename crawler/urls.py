@@ -17,7 +17,7 @@ from collections import Counter
 from typing import NamedTuple
 from urllib.parse import SplitResult, urljoin, urlsplit, urlunsplit
 
-from w3lib.url import canonicalize_url
+from w3lib.url import canonicalize_url, safe_url_string
 
 from crawler.config import Scope
 from crawler.messages import MAX_URL_CHARS, REFERRER_POLICIES
@@ -486,6 +486,10 @@ def referrer(page_url: str | None, url: str, policy: str | None = None) -> str |
     those that refuse other sites answer 403 to one: pages embedding their pictures say no-referrer."""
     if page_url is None or page_url[:4].lower() != "http" or policy == "no-referrer":
         return None
+    # A header is Latin-1 bytes: the URL goes as its request went, percent-encoded, its host in IDNA
+    # (kept in Unicode, a page named in Cyrillic or Chinese failed each of its pictures as bad-url).
+    page_url, url = (safe_url_string(page_url) if not page_url.isascii() else page_url,
+                     safe_url_string(url) if not url.isascii() else url)
     policy = policy or DEFAULT_REFERRER_POLICY
     page_origin, target_origin = origin_of(page_url), origin_of(url)
     downgrade = page_origin[:6].lower() == "https:" and target_origin[:6].lower() != "https:"

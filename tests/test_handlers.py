@@ -197,6 +197,27 @@ def test_handlers_send_the_referer_a_browser_sends_so_hotlink_protection_lets_im
 
 
 @responses.activate
+def test_handlers_the_referer_of_a_page_whose_url_is_no_ascii_is_its_url_as_sent(tmp_path: Path) -> None:
+    # The Referer went as the page's URL as the crawl keeps it, in Unicode: http.client writes a
+    # header in Latin-1, so every picture of a page named in Cyrillic, Greek, Chinese (a sitemap's
+    # <loc>, a link to /wiki/Москва) failed as bad-url, never asked for, and a Latin-1 one went out as
+    # raw bytes. A browser sends the URL as it asked for it, percent-encoded (and a host in IDNA).
+    from benchmarks.site import make_image
+    responses.get("http://site.test/b.png", body=make_image(4, "png"), content_type="image/png")
+    responses.get("http://xn--bcher-kva.test/c.png", body=make_image(5, "png"), content_type="image/png")
+    session = new_session(LIMITS)
+    for number, (page, picture, sent) in enumerate((
+            ("http://site.test/圖/頁.html?q=圖", "http://site.test/b.png",
+             "http://site.test/%E5%9C%96/%E9%A0%81.html?q=%E5%9C%96"),
+            ("http://site.test/Москва", "http://site.test/b.png", "http://site.test/%D0%9C%D0%BE%D1%81%D0%BA%D0%B2%D0%B0"),
+            ("http://site.test/café.html", "http://site.test/b.png", "http://site.test/caf%C3%A9.html"),
+            ("http://bücher.test/ß.html", "http://xn--bcher-kva.test/c.png", "http://xn--bcher-kva.test/%C3%9F.html"))):
+        result = handler(tmp_path).handle(make_task(f"8.{number}", "image", picture, 1, page, 0), session)
+        assert result["outcome"] in ("saved", "duplicate"), result  # (one picture, shown on two pages)
+        assert responses.calls[-1].request.headers["Referer"] == sent
+
+
+@responses.activate
 def test_handlers_a_saved_image_carries_the_file_name_its_server_gives() -> None:
     # Forums and galleries serve pictures from attachment.php?id=…: the name is in Content-Disposition
     # (RFC 6266: filename* wins over filename), as a browser's "Save image as" and wget
