@@ -476,6 +476,39 @@ def test_crawl_gets_images_past_hotlink_protection_as_a_browser_does(tmp_path: P
     assert site.headers["page.html"]["Referer"] == site.url and "Referer" not in site.headers[""]
 
 
+def test_crawl_of_a_site_whose_urls_are_in_any_script_saves_every_picture(tmp_path: Path, serve_site,
+                                                                          processes) -> None:
+    # Pages and pictures named in Cyrillic, Chinese, Greek, Arabic, with an emoji, a space or a quote:
+    # the Referer of each picture was its page's URL in Unicode, which a Latin-1 header cannot hold,
+    # so 8 of these 10 pictures failed as bad-url, never asked for (and the Windows-1251 page too).
+    root = tmp_path / "site"
+    pictures = ["фото/кот.png", "写真/猫.jpg", "φωτό/γάτα.png", "emoji/😀 smile.png", "space dir/a b.png",
+                "ünï/çödé.png", "q/quote'.png", "arabic/صورة.png", "Москва/фон.png", "中文/背景.jpg"]
+    for number, name in enumerate(pictures):
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_bytes(make_image(number, name.rsplit(".", 1)[1]))
+    pages = {
+        "index.html": '<link rel="stylesheet" href="/стиль/главный.css"><a href="/страницы/первая.html">1</a>'
+                      '<a href="/%E9%A0%81/%E4%BA%8C.html">2</a><img src="/фото/кот.png">',
+        "стиль/главный.css": "body { background: url('../中文/背景.jpg') }",
+        "страницы/первая.html": '<img src="../写真/猫.jpg"><img srcset="/φωτό/γάτα.png 1x, /emoji/😀%20smile.png 2x">'
+                                '<a href="/cp1251.html">cp</a>',
+        "頁/二.html": '<img src="/space dir/a b.png"><img src="/ünï/çödé.png"><img src="/q/quote\'.png">'
+                     '<img src="/arabic/صورة.png">',
+    }
+    for name, text in pages.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text('<meta charset="utf-8">' * name.endswith(".html") + text, encoding="utf-8")
+    (root / "cp1251.html").write_bytes('<meta charset="windows-1251"><img src="/Москва/фон.png">'.encode("cp1251"))
+    site = serve_site(root)
+    output = tmp_path / "out"
+    result = processes.run("run", site.url, "--output", str(output), "--delay", "0", "--no-sitemaps", timeout=60)
+    assert result.returncode == 0, result.stderr
+    saved = {record["sha256"] for record in read_jsonl(output / "manifest.jsonl")}
+    assert saved == {hashlib.sha256((root / name).read_bytes()).hexdigest() for name in pictures}
+    assert [record for record in read_jsonl(output / "failures.jsonl") if record["outcome"] == "failed"] == []
+
+
 def test_crawl_names_an_image_as_its_server_does_and_exports_it_so(tmp_path: Path, serve_site, processes) -> None:
     # A picture served as attachment.php?id=3 or /files/get/1 has its name in Content-Disposition;
     # before, the manifest called both "1" and "2", and `export --layout names` wrote 1.png, 2.png.
