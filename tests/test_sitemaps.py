@@ -109,6 +109,55 @@ def test_a_sitemap_with_blank_lines_before_its_xml_declaration_is_read() -> None
     assert read_sitemap(body).pages == [("http://site.test/a", None)]
 
 
+RSS = b"""<?xml version="1.0" encoding="UTF-8"?>
+<rss version="2.0" xmlns:media="http://search.yahoo.com/mrss/" xmlns:atom="http://www.w3.org/2005/Atom">
+  <channel>
+    <title>Photo blog</title><link>http://site.test/</link>
+    <atom:link href="http://site.test/feed/" rel="self" type="application/rss+xml"/>
+    <image><url>http://site.test/logo.png</url><title>Photo blog</title><link>http://site.test/</link></image>
+    <item><title>Harbour at dusk</title><link>http://site.test/2024/harbour/</link>
+      <enclosure url="http://site.test/photos/harbour.jpg" length="1234" type="image/jpeg"/>
+      <enclosure url="http://site.test/audio/waves.mp3" length="99" type="audio/mpeg"/>
+      <media:content url="http://cdn.test/harbour-large.jpg" medium="image"/>
+      <media:content url="http://cdn.test/clip.mp4" medium="video"/>
+      <media:thumbnail url="http://cdn.test/harbour-thumb.jpg"/></item>
+    <item><title>No picture</title><link> http://site.test/2024/words/ </link></item>
+  </channel>
+</rss>"""
+ATOM = b"""<?xml version="1.0" encoding="utf-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom" xmlns:media="http://search.yahoo.com/mrss/">
+  <title>A blog</title><link href="http://site.test/blog/"/><link rel="self" href="http://site.test/feeds/posts"/>
+  <logo>http://site.test/blog-logo.png</logo><icon>http://site.test/icon.png</icon>
+  <entry><title>Snow</title><link rel="alternate" type="text/html" href="http://site.test/blog/snow.html"/>
+    <link rel="replies" href="http://site.test/blog/snow/comments"/>
+    <link rel="enclosure" type="image/png" href="http://site.test/blog/snow.png"/>
+    <media:thumbnail url="http://site.test/blog/snow-s72.png" height="72" width="72"/></entry>
+</feed>"""
+
+
+def test_a_feed_is_a_sitemap_of_its_items_pages_and_pictures() -> None:
+    # RSS 2.0 and Atom feeds are sitemaps to the protocol (sitemaps.org) and to Google, and Blogger's
+    # robots.txt long named its Atom feed as its sitemap; each was "not-a-sitemap". An item's link
+    # is a page; its pictures (an image enclosure, Media RSS content of an image, a thumbnail) carry
+    # the item's title; the feed's own logo and icon are pictures too.
+    rss = read_sitemap(RSS)
+    assert rss.pages == [("http://site.test/", None), ("http://site.test/2024/harbour/", None),
+                         ("http://site.test/2024/words/", None)]
+    assert rss.images == [("http://site.test/logo.png", "", ""),
+                          ("http://site.test/photos/harbour.jpg", "Harbour at dusk", ""),
+                          ("http://cdn.test/harbour-large.jpg", "Harbour at dusk", ""),
+                          ("http://cdn.test/harbour-thumb.jpg", "Harbour at dusk", "")]
+    atom = read_sitemap(ATOM)
+    assert atom.pages == [("http://site.test/blog/", None), ("http://site.test/blog/snow.html", None)]
+    assert atom.images == [("http://site.test/blog-logo.png", "", ""), ("http://site.test/icon.png", "", ""),
+                           ("http://site.test/blog/snow.png", "Snow", ""),
+                           ("http://site.test/blog/snow-s72.png", "Snow", "")]
+    rdf = (b'<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns="http://purl.org/rss/1.0/">'
+           b'<channel rdf:about="http://site.test/"><link>http://site.test/</link></channel>'
+           b'<item rdf:about="http://site.test/one"><title>One</title><link>http://site.test/one</link></item></rdf:RDF>')
+    assert read_sitemap(rdf).pages == [("http://site.test/", None), ("http://site.test/one", None)]
+
+
 def test_a_gzip_bomb_costs_at_most_the_cap() -> None:
     packer = zlib.compressobj(9, zlib.DEFLATED, 31)
     body = packer.compress(b"<urlset><url><loc>http://site.test/first.html</loc></url>")
@@ -163,6 +212,20 @@ def test_a_page_task_that_is_a_sitemap_is_read_as_one(tmp_path: Path, body: byte
 
 
 @responses.activate
+def test_a_page_task_that_is_a_feed_is_read_as_a_sitemap(tmp_path: Path) -> None:
+    # `crawler run https://blog/feed/`, or a page's link to its feed: served as application/rss+xml or
+    # application/atom+xml, it was skipped as not-html.
+    for name, body, content_type in (("feed/", RSS, "application/rss+xml; charset=UTF-8"),
+                                     ("atom.xml", ATOM, "application/atom+xml")):
+        url = f"{SITE}/{name}"
+        responses.get(url, body=body, content_type=content_type)
+        result = handled(tmp_path, url)
+        assert (result["outcome"], result["as_sitemap"]) == ("fetched", True)
+        assert f"{SITE}/blog/snow.html" in [link[0] for link in result["links"]] or name == "feed/"
+        assert len(result["images"]) == 4
+
+
+@responses.activate
 def test_a_seed_sitemap_longer_than_a_page_may_be_is_read_whole(tmp_path: Path) -> None:
     # A seed is asked for as a page, within --max-page-bytes; a sitemap may be 50 MB, and one of
     # 50,000 URLs is some 5 to 10 MB: it was cut at 5 MiB and a third of its pages lost.
@@ -182,8 +245,8 @@ def test_a_seed_sitemap_longer_than_a_page_may_be_is_read_whole(tmp_path: Path) 
 
 @responses.activate
 def test_a_page_task_of_xml_that_is_no_sitemap_is_still_no_page(tmp_path: Path) -> None:
-    url = f"{SITE}/feed.xml"
-    responses.get(url, body=b"<?xml version='1.0'?><rss><channel><link>http://site.test/a</link></channel></rss>",
+    url = f"{SITE}/settings.xml"
+    responses.get(url, body=b"<?xml version='1.0'?><settings><link>http://site.test/a</link></settings>",
                   content_type="application/xml")
     result = handled(tmp_path, url)
     assert (result["outcome"], result["reason"], result["as_sitemap"], result["links"]) == (

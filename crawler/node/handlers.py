@@ -25,7 +25,15 @@ from crawler.node.inline import save_inline
 from crawler.node.keep import Unwanted, keep_image
 from crawler.node.menus import read_menu
 from crawler.node.optout import NO_FOLLOW, NO_IMAGES, TDM_RESERVED, agent_token
-from crawler.node.sitemap import GZIP_TYPES, MAX_SITEMAP_BYTES, XML_TYPES, SitemapEntries, SitemapError, read_sitemap
+from crawler.node.sitemap import (
+    FEED_TYPES,
+    GZIP_TYPES,
+    MAX_SITEMAP_BYTES,
+    XML_TYPES,
+    SitemapEntries,
+    SitemapError,
+    read_sitemap,
+)
 from crawler.reasons import TDM_RESERVATION, X_ROBOTS_TAG
 from crawler.urls import absolute, canonical, referrer
 
@@ -39,9 +47,10 @@ _NOT_CSS_TYPES = (*PAGE_TYPES, "application/json", "text/javascript",
 
 
 def _sitemap_types(url: str) -> tuple[str, ...]:
-    """The content types a page task's URL is read as a sitemap under: XML, and where its name ends
-    in .xml.gz, gzip (never any .gz: a link to a tarball stays unread)."""
-    return XML_TYPES + GZIP_TYPES if urlsplit(url).path.lower().endswith(".xml.gz") else XML_TYPES
+    """The content types a page task's URL is read as a sitemap under: XML and feeds, and where its
+    name ends in .xml.gz, gzip (never any .gz: a link to a tarball stays unread)."""
+    xml = XML_TYPES + FEED_TYPES
+    return xml + GZIP_TYPES if urlsplit(url).path.lower().endswith(".xml.gz") else xml
 
 
 class TaskHandler:

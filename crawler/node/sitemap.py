@@ -2,8 +2,10 @@
 
 Reads what sitemaps.org and Google describe: <urlset> with <url><loc> (pages) and Google's image
 extension (<image:image> with <image:loc>, <image:caption>, <image:title>) and video thumbnails;
-<sitemapindex> with <sitemap><loc>; text sitemaps (one URL a line); any of them gzipped. Elements
-are matched by local name, as search engines do (real sitemaps get their namespaces wrong).
+<sitemapindex> with <sitemap><loc>; text sitemaps (one URL a line); RSS 2.0, RSS 1.0 and Atom
+feeds (items' links are pages; image enclosures, Media RSS images and thumbnails, a feed's logo
+and icon are pictures); any of them gzipped. Elements are matched by local name, as search engines
+do (real sitemaps get their namespaces wrong).
 
 A sitemap is a stranger's file: the XML is parsed as a stream by a defusedxml parser that refuses
 entity declarations (billion laughs, external entities); nothing is built but the entries; gzip is
@@ -36,6 +38,7 @@ _GZIP_MAGIC = b"\x1f\x8b"
 # What servers send an XML sitemap as: nginx and Apache send .xml as text/xml, and a .xml.gz as
 # application/gzip, application/x-gzip or (nginx, which maps no .gz) application/octet-stream.
 XML_TYPES = ("text/xml", "application/xml")
+FEED_TYPES = ("application/rss+xml", "application/atom+xml", "application/rdf+xml")
 GZIP_TYPES = ("application/gzip", "application/x-gzip", "application/octet-stream")
 # The encoding an XML declaration names (its bytes are ASCII's in every encoding but UTF-16's,
 # which expat reads itself, as it reads UTF-8)
@@ -61,6 +64,8 @@ class SitemapEntries:
 
 
 _TEXTS = ("loc", "lastmod", "caption", "title", "thumbnail_loc")  # the elements whose text is kept
+_FEED_ROOTS = ("rss", "feed", "RDF")  # RSS 2.0, Atom, RSS 1.0: sitemaps too, to sitemaps.org and Google
+_FEED_TEXTS = ("link", "title", "url", "logo", "icon")
 
 
 def _posix_time(text: str) -> float | None:
@@ -86,20 +91,24 @@ class _Target:
         self.text_chars = 0
         self.image: dict[str, str] | None = None  # the <image:image> being read
         self.rooted = False  # the root element was a sitemap's
+        self.feed: _Feed | None = None  # the root was a feed's: its reader
         self.page: tuple[str, float | None] = ("", None)  # the <url> being read: its loc and lastmod
 
     def start(self, tag: str, attributes: dict[str, str]) -> None:
         name = tag.rpartition("}")[2]
         if not self.path and not self.rooted:
-            if name not in ("urlset", "sitemapindex"):
-                raise SitemapError("not-a-sitemap")  # an HTML page, a feed, a soft 404
+            if name not in ("urlset", "sitemapindex", *_FEED_ROOTS):
+                raise SitemapError("not-a-sitemap")  # an HTML page, a soft 404
             self.rooted = True
+            self.feed = _Feed(self.found) if name in _FEED_ROOTS else None
         if len(self.path) >= _MAX_NESTING:
             raise SitemapError("bad-sitemap")
         self.path.append(name)
-        if name == "image" and "url" in self.path:
+        if self.feed is not None:
+            self.feed.start(name, attributes)
+        elif name == "image" and "url" in self.path:
             self.image = {}
-        if name in _TEXTS:
+        if name in (_TEXTS if self.feed is None else _FEED_TEXTS):
             self.text, self.text_chars = [], 0
 
     def data(self, text: str) -> None:
@@ -110,11 +119,14 @@ class _Target:
     def end(self, tag: str) -> None:
         name = self.path.pop()
         parent = self.path[-1] if self.path else ""
-        value = " ".join("".join(self.text).split()) if self.text is not None and name in _TEXTS else ""
-        if name in _TEXTS:
+        texts = _TEXTS if self.feed is None else _FEED_TEXTS
+        value = " ".join("".join(self.text).split()) if self.text is not None and name in texts else ""
+        if name in texts:
             self.text = None
         found = self.found
-        if name == "loc" and parent == "url" and len(self.path) == 2:
+        if self.feed is not None:
+            self.feed.end(name, parent, value)
+        elif name == "loc" and parent == "url" and len(self.path) == 2:
             self.page = (value, self.page[1])
         elif name == "lastmod" and parent == "url":
             self.page = (self.page[0], _posix_time(value))
@@ -138,6 +150,75 @@ class _Target:
 
     def close(self) -> None:
         pass
+
+
+@dataclass
+class _Item:
+    """A feed's item (or entry) being read."""
+
+    link: str = ""
+    title: str = ""
+    pictures: list[str] = field(default_factory=list)
+
+
+class _Feed:
+    """What a feed lists, as the sitemap target passes its elements (by local name): each item's
+    (or entry's) link, a page; its pictures, with its title: an image enclosure (RSS's <enclosure>,
+    Atom's <link rel="enclosure">), Media RSS's <media:content medium="image"> and
+    <media:thumbnail>; and the feed's own page, logo and icon."""
+
+    def __init__(self, found: SitemapEntries) -> None:
+        self.found = found
+        self.item: _Item | None = None
+
+    def start(self, name: str, attributes: dict[str, str]) -> None:
+        if name in ("item", "entry"):
+            self.item = _Item()
+        kind = attributes.get("type", "")
+        if name == "link" and "href" in attributes:  # Atom's
+            rel = attributes.get("rel", "alternate")
+            if rel == "alternate":
+                self._page(attributes["href"])
+            elif rel == "enclosure" and kind.startswith("image/"):
+                self._picture(attributes["href"])
+        elif name == "enclosure" and kind.startswith("image/") and "url" in attributes:
+            self._picture(attributes["url"])
+        elif name == "content" and "url" in attributes and (
+                attributes.get("medium") == "image" or kind.startswith("image/")):
+            self._picture(attributes["url"])
+        elif name == "thumbnail" and "url" in attributes:
+            self._picture(attributes["url"])
+
+    def end(self, name: str, parent: str, value: str) -> None:
+        item = self.item
+        if name == "link" and value and parent in ("channel", "item"):  # RSS's (an <image>'s is the channel's)
+            self._page(value)
+        elif name == "title" and item is not None and parent in ("item", "entry"):
+            item.title = value[:MAX_WORDS_CHARS]
+        elif (name == "url" and parent == "image") or (name in ("logo", "icon") and parent == "feed"):
+            self._picture(value)
+        elif name in ("item", "entry") and item is not None:
+            if item.link:
+                self.found.pages.append((item.link, None))
+            self.found.images.extend((url, item.title, "") for url in item.pictures)
+            self.item = None
+
+    def _page(self, url: str) -> None:
+        url = url.strip()
+        if self.item is not None:
+            self.item.link = self.item.link or url
+        elif url:
+            self.found.pages.append((url, None))
+
+    def _picture(self, url: str) -> None:
+        url = url.strip()
+        item = self.item
+        if not url or len(self.found.images) + (len(item.pictures) if item else 0) >= _MAX_IMAGES:
+            return
+        if item is not None:
+            item.pictures.append(url)
+        else:
+            self.found.images.append((url, "", ""))
 
 
 def read_sitemap(body: bytes, xml_only: bool = False) -> SitemapEntries:
