@@ -1129,6 +1129,21 @@ def test_extract_takes_a_pages_charset_in_the_html_standards_order() -> None:
     assert alt(page.format("x-user-defined").encode("cp1252")) == "café"
 
 
+def test_extract_takes_a_meta_charset_that_comes_after_a_long_script_or_comment() -> None:
+    # Its first 4 KiB were all the <meta> was looked for in; a page that begins with a long inline
+    # script (an analytics snippet, a theme's settings) or comment declares its charset after them,
+    # and Chromium reads it so. Read as Windows-1252, a Shift_JIS picture's path was mojibake.
+    for before in ("<script>var settings = '" + "x" * 5000 + "';</script>", "<!-- " + "x" * 5000 + " -->"):
+        html = (f'<html><head>{before}<meta charset="shift_jis"></head><body>'
+                '<img src="/写真/x.png?q=写真" alt="写真">').encode("cp932")
+        image = extract(html, PAGE).images[0]
+        assert (image[0], image[3]) == ("http://site.test/写真/x.png?q=%8E%CA%90%5E", "写真")
+    # one inside a comment or a script declares nothing
+    hidden = ("<script>var s = '" + "x" * 5000 + "<meta charset=shift_jis>';</script>"
+              '<img src="/写真/x.png" alt="写真">').encode("utf-8")
+    assert extract(hidden, PAGE).images[0][3] == "写真"
+
+
 def test_extract_reads_the_picture_a_wix_image_shows_once_its_script_runs() -> None:
     # Wix renders a picture as <wow-image data-image-info="{json}"> around a blurred placeholder,
     # which its script replaces with the picture the JSON names. Before, the 147-pixel blur was all

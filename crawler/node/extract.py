@@ -339,9 +339,13 @@ def _page_codec(html: bytes, transport: str | None) -> str | None:
     if html.startswith(codecs.BOM_UTF8):
         return "utf-8-sig"
     codec = codec_of(transport)
-    if codec is None and (match := _META_CHARSET.search(html[:4096])) is not None:
-        codec = meta_charset(match.group(1).decode("ascii"))
-    return codec
+    return codec if codec is not None else _meta_codec(html[:4096])
+
+
+def _meta_codec(markup: bytes) -> str | None:
+    """The codec the first <meta> charset in `markup` names, if any."""
+    match = _META_CHARSET.search(markup)
+    return meta_charset(match.group(1).decode("ascii")) if match else None
 
 
 def words(value: object) -> str:
@@ -940,7 +944,7 @@ def extract(html: bytes, page_url: str, encoding: str | None = None, agent: str 
     if base_href is not None:
         base = absolute(page_url, base_href) or page_url
     found = Collector(base, agent, widest_only=srcset == "largest",
-                      query_codec=lambda: query_codec(_page_encoding(html, charset)))
+                      query_codec=lambda: query_codec(_page_encoding(html, document.charset)))
     metas = [tag for tag in document.tags if tag.tag == "q-meta"]  # the page's, not its srcdocs' nor <noscript>'s
     _read_refresh(refresh_header, metas, found, page_url)
     found.refs.referrer_policy = _read_referrer_policy(referrer_header, metas)
@@ -1006,6 +1010,8 @@ class _Document:
     def of(cls, html: bytes, charset: str | None) -> _Document:
         hidden = _Hidden()
         visible = hidden.hide(html)
+        if charset is None:  # none in its first 4 KiB: a browser takes a <meta> it meets later still
+            charset = _meta_codec(visible)  # (after a long script or comment; not one inside them)
         return cls(*_tags(visible, charset), hidden, charset)
 
     def base_href(self) -> str | None:
