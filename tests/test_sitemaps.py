@@ -152,6 +152,12 @@ def test_a_feed_is_a_sitemap_of_its_items_pages_and_pictures() -> None:
     assert atom.images == [("http://site.test/blog-logo.png", "", ""), ("http://site.test/icon.png", "", ""),
                            ("http://site.test/blog/snow.png", "Snow", ""),
                            ("http://site.test/blog/snow-s72.png", "Snow", "")]
+    podcast = (b'<rss xmlns:itunes="http://www.itunes.com/dtds/podcast-1.0.dtd"><channel>'
+               b'<itunes:image href="http://site.test/show.jpg"/><item><title>Episode 1</title>'
+               b'<link>http://site.test/ep1</link><itunes:image href="http://site.test/ep1.jpg"/>'
+               b'<enclosure url="http://site.test/ep1.mp3" type="audio/mpeg"/></item></channel></rss>')
+    assert read_sitemap(podcast).images == [("http://site.test/show.jpg", "", ""),
+                                            ("http://site.test/ep1.jpg", "Episode 1", "")]
     rdf = (b'<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns="http://purl.org/rss/1.0/">'
            b'<channel rdf:about="http://site.test/"><link>http://site.test/</link></channel>'
            b'<item rdf:about="http://site.test/one"><title>One</title><link>http://site.test/one</link></item></rdf:RDF>')

@@ -165,7 +165,7 @@ class _Feed:
     """What a feed lists, as the sitemap target passes its elements (by local name): each item's
     (or entry's) link, a page; its pictures, with its title: an image enclosure (RSS's <enclosure>,
     Atom's <link rel="enclosure">), Media RSS's <media:content medium="image"> and
-    <media:thumbnail>; and the feed's own page, logo and icon."""
+    <media:thumbnail>, a podcast's <itunes:image>; and the feed's own page, logo and icon."""
 
     def __init__(self, found: SitemapEntries) -> None:
         self.found = found
@@ -188,6 +188,8 @@ class _Feed:
             self._picture(attributes["url"])
         elif name == "thumbnail" and "url" in attributes:
             self._picture(attributes["url"])
+        elif name == "image" and "href" in attributes:  # a podcast's artwork (<itunes:image href>)
+            self._picture(attributes["href"])
 
     def end(self, name: str, parent: str, value: str) -> None:
         item = self.item
