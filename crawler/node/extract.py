@@ -335,7 +335,8 @@ def _page_encoding(html: bytes, declared: str | None) -> str:
 def _page_codec(html: bytes, transport: str | None) -> str | None:
     """The codec a page declares, in the HTML standard's order: a UTF-8 byte order mark (UTF-16's are
     read before: _ascii_compatible), the charset its server names (one that names none is no
-    declaration), then its <meta>'s. Each label as the Encoding standard reads it (node.charsets)."""
+    declaration), then a <meta>'s in its first 4 KiB (one later: _Document.of). Each label as the
+    Encoding standard reads it (node.charsets)."""
     if html.startswith(codecs.BOM_UTF8):
         return "utf-8-sig"
     codec = codec_of(transport)
