@@ -217,6 +217,19 @@ def test_a_page_task_that_is_a_sitemap_is_read_as_one(tmp_path: Path, body: byte
     assert result["images"][0][0] == f"{SITE}/img/harbour.jpg" and result["lastmods"]
 
 
+def test_an_atom_entrys_updated_time_is_its_lastmod() -> None:
+    # An Atom entry's <updated> is when it last changed, as a sitemap's <lastmod> is: a re-crawl
+    # skips the page it links if it was fetched since (RSS's <pubDate> is when it was published,
+    # no modification time: not read).
+    body = (b'<feed xmlns="http://www.w3.org/2005/Atom"><entry><link href="http://site.test/a"/>'
+            b"<updated>2024-06-01T10:00:00Z</updated></entry><entry><link href='http://site.test/b'/>"
+            b"<updated>not a date</updated></entry></feed>")
+    assert read_sitemap(body).pages == [("http://site.test/a", 1717236000.0), ("http://site.test/b", None)]
+    rss = (b"<rss><channel><item><link>http://site.test/c</link>"
+           b"<pubDate>Sat, 01 Jun 2024 10:00:00 GMT</pubDate></item></channel></rss>")
+    assert read_sitemap(rss).pages == [("http://site.test/c", None)]
+
+
 @responses.activate
 def test_a_page_task_that_is_a_feed_is_read_as_a_sitemap(tmp_path: Path) -> None:
     # `crawler run https://blog/feed/`, or a page's link to its feed: served as application/rss+xml or

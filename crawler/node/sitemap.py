@@ -65,7 +65,7 @@ class SitemapEntries:
 
 _TEXTS = ("loc", "lastmod", "caption", "title", "thumbnail_loc")  # the elements whose text is kept
 _FEED_ROOTS = ("rss", "feed", "RDF")  # RSS 2.0, Atom, RSS 1.0: sitemaps too, to sitemaps.org and Google
-_FEED_TEXTS = ("link", "title", "url", "logo", "icon")
+_FEED_TEXTS = ("link", "title", "url", "logo", "icon", "updated")
 
 
 def _posix_time(text: str) -> float | None:
@@ -158,6 +158,7 @@ class _Item:
 
     link: str = ""
     title: str = ""
+    updated: float | None = None  # an Atom entry's <updated>: its lastmod, as a sitemap's is
     pictures: list[str] = field(default_factory=list)
 
 
@@ -197,11 +198,13 @@ class _Feed:
             self._page(value)
         elif name == "title" and item is not None and parent in ("item", "entry"):
             item.title = value[:MAX_WORDS_CHARS]
+        elif name == "updated" and item is not None and parent == "entry":
+            item.updated = _posix_time(value)
         elif (name == "url" and parent == "image") or (name in ("logo", "icon") and parent == "feed"):
             self._picture(value)
         elif name in ("item", "entry") and item is not None:
             if item.link:
-                self.found.pages.append((item.link, None))
+                self.found.pages.append((item.link, item.updated))
             self.found.images.extend((url, item.title, "") for url in item.pictures)
             self.item = None
 
