@@ -21,6 +21,7 @@ import webencodings
 # base64, rot13 and their kind are no text encoding at all.
 _NO_CHARSETS = frozenset({"idna", "punycode", "raw-unicode-escape", "unicode-escape", "undefined"})
 UTF_16 = frozenset({"utf-16-le", "utf-16-be", "utf-16"})  # the codecs of its labels
+UNICODE = frozenset({"utf-8", "utf-8-sig", *UTF_16})  # the codecs of Unicode's encodings, as codec_of names them
 
 
 @functools.lru_cache(maxsize=256)  # a crawl meets a few labels, each on every page of a site

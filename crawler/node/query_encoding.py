@@ -8,9 +8,8 @@ from __future__ import annotations
 import re
 from urllib.parse import quote
 
-from crawler.node.charsets import codec_of
+from crawler.node.charsets import UNICODE, codec_of
 
-_UTF = ("utf_8", "utf_8_sig", "utf_16", "utf_16_le", "utf_16_be")  # URLs of UTF-16 pages are UTF-8 too
 _NON_ASCII = re.compile(r"[^\x00-\x7f]+")
 
 
@@ -19,7 +18,7 @@ def query_codec(label: str | None) -> str | None:
     reads the label: node.charsets); None for UTF-8 (an unknown label included: the page is read as
     UTF-8 then)."""
     codec = codec_of(label)
-    if codec is None or codec.replace("-", "_") in _UTF:
+    if codec is None or codec in UNICODE:  # (URLs of UTF-16 pages are UTF-8 too)
         return None
     return codec
 

@@ -27,7 +27,7 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import DefusedXMLParser
 
 from crawler.messages import MAX_URL_CHARS, MAX_WORDS_CHARS
-from crawler.node.charsets import UTF_16, codec_of
+from crawler.node.charsets import UNICODE, codec_of
 
 MAX_SITEMAP_BYTES = 50 * 1024 * 1024  # the protocol's limit for one sitemap, uncompressed
 MAX_SITEMAP_ENTRIES = 50_000  # the protocol's limit of URLs in one sitemap (images come on top)
@@ -43,7 +43,6 @@ GZIP_TYPES = ("application/gzip", "application/x-gzip", "application/octet-strea
 # The encoding an XML declaration names (its bytes are ASCII's in every encoding but UTF-16's,
 # which expat reads itself, as it reads UTF-8)
 _DECLARED_ENCODING = re.compile(rb"<\?xml[^>]*?\sencoding\s*=\s*[\"']([A-Za-z0-9._:-]{1,40})[\"']")
-_EXPATS_OWN = frozenset({"utf-8", "utf-8-sig", *UTF_16})
 
 
 class SitemapError(Exception):
@@ -300,7 +299,7 @@ def _as_expat_reads_it(first: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:
     first = first.removeprefix(codecs.BOM_UTF8).lstrip(b" \t\r\n")
     declared = _DECLARED_ENCODING.match(first)
     codec = codec_of(declared.group(1).decode("ascii")) if declared else None
-    if declared is None or codec is None or codec in _EXPATS_OWN:
+    if declared is None or codec is None or codec in UNICODE:  # expat reads them itself
         yield first
         yield from rest
         return
